@@ -1,0 +1,187 @@
+"""Loss surfaces L(N, D) as pure JAX functions of coefficient pytrees, and the published presets.
+
+N is the number of model parameters, D the number of training tokens, L the loss in nats per token.
+Every law is a pytree (so ``jit``, ``vmap`` and ``grad`` see its coefficients) with two methods:
+``log_loss(log_n, log_d)``, the natural log of L evaluated stably in log space, and ``loss(n, d)``.
+The solver only needs ``log_loss``; any object with that method, or any JAX function ``f(N, D)``, plugs in.
+"""
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import logsumexp
+
+from .errors import CoefficientsError, UnknownPresetError
+
+
+class Chinchilla(NamedTuple):
+    """``L = E + A / N^alpha + B / D^beta`` (Hoffmann et al. 2022, eq. 2).
+
+    E is the irreducible loss (nats), A and B the scales of the model-size and data terms, alpha and beta
+    their exponents. Evaluated as ``logsumexp(log E, log A - alpha log N, log B - beta log D)`` so that N and
+    D of 1e16 and beyond neither overflow nor lose precision.
+    """
+
+    E: Any
+    A: Any
+    B: Any
+    alpha: Any
+    beta: Any
+
+    def log_loss(self, log_n, log_d):
+        log_n, log_d = jnp.broadcast_arrays(log_n, log_d)
+        terms = jnp.stack(
+            [
+                jnp.broadcast_to(jnp.log(self.E), log_n.shape),
+                jnp.log(self.A) - self.alpha * log_n,
+                jnp.log(self.B) - self.beta * log_d,
+            ]
+        )
+        return logsumexp(terms, axis=0)
+
+    def loss(self, n, d):
+        return jnp.exp(self.log_loss(jnp.log(n), jnp.log(d)))
+
+    def irreducible_loss(self):
+        return self.E
+
+
+class Kaplan(NamedTuple):
+    """``L = [(N_c / N)^(alpha_N / alpha_D) + D_c / D]^alpha_D`` (Kaplan et al. 2020, eq. 1.5).
+
+    N_c and D_c are in parameters and tokens; this law has no irreducible term (it tends to 0).
+    """
+
+    alpha_N: Any
+    alpha_D: Any
+    N_c: Any
+    D_c: Any
+
+    def log_loss(self, log_n, log_d):
+        log_n, log_d = jnp.broadcast_arrays(log_n, log_d)
+        terms = jnp.stack(
+            [
+                (self.alpha_N / self.alpha_D) * (jnp.log(self.N_c) - log_n),
+                jnp.log(self.D_c) - log_d,
+            ]
+        )
+        return self.alpha_D * logsumexp(terms, axis=0)
+
+    def loss(self, n, d):
+        return jnp.exp(self.log_loss(jnp.log(n), jnp.log(d)))
+
+    def irreducible_loss(self):
+        return 0.0
+
+
+@jax.tree_util.register_pytree_node_class
+class CustomLaw:
+    """A user's own loss surface: ``fn(N, D)`` or, with ``params``, ``fn(N, D, params)``.
+
+    ``fn`` must be a JAX-traceable function returning the loss (positive); ``params`` is any pytree of
+    coefficients and is what ``jax.grad`` differentiates through the solver.
+    """
+
+    def __init__(self, fn: Callable, params=None):
+        self.fn = fn
+        self.params = params
+
+    def loss(self, n, d):
+        return self.fn(n, d) if self.params is None else self.fn(n, d, self.params)
+
+    def log_loss(self, log_n, log_d):
+        return jnp.log(self.loss(jnp.exp(log_n), jnp.exp(log_d)))
+
+    def irreducible_loss(self):
+        return None
+
+    def tree_flatten(self):
+        return (self.params,), self.fn
+
+    @classmethod
+    def tree_unflatten(cls, fn, children):
+        return cls(fn, children[0])
+
+
+def as_law(law):
+    """Return ``law`` if it has ``log_loss``; wrap a plain function ``f(N, D)`` in ``CustomLaw``."""
+    if hasattr(law, "log_loss"):
+        return law
+    if callable(law):
+        return CustomLaw(law)
+    raise CoefficientsError(f"a law must have a log_loss method or be a function f(N, D), not {type(law).__name__}")
+
+
+PRESETS = {
+    # Besiroglu, Erdil, Barnett, You (Epoch AI 2024), "Chinchilla Scaling: A replication attempt", eq. 4.
+    "epoch2024": Chinchilla(E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658),
+    # Hoffmann et al. 2022, "Training Compute-Optimal Large Language Models", eq. 10 (rounded as printed).
+    "hoffmann2022": Chinchilla(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28),
+    # Kaplan et al. 2020, "Scaling Laws for Neural Language Models", eq. 1.5 and Table 5.
+    "kaplan2020": Kaplan(alpha_N=0.076, alpha_D=0.095, N_c=8.8e13, D_c=5.4e13),
+}
+DEFAULT_PRESET = "epoch2024"
+
+
+def preset(name: str = DEFAULT_PRESET):
+    """The published law called ``name`` (one of ``PRESETS``)."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise UnknownPresetError(f"unknown preset {name!r}; choose one of {', '.join(sorted(PRESETS))}") from None
+
+
+_FORMS = {"chinchilla": Chinchilla, "kaplan": Kaplan}
+
+
+def law_from_dict(coefficients: dict):
+    """Build a law from ``{"E": .., "A": .., "B": .., "alpha": .., "beta": ..}`` (Chinchilla) or
+    ``{"alpha_N": .., "alpha_D": .., "N_c": .., "D_c": ..}`` (Kaplan); an optional ``"form"`` key names it.
+    A fit record's ``{"params": {...}}`` works too. Every coefficient must be a positive finite number.
+    """
+    if not isinstance(coefficients, dict):
+        raise CoefficientsError("coefficients must be a JSON object such as {\"E\": 1.8, \"A\": 480, ...}")
+    if isinstance(coefficients.get("params"), dict):
+        coefficients = coefficients["params"]
+    form = coefficients.get("form")
+    if form is None:
+        form = "kaplan" if "alpha_N" in coefficients else "chinchilla"
+    if form not in _FORMS:
+        raise CoefficientsError(f"unknown form {form!r}; choose one of {', '.join(_FORMS)}")
+    cls = _FORMS[form]
+    missing = [k for k in cls._fields if k not in coefficients]
+    if missing:
+        raise CoefficientsError(f"{form} coefficients are missing {', '.join(missing)}")
+    values = {}
+    for key in cls._fields:
+        value = coefficients[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise CoefficientsError(f"coefficient {key} must be a positive finite number, got {value!r}")
+        values[key] = float(value)
+    return cls(**values)
+
+
+def law_to_dict(law) -> dict:
+    """The inverse of ``law_from_dict`` for Chinchilla and Kaplan laws (plain floats)."""
+    form = {Chinchilla: "chinchilla", Kaplan: "kaplan"}.get(type(law))
+    if form is None:
+        raise CoefficientsError(f"cannot serialise a {type(law).__name__}")
+    return {"form": form, **{k: float(v) for k, v in law._asdict().items()}}
+
+
+def load_coefficients(path):
+    """Read a law from a JSON file (see ``law_from_dict``); a saved fit record also works."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise CoefficientsError(f"cannot read coefficients file {str(path)!r}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CoefficientsError(f"coefficients file {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    return law_from_dict(data)

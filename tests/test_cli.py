@@ -1,0 +1,81 @@
+"""The command line: output formats, and one readable line with exit status 2 for every bad input."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from optimal.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_solve_default_preset_table(capsys):
+    code, out, _ = run(capsys, "solve", "--compute", "5.76e23")
+    assert code == 0
+    assert "7.225e+10" in out and "1.329e+12" in out and "18.4" in out
+
+
+def test_solve_json_keys_and_values(capsys):
+    code, out, _ = run(capsys, "solve", "--compute", "5.76e23", "1e25", "--preset", "hoffmann2022", "--json")
+    records = json.loads(out)
+    assert code == 0 and len(records) == 2
+    assert set(records[0]) == {"compute", "N", "D", "loss", "tokens_per_param", "converged", "bound"}
+    assert records[0]["N"] == pytest.approx(3.22e10, rel=2e-3) and records[0]["bound"] is None
+
+
+def test_solve_caps_and_target_loss(capsys):
+    _, out, _ = run(capsys, "solve", "--compute", "5.76e23", "--max-tokens", "5e11", "--json")
+    assert json.loads(out)[0]["bound"] == "max_tokens"
+    _, out, _ = run(capsys, "solve", "--target-loss", "2.0", "--json")
+    assert json.loads(out)[0]["loss"] == pytest.approx(2.0)
+
+
+def test_solve_coefficients_file(capsys, tmp_path):
+    path = tmp_path / "law.json"
+    path.write_text(json.dumps({"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}))
+    _, out, _ = run(capsys, "solve", "--compute", "5.76e23", "--coefficients", str(path), "--json")
+    assert json.loads(out)[0]["N"] == pytest.approx(3.22e10, rel=2e-3)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["solve", "--compute", "-1"], "compute must be positive"),
+        (["solve", "--compute", "inf"], "compute must be positive"),
+        (["solve", "--compute", "abc"], "'abc' is not a number"),
+        (["solve", "--compute", "1e24", "--preset", "nope"], "unknown preset 'nope'"),
+        (["solve", "--compute", "1e24", "--coefficients", "/nonexistent.json"], "cannot read coefficients file"),
+        (["solve", "--target-loss", "1.5"], "at or below the irreducible loss"),
+        (["solve", "--compute", "1e24", "--max-tokens", "0"], "max_tokens must be positive"),
+        (["solve", "--compute", "1e24", "--max-params", "-3"], "max_params must be positive"),
+        (["solve"], "give either --compute or --target-loss"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_errors_are_one_line_and_exit_2(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_malformed_coefficients_file(capsys, tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text("{oops")
+    code, _, err = run(capsys, "solve", "--compute", "1e24", "--coefficients", str(path))
+    assert code == 2 and "not valid JSON" in err and err.count("\n") == 1
+
+
+def test_python_dash_m_entry_point():
+    proc = subprocess.run(
+        [sys.executable, "-m", "optimal", "solve", "--compute", "1e22", "--json"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)[0]["converged"] is True
+    bad = subprocess.run([sys.executable, "-m", "optimal", "solve", "--compute", "0"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
