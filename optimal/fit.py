@@ -1,0 +1,308 @@
+"""Fit ``L = E + A/N^alpha + B/D^beta`` to training runs, the way Hoffmann et al. 2022 (App. D.2) did.
+
+Objective: the Huber loss (delta = 1e-3) of log-loss residuals, summed over rows. Search: by default a
+variable-projection screen then a batched Newton polish; optionally the full 4500-start Hoffmann grid.
+
+Screen: for fixed exponents (alpha, beta) the model is linear in (E, A, B), so each point of a
+``grid_size x grid_size`` grid of exponents costs one 3x3 weighted least-squares solve (weights 1/L^2, which
+makes loss residuals approximate log-loss residuals) and one objective evaluation. The polish starts from the
+best local minima of that map (then the best remaining points) and runs every start as a lane of one compiled
+program (``optimal.solvers.polish``).
+"""
+
+import dataclasses
+import json
+import platform
+import warnings
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .data import validate_runs
+from .errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning
+from .laws import Chinchilla
+from .objective import DEFAULT_DELTA, PARAM_NAMES, hoffmann_grid, objective
+from .precision import resolve_dtype
+from .solvers import REASONS, Lanes, SolverConfig, polish
+
+AT_BEST_RTOL = 1e-6  # a start "reached the best objective" within this relative gap
+RECORD_VERSION = 1
+
+
+def theta_to_law(theta) -> Chinchilla:
+    """Coefficient vector ``(e, a, b, alpha, beta)`` (last axis) -> ``Chinchilla`` (arrays keep batch axes)."""
+    theta = jnp.asarray(theta)
+    return Chinchilla(
+        E=jnp.exp(theta[..., 0]), A=jnp.exp(theta[..., 1]), B=jnp.exp(theta[..., 2]), alpha=theta[..., 3], beta=theta[..., 4]
+    )
+
+
+def law_to_theta(law: Chinchilla):
+    return jnp.stack([jnp.log(law.E), jnp.log(law.A), jnp.log(law.B), law.alpha, law.beta], axis=-1)
+
+
+def exponent_grid(grid_size: int, dtype=np.float64):
+    """The screen's exponents: ``grid_size`` values evenly spaced in (0, 2], the Hoffmann grid's range."""
+    return np.linspace(2.0 / grid_size, 2.0, grid_size, dtype=dtype)
+
+
+def _project(alpha, beta, data, weights):
+    """Best (E, A, B) for fixed exponents by weighted least squares on L; returns theta (5,)."""
+    log_n, log_d, log_loss = data
+    loss = jnp.exp(log_loss)
+    x = jnp.stack([jnp.ones_like(log_n), jnp.exp(-alpha * log_n), jnp.exp(-beta * log_d)], axis=-1)
+    sw = weights / (loss * loss)
+    gram = (x * sw[:, None]).T @ x
+    rhs = x.T @ (sw * loss)
+    scale = jnp.sqrt(jnp.diagonal(gram)) + jnp.finfo(loss.dtype).tiny
+    coef = jnp.linalg.solve(gram / jnp.outer(scale, scale), rhs / scale) / scale
+    # a negative coefficient means the data want that term gone: keep it tiny but positive (finite log)
+    floor = 1e-6 * jnp.min(loss) / jnp.max(x, axis=0)
+    coef = jnp.maximum(coef, floor)
+    return jnp.stack([jnp.log(coef[0]), jnp.log(coef[1]), jnp.log(coef[2]), alpha, beta])
+
+
+@jax.jit
+def _screen_map(exps, data, weights, delta):
+    alpha, beta = jnp.meshgrid(exps, exps, indexing="ij")
+    project = jax.vmap(jax.vmap(_project, in_axes=(0, 0, None, None)), in_axes=(0, 0, None, None))
+    theta = project(alpha, beta, data, weights)  # (G, G, 5)
+    values = jax.vmap(jax.vmap(lambda th: objective(th, *data, weights, delta)))(theta)
+    return theta, jnp.where(jnp.isfinite(values), values, jnp.inf)
+
+
+def screen(data, weights, grid_size=64, n_starts=16, delta=DEFAULT_DELTA):
+    """Starting points from the variable-projection screen, best first: shape (n_starts, 5).
+
+    Local minima of the objective over the exponent grid (8 neighbours) come first, in order of objective,
+    so that distinct basins are polished; the best remaining grid points fill the rest.
+    """
+    exps = jnp.asarray(exponent_grid(grid_size), data[0].dtype)
+    theta, values = _screen_map(exps, data, weights, delta)
+    values = np.asarray(values)
+    padded = np.pad(values, 1, constant_values=np.inf)
+    neighbours = np.stack(
+        [padded[1 + i : 1 + i + grid_size, 1 + j : 1 + j + grid_size] for i in (-1, 0, 1) for j in (-1, 0, 1) if (i, j) != (0, 0)]
+    )
+    is_local_min = np.all(values <= neighbours, axis=0) & np.isfinite(values)
+    order = np.lexsort((values.ravel(), ~is_local_min.ravel()))  # local minima first, then by objective
+    return np.asarray(theta).reshape(-1, 5)[order[:n_starts]]
+
+
+@dataclasses.dataclass(frozen=True)
+class FitResult:
+    """A fitted Chinchilla law and how the fit went.
+
+    Attributes:
+      law: the fitted ``Chinchilla`` law (plugs into ``compute_optimal``).
+      theta: ``(e, a, b, alpha, beta)`` = (log E, log A, log B, alpha, beta), shape (5,).
+      objective: the summed Huber objective at the best start.
+      n_rows, n_starts, n_starts_at_best: rows fitted, starts polished, starts within 1e-6 (relative) of the best.
+      converged: whether the best start met a stopping test; reason, iterations, grad_norm: how it stopped.
+      starts: per-start ``Lanes`` (numpy arrays), ordered as polished.
+      config: the options that reproduce the fit; warnings: identifiability and convergence warnings (text).
+      data: the fitted rows ``(N, D, loss, weights)`` as numpy arrays.
+    """
+
+    law: Chinchilla
+    theta: np.ndarray
+    objective: float
+    n_rows: int
+    n_starts: int
+    n_starts_at_best: int
+    converged: bool
+    reason: str
+    iterations: int
+    grad_norm: float
+    starts: Lanes
+    config: dict
+    warnings: tuple
+    data: tuple
+
+    @property
+    def params(self) -> dict:
+        """``{E, A, B, alpha, beta}`` as floats."""
+        return {k: float(v) for k, v in self.law._asdict().items()}
+
+    @property
+    def log_params(self) -> dict:
+        """``{e, a, b, alpha, beta}``: the coefficients the objective is minimised over."""
+        return dict(zip(PARAM_NAMES, map(float, self.theta)))
+
+    def local_minima(self, k=4, rtol=1e-3):
+        """The best ``k`` distinct converged optima found (shape (<=k, 5)), best first: bootstrap warm starts."""
+        lanes = self.starts
+        ok = np.asarray(lanes.converged) & np.isfinite(lanes.objective)
+        order = np.argsort(np.where(ok, lanes.objective, np.inf))
+        chosen = []
+        for i in order[: int(ok.sum())]:
+            if all(np.max(np.abs(lanes.theta[i] - lanes.theta[j]) / (1 + np.abs(lanes.theta[j]))) > rtol for j in chosen):
+                chosen.append(i)
+            if len(chosen) == k:
+                break
+        return np.asarray(lanes.theta)[chosen]
+
+    def to_dict(self) -> dict:
+        """The JSON summary: params, objective, convergence, counts, config (no data)."""
+        return {
+            "params": self.params,
+            "log_params": self.log_params,
+            "objective": float(self.objective),
+            "converged": bool(self.converged),
+            "reason": self.reason,
+            "iterations": int(self.iterations),
+            "grad_norm": float(self.grad_norm),
+            "n_rows": int(self.n_rows),
+            "n_starts": int(self.n_starts),
+            "n_starts_at_best": int(self.n_starts_at_best),
+            "warnings": list(self.warnings),
+            "config": self.config,
+        }
+
+    def summary(self) -> str:
+        """A table a person can read."""
+        p = self.params
+        lines = [
+            "Chinchilla fit  L = E + A/N^alpha + B/D^beta",
+            f"  rows {self.n_rows}   objective {self.objective:.10g} (sum of Huber, delta={self.config['delta']:g})",
+            f"  starts {self.n_starts}, {self.n_starts_at_best} reached the best objective",
+            f"  best start: {'converged' if self.converged else 'NOT CONVERGED'} ({self.reason}) after "
+            f"{self.iterations} iterations, |grad| {self.grad_norm:.2e}",
+            "",
+            f"  {'E':>6} {p['E']:12.6g}     irreducible loss (nats)",
+            f"  {'A':>6} {p['A']:12.6g}     {'alpha':>5} {p['alpha']:.6g}",
+            f"  {'B':>6} {p['B']:12.6g}     {'beta':>5} {p['beta']:.6g}",
+            f"  allocation exponents: N* ~ C^{p['beta'] / (p['alpha'] + p['beta']):.4f}, "
+            f"D* ~ C^{p['alpha'] / (p['alpha'] + p['beta']):.4f}",
+        ]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def record(self) -> dict:
+        """Everything needed to reload and reproduce the fit: ``to_dict()`` plus the rows and package versions."""
+        n, d, loss, weights = (np.asarray(x).tolist() for x in self.data)
+        return {
+            "record_version": RECORD_VERSION,
+            **self.to_dict(),
+            "versions": _versions(),
+            "data": {"N": n, "D": d, "loss": loss, "weights": weights},
+            "local_minima": self.local_minima().tolist(),
+        }
+
+    def save(self, path, extra=None):
+        """Write the fit record as JSON (``extra``: more top-level keys, e.g. bootstrap draws)."""
+        Path(path).write_text(json.dumps({**self.record(), **(extra or {})}, indent=1))
+
+    def refit(self):
+        """Run the fit again from the saved rows and configuration."""
+        return fit(*self.data, **self.config)
+
+
+def _versions():
+    import optax
+    import scipy
+
+    from . import __version__
+
+    return {"optimal": __version__, "jax": jax.__version__, "optax": optax.__version__, "numpy": np.__version__,
+            "scipy": scipy.__version__, "python": platform.python_version(), "backend": jax.default_backend()}
+
+
+def load_fit(path) -> FitResult:
+    """Load a fit record written by ``FitResult.save`` (no recomputation; ``.refit()`` reruns it)."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except OSError as exc:
+        raise CoefficientsError(f"cannot read fit record {str(path)!r}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise CoefficientsError(f"fit record {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    try:
+        theta = np.asarray([record["log_params"][k] for k in PARAM_NAMES])
+        minima = np.asarray(record.get("local_minima") or [theta]).reshape(-1, 5)
+        data = tuple(np.asarray(record["data"][k], dtype=np.float64) for k in ("N", "D", "loss", "weights"))
+        m = len(minima)
+        lanes = Lanes(minima, np.full(m, record["objective"]), np.zeros(m), np.zeros(m, int), np.ones(m, int), np.ones(m, bool))
+        return FitResult(
+            law=Chinchilla(*map(float, theta_to_law(theta))), theta=theta, objective=float(record["objective"]), n_rows=int(record["n_rows"]),
+            n_starts=int(record["n_starts"]), n_starts_at_best=int(record["n_starts_at_best"]),
+            converged=bool(record["converged"]), reason=str(record["reason"]), iterations=int(record["iterations"]),
+            grad_norm=float(record["grad_norm"]), starts=lanes, config=dict(record["config"]),
+            warnings=tuple(record.get("warnings", ())), data=data,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CoefficientsError(f"{str(path)!r} is not a fit record saved by 'optimal fit --save' (bad or missing {exc})") from None
+
+
+def _identifiability_warnings(theta, data, grid_size):
+    log_n, log_d, log_loss = (np.asarray(x) for x in data)
+    lo, hi = exponent_grid(grid_size)[0], 2.0
+    found = []
+    for name, value in (("alpha", theta[3]), ("beta", theta[4])):
+        if value <= lo or value >= 0.975 * hi:
+            found.append(f"{name} = {value:.4g} is at the edge of the search range ({lo:.3g}, {hi:g}]: the data may not identify it")
+    if np.exp(theta[0]) < 0.01 * np.exp(log_loss.min()):
+        found.append(f"E = {np.exp(theta[0]):.3g} was pushed to 0: the data do not show an irreducible loss")
+    for name, logs in (("N", log_n), ("D", log_d)):
+        if np.ptp(logs) < np.log(10):
+            found.append(f"{name} spans under one decade ({np.exp(logs.min()):.3g} to {np.exp(logs.max()):.3g}): its exponent is poorly identified")
+    return found
+
+
+def fit(n_params, n_tokens, loss, weights=None, *, delta=DEFAULT_DELTA, robust="huber", starts="screen",
+        grid_size=64, n_polish=16, max_iter=200, xtol=None, dtype=None) -> FitResult:
+    """Fit the Chinchilla law to training runs.
+
+    Args:
+      n_params: N, parameters per run, shape (n,). n_tokens: D, training tokens, (n,). loss: final loss, (n,).
+      weights: optional per-row weights, (n,).
+      delta: the Huber threshold on log-loss residuals (Hoffmann et al.: 1e-3). robust: "huber" or "squared".
+      starts: "screen" (default: variable-projection screen, then polish ``n_polish`` starts), "hoffmann"
+        (polish all 4500 Hoffmann et al. starts), or an array (S, 5) of ``(e, a, b, alpha, beta)`` starts.
+      grid_size: the screen's exponent grid is ``grid_size x grid_size`` over (0, 2].
+      max_iter: iteration budget per start. xtol: step tolerance on the coefficients (default 0.01 sqrt(eps)).
+      dtype: float64 (default) or float32.
+
+    Returns:
+      A ``FitResult``. Warns (``ConvergenceWarning``, ``IdentifiabilityWarning``) when the fit is not trustworthy.
+    """
+    dtype = resolve_dtype(dtype)
+    runs = validate_runs(n_params, n_tokens, loss, weights)
+    xtol = float(0.01 * np.sqrt(np.finfo(dtype).eps)) if xtol is None else float(xtol)
+    config = {"delta": float(delta), "robust": robust, "starts": starts if isinstance(starts, str) else np.asarray(starts).tolist(),
+              "grid_size": int(grid_size), "n_polish": int(n_polish), "max_iter": int(max_iter), "xtol": xtol,
+              "dtype": np.dtype(dtype).name, "reduction": "sum"}
+    data = tuple(jnp.asarray(np.log(x), dtype) for x in (runs.n_params, runs.n_tokens, runs.loss))
+    w = jnp.asarray(runs.weights, dtype)
+    if isinstance(starts, str) and starts == "screen":
+        theta0 = screen(data, w, grid_size, n_polish, delta)
+    elif isinstance(starts, str) and starts == "hoffmann":
+        theta0 = hoffmann_grid()
+    elif isinstance(starts, str):
+        raise CoefficientsError(f"starts must be 'screen', 'hoffmann' or an array of shape (S, 5), not {starts!r}")
+    else:
+        theta0 = np.asarray(starts, dtype=np.float64).reshape(-1, 5)
+    lanes = polish(jnp.asarray(theta0, dtype), data, w, SolverConfig(float(delta), robust, int(max_iter), xtol))
+    lanes = Lanes(*(np.asarray(x) for x in lanes))
+    values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)
+    best = int(np.argmin(values))
+    theta = lanes.theta[best].astype(np.float64)
+    found = _identifiability_warnings(theta, data, grid_size)
+    for message in found:
+        warnings.warn(message, IdentifiabilityWarning, stacklevel=2)
+    converged = bool(lanes.converged[best])
+    if not converged:
+        message = f"the best start did not converge ({REASONS[int(lanes.reason[best])]} after {int(lanes.iterations[best])} iterations)"
+        found.append(message)
+        warnings.warn(message, ConvergenceWarning, stacklevel=2)
+    return FitResult(
+        law=Chinchilla(*map(float, theta_to_law(theta))),
+        theta=theta, objective=float(values[best]), n_rows=len(runs.loss), n_starts=len(theta0),
+        n_starts_at_best=int(np.sum(values <= values[best] * (1 + AT_BEST_RTOL))), converged=converged,
+        reason=REASONS[int(lanes.reason[best])], iterations=int(lanes.iterations[best]),
+        grad_norm=float(lanes.grad_norm[best]), starts=lanes, config=config, warnings=tuple(found),
+        data=(runs.n_params, runs.n_tokens, runs.loss, runs.weights),
+    )
