@@ -5,7 +5,9 @@ Every error a user can cause prints one line ``error: ...`` on stderr and exits 
 
 import argparse
 import json
+import re
 import sys
+import warnings
 
 import numpy as np
 
@@ -75,6 +77,72 @@ def _cmd_solve(args):
     return 0
 
 
+def _progress_bar(label):
+    """A progress callback drawing one line on stderr (only where stderr is a terminal)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done, total):
+        filled = int(30 * done / total)
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def _interval_table(boot, budgets):
+    level = f"{100 * boot.confidence:g}%"
+    lines = [f"bootstrap: {boot.n_resamples} resamples, {boot.n_failed} failed (left out), {level} percentile intervals"]
+    rows = [[name, f"{v['lo']:.5g}", f"{v['hi']:.5g}", f"{v['se']:.3g}"] for name, v in boot.params().items()]
+    lines.append(_format_table(["coefficient", "lo", "hi", "se"], rows))
+    if budgets:
+        rows = []
+        for item in boot.allocation(budgets):
+            for key in ("N", "D", "tokens_per_param", "loss"):
+                v = item[key]
+                rows.append([f"{item['compute']:.4g}", key, f"{v['lo']:.4g}", f"{v['hi']:.4g}", f"{v['se']:.3g}"])
+        lines += ["", _format_table(["compute (FLOPs)", "quantity", "lo", "hi", "se"], rows)]
+    return "\n".join(lines)
+
+
+def _cmd_fit(args):
+    runs = optimal.read_runs_csv(
+        args.runs, params_col=args.params_col, tokens_col=args.tokens_col, flops_col=args.flops_col,
+        loss_col=args.loss_col, group_col=args.group_col, weight_col=args.weight_col,
+        flops_per_param_token=args.flops_per_param_token, drop_highest_loss=args.drop_highest_loss,
+    )
+    if args.group_col and not args.bootstrap:
+        raise OptimalError("--group-col is used by the cluster bootstrap: add --bootstrap N")
+    dtype = {"float64": np.float64, "float32": np.float32}[args.dtype]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the result carries its warnings; they are printed below
+        result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, runs.weights, delta=args.delta,
+                             starts=args.starts, dtype=dtype)
+    output = result.to_dict()
+    extra = {}
+    boot = None
+    if args.bootstrap:
+        boot = optimal.bootstrap(result, n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
+                                 groups=runs.groups, progress=_progress_bar("bootstrap"))
+        output["bootstrap"] = boot.to_dict(args.budgets or (), args.flops_per_param_token)
+        extra["bootstrap"] = boot.draws_record()
+    if args.save:
+        result.save(args.save, extra)
+    if args.json:
+        print(json.dumps(output, indent=2))
+    else:
+        print(result.summary())
+        if boot is not None:
+            print()
+            print(_interval_table(boot, args.budgets))
+        elif args.budgets:
+            print()
+            print(_allocation_table(optimal.compute_optimal(result.law, np.asarray(args.budgets)).to_records()))
+    return 0
+
+
 def _add_law_options(parser, fit=True):
     parser.add_argument("--preset", help=f"published law: {', '.join(sorted(optimal.PRESETS))} (default {optimal.DEFAULT_PRESET})")
     parser.add_argument("--coefficients", metavar="FILE.json", help="law coefficients from a JSON file")
@@ -96,6 +164,28 @@ def build_parser():
     solve.add_argument("--max-params", type=_positive_float, metavar="N", help="cap on model parameters")
     solve.add_argument("--json", action="store_true", help="print a JSON list, one object per budget")
     solve.set_defaults(run=_cmd_solve)
+
+    fit = commands.add_parser("fit", help="fit L = E + A/N^alpha + B/D^beta to your runs (CSV), with bootstrap intervals")
+    fit.add_argument("runs", metavar="RUNS.csv", help="one training run per row, with a header")
+    fit.add_argument("--params-col", metavar="NAME", help="column of N, parameters (default N)")
+    fit.add_argument("--tokens-col", metavar="NAME", help="column of D, training tokens (default D)")
+    fit.add_argument("--flops-col", metavar="NAME", help="column of training FLOPs C; then D = C / (k N)")
+    fit.add_argument("--loss-col", metavar="NAME", help="column of the final loss (default loss)")
+    fit.add_argument("--weight-col", metavar="NAME", help="column of per-row fitting weights")
+    fit.add_argument("--group-col", metavar="NAME", help="column of group labels: the bootstrap resamples whole groups")
+    fit.add_argument("--drop-highest-loss", type=int, default=0, metavar="K", help="leave out the K highest-loss rows (Epoch: 5)")
+    fit.add_argument("--flops-per-param-token", type=_positive_float, default=6.0, metavar="K", help="k in C = k N D (default 6)")
+    fit.add_argument("--delta", type=_positive_float, default=1e-3, help="Huber threshold on log-loss residuals (default 1e-3)")
+    fit.add_argument("--starts", choices=("screen", "hoffmann"), default="screen",
+                     help="screen: variable-projection screen then polish (default); hoffmann: all 4500 grid starts")
+    fit.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    fit.add_argument("--bootstrap", type=int, default=0, metavar="B", help="bootstrap resamples for confidence intervals")
+    fit.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    fit.add_argument("--confidence", type=_positive_float, default=0.95, help="interval level (default 0.95)")
+    fit.add_argument("--budgets", type=_positive_float, nargs="+", metavar="C", help="budgets (FLOPs) for allocations")
+    fit.add_argument("--save", metavar="FIT.json", help="write the fit record (reload with --fit, or plot it)")
+    fit.add_argument("--json", action="store_true", help="print JSON")
+    fit.set_defaults(run=_cmd_fit)
     return parser
 
 
@@ -104,7 +194,9 @@ def main(argv=None):
         args = build_parser().parse_args(argv)
         return args.run(args)
     except OptimalError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # library messages name Python arguments (params_col=); on the command line they are options
+        message = re.sub(r"\b(\w+)_col=", lambda m: f"--{m.group(1)}-col", str(exc))
+        print(f"error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
