@@ -24,6 +24,7 @@ from .errors import (  # noqa: E402
     UnreachableLossError,
 )
 from .fit import FitResult, fit, load_fit  # noqa: E402
+from .synthetic import synthetic_runs  # noqa: E402
 from .laws import (  # noqa: E402
     DEFAULT_PRESET,
     PRESETS,

@@ -198,7 +198,8 @@ class FitResult:
 
     def refit(self):
         """Run the fit again from the saved rows and configuration."""
-        return fit(*self.data, **self.config)
+        options = {k: v for k, v in self.config.items() if k != "reduction"}  # "sum" is not an option
+        return fit(*self.data, **options)
 
 
 def _versions():

@@ -1,0 +1,146 @@
+"""Fitting: known truths, the Epoch replication anchor, records, warnings and bad input."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+import optimal
+from optimal import ConvergenceWarning, DataError, IdentifiabilityWarning
+from optimal.synthetic import DEFAULT_TRUTH
+
+
+def relative(a, b):
+    return abs(a - b) / abs(b)
+
+
+def test_noise_free_truth_recovered_to_1e_6():
+    runs = optimal.synthetic_runs(noise=0.0, seed=3)
+    result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
+    for name, true in DEFAULT_TRUTH._asdict().items():
+        # noise-free data: the optimum is the truth; the step tolerance (1.5e-10) bounds the error
+        assert relative(result.params[name], true) < 1e-6, name
+    assert result.converged and result.objective < 1e-20
+
+
+def test_noisy_truth_recovered_within_bootstrap_error():
+    runs = optimal.synthetic_runs(n_runs=200, noise=0.01, seed=4)
+    result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
+    boot = optimal.bootstrap(result, n_resamples=200, seed=1)
+    for name in ("E", "alpha", "beta"):
+        se = boot.params()[name]["se"]
+        # an unbiased estimate is within 4 standard errors of the truth with probability > 0.9999
+        assert abs(result.params[name] - DEFAULT_TRUTH._asdict()[name]) < 4 * se, name
+
+
+def test_epoch_replication_anchor(epoch_fit):
+    f = epoch_fit
+    assert f.n_rows == 240
+    # Besiroglu et al. 2024's optimum, as re-measured with tight tolerances (issue 3)
+    assert abs(f.objective - 1.01827402e-3) <= 1e-10
+    assert abs(f.params["alpha"] - 0.34731) <= 2e-5
+    assert abs(f.params["beta"] - 0.36717) <= 2e-5
+    assert abs(f.params["E"] - 1.81722) <= 5e-5
+    assert abs(f.params["A"] - 477.8) <= 0.2
+    assert abs(f.params["B"] - 2143.4) <= 1.5
+    assert f.converged and f.n_starts_at_best >= 2
+    best = optimal.compute_optimal(f.law, 5.76e23)
+    assert relative(float(best.n_params), 7.319e10) < 1e-3
+    assert round(float(best.tokens_per_param), 1) == 17.9
+
+
+def test_full_hoffmann_grid_reaches_the_same_optimum(epoch_runs, epoch_fit):
+    grid = optimal.fit(epoch_runs.n_params, epoch_runs.n_tokens, epoch_runs.loss, starts="hoffmann")
+    assert grid.n_starts == 4500
+    assert relative(grid.objective, epoch_fit.objective) < 1e-9
+    np.testing.assert_allclose(grid.theta, epoch_fit.theta, rtol=1e-6)
+    # local minima are the rule (PITFALLS): not every start gets there
+    assert 0 < grid.n_starts_at_best < 4500
+
+
+def test_result_api_and_record_round_trip(tmp_path):
+    runs = optimal.synthetic_runs(seed=5)
+    result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
+    d = result.to_dict()
+    assert set(d["params"]) == {"E", "A", "B", "alpha", "beta"}
+    assert d["config"]["reduction"] == "sum" and d["config"]["delta"] == 1e-3 and d["config"]["dtype"] == "float64"
+    assert "objective" in result.summary() and "alpha" in result.summary()
+    path = tmp_path / "fit.json"
+    result.save(path)
+    record = json.loads(path.read_text())
+    assert record["versions"]["jax"] and len(record["data"]["N"]) == result.n_rows
+    loaded = optimal.load_fit(path)
+    assert loaded.params == pytest.approx(result.params, rel=1e-15)
+    again = loaded.refit()
+    assert again.objective == pytest.approx(result.objective, rel=1e-12)
+    np.testing.assert_allclose(again.theta, result.theta, rtol=1e-10)
+    law = optimal.load_coefficients(path)  # a fit record is a coefficients file too
+    assert law.alpha == pytest.approx(result.params["alpha"])
+
+
+def test_bad_fit_record(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"params": {}}')
+    with pytest.raises(optimal.CoefficientsError, match="not a fit record"):
+        optimal.load_fit(path)
+
+
+def test_weights_act_as_replicates():
+    runs = optimal.synthetic_runs(n_runs=60, seed=6)
+    weights = np.where(np.arange(60) < 20, 2.0, 1.0)
+    weighted = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, weights)
+    stacked = [np.concatenate([x, x[:20]]) for x in (runs.n_params, runs.n_tokens, runs.loss)]
+    replicated = optimal.fit(*stacked)
+    assert weighted.objective == pytest.approx(replicated.objective, rel=1e-9)
+    np.testing.assert_allclose(weighted.theta, replicated.theta, rtol=1e-6)
+
+
+def test_narrow_range_warns():
+    runs = optimal.synthetic_runs(n_range=(1e8, 5e8), tokens_per_param=(15, 25), seed=7)
+    with pytest.warns(IdentifiabilityWarning, match="spans under one decade"):
+        result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
+    assert any("under one decade" in w for w in result.warnings)
+
+
+def test_no_irreducible_loss_warns():
+    truth = optimal.Chinchilla(E=1e-6, A=400.0, B=2000.0, alpha=0.3, beta=0.35)
+    runs = optimal.synthetic_runs(truth=truth, noise=0.0, seed=8)
+    with pytest.warns(IdentifiabilityWarning, match="E = .* was pushed to 0"):
+        optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
+
+
+def test_iteration_budget_too_small_says_not_converged():
+    runs = optimal.synthetic_runs(seed=9)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, max_iter=2)
+    assert not result.converged and result.reason == "max iterations"
+
+
+@pytest.mark.parametrize(
+    "n, d, loss, message",
+    [
+        ([1e8, -1e9] + [1e9] * 10, [1e10] * 12, [3.0] * 12, "not positive"),
+        ([1e8] * 12, [1e10] * 12, [3.0] * 12, "same N"),
+        ([1e8, 1e9] * 3, [1e10, 1e11] * 3, [3.0] * 6, "at least 10 rows"),
+        ([1e8, 1e9] * 6, [1e10, 1e11] * 6, [3.0] * 11 + [np.nan], "not finite"),
+    ],
+)
+def test_bad_rows(n, d, loss, message):
+    with pytest.raises(DataError, match=message):
+        optimal.fit(n, d, loss)
+
+
+def test_bad_starts_option():
+    runs = optimal.synthetic_runs(seed=10)
+    with pytest.raises(optimal.CoefficientsError, match="starts must be"):
+        optimal.fit(runs.n_params, runs.n_tokens, runs.loss, starts="everywhere")
+
+
+def test_explicit_starts_array():
+    runs = optimal.synthetic_runs(noise=0.0, seed=11)
+    start = [[0.5, 6.0, 7.5, 0.3, 0.4]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, starts=start)
+    assert result.n_starts == 1 and result.params["alpha"] == pytest.approx(DEFAULT_TRUTH.alpha, rel=1e-6)
