@@ -49,7 +49,9 @@ def allocations(thetas, budgets, flops_per_param_token=6.0):
 
 
 def interval(draws, confidence):
-    """``{lo, hi, se}``: the percentile interval and the standard deviation of 1-D ``draws``."""
+    """``{lo, hi, se}``: the percentile interval and the standard deviation of 1-D ``draws`` (None with < 2)."""
+    if len(draws) < 2:
+        return {"lo": None, "hi": None, "se": None}
     tail = 100 * (1 - confidence) / 2
     lo, hi = np.percentile(draws, [tail, 100 - tail])
     return {"lo": float(lo), "hi": float(hi), "se": float(np.std(draws, ddof=1))}
