@@ -22,7 +22,7 @@ from .allocate import _allocate
 from .errors import OptimalError
 from .fit import FitResult, fit, law_to_theta, screen, theta_to_law
 from .objective import residuals
-from .solvers import SolverConfig, polish_lanes
+from .solvers import LANES_PER_BLOCK, SolverConfig, polish_lanes
 
 _LANE_ROWS_PER_CHUNK = 2_000_000  # lanes x rows per compiled chunk: ~1 GiB of float64 intermediates
 PARAMS = ("E", "A", "B", "alpha", "beta", "a", "b")
@@ -171,7 +171,6 @@ def starts_for_resamples(result: FitResult, n_starts=4):
     return np.asarray(chosen)
 
 
-@functools.partial(jax.jit, static_argnames=("config", "n_groups"))
 def _refit_chunk(key, indices, starts, data, base_weights, groups, config, n_groups):
     """Refit resamples ``indices`` (R,) from every start (K, 5); returns best theta (R, 5), objective, converged,
     iterations."""
@@ -189,6 +188,16 @@ def _refit_chunk(key, indices, starts, data, base_weights, groups, config, n_gro
     return pick(lanes.theta), pick(lanes.objective), pick(lanes.converged), pick(lanes.iterations)
 
 
+@functools.lru_cache(maxsize=16)
+def _sharded_refit(mesh, config, n_groups):
+    """``_refit_chunk`` compiled with its resample axis split over ``mesh``. Every device runs the same program
+    on its own resamples (``shard_map``), so the draws do not depend on the number of devices."""
+    replicated, split = PartitionSpec(), PartitionSpec("resamples")
+    local = functools.partial(_refit_chunk, config=config, n_groups=n_groups)
+    return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(replicated, split, replicated, replicated, replicated,
+                                                                replicated), out_specs=split, check_vma=False))
+
+
 def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confidence=0.95, groups=None,
               n_starts=4, max_iter=100, chunk_size=None, devices=None, progress=None, **fit_options):
     """Bootstrap the Chinchilla fit: refit ``n_resamples`` resamples of the rows (or of whole groups).
@@ -199,7 +208,7 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
       n_resamples: number of resamples R. seed: PRNG seed (same seed and backend -> identical results).
       confidence: level of the intervals. groups: optional (n,) labels; resample whole groups (cluster bootstrap).
       n_starts: starts refitted per resample (``starts_for_resamples``). max_iter: iteration budget per start.
-      chunk_size: resamples per compiled call (default: from a memory budget). devices: the devices to shard
+      chunk_size: resamples per device per compiled call (default: from a memory budget). devices: the devices to shard
         resamples over (default: all). progress: optional callable ``progress(done, total)``.
 
     Returns:
@@ -231,16 +240,22 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
     sharding = NamedSharding(mesh, PartitionSpec("resamples"))
     if chunk_size is None:
         chunk_size = max(1, _LANE_ROWS_PER_CHUNK // (len(starts) * len(n)))
-    chunk_size = len(devices) * math.ceil(min(chunk_size, n_resamples) / len(devices))
+    # XLA's arithmetic for a lane can depend on the shape of the block it runs in: every device gets a whole
+    # number of full solver blocks per call, so every lane runs in a block of the same shape whatever the
+    # chunking and device count, and the draws are identical bit for bit
+    per_block = LANES_PER_BLOCK // math.gcd(LANES_PER_BLOCK, len(starts))
+    per_device = min(int(chunk_size), math.ceil(n_resamples / len(devices)))
+    chunk_size = math.ceil(per_device / per_block) * per_block * len(devices)
     key = jax.random.PRNGKey(seed)
     replicated = NamedSharding(mesh, PartitionSpec())
     shared = jax.device_put((starts, data, jnp.asarray(weights, dtype), jnp.asarray(group_ids)), replicated)
 
+    refit = _sharded_refit(mesh, config, n_groups)
     outputs = []
     for start in range(0, n_resamples, chunk_size):
         indices = np.arange(start, start + chunk_size)  # the last chunk is padded, and the padding dropped
         indices = jax.device_put(jnp.asarray(indices, jnp.uint32), sharding)
-        outputs.append([np.asarray(x) for x in _refit_chunk(key, indices, *shared, config, n_groups)])
+        outputs.append([np.asarray(x) for x in refit(key, indices, *shared)])
         if progress is not None:
             progress(min(start + chunk_size, n_resamples), n_resamples)
     thetas, objectives, converged, iterations = (np.concatenate(parts)[:n_resamples] for parts in zip(*outputs))
