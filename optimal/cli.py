@@ -108,13 +108,13 @@ def _interval_table(boot, budgets):
 
 
 def _cmd_fit(args):
+    if args.group_col and not args.bootstrap:
+        raise OptimalError("--group-col is used by the cluster bootstrap: add --bootstrap N")
     runs = optimal.read_runs_csv(
         args.runs, params_col=args.params_col, tokens_col=args.tokens_col, flops_col=args.flops_col,
         loss_col=args.loss_col, group_col=args.group_col, weight_col=args.weight_col,
         flops_per_param_token=args.flops_per_param_token, drop_highest_loss=args.drop_highest_loss,
     )
-    if args.group_col and not args.bootstrap:
-        raise OptimalError("--group-col is used by the cluster bootstrap: add --bootstrap N")
     dtype = {"float64": np.float64, "float32": np.float32}[args.dtype]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the result carries its warnings; they are printed below

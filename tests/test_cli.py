@@ -79,3 +79,70 @@ def test_python_dash_m_entry_point():
     assert json.loads(proc.stdout)[0]["converged"] is True
     bad = subprocess.run([sys.executable, "-m", "optimal", "solve", "--compute", "0"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+
+
+@pytest.fixture(scope="module")
+def runs_csv(tmp_path_factory):
+    import optimal
+
+    runs = optimal.synthetic_runs(n_runs=60, seed=1, n_groups=12, group_noise=0.005)
+    path = tmp_path_factory.mktemp("runs") / "runs.csv"
+    lines = ["n,D,Loss,config"] + [f"{float(n)!r},{float(d)!r},{float(l)!r},cfg{g}" for n, d, l, g in zip(runs.n_params, runs.n_tokens, runs.loss, runs.groups)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_fit_json_and_save_then_solve(capsys, runs_csv, tmp_path):
+    saved = tmp_path / "fit.json"
+    code, out, _ = run(capsys, "fit", str(runs_csv), "--json", "--save", str(saved))
+    result = json.loads(out)
+    assert code == 0
+    assert set(result) >= {"params", "objective", "converged", "n_rows", "n_starts", "n_starts_at_best", "config"}
+    assert result["n_rows"] == 60 and result["converged"] is True
+    code, out, _ = run(capsys, "solve", "--fit", str(saved), "--compute", "1e24", "--json")
+    assert code == 0 and json.loads(out)[0]["converged"]
+
+
+def test_fit_bootstrap_json(capsys, runs_csv):
+    code, out, _ = run(capsys, "fit", str(runs_csv), "--bootstrap", "64", "--group-col", "config", "--budgets", "1e22", "1e24", "--json")
+    boot = json.loads(out)["bootstrap"]
+    assert code == 0 and boot["n_resamples"] == 64 and boot["confidence"] == 0.95
+    assert set(boot["params"]) == {"E", "A", "B", "alpha", "beta", "a", "b"}
+    assert [a["compute"] for a in boot["allocation"]] == [1e22, 1e24]
+    n = boot["allocation"][0]["N"]
+    assert n["lo"] < n["hi"] and n["se"] > 0
+
+
+def test_fit_human_output(capsys, runs_csv):
+    code, out, _ = run(capsys, "fit", str(runs_csv), "--bootstrap", "32", "--budgets", "1e23")
+    assert code == 0 and "Chinchilla fit" in out and "percentile intervals" in out and "tokens_per_param" in out
+
+
+def test_fit_epoch_anchor_from_the_shell(capsys, epoch_runs):
+    import optimal
+
+    code, out, _ = run(capsys, "fit", str(optimal.shared_data_path()), "--params-col", "Model Size", "--flops-col",
+                       "Training FLOP", "--drop-highest-loss", "5", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["n_rows"] == 240
+    assert abs(result["objective"] - 1.01827402e-3) < 1e-10 and abs(result["params"]["alpha"] - 0.34731) < 2e-5
+
+
+@pytest.mark.parametrize(
+    "content, extra, message",
+    [
+        (None, [], "no such file"),
+        ("N,D,loss\n1e8,1e10,abc\n", [], "not a number"),
+        ("N,D,oops\n1e8,1e10,3\n", [], "no column 'loss'"),
+        ("N,D,loss\n" + "1e8,1e10,3.0\n" * 12, [], "same N"),
+        ("N,D,loss\n" + "".join(f"{10**(7+i/4)},{10**(9+i/5)},{3-i/20}\n" for i in range(12)), ["--group-col", "x"], "--bootstrap"),
+        ("N,D,loss\n" + "".join(f"{10**(7+i/4)},{10**(9+i/5)},{3-i/20}\n" for i in range(12)), ["--bootstrap", "1"], "n_resamples"),
+    ],
+)
+def test_fit_errors(capsys, tmp_path, content, extra, message):
+    path = tmp_path / "runs.csv"
+    if content is not None:
+        path.write_text(content)
+    code, out, err = run(capsys, "fit", str(path), *extra)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1

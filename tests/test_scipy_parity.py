@@ -1,0 +1,40 @@
+"""Our fit and the SciPy baseline (an independent NumPy implementation) reach the same optimum."""
+
+import numpy as np
+import pytest
+
+import optimal
+from optimal import baseline
+
+# Same optimum: objectives within 1e-9 relative (both stop at float64 rounding of a ~1e-3 sum) and
+# coefficients within 1e-5 relative (the A-alpha and B-beta ridges are flat: condition number ~1e11).
+OBJECTIVE_RTOL, THETA_RTOL = 1e-9, 1e-5
+
+
+def assert_same_optimum(ours, theirs):
+    assert ours.objective == pytest.approx(theirs.objective, rel=OBJECTIVE_RTOL)
+    np.testing.assert_allclose(ours.theta, theirs.theta, rtol=THETA_RTOL)
+
+
+def test_epoch_data(epoch_runs, epoch_fit):
+    theirs = baseline.fit_screen_polish(epoch_runs.n_params, epoch_runs.n_tokens, epoch_runs.loss)
+    assert_same_optimum(epoch_fit, theirs)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_synthetic_data(seed):
+    truth = optimal.Chinchilla(E=1.5 + 0.3 * seed, A=300.0 * (seed + 1), B=900.0 + 500 * seed, alpha=0.28 + 0.05 * seed,
+                               beta=0.3 + 0.04 * seed)
+    runs = optimal.synthetic_runs(n_runs=100, truth=truth, noise=0.01, seed=seed)
+    ours = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
+    theirs = baseline.fit_screen_polish(runs.n_params, runs.n_tokens, runs.loss)
+    assert_same_optimum(ours, theirs)
+
+
+def test_weighted_data_and_grid_subset():
+    runs = optimal.synthetic_runs(n_runs=80, noise=0.01, seed=5)
+    weights = np.random.default_rng(0).integers(1, 4, 80).astype(float)
+    starts = optimal.objective.hoffmann_grid()[::45]  # 100 of the 4500 Hoffmann starts
+    ours = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, weights, starts=starts)
+    theirs = baseline.fit_lbfgsb(runs.n_params, runs.n_tokens, runs.loss, starts=starts, weights=weights)
+    assert_same_optimum(ours, theirs)
