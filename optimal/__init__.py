@@ -30,6 +30,7 @@ from .laws import (  # noqa: E402
     PRESETS,
     Chinchilla,
     CustomLaw,
+    DataConstrained,
     Kaplan,
     law_from_dict,
     law_to_dict,

@@ -78,6 +78,34 @@ class Kaplan(NamedTuple):
         return 0.0
 
 
+class DataConstrained(NamedTuple):
+    """Chinchilla with repeated data: D is replaced by the effective data D' of Muennighoff et al. 2023
+    ("Scaling Data-Constrained Language Models", eq. 5), ``D' = U + U R* (1 - exp(-R / R*))`` where U is the
+    number of unique tokens, R = D/U - 1 the number of repeats beyond the first epoch (D' = D while D <= U)
+    and R* the repeats after which more epochs are worth 1/e as much. Only the data side is modelled; N is
+    used as is. ``base`` is any ``Chinchilla`` law; R* = 15.4 is the paper's fitted value.
+    """
+
+    base: Chinchilla
+    unique_tokens: Any
+    repeat_scale: Any = 15.4
+
+    def effective_log_tokens(self, log_d):
+        log_u = jnp.log(self.unique_tokens)
+        epochs = jnp.exp(log_d - log_u)  # D / U
+        repeats = jnp.maximum(epochs - 1.0, 0.0)
+        return log_u + jnp.log(jnp.minimum(epochs, 1.0) - self.repeat_scale * jnp.expm1(-repeats / self.repeat_scale))
+
+    def log_loss(self, log_n, log_d):
+        return self.base.log_loss(log_n, self.effective_log_tokens(log_d))
+
+    def loss(self, n, d):
+        return jnp.exp(self.log_loss(jnp.log(n), jnp.log(d)))
+
+    def irreducible_loss(self):
+        return self.base.E
+
+
 @jax.tree_util.register_pytree_node_class
 class CustomLaw:
     """A user's own loss surface: ``fn(N, D)`` or, with ``params``, ``fn(N, D, params)``.

@@ -163,3 +163,23 @@ def test_gradient_matches_closed_form_gradient():
     exact = jax.grad(lambda p: jnp.log(optimal.closed_form(p, 1e24)[0]))(law)
     for field in law._fields:
         assert float(getattr(solver, field)) == pytest.approx(float(getattr(exact, field)), rel=1e-8)
+
+
+def test_data_constrained_law():
+    base = optimal.preset()
+    budgets = np.array([1e22, 5.76e23, 1e25])
+    plenty = optimal.compute_optimal(optimal.DataConstrained(base, 1e16), budgets)
+    free = optimal.compute_optimal(base, budgets)
+    np.testing.assert_allclose(plenty.n_params, free.n_params, rtol=1e-9)  # no repeats: Chinchilla itself
+    law = optimal.DataConstrained(base, 1e11)  # 100B unique tokens: 10 epochs at the Chinchilla budget
+    scarce = optimal.compute_optimal(law, budgets)
+    assert bool(scarce.converged.all())
+    assert np.all(scarce.n_params[1:] > free.n_params[1:]) and np.all(scarce.loss > free.loss)
+    for factor in (0.95, 1.05):  # a minimum along the budget line
+        n = scarce.n_params * factor
+        assert np.all(law.loss(n, budgets / 6 / n) > scarce.loss)
+    # Muennighoff et al.: D' = U + U R* (1 - exp(-R/R*)), R = D/U - 1
+    d = 5e11
+    expected = 1e11 * (1 + 15.4 * (1 - np.exp(-(d / 1e11 - 1) / 15.4)))
+    assert float(jnp.exp(law.effective_log_tokens(jnp.log(d)))) == pytest.approx(expected, rel=1e-12)
+    assert float(jnp.exp(law.effective_log_tokens(jnp.log(5e10)))) == pytest.approx(5e10, rel=1e-12)
