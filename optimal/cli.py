@@ -116,6 +116,9 @@ def _cmd_fit(args):
         flops_per_param_token=args.flops_per_param_token, drop_highest_loss=args.drop_highest_loss,
     )
     dtype = {"float64": np.float64, "float32": np.float32}[args.dtype]
+    if sys.stderr.isatty():
+        starts = "4500 Hoffmann starts" if args.starts == "hoffmann" else "a screen of the exponents"
+        sys.stderr.write(f"fitting {len(runs.loss)} runs from {starts} ...\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the result carries its warnings; they are printed below
         result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, runs.weights, delta=args.delta,
