@@ -19,6 +19,7 @@ from .errors import (  # noqa: E402
     DataError,
     IdentifiabilityWarning,
     OptimalError,
+    PlotError,
     PrecisionError,
     UnknownPresetError,
     UnreachableLossError,

@@ -146,6 +146,14 @@ def _cmd_fit(args):
     return 0
 
 
+def _cmd_plot(args):
+    from optimal import plot  # loads matplotlib only for this command
+
+    figure = plot.figure_from_record(args.fit, args.kind, preset=args.preset)
+    print(f"wrote {plot.save_figure(figure, args.out, dpi=args.dpi)}")
+    return 0
+
+
 def _add_law_options(parser, fit=True):
     parser.add_argument("--preset", help=f"published law: {', '.join(sorted(optimal.PRESETS))} (default {optimal.DEFAULT_PRESET})")
     parser.add_argument("--coefficients", metavar="FILE.json", help="law coefficients from a JSON file")
@@ -189,6 +197,15 @@ def build_parser():
     fit.add_argument("--save", metavar="FIT.json", help="write the fit record (reload with --fit, or plot it)")
     fit.add_argument("--json", action="store_true", help="print JSON")
     fit.set_defaults(run=_cmd_fit)
+
+    plot = commands.add_parser("plot", help="figures: loss surface, data vs fit, bootstrap draws, frontier")
+    plot.add_argument("fit", nargs="?", metavar="FIT.json", help="a fit record from 'optimal fit --save'")
+    # the kinds are spelled out here so that the CLI does not import matplotlib unless it plots
+    plot.add_argument("--kind", required=True, choices=("surface", "fit", "bootstrap", "frontier"))
+    plot.add_argument("--preset", help="plot a published law (surface, frontier) instead of a fit")
+    plot.add_argument("--out", required=True, metavar="FILE.png", help="output file (.png, .pdf, .svg)")
+    plot.add_argument("--dpi", type=int, default=150)
+    plot.set_defaults(run=_cmd_plot)
     return parser
 
 

@@ -33,6 +33,10 @@ class PrecisionError(OptimalError):
     """float64 was asked for while JAX runs in float32 (``jax_enable_x64`` is off)."""
 
 
+class PlotError(OptimalError):
+    """A figure that cannot be drawn from what was given: unknown kind, no bootstrap draws, no fit record."""
+
+
 class ConvergenceWarning(UserWarning):
     """A solve or fit stopped before its convergence test passed."""
 

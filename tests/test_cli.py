@@ -146,3 +146,16 @@ def test_fit_errors(capsys, tmp_path, content, extra, message):
     code, out, err = run(capsys, "fit", str(path), *extra)
     assert code == 2 and out == ""
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_plot_command(capsys, tmp_path, runs_csv):
+    out = tmp_path / "frontier.png"
+    code, stdout, _ = run(capsys, "plot", "--kind", "frontier", "--preset", "hoffmann2022", "--out", str(out))
+    assert code == 0 and out.stat().st_size > 10_000 and "wrote" in stdout
+    saved = tmp_path / "fit.json"
+    run(capsys, "fit", str(runs_csv), "--bootstrap", "16", "--save", str(saved))
+    for kind in ("fit", "bootstrap"):
+        code, _, _ = run(capsys, "plot", str(saved), "--kind", kind, "--out", str(tmp_path / f"{kind}.png"))
+        assert code == 0 and (tmp_path / f"{kind}.png").exists()
+    code, _, err = run(capsys, "plot", "--kind", "fit", "--out", str(out))
+    assert code == 2 and "needs a fit record" in err and err.count("\n") == 1

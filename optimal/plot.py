@@ -1,0 +1,487 @@
+"""Figures: loss surfaces, fits against their data, bootstrap draws and compute-optimal frontiers.
+
+Every function returns a ``matplotlib.figure.Figure`` built without pyplot, so nothing here needs a display or
+touches global plotting state (headless servers, tests and notebooks alike); in Jupyter a figure left as a
+cell's last expression is shown as PNG. The numbers come from the public API (``compute_optimal``,
+``bootstrap.allocations``, ``bootstrap.derived_params``, ``law.loss``); this module only draws them.
+``figure_from_record`` and ``save_figure`` are what ``optimal plot`` calls.
+
+Example:
+  >>> import optimal
+  >>> from optimal import plot
+  >>> fig = plot.frontier(optimal.preset("epoch2024"))
+  >>> plot.save_figure(fig, "frontier.png")  # doctest: +SKIP
+"""
+
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+import optimal
+from optimal.bootstrap import allocations, derived_params
+from optimal.errors import CoefficientsError, PlotError
+
+KINDS = ("surface", "fit", "bootstrap", "frontier")
+CHINCHILLA_BUDGET = 5.76e23  # FLOPs of Chinchilla itself (Hoffmann et al. 2022, Table 3)
+PRESET_SOURCES = {
+    "epoch2024": "Besiroglu et al. 2024",
+    "hoffmann2022": "Hoffmann et al. 2022",
+    "kaplan2020": "Kaplan et al. 2020",
+}
+_LOSS_LABEL = "loss (nats/token)"
+_COMPUTE_LABEL = "training compute C (FLOPs)"
+_BAND_COLOUR = "tab:blue"
+_CMAP = "viridis"
+
+
+
+class _Figure(Figure):
+    """A ``Figure`` that Jupyter shows by itself: IPython calls ``_repr_png_``, so no pyplot and no magics."""
+
+    def _repr_png_(self):
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
+
+
+# --- figures ------------------------------------------------------------------------------------------------
+
+
+def surface(law, bootstrap_thetas=None, n_range=(1e7, 1e13), d_range=(1e8, 1e14), budgets=None, *,
+            confidence=0.95, flops_per_param_token=6.0, resolution=160) -> Figure:
+    """Filled contours of the loss over (N, D), iso-compute lines and the compute-optimal frontier.
+
+    Args:
+      law: a law (``optimal.preset(...)``, ``FitResult.law``, any object with ``loss(N, D)``) or ``f(N, D)``.
+      bootstrap_thetas: optional draws ``(e, a, b, alpha, beta)``, shape (R, 5) (``BootstrapResult.good``): shades
+        the ``confidence`` interval of N* at each budget, drawn along that budget's iso-compute line.
+      n_range: parameters N shown (min, max); d_range: training tokens D shown (min, max).
+      budgets: compute budgets (FLOPs) for the iso-compute lines, whose optima are marked; default every
+        second decade across the plot, unmarked.
+      flops_per_param_token: k in C = k N D.
+
+    Returns:
+      A figure with two axes: the surface and its colour bar.
+    """
+    n_lo, n_hi = _check_range(n_range, "n_range")
+    d_lo, d_hi = _check_range(d_range, "d_range")
+    k = float(flops_per_param_token)
+    n_grid = np.geomspace(n_lo, n_hi, resolution)
+    d_grid = np.geomspace(d_lo, d_hi, resolution)
+    nn, dd = np.meshgrid(n_grid, d_grid)
+    loss = np.asarray(_loss_function(law)(nn, dd), dtype=np.float64)
+
+    fig = _Figure(figsize=(7.5, 6.0), layout="constrained")
+    ax = fig.add_subplot()
+    finite = loss[np.isfinite(loss)]
+    levels = np.geomspace(finite.min(), finite.max(), 24)
+    filled = ax.contourf(nn, dd, loss, levels=levels, norm=LogNorm(levels[0], levels[-1]), cmap=_CMAP)
+    bar = fig.colorbar(filled, ax=ax)
+    bar.set_label(_LOSS_LABEL)
+    _plain_log_ticks(bar.ax.yaxis, levels[0], levels[-1])
+
+    c_lo, c_hi = k * n_lo * d_lo, k * n_hi * d_hi
+    marked = budgets is not None
+    if budgets is None:
+        decades = 10.0 ** np.arange(math.ceil(math.log10(c_lo)), math.floor(math.log10(c_hi)) + 1)
+        decades = decades[1:-1] if len(decades) > 4 else decades  # the corner ones are mere stubs
+        budgets = decades[::2] if len(decades) > 7 else decades
+    budgets = np.unique(np.asarray(budgets, dtype=np.float64))
+    if len(budgets):
+        ax.contour(nn, dd, np.log10(k * nn * dd), levels=np.log10(budgets), colors="white", linewidths=0.8,
+                   linestyles="dotted")
+    for c in budgets:
+        _label_iso_compute(ax, c, k, (n_lo, n_hi), (d_lo, d_hi))
+
+    compute = np.geomspace(c_lo, c_hi, 200)
+    best = optimal.compute_optimal(law, compute, flops_per_param_token=k)
+    ax.plot(np.asarray(best.n_params), np.asarray(best.n_tokens), color="black", lw=2)
+    handles = [Line2D([], [], color="black", lw=2, label="compute-optimal frontier N*(C), D*(C)")]
+    if bootstrap_thetas is not None:
+        thetas = _check_thetas(bootstrap_thetas)
+        n_draws = allocations(thetas, compute, k)["N"]
+        lo, hi = _percentiles(n_draws, confidence)
+        # at a fixed budget every draw's optimum lies on that budget's line D = C / (k N): the band spans it
+        xs = np.concatenate([lo, hi[::-1]])
+        ys = np.concatenate([compute / (k * lo), (compute / (k * hi))[::-1]])
+        ax.fill(xs, ys, color="white", alpha=0.35, lw=0)
+        text = f"{_pct(confidence)} bootstrap interval ({len(thetas)} draws)"
+        handles.append(Patch(color="white", alpha=0.6, label=text))
+    if marked:
+        at = optimal.compute_optimal(law, budgets, flops_per_param_token=k)
+        ax.plot(np.asarray(at.n_params), np.asarray(at.n_tokens), ls="none", marker="o", mfc="white", mec="black")
+        handles.append(Line2D([], [], ls="none", marker="o", mfc="white", mec="black", label="optimum at each budget"))
+    handles.append(Line2D([], [], color="white", lw=0.8, ls="dotted", label=f"iso-compute C = {k:g} N D"))
+
+    ax.set(xscale="log", yscale="log", xlim=(n_lo, n_hi), ylim=(d_lo, d_hi), xlabel="parameters N",
+           ylabel="training tokens D")
+    ax.set_title(f"Loss surface L(N, D) and the compute-optimal frontier\n{_describe(law)}", fontsize=10)
+    legend = ax.legend(handles=handles, loc="lower right", fontsize=8, facecolor="0.3", framealpha=0.8)
+    for text in legend.get_texts():
+        text.set_color("white")
+    return fig
+
+
+def data_vs_fit(fit_result, by="tokens", n_curves=4) -> Figure:
+    """The fitted runs' loss against N, with the fitted law's curves, and the log-loss residuals below.
+
+    Args:
+      fit_result: a ``FitResult`` (``optimal.fit`` or ``optimal.load_fit``); its ``data`` and ``law`` are drawn.
+      by: "tokens" colours runs by D and draws the law at ``n_curves`` values of D; "compute" colours them by
+        C = 6 N D and draws the law along ``n_curves`` iso-compute lines (the view of Hoffmann et al. Fig. 4).
+
+    Returns:
+      A figure with three axes: loss vs N, residuals vs N, and the colour bar.
+    """
+    if by not in ("tokens", "compute"):
+        raise PlotError(f"by must be 'tokens' or 'compute', not {by!r}")
+    n, d, loss, _ = (np.asarray(x, dtype=np.float64) for x in fit_result.data)
+    law = fit_result.law
+    k = 6.0
+    colour = d if by == "tokens" else k * n * d
+    norm = LogNorm(colour.min(), colour.max())
+    cmap = colormaps[_CMAP]
+
+    fig = _Figure(figsize=(7.5, 7.0), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.2]})
+    points = top.scatter(n, loss, c=colour, norm=norm, cmap=cmap, s=14, lw=0, label=f"runs ({len(n)})")
+    n_line = np.geomspace(n.min() / 1.5, n.max() * 1.5, 200)
+    quantiles = np.quantile(np.log(colour), np.linspace(0.1, 0.9, n_curves))
+    # snap each curve to the nearest run's value: for isoFLOP data that is one of the budgets actually run
+    for value in np.unique(colour[np.argmin(np.abs(np.log(colour)[:, None] - quantiles), axis=0)]):
+        d_line = np.full_like(n_line, value) if by == "tokens" else value / (k * n_line)
+        text = f"fit at D = {_sci(value)} tokens" if by == "tokens" else f"fit at C = {_sci(value)} FLOPs"
+        top.plot(n_line, np.asarray(law.loss(n_line, d_line)), color=cmap(norm(value)), lw=1.8, label=text)
+    bar = fig.colorbar(points, ax=[top, bottom])
+    bar.set_label("training tokens D" if by == "tokens" else _COMPUTE_LABEL)
+    margin = 0.06 * np.ptp(loss)
+    top.set(xscale="log", ylabel=_LOSS_LABEL, ylim=(loss.min() - margin, loss.max() + margin))
+    top.legend(fontsize=8, loc="best", framealpha=0.9)
+    top.set_title(f"Chinchilla fit to {len(n)} runs (objective {fit_result.objective:.4g})\n{_describe(law)}",
+                  fontsize=10)
+
+    residual = np.log(loss) - np.log(np.asarray(law.loss(n, d)))
+    bottom.scatter(n, residual, c=colour, norm=norm, cmap=cmap, s=10, lw=0)
+    bottom.axhline(0.0, color="black", lw=0.8)
+    bottom.set(xscale="log", xlabel="parameters N", ylabel="residual\nlog L - log L_fit")
+    return fig
+
+
+def bootstrap_pairs(thetas, budgets=(CHINCHILLA_BUDGET,), truth=None, *, confidence=0.95,
+                    flops_per_param_token=6.0, truth_label="full-data fit") -> Figure:
+    """Corner plot of bootstrap draws: alpha, beta, E and tokens per parameter at each budget.
+
+    Histograms on the diagonal (titled with the median and the ``confidence`` percentile interval), scatter
+    plots below it.
+
+    Args:
+      thetas: draws ``(e, a, b, alpha, beta)``, shape (R, 5) (``BootstrapResult.good``).
+      budgets: compute budgets (FLOPs) at which to show D*/N*.
+      truth: optional law (``FitResult.law``, or the law that generated synthetic data), marked in red.
+
+    Returns:
+      A figure with one axes per panel of the lower triangle: m (m + 1) / 2 for m = 3 + len(budgets).
+    """
+    thetas = _check_thetas(thetas)
+    budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
+    params = derived_params(thetas)
+    ratio = allocations(thetas, budgets, flops_per_param_token)["tokens_per_param"]
+    columns = [params["alpha"], params["beta"], params["E"]] + [ratio[:, i] for i in range(len(budgets))]
+    names = ["alpha", "beta", "E (nats/token)"] + [f"tokens per parameter\nat C = {_sci(c)}" for c in budgets]
+    symbols = ["alpha", "beta", "E"] + ["D*/N*"] * len(budgets)
+    true_values = None
+    if truth is not None:
+        true_ratio = optimal.compute_optimal(truth, budgets, flops_per_param_token).tokens_per_param
+        true_ratio = np.atleast_1d(np.asarray(true_ratio))
+        true_values = [float(truth.alpha), float(truth.beta), float(truth.E)] + list(map(float, true_ratio))
+
+    m = len(columns)
+    fig = _Figure(figsize=(2.3 * m + 0.6, 2.3 * m + 0.4), layout="constrained")
+    diagonal = []
+    for i in range(m):
+        row_first = None
+        for j in range(i + 1):
+            ax = fig.add_subplot(m, m, i * m + j + 1, sharex=diagonal[j] if j < i else None,
+                                 sharey=row_first if j < i else None)
+            row_first = row_first or ax
+            if i == j:
+                diagonal.append(ax)
+                lo, hi = _percentiles(columns[i], confidence)
+                ax.hist(columns[i], bins=min(30, max(8, len(columns[i]) // 8)), color=_BAND_COLOUR, alpha=0.7)
+                ax.axvline(lo, color="black", ls="--", lw=0.8)
+                ax.axvline(hi, color="black", ls="--", lw=0.8)
+                ax.set_title(f"{symbols[i]} = {np.median(columns[i]):.3g} [{lo:.3g}, {hi:.3g}]", fontsize=9)
+                ax.yaxis.set_major_locator(NullLocator())
+            else:
+                ax.scatter(columns[j], columns[i], s=5, color=_BAND_COLOUR, alpha=0.5, lw=0)
+                if j == 0:
+                    ax.set_ylabel(names[i])
+                else:
+                    ax.tick_params(labelleft=False)
+            if true_values is not None:
+                ax.axvline(true_values[j], color="tab:red", lw=1)
+                if i != j:
+                    ax.axhline(true_values[i], color="tab:red", lw=1)
+            if i == m - 1:
+                ax.set_xlabel(names[j])
+            else:
+                ax.tick_params(labelbottom=False)
+    handles = [Patch(color=_BAND_COLOUR, alpha=0.7, label=f"bootstrap draws ({len(thetas)})"),
+               Line2D([], [], color="black", ls="--", lw=0.8, label=f"{_pct(confidence)} percentile interval")]
+    if true_values is not None:
+        handles.append(Line2D([], [], color="tab:red", lw=1, label=truth_label))
+    fig.legend(handles=handles, loc="upper right", fontsize=9, frameon=False)
+    fig.suptitle("Bootstrap distribution of the coefficients and of the allocation")
+    return fig
+
+
+def frontier(law=None, bootstrap_thetas=None, presets=("epoch2024", "hoffmann2022", "kaplan2020"),
+             compute_range=(1e18, 1e27), *, budgets=None, confidence=0.95, flops_per_param_token=6.0,
+             label="this law") -> Figure:
+    """N*(C) and D*(C) against the budget C, for a law (with a bootstrap band) and the published presets.
+
+    Args:
+      law: the main law (solid black, called ``label``), or None to show only the presets / band.
+      bootstrap_thetas: optional draws (R, 5) ``(e, a, b, alpha, beta)``: shades their ``confidence`` interval.
+      presets: names from ``optimal.PRESETS`` to overlay (dashed).
+      compute_range: (min, max) budget in FLOPs.
+      budgets: optional budgets (FLOPs) to mark (dotted vertical lines; the main law's N*, D* labelled).
+
+    Returns:
+      A figure with two axes: N*(C) and D*(C).
+    """
+    c_lo, c_hi = _check_range(compute_range, "compute_range")
+    presets = tuple(presets or ())
+    if law is None and bootstrap_thetas is None and not presets:
+        raise PlotError("nothing to plot: give a law, bootstrap draws or at least one preset")
+    k = float(flops_per_param_token)
+    compute = np.geomspace(c_lo, c_hi, 200)
+
+    fig = _Figure(figsize=(11.0, 4.8), layout="constrained")
+    left, right = fig.subplots(1, 2, sharex=True)
+    panels = ((left, "n_params", "N", "parameters N*", "Compute-optimal model size N*(C)"),
+              (right, "n_tokens", "D", "training tokens D*", "Compute-optimal training tokens D*(C)"))
+    if bootstrap_thetas is not None:
+        thetas = _check_thetas(bootstrap_thetas)
+        draws = allocations(thetas, compute, k)
+        for ax, _, key, _, _ in panels:
+            lo, hi = _percentiles(draws[key], confidence)
+            ax.fill_between(compute, lo, hi, color=_BAND_COLOUR, alpha=0.25, lw=0,
+                            label=f"{_pct(confidence)} bootstrap interval ({len(thetas)} draws)")
+    styles = ["--", "-.", ":", (0, (5, 1, 1, 1))]
+    for i, name in enumerate(presets):
+        result = optimal.compute_optimal(optimal.preset(name), compute, flops_per_param_token=k)
+        text = f"{name} ({PRESET_SOURCES[name]})" if name in PRESET_SOURCES else name
+        for ax, field, _, _, _ in panels:
+            # above the main law (zorder 3 > 2.5): a preset it coincides with stays visible, dashed over it
+            ax.plot(compute, np.asarray(getattr(result, field)), ls=styles[i % len(styles)], lw=1.4,
+                    color=f"C{i + 1}", label=text, zorder=3)
+    if law is not None:
+        result = optimal.compute_optimal(law, compute, flops_per_param_token=k)
+        for ax, field, _, _, _ in panels:
+            ax.plot(compute, np.asarray(getattr(result, field)), color="black", lw=2.2, label=label, zorder=2.5)
+    if budgets is not None:
+        budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
+        marked = None if law is None else optimal.compute_optimal(law, budgets, flops_per_param_token=k)
+        for ax, field, _, _, _ in panels:
+            for i, c in enumerate(budgets):
+                ax.axvline(c, color="0.4", ls=":", lw=1)
+                ax.text(c, 0.98, f"{_flops(c)} ", transform=ax.get_xaxis_transform(), rotation=90, ha="right",
+                        va="top", fontsize=7, color="0.3")
+                if marked is not None:
+                    value = float(np.asarray(getattr(marked, field))[i])
+                    ax.plot([c], [value], marker="o", color="black", ms=5)
+                    ax.annotate(_sci(value), (c, value), xytext=(6, -12), textcoords="offset points", fontsize=8)
+    for ax, _, _, ylabel, title in panels:
+        ax.set(xscale="log", yscale="log", xlim=(c_lo, c_hi), xlabel=_COMPUTE_LABEL, ylabel=ylabel)
+        ax.set_title(title, fontsize=11)
+        ax.grid(True, which="major", alpha=0.3)
+    left.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+# --- records and files: what ``optimal plot`` calls -----------------------------------------------------------
+
+
+def figure_from_record(path, kind, preset=None) -> Figure:
+    """The figure ``kind`` for a fit record (``FitResult.save`` / ``optimal fit --save``) or a preset law.
+
+    Args:
+      path: a fit record JSON, or None for ``kind`` "surface" or "frontier" of a preset law.
+      kind: "surface" (loss surface of the law), "fit" (runs against the fit, residuals), "bootstrap" (corner
+        plot of the record's bootstrap draws) or "frontier" (N*(C), D*(C) with the presets overlaid).
+      preset: a name from ``optimal.PRESETS`` to plot instead of a record (surface and frontier only);
+        with neither ``path`` nor ``preset``, the default preset.
+
+    Only the converged bootstrap draws of a record are used; "surface" and "frontier" shade their interval.
+
+    Raises:
+      PlotError: an unknown kind; "fit" or "bootstrap" without a record; "bootstrap" on a record with no
+        (converged) draws; both a record and a preset. CoefficientsError: an unreadable or malformed record.
+      UnknownPresetError: an unknown preset name.
+    """
+    if kind not in KINDS:
+        raise PlotError(f"unknown plot kind {kind!r}; choose one of {', '.join(KINDS)}")
+    if path is not None and preset is not None:
+        raise PlotError("give either a fit record or --preset, not both")
+    if path is None:
+        if kind in ("fit", "bootstrap"):
+            raise PlotError(f"--kind {kind} needs a fit record: save one with 'optimal fit RUNS.csv "
+                            f"{'--bootstrap B ' if kind == 'bootstrap' else ''}--save FIT.json'")
+        name = preset or optimal.DEFAULT_PRESET
+        law = optimal.preset(name)
+        if kind == "surface":
+            return surface(law)
+        others = tuple(p for p in optimal.PRESETS if p != name)
+        return frontier(law, presets=others, label=f"{name} ({PRESET_SOURCES.get(name, 'preset')})",
+                        budgets=(CHINCHILLA_BUDGET,))
+    result = optimal.load_fit(path)
+    if kind == "fit":
+        return data_vs_fit(result)
+    draws, confidence = _record_draws(path)
+    if kind == "bootstrap":
+        if draws is None:
+            raise PlotError(f"{str(path)!r} holds no bootstrap draws; save the fit with "
+                            "'optimal fit RUNS.csv --bootstrap B --save FIT.json'")
+        return bootstrap_pairs(draws, truth=result.law, confidence=confidence)
+    if kind == "surface":
+        return surface(result.law, draws, confidence=confidence)
+    return frontier(result.law, draws, confidence=confidence, label=f"fit ({Path(path).name})",
+                    budgets=(CHINCHILLA_BUDGET,))
+
+
+def save_figure(fig: Figure, out, dpi=150) -> Path:
+    """Write ``fig`` to ``out``; the suffix picks the format (png, pdf, svg, ...). Returns the path written.
+
+    ``dpi`` sets the resolution of raster formats (png, jpg, ...).
+
+    Raises ``PlotError`` for a missing or unsupported suffix, a missing folder, or a file that cannot be written.
+    """
+    out = Path(out)
+    formats = fig.canvas.get_supported_filetypes()
+    suffix = out.suffix.lower().lstrip(".")
+    if suffix not in formats:
+        raise PlotError(f"cannot tell the image format of {str(out)!r}: end the name with one of "
+                        f"{', '.join('.' + f for f in sorted(formats))}")
+    if not out.parent.is_dir():
+        raise PlotError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
+    try:
+        fig.savefig(out, dpi=dpi if suffix in ("png", "jpg", "jpeg", "webp", "tif", "tiff") else "figure")
+    except OSError as exc:
+        raise PlotError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
+    return out
+
+
+def _record_draws(path):
+    """The converged bootstrap draws of a fit record (n, 5) and their confidence, or (None, 0.95) without any."""
+    record = json.loads(Path(path).read_text())  # load_fit has already read and parsed it
+    draws = record.get("bootstrap")
+    if draws is None:
+        return None, 0.95
+    try:
+        thetas = np.asarray(draws["thetas"], dtype=np.float64)
+        if thetas.ndim != 2 or thetas.shape[1] != 5:
+            raise ValueError(f"thetas must have shape (R, 5), not {thetas.shape}")
+        converged = np.asarray(draws.get("converged", [True] * len(thetas)), dtype=bool)
+        confidence = float(draws.get("confidence", 0.95))
+        good = thetas[converged]
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise CoefficientsError(f"{str(path)!r}: the bootstrap draws are malformed ({exc}); save the fit again") from None
+    if len(good) == 0:
+        raise PlotError(f"{str(path)!r}: none of its {len(thetas)} bootstrap draws converged; nothing to plot")
+    return good, confidence
+
+
+# --- helpers ------------------------------------------------------------------------------------------------
+
+
+def _loss_function(law):
+    return law.loss if hasattr(law, "loss") else law
+
+
+def _check_range(bounds, name):
+    try:
+        lo, hi = (float(x) for x in bounds)
+    except (TypeError, ValueError):
+        raise PlotError(f"{name} must be a pair (min, max) of positive numbers, got {bounds!r}") from None
+    if not (0 < lo < hi < math.inf):
+        raise PlotError(f"{name} must be a pair (min, max) with 0 < min < max, got {bounds!r}")
+    return lo, hi
+
+
+def _check_thetas(thetas):
+    thetas = np.asarray(thetas, dtype=np.float64)
+    if thetas.ndim != 2 or thetas.shape[1] != 5:
+        raise PlotError(f"bootstrap draws must have shape (R, 5) = (e, a, b, alpha, beta) per draw, got {thetas.shape}")
+    if len(thetas) == 0:
+        raise PlotError("there are no bootstrap draws to plot")
+    return thetas
+
+
+def _percentiles(draws, confidence):
+    tail = 100 * (1 - confidence) / 2
+    lo, hi = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
+    return lo, hi
+
+
+def _pct(confidence):
+    return f"{100 * confidence:g}%"
+
+
+def _sci(x):
+    """5.76e23 -> '5.76e23', 1e21 -> '1e21', 72.3 -> '72.3'."""
+    if 1e-3 <= abs(x) < 1e4:
+        return f"{x:.3g}"
+    mantissa, exponent = f"{x:.3g}".split("e") if "e" in f"{x:.3g}" else (f"{x:.3g}", "0")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _label_iso_compute(ax, compute, k, n_range, d_range):
+    """Label the line k N D = ``compute`` near the top of the axes (else lower down), written along the line.
+
+    Placed and rotated in axes coordinates, where the line is straight and its angle survives layout changes.
+    """
+    x_decades, y_decades = (np.log10(hi / lo) for lo, hi in (n_range, d_range))
+    for y in (0.93, 0.6, 0.3, 0.07):  # heights in axes coordinates, tried in turn
+        d = d_range[0] * 10 ** (y * y_decades)
+        x = np.log10(compute / (k * d) / n_range[0]) / x_decades
+        if 0.03 <= x <= 0.8:
+            break
+    else:
+        return
+    angle = math.degrees(math.atan2(-1 / y_decades, 1 / x_decades))
+    ax.text(x, y, _flops(compute), transform=ax.transAxes, rotation=angle, rotation_mode="anchor",
+            transform_rotates_text=True, ha="center", va="bottom", color="white", fontsize=7)
+
+
+def _flops(c):
+    return f"{_sci(c)} FLOPs"
+
+
+def _plain_log_ticks(axis, lo, hi):
+    """Plain-number ticks (2, 3, 5 ...) on a log axis spanning less than a few decades (losses do)."""
+    candidates = np.array([m * 10.0**e for e in range(-3, 4) for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8)])
+    ticks = candidates[(candidates >= lo) & (candidates <= hi)]
+    if len(ticks) > 8:
+        ticks = ticks[:: math.ceil(len(ticks) / 8)]
+    if len(ticks) >= 2:
+        axis.set_major_locator(FixedLocator(ticks))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_locator(NullLocator())
+
+
+def _describe(law):
+    """One line naming a law's coefficients (Chinchilla, Kaplan), or its type."""
+    fields = getattr(law, "_asdict", None)
+    if fields is None:
+        return type(law).__name__
+    return ", ".join(f"{k} = {float(v):.4g}" for k, v in fields().items())

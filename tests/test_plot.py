@@ -1,0 +1,224 @@
+"""Figures: each renders to PNG with the axes, labels, scales and series it promises; every error says what to do.
+
+No pixel comparisons: the structure of a figure is what a reader relies on, and it is stable across matplotlib
+versions and fonts where pixels are not.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+import optimal
+from optimal import plot
+from optimal.errors import CoefficientsError, OptimalError, UnknownPresetError
+from optimal.plot import PlotError
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """One small synthetic fit with 16 bootstrap draws, saved with and without its draws."""
+    runs = optimal.synthetic_runs(n_runs=60, seed=11)
+    result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
+    boot = optimal.bootstrap(result, n_resamples=16, seed=0)
+    folder = tmp_path_factory.mktemp("records")
+    with_draws, without_draws = folder / "fit_boot.json", folder / "fit.json"
+    result.save(with_draws, {"bootstrap": boot.draws_record()})
+    result.save(without_draws)
+    return result, boot, with_draws, without_draws
+
+
+def rendered(fig, tmp_path, name="figure.png"):
+    """Save through ``save_figure`` (the CLI's path) and check a PNG came out."""
+    out = plot.save_figure(fig, tmp_path / name, dpi=50)
+    assert out == tmp_path / name
+    assert out.read_bytes()[:8] == PNG_MAGIC
+    return fig
+
+
+def test_surface_structure(fitted, tmp_path):
+    result, boot, _, _ = fitted
+    fig = rendered(plot.surface(result.law, boot.good), tmp_path)
+    ax, bar = fig.axes
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("parameters N", "training tokens D")
+    assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
+    assert bar.get_ylabel() == "loss (nats/token)"
+    assert ax.get_xlim() == pytest.approx((1e7, 1e13)) and ax.get_ylim() == pytest.approx((1e8, 1e14))
+    assert len(ax.collections) == 2  # filled loss contours, iso-compute lines
+    assert len(ax.lines) == 1  # the frontier
+    assert len(ax.patches) == 1  # the bootstrap band
+    labels = [t.get_text() for t in ax.texts]
+    assert labels and all(t.endswith("FLOPs") for t in labels)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("frontier" in t for t in legend) and any("bootstrap interval (16 draws)" in t for t in legend)
+    assert "Loss surface" in ax.get_title()
+
+
+def test_surface_budgets_and_plain_function(tmp_path):
+    law = optimal.preset("hoffmann2022")
+    fig = rendered(plot.surface(law, budgets=[1e20, 5.76e23], n_range=(1e8, 1e12), d_range=(1e9, 1e13)), tmp_path)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 2 and len(ax.patches) == 0  # frontier and the marked optima; no band
+    assert sorted(t.get_text() for t in ax.texts) == ["1e20 FLOPs", "5.76e23 FLOPs"]
+    optima = ax.lines[1].get_xydata()
+    expected = optimal.compute_optimal(law, np.array([1e20, 5.76e23]))
+    np.testing.assert_allclose(optima[:, 0], expected.n_params, rtol=1e-9)
+    # a plain JAX function f(N, D) is a law too
+    fn = lambda n, d: law.E + law.A / n**law.alpha + law.B / d**law.beta  # noqa: E731
+    rendered(plot.surface(fn), tmp_path, "fn.png")
+
+
+@pytest.mark.parametrize("by, colour_label", [("tokens", "training tokens D"), ("compute", "training compute C (FLOPs)")])
+def test_data_vs_fit_structure(fitted, tmp_path, by, colour_label):
+    result = fitted[0]
+    fig = rendered(plot.data_vs_fit(result, by=by, n_curves=3), tmp_path)
+    top, bottom, bar = fig.axes
+    assert top.get_ylabel() == "loss (nats/token)" and bottom.get_xlabel() == "parameters N"
+    assert bar.get_ylabel() == colour_label
+    assert top.get_xscale() == bottom.get_xscale() == "log"
+    assert len(top.collections) == 1 and len(top.collections[0].get_offsets()) == result.n_rows
+    assert len(top.lines) == 3  # fitted curves
+    assert len(bottom.collections) == 1 and len(bottom.lines) == 1  # residuals and the zero line
+    residuals = bottom.collections[0].get_offsets()[:, 1]
+    assert np.max(np.abs(residuals)) < 0.1  # 1% noise: residuals are small
+    assert f"{result.n_rows} runs" in top.get_title()
+
+
+def test_bootstrap_pairs_structure(fitted, tmp_path):
+    result, boot, _, _ = fitted
+    fig = rendered(plot.bootstrap_pairs(boot.good, budgets=(1e22, 5.76e23), truth=result.law), tmp_path)
+    m = 5  # alpha, beta, E and two tokens-per-parameter columns
+    assert len(fig.axes) == m * (m + 1) // 2
+    bottom_row = fig.axes[-m:]
+    assert [ax.get_xlabel() for ax in bottom_row][:3] == ["alpha", "beta", "E (nats/token)"]
+    assert "tokens per parameter" in bottom_row[3].get_xlabel() and "1e22" in bottom_row[3].get_xlabel()
+    diagonal = [fig.axes[i * (i + 1) // 2 + i] for i in range(m)]
+    for ax in diagonal:
+        assert len(ax.patches) > 0  # histogram bars
+        assert len(ax.lines) == 3  # interval ends and the truth
+        assert "[" in ax.get_title()
+    scatter = fig.axes[1]  # row beta, column alpha
+    assert len(scatter.collections) == 1 and len(scatter.collections[0].get_offsets()) == len(boot.good)
+    assert len(scatter.lines) == 2  # truth crosshair
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "bootstrap draws (16)", "95% percentile interval", "full-data fit"]
+
+
+def test_frontier_structure(fitted, tmp_path):
+    result, boot, _, _ = fitted
+    fig = rendered(plot.frontier(result.law, boot.good, budgets=[5.76e23]), tmp_path)
+    left, right = fig.axes
+    assert left.get_ylabel() == "parameters N*" and right.get_ylabel() == "training tokens D*"
+    for ax in (left, right):
+        assert ax.get_xlabel() == "training compute C (FLOPs)"
+        assert (ax.get_xscale(), ax.get_yscale()) == ("log", "log")
+        assert len(ax.collections) == 1  # bootstrap band
+        assert len(ax.lines) == 3 + 1 + 2  # presets, the law, the budget's line and marker
+    legend = [t.get_text() for t in left.get_legend().get_texts()]
+    assert legend[1:] == ["epoch2024 (Besiroglu et al. 2024)", "hoffmann2022 (Hoffmann et al. 2022)",
+                          "kaplan2020 (Kaplan et al. 2020)", "this law"]
+    # the law's curve is the allocation the API computes
+    curve = left.lines[3].get_xydata()
+    expected = optimal.compute_optimal(result.law, curve[:, 0])
+    np.testing.assert_allclose(curve[:, 1], expected.n_params, rtol=1e-9)
+
+
+def test_frontier_presets_only(tmp_path):
+    fig = rendered(plot.frontier(presets=("hoffmann2022",)), tmp_path)
+    assert [len(ax.lines) for ax in fig.axes] == [1, 1] and not fig.axes[0].collections
+
+
+@pytest.mark.parametrize("kind, n_axes", [("surface", 2), ("fit", 3), ("bootstrap", 10), ("frontier", 2)])
+def test_figure_from_record(fitted, tmp_path, kind, n_axes):
+    fig = rendered(plot.figure_from_record(fitted[2], kind), tmp_path)
+    assert len(fig.axes) == n_axes
+    if kind in ("surface", "frontier"):  # the record's converged draws are shaded
+        assert any("bootstrap interval (16 draws)" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
+
+
+@pytest.mark.parametrize("kind", ["surface", "frontier"])
+def test_figure_from_preset(tmp_path, kind):
+    fig = rendered(plot.figure_from_record(None, kind, preset="hoffmann2022"), tmp_path)
+    if kind == "surface":
+        assert "E = 1.69" in fig.axes[0].get_title()
+    else:  # the preset is the main (solid) law, the other presets are overlaid
+        legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        assert legend == ["epoch2024 (Besiroglu et al. 2024)", "kaplan2020 (Kaplan et al. 2020)",
+                          "hoffmann2022 (Hoffmann et al. 2022)"]
+    default = plot.figure_from_record(None, kind)  # neither record nor preset: the default preset
+    assert len(default.axes) == 2
+
+
+def test_record_without_draws(fitted):
+    """A record saved without --bootstrap still gives every kind but "bootstrap", with no band."""
+    assert len(plot.figure_from_record(fitted[3], "fit").axes) == 3
+    surface = plot.figure_from_record(fitted[3], "surface")
+    assert not surface.axes[0].patches
+    frontier = plot.figure_from_record(fitted[3], "frontier")
+    assert not frontier.axes[0].collections
+    assert "fit (fit.json)" in [t.get_text() for t in frontier.axes[0].get_legend().get_texts()]
+
+
+def test_record_uses_only_converged_draws(fitted, tmp_path):
+    record = json.loads(fitted[2].read_text())
+    record["bootstrap"]["converged"] = [True] * 5 + [False] * (len(record["bootstrap"]["thetas"]) - 5)
+    path = tmp_path / "partial.json"
+    path.write_text(json.dumps(record))
+    fig = plot.figure_from_record(path, "bootstrap")
+    assert "bootstrap draws (5)" in [t.get_text() for t in fig.legends[0].get_texts()]
+
+
+def _edited_record(source, tmp_path, edit):
+    record = json.loads(source.read_text())
+    edit(record)
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(record))
+    return path
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda f, t: plot.figure_from_record(f[2], "histogram"), PlotError,
+         "unknown plot kind 'histogram'; choose one of surface, fit, bootstrap, frontier"),
+        (lambda f, t: plot.figure_from_record(f[3], "bootstrap"), PlotError,
+         "holds no bootstrap draws; save the fit with 'optimal fit RUNS.csv --bootstrap B --save FIT.json'"),
+        (lambda f, t: plot.figure_from_record(None, "fit"), PlotError,
+         "--kind fit needs a fit record: save one with 'optimal fit RUNS.csv --save FIT.json'"),
+        (lambda f, t: plot.figure_from_record(None, "bootstrap", preset="epoch2024"), PlotError,
+         "--kind bootstrap needs a fit record: save one with 'optimal fit RUNS.csv --bootstrap B --save FIT.json'"),
+        (lambda f, t: plot.figure_from_record(f[2], "surface", preset="epoch2024"), PlotError,
+         "give either a fit record or --preset, not both"),
+        (lambda f, t: plot.figure_from_record(None, "surface", preset="nope"), UnknownPresetError,
+         "unknown preset 'nope'"),
+        (lambda f, t: plot.figure_from_record(t / "missing.json", "fit"), CoefficientsError,
+         "cannot read fit record"),
+        (lambda f, t: plot.figure_from_record(
+            _edited_record(f[2], t, lambda r: r["bootstrap"].update(thetas=[[1, 2, 3]])), "bootstrap"),
+         CoefficientsError, "the bootstrap draws are malformed"),
+        (lambda f, t: plot.figure_from_record(
+            _edited_record(f[2], t, lambda r: r["bootstrap"].update(converged=[False] * 16)), "surface"),
+         PlotError, "none of its 16 bootstrap draws converged; nothing to plot"),
+        (lambda f, t: plot.save_figure(plot.frontier(presets=("epoch2024",)), t / "out.xyz"), PlotError,
+         "cannot tell the image format of"),
+        (lambda f, t: plot.save_figure(plot.frontier(presets=("epoch2024",)), t / "no" / "out.png"), PlotError,
+         "folder"),
+        (lambda f, t: plot.frontier(law=None, presets=()), PlotError, "nothing to plot"),
+        (lambda f, t: plot.frontier(presets=("epoch2024",), compute_range=(1e24, 1e20)), PlotError,
+         "compute_range must be a pair (min, max) with 0 < min < max"),
+        (lambda f, t: plot.surface(optimal.preset(), bootstrap_thetas=np.ones((4, 3))), PlotError,
+         "bootstrap draws must have shape (R, 5)"),
+        (lambda f, t: plot.bootstrap_pairs(np.empty((0, 5))), PlotError, "there are no bootstrap draws to plot"),
+        (lambda f, t: plot.data_vs_fit(f[0], by="params"), PlotError, "by must be 'tokens' or 'compute'"),
+    ],
+    ids=["unknown-kind", "no-draws", "fit-without-record", "bootstrap-without-record", "record-and-preset",
+         "unknown-preset", "missing-record", "malformed-draws", "no-converged-draws", "bad-suffix", "no-folder",
+         "nothing-to-plot", "bad-range", "bad-thetas", "empty-thetas", "bad-by"],
+)
+def test_errors(fitted, tmp_path, call, error, message):
+    with pytest.raises(error) as caught:
+        call(fitted, tmp_path)
+    assert message in str(caught.value)
+    assert isinstance(caught.value, OptimalError)  # the CLI prints it as one line and exits 2
