@@ -244,7 +244,8 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
     # number of full solver blocks per call, so every lane runs in a block of the same shape whatever the
     # chunking and device count, and the draws are identical bit for bit
     per_block = LANES_PER_BLOCK // math.gcd(LANES_PER_BLOCK, len(starts))
-    per_device = min(int(chunk_size), math.ceil(n_resamples / len(devices)))
+    per_device = math.ceil(n_resamples / len(devices))
+    per_device = math.ceil(per_device / math.ceil(per_device / int(chunk_size)))  # equal chunks, least padding
     chunk_size = math.ceil(per_device / per_block) * per_block * len(devices)
     key = jax.random.PRNGKey(seed)
     replicated = NamedSharding(mesh, PartitionSpec())

@@ -67,10 +67,11 @@ def _project(alpha, beta, data, weights):
 
 @jax.jit
 def _screen_map(exps, data, weights, delta):
-    alpha, beta = jnp.meshgrid(exps, exps, indexing="ij")
-    project = jax.vmap(jax.vmap(_project, in_axes=(0, 0, None, None)), in_axes=(0, 0, None, None))
-    theta = project(alpha, beta, data, weights)  # (G, G, 5)
-    values = jax.vmap(jax.vmap(lambda th: objective(th, *data, weights, delta)))(theta)
+    def row(alpha):  # one alpha, every beta at once: memory grows with G x rows, not G^2 x rows
+        theta = jax.vmap(_project, in_axes=(None, 0, None, None))(alpha, exps, data, weights)  # (G, 5)
+        return theta, jax.vmap(lambda th: objective(th, *data, weights, delta))(theta)
+
+    theta, values = jax.lax.map(row, exps)  # (G, G, 5), (G, G)
     return theta, jnp.where(jnp.isfinite(values), values, jnp.inf)
 
 

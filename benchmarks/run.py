@@ -1,0 +1,946 @@
+"""Benchmarks: the JAX paths of ``optimal`` against the SciPy baseline, side by side, in one process.
+
+    python benchmarks/run.py                 # full: 1e6 budgets, Epoch's 240 rows, B = 4000 (~4 min, 2 cores)
+    python benchmarks/run.py --quick         # the same at smaller sizes (< 3 min on 2 CPU cores)
+    python benchmarks/run.py --scaling       # time vs rows, starts, resamples and budgets, plus a PNG (~15 min)
+    python benchmarks/run.py --smoke --out DIR   # tiny sizes, so that tests/test_benchmarks.py keeps it alive
+
+Results go to ``benchmarks/results/<device>.json`` and ``.md`` (``<device>-quick``, ``<device>-scaling``,
+``<device>-smoke`` for the other modes), where ``<device>`` is JAX's platform and device kind ("cpu",
+"gpu-nvidia-h100-80gb-hbm3", ...).
+
+Protocol (``shared/design/PITFALLS.md``, Benchmarking):
+- JAX and SciPy run in the same process, alternating (the order rotates every round), repeated; every time is
+  reported as median, min and max of the repeated runs.
+- A JAX path's first call is timed on its own; its compile time (tracing, lowering and XLA compilation, summed
+  from ``jax.monitoring`` events during that call) is reported apart. Repeated calls are warm.
+- SciPy and NumPy run under ``threadpool_limits(1)``: one BLAS thread (with the default thread count on 2
+  shared cores one L-BFGS-B start went from ~3.5 ms to 10-200 ms). JAX uses XLA's own thread pool.
+- Where the SciPy side would take minutes it runs on a subsample and its time is extrapolated linearly; the
+  results say so (``scipy_extrapolated``, ``scipy_measured_on``).
+- Every time comes with its accuracy: the N* error against the closed form, the objective gap to the best
+  optimum any method found, whether JAX and SciPy reached the same optimum.
+"""
+
+import argparse
+import contextlib
+import dataclasses
+import datetime
+import gc
+import json
+import math
+import os
+import platform
+import re
+import textwrap
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy
+import scipy.optimize
+import threadpoolctl
+from threadpoolctl import threadpool_limits
+
+import optimal
+from optimal import baseline
+from optimal.bootstrap import starts_for_resamples
+from optimal.objective import hoffmann_grid, objective, value_grad_hessian
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+# Same optimum: objectives within 1e-9 relative and coefficients (E, A, B, alpha, beta) within 1e-5 relative.
+SAME_OBJECTIVE_RTOL = 1e-9
+SAME_COEF_RTOL = 1e-5
+# Allocation: SciPy's Brent stops at ~1.5e-8 relative in log N (its default tol), i.e. ~4e-7 relative in N*
+SAME_ALLOCATION_RTOL = 1e-6
+# PITFALLS: a warm refit needs ~70 objective+gradient evaluations
+EVALS_PER_WARM_REFIT = 70
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Sizes of one benchmark run."""
+
+    mode: str
+    rounds: int  # alternating rounds of the cheap contenders (JAX warm calls and SciPy runs)
+    solve_budgets: int
+    solve_scipy_budgets: int  # budgets SciPy's minimize_scalar solves; its time is extrapolated to all
+    classic_rounds: int  # rounds of the 4500-start contenders (SciPy's takes ~20-30 s on 2 cores)
+    classic_starts: int | None  # None: all 4500 Hoffmann starts; else a seeded subset (smoke only)
+    boot_resamples: int
+    boot_scipy_resamples: int  # resamples SciPy refits; its time is extrapolated to boot_resamples
+    boot_rounds: int
+    floor_lanes: int = 256
+    floor_evals: int = 200
+    seed: int = 0
+
+
+CONFIGS = {
+    "full": Config("full", rounds=5, solve_budgets=1_000_000, solve_scipy_budgets=1000, classic_rounds=3,
+                   classic_starts=None, boot_resamples=4000, boot_scipy_resamples=100, boot_rounds=3),
+    "quick": Config("quick", rounds=3, solve_budgets=100_000, solve_scipy_budgets=200, classic_rounds=1,
+                    classic_starts=None, boot_resamples=500, boot_scipy_resamples=40, boot_rounds=3),
+    "smoke": Config("smoke", rounds=1, solve_budgets=64, solve_scipy_budgets=4, classic_rounds=1,
+                    classic_starts=16, boot_resamples=8, boot_scipy_resamples=2, boot_rounds=1, floor_evals=5),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ScalingConfig:
+    """Points of the scaling curves; SciPy is measured up to ``*_scipy_max`` and extrapolated beyond."""
+
+    mode: str
+    rows: tuple = (60, 240, 1000, 3000, 10_000)
+    rows_scipy_max: int = 10_000
+    starts: tuple = (1, 10, 100, 1000, 4500)
+    starts_scipy_max: int = 4500
+    resamples: tuple = (10, 100, 1000, 10_000, 100_000)
+    resamples_scipy_max: int = 1000
+    budgets: tuple = (1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000)
+    budgets_scipy_max: int = 1000
+    repeats: int = 3
+    max_warm_s: float = 15.0  # stop repeating a point once its warm runs have taken this long
+    seed: int = 0
+
+
+SCALING = {
+    "full": ScalingConfig("full"),
+    # tiny, and sized to reuse the smoke benchmark's compiled programs (B = 8, 64 budgets)
+    "smoke": ScalingConfig("smoke", rows=(60,), rows_scipy_max=60, starts=(1, 4), starts_scipy_max=1,
+                           resamples=(2, 8), resamples_scipy_max=2, budgets=(1, 64), budgets_scipy_max=1, repeats=1),
+}
+
+
+def log(message):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------------- timing
+
+_COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
+                   "/jax/core/compile/backend_compile_duration")
+
+
+class CompileClock:
+    """Seconds JAX spent tracing, lowering and compiling (from ``jax.monitoring``), and how many XLA compiles."""
+
+    def __init__(self):
+        self.seconds, self.compiles = 0.0, 0
+
+    def __call__(self, event, duration, **_):
+        if event in _COMPILE_EVENTS:
+            self.seconds += duration
+            self.compiles += event == _COMPILE_EVENTS[-1]
+
+    def __enter__(self):
+        jax.monitoring.register_event_duration_secs_listener(self)
+        return self
+
+    def __exit__(self, *exc):
+        jax.monitoring.unregister_event_duration_listener(self)
+
+
+_CLOCK = CompileClock()
+
+
+@dataclasses.dataclass
+class Contender:
+    """One thing to time: ``fn()`` returns its result; JAX ones get a separately timed first call."""
+
+    name: str
+    fn: object
+    is_jax: bool
+    rounds: int
+    max_s: float = math.inf  # stop repeating once the repeated runs have taken this long (at least one runs)
+
+
+def _call(contender):
+    gc.collect()
+    seconds0, compiles0 = _CLOCK.seconds, _CLOCK.compiles
+    t0 = time.perf_counter()
+    if contender.is_jax:
+        out = jax.block_until_ready(contender.fn())
+    else:
+        with threadpool_limits(1):
+            out = contender.fn()
+    return time.perf_counter() - t0, _CLOCK.seconds - seconds0, _CLOCK.compiles - compiles0, out
+
+
+def race(contenders):
+    """Time every contender: JAX first calls, then rounds in which the order rotates. Returns {name: record}."""
+    records = {c.name: {"times": [], "warm_compiles": 0} for c in contenders}
+    for c in contenders:
+        if c.is_jax:
+            seconds, compile_s, compiles, out = _call(c)
+            records[c.name].update(first_call_s=seconds, compile_s=min(compile_s, seconds), compiles=compiles, result=out)
+    for i in range(max(c.rounds for c in contenders)):
+        for c in contenders[i % len(contenders):] + contenders[: i % len(contenders)]:
+            rec = records[c.name]
+            if len(rec["times"]) >= c.rounds or sum(rec["times"]) >= c.max_s:
+                continue
+            seconds, _, compiles, out = _call(c)
+            rec["times"].append(seconds)
+            rec["warm_compiles"] += compiles
+            rec["result"] = out
+    return records
+
+
+def timing(record, per=1):
+    """The JSON view of a race record; ``per`` divides the times (per budget, per resample)."""
+    times = np.asarray(record["times"]) / per
+    out = {"median_s": float(np.median(times)), "min_s": float(np.min(times)), "max_s": float(np.max(times)),
+           "runs": len(times)}
+    if "first_call_s" in record:
+        out.update(first_call_s=record["first_call_s"], compile_s=record["compile_s"],
+                   compiles_first_call=record["compiles"], compiles_in_warm_calls=record["warm_compiles"])
+    return out
+
+
+def ratio(a, b):
+    return float(a / b) if b > 0 else math.inf
+
+
+# ---------------------------------------------------------------------------------------------- environment
+
+def device_name():
+    """``cpu``, ``gpu-nvidia-h100-80gb-hbm3``, ...: the JAX platform and device kind, safe as a file name."""
+    device = jax.devices()[0]
+    kind = device.device_kind.lower()
+    name = device.platform if kind == device.platform.lower() else f"{device.platform}-{kind}"
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "unknown"
+
+
+def _cpu_model():
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def source_state():
+    """Which code was measured: the git commit, uncommitted changes under optimal/, and a hash of optimal/*.py
+    as imported (the working tree can change while a long run goes on)."""
+    import hashlib
+    import subprocess
+
+    package = Path(optimal.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    state = {"optimal_py_sha256": digest.hexdigest()[:16], "commit": None, "uncommitted": None}
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        git = lambda *a: subprocess.run(["git", *a], cwd=package.parent, capture_output=True, text=True, timeout=10)  # noqa: E731
+        commit = git("rev-parse", "--short", "HEAD")
+        if commit.returncode == 0:
+            state["commit"] = commit.stdout.strip()
+            state["uncommitted"] = [line[3:] for line in git("status", "--porcelain", "--", "optimal").stdout.splitlines()]
+    return state
+
+
+def environment():
+    import jaxlib
+    import optax
+
+    device = jax.devices()[0]
+    blas = [{"library": Path(info.get("filepath", "")).name, "api": info.get("internal_api"),
+             "num_threads_default": info.get("num_threads")} for info in threadpoolctl.threadpool_info()]
+    return {
+        "device": {"platform": device.platform, "device_kind": device.device_kind, "count": len(jax.devices()),
+                   "name": device_name()},
+        "cpu": {"model": _cpu_model(), "cpu_count": os.cpu_count(),
+                "cpus_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()},
+        "os": platform.platform(),
+        "versions": {"optimal": optimal.__version__, "jax": jax.__version__, "jaxlib": jaxlib.__version__,
+                     "optax": optax.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
+                     "threadpoolctl": threadpoolctl.__version__, "python": platform.python_version()},
+        "threads": {"scipy_numpy": "threadpool_limits(1) around every SciPy/NumPy timing",
+                    "jax": "XLA's default thread pool (all cores)", "blas": blas,
+                    "env": {k: os.environ.get(k) for k in ("XLA_FLAGS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                           "MKL_NUM_THREADS", "JAX_PLATFORMS")}},
+        "source": source_state(),
+        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "jax_enable_x64": bool(jax.config.jax_enable_x64),
+        "dtype": "float64",
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(["python", "benchmarks/run.py", *sys.argv[1:]]) if sys.argv[0].endswith("run.py") else None,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- data
+
+def synthetic_runs(n_rows, seed=0):
+    """Rows drawn from Epoch's law with 1% log-normal loss noise: N log-uniform on [7e7, 1.6e10], D/N on [1, 100]."""
+    law = optimal.preset("epoch2024")
+    rng = np.random.default_rng(seed)
+    n = 10 ** rng.uniform(np.log10(7e7), np.log10(1.6e10), n_rows)
+    d = n * 10 ** rng.uniform(0, 2, n_rows)
+    loss = (law.E + law.A / n ** law.alpha + law.B / d ** law.beta) * np.exp(0.01 * rng.standard_normal(n_rows))
+    return n, d, loss
+
+
+def epoch_or_synthetic(seed=0):
+    """Epoch's 240 Chinchilla rows if ``shared/data`` has them, else 240 synthetic rows; and which it was."""
+    path = optimal.shared_data_path()
+    if path is not None:
+        runs = optimal.load_epoch_chinchilla(path)
+        return (runs.n_params, runs.n_tokens, runs.loss), f"Epoch AI's Chinchilla extraction ({path.name}), 240 rows"
+    return synthetic_runs(240, seed), "SYNTHETIC: 240 rows from Epoch's law + 1% noise (shared/data absent)"
+
+
+def resample_counts(seed, indices, n_rows):
+    """Row multiplicities of the JAX bootstrap's resamples ``indices`` (R, n): the draw ``_refit_chunk`` makes."""
+    key = jax.random.PRNGKey(seed)
+
+    def counts(r):
+        drawn = jax.random.randint(jax.random.fold_in(key, r), (n_rows,), 0, n_rows)
+        return jnp.bincount(drawn, length=n_rows)
+
+    return np.asarray(jax.vmap(counts)(jnp.asarray(indices, jnp.uint32)))
+
+
+# ---------------------------------------------------------------------------------------------------- accuracy
+
+def coefficients(theta):
+    """(e, a, b, alpha, beta) -> (E, A, B, alpha, beta), last axis."""
+    theta = np.asarray(theta, dtype=np.float64)
+    return np.concatenate([np.exp(theta[..., :3]), theta[..., 3:]], axis=-1)
+
+
+def compare_optima(theta_1, objective_1, theta_2, objective_2):
+    """Objective and coefficient differences of two optima (arrays of them along the first axis, or one)."""
+    f1, f2 = np.asarray(objective_1, float), np.asarray(objective_2, float)
+    c1, c2 = coefficients(theta_1), coefficients(theta_2)
+    objective_rel = np.abs(f1 - f2) / np.minimum(np.abs(f1), np.abs(f2))
+    coef_rel = np.max(np.abs(c1 - c2) / np.abs(c2), axis=-1)
+    theta_abs = np.max(np.abs(np.asarray(theta_1) - np.asarray(theta_2)), axis=-1)
+    same = (objective_rel <= SAME_OBJECTIVE_RTOL) & (coef_rel <= SAME_COEF_RTOL)
+    return objective_rel, coef_rel, theta_abs, same
+
+
+def widths(thetas, confidence=0.95):
+    """Width of the percentile interval of alpha, beta and E over draws (R, 5)."""
+    c = coefficients(thetas)
+    tail = 100 * (1 - confidence) / 2
+    width = lambda x: float(np.subtract(*np.percentile(x, [100 - tail, tail])))  # noqa: E731
+    return {"alpha": width(c[:, 3]), "beta": width(c[:, 4]), "E": width(c[:, 0])}
+
+
+# ---------------------------------------------------------------------------------------------------- solve
+
+def scipy_allocate(law, budgets, k=6.0):
+    """N* per budget by ``scipy.optimize.minimize_scalar`` (Brent, default tol) on log L over u = log N."""
+    E, A, B, alpha, beta = (float(x) for x in (law.E, law.A, law.B, law.alpha, law.beta))
+    out = np.empty(len(budgets))
+    for i, c in enumerate(budgets):
+        log_c = math.log(c / k)
+
+        def log_loss(u, log_c=log_c):
+            return math.log(E + A * math.exp(-alpha * u) + B * math.exp(-beta * (log_c - u)))
+
+        out[i] = math.exp(scipy.optimize.minimize_scalar(log_loss, bracket=(0.4 * log_c, 0.6 * log_c)).x)
+    return out
+
+
+def numpy_closed_form(law, budgets, k=6.0):
+    """Hoffmann et al. 2022 eq. 4 in NumPy: N* = G (C/k)^(beta/(alpha+beta))."""
+    E, A, B, alpha, beta = (float(x) for x in (law.E, law.A, law.B, law.alpha, law.beta))
+    log_c = np.log(budgets / k)
+    s = alpha + beta
+    log_n = (math.log(alpha * A) - math.log(beta * B)) / s + beta / s * log_c
+    return np.exp(log_n), np.exp(log_c - log_n)
+
+
+def budget_grid(n):
+    return np.logspace(18, 26, n) if n > 1 else np.array([5.76e23])
+
+
+def bench_solve(cfg):
+    law = optimal.preset()
+    budgets = budget_grid(cfg.solve_budgets)
+    subsample = budgets[np.unique(np.linspace(0, len(budgets) - 1, cfg.solve_scipy_budgets).astype(int))]
+    log(f"solve: {len(budgets):,} budgets (SciPy on {len(subsample):,})")
+    records = race([
+        Contender("jax", lambda: optimal.compute_optimal(law, budgets), True, cfg.rounds),
+        Contender("scipy", lambda: scipy_allocate(law, subsample), False, cfg.rounds),
+        Contender("numpy_closed_form", lambda: numpy_closed_form(law, budgets), False, cfg.rounds),
+    ])
+    allocation = records["jax"]["result"]
+    exact = np.asarray(optimal.closed_form(law, budgets)[0])
+    jax_n = np.asarray(allocation.n_params)
+    jax_err = float(np.max(np.abs(jax_n / exact - 1)))
+    exact_sub = exact[np.searchsorted(budgets, subsample)]
+    jax_sub = jax_n[np.searchsorted(budgets, subsample)]
+    scipy_n = records["scipy"]["result"]
+    scipy_err = float(np.max(np.abs(scipy_n / exact_sub - 1)))
+    numpy_err = float(np.max(np.abs(records["numpy_closed_form"]["result"][0] / exact - 1)))
+    jax_vs_scipy = float(np.max(np.abs(jax_sub / scipy_n - 1)))
+    jax_t = timing(records["jax"])
+    scipy_per_budget = timing(records["scipy"], per=len(subsample))
+    scipy_s = scipy_per_budget["median_s"] * len(budgets)
+    numpy_t = timing(records["numpy_closed_form"])
+    return {
+        "task": f"compute_optimal(preset(), budgets): {len(budgets):,} budgets in one call",
+        "law": optimal.DEFAULT_PRESET, "n_budgets": len(budgets), "budget_range_flops": [float(budgets[0]), float(budgets[-1])],
+        "jax_s": jax_t["median_s"], "compile_s": jax_t["compile_s"], "jax": jax_t,
+        "scipy_s": scipy_s, "scipy_method": "scipy.optimize.minimize_scalar (Brent, default tol) in log N, one budget at a time",
+        "scipy_extrapolated": len(subsample) < len(budgets), "scipy_measured_on": len(subsample),
+        "scipy_per_budget": scipy_per_budget,
+        "speedup": ratio(scipy_s, jax_t["median_s"]),
+        "speedup_first_call": ratio(scipy_s, jax_t["first_call_s"]),
+        "numpy_closed_form_s": numpy_t["median_s"], "numpy_closed_form": numpy_t,
+        "accuracy": {"jax_max_rel_err_vs_closed_form": jax_err, "scipy_max_rel_err_vs_closed_form": scipy_err,
+                     "numpy_closed_form_max_rel_err": numpy_err, "jax_vs_scipy_max_rel_diff": jax_vs_scipy,
+                     "jax_all_converged": bool(np.all(np.asarray(allocation.converged)))},
+        "same_optimum": bool(jax_vs_scipy <= SAME_ALLOCATION_RTOL and jax_err <= SAME_ALLOCATION_RTOL),
+        "same_optimum_rule": f"JAX and SciPy N* within {SAME_ALLOCATION_RTOL:g} relative of each other and of the closed form",
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- fit
+
+def _quiet(fn):
+    """Run ``fn`` with the library's warnings recorded rather than printed; returns (result, messages)."""
+    def wrapped():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = fn()
+        return out, tuple(dict.fromkeys(str(w.message) for w in caught))
+    return wrapped
+
+
+def classic_starts(cfg):
+    grid = hoffmann_grid()
+    if cfg.classic_starts is None or cfg.classic_starts >= len(grid):
+        return grid, "hoffmann"
+    subset = np.sort(np.random.default_rng(cfg.seed).permutation(len(grid))[: cfg.classic_starts])
+    return grid[subset], grid[subset]
+
+
+def _method(kind, result, warnings_):
+    if kind == "jax":
+        return {"objective": result.objective, "theta": result.theta.tolist(), "params": result.params,
+                "n_starts": result.n_starts, "n_starts_at_best": result.n_starts_at_best,
+                "converged": result.converged, "stopped": result.reason, "iterations": result.iterations,
+                "warnings": list(warnings_)}
+    best = int(np.argmin(result.objectives))
+    return {"objective": result.objective, "theta": result.theta.tolist(),
+            "params": dict(zip(("E", "A", "B", "alpha", "beta"), coefficients(result.theta).tolist())),
+            "n_starts": len(result.objectives), "n_starts_at_best": result.n_starts_at_best,
+            "converged": bool(result.success[best]), "stopped": result.message, "iterations": int(result.nit[best]),
+            "starts_not_converged": int(np.sum(~result.success)), "warnings": list(warnings_)}
+
+
+def bench_fit(cfg, data, source):
+    n, d, loss = data
+    starts, starts_arg = classic_starts(cfg)
+    log(f"fit: {len(loss)} rows; classic = {len(starts)} starts")
+    records = race([
+        Contender("jax_default", _quiet(lambda: optimal.fit(n, d, loss)), True, cfg.rounds),
+        Contender("scipy_screen_polish", _quiet(lambda: baseline.fit_screen_polish(n, d, loss)), False, cfg.rounds),
+        Contender("jax_hoffmann", _quiet(lambda: optimal.fit(n, d, loss, starts=starts_arg)), True, cfg.classic_rounds),
+        Contender("scipy_classic", _quiet(lambda: baseline.fit_lbfgsb(n, d, loss, starts=starts)), False, cfg.classic_rounds),
+    ])
+    methods = {}
+    for name, rec in records.items():
+        result, messages = rec["result"]
+        methods[name] = {**_method("jax" if name.startswith("jax") else "scipy", result, messages), **timing(rec)}
+    best = min(m["objective"] for m in methods.values())
+    for m in methods.values():
+        m["objective_gap_rel"] = (m["objective"] - best) / best
+
+    def compare(jax_name, scipy_name, what):
+        j, s = methods[jax_name], methods[scipy_name]
+        obj_rel, coef_rel, theta_abs, same = compare_optima(j["theta"], j["objective"], s["theta"], s["objective"])
+        return {"what": what, "jax": jax_name, "scipy": scipy_name, "jax_s": j["median_s"], "scipy_s": s["median_s"],
+                "speedup": ratio(s["median_s"], j["median_s"]), "speedup_first_call": ratio(s["median_s"], j["first_call_s"]),
+                "compile_s": j["compile_s"], "jax_objective_gap_rel": j["objective_gap_rel"],
+                "scipy_objective_gap_rel": s["objective_gap_rel"], "objective_rel_diff": float(obj_rel),
+                "max_coef_rel_diff": float(coef_rel), "max_theta_abs_diff": float(theta_abs), "same_optimum": bool(same)}
+
+    n_classic = len(starts)
+    comparisons = {
+        "default_vs_classic": compare("jax_default", "scipy_classic",
+                                      f"JAX fit (screen + 16-start polish) vs SciPy L-BFGS-B from {n_classic} Hoffmann starts"),
+        "default_vs_screen_polish": compare("jax_default", "scipy_screen_polish",
+                                            "JAX fit vs SciPy running the same screen-and-polish design"),
+        "hoffmann_vs_classic": compare("jax_hoffmann", "scipy_classic",
+                                       f"JAX fit(starts=hoffmann) vs SciPy L-BFGS-B, the same {n_classic} starts"),
+    }
+    head = comparisons["default_vs_classic"]
+    return {
+        "task": "fit the Chinchilla law (sum of Huber, delta 1e-3)", "data": source, "n_rows": int(len(loss)),
+        "classic_starts": n_classic, "classic_rounds": cfg.classic_rounds,
+        "jax_s": head["jax_s"], "scipy_s": head["scipy_s"], "speedup": head["speedup"], "compile_s": head["compile_s"],
+        "same_optimum": all(c["same_optimum"] for c in comparisons.values()),
+        "best_known_objective": best, "objective_gap_rel": methods["jax_default"]["objective_gap_rel"],
+        "max_coef_rel_diff": max(c["max_coef_rel_diff"] for c in comparisons.values()),
+        "same_optimum_rule": f"objectives within {SAME_OBJECTIVE_RTOL:g} and E, A, B, alpha, beta within {SAME_COEF_RTOL:g} relative",
+        "comparisons": comparisons, "methods": methods,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- bootstrap
+
+def lane_rate(data, weights, starts, n_lanes, n_evals, rounds=3):
+    """Objective+gradient lane evaluations per second under ``vmap(value_and_grad(objective))``, ``n_lanes``
+    lanes, each with its own row weights; ``n_evals`` dependent evaluations inside one ``jit`` (no dispatch cost).
+    Also the same for the polish's objective+gradient+Hessian (``value_grad_hessian``)."""
+    log_n, log_d, log_loss = (jnp.asarray(np.log(x)) for x in data)
+    thetas = jnp.asarray(np.resize(starts, (n_lanes, 5)))
+    w = jnp.asarray(np.resize(weights, (n_lanes, len(log_n))), thetas.dtype)
+
+    def make(evaluate):
+        @jax.jit
+        def loop(thetas, w):
+            def body(_, th):  # each evaluation depends on the last, so none is hoisted or skipped
+                return th - 1e-12 * evaluate(th, w)
+            return jax.lax.fori_loop(0, n_evals, body, thetas)
+        return loop
+
+    value_grad = jax.vmap(jax.value_and_grad(objective), in_axes=(0, None, None, None, 0))
+    vgh = jax.vmap(value_grad_hessian, in_axes=(0, None, None, None, 0))
+    rates = {}
+    for name, evaluate in (("value_and_grad", lambda th, w: value_grad(th, log_n, log_d, log_loss, w)[1]),
+                           ("value_grad_hessian", lambda th, w: vgh(th, log_n, log_d, log_loss, w)[1])):
+        loop = make(evaluate)
+        jax.block_until_ready(loop(thetas, w))
+        times = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            jax.block_until_ready(loop(thetas, w))
+            times.append(time.perf_counter() - t0)
+        rates[name] = n_lanes * n_evals / float(np.median(times))
+    return rates
+
+
+def bench_bootstrap(cfg, data, source, fit_result):
+    n, d, loss = data
+    B, m = cfg.boot_resamples, cfg.boot_scipy_resamples
+    starts = starts_for_resamples(fit_result, 4)
+    counts = resample_counts(cfg.seed, np.arange(m), len(loss))
+    log(f"bootstrap: B = {B:,} (SciPy on resamples 0..{m - 1}, the same draws)")
+    records = race([
+        Contender("jax", lambda: optimal.bootstrap(fit_result, n_resamples=B, seed=cfg.seed), True, cfg.boot_rounds),
+        Contender("scipy_4_starts", lambda: baseline.bootstrap_lbfgsb(n, d, loss, counts, starts), False, cfg.boot_rounds),
+        Contender("scipy_warm_only", lambda: baseline.bootstrap_lbfgsb(n, d, loss, counts, starts[:1]), False, cfg.boot_rounds),
+    ])
+    boot = records["jax"]["result"]
+    jax_t = timing(records["jax"])
+    scipy_t = timing(records["scipy_4_starts"], per=m)
+    warm_t = timing(records["scipy_warm_only"], per=m)
+    scipy_s, warm_s = scipy_t["median_s"] * B, warm_t["median_s"] * B
+
+    # the counts reproduce the JAX draws: the JAX optimum's objective under them is the JAX objective
+    reproduced = [baseline.objective_and_grad(boot.thetas[r], *(np.log(x) for x in data), counts[r])[0] for r in range(m)]
+    counts_match = bool(np.allclose(reproduced, boot.objectives[:m], rtol=1e-10, atol=0))
+
+    def versus(scipy_result):
+        obj_rel, coef_rel, _, same = compare_optima(boot.thetas[:m], boot.objectives[:m], scipy_result.thetas,
+                                                    scipy_result.objectives)
+        gap = (boot.objectives[:m] - scipy_result.objectives) / scipy_result.objectives
+        return {"resamples_compared": m, "same_optimum_count": int(same.sum()),
+                "jax_lower_objective": int(np.sum(gap < -SAME_OBJECTIVE_RTOL)),
+                "scipy_lower_objective": int(np.sum(gap > SAME_OBJECTIVE_RTOL)),
+                "max_objective_rel_diff": float(obj_rel.max()), "max_coef_rel_diff": float(coef_rel.max()),
+                "scipy_not_converged": int(np.sum(~scipy_result.success)),
+                "scipy_mean_iterations": float(np.mean(scipy_result.nit))}
+
+    four, warm = versus(records["scipy_4_starts"]["result"]), versus(records["scipy_warm_only"]["result"])
+    log("bootstrap: evaluation floor")
+    rates = lane_rate(data, counts[:1] if m else np.ones((1, len(loss))), starts, cfg.floor_lanes, cfg.floor_evals)
+    rate = rates["value_and_grad"]
+    floor_s = B * EVALS_PER_WARM_REFIT / rate
+    good = boot.good
+    return {
+        "task": f"bootstrap(fit, n_resamples={B}): refit every resample from 4 warm starts", "data": source,
+        "n_resamples": B, "n_starts": len(starts), "seed": cfg.seed,
+        "jax_s": jax_t["median_s"], "compile_s": jax_t["compile_s"], "jax": jax_t,
+        "scipy_s": scipy_s, "scipy_method": "baseline.bootstrap_lbfgsb, the same 4 starts, tight tolerances",
+        "scipy_extrapolated": m < B, "scipy_measured_on": m, "scipy_per_resample": scipy_t,
+        "speedup": ratio(scipy_s, jax_t["median_s"]), "speedup_first_call": ratio(scipy_s, jax_t["first_call_s"]),
+        "scipy_warm_only_s": warm_s, "scipy_warm_only_per_resample": warm_t,
+        "speedup_vs_warm_only": ratio(warm_s, jax_t["median_s"]),
+        "same_resamples": "SciPy refits the JAX bootstrap's own resamples 0..m-1 (fold_in(PRNGKey(seed), r), randint, bincount)",
+        "counts_reproduce_jax_draws": counts_match,
+        "same_optimum": bool(counts_match and four["same_optimum_count"] == m),
+        "vs_scipy_4_starts": four, "vs_scipy_warm_only": warm,
+        "jax_n_failed": boot.n_failed, "jax_mean_iterations_best_start": float(np.mean(boot.iterations)),
+        "interval_widths_95": {f"jax_all_{B}": widths(good), f"jax_first_{m}": widths(boot.thetas[:m]),
+                               f"scipy_4_starts_{m}": widths(records["scipy_4_starts"]["result"].thetas),
+                               f"scipy_warm_only_{m}": widths(records["scipy_warm_only"]["result"].thetas)},
+        "floor": rate, "floor_unit": f"objective+gradient lane evaluations per second, vmap over {cfg.floor_lanes} lanes x {len(loss)} rows",
+        "floor_s": floor_s, "floor_ratio": ratio(jax_t["median_s"], floor_s),
+        "floor_rule": f"floor_s = B x {EVALS_PER_WARM_REFIT} evaluations (a warm refit, PITFALLS) / floor; floor_ratio = jax_s / floor_s",
+        "value_grad_hessian_rate": rates["value_grad_hessian"],
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- run
+
+def run(cfg, out_dir=RESULTS_DIR):
+    """Run the solve, fit and bootstrap benchmarks at ``cfg``'s sizes; write ``<device>[-mode].json/.md``."""
+    t0 = time.perf_counter()
+    with _CLOCK:
+        data, source = epoch_or_synthetic(cfg.seed)
+        results = {"environment": environment(), "config": dataclasses.asdict(cfg)}
+        results["solve"] = bench_solve(cfg)
+        results["fit"] = bench_fit(cfg, data, source)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit_result = optimal.fit(*data)
+        results["bootstrap"] = bench_bootstrap(cfg, data, source, fit_result)
+    results["total_s"] = time.perf_counter() - t0
+    results["environment"]["load_average_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    return write(results, out_dir, "" if cfg.mode == "full" else f"-{cfg.mode}", markdown(results))
+
+
+def write(results, out_dir, suffix, text, figure=None):
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"{results['environment']['device']['name']}{suffix}"
+    stem.with_suffix(".json").write_text(json.dumps(results, indent=1, default=_jsonable) + "\n")
+    stem.with_suffix(".md").write_text(text)
+    if figure is not None:
+        figure.savefig(stem.with_suffix(".png"), dpi=120)
+    log(f"wrote {stem}.json, .md" + (", .png" if figure is not None else "") + f" ({results['total_s']:.0f} s in all)")
+    return results
+
+
+def _jsonable(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"not JSON: {type(x)}")
+
+
+# ---------------------------------------------------------------------------------------------------- report
+
+def _s(x):
+    if x is None or not np.isfinite(x):
+        return "-"
+    if x >= 100:
+        return f"{x:.0f} s"
+    if x >= 1:
+        return f"{x:.2f} s"
+    if x >= 1e-3:
+        return f"{x * 1e3:.3g} ms"
+    return f"{x * 1e6:.3g} µs"
+
+
+def _spread(t):
+    return f"{_s(t['median_s'])} [{_s(t['min_s'])}, {_s(t['max_s'])}]"
+
+
+def _x(x):
+    return f"{x:.3g}x" if np.isfinite(x) else "-"
+
+
+def load_line(env):
+    start, end = env.get("load_average_at_start"), env.get("load_average_at_end")
+    if not start or not end:
+        return ""
+    return f" Load average (1 min) at start / end: {start[0]:.2f} / {end[0]:.2f} on {env['cpu']['cpus_available']} CPUs."
+
+
+def machine_line(env):
+    v = env["versions"]
+    return (f"{env['device']['platform']} / {env['device']['device_kind']} ({env['device']['count']} device(s)), "
+            f"{env['cpu']['model']}, {env['cpu']['cpus_available']} CPUs; jax {v['jax']}, jaxlib {v['jaxlib']}, "
+            f"optax {v['optax']}, numpy {v['numpy']}, scipy {v['scipy']}, python {v['python']}; float64; "
+            f"SciPy on 1 BLAS thread; optimal at {_source(env)}; {env['date_utc']}")
+
+
+def _source(env):
+    src = env.get("source", {})
+    dirty = src.get("uncommitted")
+    return f"{src.get('commit') or 'unknown commit'}{' + uncommitted changes' if dirty else ''} (optimal/*.py sha256 {src.get('optimal_py_sha256')})"
+
+
+def markdown(r):
+    env, solve, fit, boot = r["environment"], r["solve"], r["fit"], r["bootstrap"]
+    methods = fit["methods"]
+    lines = [
+        f"# Benchmarks: JAX vs the SciPy baseline ({r['config']['mode']})", "",
+        f"Machine: {machine_line(env)}.  ",
+        f"Command: `{env['command'] or 'benchmarks/run.py'}` ({r['total_s']:.0f} s in all). Data: {fit['data']}."
+        + load_line(env), "",
+        "Times: median [min, max] of repeated warm runs, JAX and SciPy alternating in one process; JAX compile time "
+        "(its first call's tracing and XLA compilation) apart. Speedup = SciPy median / JAX median. "
+        "'extrapolated' = SciPy timed on a subsample, scaled linearly.", "",
+        "| Benchmark | JAX | JAX compile | SciPy | Speedup | Accuracy |",
+        "|---|---|---|---|---|---|",
+    ]
+    a = solve["accuracy"]
+    lines.append(
+        f"| solve: {solve['n_budgets']:,} budgets, `compute_optimal` vs `minimize_scalar` per budget | {_spread(solve['jax'])} | "
+        f"{_s(solve['compile_s'])} | {_s(solve['scipy_s'])} (extrapolated from {solve['scipy_measured_on']:,}) | "
+        f"{_x(solve['speedup'])} | N* max rel. err vs closed form: JAX {a['jax_max_rel_err_vs_closed_form']:.1e}, "
+        f"SciPy {a['scipy_max_rel_err_vs_closed_form']:.1e}; same optimum: {_yes(solve['same_optimum'])} |")
+    lines.append(
+        f"| solve: NumPy closed form (reference), {solve['n_budgets']:,} budgets | - | - | {_spread(solve['numpy_closed_form'])} | "
+        f"{_x(ratio(solve['numpy_closed_form_s'], solve['jax_s']))} | exact formula (max rel. diff to `optimal.closed_form` "
+        f"{a['numpy_closed_form_max_rel_err']:.1e}) |")
+    for c in fit["comparisons"].values():
+        j, s = methods[c["jax"]], methods[c["scipy"]]
+        scipy_runs = f" ({s['runs']} run)" if s["runs"] == 1 else ""
+        lines.append(
+            f"| fit: {c['what']} | {_spread(j)} | {_s(j['compile_s'])} | {_spread(s)}{scipy_runs} | {_x(c['speedup'])} | "
+            f"objective gap to best: JAX {c['jax_objective_gap_rel']:.1e}, SciPy {c['scipy_objective_gap_rel']:.1e}; "
+            f"max coef. rel. diff {c['max_coef_rel_diff']:.1e}; starts at best: JAX {j['n_starts_at_best']}/{j['n_starts']}, "
+            f"SciPy {s['n_starts_at_best']}/{s['n_starts']}; same optimum: {_yes(c['same_optimum'])} |")
+    m, B = boot["scipy_measured_on"], boot["n_resamples"]
+    for label, key, secs, per in (("4 warm starts", "vs_scipy_4_starts", boot["scipy_s"], boot["scipy_per_resample"]),
+                                  ("1 warm start (warm-only)", "vs_scipy_warm_only", boot["scipy_warm_only_s"],
+                                   boot["scipy_warm_only_per_resample"])):
+        v = boot[key]
+        lines.append(
+            f"| bootstrap: B = {B:,}, JAX (4 starts) vs SciPy L-BFGS-B, {label} | {_spread(boot['jax'])} | {_s(boot['compile_s'])} | "
+            f"{_s(secs)} (extrapolated from {m}: {_s(per['median_s'])}/resample) | {_x(ratio(secs, boot['jax_s']))} | "
+            f"same optimum on {v['same_optimum_count']}/{m} shared resamples (JAX lower on {v['jax_lower_objective']}, "
+            f"SciPy lower on {v['scipy_lower_objective']}); JAX failed: {boot['jax_n_failed']} |")
+    lines += [
+        "",
+        f"Bootstrap evaluation floor: {boot['floor']:.3g} objective+gradient lane evaluations/s "
+        f"({boot['floor_unit'].split(', ')[1]}); B x {EVALS_PER_WARM_REFIT} evaluations -> floor {_s(boot['floor_s'])}; "
+        f"JAX bootstrap / floor = {boot['floor_ratio']:.2g}. The polish's objective+gradient+Hessian runs at "
+        f"{boot['value_grad_hessian_rate']:.3g} lane evaluations/s; JAX's best starts took "
+        f"{boot['jax_mean_iterations_best_start']:.1f} Newton iterations on average.", "",
+        "95% percentile interval widths:", "",
+        "| draws | alpha | beta | E |", "|---|---|---|---|",
+    ]
+    lines += [f"| {k.replace('_', ' ')} | {w['alpha']:.4f} | {w['beta']:.4f} | {w['E']:.4f} |"
+              for k, w in boot["interval_widths_95"].items()]
+    lines += ["", f"Same optimum: {fit['same_optimum_rule']}; for allocations, {solve['same_optimum_rule']}.", ""]
+    return "\n".join(lines)
+
+
+def _yes(flag):
+    return "yes" if flag else "**NO**"
+
+
+# ---------------------------------------------------------------------------------------------------- scaling
+
+def _point(records, x, jax_name="jax", scipy_name="scipy", scipy_scale=None, **extra):
+    """A curve point: JAX warm median, first call and compile; SciPy measured or extrapolated (scipy_scale)."""
+    j = timing(records[jax_name])
+    point = {"x": x, "jax_s": j["median_s"], "jax_min_s": j["min_s"], "jax_max_s": j["max_s"],
+             "jax_first_call_s": j["first_call_s"], "compile_s": j["compile_s"], **extra}
+    if scipy_name in records:
+        s = timing(records[scipy_name])
+        scale = 1.0 if scipy_scale is None else scipy_scale
+        point.update(scipy_s=s["median_s"] * scale, scipy_extrapolated=scipy_scale is not None and scale != 1.0)
+    return point
+
+
+def _extrapolate(curve, key="scipy_s", unit=None):
+    """Fill SciPy's time at the points it did not run, linearly from the largest measured point."""
+    measured = [p for p in curve if key in p]
+    if not measured:
+        return
+    last = max(measured, key=lambda p: p["x"])
+    per = last[key] / (unit(last) if unit else last["x"])
+    for p in curve:
+        if key not in p:
+            p[key] = per * (unit(p) if unit else p["x"])
+            p["scipy_extrapolated"] = True
+
+
+def scaling_rows(sc):
+    curve = []
+    for n_rows in sc.rows:
+        data = synthetic_runs(n_rows, sc.seed)
+        log(f"scaling rows: {n_rows}")
+        contenders = [Contender("jax", _quiet(lambda: optimal.fit(*data)), True, sc.repeats, sc.max_warm_s)]
+        if n_rows <= sc.rows_scipy_max:
+            contenders.append(Contender("scipy", lambda: baseline.fit_screen_polish(*data), False, sc.repeats, sc.max_warm_s))
+        records = race(contenders)
+        extra = {"jax_objective": records["jax"]["result"][0].objective}
+        if "scipy" in records:
+            s = records["scipy"]["result"]
+            j = records["jax"]["result"][0]
+            extra.update(scipy_objective=s.objective,
+                         same_optimum=bool(compare_optima(j.theta, j.objective, s.theta, s.objective)[3]))
+        curve.append(_point(records, n_rows, **extra))
+    _extrapolate(curve)  # rows scale the SciPy fit roughly linearly; marked where used
+    return {"what": "fit, default design: JAX optimal.fit vs SciPy fit_screen_polish; synthetic rows (Epoch's law + 1% noise)",
+            "x_label": "rows", "points": curve}
+
+
+def scaling_starts(sc, data):
+    grid = hoffmann_grid()
+    order = np.random.default_rng(sc.seed).permutation(len(grid))
+    curve = []
+    for n_starts in sc.starts:
+        starts = grid[np.sort(order[:n_starts])]
+        log(f"scaling starts: {n_starts}")
+        contenders = [Contender("jax", _quiet(lambda: optimal.fit(*data, starts=starts)), True, sc.repeats, sc.max_warm_s)]
+        if n_starts <= sc.starts_scipy_max:
+            contenders.append(Contender("scipy", lambda: baseline.fit_lbfgsb(*data, starts=starts), False, sc.repeats, sc.max_warm_s))
+        records = race(contenders)
+        j = records["jax"]["result"][0]
+        extra = {"jax_objective": j.objective, "jax_starts_at_best": j.n_starts_at_best}
+        if "scipy" in records:
+            s = records["scipy"]["result"]
+            extra.update(scipy_objective=s.objective, scipy_starts_at_best=s.n_starts_at_best,
+                         same_optimum=bool(compare_optima(j.theta, j.objective, s.theta, s.objective)[3]))
+        curve.append(_point(records, n_starts, **extra))
+    _extrapolate(curve)
+    return {"what": "fit from a seeded subset of the 4500 Hoffmann starts (the same for both): JAX optimal.fit(starts=...) "
+                    "vs SciPy fit_lbfgsb", "x_label": "starts", "points": curve}
+
+
+def scaling_resamples(sc, data, fit_result):
+    starts = starts_for_resamples(fit_result, 4)
+    m_max = min(sc.resamples_scipy_max, max(sc.resamples))
+    counts = resample_counts(sc.seed, np.arange(m_max), len(data[2]))
+    curve = []
+    for n_resamples in sc.resamples:
+        m = min(n_resamples, m_max)
+        log(f"scaling resamples: {n_resamples:,} (SciPy on {m})")
+        records = race([
+            Contender("jax", lambda: optimal.bootstrap(fit_result, n_resamples=n_resamples, seed=sc.seed), True,
+                      sc.repeats, sc.max_warm_s),
+            Contender("scipy", lambda: baseline.bootstrap_lbfgsb(*data, counts[:m], starts), False, sc.repeats, sc.max_warm_s),
+        ])
+        boot, s = records["jax"]["result"], records["scipy"]["result"]
+        same = compare_optima(boot.thetas[:m], boot.objectives[:m], s.thetas, s.objectives)[3]
+        curve.append(_point(records, n_resamples, scipy_scale=n_resamples / m, scipy_measured_on=m,
+                            same_optimum_count=int(same.sum()), jax_n_failed=boot.n_failed))
+    return {"what": "bootstrap, 4 warm starts per resample: JAX optimal.bootstrap vs SciPy bootstrap_lbfgsb on the same "
+                    "resamples (SciPy per-resample time extrapolated beyond its measured count)",
+            "x_label": "resamples", "points": curve}
+
+
+def scaling_budgets(sc):
+    law = optimal.preset()
+    curve = []
+    for n_budgets in sc.budgets:
+        budgets = budget_grid(n_budgets)
+        log(f"scaling budgets: {n_budgets:,}")
+        contenders = [Contender("jax", lambda: optimal.compute_optimal(law, budgets), True, sc.repeats, sc.max_warm_s),
+                      Contender("numpy", lambda: numpy_closed_form(law, budgets), False, sc.repeats, sc.max_warm_s)]
+        if n_budgets <= sc.budgets_scipy_max:
+            contenders.append(Contender("scipy", lambda: scipy_allocate(law, budgets), False, sc.repeats, sc.max_warm_s))
+        records = race(contenders)
+        exact = np.asarray(optimal.closed_form(law, budgets)[0])
+        extra = {"numpy_closed_form_s": timing(records["numpy"])["median_s"],
+                 "jax_max_rel_err": float(np.max(np.abs(np.asarray(records["jax"]["result"].n_params) / exact - 1)))}
+        if "scipy" in records:
+            extra["scipy_max_rel_err"] = float(np.max(np.abs(records["scipy"]["result"] / exact - 1)))
+        curve.append(_point(records, n_budgets, **extra))
+    _extrapolate(curve)
+    return {"what": "allocation: JAX compute_optimal (one call) vs SciPy minimize_scalar per budget, and the NumPy closed form",
+            "x_label": "budgets", "points": curve}
+
+
+def plot_scaling(curves, title):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
+    for ax, (name, curve) in zip(axes.ravel(), curves.items()):
+        pts = curve["points"]
+        x = np.array([p["x"] for p in pts], float)
+        ax.plot(x, [p["jax_s"] for p in pts], "o-", color="C0", label="JAX (warm)")
+        ax.plot(x, [p["jax_first_call_s"] for p in pts], ".:", color="C0", alpha=0.6, label="JAX first call (incl. compile)")
+        measured = [p for p in pts if "scipy_s" in p and not p.get("scipy_extrapolated")]
+        guessed = [p for p in pts if p.get("scipy_extrapolated")]
+        if measured:
+            ax.plot([p["x"] for p in measured], [p["scipy_s"] for p in measured], "s-", color="C3", label="SciPy (measured)")
+        if guessed:
+            tail = ([measured[-1]] if measured else []) + guessed
+            ax.plot([p["x"] for p in tail], [p["scipy_s"] for p in tail], "--", color="C3")
+            ax.plot([p["x"] for p in guessed], [p["scipy_s"] for p in guessed], "s", mfc="none", color="C3",
+                    label="SciPy (extrapolated)")
+        if name == "budgets":
+            ax.plot(x, [p["numpy_closed_form_s"] for p in pts], "^-", color="C2", alpha=0.7, label="NumPy closed form")
+        ax.set(xscale="log", yscale="log", xlabel=curve["x_label"], ylabel="seconds", title=name)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("\n".join(textwrap.wrap(title, 150)), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def scaling_markdown(r):
+    lines = [f"# Scaling: JAX vs SciPy ({r['config']['mode']})", "", f"Machine: {machine_line(r['environment'])}.  ",
+             f"Command: `{r['environment']['command'] or 'benchmarks/run.py --scaling'}` ({r['total_s']:.0f} s in all). "
+             "Figure: the .png beside this file. '*' = SciPy extrapolated linearly from its largest measured point."
+             + load_line(r["environment"]), ""]
+    for name, curve in r["curves"].items():
+        lines += [f"## {name}", "", curve["what"] + ".", "",
+                  f"| {curve['x_label']} | JAX warm | JAX compile | SciPy | speedup | accuracy |", "|---|---|---|---|---|---|"]
+        for p in curve["points"]:
+            scipy_s = p.get("scipy_s")
+            acc = []
+            if "same_optimum" in p:
+                acc.append(f"same optimum: {_yes(p['same_optimum'])}")
+                if not p["same_optimum"]:
+                    lower = "JAX" if p["jax_objective"] < p["scipy_objective"] else "SciPy"
+                    acc.append(f"objective JAX {p['jax_objective']:.6g}, SciPy {p['scipy_objective']:.6g} ({lower} lower)")
+            if "jax_starts_at_best" in p:
+                acc.append(f"starts at best: JAX {p['jax_starts_at_best']}"
+                           + (f", SciPy {p['scipy_starts_at_best']}" if "scipy_starts_at_best" in p else ""))
+            if "same_optimum_count" in p:
+                acc.append(f"same optimum {p['same_optimum_count']}/{p['scipy_measured_on']}")
+            if "jax_max_rel_err" in p:
+                acc.append(f"JAX N* err {p['jax_max_rel_err']:.0e}" + (f", SciPy {p['scipy_max_rel_err']:.0e}" if "scipy_max_rel_err" in p else ""))
+            star = "*" if p.get("scipy_extrapolated") else ""
+            lines.append(f"| {p['x']:,} | {_s(p['jax_s'])} | {_s(p['compile_s'])} | {_s(scipy_s)}{star} | "
+                         f"{_x(ratio(scipy_s, p['jax_s'])) if scipy_s else '-'} | {'; '.join(acc)} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def run_scaling(sc, out_dir=RESULTS_DIR):
+    """The four scaling curves, JAX and SciPy; writes ``<device>-scaling[-smoke].json/.md/.png``."""
+    t0 = time.perf_counter()
+    with _CLOCK:
+        data, source = epoch_or_synthetic(sc.seed)
+        results = {"environment": environment(), "config": dataclasses.asdict(sc), "data": source}
+        # rows and budgets first: their first calls then show the compile a fresh process pays
+        curves = {"rows": scaling_rows(sc), "budgets": scaling_budgets(sc)}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit_result = optimal.fit(*data)
+        curves["starts"] = scaling_starts(sc, data)
+        curves["resamples"] = scaling_resamples(sc, data, fit_result)
+        curves = {name: curves[name] for name in ("rows", "starts", "resamples", "budgets")}
+        results["curves"] = curves
+    results["total_s"] = time.perf_counter() - t0
+    results["environment"]["load_average_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    figure = plot_scaling(curves, f"optimal: JAX vs SciPy — {machine_line(results['environment'])}")
+    suffix = "-scaling" if sc.mode == "full" else f"-scaling-{sc.mode}"
+    return write(results, out_dir, suffix, scaling_markdown(results), figure)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="smaller sizes (< 3 min on 2 CPU cores)")
+    size.add_argument("--smoke", action="store_true", help="tiny sizes, for the tests")
+    parser.add_argument("--scaling", action="store_true", help="the scaling curves instead (with --smoke: tiny ones)")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help=f"results folder (default {RESULTS_DIR})")
+    args = parser.parse_args(argv)
+    if args.scaling:
+        if args.quick:
+            parser.error("--scaling is not part of --quick; run it on its own (or with --smoke)")
+        results = run_scaling(SCALING["smoke" if args.smoke else "full"], args.out)
+        print(scaling_markdown(results))
+    else:
+        results = run(CONFIGS["quick" if args.quick else "smoke" if args.smoke else "full"], args.out)
+        print(markdown(results))
+    return results
+
+
+if __name__ == "__main__":
+    main()
