@@ -22,7 +22,7 @@ from .allocate import _allocate
 from .errors import OptimalError
 from .fit import FitResult, fit, law_to_theta, screen, theta_to_law
 from .objective import residuals
-from .solvers import LANES_PER_BLOCK, SolverConfig, polish_lanes
+from .solvers import SLOTS, SolverConfig, polish_lanes
 
 _LANE_ROWS_PER_CHUNK = 2_000_000  # lanes x rows per compiled chunk: ~1 GiB of float64 intermediates
 PARAMS = ("E", "A", "B", "alpha", "beta", "a", "b")
@@ -240,10 +240,10 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
     sharding = NamedSharding(mesh, PartitionSpec("resamples"))
     if chunk_size is None:
         chunk_size = max(1, _LANE_ROWS_PER_CHUNK // (len(starts) * len(n)))
-    # XLA's arithmetic for a lane can depend on the shape of the block it runs in: every device gets a whole
-    # number of full solver blocks per call, so every lane runs in a block of the same shape whatever the
+    # XLA's arithmetic for a lane can depend on the shape of the arrays it runs in: every device gets a whole
+    # number of full solver slot arrays per call, so every lane runs in arrays of the same shape whatever the
     # chunking and device count, and the draws are identical bit for bit
-    per_block = LANES_PER_BLOCK // math.gcd(LANES_PER_BLOCK, len(starts))
+    per_block = SLOTS // math.gcd(SLOTS, len(starts))
     per_device = math.ceil(n_resamples / len(devices))
     per_device = math.ceil(per_device / math.ceil(per_device / int(chunk_size)))  # equal chunks, least padding
     chunk_size = math.ceil(per_device / per_block) * per_block * len(devices)

@@ -3,8 +3,9 @@
 The polish is a damped Newton method (Levenberg-Marquardt on the exact Hessian): each iteration solves
 ``(H + lam diag) step = -g`` per lane, tries the step once, keeps it only if the objective decreased, and
 adapts ``lam``. There is no line search, so every iteration costs every lane the same: one objective, gradient
-and 5x5 Hessian. ``vmap`` of a line-search method runs every lane until the slowest finishes (PITFALLS);
-here a fixed iteration budget with per-lane masking bounds the work, and finished lanes stop changing.
+and 5x5 Hessian. ``vmap`` of a whole solve runs every lane until the slowest finishes (PITFALLS); here the
+lanes queue for a fixed number of slots and a slot whose lane has stopped takes the next one, so the work is
+the sum of the lanes' own iterations, each bounded by ``max_iter``.
 
 Stopping is scale-free (the objective is ~1e-3 at the optimum, so tests relative to max(|f|, 1) stop at once):
 a lane stops when an accepted step moved no coefficient by more than ``xtol`` (step), when its gradient is at
@@ -71,69 +72,104 @@ def polish(theta0, data, weights, config: SolverConfig):
     return _polish(theta0, data, weights, config)
 
 
-def _lane(theta0, data, weights, config):
-    evaluate = lambda th: value_grad_hessian(th, *data, weights, config.delta, config.loss)  # noqa: E731
-    f0, g0, h0 = evaluate(theta0)
-    eps = jnp.finfo(theta0.dtype).eps
-    # the gradient cannot get below the rounding error of summing n terms of size |rho'| |J|
-    g_floor = 16 * eps * jnp.sum(weights) * config.delta * (1 + jnp.max(jnp.abs(data[0])))
+SLOTS = 256  # lanes solved side by side; measured: the per-lane cost triples once (slots x rows) leave cache
+_LAM_START = 1e-3
 
-    def cond(state):
-        return state[-1] == 0
 
-    def body(state):
-        theta, f, g, h, lam, it, _ = state
-        step = _step(theta, g, h, lam)
-        trial = theta + step
-        f_new, g_new, h_new = evaluate(trial)
-        accept = jnp.isfinite(f_new) & (f_new < f)
+class _Slots(NamedTuple):
+    """The solver's state: ``S`` slots, each holding one lane (start) while it is being solved."""
+
+    lane: Any  # (S,) which lane the slot holds
+    active: Any  # (S,) False once the queue has no lane left for the slot
+    fresh: Any  # (S,) the lane was just loaded: its start has not been evaluated yet
+    weights: Any  # (S, n)
+    theta: Any  # (S, 5)
+    value: Any  # (S,)
+    grad: Any  # (S, 5)
+    hess: Any  # (S, 5, 5)
+    lam: Any  # (S,)
+    iterations: Any  # (S,)
+
+
+def _gradient_floor(weights, data, config):
+    """The gradient cannot get below the rounding error of summing n terms of size |rho'| |J| (per slot)."""
+    eps = jnp.finfo(weights.dtype).eps
+    return 16 * eps * jnp.sum(weights, axis=-1) * config.delta * (1 + jnp.max(jnp.abs(data[0])))
+
+
+def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int = SLOTS):
+    """``polish`` without ``jit``, for use inside other compiled programs (weights must be (L, n)).
+
+    The lanes wait in a queue; ``slots`` of them are solved side by side, and a slot whose lane has stopped
+    takes the next lane from the queue at once. So no slot idles while a slow lane finishes (what ``vmap``
+    of a whole solve does), and the work is the lanes' own iterations, not lanes x the slowest lane's.
+    A lane's arithmetic does not depend on which slot it runs in.
+    """
+    n_lanes = theta0.shape[0]
+    n_slots = min(slots, n_lanes)
+    dtype = theta0.dtype
+    evaluate = jax.vmap(lambda th, w: value_grad_hessian(th, *data, w, config.delta, config.loss))
+    step_of = jax.vmap(_step)
+
+    def load(state, lane, mask):
+        """Put ``lane`` (S,) into the slots where ``mask`` (S,); those slots start afresh."""
+        safe = jnp.clip(lane, 0, n_lanes - 1)
+        pick = lambda new, old: jnp.where(mask.reshape(mask.shape + (1,) * (old.ndim - 1)), new, old)  # noqa: E731
+        return state._replace(
+            lane=jnp.where(mask, lane, state.lane), fresh=mask,
+            weights=pick(weights[safe], state.weights), theta=pick(theta0[safe], state.theta),
+        )
+
+    def body(carry):
+        state, next_lane, out = carry
+        step = jnp.where(state.fresh[:, None], 0.0, step_of(state.theta, state.grad, state.hess, state.lam))
+        trial = state.theta + step
+        value, grad, hess = evaluate(trial, state.weights)
+        # a fresh slot evaluates its start and takes it; otherwise a step is kept only if it lowered the objective
+        accept = state.fresh | (jnp.isfinite(value) & (value < state.value))
         # a nearly undamped Newton step this small means the optimum is reached to float precision, whether
         # or not rounding let it lower the objective; a step made small by heavy damping means nothing
-        small_step = (jnp.max(jnp.abs(step) / (1 + jnp.abs(theta))) <= config.xtol) & (accept | (lam <= 1.0))
-        theta = jnp.where(accept, trial, theta)
-        f = jnp.where(accept, f_new, f)
-        g = jnp.where(accept, g_new, g)
-        h = jnp.where(accept, h_new, h)
-        lam = jnp.clip(jnp.where(accept, lam * 0.3, lam * 10.0), _LAM_MIN, _LAM_MAX)
-        it = it + 1
+        tiny = jnp.max(jnp.abs(step) / (1 + jnp.abs(state.theta)), axis=1) <= config.xtol
+        small_step = ~state.fresh & tiny & (accept | (state.lam <= 1.0))
+        keep = lambda new, old: jnp.where(accept.reshape(accept.shape + (1,) * (old.ndim - 1)), new, old)  # noqa: E731
+        theta, value, grad, hess = keep(trial, state.theta), keep(value, state.value), keep(grad, state.grad), keep(hess, state.hess)
+        lam = jnp.where(state.fresh, _LAM_START, jnp.clip(jnp.where(accept, state.lam * 0.3, state.lam * 10.0), _LAM_MIN, _LAM_MAX))
+        iterations = jnp.where(state.fresh, 0, state.iterations + 1)
+        grad_norm = jnp.max(jnp.abs(grad), axis=1)
         reason = jnp.select(
             [
-                ~jnp.isfinite(f),
+                ~jnp.isfinite(value),
                 small_step,
-                jnp.max(jnp.abs(g)) <= g_floor,
+                grad_norm <= _gradient_floor(state.weights, data, config),
                 ~accept & (lam >= _LAM_MAX),
-                it >= config.max_iter,
+                iterations >= config.max_iter,
             ],
             [5, 1, 2, 3, 4],
             0,
         )
-        return theta, f, g, h, lam, it, reason
+        done = state.active & (reason != 0)
+        converged = (reason == 1) | (reason == 2) | (reason == 3)
+        target = jnp.where(done, state.lane, n_lanes)  # out of range: dropped
+        results = Lanes(theta, value, grad_norm, iterations, reason, converged)
+        out = jax.tree_util.tree_map(lambda o, r: o.at[target].set(r, mode="drop"), out, results)
+        state = state._replace(theta=theta, value=value, grad=grad, hess=hess, lam=lam, iterations=iterations)
+        lane = next_lane + jnp.cumsum(done) - 1
+        refill = done & (lane < n_lanes)
+        state = jax.lax.cond(jnp.any(refill), load, lambda s, l, m: s._replace(fresh=m), state, lane, refill)
+        state = state._replace(active=jnp.where(done, refill, state.active))
+        return state, next_lane + jnp.sum(refill), out
 
-    start_reason = jnp.where(jnp.isfinite(f0), 0, 5)
-    init = (theta0, f0, g0, h0, jnp.asarray(1e-3, theta0.dtype), 0, start_reason)
-    theta, f, g, _, _, it, reason = jax.lax.while_loop(cond, body, init)
-    converged = (reason == 1) | (reason == 2) | (reason == 3)
-    return Lanes(theta, f, jnp.max(jnp.abs(g)), it, reason, converged)
-
-
-LANES_PER_BLOCK = 256  # measured: per-lane cost triples once a block's (lanes x rows) intermediates leave cache
-
-
-def polish_lanes(theta0, data, weights, config: SolverConfig, block: int = LANES_PER_BLOCK):
-    """``polish`` without ``jit``, for use inside other compiled programs (weights must be (L, n)).
-
-    Lanes run in blocks of ``block`` one after another (``lax.map``): a block's intermediates stay in cache,
-    and each block iterates only until its own slowest lane has finished.
-    """
-    n_lanes = theta0.shape[0]
-    block = min(block, n_lanes)
-    n_blocks = -(-n_lanes // block)
-    pad = n_blocks * block - n_lanes
-    padded = [jnp.concatenate([x, jnp.repeat(x[-1:], pad, axis=0)]) for x in (theta0, weights)]
-    blocks = [x.reshape(n_blocks, block, *x.shape[1:]) for x in padded]
-    solve = jax.vmap(_lane, in_axes=(0, None, 0, None))
-    lanes = jax.lax.map(lambda xs: solve(xs[0], data, xs[1], config), blocks)
-    return jax.tree_util.tree_map(lambda x: x.reshape(n_blocks * block, *x.shape[2:])[:n_lanes], lanes)
+    first = jnp.arange(n_slots)
+    start = _Slots(
+        lane=first, active=jnp.ones(n_slots, bool), fresh=jnp.ones(n_slots, bool), weights=weights[:n_slots],
+        theta=theta0[:n_slots], value=jnp.full(n_slots, jnp.inf, dtype), grad=jnp.zeros((n_slots, 5), dtype),
+        hess=jnp.tile(jnp.eye(5, dtype=dtype), (n_slots, 1, 1)), lam=jnp.full(n_slots, _LAM_START, dtype),
+        iterations=jnp.zeros(n_slots, jnp.int32),
+    )
+    out = Lanes(theta0, jnp.full(n_lanes, jnp.nan, dtype), jnp.zeros(n_lanes, dtype), jnp.zeros(n_lanes, jnp.int32),
+                jnp.zeros(n_lanes, jnp.int32), jnp.zeros(n_lanes, bool))
+    _, _, out = jax.lax.while_loop(lambda c: jnp.any(c[0].active), body, (start, jnp.asarray(n_slots), out))
+    return out
 
 
-_polish = functools.partial(jax.jit, static_argnames=("config", "block"))(polish_lanes)
+_polish = functools.partial(jax.jit, static_argnames=("config", "slots"))(polish_lanes)
