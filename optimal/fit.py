@@ -190,7 +190,10 @@ class FitResult:
             **self.to_dict(),
             "versions": _versions(),
             "data": {"N": n, "D": d, "loss": loss, "weights": weights},
-            "local_minima": self.local_minima().tolist(),
+            # every start's outcome (JSON has no inf or nan: a non-finite number is written as null)
+            "starts": {name: [_finite_or_none(v) for v in np.ravel(values)] if name != "theta" else
+                       [[_finite_or_none(v) for v in row] for row in np.asarray(values)]
+                       for name, values in self.starts._asdict().items()},
         }
 
     def save(self, path, extra=None):
@@ -213,6 +216,11 @@ def _versions():
             "scipy": scipy.__version__, "python": platform.python_version(), "backend": jax.default_backend()}
 
 
+def _finite_or_none(value):
+    value = value.item() if hasattr(value, "item") else value
+    return value if not isinstance(value, float) or np.isfinite(value) else None
+
+
 def load_fit(path) -> FitResult:
     """Load a fit record written by ``FitResult.save`` (no recomputation; ``.refit()`` reruns it)."""
     path = Path(path)
@@ -224,10 +232,11 @@ def load_fit(path) -> FitResult:
         raise CoefficientsError(f"fit record {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
     try:
         theta = np.asarray([record["log_params"][k] for k in PARAM_NAMES])
-        minima = np.asarray(record.get("local_minima") or [theta]).reshape(-1, 5)
         data = tuple(np.asarray(record["data"][k], dtype=np.float64) for k in ("N", "D", "loss", "weights"))
-        m = len(minima)
-        lanes = Lanes(minima, np.full(m, record["objective"]), np.zeros(m), np.zeros(m, int), np.ones(m, int), np.ones(m, bool))
+        starts = record["starts"]
+        as_array = lambda name, dtype: np.asarray(starts[name], dtype=dtype)  # noqa: E731  (null -> nan)
+        lanes = Lanes(as_array("theta", float).reshape(-1, 5), as_array("objective", float), as_array("grad_norm", float),
+                      as_array("iterations", int), as_array("reason", int), as_array("converged", bool))
         return FitResult(
             law=Chinchilla(*map(float, theta_to_law(theta))), theta=theta, objective=float(record["objective"]), n_rows=int(record["n_rows"]),
             n_starts=int(record["n_starts"]), n_starts_at_best=int(record["n_starts_at_best"]),

@@ -72,6 +72,8 @@ def test_result_api_and_record_round_trip(tmp_path):
     assert record["versions"]["jax"] and len(record["data"]["N"]) == result.n_rows
     loaded = optimal.load_fit(path)
     assert loaded.params == pytest.approx(result.params, rel=1e-15)
+    for saved, original in zip(loaded.starts, result.starts):  # every start's outcome comes back
+        np.testing.assert_array_equal(saved, original)
     again = loaded.refit()
     assert again.objective == pytest.approx(result.objective, rel=1e-12)
     np.testing.assert_allclose(again.theta, result.theta, rtol=1e-10)
