@@ -183,3 +183,16 @@ def test_data_constrained_law():
     expected = 1e11 * (1 + 15.4 * (1 - np.exp(-(d / 1e11 - 1) / 15.4)))
     assert float(jnp.exp(law.effective_log_tokens(jnp.log(d)))) == pytest.approx(expected, rel=1e-12)
     assert float(jnp.exp(law.effective_log_tokens(jnp.log(5e10)))) == pytest.approx(5e10, rel=1e-12)
+
+
+def test_empty_budget_list():
+    with pytest.raises(BudgetError, match="no values given"):
+        optimal.compute_optimal(optimal.preset(), [])
+
+
+def test_unreachable_target_for_a_law_without_a_known_floor():
+    def floored(n, d):  # a custom law whose floor (2.0) the solver is not told about
+        return 2.0 + 400.0 / n**0.34 + 400.0 / d**0.28
+
+    with pytest.raises(UnreachableLossError, match="could not be reached"):
+        optimal.compute_for_loss(floored, 1.9)

@@ -159,3 +159,8 @@ def test_plot_command(capsys, tmp_path, runs_csv):
         assert code == 0 and (tmp_path / f"{kind}.png").exists()
     code, _, err = run(capsys, "plot", "--kind", "fit", "--out", str(out))
     assert code == 2 and "needs a fit record" in err and err.count("\n") == 1
+
+
+def test_one_law_source_only(capsys, tmp_path):
+    code, _, err = run(capsys, "solve", "--compute", "1e24", "--preset", "epoch2024", "--coefficients", "x.json")
+    assert code == 2 and "give only one of --preset, --coefficients and --fit" in err

@@ -146,3 +146,12 @@ def test_explicit_starts_array():
         warnings.simplefilter("error")
         result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, starts=start)
     assert result.n_starts == 1 and result.params["alpha"] == pytest.approx(DEFAULT_TRUTH.alpha, rel=1e-6)
+
+
+def test_unreadable_fit_records(tmp_path):
+    with pytest.raises(optimal.CoefficientsError, match="cannot read fit record"):
+        optimal.load_fit(tmp_path / "missing.json")
+    path = tmp_path / "broken.json"
+    path.write_text("{")
+    with pytest.raises(optimal.CoefficientsError, match="not valid JSON"):
+        optimal.load_fit(path)

@@ -72,3 +72,8 @@ def test_malformed_coefficients(tmp_path, text, message):
 def test_missing_coefficients_file():
     with pytest.raises(CoefficientsError, match="cannot read"):
         optimal.load_coefficients("/nonexistent/c.json")
+
+
+def test_not_a_law():
+    with pytest.raises(CoefficientsError, match="log_loss method or be a function"):
+        optimal.compute_optimal(42, 1e24)
