@@ -10,7 +10,7 @@ import jax
 jax.config.update("jax_enable_x64", True)
 
 from .allocate import BOUND_NAMES, Allocation, closed_form, compute_for_loss, compute_optimal  # noqa: E402
-from .bootstrap import BootstrapResult, bootstrap  # noqa: E402
+from .bootstrap import BootstrapResult, bootstrap, load_bootstrap  # noqa: E402
 from .data import Runs, load_epoch_chinchilla, read_runs_csv, shared_data_path, validate_runs  # noqa: E402
 from .errors import (  # noqa: E402
     BudgetError,

@@ -11,7 +11,9 @@ resample axis is sharded over every device with ``jax.sharding``.
 
 import dataclasses
 import functools
+import json
 import math
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -19,8 +21,8 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from .allocate import _allocate
-from .errors import OptimalError
-from .fit import FitResult, fit, law_to_theta, screen, theta_to_law
+from .errors import CoefficientsError, OptimalError
+from .fit import FitResult, fit, load_fit, screen, theta_to_law
 from .objective import residuals
 from .solvers import SLOTS, SolverConfig, polish_lanes
 
@@ -152,9 +154,30 @@ class BootstrapResult:
                 "allocation": self.allocation(budgets, flops_per_param_token) if len(budgets) else []}
 
     def draws_record(self):
-        """The draws, for a fit record (``optimal plot --kind bootstrap`` reads them back)."""
+        """The draws, for a fit record (``load_bootstrap`` reads them back)."""
         return {"thetas": self.thetas.tolist(), "converged": self.converged.tolist(), "confidence": self.confidence,
-                "seed": self.seed}
+                "seed": self.seed, "objectives": [v if np.isfinite(v) else None for v in self.objectives.tolist()],
+                "iterations": self.iterations.tolist()}
+
+
+def load_bootstrap(path):
+    """The bootstrap draws saved in a fit record (``optimal fit --bootstrap B --save FIT.json``), or None when
+    the record holds none. Raises ``CoefficientsError`` for a malformed record."""
+    result = load_fit(path)
+    draws = json.loads(Path(path).read_text()).get("bootstrap")
+    if draws is None:
+        return None
+    try:
+        thetas = np.asarray(draws["thetas"], dtype=np.float64)
+        if thetas.ndim != 2 or thetas.shape[1] != 5:
+            raise ValueError(f"thetas must have shape (R, 5), not {thetas.shape}")
+        converged = np.asarray(draws["converged"], dtype=bool).reshape(len(thetas))
+        objectives = np.asarray(draws.get("objectives", [None] * len(thetas)), dtype=np.float64).reshape(len(thetas))
+        iterations = np.asarray(draws.get("iterations", [0] * len(thetas)), dtype=np.int64).reshape(len(thetas))
+        return BootstrapResult(thetas, objectives, converged, iterations, float(draws["confidence"]),
+                               int(draws["seed"]), result)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CoefficientsError(f"{str(path)!r}: the bootstrap draws are malformed ({exc}); save the fit again") from None
 
 
 def starts_for_resamples(result: FitResult, n_starts=4):

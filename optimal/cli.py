@@ -5,6 +5,7 @@ Every error a user can cause prints one line ``error: ...`` on stderr and exits 
 
 import argparse
 import json
+import os
 import re
 import sys
 import warnings
@@ -73,7 +74,17 @@ def _cmd_solve(args):
     else:
         result = optimal.compute_for_loss(law, np.asarray(args.target_loss), **caps)
     records = result.to_records()
-    print(json.dumps(records, indent=2) if args.json else _allocation_table(records))
+    boot = optimal.load_bootstrap(args.fit) if getattr(args, "fit", None) else None
+    if boot is not None:  # a fit saved with its bootstrap draws: say how sure we are
+        for record, interval in zip(records, boot.allocation([r["compute"] for r in records], args.flops_per_param_token)):
+            record["intervals"] = {k: v for k, v in interval.items() if k != "compute"}
+    if args.json:
+        print(json.dumps(records, indent=2))
+        return 0
+    print(_allocation_table(records))
+    if boot is not None:
+        print()
+        print(_interval_rows(boot, records))
     return 0
 
 
@@ -98,13 +109,21 @@ def _interval_table(boot, budgets):
     rows = [[name, f"{v['lo']:.5g}", f"{v['hi']:.5g}", f"{v['se']:.3g}"] for name, v in boot.params().items()]
     lines.append(_format_table(["coefficient", "lo", "hi", "se"], rows))
     if budgets:
-        rows = []
-        for item in boot.allocation(budgets):
-            for key in ("N", "D", "tokens_per_param", "loss"):
-                v = item[key]
-                rows.append([f"{item['compute']:.4g}", key, f"{v['lo']:.4g}", f"{v['hi']:.4g}", f"{v['se']:.3g}"])
-        lines += ["", _format_table(["compute (FLOPs)", "quantity", "lo", "hi", "se"], rows)]
+        lines += ["", _interval_rows(boot, boot.allocation(budgets))]
     return "\n".join(lines)
+
+
+def _interval_rows(boot, allocations):
+    """Per budget and quantity, the bootstrap interval: items with ``compute`` and ``N``, ``D``, ... or
+    ``intervals`` holding them."""
+    rows = []
+    for item in allocations:
+        intervals = item.get("intervals", item)
+        for key in ("N", "D", "tokens_per_param", "loss"):
+            v = intervals[key]
+            rows.append([f"{item['compute']:.4g}", key, f"{v['lo']:.4g}", f"{v['hi']:.4g}", f"{v['se']:.3g}"])
+    title = f"{100 * boot.confidence:g}% bootstrap intervals ({boot.n_resamples - boot.n_failed} draws)"
+    return title + "\n" + _format_table(["compute (FLOPs)", "quantity", "lo", "hi", "se"], rows)
 
 
 def _cmd_fit(args):
@@ -218,6 +237,9 @@ def main(argv=None):
         message = re.sub(r"\b(\w+)_col=", lambda m: f"--{m.group(1)}-col", str(exc))
         print(f"error: {message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into a program that stopped reading (head, ...): end quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

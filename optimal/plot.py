@@ -14,7 +14,6 @@ Example:
 """
 
 import io
-import json
 import math
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 import optimal
-from optimal.bootstrap import allocations, derived_params
+from optimal.bootstrap import allocations, derived_params, load_bootstrap
 from optimal.errors import CoefficientsError, PlotError
 
 KINDS = ("surface", "fit", "bootstrap", "frontier")
@@ -383,22 +382,12 @@ def save_figure(fig: Figure, out, dpi=150) -> Path:
 
 def _record_draws(path):
     """The converged bootstrap draws of a fit record (n, 5) and their confidence, or (None, 0.95) without any."""
-    record = json.loads(Path(path).read_text())  # load_fit has already read and parsed it
-    draws = record.get("bootstrap")
-    if draws is None:
+    boot = load_bootstrap(path)
+    if boot is None:
         return None, 0.95
-    try:
-        thetas = np.asarray(draws["thetas"], dtype=np.float64)
-        if thetas.ndim != 2 or thetas.shape[1] != 5:
-            raise ValueError(f"thetas must have shape (R, 5), not {thetas.shape}")
-        converged = np.asarray(draws.get("converged", [True] * len(thetas)), dtype=bool)
-        confidence = float(draws.get("confidence", 0.95))
-        good = thetas[converged]
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise CoefficientsError(f"{str(path)!r}: the bootstrap draws are malformed ({exc}); save the fit again") from None
-    if len(good) == 0:
-        raise PlotError(f"{str(path)!r}: none of its {len(thetas)} bootstrap draws converged; nothing to plot")
-    return good, confidence
+    if len(boot.good) == 0:
+        raise PlotError(f"{str(path)!r}: none of its {boot.n_resamples} bootstrap draws converged; nothing to plot")
+    return boot.good, boot.confidence
 
 
 # --- helpers ------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from optimal.cli import main
@@ -164,3 +165,30 @@ def test_plot_command(capsys, tmp_path, runs_csv):
 def test_one_law_source_only(capsys, tmp_path):
     code, _, err = run(capsys, "solve", "--compute", "1e24", "--preset", "epoch2024", "--coefficients", "x.json")
     assert code == 2 and "give only one of --preset, --coefficients and --fit" in err
+
+
+def test_solve_with_a_saved_bootstrap_gives_intervals(capsys, runs_csv, tmp_path):
+    import optimal
+
+    saved = tmp_path / "fit.json"
+    run(capsys, "fit", str(runs_csv), "--bootstrap", "32", "--save", str(saved))
+    boot = optimal.load_bootstrap(saved)
+    assert boot.n_resamples == 32 and boot.fit.n_rows == 60
+    code, out, _ = run(capsys, "solve", "--fit", str(saved), "--compute", "1e22", "--json")
+    (record,) = json.loads(out)
+    assert code == 0 and set(record["intervals"]) == {"N", "D", "tokens_per_param", "loss"}
+    assert record["intervals"]["N"]["lo"] < record["N"] < record["intervals"]["N"]["hi"]
+    code, out, _ = run(capsys, "solve", "--fit", str(saved), "--compute", "1e22")
+    assert code == 0 and "bootstrap intervals (" in out
+    plain = tmp_path / "plain.json"
+    run(capsys, "fit", str(runs_csv), "--save", str(plain))
+    assert optimal.load_bootstrap(plain) is None
+    _, out, _ = run(capsys, "solve", "--fit", str(plain), "--compute", "1e22", "--json")
+    assert "intervals" not in json.loads(out)[0]
+
+
+def test_output_into_a_closed_pipe_ends_quietly():
+    budgets = " ".join(f"{c:.6g}" for c in np.logspace(18, 26, 2000))  # ~400 KB of JSON: more than a pipe holds
+    proc = subprocess.run(f"{sys.executable} -m optimal solve --compute {budgets} --json | head -c 10",
+                          shell=True, capture_output=True, text=True)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
