@@ -24,7 +24,7 @@ from .allocate import _allocate
 from .errors import CoefficientsError, OptimalError
 from .fit import FitResult, fit, load_fit, screen, theta_to_law
 from .objective import residuals
-from .solvers import SLOTS, SolverConfig, polish_lanes
+from .solvers import SolverConfig, default_slots, polish_lanes
 
 _LANE_ROWS_PER_CHUNK = 2_000_000  # lanes x rows per compiled chunk: ~1 GiB of float64 intermediates
 PARAMS = ("E", "A", "B", "alpha", "beta", "a", "b")
@@ -266,7 +266,8 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
     # XLA's arithmetic for a lane can depend on the shape of the arrays it runs in: every device gets a whole
     # number of full solver slot arrays per call, so every lane runs in arrays of the same shape whatever the
     # chunking and device count, and the draws are identical bit for bit
-    per_block = SLOTS // math.gcd(SLOTS, len(starts))
+    slots = default_slots()
+    per_block = slots // math.gcd(slots, len(starts))
     per_device = math.ceil(n_resamples / len(devices))
     per_device = math.ceil(per_device / math.ceil(per_device / int(chunk_size)))  # equal chunks, least padding
     chunk_size = math.ceil(per_device / per_block) * per_block * len(devices)

@@ -72,7 +72,11 @@ def polish(theta0, data, weights, config: SolverConfig):
     return _polish(theta0, data, weights, config)
 
 
-SLOTS = 256  # lanes solved side by side; measured: the per-lane cost triples once (slots x rows) leave cache
+def default_slots():
+    """Lanes solved side by side. On a CPU 256 (measured here: the per-lane cost triples once slots x rows
+    leave the cache); an accelerator needs thousands of lanes in flight to be kept busy."""
+    return 256 if jax.default_backend() == "cpu" else 8192
+
 _LAM_START = 1e-3
 
 
@@ -97,7 +101,7 @@ def _gradient_floor(weights, data, config):
     return 16 * eps * jnp.sum(weights, axis=-1) * config.delta * (1 + jnp.max(jnp.abs(data[0])))
 
 
-def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int = SLOTS):
+def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None = None):
     """``polish`` without ``jit``, for use inside other compiled programs (weights must be (L, n)).
 
     The lanes wait in a queue; ``slots`` of them are solved side by side, and a slot whose lane has stopped
@@ -106,7 +110,7 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int = SLOTS
     A lane's arithmetic does not depend on which slot it runs in.
     """
     n_lanes = theta0.shape[0]
-    n_slots = min(slots, n_lanes)
+    n_slots = min(slots or default_slots(), n_lanes)
     dtype = theta0.dtype
     evaluate = jax.vmap(lambda th, w: value_grad_hessian(th, *data, w, config.delta, config.loss))
     step_of = jax.vmap(_step)
