@@ -238,7 +238,7 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
       ``BootstrapResult``.
     """
     result = runs if isinstance(runs, FitResult) else fit(runs, n_tokens, loss, **fit_options)
-    if not isinstance(n_resamples, int) or n_resamples < 2:
+    if not isinstance(n_resamples, (int, np.integer)) or n_resamples < 2:
         raise OptimalError(f"n_resamples must be an integer of at least 2, got {n_resamples!r}")
     if not 0 < confidence < 1:
         raise OptimalError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")

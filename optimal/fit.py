@@ -40,10 +40,6 @@ def theta_to_law(theta) -> Chinchilla:
     )
 
 
-def law_to_theta(law: Chinchilla):
-    return jnp.stack([jnp.log(law.E), jnp.log(law.A), jnp.log(law.B), law.alpha, law.beta], axis=-1)
-
-
 def exponent_grid(grid_size: int, dtype=np.float64):
     """The screen's exponents: ``grid_size`` values evenly spaced in (0, 2], the Hoffmann grid's range."""
     return np.linspace(2.0 / grid_size, 2.0, grid_size, dtype=dtype)

@@ -77,6 +77,7 @@ def default_slots():
     leave the cache); an accelerator needs thousands of lanes in flight to be kept busy."""
     return 256 if jax.default_backend() == "cpu" else 8192
 
+
 _LAM_START = 1e-3
 
 
@@ -152,7 +153,7 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
             0,
         )
         done = state.active & (reason != 0)
-        converged = (reason == 1) | (reason == 2) | (reason == 3)
+        converged = jnp.isin(reason, jnp.asarray(CONVERGED_REASONS))
         target = jnp.where(done, state.lane, n_lanes)  # out of range: dropped
         results = Lanes(theta, value, grad_norm, iterations, reason, converged)
         out = jax.tree_util.tree_map(lambda o, r: o.at[target].set(r, mode="drop"), out, results)
