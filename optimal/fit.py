@@ -22,9 +22,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from .data import validate_runs
-from .errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning
+from .errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError
 from .laws import Chinchilla
-from .objective import DEFAULT_DELTA, PARAM_NAMES, hoffmann_grid, objective
+from .objective import DEFAULT_DELTA, PARAM_NAMES, ROBUST_LOSSES, hoffmann_grid, objective
 from .precision import resolve_dtype
 from .solvers import REASONS, Lanes, SolverConfig, polish
 
@@ -278,6 +278,10 @@ def fit(n_params, n_tokens, loss, weights=None, *, delta=DEFAULT_DELTA, robust="
     """
     dtype = resolve_dtype(dtype)
     runs = validate_runs(n_params, n_tokens, loss, weights)
+    if robust not in ROBUST_LOSSES:
+        raise OptimalError(f"robust must be one of {', '.join(ROBUST_LOSSES)}, not {robust!r}")
+    if not (np.isfinite(delta) and delta > 0):
+        raise OptimalError(f"delta (the Huber threshold) must be positive and finite, got {delta!r}")
     xtol = float(0.01 * np.sqrt(np.finfo(dtype).eps)) if xtol is None else float(xtol)
     config = {"delta": float(delta), "robust": robust, "starts": starts if isinstance(starts, str) else np.asarray(starts).tolist(),
               "grid_size": int(grid_size), "n_polish": int(n_polish), "max_iter": int(max_iter), "xtol": xtol,
@@ -291,7 +295,9 @@ def fit(n_params, n_tokens, loss, weights=None, *, delta=DEFAULT_DELTA, robust="
     elif isinstance(starts, str):
         raise CoefficientsError(f"starts must be 'screen', 'hoffmann' or an array of shape (S, 5), not {starts!r}")
     else:
-        theta0 = np.asarray(starts, dtype=np.float64).reshape(-1, 5)
+        theta0 = np.asarray(starts, dtype=np.float64)
+        if theta0.ndim != 2 or theta0.shape[1] != 5 or len(theta0) == 0 or not np.all(np.isfinite(theta0)):
+            raise CoefficientsError(f"starts must be a finite array of shape (S, 5), got shape {theta0.shape}")
     lanes = polish(jnp.asarray(theta0, dtype), data, w, SolverConfig(float(delta), robust, int(max_iter), xtol))
     lanes = Lanes(*(np.asarray(x) for x in lanes))
     values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)

@@ -155,3 +155,25 @@ def test_unreadable_fit_records(tmp_path):
     path.write_text("{")
     with pytest.raises(optimal.CoefficientsError, match="not valid JSON"):
         optimal.load_fit(path)
+
+
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        (dict(robust="cauchy"), optimal.OptimalError, "robust must be one of huber, squared"),
+        (dict(delta=0.0), optimal.OptimalError, "delta"),
+        (dict(delta=float("nan")), optimal.OptimalError, "delta"),
+        (dict(starts=[[0.5, 6.0, 7.5, 0.3]]), optimal.CoefficientsError, r"shape \(S, 5\)"),
+        (dict(starts=np.zeros((0, 5))), optimal.CoefficientsError, r"shape \(S, 5\)"),
+    ],
+)
+def test_bad_fit_options(options, error, message):
+    runs = optimal.synthetic_runs(seed=12)
+    with pytest.raises(error, match=message):
+        optimal.fit(runs.n_params, runs.n_tokens, runs.loss, **options)
+
+
+def test_squared_loss_fits_noise_free_data():
+    runs = optimal.synthetic_runs(noise=0.0, seed=13)
+    result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, robust="squared")
+    assert result.params["alpha"] == pytest.approx(DEFAULT_TRUTH.alpha, rel=1e-6)
