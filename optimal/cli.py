@@ -21,7 +21,7 @@ class _Parser(argparse.ArgumentParser):
         raise OptimalError(message)
 
 
-def _positive_float(text):
+def _number(text):
     try:
         return float(text)
     except ValueError:
@@ -186,12 +186,12 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     solve = commands.add_parser("solve", help="N*, D* and loss for compute budgets (or for a target loss)")
-    solve.add_argument("--compute", type=_positive_float, nargs="+", metavar="C", help="training compute in FLOPs")
-    solve.add_argument("--target-loss", type=_positive_float, nargs="+", metavar="L", help="loss to reach (nats)")
+    solve.add_argument("--compute", type=_number, nargs="+", metavar="C", help="training compute in FLOPs")
+    solve.add_argument("--target-loss", type=_number, nargs="+", metavar="L", help="loss to reach (nats)")
     _add_law_options(solve)
-    solve.add_argument("--flops-per-param-token", type=_positive_float, default=6.0, metavar="K", help="k in C = k N D (default 6)")
-    solve.add_argument("--max-tokens", type=_positive_float, metavar="D", help="cap on training tokens (unique data)")
-    solve.add_argument("--max-params", type=_positive_float, metavar="N", help="cap on model parameters")
+    solve.add_argument("--flops-per-param-token", type=_number, default=6.0, metavar="K", help="k in C = k N D (default 6)")
+    solve.add_argument("--max-tokens", type=_number, metavar="D", help="cap on training tokens (unique data)")
+    solve.add_argument("--max-params", type=_number, metavar="N", help="cap on model parameters")
     solve.add_argument("--json", action="store_true", help="print a JSON list, one object per budget")
     solve.set_defaults(run=_cmd_solve)
 
@@ -204,15 +204,15 @@ def build_parser():
     fit.add_argument("--weight-col", metavar="NAME", help="column of per-row fitting weights")
     fit.add_argument("--group-col", metavar="NAME", help="column of group labels: the bootstrap resamples whole groups")
     fit.add_argument("--drop-highest-loss", type=int, default=0, metavar="K", help="leave out the K highest-loss rows (Epoch: 5)")
-    fit.add_argument("--flops-per-param-token", type=_positive_float, default=6.0, metavar="K", help="k in C = k N D (default 6)")
-    fit.add_argument("--delta", type=_positive_float, default=1e-3, help="Huber threshold on log-loss residuals (default 1e-3)")
+    fit.add_argument("--flops-per-param-token", type=_number, default=6.0, metavar="K", help="k in C = k N D (default 6)")
+    fit.add_argument("--delta", type=_number, default=1e-3, help="Huber threshold on log-loss residuals (default 1e-3)")
     fit.add_argument("--starts", choices=("screen", "hoffmann"), default="screen",
                      help="screen: variable-projection screen then polish (default); hoffmann: all 4500 grid starts")
     fit.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     fit.add_argument("--bootstrap", type=int, default=0, metavar="B", help="bootstrap resamples for confidence intervals")
     fit.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    fit.add_argument("--confidence", type=_positive_float, default=0.95, help="interval level (default 0.95)")
-    fit.add_argument("--budgets", type=_positive_float, nargs="+", metavar="C", help="budgets (FLOPs) for allocations")
+    fit.add_argument("--confidence", type=_number, default=0.95, help="interval level (default 0.95)")
+    fit.add_argument("--budgets", type=_number, nargs="+", metavar="C", help="budgets (FLOPs) for allocations")
     fit.add_argument("--save", metavar="FIT.json", help="write the fit record (reload with --fit, or plot it)")
     fit.add_argument("--json", action="store_true", help="print JSON")
     fit.set_defaults(run=_cmd_fit)
