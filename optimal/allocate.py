@@ -146,31 +146,33 @@ def _is_concrete(x):
     return not isinstance(x, jax.core.Tracer)
 
 
-def _check_positive(name, value, dtype, flag):
-    """Validate a budget-like array (concrete values only) and return it as ``dtype``."""
+def _check_positive(value, dtype, name):
+    """Validate a budget-like array (concrete values only; ``name`` as the user wrote it) as ``dtype``."""
     if not _is_concrete(value):
         return jnp.asarray(value, dtype)
     raw = np.asarray(value, dtype=np.float64)
     if raw.size == 0:
-        raise BudgetError(f"{flag}: no values given")
+        raise BudgetError(f"{name}: no values given")
     bad = ~np.isfinite(raw) | (raw <= 0)
     if bad.any():
-        raise BudgetError(f"{flag} must be positive and finite, got {raw.ravel()[np.argmax(bad.ravel())]:g}")
+        raise BudgetError(f"{name} must be positive and finite, got {raw.ravel()[np.argmax(bad.ravel())]:g}")
     with np.errstate(over="ignore", under="ignore"):
         cast = raw.astype(dtype)
-    if not np.all(np.isfinite(cast)) or np.any(cast == 0):
+    lost = ~np.isfinite(cast) | (cast == 0)
+    if lost.any():
         info = np.finfo(dtype)
-        raise BudgetError(f"{flag} {raw.max():.3g} is outside what {dtype} holds ({info.tiny:.3g} to {info.max:.3g}); use float64")
+        raise BudgetError(f"{name} {raw.ravel()[np.argmax(lost.ravel())]:.3g} is outside what {dtype} holds "
+                          f"({info.tiny:.3g} to {info.max:.3g}); use float64")
     return jnp.asarray(cast)
 
 
 def _prepare(law, compute, k, max_tokens, max_params, dtype):
     dtype = resolve_dtype(dtype)
     law = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), as_law(law))
-    compute = _check_positive("compute", compute, dtype, "compute")
-    k = _check_positive("k", k, dtype, "flops_per_param_token")
-    log_d_max = jnp.inf if max_tokens is None else jnp.log(_check_positive("max_tokens", max_tokens, dtype, "max_tokens"))
-    log_n_max = jnp.inf if max_params is None else jnp.log(_check_positive("max_params", max_params, dtype, "max_params"))
+    compute = _check_positive(compute, dtype, "compute")
+    k = _check_positive(k, dtype, "flops_per_param_token")
+    log_d_max = jnp.inf if max_tokens is None else jnp.log(_check_positive(max_tokens, dtype, "max_tokens"))
+    log_n_max = jnp.inf if max_params is None else jnp.log(_check_positive(max_params, dtype, "max_params"))
     return law, compute, k, jnp.asarray(log_d_max, dtype), jnp.asarray(log_n_max, dtype), dtype
 
 
@@ -247,7 +249,7 @@ def compute_for_loss(law, target_loss, flops_per_param_token=6.0, max_tokens=Non
       An ``Allocation`` at the budgets found (``compute`` holds them), shaped like ``target_loss``.
     """
     law, _, k, log_d_max, log_n_max, dtype = _prepare(law, 1.0, flops_per_param_token, max_tokens, max_params, dtype)
-    target = _check_positive("target_loss", target_loss, dtype, "target_loss")
+    target = _check_positive(target_loss, dtype, "target_loss")
     floor = _loss_floor(law, log_d_max, log_n_max)
     if floor is not None and np.any(np.asarray(target) <= float(floor)):
         what = "the irreducible loss E" if max_tokens is None and max_params is None else "the floor set by the caps"
