@@ -101,26 +101,29 @@ def _newton_minimise(objective, u0):
     return jax.lax.while_loop(cond, body, init)[0]
 
 
+def _on_budget_line(law, log_c):
+    """log L as a function of u = log N alone, with D = C'/N (C' = C/k, ``log_c`` its log)."""
+    return lambda u: law.log_loss(u, log_c - u)
+
+
 def _free_optimum(law, log_c):
     """argmin over u = log N of log L(N, C'/N) for one budget, with implicit derivatives. C' = C/k."""
-
-    def gradient(u):
-        return jax.grad(lambda v: law.log_loss(v, log_c - v))(u)
+    objective = _on_budget_line(law, log_c)
 
     def solve(g, u0):
         # custom_root hands us the gradient g; its antiderivative is the objective we minimise.
-        return _newton_minimise(lambda v: law.log_loss(v, log_c - v), u0)
+        return _newton_minimise(objective, u0)
 
     def tangent_solve(g, y):
         return y / g(jnp.ones_like(y))
 
-    return jax.lax.custom_root(gradient, 0.5 * log_c, solve, tangent_solve)
+    return jax.lax.custom_root(jax.grad(objective), 0.5 * log_c, solve, tangent_solve)
 
 
 def _allocate_one(law, log_c, log_n_min, log_n_max):
     """Optimal log N for one budget, clipped to [log_n_min, log_n_max], its converged flag and bound code."""
     u_free = _free_optimum(law, log_c)
-    objective = lambda v: law.log_loss(v, log_c - v)
+    objective = _on_budget_line(law, log_c)
     g, h = jax.grad(objective)(u_free), jax.grad(jax.grad(objective))(u_free)
     step = jax.lax.stop_gradient(jnp.abs(g / h))
     converged = jnp.isfinite(u_free) & (h > 0) & (step <= 4 * _tolerance(u_free))

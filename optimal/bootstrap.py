@@ -50,12 +50,17 @@ def allocations(thetas, budgets, flops_per_param_token=6.0):
             "tokens_per_param": np.asarray(result.tokens_per_param), "loss": np.asarray(result.loss)}
 
 
+def percentile_bounds(draws, confidence, axis=0):
+    """The ``confidence`` percentile interval ``(lo, hi)`` of ``draws`` along ``axis``."""
+    tail = 100 * (1 - confidence) / 2
+    return tuple(np.percentile(draws, [tail, 100 - tail], axis=axis))
+
+
 def interval(draws, confidence):
     """``{lo, hi, se}``: the percentile interval and the standard deviation of 1-D ``draws`` (None with < 2)."""
     if len(draws) < 2:
         return {"lo": None, "hi": None, "se": None}
-    tail = 100 * (1 - confidence) / 2
-    lo, hi = np.percentile(draws, [tail, 100 - tail])
+    lo, hi = percentile_bounds(draws, confidence)
     return {"lo": float(lo), "hi": float(hi), "se": float(np.std(draws, ddof=1))}
 
 
@@ -118,9 +123,8 @@ class BootstrapResult:
         mean = np.asarray(jax.vmap(lambda law: law.log_loss(jnp.asarray(log_n), jnp.asarray(log_d)))(laws))
         rng = np.random.default_rng(self.seed)
         noisy = mean + rng.choice(self.fit_residuals(), size=mean.shape)
-        tail = 100 * (1 - self.confidence) / 2
-        q = lambda x: tuple(np.exp(np.percentile(x, [tail, 100 - tail], axis=0)))  # noqa: E731
-        return {"mean": q(mean), "new_run": q(noisy)}
+        bounds = lambda x: tuple(np.exp(percentile_bounds(x, self.confidence)))  # noqa: E731
+        return {"mean": bounds(mean), "new_run": bounds(noisy)}
 
     def fit_residuals(self):
         n, d, loss, _ = self.fit.data

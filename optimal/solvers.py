@@ -96,6 +96,11 @@ class _Slots(NamedTuple):
     iterations: Any  # (S,)
 
 
+def _where_lanes(mask, new, old):
+    """``new`` where the per-slot ``mask`` (S,) holds, else ``old``; arrays with a leading slot axis."""
+    return jnp.where(mask.reshape(mask.shape + (1,) * (old.ndim - 1)), new, old)
+
+
 def _gradient_floor(weights, data, config):
     """The gradient cannot get below the rounding error of summing n terms of size |rho'| |J| (per slot)."""
     eps = jnp.finfo(weights.dtype).eps
@@ -119,10 +124,9 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
     def load(state, lane, mask):
         """Put ``lane`` (S,) into the slots where ``mask`` (S,); those slots start afresh."""
         safe = jnp.clip(lane, 0, n_lanes - 1)
-        pick = lambda new, old: jnp.where(mask.reshape(mask.shape + (1,) * (old.ndim - 1)), new, old)  # noqa: E731
         return state._replace(
             lane=jnp.where(mask, lane, state.lane), fresh=mask,
-            weights=pick(weights[safe], state.weights), theta=pick(theta0[safe], state.theta),
+            weights=_where_lanes(mask, weights[safe], state.weights), theta=_where_lanes(mask, theta0[safe], state.theta),
         )
 
     def body(carry):
@@ -136,8 +140,8 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
         # or not rounding let it lower the objective; a step made small by heavy damping means nothing
         tiny = jnp.max(jnp.abs(step) / (1 + jnp.abs(state.theta)), axis=1) <= config.xtol
         small_step = ~state.fresh & tiny & (accept | (state.lam <= 1.0))
-        keep = lambda new, old: jnp.where(accept.reshape(accept.shape + (1,) * (old.ndim - 1)), new, old)  # noqa: E731
-        theta, value, grad, hess = keep(trial, state.theta), keep(value, state.value), keep(grad, state.grad), keep(hess, state.hess)
+        theta, value, grad, hess = (_where_lanes(accept, new, old) for new, old in
+                                    ((trial, state.theta), (value, state.value), (grad, state.grad), (hess, state.hess)))
         lam = jnp.where(state.fresh, _LAM_START, jnp.clip(jnp.where(accept, state.lam * 0.3, state.lam * 10.0), _LAM_MIN, _LAM_MAX))
         iterations = jnp.where(state.fresh, 0, state.iterations + 1)
         grad_norm = jnp.max(jnp.abs(grad), axis=1)
