@@ -1,18 +1,13 @@
 """optimal: compute-optimal model size and training tokens from scaling laws, with honest uncertainty.
 
-``import optimal`` turns on JAX's float64 support (``jax_enable_x64``): fits and budgets up to 1e30 FLOPs
-need it, and without it JAX silently computes in float32. Arrays made with an explicit dtype keep theirs;
-pass ``dtype=jnp.float32`` to any solver to compute in float32.
+The public API only: importing it changes no global configuration. Each call computes in float64 inside a
+scoped ``jax.enable_x64(True)`` (``optimal.precision``); pass ``dtype=jnp.float32`` to compute in float32.
 """
 
-import jax
-
-jax.config.update("jax_enable_x64", True)
-
-from .allocate import BOUND_NAMES, Allocation, closed_form, compute_for_loss, compute_optimal  # noqa: E402
-from .bootstrap import BootstrapResult, bootstrap, load_bootstrap  # noqa: E402
-from .data import Runs, load_epoch_chinchilla, read_runs_csv, shared_data_path, validate_runs  # noqa: E402
-from .errors import (  # noqa: E402
+from .allocate import BOUND_NAMES, Allocation, closed_form, compute_for_loss, compute_optimal
+from .bootstrap import BootstrapResult, bootstrap, load_bootstrap
+from .data import Runs, load_epoch_chinchilla, read_runs_csv, shared_data_path, validate_runs
+from .errors import (
     BudgetError,
     CoefficientsError,
     ConvergenceWarning,
@@ -24,9 +19,9 @@ from .errors import (  # noqa: E402
     UnknownPresetError,
     UnreachableLossError,
 )
-from .fit import FitResult, fit, load_fit  # noqa: E402
-from .synthetic import synthetic_runs  # noqa: E402
-from .laws import (  # noqa: E402
+from .fit import FitResult, fit, load_fit
+from .synthetic import synthetic_runs
+from .laws import (
     DEFAULT_PRESET,
     PRESETS,
     Chinchilla,

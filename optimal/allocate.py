@@ -20,7 +20,7 @@ import optax
 
 from .errors import BudgetError, UnreachableLossError
 from .laws import Chinchilla, as_law
-from .precision import resolve_dtype
+from .precision import concrete_to_numpy, float64_scope, resolve_dtype
 
 BOUND_NAMES = (None, "max_tokens", "max_params")
 _MAX_STEP = 2.0  # at most a factor e^2 in N per Newton step
@@ -194,6 +194,7 @@ def _check_budget_range(compute, k, log_d_max, log_n_max):
         )
 
 
+@float64_scope
 def compute_optimal(law, compute, flops_per_param_token=6.0, max_tokens=None, max_params=None, dtype=None):
     """Minimise ``L(N, D)`` subject to ``flops_per_param_token * N * D = compute``, for every budget at once.
 
@@ -216,9 +217,10 @@ def compute_optimal(law, compute, flops_per_param_token=6.0, max_tokens=None, ma
     """
     law, compute, k, log_d_max, log_n_max, _ = _prepare(law, compute, flops_per_param_token, max_tokens, max_params, dtype)
     _check_budget_range(compute, k, log_d_max, log_n_max)
-    return _allocate(law, compute, k, log_d_max, log_n_max)
+    return concrete_to_numpy(_allocate(law, compute, k, log_d_max, log_n_max))
 
 
+@float64_scope
 def closed_form(law: Chinchilla, compute, flops_per_param_token=6.0):
     """The exact Chinchilla optimum ``(N*, D*)`` in parameters and tokens, for arrays of budgets in FLOPs.
 
@@ -229,7 +231,7 @@ def closed_form(law: Chinchilla, compute, flops_per_param_token=6.0):
     s = law.alpha + law.beta
     log_g = (jnp.log(law.alpha * law.A) - jnp.log(law.beta * law.B)) / s
     log_n = log_g + law.beta / s * log_c
-    return jnp.exp(log_n), jnp.exp(log_c - log_n)
+    return concrete_to_numpy((jnp.exp(log_n), jnp.exp(log_c - log_n)))
 
 
 def _loss_floor(law, log_d_max, log_n_max):
@@ -242,6 +244,7 @@ def _loss_floor(law, log_d_max, log_n_max):
     return floor
 
 
+@float64_scope
 def compute_for_loss(law, target_loss, flops_per_param_token=6.0, max_tokens=None, max_params=None, dtype=None):
     """The smallest budget whose compute-optimal loss equals ``target_loss`` (nats), for each target.
 
@@ -268,7 +271,7 @@ def compute_for_loss(law, target_loss, flops_per_param_token=6.0, max_tokens=Non
             f"target loss {float(np.min(np.asarray(target))):.6g} could not be reached by this law within "
             f"{float(jnp.exp(log_c).max()):.3g} FLOPs"
         )
-    return result._replace(converged=result.converged & reached)
+    return concrete_to_numpy(result._replace(converged=result.converged & reached))
 
 
 @jax.jit

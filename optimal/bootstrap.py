@@ -25,6 +25,7 @@ from .errors import CoefficientsError, OptimalError
 from .fit import FitResult, fit, load_fit, screen, theta_to_law
 from .objective import residuals
 from .solvers import SolverConfig, default_slots, polish_lanes
+from .precision import float64_scope
 
 _LANE_ROWS_PER_CHUNK = 2_000_000  # lanes x rows per compiled chunk: ~1 GiB of float64 intermediates
 PARAMS = ("E", "A", "B", "alpha", "beta", "a", "b")
@@ -39,6 +40,7 @@ def derived_params(thetas) -> dict:
             "beta": beta, "a": beta / (alpha + beta), "b": alpha / (alpha + beta)}
 
 
+@float64_scope
 def allocations(thetas, budgets, flops_per_param_token=6.0):
     """Each draw's own compute-optimal allocation: dict of N, D, tokens_per_param, loss, each (draws, budgets)."""
     thetas = jnp.asarray(thetas)
@@ -102,6 +104,7 @@ class BootstrapResult:
         """``{name: {lo, hi, se}}`` for E, A, B, alpha, beta, a, b."""
         return {name: interval(draws, self.confidence) for name, draws in derived_params(self.good).items()}
 
+    @float64_scope
     def allocation(self, budgets, flops_per_param_token=6.0):
         """Per budget (FLOPs): ``{compute, N, D, tokens_per_param, loss}``, each quantity a ``{lo, hi, se}``."""
         budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
@@ -111,6 +114,7 @@ class BootstrapResult:
             for i, c in enumerate(budgets)
         ]
 
+    @float64_scope
     def predict(self, n_params, n_tokens):
         """Intervals for the loss of runs at (N, D) (arrays of one shape).
 
@@ -126,10 +130,12 @@ class BootstrapResult:
         bounds = lambda x: tuple(np.exp(percentile_bounds(x, self.confidence)))  # noqa: E731
         return {"mean": bounds(mean), "new_run": bounds(noisy)}
 
+    @float64_scope
     def fit_residuals(self):
         n, d, loss, _ = self.fit.data
         return np.asarray(residuals(jnp.asarray(self.fit.theta), jnp.log(n), jnp.log(d), jnp.log(loss)))
 
+    @float64_scope
     def delta_method_se(self, budgets, flops_per_param_token=6.0):
         """Standard errors of N* and D* by the delta method: the gradient of log N*(C) with respect to the
         coefficients (``jax.grad`` through the solver) and the bootstrap covariance of the coefficients.
@@ -164,6 +170,7 @@ class BootstrapResult:
                 "iterations": self.iterations.tolist()}
 
 
+@float64_scope
 def load_bootstrap(path):
     """The bootstrap draws saved in a fit record (``optimal fit --bootstrap B --save FIT.json``), or None when
     the record holds none. Raises ``CoefficientsError`` for a malformed record."""
@@ -184,6 +191,7 @@ def load_bootstrap(path):
         raise CoefficientsError(f"{str(path)!r}: the bootstrap draws are malformed ({exc}); save the fit again") from None
 
 
+@float64_scope
 def starts_for_resamples(result: FitResult, n_starts=4):
     """Warm starts for every resample, shape (n_starts, 5): the full-data optimum, other distinct local minima
     of the full fit, then the best screen points (distinct basins) until there are ``n_starts``."""
@@ -225,6 +233,7 @@ def _sharded_refit(mesh, config, n_groups):
                                                                 replicated), out_specs=split, check_vma=False))
 
 
+@float64_scope
 def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confidence=0.95, groups=None,
               n_starts=4, max_iter=100, chunk_size=None, devices=None, progress=None, **fit_options):
     """Bootstrap the Chinchilla fit: refit ``n_resamples`` resamples of the rows (or of whole groups).

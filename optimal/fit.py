@@ -25,7 +25,7 @@ from .data import validate_runs
 from .errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError
 from .laws import Chinchilla
 from .objective import DEFAULT_DELTA, PARAM_NAMES, ROBUST_LOSSES, hoffmann_grid, objective
-from .precision import resolve_dtype
+from .precision import float64_scope, resolve_dtype
 from .solvers import REASONS, Lanes, SolverConfig, polish
 
 AT_BEST_RTOL = 1e-6  # a start "reached the best objective" within this relative gap
@@ -217,6 +217,7 @@ def _finite_or_none(value):
     return value if not isinstance(value, float) or np.isfinite(value) else None
 
 
+@float64_scope
 def load_fit(path) -> FitResult:
     """Load a fit record written by ``FitResult.save`` (no recomputation; ``.refit()`` reruns it)."""
     path = Path(path)
@@ -259,6 +260,7 @@ def _identifiability_warnings(theta, data, grid_size):
     return found
 
 
+@float64_scope
 def fit(n_params, n_tokens, loss, weights=None, *, delta=DEFAULT_DELTA, robust="huber", starts="screen",
         grid_size=64, n_polish=16, max_iter=200, xtol=None, dtype=None) -> FitResult:
     """Fit the Chinchilla law to training runs.

@@ -28,6 +28,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 import optimal
 from optimal.bootstrap import allocations, derived_params, load_bootstrap
 from optimal.errors import CoefficientsError, PlotError
+from optimal.precision import float64_scope
 
 KINDS = ("surface", "fit", "bootstrap", "frontier")
 CHINCHILLA_BUDGET = 5.76e23  # FLOPs of Chinchilla itself (Hoffmann et al. 2022, Table 3)
@@ -55,6 +56,7 @@ class _Figure(Figure):
 # --- figures ------------------------------------------------------------------------------------------------
 
 
+@float64_scope
 def surface(law, bootstrap_thetas=None, n_range=(1e7, 1e13), d_range=(1e8, 1e14), budgets=None, *,
             confidence=0.95, flops_per_param_token=6.0, resolution=160) -> Figure:
     """Filled contours of the loss over (N, D), iso-compute lines and the compute-optimal frontier.
@@ -130,6 +132,7 @@ def surface(law, bootstrap_thetas=None, n_range=(1e7, 1e13), d_range=(1e8, 1e14)
     return fig
 
 
+@float64_scope
 def data_vs_fit(fit_result, by="tokens", n_curves=4) -> Figure:
     """The fitted runs' loss against N, with the fitted law's curves, and the log-loss residuals below.
 
@@ -175,6 +178,7 @@ def data_vs_fit(fit_result, by="tokens", n_curves=4) -> Figure:
     return fig
 
 
+@float64_scope
 def bootstrap_pairs(thetas, budgets=(CHINCHILLA_BUDGET,), truth=None, *, confidence=0.95,
                     flops_per_param_token=6.0, truth_label="full-data fit") -> Figure:
     """Corner plot of bootstrap draws: alpha, beta, E and tokens per parameter at each budget.
@@ -243,6 +247,7 @@ def bootstrap_pairs(thetas, budgets=(CHINCHILLA_BUDGET,), truth=None, *, confide
     return fig
 
 
+@float64_scope
 def frontier(law=None, bootstrap_thetas=None, presets=("epoch2024", "hoffmann2022", "kaplan2020"),
              compute_range=(1e18, 1e27), *, budgets=None, confidence=0.95, flops_per_param_token=6.0,
              label="this law") -> Figure:
@@ -311,6 +316,7 @@ def frontier(law=None, bootstrap_thetas=None, presets=("epoch2024", "hoffmann202
 # --- records and files: what ``optimal plot`` calls -----------------------------------------------------------
 
 
+@float64_scope
 def figure_from_record(path, kind, preset=None) -> Figure:
     """The figure ``kind`` for a fit record (``FitResult.save`` / ``optimal fit --save``) or a preset law.
 

@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from .objective import value_grad_hessian
+from .precision import float64_scope
 
 REASONS = ("running", "step below xtol", "gradient at rounding floor", "no further decrease", "max iterations", "non-finite")
 CONVERGED_REASONS = (1, 2, 3)
@@ -56,6 +57,7 @@ def _step(theta, grad, hess, lam):
     return jnp.linalg.solve(hess + lam * jnp.diag(scale), -grad)
 
 
+@float64_scope
 def polish(theta0, data, weights, config: SolverConfig):
     """Minimise the objective from every start at once.
 

@@ -1,6 +1,16 @@
+import jax
 import pytest
 
 import optimal
+
+
+@pytest.fixture(autouse=True)
+def float64_for_test_arithmetic():
+    """The tests' own reference arithmetic (finite differences, closed forms) runs in float64, as a user who
+    wants float64 in their own JAX code would ask for it. ``optimal`` itself never needs this: it scopes
+    float64 to its own calls, which ``tests/test_precision.py`` checks in a fresh process with x64 off."""
+    with jax.enable_x64(True):
+        yield
 
 
 @pytest.fixture(scope="session")

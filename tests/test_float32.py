@@ -39,19 +39,6 @@ def test_allocation_float32_range():
     np.testing.assert_allclose(np.asarray(result.n_params, np.float64), n, rtol=1e-4)
 
 
-def test_float64_refused_without_x64():
-    import jax
-
-    jax.config.update("jax_enable_x64", False)
-    try:
-        with pytest.raises(PrecisionError, match="jax_enable_x64 is off"):
-            optimal.compute_optimal(optimal.preset(), 1e24)
-        result = optimal.compute_optimal(optimal.preset(), 1e24, dtype=jnp.float32)
-        assert result.n_params.dtype == jnp.float32
-    finally:
-        jax.config.update("jax_enable_x64", True)
-
-
 def test_unsupported_dtype():
     with pytest.raises(PrecisionError, match="float64 or float32"):
         optimal.compute_optimal(optimal.preset(), 1e24, dtype=np.int32)
