@@ -198,7 +198,8 @@ def starts_for_resamples(result: FitResult, n_starts=4):
     chosen = list(result.local_minima(k=n_starts))
     n, d, loss, weights = result.data
     data = tuple(jnp.log(jnp.asarray(x)) for x in (n, d, loss))
-    for candidate in screen(data, jnp.asarray(weights), result.config["grid_size"], 4 * n_starts, result.config["delta"]):
+    for candidate in screen(data, jnp.asarray(weights), result.config["grid_size"], 4 * n_starts, result.config["delta"],
+                            result.config["robust"]):
         if len(chosen) >= n_starts:
             break
         if all(np.max(np.abs(candidate - c)) > 1e-3 for c in chosen):

@@ -11,6 +11,7 @@ program (``optimal.solvers.polish``).
 """
 
 import dataclasses
+import functools
 import json
 import platform
 import warnings
@@ -61,24 +62,25 @@ def _project(alpha, beta, data, weights):
     return jnp.stack([jnp.log(coef[0]), jnp.log(coef[1]), jnp.log(coef[2]), alpha, beta])
 
 
-@jax.jit
-def _screen_map(exps, data, weights, delta):
+@functools.partial(jax.jit, static_argnames="loss")
+def _screen_map(exps, data, weights, delta, loss="huber"):
     def row(alpha):  # one alpha, every beta at once: memory grows with G x rows, not G^2 x rows
         theta = jax.vmap(_project, in_axes=(None, 0, None, None))(alpha, exps, data, weights)  # (G, 5)
-        return theta, jax.vmap(lambda th: objective(th, *data, weights, delta))(theta)
+        return theta, jax.vmap(lambda th: objective(th, *data, weights, delta, loss))(theta)
 
     theta, values = jax.lax.map(row, exps)  # (G, G, 5), (G, G)
     return theta, jnp.where(jnp.isfinite(values), values, jnp.inf)
 
 
-def screen(data, weights, grid_size=64, n_starts=16, delta=DEFAULT_DELTA):
+def screen(data, weights, grid_size=64, n_starts=16, delta=DEFAULT_DELTA, loss="huber"):
     """Starting points from the variable-projection screen, best first: shape (n_starts, 5).
 
+    Grid points are ranked by the objective being fitted (``loss``: "huber" with ``delta``, or "squared").
     Local minima of the objective over the exponent grid (8 neighbours) come first, in order of objective,
     so that distinct basins are polished; the best remaining grid points fill the rest.
     """
     exps = jnp.asarray(exponent_grid(grid_size), data[0].dtype)
-    theta, values = _screen_map(exps, data, weights, delta)
+    theta, values = _screen_map(exps, data, weights, delta, loss)
     values = np.asarray(values)
     padded = np.pad(values, 1, constant_values=np.inf)
     neighbours = np.stack(
@@ -291,7 +293,7 @@ def fit(n_params, n_tokens, loss, weights=None, *, delta=DEFAULT_DELTA, robust="
     data = tuple(jnp.asarray(np.log(x), dtype) for x in (runs.n_params, runs.n_tokens, runs.loss))
     w = jnp.asarray(runs.weights, dtype)
     if isinstance(starts, str) and starts == "screen":
-        theta0 = screen(data, w, grid_size, n_polish, delta)
+        theta0 = screen(data, w, grid_size, n_polish, delta, robust)
     elif isinstance(starts, str) and starts == "hoffmann":
         theta0 = hoffmann_grid()
     elif isinstance(starts, str):

@@ -74,7 +74,11 @@ LOSS_DERIVATIVES = {"huber": _huber_derivatives, "squared": _squared_derivatives
 
 
 def value_grad_hessian(theta, log_n, log_d, log_loss, weights, delta=DEFAULT_DELTA, loss="huber"):
-    """The objective, its gradient (5,) and its exact Hessian (5, 5) at ``theta`` (5,), in one pass.
+    """The objective, its gradient (5,), its exact Hessian (5, 5) and the gradient's scale (5,) at ``theta`` (5,).
+
+    The scale is ``sum_i |w_i rho'(r_i) dr_i/dtheta_j|``, the size of the terms each gradient component sums:
+    rounding leaves the computed gradient uncertain by ~eps x scale, so that is the floor a solver can reach
+    whatever ``delta`` or the weights are.
 
     With p the shares of E, A/N^alpha and B/D^beta in the predicted loss and z = (e, a - alpha log N,
     b - beta log D), the residual's gradient is J = p^T dz/dtheta and its Hessian sum_k p_k m_k m_k^T - J J^T
@@ -110,4 +114,5 @@ def value_grad_hessian(theta, log_n, log_d, log_loss, weights, delta=DEFAULT_DEL
     )
     jac = jnp.stack([p_e, p_a, p_b, -pa_n, -pb_d])  # (5, n): d r / d theta
     hess = (jac * (weights * (d2 - d1))) @ jac.T + curvature
-    return value, grad, hess
+    scale = jnp.abs(jac) @ jnp.abs(c)
+    return value, grad, hess, scale

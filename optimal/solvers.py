@@ -8,8 +8,10 @@ lanes queue for a fixed number of slots and a slot whose lane has stopped takes 
 the sum of the lanes' own iterations, each bounded by ``max_iter``.
 
 Stopping is scale-free (the objective is ~1e-3 at the optimum, so tests relative to max(|f|, 1) stop at once):
-a lane stops when an accepted step moved no coefficient by more than ``xtol`` (step), when its gradient is at
-the float rounding floor (gradient), or when no damping makes any progress at float precision (no decrease).
+a lane stops when a step (accepted, or lightly damped) moved no coefficient by more than ``xtol`` (step), when every
+gradient component is at the rounding floor of the sum that forms it (gradient: eps x the summed terms' sizes,
+so neither ``delta`` nor the weights' scale can fake it), or when no damping makes any progress at float
+precision (no decrease).
 """
 
 import functools
@@ -94,6 +96,7 @@ class _Slots(NamedTuple):
     value: Any  # (S,)
     grad: Any  # (S, 5)
     hess: Any  # (S, 5, 5)
+    grad_scale: Any  # (S, 5) sizes of the terms each gradient component sums
     lam: Any  # (S,)
     iterations: Any  # (S,)
 
@@ -103,10 +106,10 @@ def _where_lanes(mask, new, old):
     return jnp.where(mask.reshape(mask.shape + (1,) * (old.ndim - 1)), new, old)
 
 
-def _gradient_floor(weights, data, config):
-    """The gradient cannot get below the rounding error of summing n terms of size |rho'| |J| (per slot)."""
-    eps = jnp.finfo(weights.dtype).eps
-    return 16 * eps * jnp.sum(weights, axis=-1) * config.delta * (1 + jnp.max(jnp.abs(data[0])))
+def _at_gradient_floor(grad, grad_scale):
+    """Every gradient component is within rounding error of zero: below 16 eps x the sizes of its terms (S,)."""
+    eps = jnp.finfo(grad.dtype).eps
+    return jnp.all(jnp.abs(grad) <= 16 * eps * grad_scale + jnp.finfo(grad.dtype).tiny, axis=-1)
 
 
 def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None = None):
@@ -135,15 +138,16 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
         state, next_lane, out = carry
         step = jnp.where(state.fresh[:, None], 0.0, step_of(state.theta, state.grad, state.hess, state.lam))
         trial = state.theta + step
-        value, grad, hess = evaluate(trial, state.weights)
+        value, grad, hess, grad_scale = evaluate(trial, state.weights)
         # a fresh slot evaluates its start and takes it; otherwise a step is kept only if it lowered the objective
         accept = state.fresh | (jnp.isfinite(value) & (value < state.value))
-        # a nearly undamped Newton step this small means the optimum is reached to float precision, whether
-        # or not rounding let it lower the objective; a step made small by heavy damping means nothing
+        theta, value, grad, hess, grad_scale = (
+            _where_lanes(accept, new, old) for new, old in
+            ((trial, state.theta), (value, state.value), (grad, state.grad), (hess, state.hess), (grad_scale, state.grad_scale)))
+        # a nearly undamped Newton step this small means the optimum is reached to float precision, whether or
+        # not rounding let it lower the objective; a step made small by heavy damping means nothing
         tiny = jnp.max(jnp.abs(step) / (1 + jnp.abs(state.theta)), axis=1) <= config.xtol
         small_step = ~state.fresh & tiny & (accept | (state.lam <= 1.0))
-        theta, value, grad, hess = (_where_lanes(accept, new, old) for new, old in
-                                    ((trial, state.theta), (value, state.value), (grad, state.grad), (hess, state.hess)))
         lam = jnp.where(state.fresh, _LAM_START, jnp.clip(jnp.where(accept, state.lam * 0.3, state.lam * 10.0), _LAM_MIN, _LAM_MAX))
         iterations = jnp.where(state.fresh, 0, state.iterations + 1)
         grad_norm = jnp.max(jnp.abs(grad), axis=1)
@@ -151,7 +155,7 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
             [
                 ~jnp.isfinite(value),
                 small_step,
-                grad_norm <= _gradient_floor(state.weights, data, config),
+                _at_gradient_floor(grad, grad_scale),
                 ~accept & (lam >= _LAM_MAX),
                 iterations >= config.max_iter,
             ],
@@ -163,7 +167,8 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
         target = jnp.where(done, state.lane, n_lanes)  # out of range: dropped
         results = Lanes(theta, value, grad_norm, iterations, reason, converged)
         out = jax.tree_util.tree_map(lambda o, r: o.at[target].set(r, mode="drop"), out, results)
-        state = state._replace(theta=theta, value=value, grad=grad, hess=hess, lam=lam, iterations=iterations)
+        state = state._replace(theta=theta, value=value, grad=grad, hess=hess, grad_scale=grad_scale, lam=lam,
+                               iterations=iterations)
         lane = next_lane + jnp.cumsum(done) - 1
         refill = done & (lane < n_lanes)
         state = jax.lax.cond(jnp.any(refill), load, lambda s, l, m: s._replace(fresh=m), state, lane, refill)
@@ -174,7 +179,7 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
     start = _Slots(
         lane=first, active=jnp.ones(n_slots, bool), fresh=jnp.ones(n_slots, bool), weights=weights[:n_slots],
         theta=theta0[:n_slots], value=jnp.full(n_slots, jnp.inf, dtype), grad=jnp.zeros((n_slots, 5), dtype),
-        hess=jnp.tile(jnp.eye(5, dtype=dtype), (n_slots, 1, 1)), lam=jnp.full(n_slots, _LAM_START, dtype),
+        hess=jnp.tile(jnp.eye(5, dtype=dtype), (n_slots, 1, 1)), grad_scale=jnp.zeros((n_slots, 5), dtype), lam=jnp.full(n_slots, _LAM_START, dtype),
         iterations=jnp.zeros(n_slots, jnp.int32),
     )
     out = Lanes(theta0, jnp.full(n_lanes, jnp.nan, dtype), jnp.zeros(n_lanes, dtype), jnp.zeros(n_lanes, jnp.int32),

@@ -177,3 +177,31 @@ def test_squared_loss_fits_noise_free_data():
     runs = optimal.synthetic_runs(noise=0.0, seed=13)
     result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, robust="squared")
     assert result.params["alpha"] == pytest.approx(DEFAULT_TRUTH.alpha, rel=1e-6)
+
+
+def test_huge_delta_is_not_a_false_convergence():
+    # Huber with delta far above every residual is the squared loss exactly. The old gradient floor scaled with
+    # delta (and the sum of weights), so delta = 1e10 "converged" after 0 iterations short of the optimum.
+    runs = optimal.synthetic_runs(n_runs=120, noise=0.02, seed=7)
+    huge = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, delta=1e10)
+    squared = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, robust="squared")
+    assert huge.iterations > 0 and huge.converged
+    # the same optimum: the two objectives are the same function, so only rounding (~1e-15) may differ
+    assert huge.objective == pytest.approx(squared.objective, rel=1e-9)
+    assert huge.params["alpha"] == pytest.approx(squared.params["alpha"], rel=1e-6)
+
+
+def test_screen_ranks_by_the_loss_being_fitted():
+    import jax.numpy as jnp
+
+    from optimal.fit import _screen_map, exponent_grid
+    from optimal.objective import objective
+
+    runs = optimal.synthetic_runs(n_runs=60, noise=0.05, seed=2)
+    data = tuple(jnp.log(jnp.asarray(x)) for x in (runs.n_params, runs.n_tokens, runs.loss))
+    w = jnp.ones(len(runs.loss))
+    exps = jnp.asarray(exponent_grid(8))
+    for loss in ("huber", "squared"):
+        theta, values = _screen_map(exps, data, w, 1e-3, loss)
+        expected = [float(objective(th, *data, w, 1e-3, loss)) for th in np.asarray(theta).reshape(-1, 5)[:5]]
+        np.testing.assert_allclose(np.asarray(values).ravel()[:5], expected, rtol=1e-12)

@@ -35,7 +35,7 @@ def test_objective_is_a_sum_not_a_mean():
 def test_value_grad_hessian_match_autodiff(theta, loss):
     log_n, log_d, log_loss, weights = sample_problem(1)
     theta = jnp.asarray(theta)
-    value, grad, hess = value_grad_hessian(theta, log_n, log_d, log_loss, weights, 1e-3, loss)
+    value, grad, hess, _ = value_grad_hessian(theta, log_n, log_d, log_loss, weights, 1e-3, loss)
     f = lambda th: objective(th, log_n, log_d, log_loss, weights, 1e-3, loss)  # noqa: E731
     assert float(value) == pytest.approx(float(f(theta)), rel=1e-13)
     np.testing.assert_allclose(grad, jax.grad(f)(theta), rtol=1e-10, atol=1e-15 * float(jnp.max(jnp.abs(grad))))
