@@ -119,19 +119,21 @@ class BootstrapResult:
         """Intervals for the loss of runs at (N, D) (arrays of one shape).
 
         Returns ``{"mean": (lo, hi), "new_run": (lo, hi)}``: a confidence interval for the law's mean loss there,
-        and a prediction interval for one new run's loss, which adds a residual of the full-data fit drawn at
-        random (so it is the wider of the two).
+        and a prediction interval for one new run's loss: each draw's mean plus a residual of the full-data fit
+        (observed minus predicted log-loss, so a run that tends to land above the law lands above it here too)
+        drawn at random. It is the wider of the two.
         """
         log_n, log_d = np.log(np.asarray(n_params, float)), np.log(np.asarray(n_tokens, float))
         laws = theta_to_law(self.good)
         mean = np.asarray(jax.vmap(lambda law: law.log_loss(jnp.asarray(log_n), jnp.asarray(log_d)))(laws))
         rng = np.random.default_rng(self.seed)
-        noisy = mean + rng.choice(self.fit_residuals(), size=mean.shape)
+        noisy = mean - rng.choice(self.fit_residuals(), size=mean.shape)  # fit_residuals: predicted - observed
         bounds = lambda x: tuple(np.exp(percentile_bounds(x, self.confidence)))  # noqa: E731
         return {"mean": bounds(mean), "new_run": bounds(noisy)}
 
     @float64_scope
     def fit_residuals(self):
+        """The full-data fit's log-loss residuals, predicted minus observed, shape (n,)."""
         n, d, loss, _ = self.fit.data
         return np.asarray(residuals(jnp.asarray(self.fit.theta), jnp.log(n), jnp.log(d), jnp.log(loss)))
 

@@ -149,8 +149,10 @@ PRESETS = {
     "epoch2024": Chinchilla(E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658),
     # Hoffmann et al. 2022, "Training Compute-Optimal Large Language Models", eq. 10 (rounded as printed).
     "hoffmann2022": Chinchilla(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28),
-    # Kaplan et al. 2020, "Scaling Laws for Neural Language Models", eq. 1.5 and Table 5.
-    "kaplan2020": Kaplan(alpha_N=0.076, alpha_D=0.095, N_c=8.8e13, D_c=5.4e13),
+    # Kaplan et al. 2020, "Scaling Laws for Neural Language Models", eq. 1.5 with the joint fit of Table 2
+    # ("Fits to L(N, D)"); N counts non-embedding parameters. Not the one-variable fits of eqs. 1.1-1.2
+    # (alpha_D = 0.095, N_c = 8.8e13, D_c = 5.4e13), which the joint form does not take.
+    "kaplan2020": Kaplan(alpha_N=0.076, alpha_D=0.103, N_c=6.4e13, D_c=1.8e13),
 }
 DEFAULT_PRESET = "epoch2024"
 

@@ -139,3 +139,16 @@ def test_coverage_on_synthetic_truth():
         hits["N"] += n_interval["lo"] <= float(true_n) <= n_interval["hi"]
     for name, count in hits.items():
         assert count >= 51, (name, hits)
+
+
+def test_prediction_interval_puts_the_heavy_tail_where_the_runs_are():
+    # one run in ten lands 10% above the law (a skewed residual distribution); a new run's prediction interval
+    # must reach far above the law's mean and only a little below it, not the mirror image
+    runs = optimal.synthetic_runs(n_runs=120, noise=0.002, seed=5)
+    loss = runs.loss * np.where(np.arange(120) % 10 == 0, 1.10, 1.0)
+    fit = optimal.fit(runs.n_params, runs.n_tokens, loss)
+    boot = optimal.bootstrap(fit, n_resamples=200, seed=0, confidence=0.95)
+    bands = boot.predict(1e9, 2e10)
+    centre = np.sqrt(np.prod(bands["mean"]))
+    above, below = np.log(bands["new_run"][1] / centre), np.log(centre / bands["new_run"][0])
+    assert above > 0.05 and below < 0.02, (above, below)

@@ -27,7 +27,7 @@ def test_log_space_holds_far_beyond_float_range_of_the_terms():
 def test_kaplan_matches_direct_formula():
     law = optimal.preset("kaplan2020")
     n, d = 1e9, 2e10
-    direct = ((8.8e13 / n) ** (0.076 / 0.095) + 5.4e13 / d) ** 0.095
+    direct = ((6.4e13 / n) ** (0.076 / 0.103) + 1.8e13 / d) ** 0.103  # Kaplan et al. 2020, Table 2
     assert float(law.loss(n, d)) == pytest.approx(direct, rel=1e-12)
 
 
@@ -77,3 +77,12 @@ def test_missing_coefficients_file():
 def test_not_a_law():
     with pytest.raises(CoefficientsError, match="log_loss method or be a function"):
         optimal.compute_optimal(42, 1e24)
+
+
+def test_kaplan_preset_allocation_exponent():
+    # On C = 6ND the Kaplan law's optimum is N* ~ C^(alpha_D / (alpha_N + alpha_D)) (set the derivative of
+    # (N_c/N)^(alpha_N/alpha_D) + 6 D_c N / C to zero): 0.103 / 0.179 with Table 2's joint fit
+    law = optimal.preset("kaplan2020")
+    n = optimal.compute_optimal(law, np.array([1e21, 1e25])).n_params
+    slope = np.log(n[1] / n[0]) / np.log(1e4)
+    assert slope == pytest.approx(0.103 / (0.076 + 0.103), rel=1e-9)
