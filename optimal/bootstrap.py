@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import json
 import math
+import warnings
 from pathlib import Path
 
 import jax
@@ -21,13 +22,18 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from .allocate import _allocate
-from .errors import CoefficientsError, OptimalError
+from . import diagnostics
+from .errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError
 from .fit import FitResult, fit, load_fit, screen, theta_to_law
 from .objective import residuals
 from .solvers import SolverConfig, default_slots, polish_lanes
 from .precision import float64_scope
 
-_LANE_ROWS_PER_CHUNK = 2_000_000  # lanes x rows per compiled chunk: ~1 GiB of float64 intermediates
+_LANE_ROWS_PER_CHUNK = 1 << 22  # lanes x rows per compiled call (the resamples' weights: 32 MB in float64)
+_RETRY_STARTS = 16  # starts for a resample whose first refit did not converge
+_RETRY_ITER_FACTOR = 4  # and its iteration budget, as a multiple of the first
+MAX_FAILED_SHARE = 0.01  # above this share of failed resamples, a ConvergenceWarning
+MAX_RESAMPLES = 10_000_000  # the draws alone then take ~0.6 GB
 PARAMS = ("E", "A", "B", "alpha", "beta", "a", "b")
 
 
@@ -73,9 +79,12 @@ class BootstrapResult:
     Attributes:
       thetas: ``(e, a, b, alpha, beta)`` of every resample's best refit, shape (R, 5).
       objectives (R,), converged (R,) bool, iterations (R,): per resample (iterations of its best start).
-      n_failed: resamples whose best start did not converge (left out of intervals, never silently).
+      n_failed: resamples whose best start did not converge, even when retried (left out of intervals, never
+        silently: counted here, in ``warnings`` above ``MAX_FAILED_SHARE``, and in the summary and JSON).
       confidence: the interval level; seed: the PRNG seed; fit: the full-data ``FitResult``;
-      residuals: the full-data fit's log-loss residuals (n,), for prediction intervals.
+      groups: the group id of every row for a cluster bootstrap, else None.
+      n_retried: resamples refitted a second time (more starts, a larger budget) because the first did not converge.
+      resamples_per_device: how many real resamples each device refitted in the first pass.
     """
 
     thetas: np.ndarray
@@ -86,6 +95,8 @@ class BootstrapResult:
     seed: int
     fit: FitResult
     groups: np.ndarray | None = None
+    n_retried: int = 0
+    resamples_per_device: tuple = ()
 
     @property
     def n_resamples(self):
@@ -94,6 +105,36 @@ class BootstrapResult:
     @property
     def n_failed(self):
         return int(np.sum(~self.converged))
+
+    @property
+    def warnings(self) -> list:
+        """What makes these intervals less trustworthy, in words (empty when nothing does)."""
+        found = []
+        if self.n_failed > MAX_FAILED_SHARE * self.n_resamples:
+            found.append(
+                f"{self.n_failed} of {self.n_resamples} resamples ({100 * self.n_failed / self.n_resamples:.1f}%) did not "
+                f"converge even when retried from {_RETRY_STARTS} starts and are left out, which can narrow the "
+                "intervals; the data may not identify the law (see the fit's warnings); try a larger max_iter")
+        return found + self.boundary_warnings()
+
+    def boundary_warnings(self) -> list:
+        """Intervals that reach a boundary of what the law can express: E at 0, an exponent at the search's edge."""
+        draws = self.good
+        if len(draws) < 2:
+            return []
+        tail = (1 - self.confidence) / 2
+        min_loss = float(np.min(self.fit.data[2]))
+        found = []
+        share = np.mean(np.exp(draws[:, 0]) < diagnostics.E_AT_ZERO * min_loss)
+        if share > tail:
+            found.append(f"E's {100 * self.confidence:g}% interval reaches 0 ({100 * share:.0f}% of the draws have no "
+                         "irreducible loss): the runs do not identify E")
+        for name, column in (("alpha", 3), ("beta", 4)):
+            share = np.mean(draws[:, column] >= diagnostics.EXPONENT_EDGE * 2.0)
+            if share > tail:
+                found.append(f"{name}'s interval reaches the edge of the search range ({100 * share:.0f}% of the draws "
+                             "at 2 or above): the runs do not identify it")
+        return found
 
     @property
     def good(self):
@@ -161,7 +202,8 @@ class BootstrapResult:
 
     def to_dict(self, budgets=(), flops_per_param_token=6.0):
         """The CLI's JSON: n_resamples, n_failed, confidence, params, allocation."""
-        return {"n_resamples": self.n_resamples, "n_failed": self.n_failed, "confidence": self.confidence,
+        return {"n_resamples": self.n_resamples, "n_failed": self.n_failed, "n_retried": self.n_retried,
+                "warnings": self.warnings, "confidence": self.confidence,
                 "seed": self.seed, "params": self.params(),
                 "allocation": self.allocation(budgets, flops_per_param_token) if len(budgets) else []}
 
@@ -209,7 +251,7 @@ def starts_for_resamples(result: FitResult, n_starts=4):
     return np.asarray(chosen)
 
 
-def _refit_chunk(key, indices, starts, data, base_weights, groups, config, n_groups):
+def _refit_chunk(key, indices, starts, data, base_weights, groups, config, n_groups, slots):
     """Refit resamples ``indices`` (R,) from every start (K, 5); returns best theta (R, 5), objective, converged,
     iterations."""
     k = starts.shape[0]
@@ -219,7 +261,7 @@ def _refit_chunk(key, indices, starts, data, base_weights, groups, config, n_gro
         return jnp.bincount(drawn, length=n_groups)[groups].astype(base_weights.dtype) * base_weights
 
     weights = jax.vmap(resample_weights)(indices)  # (R, n)
-    lanes = polish_lanes(jnp.tile(starts, (indices.shape[0], 1)), data, jnp.repeat(weights, k, axis=0), config)
+    lanes = polish_lanes(jnp.tile(starts, (indices.shape[0], 1)), data, jnp.repeat(weights, k, axis=0), config, slots)
     objective = jnp.where(lanes.converged & jnp.isfinite(lanes.objective), lanes.objective, jnp.inf).reshape(-1, k)
     best = jnp.argmin(objective, axis=1)
     pick = lambda x: jnp.take_along_axis(x.reshape(-1, k, *x.shape[1:]), best.reshape((-1, 1) + (1,) * (x.ndim - 1)), 1)[:, 0]  # noqa: E731
@@ -227,18 +269,68 @@ def _refit_chunk(key, indices, starts, data, base_weights, groups, config, n_gro
 
 
 @functools.lru_cache(maxsize=16)
-def _sharded_refit(mesh, config, n_groups):
+def _sharded_refit(mesh, config, n_groups, slots):
     """``_refit_chunk`` compiled with its resample axis split over ``mesh``. Every device runs the same program
     on its own resamples (``shard_map``), so the draws do not depend on the number of devices."""
     replicated, split = PartitionSpec(), PartitionSpec("resamples")
-    local = functools.partial(_refit_chunk, config=config, n_groups=n_groups)
+    local = functools.partial(_refit_chunk, config=config, n_groups=n_groups, slots=slots)
     return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(replicated, split, replicated, replicated, replicated,
                                                                 replicated), out_specs=split, check_vma=False))
 
 
+def device_plan(todo, n_devices, per_block, max_per_call):
+    """Which resample each device refits in each compiled call.
+
+    ``todo`` (T,) resample indices are split into ``n_devices`` contiguous shares as equal as possible, so every
+    device gets real work (never one device's share of real resamples and the rest padding). Each call gives
+    every device ``local`` resamples, a multiple of ``per_block`` (a whole number of solver slot arrays, so a
+    lane's arithmetic never depends on the chunking or the device count) and at most ``max_per_call`` rounded up
+    to a block; calls are as few as that allows and as equal as possible.
+
+    Returns ``(indices, real)``, both shaped (calls, n_devices, local): the resample index for every lane and
+    whether it is a real resample (padding lanes get indices past every real one; their results are dropped).
+    """
+    todo = np.asarray(todo, dtype=np.int64)
+    per_device = max(1, math.ceil(len(todo) / n_devices))
+    largest = max(per_block, max_per_call // per_block * per_block)
+    n_calls = math.ceil(per_device / largest)
+    local = math.ceil(math.ceil(per_device / n_calls) / per_block) * per_block
+    padded = np.arange(n_devices * n_calls * local).reshape(n_devices, n_calls * local) + int(todo.max(initial=0)) + 1
+    real = np.zeros_like(padded, dtype=bool)
+    for device in range(n_devices):
+        share = todo[device * per_device:(device + 1) * per_device]
+        padded[device, :len(share)], real[device, :len(share)] = share, True
+    as_calls = lambda x: x.reshape(n_devices, n_calls, local).transpose(1, 0, 2)  # noqa: E731
+    return as_calls(padded), as_calls(real)
+
+
+def _refit_resamples(todo, key, shared, mesh, config, n_groups, n_starts, n_rows, max_per_call, progress=None):
+    """Refit resamples ``todo`` on every device of ``mesh``; returns (theta, objective, converged, iterations)
+    for them in the order of ``todo``, and the real resamples each device refitted."""
+    n_devices = mesh.devices.size
+    slots = default_slots(n_rows)
+    per_block = slots // math.gcd(slots, n_starts)
+    indices, real = device_plan(todo, n_devices, per_block, max_per_call)
+    refit = _sharded_refit(mesh, config, n_groups, slots)
+    sharding = NamedSharding(mesh, PartitionSpec("resamples"))
+    position = {int(r): i for i, r in enumerate(todo)}
+    outputs = [np.zeros((len(todo), 5)), np.full(len(todo), np.nan), np.zeros(len(todo), bool), np.zeros(len(todo), np.int64)]
+    done = 0
+    for call, call_real in zip(indices, real):
+        result = refit(key, jax.device_put(jnp.asarray(call.ravel(), jnp.uint32), sharding), *shared)
+        keep = call_real.ravel()
+        where = [position[int(r)] for r in call.ravel()[keep]]
+        for out, values in zip(outputs, result):
+            out[where] = np.asarray(values)[keep]
+        done += int(keep.sum())
+        if progress is not None:
+            progress(done, len(todo))
+    return outputs, real.sum(axis=(0, 2))
+
+
 @float64_scope
 def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confidence=0.95, groups=None,
-              n_starts=4, max_iter=100, chunk_size=None, devices=None, progress=None, **fit_options):
+              n_starts=4, max_iter=1000, chunk_size=None, devices=None, progress=None, **fit_options):
     """Bootstrap the Chinchilla fit: refit ``n_resamples`` resamples of the rows (or of whole groups).
 
     Args:
@@ -254,8 +346,8 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
       ``BootstrapResult``.
     """
     result = runs if isinstance(runs, FitResult) else fit(runs, n_tokens, loss, **fit_options)
-    if not isinstance(n_resamples, (int, np.integer)) or n_resamples < 2:
-        raise OptimalError(f"n_resamples must be an integer of at least 2, got {n_resamples!r}")
+    if not isinstance(n_resamples, (int, np.integer)) or isinstance(n_resamples, bool) or not 2 <= n_resamples <= MAX_RESAMPLES:
+        raise OptimalError(f"n_resamples must be an integer from 2 to {MAX_RESAMPLES:,}, got {n_resamples!r}")
     if not 0 < confidence < 1:
         raise OptimalError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
     n, d, loss_values, weights = result.data
@@ -276,29 +368,31 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
 
     devices = list(devices or jax.devices())
     mesh = Mesh(np.asarray(devices), ("resamples",))
-    sharding = NamedSharding(mesh, PartitionSpec("resamples"))
-    if chunk_size is None:
+    if chunk_size is None:  # lanes x rows per call: the (lanes, rows) weights stay near 32 MB
         chunk_size = max(1, _LANE_ROWS_PER_CHUNK // (len(starts) * len(n)))
-    # XLA's arithmetic for a lane can depend on the shape of the arrays it runs in: every device gets a whole
-    # number of full solver slot arrays per call, so every lane runs in arrays of the same shape whatever the
-    # chunking and device count, and the draws are identical bit for bit
-    slots = default_slots()
-    per_block = slots // math.gcd(slots, len(starts))
-    per_device = math.ceil(n_resamples / len(devices))
-    per_device = math.ceil(per_device / math.ceil(per_device / int(chunk_size)))  # equal chunks, least padding
-    chunk_size = math.ceil(per_device / per_block) * per_block * len(devices)
-    key = jax.random.PRNGKey(seed)
     replicated = NamedSharding(mesh, PartitionSpec())
-    shared = jax.device_put((starts, data, jnp.asarray(weights, dtype), jnp.asarray(group_ids)), replicated)
+    key = jax.random.PRNGKey(seed)
+    group_ids = jnp.asarray(group_ids)
+    shared = jax.device_put((starts, data, jnp.asarray(weights, dtype), group_ids), replicated)
+    plan = dict(mesh=mesh, n_groups=n_groups, n_rows=len(n), max_per_call=int(chunk_size))
+    (thetas, objectives, converged, iterations), per_device = _refit_resamples(
+        np.arange(n_resamples), key, shared, config=config, n_starts=len(starts), progress=progress, **plan)
 
-    refit = _sharded_refit(mesh, config, n_groups)
-    outputs = []
-    for start in range(0, n_resamples, chunk_size):
-        indices = np.arange(start, start + chunk_size)  # the last chunk is padded, and the padding dropped
-        indices = jax.device_put(jnp.asarray(indices, jnp.uint32), sharding)
-        outputs.append([np.asarray(x) for x in refit(key, indices, *shared)])
-        if progress is not None:
-            progress(min(start + chunk_size, n_resamples), n_resamples)
-    thetas, objectives, converged, iterations = (np.concatenate(parts)[:n_resamples] for parts in zip(*outputs))
-    return BootstrapResult(thetas.astype(np.float64), objectives.astype(np.float64), converged.astype(bool),
-                           iterations, float(confidence), int(seed), result, None if groups is None else group_ids)
+    # a resample that did not converge is refitted once more, from more starts and with a larger budget; what
+    # still fails is counted, warned about and left out of the intervals, never silently
+    failed = np.flatnonzero(~converged)
+    if len(failed):
+        more = jnp.asarray(starts_for_resamples(result, _RETRY_STARTS), dtype)
+        retry_config = config._replace(max_iter=_RETRY_ITER_FACTOR * config.max_iter)
+        retry_shared = jax.device_put((more, data, jnp.asarray(weights, dtype), group_ids), replicated)
+        (t2, o2, c2, i2), _ = _refit_resamples(failed, key, retry_shared, config=retry_config, n_starts=len(more), **plan)
+        better = c2 | (~converged[failed] & (np.nan_to_num(o2, nan=np.inf) < np.nan_to_num(objectives[failed], nan=np.inf)))
+        for out, new in ((thetas, t2), (objectives, o2), (converged, c2), (iterations, i2)):
+            out[failed[better]] = new[better]
+    boot = BootstrapResult(thetas, objectives, converged, iterations, float(confidence), int(seed), result,
+                           None if groups is None else np.asarray(group_ids), n_retried=len(failed),
+                           resamples_per_device=tuple(int(x) for x in per_device))
+    boundary = boot.boundary_warnings()
+    for message in boot.warnings:
+        warnings.warn(message, IdentifiabilityWarning if message in boundary else ConvergenceWarning, stacklevel=3)
+    return boot

@@ -42,4 +42,9 @@ class ConvergenceWarning(UserWarning):
 
 
 class IdentifiabilityWarning(UserWarning):
-    """The data cannot pin down the fit (an exponent at the edge of the grid, E pushed to 0, a narrow range)."""
+    """The data cannot pin down the fit: fits about as good as the best disagree widely on some coefficients
+    (E, an exponent), an exponent sits at the edge of the search range, E is pushed to 0, or a range is narrow."""
+
+
+class PlausibilityWarning(UserWarning):
+    """The runs are probably in the wrong units (tokens in billions, N and D swapped, perplexity for loss)."""

@@ -23,7 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .data import validate_runs
-from .errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError
+from .diagnostics import identifiability, plausibility
+from .errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, PlausibilityWarning
 from .laws import Chinchilla
 from .objective import DEFAULT_DELTA, PARAM_NAMES, ROBUST_LOSSES, hoffmann_grid, objective
 from .precision import float64_scope, resolve_dtype
@@ -72,23 +73,34 @@ def _screen_map(exps, data, weights, delta, loss="huber"):
     return theta, jnp.where(jnp.isfinite(values), values, jnp.inf)
 
 
-def screen(data, weights, grid_size=64, n_starts=16, delta=DEFAULT_DELTA, loss="huber"):
-    """Starting points from the variable-projection screen, best first: shape (n_starts, 5).
+def screen_map(data, weights, grid_size=64, delta=DEFAULT_DELTA, loss="huber"):
+    """Every point of the exponent grid with its projected (E, A, B): theta (G, G, 5) and objective (G, G),
+    NumPy arrays, rows alpha and columns beta (``exponent_grid``). Non-finite objectives are inf."""
+    exps = jnp.asarray(exponent_grid(grid_size), data[0].dtype)
+    theta, values = _screen_map(exps, data, weights, delta, loss)
+    return np.asarray(theta), np.asarray(values)
 
-    Grid points are ranked by the objective being fitted (``loss``: "huber" with ``delta``, or "squared").
+
+def screen_starts(theta, values, n_starts=16):
+    """Starting points from a ``screen_map``, best first: shape (n_starts, 5).
+
     Local minima of the objective over the exponent grid (8 neighbours) come first, in order of objective,
     so that distinct basins are polished; the best remaining grid points fill the rest.
     """
-    exps = jnp.asarray(exponent_grid(grid_size), data[0].dtype)
-    theta, values = _screen_map(exps, data, weights, delta, loss)
-    values = np.asarray(values)
+    grid_size = values.shape[0]
     padded = np.pad(values, 1, constant_values=np.inf)
     neighbours = np.stack(
         [padded[1 + i : 1 + i + grid_size, 1 + j : 1 + j + grid_size] for i in (-1, 0, 1) for j in (-1, 0, 1) if (i, j) != (0, 0)]
     )
     is_local_min = np.all(values <= neighbours, axis=0) & np.isfinite(values)
     order = np.lexsort((values.ravel(), ~is_local_min.ravel()))  # local minima first, then by objective
-    return np.asarray(theta).reshape(-1, 5)[order[:n_starts]]
+    return theta.reshape(-1, 5)[order[:n_starts]]
+
+
+def screen(data, weights, grid_size=64, n_starts=16, delta=DEFAULT_DELTA, loss="huber"):
+    """Starting points from the variable-projection screen, best first: shape (n_starts, 5); grid points are
+    ranked by the objective being fitted (``loss``: "huber" with ``delta``, or "squared")."""
+    return screen_starts(*screen_map(data, weights, grid_size, delta, loss), n_starts)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,8 +114,12 @@ class FitResult:
       n_rows, n_starts, n_starts_at_best: rows fitted, starts polished, starts within 1e-6 (relative) of the best.
       converged: whether the best start met a stopping test; reason, iterations, grad_norm: how it stopped.
       starts: per-start ``Lanes`` (numpy arrays), ordered as polished.
-      config: the options that reproduce the fit; warnings: identifiability and convergence warnings (text).
+      config: the options that reproduce the fit; warnings: identifiability, plausibility and convergence
+        warnings (text).
       data: the fitted rows ``(N, D, loss, weights)`` as numpy arrays.
+      diagnostics: identifiability at the optimum (``optimal.diagnostics.identifiability``): the near-optimal
+        tolerance, how many fits fell within it, the ranges of E, alpha and beta among them, the coefficients
+        not identified, and the decades N and D span.
     """
 
     law: Chinchilla
@@ -120,6 +136,7 @@ class FitResult:
     config: dict
     warnings: tuple
     data: tuple
+    diagnostics: dict = dataclasses.field(default_factory=dict)
 
     @property
     def params(self) -> dict:
@@ -158,6 +175,7 @@ class FitResult:
             "n_starts": int(self.n_starts),
             "n_starts_at_best": int(self.n_starts_at_best),
             "warnings": list(self.warnings),
+            "diagnostics": self.diagnostics,
             "config": self.config,
         }
 
@@ -241,25 +259,10 @@ def load_fit(path) -> FitResult:
             n_starts=int(record["n_starts"]), n_starts_at_best=int(record["n_starts_at_best"]),
             converged=bool(record["converged"]), reason=str(record["reason"]), iterations=int(record["iterations"]),
             grad_norm=float(record["grad_norm"]), starts=lanes, config=dict(record["config"]),
-            warnings=tuple(record.get("warnings", ())), data=data,
+            warnings=tuple(record.get("warnings", ())), data=data, diagnostics=dict(record.get("diagnostics", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CoefficientsError(f"{str(path)!r} is not a fit record saved by 'optimal fit --save' (bad or missing {exc})") from None
-
-
-def _identifiability_warnings(theta, data, grid_size):
-    log_n, log_d, log_loss = (np.asarray(x) for x in data)
-    lo, hi = exponent_grid(grid_size)[0], 2.0
-    found = []
-    for name, value in (("alpha", theta[3]), ("beta", theta[4])):
-        if value <= lo or value >= 0.975 * hi:
-            found.append(f"{name} = {value:.4g} is at the edge of the search range ({lo:.3g}, {hi:g}]: the data may not identify it")
-    if np.exp(theta[0]) < 0.01 * np.exp(log_loss.min()):
-        found.append(f"E = {np.exp(theta[0]):.3g} was pushed to 0: the data do not show an irreducible loss")
-    for name, logs in (("N", log_n), ("D", log_d)):
-        if np.ptp(logs) < np.log(10):
-            found.append(f"{name} spans under one decade ({np.exp(logs.min()):.3g} to {np.exp(logs.max()):.3g}): its exponent is poorly identified")
-    return found
 
 
 @float64_scope
@@ -292,8 +295,10 @@ def fit(n_params, n_tokens, loss, weights=None, *, delta=DEFAULT_DELTA, robust="
               "dtype": np.dtype(dtype).name, "reduction": "sum"}
     data = tuple(jnp.asarray(np.log(x), dtype) for x in (runs.n_params, runs.n_tokens, runs.loss))
     w = jnp.asarray(runs.weights, dtype)
+    grid = None
     if isinstance(starts, str) and starts == "screen":
-        theta0 = screen(data, w, grid_size, n_polish, delta, robust)
+        grid = screen_map(data, w, grid_size, delta, robust)
+        theta0 = screen_starts(*grid, n_polish)
     elif isinstance(starts, str) and starts == "hoffmann":
         theta0 = hoffmann_grid()
     elif isinstance(starts, str):
@@ -307,19 +312,29 @@ def fit(n_params, n_tokens, loss, weights=None, *, delta=DEFAULT_DELTA, robust="
     values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)
     best = int(np.argmin(values))
     theta = lanes.theta[best].astype(np.float64)
-    found = _identifiability_warnings(theta, data, grid_size)
+    candidates, candidate_values = lanes.theta, np.where(lanes.converged, values, np.inf)
+    if grid is not None:
+        candidates = np.vstack([candidates, grid[0].reshape(-1, 5)])
+        candidate_values = np.concatenate([candidate_values, grid[1].ravel()])
+    diagnostics, found = identifiability(theta, values[best], candidates, candidate_values,
+                                         tuple(np.asarray(x, np.float64) for x in data), runs.weights,
+                                         float(exponent_grid(grid_size)[0]))
     for message in found:
-        warnings.warn(message, IdentifiabilityWarning, stacklevel=2)
+        warnings.warn(message, IdentifiabilityWarning, stacklevel=3)
+    implausible = plausibility(runs.n_params, runs.n_tokens, runs.loss)
+    for message in implausible:
+        warnings.warn(message, PlausibilityWarning, stacklevel=3)
+    found += implausible
     converged = bool(lanes.converged[best])
     if not converged:
         message = f"the best start did not converge ({REASONS[int(lanes.reason[best])]} after {int(lanes.iterations[best])} iterations)"
         found.append(message)
-        warnings.warn(message, ConvergenceWarning, stacklevel=2)
+        warnings.warn(message, ConvergenceWarning, stacklevel=3)
     return FitResult(
         law=Chinchilla(*map(float, theta_to_law(theta))),
         theta=theta, objective=float(values[best]), n_rows=len(runs.loss), n_starts=len(theta0),
         n_starts_at_best=int(np.sum(values <= values[best] * (1 + AT_BEST_RTOL))), converged=converged,
         reason=REASONS[int(lanes.reason[best])], iterations=int(lanes.iterations[best]),
         grad_norm=float(lanes.grad_norm[best]), starts=lanes, config=config, warnings=tuple(found),
-        data=(runs.n_params, runs.n_tokens, runs.loss, runs.weights),
+        data=(runs.n_params, runs.n_tokens, runs.loss, runs.weights), diagnostics=diagnostics,
     )

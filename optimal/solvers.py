@@ -76,10 +76,17 @@ def polish(theta0, data, weights, config: SolverConfig):
     return _polish(theta0, data, weights, config)
 
 
-def default_slots():
+_SLOT_ROWS = 1 << 20  # slots x rows per solver: the (slots, rows) intermediates stay near 8 MB each
+
+
+def default_slots(n_rows=None):
     """Lanes solved side by side. On a CPU 256 (measured here: the per-lane cost triples once slots x rows
-    leave the cache); an accelerator needs thousands of lanes in flight to be kept busy."""
-    return 256 if jax.default_backend() == "cpu" else 8192
+    leave the cache); an accelerator needs thousands of lanes in flight to be kept busy. With ``n_rows``, a
+    power of two no larger than that which keeps slots x rows under ~1M, so memory does not grow with rows."""
+    slots = 256 if jax.default_backend() == "cpu" else 8192
+    if n_rows is not None:
+        slots = min(slots, 1 << max(0, (_SLOT_ROWS // max(int(n_rows), 1)).bit_length() - 1))
+    return slots
 
 
 _LAM_START = 1e-3
@@ -121,7 +128,7 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
     A lane's arithmetic does not depend on which slot it runs in.
     """
     n_lanes = theta0.shape[0]
-    n_slots = min(slots or default_slots(), n_lanes)
+    n_slots = min(slots or default_slots(data[0].shape[0]), n_lanes)
     dtype = theta0.dtype
     evaluate = jax.vmap(lambda th, w: value_grad_hessian(th, *data, w, config.delta, config.loss))
     step_of = jax.vmap(_step)

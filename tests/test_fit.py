@@ -100,9 +100,10 @@ def test_weights_act_as_replicates():
 
 def test_narrow_range_warns():
     runs = optimal.synthetic_runs(n_range=(1e8, 5e8), tokens_per_param=(15, 25), seed=7)
-    with pytest.warns(IdentifiabilityWarning, match="spans under one decade"):
+    with pytest.warns(IdentifiabilityWarning, match="N spans 0.69 decades"):
         result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
-    assert any("under one decade" in w for w in result.warnings)
+    assert any("N spans 0.69 decades" in w for w in result.warnings)
+    assert result.diagnostics["not_identified"] == ["E", "alpha", "beta"]
 
 
 def test_no_irreducible_loss_warns():

@@ -1,0 +1,121 @@
+"""Can these runs pin the law down, and are they in the units the law expects? Checks made at a fit's optimum.
+
+Identifiability. With N spanning about a decade, fits whose objective is as good as the best's, to within what
+the data can tell apart, can hold E anywhere from 0 to ~2 and exponents over a factor of 3 (PITFALLS: "Real
+data"). Convergence of the best start says nothing about that. Here "as good as" is the likelihood-ratio
+tolerance: with Laplace-like residuals (Huber with a small delta is nearly L1) the log-likelihood of a fit is
+``-n log(sum |r|)`` up to constants, so an objective within a relative ``LIKELIHOOD_RATIO / n`` of the best
+is inside a 95% profile region for one coefficient. The candidates are every polished start and every point
+of the exponent screen (whose (E, A, B) are a weighted least squares, so their objectives are upper bounds:
+a spread they show is real). A coefficient whose near-optimal values spread wider than the thresholds below
+is reported as not identified.
+
+Plausibility. A unit slip (tokens in billions, N and D swapped, perplexity given as loss) still fits and
+converges; the thresholds below catch the common ones.
+
+Every threshold is a module constant: change it from Python (``optimal.diagnostics.MAX_LOSS = 15``) to
+change what warns.
+"""
+
+import numpy as np
+
+LIKELIHOOD_RATIO = 1.92  # half the 95% point of chi-square with 1 degree of freedom
+EXPONENT_SPREAD = 0.5  # alpha or beta: near-optimal values spread over more than half the best value
+E_SPREAD = 2.0  # E: near-optimal values differ by more than this factor (or reach 0)
+E_AT_ZERO = 0.01  # E below this fraction of the smallest loss counts as 0
+EXPONENT_EDGE = 0.975  # an exponent at or above this fraction of the largest searched (2) is at the edge
+MIN_DECADES = 1.0  # N or D spanning fewer decades than this
+MIN_TOKENS_PER_PARAM, MAX_TOKENS_PER_PARAM = 1e-2, 1e5  # median D/N outside: D in billions, or N and D swapped
+MIN_PARAMS = 1e5  # median N below: N in millions or billions
+MAX_LOSS = 12.0  # nats per token; above: perplexity, or a loss in bits of a huge vocabulary
+
+_ADVICE = ("what would help: runs over a wider range of N and D (the larger, the better for extrapolation); "
+           "or a law with fewer free coefficients (E fixed, alpha tied to beta), which optimal.fit does not "
+           "offer yet")
+
+
+def near_optimal(theta, objective, candidates, values, n_used):
+    """The candidates (K, 5) whose objective (K,) is within the likelihood-ratio tolerance of ``objective``,
+    always including ``theta``; and that tolerance (relative)."""
+    tolerance = LIKELIHOOD_RATIO / max(n_used, 1)
+    keep = np.isfinite(values) & (values <= objective * (1 + tolerance))
+    return np.vstack([theta[None], candidates[keep]]), tolerance
+
+
+def coefficient_ranges(thetas):
+    """``{E, alpha, beta: (lo, hi)}`` over (K, 5) coefficient rows ``(e, a, b, alpha, beta)``."""
+    e = np.exp(thetas[:, 0])
+    return {"E": (float(e.min()), float(e.max())), "alpha": (float(thetas[:, 3].min()), float(thetas[:, 3].max())),
+            "beta": (float(thetas[:, 4].min()), float(thetas[:, 4].max()))}
+
+
+def not_identified(ranges, best, min_loss, exponent_floor):
+    """Names of the coefficients whose near-optimal ``ranges`` are too wide (see the module's thresholds)."""
+    names = []
+    lo, hi = ranges["E"]
+    if hi > E_SPREAD * max(lo, E_AT_ZERO * min_loss) and hi > E_AT_ZERO * min_loss:
+        names.append("E")
+    for name in ("alpha", "beta"):
+        lo, hi = ranges[name]
+        if hi - lo > EXPONENT_SPREAD * best[name] or lo <= exponent_floor or hi >= EXPONENT_EDGE * 2.0:
+            names.append(name)
+    return names
+
+
+def identifiability(theta, objective, candidates, values, data, weights, exponent_floor):
+    """Diagnostics and warnings (text) on whether the runs identify the fit.
+
+    Args:
+      theta: the best coefficients ``(e, a, b, alpha, beta)`` (5,); objective: its objective.
+      candidates (K, 5), values (K,): other coefficient vectors with their objectives (polished starts, screen).
+      data: ``(log N, log D, log loss)`` NumPy arrays (n,); weights (n,).
+      exponent_floor: the smallest exponent the search tries.
+
+    Returns:
+      ``(diagnostics, warnings)``: a JSON-ready dict and a list of messages.
+    """
+    log_n, log_d, log_loss = (np.asarray(x) for x in data)
+    n_used = int(np.sum(np.asarray(weights) > 0))
+    close, tolerance = near_optimal(theta, objective, candidates, values, n_used)
+    ranges = coefficient_ranges(close)
+    best = {"E": float(np.exp(theta[0])), "alpha": float(theta[3]), "beta": float(theta[4])}
+    min_loss = float(np.exp(log_loss.min()))
+    names = not_identified(ranges, best, min_loss, exponent_floor)
+    decades = {"N": float(np.ptp(log_n) / np.log(10)), "D": float(np.ptp(log_d) / np.log(10))}
+    found = []
+    if names:
+        spread = "; ".join(f"{k} from {ranges[k][0]:.3g} to {ranges[k][1]:.3g}" for k in names)
+        found.append(
+            f"the runs do not identify {', '.join(names)}: fits within {100 * tolerance:.2g}% of the best objective "
+            f"(too close for {n_used} runs to tell apart) have {spread}; N spans {decades['N']:.2g} decades and D "
+            f"{decades['D']:.2g}; {_ADVICE}")
+    for name, value in (("alpha", theta[3]), ("beta", theta[4])):
+        if (value <= exponent_floor or value >= EXPONENT_EDGE * 2.0) and name not in names:
+            found.append(f"{name} = {value:.4g} is at the edge of the search range ({exponent_floor:.3g}, 2]: the data "
+                         "may not identify it")
+    if best["E"] < E_AT_ZERO * min_loss and "E" not in names:
+        found.append(f"E = {best['E']:.3g} was pushed to 0: the data do not show an irreducible loss")
+    for symbol, span in decades.items():
+        if span < MIN_DECADES:
+            found.append(f"{symbol} spans {span:.2g} decades ({np.exp((log_n if symbol == 'N' else log_d).min()):.3g} "
+                         f"to {np.exp((log_n if symbol == 'N' else log_d).max()):.3g}): its exponent is poorly identified")
+    diagnostics = {"near_optimal_tolerance": tolerance, "n_near_optimal": len(close), "near_optimal_ranges": ranges,
+                   "not_identified": names, "decades": decades}
+    return diagnostics, found
+
+
+def plausibility(n_params, n_tokens, loss):
+    """Warnings (text) for runs probably given in the wrong units; empty when nothing looks wrong."""
+    n_params, n_tokens, loss = (np.asarray(x, dtype=np.float64) for x in (n_params, n_tokens, loss))
+    found = []
+    ratio = float(np.median(n_tokens / n_params))
+    if ratio < MIN_TOKENS_PER_PARAM or ratio > MAX_TOKENS_PER_PARAM:
+        found.append(f"the runs have a median of {ratio:.3g} training tokens per parameter (plausible: "
+                     f"{MIN_TOKENS_PER_PARAM:g} to {MAX_TOKENS_PER_PARAM:g}): is D in billions, or are N and D swapped?")
+    if np.median(n_params) < MIN_PARAMS:
+        found.append(f"the median model has {np.median(n_params):.3g} parameters (below {MIN_PARAMS:g}): "
+                     "is N given in millions or billions?")
+    if loss.max() > MAX_LOSS:
+        found.append(f"a loss of {loss.max():.4g} nats per token is above {MAX_LOSS:g} (a uniform guess over a "
+                     "100k-token vocabulary is 11.5): is it a perplexity, or not in nats?")
+    return found
