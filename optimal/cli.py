@@ -8,6 +8,7 @@ import json
 import os
 import re
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -88,16 +89,27 @@ def _cmd_solve(args):
     return 0
 
 
-def _progress_bar(label):
-    """A progress callback drawing one line on stderr (only where stderr is a terminal)."""
-    if not sys.stderr.isatty():
-        return None
+def _progress_bar(label, quiet_below_s=10.0):
+    """A progress callback for long work, on stderr. Where stderr is a terminal: a bar with the rate and the
+    time left. Elsewhere (logs, pipes): one line with the rate and the estimate, once the first chunk shows that
+    the job will take more than ``quiet_below_s`` seconds (the first chunk's time includes compiling, so the
+    estimate errs long)."""
+    started, told = time.monotonic(), []
+    tty = sys.stderr.isatty()
 
     def show(done, total):
-        filled = int(30 * done / total)
-        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}")
-        if done == total:
-            sys.stderr.write("\n")
+        elapsed = max(time.monotonic() - started, 1e-9)
+        rate = done / elapsed
+        left = (total - done) / rate if rate > 0 else float("inf")
+        if tty:
+            filled = int(30 * done / total)
+            sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}, {rate:.3g}/s, "
+                             f"{left:.0f} s left ")
+            if done == total:
+                sys.stderr.write("\n")
+        elif not told and done < total and elapsed + left > quiet_below_s:
+            told.append(True)
+            sys.stderr.write(f"{label}: {done}/{total} in {elapsed:.1f} s ({rate:.3g}/s); about {left:.0f} s left\n")
         sys.stderr.flush()
 
     return show
@@ -147,7 +159,7 @@ def _cmd_fit(args):
     boot = None
     if args.bootstrap:
         boot = optimal.bootstrap(result, n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
-                                 groups=runs.groups, progress=_progress_bar("bootstrap"))
+                                 groups=runs.groups, max_iter=args.max_iter, progress=_progress_bar("bootstrap"))
         output["bootstrap"] = boot.to_dict(args.budgets or (), args.flops_per_param_token)
         extra["bootstrap"] = boot.draws_record()
     if args.save:
@@ -210,6 +222,8 @@ def build_parser():
                      help="screen: variable-projection screen then polish (default); hoffmann: all 4500 grid starts")
     fit.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     fit.add_argument("--bootstrap", type=int, default=0, metavar="B", help="bootstrap resamples for confidence intervals")
+    fit.add_argument("--max-iter", type=int, default=1000, metavar="K",
+                     help="iteration budget per start of every bootstrap refit (default 1000)")
     fit.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     fit.add_argument("--confidence", type=_number, default=0.95, help="interval level (default 0.95)")
     fit.add_argument("--budgets", type=_number, nargs="+", metavar="C", help="budgets (FLOPs) for allocations")

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+import optimal
 from optimal.cli import main
 
 
@@ -192,3 +193,22 @@ def test_output_into_a_closed_pipe_ends_quietly():
     proc = subprocess.run(f"{sys.executable} -m optimal solve --compute {budgets} --json | head -c 10",
                           shell=True, capture_output=True, text=True)
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_long_work_says_how_long_off_a_terminal(capsys):
+    from optimal.cli import _progress_bar
+
+    show = _progress_bar("bootstrap", quiet_below_s=0.0)  # stderr is captured here: not a terminal
+    show(100, 1000)
+    show(200, 1000)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("bootstrap: 100/1000 in") and "s left" in err
+
+
+def test_fit_bootstrap_max_iter_reaches_the_bootstrap(capsys, tmp_path):
+    runs = optimal.synthetic_runs(n_runs=40, noise=0.01, seed=0)
+    path = tmp_path / "runs.csv"
+    np.savetxt(path, np.column_stack(runs[:3]), delimiter=",", header="N,D,loss", comments="")
+    code, out, err = run(capsys, "fit", str(path), "--bootstrap", "20", "--max-iter", "1", "--json")
+    summary = json.loads(out)["bootstrap"]
+    assert code == 0 and summary["n_failed"] > 0 and summary["n_retried"] >= summary["n_failed"]
