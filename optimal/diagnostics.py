@@ -25,6 +25,10 @@ E_SPREAD = 2.0  # E: near-optimal values differ by more than this factor (or rea
 E_AT_ZERO = 0.01  # E below this fraction of the smallest loss counts as 0
 EXPONENT_EDGE = 0.975  # an exponent at or above this fraction of the largest searched (2) is at the edge
 MIN_DECADES = 1.0  # N or D spanning fewer decades than this
+# the Hessian at the optimum, scaled to unit diagonal, with a condition number above this cannot be solved with in
+# float64 (1e-4 / eps ~ 4.5e11): measured 2e4-2e6 on fits of synthetic and Epoch runs, 7e9 with one row's weight
+# 1e6 times the others', 4e15 with 1e12 (there the solver stopped at its start, 1.4e-3 vs 1.37e-3 reachable)
+CONDITION_LIMIT = 1e-4 / float(np.finfo(np.float64).eps)
 MIN_TOKENS_PER_PARAM, MAX_TOKENS_PER_PARAM = 1e-2, 1e5  # median D/N outside: D in billions, or N and D swapped
 MIN_PARAMS = 1e5  # median N below: N in millions or billions
 MAX_LOSS = 12.0  # nats per token; above: perplexity, or a loss in bits of a huge vocabulary
@@ -102,6 +106,27 @@ def identifiability(theta, objective, candidates, values, data, weights, exponen
     diagnostics = {"near_optimal_tolerance": tolerance, "n_near_optimal": len(close), "near_optimal_ranges": ranges,
                    "not_identified": names, "decades": decades}
     return diagnostics, found
+
+
+def scaled_condition(hessian):
+    """Condition number of ``hessian`` (5, 5) scaled to unit diagonal: how singular the curvature is, whatever
+    the units of the coefficients (inf when a diagonal entry is 0)."""
+    hessian = np.asarray(hessian, dtype=np.float64)
+    diag = np.sqrt(np.abs(np.diag(hessian)))
+    if not np.all(np.isfinite(hessian)) or np.any(diag == 0):
+        return float("inf")
+    eig = np.abs(np.linalg.eigvalsh(hessian / np.outer(diag, diag)))
+    return float(eig.max() / eig.min()) if eig.min() > 0 else float("inf")
+
+
+def singular_curvature(hessian):
+    """A message when the curvature at the optimum is numerically singular (see ``CONDITION_LIMIT``), else None."""
+    condition = scaled_condition(hessian)
+    if condition <= CONDITION_LIMIT:
+        return None
+    return (f"the objective's curvature at the best fit is numerically singular (scaled condition number "
+            f"{condition:.2g} > {CONDITION_LIMIT:.2g}), so the solver cannot locate the optimum in float64 and its "
+            "stop is not a convergence; rows whose weights differ by many decades do this")
 
 
 def plausibility(n_params, n_tokens, loss):

@@ -23,10 +23,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from .data import validate_runs
-from .diagnostics import identifiability, plausibility
+from .diagnostics import identifiability, plausibility, scaled_condition, singular_curvature
 from .errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, PlausibilityWarning
 from .laws import Chinchilla
-from .objective import DEFAULT_DELTA, PARAM_NAMES, ROBUST_LOSSES, hoffmann_grid, objective
+from .objective import DEFAULT_DELTA, PARAM_NAMES, ROBUST_LOSSES, hoffmann_grid, objective, value_grad_hessian
 from .precision import float64_scope, resolve_dtype
 from .solvers import REASONS, Lanes, SolverConfig, polish
 
@@ -325,16 +325,20 @@ def fit(n_params, n_tokens, loss, weights=None, *, delta=DEFAULT_DELTA, robust="
     for message in implausible:
         warnings.warn(message, PlausibilityWarning, stacklevel=3)
     found += implausible
-    converged = bool(lanes.converged[best])
-    if not converged:
-        message = f"the best start did not converge ({REASONS[int(lanes.reason[best])]} after {int(lanes.iterations[best])} iterations)"
+    converged, reason = bool(lanes.converged[best]), REASONS[int(lanes.reason[best])]
+    hessian = value_grad_hessian(jnp.asarray(theta, dtype), *data, w, delta, robust)[2]
+    diagnostics["hessian_condition"] = scaled_condition(hessian)
+    singular = singular_curvature(hessian)
+    if not converged or singular:
+        message = singular or f"the best start did not converge ({reason} after {int(lanes.iterations[best])} iterations)"
+        converged, reason = False, "singular curvature" if singular else reason
         found.append(message)
         warnings.warn(message, ConvergenceWarning, stacklevel=3)
     return FitResult(
         law=Chinchilla(*map(float, theta_to_law(theta))),
         theta=theta, objective=float(values[best]), n_rows=len(runs.loss), n_starts=len(theta0),
         n_starts_at_best=int(np.sum(values <= values[best] * (1 + AT_BEST_RTOL))), converged=converged,
-        reason=REASONS[int(lanes.reason[best])], iterations=int(lanes.iterations[best]),
+        reason=reason, iterations=int(lanes.iterations[best]),
         grad_norm=float(lanes.grad_norm[best]), starts=lanes, config=config, warnings=tuple(found),
         data=(runs.n_params, runs.n_tokens, runs.loss, runs.weights), diagnostics=diagnostics,
     )

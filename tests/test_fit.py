@@ -206,3 +206,15 @@ def test_screen_ranks_by_the_loss_being_fitted():
         theta, values = _screen_map(exps, data, w, 1e-3, loss)
         expected = [float(objective(th, *data, w, 1e-3, loss)) for th in np.asarray(theta).reshape(-1, 5)[:5]]
         np.testing.assert_allclose(np.asarray(values).ravel()[:5], expected, rtol=1e-12)
+
+
+def test_one_row_weighing_1e12_is_not_called_converged():
+    # the curvature is then singular in float64 (scaled condition ~4e15): the solver stopped at its start after
+    # one damped step and said "converged"; now the fit says it did not, and why
+    runs = optimal.synthetic_runs(n_runs=80, noise=0.01, seed=0)
+    weights = np.ones(80)
+    weights[0] = 1e12
+    with pytest.warns(ConvergenceWarning, match="numerically singular"):
+        result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, weights)
+    assert not result.converged and result.reason == "singular curvature"
+    assert result.diagnostics["hessian_condition"] > 1e12
