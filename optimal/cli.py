@@ -15,7 +15,7 @@ import numpy as np
 
 import optimal
 from optimal.errors import OptimalError
-from optimal.recommend import FLOPS_KEY
+from optimal.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
 
 
 class _Parser(argparse.ArgumentParser):
@@ -89,8 +89,10 @@ def _allocation_table(records):
     return _format_table(headers, rows)
 
 
-def _bound_text(value):
-    return "unbounded" if value is None else f"{value:.4g}"
+def _bound_text(key, value):
+    if value is None:  # a bound set by draws that cannot reach the target: no value for tokens per parameter
+        return "n/a" if key == "tokens_per_param" else "unbounded"
+    return f"{value:.4g}"
 
 
 def _recommendation_intervals(answer):
@@ -99,7 +101,7 @@ def _recommendation_intervals(answer):
     for r in answer.records:
         for key, v in r["intervals"].items():
             se = "n/a" if v["se"] is None else f"{v['se']:.3g}"
-            rows.append([f"{r['compute']:.4g}", key, _bound_text(v["lo"]), _bound_text(v["hi"]), se])
+            rows.append([f"{r['compute']:.4g}", key, _bound_text(key, v["lo"]), _bound_text(key, v["hi"]), se])
         d = r["draws"]
         odd = [f"{d[key]} {what}" for key, what in (("n_at_cap", "at a cap"), ("n_no_interior", "without an interior optimum"),
                                                     ("n_unreachable", "cannot reach the target")) if d.get(key)]
@@ -172,13 +174,18 @@ def _interval_table(boot):
     return "\n".join(lines)
 
 
+def _k_or_default(args):
+    """k in C = k N D as given, else the usual 6 (``optimal.recommend`` says which)."""
+    return DEFAULT_FLOPS_PER_PARAM_TOKEN if args.flops_per_param_token is None else args.flops_per_param_token
+
+
 def _cmd_fit(args):
     if args.group_col and not args.bootstrap:
         raise OptimalError("--group-col is used by the cluster bootstrap: add --bootstrap N")
     runs = optimal.read_runs_csv(
         args.runs, params_col=args.params_col, tokens_col=args.tokens_col, flops_col=args.flops_col,
         loss_col=args.loss_col, group_col=args.group_col, weight_col=args.weight_col,
-        flops_per_param_token=args.flops_per_param_token, drop_highest_loss=args.drop_highest_loss,
+        flops_per_param_token=_k_or_default(args), drop_highest_loss=args.drop_highest_loss,
     )
     dtype = {"float64": np.float64, "float32": np.float32}[args.dtype]
     if sys.stderr.isatty():
@@ -189,7 +196,7 @@ def _cmd_fit(args):
         result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, runs.weights, delta=args.delta,
                              starts=args.starts, dtype=dtype)
     output = result.to_dict()
-    k = args.flops_per_param_token
+    k = _k_or_default(args)
     extra = {FLOPS_KEY: k}  # solve --fit counts compute with the k the runs were read with
     boot = None
     if args.bootstrap:
@@ -199,7 +206,8 @@ def _cmd_fit(args):
         extra["bootstrap"] = boot.draws_record()
     answer = None
     if args.budgets:
-        answer = optimal.recommend(boot if boot is not None else result, np.asarray(args.budgets), flops_per_param_token=k)
+        answer = optimal.recommend(boot if boot is not None else result, np.asarray(args.budgets),
+                                   flops_per_param_token=args.flops_per_param_token)  # None: say it is the default
         output["recommendation"] = extra["recommendation"] = answer.to_dict()
     if args.save:
         result.save(args.save, extra)
@@ -258,7 +266,8 @@ def build_parser():
     fit.add_argument("--weight-col", metavar="NAME", help="column of per-row fitting weights")
     fit.add_argument("--group-col", metavar="NAME", help="column of group labels: the bootstrap resamples whole groups")
     fit.add_argument("--drop-highest-loss", type=int, default=0, metavar="K", help="leave out the K highest-loss rows (Epoch: 5)")
-    fit.add_argument("--flops-per-param-token", type=_number, default=6.0, metavar="K", help="k in C = k N D (default 6)")
+    fit.add_argument("--flops-per-param-token", type=_number, metavar="K",
+                     help="k in C = k N D, for D = C / (k N) and for --budgets (default 6; saved in the fit record)")
     fit.add_argument("--delta", type=_number, default=1e-3, help="Huber threshold on log-loss residuals (default 1e-3)")
     fit.add_argument("--starts", choices=("screen", "hoffmann"), default="screen",
                      help="screen: variable-projection screen then polish (default); hoffmann: all 4500 grid starts")
