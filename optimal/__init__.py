@@ -20,7 +20,17 @@ from .errors import (
     UnknownPresetError,
     UnreachableLossError,
 )
+from .extrapolation import (
+    MAX_DECADES_OUTSIDE,
+    MAX_SHARE_AT_EDGE,
+    MAX_TOKENS_PER_PARAM,
+    MIN_TOKENS_PER_PARAM,
+    PRESET_RANGES,
+    FittedRange,
+    Thresholds,
+)
 from .fit import FitResult, fit, load_fit
+from .recommend import Recommendation, recommend
 from .synthetic import synthetic_runs
 from .laws import (
     DEFAULT_PRESET,

@@ -24,6 +24,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from .allocate import _allocate
 from . import diagnostics
 from .errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError
+from .extrapolation import has_interior_optimum
 from .fit import FitResult, fit, load_fit, screen, theta_to_law
 from .objective import residuals
 from .solvers import SolverConfig, default_slots, polish_lanes
@@ -47,15 +48,21 @@ def derived_params(thetas) -> dict:
 
 
 @float64_scope
-def allocations(thetas, budgets, flops_per_param_token=6.0):
-    """Each draw's own compute-optimal allocation: dict of N, D, tokens_per_param, loss, each (draws, budgets)."""
+def allocations(thetas, budgets, flops_per_param_token=6.0, max_tokens=None, max_params=None):
+    """Each draw's own compute-optimal allocation under the same k and caps as the point.
+
+    Returns a dict of N, D, tokens_per_param, loss (floats), converged (bool) and bound (0 none, 1 the
+    ``max_tokens`` cap binds, 2 the ``max_params`` cap binds), each of shape (draws, budgets).
+    """
     thetas = jnp.asarray(thetas)
     budgets = jnp.atleast_1d(jnp.asarray(budgets, thetas.dtype))
     k = jnp.asarray(flops_per_param_token, thetas.dtype)
-    inf = jnp.asarray(jnp.inf, thetas.dtype)
-    result = jax.vmap(lambda th: _allocate(theta_to_law(th), budgets, k, inf, inf))(thetas)
+    log_cap = lambda cap: jnp.asarray(jnp.inf if cap is None else jnp.log(cap), thetas.dtype)  # noqa: E731
+    log_d_max, log_n_max = log_cap(max_tokens), log_cap(max_params)
+    result = jax.vmap(lambda th: _allocate(theta_to_law(th), budgets, k, log_d_max, log_n_max))(thetas)
     return {"N": np.asarray(result.n_params), "D": np.asarray(result.n_tokens),
-            "tokens_per_param": np.asarray(result.tokens_per_param), "loss": np.asarray(result.loss)}
+            "tokens_per_param": np.asarray(result.tokens_per_param), "loss": np.asarray(result.loss),
+            "converged": np.asarray(result.converged), "bound": np.asarray(result.bound)}
 
 
 def percentile_bounds(draws, confidence, axis=0):
@@ -146,12 +153,20 @@ class BootstrapResult:
         return {name: interval(draws, self.confidence) for name, draws in derived_params(self.good).items()}
 
     @float64_scope
-    def allocation(self, budgets, flops_per_param_token=6.0):
-        """Per budget (FLOPs): ``{compute, N, D, tokens_per_param, loss}``, each quantity a ``{lo, hi, se}``."""
+    def allocation(self, budgets, flops_per_param_token=6.0, max_tokens=None, max_params=None):
+        """Per budget (FLOPs), intervals from every converged draw's own allocation, computed with the same k
+        and caps as the point: ``{compute, N, D, tokens_per_param, loss}``, each quantity a ``{lo, hi, se}``,
+        and counts: ``n_draws``, ``n_at_cap`` (a cap binds), ``n_not_converged`` (the allocation solver did not
+        converge) and ``n_no_interior`` (not converged, or N* or D* below one: no interior optimum). Draws
+        at a cap or without an interior optimum stay in the intervals; they are counted, not dropped."""
         budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
-        draws = allocations(self.good, budgets, flops_per_param_token)
+        draws = allocations(self.good, budgets, flops_per_param_token, max_tokens, max_params)
+        converged, bound = draws.pop("converged"), draws.pop("bound")
+        interior = has_interior_optimum(draws["N"], draws["D"], converged)
         return [
-            {"compute": float(c), **{key: interval(values[:, i], self.confidence) for key, values in draws.items()}}
+            {"compute": float(c), **{key: interval(values[:, i], self.confidence) for key, values in draws.items()},
+             "n_draws": int(len(self.good)), "n_at_cap": int(np.sum(bound[:, i] != 0)),
+             "n_not_converged": int(np.sum(~converged[:, i])), "n_no_interior": int(np.sum(~interior[:, i]))}
             for i, c in enumerate(budgets)
         ]
 
@@ -200,12 +215,13 @@ class BootstrapResult:
                 out[key].append(float(np.exp(v) * np.sqrt(g @ cov @ g)))
         return {k: np.asarray(v) for k, v in out.items()}
 
-    def to_dict(self, budgets=(), flops_per_param_token=6.0):
-        """The CLI's JSON: n_resamples, n_failed, confidence, params, allocation."""
+    def to_dict(self, budgets=(), flops_per_param_token=6.0, max_tokens=None, max_params=None):
+        """The CLI's JSON: n_resamples, n_failed, n_retried, warnings, confidence, params, allocation (same k and
+        caps as the point)."""
         return {"n_resamples": self.n_resamples, "n_failed": self.n_failed, "n_retried": self.n_retried,
                 "warnings": self.warnings, "confidence": self.confidence,
                 "seed": self.seed, "params": self.params(),
-                "allocation": self.allocation(budgets, flops_per_param_token) if len(budgets) else []}
+                "allocation": self.allocation(budgets, flops_per_param_token, max_tokens, max_params) if len(budgets) else []}
 
     def draws_record(self):
         """The draws, for a fit record (``load_bootstrap`` reads them back)."""

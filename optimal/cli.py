@@ -10,11 +10,13 @@ import re
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 import optimal
 from optimal.errors import OptimalError
+from optimal.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,44 +50,105 @@ def _format_table(headers, rows):
     return "\n".join(lines)
 
 
+def _source_from_args(args):
+    """What ``optimal.recommend`` answers from: a fit record (with its draws and k), a preset (with the range of
+    runs it was fitted on), or a coefficients file's law (no known range)."""
+    law = _law_from_args(args)  # checks the options and reads the file, with the usual errors
+    if getattr(args, "fit", None):
+        return Path(args.fit)
+    if getattr(args, "coefficients", None):
+        return law
+    return args.preset or optimal.DEFAULT_PRESET
+
+
+def _decades(value, signed=False):
+    if value is None:
+        return "n/a"
+    return f"{value:+.2f}" if signed else f"{value:.2f}"
+
+
+def _converged_text(record):
+    words = ["yes" if record["converged"] else "NO"]
+    if record.get("fit_converged") is False:
+        words.append("fit NO")
+    return ", ".join(words)
+
+
 def _allocation_table(records):
-    headers = ["compute (FLOPs)", "N* (params)", "D* (tokens)", "tokens/param", "loss", "bound", "converged"]
-    rows = [
-        [
-            f"{r['compute']:.4g}",
-            f"{r['N']:.4g}",
-            f"{r['D']:.4g}",
-            f"{r['tokens_per_param']:.3g}",
-            f"{r['loss']:.5f}",
-            r["bound"] or "-",
-            "yes" if r["converged"] else "NO",
-        ]
-        for r in records
-    ]
+    """The point answers with their extrapolation distances (decades), one row per budget."""
+    by_loss = bool(records) and "target_loss" in records[0]
+    headers = (["target loss"] if by_loss else []) + [
+        "compute (FLOPs)", "N* (params)", "D* (tokens)", "tokens/param", "loss", "bound", "converged",
+        "C vs runs (dec)", "N* out (dec)", "D* out (dec)"]
+    rows = []
+    for r in records:
+        far = r["extrapolation"]
+        rows.append((([f"{r['target_loss']:.5g}"] if by_loss else []) + [
+            f"{r['compute']:.4g}", f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['tokens_per_param']:.3g}", f"{r['loss']:.5f}",
+            r["bound"] or "-", _converged_text(r), _decades(far["compute_decades"], signed=True),
+            _decades(far["N_decades_outside"]), _decades(far["D_decades_outside"])]))
     return _format_table(headers, rows)
 
 
+def _bound_text(key, value):
+    if value is None:  # a bound set by draws that cannot reach the target: no value for tokens per parameter
+        return "n/a" if key == "tokens_per_param" else "unbounded"
+    return f"{value:.4g}"
+
+
+def _recommendation_intervals(answer):
+    """Per budget and quantity, the bootstrap interval, from draws allocated with the point's k and caps."""
+    rows, counts = [], []
+    for r in answer.records:
+        for key, v in r["intervals"].items():
+            se = "n/a" if v["se"] is None else f"{v['se']:.3g}"
+            rows.append([f"{r['compute']:.4g}", key, _bound_text(key, v["lo"]), _bound_text(key, v["hi"]), se])
+        d = r["draws"]
+        odd = [f"{d[key]} {what}" for key, what in (("n_at_cap", "at a cap"), ("n_no_interior", "without an interior optimum"),
+                                                    ("n_unreachable", "cannot reach the target")) if d.get(key)]
+        if odd:
+            counts.append(f"  at {r['compute']:.4g} FLOPs, of {d['n_draws']} draws: {', '.join(odd)} (kept in the intervals)")
+    caps = [f"{name} {value:.3g}" for name, value in (("max_tokens", answer.max_tokens), ("max_params", answer.max_params))
+            if value is not None]
+    title = (f"{100 * answer.confidence:g}% bootstrap intervals ({answer.n_resamples - answer.n_failed} draws, "
+             f"k = {answer.flops_per_param_token:g}{', ' + ', '.join(caps) if caps else ''}, as for the point)")
+    return "\n".join([title, _format_table(["compute (FLOPs)", "quantity", "lo", "hi", "se"], rows), *counts])
+
+
+def _print_recommendation(answer, skip_codes=()):
+    """The text answer on stdout; its warnings once each on stderr."""
+    print(f"law: {answer.source}")
+    for note in answer.notes:
+        print(f"  {note}")
+    print(_allocation_table(answer.records))
+    if answer.confidence is not None:
+        print()
+        print(_recommendation_intervals(answer))
+    _warn(answer, skip_codes)
+
+
+def _warn(answer, skip_codes=()):
+    for w in answer.warnings:
+        if w["code"] in skip_codes:
+            continue
+        where = "" if w["budget"] is None else f"[{w['budget']:.4g} FLOPs] "
+        if w.get("target_loss") is not None:
+            where = f"[loss {w['target_loss']:.5g} at {w['budget']:.4g} FLOPs] "
+        print(f"warning: {where}{w['message']}", file=sys.stderr)
+
+
 def _cmd_solve(args):
-    law = _law_from_args(args)
-    caps = dict(flops_per_param_token=args.flops_per_param_token, max_tokens=args.max_tokens, max_params=args.max_params)
     if (args.compute is None) == (args.target_loss is None):
         raise OptimalError("give either --compute or --target-loss")
-    if args.compute is not None:
-        result = optimal.compute_optimal(law, np.asarray(args.compute), **caps)
-    else:
-        result = optimal.compute_for_loss(law, np.asarray(args.target_loss), **caps)
-    records = result.to_records()
-    boot = optimal.load_bootstrap(args.fit) if getattr(args, "fit", None) else None
-    if boot is not None:  # a fit saved with its bootstrap draws: say how sure we are
-        for record, interval in zip(records, boot.allocation([r["compute"] for r in records], args.flops_per_param_token)):
-            record["intervals"] = {k: v for k, v in interval.items() if k != "compute"}
+    answer = optimal.recommend(
+        _source_from_args(args), None if args.compute is None else np.asarray(args.compute),
+        target_loss=None if args.target_loss is None else np.asarray(args.target_loss),
+        flops_per_param_token=args.flops_per_param_token, max_tokens=args.max_tokens, max_params=args.max_params)
     if args.json:
-        print(json.dumps(records, indent=2))
+        print(json.dumps(answer.to_dict(), indent=2))
+        _warn(answer)
         return 0
-    print(_allocation_table(records))
-    if boot is not None:
-        print()
-        print(_interval_rows(boot, records))
+    _print_recommendation(answer)
     return 0
 
 
@@ -115,27 +178,19 @@ def _progress_bar(label, quiet_below_s=10.0):
     return show
 
 
-def _interval_table(boot, budgets):
+def _interval_table(boot):
     level = f"{100 * boot.confidence:g}%"
-    lines = [f"bootstrap: {boot.n_resamples} resamples, {boot.n_failed} failed (left out), {level} percentile intervals"]
+    lines = [f"bootstrap: {boot.n_resamples} resamples, {boot.n_retried} retried from more starts, {boot.n_failed} "
+             f"failed (left out), {level} percentile intervals"]
     rows = [[name, f"{v['lo']:.5g}", f"{v['hi']:.5g}", f"{v['se']:.3g}"] for name, v in boot.params().items()]
     lines.append(_format_table(["coefficient", "lo", "hi", "se"], rows))
-    if budgets:
-        lines += ["", _interval_rows(boot, boot.allocation(budgets))]
+    lines += [f"  warning: {w}" for w in boot.warnings]
     return "\n".join(lines)
 
 
-def _interval_rows(boot, allocations):
-    """Per budget and quantity, the bootstrap interval: items with ``compute`` and ``N``, ``D``, ... or
-    ``intervals`` holding them."""
-    rows = []
-    for item in allocations:
-        intervals = item.get("intervals", item)
-        for key in ("N", "D", "tokens_per_param", "loss"):
-            v = intervals[key]
-            rows.append([f"{item['compute']:.4g}", key, f"{v['lo']:.4g}", f"{v['hi']:.4g}", f"{v['se']:.3g}"])
-    title = f"{100 * boot.confidence:g}% bootstrap intervals ({boot.n_resamples - boot.n_failed} draws)"
-    return title + "\n" + _format_table(["compute (FLOPs)", "quantity", "lo", "hi", "se"], rows)
+def _k_or_default(args):
+    """k in C = k N D as given, else the usual 6 (``optimal.recommend`` says which)."""
+    return DEFAULT_FLOPS_PER_PARAM_TOKEN if args.flops_per_param_token is None else args.flops_per_param_token
 
 
 def _cmd_fit(args):
@@ -144,7 +199,7 @@ def _cmd_fit(args):
     runs = optimal.read_runs_csv(
         args.runs, params_col=args.params_col, tokens_col=args.tokens_col, flops_col=args.flops_col,
         loss_col=args.loss_col, group_col=args.group_col, weight_col=args.weight_col,
-        flops_per_param_token=args.flops_per_param_token, drop_highest_loss=args.drop_highest_loss,
+        flops_per_param_token=_k_or_default(args), drop_highest_loss=args.drop_highest_loss,
     )
     dtype = {"float64": np.float64, "float32": np.float32}[args.dtype]
     if sys.stderr.isatty():
@@ -155,25 +210,38 @@ def _cmd_fit(args):
         result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, runs.weights, delta=args.delta,
                              starts=args.starts, dtype=dtype)
     output = result.to_dict()
-    extra = {}
+    k = _k_or_default(args)
+    extra = {FLOPS_KEY: k}  # solve --fit counts compute with the k the runs were read with
     boot = None
     if args.bootstrap:
-        boot = optimal.bootstrap(result, n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
-                                 groups=runs.groups, max_iter=args.max_iter, progress=_progress_bar("bootstrap"))
-        output["bootstrap"] = boot.to_dict(args.budgets or (), args.flops_per_param_token)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the result carries its warnings; they are printed below
+            boot = optimal.bootstrap(result, n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
+                                     groups=runs.groups, max_iter=args.max_iter, progress=_progress_bar("bootstrap"))
+        output["bootstrap"] = boot.to_dict(args.budgets or (), k)
         extra["bootstrap"] = boot.draws_record()
+    answer = None
+    if args.budgets:
+        answer = optimal.recommend(boot if boot is not None else result, np.asarray(args.budgets),
+                                   flops_per_param_token=args.flops_per_param_token)  # None: say it is the default
+        output["recommendation"] = extra["recommendation"] = answer.to_dict()
     if args.save:
         result.save(args.save, extra)
     if args.json:
         print(json.dumps(output, indent=2))
+        if answer is not None:  # every warning once on stderr too, for whoever reads the terminal
+            _warn(answer)
+        else:
+            for message in [f"fit: {w}" for w in result.warnings] + [f"bootstrap: {w}" for w in (boot.warnings if boot else [])]:
+                print(f"warning: {message}", file=sys.stderr)
     else:
         print(result.summary())
         if boot is not None:
             print()
-            print(_interval_table(boot, args.budgets))
-        elif args.budgets:
+            print(_interval_table(boot))
+        if answer is not None:
             print()
-            print(_allocation_table(optimal.compute_optimal(result.law, np.asarray(args.budgets)).to_records()))
+            _print_recommendation(answer, skip_codes=("fit", "bootstrap"))  # printed with the fit and the bootstrap
     return 0
 
 
@@ -201,7 +269,8 @@ def build_parser():
     solve.add_argument("--compute", type=_number, nargs="+", metavar="C", help="training compute in FLOPs")
     solve.add_argument("--target-loss", type=_number, nargs="+", metavar="L", help="loss to reach (nats)")
     _add_law_options(solve)
-    solve.add_argument("--flops-per-param-token", type=_number, default=6.0, metavar="K", help="k in C = k N D (default 6)")
+    solve.add_argument("--flops-per-param-token", type=_number, metavar="K",
+                       help="k in C = k N D (default: the k a --fit record was saved with, else 6)")
     solve.add_argument("--max-tokens", type=_number, metavar="D", help="cap on training tokens (unique data)")
     solve.add_argument("--max-params", type=_number, metavar="N", help="cap on model parameters")
     solve.add_argument("--json", action="store_true", help="print a JSON list, one object per budget")
@@ -216,7 +285,8 @@ def build_parser():
     fit.add_argument("--weight-col", metavar="NAME", help="column of per-row fitting weights")
     fit.add_argument("--group-col", metavar="NAME", help="column of group labels: the bootstrap resamples whole groups")
     fit.add_argument("--drop-highest-loss", type=int, default=0, metavar="K", help="leave out the K highest-loss rows (Epoch: 5)")
-    fit.add_argument("--flops-per-param-token", type=_number, default=6.0, metavar="K", help="k in C = k N D (default 6)")
+    fit.add_argument("--flops-per-param-token", type=_number, metavar="K",
+                     help="k in C = k N D, for D = C / (k N) and for --budgets (default 6; saved in the fit record)")
     fit.add_argument("--delta", type=_number, default=1e-3, help="Huber threshold on log-loss residuals (default 1e-3)")
     fit.add_argument("--starts", choices=("screen", "hoffmann"), default="screen",
                      help="screen: variable-projection screen then polish (default); hoffmann: all 4500 grid starts")

@@ -110,12 +110,15 @@ def identifiability(theta, objective, candidates, values, data, weights, exponen
 
 def scaled_condition(hessian):
     """Condition number of ``hessian`` (5, 5) scaled to unit diagonal: how singular the curvature is, whatever
-    the units of the coefficients (inf when a diagonal entry is 0)."""
+    the units of the coefficients. A coefficient with no curvature at float precision (E pushed to 0: its term
+    has vanished) plays no part in the fit and is left out; a non-finite Hessian gives inf."""
     hessian = np.asarray(hessian, dtype=np.float64)
-    diag = np.sqrt(np.abs(np.diag(hessian)))
-    if not np.all(np.isfinite(hessian)) or np.any(diag == 0):
+    if not np.all(np.isfinite(hessian)):
         return float("inf")
-    eig = np.abs(np.linalg.eigvalsh(hessian / np.outer(diag, diag)))
+    diag = np.abs(np.diag(hessian))
+    active = diag > np.finfo(np.float64).eps * diag.max()
+    scale = np.sqrt(diag[active])
+    eig = np.abs(np.linalg.eigvalsh(hessian[np.ix_(active, active)] / np.outer(scale, scale)))
     return float(eig.max() / eig.min()) if eig.min() > 0 else float("inf")
 
 

@@ -136,7 +136,8 @@ def test_json_shape(epoch_boot):
     out = epoch_boot.to_dict([5.76e23])
     assert set(out) >= {"n_resamples", "n_failed", "confidence", "params", "allocation"}
     assert set(out["params"]) == {"E", "A", "B", "alpha", "beta", "a", "b"}
-    assert set(out["allocation"][0]) == {"compute", "N", "D", "tokens_per_param", "loss"}
+    assert set(out["allocation"][0]) == {"compute", "N", "D", "tokens_per_param", "loss", "n_draws", "n_at_cap",
+                                         "n_not_converged", "n_no_interior"}
     assert set(out["allocation"][0]["N"]) == {"lo", "hi", "se"}
 
 

@@ -25,24 +25,29 @@ def test_solve_default_preset_table(capsys):
 
 def test_solve_json_keys_and_values(capsys):
     code, out, _ = run(capsys, "solve", "--compute", "5.76e23", "1e25", "--preset", "hoffmann2022", "--json")
-    records = json.loads(out)
+    answer = json.loads(out)
+    records = answer["allocations"]
     assert code == 0 and len(records) == 2
-    assert set(records[0]) == {"compute", "N", "D", "loss", "tokens_per_param", "converged", "bound"}
+    assert set(answer) == {"source", "flops_per_param_token", "flops_per_param_token_from", "max_tokens", "max_params",
+                           "fitted_range", "bootstrap", "allocations", "warnings", "notes"}
+    assert set(records[0]) == {"compute", "N", "D", "loss", "tokens_per_param", "converged", "bound", "fit_converged",
+                               "extrapolation"}
+    assert set(records[0]["extrapolation"]) == {"compute_decades", "N_decades_outside", "D_decades_outside"}
     assert records[0]["N"] == pytest.approx(3.22e10, rel=2e-3) and records[0]["bound"] is None
 
 
 def test_solve_caps_and_target_loss(capsys):
     _, out, _ = run(capsys, "solve", "--compute", "5.76e23", "--max-tokens", "5e11", "--json")
-    assert json.loads(out)[0]["bound"] == "max_tokens"
+    assert json.loads(out)["allocations"][0]["bound"] == "max_tokens"
     _, out, _ = run(capsys, "solve", "--target-loss", "2.0", "--json")
-    assert json.loads(out)[0]["loss"] == pytest.approx(2.0)
+    assert json.loads(out)["allocations"][0]["loss"] == pytest.approx(2.0)
 
 
 def test_solve_coefficients_file(capsys, tmp_path):
     path = tmp_path / "law.json"
     path.write_text(json.dumps({"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}))
     _, out, _ = run(capsys, "solve", "--compute", "5.76e23", "--coefficients", str(path), "--json")
-    assert json.loads(out)[0]["N"] == pytest.approx(3.22e10, rel=2e-3)
+    assert json.loads(out)["allocations"][0]["N"] == pytest.approx(3.22e10, rel=2e-3)
 
 
 @pytest.mark.parametrize(
@@ -78,7 +83,7 @@ def test_python_dash_m_entry_point():
         [sys.executable, "-m", "optimal", "solve", "--compute", "1e22", "--json"], capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)[0]["converged"] is True
+    assert json.loads(proc.stdout)["allocations"][0]["converged"] is True
     bad = subprocess.run([sys.executable, "-m", "optimal", "solve", "--compute", "0"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
 
@@ -102,7 +107,7 @@ def test_fit_json_and_save_then_solve(capsys, runs_csv, tmp_path):
     assert set(result) >= {"params", "objective", "converged", "n_rows", "n_starts", "n_starts_at_best", "config"}
     assert result["n_rows"] == 60 and result["converged"] is True
     code, out, _ = run(capsys, "solve", "--fit", str(saved), "--compute", "1e24", "--json")
-    assert code == 0 and json.loads(out)[0]["converged"]
+    assert code == 0 and json.loads(out)["allocations"][0]["converged"]
 
 
 def test_fit_bootstrap_json(capsys, runs_csv):
@@ -176,7 +181,7 @@ def test_solve_with_a_saved_bootstrap_gives_intervals(capsys, runs_csv, tmp_path
     boot = optimal.load_bootstrap(saved)
     assert boot.n_resamples == 32 and boot.fit.n_rows == 60
     code, out, _ = run(capsys, "solve", "--fit", str(saved), "--compute", "1e22", "--json")
-    (record,) = json.loads(out)
+    (record,) = json.loads(out)["allocations"]
     assert code == 0 and set(record["intervals"]) == {"N", "D", "tokens_per_param", "loss"}
     assert record["intervals"]["N"]["lo"] < record["N"] < record["intervals"]["N"]["hi"]
     code, out, _ = run(capsys, "solve", "--fit", str(saved), "--compute", "1e22")
@@ -185,7 +190,7 @@ def test_solve_with_a_saved_bootstrap_gives_intervals(capsys, runs_csv, tmp_path
     run(capsys, "fit", str(runs_csv), "--save", str(plain))
     assert optimal.load_bootstrap(plain) is None
     _, out, _ = run(capsys, "solve", "--fit", str(plain), "--compute", "1e22", "--json")
-    assert "intervals" not in json.loads(out)[0]
+    assert "intervals" not in json.loads(out)["allocations"][0]
 
 
 def test_output_into_a_closed_pipe_ends_quietly():

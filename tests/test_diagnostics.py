@@ -78,3 +78,12 @@ def test_thresholds_are_settable(monkeypatch):
     monkeypatch.setattr(diagnostics, "MAX_LOSS", 2.0)  # every run's loss is above 2 nats
     _, caught = fit_quietly(runs.n_params, runs.n_tokens, runs.loss)
     assert any(issubclass(w.category, PlausibilityWarning) for w in caught)
+
+
+def test_scaled_condition_leaves_out_a_vanished_term():
+    from optimal.diagnostics import scaled_condition
+
+    hessian = np.diag([0.0, 4.0, 1.0, 9.0, 16.0])  # E's term has vanished: no curvature in e at all
+    hessian[3, 4] = hessian[4, 3] = 11.0  # alpha and beta trade off: correlation 11/12
+    assert scaled_condition(hessian) == pytest.approx((1 + 11 / 12) / (1 - 11 / 12))
+    assert scaled_condition(np.full((5, 5), np.nan)) == np.inf

@@ -1,0 +1,183 @@
+"""One answer for "what should I train at budget C": the point, its intervals (same k, same caps), the fit's
+own k and convergence, and target losses answered per draw. Each test names the CLI bug it guards against."""
+
+import contextlib
+import dataclasses
+import io
+import json
+
+import numpy as np
+import pytest
+
+import optimal
+from optimal.cli import main
+
+K = 8.0  # a FLOP count other than the default 6, so that any place that forgets it shows
+
+
+def cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return out, err
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return optimal.synthetic_runs(n_runs=40, seed=3)
+
+
+@pytest.fixture(scope="module")
+def flops_csv(runs, tmp_path_factory):
+    """The runs with training compute counted as C = 8 N D (read back with --flops-col C --flops-per-param-token 8)."""
+    path = tmp_path_factory.mktemp("runs") / "runs.csv"
+    rows = [f"{n!r},{K * n * d!r},{l!r}" for n, d, l in zip(*(x.tolist() for x in runs[:3]))]
+    path.write_text("N,C,loss\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted(flops_csv, tmp_path_factory):
+    """``fit --flops-col C --flops-per-param-token 8 --bootstrap 30 --budgets 1e22 --save --json``: record, output."""
+    path = tmp_path_factory.mktemp("fit") / "fit.json"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["fit", str(flops_csv), "--flops-col", "C", "--flops-per-param-token", str(K), "--bootstrap", "30",
+                     "--budgets", "1e22", "--save", str(path), "--json"])
+    assert code == 0
+    return path, json.loads(printed.getvalue())
+
+
+@pytest.fixture(scope="module")
+def saved(fitted):
+    return fitted[0]
+
+
+def fit_json(capsys, flops_csv, *extra):
+    out, _ = cli(capsys, "fit", flops_csv, "--flops-col", "C", "--flops-per-param-token", K, "--json", *extra)
+    return json.loads(out)
+
+
+def test_fit_budgets_text_uses_the_given_k(capsys, flops_csv, tmp_path):
+    """Bug: the text output of ``fit --budgets`` allocated with k = 6 whatever --flops-per-param-token said."""
+    record = tmp_path / "fit.json"
+    out, _ = cli(capsys, "fit", flops_csv, "--flops-col", "C", "--flops-per-param-token", K, "--budgets", "1e22",
+                 "--save", record)
+    law = optimal.load_fit(record).law
+    right = optimal.compute_optimal(law, 1e22, flops_per_param_token=K)
+    wrong = optimal.compute_optimal(law, 1e22)
+    assert f"{float(right.n_params):.4g}" in out and f"{float(wrong.n_params):.4g}" not in out
+
+
+def test_fit_budgets_json_without_bootstrap_has_the_allocation(capsys, flops_csv):
+    """Bug: ``fit --budgets --json`` without ``--bootstrap`` dropped the allocation."""
+    output = fit_json(capsys, flops_csv, "--budgets", "1e22", "1e23")
+    answers = output["recommendation"]["allocations"]
+    assert [a["compute"] for a in answers] == [1e22, 1e23]
+    assert {"N", "D", "tokens_per_param", "loss", "extrapolation"} <= set(answers[0])
+    assert output["recommendation"]["flops_per_param_token"] == K
+
+
+def test_bootstrap_intervals_use_the_given_k(saved):
+    """Bug: every bootstrap interval was computed with k = 6. An allocation depends on C/k only, so intervals at
+    (C, k = 8) must be those at (6C/8, k = 6)."""
+    boot = optimal.load_bootstrap(saved)
+    answer = optimal.recommend(boot, 1e22, flops_per_param_token=K)
+    (expected,) = boot.allocation([1e22 * 6 / K], 6.0)
+    (wrong,) = boot.allocation([1e22], 6.0)
+    got = answer.records[0]["intervals"]
+    for key in ("N", "D"):
+        assert got[key]["lo"] == pytest.approx(expected[key]["lo"], rel=1e-9)
+        assert got[key]["lo"] != pytest.approx(wrong[key]["lo"], rel=1e-3)
+
+
+def test_fit_bootstrap_json_has_the_point_and_agrees_with_itself(fitted):
+    """Bug: with ``--bootstrap`` the JSON had intervals but no point N*, and the intervals ignored k."""
+    saved, output = fitted
+    (answer,) = output["recommendation"]["allocations"]
+    law = optimal.load_fit(saved).law
+    assert answer["N"] == pytest.approx(float(optimal.compute_optimal(law, 1e22, flops_per_param_token=K).n_params), rel=1e-9)
+    (legacy,) = output["bootstrap"]["allocation"]
+    assert legacy["N"] == answer["intervals"]["N"]  # one computation, one answer
+    assert answer["intervals"]["N"]["lo"] < answer["N"] < answer["intervals"]["N"]["hi"]
+
+
+def test_caps_apply_to_the_intervals_too(saved, capsys):
+    """Bug: --max-tokens capped the point but not its interval, so the point fell outside its own interval."""
+    free = json.loads(cli(capsys, "solve", "--fit", saved, "--compute", "1e22", "--json")[0])["allocations"][0]
+    cap = free["D"] / 3
+    out, _ = cli(capsys, "solve", "--fit", saved, "--compute", "1e22", "--max-tokens", cap, "--json")
+    (answer,) = json.loads(out)["allocations"]
+    d, n = answer["intervals"]["D"], answer["intervals"]["N"]
+    assert answer["bound"] == "max_tokens" and answer["D"] == pytest.approx(cap)
+    assert d["hi"] <= cap * (1 + 1e-9) and n["lo"] <= answer["N"] * (1 + 1e-9) and answer["N"] <= n["hi"] * (1 + 1e-9)
+    assert answer["draws"]["n_at_cap"] == answer["draws"]["n_draws"]
+
+
+def test_the_fit_record_keeps_its_k_and_solve_uses_it(saved, capsys):
+    """Bug: the record did not store the k of --flops-col, so ``solve --fit`` assumed 6."""
+    assert json.loads(saved.read_text())["flops_per_param_token"] == K
+    law = optimal.load_fit(saved).law
+    by_record = json.loads(cli(capsys, "solve", "--fit", saved, "--compute", "1e22", "--json")[0])
+    assert (by_record["flops_per_param_token"], by_record["flops_per_param_token_from"]) == (K, "fit record")
+    assert by_record["allocations"][0]["N"] == pytest.approx(
+        float(optimal.compute_optimal(law, 1e22, flops_per_param_token=K).n_params), rel=1e-9)
+    override = json.loads(cli(capsys, "solve", "--fit", saved, "--compute", "1e22", "--flops-per-param-token", "6", "--json")[0])
+    assert (override["flops_per_param_token"], override["flops_per_param_token_from"]) == (6.0, "argument")
+    text, _ = cli(capsys, "solve", "--fit", saved, "--compute", "1e22")
+    assert "k = 8 FLOPs per parameter per token (from the fit record)" in text
+
+
+def test_target_loss_intervals_are_on_the_compute_per_draw(saved, capsys):
+    """Bug: ``solve --fit --target-loss`` gave intervals of N* at the point's budget, not of the compute each draw
+    needs to reach the loss. Draws that cannot reach it are counted and make the interval unbounded above."""
+    boot = optimal.load_bootstrap(saved)
+    e_draws = np.exp(boot.good[:, 0])
+    target = float(np.quantile(e_draws, 0.85))  # above the point's E, at or below the E of ~15% of draws
+    assert target > boot.fit.params["E"] * 1.0001
+    out, err = cli(capsys, "solve", "--fit", saved, "--target-loss", target, "--json")
+    (answer,) = json.loads(out)["allocations"]
+    needed = []
+    for theta in boot.good:  # the reference: compute_for_loss per draw, +inf where the draw cannot reach it
+        try:
+            needed.append(float(optimal.compute_for_loss(optimal.Chinchilla(*np.exp(theta[:3]), *theta[3:]), target, K).compute))
+        except optimal.UnreachableLossError:
+            needed.append(np.inf)
+    needed = np.asarray(needed)
+    assert answer["draws"]["n_unreachable"] == np.sum(~np.isfinite(needed)) >= np.sum(e_draws >= target) > 0
+    lo = np.percentile(np.where(np.isfinite(needed), needed, 1e300), 2.5)
+    assert answer["intervals"]["compute"]["lo"] == pytest.approx(lo, rel=1e-9)
+    assert answer["intervals"]["compute"]["hi"] is None  # more than 2.5% of draws need unbounded compute
+    assert answer["intervals"]["compute"]["lo"] < answer["compute"]
+    assert "cannot reach loss" in err
+    text, _ = cli(capsys, "solve", "--fit", saved, "--target-loss", target)
+    assert "unbounded" in text
+
+
+def test_an_unconverged_fit_says_so_in_its_allocation(runs, tmp_path, capsys):
+    """Bug: the allocation said "converged yes" from a fit that had not converged."""
+    converged = optimal.fit(*runs[:3])
+    # as the fit reports a start that ran out of iterations (a real one needs another compile: max_iter is static)
+    result = dataclasses.replace(converged, converged=False, reason="max iterations")
+    answer = optimal.recommend(result, 1e22)
+    assert answer.records[0]["fit_converged"] is False and answer.records[0]["converged"]
+    assert [w["code"] for w in answer.warnings].count("fit_not_converged") == 1
+    path = tmp_path / "unconverged.json"
+    result.save(path)
+    text, err = cli(capsys, "solve", "--fit", path, "--compute", "1e22")
+    assert "yes, fit NO" in text and "the fit did not converge" in err
+    assert optimal.recommend(converged, 1e22).records[0]["fit_converged"] is True
+
+
+def test_one_function_for_every_source(saved):
+    """A record path, a FitResult, a BootstrapResult and a law give the same point; only provenance differs."""
+    boot = optimal.load_bootstrap(saved)
+    answers = [optimal.recommend(s, 1e22, flops_per_param_token=K) for s in (saved, boot.fit, boot, boot.fit.law)]
+    assert len({a.records[0]["N"] for a in answers}) == 1
+    assert [a.confidence is not None for a in answers] == [True, False, True, False]
+    assert [a.fitted_range is not None for a in answers] == [True, True, True, False]
+    assert optimal.recommend(saved, 1e22, bootstrap=False).confidence is None
+    with pytest.raises(optimal.OptimalError, match="either compute or target_loss"):
+        optimal.recommend(saved)
+    with pytest.raises(optimal.UnknownPresetError):
+        optimal.recommend("nope", 1e22)
