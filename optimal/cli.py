@@ -4,7 +4,6 @@ Every error a user can cause prints one line ``error: ...`` on stderr and exits 
 """
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -13,7 +12,10 @@ import warnings
 import numpy as np
 
 import optimal
-from optimal.errors import OptimalError
+from optimal.allocate import check_budgets
+from optimal.bootstrap import MAX_RESAMPLES, MAX_SEED
+from optimal.errors import OptimalError, OutputError, check_count
+from optimal.jsonio import check_writable, dumps_strict
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,7 +39,32 @@ def _law_from_args(args):
         return optimal.load_fit(args.fit).law
     if getattr(args, "coefficients", None):
         return optimal.load_coefficients(args.coefficients)
-    return optimal.preset(args.preset or optimal.DEFAULT_PRESET)
+    return optimal.preset(optimal.DEFAULT_PRESET if args.preset is None else args.preset)
+
+
+def _warn(message):
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _print_json(value):
+    """Print ``value`` as strict JSON: a non-finite number is written as null, with one warning on stderr."""
+    text, places = dumps_strict(value, indent=2)
+    if places:
+        shown = ", ".join(places[:3]) + (", ..." if len(places) > 3 else "")
+        _warn(f"{len(places)} non-finite value{'s' if len(places) > 1 else ''} written as null ({shown})")
+    print(text)
+
+
+def _warn_if_few_draws(boot):
+    converged = boot.n_resamples - boot.n_failed
+    if converged < 2:
+        _warn(f"only {converged} of {boot.n_resamples} bootstrap resamples converged; intervals need at least 2 "
+              "(shown as n/a, or null in JSON)")
+
+
+def _g(value, spec):
+    """A number formatted with ``spec``, or n/a for a missing one (an interval from fewer than 2 draws)."""
+    return "n/a" if value is None else format(value, spec)
 
 
 def _format_table(headers, rows):
@@ -76,10 +103,11 @@ def _cmd_solve(args):
     records = result.to_records()
     boot = optimal.load_bootstrap(args.fit) if getattr(args, "fit", None) else None
     if boot is not None:  # a fit saved with its bootstrap draws: say how sure we are
+        _warn_if_few_draws(boot)
         for record, interval in zip(records, boot.allocation([r["compute"] for r in records], args.flops_per_param_token)):
             record["intervals"] = {k: v for k, v in interval.items() if k != "compute"}
     if args.json:
-        print(json.dumps(records, indent=2))
+        _print_json(records)
         return 0
     print(_allocation_table(records))
     if boot is not None:
@@ -106,7 +134,7 @@ def _progress_bar(label):
 def _interval_table(boot, budgets):
     level = f"{100 * boot.confidence:g}%"
     lines = [f"bootstrap: {boot.n_resamples} resamples, {boot.n_failed} failed (left out), {level} percentile intervals"]
-    rows = [[name, f"{v['lo']:.5g}", f"{v['hi']:.5g}", f"{v['se']:.3g}"] for name, v in boot.params().items()]
+    rows = [[name, _g(v["lo"], ".5g"), _g(v["hi"], ".5g"), _g(v["se"], ".3g")] for name, v in boot.params().items()]
     lines.append(_format_table(["coefficient", "lo", "hi", "se"], rows))
     if budgets:
         lines += ["", _interval_rows(boot, boot.allocation(budgets))]
@@ -121,14 +149,28 @@ def _interval_rows(boot, allocations):
         intervals = item.get("intervals", item)
         for key in ("N", "D", "tokens_per_param", "loss"):
             v = intervals[key]
-            rows.append([f"{item['compute']:.4g}", key, f"{v['lo']:.4g}", f"{v['hi']:.4g}", f"{v['se']:.3g}"])
+            rows.append([f"{item['compute']:.4g}", key, _g(v["lo"], ".4g"), _g(v["hi"], ".4g"), _g(v["se"], ".3g")])
     title = f"{100 * boot.confidence:g}% bootstrap intervals ({boot.n_resamples - boot.n_failed} draws)"
     return title + "\n" + _format_table(["compute (FLOPs)", "quantity", "lo", "hi", "se"], rows)
 
 
-def _cmd_fit(args):
+def _check_fit_args(args):
+    """What can be checked before reading and fitting: counts, the seed, budgets, the output file."""
     if args.group_col and not args.bootstrap:
         raise OptimalError("--group-col is used by the cluster bootstrap: add --bootstrap N")
+    if args.bootstrap:
+        check_count(args.bootstrap, "--bootstrap", 2, MAX_RESAMPLES)
+    check_count(args.seed, "--seed", 0, MAX_SEED)
+    if not 0 < args.confidence < 1:
+        raise OptimalError(f"--confidence must be between 0 and 1 (e.g. 0.95), got {args.confidence:g}")
+    if args.budgets:
+        check_budgets(args.budgets, args.flops_per_param_token)
+    if args.save:
+        check_writable(args.save, "fit record", OutputError)
+
+
+def _cmd_fit(args):
+    _check_fit_args(args)
     runs = optimal.read_runs_csv(
         args.runs, params_col=args.params_col, tokens_col=args.tokens_col, flops_col=args.flops_col,
         loss_col=args.loss_col, group_col=args.group_col, weight_col=args.weight_col,
@@ -148,12 +190,13 @@ def _cmd_fit(args):
     if args.bootstrap:
         boot = optimal.bootstrap(result, n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
                                  groups=runs.groups, progress=_progress_bar("bootstrap"))
+        _warn_if_few_draws(boot)
         output["bootstrap"] = boot.to_dict(args.budgets or (), args.flops_per_param_token)
         extra["bootstrap"] = boot.draws_record()
     if args.save:
         result.save(args.save, extra)
     if args.json:
-        print(json.dumps(output, indent=2))
+        _print_json(output)
     else:
         print(result.summary())
         if boot is not None:
@@ -168,6 +211,7 @@ def _cmd_fit(args):
 def _cmd_plot(args):
     from optimal import plot  # loads matplotlib only for this command
 
+    plot.check_output(args.out, args.dpi)  # before drawing
     figure = plot.figure_from_record(args.fit, args.kind, preset=args.preset)
     print(f"wrote {plot.save_figure(figure, args.out, dpi=args.dpi)}")
     return 0
@@ -210,7 +254,7 @@ def build_parser():
                      help="screen: variable-projection screen then polish (default); hoffmann: all 4500 grid starts")
     fit.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     fit.add_argument("--bootstrap", type=int, default=0, metavar="B", help="bootstrap resamples for confidence intervals")
-    fit.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    fit.add_argument("--seed", type=int, default=0, help=f"bootstrap seed, 0 to {MAX_SEED} (default 0)")
     fit.add_argument("--confidence", type=_number, default=0.95, help="interval level (default 0.95)")
     fit.add_argument("--budgets", type=_number, nargs="+", metavar="C", help="budgets (FLOPs) for allocations")
     fit.add_argument("--save", metavar="FIT.json", help="write the fit record (reload with --fit, or plot it)")
@@ -223,15 +267,21 @@ def build_parser():
     plot.add_argument("--kind", required=True, choices=("surface", "fit", "bootstrap", "frontier"))
     plot.add_argument("--preset", help="plot a published law (surface, frontier) instead of a fit")
     plot.add_argument("--out", required=True, metavar="FILE.png", help="output file (.png, .pdf, .svg)")
-    plot.add_argument("--dpi", type=int, default=150)
+    plot.add_argument("--dpi", type=int, default=150, help="resolution of png/jpg output, 10 to 2000 (default 150)")
     plot.set_defaults(run=_cmd_plot)
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    _warn(" ".join(str(message).split()))  # one line, like every other message of the command line
+
+
 def main(argv=None):
     try:
-        args = build_parser().parse_args(argv)
-        return args.run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            args = build_parser().parse_args(argv)
+            return args.run(args)
     except OptimalError as exc:
         # library messages name Python arguments (params_col=); on the command line they are options
         message = re.sub(r"\b(\w+)_col=", lambda m: f"--{m.group(1)}-col", str(exc))
