@@ -14,6 +14,7 @@ from .errors import (
     DataError,
     IdentifiabilityWarning,
     OptimalError,
+    OutputError,
     PlotError,
     PrecisionError,
     UnknownPresetError,
