@@ -15,6 +15,7 @@ from .errors import (
     IdentifiabilityWarning,
     OptimalError,
     PlausibilityWarning,
+    OutputError,
     PlotError,
     PrecisionError,
     UnknownPresetError,

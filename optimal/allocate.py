@@ -169,19 +169,24 @@ def _check_positive(value, dtype, name):
     return jnp.asarray(cast)
 
 
-def _prepare(law, compute, k, max_tokens, max_params, dtype):
-    dtype = resolve_dtype(dtype)
-    law = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), as_law(law))
-    compute = _check_positive(compute, dtype, "compute")
+def _law_in(law, dtype):
+    return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), as_law(law))
+
+
+def _check_caps(k, max_tokens, max_params, dtype):
+    """k and log(cap) as ``dtype`` arrays (a missing cap is inf), each checked to be one positive finite number."""
+    for value, name in ((k, "flops_per_param_token"), (max_tokens, "max_tokens"), (max_params, "max_params")):
+        if value is not None and _is_concrete(value) and np.ndim(value) != 0:
+            raise BudgetError(f"{name} must be one number (the same for every budget), got shape {np.shape(value)}")
     k = _check_positive(k, dtype, "flops_per_param_token")
     log_d_max = jnp.inf if max_tokens is None else jnp.log(_check_positive(max_tokens, dtype, "max_tokens"))
     log_n_max = jnp.inf if max_params is None else jnp.log(_check_positive(max_params, dtype, "max_params"))
-    return law, compute, k, jnp.asarray(log_d_max, dtype), jnp.asarray(log_n_max, dtype), dtype
+    return k, jnp.asarray(log_d_max, dtype), jnp.asarray(log_n_max, dtype)
 
 
 def _check_budget_range(compute, k, log_d_max, log_n_max):
     """One parameter trained on one token is the least a budget can buy; both caps together set the most."""
-    if not _is_concrete(compute):
+    if not (_is_concrete(compute) and _is_concrete(k)):
         return
     c = np.asarray(compute) / float(k)
     if np.any(c < 1):
@@ -192,6 +197,22 @@ def _check_budget_range(compute, k, log_d_max, log_n_max):
             f"compute {np.max(np.asarray(compute)):.3g} FLOPs cannot be spent within max_tokens and max_params "
             f"(at most {float(k) * np.exp(ceiling):.3g} FLOPs); raise a cap"
         )
+
+
+@float64_scope
+def check_budgets(compute, flops_per_param_token=6.0, max_tokens=None, max_params=None, dtype=None):
+    """Check compute budgets the way ``compute_optimal`` does; return ``(compute, k, log_d_max, log_n_max)`` as
+    ``dtype`` arrays (the log of a missing cap is inf).
+
+    Every budget must be positive, finite and held by ``dtype``, buy at least one parameter trained on one
+    token (C >= k), and be spendable within the caps; k and the caps must be positive finite scalars.
+    Raises ``BudgetError`` naming the first value that is not. Traced values (under ``jit``) pass unchecked.
+    """
+    dtype = resolve_dtype(dtype)
+    k, log_d_max, log_n_max = _check_caps(flops_per_param_token, max_tokens, max_params, dtype)
+    compute = _check_positive(compute, dtype, "compute")
+    _check_budget_range(compute, k, log_d_max, log_n_max)
+    return compute, k, log_d_max, log_n_max
 
 
 @float64_scope
@@ -215,8 +236,9 @@ def compute_optimal(law, compute, flops_per_param_token=6.0, max_tokens=None, ma
       >>> round(float(a.tokens_per_param), 1)
       18.4
     """
-    law, compute, k, log_d_max, log_n_max, _ = _prepare(law, compute, flops_per_param_token, max_tokens, max_params, dtype)
-    _check_budget_range(compute, k, log_d_max, log_n_max)
+    dtype = resolve_dtype(dtype)
+    law = _law_in(law, dtype)
+    compute, k, log_d_max, log_n_max = check_budgets(compute, flops_per_param_token, max_tokens, max_params, dtype)
     return concrete_to_numpy(_allocate(law, compute, k, log_d_max, log_n_max))
 
 
@@ -254,7 +276,9 @@ def compute_for_loss(law, target_loss, flops_per_param_token=6.0, max_tokens=Non
     Returns:
       An ``Allocation`` at the budgets found (``compute`` holds them), shaped like ``target_loss``.
     """
-    law, _, k, log_d_max, log_n_max, dtype = _prepare(law, 1.0, flops_per_param_token, max_tokens, max_params, dtype)
+    dtype = resolve_dtype(dtype)
+    law = _law_in(law, dtype)
+    k, log_d_max, log_n_max = _check_caps(flops_per_param_token, max_tokens, max_params, dtype)
     target = _check_positive(target_loss, dtype, "target_loss")
     floor = _loss_floor(law, log_d_max, log_n_max)
     if floor is not None and np.any(np.asarray(target) <= float(floor)):

@@ -11,7 +11,6 @@ resample axis is sharded over every device with ``jax.sharding``.
 
 import dataclasses
 import functools
-import json
 import math
 import warnings
 from pathlib import Path
@@ -21,11 +20,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from .allocate import _allocate
+from .allocate import _allocate, check_budgets
 from . import diagnostics
-from .errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError
+from .errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, check_count
 from .extrapolation import has_interior_optimum
-from .fit import FitResult, fit, load_fit, screen, theta_to_law
+from .fit import MAX_ITER, FitResult, fit, fit_from_record, screen, theta_to_law
+from .jsonio import as_array, as_dict, as_number, field, read_json
 from .objective import residuals
 from .solvers import SolverConfig, default_slots, polish_lanes
 from .precision import float64_scope
@@ -34,8 +34,9 @@ _LANE_ROWS_PER_CHUNK = 1 << 22  # lanes x rows per compiled call (the resamples'
 _RETRY_STARTS = 16  # starts for a resample whose first refit did not converge
 _RETRY_ITER_FACTOR = 4  # and its iteration budget, as a multiple of the first
 MAX_FAILED_SHARE = 0.01  # above this share of failed resamples, a ConvergenceWarning
-MAX_RESAMPLES = 10_000_000  # the draws alone then take ~0.6 GB
 PARAMS = ("E", "A", "B", "alpha", "beta", "a", "b")
+MAX_SEED = 2**32 - 1  # jax.random.PRNGKey wraps larger (and negative) seeds when float64 is off
+MAX_RESAMPLES = 10**6  # hours of refits on a CPU; far past where percentile intervals stop moving
 
 
 def derived_params(thetas) -> dict:
@@ -159,6 +160,7 @@ class BootstrapResult:
         and counts: ``n_draws``, ``n_at_cap`` (a cap binds), ``n_not_converged`` (the allocation solver did not
         converge) and ``n_no_interior`` (not converged, or N* or D* below one: no interior optimum). Draws
         at a cap or without an interior optimum stay in the intervals; they are counted, not dropped."""
+        budgets = check_budgets(budgets, flops_per_param_token, max_tokens, max_params)[0]
         budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
         draws = allocations(self.good, budgets, flops_per_param_token, max_tokens, max_params)
         converged, bound = draws.pop("converged"), draws.pop("bound")
@@ -179,6 +181,7 @@ class BootstrapResult:
         (observed minus predicted log-loss, so a run that tends to land above the law lands above it here too)
         drawn at random. It is the wider of the two.
         """
+        self._check_enough_draws()
         log_n, log_d = np.log(np.asarray(n_params, float)), np.log(np.asarray(n_tokens, float))
         laws = theta_to_law(self.good)
         mean = np.asarray(jax.vmap(lambda law: law.log_loss(jnp.asarray(log_n), jnp.asarray(log_d)))(laws))
@@ -198,6 +201,8 @@ class BootstrapResult:
         """Standard errors of N* and D* by the delta method: the gradient of log N*(C) with respect to the
         coefficients (``jax.grad`` through the solver) and the bootstrap covariance of the coefficients.
         Returns ``{"N": (budgets,), "D": (budgets,)}``."""
+        self._check_enough_draws()
+        budgets = check_budgets(budgets, flops_per_param_token)[0]
         cov = np.cov(self.good, rowvar=False)
         budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
 
@@ -214,6 +219,11 @@ class BootstrapResult:
                 g = np.asarray(g)
                 out[key].append(float(np.exp(v) * np.sqrt(g @ cov @ g)))
         return {k: np.asarray(v) for k, v in out.items()}
+
+    def _check_enough_draws(self):
+        if len(self.good) < 2:
+            raise OptimalError(f"only {len(self.good)} of {self.n_resamples} bootstrap resamples converged; "
+                               "intervals need at least 2")
 
     def to_dict(self, budgets=(), flops_per_param_token=6.0, max_tokens=None, max_params=None):
         """The CLI's JSON: n_resamples, n_failed, n_retried, warnings, confidence, params, allocation (same k and
@@ -234,21 +244,36 @@ class BootstrapResult:
 def load_bootstrap(path):
     """The bootstrap draws saved in a fit record (``optimal fit --bootstrap B --save FIT.json``), or None when
     the record holds none. Raises ``CoefficientsError`` for a malformed record."""
-    result = load_fit(path)
-    draws = json.loads(Path(path).read_text()).get("bootstrap")
+    record = read_json(path, "fit record")
+    return bootstrap_from_record(record, fit_from_record(record, str(path)), str(path))
+
+
+def bootstrap_from_record(record, fit_result, source="fit record"):
+    """The ``BootstrapResult`` of a parsed fit record's ``"bootstrap"`` draws (``draws_record``), or None when it
+    holds none; ``fit_result`` is the record's fit (``fit_from_record``). Raises ``CoefficientsError``."""
+    draws = record.get("bootstrap") if isinstance(record, dict) else None
     if draws is None:
         return None
     try:
-        thetas = np.asarray(draws["thetas"], dtype=np.float64)
-        if thetas.ndim != 2 or thetas.shape[1] != 5:
-            raise ValueError(f"thetas must have shape (R, 5), not {thetas.shape}")
-        converged = np.asarray(draws["converged"], dtype=bool).reshape(len(thetas))
-        objectives = np.asarray(draws.get("objectives", [None] * len(thetas)), dtype=np.float64).reshape(len(thetas))
-        iterations = np.asarray(draws.get("iterations", [0] * len(thetas)), dtype=np.int64).reshape(len(thetas))
-        return BootstrapResult(thetas, objectives, converged, iterations, float(draws["confidence"]),
-                               int(draws["seed"]), result)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CoefficientsError(f"{str(path)!r}: the bootstrap draws are malformed ({exc}); save the fit again") from None
+        draws = as_dict(draws, "bootstrap")
+        thetas = as_array(field(draws, "thetas", "bootstrap."), "thetas", ndim=2, width=5, null=True)
+        r = len(thetas)
+        converged = as_array(field(draws, "converged", "bootstrap."), "converged", "bool", length=r)
+        objectives = as_array(draws.get("objectives", [None] * r), "objectives", length=r, null=True)
+        iterations = as_array(draws.get("iterations", [0] * r), "iterations", "int", length=r)
+        confidence = _check_confidence(as_number(field(draws, "confidence", "bootstrap."), "confidence"))
+        seed = check_count(field(draws, "seed", "bootstrap."), "seed", 0, MAX_SEED, error=CoefficientsError)
+        if not np.all(np.isfinite(thetas[converged])):
+            raise CoefficientsError("a converged draw has a non-finite coefficient")
+    except OptimalError as exc:
+        raise CoefficientsError(f"{source!r}: the bootstrap draws are malformed ({exc}); save the fit again") from None
+    return BootstrapResult(thetas, objectives, converged, iterations, confidence, seed, fit_result)
+
+
+def _check_confidence(confidence):
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.floating)) or not 0 < confidence < 1:
+        raise OptimalError(f"confidence must be a number between 0 and 1 (e.g. 0.95), got {confidence!r}")
+    return float(confidence)
 
 
 @float64_scope
@@ -352,20 +377,24 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
     Args:
       runs: a ``FitResult`` (its rows and settings are reused), or N (parameters, shape (n,)) with ``n_tokens``
         and ``loss`` given; then the data are fitted first with ``fit_options``.
-      n_resamples: number of resamples R. seed: PRNG seed (same seed and backend -> identical results).
+      n_resamples: number of resamples R (2 to 10**6). seed: PRNG seed, an integer from 0 to 2**32 - 1 (same seed and
+        backend -> identical results).
       confidence: level of the intervals. groups: optional (n,) labels; resample whole groups (cluster bootstrap).
       n_starts: starts refitted per resample (``starts_for_resamples``). max_iter: iteration budget per start.
       chunk_size: resamples per device per compiled call (default: from a memory budget). devices: the devices to shard
         resamples over (default: all). progress: optional callable ``progress(done, total)``.
 
     Returns:
-      ``BootstrapResult``.
+      ``BootstrapResult``. Raises ``OptimalError`` naming an argument outside its range.
     """
+    check_count(n_resamples, "n_resamples", 2, MAX_RESAMPLES)
+    check_count(seed, "seed", 0, MAX_SEED)
+    _check_confidence(confidence)
+    check_count(n_starts, "n_starts", 1)
+    check_count(max_iter, "max_iter", 1, MAX_ITER)
+    if chunk_size is not None:
+        check_count(chunk_size, "chunk_size", 1)
     result = runs if isinstance(runs, FitResult) else fit(runs, n_tokens, loss, **fit_options)
-    if not isinstance(n_resamples, (int, np.integer)) or isinstance(n_resamples, bool) or not 2 <= n_resamples <= MAX_RESAMPLES:
-        raise OptimalError(f"n_resamples must be an integer from 2 to {MAX_RESAMPLES:,}, got {n_resamples!r}")
-    if not 0 < confidence < 1:
-        raise OptimalError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
     n, d, loss_values, weights = result.data
     dtype = np.dtype(result.config["dtype"])
     data = tuple(jnp.asarray(np.log(x), dtype) for x in (n, d, loss_values))

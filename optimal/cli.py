@@ -4,7 +4,6 @@ Every error a user can cause prints one line ``error: ...`` on stderr and exits 
 """
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -15,7 +14,11 @@ from pathlib import Path
 import numpy as np
 
 import optimal
-from optimal.errors import OptimalError
+from optimal.allocate import check_budgets
+from optimal.bootstrap import MAX_RESAMPLES, MAX_SEED
+from optimal.errors import OptimalError, OutputError, check_count
+from optimal.fit import MAX_ITER
+from optimal.jsonio import check_writable, dumps_strict
 from optimal.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
 
 
@@ -40,7 +43,32 @@ def _law_from_args(args):
         return optimal.load_fit(args.fit).law
     if getattr(args, "coefficients", None):
         return optimal.load_coefficients(args.coefficients)
-    return optimal.preset(args.preset or optimal.DEFAULT_PRESET)
+    return optimal.preset(optimal.DEFAULT_PRESET if args.preset is None else args.preset)
+
+
+def _warn(message):
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _print_json(value):
+    """Print ``value`` as strict JSON: a non-finite number is written as null, with one warning on stderr."""
+    text, places = dumps_strict(value, indent=2)
+    if places:
+        shown = ", ".join(places[:3]) + (", ..." if len(places) > 3 else "")
+        _warn(f"{len(places)} non-finite value{'s' if len(places) > 1 else ''} written as null ({shown})")
+    print(text)
+
+
+def _warn_if_few_draws(boot):
+    converged = boot.n_resamples - boot.n_failed
+    if converged < 2:
+        _warn(f"only {converged} of {boot.n_resamples} bootstrap resamples converged; intervals need at least 2 "
+              "(shown as n/a, or null in JSON)")
+
+
+def _g(value, spec):
+    """A number formatted with ``spec``, or n/a for a missing one (an interval from fewer than 2 draws)."""
+    return "n/a" if value is None else format(value, spec)
 
 
 def _format_table(headers, rows):
@@ -124,17 +152,18 @@ def _print_recommendation(answer, skip_codes=()):
     if answer.confidence is not None:
         print()
         print(_recommendation_intervals(answer))
-    _warn(answer, skip_codes)
+    _warn_answer(answer, skip_codes)
 
 
-def _warn(answer, skip_codes=()):
+def _warn_answer(answer, skip_codes=()):
+    """An answer's warnings, once each on stderr, with the budget (or target loss) each concerns."""
     for w in answer.warnings:
         if w["code"] in skip_codes:
             continue
         where = "" if w["budget"] is None else f"[{w['budget']:.4g} FLOPs] "
         if w.get("target_loss") is not None:
             where = f"[loss {w['target_loss']:.5g} at {w['budget']:.4g} FLOPs] "
-        print(f"warning: {where}{w['message']}", file=sys.stderr)
+        _warn(f"{where}{w['message']}")
 
 
 def _cmd_solve(args):
@@ -145,8 +174,8 @@ def _cmd_solve(args):
         target_loss=None if args.target_loss is None else np.asarray(args.target_loss),
         flops_per_param_token=args.flops_per_param_token, max_tokens=args.max_tokens, max_params=args.max_params)
     if args.json:
-        print(json.dumps(answer.to_dict(), indent=2))
-        _warn(answer)
+        _print_json(answer.to_dict())
+        _warn_answer(answer)
         return 0
     _print_recommendation(answer)
     return 0
@@ -182,7 +211,7 @@ def _interval_table(boot):
     level = f"{100 * boot.confidence:g}%"
     lines = [f"bootstrap: {boot.n_resamples} resamples, {boot.n_retried} retried from more starts, {boot.n_failed} "
              f"failed (left out), {level} percentile intervals"]
-    rows = [[name, f"{v['lo']:.5g}", f"{v['hi']:.5g}", f"{v['se']:.3g}"] for name, v in boot.params().items()]
+    rows = [[name, _g(v["lo"], ".5g"), _g(v["hi"], ".5g"), _g(v["se"], ".3g")] for name, v in boot.params().items()]
     lines.append(_format_table(["coefficient", "lo", "hi", "se"], rows))
     lines += [f"  warning: {w}" for w in boot.warnings]
     return "\n".join(lines)
@@ -193,9 +222,24 @@ def _k_or_default(args):
     return DEFAULT_FLOPS_PER_PARAM_TOKEN if args.flops_per_param_token is None else args.flops_per_param_token
 
 
-def _cmd_fit(args):
+def _check_fit_args(args):
+    """What can be checked before reading and fitting: counts, the seed, budgets, the output file."""
     if args.group_col and not args.bootstrap:
         raise OptimalError("--group-col is used by the cluster bootstrap: add --bootstrap N")
+    if args.bootstrap:
+        check_count(args.bootstrap, "--bootstrap", 2, MAX_RESAMPLES)
+    check_count(args.seed, "--seed", 0, MAX_SEED)
+    check_count(args.max_iter, "--max-iter", 1, MAX_ITER)
+    if not 0 < args.confidence < 1:
+        raise OptimalError(f"--confidence must be between 0 and 1 (e.g. 0.95), got {args.confidence:g}")
+    if args.budgets:
+        check_budgets(args.budgets, _k_or_default(args))
+    if args.save:
+        check_writable(args.save, "fit record", OutputError)
+
+
+def _cmd_fit(args):
+    _check_fit_args(args)
     runs = optimal.read_runs_csv(
         args.runs, params_col=args.params_col, tokens_col=args.tokens_col, flops_col=args.flops_col,
         loss_col=args.loss_col, group_col=args.group_col, weight_col=args.weight_col,
@@ -218,6 +262,7 @@ def _cmd_fit(args):
             warnings.simplefilter("ignore")  # the result carries its warnings; they are printed below
             boot = optimal.bootstrap(result, n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
                                      groups=runs.groups, max_iter=args.max_iter, progress=_progress_bar("bootstrap"))
+        _warn_if_few_draws(boot)
         output["bootstrap"] = boot.to_dict(args.budgets or (), k)
         extra["bootstrap"] = boot.draws_record()
     answer = None
@@ -228,12 +273,12 @@ def _cmd_fit(args):
     if args.save:
         result.save(args.save, extra)
     if args.json:
-        print(json.dumps(output, indent=2))
+        _print_json(output)
         if answer is not None:  # every warning once on stderr too, for whoever reads the terminal
-            _warn(answer)
+            _warn_answer(answer)
         else:
             for message in [f"fit: {w}" for w in result.warnings] + [f"bootstrap: {w}" for w in (boot.warnings if boot else [])]:
-                print(f"warning: {message}", file=sys.stderr)
+                _warn(message)
     else:
         print(result.summary())
         if boot is not None:
@@ -248,6 +293,7 @@ def _cmd_fit(args):
 def _cmd_plot(args):
     from optimal import plot  # loads matplotlib only for this command
 
+    plot.check_output(args.out, args.dpi)  # before drawing
     figure = plot.figure_from_record(args.fit, args.kind, preset=args.preset)
     print(f"wrote {plot.save_figure(figure, args.out, dpi=args.dpi)}")
     return 0
@@ -294,7 +340,7 @@ def build_parser():
     fit.add_argument("--bootstrap", type=int, default=0, metavar="B", help="bootstrap resamples for confidence intervals")
     fit.add_argument("--max-iter", type=int, default=1000, metavar="K",
                      help="iteration budget per start of every bootstrap refit (default 1000)")
-    fit.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    fit.add_argument("--seed", type=int, default=0, help=f"bootstrap seed, 0 to {MAX_SEED} (default 0)")
     fit.add_argument("--confidence", type=_number, default=0.95, help="interval level (default 0.95)")
     fit.add_argument("--budgets", type=_number, nargs="+", metavar="C", help="budgets (FLOPs) for allocations")
     fit.add_argument("--save", metavar="FIT.json", help="write the fit record (reload with --fit, or plot it)")
@@ -307,15 +353,21 @@ def build_parser():
     plot.add_argument("--kind", required=True, choices=("surface", "fit", "bootstrap", "frontier"))
     plot.add_argument("--preset", help="plot a published law (surface, frontier) instead of a fit")
     plot.add_argument("--out", required=True, metavar="FILE.png", help="output file (.png, .pdf, .svg)")
-    plot.add_argument("--dpi", type=int, default=150)
+    plot.add_argument("--dpi", type=int, default=150, help="resolution of png/jpg output, 10 to 2000 (default 150)")
     plot.set_defaults(run=_cmd_plot)
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    _warn(" ".join(str(message).split()))  # one line, like every other message of the command line
+
+
 def main(argv=None):
     try:
-        args = build_parser().parse_args(argv)
-        return args.run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            args = build_parser().parse_args(argv)
+            return args.run(args)
     except OptimalError as exc:
         # library messages name Python arguments (params_col=); on the command line they are options
         message = re.sub(r"\b(\w+)_col=", lambda m: f"--{m.group(1)}-col", str(exc))

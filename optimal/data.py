@@ -14,9 +14,12 @@ from typing import Callable, Hashable, Iterable, NamedTuple, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .errors import DataError
+from .errors import DataError, check_count, check_positive
 
 EPOCH_CHINCHILLA_FILE = "chinchilla_epoch_svg_extracted.csv"
+# The fit weights rows by 1/loss^2 (``optimal.fit._project``): a loss below ~1e-154 has no float64 square and
+# the fit turns NaN, so losses keep well inside; N and D are only used through their logs.
+RANGES = {"n_params": (1e-300, 1e300), "n_tokens": (1e-300, 1e300), "loss": (1e-100, 1e100)}
 
 
 class Runs(NamedTuple):
@@ -75,8 +78,8 @@ def validate_runs(
 
     Raises:
       DataError: columns of different lengths or not 1-D, a non-numeric column, a non-finite or
-        non-positive N, D or loss (the message names the column and the index), a negative or non-finite
-        weight, too few rows, or N or D the same in every row.
+        non-positive N, D or loss, or one outside ``RANGES`` (the message names the column and the index), a
+        negative or non-finite weight, too few rows, or N or D the same in every row.
 
     Example:
       >>> runs = validate_runs([1e8, 1e9] * 5, [2e9] * 5 + [4e9] * 5, [3.1, 2.6, 3.0, 2.5, 2.9] * 2)
@@ -151,7 +154,7 @@ def read_runs_csv(
             f"{source}: both tokens_col={tokens_col!r} and flops_col={flops_col!r} were given; "
             "pass only one (D is read from tokens_col, or derived from flops_col as D = C / (k N))"
         )
-    _check_positive_number(flops_per_param_token, "flops_per_param_token", source)
+    check_positive(flops_per_param_token, "flops_per_param_token", DataError, source)
     header, rows, lines = _read_table(path)
     wanted = {  # key -> (column name, the argument that names it)
         "n_params": (params_col or "N", "params_col"),
@@ -237,8 +240,10 @@ def encode_groups(labels: Iterable[Hashable]) -> tuple[np.ndarray, tuple]:
 def _validated(n_params, n_tokens, loss, weights, groups, *, names, n_free, source, drop_highest_loss=0):
     """Per-row checks on every row, then the optional Epoch-style drop, then the checks on the set as a whole."""
     _check_n_free(n_free, source)
-    for values, name in ((n_params, names.n_params), (n_tokens, names.n_tokens), (loss, names.loss)):
+    for values, name, key in ((n_params, names.n_params, "n_params"), (n_tokens, names.n_tokens, "n_tokens"),
+                              (loss, names.loss, "loss")):
         _check_positive(values, name, names.row, source)
+        _check_range(values, name, names.row, source, *RANGES[key])
     if weights is None:
         weights = np.ones_like(loss)
     else:
@@ -260,6 +265,16 @@ def _check_positive(values, name, row, source):
         raise DataError(
             _where(source, f"column {name!r}, {row(i)}: {value!r} is {what}; every N, D and loss must be a "
                            "positive finite number (correct or remove the row)")
+        )
+
+
+def _check_range(values, name, row, source, lo, hi):
+    bad = (values < lo) | (values > hi)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(
+            _where(source, f"column {name!r}, {row(i)}: {float(values[i])!r} is outside the range the fit can "
+                           f"compute with ({lo:g} to {hi:g}); check the units, or correct or remove the row")
         )
 
 
@@ -293,8 +308,7 @@ def _check_identifiable(n_params, n_tokens, weights, n_free, dropped, source):
 
 def _below_highest_losses(loss, k, source):
     """Boolean mask keeping rows whose loss is below the k-th largest (Epoch AI's ``loss < sorted(loss)[-k]``)."""
-    if not _is_count(k):
-        raise DataError(_where(source, f"drop_highest_loss must be an integer >= 0, got {k!r}"))
+    check_count(k, "drop_highest_loss", 0, error=DataError, source=source)
     if k == 0:
         return np.ones(loss.shape, dtype=bool)
     if k > loss.size:
@@ -303,17 +317,7 @@ def _below_highest_losses(loss, k, source):
 
 
 def _check_n_free(n_free, source):
-    if not _is_count(n_free):
-        raise DataError(_where(source, f"n_free must be an integer >= 0 (coefficients to fit), got {n_free!r}"))
-
-
-def _is_count(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0
-
-
-def _check_positive_number(value, name, source):
-    if not (isinstance(value, (int, float, np.number)) and math.isfinite(value) and value > 0):
-        raise DataError(_where(source, f"{name} must be a positive finite number, got {value!r}"))
+    check_count(n_free, "n_free", 0, error=DataError, source=source)
 
 
 def _check_lengths(columns, source):
@@ -389,7 +393,8 @@ def _read_table(path):
 def _find_column(header, name, argument, source):
     key = name.strip().casefold()
     matches = [j for j, h in enumerate(header) if h.strip().casefold() == key]
-    available = ", ".join(repr(h) for h in header)
+    shown = [repr(h) if len(h) <= 40 else repr(h[:37] + "...") for h in header[:20]]
+    available = ", ".join(shown) + (f", ... ({len(header)} in all)" if len(header) > 20 else "")
     if not matches:
         raise DataError(
             f"{source}: no column {name!r} (columns are {available}); pass {argument}= to name the right one"

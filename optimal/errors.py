@@ -1,8 +1,13 @@
 """Named exceptions and warnings.
 
 Every error a user can cause is a ``ValueError`` subclass whose message says what to fix; the CLI prints
-it as one line ``error: ...`` and exits 2.
+it as one line ``error: ...`` and exits 2. ``check_count`` and ``check_positive`` are the checks of plain
+arguments (counts, seeds, thresholds) that every module shares, so that each says the same thing.
 """
+
+import math
+import numbers
+import operator
 
 
 class OptimalError(ValueError):
@@ -37,6 +42,10 @@ class PlotError(OptimalError):
     """A figure that cannot be drawn from what was given: unknown kind, no bootstrap draws, no fit record."""
 
 
+class OutputError(OptimalError):
+    """An output file that cannot be written: a missing folder, a folder in its place, no permission."""
+
+
 class ConvergenceWarning(UserWarning):
     """A solve or fit stopped before its convergence test passed."""
 
@@ -44,6 +53,37 @@ class ConvergenceWarning(UserWarning):
 class IdentifiabilityWarning(UserWarning):
     """The data cannot pin down the fit: fits about as good as the best disagree widely on some coefficients
     (E, an exponent), an exponent sits at the edge of the search range, E is pushed to 0, or a range is narrow."""
+
+
+def check_count(value, name, minimum=0, maximum=None, error=OptimalError, source=None):
+    """``value`` as an ``int`` when it is an integer (``int`` or NumPy integer, not ``bool``) in
+    ``[minimum, maximum]``; otherwise ``error`` naming ``name`` and the allowed range (``source``, a file
+    name say, goes in front of the message)."""
+    try:
+        count = None if isinstance(value, bool) else operator.index(value)
+    except TypeError:
+        count = None
+    if count is None or count < minimum or (maximum is not None and count > maximum):
+        allowed = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+        message = f"{name} must be an integer {allowed}, got {value!r}"
+        raise error(f"{source}: {message}" if source else message)
+    return count
+
+
+def check_positive(value, name, error=OptimalError, source=None):
+    """``value`` as a ``float`` when it is a positive finite real number (not a ``bool`` or a string, and
+    not an int beyond float64); otherwise ``error`` naming ``name``."""
+    number = math.nan
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float64
+            number = math.inf
+    if not (math.isfinite(number) and number > 0):
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        message = f"{name} must be a positive finite number, got {shown}"
+        raise error(f"{source}: {message}" if source else message)
+    return number
 
 
 class PlausibilityWarning(UserWarning):

@@ -12,10 +12,8 @@ program (``optimal.solvers.polish``).
 
 import dataclasses
 import functools
-import json
 import platform
 import warnings
-from pathlib import Path
 from typing import Any
 
 import jax
@@ -24,13 +22,17 @@ import numpy as np
 
 from .data import validate_runs
 from .diagnostics import identifiability, plausibility, scaled_condition, singular_curvature
-from .errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, PlausibilityWarning
-from .laws import Chinchilla
+from .errors import (CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, PlausibilityWarning,
+                     check_count, check_positive)
+from .jsonio import as_array, as_dict, as_number, check_writable, dumps_strict, field, read_json, write_text
+from .laws import Chinchilla, law_from_dict
 from .objective import DEFAULT_DELTA, PARAM_NAMES, ROBUST_LOSSES, hoffmann_grid, objective, value_grad_hessian
 from .precision import float64_scope, resolve_dtype
 from .solvers import REASONS, Lanes, SolverConfig, polish
 
 AT_BEST_RTOL = 1e-6  # a start "reached the best objective" within this relative gap
+_MAX_GRID_SIZE = 1024  # the screen holds grid_size^2 x 5 coefficients: 42 MB at 1024
+MAX_ITER = 2**31 - 1  # the solver counts iterations in int32
 RECORD_VERSION = 1
 
 
@@ -206,15 +208,17 @@ class FitResult:
             **self.to_dict(),
             "versions": _versions(),
             "data": {"N": n, "D": d, "loss": loss, "weights": weights},
-            # every start's outcome (JSON has no inf or nan: a non-finite number is written as null)
-            "starts": {name: [_finite_or_none(v) for v in np.ravel(values)] if name != "theta" else
-                       [[_finite_or_none(v) for v in row] for row in np.asarray(values)]
-                       for name, values in self.starts._asdict().items()},
+            # every start's outcome (``save`` writes a non-finite number as null: JSON has no inf or nan)
+            "starts": {name: np.asarray(values).tolist() for name, values in self.starts._asdict().items()},
         }
 
     def save(self, path, extra=None):
-        """Write the fit record as JSON (``extra``: more top-level keys, e.g. bootstrap draws)."""
-        Path(path).write_text(json.dumps({**self.record(), **(extra or {})}, indent=1))
+        """Write the fit record as strict JSON (``extra``: more top-level keys, e.g. bootstrap draws); a
+        non-finite number (a start that diverged, say) is written as null. Raises ``OutputError`` when the
+        file cannot be written (``optimal.jsonio.check_writable`` asks before a long computation)."""
+        check_writable(path, "fit record")
+        text, _ = dumps_strict({**self.record(), **(extra or {})}, indent=1)
+        write_text(path, text, "fit record")
 
     def refit(self):
         """Run the fit again from the saved rows and configuration."""
@@ -232,37 +236,80 @@ def _versions():
             "scipy": scipy.__version__, "python": platform.python_version(), "backend": jax.default_backend()}
 
 
-def _finite_or_none(value):
-    value = value.item() if hasattr(value, "item") else value
-    return value if not isinstance(value, float) or np.isfinite(value) else None
+@float64_scope
+def load_fit(path) -> FitResult:
+    """Load a fit record written by ``FitResult.save`` (no recomputation; ``.refit()`` reruns it).
+
+    Raises ``CoefficientsError`` for a file that cannot be read or parsed (``optimal.jsonio.read_json``) and
+    for a record that ``fit_from_record`` refuses.
+    """
+    return fit_from_record(read_json(path, "fit record"), str(path))
 
 
 @float64_scope
-def load_fit(path) -> FitResult:
-    """Load a fit record written by ``FitResult.save`` (no recomputation; ``.refit()`` reruns it)."""
-    path = Path(path)
+def fit_from_record(record, source="fit record") -> FitResult:
+    """A ``FitResult`` from a parsed fit record (``FitResult.record()``, as ``load_fit`` reads it).
+
+    Every field is checked: its type and nesting (a string is not a number, a list not an object), array
+    shapes, the options exactly as ``fit`` checks them, the rows as ``validate_runs`` does, and the law as
+    ``law_from_dict`` does (positive finite coefficients). ``source`` names the record in messages.
+    Raises ``CoefficientsError``.
+    """
     try:
-        record = json.loads(path.read_text())
-    except OSError as exc:
-        raise CoefficientsError(f"cannot read fit record {str(path)!r}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise CoefficientsError(f"fit record {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    try:
-        theta = np.asarray([record["log_params"][k] for k in PARAM_NAMES])
-        data = tuple(np.asarray(record["data"][k], dtype=np.float64) for k in ("N", "D", "loss", "weights"))
-        starts = record["starts"]
-        as_array = lambda name, dtype: np.asarray(starts[name], dtype=dtype)  # noqa: E731  (null -> nan)
-        lanes = Lanes(as_array("theta", float).reshape(-1, 5), as_array("objective", float), as_array("grad_norm", float),
-                      as_array("iterations", int), as_array("reason", int), as_array("converged", bool))
-        return FitResult(
-            law=Chinchilla(*map(float, theta_to_law(theta))), theta=theta, objective=float(record["objective"]), n_rows=int(record["n_rows"]),
-            n_starts=int(record["n_starts"]), n_starts_at_best=int(record["n_starts_at_best"]),
-            converged=bool(record["converged"]), reason=str(record["reason"]), iterations=int(record["iterations"]),
-            grad_norm=float(record["grad_norm"]), starts=lanes, config=dict(record["config"]),
-            warnings=tuple(record.get("warnings", ())), data=data, diagnostics=dict(record.get("diagnostics", {})),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CoefficientsError(f"{str(path)!r} is not a fit record saved by 'optimal fit --save' (bad or missing {exc})") from None
+        record = as_dict(record, "the file's JSON")
+        log_params = as_dict(field(record, "log_params"), "log_params")
+        theta = np.asarray([as_number(field(log_params, k, "log_params."), f"log_params.{k}") for k in PARAM_NAMES])
+        rows = as_dict(field(record, "data"), "data")
+        data = tuple(as_array(field(rows, k, "data."), f"data.{k}") for k in ("N", "D", "loss", "weights"))
+        saved = as_dict(field(record, "starts"), "starts")
+        starts = as_array(field(saved, "theta", "starts."), "starts.theta", ndim=2, width=5, null=True)
+        per_start = lambda name, kind: as_array(field(saved, name, "starts."), f"starts.{name}", kind,  # noqa: E731
+                                                length=len(starts), null=kind == "float")
+        lanes = Lanes(starts, per_start("objective", "float"), per_start("grad_norm", "float"),
+                      per_start("iterations", "int"), per_start("reason", "int"), per_start("converged", "bool"))
+        if np.any((lanes.reason < 0) | (lanes.reason >= len(REASONS))):
+            raise CoefficientsError(f"starts.reason must hold codes 0 to {len(REASONS) - 1}")
+        config = as_dict(field(record, "config"), "config")
+        for key in ("delta", "robust", "grid_size", "n_polish", "max_iter", "xtol", "dtype", "starts"):
+            field(config, key, "config.")
+        _check_options(config["delta"], config["robust"], config["grid_size"], config["n_polish"],
+                       config["max_iter"], config["xtol"])
+        if config["dtype"] not in ("float64", "float32"):
+            raise CoefficientsError(f"config.dtype must be \"float64\" or \"float32\", not {config['dtype']!r}")
+        if not isinstance(config["starts"], (str, list)):
+            raise CoefficientsError("config.starts must be a name or a list of starts")
+        count = lambda key: check_count(field(record, key), key, 0, error=CoefficientsError)  # noqa: E731
+        reason, found = field(record, "reason"), record.get("warnings", [])
+        if not isinstance(reason, str) or not isinstance(found, list) or not all(isinstance(w, str) for w in found):
+            raise CoefficientsError("reason must be text and warnings a list of texts")
+        if not isinstance(field(record, "converged"), bool):
+            raise CoefficientsError("converged must be true or false")
+        result = dict(objective=as_number(field(record, "objective"), "objective"), n_rows=count("n_rows"),
+                      n_starts=count("n_starts"), n_starts_at_best=count("n_starts_at_best"),
+                      converged=record["converged"], reason=reason, iterations=count("iterations"),
+                      grad_norm=as_number(field(record, "grad_norm"), "grad_norm", null=True), starts=lanes,
+                      config=dict(config), warnings=tuple(found),
+                      diagnostics=dict(as_dict(record.get("diagnostics", {}), "diagnostics")))
+    except OptimalError as exc:
+        raise CoefficientsError(f"{source!r} is not a fit record saved by 'optimal fit --save': {exc}") from None
+    try:  # the same checks as any coefficients and any rows
+        law = law_from_dict({k: float(v) for k, v in theta_to_law(theta)._asdict().items()})
+        runs = validate_runs(*data, n_free=0, source="data")
+    except OptimalError as exc:
+        raise CoefficientsError(f"{source!r}: {exc}") from None
+    return FitResult(law=law, theta=theta, data=(runs.n_params, runs.n_tokens, runs.loss, runs.weights), **result)
+
+
+def _check_options(delta, robust, grid_size, n_polish, max_iter, xtol):
+    """The fit's options, checked the same way for ``fit`` and for a loaded record's config."""
+    if not isinstance(robust, str) or robust not in ROBUST_LOSSES:
+        raise OptimalError(f"robust must be one of {', '.join(ROBUST_LOSSES)}, not {robust!r}")
+    check_positive(delta, "delta (the Huber threshold)")
+    check_count(grid_size, "grid_size", 2, _MAX_GRID_SIZE)
+    check_count(n_polish, "n_polish", 1)
+    check_count(max_iter, "max_iter", 1, MAX_ITER)
+    if xtol is not None:
+        check_positive(xtol, "xtol")
 
 
 @float64_scope
@@ -285,10 +332,7 @@ def fit(n_params, n_tokens, loss, weights=None, *, delta=DEFAULT_DELTA, robust="
     """
     dtype = resolve_dtype(dtype)
     runs = validate_runs(n_params, n_tokens, loss, weights)
-    if robust not in ROBUST_LOSSES:
-        raise OptimalError(f"robust must be one of {', '.join(ROBUST_LOSSES)}, not {robust!r}")
-    if not (np.isfinite(delta) and delta > 0):
-        raise OptimalError(f"delta (the Huber threshold) must be positive and finite, got {delta!r}")
+    _check_options(delta, robust, grid_size, n_polish, max_iter, xtol)
     xtol = float(0.01 * np.sqrt(np.finfo(dtype).eps)) if xtol is None else float(xtol)
     config = {"delta": float(delta), "robust": robust, "starts": starts if isinstance(starts, str) else np.asarray(starts).tolist(),
               "grid_size": int(grid_size), "n_polish": int(n_polish), "max_iter": int(max_iter), "xtol": xtol,
@@ -312,6 +356,9 @@ def fit(n_params, n_tokens, loss, weights=None, *, delta=DEFAULT_DELTA, robust="
     values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)
     best = int(np.argmin(values))
     theta = lanes.theta[best].astype(np.float64)
+    if not (np.isfinite(values[best]) and np.all(np.isfinite(theta))):
+        raise OptimalError(f"the fit produced no finite coefficients: all {len(theta0)} starts ended non-finite; "
+                           "check the units and range of N, D and the loss")
     candidates, candidate_values = lanes.theta, np.where(lanes.converged, values, np.inf)
     if grid is not None:
         candidates = np.vstack([candidates, grid[0].reshape(-1, 5)])

@@ -6,16 +6,14 @@ Every law is a pytree (so ``jit``, ``vmap`` and ``grad`` see its coefficients) w
 The solver only needs ``log_loss``; any object with that method, or any JAX function ``f(N, D)``, plugs in.
 """
 
-import json
-import math
-from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
-from .errors import CoefficientsError, UnknownPresetError
+from .errors import CoefficientsError, UnknownPresetError, check_positive
+from .jsonio import read_json
 
 
 class Chinchilla(NamedTuple):
@@ -180,18 +178,13 @@ def law_from_dict(coefficients: dict):
     form = coefficients.get("form")
     if form is None:
         form = "kaplan" if "alpha_N" in coefficients else "chinchilla"
-    if form not in _FORMS:
+    if not isinstance(form, str) or form not in _FORMS:
         raise CoefficientsError(f"unknown form {form!r}; choose one of {', '.join(_FORMS)}")
     cls = _FORMS[form]
     missing = [k for k in cls._fields if k not in coefficients]
     if missing:
         raise CoefficientsError(f"{form} coefficients are missing {', '.join(missing)}")
-    values = {}
-    for key in cls._fields:
-        value = coefficients[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise CoefficientsError(f"coefficient {key} must be a positive finite number, got {value!r}")
-        values[key] = float(value)
+    values = {key: check_positive(coefficients[key], f"coefficient {key}", CoefficientsError) for key in cls._fields}
     return cls(**values)
 
 
@@ -205,13 +198,4 @@ def law_to_dict(law) -> dict:
 
 def load_coefficients(path):
     """Read a law from a JSON file (see ``law_from_dict``); a saved fit record also works."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise CoefficientsError(f"cannot read coefficients file {str(path)!r}: {exc.strerror}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CoefficientsError(f"coefficients file {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    return law_from_dict(data)
+    return law_from_dict(read_json(path, "coefficients file"))

@@ -26,8 +26,10 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 import optimal
-from optimal.bootstrap import allocations, derived_params, load_bootstrap
-from optimal.errors import CoefficientsError, PlotError
+from optimal.bootstrap import allocations, bootstrap_from_record, derived_params
+from optimal.errors import CoefficientsError, PlotError, check_count
+from optimal.fit import fit_from_record
+from optimal.jsonio import check_writable, read_json
 from optimal.precision import float64_scope
 
 KINDS = ("surface", "fit", "bootstrap", "frontier")
@@ -41,6 +43,7 @@ _LOSS_LABEL = "loss (nats/token)"
 _COMPUTE_LABEL = "training compute C (FLOPs)"
 _BAND_COLOUR = "tab:blue"
 _CMAP = "viridis"
+DPI_RANGE = (10, 2000)  # below, a figure is a smudge; above, a 7-inch figure passes 10^4 pixels a side
 
 
 
@@ -218,22 +221,29 @@ def bootstrap_pairs(thetas, budgets=(CHINCHILLA_BUDGET,), truth=None, *, confide
             row_first = row_first or ax
             if i == j:
                 diagonal.append(ax)
-                lo, hi = _percentiles(columns[i], confidence)
-                ax.hist(columns[i], bins=min(30, max(8, len(columns[i]) // 8)), color=_BAND_COLOUR, alpha=0.7)
-                ax.axvline(lo, color="black", ls="--", lw=0.8)
-                ax.axvline(hi, color="black", ls="--", lw=0.8)
-                ax.set_title(f"{symbols[i]} = {np.median(columns[i]):.3g} [{lo:.3g}, {hi:.3g}]", fontsize=9)
+                values = columns[i][np.isfinite(columns[i])]  # a draw whose allocation diverged is counted, not drawn
+                dropped = f" ({len(columns[i]) - len(values)} not finite)" if len(values) < len(columns[i]) else ""
+                if len(values):
+                    lo, hi = _percentiles(values, confidence)
+                    ax.hist(values, bins=min(30, max(8, len(values) // 8)), range=_hist_range(values),
+                            color=_BAND_COLOUR, alpha=0.7)
+                    ax.axvline(lo, color="black", ls="--", lw=0.8)
+                    ax.axvline(hi, color="black", ls="--", lw=0.8)
+                    ax.set_title(f"{symbols[i]} = {np.median(values):.3g} [{lo:.3g}, {hi:.3g}]{dropped}", fontsize=9)
+                else:
+                    ax.set_title(f"{symbols[i]}: no finite draws{dropped}", fontsize=9)
                 ax.yaxis.set_major_locator(NullLocator())
             else:
-                ax.scatter(columns[j], columns[i], s=5, color=_BAND_COLOUR, alpha=0.5, lw=0)
+                both = np.isfinite(columns[j]) & np.isfinite(columns[i])
+                ax.scatter(columns[j][both], columns[i][both], s=5, color=_BAND_COLOUR, alpha=0.5, lw=0)
                 if j == 0:
                     ax.set_ylabel(names[i])
                 else:
                     ax.tick_params(labelleft=False)
-            if true_values is not None:
+            if true_values is not None and math.isfinite(true_values[j]):
                 ax.axvline(true_values[j], color="tab:red", lw=1)
-                if i != j:
-                    ax.axhline(true_values[i], color="tab:red", lw=1)
+            if true_values is not None and i != j and math.isfinite(true_values[i]):
+                ax.axhline(true_values[i], color="tab:red", lw=1)
             if i == m - 1:
                 ax.set_xlabel(names[j])
             else:
@@ -349,10 +359,11 @@ def figure_from_record(path, kind, preset=None) -> Figure:
         others = tuple(p for p in optimal.PRESETS if p != name)
         return frontier(law, presets=others, label=f"{name} ({PRESET_SOURCES.get(name, 'preset')})",
                         budgets=(CHINCHILLA_BUDGET,))
-    result = optimal.load_fit(path)
+    record = read_json(path, "fit record")  # read once: the fit and its draws
+    result = fit_from_record(record, str(path))
     if kind == "fit":
         return data_vs_fit(result)
-    draws, confidence = _record_draws(path)
+    draws, confidence = _record_draws(bootstrap_from_record(record, result, str(path)), path)
     if kind == "bootstrap":
         if draws is None:
             raise PlotError(f"{str(path)!r} holds no bootstrap draws; save the fit with "
@@ -364,31 +375,42 @@ def figure_from_record(path, kind, preset=None) -> Figure:
                     budgets=(CHINCHILLA_BUDGET,))
 
 
+def check_output(out, dpi=150) -> Path:
+    """Check, before drawing, that a figure can be written to ``out`` at ``dpi``: the suffix names a format
+    (png, pdf, svg, ...), ``dpi`` is an integer in ``DPI_RANGE``, and the file can be written there (its
+    folder exists, it is not a folder). Returns ``Path(out)``; raises ``PlotError``."""
+    check_count(dpi, "dpi", *DPI_RANGE, error=PlotError)
+    out = Path(out)
+    formats = Figure().canvas.get_supported_filetypes()
+    if out.suffix.lower().lstrip(".") not in formats:
+        raise PlotError(f"cannot tell the image format of {str(out)!r}: end the name with one of "
+                        f"{', '.join('.' + f for f in sorted(formats))}")
+    return check_writable(out, "figure", PlotError)
+
+
 def save_figure(fig: Figure, out, dpi=150) -> Path:
     """Write ``fig`` to ``out``; the suffix picks the format (png, pdf, svg, ...). Returns the path written.
 
-    ``dpi`` sets the resolution of raster formats (png, jpg, ...).
+    ``dpi`` sets the resolution of raster formats (png, jpg, ...): an integer from 10 to 2000.
 
-    Raises ``PlotError`` for a missing or unsupported suffix, a missing folder, or a file that cannot be written.
+    Raises ``PlotError`` for a missing or unsupported suffix, a ``dpi`` out of range, a missing folder, a
+    folder in the file's place, a file that cannot be written (``check_output``), or values matplotlib cannot
+    lay out.
     """
-    out = Path(out)
-    formats = fig.canvas.get_supported_filetypes()
+    out = check_output(out, dpi)
     suffix = out.suffix.lower().lstrip(".")
-    if suffix not in formats:
-        raise PlotError(f"cannot tell the image format of {str(out)!r}: end the name with one of "
-                        f"{', '.join('.' + f for f in sorted(formats))}")
-    if not out.parent.is_dir():
-        raise PlotError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
     try:
         fig.savefig(out, dpi=dpi if suffix in ("png", "jpg", "jpeg", "webp", "tif", "tiff") else "figure")
     except OSError as exc:
         raise PlotError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
+    except (OverflowError, ValueError) as exc:  # matplotlib's layout overflows near 1e308, say
+        raise PlotError(f"cannot draw the figure ({exc}); are the values plotted plausible?") from None
     return out
 
 
-def _record_draws(path):
-    """The converged bootstrap draws of a fit record (n, 5) and their confidence, or (None, 0.95) without any."""
-    boot = load_bootstrap(path)
+def _record_draws(boot, path):
+    """The converged bootstrap draws of a record's ``BootstrapResult`` (n, 5) and their confidence, or
+    (None, 0.95) without any."""
     if boot is None:
         return None, 0.95
     if len(boot.good) == 0:
@@ -426,6 +448,14 @@ def _percentiles(draws, confidence):
     tail = 100 * (1 - confidence) / 2
     lo, hi = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
     return lo, hi
+
+
+def _hist_range(values):
+    """The histogram range of finite ``values``, widened when they are (nearly) all equal: NumPy's own +-0.5
+    vanishes next to values like 1e300."""
+    lo, hi = float(np.min(values)), float(np.max(values))
+    pad = 0.5 * max(hi - lo, 1e-3 * max(abs(lo), abs(hi)), 1e-3) if hi - lo <= 1e-9 * max(abs(lo), abs(hi), 1) else 0.0
+    return lo - pad, hi + pad
 
 
 def _pct(confidence):

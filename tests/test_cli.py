@@ -143,7 +143,7 @@ def test_fit_epoch_anchor_from_the_shell(capsys, epoch_runs):
         ("N,D,oops\n1e8,1e10,3\n", [], "no column 'loss'"),
         ("N,D,loss\n" + "1e8,1e10,3.0\n" * 12, [], "same N"),
         ("N,D,loss\n" + "".join(f"{10**(7+i/4)},{10**(9+i/5)},{3-i/20}\n" for i in range(12)), ["--group-col", "x"], "--bootstrap"),
-        ("N,D,loss\n" + "".join(f"{10**(7+i/4)},{10**(9+i/5)},{3-i/20}\n" for i in range(12)), ["--bootstrap", "1"], "n_resamples"),
+        ("N,D,loss\n" + "".join(f"{10**(7+i/4)},{10**(9+i/5)},{3-i/20}\n" for i in range(12)), ["--bootstrap", "1"], "--bootstrap must be an integer from 2 to"),
     ],
 )
 def test_fit_errors(capsys, tmp_path, content, extra, message):

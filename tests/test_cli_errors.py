@@ -1,0 +1,281 @@
+"""Bad input on the command line: whatever the file holds or the options say, the outcome is exit status 2 with
+one line ``error: ...`` on stderr (or, where the input is fine after all, the right answer), never a traceback,
+and JSON output is strict (no NaN or Infinity)."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+import optimal
+from optimal.cli import main
+
+LAW = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
+
+
+def run(capsys, argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_error(code, out, err, message):
+    assert code == 2 and out == "", err
+    assert err.startswith("error: ") and err.count("\n") == 1 and len(err) < 1000, err
+    assert message in err, err
+
+
+def strict(text):
+    return json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in JSON output"))
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A runs CSV (40 synthetic runs), a fit record saved with 8 bootstrap draws, and that record as a dict."""
+    folder = tmp_path_factory.mktemp("cli")
+    runs = optimal.synthetic_runs(n_runs=40)
+    csv = folder / "runs.csv"
+    csv.write_text("N,D,loss\n" + "".join(f"{n!r},{d!r},{l!r}\n" for n, d, l in
+                                          zip(runs.n_params.tolist(), runs.n_tokens.tolist(), runs.loss.tolist())))
+    result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
+    record = folder / "fit.json"
+    result.save(record, {"bootstrap": optimal.bootstrap(result, n_resamples=8).draws_record()})
+    return {"csv": csv, "record": record, "dict": json.loads(record.read_text()), "folder": folder}
+
+
+@pytest.fixture
+def no_computation(monkeypatch):
+    """Errors that can be found from the options must come before any fitting or drawing."""
+    from optimal import plot
+
+    def computed(*args, **kwargs):
+        raise AssertionError("the error came after the computation")
+
+    monkeypatch.setattr(optimal, "fit", computed)
+    monkeypatch.setattr(optimal, "bootstrap", computed)
+    monkeypatch.setattr(plot, "figure_from_record", computed)
+
+
+# --- JSON files: --coefficients, --fit, plot ----------------------------------------------------------------------
+
+JSON_FILES = [
+    (json.dumps(LAW).encode("utf-16"), "is UTF-16 text, not UTF-8"),
+    (bytes(range(256)) * 4, "is not UTF-8 text"),
+    (b"[" * 100_000, "nests arrays or objects too deeply"),
+    (b'{"a":' * 100_000, "nests arrays or objects too deeply"),
+    (b'{"E": ' + b"7" * 5000 + b"}", "holds an integer of 5000 digits"),
+    (b"", "is not valid JSON"),
+    (b"\x00\x00", "is not valid JSON"),
+    (b"[1, 2]", "must be"),
+]
+COMMANDS = [
+    ["solve", "--compute", "1e24", "--coefficients", "{}"],
+    ["solve", "--compute", "1e24", "--fit", "{}"],
+    ["plot", "{}", "--kind", "fit", "--out", "{out}"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=["coefficients", "fit", "plot"])
+@pytest.mark.parametrize("content, message", JSON_FILES, ids=[m for _, m in JSON_FILES])
+def test_unreadable_json_files(capsys, tmp_path, command, content, message):
+    path = tmp_path / "in.json"
+    path.write_bytes(content)
+    argv = [str(path) if a == "{}" else str(tmp_path / "out.png") if a == "{out}" else a for a in command]
+    assert_one_error(*run(capsys, argv), message)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ('"E": 1e999', "coefficient E must be a positive finite number, got inf"),
+        ('"E": NaN', "coefficient E must be a positive finite number, got nan"),
+        ('"alpha": -0.3', "coefficient alpha must be a positive finite number, got -0.3"),
+        ('"A": "480"', "coefficient A must be a positive finite number, got '480'"),
+        ('"B": ' + "9" * 400, "holds an integer of 400 digits"),
+        ('"form": ["kaplan"]', "unknown form"),
+    ],
+)
+def test_bad_coefficients(capsys, tmp_path, change, message):
+    path = tmp_path / "law.json"
+    key = change.split(":")[0]
+    path.write_text("{" + ", ".join([change] + [f'"{k}": {v}' for k, v in LAW.items() if f'"{k}"' != key]) + "}")
+    assert_one_error(*run(capsys, ["solve", "--compute", "1e24", "--coefficients", path]), message)
+
+
+def test_coefficients_with_a_byte_order_mark(capsys, tmp_path):
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(LAW).encode())
+    code, out, _ = run(capsys, ["solve", "--compute", "5.76e23", "--coefficients", path, "--json"])
+    assert code == 0 and strict(out)["allocations"][0]["tokens_per_param"] == pytest.approx(18.4, abs=0.05)
+
+
+def test_coefficients_file_too_large(capsys, tmp_path):
+    path = tmp_path / "huge.json"
+    with open(path, "wb") as file:
+        file.truncate(600 * 2**20)  # sparse
+    assert_one_error(*run(capsys, ["solve", "--compute", "1e24", "--coefficients", path]), "is larger than 512 MiB")
+
+
+@pytest.mark.parametrize(
+    "place, value, message",
+    [
+        (("log_params", "alpha"), -0.3, "coefficient alpha must be a positive finite number, got -0.3"),
+        (("log_params", "e"), float("nan"), "coefficient E must be a positive finite number, got nan"),
+        (("log_params",), [0.5, 6.0, 7.5, 0.3, 0.3], "log_params must be an object, not a list"),
+        (("log_params", "e"), "0.5", "log_params.e must be a number, not a string"),
+        (("data",), [[1e8, 1e10, 3.0]], "data must be an object, not a list"),
+        (("data", "D"), "1e10", "data.D must be a list of numbers"),
+        (("starts", "theta"), [[1, 2]], "starts.theta must be a list of lists of 5 numbers"),
+        (("config", "max_iter"), 0, "max_iter must be an integer from 1 to"),
+        (("iterations",), "many", "iterations must be an integer >= 0"),
+        (("bootstrap", "thetas"), {"e": 1}, "the bootstrap draws are malformed"),
+        (("bootstrap", "seed"), 2**40, "the bootstrap draws are malformed (seed must be an integer from 0 to"),
+    ],
+)
+def test_malformed_fit_records(capsys, tmp_path, files, place, value, message):
+    record = json.loads(json.dumps(files["dict"]))
+    edited = record
+    for key in place[:-1]:
+        edited = edited[key]
+    edited[place[-1]] = value
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(record))
+    assert_one_error(*run(capsys, ["solve", "--compute", "1e24", "--fit", path]), message)
+    assert_one_error(*run(capsys, ["plot", path, "--kind", "bootstrap", "--out", tmp_path / "o.png"]), message)
+
+
+# --- options ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--save", "{folder}/missing/fit.json"], "does not exist"),
+        (["--save", "{folder}"], "it is a folder"),
+        (["--save", "{csv}/fit.json"], "is not a folder"),
+        (["--bootstrap", "4", "--seed", "9223372036854775808"], "--seed must be an integer from 0 to 4294967295"),
+        (["--bootstrap", "4", "--seed", "-1"], "--seed must be an integer from 0 to 4294967295, got -1"),
+        (["--bootstrap", "4", "--seed", "4294967296"], "--seed must be an integer from 0 to 4294967295"),
+        (["--bootstrap", "20", "--budgets", "-1", "0", "1e400"], "compute must be positive and finite, got -1"),
+        (["--bootstrap", "20", "--budgets", "1e400"], "compute must be positive and finite, got inf"),
+        (["--bootstrap", "20", "--budgets", "nan"], "compute must be positive and finite, got nan"),
+        (["--budgets", "1e22", "5"], "below one parameter trained on one token"),
+        (["--budgets", "1e22", "--flops-per-param-token", "0"], "flops_per_param_token must be positive"),
+        (["--budgets", "1e22", "--flops-per-param-token", "nan"], "flops_per_param_token must be positive"),
+        (["--bootstrap", "-5"], "--bootstrap must be an integer from 2 to 1000000, got -5"),
+        (["--bootstrap", "1"], "--bootstrap must be an integer from 2"),
+        (["--bootstrap", "99999999999999999999"], "--bootstrap must be an integer from 2 to 1000000"),
+        (["--bootstrap", "4", "--confidence", "0"], "--confidence must be between 0 and 1"),
+        (["--bootstrap", "4", "--confidence", "1"], "--confidence must be between 0 and 1"),
+        (["--bootstrap", "4", "--confidence", "nan"], "--confidence must be between 0 and 1"),
+        (["--bootstrap", "4", "--confidence", "2"], "--confidence must be between 0 and 1"),
+    ],
+)
+def test_fit_options_checked_before_fitting(capsys, files, no_computation, options, message):
+    options = [o.format(folder=files["folder"], csv=files["csv"]) for o in options]
+    assert_one_error(*run(capsys, ["fit", files["csv"], *options]), message)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--dpi", "0"], "dpi must be an integer from 10 to 2000, got 0"),
+        (["--dpi", "-5"], "dpi must be an integer from 10 to 2000, got -5"),
+        (["--dpi", "1000000"], "dpi must be an integer from 10 to 2000, got 1000000"),
+        (["--dpi", "1e6"], "invalid int value"),
+        (["--out", "{folder}/missing/o.png"], "does not exist"),
+        (["--out", "{folder}/dir.png"], "it is a folder"),
+        (["--out", "{folder}/o.txt"], "cannot tell the image format"),
+    ],
+)
+def test_plot_options_checked_before_drawing(capsys, files, no_computation, options, message):
+    (files["folder"] / "dir.png").mkdir(exist_ok=True)
+    options = [o.format(folder=files["folder"]) for o in options]
+    if "--out" not in options:
+        options += ["--out", files["folder"] / "o.png"]
+    assert_one_error(*run(capsys, ["plot", "--kind", "frontier", *options]), message)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["solve", "--compute", "1e24", "--preset", ""], "unknown preset ''"),
+        (["solve", "--compute", "1e309"], "compute must be positive and finite, got inf"),
+        (["solve", "--compute", "nan"], "compute must be positive and finite, got nan"),
+        (["solve", "--compute", "1e24", "--flops-per-param-token", "-1"], "flops_per_param_token must be positive"),
+        (["solve", "--target-loss", "nan"], "target_loss must be positive and finite"),
+        (["fit", "{csv}", "--delta", "nan"], "delta (the Huber threshold) must be a positive finite number"),
+        (["fit", "{csv}", "--delta", "-1"], "delta (the Huber threshold) must be a positive finite number"),
+        (["fit", "{csv}", "--drop-highest-loss", "-1"], "drop_highest_loss must be an integer >= 0, got -1"),
+        (["fit", "{csv}", "--drop-highest-loss", "1000000000"], "cannot drop the 1000000000 highest-loss rows"),
+    ],
+)
+def test_bad_options(capsys, files, argv, message):
+    assert_one_error(*run(capsys, [a.format(csv=files["csv"]) for a in argv]), message)
+
+
+# --- runs files -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "the file is empty"),
+        (b"N,D,loss\n", "need at least 10 rows"),
+        (bytes(range(256)) * 8, "cannot read the file as UTF-8 CSV"),
+        ("N,D,loss\n1e8,1e10,3\n".encode("utf-16"), "cannot read the file as UTF-8 CSV"),
+        (b"N,D,loss\n1e8,1e10,\x003\n", "is not a number"),
+        (",".join(f"c{i}" for i in range(10**5)).encode() + b"\n", "(100000 in all)"),
+        (b"N,D,loss\n1e8,1e10,1e-308\n", "1e-308 is outside the range the fit can compute with"),
+    ],
+)
+def test_bad_runs_files(capsys, tmp_path, content, message):
+    path = tmp_path / "runs.csv"
+    path.write_bytes(content)
+    assert_one_error(*run(capsys, ["fit", path, "--json"]), message)
+
+
+# --- output -----------------------------------------------------------------------------------------------------
+
+
+def test_too_few_converged_draws_print_n_a(capsys, tmp_path, files):
+    record = json.loads(json.dumps(files["dict"]))
+    record["bootstrap"]["converged"] = [True] + [False] * 7
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(record))
+    code, out, err = run(capsys, ["solve", "--compute", "1e22", "--fit", path])
+    assert code == 0 and "n/a" in out and "7 of 8 resamples (87.5%) did not converge" in err
+    code, out, err = run(capsys, ["solve", "--compute", "1e22", "--fit", path, "--json"])
+    assert code == 0 and strict(out)["allocations"][0]["intervals"]["N"] == {"lo": None, "hi": None, "se": None}
+
+
+def test_too_few_converged_draws_in_the_fit_table(capsys, files):
+    from optimal.cli import _interval_table
+
+    boot = optimal.load_bootstrap(files["record"])
+    one = optimal.BootstrapResult(boot.thetas, boot.objectives, np.arange(8) == 0, boot.iterations, 0.95, 0, boot.fit)
+    table = _interval_table(one)
+    assert "n/a" in table and "nan" not in table
+
+
+def test_non_finite_output_is_null_with_one_warning(capsys, monkeypatch):
+    from optimal.recommend import Recommendation
+
+    to_dict = Recommendation.to_dict
+    monkeypatch.setattr(Recommendation, "to_dict", lambda self: {
+        **to_dict(self), "allocations": [{**r, "loss": float("nan")} for r in to_dict(self)["allocations"]]})
+    code, out, err = run(capsys, ["solve", "--compute", "1e22", "1e23", "--json"])
+    assert code == 0 and [r["loss"] for r in strict(out)["allocations"]] == [None, None]
+    assert err == "warning: 2 non-finite values written as null (allocations[0].loss, allocations[1].loss)\n"
+
+
+def test_no_traceback_from_a_fresh_process(tmp_path):
+    import subprocess
+
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000)
+    proc = subprocess.run([sys.executable, "-m", "optimal", "solve", "--compute", "1e24", "--fit", str(path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ")

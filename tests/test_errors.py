@@ -1,0 +1,308 @@
+"""The library's errors: every bad argument or file is a named ``OptimalError`` that says what to fix, never a
+bare TypeError, OverflowError or ZeroDivisionError, and never a silent NaN."""
+
+import json
+import math
+import sys
+
+import numpy as np
+import pytest
+
+import optimal
+from optimal import jsonio
+from optimal.errors import (BudgetError, CoefficientsError, DataError, OptimalError, OutputError, PlotError,
+                            check_count, check_positive)
+
+COEFFICIENTS = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """A small fit, its saved record (with 8 bootstrap draws) and the record as a dict."""
+    runs = optimal.synthetic_runs(n_runs=40)
+    result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
+    boot = optimal.bootstrap(result, n_resamples=8)
+    path = tmp_path_factory.mktemp("fit") / "fit.json"
+    result.save(path, {"bootstrap": boot.draws_record()})
+    return result, boot, path, json.loads(path.read_text())
+
+
+# --- shared checks ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, True, "3", None, 2**32, np.float64(3.0)])
+def test_check_count_refuses(value):
+    with pytest.raises(OptimalError, match=r"^n must be an integer from 0 to 4294967295, got"):
+        check_count(value, "n", 0, 2**32 - 1)
+
+
+def test_check_count_accepts_integers():
+    assert check_count(np.int64(7), "n", 1) == 7 and check_count(0, "n") == 0
+    with pytest.raises(DataError, match="^file.csv: k must be an integer >= 1"):
+        check_count(0, "k", 1, error=DataError, source="file.csv")
+
+
+@pytest.mark.parametrize("value", [0, -1.0, math.nan, math.inf, True, "1", 10**400])
+def test_check_positive_refuses(value):
+    with pytest.raises(OptimalError, match="x must be a positive finite number"):
+        check_positive(value, "x")
+
+
+# --- reading JSON -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (json.dumps(COEFFICIENTS).encode("utf-16"), "is UTF-16 text, not UTF-8"),
+        (bytes(range(256)), r"is not UTF-8 text \(byte 0x80 at offset 128\)"),
+        (b"[" * 100_000, "nests arrays or objects too deeply"),
+        (b'{"E": ' + b"1" * 5000 + b"}", "holds an integer of 5000 digits"),
+        (b"", "is not valid JSON: Expecting value at line 1, column 1"),
+        (b"\x00", "is not valid JSON"),
+    ],
+)
+def test_read_json_refuses_what_is_not_json(tmp_path, content, message):
+    path = tmp_path / "x.json"
+    path.write_bytes(content)
+    with pytest.raises(CoefficientsError, match=message):
+        jsonio.read_json(path, "coefficients file")
+
+
+def test_read_json_accepts_a_byte_order_mark(tmp_path):
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(COEFFICIENTS).encode())
+    assert optimal.load_coefficients(path).alpha == COEFFICIENTS["alpha"]
+
+
+def test_read_json_refuses_huge_files_without_reading_them(tmp_path):
+    path = tmp_path / "huge.json"
+    with open(path, "wb") as file:
+        file.truncate(jsonio.MAX_BYTES + 1)  # sparse: no disk, and read_json must not read it
+    with pytest.raises(CoefficientsError, match="is larger than 512 MiB"):
+        jsonio.read_json(path, "fit record")
+
+
+@pytest.mark.parametrize("name", [".", "missing.json", "nul\x00.json"])
+def test_read_json_unreadable_paths(tmp_path, name):
+    with pytest.raises(CoefficientsError, match="cannot read fit record"):
+        jsonio.read_json(tmp_path / name if name != "nul\x00.json" else name, "fit record")
+
+
+def test_dumps_strict_writes_null_and_says_where():
+    value = {"a": [1.0, float("nan")], "b": {"c": np.float32("inf"), "d": np.array([1.0, -np.inf])}, "e": (np.nan,)}
+    text, places = jsonio.dumps_strict(value)
+    assert json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in strict JSON")) == {
+        "a": [1.0, None], "b": {"c": None, "d": [1.0, None]}, "e": [None]}
+    assert places == ["a[1]", "b.c", "b.d[1]", "e[0]"]
+    assert jsonio.dumps_strict({"x": 1}) == ('{"x": 1}', [])
+
+
+def test_check_writable(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OutputError, match="folder .* does not exist"):
+        jsonio.check_writable(tmp_path / "missing" / "x.json", "fit record")
+    with pytest.raises(OutputError, match="it is a folder"):
+        jsonio.check_writable(tmp_path, "fit record")
+    with pytest.raises(OutputError, match="is not a folder"):
+        jsonio.check_writable(tmp_path / "file" / "x.json", "fit record")
+    assert jsonio.check_writable(tmp_path / "new.json", "fit record") == tmp_path / "new.json"
+
+
+# --- coefficients and fit records -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"alpha": -0.3}, "coefficient alpha must be a positive finite number, got -0.3"),
+        ({"E": True}, "coefficient E must be a positive finite number, got True"),
+        ({"A": "480"}, "coefficient A must be a positive finite number, got '480'"),
+        ({"B": 10**400}, "coefficient B must be a positive finite number, got 1000"),
+        ({"form": ["chinchilla"]}, "unknown form"),
+    ],
+)
+def test_law_from_dict_refuses(change, message):
+    with pytest.raises(CoefficientsError, match=message):
+        optimal.law_from_dict({**COEFFICIENTS, **change})
+
+
+@pytest.mark.parametrize(
+    "place, value, message",
+    [
+        (("log_params", "alpha"), -0.3, "coefficient alpha must be a positive finite number, got -0.3"),
+        (("log_params", "e"), float("nan"), "coefficient E must be a positive finite number, got nan"),
+        (("log_params", "e"), 800, "coefficient E must be a positive finite number, got inf"),
+        (("log_params",), [1, 2, 3], "log_params must be an object, not a list"),
+        (("log_params", "e"), "0.5", "log_params.e must be a number, not a string"),
+        (("data",), "x", "data must be an object, not a string"),
+        (("data", "N"), ["1e8"] * 40, "data.N must hold numbers, found a string"),
+        (("data", "loss"), [-1.0] * 40, "column 'loss', index 0: -1.0 is not positive"),
+        (("starts", "theta"), [[1, 2]], "starts.theta must be a list of lists of 5 numbers"),
+        (("starts", "reason"), [99] * 16, "starts.reason must hold codes"),
+        (("starts", "converged"), [1] * 16, "starts.converged must hold true/false values"),
+        (("config",), [], "config must be an object, not a list"),
+        (("config", "delta"), -1, "delta .* must be a positive finite number"),
+        (("config", "grid_size"), "64", "grid_size must be an integer"),
+        (("config", "dtype"), "int8", "config.dtype must be"),
+        (("n_rows",), 1e300, "n_rows must be an integer >= 0"),
+        (("objective",), None, "objective must be a number, not null"),
+        (("bootstrap", "seed"), -1, "the bootstrap draws are malformed .*seed must be an integer from 0"),
+        (("bootstrap", "confidence"), "0.9", "the bootstrap draws are malformed .*confidence must be a number"),
+        (("bootstrap", "thetas"), [[float("nan")] * 5] * 8, "a converged draw has a non-finite coefficient"),
+    ],
+)
+def test_malformed_fit_records(fitted, tmp_path, place, value, message):
+    record = json.loads(json.dumps(fitted[3]))
+    edited = record
+    for key in place[:-1]:
+        edited = edited[key]
+    edited[place[-1]] = value
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(record))  # NaN as Python writes it: old records may hold it
+    with pytest.raises(CoefficientsError, match=message):
+        optimal.load_bootstrap(path)  # reads the fit (load_fit) and the draws
+    if place[0] != "bootstrap":
+        with pytest.raises(CoefficientsError, match=message):
+            optimal.load_fit(path)
+
+
+def test_saved_record_is_strict_json_and_round_trips(fitted, tmp_path):
+    result, boot, path, record = fitted
+    json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in a saved record"))
+    loaded = optimal.load_bootstrap(path)
+    np.testing.assert_array_equal(loaded.thetas, boot.thetas)
+    assert loaded.fit.params == result.params
+
+
+def test_save_into_a_missing_folder(fitted, tmp_path):
+    with pytest.raises(OutputError, match="does not exist"):
+        fitted[0].save(tmp_path / "missing" / "fit.json")
+
+
+# --- fit and bootstrap arguments --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(grid_size=0), "grid_size must be an integer from 2 to 1024, got 0"),
+        (dict(grid_size=8.0), "grid_size must be an integer"),
+        (dict(grid_size=True), "grid_size must be an integer"),
+        (dict(grid_size=10**9), "grid_size must be an integer from 2 to 1024"),
+        (dict(n_polish=0), "n_polish must be an integer >= 1, got 0"),
+        (dict(n_polish=-3), "n_polish must be an integer >= 1"),
+        (dict(max_iter=0), "max_iter must be an integer from 1 to"),
+        (dict(max_iter=-5), "max_iter must be an integer from 1 to"),
+        (dict(max_iter=2**40), "max_iter must be an integer from 1 to"),
+        (dict(xtol=-1.0), "xtol must be a positive finite number"),
+        (dict(delta="0.001"), "delta .* must be a positive finite number"),
+        (dict(robust=["huber"]), "robust must be one of"),
+    ],
+)
+def test_bad_fit_counts(options, message):
+    runs = optimal.synthetic_runs(n_runs=40)
+    with pytest.raises(OptimalError, match=message):
+        optimal.fit(runs.n_params, runs.n_tokens, runs.loss, **options)
+
+
+def test_fit_never_returns_non_finite_coefficients(monkeypatch):
+    fit_module = sys.modules["optimal.fit"]  # ``optimal.fit`` is the function
+
+    def diverged(theta0, *args):
+        nan = np.full(len(theta0), np.nan)
+        return fit_module.Lanes(np.full((len(theta0), 5), np.nan), nan, nan, np.zeros(len(theta0), int),
+                                np.zeros(len(theta0), int), np.zeros(len(theta0), bool))
+
+    monkeypatch.setattr(fit_module, "polish", diverged)
+    runs = optimal.synthetic_runs(n_runs=40)
+    with pytest.raises(OptimalError, match="the fit produced no finite coefficients"):
+        optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
+
+
+@pytest.mark.parametrize("column, value", [("loss", 1e-308), ("loss", 1e101), ("n_params", 1e301), ("n_tokens", 1e-301)])
+def test_values_the_fit_cannot_compute_with(column, value):
+    runs = optimal.synthetic_runs(n_runs=40)._asdict()
+    runs[column] = runs[column].copy()
+    runs[column][3] = value
+    with pytest.raises(DataError, match=f"column '{column}', index 3: .* is outside the range the fit can compute"):
+        optimal.validate_runs(runs["n_params"], runs["n_tokens"], runs["loss"])
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(seed=-1), "seed must be an integer from 0 to 4294967295, got -1"),
+        (dict(seed=2**32), "seed must be an integer from 0 to 4294967295"),
+        (dict(seed=2**63), "seed must be an integer from 0 to 4294967295"),
+        (dict(seed=1.5), "seed must be an integer"),
+        (dict(seed=True), "seed must be an integer"),
+        (dict(chunk_size=0), "chunk_size must be an integer >= 1, got 0"),
+        (dict(chunk_size=-4), "chunk_size must be an integer >= 1"),
+        (dict(n_starts=0), "n_starts must be an integer >= 1, got 0"),
+        (dict(max_iter=0), "max_iter must be an integer from 1 to"),
+        (dict(n_resamples=1), "n_resamples must be an integer from 2 to 1000000, got 1"),
+        (dict(n_resamples=10**20), "n_resamples must be an integer from 2 to 1000000"),
+        (dict(confidence=float("nan")), "confidence must be a number between 0 and 1"),
+        (dict(confidence="0.9"), "confidence must be a number between 0 and 1"),
+    ],
+)
+def test_bad_bootstrap_arguments(fitted, options, message):
+    with pytest.raises(OptimalError, match=message):
+        optimal.bootstrap(fitted[0], **{"n_resamples": 4, **options})
+
+
+@pytest.mark.parametrize("budgets", [[-1.0], [0.0], [1e24, np.nan], [np.inf], [1.0]])
+def test_bootstrap_allocation_refuses_bad_budgets(fitted, budgets):
+    with pytest.raises(BudgetError):
+        fitted[1].allocation(budgets)
+
+
+def test_too_few_converged_draws(fitted):
+    boot = fitted[1]
+    one = optimal.BootstrapResult(boot.thetas, boot.objectives, np.arange(8) == 0, boot.iterations, 0.95, 0, boot.fit)
+    assert one.params()["alpha"] == {"lo": None, "hi": None, "se": None}
+    assert one.allocation([1e22])[0]["N"] == {"lo": None, "hi": None, "se": None}
+    with pytest.raises(OptimalError, match="only 1 of 8 bootstrap resamples converged"):
+        one.predict(1e9, 1e10)
+
+
+# --- allocation caps --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "caps, message",
+    [
+        (dict(max_tokens=[1e11, 2e11]), r"max_tokens must be one number .* got shape \(2,\)"),
+        (dict(max_params=np.array([1e9])), r"max_params must be one number .* got shape \(1,\)"),
+        (dict(flops_per_param_token=[6.0, 8.0]), r"flops_per_param_token must be one number"),
+        (dict(flops_per_param_token=float("nan")), "flops_per_param_token must be positive and finite"),
+    ],
+)
+def test_caps_must_be_scalars(caps, message):
+    with pytest.raises(BudgetError, match=message):
+        optimal.compute_optimal(optimal.preset(), 1e24, **caps)
+
+
+# --- figures ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dpi, message", [(0, "dpi must be an integer from 10 to 2000, got 0"), (-5, "got -5"),
+                                          (10**6, "got 1000000"), (150.5, "got 150.5")])
+def test_save_figure_dpi(tmp_path, dpi, message):
+    from matplotlib.figure import Figure
+
+    from optimal import plot
+
+    with pytest.raises(PlotError, match=message):
+        plot.save_figure(Figure(), tmp_path / "x.png", dpi=dpi)
+
+
+def test_save_figure_onto_a_folder(tmp_path):
+    from matplotlib.figure import Figure
+
+    from optimal import plot
+
+    (tmp_path / "dir.png").mkdir()
+    with pytest.raises(PlotError, match="it is a folder"):
+        plot.save_figure(Figure(), tmp_path / "dir.png")
