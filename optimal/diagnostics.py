@@ -29,7 +29,7 @@ MIN_DECADES = 1.0  # N or D spanning fewer decades than this
 # float64 (1e-4 / eps ~ 4.5e11): measured 2e4-2e6 on fits of synthetic and Epoch runs, 7e9 with one row's weight
 # 1e6 times the others', 4e15 with 1e12 (there the solver stopped at its start, 1.4e-3 vs 1.37e-3 reachable)
 CONDITION_LIMIT = 1e-4 / float(np.finfo(np.float64).eps)
-MIN_TOKENS_PER_PARAM, MAX_TOKENS_PER_PARAM = 1e-2, 1e5  # median D/N outside: D in billions, or N and D swapped
+MIN_RUN_TOKENS_PER_PARAM, MAX_RUN_TOKENS_PER_PARAM = 1e-2, 1e5  # median D/N outside: D in billions, or N and D swapped
 MIN_PARAMS = 1e5  # median N below: N in millions or billions
 MAX_LOSS = 12.0  # nats per token; above: perplexity, or a loss in bits of a huge vocabulary
 
@@ -137,9 +137,9 @@ def plausibility(n_params, n_tokens, loss):
     n_params, n_tokens, loss = (np.asarray(x, dtype=np.float64) for x in (n_params, n_tokens, loss))
     found = []
     ratio = float(np.median(n_tokens / n_params))
-    if ratio < MIN_TOKENS_PER_PARAM or ratio > MAX_TOKENS_PER_PARAM:
+    if ratio < MIN_RUN_TOKENS_PER_PARAM or ratio > MAX_RUN_TOKENS_PER_PARAM:
         found.append(f"the runs have a median of {ratio:.3g} training tokens per parameter (plausible: "
-                     f"{MIN_TOKENS_PER_PARAM:g} to {MAX_TOKENS_PER_PARAM:g}): is D in billions, or are N and D swapped?")
+                     f"{MIN_RUN_TOKENS_PER_PARAM:g} to {MAX_RUN_TOKENS_PER_PARAM:g}): is D in billions, or are N and D swapped?")
     if np.median(n_params) < MIN_PARAMS:
         found.append(f"the median model has {np.median(n_params):.3g} parameters (below {MIN_PARAMS:g}): "
                      "is N given in millions or billions?")
