@@ -23,7 +23,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from .allocate import _allocate, check_budgets
 from . import diagnostics
 from .errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, check_count
-from .extrapolation import has_interior_optimum
+from .extrapolation import FittedRange, extrapolation, has_interior_optimum
 from .fit import MAX_ITER, FitResult, fit, fit_from_record, screen, theta_to_law
 from .jsonio import as_array, as_dict, as_number, field, read_json
 from .objective import residuals
@@ -176,10 +176,13 @@ class BootstrapResult:
     def predict(self, n_params, n_tokens):
         """Intervals for the loss of runs at (N, D) (arrays of one shape).
 
-        Returns ``{"mean": (lo, hi), "new_run": (lo, hi)}``: a confidence interval for the law's mean loss there,
+        Returns ``{"mean": (lo, hi), "new_run": (lo, hi), "extrapolation": {...}}``: a confidence interval for the
+        law's mean loss there,
         and a prediction interval for one new run's loss: each draw's mean plus a residual of the full-data fit
         (observed minus predicted log-loss, so a run that tends to land above the law lands above it here too)
-        drawn at random. It is the wider of the two.
+        drawn at random. It is the wider of the two. ``extrapolation`` says how far (N, D) lie from the fitted
+        runs: the decades of N x D beyond the largest run's (the same for compute at any k) and the decades N and
+        D lie outside the fitted ranges.
         """
         self._check_enough_draws()
         log_n, log_d = np.log(np.asarray(n_params, float)), np.log(np.asarray(n_tokens, float))
@@ -188,7 +191,9 @@ class BootstrapResult:
         rng = np.random.default_rng(self.seed)
         noisy = mean - rng.choice(self.fit_residuals(), size=mean.shape)  # fit_residuals: predicted - observed
         bounds = lambda x: tuple(np.exp(percentile_bounds(x, self.confidence)))  # noqa: E731
-        return {"mean": bounds(mean), "new_run": bounds(noisy)}
+        n, d, _, weights = self.fit.data
+        far = extrapolation(FittedRange.from_runs(n, d, weights), np.exp(log_n + log_d), np.exp(log_n), np.exp(log_d), 1.0)
+        return {"mean": bounds(mean), "new_run": bounds(noisy), "extrapolation": far}
 
     @float64_scope
     def fit_residuals(self):

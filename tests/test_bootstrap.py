@@ -178,3 +178,8 @@ def test_prediction_interval_puts_the_heavy_tail_where_the_runs_are():
     centre = np.sqrt(np.prod(bands["mean"]))
     above, below = np.log(bands["new_run"][1] / centre), np.log(centre / bands["new_run"][0])
     assert above > 0.05 and below < 0.02, (above, below)
+    # and it says how far the prediction lies from the fitted runs (N 5e7..1.6e10 here)
+    far = boot.predict(1.6e12, 2e13)["extrapolation"]
+    assert float(far["N_decades_outside"]) == pytest.approx(np.log10(1.6e12 / runs.n_params.max()))
+    assert float(boot.predict(1e9, 2e10)["extrapolation"]["N_decades_outside"]) == 0.0
+    assert float(far["compute_decades"]) == pytest.approx(np.log10(1.6e12 * 2e13 / np.max(runs.n_params * runs.n_tokens)))
