@@ -931,6 +931,13 @@ def main(argv=None):
     parser.add_argument("--scaling", action="store_true", help="the scaling curves instead (with --smoke: tiny ones)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help=f"results folder (default {RESULTS_DIR})")
     args = parser.parse_args(argv)
+    # optimal scopes float64 to its own calls; the harness's own JAX work (the SciPy side's resample draws, the
+    # evaluation-rate floor) must run in float64 too, or its random draws and rates are float32's
+    with jax.enable_x64(True):
+        return _run(args, parser)
+
+
+def _run(args, parser):
     if args.scaling:
         if args.quick:
             parser.error("--scaling is not part of --quick; run it on its own (or with --smoke)")
