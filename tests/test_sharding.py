@@ -53,3 +53,14 @@ def test_plan_gives_every_device_real_work():
     assert sorted(indices[real].tolist()) == list(range(1000))
     assert indices.shape[0] == 4 and indices.shape[2] == 96
     assert real.sum(axis=(0, 2)).tolist() == [334, 334, 332]
+
+
+def test_solver_slots_shrink_with_rows():
+    from optimal.solvers import _SLOT_ROWS, default_slots
+
+    # memory grew with 256 slots x rows (100k rows, B = 20: 4.7 GB); slots x rows now stays under ~1M
+    assert default_slots(240) == 256  # Epoch-sized data keep the cache-measured 256
+    for rows in (5_000, 100_000, 200_000, 2_000_000):
+        slots = default_slots(rows)
+        assert slots >= 1 and (slots * rows <= _SLOT_ROWS or slots == 1)
+        assert slots & (slots - 1) == 0  # a power of two
