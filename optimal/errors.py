@@ -35,7 +35,7 @@ class DataError(OptimalError):
 
 
 class PrecisionError(OptimalError):
-    """float64 was asked for while JAX runs in float32 (``jax_enable_x64`` is off)."""
+    """A dtype that optimal does not compute in (float64 and float32 are the two it does)."""
 
 
 class PlotError(OptimalError):
