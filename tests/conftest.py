@@ -1,5 +1,10 @@
+import os
+
 import jax
 import pytest
+
+# programs the tests start keep no compilation cache in the user's home (test_cli checks the cache on its own)
+os.environ["OPTIMAL_CACHE_DIR"] = "off"
 
 import optimal
 

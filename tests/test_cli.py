@@ -217,3 +217,30 @@ def test_fit_bootstrap_max_iter_reaches_the_bootstrap(capsys, tmp_path):
     code, out, err = run(capsys, "fit", str(path), "--bootstrap", "20", "--max-iter", "1", "--json")
     summary = json.loads(out)["bootstrap"]
     assert code == 0 and summary["n_failed"] > 0 and summary["n_retried"] >= summary["n_failed"]
+
+
+def test_the_program_keeps_compiled_code_between_runs(tmp_path):
+    import os
+
+    def program(cache):
+        env = dict(os.environ, OPTIMAL_CACHE_DIR=str(cache), HOME=str(tmp_path / "home"), XDG_CACHE_HOME="")
+        proc = subprocess.run([sys.executable, "-m", "optimal", "solve", "--compute", "1e24", "--json"],
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    first = program(tmp_path / "cache")
+    assert any((tmp_path / "cache").iterdir())  # compiled programs were written where the variable says
+    assert program(tmp_path / "cache") == first  # and a run from the cache answers the same
+    program("off")
+    assert not (tmp_path / "home").exists()  # "off": nothing written, not even the default folder
+
+
+def test_cache_folder_defaults_to_the_user_cache(monkeypatch, tmp_path):
+    from optimal.cli import compilation_cache_dir
+
+    monkeypatch.delenv("OPTIMAL_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert compilation_cache_dir() == tmp_path / "optimal" / "jax"
+    monkeypatch.setenv("OPTIMAL_CACHE_DIR", "off")
+    assert compilation_cache_dir() is None
