@@ -56,10 +56,8 @@ def allocations(thetas, budgets, flops_per_param_token=6.0, max_tokens=None, max
     ``max_tokens`` cap binds, 2 the ``max_params`` cap binds), each of shape (draws, budgets).
     """
     thetas = jnp.asarray(thetas)
-    budgets = jnp.atleast_1d(jnp.asarray(budgets, thetas.dtype))
-    k = jnp.asarray(flops_per_param_token, thetas.dtype)
-    log_cap = lambda cap: jnp.asarray(jnp.inf if cap is None else jnp.log(cap), thetas.dtype)  # noqa: E731
-    log_d_max, log_n_max = log_cap(max_tokens), log_cap(max_params)
+    budgets, k, log_d_max, log_n_max = check_budgets(budgets, flops_per_param_token, max_tokens, max_params, thetas.dtype)
+    budgets = jnp.atleast_1d(budgets)
     result = jax.vmap(lambda th: _allocate(theta_to_law(th), budgets, k, log_d_max, log_n_max))(thetas)
     return {"N": np.asarray(result.n_params), "D": np.asarray(result.n_tokens),
             "tokens_per_param": np.asarray(result.tokens_per_param), "loss": np.asarray(result.loss),
@@ -117,13 +115,15 @@ class BootstrapResult:
     @property
     def warnings(self) -> list:
         """What makes these intervals less trustworthy, in words (empty when nothing does)."""
-        found = []
-        if self.n_failed > MAX_FAILED_SHARE * self.n_resamples:
-            found.append(
-                f"{self.n_failed} of {self.n_resamples} resamples ({100 * self.n_failed / self.n_resamples:.1f}%) did not "
+        return self.failure_warnings() + self.boundary_warnings()
+
+    def failure_warnings(self) -> list:
+        """Resamples left out because they did not converge, when more than ``MAX_FAILED_SHARE`` of them."""
+        if self.n_failed <= MAX_FAILED_SHARE * self.n_resamples:
+            return []
+        return [f"{self.n_failed} of {self.n_resamples} resamples ({100 * self.n_failed / self.n_resamples:.1f}%) did not "
                 f"converge even when retried from {_RETRY_STARTS} starts and are left out, which can narrow the "
-                "intervals; the data may not identify the law (see the fit's warnings); try a larger max_iter")
-        return found + self.boundary_warnings()
+                "intervals; the data may not identify the law (see the fit's warnings); try a larger max_iter"]
 
     def boundary_warnings(self) -> list:
         """Intervals that reach a boundary of what the law can express: E at 0, an exponent at the search's edge."""
@@ -160,7 +160,6 @@ class BootstrapResult:
         and counts: ``n_draws``, ``n_at_cap`` (a cap binds), ``n_not_converged`` (the allocation solver did not
         converge) and ``n_no_interior`` (not converged, or N* or D* below one: no interior optimum). Draws
         at a cap or without an interior optimum stay in the intervals; they are counted, not dropped."""
-        budgets = check_budgets(budgets, flops_per_param_token, max_tokens, max_params)[0]
         budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
         draws = allocations(self.good, budgets, flops_per_param_token, max_tokens, max_params)
         converged, bound = draws.pop("converged"), draws.pop("bound")
@@ -442,7 +441,7 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
     boot = BootstrapResult(thetas, objectives, converged, iterations, float(confidence), int(seed), result,
                            None if groups is None else np.asarray(group_ids), n_retried=len(failed),
                            resamples_per_device=tuple(int(x) for x in per_device))
-    boundary = boot.boundary_warnings()
-    for message in boot.warnings:
-        warnings.warn(message, IdentifiabilityWarning if message in boundary else ConvergenceWarning, stacklevel=3)
+    for category, messages in ((ConvergenceWarning, boot.failure_warnings()), (IdentifiabilityWarning, boot.boundary_warnings())):
+        for message in messages:
+            warnings.warn(message, category, stacklevel=3)
     return boot

@@ -122,9 +122,9 @@ def scaled_condition(hessian):
     return float(eig.max() / eig.min()) if eig.min() > 0 else float("inf")
 
 
-def singular_curvature(hessian):
-    """A message when the curvature at the optimum is numerically singular (see ``CONDITION_LIMIT``), else None."""
-    condition = scaled_condition(hessian)
+def singular_curvature(condition):
+    """A message when the curvature's ``scaled_condition`` says it is numerically singular (see
+    ``CONDITION_LIMIT``), else None."""
     if condition <= CONDITION_LIMIT:
         return None
     return (f"the objective's curvature at the best fit is numerically singular (scaled condition number "

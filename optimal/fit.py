@@ -375,7 +375,7 @@ def fit(n_params, n_tokens, loss, weights=None, *, delta=DEFAULT_DELTA, robust="
     converged, reason = bool(lanes.converged[best]), REASONS[int(lanes.reason[best])]
     hessian = value_grad_hessian(jnp.asarray(theta, dtype), *data, w, delta, robust)[2]
     diagnostics["hessian_condition"] = scaled_condition(hessian)
-    singular = singular_curvature(hessian)
+    singular = singular_curvature(diagnostics["hessian_condition"])
     if not converged or singular:
         message = singular or f"the best start did not converge ({reason} after {int(lanes.iterations[best])} iterations)"
         converged, reason = False, "singular curvature" if singular else reason
