@@ -48,8 +48,8 @@ from threadpoolctl import threadpool_limits
 
 import optimal
 from optimal import baseline
-from optimal.bootstrap import starts_for_resamples
-from optimal.objective import hoffmann_grid, objective, value_grad_hessian
+from optimal.fitting.bootstrap import starts_for_resamples
+from optimal.fitting.objective import hoffmann_grid, objective, value_grad_hessian
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

@@ -4,9 +4,9 @@ The public API only: importing it changes no global configuration. Each call com
 scoped ``jax.enable_x64(True)`` (``optimal.precision``); pass ``dtype=jnp.float32`` to compute in float32.
 """
 
-from .allocate import BOUND_NAMES, Allocation, closed_form, compute_for_loss, compute_optimal
-from .bootstrap import BootstrapResult, bootstrap, load_bootstrap
-from .data import Runs, load_epoch_chinchilla, read_runs_csv, shared_data_path, validate_runs
+from .allocation.allocate import BOUND_NAMES, Allocation, closed_form, compute_for_loss, compute_optimal
+from .fitting.bootstrap import BootstrapResult, bootstrap, load_bootstrap
+from .fitting.data import Runs, load_epoch_chinchilla, read_runs_csv, shared_data_path, validate_runs
 from .errors import (
     BudgetError,
     CoefficientsError,
@@ -21,7 +21,7 @@ from .errors import (
     UnknownPresetError,
     UnreachableLossError,
 )
-from .extrapolation import (
+from .allocation.extrapolation import (
     MAX_DECADES_OUTSIDE,
     MAX_SHARE_AT_EDGE,
     MAX_TOKENS_PER_PARAM,
@@ -30,8 +30,8 @@ from .extrapolation import (
     FittedRange,
     Thresholds,
 )
-from .fit import FitResult, fit, load_fit
-from .recommend import Recommendation, recommend
+from .fitting.fit import FitResult, fit, load_fit
+from .analysis.recommend import Recommendation, recommend
 from .synthetic import synthetic_runs
 from .laws import (
     DEFAULT_PRESET,

@@ -1,7 +1,7 @@
 """The SciPy way, for parity tests and benchmarks only: NumPy objective + ``scipy.optimize`` L-BFGS-B, float64.
 
 This module is an independent reference for the JAX fitting path: it re-derives the objective and its
-gradient in NumPy instead of importing them from :mod:`optimal.objective`, so the two can check each other.
+gradient in NumPy instead of importing them from :mod:`optimal.fitting.objective`, so the two can check each other.
 
 Conventions (shared with the rest of ``optimal``): ``N`` is parameters, ``D`` training tokens, ``loss`` the
 final loss in nats per token, all shape ``(n_rows,)``. ``theta`` is ``(e, a, b, alpha, beta)`` with
@@ -18,7 +18,7 @@ import numpy as np
 import scipy.optimize
 from threadpoolctl import threadpool_limits
 
-from .objective import DEFAULT_DELTA, hoffmann_grid
+from .fitting.objective import DEFAULT_DELTA, hoffmann_grid
 
 # L-BFGS-B options. SciPy's defaults stop when the decrease is below ftol * max(|f|, 1) with
 # ftol = 2.2e-9; the objective is ~1e-3 at the optimum, so that is a ~2e-6 *relative* decrease test that

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .data import Runs
+from .fitting.data import Runs
 from .laws import Chinchilla
 
 # Epoch AI's refit of Chinchilla (Besiroglu et al. 2024), rounded: a realistic truth to recover

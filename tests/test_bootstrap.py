@@ -7,7 +7,7 @@ import pytest
 
 import optimal
 from optimal import baseline
-from optimal.bootstrap import starts_for_resamples
+from optimal.fitting.bootstrap import starts_for_resamples
 
 
 @pytest.fixture(scope="module")

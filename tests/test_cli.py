@@ -201,7 +201,7 @@ def test_output_into_a_closed_pipe_ends_quietly():
 
 
 def test_long_work_says_how_long_off_a_terminal(capsys):
-    from optimal.cli import _progress_bar
+    from optimal.cli.main import _progress_bar
 
     show = _progress_bar("bootstrap", quiet_below_s=0.0)  # stderr is captured here: not a terminal
     show(100, 1000)

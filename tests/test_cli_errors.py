@@ -251,7 +251,7 @@ def test_too_few_converged_draws_print_n_a(capsys, tmp_path, files):
 
 
 def test_too_few_converged_draws_in_the_fit_table(capsys, files):
-    from optimal.cli import _interval_table
+    from optimal.cli.main import _interval_table
 
     boot = optimal.load_bootstrap(files["record"])
     one = optimal.BootstrapResult(boot.thetas, boot.objectives, np.arange(8) == 0, boot.iterations, 0.95, 0, boot.fit)
@@ -260,7 +260,7 @@ def test_too_few_converged_draws_in_the_fit_table(capsys, files):
 
 
 def test_non_finite_output_is_null_with_one_warning(capsys, monkeypatch):
-    from optimal.recommend import Recommendation
+    from optimal.analysis.recommend import Recommendation
 
     to_dict = Recommendation.to_dict
     monkeypatch.setattr(Recommendation, "to_dict", lambda self: {

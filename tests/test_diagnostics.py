@@ -72,7 +72,7 @@ def test_unit_slips_warn(transform, message):
 
 
 def test_thresholds_are_settable(monkeypatch):
-    from optimal import diagnostics
+    from optimal.fitting import diagnostics
 
     runs = optimal.synthetic_runs(n_runs=60, noise=0.01, seed=0)
     monkeypatch.setattr(diagnostics, "MAX_LOSS", 2.0)  # every run's loss is above 2 nats
@@ -81,7 +81,7 @@ def test_thresholds_are_settable(monkeypatch):
 
 
 def test_scaled_condition_leaves_out_a_vanished_term():
-    from optimal.diagnostics import scaled_condition
+    from optimal.fitting.diagnostics import scaled_condition
 
     hessian = np.diag([0.0, 4.0, 1.0, 9.0, 16.0])  # E's term has vanished: no curvature in e at all
     hessian[3, 4] = hessian[4, 3] = 11.0  # alpha and beta trade off: correlation 11/12

@@ -207,7 +207,7 @@ def test_bad_fit_counts(options, message):
 
 
 def test_fit_never_returns_non_finite_coefficients(monkeypatch):
-    fit_module = sys.modules["optimal.fit"]  # ``optimal.fit`` is the function
+    fit_module = sys.modules["optimal.fitting.fit"]
 
     def diverged(theta0, *args):
         nan = np.full(len(theta0), np.nan)

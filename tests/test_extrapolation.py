@@ -9,7 +9,7 @@ import pytest
 
 import optimal
 from optimal.cli import main
-from optimal.extrapolation import decades_outside, extrapolation
+from optimal.allocation.extrapolation import decades_outside, extrapolation
 
 # The pathology seen on a public 81-run set, reproduced on synthetic runs: 40 runs with N over 1.3 decades
 # (1e8..2e9), 3% log-noise, seed 0. The fit drives E to ~0 and alpha to ~0.08 (truth: E = 1.82, alpha = 0.348),

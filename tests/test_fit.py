@@ -195,8 +195,8 @@ def test_huge_delta_is_not_a_false_convergence():
 def test_screen_ranks_by_the_loss_being_fitted():
     import jax.numpy as jnp
 
-    from optimal.fit import _screen_map, exponent_grid
-    from optimal.objective import objective
+    from optimal.fitting.fit import _screen_map, exponent_grid
+    from optimal.fitting.objective import objective
 
     runs = optimal.synthetic_runs(n_runs=60, noise=0.05, seed=2)
     data = tuple(jnp.log(jnp.asarray(x)) for x in (runs.n_params, runs.n_tokens, runs.loss))

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from optimal.objective import hoffmann_grid, huber, objective, residuals, value_grad_hessian
+from optimal.fitting.objective import hoffmann_grid, huber, objective, residuals, value_grad_hessian
 
 
 def sample_problem(seed, n=60):

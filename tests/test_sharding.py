@@ -40,7 +40,7 @@ def test_four_devices_equal_one():
 
 
 def test_plan_gives_every_device_real_work():
-    from optimal.bootstrap import device_plan
+    from optimal.fitting.bootstrap import device_plan
 
     # 8 accelerators, 8192 slots and 4 starts per resample: a block is 2048 resamples, more than B / 8 = 500.
     # The old plan filled blocks in order, so two devices got all 4000 resamples and six computed padding.
@@ -56,7 +56,7 @@ def test_plan_gives_every_device_real_work():
 
 
 def test_solver_slots_shrink_with_rows():
-    from optimal.solvers import _SLOT_ROWS, default_slots
+    from optimal.fitting.solver import _SLOT_ROWS, default_slots
 
     # memory grew with 256 slots x rows (100k rows, B = 20: 4.7 GB); slots x rows now stays under ~1M
     assert default_slots(240) == 256  # Epoch-sized data keep the cache-measured 256

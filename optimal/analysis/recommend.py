@@ -2,7 +2,7 @@
 
 ``recommend`` is the one place that turns a law and its provenance into an answer: the point allocation, the
 bootstrap intervals computed with the same k and caps as the point, the share of draws at a cap or without an
-interior optimum, the extrapolation distances from the fitted runs (``optimal.extrapolation``) and the
+interior optimum, the extrapolation distances from the fitted runs (``optimal.allocation.extrapolation``) and the
 warnings. The command line prints from it, so ``solve`` and ``fit --budgets`` cannot disagree.
 """
 
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .allocate import Allocation, compute_for_loss, compute_optimal
-from .bootstrap import BootstrapResult, interval, load_bootstrap, percentile_bounds
-from .errors import OptimalError, UnreachableLossError
-from .extrapolation import (
+from ..allocation.allocate import Allocation, compute_for_loss, compute_optimal
+from ..fitting.bootstrap import BootstrapResult, interval, load_bootstrap, percentile_bounds
+from ..errors import OptimalError, UnreachableLossError
+from ..allocation.extrapolation import (
     DEFAULT_THRESHOLDS,
     PRESET_RANGES,
     FittedRange,
@@ -26,9 +26,9 @@ from .extrapolation import (
     has_interior_optimum,
     point_warnings,
 )
-from .fit import FitResult, load_fit, theta_to_law
-from .laws import PRESETS, as_law, preset
-from .precision import float64_scope
+from ..fitting.fit import FitResult, load_fit, theta_to_law
+from ..laws import PRESETS, as_law, preset
+from ..precision import float64_scope
 
 DEFAULT_FLOPS_PER_PARAM_TOKEN = 6.0  # forward and backward pass of a dense model (Kaplan et al. 2020, Sec. 2.1)
 FLOPS_KEY = "flops_per_param_token"  # fit-record key: the k the runs' compute was counted with

@@ -7,7 +7,7 @@ Screen: for fixed exponents (alpha, beta) the model is linear in (E, A, B), so e
 ``grid_size x grid_size`` grid of exponents costs one 3x3 weighted least-squares solve (weights 1/L^2, which
 makes loss residuals approximate log-loss residuals) and one objective evaluation. The polish starts from the
 best local minima of that map (then the best remaining points) and runs every start as a lane of one compiled
-program (``optimal.solvers.polish``).
+program (``optimal.fitting.solver.polish``).
 """
 
 import dataclasses
@@ -22,13 +22,13 @@ import numpy as np
 
 from .data import validate_runs
 from .diagnostics import identifiability, plausibility, scaled_condition, singular_curvature
-from .errors import (CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, PlausibilityWarning,
+from ..errors import (CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, PlausibilityWarning,
                      check_count, check_positive)
-from .jsonio import as_array, as_dict, as_number, check_writable, dumps_strict, field, read_json, write_text
-from .laws import Chinchilla, law_from_dict
+from ..jsonio import as_array, as_dict, as_number, check_writable, dumps_strict, field, read_json, write_text
+from ..laws import Chinchilla, law_from_dict
 from .objective import DEFAULT_DELTA, PARAM_NAMES, ROBUST_LOSSES, hoffmann_grid, objective, value_grad_hessian
-from .precision import float64_scope, resolve_dtype
-from .solvers import REASONS, Lanes, SolverConfig, polish
+from ..precision import float64_scope, resolve_dtype
+from .solver import REASONS, Lanes, SolverConfig, polish
 
 AT_BEST_RTOL = 1e-6  # a start "reached the best objective" within this relative gap
 _MAX_GRID_SIZE = 1024  # the screen holds grid_size^2 x 5 coefficients: 42 MB at 1024
@@ -119,7 +119,7 @@ class FitResult:
       config: the options that reproduce the fit; warnings: identifiability, plausibility and convergence
         warnings (text).
       data: the fitted rows ``(N, D, loss, weights)`` as numpy arrays.
-      diagnostics: identifiability at the optimum (``optimal.diagnostics.identifiability``): the near-optimal
+      diagnostics: identifiability at the optimum (``optimal.fitting.diagnostics.identifiability``): the near-optimal
         tolerance, how many fits fell within it, the ranges of E, alpha and beta among them, the coefficients
         not identified, and the decades N and D span.
     """
@@ -230,7 +230,7 @@ def _versions():
     import optax
     import scipy
 
-    from . import __version__
+    from .. import __version__
 
     return {"optimal": __version__, "jax": jax.__version__, "optax": optax.__version__, "numpy": np.__version__,
             "scipy": scipy.__version__, "python": platform.python_version(), "backend": jax.default_backend()}

@@ -18,9 +18,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .errors import BudgetError, UnreachableLossError
-from .laws import Chinchilla, as_law
-from .precision import concrete_to_numpy, float64_scope, resolve_dtype
+from ..errors import BudgetError, UnreachableLossError
+from ..laws import Chinchilla, as_law
+from ..precision import concrete_to_numpy, float64_scope, resolve_dtype
 
 BOUND_NAMES = (None, "max_tokens", "max_params")
 _MAX_STEP = 2.0  # at most a factor e^2 in N per Newton step

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 import optimal
-from optimal.allocate import check_budgets
-from optimal.bootstrap import MAX_RESAMPLES, MAX_SEED
+from optimal.allocation.allocate import check_budgets
+from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.errors import OptimalError, OutputError, check_count
-from optimal.fit import MAX_ITER
+from optimal.fitting.fit import MAX_ITER
 from optimal.jsonio import check_writable, dumps_strict
-from optimal.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
+from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,7 +79,7 @@ def _format_table(headers, rows):
 
 
 def _source_from_args(args):
-    """What ``optimal.recommend`` answers from: a fit record (with its draws and k), a preset (with the range of
+    """What ``optimal.analysis.recommend`` answers from: a fit record (with its draws and k), a preset (with the range of
     runs it was fitted on), or a coefficients file's law (no known range)."""
     law = _law_from_args(args)  # checks the options and reads the file, with the usual errors
     if getattr(args, "fit", None):
@@ -218,7 +218,7 @@ def _interval_table(boot):
 
 
 def _k_or_default(args):
-    """k in C = k N D as given, else the usual 6 (``optimal.recommend`` says which)."""
+    """k in C = k N D as given, else the usual 6 (``optimal.analysis.recommend`` says which)."""
     return DEFAULT_FLOPS_PER_PARAM_TOKEN if args.flops_per_param_token is None else args.flops_per_param_token
 
 

@@ -12,8 +12,8 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
-from .errors import CoefficientsError, UnknownPresetError, check_positive
-from .jsonio import read_json
+from ..errors import CoefficientsError, UnknownPresetError, check_positive
+from ..jsonio import read_json
 
 
 class Chinchilla(NamedTuple):

@@ -2,7 +2,7 @@
 
 Resample r draws its rows (or whole groups, for a cluster bootstrap) from ``fold_in(PRNGKey(seed), r)``, so
 it does not depend on chunking or on how many devices run it. A resample is a vector of row multiplicities
-used as weights, so every refit is a lane of ``optimal.solvers.polish_lanes`` with the same data and its own
+used as weights, so every refit is a lane of ``optimal.fitting.solver.polish_lanes`` with the same data and its own
 weights. Each resample is refitted from several starts (the full-data optimum, other local minima, and screen
 points) and keeps its best; a resample whose best start did not converge counts as failed, is reported, and
 is left out of the intervals. Chunks of a fixed size keep memory bounded and compile once; within a chunk the
@@ -20,15 +20,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from .allocate import _allocate, check_budgets
+from ..allocation.allocate import _allocate, check_budgets
 from . import diagnostics
-from .errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, check_count
-from .extrapolation import FittedRange, extrapolation, has_interior_optimum
+from ..errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, check_count
+from ..allocation.extrapolation import FittedRange, extrapolation, has_interior_optimum
 from .fit import MAX_ITER, FitResult, fit, fit_from_record, screen, theta_to_law
-from .jsonio import as_array, as_dict, as_number, field, read_json
+from ..jsonio import as_array, as_dict, as_number, field, read_json
 from .objective import residuals
-from .solvers import SolverConfig, default_slots, polish_lanes
-from .precision import float64_scope
+from .solver import SolverConfig, default_slots, polish_lanes
+from ..precision import float64_scope
 
 _LANE_ROWS_PER_CHUNK = 1 << 22  # lanes x rows per compiled call (the resamples' weights: 32 MB in float64)
 _RETRY_STARTS = 16  # starts for a resample whose first refit did not converge

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from .errors import OptimalError
+from ..errors import OptimalError
 
 # Tokens per parameter outside [0.1, 1e4] is outside anything a trained language model has used: an optimum
 # there says the law has (almost) stopped valuing one of N and D, which is the fit's shape, not a finding.

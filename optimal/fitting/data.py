@@ -14,10 +14,10 @@ from typing import Callable, Hashable, Iterable, NamedTuple, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .errors import DataError, check_count, check_positive
+from ..errors import DataError, check_count, check_positive
 
 EPOCH_CHINCHILLA_FILE = "chinchilla_epoch_svg_extracted.csv"
-# The fit weights rows by 1/loss^2 (``optimal.fit._project``): a loss below ~1e-154 has no float64 square and
+# The fit weights rows by 1/loss^2 (``optimal.fitting.fit``): a loss below ~1e-154 has no float64 square and
 # the fit turns NaN, so losses keep well inside; N and D are only used through their logs.
 RANGES = {"n_params": (1e-300, 1e300), "n_tokens": (1e-300, 1e300), "loss": (1e-100, 1e100)}
 

@@ -13,7 +13,7 @@ is reported as not identified.
 Plausibility. A unit slip (tokens in billions, N and D swapped, perplexity given as loss) still fits and
 converges; the thresholds below catch the common ones.
 
-Every threshold is a module constant: change it from Python (``optimal.diagnostics.MAX_LOSS = 15``) to
+Every threshold is a module constant: change it from Python (``optimal.fitting.diagnostics.MAX_LOSS = 15``) to
 change what warns.
 """
 

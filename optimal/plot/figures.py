@@ -26,9 +26,9 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 import optimal
-from optimal.bootstrap import allocations, bootstrap_from_record, derived_params
+from optimal.fitting.bootstrap import allocations, bootstrap_from_record, derived_params
 from optimal.errors import CoefficientsError, PlotError, check_count
-from optimal.fit import fit_from_record
+from optimal.fitting.fit import fit_from_record
 from optimal.jsonio import check_writable, read_json
 from optimal.precision import float64_scope
 

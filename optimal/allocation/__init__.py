@@ -1,0 +1,3 @@
+"""Budgets -> compute-optimal N*, D*: the allocation solver, its closed form, caps, and extrapolation distances."""
+
+from .allocate import BOUND_NAMES, Allocation, check_budgets, closed_form, compute_for_loss, compute_optimal

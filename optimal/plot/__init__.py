@@ -1,0 +1,5 @@
+"""Figures (matplotlib); they draw what the library computed and compute nothing of their own."""
+
+from ..errors import PlotError
+from .figures import (CHINCHILLA_BUDGET, DPI_RANGE, KINDS, PRESET_SOURCES, bootstrap_pairs, check_output, data_vs_fit,
+                      figure_from_record, frontier, save_figure, surface)
