@@ -34,8 +34,7 @@ MIN_PARAMS = 1e5  # median N below: N in millions or billions
 MAX_LOSS = 12.0  # nats per token; above: perplexity, or a loss in bits of a huge vocabulary
 
 _ADVICE = ("what would help: runs over a wider range of N and D (the larger, the better for extrapolation); "
-           "or a law with fewer free coefficients (E fixed, alpha tied to beta), which optimal.fit does not "
-           "offer yet")
+           "or fewer free coefficients: fix E (--fix E=VALUE) or tie the exponents (--tie alpha=beta)")
 
 
 def near_optimal(theta, objective, candidates, values, n_used):
@@ -108,8 +107,40 @@ def identifiability(theta, objective, candidates, values, data, weights, exponen
     return diagnostics, found
 
 
+def parameter_spread(family, structure, z, objective, candidates, values, weights, data):
+    """Identifiability for any family and constraints: the natural-value range of every free entry over the
+    near-optimal candidates (free vectors (K, F) with objectives (K,)); an entry whose range is wider than
+    ``EXPONENT_SPREAD`` times its best value is not identified. Parameters the family declares linear (scales such
+    as A and B, which trade off with the exponents by design) are reported, not flagged. Returns
+    ``(diagnostics, warnings)`` like ``identifiability``."""
+    n_used = int(np.sum(np.asarray(weights) > 0))
+    close, tolerance = near_optimal(np.asarray(z), objective, np.asarray(candidates), np.asarray(values), n_used)
+    kinds = {}
+    for (g, j), k in np.ndenumerate(structure.select):
+        kinds.setdefault(int(k), family.params[j]) if k >= 0 else None
+    ranges, names = {}, []
+    for k, label in enumerate(structure.names):
+        param = kinds[k]
+        natural = np.asarray(family.to_natural(np.where(np.arange(len(family.params)) == family.index(param),
+                                                        close[:, k:k + 1], 0.0))[param])
+        lo, hi, best = float(natural.min()), float(natural.max()), float(natural[0])
+        ranges[label] = (lo, hi)
+        if param not in family.linear and hi - lo > EXPONENT_SPREAD * abs(best):
+            names.append(label)
+    log_n, log_d, _ = data
+    decades = {"N": float(np.ptp(log_n) / np.log(10)), "D": float(np.ptp(log_d) / np.log(10))}
+    found = []
+    if names:
+        spread = "; ".join(f"{k} from {ranges[k][0]:.3g} to {ranges[k][1]:.3g}" for k in names)
+        found.append(f"the runs do not identify {', '.join(names)}: fits within {100 * tolerance:.2g}% of the best "
+                     f"objective (too close for {n_used} runs to tell apart) have {spread}; N spans "
+                     f"{decades['N']:.2g} decades and D {decades['D']:.2g}; {_ADVICE}")
+    return {"near_optimal_tolerance": tolerance, "n_near_optimal": len(close), "near_optimal_ranges": ranges,
+            "not_identified": names, "decades": decades}, found
+
+
 def scaled_condition(hessian):
-    """Condition number of ``hessian`` (5, 5) scaled to unit diagonal: how singular the curvature is, whatever
+    """Condition number of ``hessian`` (P, P) scaled to unit diagonal: how singular the curvature is, whatever
     the units of the coefficients. A coefficient with no curvature at float precision (E pushed to 0: its term
     has vanished) plays no part in the fit and is left out; a non-finite Hessian gives inf."""
     hessian = np.asarray(hessian, dtype=np.float64)

@@ -21,11 +21,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from .data import validate_runs
-from .diagnostics import identifiability, plausibility, scaled_condition, singular_curvature
-from ..errors import (CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, PlausibilityWarning,
+from .diagnostics import identifiability, parameter_spread, plausibility, scaled_condition, singular_curvature
+from .problem import RowData, evaluator, expand, reduce, structure
+from .problem import screen as screen_family
+from ..errors import (CoefficientsError, DataError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, PlausibilityWarning,
                      check_count, check_positive)
 from ..jsonio import as_array, as_dict, as_number, check_writable, dumps_strict, field, read_json, write_text
-from ..laws import Chinchilla, law_from_dict
+from ..laws.chinchilla import CHINCHILLA, Chinchilla
+from ..laws import FAMILIES
+from ..laws import family as family_of
+from ..laws.family import Family
+from ..laws.presets import law_from_dict
 from .objective import DEFAULT_DELTA, PARAM_NAMES, ROBUST_LOSSES, hoffmann_grid, objective, value_grad_hessian
 from ..precision import float64_scope, resolve_dtype
 from .solver import REASONS, Lanes, SolverConfig, polish
@@ -107,11 +113,13 @@ def screen(data, weights, grid_size=64, n_starts=16, delta=DEFAULT_DELTA, loss="
 
 @dataclasses.dataclass(frozen=True)
 class FitResult:
-    """A fitted Chinchilla law and how the fit went.
+    """A fitted law and how the fit went.
 
     Attributes:
-      law: the fitted ``Chinchilla`` law (plugs into ``compute_optimal``).
-      theta: ``(e, a, b, alpha, beta)`` = (log E, log A, log B, alpha, beta), shape (5,).
+      law: the fitted law (plugs into ``compute_optimal``; covariates at the family's defaults, e.g. unlimited
+        unique tokens); None for a joint fit of several groups (see ``laws``).
+      theta: the fitting-space vector (P,) in the family's parameter order (Chinchilla: ``(log E, log A, log B,
+        alpha, beta)``), or (G, P) for a joint fit of G groups.
       objective: the summed Huber objective at the best start.
       n_rows, n_starts, n_starts_at_best: rows fitted, starts polished, starts within 1e-6 (relative) of the best.
       converged: whether the best start met a stopping test; reason, iterations, grad_norm: how it stopped.
@@ -122,9 +130,13 @@ class FitResult:
       diagnostics: identifiability at the optimum (``optimal.fitting.diagnostics.identifiability``): the near-optimal
         tolerance, how many fits fell within it, the ranges of E, alpha and beta among them, the coefficients
         not identified, and the decades N and D span.
+      family: the law family (``optimal.laws.Family``); fixed: ``{name: value}`` held fixed; tied: pairs held
+        equal; shared: parameters common to every group; group_labels: the groups of a joint fit, else None;
+        covariates: ``{name: (n,)}`` per-run covariates the family read; free: the solver's free vector (F,)
+        at the optimum and free_names its entries' names; group_ids: each row's group index (n,) in a joint fit.
     """
 
-    law: Chinchilla
+    law: Any
     theta: np.ndarray
     objective: float
     n_rows: int
@@ -139,16 +151,54 @@ class FitResult:
     warnings: tuple
     data: tuple
     diagnostics: dict = dataclasses.field(default_factory=dict)
+    family: Family = CHINCHILLA
+    fixed: dict = dataclasses.field(default_factory=dict)
+    tied: tuple = ()
+    shared: tuple = ()
+    group_labels: tuple | None = None
+    covariates: dict = dataclasses.field(default_factory=dict)
+    free: np.ndarray | None = None
+    free_names: tuple = ()
+    group_ids: np.ndarray | None = None
 
     @property
     def params(self) -> dict:
-        """``{E, A, B, alpha, beta}`` as floats."""
-        return {k: float(v) for k, v in self.law._asdict().items()}
+        """``{name: value}`` natural values as floats; for a joint fit ``{group: {name: value}}``."""
+        if self.group_labels is None:
+            return {k: float(v) for k, v in self.family.to_natural(self.theta).items()}
+        return {str(label): {k: float(v) for k, v in self.family.to_natural(self.theta[g]).items()}
+                for g, label in enumerate(self.group_labels)}
+
+    @property
+    def laws(self) -> dict:
+        """``{group: law}`` for a joint fit; ``{None: law}`` otherwise."""
+        if self.group_labels is None:
+            return {None: self.law}
+        return {label: self.family.law_from_theta(self.theta[g]) for g, label in enumerate(self.group_labels)}
 
     @property
     def log_params(self) -> dict:
-        """``{e, a, b, alpha, beta}``: the coefficients the objective is minimised over."""
-        return dict(zip(PARAM_NAMES, map(float, self.theta)))
+        """The fitting-space coefficients the objective is minimised over: ``{e, a, b, alpha, beta}`` for the
+        Chinchilla family, ``{name: value}`` for the others (log of positive parameters)."""
+        if self.family is CHINCHILLA and self.group_labels is None:
+            return dict(zip(PARAM_NAMES, map(float, self.theta)))
+        return {f"free {name}": float(v) for name, v in zip(self.free_names, self.free)}
+
+    def problem(self):
+        """The ``(structure, RowData)`` this fit minimised over (for refits of resamples)."""
+        return _problem(self.family, self.data, self.covariates, self.fixed, self.tied, self.shared,
+                        self.group_labels, self.group_ids, np.dtype(self.config["dtype"]))
+
+    def group(self, label):
+        """One group of a joint fit as an ungrouped ``FitResult`` (its rows and its law), for allocation and plots."""
+        if self.group_labels is None:
+            return self
+        g = list(self.group_labels).index(label)
+        rows = self.group_ids == g
+        return dataclasses.replace(
+            self, law=self.family.law_from_theta(self.theta[g]), theta=self.theta[g], group_labels=None, group_ids=None,
+            data=tuple(np.asarray(x)[rows] for x in self.data), n_rows=int(rows.sum()),
+            covariates={k: np.asarray(v)[rows] for k, v in self.covariates.items()})
 
     def local_minima(self, k=4, rtol=1e-3):
         """The best ``k`` distinct converged optima found (shape (<=k, 5)), best first: bootstrap warm starts."""
@@ -166,8 +216,15 @@ class FitResult:
     def to_dict(self) -> dict:
         """The JSON summary: params, objective, convergence, counts, config (no data)."""
         return {
+            "law": self.family.name,
             "params": self.params,
+            "fixed": {k: float(v) for k, v in self.fixed.items()},
+            "tied": [list(pair) for pair in self.tied],
+            "shared": list(self.shared),
+            **({} if self.group_labels is None else {"groups": [str(g) for g in self.group_labels]}),
+            "covariates": list(self.covariates),
             "log_params": self.log_params,
+            "theta": np.asarray(self.theta).tolist(),
             "objective": float(self.objective),
             "converged": bool(self.converged),
             "reason": self.reason,
@@ -183,6 +240,8 @@ class FitResult:
 
     def summary(self) -> str:
         """A table a person can read."""
+        if self.family is not CHINCHILLA or self.group_labels is not None or self.fixed or self.tied:
+            return self._generic_summary()
         p = self.params
         lines = [
             "Chinchilla fit  L = E + A/N^alpha + B/D^beta",
@@ -200,14 +259,45 @@ class FitResult:
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
+    def _generic_summary(self) -> str:
+        lines = [
+            f"{self.family.name} fit  {self.family.formula}",
+            f"  rows {self.n_rows}   objective {self.objective:.10g} (sum of {self.config['robust']}, delta={self.config['delta']:g})",
+            f"  starts {self.n_starts}, {self.n_starts_at_best} reached the best objective",
+            f"  best start: {'converged' if self.converged else 'NOT CONVERGED'} ({self.reason}) after "
+            f"{self.iterations} iterations, |grad| {self.grad_norm:.2e}",
+        ]
+        if self.fixed:
+            lines.append("  fixed: " + ", ".join(f"{k} = {v:g}" for k, v in self.fixed.items()))
+        if self.tied:
+            lines.append("  tied: " + ", ".join(f"{a} = {b}" for a, b in self.tied))
+        if self.shared:
+            lines.append("  shared by every group: " + ", ".join(self.shared))
+        lines.append("")
+        blocks = self.params.items() if self.group_labels is not None else [(None, self.params)]
+        for label, values in blocks:
+            if label is not None:
+                lines.append(f"  group {label}")
+            lines += [f"  {name:>10} {value:14.6g}" + ("   (fixed)" if name in self.fixed else "")
+                      for name, value in values.items()]
+            if "alpha" in values and "beta" in values and values["alpha"] + values["beta"] > 0:
+                a = values["beta"] / (values["alpha"] + values["beta"])
+                lines.append(f"  allocation exponents (Chinchilla part): N* ~ C^{a:.4f}, D* ~ C^{1 - a:.4f}")
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
     def record(self) -> dict:
         """Everything needed to reload and reproduce the fit: ``to_dict()`` plus the rows and package versions."""
         n, d, loss, weights = (np.asarray(x).tolist() for x in self.data)
+        rows = {"N": n, "D": d, "loss": loss, "weights": weights,
+                **{f"covariate {k}": np.asarray(v).tolist() for k, v in self.covariates.items()}}
+        if self.group_ids is not None:
+            rows["group"] = np.asarray(self.group_ids).tolist()
         return {
             "record_version": RECORD_VERSION,
             **self.to_dict(),
             "versions": _versions(),
-            "data": {"N": n, "D": d, "loss": loss, "weights": weights},
+            "data": rows,
             # every start's outcome (``save`` writes a non-finite number as null: JSON has no inf or nan)
             "starts": {name: np.asarray(values).tolist() for name, values in self.starts._asdict().items()},
         }
@@ -223,7 +313,9 @@ class FitResult:
     def refit(self):
         """Run the fit again from the saved rows and configuration."""
         options = {k: v for k, v in self.config.items() if k != "reduction"}  # "sum" is not an option
-        return fit(*self.data, **options)
+        groups = None if self.group_labels is None else np.asarray(self.group_labels, dtype=object)[self.group_ids]
+        return fit(*self.data, law=self.family, covariates=self.covariates or None, fix=self.fixed or None,
+                   tie=self.tied, groups=groups, shared=self.shared, **options)
 
 
 def _versions():
@@ -237,17 +329,17 @@ def _versions():
 
 
 @float64_scope
-def load_fit(path) -> FitResult:
+def load_fit(path, family=None) -> FitResult:
     """Load a fit record written by ``FitResult.save`` (no recomputation; ``.refit()`` reruns it).
 
     Raises ``CoefficientsError`` for a file that cannot be read or parsed (``optimal.jsonio.read_json``) and
     for a record that ``fit_from_record`` refuses.
     """
-    return fit_from_record(read_json(path, "fit record"), str(path))
+    return fit_from_record(read_json(path, "fit record"), str(path), family)
 
 
 @float64_scope
-def fit_from_record(record, source="fit record") -> FitResult:
+def fit_from_record(record, source="fit record", family=None) -> FitResult:
     """A ``FitResult`` from a parsed fit record (``FitResult.record()``, as ``load_fit`` reads it).
 
     Every field is checked: its type and nesting (a string is not a number, a list not an object), array
@@ -257,12 +349,51 @@ def fit_from_record(record, source="fit record") -> FitResult:
     """
     try:
         record = as_dict(record, "the file's JSON")
-        log_params = as_dict(field(record, "log_params"), "log_params")
-        theta = np.asarray([as_number(field(log_params, k, "log_params."), f"log_params.{k}") for k in PARAM_NAMES])
+        name = record.get("law", "chinchilla")
+        if isinstance(family, Family):
+            fam = family
+        elif not isinstance(name, str) or name not in FAMILIES:
+            raise CoefficientsError(f"law {name!r} is not a shipped family ({', '.join(FAMILIES)}); load a record of "
+                                    "your own family with load_fit(path, family=...)")
+        else:
+            fam = FAMILIES[name]
+        if fam.name != name:
+            raise CoefficientsError(f"the record's law is {name!r}, not {fam.name!r}")
+        labels = record.get("groups")
+        if labels is not None and (not isinstance(labels, list) or not all(isinstance(g, str) for g in labels)):
+            raise CoefficientsError("groups must be a list of texts")
+        labels = None if labels is None else tuple(labels)
+        fixed = {k: as_number(v, f"fixed.{k}") for k, v in as_dict(record.get("fixed", {}), "fixed").items()}
+        tied = record.get("tied", [])
+        if not isinstance(tied, list) or not all(isinstance(t, list) and len(t) == 2 and all(isinstance(x, str) for x in t)
+                                                 for t in tied):
+            raise CoefficientsError("tied must be a list of name pairs")
+        shared = record.get("shared", [])
+        if not isinstance(shared, list) or not all(isinstance(x, str) for x in shared):
+            raise CoefficientsError("shared must be a list of names")
+        fixed, tied, shared = _check_constraints(fam, fixed, [tuple(t) for t in tied], shared)
+        struct = structure(fam, fixed, tied, shared, labels)
+        width = len(struct.names)
+        if fam is CHINCHILLA and labels is None and not fixed and not tied:
+            log_params = as_dict(field(record, "log_params"), "log_params")
+            theta = np.asarray([as_number(field(log_params, k, "log_params."), f"log_params.{k}") for k in PARAM_NAMES])
+            free = theta
+        else:
+            shape = {"ndim": 2, "width": len(fam.params)} if labels is not None else {"ndim": 1}
+            theta = as_array(field(record, "theta"), "theta", **shape)
+            if theta.shape[-1] != len(fam.params) or (labels is not None and len(theta) != len(labels)):
+                raise CoefficientsError(f"theta must hold {len(fam.params)} values per group")
+            free = reduce(np.atleast_2d(theta), struct.select)
         rows = as_dict(field(record, "data"), "data")
         data = tuple(as_array(field(rows, k, "data."), f"data.{k}") for k in ("N", "D", "loss", "weights"))
+        covariates = {k: as_array(field(rows, f"covariate {k}", "data."), f"data.covariate {k}") for k in fam.covariates}
+        group_ids = None
+        if labels is not None:
+            group_ids = as_array(field(rows, "group", "data."), "data.group", "int", length=len(data[0]))
+            if np.any((group_ids < 0) | (group_ids >= len(labels))):
+                raise CoefficientsError("data.group must index the groups")
         saved = as_dict(field(record, "starts"), "starts")
-        starts = as_array(field(saved, "theta", "starts."), "starts.theta", ndim=2, width=5, null=True)
+        starts = as_array(field(saved, "theta", "starts."), "starts.theta", ndim=2, width=width, null=True)
         per_start = lambda name, kind: as_array(field(saved, name, "starts."), f"starts.{name}", kind,  # noqa: E731
                                                 length=len(starts), null=kind == "float")
         lanes = Lanes(starts, per_start("objective", "float"), per_start("grad_norm", "float"),
@@ -293,11 +424,19 @@ def fit_from_record(record, source="fit record") -> FitResult:
     except OptimalError as exc:
         raise CoefficientsError(f"{source!r} is not a fit record saved by 'optimal fit --save': {exc}") from None
     try:  # the same checks as any coefficients and any rows
-        law = law_from_dict({k: float(v) for k, v in theta_to_law(theta)._asdict().items()})
+        natural = [{k: float(v) for k, v in fam.to_natural(t).items()} for t in np.atleast_2d(theta)]
+        for values in natural:
+            fam.to_fitting(values)
+            if fam.name in ("chinchilla", "kaplan", "data-constrained"):
+                law_from_dict({"form": fam.name, **values})
+        law = None if labels is not None else fam.law_from_theta(theta)
         runs = validate_runs(*data, n_free=0, source="data")
+        covariates = _check_covariates(fam, covariates, len(runs.loss))
     except OptimalError as exc:
         raise CoefficientsError(f"{source!r}: {exc}") from None
-    return FitResult(law=law, theta=theta, data=(runs.n_params, runs.n_tokens, runs.loss, runs.weights), **result)
+    return FitResult(law=law, theta=theta, data=(runs.n_params, runs.n_tokens, runs.loss, runs.weights), family=fam,
+                     fixed=fixed, tied=tied, shared=shared, group_labels=labels, covariates=covariates, free=free,
+                     free_names=struct.names, group_ids=group_ids, **result)
 
 
 def _check_options(delta, robust, grid_size, n_polish, max_iter, xtol):
@@ -313,45 +452,249 @@ def _check_options(delta, robust, grid_size, n_polish, max_iter, xtol):
 
 
 @float64_scope
-def fit(n_params, n_tokens, loss, weights=None, *, delta=DEFAULT_DELTA, robust="huber", starts="screen",
-        grid_size=64, n_polish=16, max_iter=200, xtol=None, dtype=None) -> FitResult:
-    """Fit the Chinchilla law to training runs.
+def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=None, fix=None, tie=(), groups=None,
+        shared=(), delta=DEFAULT_DELTA, robust="huber", starts="screen", grid_size=64, n_polish=16, n_samples=4096,
+        max_iter=200, xtol=None, dtype=None):
+    """Fit a law to training runs.
 
     Args:
       n_params: N, parameters per run, shape (n,). n_tokens: D, training tokens, (n,). loss: final loss, (n,).
       weights: optional per-row weights, (n,).
+      law: a family name ("chinchilla", "kaplan", "data-constrained": ``optimal.laws.FAMILIES``) or a
+        ``Family`` (``optimal.laws.custom_family`` for a user's own law).
+      covariates: ``{name: (n,)}`` per-run values the family reads (data-constrained: "U", unique tokens).
+      fix: ``{name: value}`` parameters held at a natural value. tie: pairs ``(name, name)`` held equal.
+      groups: optional (n,) labels. Without ``shared``, each group is fitted on its own and the result is a dict
+        ``{label: FitResult}``; with ``shared`` (parameter names), one joint fit in which those are common to every
+        group and the rest are per group.
       delta: the Huber threshold on log-loss residuals (Hoffmann et al.: 1e-3). robust: "huber" or "squared".
-      starts: "screen" (default: variable-projection screen, then polish ``n_polish`` starts), "hoffmann"
-        (polish all 4500 Hoffmann et al. starts), or an array (S, 5) of ``(e, a, b, alpha, beta)`` starts.
-      grid_size: the screen's exponent grid is ``grid_size x grid_size`` over (0, 2].
+      starts: "screen" (default), "hoffmann" (the 4500 Hoffmann et al. starts; unconstrained Chinchilla only), or
+        an array (S, F) of free vectors (for the unconstrained Chinchilla, ``(e, a, b, alpha, beta)``).
+      grid_size: the Chinchilla screen's exponent grid is ``grid_size x grid_size`` over (0, 2].
+      n_polish: starts polished. n_samples: points the screen of any other problem samples from the family's box.
       max_iter: iteration budget per start. xtol: step tolerance on the coefficients (default 0.01 sqrt(eps)).
       dtype: float64 (default) or float32.
 
+    The unconstrained Chinchilla family takes the fast path (hand-derived Hessian, exponent-grid screen); every
+    other problem the generic one (autodiff Hessian, sampled screen, same solver).
+
     Returns:
-      A ``FitResult``. Warns (``ConvergenceWarning``, ``IdentifiabilityWarning``) when the fit is not trustworthy.
+      A ``FitResult`` (a dict of them for ``groups`` without ``shared``). Warns (``ConvergenceWarning``,
+      ``IdentifiabilityWarning``, ``PlausibilityWarning``) when the fit is not trustworthy.
     """
     dtype = resolve_dtype(dtype)
-    runs = validate_runs(n_params, n_tokens, loss, weights)
+    fam = family_of(law)
+    runs = validate_runs(n_params, n_tokens, loss, weights, n_free=0)
+    covariates = _check_covariates(fam, covariates, len(runs.loss))
+    fix, tie, shared = _check_constraints(fam, fix, tie, shared)
     _check_options(delta, robust, grid_size, n_polish, max_iter, xtol)
-    xtol = float(0.01 * np.sqrt(np.finfo(dtype).eps)) if xtol is None else float(xtol)
-    config = {"delta": float(delta), "robust": robust, "starts": starts if isinstance(starts, str) else np.asarray(starts).tolist(),
-              "grid_size": int(grid_size), "n_polish": int(n_polish), "max_iter": int(max_iter), "xtol": xtol,
-              "dtype": np.dtype(dtype).name, "reduction": "sum"}
+    check_count(n_samples, "n_samples", 1, 1 << 22)
+    options = dict(delta=delta, robust=robust, starts=starts, grid_size=grid_size, n_polish=n_polish,
+                   n_samples=n_samples, max_iter=max_iter, xtol=xtol, dtype=dtype)
+    if groups is not None:
+        labels, ids = _encode_groups(groups, len(runs.loss))
+        if not shared:
+            return {label: fit(*(np.asarray(x)[ids == g] for x in runs[:4]), law=fam,
+                               covariates={k: v[ids == g] for k, v in covariates.items()} or None, fix=fix, tie=tie,
+                               **options) for g, label in enumerate(labels)}
+    elif shared:
+        raise CoefficientsError("shared parameters need groups (a group column: --by)")
+    else:
+        labels, ids = None, None
+    n_free = len(fam.params) - len(fix) - len(tie)
+    validate_runs(*runs[:4], n_free=max(n_free, 1))  # enough rows for the law's free parameters
+    if fam is CHINCHILLA and not fix and not tie and labels is None:
+        return _fit_chinchilla(runs, **options)
+    return _fit_family(fam, runs, covariates, fix, tie, shared, labels, ids, **options)
+
+
+def _encode_groups(groups, n_rows):
+    labels = np.asarray(groups)
+    if labels.shape != (n_rows,):
+        raise DataError(f"groups must have one label per row ({n_rows}), got shape {labels.shape}")
+    names, ids = np.unique(labels.astype(str), return_inverse=True)
+    return tuple(str(x) for x in names), ids
+
+
+def _check_covariates(fam, covariates, n_rows):
+    covariates = dict(covariates or {})
+    unknown = [k for k in covariates if k not in fam.covariates]
+    if unknown:
+        raise DataError(f"the {fam.name} law reads no covariate {', '.join(map(repr, unknown))}"
+                        + (f"; it reads {', '.join(fam.covariates)}" if fam.covariates else "; it reads none"))
+    missing = [k for k in fam.covariates if k not in covariates]
+    if missing:
+        raise DataError(f"the {fam.name} law needs the per-run covariate {', '.join(missing)} "
+                        "(e.g. --covariate U=unique_tokens)")
+    out = {}
+    for name, values in covariates.items():
+        try:
+            values = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise DataError(f"covariate {name} must be numbers") from None
+        if values.shape != (n_rows,):
+            raise DataError(f"covariate {name} must have one value per row ({n_rows}), got shape {values.shape}")
+        bad = ~np.isfinite(values) | (values <= 0)
+        if bad.any():
+            raise DataError(f"covariate {name} must be positive and finite; row {int(np.argmax(bad))} has "
+                            f"{values[np.argmax(bad)]!r}")
+        out[name] = values
+    return out
+
+
+def _check_constraints(fam, fix, tie, shared):
+    fix = dict(fix or {})
+    for name, value in fix.items():
+        fam.index(name)
+        check_positive(value, f"fixed {name}", CoefficientsError) if fam.transform(name) == "log" else None
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
+            raise CoefficientsError(f"fixed {name} must be a finite number, not {value!r}")
+        fix[name] = float(value)
+    tie = tuple(tuple(pair) for pair in (tie or ()))
+    for pair in tie:
+        if len(pair) != 2 or pair[0] == pair[1]:
+            raise CoefficientsError(f"a tie names two different parameters, not {pair!r}")
+        fam.index(pair[0]), fam.index(pair[1])
+    shared = tuple(shared or ())
+    for name in shared:
+        fam.index(name)
+    return fix, tie, shared
+
+
+def _problem(fam, data, covariates, fix, tie, shared, labels, ids, dtype):
+    """``(Structure, RowData)`` for a problem (see ``optimal.fitting.problem``)."""
+    n, d, loss_values, _ = data
+    struct = structure(fam, fix, tie, shared, labels)
+    rows = RowData(*(jnp.asarray(np.log(x), dtype) for x in (n, d, loss_values)),
+                   {k: jnp.asarray(v, dtype) for k, v in covariates.items()},
+                   jnp.asarray(np.zeros(len(n), int) if ids is None else ids, jnp.int32),
+                   jnp.asarray(struct.select), jnp.asarray(struct.base, dtype))
+    return struct, rows
+
+
+def _config(options):
+    dtype = options["dtype"]
+    xtol = float(0.01 * np.sqrt(np.finfo(dtype).eps)) if options["xtol"] is None else float(options["xtol"])
+    starts = options["starts"]
+    return xtol, {"delta": float(options["delta"]), "robust": options["robust"],
+                  "starts": starts if isinstance(starts, str) else np.asarray(starts).tolist(),
+                  "grid_size": int(options["grid_size"]), "n_polish": int(options["n_polish"]),
+                  "n_samples": int(options["n_samples"]), "max_iter": int(options["max_iter"]), "xtol": xtol,
+                  "dtype": np.dtype(dtype).name, "reduction": "sum"}
+
+
+def _explicit_starts(starts, width):
+    theta0 = np.asarray(starts, dtype=np.float64)
+    if theta0.ndim != 2 or theta0.shape[1] != width or len(theta0) == 0 or not np.all(np.isfinite(theta0)):
+        raise CoefficientsError(f"starts must be a finite array of shape (S, {width}), got shape {theta0.shape}")
+    return theta0
+
+
+def _fit_family(fam, runs, covariates, fix, tie, shared, labels, ids, **options):
+    """Any family, fixed/tied/shared parameters: the generic path (autodiff objective, sampled screen)."""
+    dtype = options["dtype"]
+    xtol, config = _config(options)
+    struct, rows = _problem(fam, runs[:4], covariates, fix, tie, shared, labels, ids, dtype)
+    w = jnp.asarray(runs.weights, dtype)
+    starts, delta, robust = options["starts"], float(options["delta"]), options["robust"]
+    candidates = candidate_values = None
+    if isinstance(starts, str) and starts == "screen":
+        if labels is None:
+            z0, candidates, candidate_values = screen_family(fam, struct, rows, w, options["n_samples"],
+                                                             options["n_polish"], delta, robust)
+        else:
+            z0 = _joint_starts(fam, runs, covariates, fix, tie, labels, ids, struct, options)
+    elif isinstance(starts, str):
+        raise CoefficientsError(f"starts must be 'screen' or an array of shape (S, {len(struct.names)}) for this "
+                                f"problem ('hoffmann' is for the unconstrained Chinchilla law), not {starts!r}")
+    else:
+        z0 = _explicit_starts(starts, len(struct.names))
+    solver = SolverConfig(delta, robust, int(options["max_iter"]), xtol, evaluator(fam))
+    lanes = Lanes(*(np.asarray(x) for x in polish(jnp.asarray(z0, dtype), rows, w, solver)))
+    values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)
+    best = int(np.argmin(values))
+    z = lanes.theta[best].astype(np.float64)
+    if not (np.isfinite(values[best]) and np.all(np.isfinite(z))):
+        raise OptimalError(f"the fit produced no finite coefficients: all {len(z0)} starts ended non-finite; "
+                           "check the units and range of N, D, the loss and the covariates")
+    theta = np.asarray(expand(z, struct.select, struct.base), np.float64)
+    pool = [lanes.theta, np.where(lanes.converged, values, np.inf)]
+    if candidates is not None:
+        pool = [np.vstack([pool[0], candidates]), np.concatenate([pool[1], candidate_values])]
+    found, diagnostics = [], {}
+    if fam is CHINCHILLA and labels is None:
+        full = np.asarray(expand(pool[0], struct.select, struct.base))[:, 0]
+        diagnostics, found = identifiability(theta[0], values[best], full, pool[1], _logs(runs), runs.weights, 0.0)
+    else:
+        diagnostics, found = parameter_spread(fam, struct, z, values[best], pool[0], pool[1], runs.weights, _logs(runs))
+    hessian = solver.evaluate(jnp.asarray(z, dtype), rows, w, delta, robust)[2]
+    return _finish(
+        lanes, best, theta[0] if labels is None else theta, found, diagnostics, hessian, runs, config, fam,
+        law=fam.law_from_theta(theta[0]) if labels is None else None, fixed=fix, tied=tie, shared=shared,
+        group_labels=labels, covariates=covariates, free=z, free_names=struct.names, group_ids=ids)
+
+
+def _joint_starts(fam, runs, covariates, fix, tie, labels, ids, struct, options):
+    """Starts for a joint fit: every group fitted on its own, then one start per group that takes the shared
+    parameters from that group (the per-group ones from their own fits)."""
+    solo = fit(*runs[:4], law=fam, covariates=covariates or None, fix=fix, tie=tie,
+               groups=np.asarray(labels, dtype=object)[ids], **{**options, "starts": "screen"})
+    thetas = np.stack([np.atleast_2d(solo[label].theta)[0] for label in labels])  # (G, P)
+    starts = []
+    for g in range(len(labels)):
+        order = [g] + [h for h in range(len(labels)) if h != g]  # reduce() reads the first group for shared ones
+        z = reduce(thetas[order][None], struct.select[order])[0]
+        starts.append(z)
+    return np.asarray(starts)
+
+
+def _logs(runs):
+    return tuple(np.log(np.asarray(x, np.float64)) for x in runs[:3])
+
+
+def _finish(lanes, best, theta, found, diagnostics, hessian, runs, config, fam, law, **fields):
+    """Warnings, convergence verdict and the ``FitResult`` (shared by both paths)."""
+    for message in found:
+        warnings.warn(message, IdentifiabilityWarning, stacklevel=4)
+    implausible = plausibility(runs.n_params, runs.n_tokens, runs.loss)
+    for message in implausible:
+        warnings.warn(message, PlausibilityWarning, stacklevel=4)
+    found = list(found) + implausible
+    values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)
+    converged, reason = bool(lanes.converged[best]), REASONS[int(lanes.reason[best])]
+    diagnostics["hessian_condition"] = scaled_condition(hessian)
+    singular = singular_curvature(diagnostics["hessian_condition"])
+    if not converged or singular:
+        message = singular or f"the best start did not converge ({reason} after {int(lanes.iterations[best])} iterations)"
+        converged, reason = False, "singular curvature" if singular else reason
+        found.append(message)
+        warnings.warn(message, ConvergenceWarning, stacklevel=4)
+    return FitResult(
+        law=law, theta=theta, objective=float(values[best]), n_rows=len(runs.loss), n_starts=len(lanes.objective),
+        n_starts_at_best=int(np.sum(values <= values[best] * (1 + AT_BEST_RTOL))), converged=converged,
+        reason=reason, iterations=int(lanes.iterations[best]),
+        grad_norm=float(lanes.grad_norm[best]), starts=lanes, config=config, warnings=tuple(found),
+        data=(runs.n_params, runs.n_tokens, runs.loss, runs.weights), diagnostics=diagnostics, family=fam, **fields)
+
+
+def _fit_chinchilla(runs, **options):
+    """The Chinchilla fast path: exponent-grid variable-projection screen, hand-derived Hessian."""
+    dtype, delta, robust, starts = options["dtype"], options["delta"], options["robust"], options["starts"]
+    grid_size = options["grid_size"]
+    xtol, config = _config(options)
     data = tuple(jnp.asarray(np.log(x), dtype) for x in (runs.n_params, runs.n_tokens, runs.loss))
     w = jnp.asarray(runs.weights, dtype)
     grid = None
     if isinstance(starts, str) and starts == "screen":
         grid = screen_map(data, w, grid_size, delta, robust)
-        theta0 = screen_starts(*grid, n_polish)
+        theta0 = screen_starts(*grid, options["n_polish"])
     elif isinstance(starts, str) and starts == "hoffmann":
         theta0 = hoffmann_grid()
     elif isinstance(starts, str):
         raise CoefficientsError(f"starts must be 'screen', 'hoffmann' or an array of shape (S, 5), not {starts!r}")
     else:
-        theta0 = np.asarray(starts, dtype=np.float64)
-        if theta0.ndim != 2 or theta0.shape[1] != 5 or len(theta0) == 0 or not np.all(np.isfinite(theta0)):
-            raise CoefficientsError(f"starts must be a finite array of shape (S, 5), got shape {theta0.shape}")
-    lanes = polish(jnp.asarray(theta0, dtype), data, w, SolverConfig(float(delta), robust, int(max_iter), xtol))
+        theta0 = _explicit_starts(starts, 5)
+    lanes = polish(jnp.asarray(theta0, dtype), data, w, SolverConfig(float(delta), robust, int(options["max_iter"]), xtol))
     lanes = Lanes(*(np.asarray(x) for x in lanes))
     values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)
     best = int(np.argmin(values))
@@ -363,29 +706,8 @@ def fit(n_params, n_tokens, loss, weights=None, *, delta=DEFAULT_DELTA, robust="
     if grid is not None:
         candidates = np.vstack([candidates, grid[0].reshape(-1, 5)])
         candidate_values = np.concatenate([candidate_values, grid[1].ravel()])
-    diagnostics, found = identifiability(theta, values[best], candidates, candidate_values,
-                                         tuple(np.asarray(x, np.float64) for x in data), runs.weights,
+    diagnostics, found = identifiability(theta, values[best], candidates, candidate_values, _logs(runs), runs.weights,
                                          float(exponent_grid(grid_size)[0]))
-    for message in found:
-        warnings.warn(message, IdentifiabilityWarning, stacklevel=3)
-    implausible = plausibility(runs.n_params, runs.n_tokens, runs.loss)
-    for message in implausible:
-        warnings.warn(message, PlausibilityWarning, stacklevel=3)
-    found += implausible
-    converged, reason = bool(lanes.converged[best]), REASONS[int(lanes.reason[best])]
     hessian = value_grad_hessian(jnp.asarray(theta, dtype), *data, w, delta, robust)[2]
-    diagnostics["hessian_condition"] = scaled_condition(hessian)
-    singular = singular_curvature(diagnostics["hessian_condition"])
-    if not converged or singular:
-        message = singular or f"the best start did not converge ({reason} after {int(lanes.iterations[best])} iterations)"
-        converged, reason = False, "singular curvature" if singular else reason
-        found.append(message)
-        warnings.warn(message, ConvergenceWarning, stacklevel=3)
-    return FitResult(
-        law=Chinchilla(*map(float, theta_to_law(theta))),
-        theta=theta, objective=float(values[best]), n_rows=len(runs.loss), n_starts=len(theta0),
-        n_starts_at_best=int(np.sum(values <= values[best] * (1 + AT_BEST_RTOL))), converged=converged,
-        reason=reason, iterations=int(lanes.iterations[best]),
-        grad_norm=float(lanes.grad_norm[best]), starts=lanes, config=config, warnings=tuple(found),
-        data=(runs.n_params, runs.n_tokens, runs.loss, runs.weights), diagnostics=diagnostics,
-    )
+    return _finish(lanes, best, theta, found, diagnostics, hessian, runs, config, CHINCHILLA,
+                   law=Chinchilla(*map(float, theta_to_law(theta))), free=theta, free_names=CHINCHILLA.params)

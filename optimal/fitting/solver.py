@@ -3,7 +3,7 @@
 The polish is a damped Newton method (Levenberg-Marquardt on the exact Hessian): each iteration solves
 ``(H + lam diag) step = -g`` per lane, tries the step once, keeps it only if the objective decreased, and
 adapts ``lam``. There is no line search, so every iteration costs every lane the same: one objective, gradient
-and 5x5 Hessian. ``vmap`` of a whole solve runs every lane until the slowest finishes (PITFALLS); here the
+and Hessian. ``vmap`` of a whole solve runs every lane until the slowest finishes (PITFALLS); here the
 lanes queue for a fixed number of slots and a slot whose lane has stopped takes the next one, so the work is
 the sum of the lanes' own iterations, each bounded by ``max_iter``.
 
@@ -28,19 +28,30 @@ CONVERGED_REASONS = (1, 2, 3)
 _LAM_MIN, _LAM_MAX = 1e-12, 1e12
 
 
+def chinchilla_evaluate(theta, data, weights, delta, loss):
+    """The Chinchilla fast path: ``value_grad_hessian`` with its hand-derived Hessian; ``data`` is
+    ``(log_n, log_d, log_loss)``."""
+    return value_grad_hessian(theta, *data, weights, delta, loss)
+
+
 class SolverConfig(NamedTuple):
-    """Static solver settings (hashable, so they key the compile cache)."""
+    """Static solver settings (hashable, so they key the compile cache).
+
+    ``evaluate(theta, data, weights, delta, loss) -> (value, grad (P,), hess (P, P), grad_scale (P,))`` is the
+    objective: the Chinchilla fast path by default, ``optimal.fitting.problem.evaluator(family)`` for any family.
+    """
 
     delta: float = 1e-3
     loss: str = "huber"
     max_iter: int = 200
     xtol: float = 1e-10
+    evaluate: Any = chinchilla_evaluate
 
 
 class Lanes(NamedTuple):
     """Per-lane solver results, each with a leading lane axis.
 
-    theta (L, 5), objective (L,), grad_norm (L,) infinity norm, iterations (L,), reason (L,) index into
+    theta (L, P), objective (L,), grad_norm (L,) infinity norm, iterations (L,), reason (L,) index into
     ``REASONS``, converged (L,) bool.
     """
 
@@ -64,15 +75,15 @@ def polish(theta0, data, weights, config: SolverConfig):
     """Minimise the objective from every start at once.
 
     Args:
-      theta0: starts, shape (L, 5), coefficients ``(e, a, b, alpha, beta)``.
-      data: ``(log_n, log_d, log_loss)``, each shape (n,).
+      theta0: starts, shape (L, P): for the default objective the coefficients ``(e, a, b, alpha, beta)``.
+      data: what ``config.evaluate`` reads: ``(log_n, log_d, log_loss)``, each shape (n,), by default.
       weights: row weights, shape (n,) shared by all lanes or (L, n) one row of weights per lane.
       config: a ``SolverConfig``.
 
     Returns:
       ``Lanes``.
     """
-    weights = jnp.broadcast_to(weights, (theta0.shape[0], data[0].shape[0]))
+    weights = jnp.broadcast_to(weights, (theta0.shape[0], jnp.shape(weights)[-1]))
     return _polish(theta0, data, weights, config)
 
 
@@ -99,11 +110,11 @@ class _Slots(NamedTuple):
     active: Any  # (S,) False once the queue has no lane left for the slot
     fresh: Any  # (S,) the lane was just loaded: its start has not been evaluated yet
     weights: Any  # (S, n)
-    theta: Any  # (S, 5)
+    theta: Any  # (S, P)
     value: Any  # (S,)
-    grad: Any  # (S, 5)
-    hess: Any  # (S, 5, 5)
-    grad_scale: Any  # (S, 5) sizes of the terms each gradient component sums
+    grad: Any  # (S, P)
+    hess: Any  # (S, P, P)
+    grad_scale: Any  # (S, P) sizes of the terms each gradient component sums
     lam: Any  # (S,)
     iterations: Any  # (S,)
 
@@ -128,9 +139,9 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
     A lane's arithmetic does not depend on which slot it runs in.
     """
     n_lanes = theta0.shape[0]
-    n_slots = min(slots or default_slots(data[0].shape[0]), n_lanes)
-    dtype = theta0.dtype
-    evaluate = jax.vmap(lambda th, w: value_grad_hessian(th, *data, w, config.delta, config.loss))
+    n_slots = min(slots or default_slots(weights.shape[1]), n_lanes)
+    dtype, dims = theta0.dtype, theta0.shape[1]
+    evaluate = jax.vmap(lambda th, w: config.evaluate(th, data, w, config.delta, config.loss))
     step_of = jax.vmap(_step)
 
     def load(state, lane, mask):
@@ -185,8 +196,8 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
     first = jnp.arange(n_slots)
     start = _Slots(
         lane=first, active=jnp.ones(n_slots, bool), fresh=jnp.ones(n_slots, bool), weights=weights[:n_slots],
-        theta=theta0[:n_slots], value=jnp.full(n_slots, jnp.inf, dtype), grad=jnp.zeros((n_slots, 5), dtype),
-        hess=jnp.tile(jnp.eye(5, dtype=dtype), (n_slots, 1, 1)), grad_scale=jnp.zeros((n_slots, 5), dtype), lam=jnp.full(n_slots, _LAM_START, dtype),
+        theta=theta0[:n_slots], value=jnp.full(n_slots, jnp.inf, dtype), grad=jnp.zeros((n_slots, dims), dtype),
+        hess=jnp.tile(jnp.eye(dims, dtype=dtype), (n_slots, 1, 1)), grad_scale=jnp.zeros((n_slots, dims), dtype), lam=jnp.full(n_slots, _LAM_START, dtype),
         iterations=jnp.zeros(n_slots, jnp.int32),
     )
     out = Lanes(theta0, jnp.full(n_lanes, jnp.nan, dtype), jnp.zeros(n_lanes, dtype), jnp.zeros(n_lanes, jnp.int32),

@@ -1,4 +1,20 @@
-"""Loss surfaces L(N, D): the law forms, the published presets, and reading and writing coefficients."""
+"""Loss surfaces L(N, D): one module per law family, the family contract, and the published presets."""
 
-from .forms import (DEFAULT_PRESET, PRESETS, Chinchilla, CustomLaw, DataConstrained, Kaplan, as_law, law_from_dict,
-                    law_to_dict, load_coefficients, preset)
+from ..errors import CoefficientsError
+from .chinchilla import CHINCHILLA, Chinchilla, chinchilla_log_loss
+from .custom import CustomLaw, as_law, custom_family
+from .data_constrained import DATA_CONSTRAINED, DataConstrained, data_constrained_log_loss
+from .family import Family, sample_starts
+from .kaplan import KAPLAN, Kaplan, kaplan_log_loss
+from .presets import DEFAULT_PRESET, PRESETS, law_from_dict, law_to_dict, load_coefficients, preset
+
+FAMILIES = {family.name: family for family in (CHINCHILLA, KAPLAN, DATA_CONSTRAINED)}
+
+
+def family(law="chinchilla") -> Family:
+    """The family called ``law`` (one of ``FAMILIES``), or ``law`` itself when it is a ``Family``."""
+    if isinstance(law, Family):
+        return law
+    if isinstance(law, str) and law in FAMILIES:
+        return FAMILIES[law]
+    raise CoefficientsError(f"unknown law {law!r}; choose one of {', '.join(FAMILIES)} or pass an optimal.Family")
