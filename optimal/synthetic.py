@@ -30,3 +30,41 @@ def synthetic_runs(n_runs=120, truth=DEFAULT_TRUTH, noise=0.01, n_range=(5e7, 1.
     log_loss = np.log(truth.E + truth.A / n**truth.alpha + truth.B / d**truth.beta) + offset
     loss = np.exp(log_loss + noise * rng.standard_normal(n_runs))
     return Runs(n, d, loss, np.ones(n_runs), groups)
+
+
+# Muennighoff et al. 2023's fitted data-constrained law (huggingface/datablations README, "Parametric Fit"), in the
+# fitting space of optimal.baseline.fit_data_constrained_lbfgsb: (e, a, b, alpha, beta, log rd_star, log rn_star)
+# with E = exp(e), A = exp(a), B = exp(b).
+MUENNIGHOFF_THETA = np.array([0.6254804, 6.255414, 7.3049974, 0.3526596, 0.3526596, np.log(15.387756),
+                              np.log(5.309743)])
+
+
+def data_constrained_runs(n_runs=200, truth_theta=MUENNIGHOFF_THETA, noise=0.01, seed=0, n_range=(1e8, 1e10),
+                          unique_per_param=(0.5, 100.0), epochs=(1.0, 60.0)):
+    """Multi-epoch runs drawn from a data-constrained law (Muennighoff et al. 2023) with a known truth.
+
+    N is log-uniform in ``n_range`` (parameters); U = N x a log-uniform ratio in ``unique_per_param`` (unique
+    tokens); D = U x a log-uniform number of epochs in ``epochs`` (tokens); loss = L(N, D, U) x exp(noise x standard
+    normal) (nats). With the default truth, N_opt(U) ~= 0.051 U, so N / N_opt(U) runs from ~0.2 to ~40 (about
+    56% of runs have N above twice the compute-optimal size for their unique data: rn_star is identifiable)
+    and 44% run more than 10 epochs (rd_star is identifiable).
+
+    Args:
+        n_runs: number of runs.
+        truth_theta: ``(e, a, b, alpha, beta, log_rd_star, log_rn_star)``, shape (7,).
+        noise: standard deviation of the multiplicative log-normal noise on the loss; 0 gives exact losses.
+        seed: seed of NumPy's default generator.
+        n_range, unique_per_param, epochs: the ranges described above.
+
+    Returns:
+        ``(N, D, U, loss)``, float64 arrays of shape (n_runs,).
+    """
+    from .baseline import data_constrained_log_loss  # NumPy only: the truth needs no JAX
+
+    rng = np.random.default_rng(seed)
+    n = np.exp(rng.uniform(*np.log(n_range), n_runs))
+    u = n * np.exp(rng.uniform(*np.log(unique_per_param), n_runs))
+    d = u * np.exp(rng.uniform(*np.log(epochs), n_runs))
+    log_loss = data_constrained_log_loss(np.asarray(truth_theta, dtype=np.float64), np.log(n), np.log(d), np.log(u))
+    loss = np.exp(log_loss + noise * rng.standard_normal(n_runs))
+    return n, d, u, loss
