@@ -133,7 +133,9 @@ def _allocate_one(law, log_c, log_n_min, log_n_max):
 
 
 @jax.jit
-def _allocate(law, compute, k, log_d_max, log_n_max):
+def allocate_law(law, compute, k, log_d_max, log_n_max):
+    """Allocations for the budgets ``compute`` under ``law`` with k and log caps already checked (``check_budgets``):
+    the compiled core of ``compute_optimal``, for callers that vmap it over laws (bootstrap draws)."""
     log_c = jnp.log(compute) - jnp.log(k)
     lo, hi = log_c - log_d_max, log_n_max
     shape = log_c.shape
@@ -239,7 +241,7 @@ def compute_optimal(law, compute, flops_per_param_token=6.0, max_tokens=None, ma
     dtype = resolve_dtype(dtype)
     law = _law_in(law, dtype)
     compute, k, log_d_max, log_n_max = check_budgets(compute, flops_per_param_token, max_tokens, max_params, dtype)
-    return concrete_to_numpy(_allocate(law, compute, k, log_d_max, log_n_max))
+    return concrete_to_numpy(allocate_law(law, compute, k, log_d_max, log_n_max))
 
 
 @float64_scope
@@ -288,7 +290,7 @@ def compute_for_loss(law, target_loss, flops_per_param_token=6.0, max_tokens=Non
             "no budget reaches it"
         )
     log_c = _budget_for_loss(law, jnp.log(target), k, log_d_max, log_n_max)
-    result = _allocate(law, jnp.exp(log_c), k, log_d_max, log_n_max)
+    result = allocate_law(law, jnp.exp(log_c), k, log_d_max, log_n_max)
     reached = jnp.abs(jnp.log(result.loss) - jnp.log(target)) <= 1e3 * jnp.finfo(dtype).eps
     if not bool(jnp.all(reached)):
         raise UnreachableLossError(

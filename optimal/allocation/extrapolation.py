@@ -128,6 +128,12 @@ PRESET_RANGES = {
     # per-run table; early stopping means the tokens actually seen may be fewer).
     "kaplan2020": FittedRange(768.0, 1.5e9, 2.2e7, 2.29e10, 1.5e9 * 2.29e10,
                               "Kaplan et al. 2020 Sec. 3 (N non-embedding); largest run assumed 1.5e9 params on 2.29e10 tokens"),
+    # Muennighoff et al. 2023 (arXiv:2305.16264), abstract: experiments "ranging up to 900 billion training tokens
+    # and 9 billion parameter models"; their smallest models have ~10 million parameters. ASSUMED: D from 1e8
+    # tokens, and the largest N x D taken as 9e9 x 9e11 (an upper bound: no single run need be that large, so
+    # the compute distances reported against this preset are understated).
+    "muennighoff2023": FittedRange(1e7, 9e9, 1e8, 9e11, 9e9 * 9e11,
+                                   "Muennighoff et al. 2023 abstract (N up to 9e9, D up to 9e11); smallest N, D assumed"),
 }
 
 

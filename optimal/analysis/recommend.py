@@ -26,7 +26,7 @@ from ..allocation.extrapolation import (
     has_interior_optimum,
     point_warnings,
 )
-from ..fitting.fit import FitResult, load_fit, theta_to_law
+from ..fitting.fit import FitResult, load_fit
 from ..laws import PRESETS, as_law, preset
 from ..precision import float64_scope
 
@@ -114,6 +114,12 @@ def _resolve(source, fitted_range, bootstrap):
     else:
         law = as_law(source)
         return _Source(law, fitted_range, None, _draws(bootstrap, None), None, f"law {type(law).__name__}")
+    if fit.group_labels is not None:
+        raise OptimalError(f"a joint fit of groups {', '.join(fit.group_labels)} has one law per group: recommend for "
+                           "one group at a time (fit.group(label), bootstrap.group(label))")
+    defaults = {k: fit.family.covariate_defaults.get(k) for k in fit.family.covariates}
+    if defaults:  # say what the allocation assumed for the covariates the runs had
+        description += " (" + ", ".join(f"{k} = {v:g}" for k, v in defaults.items()) + " for the allocation)"
     n, d, _, weights = fit.data
     rows = fitted_range or FittedRange.from_runs(n, d, weights, source=f"the {fit.n_rows} fitted runs")
     return _Source(fit.law, rows, fit, _draws(bootstrap, boot), recorded_k, description)
@@ -263,7 +269,7 @@ def _draws_for_loss(boot, targets, caps):
     converged = np.zeros(shape, bool)
     bound = np.zeros(shape, int)
     for j, theta in enumerate(thetas):
-        law = theta_to_law(np.asarray(theta))
+        law = boot.fit.family.law_from_theta(np.asarray(theta))
         for i, target in enumerate(targets):
             try:
                 found = compute_for_loss(law, target, **caps)

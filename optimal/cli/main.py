@@ -17,7 +17,9 @@ import optimal
 from optimal.allocation.allocate import check_budgets
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.errors import OptimalError, OutputError, check_count
+from optimal.fitting.data import read_runs_with_columns
 from optimal.fitting.fit import MAX_ITER
+from optimal.laws import FAMILIES
 from optimal.jsonio import check_writable, dumps_strict
 from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
 
@@ -32,6 +34,27 @@ def _number(text):
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _assignment(form, value=str):
+    """An argparse type for ``NAME=VALUE`` options (``--covariate U=unique_tokens``, ``--fix E=1.69``): a pair
+    ``(name, value(text))``; ``form`` shows the expected shape in the message."""
+    def parse(text):
+        name, equals, right = (part.strip() for part in text.partition("="))
+        if not equals or not name or not right:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {form}")
+        return name, value(right)
+
+    return parse
+
+
+def _named_once(pairs, option):
+    """``{name: value}`` from ``NAME=VALUE`` pairs; a name given twice is an error, not a silent override."""
+    names = [name for name, _ in pairs or ()]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise OptimalError(f"{option} names {', '.join(twice)} more than once")
+    return dict(pairs or ())
 
 
 def _law_from_args(args):
@@ -143,7 +166,7 @@ def _recommendation_intervals(answer):
     return "\n".join([title, _format_table(["compute (FLOPs)", "quantity", "lo", "hi", "se"], rows), *counts])
 
 
-def _print_recommendation(answer, skip_codes=()):
+def _print_recommendation(answer, skip_codes=(), prefix=""):
     """The text answer on stdout; its warnings once each on stderr."""
     print(f"law: {answer.source}")
     for note in answer.notes:
@@ -152,18 +175,19 @@ def _print_recommendation(answer, skip_codes=()):
     if answer.confidence is not None:
         print()
         print(_recommendation_intervals(answer))
-    _warn_answer(answer, skip_codes)
+    _warn_answer(answer, skip_codes, prefix)
 
 
-def _warn_answer(answer, skip_codes=()):
-    """An answer's warnings, once each on stderr, with the budget (or target loss) each concerns."""
+def _warn_answer(answer, skip_codes=(), prefix=""):
+    """An answer's warnings, once each on stderr, with the budget (or target loss) each concerns (and ``prefix``:
+    the group it belongs to)."""
     for w in answer.warnings:
         if w["code"] in skip_codes:
             continue
         where = "" if w["budget"] is None else f"[{w['budget']:.4g} FLOPs] "
         if w.get("target_loss") is not None:
             where = f"[loss {w['target_loss']:.5g} at {w['budget']:.4g} FLOPs] "
-        _warn(f"{where}{w['message']}")
+        _warn(f"{prefix}{where}{w['message']}")
 
 
 def _cmd_solve(args):
@@ -223,13 +247,21 @@ def _k_or_default(args):
 
 
 def _check_fit_args(args):
-    """What can be checked before reading and fitting: counts, the seed, budgets, the output file."""
+    """What can be checked before reading and fitting: counts, the seed, budgets, the options that go together,
+    the output file."""
     if args.group_col and not args.bootstrap:
         raise OptimalError("--group-col is used by the cluster bootstrap: add --bootstrap N")
+    if args.shared and not args.by:
+        raise OptimalError("--shared needs --by COLUMN: shared parameters are common to the groups of that column")
+    if args.save and args.by and not args.shared:
+        raise OptimalError("--save writes one fit record, and --by without --shared makes one separate fit per group: "
+                           "add --shared for one joint fit, or save each group's fit from a CSV of its own")
     if args.bootstrap:
         check_count(args.bootstrap, "--bootstrap", 2, MAX_RESAMPLES)
     check_count(args.seed, "--seed", 0, MAX_SEED)
     check_count(args.max_iter, "--max-iter", 1, MAX_ITER)
+    check_count(args.n_polish, "--n-polish", 1)
+    check_count(args.n_samples, "--n-samples", 1, 1 << 22)
     if not 0 < args.confidence < 1:
         raise OptimalError(f"--confidence must be between 0 and 1 (e.g. 0.95), got {args.confidence:g}")
     if args.budgets:
@@ -238,56 +270,141 @@ def _check_fit_args(args):
         check_writable(args.save, "fit record", OutputError)
 
 
-def _cmd_fit(args):
-    _check_fit_args(args)
-    runs = optimal.read_runs_csv(
-        args.runs, params_col=args.params_col, tokens_col=args.tokens_col, flops_col=args.flops_col,
-        loss_col=args.loss_col, group_col=args.group_col, weight_col=args.weight_col,
+def _read_fit_runs(args):
+    """The runs, the covariates ``{name: (n,)}`` read from the columns --covariate names, and the --by labels
+    (or None), all for the same rows."""
+    covariate_cols = _named_once(args.covariate, "--covariate")
+    runs, columns = read_runs_with_columns(
+        args.runs, numbers={f"covariate {name}": column for name, column in covariate_cols.items()},
+        labels={"--by": args.by} if args.by else None, params_col=args.params_col, tokens_col=args.tokens_col,
+        flops_col=args.flops_col, loss_col=args.loss_col, group_col=args.group_col, weight_col=args.weight_col,
         flops_per_param_token=_k_or_default(args), drop_highest_loss=args.drop_highest_loss,
     )
+    covariates = {name: columns[f"covariate {name}"] for name in covariate_cols}
+    return runs, covariates, columns.get("--by")
+
+
+def _fit_parts(args, runs, result, by, joint):
+    """``[(label, fit, boot, answer)]``, one entry per fit the user reads about: the fit, each group's own fit
+    (--by), or each group's view of the joint fit (--by with --shared), with their bootstrap and allocations;
+    and the joint fit's bootstrap (or None)."""
+    if by is None:
+        fits = [(None, result)]
+    elif joint:
+        fits = [(label, result.group(label)) for label in result.group_labels]
+    else:
+        fits = list(result.items())
+    boots = {label: None for label, _ in fits}
+    joint_boot = None
+    if args.bootstrap:
+        options = dict(n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence, max_iter=args.max_iter)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the result carries its warnings; they are printed by the caller
+            if joint:  # one bootstrap of the joint fit: each group's draws come from the same resamples
+                joint_boot = optimal.bootstrap(result, groups=runs.groups, progress=_progress_bar("bootstrap"), **options)
+                boots = {label: joint_boot.group(label) for label, _ in fits}
+            else:
+                for label, part in fits:
+                    clusters = runs.groups
+                    if clusters is not None and label is not None:
+                        clusters = clusters[by.astype(str) == label]  # the fit's rows: the labels as fit() names them
+                    boots[label] = optimal.bootstrap(
+                        part, groups=clusters, progress=_progress_bar("bootstrap" if label is None else f"bootstrap {label}"),
+                        **options)
+        for boot in [joint_boot] if joint else boots.values():
+            _warn_if_few_draws(boot)
+    parts = []
+    for label, part in fits:
+        answer = None
+        if args.budgets:
+            answer = optimal.recommend(boots[label] if boots[label] is not None else part, np.asarray(args.budgets),
+                                       flops_per_param_token=args.flops_per_param_token)  # None: say it is the default
+        parts.append((label, part, boots[label], answer))
+    return parts, joint_boot
+
+
+def _part_output(label, part, boot, answer, args):
+    """The JSON object of one fit (``"group"`` first when there are groups)."""
+    output = ({} if label is None else {"group": label}) | part.to_dict()
+    if boot is not None:
+        output["bootstrap"] = boot.to_dict(args.budgets or (), _k_or_default(args))
+    if answer is not None:
+        output["recommendation"] = answer.to_dict()
+    return output
+
+
+def _cmd_fit(args):
+    _check_fit_args(args)
+    fixed = _named_once(args.fix, "--fix")
+    runs, covariates, by = _read_fit_runs(args)
     dtype = {"float64": np.float64, "float32": np.float32}[args.dtype]
     if sys.stderr.isatty():
-        starts = "4500 Hoffmann starts" if args.starts == "hoffmann" else "a screen of the exponents"
-        sys.stderr.write(f"fitting {len(runs.loss)} runs from {starts} ...\n")
+        groups = "" if by is None else f" in {len(set(by))} groups"
+        sys.stderr.write(f"fitting the {args.law} law to {len(runs.loss)} runs{groups} ...\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the result carries its warnings; they are printed below
-        result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, runs.weights, delta=args.delta,
-                             starts=args.starts, dtype=dtype)
-    output = result.to_dict()
-    k = _k_or_default(args)
-    extra = {FLOPS_KEY: k}  # solve --fit counts compute with the k the runs were read with
-    boot = None
-    if args.bootstrap:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the result carries its warnings; they are printed below
-            boot = optimal.bootstrap(result, n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
-                                     groups=runs.groups, max_iter=args.max_iter, progress=_progress_bar("bootstrap"))
-        _warn_if_few_draws(boot)
-        output["bootstrap"] = boot.to_dict(args.budgets or (), k)
-        extra["bootstrap"] = boot.draws_record()
-    answer = None
-    if args.budgets:
-        answer = optimal.recommend(boot if boot is not None else result, np.asarray(args.budgets),
-                                   flops_per_param_token=args.flops_per_param_token)  # None: say it is the default
-        output["recommendation"] = extra["recommendation"] = answer.to_dict()
-    if args.save:
+        result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, runs.weights, law=args.law,
+                             covariates=covariates or None, fix=fixed or None, tie=args.tie or (), groups=by,
+                             shared=tuple(args.shared or ()), delta=args.delta, starts=args.starts,
+                             n_polish=args.n_polish, n_samples=args.n_samples, dtype=dtype)
+    joint = by is not None and not isinstance(result, dict)
+    parts, joint_boot = _fit_parts(args, runs, result, by, joint)
+    if args.save:  # one record: the fit, or the joint fit of every group (--by with --shared; checked above)
+        extra = {FLOPS_KEY: _k_or_default(args)}  # solve --fit counts compute with the k the runs were read with
+        boot = joint_boot if joint else parts[0][2]
+        if boot is not None:
+            extra["bootstrap"] = boot.draws_record()
+        if args.budgets:
+            answers = {label: answer.to_dict() for label, _, _, answer in parts}
+            extra["recommendation"] = answers if joint else answers[None]
         result.save(args.save, extra)
     if args.json:
-        _print_json(output)
-        if answer is not None:  # every warning once on stderr too, for whoever reads the terminal
-            _warn_answer(answer)
-        else:
-            for message in [f"fit: {w}" for w in result.warnings] + [f"bootstrap: {w}" for w in (boot.warnings if boot else [])]:
-                _warn(message)
+        outputs = [_part_output(*part, args) for part in parts]
+        _print_json(outputs if by is not None else outputs[0])
+        _warn_fit_json(parts, result, joint_boot, joint)
     else:
+        _print_fit_text(parts, result, joint_boot, joint)
+    return 0
+
+
+def _print_fit_text(parts, result, joint_boot, joint):
+    """The fit (each group's, or the joint one), its intervals and allocations as text."""
+    if joint:
         print(result.summary())
-        if boot is not None:
+        if joint_boot is not None:
             print()
-            print(_interval_table(boot))
+            print(_interval_table(joint_boot))
+    for n, (label, part, boot, answer) in enumerate(parts):
+        if not joint:
+            if n:
+                print()
+            if label is not None:
+                print(f"== group {label} ==")
+            print(part.summary())
+            if boot is not None:
+                print()
+                print(_interval_table(boot))
         if answer is not None:
             print()
-            _print_recommendation(answer, skip_codes=("fit", "bootstrap"))  # printed with the fit and the bootstrap
-    return 0
+            if joint:
+                print(f"== group {label} ==")
+            prefix = "" if label is None else f"[group {label}] "
+            _print_recommendation(answer, skip_codes=("fit", "bootstrap"), prefix=prefix)  # printed with the fit and the bootstrap
+
+
+def _warn_fit_json(parts, result, joint_boot, joint):
+    """Every warning once on stderr too, for whoever reads the terminal: a joint fit's once, each group's with its
+    label."""
+    if joint:
+        for message in [f"fit: {w}" for w in result.warnings] + [f"bootstrap: {w}" for w in (joint_boot.warnings if joint_boot else [])]:
+            _warn(message)
+    for label, part, boot, answer in parts:
+        prefix = "" if label is None else f"[group {label}] "
+        if answer is not None:
+            _warn_answer(answer, ("fit", "bootstrap") if joint else (), prefix)
+        elif not joint:
+            for message in [f"fit: {w}" for w in part.warnings] + [f"bootstrap: {w}" for w in (boot.warnings if boot else [])]:
+                _warn(prefix + message)
 
 
 def _cmd_plot(args):
@@ -306,6 +423,35 @@ def _add_law_options(parser, fit=True):
         parser.add_argument("--fit", metavar="FIT.json", help="a fit record saved by 'optimal fit --save'")
 
 
+def _laws_text():
+    lines = ["laws (--law), their parameters (--fix, --tie, --shared) and covariates (--covariate):"]
+    for name, family in FAMILIES.items():
+        lines.append(f"  {name}: {family.formula}")
+        covariates = f"; covariates {', '.join(family.covariates)}" if family.covariates else ""
+        lines.append(f"    parameters {', '.join(family.params)}{covariates}")
+    return "\n".join(lines)
+
+
+FIT_EPILOG = _laws_text() + """
+
+JSON (--json): one object with "law", "params" (every parameter of the law by name, fixed ones included),
+"fixed" ({name: value}), "tied", "shared", "covariates", "objective", "converged", ..., and "bootstrap" and
+"recommendation" when asked for.
+With --by, a list of such objects, one per group (in sorted label order), each with "group": its label.
+  Without --shared each object is that group's own fit.
+  With --shared the objects are views of one joint fit: "params", "theta", "n_rows", "bootstrap" and
+  "recommendation" are the group's; "shared" names the parameters common to every group (equal in every
+  object); "objective", "converged", "reason", "iterations", "grad_norm", "n_starts", "warnings" and
+  "diagnostics" are the joint fit's, the same in every object. --save writes the joint fit's one record.
+
+examples:
+  optimal fit runs.csv --law kaplan --json
+  optimal fit runs.csv --fix E=1.69 --tie alpha=beta
+  optimal fit runs.csv --law data-constrained --covariate U=unique_tokens
+  optimal fit runs.csv --by dataset --shared alpha beta --budgets 1e22 1e23
+"""
+
+
 def build_parser():
     parser = _Parser(prog="optimal", description="Compute-optimal model size and data from scaling laws.")
     parser.add_argument("--version", action="version", version=f"optimal {optimal.__version__}")
@@ -322,20 +468,40 @@ def build_parser():
     solve.add_argument("--json", action="store_true", help="print a JSON list, one object per budget")
     solve.set_defaults(run=_cmd_solve)
 
-    fit = commands.add_parser("fit", help="fit L = E + A/N^alpha + B/D^beta to your runs (CSV), with bootstrap intervals")
+    fit = commands.add_parser(
+        "fit", help="fit a scaling law (Chinchilla L = E + A/N^alpha + B/D^beta by default) to your runs (CSV), with "
+                    "bootstrap intervals", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=FIT_EPILOG)
     fit.add_argument("runs", metavar="RUNS.csv", help="one training run per row, with a header")
+    fit.add_argument("--law", choices=tuple(FAMILIES), default="chinchilla",
+                     help="the law family to fit (default chinchilla; the laws are listed below)")
+    fit.add_argument("--covariate", type=_assignment("NAME=COLUMN (e.g. U=unique_tokens)"), action="extend", nargs="+",
+                     metavar="NAME=COLUMN", help="read the law's per-run covariate NAME from COLUMN of the CSV")
+    fit.add_argument("--fix", type=_assignment("NAME=VALUE (e.g. E=1.69)", _number), action="extend", nargs="+",
+                     metavar="NAME=VALUE", help="hold parameter NAME at VALUE (natural units); listed under \"fixed\"")
+    fit.add_argument("--tie", type=_assignment("NAME=NAME (e.g. alpha=beta)"), action="extend", nargs="+",
+                     metavar="NAME=NAME", help="hold two parameters equal")
+    fit.add_argument("--by", metavar="COLUMN",
+                     help="column of group labels (any text): fit every group on its own, or jointly with --shared")
+    fit.add_argument("--shared", action="extend", nargs="+", metavar="NAME",
+                     help="with --by: one joint fit in which these parameters are common to every group and the "
+                          "others are per group")
     fit.add_argument("--params-col", metavar="NAME", help="column of N, parameters (default N)")
     fit.add_argument("--tokens-col", metavar="NAME", help="column of D, training tokens (default D)")
     fit.add_argument("--flops-col", metavar="NAME", help="column of training FLOPs C; then D = C / (k N)")
     fit.add_argument("--loss-col", metavar="NAME", help="column of the final loss (default loss)")
     fit.add_argument("--weight-col", metavar="NAME", help="column of per-row fitting weights")
-    fit.add_argument("--group-col", metavar="NAME", help="column of group labels: the bootstrap resamples whole groups")
+    fit.add_argument("--group-col", metavar="NAME",
+                     help="column of cluster labels: the bootstrap resamples whole clusters (runs of one model config, say)")
     fit.add_argument("--drop-highest-loss", type=int, default=0, metavar="K", help="leave out the K highest-loss rows (Epoch: 5)")
     fit.add_argument("--flops-per-param-token", type=_number, metavar="K",
                      help="k in C = k N D, for D = C / (k N) and for --budgets (default 6; saved in the fit record)")
     fit.add_argument("--delta", type=_number, default=1e-3, help="Huber threshold on log-loss residuals (default 1e-3)")
     fit.add_argument("--starts", choices=("screen", "hoffmann"), default="screen",
-                     help="screen: variable-projection screen then polish (default); hoffmann: all 4500 grid starts")
+                     help="screen: variable-projection screen then polish (default); hoffmann: all 4500 grid starts "
+                          "(Chinchilla without --fix, --tie or --shared only)")
+    fit.add_argument("--n-polish", type=int, default=16, metavar="S", help="starts polished after the screen (default 16)")
+    fit.add_argument("--n-samples", type=int, default=4096, metavar="M",
+                     help="points the screen samples for any law but the plain Chinchilla one (default 4096)")
     fit.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     fit.add_argument("--bootstrap", type=int, default=0, metavar="B", help="bootstrap resamples for confidence intervals")
     fit.add_argument("--max-iter", type=int, default=1000, metavar="K",
@@ -343,8 +509,9 @@ def build_parser():
     fit.add_argument("--seed", type=int, default=0, help=f"bootstrap seed, 0 to {MAX_SEED} (default 0)")
     fit.add_argument("--confidence", type=_number, default=0.95, help="interval level (default 0.95)")
     fit.add_argument("--budgets", type=_number, nargs="+", metavar="C", help="budgets (FLOPs) for allocations")
-    fit.add_argument("--save", metavar="FIT.json", help="write the fit record (reload with --fit, or plot it)")
-    fit.add_argument("--json", action="store_true", help="print JSON")
+    fit.add_argument("--save", metavar="FIT.json",
+                     help="write the fit record (reload with --fit, or plot it); with --by only together with --shared")
+    fit.add_argument("--json", action="store_true", help="print JSON (with --by a list, one object per group: below)")
     fit.set_defaults(run=_cmd_fit)
 
     plot = commands.add_parser("plot", help="figures: loss surface, data vs fit, bootstrap draws, frontier")

@@ -20,13 +20,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ..allocation.allocate import _allocate, check_budgets
+from ..allocation.allocate import allocate_law, check_budgets
 from . import diagnostics
 from ..errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, check_count
 from ..allocation.extrapolation import FittedRange, extrapolation, has_interior_optimum
-from .fit import MAX_ITER, FitResult, fit, fit_from_record, screen, theta_to_law
+from ..laws.chinchilla import CHINCHILLA
+from .fit import MAX_ITER, FitResult, fit, fit_from_record, screen
+from .problem import evaluator, expand, residuals
+from .problem import screen as screen_family
 from ..jsonio import as_array, as_dict, as_number, field, read_json
-from .objective import residuals
 from .solver import SolverConfig, default_slots, polish_lanes
 from ..precision import float64_scope
 
@@ -39,26 +41,39 @@ MAX_SEED = 2**32 - 1  # jax.random.PRNGKey wraps larger (and negative) seeds whe
 MAX_RESAMPLES = 10**6  # hours of refits on a CPU; far past where percentile intervals stop moving
 
 
-def derived_params(thetas) -> dict:
-    """Coefficients from ``(e, a, b, alpha, beta)`` draws (..., 5): E, A, B, alpha, beta, and the allocation
-    exponents a = beta/(alpha+beta) (N* ~ C^a) and b = alpha/(alpha+beta) (D* ~ C^b)."""
+def derived_params(thetas, family=CHINCHILLA, group_labels=None) -> dict:
+    """Natural values of every parameter from fitting-space draws (R, P) (Chinchilla: ``(e, a, b, alpha, beta)``),
+    and, for a family with alpha and beta, the allocation exponents a = beta/(alpha+beta) (N* ~ C^a) and
+    b = alpha/(alpha+beta) (D* ~ C^b) of its Chinchilla part. Draws of a joint fit (R, G, P) give names
+    ``name[group]``."""
     thetas = np.asarray(thetas)
-    alpha, beta = thetas[..., 3], thetas[..., 4]
-    return {"E": np.exp(thetas[..., 0]), "A": np.exp(thetas[..., 1]), "B": np.exp(thetas[..., 2]), "alpha": alpha,
-            "beta": beta, "a": beta / (alpha + beta), "b": alpha / (alpha + beta)}
+    if group_labels is not None:
+        out = {}
+        for g, label in enumerate(group_labels):
+            out.update({f"{k}[{label}]": v for k, v in derived_params(thetas[:, g], family).items()})
+        return out
+    values = {k: np.asarray(v) for k, v in family.to_natural(thetas).items()}
+    if "alpha" in values and "beta" in values:
+        alpha, beta = values["alpha"], values["beta"]
+        values.update(a=beta / (alpha + beta), b=alpha / (alpha + beta))
+    return values
 
 
 @float64_scope
-def allocations(thetas, budgets, flops_per_param_token=6.0, max_tokens=None, max_params=None):
+def allocations(thetas, budgets, flops_per_param_token=6.0, max_tokens=None, max_params=None, family=CHINCHILLA,
+                covariates=None):
     """Each draw's own compute-optimal allocation under the same k and caps as the point.
 
     Returns a dict of N, D, tokens_per_param, loss (floats), converged (bool) and bound (0 none, 1 the
-    ``max_tokens`` cap binds, 2 the ``max_params`` cap binds), each of shape (draws, budgets).
+    ``max_tokens`` cap binds, 2 the ``max_params`` cap binds), each of shape (draws, budgets). ``thetas``
+    (draws, P) are fitting-space draws of ``family``; ``covariates`` its covariates for the laws (defaults
+    otherwise, e.g. unlimited unique tokens).
     """
     thetas = jnp.asarray(thetas)
     budgets, k, log_d_max, log_n_max = check_budgets(budgets, flops_per_param_token, max_tokens, max_params, thetas.dtype)
     budgets = jnp.atleast_1d(budgets)
-    result = jax.vmap(lambda th: _allocate(theta_to_law(th), budgets, k, log_d_max, log_n_max))(thetas)
+    result = jax.vmap(lambda th: allocate_law(family.law_from_theta(th, covariates), budgets, k, log_d_max,
+                                              log_n_max))(thetas)
     return {"N": np.asarray(result.n_params), "D": np.asarray(result.n_tokens),
             "tokens_per_param": np.asarray(result.tokens_per_param), "loss": np.asarray(result.loss),
             "converged": np.asarray(result.converged), "bound": np.asarray(result.bound)}
@@ -133,10 +148,14 @@ class BootstrapResult:
         tail = (1 - self.confidence) / 2
         min_loss = float(np.min(self.fit.data[2]))
         found = []
-        share = np.mean(np.exp(draws[:, 0]) < diagnostics.E_AT_ZERO * min_loss)
-        if share > tail:
-            found.append(f"E's {100 * self.confidence:g}% interval reaches 0 ({100 * share:.0f}% of the draws have no "
-                         "irreducible loss): the runs do not identify E")
+        values = derived_params(draws, self.fit.family, self.fit.group_labels)
+        for name in [k for k in values if k == "E" or k.startswith("E[")]:
+            share = np.mean(values[name] < diagnostics.E_AT_ZERO * min_loss)
+            if share > tail:
+                found.append(f"{name}'s {100 * self.confidence:g}% interval reaches 0 ({100 * share:.0f}% of the draws "
+                             f"have no irreducible loss): the runs do not identify {name}")
+        if self.fit.family is not CHINCHILLA or self.fit.group_labels is not None:
+            return found  # the exponent edge below is the Chinchilla screen's
         for name, column in (("alpha", 3), ("beta", 4)):
             share = np.mean(draws[:, column] >= diagnostics.EXPONENT_EDGE * 2.0)
             if share > tail:
@@ -146,12 +165,28 @@ class BootstrapResult:
 
     @property
     def good(self):
-        """The converged resamples' coefficients, shape (R - n_failed, 5)."""
+        """The converged resamples' fitting-space coefficients, shape (R - n_failed, P) (or (.., G, P))."""
         return self.thetas[self.converged]
 
     def params(self):
-        """``{name: {lo, hi, se}}`` for E, A, B, alpha, beta, a, b."""
-        return {name: interval(draws, self.confidence) for name, draws in derived_params(self.good).items()}
+        """``{name: {lo, hi, se}}`` for every parameter of the family (fixed ones have lo = hi), and a, b for a
+        family with alpha and beta; ``name[group]`` for a joint fit."""
+        return {name: interval(draws, self.confidence)
+                for name, draws in derived_params(self.good, self.fit.family, self.fit.group_labels).items()}
+
+    def group(self, label):
+        """One group's draws of a joint fit, as an ungrouped ``BootstrapResult`` (its fit is ``fit.group(label)``)."""
+        if self.fit.group_labels is None:
+            return self
+        g = list(self.fit.group_labels).index(label)
+        return dataclasses.replace(self, thetas=self.thetas[:, g], fit=self.fit.group(label))
+
+    def _laws(self, thetas, covariates=None):
+        return self.fit.family.law_from_theta(jnp.asarray(thetas), covariates)
+
+    def _check_ungrouped(self):
+        if self.fit.group_labels is not None:
+            raise OptimalError("a joint fit of several groups has one law per group: use .group(label) first")
 
     @float64_scope
     def allocation(self, budgets, flops_per_param_token=6.0, max_tokens=None, max_params=None):
@@ -160,8 +195,9 @@ class BootstrapResult:
         and counts: ``n_draws``, ``n_at_cap`` (a cap binds), ``n_not_converged`` (the allocation solver did not
         converge) and ``n_no_interior`` (not converged, or N* or D* below one: no interior optimum). Draws
         at a cap or without an interior optimum stay in the intervals; they are counted, not dropped."""
+        self._check_ungrouped()
         budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
-        draws = allocations(self.good, budgets, flops_per_param_token, max_tokens, max_params)
+        draws = allocations(self.good, budgets, flops_per_param_token, max_tokens, max_params, self.fit.family)
         converged, bound = draws.pop("converged"), draws.pop("bound")
         interior = has_interior_optimum(draws["N"], draws["D"], converged)
         return [
@@ -172,7 +208,7 @@ class BootstrapResult:
         ]
 
     @float64_scope
-    def predict(self, n_params, n_tokens):
+    def predict(self, n_params, n_tokens, covariates=None):
         """Intervals for the loss of runs at (N, D) (arrays of one shape).
 
         Returns ``{"mean": (lo, hi), "new_run": (lo, hi), "extrapolation": {...}}``: a confidence interval for the
@@ -181,11 +217,12 @@ class BootstrapResult:
         (observed minus predicted log-loss, so a run that tends to land above the law lands above it here too)
         drawn at random. It is the wider of the two. ``extrapolation`` says how far (N, D) lie from the fitted
         runs: the decades of N x D beyond the largest run's (the same for compute at any k) and the decades N and
-        D lie outside the fitted ranges.
+        D lie outside the fitted ranges. ``covariates``: the family's covariates at those runs (e.g. ``{"U": ..}``).
         """
         self._check_enough_draws()
+        self._check_ungrouped()
         log_n, log_d = np.log(np.asarray(n_params, float)), np.log(np.asarray(n_tokens, float))
-        laws = theta_to_law(self.good)
+        laws = self._laws(self.good, covariates)
         mean = np.asarray(jax.vmap(lambda law: law.log_loss(jnp.asarray(log_n), jnp.asarray(log_d)))(laws))
         rng = np.random.default_rng(self.seed)
         noisy = mean - rng.choice(self.fit_residuals(), size=mean.shape)  # fit_residuals: predicted - observed
@@ -197,8 +234,8 @@ class BootstrapResult:
     @float64_scope
     def fit_residuals(self):
         """The full-data fit's log-loss residuals, predicted minus observed, shape (n,)."""
-        n, d, loss, _ = self.fit.data
-        return np.asarray(residuals(jnp.asarray(self.fit.theta), jnp.log(n), jnp.log(d), jnp.log(loss)))
+        _, rows = self.fit.problem()
+        return np.asarray(residuals(self.fit.family, jnp.asarray(self.fit.free), rows))
 
     @float64_scope
     def delta_method_se(self, budgets, flops_per_param_token=6.0):
@@ -206,12 +243,13 @@ class BootstrapResult:
         coefficients (``jax.grad`` through the solver) and the bootstrap covariance of the coefficients.
         Returns ``{"N": (budgets,), "D": (budgets,)}``."""
         self._check_enough_draws()
+        self._check_ungrouped()
         budgets = check_budgets(budgets, flops_per_param_token)[0]
         cov = np.cov(self.good, rowvar=False)
         budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
 
         def log_allocation(theta, c):
-            result = _allocate(theta_to_law(theta), c, jnp.asarray(flops_per_param_token), jnp.inf, jnp.inf)
+            result = allocate_law(self._laws(theta), c, jnp.asarray(flops_per_param_token), jnp.inf, jnp.inf)
             return jnp.log(result.n_params), jnp.log(result.n_tokens)
 
         theta = jnp.asarray(self.fit.theta)
@@ -239,17 +277,19 @@ class BootstrapResult:
 
     def draws_record(self):
         """The draws, for a fit record (``load_bootstrap`` reads them back)."""
-        return {"thetas": self.thetas.tolist(), "converged": self.converged.tolist(), "confidence": self.confidence,
+        flat = self.thetas.reshape(len(self.thetas), -1)  # a joint fit's (R, G, P) draws, flattened per draw
+        return {"thetas": flat.tolist(), "converged": self.converged.tolist(), "confidence": self.confidence,
                 "seed": self.seed, "objectives": [v if np.isfinite(v) else None for v in self.objectives.tolist()],
                 "iterations": self.iterations.tolist()}
 
 
 @float64_scope
-def load_bootstrap(path):
+def load_bootstrap(path, family=None):
     """The bootstrap draws saved in a fit record (``optimal fit --bootstrap B --save FIT.json``), or None when
-    the record holds none. Raises ``CoefficientsError`` for a malformed record."""
+    the record holds none (``family``: a user's own family, as for ``load_fit``). Raises ``CoefficientsError``
+    for a malformed record."""
     record = read_json(path, "fit record")
-    return bootstrap_from_record(record, fit_from_record(record, str(path)), str(path))
+    return bootstrap_from_record(record, fit_from_record(record, str(path), family), str(path))
 
 
 def bootstrap_from_record(record, fit_result, source="fit record"):
@@ -260,8 +300,10 @@ def bootstrap_from_record(record, fit_result, source="fit record"):
         return None
     try:
         draws = as_dict(draws, "bootstrap")
-        thetas = as_array(field(draws, "thetas", "bootstrap."), "thetas", ndim=2, width=5, null=True)
+        shape = np.shape(fit_result.theta)
+        thetas = as_array(field(draws, "thetas", "bootstrap."), "thetas", ndim=2, width=int(np.prod(shape)), null=True)
         r = len(thetas)
+        thetas = thetas.reshape((r,) + shape)
         converged = as_array(field(draws, "converged", "bootstrap."), "converged", "bool", length=r)
         objectives = as_array(draws.get("objectives", [None] * r), "objectives", length=r, null=True)
         iterations = as_array(draws.get("iterations", [0] * r), "iterations", "int", length=r)
@@ -282,13 +324,22 @@ def _check_confidence(confidence):
 
 @float64_scope
 def starts_for_resamples(result: FitResult, n_starts=4):
-    """Warm starts for every resample, shape (n_starts, 5): the full-data optimum, other distinct local minima
-    of the full fit, then the best screen points (distinct basins) until there are ``n_starts``."""
+    """Warm starts for every resample, free vectors (n_starts, F): the full-data optimum, other distinct local
+    minima of the full fit, then the best screen points (distinct basins) until there are ``n_starts`` (a joint
+    fit of several groups has no screen of its own: its local minima only)."""
     chosen = list(result.local_minima(k=n_starts))
     n, d, loss, weights = result.data
-    data = tuple(jnp.log(jnp.asarray(x)) for x in (n, d, loss))
-    for candidate in screen(data, jnp.asarray(weights), result.config["grid_size"], 4 * n_starts, result.config["delta"],
-                            result.config["robust"]):
+    config = result.config
+    if result.fast_path:
+        data = tuple(jnp.log(jnp.asarray(x)) for x in (n, d, loss))
+        candidates = screen(data, jnp.asarray(weights), config["grid_size"], 4 * n_starts, config["delta"], config["robust"])
+    elif result.group_labels is None:
+        struct, rows = result.problem()
+        candidates = screen_family(result.family, struct, rows, jnp.asarray(weights, rows.log_n.dtype),
+                                   config.get("n_samples", 4096), 4 * n_starts, config["delta"], config["robust"])[0]
+    else:
+        candidates = []
+    for candidate in candidates:
         if len(chosen) >= n_starts:
             break
         if all(np.max(np.abs(candidate - c)) > 1e-3 for c in chosen):
@@ -359,7 +410,7 @@ def _refit_resamples(todo, key, shared, mesh, config, n_groups, n_starts, n_rows
     refit = _sharded_refit(mesh, config, n_groups, slots)
     sharding = NamedSharding(mesh, PartitionSpec("resamples"))
     position = {int(r): i for i, r in enumerate(todo)}
-    outputs = [np.zeros((len(todo), 5)), np.full(len(todo), np.nan), np.zeros(len(todo), bool), np.zeros(len(todo), np.int64)]
+    outputs = [np.zeros((len(todo), shared[0].shape[1])), np.full(len(todo), np.nan), np.zeros(len(todo), bool), np.zeros(len(todo), np.int64)]
     done = 0
     for call, call_real in zip(indices, real):
         result = refit(key, jax.device_put(jnp.asarray(call.ravel(), jnp.uint32), sharding), *shared)
@@ -376,7 +427,7 @@ def _refit_resamples(todo, key, shared, mesh, config, n_groups, n_starts, n_rows
 @float64_scope
 def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confidence=0.95, groups=None,
               n_starts=4, max_iter=1000, chunk_size=None, devices=None, progress=None, **fit_options):
-    """Bootstrap the Chinchilla fit: refit ``n_resamples`` resamples of the rows (or of whole groups).
+    """Bootstrap a fit (any family and constraints): refit ``n_resamples`` resamples of the rows (or of whole groups).
 
     Args:
       runs: a ``FitResult`` (its rows and settings are reused), or N (parameters, shape (n,)) with ``n_tokens``
@@ -401,7 +452,10 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
     result = runs if isinstance(runs, FitResult) else fit(runs, n_tokens, loss, **fit_options)
     n, d, loss_values, weights = result.data
     dtype = np.dtype(result.config["dtype"])
-    data = tuple(jnp.asarray(np.log(x), dtype) for x in (n, d, loss_values))
+    if result.fast_path:
+        data, evaluate = tuple(jnp.asarray(np.log(x), dtype) for x in (n, d, loss_values)), SolverConfig().evaluate
+    else:
+        (struct, data), evaluate = result.problem(), evaluator(result.family)
     if groups is None:
         group_ids, n_groups = np.arange(len(n)), len(n)
     else:
@@ -413,7 +467,7 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
         if n_groups < 2:
             raise OptimalError("a cluster bootstrap needs at least 2 groups")
     starts = jnp.asarray(starts_for_resamples(result, n_starts), dtype)
-    config = SolverConfig(result.config["delta"], result.config["robust"], int(max_iter), result.config["xtol"])
+    config = SolverConfig(result.config["delta"], result.config["robust"], int(max_iter), result.config["xtol"], evaluate)
 
     devices = list(devices or jax.devices())
     mesh = Mesh(np.asarray(devices), ("resamples",))
@@ -438,6 +492,9 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
         better = c2 | (~converged[failed] & (np.nan_to_num(o2, nan=np.inf) < np.nan_to_num(objectives[failed], nan=np.inf)))
         for out, new in ((thetas, t2), (objectives, o2), (converged, c2), (iterations, i2)):
             out[failed[better]] = new[better]
+    if not result.fast_path:  # free vectors -> every group's fitting-space parameters
+        thetas = np.asarray(expand(thetas, struct.select, struct.base))
+        thetas = thetas[:, 0] if result.group_labels is None else thetas
     boot = BootstrapResult(thetas, objectives, converged, iterations, float(confidence), int(seed), result,
                            None if groups is None else np.asarray(group_ids), n_retried=len(failed),
                            resamples_per_device=tuple(int(x) for x in per_device))

@@ -2,14 +2,15 @@
 
 A run is one row: N (parameters), D (training tokens) and the final loss (nats per token), with an optional
 fitting weight and group label. ``validate_runs`` checks arrays, ``read_runs_csv`` reads a file and names the
-CSV row, line and column of anything wrong, ``load_epoch_chinchilla`` reads Epoch AI's extraction of the
-Chinchilla runs. NumPy only: this module sits below everything numeric and knows nothing of JAX.
+CSV row, line and column of anything wrong (``read_runs_with_columns`` also reads covariate and label columns
+of the same rows), ``load_epoch_chinchilla`` reads Epoch AI's extraction of the Chinchilla runs. NumPy only:
+this module sits below everything numeric and knows nothing of JAX.
 """
 
 import csv
 import math
 from pathlib import Path
-from typing import Callable, Hashable, Iterable, NamedTuple, Sequence
+from typing import Callable, Hashable, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -148,6 +149,46 @@ def read_runs_csv(
     Example:
       >>> runs = read_runs_csv("runs.csv", params_col="Model Size", flops_col="Training FLOP")  # doctest: +SKIP
     """
+    return read_runs_with_columns(
+        path, params_col=params_col, tokens_col=tokens_col, flops_col=flops_col, loss_col=loss_col, group_col=group_col,
+        weight_col=weight_col, flops_per_param_token=flops_per_param_token, drop_highest_loss=drop_highest_loss,
+        n_free=n_free,
+    )[0]
+
+
+def read_runs_with_columns(
+    path: str | Path,
+    numbers: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    *,
+    params_col: str | None = None,
+    tokens_col: str | None = None,
+    flops_col: str | None = None,
+    loss_col: str | None = None,
+    group_col: str | None = None,
+    weight_col: str | None = None,
+    flops_per_param_token: float = 6.0,
+    drop_highest_loss: int = 0,
+    n_free: int = 5,
+) -> tuple[Runs, dict]:
+    """``read_runs_csv``, and more columns of the same rows: per-run covariates, group labels.
+
+    Args:
+      path and the keyword arguments: as for ``read_runs_csv``.
+      numbers: ``{key: column}`` columns to read as finite numbers (a covariate such as unique tokens, say).
+      labels: ``{key: column}`` columns to read as non-empty text labels (a group of runs, say).
+
+    Returns:
+      ``(runs, columns)``: the ``Runs``, and ``{key: (n,) array}`` for the same kept rows (after
+      ``drop_highest_loss``), float64 for ``numbers`` and str objects for ``labels``.
+
+    Raises:
+      DataError: as ``read_runs_csv``; and a column of ``numbers`` or ``labels`` that is missing (the message
+        names its key and lists the columns there are), a cell that is not a finite number, an empty label.
+
+    Example:
+      >>> runs, extra = read_runs_with_columns("runs.csv", numbers={"U": "unique_tokens"})  # doctest: +SKIP
+    """
     source = str(path)
     if flops_col is not None and tokens_col is not None:
         raise DataError(
@@ -173,6 +214,15 @@ def read_runs_csv(
     }
     name = {key: header[j].strip() for key, j in index.items()}
     row = lambda i: f"row {i + 1} (line {lines[i]})"  # noqa: E731  data rows are 1-based, as a spreadsheet shows them
+    extra = {}
+    for key, column in {**(numbers or {}), **(labels or {})}.items():
+        j = _find_column(header, column, None, source, purpose=key)
+        cells, shown = [r[j] for r in rows], header[j].strip()
+        if key in (labels or {}):
+            extra[key] = _parse_labels(cells, shown, row, source)
+        else:
+            extra[key] = _parse_numbers(cells, shown, row, source)
+            _check_finite(extra[key], shown, row, source)
     columns = {
         key: (_parse_labels if key == "groups" else _parse_numbers)([r[j] for r in rows], name[key], row, source)
         for key, j in index.items()
@@ -184,7 +234,7 @@ def read_runs_csv(
         columns["n_tokens"] = columns.pop("flops") / (flops_per_param_token * columns["n_params"])
         name["n_tokens"] = f"D = {name['flops']} / ({flops_per_param_token:g} N)"
     names = _Names(*(name.get(key, key) for key in ("n_params", "n_tokens", "loss", "weights", "groups")), row=row)
-    return _validated(
+    runs = _validated(
         columns["n_params"],
         columns["n_tokens"],
         columns["loss"],
@@ -195,6 +245,8 @@ def read_runs_csv(
         source=source,
         drop_highest_loss=drop_highest_loss,
     )
+    keep = _below_highest_losses(columns["loss"], drop_highest_loss, source)  # the rows _validated kept
+    return runs, {key: values[keep] for key, values in extra.items()}
 
 
 def shared_data_path() -> Path | None:
@@ -266,6 +318,14 @@ def _check_positive(values, name, row, source):
             _where(source, f"column {name!r}, {row(i)}: {value!r} is {what}; every N, D and loss must be a "
                            "positive finite number (correct or remove the row)")
         )
+
+
+def _check_finite(values, name, row, source):
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(_where(source, f"column {name!r}, {row(i)}: {float(values[i])!r} is not finite; correct or "
+                                       "remove the row"))
 
 
 def _check_range(values, name, row, source, lo, hi):
@@ -390,11 +450,15 @@ def _read_table(path):
     return header, rows, lines
 
 
-def _find_column(header, name, argument, source):
+def _find_column(header, name, argument, source, purpose=None):
+    """Index of column ``name``. A missing one's message says which option names it (``argument``) or, for a
+    column asked for by the caller's own key, what it was read for (``purpose``)."""
     key = name.strip().casefold()
     matches = [j for j, h in enumerate(header) if h.strip().casefold() == key]
     shown = [repr(h) if len(h) <= 40 else repr(h[:37] + "...") for h in header[:20]]
     available = ", ".join(shown) + (f", ... ({len(header)} in all)" if len(header) > 20 else "")
+    if not matches and argument is None:
+        raise DataError(f"{source}: no column {name!r} for {purpose} (columns are {available})")
     if not matches:
         raise DataError(
             f"{source}: no column {name!r} (columns are {available}); pass {argument}= to name the right one"

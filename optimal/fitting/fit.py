@@ -170,6 +170,11 @@ class FitResult:
                 for g, label in enumerate(self.group_labels)}
 
     @property
+    def fast_path(self) -> bool:
+        """Whether this fit took the Chinchilla fast path (unconstrained Chinchilla, one group)."""
+        return self.family is CHINCHILLA and not self.fixed and not self.tied and self.group_labels is None
+
+    @property
     def laws(self) -> dict:
         """``{group: law}`` for a joint fit; ``{None: law}`` otherwise."""
         if self.group_labels is None:
@@ -426,9 +431,9 @@ def fit_from_record(record, source="fit record", family=None) -> FitResult:
     try:  # the same checks as any coefficients and any rows
         natural = [{k: float(v) for k, v in fam.to_natural(t).items()} for t in np.atleast_2d(theta)]
         for values in natural:
-            fam.to_fitting(values)
             if fam.name in ("chinchilla", "kaplan", "data-constrained"):
                 law_from_dict({"form": fam.name, **values})
+            fam.to_fitting(values)
         law = None if labels is not None else fam.law_from_theta(theta)
         runs = validate_runs(*data, n_free=0, source="data")
         covariates = _check_covariates(fam, covariates, len(runs.loss))

@@ -8,8 +8,10 @@ compute-optimal size for U tokens under this law's own A, B, alpha, beta (the Ch
 ``N_opt(x) = G (x G)^(beta/alpha)``, ``G = (alpha A / (beta B))^(1/(alpha+beta))``), decay the same way:
 ``N' = U_N + U_N rn_star (1 - exp(-R_N / rn_star))``, R_N = N/U_N - 1. Then ``L = E + A/N'^alpha + B/D'^beta``.
 
-The authors require U <= D; as in their allocation code, a U above D counts as D (one partial epoch), so
-U = inf (the default for allocation) means every token is new. Checked against their README's test vectors in
+The authors require U <= D; as in their allocation code, a U above D counts as D (one partial epoch). U = inf
+(the default for allocation) means unlimited unique data: no repetition and no excess parameters, the Chinchilla
+law with this law's E, A, B, alpha, beta. (With a finite U, the optimum of an allocation can sit on the kink of
+``min(N, N_opt(U))``, where the allocation solver reports it as not converged.) Checked against their README's test vectors in
 ``tests/test_laws.py``.
 """
 
@@ -29,9 +31,12 @@ def _effective(log_unique, log_count, star):
 
 def data_constrained_log_loss(E, A, B, alpha, beta, rd_star, rn_star, log_n, log_d, log_u):
     """log L of Muennighoff et al.'s law (see the module docstring); ``log_u`` the log of unique tokens."""
+    unlimited = jnp.isposinf(log_u)
     log_u = jnp.minimum(log_u, log_d)
     log_g = (jnp.log(alpha) + jnp.log(A) - jnp.log(beta) - jnp.log(B)) / (alpha + beta)
-    log_unique_params = jnp.minimum(log_n, (beta / alpha) * (log_u + log_g) + log_g)
+    # unlimited unique data: no parameter is in excess (Chinchilla itself); the where keeps gradients finite
+    useful_params = jnp.where(unlimited, jnp.inf, (beta / alpha) * (log_u + log_g) + log_g)
+    log_unique_params = jnp.minimum(log_n, useful_params)
     return chinchilla_log_loss(E, A, B, alpha, beta, _effective(log_unique_params, log_n, rn_star),
                                _effective(log_u, log_d, rd_star))
 

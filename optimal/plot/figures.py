@@ -38,7 +38,9 @@ PRESET_SOURCES = {
     "epoch2024": "Besiroglu et al. 2024",
     "hoffmann2022": "Hoffmann et al. 2022",
     "kaplan2020": "Kaplan et al. 2020",
+    "muennighoff2023": "Muennighoff et al. 2023, unlimited unique data",
 }
+FRONTIER_PRESETS = ("epoch2024", "hoffmann2022", "kaplan2020")  # overlaid by default
 _LOSS_LABEL = "loss (nats/token)"
 _COMPUTE_LABEL = "training compute C (FLOPs)"
 _BAND_COLOUR = "tab:blue"
@@ -258,7 +260,7 @@ def bootstrap_pairs(thetas, budgets=(CHINCHILLA_BUDGET,), truth=None, *, confide
 
 
 @float64_scope
-def frontier(law=None, bootstrap_thetas=None, presets=("epoch2024", "hoffmann2022", "kaplan2020"),
+def frontier(law=None, bootstrap_thetas=None, presets=FRONTIER_PRESETS,
              compute_range=(1e18, 1e27), *, budgets=None, confidence=0.95, flops_per_param_token=6.0,
              label="this law") -> Figure:
     """N*(C) and D*(C) against the budget C, for a law (with a bootstrap band) and the published presets.
@@ -356,7 +358,7 @@ def figure_from_record(path, kind, preset=None) -> Figure:
         law = optimal.preset(name)
         if kind == "surface":
             return surface(law)
-        others = tuple(p for p in optimal.PRESETS if p != name)
+        others = tuple(p for p in FRONTIER_PRESETS if p != name)
         return frontier(law, presets=others, label=f"{name} ({PRESET_SOURCES.get(name, 'preset')})",
                         budgets=(CHINCHILLA_BUDGET,))
     record = read_json(path, "fit record")  # read once: the fit and its draws

@@ -1,0 +1,134 @@
+"""The command line's law families: --law, --covariate, --fix, --tie, --by and --shared, their JSON, and one
+readable error line with exit status 2 for every name it does not know."""
+
+import json
+
+import jax
+import numpy as np
+import pytest
+
+import optimal
+from optimal.cli import main
+from optimal.fitting.data import read_runs_with_columns
+
+FAST = ("--n-samples", "256", "--n-polish", "4")  # the generic screen: compiling is most of the time anyway
+
+
+def run(capsys, *argv):
+    """``optimal ARGV`` as the program runs it: JAX's float64 off (conftest turns it on for the tests' arithmetic),
+    so that a result computed in float32 by mistake shows."""
+    with jax.enable_x64(False):
+        code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def runs_csv(tmp_path_factory):
+    """60 runs of the default truth in two groups (every other row), with a unique-tokens column and one whose
+    last value is 0 (no law can use it)."""
+    runs = optimal.synthetic_runs(n_runs=60, seed=1)
+    group = np.where(np.arange(60) % 2, "web", "code")
+    zero_last = [0.5 * float(d) for d in runs.n_tokens[:-1]] + [0.0]
+    lines = ["N,D,loss,grp,unique_tokens,zero_last"] + [
+        f"{float(n)!r},{float(d)!r},{float(loss)!r},{g},{0.5 * float(d)!r},{z!r}"
+        for n, d, loss, g, z in zip(runs.n_params, runs.n_tokens, runs.loss, group, zero_last)]
+    path = tmp_path_factory.mktemp("families") / "runs.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def fit_json(capsys, path, *options):
+    code, out, err = run(capsys, "fit", str(path), "--json", *options)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_kaplan_fit_names_its_parameters(capsys, runs_csv):
+    result = fit_json(capsys, runs_csv, "--law", "kaplan", *FAST)
+    assert result["law"] == "kaplan"
+    assert list(result["params"]) == ["alpha_N", "alpha_D", "N_c", "D_c"]
+    assert result["fixed"] == {} and result["converged"] is True
+
+
+def test_fix_holds_the_value_and_lists_it(capsys, runs_csv):
+    result = fit_json(capsys, runs_csv, "--fix", "E=1.82", *FAST)
+    assert result["law"] == "chinchilla"
+    assert result["params"]["E"] == 1.82  # exactly: the value given, not a float32 or exp(log()) round trip
+    assert result["fixed"] == {"E": 1.82}
+    assert set(result["params"]) == {"E", "A", "B", "alpha", "beta"}
+
+
+def test_tie_makes_two_parameters_equal(capsys, runs_csv):
+    result = fit_json(capsys, runs_csv, "--tie", "alpha=beta", *FAST)
+    assert result["params"]["alpha"] == result["params"]["beta"]
+    assert result["tied"] == [["alpha", "beta"]]
+
+
+def test_by_fits_each_group_on_its_own(capsys, runs_csv):
+    results = fit_json(capsys, runs_csv, "--by", "grp", "--budgets", "1e22", *FAST)
+    assert isinstance(results, list) and [r["group"] for r in results] == ["code", "web"]
+    assert [r["n_rows"] for r in results] == [30, 30]  # each group's rows alone
+    assert all(r["law"] == "chinchilla" and r["shared"] == [] for r in results)
+    assert results[0]["params"]["alpha"] != results[1]["params"]["alpha"]  # nothing shared: two separate fits
+    assert all(r["recommendation"]["allocations"][0]["compute"] == 1e22 for r in results)
+    n_star = [r["recommendation"]["allocations"][0]["N"] for r in results]
+    assert n_star[0] != n_star[1]  # each group's own law
+
+
+def test_by_with_shared_is_one_joint_fit(capsys, runs_csv, tmp_path):
+    saved = tmp_path / "joint.json"
+    results = fit_json(capsys, runs_csv, "--by", "grp", "--shared", "alpha", "beta", "--save", str(saved), *FAST)
+    assert [r["group"] for r in results] == ["code", "web"]
+    code, web = (r["params"] for r in results)
+    assert code["alpha"] == web["alpha"] and code["beta"] == web["beta"]
+    assert code["E"] != web["E"] and code["A"] != web["A"]  # the rest is per group
+    assert all(r["shared"] == ["alpha", "beta"] for r in results)
+    assert results[0]["objective"] == results[1]["objective"]  # the joint fit's, in every object
+    assert [r["n_rows"] for r in results] == [30, 30]
+    loaded = optimal.load_fit(saved)
+    assert loaded.group_labels == ("code", "web") and loaded.shared == ("alpha", "beta")
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--law", "nope"], "invalid choice: 'nope'"),
+        (["--fix", "Q=1"], "has no parameter 'Q'"),
+        (["--fix", "E"], "'E' is not NAME=VALUE"),
+        (["--fix", "E=abc"], "'abc' is not a number"),
+        (["--fix", "E=1.8", "E=1.9"], "--fix names E more than once"),
+        (["--tie", "alpha=gamma"], "has no parameter 'gamma'"),
+        (["--law", "data-constrained", "--covariate", "U=nope"], "no column 'nope' for covariate U"),
+        (["--law", "data-constrained"], "needs the per-run covariate U"),
+        (["--law", "kaplan", "--covariate", "U=unique_tokens"], "reads no covariate 'U'"),
+        (["--covariate", "U=grp", "--law", "data-constrained"], "is not a number"),
+        # the column's values reach the law (a data-constrained fit itself compiles for ~13 s: not here)
+        (["--law", "data-constrained", "--covariate", "U=zero_last"], "covariate U must be positive and finite; row 59"),
+        (["--by", "nope"], "no column 'nope' for --by"),
+        (["--shared", "alpha"], "--shared needs --by"),
+        (["--by", "grp", "--shared", "gamma"], "has no parameter 'gamma'"),
+        (["--by", "grp", "--save", "fit.json"], "--save writes one fit record"),
+    ],
+)
+def test_unknown_names_are_one_error_line(capsys, runs_csv, options, message):
+    code, out, err = run(capsys, "fit", str(runs_csv), *options)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+
+
+def test_missing_column_lists_the_columns(capsys, runs_csv):
+    _, _, err = run(capsys, "fit", str(runs_csv), "--by", "nope")
+    assert "(columns are 'N', 'D', 'loss', 'grp', 'unique_tokens', 'zero_last')" in err
+
+
+def test_extra_columns_keep_the_rows_the_runs_keep(tmp_path):
+    """After --drop-highest-loss, a covariate or label belongs to the same run it was written with."""
+    loss = [3.0, 2.9, 2.8, 2.7, 2.6, 2.5, 2.4, 2.3, 2.2, 2.1, 4.0, 3.5]
+    lines = ["N,D,loss,copy,label"] + [f"{1e8 * (1 + i)},{1e9 * (2 + i % 3)},{v},{v},L{v}" for i, v in enumerate(loss)]
+    path = tmp_path / "runs.csv"
+    path.write_text("\n".join(lines) + "\n")
+    runs, extra = read_runs_with_columns(path, {"copy": "copy"}, {"label": "label"}, drop_highest_loss=2, n_free=0)
+    assert len(runs.loss) == 10
+    np.testing.assert_array_equal(extra["copy"], runs.loss)
+    assert list(extra["label"]) == [f"L{v}" for v in runs.loss]

@@ -1,0 +1,161 @@
+"""Law families: every shipped family recovers a known truth, constraints are honoured exactly, the generic path
+matches the fast path, and answers downstream (records, bootstrap, allocation) work for each family."""
+
+import dataclasses
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import optimal
+from optimal.errors import CoefficientsError, DataError
+from optimal.laws import CHINCHILLA, DATA_CONSTRAINED, KAPLAN, custom_family
+from optimal.fitting.fit import fit_from_record
+
+TRUTH = optimal.synthetic.DEFAULT_TRUTH
+
+
+def grid_runs(law, n_range=(5e7, 1.6e10), ratios=(2.0, 200.0), covariate=None, n=8):
+    """Noise-free runs on an N x tokens-per-parameter grid (n x n)."""
+    ns = np.geomspace(*n_range, n)
+    ratio = np.geomspace(*ratios, n)
+    nn, rr = (x.ravel() for x in np.meshgrid(ns, ratio))
+    d = nn * rr
+    return nn, d, np.asarray(law.loss(nn, d))
+
+
+def test_data_constrained_reproduces_the_authors_test_vectors():
+    # Muennighoff et al.'s README (huggingface/datablations, "Parametric Fit") prints these two values
+    law = optimal.preset("muennighoff2023")._replace(unique_tokens=25e9)
+    assert float(law.loss(6.34e9, 242e9)) == pytest.approx(2.2256440889984477, rel=1e-14)
+    assert float(law.loss(8.67e9, 178e9)) == pytest.approx(2.2269634075087867, rel=1e-14)
+    # through the family, with U as a per-row covariate
+    p = {k: getattr(law, k) for k in DATA_CONSTRAINED.params}
+    log_l = DATA_CONSTRAINED.log_loss(p, jnp.log(jnp.array([6.34e9, 8.67e9])), jnp.log(jnp.array([242e9, 178e9])),
+                                      {"U": jnp.array([25e9, 25e9])})
+    np.testing.assert_allclose(np.exp(log_l), [2.2256440889984477, 2.2269634075087867], rtol=1e-14)
+
+
+@pytest.mark.parametrize("family, truth", [
+    (KAPLAN, optimal.Kaplan(alpha_N=0.076, alpha_D=0.103, N_c=6.4e13, D_c=1.8e13)),
+    (CHINCHILLA, TRUTH),
+])
+def test_noise_free_recovery(family, truth):
+    n, d, loss = grid_runs(truth)
+    result = optimal.fit(n, d, loss, law=family.name if family is KAPLAN else dataclasses.replace(CHINCHILLA, name="g"))
+    for name in family.params:  # 1e-6 relative: noise-free data pin every coefficient far below that
+        assert result.params[name] == pytest.approx(float(getattr(truth, name)), rel=1e-6), name
+    assert result.converged
+
+
+def dc_runs(noise=0.0, seed=0, n_runs=150):
+    """Multi-epoch runs from the Muennighoff preset: N log-uniform 1e8..1e10, U log-uniform 1e8..1e11, epochs
+    1..60, so that both repetition terms are active in many rows."""
+    rng = np.random.default_rng(seed)
+    n = np.exp(rng.uniform(np.log(1e8), np.log(1e10), n_runs))
+    u = np.exp(rng.uniform(np.log(1e8), np.log(1e11), n_runs))
+    d = u * np.exp(rng.uniform(0.0, np.log(60.0), n_runs))
+    law = optimal.preset("muennighoff2023")
+    loss = np.asarray(law._replace(unique_tokens=u).loss(n, d)) * np.exp(noise * rng.standard_normal(n_runs))
+    return n, d, u, loss
+
+
+def test_data_constrained_noise_free_recovery():
+    n, d, u, loss = dc_runs()
+    result = optimal.fit(n, d, loss, law="data-constrained", covariates={"U": u})
+    truth = optimal.preset("muennighoff2023")
+    for name in DATA_CONSTRAINED.params:
+        assert result.params[name] == pytest.approx(float(getattr(truth, name)), rel=1e-6), name
+    # and the record keeps the family and its covariate
+    back = fit_from_record(result.record())
+    assert back.family is DATA_CONSTRAINED and np.array_equal(back.covariates["U"], u)
+    assert back.params == result.params
+
+
+def test_fixed_parameter_is_held_exactly():
+    runs = optimal.synthetic_runs(noise=0.01, seed=3)
+    result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, fix={"E": 1.7})
+    assert result.params["E"] == 1.7  # exactly: it never enters the free vector
+    assert result.fixed == {"E": 1.7} and result.to_dict()["fixed"] == {"E": 1.7}
+    free = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
+    assert result.objective >= free.objective  # a constrained optimum cannot beat the free one
+    assert len(result.free) == 4
+
+
+def test_tied_fit_equals_the_reparameterised_law():
+    runs = optimal.synthetic_runs(noise=0.01, seed=4)
+    tied = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, tie=[("alpha", "beta")])
+    assert tied.params["alpha"] == tied.params["beta"]
+    family = custom_family(
+        "one-exponent", lambda p, n, d, cov: p["E"] + p["A"] / n ** p["x"] + p["B"] / d ** p["x"], ("E", "A", "B", "x"),
+        {"E": (0.37, 2.7), "A": (1.0, 7.2e10), "B": (1.0, 7.2e10), "x": (0.01, 2.0)},
+        positive=("E", "A", "B"), linear=("E", "A", "B"))
+    own = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, law=family)
+    assert own.objective == pytest.approx(tied.objective, rel=1e-9)
+    assert own.params["x"] == pytest.approx(tied.params["alpha"], rel=1e-6)
+    for name in ("E", "A", "B"):
+        assert own.params[name] == pytest.approx(tied.params[name], rel=1e-5)
+
+
+def test_shared_parameters_recover_both_groups_truths():
+    second = TRUTH._replace(E=2.1, A=300.0)
+    n1, d1, l1 = grid_runs(TRUTH)
+    n2, d2, l2 = grid_runs(second, n_range=(1e8, 3e10))
+    groups = np.array(["a"] * len(n1) + ["b"] * len(n2))
+    result = optimal.fit(np.concatenate([n1, n2]), np.concatenate([d1, d2]), np.concatenate([l1, l2]), groups=groups,
+                         shared=["alpha", "beta", "B"])
+    assert result.group_labels == ("a", "b")
+    for label, truth in (("a", TRUTH), ("b", second)):
+        for name in CHINCHILLA.params:
+            assert result.params[label][name] == pytest.approx(float(getattr(truth, name)), rel=1e-6), (label, name)
+    back = fit_from_record(result.record())
+    assert back.params == result.params and back.shared == ("alpha", "beta", "B")
+    view = result.group("b")
+    assert view.law.E == pytest.approx(2.1, rel=1e-6) and view.n_rows == len(n2)
+
+
+def test_groups_without_shared_fit_each_on_its_own():
+    runs = optimal.synthetic_runs(noise=0.005, seed=5)
+    labels = np.where(np.arange(len(runs.loss)) % 2 == 0, "x", "y")
+    results = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, groups=labels)
+    assert set(results) == {"x", "y"}
+    alone = optimal.fit(runs.n_params[labels == "y"], runs.n_tokens[labels == "y"], runs.loss[labels == "y"])
+    assert results["y"].objective == pytest.approx(alone.objective, rel=1e-12)
+
+
+def test_generic_path_reaches_the_fast_paths_objective():
+    runs = optimal.synthetic_runs(noise=0.01, seed=6)
+    fast = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
+    generic = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, law=dataclasses.replace(CHINCHILLA, name="generic"),
+                          starts=fast.starts.theta)
+    assert generic.objective == pytest.approx(fast.objective, rel=1e-9)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(law="gpt"), CoefficientsError, "unknown law"),
+    (dict(fix={"gamma": 1.0}), CoefficientsError, "no parameter 'gamma'"),
+    (dict(fix={"E": -1.0}), CoefficientsError, "fixed E"),
+    (dict(tie=[("alpha", "E")]), CoefficientsError, "represented differently"),
+    (dict(shared=["alpha"]), CoefficientsError, "need groups"),
+    (dict(law="data-constrained"), DataError, "needs the per-run covariate U"),
+    (dict(covariates={"U": [1.0]}), DataError, "reads no covariate"),
+])
+def test_bad_constraints_are_named(kwargs, error, match):
+    runs = optimal.synthetic_runs(n_runs=40, seed=7)
+    with pytest.raises(error, match=match):
+        optimal.fit(runs.n_params, runs.n_tokens, runs.loss, **kwargs)
+
+
+def test_bootstrap_and_allocation_for_a_data_constrained_fit():
+    n, d, u, loss = dc_runs(noise=0.005, seed=1, n_runs=120)
+    result = optimal.fit(n, d, loss, law="data-constrained", covariates={"U": u})
+    boot = optimal.bootstrap(result, n_resamples=64, seed=0)
+    assert boot.n_failed == 0
+    params = boot.params()
+    assert set(DATA_CONSTRAINED.params) <= set(params)
+    truth = optimal.preset("muennighoff2023")
+    assert params["rd_star"]["lo"] < truth.rd_star < params["rd_star"]["hi"] or boot.n_resamples < 100
+    answer = optimal.recommend(boot, 1e22)
+    record = answer.records[0]
+    assert record["converged"] and record["intervals"]["N"]["lo"] < record["N"] < record["intervals"]["N"]["hi"]
+    assert "U = inf" in answer.source
