@@ -74,6 +74,9 @@ def test_by_fits_each_group_on_its_own(capsys, runs_csv):
     assert all(r["recommendation"]["allocations"][0]["compute"] == 1e22 for r in results)
     n_star = [r["recommendation"]["allocations"][0]["N"] for r in results]
     assert n_star[0] != n_star[1]  # each group's own law
+    code, out, _ = run(capsys, "fit", str(runs_csv), "--by", "grp", "--budgets", "1e22", *FAST)  # the same, as text
+    assert code == 0 and out.count("Chinchilla fit") == 2 and out.count("(the 30 fitted runs)") == 2
+    assert out.index("== group code ==") < out.index("== group web ==")
 
 
 def test_by_with_shared_is_one_joint_fit(capsys, runs_csv, tmp_path):
@@ -88,6 +91,8 @@ def test_by_with_shared_is_one_joint_fit(capsys, runs_csv, tmp_path):
     assert [r["n_rows"] for r in results] == [30, 30]
     loaded = optimal.load_fit(saved)
     assert loaded.group_labels == ("code", "web") and loaded.shared == ("alpha", "beta")
+    code, out, _ = run(capsys, "fit", str(runs_csv), "--by", "grp", "--shared", "alpha", "beta", *FAST)  # as text
+    assert code == 0 and "shared by every group: alpha, beta" in out and "group web" in out
 
 
 @pytest.mark.parametrize(
@@ -124,7 +129,7 @@ def test_missing_column_lists_the_columns(capsys, runs_csv):
 
 def test_extra_columns_keep_the_rows_the_runs_keep(tmp_path):
     """After --drop-highest-loss, a covariate or label belongs to the same run it was written with."""
-    loss = [3.0, 2.9, 2.8, 2.7, 2.6, 2.5, 2.4, 2.3, 2.2, 2.1, 4.0, 3.5]
+    loss = [3.0, 2.9, 4.0, 2.8, 2.7, 2.6, 3.5, 2.5, 2.4, 2.3, 2.2, 2.1]  # the highest two inside: dropped mid-file
     lines = ["N,D,loss,copy,label"] + [f"{1e8 * (1 + i)},{1e9 * (2 + i % 3)},{v},{v},L{v}" for i, v in enumerate(loss)]
     path = tmp_path / "runs.csv"
     path.write_text("\n".join(lines) + "\n")

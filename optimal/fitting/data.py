@@ -254,7 +254,7 @@ def shared_data_path() -> Path | None:
 
     The file is not shipped with the package (its licence is unstated), so tests and notebooks skip without it.
     """
-    path = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / EPOCH_CHINCHILLA_FILE
+    path = Path(__file__).resolve().parents[3] / "shared" / "data" / EPOCH_CHINCHILLA_FILE  # optimal/fitting/data.py
     return path if path.is_file() else None
 
 
