@@ -109,7 +109,7 @@ def test_by_with_shared_is_one_joint_fit(capsys, runs_csv, tmp_path):
         (["--law", "kaplan", "--covariate", "U=unique_tokens"], "reads no covariate 'U'"),
         (["--covariate", "U=grp", "--law", "data-constrained"], "is not a number"),
         # the column's values reach the law (a data-constrained fit itself compiles for ~13 s: not here)
-        (["--law", "data-constrained", "--covariate", "U=zero_last"], "covariate U must be positive and finite; row 59"),
+        (["--law", "data-constrained", "--covariate", "U=zero_last"], "covariate U must be positive and finite"),
         (["--by", "nope"], "no column 'nope' for --by"),
         (["--shared", "alpha"], "--shared needs --by"),
         (["--by", "grp", "--shared", "gamma"], "has no parameter 'gamma'"),

@@ -159,3 +159,29 @@ def test_bootstrap_and_allocation_for_a_data_constrained_fit():
     record = answer.records[0]
     assert record["converged"] and record["intervals"]["N"]["lo"] < record["N"] < record["intervals"]["N"]["hi"]
     assert "U = inf" in answer.source
+
+
+@pytest.mark.parametrize("law", ["kaplan", "data-constrained"])
+def test_records_plots_and_solve_for_other_families(tmp_path, law):
+    from optimal import plot
+    from optimal.cli import main
+
+    if law == "kaplan":
+        runs = optimal.synthetic_runs(n_runs=60, noise=0.01, seed=8)
+        n, d, loss, covariates = runs.n_params, runs.n_tokens, runs.loss, None
+    else:
+        n, d, u, loss = dc_runs(noise=0.01, seed=3, n_runs=80)
+        covariates = {"U": u}
+    result = optimal.fit(n, d, loss, law=law, covariates=covariates)
+    boot = optimal.bootstrap(result, n_resamples=32, seed=1)
+    path = tmp_path / "fit.json"
+    result.save(path, extra={"bootstrap": boot.draws_record()})
+    again = optimal.load_bootstrap(path)
+    np.testing.assert_array_equal(again.thetas, boot.thetas)
+    assert again.params() == boot.params()
+    for kind in ("fit", "bootstrap", "surface", "frontier"):
+        fig = plot.figure_from_record(path, kind)
+        fig.savefig(tmp_path / f"{kind}.png", dpi=40)
+        if kind == "fit":
+            assert fig.axes[0].get_title().startswith(f"{law} fit")
+    assert main(["solve", "--fit", str(path), "--compute", "1e22", "--json"]) == 0

@@ -301,16 +301,16 @@ def _fit_parts(args, runs, result, by, joint):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the result carries its warnings; they are printed by the caller
             if joint:  # one bootstrap of the joint fit: each group's draws come from the same resamples
-                joint_boot = optimal.bootstrap(result, groups=runs.groups, progress=_progress_bar("bootstrap"), **options)
+                joint_boot = optimal.bootstrap(result, groups=runs.groups, progress=_progress_bar("bootstrap"),
+                                               **options)
                 boots = {label: joint_boot.group(label) for label, _ in fits}
             else:
                 for label, part in fits:
                     clusters = runs.groups
                     if clusters is not None and label is not None:
                         clusters = clusters[by.astype(str) == label]  # the fit's rows: the labels as fit() names them
-                    boots[label] = optimal.bootstrap(
-                        part, groups=clusters, progress=_progress_bar("bootstrap" if label is None else f"bootstrap {label}"),
-                        **options)
+                    bar = _progress_bar("bootstrap" if label is None else f"bootstrap {label}")
+                    boots[label] = optimal.bootstrap(part, groups=clusters, progress=bar, **options)
         for boot in [joint_boot] if joint else boots.values():
             _warn_if_few_draws(boot)
     parts = []
@@ -389,22 +389,27 @@ def _print_fit_text(parts, result, joint_boot, joint):
             if joint:
                 print(f"== group {label} ==")
             prefix = "" if label is None else f"[group {label}] "
-            _print_recommendation(answer, skip_codes=("fit", "bootstrap"), prefix=prefix)  # printed with the fit and the bootstrap
+            # the fit's and the bootstrap's warnings were printed with them
+            _print_recommendation(answer, skip_codes=("fit", "bootstrap"), prefix=prefix)
 
 
 def _warn_fit_json(parts, result, joint_boot, joint):
     """Every warning once on stderr too, for whoever reads the terminal: a joint fit's once, each group's with its
     label."""
     if joint:
-        for message in [f"fit: {w}" for w in result.warnings] + [f"bootstrap: {w}" for w in (joint_boot.warnings if joint_boot else [])]:
+        for message in _fit_messages(result, joint_boot):
             _warn(message)
     for label, part, boot, answer in parts:
         prefix = "" if label is None else f"[group {label}] "
         if answer is not None:
             _warn_answer(answer, ("fit", "bootstrap") if joint else (), prefix)
         elif not joint:
-            for message in [f"fit: {w}" for w in part.warnings] + [f"bootstrap: {w}" for w in (boot.warnings if boot else [])]:
+            for message in _fit_messages(part, boot):
                 _warn(prefix + message)
+
+
+def _fit_messages(result, boot):
+    return [f"fit: {w}" for w in result.warnings] + [f"bootstrap: {w}" for w in (boot.warnings if boot else [])]
 
 
 def _cmd_plot(args):
@@ -491,7 +496,8 @@ def build_parser():
     fit.add_argument("--loss-col", metavar="NAME", help="column of the final loss (default loss)")
     fit.add_argument("--weight-col", metavar="NAME", help="column of per-row fitting weights")
     fit.add_argument("--group-col", metavar="NAME",
-                     help="column of cluster labels: the bootstrap resamples whole clusters (runs of one model config, say)")
+                     help="column of cluster labels: the bootstrap resamples whole clusters (runs of one model "
+                          "config, say)")
     fit.add_argument("--drop-highest-loss", type=int, default=0, metavar="K", help="leave out the K highest-loss rows (Epoch: 5)")
     fit.add_argument("--flops-per-param-token", type=_number, metavar="K",
                      help="k in C = k N D, for D = C / (k N) and for --budgets (default 6; saved in the fit record)")
@@ -499,7 +505,8 @@ def build_parser():
     fit.add_argument("--starts", choices=("screen", "hoffmann"), default="screen",
                      help="screen: variable-projection screen then polish (default); hoffmann: all 4500 grid starts "
                           "(Chinchilla without --fix, --tie or --shared only)")
-    fit.add_argument("--n-polish", type=int, default=16, metavar="S", help="starts polished after the screen (default 16)")
+    fit.add_argument("--n-polish", type=int, default=16, metavar="S",
+                     help="starts polished after the screen (default 16)")
     fit.add_argument("--n-samples", type=int, default=4096, metavar="M",
                      help="points the screen samples for any law but the plain Chinchilla one (default 4096)")
     fit.add_argument("--dtype", choices=("float64", "float32"), default="float64")

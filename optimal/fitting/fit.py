@@ -164,10 +164,12 @@ class FitResult:
     @property
     def params(self) -> dict:
         """``{name: value}`` natural values as floats; for a joint fit ``{group: {name: value}}``."""
+        def values(theta):  # a fixed value exactly as given (exp(log v) can differ from v in the last bit)
+            return {k: self.fixed.get(k, float(v)) for k, v in self.family.to_natural(np.asarray(theta)).items()}
+
         if self.group_labels is None:
-            return {k: float(v) for k, v in self.family.to_natural(self.theta).items()}
-        return {str(label): {k: float(v) for k, v in self.family.to_natural(self.theta[g]).items()}
-                for g, label in enumerate(self.group_labels)}
+            return values(self.theta)
+        return {str(label): values(self.theta[g]) for g, label in enumerate(self.group_labels)}
 
     @property
     def fast_path(self) -> bool:
@@ -179,7 +181,7 @@ class FitResult:
         """``{group: law}`` for a joint fit; ``{None: law}`` otherwise."""
         if self.group_labels is None:
             return {None: self.law}
-        return {label: self.family.law_from_theta(self.theta[g]) for g, label in enumerate(self.group_labels)}
+        return {label: self.family.law_from_values(self.params[str(label)]) for label in self.group_labels}
 
     @property
     def log_params(self) -> dict:
@@ -201,7 +203,7 @@ class FitResult:
         g = list(self.group_labels).index(label)
         rows = self.group_ids == g
         return dataclasses.replace(
-            self, law=self.family.law_from_theta(self.theta[g]), theta=self.theta[g], group_labels=None, group_ids=None,
+            self, law=self.family.law_from_values(self.params[str(label)]), theta=self.theta[g], group_labels=None, group_ids=None,
             data=tuple(np.asarray(x)[rows] for x in self.data), n_rows=int(rows.sum()),
             covariates={k: np.asarray(v)[rows] for k, v in self.covariates.items()})
 
@@ -434,7 +436,7 @@ def fit_from_record(record, source="fit record", family=None) -> FitResult:
             if fam.name in ("chinchilla", "kaplan", "data-constrained"):
                 law_from_dict({"form": fam.name, **values})
             fam.to_fitting(values)
-        law = None if labels is not None else fam.law_from_theta(theta)
+        law = None if labels is not None else fam.law_from_values({**fam.to_natural(theta), **fixed})
         runs = validate_runs(*data, n_free=0, source="data")
         covariates = _check_covariates(fam, covariates, len(runs.loss))
     except OptimalError as exc:
@@ -541,8 +543,8 @@ def _check_covariates(fam, covariates, n_rows):
             raise DataError(f"covariate {name} must have one value per row ({n_rows}), got shape {values.shape}")
         bad = ~np.isfinite(values) | (values <= 0)
         if bad.any():
-            raise DataError(f"covariate {name} must be positive and finite; row {int(np.argmax(bad))} has "
-                            f"{values[np.argmax(bad)]!r}")
+            raise DataError(f"covariate {name} must be positive and finite; index {int(np.argmax(bad))} (0-based) "
+                            f"has {values[np.argmax(bad)]!r}")
         out[name] = values
     return out
 
@@ -635,7 +637,7 @@ def _fit_family(fam, runs, covariates, fix, tie, shared, labels, ids, **options)
     hessian = solver.evaluate(jnp.asarray(z, dtype), rows, w, delta, robust)[2]
     return _finish(
         lanes, best, theta[0] if labels is None else theta, found, diagnostics, hessian, runs, config, fam,
-        law=fam.law_from_theta(theta[0]) if labels is None else None, fixed=fix, tied=tie, shared=shared,
+        law=fam.law_from_values({**fam.to_natural(theta[0]), **fix}) if labels is None else None, fixed=fix, tied=tie, shared=shared,
         group_labels=labels, covariates=covariates, free=z, free_names=struct.names, group_ids=ids)
 
 

@@ -87,9 +87,11 @@ class Family:
         return "identity"
 
     def to_natural(self, theta):
-        """Fitting space (..., P) -> ``{name: natural value (...)}`` (JAX arrays)."""
-        theta = jnp.asarray(theta)
-        return {name: _from_fitting(self.transform(name), theta[..., i]) for i, name in enumerate(self.params)}
+        """Fitting space (..., P) -> ``{name: natural value (...)}``: NumPy float64 for NumPy input (so results keep
+        float64 whatever JAX's settings), JAX arrays for JAX input (traced, differentiable)."""
+        xp = np if isinstance(theta, (np.ndarray, list, tuple, float, int)) else jnp
+        theta = np.asarray(theta, dtype=np.float64) if xp is np else theta
+        return {name: _from_fitting(self.transform(name), theta[..., i], xp) for i, name in enumerate(self.params)}
 
     def to_fitting(self, values: dict):
         """``{name: natural value}`` -> fitting space (P,) NumPy float64; raises ``CoefficientsError`` for a value
@@ -109,21 +111,25 @@ class Family:
     def law_from_theta(self, theta, covariates=None):
         """The law pytree at fitting-space ``theta`` (P,) (or a batch (..., P), as arrays); covariates the
         family reads default to ``covariate_defaults``."""
+        return self.law_from_values(self.to_natural(theta), covariates)
+
+    def law_from_values(self, values: dict, covariates=None):
+        """The law pytree for natural ``values`` ``{name: value}``; covariates as in ``law_from_theta``."""
         given = dict(self.covariate_defaults, **(covariates or {}))
-        return self.law(self.to_natural(theta), {k: given[k] for k in self.covariates})
+        return self.law({name: values[name] for name in self.params}, {k: given[k] for k in self.covariates})
 
 
-def _from_fitting(kind, t):
+def _from_fitting(kind, t, xp=jnp):
     if kind == "log":
-        return jnp.exp(t)
+        return xp.exp(t)
     if kind == "identity":
         return t
     _, lo, hi = kind
     if math.isinf(hi):
-        return lo + jnp.exp(t)
+        return lo + xp.exp(t)
     if math.isinf(lo):
-        return hi - jnp.exp(-t)
-    return lo + (hi - lo) * (0.5 * jnp.tanh(0.5 * t) + 0.5)  # the logistic, without overflow
+        return hi - xp.exp(-t)
+    return lo + (hi - lo) * (0.5 * xp.tanh(0.5 * t) + 0.5)  # the logistic, without overflow
 
 
 def _to_fitting(kind, x):

@@ -29,6 +29,7 @@ import optimal
 from optimal.fitting.bootstrap import allocations, bootstrap_from_record, derived_params
 from optimal.errors import CoefficientsError, PlotError, check_count
 from optimal.fitting.fit import fit_from_record
+from optimal.laws.chinchilla import CHINCHILLA
 from optimal.jsonio import check_writable, read_json
 from optimal.precision import float64_scope
 
@@ -63,7 +64,7 @@ class _Figure(Figure):
 
 @float64_scope
 def surface(law, bootstrap_thetas=None, n_range=(1e7, 1e13), d_range=(1e8, 1e14), budgets=None, *,
-            confidence=0.95, flops_per_param_token=6.0, resolution=160) -> Figure:
+            confidence=0.95, flops_per_param_token=6.0, resolution=160, family=CHINCHILLA) -> Figure:
     """Filled contours of the loss over (N, D), iso-compute lines and the compute-optimal frontier.
 
     Args:
@@ -113,8 +114,8 @@ def surface(law, bootstrap_thetas=None, n_range=(1e7, 1e13), d_range=(1e8, 1e14)
     ax.plot(np.asarray(best.n_params), np.asarray(best.n_tokens), color="black", lw=2)
     handles = [Line2D([], [], color="black", lw=2, label="compute-optimal frontier N*(C), D*(C)")]
     if bootstrap_thetas is not None:
-        thetas = _check_thetas(bootstrap_thetas)
-        n_draws = allocations(thetas, compute, k)["N"]
+        thetas = _check_thetas(bootstrap_thetas, family)
+        n_draws = allocations(thetas, compute, k, family=family)["N"]
         lo, hi = _percentiles(n_draws, confidence)
         # at a fixed budget every draw's optimum lies on that budget's line D = C / (k N): the band spans it
         xs = np.concatenate([lo, hi[::-1]])
@@ -152,7 +153,12 @@ def data_vs_fit(fit_result, by="tokens", n_curves=4) -> Figure:
     if by not in ("tokens", "compute"):
         raise PlotError(f"by must be 'tokens' or 'compute', not {by!r}")
     n, d, loss, _ = (np.asarray(x, dtype=np.float64) for x in fit_result.data)
+    if fit_result.group_labels is not None:
+        raise PlotError(f"a joint fit of groups {', '.join(fit_result.group_labels)}: plot one group at a time "
+                        "(FitResult.group(label))")
     law = fit_result.law
+    # each run's own law (a family with covariates, such as unique tokens, has one per run)
+    row_law = fit_result.family.law_from_theta(fit_result.theta, fit_result.covariates)
     k = 6.0
     colour = d if by == "tokens" else k * n * d
     norm = LogNorm(colour.min(), colour.max())
@@ -164,7 +170,10 @@ def data_vs_fit(fit_result, by="tokens", n_curves=4) -> Figure:
     n_line = np.geomspace(n.min() / 1.5, n.max() * 1.5, 200)
     quantiles = np.quantile(np.log(colour), np.linspace(0.1, 0.9, n_curves))
     # snap each curve to the nearest run's value: for isoFLOP data that is one of the budgets actually run
-    for value in np.unique(colour[np.argmin(np.abs(np.log(colour)[:, None] - quantiles), axis=0)]):
+    if fit_result.covariates:  # the law depends on more than N and D: show each run's prediction, not curves
+        top.scatter(n, np.asarray(row_law.loss(n, d)), marker="x", s=12, color="black", lw=0.8,
+                    label=f"fit at each run's {', '.join(fit_result.covariates)}")
+    for value in np.unique(colour[np.argmin(np.abs(np.log(colour)[:, None] - quantiles), axis=0)]) if not fit_result.covariates else ():
         d_line = np.full_like(n_line, value) if by == "tokens" else value / (k * n_line)
         text = f"fit at D = {_sci(value)} tokens" if by == "tokens" else f"fit at C = {_sci(value)} FLOPs"
         top.plot(n_line, np.asarray(law.loss(n_line, d_line)), color=cmap(norm(value)), lw=1.8, label=text)
@@ -173,10 +182,10 @@ def data_vs_fit(fit_result, by="tokens", n_curves=4) -> Figure:
     margin = 0.06 * np.ptp(loss)
     top.set(xscale="log", ylabel=_LOSS_LABEL, ylim=(loss.min() - margin, loss.max() + margin))
     top.legend(fontsize=8, loc="best", framealpha=0.9)
-    top.set_title(f"Chinchilla fit to {len(n)} runs (objective {fit_result.objective:.4g})\n{_describe(law)}",
-                  fontsize=10)
+    top.set_title(f"{fit_result.family.name} fit to {len(n)} runs (objective {fit_result.objective:.4g})\n"
+                  f"{_describe(law)}", fontsize=10)
 
-    residual = np.log(loss) - np.log(np.asarray(law.loss(n, d)))
+    residual = np.log(loss) - np.log(np.asarray(row_law.loss(n, d)))
     bottom.scatter(n, residual, c=colour, norm=norm, cmap=cmap, s=10, lw=0)
     bottom.axhline(0.0, color="black", lw=0.8)
     bottom.set(xscale="log", xlabel="parameters N", ylabel="residual\nlog L - log L_fit")
@@ -185,32 +194,37 @@ def data_vs_fit(fit_result, by="tokens", n_curves=4) -> Figure:
 
 @float64_scope
 def bootstrap_pairs(thetas, budgets=(CHINCHILLA_BUDGET,), truth=None, *, confidence=0.95,
-                    flops_per_param_token=6.0, truth_label="full-data fit") -> Figure:
-    """Corner plot of bootstrap draws: alpha, beta, E and tokens per parameter at each budget.
+                    flops_per_param_token=6.0, truth_label="full-data fit", family=CHINCHILLA, fixed=()) -> Figure:
+    """Corner plot of bootstrap draws: the family's exponents, E (and any other parameter that is not a linear
+    scale such as A or B, nor in ``fixed``) and tokens per parameter at each budget.
 
     Histograms on the diagonal (titled with the median and the ``confidence`` percentile interval), scatter
     plots below it.
 
     Args:
-      thetas: draws ``(e, a, b, alpha, beta)``, shape (R, 5) (``BootstrapResult.good``).
+      thetas: fitting-space draws of ``family``, shape (R, P) (``BootstrapResult.good``); for the Chinchilla family
+        ``(e, a, b, alpha, beta)``.
       budgets: compute budgets (FLOPs) at which to show D*/N*.
       truth: optional law (``FitResult.law``, or the law that generated synthetic data), marked in red.
 
     Returns:
       A figure with one axes per panel of the lower triangle: m (m + 1) / 2 for m = 3 + len(budgets).
     """
-    thetas = _check_thetas(thetas)
+    thetas = _check_thetas(thetas, family)
     budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
-    params = derived_params(thetas)
-    ratio = allocations(thetas, budgets, flops_per_param_token)["tokens_per_param"]
-    columns = [params["alpha"], params["beta"], params["E"]] + [ratio[:, i] for i in range(len(budgets))]
-    names = ["alpha", "beta", "E (nats/token)"] + [f"tokens per parameter\nat C = {_sci(c)}" for c in budgets]
-    symbols = ["alpha", "beta", "E"] + ["D*/N*"] * len(budgets)
+    params = derived_params(thetas, family)
+    shown = [p for p in family.params if (p not in family.linear or p == "E") and p not in fixed]
+    shown = sorted(shown, key=lambda p: p == "E")  # the exponents first, E last
+    ratio = allocations(thetas, budgets, flops_per_param_token, family=family)["tokens_per_param"]
+    columns = [params[p] for p in shown] + [ratio[:, i] for i in range(len(budgets))]
+    names = [p + (" (nats/token)" if p == "E" else "") for p in shown] + [
+        f"tokens per parameter\nat C = {_sci(c)}" for c in budgets]
+    symbols = shown + ["D*/N*"] * len(budgets)
     true_values = None
     if truth is not None:
         true_ratio = optimal.compute_optimal(truth, budgets, flops_per_param_token).tokens_per_param
         true_ratio = np.atleast_1d(np.asarray(true_ratio))
-        true_values = [float(truth.alpha), float(truth.beta), float(truth.E)] + list(map(float, true_ratio))
+        true_values = [float(getattr(truth, p)) for p in shown] + list(map(float, true_ratio))
 
     m = len(columns)
     fig = _Figure(figsize=(2.3 * m + 0.6, 2.3 * m + 0.4), layout="constrained")
@@ -262,7 +276,7 @@ def bootstrap_pairs(thetas, budgets=(CHINCHILLA_BUDGET,), truth=None, *, confide
 @float64_scope
 def frontier(law=None, bootstrap_thetas=None, presets=FRONTIER_PRESETS,
              compute_range=(1e18, 1e27), *, budgets=None, confidence=0.95, flops_per_param_token=6.0,
-             label="this law") -> Figure:
+             label="this law", family=CHINCHILLA) -> Figure:
     """N*(C) and D*(C) against the budget C, for a law (with a bootstrap band) and the published presets.
 
     Args:
@@ -287,8 +301,8 @@ def frontier(law=None, bootstrap_thetas=None, presets=FRONTIER_PRESETS,
     panels = ((left, "n_params", "N", "parameters N*", "Compute-optimal model size N*(C)"),
               (right, "n_tokens", "D", "training tokens D*", "Compute-optimal training tokens D*(C)"))
     if bootstrap_thetas is not None:
-        thetas = _check_thetas(bootstrap_thetas)
-        draws = allocations(thetas, compute, k)
+        thetas = _check_thetas(bootstrap_thetas, family)
+        draws = allocations(thetas, compute, k, family=family)
         for ax, _, key, _, _ in panels:
             lo, hi = _percentiles(draws[key], confidence)
             ax.fill_between(compute, lo, hi, color=_BAND_COLOUR, alpha=0.25, lw=0,
@@ -363,6 +377,10 @@ def figure_from_record(path, kind, preset=None) -> Figure:
                         budgets=(CHINCHILLA_BUDGET,))
     record = read_json(path, "fit record")  # read once: the fit and its draws
     result = fit_from_record(record, str(path))
+    if result.group_labels is not None:
+        raise PlotError(f"{str(path)!r} holds a joint fit of groups {', '.join(result.group_labels)}; plots show one "
+                        "law: fit the groups separately (--by without --shared) and plot each")
+    family = result.family
     if kind == "fit":
         return data_vs_fit(result)
     draws, confidence = _record_draws(bootstrap_from_record(record, result, str(path)), path)
@@ -370,11 +388,12 @@ def figure_from_record(path, kind, preset=None) -> Figure:
         if draws is None:
             raise PlotError(f"{str(path)!r} holds no bootstrap draws; save the fit with "
                             "'optimal fit RUNS.csv --bootstrap B --save FIT.json'")
-        return bootstrap_pairs(draws, truth=result.law, confidence=confidence)
+        return bootstrap_pairs(draws, truth=result.law, confidence=confidence, family=family,
+                               fixed=tuple(result.fixed))
     if kind == "surface":
-        return surface(result.law, draws, confidence=confidence)
+        return surface(result.law, draws, confidence=confidence, family=family)
     return frontier(result.law, draws, confidence=confidence, label=f"fit ({Path(path).name})",
-                    budgets=(CHINCHILLA_BUDGET,))
+                    budgets=(CHINCHILLA_BUDGET,), family=family)
 
 
 def check_output(out, dpi=150) -> Path:
@@ -437,10 +456,12 @@ def _check_range(bounds, name):
     return lo, hi
 
 
-def _check_thetas(thetas):
+def _check_thetas(thetas, family=CHINCHILLA):
     thetas = np.asarray(thetas, dtype=np.float64)
-    if thetas.ndim != 2 or thetas.shape[1] != 5:
-        raise PlotError(f"bootstrap draws must have shape (R, 5) = (e, a, b, alpha, beta) per draw, got {thetas.shape}")
+    width = len(family.params)
+    if thetas.ndim != 2 or thetas.shape[1] != width:
+        raise PlotError(f"bootstrap draws of the {family.name} law must have shape (R, {width}) = "
+                        f"({', '.join(family.params)}) per draw in fitting space, got {thetas.shape}")
     if len(thetas) == 0:
         raise PlotError("there are no bootstrap draws to plot")
     return thetas
