@@ -209,7 +209,7 @@ def _edited_record(source, tmp_path, edit):
         (lambda f, t: plot.frontier(presets=("epoch2024",), compute_range=(1e24, 1e20)), PlotError,
          "compute_range must be a pair (min, max) with 0 < min < max"),
         (lambda f, t: plot.surface(optimal.preset(), bootstrap_thetas=np.ones((4, 3))), PlotError,
-         "bootstrap draws must have shape (R, 5)"),
+         "bootstrap draws of the chinchilla law must have shape (R, 5)"),
         (lambda f, t: plot.bootstrap_pairs(np.empty((0, 5))), PlotError, "there are no bootstrap draws to plot"),
         (lambda f, t: plot.data_vs_fit(f[0], by="params"), PlotError, "by must be 'tokens' or 'compute'"),
     ],
