@@ -137,3 +137,26 @@ def test_extra_columns_keep_the_rows_the_runs_keep(tmp_path):
     assert len(runs.loss) == 10
     np.testing.assert_array_equal(extra["copy"], runs.loss)
     assert list(extra["label"]) == [f"L{v}" for v in runs.loss]
+
+
+def test_solve_answers_for_one_group_of_a_joint_fit(capsys, tmp_path):
+    import json
+
+    from optimal.cli import main
+
+    runs = optimal.synthetic_runs(n_runs=60, noise=0.01, seed=11)
+    path = tmp_path / "grouped.csv"
+    lines = ["N,D,loss,grp"] + [f"{float(n)!r},{float(d)!r},{float(l)!r},{'ab'[i % 2]}" for i, (n, d, l) in
+                                enumerate(zip(runs.n_params, runs.n_tokens, runs.loss))]
+    path.write_text("\n".join(lines) + "\n")
+    record = tmp_path / "joint.json"
+    assert main(["fit", str(path), "--by", "grp", "--shared", "alpha", "beta", "--save", str(record)]) == 0
+    capsys.readouterr()
+    assert main(["solve", "--fit", str(record), "--compute", "1e22"]) == 2
+    assert "name one" in capsys.readouterr().err
+    assert main(["solve", "--fit", str(record), "--group", "b", "--compute", "1e22", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert "group b" in answer["source"]
+    fitted = optimal.load_fit(record)
+    expected = optimal.compute_optimal(fitted.group("b").law, 1e22)
+    assert answer["allocations"][0]["N"] == pytest.approx(float(expected.n_params), rel=1e-12)

@@ -95,7 +95,7 @@ class _Source:
     description: str
 
 
-def _resolve(source, fitted_range, bootstrap):
+def _resolve(source, fitted_range, bootstrap, group=None):
     """The law, its range, its fit, its draws and a recorded k, from whatever the user passed."""
     fit, boot, recorded_k = None, None, None
     if isinstance(source, os.PathLike):
@@ -115,8 +115,14 @@ def _resolve(source, fitted_range, bootstrap):
         law = as_law(source)
         return _Source(law, fitted_range, None, _draws(bootstrap, None), None, f"law {type(law).__name__}")
     if fit.group_labels is not None:
-        raise OptimalError(f"a joint fit of groups {', '.join(fit.group_labels)} has one law per group: recommend for "
-                           "one group at a time (fit.group(label), bootstrap.group(label))")
+        if group is None or str(group) not in fit.group_labels:
+            raise OptimalError(f"a joint fit of groups {', '.join(fit.group_labels)} has one law per group: name one "
+                               f"(group=LABEL, or --group LABEL)" + ("" if group is None else f"; {group!r} is not one"))
+        fit = fit.group(str(group))
+        boot = None if boot is None else boot.group(str(group))
+        description += f", group {group}"
+    elif group is not None:
+        raise OptimalError(f"group {group!r} given, but the {description} is not a joint fit of several groups")
     defaults = {k: fit.family.covariate_defaults.get(k) for k in fit.family.covariates}
     if defaults:  # say what the allocation assumed for the covariates the runs had
         description += " (" + ", ".join(f"{k} = {v:g}" for k, v in defaults.items()) + " for the allocation)"
@@ -142,7 +148,7 @@ def _finite_or_none(value):
 
 @float64_scope
 def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=None, max_tokens=None, max_params=None,
-              bootstrap=None, fitted_range=None, thresholds=DEFAULT_THRESHOLDS) -> Recommendation:
+              bootstrap=None, fitted_range=None, thresholds=DEFAULT_THRESHOLDS, group=None) -> Recommendation:
     """What to train at each budget (or to reach each target loss), how sure it is and how far it extrapolates.
 
     Args:
@@ -157,6 +163,7 @@ def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=N
         False ignores them.
       fitted_range: a ``FittedRange`` to use instead of the source's.
       thresholds: a ``Thresholds`` (or a dict of its fields) setting when an answer is flagged.
+      group: for a joint fit of several groups (``fit(..., groups=, shared=)``), the group to answer for.
 
     Returns:
       A ``Recommendation``.
@@ -172,7 +179,7 @@ def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=N
         thresholds = Thresholds(**thresholds)
     elif not isinstance(thresholds, Thresholds):
         raise OptimalError(f"thresholds must be a Thresholds or a dict of its fields, not {type(thresholds).__name__}")
-    src = _resolve(source, fitted_range, bootstrap)
+    src = _resolve(source, fitted_range, bootstrap, group)
     notes = []
     if flops_per_param_token is not None:
         k, k_from = float(flops_per_param_token), "argument"

@@ -63,7 +63,9 @@ def _law_from_args(args):
     if len(sources) + (args.preset is not None) > 1:
         raise OptimalError("give only one of --preset, --coefficients and --fit")
     if getattr(args, "fit", None):
-        return optimal.load_fit(args.fit).law
+        result = optimal.load_fit(args.fit)
+        group = getattr(args, "group", None)
+        return result.law if result.group_labels is None or group is None else result.laws.get(str(group))
     if getattr(args, "coefficients", None):
         return optimal.load_coefficients(args.coefficients)
     return optimal.preset(optimal.DEFAULT_PRESET if args.preset is None else args.preset)
@@ -196,7 +198,8 @@ def _cmd_solve(args):
     answer = optimal.recommend(
         _source_from_args(args), None if args.compute is None else np.asarray(args.compute),
         target_loss=None if args.target_loss is None else np.asarray(args.target_loss),
-        flops_per_param_token=args.flops_per_param_token, max_tokens=args.max_tokens, max_params=args.max_params)
+        flops_per_param_token=args.flops_per_param_token, max_tokens=args.max_tokens, max_params=args.max_params,
+        group=args.group)
     if args.json:
         _print_json(answer.to_dict())
         _warn_answer(answer)
@@ -470,6 +473,8 @@ def build_parser():
                        help="k in C = k N D (default: the k a --fit record was saved with, else 6)")
     solve.add_argument("--max-tokens", type=_number, metavar="D", help="cap on training tokens (unique data)")
     solve.add_argument("--max-params", type=_number, metavar="N", help="cap on model parameters")
+    solve.add_argument("--group", metavar="LABEL", help="with --fit of a joint fit (fit --by COL --shared ...): the "
+                                                         "group to answer for")
     solve.add_argument("--json", action="store_true", help="print a JSON list, one object per budget")
     solve.set_defaults(run=_cmd_solve)
 
