@@ -22,7 +22,7 @@ import numpy as np
 
 from .data import validate_runs
 from .diagnostics import identifiability, parameter_spread, plausibility, scaled_condition, singular_curvature
-from .problem import RowData, evaluator, expand, reduce, structure
+from .problem import RowData, evaluator, expand, hessian_at, reduce, structure
 from .problem import screen as screen_family
 from ..errors import (CoefficientsError, DataError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, PlausibilityWarning,
                      check_count, check_positive)
@@ -574,7 +574,7 @@ def _problem(fam, data, covariates, fix, tie, shared, labels, ids, dtype):
     struct = structure(fam, fix, tie, shared, labels)
     rows = RowData(*(jnp.asarray(np.log(x), dtype) for x in (n, d, loss_values)),
                    {k: jnp.asarray(v, dtype) for k, v in covariates.items()},
-                   jnp.asarray(np.zeros(len(n), int) if ids is None else ids, jnp.int32),
+                   None if ids is None else jnp.asarray(ids, jnp.int32),
                    jnp.asarray(struct.select), jnp.asarray(struct.base, dtype))
     return struct, rows
 
@@ -634,7 +634,7 @@ def _fit_family(fam, runs, covariates, fix, tie, shared, labels, ids, **options)
         diagnostics, found = identifiability(theta[0], values[best], full, pool[1], _logs(runs), runs.weights, 0.0)
     else:
         diagnostics, found = parameter_spread(fam, struct, z, values[best], pool[0], pool[1], runs.weights, _logs(runs))
-    hessian = solver.evaluate(jnp.asarray(z, dtype), rows, w, delta, robust)[2]
+    hessian = hessian_at(fam, jnp.asarray(z, dtype), rows, w, delta, robust)
     return _finish(
         lanes, best, theta[0] if labels is None else theta, found, diagnostics, hessian, runs, config, fam,
         law=fam.law_from_values({**fam.to_natural(theta[0]), **fix}) if labels is None else None, fixed=fix, tied=tie, shared=shared,

@@ -106,7 +106,7 @@ class RowData(NamedTuple):
     """The rows and the structure, as JAX arrays (a pytree the solver passes through unchanged).
 
     log_n, log_d, log_loss: (n,); covariates: ``{name: (n,)}`` natural values; group: (n,) int, each row's
-    group; select, base: the ``Structure``'s arrays.
+    group, or None for one group; select, base: the ``Structure``'s arrays.
     """
 
     log_n: Any
@@ -120,7 +120,9 @@ class RowData(NamedTuple):
 
 def residuals(family: Family, z, data: RowData):
     """Predicted minus observed log-loss, one per row, at free vector ``z`` (F,)."""
-    theta = expand(z, data.select, data.base)[data.group]  # (n, P): each row's own group's parameters
+    theta = expand(z, data.select, data.base)
+    # one group: the parameters stay scalars (P,); several: each row reads its own group's (n, P)
+    theta = theta[0] if data.group is None else theta[data.group]
     values = family.to_natural(theta)
     return family.log_loss(values, data.log_n, data.log_d, data.covariates) - data.log_loss
 
@@ -133,13 +135,19 @@ def evaluator(family: Family):
 
     def evaluate(z, data, weights, delta, loss):
         rho = ROBUST_LOSSES[loss]
-        r = residuals(family, z, data)
-        jac = jax.jacfwd(residuals, argnums=1)(family, z, data)  # (n, F)
+        with_value = lambda x: (residuals(family, x, data),) * 2  # noqa: E731
+        jac, r = jax.jacfwd(with_value, has_aux=True)(z)  # (n, F) in forward mode, and the residuals themselves
         c = weights * LOSS_DERIVATIVES[loss](r, delta)[0]
         hess = jax.hessian(lambda x: jnp.sum(weights * rho(residuals(family, x, data), delta)))(z)
         return jnp.sum(weights * rho(r, delta)), jac.T @ c, hess, jnp.abs(jac).T @ jnp.abs(c)
 
     return evaluate
+
+
+@functools.partial(jax.jit, static_argnames=("family", "delta", "loss"))
+def hessian_at(family: Family, z, data: RowData, weights, delta, loss="huber"):
+    """The objective's Hessian (F, F) at free vector ``z``, compiled (for the fit's curvature check)."""
+    return evaluator(family)(z, data, weights, delta, loss)[2]
 
 
 @functools.partial(jax.jit, static_argnames=("family", "loss"))
