@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .data import validate_runs
+from .data import Runs, validate_runs
 from .diagnostics import identifiability, parameter_spread, plausibility, scaled_condition, singular_curvature
 from .problem import RowData, evaluator, expand, hessian_at, reduce, structure
 from .problem import screen as screen_family
@@ -498,21 +498,20 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
     check_count(n_samples, "n_samples", 1, 1 << 22)
     options = dict(delta=delta, robust=robust, starts=starts, grid_size=grid_size, n_polish=n_polish,
                    n_samples=n_samples, max_iter=max_iter, xtol=xtol, dtype=dtype)
+    n_free = max(len(fam.params) - len(fix) - len(tie), 1)
     if groups is not None:
         labels, ids = _encode_groups(groups, len(runs.loss))
-        if not shared:
-            return {label: fit(*(np.asarray(x)[ids == g] for x in runs[:4]), law=fam,
-                               covariates={k: v[ids == g] for k, v in covariates.items()} or None, fix=fix, tie=tie,
-                               **options) for g, label in enumerate(labels)}
+        if not shared:  # every group on its own, all of them lanes of one compiled polish
+            for g, label in enumerate(labels):
+                validate_runs(*(np.asarray(x)[ids == g] for x in runs[:4]), n_free=n_free, source=f"group {label}")
+            fits = _fit_masked(fam, runs, covariates, fix, tie, [ids == g for g in range(len(labels))], options)
+            return dict(zip(labels, fits))
     elif shared:
         raise CoefficientsError("shared parameters need groups (a group column: --by)")
-    else:
-        labels, ids = None, None
-    n_free = len(fam.params) - len(fix) - len(tie)
-    validate_runs(*runs[:4], n_free=max(n_free, 1))  # enough rows for the law's free parameters
-    if fam is CHINCHILLA and not fix and not tie and labels is None:
-        return _fit_chinchilla(runs, **options)
-    return _fit_family(fam, runs, covariates, fix, tie, shared, labels, ids, **options)
+    validate_runs(*runs[:4], n_free=n_free)  # enough rows for the law's free parameters
+    if groups is None:
+        return _fit_masked(fam, runs, covariates, fix, tie, [np.ones(len(runs.loss), bool)], options)[0]
+    return _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, **options)
 
 
 def _encode_groups(groups, n_rows):
@@ -597,48 +596,113 @@ def _explicit_starts(starts, width):
     return theta0
 
 
-def _fit_family(fam, runs, covariates, fix, tie, shared, labels, ids, **options):
-    """Any family, fixed/tied/shared parameters: the generic path (autodiff objective, sampled screen)."""
+def _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, **options):
+    """One joint fit of several groups with ``shared`` parameters (the generic path)."""
     dtype = options["dtype"]
     xtol, config = _config(options)
     struct, rows = _problem(fam, runs[:4], covariates, fix, tie, shared, labels, ids, dtype)
     w = jnp.asarray(runs.weights, dtype)
     starts, delta, robust = options["starts"], float(options["delta"]), options["robust"]
-    candidates = candidate_values = None
     if isinstance(starts, str) and starts == "screen":
-        if labels is None:
-            z0, candidates, candidate_values = screen_family(fam, struct, rows, w, options["n_samples"],
-                                                             options["n_polish"], delta, robust)
-        else:
-            z0 = _joint_starts(fam, runs, covariates, fix, tie, labels, ids, struct, options)
+        z0 = _joint_starts(fam, runs, covariates, fix, tie, labels, ids, struct, options)
     elif isinstance(starts, str):
-        raise CoefficientsError(f"starts must be 'screen' or an array of shape (S, {len(struct.names)}) for this "
-                                f"problem ('hoffmann' is for the unconstrained Chinchilla law), not {starts!r}")
+        raise CoefficientsError(f"starts must be 'screen' or an array of shape (S, {len(struct.names)}) for a joint "
+                                f"fit, not {starts!r}")
     else:
         z0 = _explicit_starts(starts, len(struct.names))
     solver = SolverConfig(delta, robust, int(options["max_iter"]), xtol, evaluator(fam))
     lanes = Lanes(*(np.asarray(x) for x in polish(jnp.asarray(z0, dtype), rows, w, solver)))
     values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)
-    best = int(np.argmin(values))
+    best = _best(lanes, values, "the runs' units and ranges")
     z = lanes.theta[best].astype(np.float64)
-    if not (np.isfinite(values[best]) and np.all(np.isfinite(z))):
-        raise OptimalError(f"the fit produced no finite coefficients: all {len(z0)} starts ended non-finite; "
-                           "check the units and range of N, D, the loss and the covariates")
     theta = np.asarray(expand(z, struct.select, struct.base), np.float64)
-    pool = [lanes.theta, np.where(lanes.converged, values, np.inf)]
-    if candidates is not None:
-        pool = [np.vstack([pool[0], candidates]), np.concatenate([pool[1], candidate_values])]
-    found, diagnostics = [], {}
-    if fam is CHINCHILLA and labels is None:
-        full = np.asarray(expand(pool[0], struct.select, struct.base))[:, 0]
-        diagnostics, found = identifiability(theta[0], values[best], full, pool[1], _logs(runs), runs.weights, 0.0)
-    else:
-        diagnostics, found = parameter_spread(fam, struct, z, values[best], pool[0], pool[1], runs.weights, _logs(runs))
+    diagnostics, found = parameter_spread(fam, struct, z, values[best], lanes.theta,
+                                          np.where(lanes.converged, values, np.inf), runs.weights, _logs(runs))
     hessian = hessian_at(fam, jnp.asarray(z, dtype), rows, w, delta, robust)
-    return _finish(
-        lanes, best, theta[0] if labels is None else theta, found, diagnostics, hessian, runs, config, fam,
-        law=fam.law_from_values({**fam.to_natural(theta[0]), **fix}) if labels is None else None, fixed=fix, tied=tie, shared=shared,
-        group_labels=labels, covariates=covariates, free=z, free_names=struct.names, group_ids=ids)
+    return _finish(lanes, best, theta, found, diagnostics, hessian, runs, config, fam, law=None, fixed=fix, tied=tie,
+                   shared=shared, group_labels=labels, covariates=covariates, free=z, free_names=struct.names,
+                   group_ids=ids)
+
+
+def _best(lanes, values, check):
+    """The best lane; ``OptimalError`` when every lane ended non-finite."""
+    best = int(np.argmin(values))
+    if not (np.isfinite(values[best]) and np.all(np.isfinite(lanes.theta[best]))):
+        raise OptimalError(f"the fit produced no finite coefficients: all {len(values)} starts ended non-finite; "
+                           f"check {check}")
+    return best
+
+
+def _fit_masked(fam, runs, covariates, fix, tie, masks, options):
+    """Fit each row subset of ``masks`` ((n,) bool each) on its own, every subset's starts lanes of one compiled
+    polish (a lane weights only its subset's rows), so G groups cost one program, compiled once whatever their
+    sizes. The unconstrained Chinchilla law takes the fast path (hand-derived Hessian, exponent-grid screen);
+    anything else the generic one (autodiff, sampled screen). Returns a list of ``FitResult``, one per mask."""
+    dtype, delta, robust, starts = options["dtype"], float(options["delta"]), options["robust"], options["starts"]
+    xtol, config = _config(options)
+    fast = fam is CHINCHILLA and not fix and not tie
+    weights = np.asarray(runs.weights, np.float64)
+    if fast:
+        struct, data = None, tuple(jnp.asarray(np.log(x), dtype) for x in runs[:3])
+        solver = SolverConfig(delta, robust, int(options["max_iter"]), xtol)
+    else:
+        struct, data = _problem(fam, runs[:4], covariates, fix, tie, (), None, None, dtype)
+        solver = SolverConfig(delta, robust, int(options["max_iter"]), xtol, evaluator(fam))
+    width = 5 if fast else len(struct.names)
+    planned = []
+    for mask in masks:
+        w = jnp.asarray(weights * mask, dtype)
+        candidates = candidate_values = None
+        if isinstance(starts, str) and starts == "screen":
+            if fast:
+                grid = screen_map(data, w, options["grid_size"], delta, robust)
+                z0 = screen_starts(*grid, options["n_polish"])
+                candidates, candidate_values = grid[0].reshape(-1, 5), grid[1].ravel()
+            else:
+                z0, candidates, candidate_values = screen_family(fam, struct, data, w, options["n_samples"],
+                                                                 options["n_polish"], delta, robust)
+        elif isinstance(starts, str) and starts == "hoffmann" and fast:
+            z0 = hoffmann_grid()
+        elif isinstance(starts, str):
+            raise CoefficientsError(f"starts must be 'screen', 'hoffmann' (the unconstrained Chinchilla law only) or "
+                                    f"an array of shape (S, {width}), not {starts!r}")
+        else:
+            z0 = _explicit_starts(starts, width)
+        planned.append((mask, w, np.asarray(z0, np.float64), candidates, candidate_values))
+    theta0 = jnp.asarray(np.vstack([z0 for _, _, z0, _, _ in planned]), dtype)
+    lane_weights = jnp.concatenate([jnp.broadcast_to(w, (len(z0), len(weights))) for _, w, z0, _, _ in planned])
+    every = Lanes(*(np.asarray(x) for x in polish(theta0, data, lane_weights, solver)))
+    results, offset = [], 0
+    for mask, w, z0, candidates, candidate_values in planned:
+        lanes = Lanes(*(x[offset:offset + len(z0)] for x in every))
+        offset += len(z0)
+        values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)
+        best = _best(lanes, values, "the units and range of N, D, the loss and any covariates")
+        z = lanes.theta[best].astype(np.float64)
+        part = Runs(*(np.asarray(x)[mask] for x in runs[:4]), None)
+        pool = [lanes.theta, np.where(lanes.converged, values, np.inf)]
+        if candidates is not None:
+            pool = [np.vstack([pool[0], candidates]), np.concatenate([pool[1], candidate_values])]
+        if fast:
+            theta = z
+            diagnostics, found = identifiability(theta, values[best], pool[0], pool[1], _logs(part), part.weights,
+                                                 float(exponent_grid(options["grid_size"])[0]))
+            hessian = value_grad_hessian(jnp.asarray(theta, dtype), *data, w, delta, robust)[2]
+            law = Chinchilla(*map(float, theta_to_law(theta)))
+        else:
+            theta = np.asarray(expand(z, struct.select, struct.base), np.float64)[0]
+            if fam is CHINCHILLA:
+                full = np.asarray(expand(pool[0], struct.select, struct.base))[:, 0]
+                diagnostics, found = identifiability(theta, values[best], full, pool[1], _logs(part), part.weights, 0.0)
+            else:
+                diagnostics, found = parameter_spread(fam, struct, z, values[best], pool[0], pool[1], part.weights,
+                                                      _logs(part))
+            hessian = hessian_at(fam, jnp.asarray(z, dtype), data, w, delta, robust)
+            law = fam.law_from_values({**fam.to_natural(theta), **fix})
+        results.append(_finish(lanes, best, theta, found, diagnostics, hessian, part, config, fam, law=law, fixed=fix,
+                               tied=tie, covariates={k: v[mask] for k, v in covariates.items()}, free=z,
+                               free_names=CHINCHILLA.params if fast else struct.names))
+    return results
 
 
 def _joint_starts(fam, runs, covariates, fix, tie, labels, ids, struct, options):
@@ -682,39 +746,3 @@ def _finish(lanes, best, theta, found, diagnostics, hessian, runs, config, fam, 
         reason=reason, iterations=int(lanes.iterations[best]),
         grad_norm=float(lanes.grad_norm[best]), starts=lanes, config=config, warnings=tuple(found),
         data=(runs.n_params, runs.n_tokens, runs.loss, runs.weights), diagnostics=diagnostics, family=fam, **fields)
-
-
-def _fit_chinchilla(runs, **options):
-    """The Chinchilla fast path: exponent-grid variable-projection screen, hand-derived Hessian."""
-    dtype, delta, robust, starts = options["dtype"], options["delta"], options["robust"], options["starts"]
-    grid_size = options["grid_size"]
-    xtol, config = _config(options)
-    data = tuple(jnp.asarray(np.log(x), dtype) for x in (runs.n_params, runs.n_tokens, runs.loss))
-    w = jnp.asarray(runs.weights, dtype)
-    grid = None
-    if isinstance(starts, str) and starts == "screen":
-        grid = screen_map(data, w, grid_size, delta, robust)
-        theta0 = screen_starts(*grid, options["n_polish"])
-    elif isinstance(starts, str) and starts == "hoffmann":
-        theta0 = hoffmann_grid()
-    elif isinstance(starts, str):
-        raise CoefficientsError(f"starts must be 'screen', 'hoffmann' or an array of shape (S, 5), not {starts!r}")
-    else:
-        theta0 = _explicit_starts(starts, 5)
-    lanes = polish(jnp.asarray(theta0, dtype), data, w, SolverConfig(float(delta), robust, int(options["max_iter"]), xtol))
-    lanes = Lanes(*(np.asarray(x) for x in lanes))
-    values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)
-    best = int(np.argmin(values))
-    theta = lanes.theta[best].astype(np.float64)
-    if not (np.isfinite(values[best]) and np.all(np.isfinite(theta))):
-        raise OptimalError(f"the fit produced no finite coefficients: all {len(theta0)} starts ended non-finite; "
-                           "check the units and range of N, D and the loss")
-    candidates, candidate_values = lanes.theta, np.where(lanes.converged, values, np.inf)
-    if grid is not None:
-        candidates = np.vstack([candidates, grid[0].reshape(-1, 5)])
-        candidate_values = np.concatenate([candidate_values, grid[1].ravel()])
-    diagnostics, found = identifiability(theta, values[best], candidates, candidate_values, _logs(runs), runs.weights,
-                                         float(exponent_grid(grid_size)[0]))
-    hessian = value_grad_hessian(jnp.asarray(theta, dtype), *data, w, delta, robust)[2]
-    return _finish(lanes, best, theta, found, diagnostics, hessian, runs, config, CHINCHILLA,
-                   law=Chinchilla(*map(float, theta_to_law(theta))), free=theta, free_names=CHINCHILLA.params)

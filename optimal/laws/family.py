@@ -90,8 +90,11 @@ class Family:
         """Fitting space (..., P) -> ``{name: natural value (...)}``: NumPy float64 for NumPy input (so results keep
         float64 whatever JAX's settings), JAX arrays for JAX input (traced, differentiable)."""
         xp = np if isinstance(theta, (np.ndarray, list, tuple, float, int)) else jnp
-        theta = np.asarray(theta, dtype=np.float64) if xp is np else theta
-        return {name: _from_fitting(self.transform(name), theta[..., i], xp) for i, name in enumerate(self.params)}
+        if xp is jnp:
+            return {name: _from_fitting(self.transform(name), theta[..., i], xp) for i, name in enumerate(self.params)}
+        theta = np.asarray(theta, dtype=np.float64)
+        with np.errstate(over="ignore"):  # an out-of-range value becomes inf, which the caller's checks name
+            return {name: _from_fitting(self.transform(name), theta[..., i], xp) for i, name in enumerate(self.params)}
 
     def to_fitting(self, values: dict):
         """``{name: natural value}`` -> fitting space (P,) NumPy float64; raises ``CoefficientsError`` for a value
