@@ -3,6 +3,8 @@ matches the fast path, and answers downstream (records, bootstrap, allocation) w
 
 import dataclasses
 
+import jax
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -48,7 +50,7 @@ def test_noise_free_recovery(family, truth):
     assert result.converged
 
 
-def dc_runs(noise=0.0, seed=0, n_runs=150):
+def dc_runs(noise=0.0, seed=0, n_runs=120):
     """Multi-epoch runs from the Muennighoff preset: N log-uniform 1e8..1e10, U log-uniform 1e8..1e11, epochs
     1..60, so that both repetition terms are active in many rows."""
     rng = np.random.default_rng(seed)
@@ -60,8 +62,19 @@ def dc_runs(noise=0.0, seed=0, n_runs=150):
     return n, d, u, loss
 
 
+DC_ROWS = 120  # every data-constrained test uses this many rows, so the compiled programs are shared
+
+
+@pytest.fixture(scope="module")
+def dc_fit_and_boot():
+    with jax.enable_x64(True):
+        n, d, u, loss = dc_runs(noise=0.005, seed=1, n_runs=DC_ROWS)
+        result = optimal.fit(n, d, loss, law="data-constrained", covariates={"U": u})
+        return result, optimal.bootstrap(result, n_resamples=64, seed=0)
+
+
 def test_data_constrained_noise_free_recovery():
-    n, d, u, loss = dc_runs()
+    n, d, u, loss = dc_runs(n_runs=DC_ROWS)
     result = optimal.fit(n, d, loss, law="data-constrained", covariates={"U": u})
     truth = optimal.preset("muennighoff2023")
     for name in DATA_CONSTRAINED.params:
@@ -146,10 +159,8 @@ def test_bad_constraints_are_named(kwargs, error, match):
         optimal.fit(runs.n_params, runs.n_tokens, runs.loss, **kwargs)
 
 
-def test_bootstrap_and_allocation_for_a_data_constrained_fit():
-    n, d, u, loss = dc_runs(noise=0.005, seed=1, n_runs=120)
-    result = optimal.fit(n, d, loss, law="data-constrained", covariates={"U": u})
-    boot = optimal.bootstrap(result, n_resamples=64, seed=0)
+def test_bootstrap_and_allocation_for_a_data_constrained_fit(dc_fit_and_boot):
+    result, boot = dc_fit_and_boot
     assert boot.n_failed == 0
     params = boot.params()
     assert set(DATA_CONSTRAINED.params) <= set(params)
@@ -162,18 +173,16 @@ def test_bootstrap_and_allocation_for_a_data_constrained_fit():
 
 
 @pytest.mark.parametrize("law", ["kaplan", "data-constrained"])
-def test_records_plots_and_solve_for_other_families(tmp_path, law):
+def test_records_plots_and_solve_for_other_families(tmp_path, law, request):
     from optimal import plot
     from optimal.cli import main
 
     if law == "kaplan":
         runs = optimal.synthetic_runs(n_runs=60, noise=0.01, seed=8)
-        n, d, loss, covariates = runs.n_params, runs.n_tokens, runs.loss, None
+        result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, law=law)
+        boot = optimal.bootstrap(result, n_resamples=32, seed=1)
     else:
-        n, d, u, loss = dc_runs(noise=0.01, seed=3, n_runs=80)
-        covariates = {"U": u}
-    result = optimal.fit(n, d, loss, law=law, covariates=covariates)
-    boot = optimal.bootstrap(result, n_resamples=32, seed=1)
+        result, boot = request.getfixturevalue("dc_fit_and_boot")
     path = tmp_path / "fit.json"
     result.save(path, extra={"bootstrap": boot.draws_record()})
     again = optimal.load_bootstrap(path)
