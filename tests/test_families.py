@@ -194,3 +194,19 @@ def test_records_plots_and_solve_for_other_families(tmp_path, law, request):
         if kind == "fit":
             assert fig.axes[0].get_title().startswith(f"{law} fit")
     assert main(["solve", "--fit", str(path), "--compute", "1e22", "--json"]) == 0
+
+
+def test_a_users_own_family_recovers_its_truth():
+    # a law none of the shipped families has: an irreducible loss plus one power law in N D (compute-like term)
+    # and one in D alone; noise-free runs, so every coefficient comes back to 1e-6
+    family = custom_family(
+        "compute-term", lambda p, n, d, cov: p["E"] + p["A"] / (n * d) ** p["a"] + p["B"] / d ** p["b"],
+        ("E", "A", "B", "a", "b"), {"E": (0.5, 3.0), "A": (1.0, 1e8), "B": (1.0, 1e6), "a": (0.05, 0.5), "b": (0.05, 1.0)},
+        positive=("E", "A", "B"), linear=("E", "A", "B"))
+    truth = {"E": 1.9, "A": 3.0e3, "B": 900.0, "a": 0.2, "b": 0.3}
+    n, d = (x.ravel() for x in np.meshgrid(np.geomspace(5e7, 2e10, 8), np.geomspace(1e9, 1e12, 8)))
+    loss = np.asarray(family.law_from_values(truth).loss(n, d))
+    result = optimal.fit(n, d, loss, law=family)
+    for name, value in truth.items():
+        assert result.params[name] == pytest.approx(value, rel=1e-6), name
+    assert result.to_dict()["law"] == "compute-term"
