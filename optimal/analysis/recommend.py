@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..allocation.allocate import Allocation, compute_for_loss, compute_optimal
-from ..fitting.bootstrap import BootstrapResult, interval, load_bootstrap, percentile_bounds
+from ..fitting.bootstrap import BootstrapResult, interval, load_bootstrap, unbounded_interval
 from ..errors import OptimalError, UnreachableLossError
 from ..allocation.extrapolation import (
     DEFAULT_THRESHOLDS,
@@ -251,21 +251,6 @@ def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=N
     )
 
 
-def _unbounded_interval(draws, confidence):
-    """``{lo, hi, se}`` of draws in which +inf stands for "unreachable": a bound that depends on an unreachable
-    draw is None (unbounded), never computed from the reachable draws alone (that would narrow it)."""
-    draws = np.asarray(draws, dtype=np.float64)
-    finite = np.isfinite(draws)
-    if finite.all():
-        return interval(draws, confidence)
-    if len(draws) < 2 or not finite.any():
-        return {"lo": None, "hi": None, "se": None}
-    top = draws[finite].max()
-    stand_in = np.where(finite, draws, 10 * abs(top) + 1)  # above every finite draw: same ranks as +inf
-    lo, hi = percentile_bounds(stand_in, confidence)
-    return {"lo": float(lo) if lo <= top else None, "hi": float(hi) if hi <= top else None, "se": None}
-
-
 def _draws_for_loss(boot, targets, caps):
     """Per target loss, every converged draw's compute to reach it (``compute_for_loss`` per draw), with its
     N*, D*, tokens per parameter. A draw that cannot reach the target counts as needing unbounded compute."""
@@ -287,7 +272,7 @@ def _draws_for_loss(boot, targets, caps):
     unreachable = ~np.isfinite(values["compute"])
     out = []
     for i in range(len(targets)):
-        item = {key: _unbounded_interval(v[:, i], boot.confidence) for key, v in values.items()}
+        item = {key: unbounded_interval(v[:, i], boot.confidence) for key, v in values.items()}
         # tokens per parameter of an unreachable draw has no value, high or low: no interval rather than a narrowed one
         item["tokens_per_param"] = interval(tpp[:, i], boot.confidence) if not unreachable[:, i].any() else \
             {"lo": None, "hi": None, "se": None}

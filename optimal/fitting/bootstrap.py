@@ -93,6 +93,21 @@ def interval(draws, confidence):
     return {"lo": float(lo), "hi": float(hi), "se": float(np.std(draws, ddof=1))}
 
 
+def unbounded_interval(draws, confidence):
+    """``{lo, hi, se}`` of draws in which +inf stands for "unreachable": a bound that depends on an unreachable
+    draw is None (unbounded), never computed from the reachable draws alone (that would narrow it)."""
+    draws = np.asarray(draws, dtype=np.float64)
+    finite = np.isfinite(draws)
+    if finite.all():
+        return interval(draws, confidence)
+    if len(draws) < 2 or not finite.any():
+        return {"lo": None, "hi": None, "se": None}
+    top = draws[finite].max()
+    stand_in = np.where(finite, draws, 10 * abs(top) + 1)  # above every finite draw: same ranks as +inf
+    lo, hi = percentile_bounds(stand_in, confidence)
+    return {"lo": float(lo) if lo <= top else None, "hi": float(hi) if hi <= top else None, "se": None}
+
+
 @dataclasses.dataclass(frozen=True)
 class BootstrapResult:
     """Refits on resampled data.
