@@ -160,3 +160,27 @@ def test_solve_answers_for_one_group_of_a_joint_fit(capsys, tmp_path):
     fitted = optimal.load_fit(record)
     expected = optimal.compute_optimal(fitted.group("b").law, 1e22)
     assert answer["allocations"][0]["N"] == pytest.approx(float(expected.n_params), rel=1e-12)
+
+
+def test_compare_groups_from_the_command_line(capsys, tmp_path):
+    other = optimal.synthetic.DEFAULT_TRUTH._replace(alpha=0.40, A=800.0)
+    rows = ["N,D,loss,dataset"]
+    for label, truth, seed in (("base", optimal.synthetic.DEFAULT_TRUTH, 1), ("better", other, 2)):
+        runs = optimal.synthetic_runs(n_runs=60, truth=truth, noise=0.005, seed=seed)
+        rows += [f"{float(n)!r},{float(d)!r},{float(l)!r},{label}" for n, d, l in zip(runs.n_params, runs.n_tokens, runs.loss)]
+    path = tmp_path / "two.csv"
+    path.write_text("\n".join(rows) + "\n")
+    assert main(["fit", str(path), "--by", "dataset", "--bootstrap", "64", "--budgets", "1e23", "--compare",
+                 "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert [g["group"] for g in found["groups"]] == ["base", "better"]
+    (comparison,) = found["comparisons"]
+    assert (comparison["a"], comparison["b"]) == ("base", "better")
+    alpha = comparison["params"]["alpha"]
+    fits = {g["group"]: g["params"] for g in found["groups"]}
+    assert alpha["point"] == pytest.approx(fits["better"]["alpha"] - fits["base"]["alpha"], rel=1e-9)
+    assert comparison["allocation"][0]["compute_multiplier"]["point"] > 0
+    assert main(["fit", str(path), "--by", "dataset", "--bootstrap", "64", "--budgets", "1e23", "--compare"]) == 0
+    assert "compute multiplier at C = 1e+23" in capsys.readouterr().out
+    assert main(["fit", str(path), "--compare"]) == 2
+    assert "--compare" in capsys.readouterr().err

@@ -256,6 +256,8 @@ def _check_fit_args(args):
         raise OptimalError("--group-col is used by the cluster bootstrap: add --bootstrap N")
     if args.shared and not args.by:
         raise OptimalError("--shared needs --by COLUMN: shared parameters are common to the groups of that column")
+    if args.compare and not (args.by and args.bootstrap):
+        raise OptimalError("--compare sets groups side by side with intervals: it needs --by COLUMN and --bootstrap N")
     if args.save and args.by and not args.shared:
         raise OptimalError("--save writes one fit record, and --by without --shared makes one separate fit per group: "
                            "add --shared for one joint fit, or save each group's fit from a CSV of its own")
@@ -361,13 +363,58 @@ def _cmd_fit(args):
             answers = {label: answer.to_dict() for label, _, _, answer in parts}
             extra["recommendation"] = answers if joint else answers[None]
         result.save(args.save, extra)
+    comparisons = _comparisons(parts, args) if args.compare else None
     if args.json:
         outputs = [_part_output(*part, args) for part in parts]
-        _print_json(outputs if by is not None else outputs[0])
+        if comparisons is not None:
+            _print_json({"groups": outputs, "comparisons": comparisons})
+        else:
+            _print_json(outputs if by is not None else outputs[0])
         _warn_fit_json(parts, result, joint_boot, joint)
     else:
         _print_fit_text(parts, result, joint_boot, joint)
+        if comparisons is not None:
+            print()
+            print(_comparison_table(comparisons))
     return 0
+
+
+def _comparisons(parts, args):
+    """Every group against the first (in label order), B minus A: ``optimal.compare`` of their bootstraps."""
+    (first, _, reference, _), others = parts[0], parts[1:]
+    k = _k_or_default(args)
+    return [{"a": first, "b": label, **optimal.compare(reference, boot, args.budgets or (), flops_per_param_token=k,
+                                                         names=(first, label))}
+            for label, _, boot, _ in others]
+
+
+def _comparison_table(comparisons):
+    """The comparisons as text: differences of the exponents (and E), ratios of N* and the compute multiplier."""
+    lines = []
+    for found in comparisons:
+        pct = f"{100 * found['confidence']:g}%"
+        kind = "paired" if found["paired"] else "independent"
+        lines.append(f"group {found['b']} vs {found['a']} ({found['n_draws']} {kind} draws, {pct} intervals)")
+        for name, value in found["params"].items():
+            if name in ("A", "B", "N_c", "D_c"):
+                continue  # scales, weakly identified: the exponents and allocations say more
+            lines.append(f"  {name:>18} difference {_fmt(value['point'])}  [{_fmt(value['lo'])}, {_fmt(value['hi'])}]")
+        for entry in found["allocation"]:
+            c = entry["compute"]
+            for key, label in (("N_ratio", "N* ratio"), ("compute_multiplier", "compute multiplier")):
+                value = entry[key]
+                lines.append(f"  {label:>18} at C = {c:.3g}: {_fmt(value['point'])}  "
+                             f"[{_fmt(value['lo'])}, {_fmt(value['hi'])}]")
+            if entry["n_unreachable"]:
+                lines.append(f"  {'':>18} {entry['n_unreachable']} draws of {found['b']} cannot reach {found['a']}'s "
+                             "loss at any compute (unbounded upper end)")
+        lines.append(f"  compute multiplier: the compute {found['b']} needs to reach the loss {found['a']} reaches at "
+                     f"C, divided by C (above 1: {found['b']} needs more)")
+    return "\n".join(lines)
+
+
+def _fmt(value):
+    return "unbounded" if value is None else f"{value:.4g}"
 
 
 def _print_fit_text(parts, result, joint_boot, joint):
@@ -495,6 +542,10 @@ def build_parser():
     fit.add_argument("--shared", action="extend", nargs="+", metavar="NAME",
                      help="with --by: one joint fit in which these parameters are common to every group and the "
                           "others are per group")
+    fit.add_argument("--compare", action="store_true",
+                     help="with --by and --bootstrap: every group against the first, with intervals: differences of "
+                          "the coefficients, the N* ratio and the compute multiplier at each --budgets (JSON: "
+                          "{\"groups\": [...], \"comparisons\": [...]})")
     fit.add_argument("--params-col", metavar="NAME", help="column of N, parameters (default N)")
     fit.add_argument("--tokens-col", metavar="NAME", help="column of D, training tokens (default D)")
     fit.add_argument("--flops-col", metavar="NAME", help="column of training FLOPs C; then D = C / (k N)")
