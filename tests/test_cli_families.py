@@ -184,3 +184,16 @@ def test_compare_groups_from_the_command_line(capsys, tmp_path):
     assert "compute multiplier at C = 1e+23" in capsys.readouterr().out
     assert main(["fit", str(path), "--compare"]) == 2
     assert "--compare" in capsys.readouterr().err
+
+
+def test_one_command_one_figure_for_groups(capsys, tmp_path):
+    rows = ["N,D,loss,dataset"]
+    for label, seed in (("x", 3), ("y", 4), ("z", 5)):
+        runs = optimal.synthetic_runs(n_runs=40, noise=0.01, seed=seed)
+        rows += [f"{float(n)!r},{float(d)!r},{float(l)!r},{label}" for n, d, l in zip(runs.n_params, runs.n_tokens, runs.loss)]
+    path = tmp_path / "three.csv"
+    path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "groups.png"
+    assert main(["fit", str(path), "--by", "dataset", "--bootstrap", "32", "--budgets", "1e23", "--plot", str(out)]) == 0
+    assert out.stat().st_size > 10_000 and "wrote" in capsys.readouterr().err
+    assert main(["fit", str(path), "--plot", str(tmp_path / "no_such_dir" / "x.png")]) == 2

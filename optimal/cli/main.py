@@ -256,6 +256,10 @@ def _check_fit_args(args):
         raise OptimalError("--group-col is used by the cluster bootstrap: add --bootstrap N")
     if args.shared and not args.by:
         raise OptimalError("--shared needs --by COLUMN: shared parameters are common to the groups of that column")
+    if args.plot:
+        from optimal import plot  # loads matplotlib only when a figure is asked for
+
+        plot.check_output(args.plot)
     if args.compare and not (args.by and args.bootstrap):
         raise OptimalError("--compare sets groups side by side with intervals: it needs --by COLUMN and --bootstrap N")
     if args.save and args.by and not args.shared:
@@ -364,6 +368,13 @@ def _cmd_fit(args):
             extra["recommendation"] = answers if joint else answers[None]
         result.save(args.save, extra)
     comparisons = _comparisons(parts, args) if args.compare else None
+    if args.plot:
+        from optimal import plot
+
+        figure = plot.groups_frontier([(label if label is not None else "fit", boot if boot is not None else part)
+                                       for label, part, boot, _ in parts], budgets=args.budgets or None,
+                                      confidence=args.confidence, flops_per_param_token=_k_or_default(args))
+        sys.stderr.write(f"wrote {plot.save_figure(figure, args.plot)}\n")
     if args.json:
         outputs = [_part_output(*part, args) for part in parts]
         if comparisons is not None:
@@ -542,6 +553,8 @@ def build_parser():
     fit.add_argument("--shared", action="extend", nargs="+", metavar="NAME",
                      help="with --by: one joint fit in which these parameters are common to every group and the "
                           "others are per group")
+    fit.add_argument("--plot", metavar="OUT.png",
+                     help="draw N*(C) and D*(C) of the fit (of every group with --by), with bootstrap bands")
     fit.add_argument("--compare", action="store_true",
                      help="with --by and --bootstrap: every group against the first, with intervals: differences of "
                           "the coefficients, the N* ratio and the compute multiplier at each --budgets (JSON: "

@@ -2,4 +2,4 @@
 
 from ..errors import PlotError
 from .figures import (CHINCHILLA_BUDGET, DPI_RANGE, KINDS, PRESET_SOURCES, bootstrap_pairs, check_output, data_vs_fit,
-                      figure_from_record, frontier, save_figure, surface)
+                      figure_from_record, frontier, groups_frontier, save_figure, surface)

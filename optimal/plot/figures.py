@@ -339,6 +339,53 @@ def frontier(law=None, bootstrap_thetas=None, presets=FRONTIER_PRESETS,
     return fig
 
 
+@float64_scope
+def groups_frontier(groups, compute_range=(1e18, 1e27), *, budgets=None, confidence=0.95,
+                    flops_per_param_token=6.0) -> Figure:
+    """N*(C) and D*(C) of several fits side by side (groups of runs, or settings), each with its bootstrap band.
+
+    Args:
+      groups: ``[(label, result)]`` with ``result`` a ``BootstrapResult`` (line and band) or a ``FitResult``
+        (line only); a joint fit's groups as ``boot.group(label)``.
+      compute_range: (min, max) budget in FLOPs. budgets: optional budgets to mark (dotted lines).
+      confidence: the bands' level. flops_per_param_token: k in C = k N D.
+
+    Returns:
+      A figure with two axes (N* and D* against C), one colour per group.
+    """
+    if not groups:
+        raise PlotError("nothing to plot: no groups")
+    c_lo, c_hi = _check_range(compute_range, "compute_range")
+    k = float(flops_per_param_token)
+    compute = np.geomspace(c_lo, c_hi, 200)
+    fig = _Figure(figsize=(11.0, 4.8), layout="constrained")
+    left, right = fig.subplots(1, 2, sharex=True)
+    panels = ((left, "n_params", "N", "parameters N*", "Compute-optimal model size N*(C)"),
+              (right, "n_tokens", "D", "training tokens D*", "Compute-optimal training tokens D*(C)"))
+    for i, (label, result) in enumerate(groups):
+        colour = f"C{i}"
+        fit = getattr(result, "fit", result)
+        line = optimal.compute_optimal(fit.law, compute, flops_per_param_token=k)
+        draws = None
+        if hasattr(result, "good") and len(result.good) >= 2:
+            draws = allocations(result.good, compute, k, family=fit.family)
+        for ax, field, key, _, _ in panels:
+            ax.plot(compute, np.asarray(getattr(line, field)), color=colour, lw=2.0, label=f"{label}")
+            if draws is not None:
+                lo, hi = _percentiles(draws[key], confidence)
+                ax.fill_between(compute, lo, hi, color=colour, alpha=0.2, lw=0)
+    if budgets is not None:
+        for c in np.atleast_1d(np.asarray(budgets, dtype=np.float64)):
+            for ax, _, _, _, _ in panels:
+                ax.axvline(c, color="0.4", ls=":", lw=1)
+    for ax, _, _, ylabel, title in panels:
+        ax.set(xscale="log", yscale="log", xlim=(c_lo, c_hi), xlabel=_COMPUTE_LABEL, ylabel=ylabel)
+        ax.set_title(title, fontsize=11)
+        ax.grid(True, which="major", alpha=0.3)
+    left.legend(fontsize=8, loc="upper left", title=f"group (bands: {_pct(confidence)} bootstrap)")
+    return fig
+
+
 # --- records and files: what ``optimal plot`` calls -----------------------------------------------------------
 
 
