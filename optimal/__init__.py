@@ -31,6 +31,7 @@ from .allocation.extrapolation import (
     Thresholds,
 )
 from .fitting.fit import FitResult, fit, load_fit
+from .fitting.sweep import sweep
 from .analysis.compare import compare
 from .analysis.recommend import Recommendation, recommend
 from .synthetic import synthetic_runs

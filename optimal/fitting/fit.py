@@ -378,7 +378,7 @@ def fit_from_record(record, source="fit record", family=None) -> FitResult:
         shared = record.get("shared", [])
         if not isinstance(shared, list) or not all(isinstance(x, str) for x in shared):
             raise CoefficientsError("shared must be a list of names")
-        fixed, tied, shared = _check_constraints(fam, fixed, [tuple(t) for t in tied], shared)
+        fixed, tied, shared = check_constraints(fam, fixed, [tuple(t) for t in tied], shared)
         struct = structure(fam, fixed, tied, shared, labels)
         width = len(struct.names)
         if fam is CHINCHILLA and labels is None and not fixed and not tied:
@@ -410,7 +410,7 @@ def fit_from_record(record, source="fit record", family=None) -> FitResult:
         config = as_dict(field(record, "config"), "config")
         for key in ("delta", "robust", "grid_size", "n_polish", "max_iter", "xtol", "dtype", "starts"):
             field(config, key, "config.")
-        _check_options(config["delta"], config["robust"], config["grid_size"], config["n_polish"],
+        check_options(config["delta"], config["robust"], config["grid_size"], config["n_polish"],
                        config["max_iter"], config["xtol"])
         if config["dtype"] not in ("float64", "float32"):
             raise CoefficientsError(f"config.dtype must be \"float64\" or \"float32\", not {config['dtype']!r}")
@@ -438,7 +438,7 @@ def fit_from_record(record, source="fit record", family=None) -> FitResult:
             fam.to_fitting(values)
         law = None if labels is not None else fam.law_from_values({**fam.to_natural(theta), **fixed})
         runs = validate_runs(*data, n_free=0, source="data")
-        covariates = _check_covariates(fam, covariates, len(runs.loss))
+        covariates = check_covariates(fam, covariates, len(runs.loss))
     except OptimalError as exc:
         raise CoefficientsError(f"{source!r}: {exc}") from None
     return FitResult(law=law, theta=theta, data=(runs.n_params, runs.n_tokens, runs.loss, runs.weights), family=fam,
@@ -446,7 +446,7 @@ def fit_from_record(record, source="fit record", family=None) -> FitResult:
                      free_names=struct.names, group_ids=group_ids, **result)
 
 
-def _check_options(delta, robust, grid_size, n_polish, max_iter, xtol):
+def check_options(delta, robust, grid_size, n_polish, max_iter, xtol):
     """The fit's options, checked the same way for ``fit`` and for a loaded record's config."""
     if not isinstance(robust, str) or robust not in ROBUST_LOSSES:
         raise OptimalError(f"robust must be one of {', '.join(ROBUST_LOSSES)}, not {robust!r}")
@@ -492,9 +492,9 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
     dtype = resolve_dtype(dtype)
     fam = family_of(law)
     runs = validate_runs(n_params, n_tokens, loss, weights, n_free=0)
-    covariates = _check_covariates(fam, covariates, len(runs.loss))
-    fix, tie, shared = _check_constraints(fam, fix, tie, shared)
-    _check_options(delta, robust, grid_size, n_polish, max_iter, xtol)
+    covariates = check_covariates(fam, covariates, len(runs.loss))
+    fix, tie, shared = check_constraints(fam, fix, tie, shared)
+    check_options(delta, robust, grid_size, n_polish, max_iter, xtol)
     check_count(n_samples, "n_samples", 1, 1 << 22)
     options = dict(delta=delta, robust=robust, starts=starts, grid_size=grid_size, n_polish=n_polish,
                    n_samples=n_samples, max_iter=max_iter, xtol=xtol, dtype=dtype)
@@ -504,13 +504,13 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
         if not shared:  # every group on its own, all of them lanes of one compiled polish
             for g, label in enumerate(labels):
                 validate_runs(*(np.asarray(x)[ids == g] for x in runs[:4]), n_free=n_free, source=f"group {label}")
-            fits = _fit_masked(fam, runs, covariates, fix, tie, [ids == g for g in range(len(labels))], options)
+            fits = fit_masked(fam, runs, covariates, fix, tie, [ids == g for g in range(len(labels))], options)
             return dict(zip(labels, fits))
     elif shared:
         raise CoefficientsError("shared parameters need groups (a group column: --by)")
     validate_runs(*runs[:4], n_free=n_free)  # enough rows for the law's free parameters
     if groups is None:
-        return _fit_masked(fam, runs, covariates, fix, tie, [np.ones(len(runs.loss), bool)], options)[0]
+        return fit_masked(fam, runs, covariates, fix, tie, [np.ones(len(runs.loss), bool)], options)[0]
     return _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, **options)
 
 
@@ -522,7 +522,8 @@ def _encode_groups(groups, n_rows):
     return tuple(str(x) for x in names), ids
 
 
-def _check_covariates(fam, covariates, n_rows):
+def check_covariates(fam, covariates, n_rows):
+    """``{name: (n,) float64}`` for the family's covariates; ``DataError`` for an unknown, missing or bad one."""
     covariates = dict(covariates or {})
     unknown = [k for k in covariates if k not in fam.covariates]
     if unknown:
@@ -548,7 +549,8 @@ def _check_covariates(fam, covariates, n_rows):
     return out
 
 
-def _check_constraints(fam, fix, tie, shared):
+def check_constraints(fam, fix, tie, shared):
+    """``(fix, tie, shared)`` checked against the family's names: ``CoefficientsError`` names a bad one."""
     fix = dict(fix or {})
     for name, value in fix.items():
         fam.index(name)
@@ -633,7 +635,7 @@ def _best(lanes, values, check):
     return best
 
 
-def _fit_masked(fam, runs, covariates, fix, tie, masks, options):
+def fit_masked(fam, runs, covariates, fix, tie, masks, options):
     """Fit each row subset of ``masks`` ((n,) bool each) on its own, every subset's starts lanes of one compiled
     polish (a lane weights only its subset's rows), so G groups cost one program, compiled once whatever their
     sizes. The unconstrained Chinchilla law takes the fast path (hand-derived Hessian, exponent-grid screen);
