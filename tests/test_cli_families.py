@@ -197,3 +197,18 @@ def test_one_command_one_figure_for_groups(capsys, tmp_path):
     assert main(["fit", str(path), "--by", "dataset", "--bootstrap", "32", "--budgets", "1e23", "--plot", str(out)]) == 0
     assert out.stat().st_size > 10_000 and "wrote" in capsys.readouterr().err
     assert main(["fit", str(path), "--plot", str(tmp_path / "no_such_dir" / "x.png")]) == 2
+
+
+def test_sweep_from_the_command_line(capsys, runs_csv):
+    assert main(["fit", str(runs_csv), "--sweep", "delta=1e-3,1e-2", "--sweep", "drop-smallest=0,1", "--budgets",
+                 "1e23", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert [(f["setting"]["delta"], f["setting"]["drop_smallest"]) for f in found] == [
+        (1e-3, 0), (1e-3, 1), (1e-2, 0), (1e-2, 1)]
+    assert found[1]["n_rows"] < found[0]["n_rows"] and found[0]["config"]["delta"] == 1e-3
+    assert all(len(f["recommendation"]["allocations"]) == 1 for f in found)
+    for bad, message in ((["--sweep", "gamma=1,2"], "NAME one of"), (["--sweep", "delta=1e-3", "--sweep", "delta=1"],
+                         "given twice"), (["--sweep", "delta=a"], "takes float"), (["--sweep", "delta=1e-3", "--by", "x"],
+                         "does not combine")):
+        assert main(["fit", str(runs_csv), *bad]) == 2
+        assert message in capsys.readouterr().err

@@ -260,6 +260,9 @@ def _check_fit_args(args):
         from optimal import plot  # loads matplotlib only when a figure is asked for
 
         plot.check_output(args.plot)
+    if args.sweep and (args.by or args.save or args.compare):
+        raise OptimalError("--sweep fits one data set under several settings: it does not combine with --by, --save "
+                           "or --compare")
     if args.compare and not (args.by and args.bootstrap):
         raise OptimalError("--compare sets groups side by side with intervals: it needs --by COLUMN and --bootstrap N")
     if args.save and args.by and not args.shared:
@@ -342,8 +345,107 @@ def _part_output(label, part, boot, answer, args):
     return output
 
 
+SWEEPABLE = {"delta": float, "drop-smallest": int, "law": str}
+
+
+def _sweep_settings(specs):
+    """``--sweep NAME=V1,V2 ...`` -> ``{name: [values]}`` (names from ``SWEEPABLE``, each at most once)."""
+    found = {}
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        name = name.strip()
+        if not sep or name not in SWEEPABLE or not values.strip():
+            raise OptimalError(f"--sweep {spec!r}: give NAME=V1,V2,... with NAME one of {', '.join(SWEEPABLE)}")
+        if name in found:
+            raise OptimalError(f"--sweep {name} given twice: list all its values in one --sweep")
+        try:
+            found[name] = [SWEEPABLE[name](v.strip()) for v in values.split(",")]
+        except ValueError:
+            raise OptimalError(f"--sweep {spec!r}: {name} takes {SWEEPABLE[name].__name__} values") from None
+    return found
+
+
+def _cmd_sweep(args, runs, covariates):
+    """``fit --sweep``: every combination of the settings, each fitted (and bootstrapped with the same seed, so the
+    draws are paired), then one table (or JSON list) of how the answer moves, and a figure with --plot."""
+    settings = _sweep_settings(args.sweep)
+    fixed = _named_once(args.fix, "--fix")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = optimal.sweep(runs.n_params, runs.n_tokens, runs.loss, runs.weights,
+                              law=settings.get("law", [args.law]), delta=settings.get("delta", [args.delta]),
+                              drop_smallest=settings.get("drop-smallest", [0]), covariates=covariates or None,
+                              fix=fixed or None, tie=args.tie or (), n_polish=args.n_polish, n_samples=args.n_samples,
+                              max_iter=args.max_iter)
+    k = _k_or_default(args)
+    rows = []
+    for setting, result in found:
+        label = ", ".join(f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
+                          for key, value in setting.items() if key.replace("_", "-") in settings)
+        boot = None
+        if args.bootstrap:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                boot = optimal.bootstrap(result, n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
+                                         max_iter=args.max_iter, progress=_progress_bar(f"bootstrap {label}"))
+        answer = None
+        if args.budgets:
+            answer = optimal.recommend(boot if boot is not None else result, np.asarray(args.budgets),
+                                       flops_per_param_token=args.flops_per_param_token)
+        rows.append((label, setting, result, boot, answer))
+    if args.plot:
+        from optimal import plot
+
+        figure = plot.groups_frontier([(label, boot if boot is not None else result)
+                                       for label, _, result, boot, _ in rows], budgets=args.budgets or None,
+                                      confidence=args.confidence, flops_per_param_token=k)
+        sys.stderr.write(f"wrote {plot.save_figure(figure, args.plot)}\n")
+    if args.json:
+        _print_json([{"setting": setting, **result.to_dict(),
+                      **({"bootstrap": boot.to_dict(args.budgets or (), k)} if boot is not None else {}),
+                      **({"recommendation": answer.to_dict()} if answer is not None else {})}
+                     for _, setting, result, boot, answer in rows])
+    else:
+        print(_sweep_table(rows, args))
+    for label, _, result, boot, _ in rows:
+        for message in _fit_messages(result, boot):
+            _warn(f"[{label}] {message}")
+    return 0
+
+
+def _sweep_table(rows, args):
+    """One line per setting: rows fitted, objective, exponents, and N* and tokens per parameter at each budget,
+    with intervals when bootstrapped."""
+    def cell(point, boot_interval):
+        if boot_interval is None or boot_interval.get("lo") is None:
+            return f"{point:.4g}"
+        return f"{point:.4g} [{boot_interval['lo']:.3g}, {boot_interval['hi']:.3g}]"
+
+    lines = [f"sweep: {len(rows)} settings" + (f", {args.bootstrap} paired bootstrap draws each, "
+                                                f"{100 * args.confidence:g}% intervals" if args.bootstrap else "")]
+    for label, setting, result, boot, answer in rows:
+        params = result.params
+        intervals = boot.params() if boot is not None else {}
+        parts = [f"{label or 'fit'}: {result.n_rows} rows, objective {result.objective:.6g}"
+                 + ("" if result.converged else " (NOT CONVERGED)")]
+        for name in [p for p in ("alpha", "beta", "alpha_N", "alpha_D", "E") if p in params]:
+            parts.append(f"{name} {cell(params[name], intervals.get(name))}")
+        if "a" in intervals or ("alpha" in params and "beta" in params):
+            a = params["beta"] / (params["alpha"] + params["beta"])
+            parts.append(f"N* ~ C^{cell(a, intervals.get('a'))}")
+        lines.append("  " + "; ".join(parts))
+        for record in answer.records if answer is not None else []:
+            ranges = record.get("intervals") or {}
+            lines.append(f"      at C = {record['compute']:.3g}: N* {cell(record['N'], ranges.get('N'))}, tokens/param "
+                         f"{cell(record['tokens_per_param'], ranges.get('tokens_per_param'))}")
+    return "\n".join(lines)
+
+
 def _cmd_fit(args):
     _check_fit_args(args)
+    if args.sweep:
+        runs, covariates, _ = _read_fit_runs(args)
+        return _cmd_sweep(args, runs, covariates)
     fixed = _named_once(args.fix, "--fix")
     runs, covariates, by = _read_fit_runs(args)
     dtype = {"float64": np.float64, "float32": np.float32}[args.dtype]
@@ -553,6 +655,10 @@ def build_parser():
     fit.add_argument("--shared", action="extend", nargs="+", metavar="NAME",
                      help="with --by: one joint fit in which these parameters are common to every group and the "
                           "others are per group")
+    fit.add_argument("--sweep", action="append", metavar="NAME=V1,V2",
+                     help="fit every combination of settings: delta=1e-4,1e-3 (Huber threshold), drop-smallest=0,1,2 "
+                          "(leave out the runs of that many smallest model sizes), law=chinchilla,kaplan; with "
+                          "--bootstrap every setting is resampled with the same seed (paired draws)")
     fit.add_argument("--plot", metavar="OUT.png",
                      help="draw N*(C) and D*(C) of the fit (of every group with --by), with bootstrap bands")
     fit.add_argument("--compare", action="store_true",
