@@ -6,7 +6,15 @@ scoped ``jax.enable_x64(True)`` (``optimal.precision``); pass ``dtype=jnp.float3
 
 from .allocation.allocate import BOUND_NAMES, Allocation, closed_form, compute_for_loss, compute_optimal
 from .fitting.bootstrap import BootstrapResult, bootstrap, load_bootstrap
-from .fitting.data import Runs, load_epoch_chinchilla, read_runs_csv, shared_data_path, validate_runs
+from .fitting.data import (
+    Runs,
+    load_epoch_chinchilla,
+    parse_where,
+    read_runs_csv,
+    runs_from_frame,
+    shared_data_path,
+    validate_runs,
+)
 from .errors import (
     BudgetError,
     CoefficientsError,

@@ -16,8 +16,8 @@ import numpy as np
 import optimal
 from optimal.allocation.allocate import check_budgets
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
-from optimal.errors import OptimalError, OutputError, check_count
-from optimal.fitting.data import read_runs_with_columns
+from optimal.errors import DataError, OptimalError, OutputError, check_count
+from optimal.fitting.data import parse_where, read_runs_with_columns
 from optimal.fitting.fit import MAX_ITER
 from optimal.laws import FAMILIES
 from optimal.jsonio import check_writable, dumps_strict
@@ -278,22 +278,28 @@ def _check_fit_args(args):
         raise OptimalError(f"--confidence must be between 0 and 1 (e.g. 0.95), got {args.confidence:g}")
     if args.budgets:
         check_budgets(args.budgets, _k_or_default(args))
+    for expression in args.where or ():  # a malformed filter is an error before the file is read
+        try:
+            parse_where(expression)
+        except OptimalError as exc:
+            raise OptimalError(f"--where {exc}") from None
     if args.save:
         check_writable(args.save, "fit record", OutputError)
 
 
 def _read_fit_runs(args):
     """The runs, the covariates ``{name: (n,)}`` read from the columns --covariate names, and the --by labels
-    (or None), all for the same rows."""
+    (or None), all for the same rows; and what each --where filter kept (``[{"where", "kept", "of"}]``)."""
     covariate_cols = _named_once(args.covariate, "--covariate")
-    runs, columns = read_runs_with_columns(
+    runs, columns, selection = read_runs_with_columns(
         args.runs, numbers={f"covariate {name}": column for name, column in covariate_cols.items()},
         labels={"--by": args.by} if args.by else None, params_col=args.params_col, tokens_col=args.tokens_col,
         flops_col=args.flops_col, loss_col=args.loss_col, group_col=args.group_col, weight_col=args.weight_col,
-        flops_per_param_token=_k_or_default(args), drop_highest_loss=args.drop_highest_loss,
+        flops_per_param_token=_k_or_default(args), drop_highest_loss=args.drop_highest_loss, where=args.where,
+        return_selection=True,
     )
     covariates = {name: columns[f"covariate {name}"] for name in covariate_cols}
-    return runs, covariates, columns.get("--by")
+    return runs, covariates, columns.get("--by"), [kept._asdict() for kept in selection]
 
 
 def _fit_parts(args, runs, result, by, joint):
@@ -335,9 +341,11 @@ def _fit_parts(args, runs, result, by, joint):
     return parts, joint_boot
 
 
-def _part_output(label, part, boot, answer, args):
-    """The JSON object of one fit (``"group"`` first when there are groups)."""
+def _part_output(label, part, boot, answer, args, selection):
+    """The JSON object of one fit (``"group"`` first when there are groups; ``"rows_selected"`` with --where)."""
     output = ({} if label is None else {"group": label}) | part.to_dict()
+    if selection:
+        output["rows_selected"] = selection
     if boot is not None:
         output["bootstrap"] = boot.to_dict(args.budgets or (), _k_or_default(args))
     if answer is not None:
@@ -444,24 +452,36 @@ def _sweep_table(rows, args):
 def _cmd_fit(args):
     _check_fit_args(args)
     if args.sweep:
-        runs, covariates, _ = _read_fit_runs(args)
+        runs, covariates, _, selection = _read_fit_runs(args)
+        for s in selection:
+            print(f"kept {s['kept']} of {s['of']} rows ({s['where']})", file=sys.stderr)
         return _cmd_sweep(args, runs, covariates)
     fixed = _named_once(args.fix, "--fix")
-    runs, covariates, by = _read_fit_runs(args)
+    runs, covariates, by, selection = _read_fit_runs(args)
     dtype = {"float64": np.float64, "float32": np.float32}[args.dtype]
     if sys.stderr.isatty():
         groups = "" if by is None else f" in {len(set(by))} groups"
         sys.stderr.write(f"fitting the {args.law} law to {len(runs.loss)} runs{groups} ...\n")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the result carries its warnings; they are printed below
-        result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, runs.weights, law=args.law,
-                             covariates=covariates or None, fix=fixed or None, tie=args.tie or (), groups=by,
-                             shared=tuple(args.shared or ()), delta=args.delta, starts=args.starts,
-                             n_polish=args.n_polish, n_samples=args.n_samples, dtype=dtype)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the result carries its warnings; they are printed below
+            result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, runs.weights, law=args.law,
+                                 covariates=covariates or None, fix=fixed or None, tie=args.tie or (), groups=by,
+                                 shared=tuple(args.shared or ()), delta=args.delta, starts=args.starts,
+                                 n_polish=args.n_polish, n_samples=args.n_samples, dtype=dtype)
+    except DataError as exc:  # too few rows for this law or in a group, say: what the filters kept is the news
+        if not selection:
+            raise
+        kept = "; ".join(f"{s['where']} kept {s['kept']} of {s['of']} rows" for s in selection)
+        raise DataError(f"{exc} (--where: {kept})") from None
+    for s in selection:  # after the fit, so that an error stays the one line on stderr
+        print(f"kept {s['kept']} of {s['of']} rows ({s['where']})", file=sys.stderr)
     joint = by is not None and not isinstance(result, dict)
     parts, joint_boot = _fit_parts(args, runs, result, by, joint)
     if args.save:  # one record: the fit, or the joint fit of every group (--by with --shared; checked above)
         extra = {FLOPS_KEY: _k_or_default(args)}  # solve --fit counts compute with the k the runs were read with
+        if selection:
+            extra["rows_selected"] = selection
         boot = joint_boot if joint else parts[0][2]
         if boot is not None:
             extra["bootstrap"] = boot.draws_record()
@@ -478,7 +498,7 @@ def _cmd_fit(args):
                                       confidence=args.confidence, flops_per_param_token=_k_or_default(args))
         sys.stderr.write(f"wrote {plot.save_figure(figure, args.plot)}\n")
     if args.json:
-        outputs = [_part_output(*part, args) for part in parts]
+        outputs = [_part_output(*part, args, selection) for part in parts]
         if comparisons is not None:
             _print_json({"groups": outputs, "comparisons": comparisons})
         else:
@@ -604,7 +624,8 @@ FIT_EPILOG = _laws_text() + """
 
 JSON (--json): one object with "law", "params" (every parameter of the law by name, fixed ones included),
 "fixed" ({name: value}), "tied", "shared", "covariates", "objective", "converged", ..., and "bootstrap" and
-"recommendation" when asked for.
+"recommendation" when asked for; with --where, "rows_selected": [{"where", "kept", "of"}], one per filter in
+order ("kept" of the "of" rows the filters before it left), as stderr says ("kept 120 of 240 rows (...)").
 With --by, a list of such objects, one per group (in sorted label order), each with "group": its label.
   Without --shared each object is that group's own fit.
   With --shared the objects are views of one joint fit: "params", "theta", "n_rows", "bootstrap" and
@@ -617,6 +638,8 @@ examples:
   optimal fit runs.csv --fix E=1.69 --tie alpha=beta
   optimal fit runs.csv --law data-constrained --covariate U=unique_tokens
   optimal fit runs.csv --by dataset --shared alpha beta --budgets 1e22 1e23
+  optimal fit runs.csv --where dataset=web --where 'N>=1e8'
+  optimal fit runs.parquet                   (needs pyarrow: pip install "optimal[parquet]")
 """
 
 
@@ -641,7 +664,7 @@ def build_parser():
     fit = commands.add_parser(
         "fit", help="fit a scaling law (Chinchilla L = E + A/N^alpha + B/D^beta by default) to your runs (CSV), with "
                     "bootstrap intervals", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=FIT_EPILOG)
-    fit.add_argument("runs", metavar="RUNS.csv", help="one training run per row, with a header")
+    fit.add_argument("runs", metavar="RUNS.csv", help="one training run per row, with a header (or a .parquet file)")
     fit.add_argument("--law", choices=tuple(FAMILIES), default="chinchilla",
                      help="the law family to fit (default chinchilla; the laws are listed below)")
     fit.add_argument("--covariate", type=_assignment("NAME=COLUMN (e.g. U=unique_tokens)"), action="extend", nargs="+",
@@ -673,7 +696,12 @@ def build_parser():
     fit.add_argument("--group-col", metavar="NAME",
                      help="column of cluster labels: the bootstrap resamples whole clusters (runs of one model "
                           "config, say)")
-    fit.add_argument("--drop-highest-loss", type=int, default=0, metavar="K", help="leave out the K highest-loss rows (Epoch: 5)")
+    fit.add_argument("--where", action="append", metavar="EXPR",
+                     help="fit only the rows where EXPR holds: COLUMN=VALUE, COLUMN!=VALUE (as numbers when both are, "
+                          "else as text), COLUMN<X, <=, >, >= (numbers); repeat it and every one must hold; quote it "
+                          "for the shell ('N<1e9')")
+    fit.add_argument("--drop-highest-loss", type=int, default=0, metavar="K",
+                     help="leave out the K highest-loss rows (Epoch: 5); with --where, of the rows kept")
     fit.add_argument("--flops-per-param-token", type=_number, metavar="K",
                      help="k in C = k N D, for D = C / (k N) and for --budgets (default 6; saved in the fit record)")
     fit.add_argument("--delta", type=_number, default=1e-3, help="Huber threshold on log-loss residuals (default 1e-3)")
