@@ -7,10 +7,15 @@ weights. Each resample is refitted from several starts (the full-data optimum, o
 points) and keeps its best; a resample whose best start did not converge counts as failed, is reported, and
 is left out of the intervals. Chunks of a fixed size keep memory bounded and compile once; within a chunk the
 resample axis is sharded over every device with ``jax.sharding``.
+
+Across processes (``jax.distributed.initialize`` called in each, then ``bootstrap`` with the same arguments in each)
+the mesh spans every process's devices: each process hands its own devices their share of the inputs, and the
+refits are gathered so that every process returns all of them.
 """
 
 import dataclasses
 import functools
+import hashlib
 import math
 import warnings
 from pathlib import Path
@@ -18,6 +23,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ..allocation.allocate import allocate_law, check_budgets
@@ -389,6 +395,43 @@ def _sharded_refit(mesh, config, n_groups, slots):
                                                                 replicated), out_specs=split, check_vma=False))
 
 
+def _place(tree, sharding):
+    """Host arrays (every process holds the same whole ones) as arrays laid out by ``sharding``. Over devices of
+    several processes each process builds only its own devices' parts, with no transfer or check between them
+    (``bootstrap`` checks once that the processes agree)."""
+    if sharding.is_fully_addressable:
+        return jax.device_put(tree, sharding)
+
+    def place(x):
+        x = np.asarray(x)
+        return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
+    return jax.tree.map(place, tree)
+
+
+def _fetch(tree):
+    """Arrays laid out over a mesh as NumPy arrays, whole in every process (gathered when they span processes)."""
+    if all(x.is_fully_addressable for x in jax.tree.leaves(tree)):
+        return jax.tree.map(np.asarray, tree)
+    return multihost_utils.process_allgather(tree, tiled=True)
+
+
+def _check_same_in_every_process(*arguments):
+    """Raise ``OptimalError`` unless every process's call has the same ``arguments`` (arrays, numbers, pytrees):
+    the processes split one bootstrap between them, so each must plan the same calls on the same data."""
+    digest = hashlib.sha256()
+    for leaf in jax.tree.leaves(arguments):
+        leaf = np.asarray(leaf)
+        digest.update(f"{leaf.dtype}{leaf.shape}".encode())
+        digest.update(np.ascontiguousarray(leaf).tobytes())
+    fingerprints = np.asarray(multihost_utils.process_allgather(np.frombuffer(digest.digest(), np.uint32)))
+    differ = [p for p in range(len(fingerprints)) if not np.array_equal(fingerprints[p], fingerprints[0])]
+    if differ:
+        raise OptimalError(f"bootstrap over the devices of {len(fingerprints)} processes needs the same fit and "
+                           f"arguments in every process, but process(es) {differ} differ from process 0; call it with "
+                           "the same runs, fit options, n_resamples, seed, chunk_size and devices everywhere")
+
+
 def device_plan(todo, n_devices, per_block, max_per_call):
     """Which resample each device refits in each compiled call.
 
@@ -424,15 +467,17 @@ def _refit_resamples(todo, key, shared, mesh, config, n_groups, n_starts, n_rows
     indices, real = device_plan(todo, n_devices, per_block, max_per_call)
     refit = _sharded_refit(mesh, config, n_groups, slots)
     sharding = NamedSharding(mesh, PartitionSpec("resamples"))
+    if not sharding.is_fully_addressable:  # a multi-process jit takes only global arrays
+        key = _place(key, NamedSharding(mesh, PartitionSpec()))
     position = {int(r): i for i, r in enumerate(todo)}
     outputs = [np.zeros((len(todo), shared[0].shape[1])), np.full(len(todo), np.nan), np.zeros(len(todo), bool), np.zeros(len(todo), np.int64)]
     done = 0
     for call, call_real in zip(indices, real):
-        result = refit(key, jax.device_put(jnp.asarray(call.ravel(), jnp.uint32), sharding), *shared)
+        result = _fetch(refit(key, _place(np.asarray(call.ravel(), np.uint32), sharding), *shared))
         keep = call_real.ravel()
         where = [position[int(r)] for r in call.ravel()[keep]]
         for out, values in zip(outputs, result):
-            out[where] = np.asarray(values)[keep]
+            out[where] = values[keep]
         done += int(keep.sum())
         if progress is not None:
             progress(done, len(todo))
@@ -452,7 +497,9 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
       confidence: level of the intervals. groups: optional (n,) labels; resample whole groups (cluster bootstrap).
       n_starts: starts refitted per resample (``starts_for_resamples``). max_iter: iteration budget per start.
       chunk_size: resamples per device per compiled call (default: from a memory budget). devices: the devices to shard
-        resamples over (default: all). progress: optional callable ``progress(done, total)``.
+        resamples over (default: all, ``jax.devices()``; after ``jax.distributed.initialize`` that is every process's,
+        and every process must then call ``bootstrap`` with the same arguments: each refits its devices' share and all
+        return every draw). progress: optional callable ``progress(done, total)`` (each process reports its own calls).
 
     Returns:
       ``BootstrapResult``. Raises ``OptimalError`` naming an argument outside its range.
@@ -491,7 +538,10 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
     replicated = NamedSharding(mesh, PartitionSpec())
     key = jax.random.PRNGKey(seed)
     group_ids = jnp.asarray(group_ids)
-    shared = jax.device_put((starts, data, jnp.asarray(weights, dtype), group_ids), replicated)
+    if not replicated.is_fully_addressable:
+        _check_same_in_every_process(starts, data, weights, group_ids, config[:4], n_resamples, seed, chunk_size,
+                                     [d.id for d in devices])
+    shared = _place((starts, data, jnp.asarray(weights, dtype), group_ids), replicated)
     plan = dict(mesh=mesh, n_groups=n_groups, n_rows=len(n), max_per_call=int(chunk_size))
     (thetas, objectives, converged, iterations), per_device = _refit_resamples(
         np.arange(n_resamples), key, shared, config=config, n_starts=len(starts), progress=progress, **plan)
@@ -502,7 +552,7 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
     if len(failed):
         more = jnp.asarray(starts_for_resamples(result, _RETRY_STARTS), dtype)
         retry_config = config._replace(max_iter=_RETRY_ITER_FACTOR * config.max_iter)
-        retry_shared = jax.device_put((more, data, jnp.asarray(weights, dtype), group_ids), replicated)
+        retry_shared = _place((more, data, jnp.asarray(weights, dtype), group_ids), replicated)
         (t2, o2, c2, i2), _ = _refit_resamples(failed, key, retry_shared, config=retry_config, n_starts=len(more), **plan)
         better = c2 | (~converged[failed] & (np.nan_to_num(o2, nan=np.inf) < np.nan_to_num(objectives[failed], nan=np.inf)))
         for out, new in ((thetas, t2), (objectives, o2), (converged, c2), (iterations, i2)):
