@@ -70,3 +70,23 @@ def test_smoke_scaling_writes_curves_and_plot(bench, tmp_path):
 def test_device_name_is_a_safe_file_name(bench):
     name = bench.device_name()
     assert name and all(c.isalnum() or c == "-" for c in name) and name == name.lower()
+
+
+def test_smoke_cold_start_runs_the_program_in_fresh_processes(bench, tmp_path):
+    results = bench.main(["--cold-start", "--smoke", "--out", str(tmp_path)])
+    stem = tmp_path / f"{results['environment']['device']['name']}-cold-start-smoke"
+    assert json.loads(stem.with_suffix(".json").read_text())["targets"].keys() == {"fit", "solve"}
+    assert stem.with_suffix(".md").read_text().count("\n| ") >= 10
+    assert results["data"].startswith("SYNTHETIC")  # smoke writes its own CSV
+    for label in ("python_start", "import_jax", "import_optimal", "optimal_help", "fit_first", "fit_warm", "fit_off",
+                  "solve_first", "solve_warm", "solve_off"):
+        run = results["runs"][label]
+        assert run["runs"] >= 1 and 0 < run["min_s"] <= run["median_s"] <= run["max_s"], label
+    for name, target in results["targets"].items():
+        assert isinstance(target["met"], bool) and target["outputs_identical"], name
+        warm = results["breakdown"][name]["warm"]
+        assert warm["cache_hits"] > 0 and warm["cache_misses"] == 0, name  # the second run reads what the first wrote
+    assert isinstance(results["machine_busy"], bool) and results["load_average_per_round"]
+    assert results["default_cache"]["before"]["path"]  # the user's cache folder is watched (never set by the runs)
+    numbers = list(finite_numbers(results))
+    assert all(math.isfinite(v) for _, v in numbers), [p for p, v in numbers if not math.isfinite(v)]
