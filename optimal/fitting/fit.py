@@ -635,6 +635,12 @@ def _best(lanes, values, check):
     return best
 
 
+@functools.partial(jax.jit, static_argnames=("delta", "loss"))
+def _chinchilla_hessian(theta, data, weights, delta, loss):
+    """The fast path's exact Hessian at ``theta``, compiled (run eagerly it was 35 small programs)."""
+    return value_grad_hessian(theta, *data, weights, delta, loss)[2]
+
+
 def fit_masked(fam, runs, covariates, fix, tie, masks, options):
     """Fit each row subset of ``masks`` ((n,) bool each) on its own, every subset's starts lanes of one compiled
     polish (a lane weights only its subset's rows), so G groups cost one program, compiled once whatever their
@@ -672,7 +678,8 @@ def fit_masked(fam, runs, covariates, fix, tie, masks, options):
             z0 = _explicit_starts(starts, width)
         planned.append((mask, w, np.asarray(z0, np.float64), candidates, candidate_values))
     theta0 = jnp.asarray(np.vstack([z0 for _, _, z0, _, _ in planned]), dtype)
-    lane_weights = jnp.concatenate([jnp.broadcast_to(w, (len(z0), len(weights))) for _, w, z0, _, _ in planned])
+    lane_weights = jnp.asarray(np.concatenate([np.broadcast_to(weights * mask, (len(z0), len(weights)))
+                                               for mask, _, z0, _, _ in planned]), dtype)
     every = Lanes(*(np.asarray(x) for x in polish(theta0, data, lane_weights, solver)))
     results, offset = [], 0
     for mask, w, z0, candidates, candidate_values in planned:
@@ -689,8 +696,8 @@ def fit_masked(fam, runs, covariates, fix, tie, masks, options):
             theta = z
             diagnostics, found = identifiability(theta, values[best], pool[0], pool[1], _logs(part), part.weights,
                                                  float(exponent_grid(options["grid_size"])[0]))
-            hessian = value_grad_hessian(jnp.asarray(theta, dtype), *data, w, delta, robust)[2]
-            law = Chinchilla(*map(float, theta_to_law(theta)))
+            hessian = _chinchilla_hessian(jnp.asarray(theta, dtype), data, w, delta, robust)
+            law = Chinchilla(**{k: float(v) for k, v in CHINCHILLA.to_natural(theta).items()})
         else:
             theta = np.asarray(expand(z, struct.select, struct.base), np.float64)[0]
             if fam is CHINCHILLA:
