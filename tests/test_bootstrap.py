@@ -2,6 +2,7 @@
 
 import warnings
 
+import jax
 import numpy as np
 import pytest
 
@@ -183,3 +184,27 @@ def test_prediction_interval_puts_the_heavy_tail_where_the_runs_are():
     assert float(far["N_decades_outside"]) == pytest.approx(np.log10(1.6e12 / runs.n_params.max()))
     assert float(boot.predict(1e9, 2e10)["extrapolation"]["N_decades_outside"]) == 0.0
     assert float(far["compute_decades"]) == pytest.approx(np.log10(1.6e12 * 2e13 / np.max(runs.n_params * runs.n_tokens)))
+
+
+def test_groups_bootstrap_as_one_program():
+    ns, ds, ls, labels = [], [], [], []
+    for label, seed, rows in (("x", 3, 40), ("y", 4, 55), ("z", 5, 70)):
+        runs = optimal.synthetic_runs(n_runs=rows, noise=0.01, seed=seed)
+        ns.append(runs.n_params), ds.append(runs.n_tokens), ls.append(runs.loss)
+        labels += [label] * rows
+    data = [np.concatenate(x) for x in (ns, ds, ls)]
+    fits = optimal.fit(*data, groups=np.array(labels))
+    boots = optimal.bootstrap_groups(fits, n_resamples=64, seed=0)
+    assert set(boots) == {"x", "y", "z"} and all(b.n_failed == 0 and b.n_resamples == 64 for b in boots.values())
+    # a group's draws depend on its own rows and position only: x alone (first, as before) gives the same draws
+    alone = optimal.bootstrap_groups({"x": fits["x"]}, n_resamples=64, seed=0)
+    np.testing.assert_array_equal(alone["x"].thetas, boots["x"].thetas)
+    # draw r of group y (position 1) is the fit of y's rows counted as the documented stream draws them:
+    # fold_in(fold_in(PRNGKey(seed), r), 1), one key per draw; a standalone weighted fit reaches its objective
+    y, r = fits["y"], 5
+    stream = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(0), r), 1)
+    drawn = [int(jax.random.randint(jax.random.fold_in(stream, i), (), 0, y.n_rows)) for i in range(y.n_rows)]
+    counts = np.bincount(drawn, minlength=y.n_rows).astype(float)
+    by_hand = optimal.fit(*y.data[:3], counts)
+    assert boots["y"].objectives[r] == pytest.approx(by_hand.objective, rel=1e-9)
+    assert boots["y"].params()["alpha"]["lo"] < y.params["alpha"] < boots["y"].params()["alpha"]["hi"]

@@ -31,7 +31,7 @@ from . import diagnostics
 from ..errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, check_count
 from ..allocation.extrapolation import FittedRange, extrapolation, has_interior_optimum
 from ..laws.chinchilla import CHINCHILLA
-from .fit import MAX_ITER, FitResult, fit, fit_from_record, screen
+from .fit import MAX_ITER, FitResult, build_problem, fit, fit_from_record, screen
 from .problem import evaluator, expand, residuals
 from .problem import screen as screen_family
 from ..jsonio import as_array, as_dict, as_number, field, read_json
@@ -385,6 +385,42 @@ def _refit_chunk(key, indices, starts, data, base_weights, groups, config, n_gro
     return pick(lanes.theta), pick(lanes.objective), pick(lanes.converged), pick(lanes.iterations)
 
 
+def _refit_strata_chunk(key, indices, starts, data, base_weights, first_row, n_rows_of, config, n_strata, n_max, slots):
+    """Refit lane groups ``indices`` (Q,), q = r x G + g: resample r of stratum (group of runs) g alone. Its rows
+    are drawn with replacement from that stratum's rows (rows sorted by stratum: ``first_row`` (G,),
+    ``n_rows_of`` (G,)) from ``fold_in(fold_in(key, r), g)``; its starts are ``starts[g]`` (G, K, F). Returns the
+    best of each lane group's starts, like ``_refit_chunk``."""
+    k = starts.shape[1]
+    n = base_weights.shape[0]
+
+    def resample_weights(q):
+        r, g = q // n_strata, q % n_strata
+        stream = jax.random.fold_in(jax.random.fold_in(key, r), g)
+        # one key per draw, so a group's draws do not depend on n_max (the largest group's size)
+        drawn = jax.vmap(lambda i: jax.random.randint(jax.random.fold_in(stream, i), (), 0, n_rows_of[g]))(
+            jnp.arange(n_max))
+        rows = jnp.where(jnp.arange(n_max) < n_rows_of[g], first_row[g] + drawn, n)  # n: out of range, dropped
+        counts = jnp.zeros(n, base_weights.dtype).at[rows].add(1.0, mode="drop")
+        return counts * base_weights
+
+    weights = jax.vmap(resample_weights)(indices)  # (Q, n)
+    theta0 = starts[indices % n_strata].reshape(-1, starts.shape[-1])  # (Q K, F)
+    lanes = polish_lanes(theta0, data, jnp.repeat(weights, k, axis=0), config, slots)
+    objective = jnp.where(lanes.converged & jnp.isfinite(lanes.objective), lanes.objective, jnp.inf).reshape(-1, k)
+    best = jnp.argmin(objective, axis=1)
+    pick = lambda x: jnp.take_along_axis(x.reshape(-1, k, *x.shape[1:]), best.reshape((-1, 1) + (1,) * (x.ndim - 1)), 1)[:, 0]  # noqa: E731
+    return pick(lanes.theta), pick(lanes.objective), pick(lanes.converged), pick(lanes.iterations)
+
+
+@functools.lru_cache(maxsize=16)
+def _sharded_refit_strata(mesh, config, n_strata, n_max, slots):
+    """``_refit_strata_chunk`` compiled with its lane-group axis split over ``mesh`` (as ``_sharded_refit``)."""
+    replicated, split = PartitionSpec(), PartitionSpec("resamples")
+    local = functools.partial(_refit_strata_chunk, config=config, n_strata=n_strata, n_max=n_max, slots=slots)
+    return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(replicated, split) + (replicated,) * 5, out_specs=split,
+                                 check_vma=False))
+
+
 @functools.lru_cache(maxsize=16)
 def _sharded_refit(mesh, config, n_groups, slots):
     """``_refit_chunk`` compiled with its resample axis split over ``mesh``. Every device runs the same program
@@ -458,19 +494,21 @@ def device_plan(todo, n_devices, per_block, max_per_call):
     return as_calls(padded), as_calls(real)
 
 
-def _refit_resamples(todo, key, shared, mesh, config, n_groups, n_starts, n_rows, max_per_call, progress=None):
+def _refit_resamples(todo, key, shared, mesh, config, n_groups, n_starts, n_rows, max_per_call, progress=None,
+                     strata=None):
     """Refit resamples ``todo`` on every device of ``mesh``; returns (theta, objective, converged, iterations)
     for them in the order of ``todo``, and the real resamples each device refitted."""
     n_devices = mesh.devices.size
     slots = default_slots(n_rows)
     per_block = slots // math.gcd(slots, n_starts)
     indices, real = device_plan(todo, n_devices, per_block, max_per_call)
-    refit = _sharded_refit(mesh, config, n_groups, slots)
+    refit = _sharded_refit(mesh, config, n_groups, slots) if strata is None else \
+        _sharded_refit_strata(mesh, config, *strata, slots)
     sharding = NamedSharding(mesh, PartitionSpec("resamples"))
     if not sharding.is_fully_addressable:  # a multi-process jit takes only global arrays
         key = _place(key, NamedSharding(mesh, PartitionSpec()))
     position = {int(r): i for i, r in enumerate(todo)}
-    outputs = [np.zeros((len(todo), shared[0].shape[1])), np.full(len(todo), np.nan), np.zeros(len(todo), bool), np.zeros(len(todo), np.int64)]
+    outputs = [np.zeros((len(todo), shared[0].shape[-1])), np.full(len(todo), np.nan), np.zeros(len(todo), bool), np.zeros(len(todo), np.int64)]
     done = 0
     for call, call_real in zip(indices, real):
         result = _fetch(refit(key, _place(np.asarray(call.ravel(), np.uint32), sharding), *shared))
@@ -567,3 +605,88 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
         for message in messages:
             warnings.warn(message, category, stacklevel=3)
     return boot
+
+
+@float64_scope
+def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, n_starts=4, max_iter=1000, chunk_size=None,
+                     devices=None, progress=None):
+    """Bootstrap several groups' own fits as lanes of one compiled program: ``{label: BootstrapResult}``.
+
+    ``fits`` is ``{label: FitResult}`` as ``fit(..., groups=labels)`` returns it (one law, constraints and settings
+    for all). Resample r of group g redraws that group's rows alone (a stratified bootstrap: each group keeps its
+    size) from ``fold_in(fold_in(PRNGKey(seed), r), g)`` (g the group's position in ``fits``), so its draws depend
+    on neither the other groups' rows, nor chunking, nor the devices; they differ from
+    ``bootstrap(fits[label], seed=seed)``'s draws (another stream), not in distribution. Every (resample, group, start) is a lane of the same solver program; a lane group that
+    did not converge is retried as in ``bootstrap``. Arguments as in ``bootstrap``.
+    """
+    check_count(n_resamples, "n_resamples", 2, MAX_RESAMPLES)
+    check_count(seed, "seed", 0, MAX_SEED)
+    _check_confidence(confidence)
+    check_count(n_starts, "n_starts", 1)
+    check_count(max_iter, "max_iter", 1, MAX_ITER)
+    if chunk_size is not None:
+        check_count(chunk_size, "chunk_size", 1)
+    if not isinstance(fits, dict) or not fits or not all(isinstance(f, FitResult) for f in fits.values()):
+        raise OptimalError("fits must be a non-empty {label: FitResult} dict, as fit(..., groups=labels) returns")
+    labels, parts = list(fits), list(fits.values())
+    first = parts[0]
+    if any(p.family is not first.family or p.fixed != first.fixed or p.tied != first.tied or p.group_labels is not None
+           or p.config != first.config for p in parts):
+        raise OptimalError("bootstrap_groups needs the groups' own fits of one law with the same constraints and "
+                           "settings (fit(..., groups=labels) without shared)")
+    dtype = np.dtype(first.config["dtype"])
+    sizes = np.asarray([p.n_rows for p in parts])
+    first_row = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    n, d, loss_values, weights = (np.concatenate([np.asarray(p.data[i]) for p in parts]) for i in range(4))
+    covariates = {k: np.concatenate([np.asarray(p.covariates[k]) for p in parts]) for k in first.covariates}
+    if first.fast_path:
+        data, evaluate, struct = tuple(jnp.asarray(np.log(x), dtype) for x in (n, d, loss_values)), SolverConfig().evaluate, None
+    else:
+        struct, data = build_problem(first.family, (n, d, loss_values, weights), covariates, first.fixed, first.tied,
+                                     (), None, None, dtype)  # the same problem, over every group's rows
+        evaluate = evaluator(first.family)
+    config = SolverConfig(first.config["delta"], first.config["robust"], int(max_iter), first.config["xtol"], evaluate)
+    devices = list(devices or jax.devices())
+    mesh = Mesh(np.asarray(devices), ("resamples",))
+    replicated = NamedSharding(mesh, PartitionSpec())
+    key = jax.random.PRNGKey(seed)
+    n_max, g = int(sizes.max()), len(parts)
+
+    def padded_starts(count):
+        found = [starts_for_resamples(p, count) for p in parts]
+        k = max(len(x) for x in found)
+        return np.stack([np.vstack([x] + [x[:1]] * (k - len(x))) for x in found])  # a short list repeats its best
+
+    def run(todo, starts, solver, show=None):
+        if chunk_size is None:
+            per_call = max(1, _LANE_ROWS_PER_CHUNK // (starts.shape[1] * len(n)))
+        else:
+            per_call = int(chunk_size)
+        shared = _place((jnp.asarray(starts, dtype), data, jnp.asarray(weights, dtype), jnp.asarray(first_row),
+                         jnp.asarray(sizes)), replicated)
+        return _refit_resamples(todo, key, shared, mesh=mesh, config=solver, n_groups=g, n_starts=starts.shape[1],
+                                n_rows=len(n), max_per_call=per_call, progress=show, strata=(g, n_max))
+
+    todo = np.arange(n_resamples * g)
+    (thetas, objectives, converged, iterations), per_device = run(todo, padded_starts(n_starts), config, progress)
+    failed = np.flatnonzero(~converged)
+    if len(failed):
+        retry = config._replace(max_iter=_RETRY_ITER_FACTOR * config.max_iter)
+        (t2, o2, c2, i2), _ = run(failed, padded_starts(_RETRY_STARTS), retry)
+        better = c2 | (~converged[failed] & (np.nan_to_num(o2, nan=np.inf) < np.nan_to_num(objectives[failed], nan=np.inf)))
+        for out, new in ((thetas, t2), (objectives, o2), (converged, c2), (iterations, i2)):
+            out[failed[better]] = new[better]
+    if struct is not None:
+        thetas = np.asarray(expand(thetas, struct.select, struct.base))[:, 0]
+    out = {}
+    for j, (label, part) in enumerate(zip(labels, parts)):
+        mine = np.arange(j, len(todo), g)  # q = r G + j
+        boot = BootstrapResult(thetas[mine], objectives[mine], converged[mine], iterations[mine], float(confidence),
+                               int(seed), part, n_retried=int(np.isin(failed, mine).sum()))
+        # (per_device counts (resample, group) lane groups of every group together: not one group's resamples)
+        for category, messages in ((ConvergenceWarning, boot.failure_warnings()),
+                                   (IdentifiabilityWarning, boot.boundary_warnings())):
+            for message in messages:
+                warnings.warn(f"[group {label}] {message}", category, stacklevel=3)
+        out[label] = boot
+    return out

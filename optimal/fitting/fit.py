@@ -193,7 +193,7 @@ class FitResult:
 
     def problem(self):
         """The ``(structure, RowData)`` this fit minimised over (for refits of resamples)."""
-        return _problem(self.family, self.data, self.covariates, self.fixed, self.tied, self.shared,
+        return build_problem(self.family, self.data, self.covariates, self.fixed, self.tied, self.shared,
                         self.group_labels, self.group_ids, np.dtype(self.config["dtype"]))
 
     def group(self, label):
@@ -569,7 +569,7 @@ def check_constraints(fam, fix, tie, shared):
     return fix, tie, shared
 
 
-def _problem(fam, data, covariates, fix, tie, shared, labels, ids, dtype):
+def build_problem(fam, data, covariates, fix, tie, shared, labels, ids, dtype):
     """``(Structure, RowData)`` for a problem (see ``optimal.fitting.problem``)."""
     n, d, loss_values, _ = data
     struct = structure(fam, fix, tie, shared, labels)
@@ -602,7 +602,7 @@ def _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, **options):
     """One joint fit of several groups with ``shared`` parameters (the generic path)."""
     dtype = options["dtype"]
     xtol, config = _config(options)
-    struct, rows = _problem(fam, runs[:4], covariates, fix, tie, shared, labels, ids, dtype)
+    struct, rows = build_problem(fam, runs[:4], covariates, fix, tie, shared, labels, ids, dtype)
     w = jnp.asarray(runs.weights, dtype)
     starts, delta, robust = options["starts"], float(options["delta"]), options["robust"]
     if isinstance(starts, str) and starts == "screen":
@@ -654,7 +654,7 @@ def fit_masked(fam, runs, covariates, fix, tie, masks, options):
         struct, data = None, tuple(jnp.asarray(np.log(x), dtype) for x in runs[:3])
         solver = SolverConfig(delta, robust, int(options["max_iter"]), xtol)
     else:
-        struct, data = _problem(fam, runs[:4], covariates, fix, tie, (), None, None, dtype)
+        struct, data = build_problem(fam, runs[:4], covariates, fix, tie, (), None, None, dtype)
         solver = SolverConfig(delta, robust, int(options["max_iter"]), xtol, evaluator(fam))
     width = 5 if fast else len(struct.names)
     planned = []
