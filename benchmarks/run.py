@@ -1593,6 +1593,86 @@ def cold_start_markdown(r):
     return "\n".join(lines)
 
 
+# --- batch analyses (--batch): groups and sweeps as one program vs one at a time ------------------------------
+
+BATCH_CONFIGS = {"full": dict(rows=80, resamples=2000, rounds=3), "smoke": dict(rows=30, resamples=16, rounds=1)}
+
+
+def _clock(fn, rounds):
+    """(first call s, median of ``rounds`` warm calls s); warnings silenced (the fits carry their own)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = time.perf_counter()
+        fn()
+        first = time.perf_counter() - t
+        warm = []
+        for _ in range(rounds):
+            t = time.perf_counter()
+            fn()
+            warm.append(time.perf_counter() - t)
+    return first, float(np.median(warm))
+
+
+def run_batch(bc, out_dir=RESULTS_DIR):
+    """3 groups x B bootstraps as one program (``bootstrap_groups``) vs three ``bootstrap`` calls; a 3 x 3 sweep
+    (delta x drop-smallest, ``optimal.sweep``) vs nine ``fit`` calls. In one process: 'first' includes compiling,
+    'warm' is the median of repeated calls. The separate side runs first, so a program both sides share (the
+    full-data fit of the sweep's drop=0 settings) is compiled on its clock."""
+    started = time.time()
+    ns, ds, ls, labels = [], [], [], []
+    for label, seed in (("a", 11), ("b", 12), ("c", 13)):
+        runs = optimal.synthetic_runs(n_runs=bc["rows"] + 10 * seed % 7, noise=0.01, n_groups=bc["rows"] // 4, seed=seed)
+        ns.append(runs.n_params), ds.append(runs.n_tokens), ls.append(runs.loss)
+        labels += [label] * len(runs.loss)
+    data = [np.concatenate(x) for x in (ns, ds, ls)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = optimal.fit(*data, groups=np.array(labels))
+    b = bc["resamples"]
+    separate = _clock(lambda: [optimal.bootstrap(f, n_resamples=b, seed=0) for f in fits.values()], bc["rounds"])
+    together = _clock(lambda: optimal.bootstrap_groups(fits, n_resamples=b, seed=0), bc["rounds"])
+    n, d, loss = ns[0], ds[0], ls[0]
+    sizes = np.unique(n)
+    settings = [(delta, k) for delta in (1e-4, 1e-3, 1e-2) for k in (0, 1, 2)]
+
+    def nine():
+        for delta, k in settings:
+            keep = n > sizes[k - 1] if k else np.ones(len(n), bool)
+            optimal.fit(n[keep], d[keep], loss[keep], delta=delta)
+
+    sweep_separate = _clock(nine, bc["rounds"])
+    sweep_together = _clock(lambda: optimal.sweep(n, d, loss, delta=(1e-4, 1e-3, 1e-2), drop_smallest=(0, 1, 2)),
+                            bc["rounds"])
+    result = {
+        "environment": environment(), "total_s": time.time() - started,
+        "groups": {"what": f"bootstrap of 3 groups' own fits ({[len(x) for x in ns]} synthetic rows), B = {b} each",
+                   "one_program": {"first_s": together[0], "warm_s": together[1]},
+                   "separate": {"first_s": separate[0], "warm_s": separate[1]}},
+        "sweep": {"what": f"3 x 3 sweep (delta 1e-4, 1e-3, 1e-2 x drop-smallest 0, 1, 2) on {len(n)} synthetic rows",
+                  "one_call": {"first_s": sweep_together[0], "warm_s": sweep_together[1]},
+                  "nine_fits": {"first_s": sweep_separate[0], "warm_s": sweep_separate[1]}},
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"{result['environment']['device']['name']}-batch"
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=1, default=float))
+    stem.with_suffix(".md").write_text(batch_markdown(result))
+    return result
+
+
+def batch_markdown(r):
+    env = r["environment"]
+    lines = [f"# Batch analyses: one program vs one at a time ({env['device']['name']})", "",
+             f"Command: `python benchmarks/run.py --batch` ({r['total_s']:.0f} s in all); {env['date_utc']}", "",
+             "In one process: 'first' includes compiling, 'warm' is the median of repeated calls; the one-at-a-time "
+             "side runs first (a program both share, the sweep's full-data fit, compiles on its clock).", "",
+             "| Task | one program: first (compile) / warm | one at a time: first / warm |", "|---|---|---|"]
+    for key, a, b in (("groups", "one_program", "separate"), ("sweep", "one_call", "nine_fits")):
+        x = r[key]
+        lines.append(f"| {x['what']} | {x[a]['first_s']:.2f} s / {x[a]['warm_s']:.2f} s | "
+                     f"{x[b]['first_s']:.2f} s / {x[b]['warm_s']:.2f} s |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     size = parser.add_mutually_exclusive_group()
@@ -1606,6 +1686,8 @@ def main(argv=None):
                         help="the installed `optimal fit` (240 rows) and `optimal solve` in fresh processes instead: "
                              "empty, warm and no compilation cache, against the issue's targets (with --quick: fewer "
                              "runs; with --smoke: one of each, synthetic rows)")
+    parser.add_argument("--batch", action="store_true",
+                        help="groups and sweeps as one program vs one at a time instead (with --smoke: tiny)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help=f"results folder (default {RESULTS_DIR})")
     args = parser.parse_args(argv)
     if args.cold_start:  # child processes only: this one starts no JAX backend
@@ -1621,7 +1703,10 @@ def main(argv=None):
 
 
 def _run(args, parser):
-    if args.families:
+    if args.batch:
+        results = run_batch(BATCH_CONFIGS["smoke" if args.smoke else "full"], args.out)
+        print(batch_markdown(results))
+    elif args.families:
         if args.scaling:
             parser.error("--families and --scaling are separate runs")
         results = run_families(FAMILIES_CONFIGS["quick" if args.quick else "smoke" if args.smoke else "full"], args.out)

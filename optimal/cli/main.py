@@ -322,9 +322,7 @@ def _fit_parts(args, runs, result, by, joint):
                 joint_boot = optimal.bootstrap(result, groups=runs.groups, progress=_progress_bar("bootstrap"),
                                                **options)
                 boots = {label: joint_boot.group(label) for label, _ in fits}
-            elif by is not None and runs.groups is None:  # every group's resamples: lanes of one program
-                boots = optimal.bootstrap_groups(dict(fits), progress=_progress_bar("bootstrap"), **options)
-            else:
+            else:  # one bootstrap per group: faster warm than bootstrap_groups' one program (benchmarks --batch)
                 for label, part in fits:
                     clusters = runs.groups
                     if clusters is not None and label is not None:
