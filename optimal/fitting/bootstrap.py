@@ -18,7 +18,6 @@ import functools
 import hashlib
 import math
 import warnings
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -522,6 +521,40 @@ def _refit_resamples(todo, key, shared, mesh, config, n_groups, n_starts, n_rows
     return outputs, real.sum(axis=(0, 2))
 
 
+def _check_resampling(n_resamples, seed, confidence, n_starts, max_iter, chunk_size):
+    """The arguments every bootstrap takes, each in its range (``OptimalError`` naming the one that is not)."""
+    check_count(n_resamples, "n_resamples", 2, MAX_RESAMPLES)
+    check_count(seed, "seed", 0, MAX_SEED)
+    _check_confidence(confidence)
+    check_count(n_starts, "n_starts", 1)
+    check_count(max_iter, "max_iter", 1, MAX_ITER)
+    if chunk_size is not None:
+        check_count(chunk_size, "chunk_size", 1)
+
+
+def _per_call(chunk_size, n_starts, n_rows):
+    """Resamples per device per compiled call: ``chunk_size``, or as many as keep the (lanes, rows) weights near
+    32 MB."""
+    return int(chunk_size) if chunk_size is not None else max(1, _LANE_ROWS_PER_CHUNK // (n_starts * n_rows))
+
+
+def _keep_better(failed, outputs, retried):
+    """Write a retry's results over the first pass's (``outputs``: theta, objective, converged, iterations, indexed
+    by resample) where the retry converged, or neither did and the retry's objective is lower."""
+    _, objectives, converged, _ = outputs
+    _, o2, c2, _ = retried
+    better = c2 | (~converged[failed] & (np.nan_to_num(o2, nan=np.inf) < np.nan_to_num(objectives[failed], nan=np.inf)))
+    for out, new in zip(outputs, retried):
+        out[failed[better]] = new[better]
+
+
+def _warn_about(boot, prefix=""):
+    """The bootstrap's failure and boundary warnings, each as its category."""
+    for category, messages in ((ConvergenceWarning, boot.failure_warnings()), (IdentifiabilityWarning, boot.boundary_warnings())):
+        for message in messages:
+            warnings.warn(prefix + message, category, stacklevel=4)
+
+
 @float64_scope
 def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confidence=0.95, groups=None,
               n_starts=4, max_iter=1000, chunk_size=None, devices=None, progress=None, **fit_options):
@@ -542,13 +575,7 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
     Returns:
       ``BootstrapResult``. Raises ``OptimalError`` naming an argument outside its range.
     """
-    check_count(n_resamples, "n_resamples", 2, MAX_RESAMPLES)
-    check_count(seed, "seed", 0, MAX_SEED)
-    _check_confidence(confidence)
-    check_count(n_starts, "n_starts", 1)
-    check_count(max_iter, "max_iter", 1, MAX_ITER)
-    if chunk_size is not None:
-        check_count(chunk_size, "chunk_size", 1)
+    _check_resampling(n_resamples, seed, confidence, n_starts, max_iter, chunk_size)
     result = runs if isinstance(runs, FitResult) else fit(runs, n_tokens, loss, **fit_options)
     n, d, loss_values, weights = result.data
     dtype = np.dtype(result.config["dtype"])
@@ -571,8 +598,7 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
 
     devices = list(devices or jax.devices())
     mesh = Mesh(np.asarray(devices), ("resamples",))
-    if chunk_size is None:  # lanes x rows per call: the (lanes, rows) weights stay near 32 MB
-        chunk_size = max(1, _LANE_ROWS_PER_CHUNK // (len(starts) * len(n)))
+    chunk_size = _per_call(chunk_size, len(starts), len(n))
     replicated = NamedSharding(mesh, PartitionSpec())
     key = jax.random.PRNGKey(seed)
     group_ids = jnp.asarray(group_ids)
@@ -591,19 +617,15 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
         more = jnp.asarray(starts_for_resamples(result, _RETRY_STARTS), dtype)
         retry_config = config._replace(max_iter=_RETRY_ITER_FACTOR * config.max_iter)
         retry_shared = _place((more, data, jnp.asarray(weights, dtype), group_ids), replicated)
-        (t2, o2, c2, i2), _ = _refit_resamples(failed, key, retry_shared, config=retry_config, n_starts=len(more), **plan)
-        better = c2 | (~converged[failed] & (np.nan_to_num(o2, nan=np.inf) < np.nan_to_num(objectives[failed], nan=np.inf)))
-        for out, new in ((thetas, t2), (objectives, o2), (converged, c2), (iterations, i2)):
-            out[failed[better]] = new[better]
+        retried, _ = _refit_resamples(failed, key, retry_shared, config=retry_config, n_starts=len(more), **plan)
+        _keep_better(failed, (thetas, objectives, converged, iterations), retried)
     if not result.fast_path:  # free vectors -> every group's fitting-space parameters
         thetas = np.asarray(expand(thetas, struct.select, struct.base))
         thetas = thetas[:, 0] if result.group_labels is None else thetas
     boot = BootstrapResult(thetas, objectives, converged, iterations, float(confidence), int(seed), result,
                            None if groups is None else np.asarray(group_ids), n_retried=len(failed),
                            resamples_per_device=tuple(int(x) for x in per_device))
-    for category, messages in ((ConvergenceWarning, boot.failure_warnings()), (IdentifiabilityWarning, boot.boundary_warnings())):
-        for message in messages:
-            warnings.warn(message, category, stacklevel=3)
+    _warn_about(boot)
     return boot
 
 
@@ -616,16 +638,11 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, n_start
     for all). Resample r of group g redraws that group's rows alone (a stratified bootstrap: each group keeps its
     size) from ``fold_in(fold_in(PRNGKey(seed), r), g)`` (g the group's position in ``fits``), so its draws depend
     on neither the other groups' rows, nor chunking, nor the devices; they differ from
-    ``bootstrap(fits[label], seed=seed)``'s draws (another stream), not in distribution. Every (resample, group, start) is a lane of the same solver program; a lane group that
-    did not converge is retried as in ``bootstrap``. Arguments as in ``bootstrap``.
+    ``bootstrap(fits[label], seed=seed)``'s draws (another stream), not in distribution. Every (resample, group,
+    start) is a lane of the same solver program; a lane group that did not converge is retried as in ``bootstrap``.
+    Arguments as in ``bootstrap``.
     """
-    check_count(n_resamples, "n_resamples", 2, MAX_RESAMPLES)
-    check_count(seed, "seed", 0, MAX_SEED)
-    _check_confidence(confidence)
-    check_count(n_starts, "n_starts", 1)
-    check_count(max_iter, "max_iter", 1, MAX_ITER)
-    if chunk_size is not None:
-        check_count(chunk_size, "chunk_size", 1)
+    _check_resampling(n_resamples, seed, confidence, n_starts, max_iter, chunk_size)
     if not isinstance(fits, dict) or not fits or not all(isinstance(f, FitResult) for f in fits.values()):
         raise OptimalError("fits must be a non-empty {label: FitResult} dict, as fit(..., groups=labels) returns")
     labels, parts = list(fits), list(fits.values())
@@ -658,10 +675,7 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, n_start
         return np.stack([np.vstack([x] + [x[:1]] * (k - len(x))) for x in found])  # a short list repeats its best
 
     def run(todo, starts, solver, show=None):
-        if chunk_size is None:
-            per_call = max(1, _LANE_ROWS_PER_CHUNK // (starts.shape[1] * len(n)))
-        else:
-            per_call = int(chunk_size)
+        per_call = _per_call(chunk_size, starts.shape[1], len(n))
         shared = _place((jnp.asarray(starts, dtype), data, jnp.asarray(weights, dtype), jnp.asarray(first_row),
                          jnp.asarray(sizes)), replicated)
         return _refit_resamples(todo, key, shared, mesh=mesh, config=solver, n_groups=g, n_starts=starts.shape[1],
@@ -672,10 +686,8 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, n_start
     failed = np.flatnonzero(~converged)
     if len(failed):
         retry = config._replace(max_iter=_RETRY_ITER_FACTOR * config.max_iter)
-        (t2, o2, c2, i2), _ = run(failed, padded_starts(_RETRY_STARTS), retry)
-        better = c2 | (~converged[failed] & (np.nan_to_num(o2, nan=np.inf) < np.nan_to_num(objectives[failed], nan=np.inf)))
-        for out, new in ((thetas, t2), (objectives, o2), (converged, c2), (iterations, i2)):
-            out[failed[better]] = new[better]
+        retried, _ = run(failed, padded_starts(_RETRY_STARTS), retry)
+        _keep_better(failed, (thetas, objectives, converged, iterations), retried)
     if struct is not None:
         thetas = np.asarray(expand(thetas, struct.select, struct.base))[:, 0]
     out = {}
@@ -684,9 +696,6 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, n_start
         boot = BootstrapResult(thetas[mine], objectives[mine], converged[mine], iterations[mine], float(confidence),
                                int(seed), part, n_retried=int(np.isin(failed, mine).sum()))
         # (per_device counts (resample, group) lane groups of every group together: not one group's resamples)
-        for category, messages in ((ConvergenceWarning, boot.failure_warnings()),
-                                   (IdentifiabilityWarning, boot.boundary_warnings())):
-            for message in messages:
-                warnings.warn(f"[group {label}] {message}", category, stacklevel=3)
+        _warn_about(boot, f"[group {label}] ")
         out[label] = boot
     return out
