@@ -157,10 +157,16 @@ def _options(tolerances, maxiter=None):
 
 
 def _multistart(starts, logs, weights, delta, options):
-    """L-BFGS-B from every start, one after another on one BLAS thread (see PITFALLS: benchmarking)."""
+    """L-BFGS-B of the Chinchilla objective from every start (``_minimize_each``)."""
+    return _minimize_each(starts, lambda s: _minimize(s, logs, weights, delta, options))
+
+
+def _minimize_each(starts, minimize):
+    """``minimize(start)`` (an L-BFGS-B run) from every start, one after another on one BLAS thread (see PITFALLS:
+    benchmarking); the best end point and every start's outcome as a ``BaselineFit``."""
     t0 = time.perf_counter()
     with threadpool_limits(1):
-        results = [_minimize(s, logs, weights, delta, options) for s in np.asarray(starts, dtype=np.float64)]
+        results = [minimize(s) for s in np.asarray(starts, dtype=np.float64)]
     seconds = time.perf_counter() - t0
     objectives = np.array([float(res.fun) for res in results])
     best = int(np.argmin(objectives))
@@ -433,23 +439,6 @@ def fit_data_constrained_lbfgsb(N, D, U, loss, starts=None, delta=DEFAULT_DELTA,
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
     logs = tuple(np.log(np.asarray(x, dtype=np.float64)) for x in (N, D, U, loss))
     options = _options(tolerances, maxiter)
-
-    t0 = time.perf_counter()
-    with threadpool_limits(1):  # one BLAS thread, see PITFALLS: benchmarking
-        results = [scipy.optimize.minimize(data_constrained_objective_and_grad, s, args=(*logs, w, delta),
-                                           method="L-BFGS-B", jac=True, bounds=DATA_CONSTRAINED_BOUNDS,
-                                           options=options) for s in starts]
-    seconds = time.perf_counter() - t0
-    objectives = np.array([float(res.fun) for res in results])
-    best = int(np.argmin(objectives))
-    return BaselineFit(
-        theta=results[best].x.copy(),
-        objective=float(objectives[best]),
-        thetas=np.array([res.x for res in results]),
-        objectives=objectives,
-        success=np.array([bool(res.success) for res in results]),
-        nit=np.array([int(res.nit) for res in results]),
-        messages=[str(res.message) for res in results],
-        n_starts_at_best=int(np.sum(objectives <= objectives[best] + 1e-6 * abs(objectives[best]))),
-        seconds=seconds,
-    )
+    return _minimize_each(starts, lambda s: scipy.optimize.minimize(
+        data_constrained_objective_and_grad, s, args=(*logs, w, delta), method="L-BFGS-B", jac=True,
+        bounds=DATA_CONSTRAINED_BOUNDS, options=options))
