@@ -27,7 +27,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 import optimal
 from optimal.fitting.bootstrap import allocations, bootstrap_from_record, derived_params
-from optimal.errors import CoefficientsError, PlotError, check_count
+from optimal.errors import PlotError, check_count
 from optimal.fitting.fit import fit_from_record
 from optimal.laws.chinchilla import CHINCHILLA
 from optimal.jsonio import check_writable, read_json
@@ -296,17 +296,12 @@ def frontier(law=None, bootstrap_thetas=None, presets=FRONTIER_PRESETS,
     k = float(flops_per_param_token)
     compute = np.geomspace(c_lo, c_hi, 200)
 
-    fig = _Figure(figsize=(11.0, 4.8), layout="constrained")
-    left, right = fig.subplots(1, 2, sharex=True)
-    panels = ((left, "n_params", "N", "parameters N*", "Compute-optimal model size N*(C)"),
-              (right, "n_tokens", "D", "training tokens D*", "Compute-optimal training tokens D*(C)"))
+    fig, panels = _frontier_panels()
+    left = panels[0][0]
     if bootstrap_thetas is not None:
         thetas = _check_thetas(bootstrap_thetas, family)
-        draws = allocations(thetas, compute, k, family=family)
-        for ax, _, key, _, _ in panels:
-            lo, hi = _percentiles(draws[key], confidence)
-            ax.fill_between(compute, lo, hi, color=_BAND_COLOUR, alpha=0.25, lw=0,
-                            label=f"{_pct(confidence)} bootstrap interval ({len(thetas)} draws)")
+        _bootstrap_band(panels, compute, thetas, k, family, confidence, color=_BAND_COLOUR, alpha=0.25,
+                        label=f"{_pct(confidence)} bootstrap interval ({len(thetas)} draws)")
     styles = ["--", "-.", ":", (0, (5, 1, 1, 1))]
     for i, name in enumerate(presets):
         result = optimal.compute_optimal(optimal.preset(name), compute, flops_per_param_token=k)
@@ -331,10 +326,7 @@ def frontier(law=None, bootstrap_thetas=None, presets=FRONTIER_PRESETS,
                     value = float(np.asarray(getattr(marked, field))[i])
                     ax.plot([c], [value], marker="o", color="black", ms=5)
                     ax.annotate(_sci(value), (c, value), xytext=(6, -12), textcoords="offset points", fontsize=8)
-    for ax, _, _, ylabel, title in panels:
-        ax.set(xscale="log", yscale="log", xlim=(c_lo, c_hi), xlabel=_COMPUTE_LABEL, ylabel=ylabel)
-        ax.set_title(title, fontsize=11)
-        ax.grid(True, which="major", alpha=0.3)
+    _finish_frontier_panels(panels, c_lo, c_hi)
     left.legend(fontsize=8, loc="upper left")
     return fig
 
@@ -358,32 +350,47 @@ def groups_frontier(groups, compute_range=(1e18, 1e27), *, budgets=None, confide
     c_lo, c_hi = _check_range(compute_range, "compute_range")
     k = float(flops_per_param_token)
     compute = np.geomspace(c_lo, c_hi, 200)
-    fig = _Figure(figsize=(11.0, 4.8), layout="constrained")
-    left, right = fig.subplots(1, 2, sharex=True)
-    panels = ((left, "n_params", "N", "parameters N*", "Compute-optimal model size N*(C)"),
-              (right, "n_tokens", "D", "training tokens D*", "Compute-optimal training tokens D*(C)"))
+    fig, panels = _frontier_panels()
+    left = panels[0][0]
     for i, (label, result) in enumerate(groups):
         colour = f"C{i}"
         fit = getattr(result, "fit", result)
         line = optimal.compute_optimal(fit.law, compute, flops_per_param_token=k)
-        draws = None
-        if hasattr(result, "good") and len(result.good) >= 2:
-            draws = allocations(result.good, compute, k, family=fit.family)
-        for ax, field, key, _, _ in panels:
+        for ax, field, _, _, _ in panels:
             ax.plot(compute, np.asarray(getattr(line, field)), color=colour, lw=2.0, label=f"{label}")
-            if draws is not None:
-                lo, hi = _percentiles(draws[key], confidence)
-                ax.fill_between(compute, lo, hi, color=colour, alpha=0.2, lw=0)
+        if hasattr(result, "good") and len(result.good) >= 2:
+            _bootstrap_band(panels, compute, result.good, k, fit.family, confidence, color=colour, alpha=0.2)
     if budgets is not None:
         for c in np.atleast_1d(np.asarray(budgets, dtype=np.float64)):
             for ax, _, _, _, _ in panels:
                 ax.axvline(c, color="0.4", ls=":", lw=1)
+    _finish_frontier_panels(panels, c_lo, c_hi)
+    left.legend(fontsize=8, loc="upper left", title=f"group (bands: {_pct(confidence)} bootstrap)")
+    return fig
+
+
+def _frontier_panels():
+    """A figure with the N*(C) and D*(C) axes: ``(fig, panels)``, each panel ``(ax, Allocation field, allocations
+    key, y label, title)``."""
+    fig = _Figure(figsize=(11.0, 4.8), layout="constrained")
+    left, right = fig.subplots(1, 2, sharex=True)
+    return fig, ((left, "n_params", "N", "parameters N*", "Compute-optimal model size N*(C)"),
+                 (right, "n_tokens", "D", "training tokens D*", "Compute-optimal training tokens D*(C)"))
+
+
+def _bootstrap_band(panels, compute, thetas, k, family, confidence, **style):
+    """Shade, in every frontier panel, the ``confidence`` interval of the draws' own allocations at ``compute``."""
+    draws = allocations(thetas, compute, k, family=family)
+    for ax, _, key, _, _ in panels:
+        lo, hi = _percentiles(draws[key], confidence)
+        ax.fill_between(compute, lo, hi, lw=0, **style)
+
+
+def _finish_frontier_panels(panels, c_lo, c_hi):
     for ax, _, _, ylabel, title in panels:
         ax.set(xscale="log", yscale="log", xlim=(c_lo, c_hi), xlabel=_COMPUTE_LABEL, ylabel=ylabel)
         ax.set_title(title, fontsize=11)
         ax.grid(True, which="major", alpha=0.3)
-    left.legend(fontsize=8, loc="upper left", title=f"group (bands: {_pct(confidence)} bootstrap)")
-    return fig
 
 
 # --- records and files: what ``optimal plot`` calls -----------------------------------------------------------
