@@ -1,6 +1,5 @@
 """Comparing two bootstrapped fits: differences and ratios with intervals, paired when they share rows and seed."""
 
-import numpy as np
 import pytest
 
 import optimal

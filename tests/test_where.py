@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 import optimal
-from optimal.cli import main
 from optimal.errors import DataError
 from optimal.fitting.data import RowsKept, Where, parse_where, read_runs_csv, read_runs_with_columns
+from test_cli_errors import assert_one_error, run  # the one CLI-error helper every test file uses
 
 N_GRID = [1e8, 2e8, 4e8, 8e8, 1.6e9]
 D_GRID = [2e9, 4e9, 8e9, 1.6e10]
@@ -58,16 +58,6 @@ def kept_rows(path, where, **options):
     return extra["id"].astype(int)
 
 
-def run(capsys, argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_error(code, out, err, message):
-    assert code == 2 and out == "", err
-    assert err.startswith("error: ") and err.count("\n") == 1, err
-    assert message in err, err
 
 
 # --- parse_where ------------------------------------------------------------------------------------------------

@@ -42,14 +42,6 @@ MAX_ITER = 2**31 - 1  # the solver counts iterations in int32
 RECORD_VERSION = 1
 
 
-def theta_to_law(theta) -> Chinchilla:
-    """Coefficient vector ``(e, a, b, alpha, beta)`` (last axis) -> ``Chinchilla`` (arrays keep batch axes)."""
-    theta = jnp.asarray(theta)
-    return Chinchilla(
-        E=jnp.exp(theta[..., 0]), A=jnp.exp(theta[..., 1]), B=jnp.exp(theta[..., 2]), alpha=theta[..., 3], beta=theta[..., 4]
-    )
-
-
 def exponent_grid(grid_size: int, dtype=np.float64):
     """The screen's exponents: ``grid_size`` values evenly spaced in (0, 2], the Hoffmann grid's range."""
     return np.linspace(2.0 / grid_size, 2.0, grid_size, dtype=dtype)
