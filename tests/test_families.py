@@ -210,3 +210,129 @@ def test_a_users_own_family_recovers_its_truth():
     for name, value in truth.items():
         assert result.params[name] == pytest.approx(value, rel=1e-6), name
     assert result.to_dict()["law"] == "compute-term"
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(fix={"E": float("nan")}), CoefficientsError, "fixed E must be a positive finite number"),
+    (dict(fix={"alpha": True}), CoefficientsError, "fixed alpha must be a finite number"),
+    (dict(tie=[("alpha", "alpha")]), CoefficientsError, "two different parameters"),
+    (dict(fix={"alpha": 0.3, "beta": 0.4}, tie=[("alpha", "beta")]), CoefficientsError, "fixed at different values"),
+    (dict(fix={"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": 0.3, "beta": 0.3}), CoefficientsError, "every parameter is fixed"),
+    (dict(law="data-constrained", covariates={"U": ["a"] * 40}), DataError, "covariate U must be numbers"),
+    (dict(law="data-constrained", covariates={"U": [1.0] * 3}), DataError, "one value per row"),
+    (dict(law="data-constrained", covariates={"U": [-1.0] * 40}), DataError, "must be positive and finite"),
+])
+def test_more_bad_constraints_are_named(kwargs, error, match):
+    runs = optimal.synthetic_runs(n_runs=40, seed=7)
+    with pytest.raises(error, match=match):
+        optimal.fit(runs.n_params, runs.n_tokens, runs.loss, **kwargs)
+
+
+@pytest.mark.parametrize("params, options, match", [
+    (("E", "E"), {}, "must be distinct"),
+    (("E",), {"positive": ("F",)}, "positive names unknown parameters F"),
+    (("E", "x"), {}, "start_box needs a range for x"),
+    (("E",), {"positive": ("E",), "bounds": {"E": (0.0, 3.0)}}, "not be combined with positive"),
+])
+def test_a_malformed_family_is_named(params, options, match):
+    box = {"E": (1.0, 2.0)}
+    with pytest.raises(CoefficientsError, match=match):
+        optimal.laws.Family(name="bad", params=params, log_loss=lambda *a: 0.0, law=lambda *a: None, start_box=box,
+                            **options)
+
+
+def test_a_value_outside_a_parameters_domain_is_named():
+    with pytest.raises(CoefficientsError, match="parameter A = -1.0 must be positive"):
+        CHINCHILLA.to_fitting({"E": 1.8, "A": -1.0, "B": 2.0, "alpha": 0.3, "beta": 0.3})
+
+
+def test_no_finite_start_is_named():
+    family = custom_family("nan-law", lambda p, n, d, cov: p["E"] * jnp.nan + 0.0 * n, ("E",), {"E": (1.0, 2.0)})
+    runs = optimal.synthetic_runs(n_runs=40, seed=7)
+    with pytest.raises(CoefficientsError, match="gives a finite objective"):
+        optimal.fit(runs.n_params, runs.n_tokens, runs.loss, law=family)
+
+
+@pytest.fixture(scope="module")
+def kaplan_record():
+    runs = optimal.synthetic_runs(n_runs=40, noise=0.01, seed=9)
+    return optimal.fit(runs.n_params, runs.n_tokens, runs.loss, law="kaplan").record()
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda r: r.update(law="gpt"), "is not a shipped family"),
+    (lambda r: r.update(groups="a"), "groups must be a list of texts"),
+    (lambda r: r.update(tied=[["alpha_N"]]), "tied must be a list of name pairs"),
+    (lambda r: r.update(shared=[1]), "shared must be a list of names"),
+    (lambda r: r.update(theta=[0.1, 0.1]), "theta must hold 4 values per group"),
+    (lambda r: r.update(fixed={"gamma": 1.0}), "no parameter 'gamma'"),
+])
+def test_malformed_family_records_are_named(kaplan_record, edit, match):
+    import copy
+
+    from optimal.fitting.fit import fit_from_record
+
+    record = copy.deepcopy(kaplan_record)
+    edit(record)
+    with pytest.raises(CoefficientsError, match=match):
+        fit_from_record(record)
+
+
+def test_a_record_of_another_family_than_asked_is_named(kaplan_record):
+    from optimal.fitting.fit import fit_from_record
+
+    with pytest.raises(CoefficientsError, match="the record's law is 'kaplan', not 'chinchilla'"):
+        fit_from_record(kaplan_record, family=CHINCHILLA)
+
+
+@pytest.fixture(scope="module")
+def joint_fit_and_boot():
+    with jax.enable_x64(True):
+        runs = optimal.synthetic_runs(n_runs=60, noise=0.01, seed=12)
+        labels = np.where(np.arange(60) % 2, "p", "q")
+        result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, groups=labels, shared=["alpha", "beta"])
+        return result, optimal.bootstrap(result, n_resamples=8, seed=0)
+
+
+def test_joint_fits_refuse_one_law_answers(joint_fit_and_boot, tmp_path):
+    from optimal import plot
+
+    result, boot = joint_fit_and_boot
+    with pytest.raises(optimal.OptimalError, match="has one law per group: name one"):
+        optimal.recommend(result, 1e22)
+    with pytest.raises(optimal.OptimalError, match="'r' is not one"):
+        optimal.recommend(result, 1e22, group="r")
+    with pytest.raises(optimal.OptimalError, match="use .group\\(label\\) first"):
+        boot.allocation([1e22])
+    with pytest.raises(optimal.OptimalError, match="compare its groups with .group\\(label\\)"):
+        optimal.compare(boot, boot)
+    with pytest.raises(optimal.PlotError, match="plot one group at a time"):
+        plot.data_vs_fit(result)
+    path = tmp_path / "joint.json"
+    result.save(path)
+    with pytest.raises(optimal.PlotError, match="holds a joint fit of groups p, q"):
+        plot.figure_from_record(path, "fit")
+    part = boot.group("p")
+    with pytest.raises(optimal.OptimalError, match="is not a joint fit of several groups"):
+        optimal.recommend(part, 1e22, group="p")
+    assert optimal.recommend(part, 1e22).records[0]["converged"]
+
+
+def test_batch_helpers_name_bad_input(joint_fit_and_boot):
+    from optimal import plot
+
+    result, boot = joint_fit_and_boot
+    with pytest.raises(optimal.OptimalError, match="fits must be a non-empty"):
+        optimal.bootstrap_groups({}, n_resamples=8)
+    runs = optimal.synthetic_runs(n_runs=40, noise=0.01, seed=13)
+    other = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, law="kaplan")
+    plain = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
+    with pytest.raises(optimal.OptimalError, match="one law with the same constraints"):
+        optimal.bootstrap_groups({"a": plain, "b": other}, n_resamples=8)
+    with pytest.raises(optimal.OptimalError, match="delta needs at least one value"):
+        optimal.sweep(runs.n_params, runs.n_tokens, runs.loss, delta=[])
+    with pytest.raises(optimal.PlotError, match="no groups"):
+        plot.groups_frontier([])
+    few = dataclasses.replace(boot.group("p"), converged=np.zeros(8, bool))
+    with pytest.raises(optimal.OptimalError, match="only 0 resamples converged in both"):
+        optimal.compare(few, few)

@@ -546,7 +546,8 @@ def check_constraints(fam, fix, tie, shared):
     fix = dict(fix or {})
     for name, value in fix.items():
         fam.index(name)
-        check_positive(value, f"fixed {name}", CoefficientsError) if fam.transform(name) == "log" else None
+        if fam.transform(name) == "log":
+            check_positive(value, f"fixed {name}", CoefficientsError)
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
             raise CoefficientsError(f"fixed {name} must be a finite number, not {value!r}")
         fix[name] = float(value)
