@@ -333,12 +333,26 @@ def _fit_parts(args, runs, result, by, joint):
             _warn_if_few_draws(boot)
     parts = []
     for label, part in fits:
-        answer = None
-        if args.budgets:
-            answer = optimal.recommend(boots[label] if boots[label] is not None else part, np.asarray(args.budgets),
-                                       flops_per_param_token=args.flops_per_param_token)  # None: say it is the default
-        parts.append((label, part, boots[label], answer))
+        parts.append((label, part, boots[label], _answer(args, part, boots[label])))
     return parts, joint_boot
+
+
+def _answer(args, result, boot):
+    """The allocations at --budgets from the bootstrap (or the fit alone), or None without budgets."""
+    if not args.budgets:
+        return None
+    return optimal.recommend(boot if boot is not None else result, np.asarray(args.budgets),
+                             flops_per_param_token=args.flops_per_param_token)  # None: say it is the default
+
+
+def _plot_frontiers(args, entries):
+    """``--plot``: every ``(label, fit, bootstrap or None)``'s N*(C) and D*(C), with its band."""
+    from optimal import plot  # loads matplotlib only when a figure is asked for
+
+    figure = plot.groups_frontier([(label, boot if boot is not None else result) for label, result, boot in entries],
+                                  budgets=args.budgets or None, confidence=args.confidence,
+                                  flops_per_param_token=_k_or_default(args))
+    sys.stderr.write(f"wrote {plot.save_figure(figure, args.plot)}\n")
 
 
 def _part_output(label, part, boot, answer, args, selection):
@@ -396,18 +410,9 @@ def _cmd_sweep(args, runs, covariates):
                 warnings.simplefilter("ignore")
                 boot = optimal.bootstrap(result, n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
                                          max_iter=args.max_iter, progress=_progress_bar(f"bootstrap {label}"))
-        answer = None
-        if args.budgets:
-            answer = optimal.recommend(boot if boot is not None else result, np.asarray(args.budgets),
-                                       flops_per_param_token=args.flops_per_param_token)
-        rows.append((label, setting, result, boot, answer))
+        rows.append((label, setting, result, boot, _answer(args, result, boot)))
     if args.plot:
-        from optimal import plot
-
-        figure = plot.groups_frontier([(label, boot if boot is not None else result)
-                                       for label, _, result, boot, _ in rows], budgets=args.budgets or None,
-                                      confidence=args.confidence, flops_per_param_token=k)
-        sys.stderr.write(f"wrote {plot.save_figure(figure, args.plot)}\n")
+        _plot_frontiers(args, [(label, result, boot) for label, _, result, boot, _ in rows])
     if args.json:
         _print_json([{"setting": setting, **result.to_dict(),
                       **({"bootstrap": boot.to_dict(args.budgets or (), k)} if boot is not None else {}),
@@ -491,12 +496,7 @@ def _cmd_fit(args):
         result.save(args.save, extra)
     comparisons = _comparisons(parts, args) if args.compare else None
     if args.plot:
-        from optimal import plot
-
-        figure = plot.groups_frontier([(label if label is not None else "fit", boot if boot is not None else part)
-                                       for label, part, boot, _ in parts], budgets=args.budgets or None,
-                                      confidence=args.confidence, flops_per_param_token=_k_or_default(args))
-        sys.stderr.write(f"wrote {plot.save_figure(figure, args.plot)}\n")
+        _plot_frontiers(args, [("fit" if label is None else label, part, boot) for label, part, boot, _ in parts])
     if args.json:
         outputs = [_part_output(*part, args, selection) for part in parts]
         if comparisons is not None:
