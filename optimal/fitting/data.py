@@ -774,3 +774,19 @@ def _parse_labels(cells, name, row, source):
     if empty:
         raise DataError(f"{source}: column {name!r}, {row(empty[0])}: the group label is empty; give every row a group")
     return labels
+
+
+def where_mask(values: Sequence, where: "str | Where", name: str | None = None, source: str = "values") -> np.ndarray:
+    """Which of ``values`` (n,) pass the row filter ``where`` (``parse_where``), compared exactly as the readers
+    compare a file's cells (numbers as numbers, else text): a bool array (n,). ``name`` is the column's name in
+    messages (default the filter's). Raises ``DataError`` for a malformed filter, or a value that is not a number
+    where the filter compares numbers.
+
+    Example:
+      >>> where_mask([1e18, 7e18], "C>=6.4e18").tolist()
+      [False, True]
+    """
+    f = parse_where(where)
+    cells = [_cell(v) if isinstance(v, str) or v is None else repr(float(v)) if isinstance(v, (float, np.floating))
+             else str(v) for v in values]
+    return _filter_mask(cells, f, name or f.column, lambda i: f"index {i}", source)

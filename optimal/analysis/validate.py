@@ -1,0 +1,356 @@
+"""Held-out extrapolation: fit a law on some runs, predict the others, and say whether the errors fit the intervals.
+
+A law fitted on small runs is used to choose runs 100x-10,000x larger. Its bootstrap intervals describe sampling
+noise only: a law of slightly the wrong form predicts the larger runs with a bias no interval of its own shows.
+``validate`` makes that visible on the user's own runs: hold out some (an expression such as ``C>=6.4e18``, the K
+largest-compute runs, or a rolling series of compute cut-offs, each fitted on the runs below it and predicting
+those at or above it; OLMo-core calls this a rollout), fit the rest (``optimal.fit``: any law family and its
+options), predict the held-out runs (``optimal.fitting.predict``), and report per run and per fold:
+
+* the relative error ``predicted / actual - 1`` (positive: the law predicts a higher loss than the run reached),
+  its mean and max absolute value, and the bias (its mean, signed);
+* the coverage of the confidence interval for the mean loss and of the prediction interval for a new run
+  (the share of held-out runs inside). Only the prediction interval is meant to hold a run; the mean's interval is
+  reported because it is what users often quote.
+
+It says plainly when the errors exceed what the intervals allow. The observed fold is compared with folds
+simulated as if the fitted law were right: each simulated fold shifts every held-out prediction by one shared
+sample of the fit's own error (a bootstrap draw's deviation from the fit, or a normal sample of the linearised
+covariance) and adds to each run a residual drawn from the fitted rows' residuals (scaled up by sqrt(n / (n - p)),
+since fitted residuals are smaller than new ones). Because the fit's error is shared, misses come together, which a
+binomial count of independent runs would not allow for; because the residuals are resampled, heavy tails are
+allowed for too. A fold is flagged, on either test, at the ``SIGNIFICANCE`` level:
+
+* coverage: fewer held-out runs inside the prediction interval than in all but ``SIGNIFICANCE`` of the simulated
+  folds;
+* bias: a mean log error ``mean(log predicted - log actual)`` farther from 0 (two-sided) than in all but
+  ``SIGNIFICANCE`` of the simulated folds.
+
+ASSUMED: the held-out runs scatter about the law as the fitted runs do (iid in log loss), and the fit's sampling
+error is what the bootstrap (or the linearisation) says. The simulation can only make a law of the wrong form look
+wrong: it cannot prove a law right, and with few held-out runs neither test has much power.
+
+A flagged fold carries the message that the law is probably misspecified and its intervals understate the
+uncertainty of extrapolating it (``Validation.warnings``; stderr and ``"warnings"`` in JSON on the command line).
+
+Example:
+  >>> import optimal
+  >>> runs = optimal.synthetic_runs(n_runs=80, noise=0.02)
+  >>> report = optimal.validate(runs.n_params, runs.n_tokens, runs.loss, largest=10)  # doctest: +SKIP
+  >>> report.folds[0].metrics["pi_coverage"], report.warnings  # doctest: +SKIP
+"""
+
+import dataclasses
+import math
+import warnings
+
+import numpy as np
+
+from ..errors import DataError, OptimalError, check_count
+from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, BootstrapResult, bootstrap
+from ..fitting.data import Where, parse_where, validate_runs, where_mask
+from ..fitting.fit import FitResult, fit
+from ..fitting.predict import Prediction, log_residuals, mean_error_samples, predict
+from ..laws import family as family_of
+from ..precision import float64_scope
+
+SIGNIFICANCE = 0.01  # the level of each test: a right law is flagged by one of the two in about 2% of folds
+DEFAULT_ROLLING = 5  # cut-offs of a rolling validation when none are given
+ROLLING_SHARES = (0.5, 0.9)  # default cut-offs: the runs below each hold from 50% to 90% of the runs
+QUANTITIES = ("N", "D", "C", "loss")  # what a holdout expression can name besides the caller's columns
+
+
+@dataclasses.dataclass(frozen=True)
+class Fold:
+    """One fit on the runs kept and its predictions of the runs held out.
+
+    Attributes:
+      label: what was held out, in words. cutoff: the compute cut-off (FLOPs) of a rolling fold or of the K
+        largest runs (the smallest held-out compute), else None.
+      fit: the ``FitResult`` of the kept runs (with rows of positive weight); bootstrap: its ``BootstrapResult``
+        or None. held_out: indices (m,) of the held-out runs in the caller's arrays.
+      actual: their losses (m,); compute: their compute (m,) FLOPs; prediction: the ``Prediction`` at them.
+      metrics: see ``fold_metrics``. warnings: the fold's misspecification messages (empty when none).
+    """
+
+    label: str
+    cutoff: float | None
+    fit: FitResult
+    bootstrap: BootstrapResult | None
+    held_out: np.ndarray
+    actual: np.ndarray
+    compute: np.ndarray
+    prediction: Prediction
+    metrics: dict
+    warnings: tuple
+
+    def records(self) -> list:
+        """One dict per held-out run: ``N``, ``D``, ``C``, ``loss`` (actual), ``predicted``, ``rel_error``,
+        ``mean`` and ``new_run`` intervals ``{lo, hi}``, ``in_mean_interval``, ``in_prediction_interval`` and
+        ``extrapolation``."""
+        out = []
+        for i, record in enumerate(self.prediction.records()):
+            actual = float(self.actual[i])
+            out.append({"index": int(self.held_out[i]), "N": record["N"], "D": record["D"],
+                        "C": float(self.compute[i]), "loss": actual, "predicted": record["loss"],
+                        "rel_error": record["loss"] / actual - 1, "mean": record["mean"], "new_run": record["new_run"],
+                        "in_mean_interval": bool(record["mean"]["lo"] <= actual <= record["mean"]["hi"]),
+                        "in_prediction_interval": bool(record["new_run"]["lo"] <= actual <= record["new_run"]["hi"]),
+                        "extrapolation": record["extrapolation"]})
+        return out
+
+    def to_dict(self) -> dict:
+        boot = None if self.bootstrap is None else {"n_resamples": self.bootstrap.n_resamples,
+                                                    "n_failed": self.bootstrap.n_failed,
+                                                    "warnings": self.bootstrap.warnings}
+        return {"label": self.label, "cutoff": self.cutoff, "n_fit": int(np.sum(np.asarray(self.fit.data[3]) > 0)),
+                "n_held_out": len(self.held_out), "method": self.prediction.method,
+                "residual_scale": self.prediction.residual_scale,
+                "fit": {"law": self.fit.family.name, "params": self.fit.params, "converged": self.fit.converged,
+                        "warnings": list(self.fit.warnings)},
+                "bootstrap": boot, "metrics": self.metrics, "warnings": list(self.warnings), "runs": self.records()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Validation:
+    """What ``validate`` found: ``mode`` ("holdout", "largest" or "rolling"), ``folds`` (one ``Fold`` per fit),
+    ``confidence`` (the intervals' level), ``warnings`` (every fold's misspecification messages, each with its
+    fold's label) and ``notes`` (what the caller should know: cut-offs left out, the interval method)."""
+
+    mode: str
+    folds: tuple
+    confidence: float
+    warnings: tuple
+    notes: tuple = ()
+
+    @property
+    def misspecified(self) -> bool:
+        """Whether any fold's held-out errors exceed what its intervals allow."""
+        return any(f.metrics["flagged"] for f in self.folds)
+
+    def to_dict(self) -> dict:
+        """The JSON: mode, confidence, significance, misspecified, notes, warnings, and ``folds`` (each with label,
+        cutoff, n_fit, n_held_out, method, residual_scale, fit, bootstrap, metrics, warnings and runs)."""
+        return {"mode": self.mode, "confidence": self.confidence, "significance": SIGNIFICANCE,
+                "misspecified": self.misspecified, "notes": list(self.notes), "warnings": list(self.warnings),
+                "folds": [f.to_dict() for f in self.folds]}
+
+
+def fold_metrics(prediction: Prediction, actual, confidence, errors, residuals, seed=0, size=4000) -> dict:
+    """The held-out errors of one fold and the two tests of the module docstring.
+
+    Args:
+      prediction: the ``Prediction`` at the held-out runs (m); actual: their losses (m,).
+      errors: samples (S, m) of the predicted mean log loss's error at those runs, shared by the runs
+        (``optimal.fitting.predict.mean_error_samples``). residuals: the fit's log-loss residuals (rows of positive
+        weight), the scatter a new run adds. seed, size: the simulation's.
+
+    Returns:
+      ``{n, mean_abs_rel_error, max_abs_rel_error, bias, ci_coverage, pi_coverage, n_in_ci, n_in_pi,
+      expected_pi_coverage, coverage_p, bias_p, flagged_coverage, flagged_bias, flagged}``. Relative errors are
+      ``predicted / actual - 1`` and ``bias`` their mean. The tests compare the fold with ``size`` simulated folds in
+      which the law is right: each takes a row of ``errors`` (the fit's error, the same for every held-out run) and a
+      residual drawn for each run. ``coverage_p``: the share of simulated folds with no more runs inside the
+      prediction interval than observed (``expected_pi_coverage``: their mean coverage); ``bias_p``: the two-sided
+      share with a mean log error as far out as the observed one. None (and no flag) when the mean's
+      uncertainty is infinite.
+    """
+    actual = np.asarray(actual, float)
+    rel = prediction.loss / actual - 1
+    in_ci = (prediction.mean_lo <= actual) & (actual <= prediction.mean_hi)
+    in_pi = (prediction.new_lo <= actual) & (actual <= prediction.new_hi)
+    m, k = len(actual), int(in_pi.sum())
+    out = {"n": m, "mean_abs_rel_error": float(np.mean(np.abs(rel))), "max_abs_rel_error": float(np.max(np.abs(rel))),
+           "bias": float(np.mean(rel)), "ci_coverage": float(np.mean(in_ci)), "pi_coverage": float(np.mean(in_pi)),
+           "n_in_ci": int(in_ci.sum()), "n_in_pi": k, "expected_pi_coverage": None, "coverage_p": None,
+           "bias_p": None, "flagged_coverage": False, "flagged_bias": False, "flagged": False}
+    errors = np.asarray(errors, float)
+    if not np.all(np.isfinite(errors)) or not len(residuals):
+        return out
+    rng = np.random.default_rng(seed)
+    point = np.log(prediction.loss)
+    # a simulated truth lies as far from the point as the point from the truth (the bootstrap principle), and a
+    # simulated run adds a residual of the fitted rows' own kind
+    simulated = point - errors[rng.integers(len(errors), size=size)] + rng.choice(residuals, size=(size, m))
+    inside = np.sum((np.log(prediction.new_lo) <= simulated) & (simulated <= np.log(prediction.new_hi)), axis=1)
+    observed = float(np.mean(point - np.log(actual)))
+    mean_error = np.mean(point - simulated, axis=1)
+    coverage_p = float(np.mean(inside <= k))
+    bias_p = float(min(1.0, 2 * min(np.mean(mean_error <= observed), np.mean(mean_error >= observed))))
+    out.update(expected_pi_coverage=float(np.mean(inside) / m), coverage_p=coverage_p, bias_p=bias_p,
+               flagged_coverage=coverage_p < SIGNIFICANCE, flagged_bias=bias_p < SIGNIFICANCE)
+    out["flagged"] = out["flagged_coverage"] or out["flagged_bias"]
+    return out
+
+
+def misspecification_messages(metrics, confidence) -> list:
+    """The words for a flagged fold (empty when it is not flagged)."""
+    if not metrics["flagged"]:
+        return []
+    reasons = []
+    if metrics["flagged_coverage"]:
+        reasons.append(f"the {100 * confidence:g}% prediction interval holds {metrics['n_in_pi']} of {metrics['n']} "
+                       f"held-out runs where a right law would hold {100 * metrics['expected_pi_coverage']:.0f}% "
+                       f"({_p_text(metrics['coverage_p'])} of so few)")
+    if metrics["flagged_bias"]:
+        reasons.append(f"the errors are biased: mean relative error {100 * metrics['bias']:+.2f}% "
+                       f"({_p_text(metrics['bias_p'])} of a bias this large from a right law; it predicts "
+                       f"{'too high' if metrics['bias'] > 0 else 'too low'} a loss)")
+    return [f"held-out errors exceed what the intervals allow: {'; '.join(reasons)}. The law is probably "
+            "misspecified for these runs, and its intervals understate the uncertainty of extrapolating it"]
+
+
+def _p_text(p):
+    return "P < 0.001" if p < 0.001 else f"P = {p:.2g}"
+
+
+def _holdout_mask(holdout, quantities, columns, n):
+    """The held-out rows (n,) bool from a mask or a filter expression on ``quantities`` and ``columns``."""
+    if isinstance(holdout, (str, Where)):
+        f = parse_where(holdout)
+        key = f.column.strip().casefold()
+        named = {**{k.casefold(): (k, v) for k, v in (columns or {}).items()},
+                 **{k.casefold(): (k, v) for k, v in quantities.items()}}
+        if key not in named:
+            known = ", ".join(list(quantities) + list(columns or {}))
+            raise DataError(f"the holdout {f.expression!r} names no column {f.column!r}; it can name {known}")
+        name, values = named[key]
+        return where_mask(values, f, name, "the holdout")
+    mask = np.asarray(holdout)
+    if mask.dtype != bool or mask.shape != (n,):
+        raise DataError(f"holdout must be a filter expression (e.g. 'C>=6.4e18') or a bool mask of one value per run "
+                        f"({n}), got {mask.dtype} of shape {mask.shape}")
+    return mask
+
+
+def _rolling_cutoffs(rolling, compute):
+    """Compute cut-offs (FLOPs), increasing, and whether they were given by the caller."""
+    if rolling is True or (not isinstance(rolling, (bool, np.ndarray, list, tuple)) and rolling is not None):
+        count = DEFAULT_ROLLING if rolling is True else check_count(rolling, "rolling (a number of cut-offs)", 1, 100,
+                                                                    DataError)
+        ranked = np.sort(compute)
+        shares = np.linspace(*ROLLING_SHARES, count) if count > 1 else np.asarray([ROLLING_SHARES[0]])
+        cutoffs = ranked[np.minimum(np.ceil(shares * len(ranked)).astype(int), len(ranked) - 1)]
+        return np.unique(cutoffs), False
+    cutoffs = np.asarray(rolling, dtype=float)
+    if cutoffs.ndim != 1 or not len(cutoffs) or not np.all(np.isfinite(cutoffs) & (cutoffs > 0)):
+        raise DataError(f"rolling cut-offs must be positive finite compute values (FLOPs), got {rolling!r}")
+    return np.unique(cutoffs), True
+
+
+@float64_scope
+def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=None, rolling=None, compute=None,
+             columns=None, flops_per_param_token=6.0, law="chinchilla", covariates=None, fix=None, tie=(),
+             n_resamples=0, seed=0, confidence=0.95, max_iter=1000, **fit_options) -> Validation:
+    """Fit on some runs, predict the held-out ones, and test the errors against the intervals (module docstring).
+
+    Args:
+      n_params, n_tokens, loss, weights: the runs, as for ``optimal.fit`` (N parameters, D tokens, loss nats), (n,).
+      holdout: which runs to hold out: a filter expression as ``parse_where`` reads it (``"C>=6.4e18"``), over
+        ``N``, ``D``, ``C`` (compute) and ``loss`` and the caller's ``columns``; or a bool mask (n,).
+      largest: hold out the ``largest`` runs of largest compute (ties broken by order).
+      rolling: True (``DEFAULT_ROLLING`` cut-offs, placed so that from 50% to 90% of the runs lie below them),
+        a number of such cut-offs, or the cut-offs themselves (FLOPs). Each fold fits the runs of compute below
+        its cut-off and predicts every run at or above it. Give exactly one of holdout, largest and rolling.
+      compute: each run's training compute (FLOPs), (n,); default k N D with k = ``flops_per_param_token``.
+      columns: ``{name: (n,) values}`` more columns a holdout expression can name (text or numbers).
+      law, covariates ({name: (n,)}), fix, tie, and ``fit_options`` (delta, robust, starts, grid_size, n_polish,
+        n_samples, xtol, dtype): passed to ``optimal.fit`` for every fold.
+      n_resamples: bootstrap resamples per fold (0: the linearised interval, rougher); seed, max_iter: the
+        bootstrap's. confidence: the intervals' level.
+
+    Returns:
+      A ``Validation``.
+
+    Raises:
+      DataError: not exactly one of holdout, largest, rolling; a holdout naming an unknown column, holding out no
+        run, or leaving too few runs to fit (2 per free coefficient); ``largest`` out of range; rolling cut-offs
+        that leave too few runs below or none above; bad runs or covariates (as ``optimal.fit``).
+    """
+    chosen = [name for name, value in (("holdout", holdout), ("largest", largest), ("rolling", rolling))
+              if value is not None and value is not False]
+    if len(chosen) != 1:
+        raise DataError("give exactly one of holdout (an expression such as 'C>=6.4e18'), largest (K runs) and "
+                        f"rolling (cut-offs){'; got ' + ', '.join(chosen) if chosen else ''}")
+    if not 0 < confidence < 1:
+        raise OptimalError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
+    if n_resamples:
+        check_count(n_resamples, "n_resamples", 2, MAX_RESAMPLES)
+    check_count(seed, "seed", 0, MAX_SEED)
+    runs = validate_runs(n_params, n_tokens, loss, weights, n_free=0)
+    n = len(runs.loss)
+    fam = family_of(law)
+    n_free = max(len(fam.params) - len(fix or {}) - len(tie or ()), 1)
+    if compute is None:
+        compute = flops_per_param_token * runs.n_params * runs.n_tokens
+    compute = np.asarray(compute, dtype=float)
+    if compute.shape != (n,) or not np.all(np.isfinite(compute) & (compute > 0)):
+        raise DataError(f"compute must be positive finite FLOPs, one per run ({n})")
+    covariates = {k: np.asarray(v, float) for k, v in (covariates or {}).items()}
+    notes = []
+    if chosen[0] == "holdout":
+        held = _holdout_mask(holdout, {"N": runs.n_params, "D": runs.n_tokens, "C": compute, "loss": runs.loss},
+                             columns, n)
+        label = holdout if isinstance(holdout, str) else holdout.expression if isinstance(holdout, Where) else "mask"
+        plans = [(f"held out: {label}", None, held)]
+    elif chosen[0] == "largest":
+        k = check_count(largest, "largest (runs held out)", 1, n - 1, DataError)
+        order = np.argsort(-compute, kind="stable")
+        held = np.zeros(n, bool)
+        held[order[:k]] = True
+        plans = [(f"held out: the {k} largest-compute runs (C >= {compute[held].min():.4g} FLOPs)",
+                  float(compute[held].min()), held)]
+    else:
+        cutoffs, given = _rolling_cutoffs(rolling, compute)
+        plans = []
+        for c in cutoffs:
+            held = compute >= c
+            n_kept = int(np.sum(~held & (runs.weights > 0)))
+            if not given and (n_kept < 2 * n_free or not held.any()):
+                notes.append(f"cut-off C = {c:.4g} left out: {n_kept} runs below it (need {2 * n_free})")
+                continue
+            plans.append((f"cut-off C = {c:.4g} FLOPs: fit C < cut-off, predict C >= cut-off", float(c), held))
+        if not plans:
+            raise DataError("no rolling cut-off leaves enough runs to fit below it and any run above it")
+    folds = []
+    for label, cutoff, held in plans:
+        folds.append(_fold(runs, held, label, cutoff, compute, covariates, law, fix, tie, n_free, n_resamples, seed,
+                           confidence, max_iter, fit_options))
+    if folds and folds[0].prediction.method == "linearised":
+        notes.append("intervals linearised from each fit's curvature (no bootstrap): rough; add bootstrap resamples "
+                     "for percentile intervals")
+    found = tuple(f"[{f.label}] {w}" if len(folds) > 1 else w for f in folds for w in f.warnings)
+    return Validation(chosen[0], tuple(folds), float(confidence), found, tuple(notes))
+
+
+def _fold(runs, held, label, cutoff, compute, covariates, law, fix, tie, n_free, n_resamples, seed, confidence,
+          max_iter, fit_options):
+    """Fit the kept runs (the held-out ones at weight 0: one row count, one compiled program for every fold), then
+    drop the held-out rows from the result, bootstrap it if asked, and predict the held-out runs."""
+    m = int(held.sum())
+    if m == 0:
+        raise DataError(f"the holdout ({label.removeprefix('held out: ')}) holds out no run; every run would be fitted "
+                        "and none predicted")
+    kept = ~held & (runs.weights > 0)
+    if int(kept.sum()) < 2 * n_free:
+        raise DataError(f"the holdout ({label.removeprefix('held out: ')}) leaves {int(kept.sum())} runs to fit; "
+                        f"the law's {n_free} free coefficients need at least {2 * n_free}")
+    weights = np.where(held, 0.0, runs.weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fit carries its warnings; the fold reports them
+        result = fit(runs.n_params, runs.n_tokens, runs.loss, weights, law=law, covariates=covariates or None,
+                     fix=fix, tie=tie, **fit_options)
+        rows = ~held
+        result = dataclasses.replace(result, data=tuple(np.asarray(x)[rows] for x in result.data),
+                                     n_rows=int(rows.sum()), covariates={k: v[rows] for k, v in result.covariates.items()})
+        boot = None
+        if n_resamples:
+            boot = bootstrap(result, n_resamples=n_resamples, seed=seed, confidence=confidence, max_iter=max_iter)
+    held_covariates = {k: v[held] for k, v in covariates.items()} or None
+    prediction = predict(result, runs.n_params[held], runs.n_tokens[held], held_covariates, confidence, boot)
+    errors = mean_error_samples(result, runs.n_params[held], runs.n_tokens[held], held_covariates, boot, seed=seed)
+    residuals = log_residuals(result)[np.asarray(result.data[3]) > 0] * math.sqrt(
+        np.sum(np.asarray(result.data[3]) > 0) / prediction.dof)  # fitted residuals are smaller than new ones
+    metrics = fold_metrics(prediction, runs.loss[held], confidence, errors, residuals, seed)
+    return Fold(label, cutoff, result, boot, np.flatnonzero(held), runs.loss[held], compute[held], prediction, metrics,
+                tuple(misspecification_messages(metrics, confidence)))

@@ -1,0 +1,377 @@
+"""The loss a fitted law predicts for runs (N, D), with a confidence interval for the law's mean loss there and a
+prediction interval for one new run's loss.
+
+Everything is computed in log loss (the scale the fit's residuals live on) and reported in nats.
+
+* **Point**: the fitted law's loss, ``result.law.loss(N, D)`` (any family; covariates for the families that read
+  them, e.g. unique tokens U for the data-constrained law).
+* **Confidence interval for the mean loss** ("how sure are we of the law here"):
+
+  - from bootstrap draws (a ``BootstrapResult`` or a fit record saved with draws), the preferred method: the
+    ``confidence`` percentile interval, over the converged draws, of each draw's law's loss at (N, D);
+  - without draws, a linearised (Gauss-Newton) one: the coefficients' covariance ``c s^2 (J^T W J)^-1`` (J the
+    Jacobian of the fitted rows' log-loss predictions with respect to the free coefficients, W the row weights,
+    s the residual scale below), pushed through the gradient of the prediction, and a Student-t interval in log
+    loss. ``c`` is the Huber M-estimator's asymptotic variance factor for normal residuals (Huber 1964),
+    ``E[psi^2] / E[psi']^2`` at ``k = delta / s``: 1 for a squared loss, pi/2 for the nearly-L1 Huber objective
+    (delta = 1e-3 well below the scatter). This is an asymptotic approximation that assumes the curvature of the
+    problem is well determined; the Chinchilla objective is badly conditioned and kinked (PITFALLS.md), so
+    prefer bootstrap draws, and treat the linearised interval as a rough guide (``Prediction.method`` says which).
+
+* **Prediction interval for a new run** = the mean's uncertainty plus the residual scatter. The residual scale
+  ``s`` of log loss is estimated robustly from the fit's residuals: ``1.4826 x MAD`` (median absolute deviation
+  about the median, scaled to a normal's standard deviation) over the rows with positive weight, inflated by
+  ``sqrt(n / (n - p))`` for the p coefficients fitted. ASSUMED: a new run's log loss is the law's mean plus an
+  independent residual of the fitted rows' kind (iid in log loss, normal for the interval's width). Each side of
+  the interval adds, in quadrature, that side's half-width of the confidence interval (0 where the point lies
+  outside it) and ``t s``, t the Student-t quantile with n - p degrees of freedom; so the prediction interval
+  always contains the confidence interval and the point. It does NOT include error from a law of the wrong form:
+  held-out extrapolation (``optimal.validate``) is how to see that.
+
+Example:
+  >>> import optimal
+  >>> runs = optimal.synthetic_runs(n_runs=60)
+  >>> result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)  # doctest: +SKIP
+  >>> p = result.predict([1e10, 7e10], [2e11, 1.4e12])  # doctest: +SKIP
+  >>> p.loss, p.mean_lo, p.new_hi  # doctest: +SKIP
+"""
+
+import dataclasses
+import math
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..allocation.extrapolation import FittedRange, extrapolation
+from ..errors import CoefficientsError, DataError, OptimalError
+from ..precision import float64_scope
+from .problem import expand, residuals
+
+MAD_TO_SD = 1.4826  # 1 / Phi^-1(3/4): the MAD of a normal sample times this estimates its standard deviation
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    """Predicted losses for m runs, with intervals (every array has shape (m,); losses in nats).
+
+    Attributes:
+      n_params, n_tokens: N (parameters) and D (tokens) of each run, broadcast to one shape and flattened.
+      loss: the fitted law's loss (the point prediction).
+      mean_lo, mean_hi: the ``confidence`` interval for the law's mean loss.
+      new_lo, new_hi: the ``confidence`` prediction interval for one new run's loss.
+      log_se: the standard error of the mean's log loss (the draws' standard deviation, or the linearised one).
+      residual_scale: s, the robust scale of the fit's log-loss residuals (see the module docstring).
+      dof: n - p, the degrees of freedom of s. confidence: the intervals' level.
+      method: "bootstrap" (percentiles of draws) or "linearised" (see the module docstring).
+      n_draws: the converged bootstrap draws used (0 for "linearised").
+      extrapolation: ``{"compute_decades", "N_decades_outside", "D_decades_outside"}`` (m,) each: the decades
+        N x D lies beyond the largest fitted run's (the same for compute at any k; negative inside) and the decades
+        N and D lie outside the fitted ranges (0 inside).
+      notes: what the caller should know in words (covariates at their defaults, a point outside its interval).
+    """
+
+    n_params: np.ndarray
+    n_tokens: np.ndarray
+    loss: np.ndarray
+    mean_lo: np.ndarray
+    mean_hi: np.ndarray
+    new_lo: np.ndarray
+    new_hi: np.ndarray
+    log_se: np.ndarray
+    residual_scale: float
+    dof: int
+    confidence: float
+    method: str
+    n_draws: int
+    extrapolation: dict
+    notes: tuple = ()
+
+    def records(self) -> list:
+        """One dict per run: ``N``, ``D``, ``loss``, ``mean`` and ``new_run`` (each ``{lo, hi}``), ``log_se`` and
+        ``extrapolation`` (``{compute_decades, N_decades_outside, D_decades_outside}``)."""
+        far = self.extrapolation
+        return [{"N": float(self.n_params[i]), "D": float(self.n_tokens[i]), "loss": float(self.loss[i]),
+                 "mean": {"lo": float(self.mean_lo[i]), "hi": float(self.mean_hi[i])},
+                 "new_run": {"lo": float(self.new_lo[i]), "hi": float(self.new_hi[i])},
+                 "log_se": float(self.log_se[i]),
+                 "extrapolation": {k: float(np.asarray(v)[i]) for k, v in far.items()}}
+                for i in range(len(self.loss))]
+
+    def to_dict(self) -> dict:
+        """The JSON summary: confidence, method, n_draws, residual_scale, dof, notes and ``runs`` (``records()``)."""
+        return {"confidence": self.confidence, "method": self.method, "n_draws": self.n_draws,
+                "residual_scale": self.residual_scale, "dof": self.dof, "notes": list(self.notes),
+                "runs": self.records()}
+
+
+@float64_scope
+def log_residuals(result):
+    """The fit's log-loss residuals, observed minus predicted, one per fitted row (n,) (rows of zero weight
+    included; ``residual_scale`` leaves them out)."""
+    _, rows = result.problem()
+    return -np.asarray(residuals(result.family, jnp.asarray(result.free), rows))
+
+
+def residual_scale(result):
+    """``(s, dof)``: the robust scale of the fit's log-loss residuals over its rows of positive weight,
+    ``1.4826 x MAD x sqrt(n / (n - p))`` (p free coefficients), and ``dof = n - p``."""
+    weights = np.asarray(result.data[3], float)
+    r = log_residuals(result)[weights > 0]
+    n, p = len(r), len(np.atleast_1d(result.free))
+    dof = max(n - p, 1)
+    mad = float(np.median(np.abs(r - np.median(r))))
+    return MAD_TO_SD * mad * math.sqrt(n / dof), dof
+
+
+def huber_variance_factor(delta, scale, robust="huber"):
+    """The asymptotic variance of a Huber M-estimate relative to least squares for normal residuals of standard
+    deviation ``scale`` (Huber 1964): ``E[psi^2] / E[psi']^2`` at ``k = delta / scale``; 1 for ``robust="squared"``,
+    tending to pi/2 (the median's) as k -> 0."""
+    from scipy.stats import norm
+
+    if robust != "huber" or scale <= 0:
+        return 1.0
+    k = delta / scale
+    inside = 2 * norm.cdf(k) - 1
+    if inside < 1e-12:
+        return math.pi / 2
+    second = inside - 2 * k * norm.pdf(k) + 2 * k * k * norm.sf(k)
+    return float(second / inside**2)
+
+
+def _group_index(result, group):
+    if result.group_labels is None:
+        if group is not None:
+            raise OptimalError(f"group {group!r}: this fit has no groups")
+        return 0
+    if group is None:
+        raise OptimalError("a joint fit of several groups has one law per group: give group= (one of "
+                           f"{', '.join(map(str, result.group_labels))})")
+    labels = [str(g) for g in result.group_labels]
+    if str(group) not in labels:
+        raise OptimalError(f"no group {group!r} in this fit; its groups are {', '.join(labels)}")
+    return labels.index(str(group))
+
+
+def _prediction_covariates(result, covariates, shape):
+    """``{name: (m,) float64}`` for the family's covariates at the predicted runs, and notes on defaults used."""
+    family = result.family
+    covariates = dict(covariates or {})
+    unknown = [k for k in covariates if k not in family.covariates]
+    if unknown:
+        raise DataError(f"the {family.name} law reads no covariate {', '.join(map(repr, unknown))}"
+                        + (f"; it reads {', '.join(family.covariates)}" if family.covariates else "; it reads none"))
+    out, notes = {}, []
+    for name in family.covariates:
+        if name in covariates:
+            try:
+                values = np.broadcast_to(np.asarray(covariates[name], dtype=np.float64), shape).ravel()
+            except (TypeError, ValueError):
+                raise DataError(f"covariate {name} must be numbers of one value or one per run ({shape})") from None
+            if not np.all(values > 0) or np.any(np.isnan(values)):
+                raise DataError(f"covariate {name} must be positive, got {values[~(values > 0)][0]!r}")
+            out[name] = values
+        else:
+            default = family.covariate_defaults[name]
+            out[name] = np.full(int(np.prod(shape)), float(default))
+            notes.append(f"covariate {name} not given: predicted at the law's default {name} = {default:g}")
+    return out, notes
+
+
+def _draws(result, bootstrap):
+    """The converged draws (R, P) of one fit from a ``BootstrapResult`` or a fit record path (None: no draws)."""
+    if bootstrap is None:
+        return None
+    if isinstance(bootstrap, (str, Path)):
+        from .bootstrap import load_bootstrap
+
+        source = bootstrap
+        bootstrap = load_bootstrap(bootstrap, result.family)
+        if bootstrap is None:
+            raise CoefficientsError(f"{str(source)!r} holds no bootstrap draws: save the fit with --bootstrap B")
+    if not hasattr(bootstrap, "good") or not hasattr(bootstrap, "fit"):
+        raise OptimalError(f"bootstrap must be a BootstrapResult or a fit record's path, not {type(bootstrap).__name__}")
+    same = (np.shape(bootstrap.fit.theta) == np.shape(result.theta)
+            and np.allclose(bootstrap.fit.theta, result.theta, rtol=1e-9, atol=1e-12))
+    if not same:
+        raise OptimalError("the bootstrap draws are of another fit (their full-data coefficients differ from this "
+                           "fit's): pass the BootstrapResult of this fit")
+    good = np.asarray(bootstrap.good)
+    if len(good) < 2:
+        raise OptimalError(f"only {len(good)} of {bootstrap.n_resamples} bootstrap resamples converged; intervals "
+                           "need at least 2")
+    return good
+
+
+def _runs(result, n_params, n_tokens, covariates, group):
+    """The runs to predict, checked: ``(N (m,), D (m,), covariates {name: (m,)}, notes, group index, point log
+    loss (m,))``."""
+    g = _group_index(result, group)
+    try:
+        n, d = np.broadcast_arrays(np.asarray(n_params, dtype=np.float64), np.asarray(n_tokens, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise DataError(f"N and D must be numbers of shapes that broadcast, got shapes {np.shape(n_params)} and "
+                        f"{np.shape(n_tokens)}") from None
+    shape = n.shape
+    n, d = n.ravel(), d.ravel()
+    if n.size == 0:
+        raise DataError("no runs to predict: N and D are empty")
+    for values, name in ((n, "N"), (d, "D")):
+        bad = ~(np.isfinite(values) & (values > 0))
+        if bad.any():
+            raise DataError(f"{name} must be positive and finite; value {int(np.argmax(bad))} (0-based) is "
+                            f"{values[np.argmax(bad)]!r}")
+    covs, notes = _prediction_covariates(result, covariates, shape)
+    theta = np.atleast_2d(np.asarray(result.theta, np.float64))[g]
+    point = np.asarray(_law_log_loss(result.family, jnp.asarray(theta), jnp.asarray(np.log(n)),
+                                     jnp.asarray(np.log(d)), {k: jnp.asarray(v) for k, v in covs.items()}))
+    return n, d, covs, notes, g, point
+
+
+def _per_draw(family, draws, group, log_n, log_d, covariates):
+    """Each draw's law's log loss at the runs: (R, m) from draws (R, P) (or a joint fit's (R, G, P))."""
+    thetas = draws if draws.ndim == 2 else draws[:, group]
+    covs = {k: jnp.asarray(v) for k, v in covariates.items()}
+    return np.asarray(jax.vmap(lambda th: _law_log_loss(family, th, jnp.asarray(log_n), jnp.asarray(log_d), covs))(
+        jnp.asarray(thetas)))
+
+
+@float64_scope
+def mean_error_samples(result, n_params, n_tokens, covariates=None, bootstrap=None, group=None, size=2000, seed=0):
+    """Samples of the error of the predicted mean log loss at runs (N, D): (S, m), each row one plausible
+    ``predicted - true`` vector, shared by the runs (the fit's error moves every prediction at once).
+
+    From bootstrap draws (``bootstrap`` as for ``predict``): each converged draw's log loss minus the fit's (the
+    bootstrap principle), S = the number of draws (``size`` and ``seed`` unused). Without draws: S = ``size`` normal
+    samples of the linearised covariance (module docstring), reproducible from ``seed``; rows of inf where a
+    direction the rows do not determine enters the prediction.
+    """
+    n, d, covs, _, g, point = _runs(result, n_params, n_tokens, covariates, group)
+    log_n, log_d = np.log(n), np.log(d)
+    draws = _draws(result, bootstrap)
+    if draws is not None:
+        return _per_draw(result.family, draws, g, log_n, log_d, covs) - point
+    scale, _ = residual_scale(result)
+    grad, cov = _linearised(result, log_n, log_d, covs, scale, g)
+    values, vectors = np.linalg.eigh(np.where(np.isfinite(cov), cov, 0.0))
+    if not np.all(np.isfinite(cov)):
+        return np.full((size, len(n)), np.inf)
+    root = vectors * np.sqrt(np.maximum(values, 0.0))
+    return np.random.default_rng(seed).standard_normal((size, root.shape[1])) @ (grad @ root).T
+
+
+def _law_log_loss(family, theta, log_n, log_d, covariates):
+    """log L of ``family`` at fitting-space ``theta`` (P,) for runs (m,)."""
+    return family.log_loss(family.to_natural(theta), log_n, log_d, covariates)
+
+
+def _linearised(result, log_n, log_d, covariates, scale, group=0):
+    """``(g, cov)``: the prediction's gradient (m, F) and the free coefficients' linearised covariance (F, F),
+    ``c s^2 (J^T W J)^-1`` (module docstring), both in a diagonally rescaled basis (``g @ cov @ g.T`` is the
+    covariance of the predicted log losses). A direction the rows do not determine has infinite variance."""
+    struct, rows = result.problem()
+    z = jnp.asarray(result.free, jnp.float64)
+    weights = np.asarray(result.data[3], float)
+    jac = np.asarray(jax.jacfwd(lambda x: residuals(result.family, x, rows))(z))  # (n, F)
+    gram = (jac * weights[:, None]).T @ jac
+    factor = huber_variance_factor(result.config.get("delta", 1e-3), scale, result.config.get("robust", "huber"))
+    inverse, norm = _scaled_inverse(gram)
+    select, base = jnp.asarray(struct.select), jnp.asarray(struct.base, jnp.float64)
+    covs = {k: jnp.asarray(v) for k, v in covariates.items()}
+    grad = np.asarray(jax.jacfwd(lambda x: _law_log_loss(result.family, expand(x, select, base)[group],
+                                                         jnp.asarray(log_n), jnp.asarray(log_d), covs))(z))  # (m, F)
+    return grad / norm, factor * scale**2 * inverse
+
+
+@float64_scope
+def linearised_log_se(result, log_n, log_d, covariates, scale, group=0):
+    """Standard errors (m,) of the law's mean log loss at runs (log N, log D (m,), covariates ``{name: (m,)}``) by
+    the linearised (Gauss-Newton) covariance of the free coefficients (module docstring; ``scale`` = s). A
+    prediction that depends on a direction the rows do not determine gets an infinite standard error rather than
+    a silently narrow one."""
+    g, cov = _linearised(result, log_n, log_d, covariates, scale, group)
+    with np.errstate(invalid="ignore"):
+        variance = np.einsum("mi,ij,mj->m", g, cov, g)
+    return np.sqrt(np.maximum(np.nan_to_num(variance, nan=np.inf), 0.0))
+
+
+def _scaled_inverse(gram):
+    """``(inverse of the diagonally scaled matrix, the scale)``: ``gram^-1 = inv / outer(scale, scale)``. A
+    singular direction becomes an infinite variance."""
+    norm = np.sqrt(np.abs(np.diagonal(gram)))
+    norm = np.where(norm > 0, norm, 1.0)
+    scaled = gram / np.outer(norm, norm)
+    values, vectors = np.linalg.eigh(scaled)
+    tiny = values <= np.finfo(float).eps * max(float(values.max()), 1.0) * len(values)
+    inverse_values = np.where(tiny, np.inf, 1.0 / np.where(tiny, 1.0, values))
+    with np.errstate(invalid="ignore"):
+        inv = (vectors * inverse_values) @ vectors.T
+    return np.nan_to_num(inv, nan=np.inf), norm
+
+
+@float64_scope
+def predict(result, n_params, n_tokens, covariates=None, confidence=0.95, bootstrap=None, group=None) -> Prediction:
+    """Predicted loss at runs (N, D) from a fit, with intervals (see the module docstring for the method).
+
+    Args:
+      result: a ``FitResult`` (any family).
+      n_params: N, parameters; n_tokens: D, tokens; arrays (or numbers) broadcast to one shape, flattened to (m,).
+      covariates: ``{name: values}`` for a family that reads covariates (data-constrained: ``{"U": unique
+        tokens}``), one value or one per run; a covariate not given takes the family's default (stated in notes).
+      confidence: the level of both intervals, in (0, 1).
+      bootstrap: a ``BootstrapResult`` of this fit, or the path of a fit record saved with draws: the confidence
+        interval comes from the draws' percentiles. None: the linearised interval (a rougher approximation).
+      group: for a joint fit of several groups, the group whose law predicts.
+
+    Returns:
+      A ``Prediction``.
+
+    Raises:
+      DataError: N or D not positive and finite, or shapes that do not broadcast; a bad covariate.
+      OptimalError: a confidence outside (0, 1); draws of another fit or fewer than 2 converged draws; a joint
+        fit without ``group``.
+
+    Example:
+      >>> p = predict(result, 7e10, 1.4e12, bootstrap=boot)  # doctest: +SKIP
+      >>> p.records()[0]["new_run"]  # doctest: +SKIP
+    """
+    from scipy.stats import t as student_t
+
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.floating)) or not 0 < confidence < 1:
+        raise OptimalError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
+    n, d, covs, notes, g, point = _runs(result, n_params, n_tokens, covariates, group)
+    log_n, log_d = np.log(n), np.log(d)
+    family = result.family
+    scale, dof = residual_scale(result)
+    q = float(student_t.ppf(0.5 + confidence / 2, dof))
+    draws = _draws(result, bootstrap)
+    tail = 100 * (1 - confidence) / 2
+    if draws is not None:
+        per_draw = _per_draw(family, draws, g, log_n, log_d, covs)  # (R, m)
+        lo, hi = np.percentile(np.exp(per_draw), [tail, 100 - tail], axis=0)  # the draws' loss, in nats
+        log_lo, log_hi = np.log(lo), np.log(hi)
+        log_se = np.std(per_draw, axis=0, ddof=1)
+        method, n_draws = "bootstrap", len(per_draw)
+        outside = int(np.sum((point < log_lo) | (point > log_hi)))
+        if outside:
+            notes.append(f"{outside} point prediction{'s lie' if outside > 1 else ' lies'} outside the bootstrap "
+                         "interval for the mean: the draws are biased against the fit there")
+    else:
+        log_se = linearised_log_se(result, log_n, log_d, covs, scale, g)
+        log_lo, log_hi = point - q * log_se, point + q * log_se
+        method, n_draws = "linearised", 0
+        notes.append("confidence interval linearised from the fit's curvature (no bootstrap draws given): a rough "
+                     "approximation for this kinked, ill-conditioned objective; pass bootstrap draws for percentiles")
+    below, above = np.maximum(point - log_lo, 0.0), np.maximum(log_hi - point, 0.0)
+    noise = q * scale
+    new_lo, new_hi = point - np.hypot(below, noise), point + np.hypot(above, noise)
+    fit_n, fit_d, _, weights = (np.asarray(x) for x in result.data)
+    if result.group_ids is not None:
+        rows = np.asarray(result.group_ids) == g
+        fit_n, fit_d, weights = fit_n[rows], fit_d[rows], weights[rows]
+    far = extrapolation(FittedRange.from_runs(fit_n, fit_d, weights), n * d, n, d, 1.0)
+    return Prediction(n, d, np.exp(point), np.exp(log_lo), np.exp(log_hi), np.exp(new_lo), np.exp(new_hi),
+                      np.asarray(log_se, float), float(scale), int(dof), float(confidence), method, int(n_draws),
+                      {k: np.asarray(v, float) for k, v in far.items()}, tuple(notes))
