@@ -42,6 +42,8 @@ from .fitting.fit import FitResult, fit, load_fit
 from .fitting.sweep import sweep
 from .analysis.compare import compare
 from .analysis.recommend import Recommendation, recommend
+from .analysis.validate import Validation, validate
+from .fitting.predict import Prediction, predict
 from .synthetic import synthetic_runs
 from .laws import (
     DEFAULT_PRESET,

@@ -732,6 +732,10 @@ def build_parser():
     plot.add_argument("--out", required=True, metavar="FILE.png", help="output file (.png, .pdf, .svg)")
     plot.add_argument("--dpi", type=int, default=150, help="resolution of png/jpg output, 10 to 2000 (default 150)")
     plot.set_defaults(run=_cmd_plot)
+    from optimal.cli import validate  # command modules import main's helpers, so they are imported here
+    validate.add_parser(commands)
+    from optimal.cli import predict
+    predict.add_parser(commands)
     return parser
 
 

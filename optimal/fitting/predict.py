@@ -129,15 +129,17 @@ def huber_variance_factor(delta, scale, robust="huber"):
     """The asymptotic variance of a Huber M-estimate relative to least squares for normal residuals of standard
     deviation ``scale`` (Huber 1964): ``E[psi^2] / E[psi']^2`` at ``k = delta / scale``; 1 for ``robust="squared"``,
     tending to pi/2 (the median's) as k -> 0."""
+    from scipy.special import erf, gammainc
     from scipy.stats import norm
 
     if robust != "huber" or scale <= 0:
         return 1.0
     k = delta / scale
-    inside = 2 * norm.cdf(k) - 1
-    if inside < 1e-12:
+    inside = erf(k / math.sqrt(2))  # P(|e| < k) = E[psi']
+    if inside <= 0:
         return math.pi / 2
-    second = inside - 2 * k * norm.pdf(k) + 2 * k * k * norm.sf(k)
+    # E[psi^2] = E[e^2; |e| < k] + k^2 P(|e| > k), the first a chi-square(3) probability (no cancellation at small k)
+    second = gammainc(1.5, k * k / 2) + 2 * k * k * norm.sf(k)
     return float(second / inside**2)
 
 

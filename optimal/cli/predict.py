@@ -1,0 +1,167 @@
+"""``optimal predict``: the loss a saved fit predicts at runs (N, D), with the confidence interval for the mean loss,
+the prediction interval for a new run and how far each run lies beyond the fitted ones (``FitResult.predict``)."""
+
+import argparse
+import csv
+from pathlib import Path
+
+import numpy as np
+
+import optimal
+from optimal.allocation.extrapolation import MAX_DECADES_OUTSIDE
+from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
+from optimal.errors import DataError, OptimalError
+from optimal.fitting.data import read_runs_with_columns
+from optimal.jsonio import read_json
+from optimal.cli.main import _assignment, _format_table, _named_once, _number, _print_json, _warn
+
+EPILOG = f"""
+The point is the fitted law's loss. The confidence interval for the mean loss comes from the record's bootstrap
+draws (saved by 'optimal fit --bootstrap B --save FIT.json'), the percentiles of every draw's loss; without draws
+it is linearised from the fit's curvature (rougher: say --bootstrap when saving). The prediction interval for a
+new run adds the residual scatter of the fitted runs (a robust scale of their log-loss residuals, assumed iid).
+Neither includes the error of a law of the wrong form: 'optimal validate' measures that on held-out runs.
+A run more than {MAX_DECADES_OUTSIDE:g} decade outside the fitted N or D range is warned about.
+
+JSON (--json): {{"fit", "law", "confidence", "method" ("bootstrap" or "linearised"), "n_draws", "residual_scale",
+"dof", "notes", "warnings", "runs": [{{"N", "D", "C", "loss", "mean": {{"lo", "hi"}}, "new_run": {{"lo", "hi"}},
+"log_se", "extrapolation": {{"compute_decades", "N_decades_outside", "D_decades_outside"}}}}]}}; with --runs and a
+loss column, each run also has "actual", "rel_error" (predicted / actual - 1) and "in_prediction_interval".
+
+examples:
+  optimal predict fit.json --params 7e10 --tokens 1.4e12
+  optimal predict fit.json --params 1e9 7e10 --tokens 2e10 1.4e12 --json
+  optimal predict fit.json --runs planned.csv
+"""
+
+
+def add_parser(commands):
+    """Register ``optimal predict`` on the subcommands ``commands``."""
+    parser = commands.add_parser(
+        "predict", help="predicted loss at (N, D) from a saved fit, with confidence and prediction intervals",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+    parser.add_argument("fit", metavar="FIT.json", help="a fit record saved by 'optimal fit --save'")
+    parser.add_argument("--params", type=_number, nargs="+", metavar="N", help="parameters of each run")
+    parser.add_argument("--tokens", type=_number, nargs="+", metavar="D",
+                        help="training tokens of each run (one value, or as many as --params)")
+    parser.add_argument("--runs", metavar="RUNS.csv", help="runs to predict, one per row (N, D as fit reads them)")
+    parser.add_argument("--covariate", type=_assignment("NAME=VALUE or NAME=COLUMN"), action="extend", nargs="+",
+                        metavar="NAME=VALUE", help="the law's covariate (data-constrained: U): a number, or with --runs "
+                                                   "a column")
+    parser.add_argument("--group", metavar="LABEL", help="with a joint fit's record: the group whose law predicts")
+    parser.add_argument("--params-col", metavar="NAME", help="with --runs: column of N (default N)")
+    parser.add_argument("--tokens-col", metavar="NAME", help="with --runs: column of D (default D)")
+    parser.add_argument("--flops-col", metavar="NAME", help="with --runs: column of FLOPs C; then D = C / (k N)")
+    parser.add_argument("--loss-col", metavar="NAME", help="with --runs: column of actual losses (default loss, if any)")
+    parser.add_argument("--flops-per-param-token", type=_number, metavar="K",
+                        help="k in C = k N D (default: the record's, else 6)")
+    parser.add_argument("--confidence", type=_number, default=0.95, help="interval level (default 0.95)")
+    parser.add_argument("--json", action="store_true", help="print JSON (keys below)")
+    parser.set_defaults(run=run)
+
+
+def _has_column(path, name):
+    """Whether a CSV file's header holds ``name`` (matched as the readers match); None when it cannot tell."""
+    if Path(path).suffix.lower() == ".parquet":
+        return None
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None  # the reader itself says what is wrong
+    return name.strip().casefold() in {h.strip().casefold() for h in header}
+
+
+def _runs_to_predict(args, k):
+    """``(N, D, covariates, actual losses or None)`` from --params/--tokens or --runs."""
+    if (args.runs is None) == (args.params is None and args.tokens is None):
+        raise OptimalError("give either --params N... and --tokens D..., or --runs RUNS.csv")
+    pairs = _named_once(args.covariate, "--covariate")
+    if args.runs is None:
+        if args.params is None or args.tokens is None:
+            raise OptimalError("give both --params and --tokens")
+        try:
+            n, d = np.broadcast_arrays(np.asarray(args.params, float), np.asarray(args.tokens, float))
+        except ValueError:
+            raise DataError(f"--params has {len(args.params)} values and --tokens {len(args.tokens)}: give one value "
+                            "or as many as the other") from None
+        covariates = {}
+        for name, text in pairs.items():
+            try:
+                covariates[name] = float(text)
+            except ValueError:
+                raise DataError(f"--covariate {name}={text}: give a number (a column only with --runs)") from None
+        return n, d, covariates, None
+    loss_col = args.loss_col
+    has_loss = loss_col is not None or _has_column(args.runs, "loss")
+    stand_in = loss_col if has_loss else (args.params_col or "N")  # no loss column: read N in its place, unused
+    runs, columns = read_runs_with_columns(
+        args.runs, numbers={f"covariate {name}": column for name, column in pairs.items()},
+        params_col=args.params_col, tokens_col=args.tokens_col, flops_col=args.flops_col, loss_col=stand_in,
+        flops_per_param_token=k, n_free=0)
+    covariates = {name: columns[f"covariate {name}"] for name in pairs}
+    return runs.n_params, runs.n_tokens, covariates, runs.loss if has_loss else None
+
+
+def run(args):
+    if not 0 < args.confidence < 1:
+        raise OptimalError(f"--confidence must be between 0 and 1 (e.g. 0.95), got {args.confidence:g}")
+    result = optimal.load_fit(args.fit)
+    boot = optimal.load_bootstrap(args.fit)
+    recorded = read_json(args.fit, "fit record").get(FLOPS_KEY)
+    k = args.flops_per_param_token or (recorded if isinstance(recorded, (int, float)) and recorded > 0
+                                       else DEFAULT_FLOPS_PER_PARAM_TOKEN)
+    n, d, covariates, actual = _runs_to_predict(args, k)
+    prediction = result.predict(n, d, covariates or None, args.confidence, boot, args.group)
+    records = prediction.records()
+    for i, record in enumerate(records):
+        record["C"] = k * record["N"] * record["D"]
+        if actual is not None:
+            record["actual"] = float(actual[i])
+            record["rel_error"] = record["loss"] / float(actual[i]) - 1
+            record["in_prediction_interval"] = bool(record["new_run"]["lo"] <= actual[i] <= record["new_run"]["hi"])
+    found = _warnings(records, result, boot)
+    if args.json:
+        output = prediction.to_dict()
+        output.update(fit=str(args.fit), law=result.family.name, runs=records, warnings=found)
+        _print_json(output)
+    else:
+        print(_text(prediction, records, args, actual is not None))
+    for message in found:
+        _warn(message)
+    return 0
+
+
+def _warnings(records, result, boot):
+    """Runs far outside the fitted ranges, and the fit's and the draws' own warnings."""
+    found = [f"fit: {w}" for w in result.warnings] + [f"bootstrap: {w}" for w in (boot.warnings if boot else [])]
+    for i, r in enumerate(records):
+        far = r["extrapolation"]
+        outside = [f"{name} lies {far[f'{name}_decades_outside']:.2g} decades outside the fitted range" for name in "ND"
+                   if far[f"{name}_decades_outside"] > MAX_DECADES_OUTSIDE]
+        if outside:
+            found.append(f"run {i + 1} (N = {r['N']:.3g}, D = {r['D']:.3g}): {'; '.join(outside)}: the law's form is "
+                         "untested there and the intervals do not include that; see 'optimal validate'")
+    return found
+
+
+def _text(prediction, records, args, with_actual):
+    level = f"{100 * prediction.confidence:g}%"
+    how = (f"bootstrap percentiles of {prediction.n_draws} draws" if prediction.method == "bootstrap"
+           else "linearised from the fit's curvature")
+    lines = [f"predicted loss (nats) from {args.fit}; {level} intervals: mean loss {how}; a new run adds residual "
+             f"scatter s = {prediction.residual_scale:.3g} in log loss"]
+    lines += [f"  note: {note}" for note in prediction.notes]
+    headers = ["N", "D", "C (FLOPs)", "loss", "mean lo", "mean hi", "new-run lo", "new-run hi", "C vs fit (dec)",
+               "N out (dec)", "D out (dec)"] + (["actual", "error", "in PI"] if with_actual else [])
+    rows = []
+    for r in records:
+        far = r["extrapolation"]
+        row = [f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['C']:.4g}", f"{r['loss']:.4f}", f"{r['mean']['lo']:.4f}",
+               f"{r['mean']['hi']:.4f}", f"{r['new_run']['lo']:.4f}", f"{r['new_run']['hi']:.4f}",
+               f"{far['compute_decades']:+.2f}", f"{far['N_decades_outside']:.2f}", f"{far['D_decades_outside']:.2f}"]
+        if with_actual:
+            row += [f"{r['actual']:.4f}", f"{100 * r['rel_error']:+.2f}%", "yes" if r["in_prediction_interval"] else "NO"]
+        rows.append(row)
+    lines.append(_format_table(headers, rows))
+    return "\n".join(lines)

@@ -1,0 +1,216 @@
+"""``optimal validate``: fit on some runs, predict the held-out ones, and say whether the errors fit the intervals
+(``optimal.validate``)."""
+
+import argparse
+import sys
+import warnings
+
+import numpy as np
+
+import optimal
+from optimal.analysis.validate import QUANTITIES, SIGNIFICANCE
+from optimal.errors import OptimalError, check_count
+from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
+from optimal.fitting.data import parse_where, read_runs_with_columns
+from optimal.laws import FAMILIES
+from optimal.cli.main import _assignment, _format_table, _named_once, _number, _print_json, _warn
+
+EPILOG = f"""
+Which runs to hold out (give exactly one):
+  --holdout EXPR        a filter as fit's --where reads it; N, D, C (compute: the --flops-col column, else k N D)
+                        and loss name the runs' quantities as fit reads them, any other name a column of the file
+  --holdout-largest K   the K runs of largest compute
+  --rolling [K]         K cut-offs at increasing compute (default 5, from 50% to 90% of the runs below them): each
+                        fits the runs below its cut-off and predicts those at or above it
+
+Errors are relative, predicted / actual - 1 (positive: the law predicts a higher loss than the run reached). A
+fold is flagged when fewer held-out runs fall inside the prediction interval, or its mean error is farther from 0,
+than in all but {SIGNIFICANCE:g} of folds simulated as if the law were right (sharing the fit's error, with
+residuals of the fitted runs); then a warning says the law is probably misspecified.
+
+JSON (--json): {{"mode", "confidence", "significance", "misspecified", "notes", "warnings", "folds": [{{"label",
+"cutoff", "n_fit", "n_held_out", "method" ("bootstrap" or "linearised"), "residual_scale", "fit": {{"law",
+"params", "converged", "warnings"}}, "bootstrap" (null or {{"n_resamples", "n_failed", "warnings"}}), "metrics":
+{{"n", "mean_abs_rel_error", "max_abs_rel_error", "bias", "ci_coverage", "pi_coverage", "n_in_ci", "n_in_pi",
+"expected_pi_coverage", "coverage_p", "bias_p", "flagged_coverage", "flagged_bias", "flagged"}}, "warnings", "runs":
+[{{"index", "N", "D", "C", "loss", "predicted", "rel_error", "mean": {{"lo", "hi"}}, "new_run": {{"lo", "hi"}},
+"in_mean_interval", "in_prediction_interval", "extrapolation": {{"compute_decades", "N_decades_outside",
+"D_decades_outside"}}}}]}}]}}; with --where, "rows_selected" as fit gives it.
+
+examples:
+  optimal validate runs.csv --holdout "C>=6.4e18"
+  optimal validate runs.csv --holdout-largest 5 --bootstrap 200
+  optimal validate runs.csv --rolling --law kaplan --json
+"""
+
+
+def add_parser(commands):
+    """Register ``optimal validate`` on the subcommands ``commands``."""
+    parser = commands.add_parser(
+        "validate", help="held-out extrapolation: fit on some runs, predict the others, check the intervals",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+    parser.add_argument("runs", metavar="RUNS.csv", help="one training run per row, with a header (as for fit)")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--holdout", metavar="EXPR", help="hold out the runs where EXPR holds, e.g. 'C>=6.4e18'")
+    which.add_argument("--holdout-largest", type=int, metavar="K", help="hold out the K largest-compute runs")
+    which.add_argument("--rolling", type=int, nargs="?", const=5, metavar="K",
+                       help="K compute cut-offs (default 5), each fitted below and predicting at or above it")
+    parser.add_argument("--law", choices=tuple(FAMILIES), default="chinchilla", help="the law family to fit")
+    parser.add_argument("--covariate", type=_assignment("NAME=COLUMN (e.g. U=unique_tokens)"), action="extend",
+                        nargs="+", metavar="NAME=COLUMN", help="read the law's per-run covariate NAME from COLUMN")
+    parser.add_argument("--fix", type=_assignment("NAME=VALUE (e.g. E=1.69)", _number), action="extend", nargs="+",
+                        metavar="NAME=VALUE", help="hold parameter NAME at VALUE in every fit")
+    parser.add_argument("--tie", type=_assignment("NAME=NAME (e.g. alpha=beta)"), action="extend", nargs="+",
+                        metavar="NAME=NAME", help="hold two parameters equal")
+    parser.add_argument("--params-col", metavar="NAME", help="column of N, parameters (default N)")
+    parser.add_argument("--tokens-col", metavar="NAME", help="column of D, training tokens (default D)")
+    parser.add_argument("--flops-col", metavar="NAME", help="column of training FLOPs C; then D = C / (k N)")
+    parser.add_argument("--loss-col", metavar="NAME", help="column of the final loss (default loss)")
+    parser.add_argument("--weight-col", metavar="NAME", help="column of per-row fitting weights")
+    parser.add_argument("--where", action="append", metavar="EXPR", help="use only the rows where EXPR holds (as fit)")
+    parser.add_argument("--drop-highest-loss", type=int, default=0, metavar="K",
+                        help="leave out the K highest-loss rows (Epoch: 5)")
+    parser.add_argument("--flops-per-param-token", type=_number, default=6.0, metavar="K",
+                        help="k in C = k N D (default 6)")
+    parser.add_argument("--delta", type=_number, default=1e-3, help="Huber threshold on log-loss residuals")
+    parser.add_argument("--n-polish", type=int, default=16, metavar="S", help="starts polished after the screen")
+    parser.add_argument("--n-samples", type=int, default=4096, metavar="M",
+                        help="points the screen samples for any law but the plain Chinchilla one")
+    parser.add_argument("--bootstrap", type=int, default=0, metavar="B",
+                        help="bootstrap resamples per fit for the intervals (default 0: linearised intervals)")
+    parser.add_argument("--max-iter", type=int, default=1000, metavar="K", help="iteration budget of each bootstrap refit")
+    parser.add_argument("--seed", type=int, default=0, help=f"bootstrap and simulation seed, 0 to {MAX_SEED}")
+    parser.add_argument("--confidence", type=_number, default=0.95, help="interval level (default 0.95)")
+    parser.add_argument("--plot", metavar="OUT.png", help="draw predicted against actual loss with the intervals")
+    parser.add_argument("--json", action="store_true", help="print JSON (keys below)")
+    parser.set_defaults(run=run)
+
+
+def _check_args(args):
+    """What can be checked before reading and fitting."""
+    if args.bootstrap:
+        check_count(args.bootstrap, "--bootstrap", 2, MAX_RESAMPLES)
+    check_count(args.seed, "--seed", 0, MAX_SEED)
+    check_count(args.max_iter, "--max-iter", 1)
+    check_count(args.n_polish, "--n-polish", 1)
+    if args.holdout_largest is not None:
+        check_count(args.holdout_largest, "--holdout-largest", 1)
+    if args.rolling is not None:
+        check_count(args.rolling, "--rolling", 1, 100)
+    if not 0 < args.confidence < 1:
+        raise OptimalError(f"--confidence must be between 0 and 1 (e.g. 0.95), got {args.confidence:g}")
+    for option, expressions in (("--holdout", [args.holdout] if args.holdout else []), ("--where", args.where or [])):
+        for expression in expressions:
+            try:
+                parse_where(expression)
+            except OptimalError as exc:
+                raise OptimalError(f"{option} {exc}") from None
+    if args.plot:
+        from optimal import plot  # loads matplotlib only when a figure is asked for
+
+        plot.check_output(args.plot)
+
+
+def _read(args):
+    """The runs, their covariates, their compute (FLOPs) and the column the holdout names (or None), and what each
+    --where kept."""
+    covariate_cols = _named_once(args.covariate, "--covariate")
+    numbers = {f"covariate {name}": column for name, column in covariate_cols.items()}
+    if args.flops_col:
+        numbers["C"] = args.flops_col
+    labels = None
+    holdout_column = None
+    if args.holdout:
+        column = parse_where(args.holdout).column
+        if column.strip().casefold() not in {q.casefold() for q in QUANTITIES}:
+            holdout_column = column
+            labels = {f"the holdout {args.holdout!r}": column}
+    runs, columns, selection = read_runs_with_columns(
+        args.runs, numbers=numbers, labels=labels, params_col=args.params_col, tokens_col=args.tokens_col,
+        flops_col=args.flops_col, loss_col=args.loss_col, weight_col=args.weight_col,
+        flops_per_param_token=args.flops_per_param_token, drop_highest_loss=args.drop_highest_loss, where=args.where,
+        n_free=0, return_selection=True)
+    covariates = {name: columns[f"covariate {name}"] for name in covariate_cols}
+    extra = {} if holdout_column is None else {holdout_column: columns[f"the holdout {args.holdout!r}"]}
+    compute = columns.get("C")
+    return runs, covariates, compute, extra, [kept._asdict() for kept in selection]
+
+
+def run(args):
+    _check_args(args)
+    runs, covariates, compute, extra, selection = _read(args)
+    mode = {"holdout": args.holdout, "largest": args.holdout_largest, "rolling": args.rolling}
+    if sys.stderr.isatty():
+        sys.stderr.write(f"fitting the {args.law} law to the runs kept ...\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # each fold carries its fit's warnings; printed below
+        report = optimal.validate(
+            runs.n_params, runs.n_tokens, runs.loss, runs.weights, holdout=mode["holdout"], largest=mode["largest"],
+            rolling=mode["rolling"], compute=compute, columns=extra, flops_per_param_token=args.flops_per_param_token,
+            law=args.law, covariates=covariates or None, fix=_named_once(args.fix, "--fix") or None,
+            tie=args.tie or (), n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
+            max_iter=args.max_iter, delta=args.delta, n_polish=args.n_polish, n_samples=args.n_samples)
+    for s in selection:
+        print(f"kept {s['kept']} of {s['of']} rows ({s['where']})", file=sys.stderr)
+    if args.plot:
+        from optimal import plot
+        from optimal.plot.validate import validation_figure
+
+        sys.stderr.write(f"wrote {plot.save_figure(validation_figure(report), args.plot)}\n")
+    if args.json:
+        output = report.to_dict()
+        if selection:
+            output["rows_selected"] = selection
+        _print_json(output)
+    else:
+        print(report_text(report))
+    for fold in report.folds:
+        prefix = f"[{fold.label}] " if len(report.folds) > 1 else ""
+        for message in fold.fit.warnings:
+            _warn(f"{prefix}fit: {message}")
+        for message in fold.bootstrap.warnings if fold.bootstrap is not None else []:
+            _warn(f"{prefix}bootstrap: {message}")
+    for message in report.warnings:
+        _warn(message)
+    return 0
+
+
+def _pct(value, signed=False):
+    return "n/a" if value is None else f"{100 * value:+.2f}%" if signed else f"{100 * value:.2f}%"
+
+
+def _p(value):
+    return "n/a" if value is None else "<0.001" if value < 0.001 else f"{value:.3g}"
+
+
+def report_text(report):
+    """The validation as text: per fold its summary (and, for one fold, a table of the held-out runs)."""
+    level = f"{100 * report.confidence:g}%"
+    first = report.folds[0]
+    method = (f"bootstrap ({first.bootstrap.n_resamples} resamples per fit)" if first.bootstrap is not None
+              else "linearised (no --bootstrap)")
+    lines = [f"validate: {first.fit.family.name} law; {level} intervals, {method}"]
+    lines += [f"  note: {note}" for note in report.notes]
+    headers = ["held out", "fit", "predicted", "mean |err|", "max |err|", "bias", "mean-CI cover", "PI cover",
+               "PI expected", "P(cover)", "P(bias)", "flag"]
+    rows = []
+    for fold in report.folds:
+        m = fold.metrics
+        rows.append([fold.label.removeprefix("held out: ")[:48], str(fold.fit.n_rows), str(m["n"]),
+                     _pct(m["mean_abs_rel_error"]), _pct(m["max_abs_rel_error"]), _pct(m["bias"], True),
+                     f"{m['n_in_ci']}/{m['n']}", f"{m['n_in_pi']}/{m['n']}", _pct(m["expected_pi_coverage"]),
+                     _p(m["coverage_p"]), _p(m["bias_p"]), "MISSPECIFIED?" if m["flagged"] else "ok"])
+    lines.append(_format_table(headers, rows))
+    if len(report.folds) == 1:
+        lines += ["", f"held-out runs (errors: predicted / actual - 1; {level} intervals for the mean and a new run):"]
+        run_rows = []
+        for r in first.records():
+            run_rows.append([f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['C']:.4g}", f"{r['loss']:.4f}",
+                             f"{r['predicted']:.4f}", _pct(r["rel_error"], True),
+                             f"[{r['mean']['lo']:.4f}, {r['mean']['hi']:.4f}]",
+                             f"[{r['new_run']['lo']:.4f}, {r['new_run']['hi']:.4f}]",
+                             "yes" if r["in_prediction_interval"] else "NO",
+                             f"{r['extrapolation']['compute_decades']:+.2f}"])
+        lines.append(_format_table(["N", "D", "C (FLOPs)", "loss", "predicted", "error", "mean CI", "new-run PI",
+                                    "in PI", "C vs fit (dec)"], run_rows))
+    return "\n".join(lines)

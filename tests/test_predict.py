@@ -1,0 +1,145 @@
+"""Prediction from a fit: the point, the confidence interval for the mean loss and the prediction interval for a
+new run (optimal.fitting.predict), checked against hand computations from the draws and the residuals."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+import optimal
+from optimal.fitting.predict import MAD_TO_SD, huber_variance_factor, mean_error_samples, residual_scale
+
+N = np.array([1e8, 1e9, 1e10, 1e11, 1e12])
+D = 20 * N
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    runs = optimal.synthetic_runs(n_runs=60, noise=0.02, seed=3)
+    with pytest.warns(None) if False else _quiet():
+        result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
+        boot = optimal.bootstrap(result, n_resamples=60, seed=1)
+    return runs, result, boot
+
+
+class _quiet:
+    def __enter__(self):
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore")
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)
+
+
+def _nested(p):
+    assert np.all(p.new_lo <= p.mean_lo) and np.all(p.mean_hi <= p.new_hi)
+    assert np.all(p.new_lo < p.loss) and np.all(p.loss < p.new_hi)
+
+
+def test_intervals_nested_and_sided(fitted):
+    _, result, boot = fitted
+    for p in (result.predict(N, D), result.predict(N, D, bootstrap=boot)):
+        _nested(p)
+        assert np.all(p.mean_lo < p.mean_hi)
+        # the point sits inside its confidence interval here (no note says otherwise)
+        assert np.all((p.mean_lo <= p.loss) & (p.loss <= p.mean_hi)) or p.notes
+        # farther from the fitted runs, the mean is less certain: the interval widens past the largest run
+        width = np.log(p.mean_hi / p.mean_lo)
+        assert width[-1] > width[2]
+
+
+def test_confidence_interval_is_the_percentile_of_the_draws(fitted):
+    _, result, boot = fitted
+    p = result.predict(N, D, confidence=0.9, bootstrap=boot)
+    laws = [optimal.Chinchilla(**{k: float(v) for k, v in result.family.to_natural(t).items()}) for t in boot.good]
+    losses = np.array([np.asarray(law.loss(N, D)) for law in laws])  # (R, m), one law at a time
+    lo, hi = np.percentile(losses, [5, 95], axis=0)
+    np.testing.assert_allclose(p.mean_lo, lo, rtol=1e-10)
+    np.testing.assert_allclose(p.mean_hi, hi, rtol=1e-10)
+    assert p.method == "bootstrap" and p.n_draws == len(boot.good)
+
+
+def test_prediction_interval_adds_the_residual_scatter_by_hand(fitted):
+    runs, result, boot = fitted
+    p = result.predict(N, D, bootstrap=boot)
+    # residual scale by hand: observed minus the law's log loss, MAD about the median, n / (n - 5) inflation
+    r = np.log(runs.loss) - np.log(np.asarray(result.law.loss(runs.n_params, runs.n_tokens)))
+    s = MAD_TO_SD * np.median(np.abs(r - np.median(r))) * math.sqrt(len(r) / (len(r) - 5))
+    assert p.residual_scale == pytest.approx(s, rel=1e-9)
+    t = stats.t.ppf(0.975, len(r) - 5)
+    point = np.log(p.loss)
+    np.testing.assert_allclose(np.log(p.new_hi), point + np.hypot(np.log(p.mean_hi) - point, t * s), rtol=1e-12)
+    np.testing.assert_allclose(np.log(p.new_lo), point - np.hypot(point - np.log(p.mean_lo), t * s), rtol=1e-12)
+    np.testing.assert_allclose(p.loss, np.asarray(result.law.loss(N, D)), rtol=1e-12)
+
+
+def test_linearised_interval_agrees_with_the_bootstrap_roughly(fitted):
+    """Both estimate the same sampling spread of the mean: within a factor of 2 at every run (60 draws: the
+    bootstrap's own standard deviation is ~10% uncertain; the linearisation is an approximation)."""
+    _, result, boot = fitted
+    linear, drawn = result.predict(N, D), result.predict(N, D, bootstrap=boot)
+    ratio = linear.log_se / drawn.log_se
+    assert np.all((ratio > 0.5) & (ratio < 2)), ratio
+    assert linear.method == "linearised" and any("linearised" in n for n in linear.notes)
+
+
+def test_error_samples_match_the_intervals(fitted):
+    _, result, boot = fitted
+    drawn = mean_error_samples(result, N, D, bootstrap=boot)
+    np.testing.assert_allclose(np.std(drawn, axis=0, ddof=1), result.predict(N, D, bootstrap=boot).log_se, rtol=1e-9)
+    normal = mean_error_samples(result, N, D, size=20000, seed=0)
+    np.testing.assert_allclose(np.std(normal, axis=0), result.predict(N, D).log_se, rtol=0.03)  # 20000 samples: ~0.5%
+
+
+def test_huber_variance_factor_limits_and_integral():
+    assert huber_variance_factor(1e-9, 1.0) == pytest.approx(math.pi / 2, rel=1e-6)
+    assert huber_variance_factor(50.0, 1.0) == pytest.approx(1.0, rel=1e-9)
+    assert huber_variance_factor(1.0, 1.0, "squared") == 1.0
+    k = 0.7  # E[psi^2] / E[psi']^2 by quadrature
+    psi2 = integrate.quad(lambda x: min(abs(x), k) ** 2 * stats.norm.pdf(x), -np.inf, np.inf)[0]
+    assert huber_variance_factor(k, 1.0) == pytest.approx(psi2 / (2 * stats.norm.cdf(k) - 1) ** 2, rel=1e-7)
+
+
+def test_residual_scale_leaves_out_zero_weight_rows(fitted):
+    runs, result, _ = fitted
+    s, dof = residual_scale(result)
+    assert dof == len(runs.loss) - 5 and s > 0
+
+
+def test_extrapolation_distances(fitted):
+    runs, result, _ = fitted
+    p = result.predict(N, D)
+    top = np.max(runs.n_params * runs.n_tokens)
+    np.testing.assert_allclose(p.extrapolation["compute_decades"], np.log10(N * D / top))
+    assert p.extrapolation["N_decades_outside"][-1] == pytest.approx(np.log10(1e12 / runs.n_params.max()))
+    assert p.extrapolation["N_decades_outside"][1] == 0.0
+
+
+def test_broadcast_and_function_form(fitted):
+    _, result, boot = fitted
+    p = optimal.predict(result, [1e9, 1e10], 2e10, bootstrap=boot)
+    assert p.loss.shape == (2,) and p.n_tokens.tolist() == [2e10, 2e10]
+    np.testing.assert_allclose(p.loss, result.predict([1e9, 1e10], [2e10, 2e10]).loss)
+    record = p.to_dict()
+    assert set(record["runs"][0]) == {"N", "D", "loss", "mean", "new_run", "log_se", "extrapolation"}
+
+
+def test_bad_input_is_named(fitted):
+    _, result, boot = fitted
+    with pytest.raises(optimal.OptimalError, match="confidence must be between 0 and 1"):
+        result.predict(1e9, 1e10, confidence=1.5)
+    with pytest.raises(optimal.DataError, match="N must be positive and finite; value 1"):
+        result.predict([1e9, -1.0], 1e10)
+    with pytest.raises(optimal.DataError, match="shapes that broadcast"):
+        result.predict([1e9, 1e10], [1e10, 1e11, 1e12])
+    with pytest.raises(optimal.DataError, match="reads no covariate 'U'"):
+        result.predict(1e9, 1e10, covariates={"U": 1e9})
+    other = optimal.fit(*optimal.synthetic_runs(n_runs=60, seed=9)[:3])
+    with pytest.raises(optimal.OptimalError, match="draws are of another fit"):
+        other.predict(1e9, 1e10, bootstrap=boot)
+    with pytest.raises(optimal.OptimalError, match="no group"):
+        result.predict(1e9, 1e10, group="a")
