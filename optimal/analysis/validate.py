@@ -338,19 +338,21 @@ def _fold(runs, held, label, cutoff, compute, covariates, law, fix, tie, n_free,
     weights = np.where(held, 0.0, runs.weights)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the fit carries its warnings; the fold reports them
-        result = fit(runs.n_params, runs.n_tokens, runs.loss, weights, law=law, covariates=covariates or None,
-                     fix=fix, tie=tie, **fit_options)
-        rows = ~held
-        result = dataclasses.replace(result, data=tuple(np.asarray(x)[rows] for x in result.data),
-                                     n_rows=int(rows.sum()), covariates={k: v[rows] for k, v in result.covariates.items()})
+        whole = fit(runs.n_params, runs.n_tokens, runs.loss, weights, law=law, covariates=covariates or None,
+                    fix=fix, tie=tie, **fit_options)
+        rows = ~held  # the fit of the kept runs alone, as reported and resampled
+        result = dataclasses.replace(whole, data=tuple(np.asarray(x)[rows] for x in whole.data),
+                                     n_rows=int(rows.sum()), covariates={k: v[rows] for k, v in whole.covariates.items()})
         boot = None
         if n_resamples:
             boot = bootstrap(result, n_resamples=n_resamples, seed=seed, confidence=confidence, max_iter=max_iter)
-    held_covariates = {k: v[held] for k, v in covariates.items()} or None
-    prediction = predict(result, runs.n_params[held], runs.n_tokens[held], held_covariates, confidence, boot)
-    errors = mean_error_samples(result, runs.n_params[held], runs.n_tokens[held], held_covariates, boot, seed=seed)
-    residuals = log_residuals(result)[np.asarray(result.data[3]) > 0] * math.sqrt(
-        np.sum(np.asarray(result.data[3]) > 0) / prediction.dof)  # fitted residuals are smaller than new ones
+    # predictions from the fit that still holds every row (at weight 0 where held out: the same law, residuals and
+    # curvature), at every run, then the held-out ones taken: the same shapes in every fold, compiled once
+    every = covariates or None
+    prediction = predict(whole, runs.n_params, runs.n_tokens, every, confidence, boot).take(held)
+    errors = mean_error_samples(whole, runs.n_params, runs.n_tokens, every, boot, seed=seed)[:, held]
+    kept_rows = np.asarray(whole.data[3]) > 0
+    residuals = log_residuals(whole)[kept_rows] * math.sqrt(kept_rows.sum() / prediction.dof)  # new runs scatter more
     metrics = fold_metrics(prediction, runs.loss[held], confidence, errors, residuals, seed)
     return Fold(label, cutoff, result, boot, np.flatnonzero(held), runs.loss[held], compute[held], prediction, metrics,
                 tuple(misspecification_messages(metrics, confidence)))

@@ -88,6 +88,14 @@ class Prediction:
     extrapolation: dict
     notes: tuple = ()
 
+    def take(self, indices) -> "Prediction":
+        """The prediction of the runs ``indices`` (an index or bool array into the m runs) only."""
+        pick = lambda x: np.asarray(x)[indices]  # noqa: E731
+        return dataclasses.replace(
+            self, **{name: pick(getattr(self, name)) for name in ("n_params", "n_tokens", "loss", "mean_lo", "mean_hi",
+                                                                  "new_lo", "new_hi", "log_se")},
+            extrapolation={k: pick(v) for k, v in self.extrapolation.items()})
+
     def records(self) -> list:
         """One dict per run: ``N``, ``D``, ``loss``, ``mean`` and ``new_run`` (each ``{lo, hi}``), ``log_se`` and
         ``extrapolation`` (``{compute_decades, N_decades_outside, D_decades_outside}``)."""
