@@ -131,5 +131,5 @@ def test_bad_input_is_named(fitted):
     other = optimal.fit(*optimal.synthetic_runs(n_runs=60, seed=9)[:3])
     with pytest.raises(optimal.OptimalError, match="draws are of another fit"):
         other.predict(1e9, 1e10, bootstrap=boot)
-    with pytest.raises(optimal.OptimalError, match="no group"):
+    with pytest.raises(optimal.OptimalError, match="group .a.: this fit has no groups"):
         result.predict(1e9, 1e10, group="a")

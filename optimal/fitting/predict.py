@@ -181,7 +181,7 @@ def _prediction_covariates(result, covariates, shape):
             except (TypeError, ValueError):
                 raise DataError(f"covariate {name} must be numbers of one value or one per run ({shape})") from None
             if not np.all(values > 0) or np.any(np.isnan(values)):
-                raise DataError(f"covariate {name} must be positive, got {values[~(values > 0)][0]!r}")
+                raise DataError(f"covariate {name} must be positive, got {float(values[~(values > 0)][0])!r}")
             out[name] = values
         else:
             default = family.covariate_defaults[name]
@@ -232,7 +232,7 @@ def _runs(result, n_params, n_tokens, covariates, group):
         bad = ~(np.isfinite(values) & (values > 0))
         if bad.any():
             raise DataError(f"{name} must be positive and finite; value {int(np.argmax(bad))} (0-based) is "
-                            f"{values[np.argmax(bad)]!r}")
+                            f"{float(values[np.argmax(bad)])!r}")
     covs, notes = _prediction_covariates(result, covariates, shape)
     theta = np.atleast_2d(np.asarray(result.theta, np.float64))[g]
     point = np.asarray(_law_log_loss(result.family, jnp.asarray(theta), jnp.asarray(np.log(n)),
