@@ -26,8 +26,12 @@ def fitted():
 
 
 def _nested(p):
-    assert np.all(p.new_lo <= p.mean_lo) and np.all(p.mean_hi <= p.new_hi)
+    """PI contains CI strictly on both sides (a new run adds scatter), and each side of the PI is at least the
+    residual scatter's t s alone."""
+    assert np.all(p.new_lo < p.mean_lo) and np.all(p.mean_hi < p.new_hi)
     assert np.all(p.new_lo < p.loss) and np.all(p.loss < p.new_hi)
+    t_s = stats.t.ppf(0.5 + p.confidence / 2, p.dof) * p.residual_scale
+    assert np.all(np.log(p.loss / p.new_lo) >= t_s) and np.all(np.log(p.new_hi / p.loss) >= t_s)
 
 
 def test_intervals_nested_and_sided(fitted):

@@ -37,6 +37,7 @@ Example:
 """
 
 import dataclasses
+import functools
 import math
 from pathlib import Path
 
@@ -119,7 +120,12 @@ def log_residuals(result):
     """The fit's log-loss residuals, observed minus predicted, one per fitted row (n,) (rows of zero weight
     included; ``residual_scale`` leaves them out)."""
     _, rows = result.problem()
-    return -np.asarray(residuals(result.family, jnp.asarray(result.free), rows))
+    return -np.asarray(_residuals(result.family, jnp.asarray(result.free), rows))
+
+
+@functools.partial(jax.jit, static_argnames="family")
+def _residuals(family, z, rows):
+    return residuals(family, z, rows)
 
 
 def residual_scale(result):
@@ -243,9 +249,13 @@ def _runs(result, n_params, n_tokens, covariates, group):
 def _per_draw(family, draws, group, log_n, log_d, covariates):
     """Each draw's law's log loss at the runs: (R, m) from draws (R, P) (or a joint fit's (R, G, P))."""
     thetas = draws if draws.ndim == 2 else draws[:, group]
-    covs = {k: jnp.asarray(v) for k, v in covariates.items()}
-    return np.asarray(jax.vmap(lambda th: _law_log_loss(family, th, jnp.asarray(log_n), jnp.asarray(log_d), covs))(
-        jnp.asarray(thetas)))
+    return np.asarray(_draws_log_loss(family, jnp.asarray(thetas), jnp.asarray(log_n), jnp.asarray(log_d),
+                                      {k: jnp.asarray(v) for k, v in covariates.items()}))
+
+
+@functools.partial(jax.jit, static_argnames="family")
+def _draws_log_loss(family, thetas, log_n, log_d, covariates):
+    return jax.vmap(lambda th: _law_log_loss(family, th, log_n, log_d, covariates))(thetas)
 
 
 @float64_scope
@@ -282,17 +292,23 @@ def _linearised(result, log_n, log_d, covariates, scale, group=0):
     ``c s^2 (J^T W J)^-1`` (module docstring), both in a diagonally rescaled basis (``g @ cov @ g.T`` is the
     covariance of the predicted log losses). A direction the rows do not determine has infinite variance."""
     struct, rows = result.problem()
-    z = jnp.asarray(result.free, jnp.float64)
-    weights = np.asarray(result.data[3], float)
-    jac = np.asarray(jax.jacfwd(lambda x: residuals(result.family, x, rows))(z))  # (n, F)
-    gram = (jac * weights[:, None]).T @ jac
+    gram, grad = _jacobians(result.family, jnp.asarray(result.free, jnp.float64), rows,
+                            jnp.asarray(result.data[3], jnp.float64), jnp.asarray(struct.select),
+                            jnp.asarray(struct.base, jnp.float64), jnp.asarray(log_n), jnp.asarray(log_d),
+                            {k: jnp.asarray(v) for k, v in covariates.items()}, group)
     factor = huber_variance_factor(result.config.get("delta", 1e-3), scale, result.config.get("robust", "huber"))
-    inverse, norm = _scaled_inverse(gram)
-    select, base = jnp.asarray(struct.select), jnp.asarray(struct.base, jnp.float64)
-    covs = {k: jnp.asarray(v) for k, v in covariates.items()}
-    grad = np.asarray(jax.jacfwd(lambda x: _law_log_loss(result.family, expand(x, select, base)[group],
-                                                         jnp.asarray(log_n), jnp.asarray(log_d), covs))(z))  # (m, F)
-    return grad / norm, factor * scale**2 * inverse
+    inverse, norm = _scaled_inverse(np.asarray(gram))
+    return np.asarray(grad) / norm, factor * scale**2 * inverse
+
+
+@functools.partial(jax.jit, static_argnames=("family", "group"))
+def _jacobians(family, z, rows, weights, select, base, log_n, log_d, covariates, group):
+    """``J^T W J`` (F, F) of the fitted rows' residuals and the prediction's gradient (m, F) at free vector ``z``,
+    compiled (run eagerly, each of their dozens of operations compiled on its own)."""
+    jac = jax.jacfwd(lambda x: residuals(family, x, rows))(z)  # (n, F)
+    gram = (jac * weights[:, None]).T @ jac
+    grad = jax.jacfwd(lambda x: _law_log_loss(family, expand(x, select, base)[group], log_n, log_d, covariates))(z)
+    return gram, grad
 
 
 @float64_scope
