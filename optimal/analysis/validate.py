@@ -309,7 +309,7 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
             if not given and (n_kept < 2 * n_free or not held.any()):
                 notes.append(f"cut-off C = {c:.4g} left out: {n_kept} runs below it (need {2 * n_free})")
                 continue
-            plans.append((f"cut-off C = {c:.4g} FLOPs: fit C < cut-off, predict C >= cut-off", float(c), held))
+            plans.append((f"C >= {c:.4g} FLOPs (fitted on C below)", float(c), held))
         if not plans:
             raise DataError("no rolling cut-off leaves enough runs to fit below it and any run above it")
     folds = []

@@ -196,7 +196,7 @@ def report_text(report):
     rows = []
     for fold in report.folds:
         m = fold.metrics
-        rows.append([fold.label.removeprefix("held out: ")[:48], str(fold.fit.n_rows), str(m["n"]),
+        rows.append([fold.label.removeprefix("held out: ")[:60], str(fold.fit.n_rows), str(m["n"]),
                      _pct(m["mean_abs_rel_error"]), _pct(m["max_abs_rel_error"]), _pct(m["bias"], True),
                      f"{m['n_in_ci']}/{m['n']}", f"{m['n_in_pi']}/{m['n']}", _pct(m["expected_pi_coverage"]),
                      _p(m["coverage_p"]), _p(m["bias_p"]), "MISSPECIFIED?" if m["flagged"] else "ok"])
