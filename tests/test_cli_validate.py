@@ -1,7 +1,6 @@
 """``optimal validate`` and ``optimal predict`` on the command line: text, strict JSON, figures, and one-line errors
 for bad input."""
 
-import json
 import warnings
 
 import numpy as np

@@ -5,7 +5,6 @@ import argparse
 import sys
 import warnings
 
-import numpy as np
 
 import optimal
 from optimal.analysis.validate import QUANTITIES, SIGNIFICANCE
