@@ -106,6 +106,8 @@ def test_validate_plot(capsys, files):
     (["--rolling", "2", "--confidence", "2"], "--confidence must be between 0 and 1"),
     (["--rolling", "2", "--bootstrap", "1"], "--bootstrap must be an integer from 2"),
     (["--holdout-largest", "3", "--plot", "out.unknown"], "cannot tell the image format"),
+    (["--holdout-largest", "3", "--covariate", "U=N"], "the chinchilla law reads no covariate 'U'"),
+    (["--holdout-largest", "3", "--law", "data-constrained"], "needs the per-run covariate U"),
 ])
 def test_validate_errors(capsys, files, argv, message):
     code, out, err = run(capsys, ["validate", files["csv"], *argv])
