@@ -40,9 +40,10 @@ from .allocation.extrapolation import (
 )
 from .fitting.fit import FitResult, fit, load_fit
 from .fitting.sweep import sweep
+from .fitting.isoflop import BudgetProfile, IsoflopResult, isoflop
 from .analysis.compare import compare
 from .analysis.recommend import Recommendation, recommend
-from .synthetic import synthetic_runs
+from .synthetic import isoflop_runs, synthetic_runs
 from .laws import (
     DEFAULT_PRESET,
     PRESETS,
