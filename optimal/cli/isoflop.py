@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 import optimal
-from optimal.errors import OptimalError, check_count
+from optimal.errors import BudgetError, OptimalError, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.fitting.data import parse_where, read_runs_with_columns
 from optimal.fitting.isoflop import DEFAULT_TOLERANCE, check_tolerance
@@ -82,7 +82,10 @@ def _check_args(args):
     if args.budgets:
         from optimal.allocation.allocate import check_budgets
 
-        check_budgets(args.budgets, args.flops_per_param_token)
+        try:
+            check_budgets(args.budgets, args.flops_per_param_token)
+        except BudgetError as exc:
+            raise BudgetError(f"--budgets: {exc}") from None
     for expression in args.where or ():
         try:
             parse_where(expression)

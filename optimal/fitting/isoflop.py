@@ -22,7 +22,8 @@ to N*(C) errs by the same factor at every budget (G is off, a is not); a grid th
 same sizes at every budget drift by -a decades per decade of C) errs by a different factor at each budget and bends a.
 
 Measured by ``isoflop`` itself on noise-free ``optimal.synthetic.isoflop_runs`` (7 sizes; vertex error
-log10(N_opt / N*) in decades; reproduce with ``python -m optimal.fitting.isoflop``):
+log10(N_opt / N*) in decades; reproduce with
+``python -c "from optimal.fitting.isoflop import bias_table; bias_table()"``):
 
   alpha, beta     centred grid, w = 1 / 1.5 / 2 / 3 decades      offset 0.5 half-widths, w = 2 / 3
   0.34, 0.34      0 / 0 / 0 / 0                                   +0.012 / +0.039
@@ -416,7 +417,7 @@ def isoflop(runs, n_tokens=None, loss=None, *, compute=None, tolerance=DEFAULT_T
         bad = ~(np.isfinite(compute) & (compute > 0))
         if bad.any():
             i = int(np.argmax(bad))
-            raise DataError(f"compute, index {i}: {compute[i]!r} is not a positive finite number of FLOPs")
+            raise DataError(f"compute, index {i}: {float(compute[i])!r} is not a positive finite number of FLOPs")
     ids, budgets, spreads = group_budgets(compute, tolerance)
     log_n = np.log(n)
     profiles = tuple(_profile(c, s, log_n[ids == g], y[ids == g], k) for g, (c, s) in enumerate(zip(budgets, spreads)))
@@ -425,7 +426,8 @@ def isoflop(runs, n_tokens=None, loss=None, *, compute=None, tolerance=DEFAULT_T
                                                f"{p.n_runs} runs): left out of the N*(C) fit"}
                 for p in profiles if not p.accepted]
     if len(accepted) < 2:
-        listed = "; ".join(f"{p.compute:.3g} FLOPs: {'accepted' if p.accepted else p.reason}" for p in profiles)
+        listed = "; ".join(f"{p.compute:.3g} FLOPs: {'accepted' if p.accepted else p.reason}" for p in profiles[:6])
+        listed += ", ..." if len(profiles) > 6 else ""
         raise DataError(f"need at least 2 budgets with an accepted IsoFLOP vertex to fit N*(C), got {len(accepted)} of "
                         f"{len(profiles)} budgets (tolerance {tolerance:g}; {listed})")
     log_c = np.log(budgets[accepted])
@@ -582,8 +584,8 @@ def _bias_warnings(third, profiles, budgets, predicted):
     return found
 
 
-def _bias_table():
-    """The module docstring's table, from ``isoflop`` on noise-free synthetic grids (``python -m optimal.fitting.isoflop``)."""
+def bias_table():
+    """Print the module docstring's table: ``isoflop`` on noise-free synthetic grids (``optimal.synthetic.isoflop_runs``)."""
     from ..laws import Chinchilla
     from ..synthetic import isoflop_runs
     from ..allocation.allocate import closed_form
@@ -598,7 +600,3 @@ def _bias_table():
             n_true = np.asarray(closed_form(truth, np.asarray(budgets), 6.0)[0])
             cells.append(f"{np.log10(found.accepted[0].n_opt / n_true[0]):+.4f}")
         print(f"{alpha:.2f}, {beta:.2f}: " + "  ".join(cells))
-
-
-if __name__ == "__main__":
-    _bias_table()
