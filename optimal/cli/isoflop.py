@@ -7,8 +7,6 @@ fit`` does (``read_runs_with_columns``, ``--where``), prints and plots.
 import argparse
 import sys
 
-import numpy as np
-
 import optimal
 from optimal.errors import BudgetError, OptimalError, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED

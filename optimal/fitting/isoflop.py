@@ -61,6 +61,7 @@ import math
 import numpy as np
 
 from ..errors import BudgetError, DataError, OptimalError, check_count, check_positive
+from ..precision import float64_scope
 from .bootstrap import MAX_RESAMPLES, MAX_SEED, interval
 from .data import Runs, validate_runs
 
@@ -370,6 +371,7 @@ def _profile(c, spread, log_n, loss, k):
 # --- the whole analysis ----------------------------------------------------------------------------------------
 
 
+@float64_scope
 def isoflop(runs, n_tokens=None, loss=None, *, compute=None, tolerance=DEFAULT_TOLERANCE, flops_per_param_token=6.0,
             targets=None, n_resamples=0, seed=0, confidence=0.95, parametric=True, fit_options=None) -> IsoflopResult:
     """IsoFLOP profiles (Approach 2) and the parametric fit (Approach 3) on the same runs, side by side.
@@ -389,6 +391,9 @@ def isoflop(runs, n_tokens=None, loss=None, *, compute=None, tolerance=DEFAULT_T
         With a parametric fit, ``optimal.bootstrap`` resamples it too (same seed). seed: 0 to 2**32 - 1.
       confidence: the intervals' level. parametric: also fit the Chinchilla law (``optimal.fit``, N = params, D =
         tokens) on every run. fit_options: more keyword arguments for ``optimal.fit``.
+
+    Computes in float64 whatever the process's JAX setting (``optimal.precision``): the parametric law's replay
+    evaluates the law with JAX.
 
     Returns:
       ``IsoflopResult``. Refused budgets are listed with their reason and named in a warning; never dropped silently.
