@@ -57,13 +57,15 @@ Example:
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 
 from ..errors import BudgetError, DataError, OptimalError, check_count, check_positive
 from ..precision import float64_scope
-from .bootstrap import MAX_RESAMPLES, MAX_SEED, interval
+from .bootstrap import MAX_RESAMPLES, MAX_SEED, bootstrap, interval
 from .data import Runs, validate_runs
+from .fit import fit
 
 DEFAULT_TOLERANCE = 0.05  # runs whose k N D agree within 5% share a budget: published grids differ by >= 1.5x
 MIN_SIZES = 3  # a parabola needs three distinct sizes
@@ -132,8 +134,9 @@ class IsoflopResult:
         ``"log_n_opt"`` (R, G) (NaN where that budget's vertex failed).
       parametric: the Approach 3 ``FitResult`` on the same runs, or None (parametric=False, or too few runs:
         ``parametric_note`` says); parametric_bootstrap: its ``BootstrapResult`` when bootstrapped.
-      predicted: the parametric law replayed noise-free at the sizes tried: ``{"vertex_decades": [per accepted
-        budget], "exponent_error"}`` (None without a parametric fit).
+      predicted: the parametric law replayed noise-free at the sizes tried: ``{"compute": [accepted budgets],
+        "vertex_decades": [log10(N_opt / N*) of the law's own losses, per accepted budget], "exponent_error"}`` (None
+        without a parametric fit).
       warnings: ``[{"code", "message"}]``: refused budgets, bootstrap failures and where Approach 2 misleads.
       data: ``(N, D, loss, budget index)`` of the runs, numpy arrays (n,).
     """
@@ -427,7 +430,7 @@ def isoflop(runs, n_tokens=None, loss=None, *, compute=None, tolerance=DEFAULT_T
     log_n = np.log(n)
     profiles = tuple(_profile(c, s, log_n[ids == g], y[ids == g], k) for g, (c, s) in enumerate(zip(budgets, spreads)))
     accepted = [g for g, p in enumerate(profiles) if p.accepted]
-    warnings = [{"code": "refused", "message": f"budget {p.compute:.4g} FLOPs refused ({p.reason}; {p.n_sizes} sizes, "
+    messages = [{"code": "refused", "message": f"budget {p.compute:.4g} FLOPs refused ({p.reason}; {p.n_sizes} sizes, "
                                                f"{p.n_runs} runs): left out of the N*(C) fit"}
                 for p in profiles if not p.accepted]
     if len(accepted) < 2:
@@ -451,24 +454,20 @@ def isoflop(runs, n_tokens=None, loss=None, *, compute=None, tolerance=DEFAULT_T
     boot = None
     if n_resamples:
         boot = _bootstrap(log_n, y, ids, accepted, budgets, n_resamples, seed, confidence)
-        warnings += _bootstrap_warnings(boot, n_resamples)
+        messages += _bootstrap_warnings(boot, n_resamples)
 
     third, third_note, third_boot, predicted = None, None, None, None
     if parametric:
         third, third_note = _parametric(runs, fit_options)
     if third is not None:
-        if n_resamples:
-            from .bootstrap import bootstrap as bootstrap_fit
-
-            import warnings as python_warnings
-            with python_warnings.catch_warnings():
-                python_warnings.simplefilter("ignore")  # its warnings are carried on the result
-                third_boot = bootstrap_fit(third, n_resamples=n_resamples, seed=seed, confidence=confidence)
-        predicted = _replay(third.law, [profiles[g] for g in accepted], log_n, ids, accepted, budgets, k, a)
-    result_profiles = [profiles[g] for g in accepted]
-    warnings += _bias_warnings(third, result_profiles, budgets[accepted], predicted)
+        if n_resamples:  # rows resampled across budgets (optimal.bootstrap's own scheme)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # its warnings are carried on the result
+                third_boot = bootstrap(third, n_resamples=n_resamples, seed=seed, confidence=confidence)
+        predicted = _replay(third.law, log_n, ids, accepted, budgets, k)
+    messages += _bias_warnings(third, [profiles[g] for g in accepted], budgets[accepted], predicted)
     return IsoflopResult(profiles, a, math.exp(log_g), b, math.exp(log_h), k, float(tolerance), tuple(map(float, targets)),
-                         note, boot, third, third_note, third_boot, predicted, tuple(warnings), (n, d, y, ids))
+                         note, boot, third, third_note, third_boot, predicted, tuple(messages), (n, d, y, ids))
 
 
 def _bootstrap(log_n, loss, ids, accepted, budgets, n_resamples, seed, confidence):
@@ -498,7 +497,7 @@ def _bootstrap_warnings(boot, n_resamples):
         found.append({"code": "bootstrap", "message": (
             f"{boot['n_with_failure']} of {n_resamples} bootstrap resamples had a budget whose vertex failed (fewer "
             f"than 3 sizes, no minimum, or not interior; {where}); each such vertex was left out of its resample's "
-            "N*(C) line, as refused budgets are left out of the data's")})
+            "N*(C) line, as refused budgets are left out of the data's, which can narrow the intervals")})
     if boot["n_failed"]:
         found.append({"code": "bootstrap", "message": (
             f"{boot['n_failed']} of {n_resamples} resamples kept fewer than 2 vertices and have no N*(C) line: they "
@@ -507,18 +506,16 @@ def _bootstrap_warnings(boot, n_resamples):
 
 
 def _parametric(runs, fit_options):
-    from .fit import fit  # the parametric fit: one formula, one place
-
-    import warnings as python_warnings
+    """``optimal.fit`` of the Chinchilla law on every run (N = params, D = tokens), or None and why not."""
     try:
-        with python_warnings.catch_warnings():
-            python_warnings.simplefilter("ignore")  # its warnings are carried on the FitResult and reported
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # its warnings are carried on the FitResult and reported
             return fit(runs.n_params, runs.n_tokens, runs.loss, **(fit_options or {})), None
     except DataError as exc:
         return None, f"the parametric fit was not run: {exc}"
 
 
-def _replay(law, accepted_profiles, log_n, ids, accepted, budgets, k, a_observed):
+def _replay(law, log_n, ids, accepted, budgets, k):
     """The parametric law's own losses at the sizes tried, noise-free, through the same parabolas: how far its
     vertices fall from its own optimum (decades) and its exponent from its own a."""
     from ..allocation.allocate import compute_optimal
@@ -534,7 +531,8 @@ def _replay(law, accepted_profiles, log_n, ids, accepted, budgets, k, a_observed
     a_replay, _ = _lines(np.log(budgets[accepted]), vertices[None, :], np.isfinite(vertices)[None, :])
     a_true, _ = _lines(np.log(budgets[accepted]), truth[None, :], np.ones((1, len(truth)), bool))
     errors = (vertices - truth) / math.log(10)
-    return {"vertex_decades": [float(v) if math.isfinite(v) else None for v in errors],
+    return {"compute": [float(c) for c in budgets[accepted]],
+            "vertex_decades": [float(v) if math.isfinite(v) else None for v in errors],
             "exponent_error": float(a_replay[0] - a_true[0]) if np.isfinite(a_replay[0]) else None}
 
 
