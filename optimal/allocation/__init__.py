@@ -3,3 +3,5 @@ extrapolation distances."""
 
 from .allocate import BOUND_NAMES, Allocation, check_budgets, closed_form, compute_for_loss, compute_optimal
 from .flops import FlopsPerToken
+from .data_constrained import DataConstrainedAllocation, data_constrained_optimal
+from .inference import InferenceAllocation, inference_optimal

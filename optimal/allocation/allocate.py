@@ -97,7 +97,7 @@ def scale_by_newton(max_step: float = _MAX_STEP) -> optax.GradientTransformation
     return optax.GradientTransformationExtraArgs(init, update)
 
 
-def _tolerance(u):
+def solver_tolerance(u):
     """Newton-step size (in log N) below which a solve counts as converged: a few ulps of u."""
     return 32 * jnp.finfo(u.dtype).eps * (1 + jnp.abs(u))
 
@@ -110,7 +110,7 @@ def _newton_minimise(objective, u0):
 
     def cond(carry):
         u, step, i, _ = carry
-        return (i < _MAX_ITER) & ~(jnp.abs(step) <= _tolerance(u))
+        return (i < _MAX_ITER) & ~(jnp.abs(step) <= solver_tolerance(u))
 
     def body(carry):
         u, _, i, state = carry
@@ -139,8 +139,8 @@ def bracketed_minimise(objective, u0, lo, hi, max_iter=_MAX_BRACKET_ITER):
 
     def cond(carry):
         u, lo, hi, _, _, dx, _, newton, i = carry
-        small_step = newton & (jnp.abs(dx) <= _tolerance(u))
-        return (i < max_iter) & ~(hi - lo <= _tolerance(u)) & ~small_step
+        small_step = newton & (jnp.abs(dx) <= solver_tolerance(u))
+        return (i < max_iter) & ~(hi - lo <= solver_tolerance(u)) & ~small_step
 
     def body(carry):
         u, lo, hi, g_lo, g_hi, dx, dx_old, _, i = carry
@@ -158,9 +158,16 @@ def bracketed_minimise(objective, u0, lo, hi, max_iter=_MAX_BRACKET_ITER):
     init = (u0, lo, hi, -inf, inf, inf, hi - lo, jnp.asarray(False), 0)
     u, lo, hi, g_lo, g_hi, dx, _, newton, _ = jax.lax.while_loop(cond, body, init)
     best = jnp.where(jnp.abs(g_lo) <= jnp.abs(g_hi), lo, hi)
-    closed = (hi - lo <= 4 * _tolerance(best)) & (lo > lo0) & (hi < hi0)
-    converged = jnp.isfinite(best) & (closed | (newton & (jnp.abs(dx) <= 4 * _tolerance(best))))
+    closed = (hi - lo <= 4 * solver_tolerance(best)) & (lo > lo0) & (hi < hi0)
+    converged = jnp.isfinite(best) & (closed | (newton & (jnp.abs(dx) <= 4 * solver_tolerance(best))))
     return best, converged
+
+
+def flag_as_float(solution_and_flag):
+    """``(u, converged)`` with the flag as u's float type: ``custom_root(..., has_aux=True)`` under ``jax.grad``
+    gives a boolean aux a boolean tangent and fails (jax 0.10), a float aux passes. Read back with ``> 0.5``."""
+    u, flag = solution_and_flag
+    return u, flag.astype(u.dtype)
 
 
 def _needs_bracket(law):
@@ -200,10 +207,11 @@ def _free_optimum(law, log_c, flops=None):
         lo, hi = _line_ends(log_c, flops)
 
         def solve_bracketed(g, u0):
-            return bracketed_minimise(objective, u0, lo, hi)
+            return flag_as_float(bracketed_minimise(objective, u0, lo, hi))
 
-        return jax.lax.custom_root(jax.grad(objective), 0.5 * (lo + hi), solve_bracketed, tangent_solve,
-                                   has_aux=True)
+        u, flag = jax.lax.custom_root(jax.grad(objective), 0.5 * (lo + hi), solve_bracketed, tangent_solve,
+                                      has_aux=True)
+        return u, flag > 0.5
 
     def solve(g, u0):
         # custom_root hands us the gradient g; its antiderivative is the objective we minimise.
@@ -220,7 +228,7 @@ def _allocate_one(law, log_c, log_n_min, log_n_max, flops=None):
         objective = _on_budget_line(law, log_c, flops)
         g, h = jax.grad(objective)(u_free), jax.grad(jax.grad(objective))(u_free)
         step = jax.lax.stop_gradient(jnp.abs(g / h))
-        converged = jnp.isfinite(u_free) & (h > 0) & (step <= 4 * _tolerance(u_free))
+        converged = jnp.isfinite(u_free) & (h > 0) & (step <= 4 * solver_tolerance(u_free))
     else:
         converged = bracketed_converged
     u = jnp.clip(u_free, log_n_min, log_n_max)
@@ -260,13 +268,14 @@ def _allocate_with_model(law, compute, flops, log_d_max, log_n_max):
     return Allocation(compute, n, d, jnp.exp(law.log_loss(u, log_d)), jnp.exp(log_d - u), converged, bound)
 
 
-def _is_concrete(x):
+def is_concrete(x):
+    """Whether ``x`` is a value (not a tracer under ``jit``/``grad``), so that it can be checked."""
     return not isinstance(x, jax.core.Tracer)
 
 
-def _check_positive(value, dtype, name):
+def check_positive_values(value, dtype, name):
     """Validate a budget-like array (concrete values only; ``name`` as the user wrote it) as ``dtype``."""
-    if not _is_concrete(value):
+    if not is_concrete(value):
         return jnp.asarray(value, dtype)
     raw = np.asarray(value, dtype=np.float64)
     if raw.size == 0:
@@ -284,24 +293,30 @@ def _check_positive(value, dtype, name):
     return jnp.asarray(cast)
 
 
-def _law_in(law, dtype):
+def law_in(law, dtype):
+    """``law`` (or a function f(N, D), wrapped) with every coefficient as a ``dtype`` array."""
     return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), as_law(law))
 
 
-def check_flops(flops, dtype=np.float64, name="flops_per_param_token"):
+def check_flops(flops, dtype=np.float64, name="flops_per_param_token", keep_model=False):
     """A number k (C = k N D) or a ``FlopsPerToken`` model, checked, as ``dtype``.
 
     A model whose FLOPs are linear in N (no attention term; decided on concrete values) becomes its k, so that
-    dense and MoE models take exactly the plain-k code path. Raises ``BudgetError`` naming a bad value.
+    dense and MoE models take exactly the plain-k code path; with ``keep_model`` every input comes back as a
+    ``FlopsPerToken`` instead (a number k as ``FlopsPerToken(training_per_param=k)``: 2N per inference token).
+    Raises ``BudgetError`` naming a bad value.
     """
+    if keep_model and not isinstance(flops, FlopsPerToken):
+        return FlopsPerToken(check_flops(flops, dtype, name), jnp.asarray(2.0, dtype), *(
+            jnp.asarray(x, dtype) for x in FlopsPerToken()[2:]))
     if isinstance(flops, FlopsPerToken):
-        concrete = all(_is_concrete(x) for x in flops)
+        concrete = all(is_concrete(x) for x in flops)
         if concrete:
             for field in ("training_per_param", "inference_per_param", "active_fraction"):
                 value = getattr(flops, field)
                 if np.ndim(value) != 0:
                     raise BudgetError(f"{name}.{field} must be one number, got shape {np.shape(value)}")
-                _check_positive(value, dtype, f"{name}.{field}")
+                check_positive_values(value, dtype, f"{name}.{field}")
             if float(flops.active_fraction) > 1:
                 raise BudgetError(f"{name}.active_fraction must be at most 1 (active / total parameters), "
                                   f"got {float(flops.active_fraction):g}")
@@ -312,12 +327,12 @@ def check_flops(flops, dtype=np.float64, name="flops_per_param_token"):
             exponent = flops.width_exponent
             if np.ndim(exponent) != 0 or not 0 <= float(exponent) <= 1:
                 raise BudgetError(f"{name}.width_exponent must be in [0, 1], got {exponent!r}")
-            if flops.is_linear():
-                return _check_positive(float(flops.training_per_param) * float(flops.active_fraction), dtype, name)
+            if flops.is_linear() and not keep_model:
+                return check_positive_values(float(flops.training_per_param) * float(flops.active_fraction), dtype, name)
         return FlopsPerToken(*(jnp.asarray(x, dtype) for x in flops))
-    if _is_concrete(flops) and np.ndim(flops) != 0:
+    if is_concrete(flops) and np.ndim(flops) != 0:
         raise BudgetError(f"{name} must be one number (the same for every budget), got shape {np.shape(flops)}")
-    return _check_positive(flops, dtype, name)
+    return check_positive_values(flops, dtype, name)
 
 
 def _resolve_flops(flops_per_param_token, flops):
@@ -333,18 +348,18 @@ def _check_caps(k, max_tokens, max_params, dtype):
     """k (or a FLOPs model) and log(cap) as ``dtype`` arrays (a missing cap is inf), each checked to be one
     positive finite number."""
     for value, name in ((max_tokens, "max_tokens"), (max_params, "max_params")):
-        if value is not None and _is_concrete(value) and np.ndim(value) != 0:
+        if value is not None and is_concrete(value) and np.ndim(value) != 0:
             raise BudgetError(f"{name} must be one number (the same for every budget), got shape {np.shape(value)}")
     k = check_flops(k, dtype)
-    log_d_max = jnp.inf if max_tokens is None else jnp.log(_check_positive(max_tokens, dtype, "max_tokens"))
-    log_n_max = jnp.inf if max_params is None else jnp.log(_check_positive(max_params, dtype, "max_params"))
+    log_d_max = jnp.inf if max_tokens is None else jnp.log(check_positive_values(max_tokens, dtype, "max_tokens"))
+    log_n_max = jnp.inf if max_params is None else jnp.log(check_positive_values(max_params, dtype, "max_params"))
     return k, jnp.asarray(log_d_max, dtype), jnp.asarray(log_n_max, dtype)
 
 
 def _check_budget_range(compute, k, log_d_max, log_n_max):
     """One parameter trained on one token is the least a budget can buy; both caps together set the most."""
     model = isinstance(k, FlopsPerToken)
-    if not (_is_concrete(compute) and all(_is_concrete(x) for x in (k if model else (k,)))):
+    if not (is_concrete(compute) and all(is_concrete(x) for x in (k if model else (k,)))):
         return
     least = float(k.training(1.0)) if model else float(k)
     what = f"{least:.3g} FLOPs per token at N = 1" if model else f"k = {float(k):g} FLOPs"
@@ -371,7 +386,7 @@ def check_budgets(compute, flops_per_param_token=6.0, max_tokens=None, max_param
     """
     dtype = resolve_dtype(dtype)
     k, log_d_max, log_n_max = _check_caps(flops_per_param_token, max_tokens, max_params, dtype)
-    compute = _check_positive(compute, dtype, "compute")
+    compute = check_positive_values(compute, dtype, "compute")
     _check_budget_range(compute, k, log_d_max, log_n_max)
     return compute, k, log_d_max, log_n_max
 
@@ -402,7 +417,7 @@ def compute_optimal(law, compute, flops_per_param_token=6.0, max_tokens=None, ma
       >>> a = compute_optimal(preset("epoch2024"), 1e21, flops=FlopsPerToken.attention(8192, aspect_ratio=128.0))
     """
     dtype = resolve_dtype(dtype)
-    law = _law_in(law, dtype)
+    law = law_in(law, dtype)
     flops = _resolve_flops(flops_per_param_token, flops)
     compute, k, log_d_max, log_n_max = check_budgets(compute, flops, max_tokens, max_params, dtype)
     return concrete_to_numpy(allocate_law(law, compute, k, log_d_max, log_n_max))
@@ -435,9 +450,9 @@ def _loss_floor(law, log_d_max, log_n_max):
 def check_target_loss(law, target_loss, dtype, log_d_max=jnp.inf, log_n_max=jnp.inf, capped=False):
     """``target_loss`` checked positive and above the loss the law (and the caps) can reach, as ``dtype``.
     Raises ``BudgetError`` or ``UnreachableLossError`` naming the target."""
-    target = _check_positive(target_loss, dtype, "target_loss")
+    target = check_positive_values(target_loss, dtype, "target_loss")
     floor = _loss_floor(law, log_d_max, log_n_max)
-    if floor is not None and _is_concrete(target) and np.any(np.asarray(target) <= float(floor)):
+    if floor is not None and is_concrete(target) and np.any(np.asarray(target) <= float(floor)):
         what = "the floor set by the caps" if capped else "the irreducible loss E"
         raise UnreachableLossError(
             f"target loss {float(np.min(np.asarray(target))):.6g} is at or below {what} = {float(floor):.6g}; "
@@ -459,7 +474,7 @@ def compute_for_loss(law, target_loss, flops_per_param_token=6.0, max_tokens=Non
       An ``Allocation`` at the budgets found (``compute`` holds them), shaped like ``target_loss``.
     """
     dtype = resolve_dtype(dtype)
-    law = _law_in(law, dtype)
+    law = law_in(law, dtype)
     flops = _resolve_flops(flops_per_param_token, flops)
     k, log_d_max, log_n_max = _check_caps(flops, max_tokens, max_params, dtype)
     target = check_target_loss(law, target_loss, dtype, log_d_max, log_n_max,
@@ -498,7 +513,7 @@ def log_budget_for_loss(law, log_target, k, log_d_max, log_n_max):
 
         def cond(carry):
             t, step, i = carry
-            return (i < 200) & ~(jnp.abs(step) <= _tolerance(t))
+            return (i < 200) & ~(jnp.abs(step) <= solver_tolerance(t))
 
         t0 = jnp.asarray(jnp.log(1e21), log_target.dtype)
         return jax.lax.while_loop(cond, body, (t0, jnp.asarray(jnp.inf, t0.dtype), 0))[0]
