@@ -5,6 +5,9 @@ scoped ``jax.enable_x64(True)`` (``optimal.precision``); pass ``dtype=jnp.float3
 """
 
 from .allocation.allocate import BOUND_NAMES, Allocation, closed_form, compute_for_loss, compute_optimal
+from .allocation.data_constrained import DataConstrainedAllocation, data_constrained_optimal
+from .allocation.flops import FlopsPerToken
+from .allocation.inference import InferenceAllocation, inference_optimal
 from .fitting.bootstrap import BootstrapResult, bootstrap, bootstrap_groups, load_bootstrap
 from .fitting.data import (
     Runs,
@@ -40,11 +43,12 @@ from .allocation.extrapolation import (
 )
 from .fitting.fit import FitResult, fit, load_fit
 from .fitting.sweep import sweep
+from .fitting.isoflop import BudgetProfile, IsoflopResult, isoflop
 from .analysis.compare import compare
 from .analysis.recommend import Recommendation, recommend
 from .analysis.validate import Validation, validate
 from .fitting.predict import Prediction, predict
-from .synthetic import synthetic_runs
+from .synthetic import isoflop_runs, synthetic_runs
 from .laws import (
     DEFAULT_PRESET,
     PRESETS,

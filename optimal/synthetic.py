@@ -68,3 +68,44 @@ def data_constrained_runs(n_runs=200, truth_theta=MUENNIGHOFF_THETA, noise=0.01,
     log_loss = data_constrained_log_loss(np.asarray(truth_theta, dtype=np.float64), np.log(n), np.log(d), np.log(u))
     loss = np.exp(log_loss + noise * rng.standard_normal(n_runs))
     return n, d, u, loss
+
+
+def isoflop_runs(budgets=(1e18, 1e19, 1e20, 1e21), truth=DEFAULT_TRUTH, n_sizes=7, width_decades=1.5, offset_decades=0.0,
+                 drift=0.0, noise=0.0, flops_per_param_token=6.0, seed=0) -> Runs:
+    """IsoFLOP-grid runs (Hoffmann et al. 2022's Approach 2 design) drawn from a known Chinchilla law.
+
+    At each budget C (FLOPs), ``n_sizes`` model sizes N (parameters) evenly spaced in log N over ``width_decades``
+    decades, centred ``offset_decades + drift x log10(C / budgets[0])`` decades above the law's compute-optimal
+    N*(C) (``closed_form``); D = C / (k N) (tokens) and loss = truth(N, D) x exp(noise x standard normal) (nats).
+
+    Args:
+      budgets: the IsoFLOP budgets in FLOPs, shape (G,). truth: the ``Chinchilla`` law the runs come from.
+      n_sizes: sizes per budget (>= 1). width_decades: log10(N_max / N_min) of every budget's sizes.
+      offset_decades: where the grid's centre sits relative to N*(C) (0: centred on the true optimum).
+      drift: how far the centre moves per decade of compute, in decades (a grid that drifts with compute; -a keeps
+        the sizes the same at every budget).
+      noise: standard deviation of the multiplicative log-normal noise on the loss; 0 gives exact losses.
+      flops_per_param_token: k in C = k N D. seed: seed of NumPy's default generator.
+
+    Returns:
+      ``Runs`` with G x n_sizes rows, budget by budget, and ``groups`` the budget index of each row.
+
+    Example:
+      >>> runs = isoflop_runs(budgets=(1e19, 1e20), n_sizes=5)
+      >>> runs.n_params.shape, sorted(set(runs.groups.tolist()))
+      ((10,), [0, 1])
+    """
+    from .allocation.allocate import closed_form  # the truth's own optimum, the one formula for it
+
+    budgets = np.asarray(budgets, dtype=np.float64).reshape(-1)
+    rng = np.random.default_rng(seed)
+    optimum = np.asarray(closed_form(truth, budgets, flops_per_param_token)[0], dtype=np.float64)
+    centre = np.log10(optimum) + offset_decades + drift * np.log10(budgets / budgets[0])
+    steps = np.linspace(-0.5, 0.5, n_sizes) * width_decades if n_sizes > 1 else np.zeros(1)
+    n = 10.0 ** (centre[:, None] + steps[None, :])
+    c = np.broadcast_to(budgets[:, None], n.shape)
+    d = c / (flops_per_param_token * n)
+    log_loss = np.log(truth.E + truth.A / n**truth.alpha + truth.B / d**truth.beta)
+    loss = np.exp(log_loss + noise * rng.standard_normal(n.shape))
+    groups = np.repeat(np.arange(len(budgets)), n_sizes)
+    return Runs(n.reshape(-1), d.reshape(-1), loss.reshape(-1), np.ones(n.size), groups)

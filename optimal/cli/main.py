@@ -15,6 +15,7 @@ import numpy as np
 
 import optimal
 from optimal.allocation.allocate import check_budgets
+from optimal.cli import isoflop as isoflop_command
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.errors import DataError, OptimalError, OutputError, check_count
 from optimal.fitting.data import parse_where, read_runs_with_columns
@@ -732,6 +733,7 @@ def build_parser():
     plot.add_argument("--out", required=True, metavar="FILE.png", help="output file (.png, .pdf, .svg)")
     plot.add_argument("--dpi", type=int, default=150, help="resolution of png/jpg output, 10 to 2000 (default 150)")
     plot.set_defaults(run=_cmd_plot)
+    isoflop_command.add_parser(commands)
     from optimal.cli import validate  # command modules import main's helpers, so they are imported here
     validate.add_parser(commands)
     from optimal.cli import predict

@@ -1,0 +1,191 @@
+"""``optimal isoflop RUNS.csv``: IsoFLOP profiles (Approach 2) beside the parametric fit (Approach 3) on the same runs.
+
+The computation is ``optimal.isoflop`` (``optimal.fitting.isoflop``); this module reads the runs the way ``optimal
+fit`` does (``read_runs_with_columns``, ``--where``), prints and plots.
+"""
+
+import argparse
+import sys
+
+import optimal
+from optimal.errors import BudgetError, OptimalError, check_count
+from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
+from optimal.fitting.data import parse_where, read_runs_with_columns
+from optimal.fitting.isoflop import DEFAULT_TOLERANCE, check_tolerance
+
+COMPUTE_KEY = "--compute-col"
+
+EPILOG = """\
+Each budget's runs (grouped by --compute-col, or by k N D, within --tolerance) get a parabola of the loss (nats)
+against ln N; its vertex is N_opt(C) when the curvature is positive and the vertex lies inside the sizes tried.
+N*(C) = G C^a and D*(C) = H C^b are fitted through the accepted vertices; the parametric Chinchilla fit
+(optimal fit) runs on the same rows beside it.
+
+JSON (--json): "budgets" (one object per budget: compute, n_runs, n_sizes, n_min, n_max, width_decades,
+coefficients [c0, c1, c2] of loss = c0 + c1 ln N + c2 (ln N)^2, curvature, n_opt, d_opt, loss_opt, offset_decades,
+offset_half_widths, accepted, reason), "approach2" (a, G, b, H, bootstrap), "approach3" (params, a, b),
+"exponent_difference", "targets" (both approaches' N* and D* at each target budget, N_ratio), "predicted_bias",
+"warnings" ([{code, message}]); the README lists every key.
+
+examples:
+  optimal isoflop runs.csv
+  optimal isoflop runs.csv --compute-col C --bootstrap 1000 --plot isoflop.png
+  optimal isoflop runs.csv --budgets 1e24 --json
+"""
+
+
+def add_parser(commands):
+    """Register ``optimal isoflop`` on the subcommands ``commands`` (``build_parser`` calls it)."""
+    from optimal.cli.main import _number  # at registration: main is loaded by then
+
+    parser = commands.add_parser(
+        "isoflop", help="IsoFLOP profiles (Approach 2: a parabola per budget) beside the parametric fit (Approach 3)",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+    parser.add_argument("runs", metavar="RUNS.csv", help="one training run per row, with a header (or a .parquet file)")
+    parser.add_argument("--compute-col", metavar="NAME",
+                        help="column of each run's budget C (FLOPs); default: C = k N D of each run")
+    parser.add_argument("--tolerance", type=_number, default=DEFAULT_TOLERANCE, metavar="T",
+                        help=f"runs whose budgets agree within this relative tolerance share a budget (default "
+                             f"{DEFAULT_TOLERANCE:g})")
+    parser.add_argument("--budgets", type=_number, nargs="+", metavar="C",
+                        help="target budgets (FLOPs) to compare the approaches at (default: the largest budget in the "
+                             "data and 100 x it)")
+    parser.add_argument("--bootstrap", type=int, default=0, metavar="B",
+                        help="bootstrap resamples (runs resampled within budgets; the parametric fit too)")
+    parser.add_argument("--seed", type=int, default=0, help=f"bootstrap seed, 0 to {MAX_SEED} (default 0)")
+    parser.add_argument("--confidence", type=_number, default=0.95, help="interval level (default 0.95)")
+    parser.add_argument("--no-parametric", action="store_true", help="skip the parametric (Approach 3) fit")
+    parser.add_argument("--plot", metavar="OUT.png", help="draw the profiles with their parabolas, and N*(C) of both")
+    parser.add_argument("--params-col", metavar="NAME", help="column of N, parameters (default N)")
+    parser.add_argument("--tokens-col", metavar="NAME", help="column of D, training tokens (default D)")
+    parser.add_argument("--flops-col", metavar="NAME", help="column of training FLOPs C; then D = C / (k N)")
+    parser.add_argument("--loss-col", metavar="NAME", help="column of the final loss (default loss)")
+    parser.add_argument("--where", action="append", metavar="EXPR",
+                        help="use only the rows where EXPR holds (as for 'optimal fit'); repeat it and every one must hold")
+    parser.add_argument("--flops-per-param-token", type=_number, default=6.0, metavar="K",
+                        help="k in C = k N D (default 6)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (keys above)")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _check_args(args):
+    """What the options alone can tell, before the file is read."""
+    check_tolerance(args.tolerance)
+    if args.bootstrap:
+        check_count(args.bootstrap, "--bootstrap", 2, MAX_RESAMPLES)
+    check_count(args.seed, "--seed", 0, MAX_SEED)
+    if not 0 < args.confidence < 1:
+        raise OptimalError(f"--confidence must be between 0 and 1 (e.g. 0.95), got {args.confidence:g}")
+    if args.budgets:
+        from optimal.allocation.allocate import check_budgets
+
+        try:
+            check_budgets(args.budgets, args.flops_per_param_token)
+        except BudgetError as exc:
+            raise BudgetError(f"--budgets: {exc}") from None
+    for expression in args.where or ():
+        try:
+            parse_where(expression)
+        except OptimalError as exc:
+            raise OptimalError(f"--where {exc}") from None
+    if args.plot:
+        from optimal import plot  # loads matplotlib only when a figure is asked for
+
+        plot.check_output(args.plot)
+
+
+def run(args):
+    from optimal.cli.main import _print_json, _warn
+
+    _check_args(args)
+    runs, columns, selection = read_runs_with_columns(
+        args.runs, numbers={COMPUTE_KEY: args.compute_col} if args.compute_col else None, params_col=args.params_col,
+        tokens_col=args.tokens_col, flops_col=args.flops_col, loss_col=args.loss_col,
+        flops_per_param_token=args.flops_per_param_token, where=args.where, n_free=0, return_selection=True)
+    result = optimal.isoflop(runs, compute=columns.get(COMPUTE_KEY), tolerance=args.tolerance,
+                             flops_per_param_token=args.flops_per_param_token, targets=args.budgets,
+                             n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
+                             parametric=not args.no_parametric)
+    for s in selection:
+        print(f"kept {s.kept} of {s.of} rows ({s.where})", file=sys.stderr)
+    if args.plot:
+        from optimal.plot.isoflop import isoflop_figure  # loads matplotlib only when a figure is asked for
+        from optimal import plot
+
+        sys.stderr.write(f"wrote {plot.save_figure(isoflop_figure(result), args.plot)}\n")
+    if args.json:
+        output = result.to_dict()
+        if selection:
+            output["rows_selected"] = [s._asdict() for s in selection]
+        _print_json(output)
+    else:
+        print(report(result))
+    for w in result.warnings:
+        _warn(f"{w['code']}: {w['message']}")
+    if result.parametric is not None:
+        for w in result.parametric.warnings:
+            _warn(f"parametric fit: {w}")
+    return 0
+
+
+def _n(value, spec=".4g"):
+    return "-" if value is None else format(value, spec)
+
+
+def _with_interval(point, found, spec=".4g"):
+    if point is None:
+        return "-"
+    if not found or found.get("lo") is None:
+        return format(point, spec)
+    return f"{point:{spec}} [{found['lo']:{spec}}, {found['hi']:{spec}}]"
+
+
+def report(result):
+    """The text answer: the profiles, both approaches' exponents, and N*, D* at the target budgets."""
+    from optimal.cli.main import _format_table
+
+    d = result.to_dict()
+    lines = [f"IsoFLOP profiles (Approach 2): a parabola of the loss (nats) in ln N per budget; budgets grouped within "
+             f"{100 * result.tolerance:g}%, k = {result.flops_per_param_token:g}"]
+    rows = []
+    for p in result.profiles:
+        rows.append([f"{p.compute:.4g}", str(p.n_runs), str(p.n_sizes), f"{p.n_min:.3g}-{p.n_max:.3g}",
+                     f"{p.width_decades:.2f}", _n(p.n_opt), _n(p.d_opt), _n(p.curvature, ".3g"),
+                     _n(p.offset_decades, "+.3f"), _n(p.offset_half_widths, "+.2f"),
+                     "accepted" if p.accepted else f"REFUSED: {p.reason}"])
+    lines.append(_format_table(["compute (FLOPs)", "runs", "sizes", "N tried", "width (dec)", "N_opt", "D_opt",
+                                "curvature", "offset (dec)", "offset (half-w)", "vertex"], rows))
+    boot = d["approach2"]["bootstrap"] or {}
+    lines.append("")
+    lines.append(f"Approach 2 ({len(result.accepted)} vertices): N*(C) = {result.coefficient:.4g} C^a, a = "
+                 f"{_with_interval(result.exponent, boot.get('a'))}; D*(C) = {result.tokens_coefficient:.4g} C^b, b = "
+                 f"{_with_interval(result.tokens_exponent, boot.get('b'))}")
+    if boot:
+        lines.append(f"  bootstrap: {boot['n_resamples']} resamples of the runs within each budget (seed {boot['seed']}, "
+                     f"{100 * boot['confidence']:g}% intervals), {boot['n_with_failure']} with a vertex that failed "
+                     f"(left out of that resample's line), {boot['n_failed']} with no line (left out)")
+    if result.parametric is not None:
+        p = result.parametric.params
+        a3 = d["approach3"]
+        boot3 = (a3.get("bootstrap") or {}).get("a")
+        lines.append(f"Approach 3 (Chinchilla fit on the same {result.parametric.n_rows} runs): alpha {p['alpha']:.4g}, "
+                     f"beta {p['beta']:.4g}, E {p['E']:.4g}; a = beta / (alpha + beta) = {_with_interval(a3['a'], boot3)}")
+        lines.append(f"  exponent difference a(2) - a(3) = {d['exponent_difference']:+.4f}")
+    elif result.parametric_note:
+        lines.append(f"Approach 3: {result.parametric_note}")
+    lines.append("")
+    lines.append(f"at the target budgets ({result.target_note}):")
+    rows = []
+    for t in d["targets"]:
+        two, three = t["approach2"], t["approach3"] or {}
+        rows.append([f"{t['compute']:.4g}", _with_interval(two["N"], two.get("N_interval"), ".3g"),
+                     _with_interval(three.get("N"), three.get("N_interval"), ".3g"), _n(t["N_ratio"], ".3f"),
+                     _n(two["D"], ".3g"), _n(three.get("D"), ".3g")])
+    lines.append(_format_table(["compute (FLOPs)", "N* approach 2", "N* approach 3", "N* ratio 2/3", "D* approach 2",
+                                "D* approach 3"], rows))
+    if result.predicted is not None and result.predicted["exponent_error"] is not None:
+        errs = ", ".join(_n(v, "+.4f") for v in result.predicted["vertex_decades"])
+        lines.append(f"predicted Approach 2 bias (the parametric law replayed noise-free at the sizes tried): vertex "
+                     f"errors {errs} decades; exponent error {result.predicted['exponent_error']:+.4f}")
+    return "\n".join(lines)

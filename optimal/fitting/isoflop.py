@@ -1,0 +1,605 @@
+"""IsoFLOP profiles (Hoffmann et al. 2022's Approach 2) beside the parametric fit (their Approach 3).
+
+At each compute budget C, runs of several sizes N trained with D = C / (k N): fit a parabola to the loss against
+x = ln N, take its vertex as N_opt(C), then fit N*(C) = G C^a and D*(C) = H C^b through the vertices.
+
+The loss scale. The parabola is fitted to the loss itself (nats per token), not its log: that is what Hoffmann et al.
+and the teams who published IsoFLOP results fit, so the vertices here are theirs; and on a Chinchilla law
+``L = E + A/N^alpha + B/D^beta`` the loss along an IsoFLOP line is ``E + P(C) f(u)`` with u = ln(N / N*(C)) and
+``f(u) = exp(-alpha u) + (alpha / beta) exp(beta u)`` a shape that does not depend on C, and a vertex does not move
+under ``y -> E + P y``. So, fitted to the loss, a parabola's vertex error depends only on (alpha, beta) and where the
+sizes sit relative to N*(C), never on C itself; fitted to log loss it would also depend on E / P(C), which changes
+with C and would bend the exponent a.
+
+The bias (derived here; Open-Athena's scaling-law-analysis study documents it too). f is not a parabola:
+f''(0) = alpha (alpha + beta) and f'''(0) = alpha (beta - alpha)(beta + alpha). On sizes evenly spaced in ln N over
++-h around N*, least squares maps the cubic term onto the linear one (u^3 ~ lambda u, lambda = mean u^4 / mean u^2:
+7/9 h^2 for 7 sizes) and the vertex lands at u ~ -(beta - alpha) lambda / 6: in decades about
+``-0.075 (beta - alpha) w^2`` for a grid w decades wide (7 sizes). When beta > alpha the parabola puts N_opt below
+N* (D_opt above D*), and the other way round. With alpha = beta, f = 2 cosh(alpha u) is even and a centred grid's
+vertex is exact; an off-centre grid pulls the vertex towards the grid's centre. A grid that keeps its place relative
+to N*(C) errs by the same factor at every budget (G is off, a is not); a grid that drifts relative to N*(C) (the
+same sizes at every budget drift by -a decades per decade of C) errs by a different factor at each budget and bends a.
+
+Measured by ``isoflop`` itself on noise-free ``optimal.synthetic.isoflop_runs`` (7 sizes; vertex error
+log10(N_opt / N*) in decades; reproduce with
+``python -c "from optimal.fitting.isoflop import bias_table; bias_table()"``):
+
+  alpha, beta     centred grid, w = 1 / 1.5 / 2 / 3 decades      offset 0.5 half-widths, w = 2 / 3
+  0.34, 0.34      0 / 0 / 0 / 0                                   +0.012 / +0.039
+  0.34, 0.28      +0.0045 / +0.010 / +0.018 / +0.040              +0.011 / +0.033
+  0.30, 0.40      -0.0075 / -0.017 / -0.030 / -0.067              +0.014 / +0.044
+  0.25, 0.45      -0.015 / -0.033 / -0.059 / -0.132               +0.015 / +0.051
+
+The warnings below fire where that computation says the error matters. Their thresholds: an error in N* of 0.02
+decades (4.7%, ``BIAS_DECADES``) is where the bias rivals the spread of published estimates of N*; an exponent error
+of 0.01 (``EXPONENT_BIAS``) is half the 0.023 gap seen between the two approaches on public IsoFLOP data (issue 13).
+  * asymmetric exponents, |alpha - beta| >= ``ASYMMETRY`` = 0.05: at the common 2-decade width that alone moves the
+    vertex 0.015 decades (3.5%), and at 2.5 decades past ``BIAS_DECADES``.
+  * off-centre, |vertex offset| >= ``OFF_CENTRE`` = 0.5 half-widths: at 2 decades wide that alone moves the vertex
+    0.012 decades even with alpha = beta, and 0.04 at 3 decades; and the vertex then rests on one side's sizes.
+  * drifting, |d offset / d log10 C| >= ``DRIFT`` = 0.3 decades per decade of C: measured on noise-free grids over
+    3 decades of C (alpha, beta = 0.34, 0.34 and 0.30, 0.40; widths 1-3 decades), the exponent moves by at most 0.008
+    at a drift of 0.2, by 0.003-0.009 at 0.3, by 0.004-0.02 at 0.4 and by 0.02-0.04 at 0.5 (about what the same
+    sizes at every budget give: a drift of -a).
+  * wide, w >= ``WIDE`` = 2.5 decades: past it the asymmetric term alone (|alpha - beta| = 0.05) exceeds
+    ``BIAS_DECADES``, and off-centre grids err by 0.02-0.04 decades.
+  * predicted bias: the parametric law itself, replayed noise-free at the sizes tried, puts a vertex more than
+    ``BIAS_DECADES`` off its own optimum, or its exponent more than ``EXPONENT_BIAS`` off.
+
+Example:
+  >>> import optimal
+  >>> runs = optimal.synthetic.isoflop_runs(noise=0.0)
+  >>> found = optimal.isoflop(runs, parametric=False)
+  >>> round(found.exponent, 3)  # the truth's beta / (alpha + beta) = 0.513; the grid is centred, alpha ~ beta
+  0.513
+"""
+
+import dataclasses
+import math
+import warnings
+
+import numpy as np
+
+from ..errors import BudgetError, DataError, OptimalError, check_count, check_positive
+from ..precision import float64_scope
+from .bootstrap import MAX_RESAMPLES, MAX_SEED, bootstrap, interval
+from .data import Runs, validate_runs
+from .fit import fit
+
+DEFAULT_TOLERANCE = 0.05  # runs whose k N D agree within 5% share a budget: published grids differ by >= 1.5x
+MIN_SIZES = 3  # a parabola needs three distinct sizes
+ASYMMETRY = 0.05
+OFF_CENTRE = 0.5
+DRIFT = 0.3
+WIDE = 2.5
+BIAS_DECADES = 0.02
+EXPONENT_BIAS = 0.01
+TARGET_FACTOR = 100.0  # default target budgets: the largest budget in the data, and this many times it
+
+
+@dataclasses.dataclass(frozen=True)
+class BudgetProfile:
+    """One budget's IsoFLOP profile and its parabola.
+
+    Attributes:
+      compute: the budget C in FLOPs (geometric mean of its runs' budgets); compute_spread: max/min of those, minus 1.
+      n_runs: runs at this budget; n_sizes: distinct N among them.
+      n_min, n_max: the smallest and largest N tried; width_decades: log10(n_max / n_min).
+      coefficients: (c0, c1, c2) of loss = c0 + c1 x + c2 x^2 with x = ln N (nats), or None with fewer than 3 sizes.
+      curvature: d^2 loss / d(ln N)^2 = 2 c2 (nats); positive for a minimum.
+      n_opt: the vertex N_opt = exp(-c1 / (2 c2)) (parameters); d_opt = C / (k N_opt) (tokens); loss_opt the
+        parabola's value there (nats).
+      offset_decades: log10 N_opt minus the centre of the sizes tried (log10 sqrt(n_min n_max));
+      offset_half_widths: that offset over half the width (-1 and 1 are the smallest and largest size).
+      accepted: whether the vertex enters the N*(C) fit; reason: why not (None when accepted).
+    """
+
+    compute: float
+    compute_spread: float
+    n_runs: int
+    n_sizes: int
+    n_min: float
+    n_max: float
+    width_decades: float
+    coefficients: tuple | None
+    curvature: float | None
+    n_opt: float | None
+    d_opt: float | None
+    loss_opt: float | None
+    offset_decades: float | None
+    offset_half_widths: float | None
+    accepted: bool
+    reason: str | None
+
+    def to_dict(self):
+        return {field.name: (list(value) if isinstance(value, tuple) else value)
+                for field, value in ((f, getattr(self, f.name)) for f in dataclasses.fields(self))}
+
+
+@dataclasses.dataclass(frozen=True)
+class IsoflopResult:
+    """Approach 2 (IsoFLOP parabolas) and, beside it, Approach 3 (the parametric fit) on the same runs.
+
+    Attributes:
+      profiles: one ``BudgetProfile`` per budget, smallest first.
+      exponent, coefficient: a and G of N*(C) = G C^a through the accepted vertices (None with fewer than 2).
+      tokens_exponent, tokens_coefficient: b and H of D*(C) = H C^b (b = 1 - a, H = 1 / (k G): D = C / (k N)).
+      flops_per_param_token: k in C = k N D. tolerance: the relative tolerance budgets were grouped with.
+      targets: the budgets (FLOPs) at which both approaches' N* and D* are compared; target_note says where they
+        came from.
+      bootstrap: resampling runs within budgets (every resample refits every parabola), or None: ``{"n_resamples",
+        "seed", "confidence", "failed_by_budget" {compute: count}, "n_with_failure", "n_failed"}`` and the draws
+        ``"a"``, ``"log_g"`` (R,) (NaN where a resample kept fewer than 2 vertices: counted in n_failed) and
+        ``"log_n_opt"`` (R, G) (NaN where that budget's vertex failed).
+      parametric: the Approach 3 ``FitResult`` on the same runs, or None (parametric=False, or too few runs:
+        ``parametric_note`` says); parametric_bootstrap: its ``BootstrapResult`` when bootstrapped.
+      predicted: the parametric law replayed noise-free at the sizes tried: ``{"compute": [accepted budgets],
+        "vertex_decades": [log10(N_opt / N*) of the law's own losses, per accepted budget], "exponent_error"}`` (None
+        without a parametric fit).
+      warnings: ``[{"code", "message"}]``: refused budgets, bootstrap failures and where Approach 2 misleads.
+      data: ``(N, D, loss, budget index)`` of the runs, numpy arrays (n,).
+    """
+
+    profiles: tuple
+    exponent: float | None
+    coefficient: float | None
+    tokens_exponent: float | None
+    tokens_coefficient: float | None
+    flops_per_param_token: float
+    tolerance: float
+    targets: tuple
+    target_note: str
+    bootstrap: dict | None
+    parametric: object | None
+    parametric_note: str | None
+    parametric_bootstrap: object | None
+    predicted: dict | None
+    warnings: tuple
+    data: tuple
+
+    @property
+    def accepted(self):
+        """The profiles whose vertices enter the N*(C) fit."""
+        return tuple(p for p in self.profiles if p.accepted)
+
+    def n_star(self, compute):
+        """Approach 2's N*(C) = G C^a (parameters) at ``compute`` (FLOPs), or None without a fit."""
+        return None if self.exponent is None else self.coefficient * np.asarray(compute, dtype=np.float64) ** self.exponent
+
+    @property
+    def parametric_exponent(self):
+        """Approach 3's a = beta / (alpha + beta), or None."""
+        if self.parametric is None:
+            return None
+        p = self.parametric.params
+        return p["beta"] / (p["alpha"] + p["beta"])
+
+    def comparison(self):
+        """Per target budget: both approaches' N* and D*, the ratio N*_2 / N*_3, with Approach 2's bootstrap interval."""
+        from ..allocation.allocate import compute_optimal  # allocation sits beside fitting; imported where used
+
+        k = self.flops_per_param_token
+        targets = np.asarray(self.targets, dtype=np.float64)
+        third = None if self.parametric is None else compute_optimal(self.parametric.law, targets, flops_per_param_token=k)
+        rows = []
+        for i, c in enumerate(targets):
+            n2 = None if self.exponent is None else float(self.n_star(c))
+            row = {"compute": float(c), "approach2": {"N": n2, "D": None if n2 is None else float(c / (k * n2))},
+                   "approach3": None, "N_ratio": None}
+            if self.bootstrap is not None and n2 is not None:
+                draws = np.exp(self.bootstrap["log_g"] + self.bootstrap["a"] * np.log(c))
+                row["approach2"]["N_interval"] = interval(draws[np.isfinite(draws)], self.bootstrap["confidence"])
+            if third is not None:
+                n3 = float(np.asarray(third.n_params)[i])
+                row["approach3"] = {"N": n3, "D": float(np.asarray(third.n_tokens)[i])}
+                if self.parametric_bootstrap is not None and len(self.parametric_bootstrap.good) >= 2:
+                    row["approach3"]["N_interval"] = self.parametric_bootstrap.allocation([c], k)[0]["N"]
+                row["N_ratio"] = None if n2 is None else n2 / n3
+            rows.append(row)
+        return rows
+
+    def to_dict(self):
+        """The JSON summary (README, ``optimal isoflop --json``)."""
+        a3 = self.parametric_exponent
+        boot = None
+        if self.bootstrap is not None:
+            b = self.bootstrap
+            boot = {key: b[key] for key in ("n_resamples", "seed", "confidence", "n_with_failure", "n_failed")}
+            boot["failed_by_budget"] = [{"compute": c, "n_failed": n} for c, n in b["failed_by_budget"].items()]
+            good = np.isfinite(b["a"])
+            boot["a"] = interval(b["a"][good], b["confidence"])
+            boot["b"] = interval(1.0 - b["a"][good], b["confidence"])
+            boot["n_opt"] = [{"compute": p.compute, **interval(np.exp(column[np.isfinite(column)]), b["confidence"])}
+                             for p, column in zip(self.accepted, b["log_n_opt"].T)]
+        parametric = None
+        if self.parametric is not None:
+            parametric = {"params": self.parametric.params, "a": a3, "b": 1.0 - a3, "converged": bool(self.parametric.converged),
+                          "warnings": list(self.parametric.warnings)}
+            if self.parametric_bootstrap is not None:
+                parametric["bootstrap"] = {"n_resamples": self.parametric_bootstrap.n_resamples,
+                                           "n_failed": self.parametric_bootstrap.n_failed,
+                                           "a": self.parametric_bootstrap.params().get("a")}
+        return {
+            "loss_scale": "loss (nats), parabola in x = ln N",
+            "flops_per_param_token": self.flops_per_param_token,
+            "tolerance": self.tolerance,
+            "budgets": [p.to_dict() for p in self.profiles],
+            "n_accepted": len(self.accepted),
+            "approach2": {"a": self.exponent, "G": self.coefficient, "b": self.tokens_exponent, "H": self.tokens_coefficient,
+                          "bootstrap": boot},
+            "approach3": parametric,
+            "approach3_note": self.parametric_note,
+            "exponent_difference": None if a3 is None or self.exponent is None else self.exponent - a3,
+            "targets": self.comparison(),
+            "target_note": self.target_note,
+            "predicted_bias": self.predicted,
+            "warnings": [dict(w) for w in self.warnings],
+        }
+
+
+# --- grouping runs into budgets ---------------------------------------------------------------------------------
+
+
+def group_budgets(compute, tolerance=DEFAULT_TOLERANCE):
+    """Group runs into IsoFLOP budgets: sorted by compute, a run joins the current budget while its compute is within
+    ``tolerance`` (relative) of that budget's smallest, else it starts the next.
+
+    Args:
+      compute: each run's budget in FLOPs, shape (n,). tolerance: relative, >= 0 and < 1.
+
+    Returns:
+      ``(ids, budgets, spreads)``: each run's budget index (n,), ordered by compute; each budget's geometric mean
+      (G,); and each budget's max / min - 1 (G,).
+
+    Example:
+      >>> group_budgets([1e19, 1.02e19, 1e20], 0.05)[0].tolist()
+      [0, 0, 1]
+    """
+    compute = np.asarray(compute, dtype=np.float64)
+    order = np.argsort(compute, kind="stable")
+    ids = np.empty(len(compute), dtype=np.int64)
+    current, first = -1, None
+    for i in order:
+        if first is None or compute[i] > first * (1.0 + tolerance):
+            current, first = current + 1, compute[i]
+        ids[i] = current
+    budgets = np.array([_geometric_mean(compute[ids == g]) for g in range(current + 1)])
+    spreads = np.array([compute[ids == g].max() / compute[ids == g].min() - 1.0 for g in range(current + 1)])
+    return ids, budgets, spreads
+
+
+def _geometric_mean(values):
+    """Exact for equal values (a budget read from a compute column stays the number written there)."""
+    low = values.min()
+    return float(low * np.exp(np.mean(np.log(values / low))))
+
+
+def check_tolerance(tolerance):
+    """``tolerance`` as a float when it is a number in [0, 1); else ``OptimalError`` naming it."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.floating, np.integer)) \
+            or not 0 <= tolerance < 1:
+        raise OptimalError(f"tolerance must be a number from 0 up to (not including) 1, e.g. 0.05, got {tolerance!r}")
+    return float(tolerance)
+
+
+# --- parabolas, vectorised over resamples ------------------------------------------------------------------------
+
+
+def parabolas(log_n, loss, index):
+    """Least-squares parabolas loss = c0 + c1 x + c2 x^2 in x = ln N, one per row of ``index``.
+
+    Args:
+      log_n: ln N of one budget's runs, shape (m,). loss: their losses (nats), (m,).
+      index: which runs each fit uses, shape (R, m) (the identity row for the data; resamples for the bootstrap).
+
+    Returns:
+      ``{"coefficients" (R, 3), "n_sizes" (R,), "x_min", "x_max" (R,)}``. The fit is solved in the centred, scaled
+      t = (x - centre) / half-width (normal equations well conditioned there) and mapped back to x; rows with fewer
+      than 3 distinct sizes get NaN coefficients.
+    """
+    x = np.asarray(log_n, dtype=np.float64)[index]
+    y = np.asarray(loss, dtype=np.float64)[index]
+    centre = 0.5 * (x.min() + x.max()) if x.size else 0.0
+    half = max(0.5 * (x.max() - x.min()), 1e-300) if x.size else 1.0
+    t = (x - centre) / half
+    powers = np.stack([np.ones_like(t), t, t * t], axis=-1)  # (R, m, 3)
+    normal = np.einsum("rmi,rmj->rij", powers, powers)
+    rhs = np.einsum("rmi,rm->ri", powers, y)
+    ordered = np.sort(x, axis=1)
+    n_sizes = 1 + np.sum(np.diff(ordered, axis=1) > 0, axis=1)
+    ok = n_sizes >= MIN_SIZES
+    normal[~ok] = np.eye(3)
+    q = np.linalg.solve(normal, rhs[..., None])[..., 0]  # (R, 3) in t
+    q[~ok] = np.nan
+    # back to x: t = (x - centre) / half
+    c2 = q[:, 2] / half**2
+    c1 = q[:, 1] / half - 2.0 * c2 * centre
+    c0 = q[:, 0] - q[:, 1] * centre / half + c2 * centre**2
+    return {"coefficients": np.stack([c0, c1, c2], axis=1), "n_sizes": n_sizes, "x_min": ordered[:, 0],
+            "x_max": ordered[:, -1], "vertex_t": -q[:, 1] / (2.0 * q[:, 2]), "centre": centre, "half": half}
+
+
+def _vertex_status(fits):
+    """Per row: the vertex x* = ln N_opt and why it is refused (None when it is interior with positive curvature)."""
+    c2 = fits["coefficients"][:, 2]
+    x_star = fits["centre"] + fits["half"] * fits["vertex_t"]
+    reasons = np.full(len(c2), None, dtype=object)
+    few = fits["n_sizes"] < MIN_SIZES
+    flat = ~few & ~(c2 > 0)
+    outside = ~few & ~flat & ~((x_star > fits["x_min"]) & (x_star < fits["x_max"]))
+    reasons[few] = "fewer than 3 sizes"
+    reasons[flat] = "curvature not positive (no minimum)"
+    reasons[outside] = "vertex not inside the sizes tried"
+    return x_star, reasons
+
+
+def _lines(log_c, log_n_opt, mask):
+    """Least-squares lines ln N_opt = ln G + a ln C through the ``mask``ed vertices, one per row: (a, ln G), NaN for
+    a row with fewer than 2 vertices. log_c (G,), log_n_opt and mask (R, G)."""
+    w = mask.astype(np.float64)
+    y = np.where(mask, log_n_opt, 0.0)
+    count = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_x = (w * log_c).sum(axis=1) / count
+        mean_y = (w * y).sum(axis=1) / count
+        dx = np.where(mask, log_c - mean_x[:, None], 0.0)
+        sxx = (dx * dx).sum(axis=1)
+        slope = (dx * (y - mean_y[:, None])).sum(axis=1) / sxx
+        intercept = mean_y - slope * mean_x
+    bad = (count < 2) | ~(sxx > 0)
+    return np.where(bad, np.nan, slope), np.where(bad, np.nan, intercept)
+
+
+def _profile(c, spread, log_n, loss, k):
+    fits = parabolas(log_n, loss, np.arange(len(log_n))[None, :])
+    x_star, reasons = _vertex_status(fits)
+    n_min, n_max = float(np.exp(fits["x_min"][0])), float(np.exp(fits["x_max"][0]))
+    width = math.log10(n_max / n_min)
+    n_sizes = int(fits["n_sizes"][0])
+    if n_sizes < MIN_SIZES:
+        return BudgetProfile(float(c), float(spread), len(loss), n_sizes, n_min, n_max, width, None, None, None, None,
+                             None, None, None, False, reasons[0])
+    c0, c1, c2 = (float(v) for v in fits["coefficients"][0])
+    n_opt = float(np.exp(x_star[0]))
+    centre = 0.5 * (math.log10(n_min) + math.log10(n_max))
+    offset = math.log10(n_opt) - centre if math.isfinite(n_opt) and n_opt > 0 else None
+    return BudgetProfile(
+        float(c), float(spread), len(loss), n_sizes, n_min, n_max, width, (c0, c1, c2), 2.0 * c2,
+        n_opt if math.isfinite(n_opt) else None, float(c / (k * n_opt)) if math.isfinite(n_opt) and n_opt > 0 else None,
+        float(c0 + c1 * x_star[0] + c2 * x_star[0] ** 2) if math.isfinite(x_star[0]) else None,
+        offset, None if offset is None else offset / (0.5 * width), reasons[0] is None, reasons[0])
+
+
+# --- the whole analysis ----------------------------------------------------------------------------------------
+
+
+@float64_scope
+def isoflop(runs, n_tokens=None, loss=None, *, compute=None, tolerance=DEFAULT_TOLERANCE, flops_per_param_token=6.0,
+            targets=None, n_resamples=0, seed=0, confidence=0.95, parametric=True, fit_options=None) -> IsoflopResult:
+    """IsoFLOP profiles (Approach 2) and the parametric fit (Approach 3) on the same runs, side by side.
+
+    Args:
+      runs: ``Runs`` (``optimal.read_runs_csv``, ``optimal.synthetic.isoflop_runs``), or N (parameters, (n,)) with
+        ``n_tokens`` (D, tokens, (n,)) and ``loss`` (nats, (n,)).
+      compute: each run's budget in FLOPs (n,) (a compute column); None infers it as k N D. Either way runs whose
+        budgets agree within ``tolerance`` (relative, 0 <= tolerance < 1) form one IsoFLOP budget.
+      flops_per_param_token: k in C = k N D (for budgets inferred, D_opt = C / (k N_opt), and the parametric N*).
+      targets: budgets (FLOPs) at which to compare the approaches; default the largest budget in the data and
+        ``TARGET_FACTOR`` (100) times it.
+      n_resamples: bootstrap resamples (0: none; else 2 to 10**6): runs are resampled with replacement within each
+        budget, every accepted budget's parabola refitted (NumPy, all resamples at once), and a resample's vertex that
+        fails the same tests as the data's (3 sizes, positive curvature, interior) is left out of that resample's line
+        and counted per budget; a resample left with fewer than 2 vertices has no line and is counted in n_failed.
+        With a parametric fit, ``optimal.bootstrap`` resamples it too (same seed). seed: 0 to 2**32 - 1.
+      confidence: the intervals' level. parametric: also fit the Chinchilla law (``optimal.fit``, N = params, D =
+        tokens) on every run. fit_options: more keyword arguments for ``optimal.fit``.
+
+    Computes in float64 whatever the process's JAX setting (``optimal.precision``): the parametric law's replay
+    evaluates the law with JAX.
+
+    Returns:
+      ``IsoflopResult``. Refused budgets are listed with their reason and named in a warning; never dropped silently.
+
+    Raises:
+      DataError: bad runs, a compute column of the wrong length or with a non-positive value, no budget with an
+        accepted vertex, fewer than 2 accepted budgets. OptimalError: a tolerance outside [0, 1), a bad count or seed.
+      BudgetError: a non-positive target.
+    """
+    k = check_positive(flops_per_param_token, "flops_per_param_token")
+    tolerance = check_tolerance(tolerance)
+    if not 0 < confidence < 1:
+        raise OptimalError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
+    if n_resamples:
+        check_count(n_resamples, "n_resamples", 2, MAX_RESAMPLES)
+    check_count(seed, "seed", 0, MAX_SEED)
+    if not isinstance(runs, Runs):
+        runs = validate_runs(runs, n_tokens, loss, n_free=0)
+    n, d, y = (np.asarray(v, dtype=np.float64) for v in runs[:3])
+    if compute is None:
+        compute = k * n * d
+    else:
+        compute = np.asarray(compute, dtype=np.float64).reshape(-1)
+        if compute.shape != n.shape:
+            raise DataError(f"compute must have one budget per run ({len(n)}), got {compute.size}")
+        bad = ~(np.isfinite(compute) & (compute > 0))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(f"compute, index {i}: {float(compute[i])!r} is not a positive finite number of FLOPs")
+    ids, budgets, spreads = group_budgets(compute, tolerance)
+    log_n = np.log(n)
+    profiles = tuple(_profile(c, s, log_n[ids == g], y[ids == g], k) for g, (c, s) in enumerate(zip(budgets, spreads)))
+    accepted = [g for g, p in enumerate(profiles) if p.accepted]
+    messages = [{"code": "refused", "message": f"budget {p.compute:.4g} FLOPs refused ({p.reason}; {p.n_sizes} sizes, "
+                                               f"{p.n_runs} runs): left out of the N*(C) fit"}
+                for p in profiles if not p.accepted]
+    if len(accepted) < 2:
+        listed = "; ".join(f"{p.compute:.3g} FLOPs: {'accepted' if p.accepted else p.reason}" for p in profiles[:6])
+        listed += ", ..." if len(profiles) > 6 else ""
+        raise DataError(f"need at least 2 budgets with an accepted IsoFLOP vertex to fit N*(C), got {len(accepted)} of "
+                        f"{len(profiles)} budgets (tolerance {tolerance:g}; {listed})")
+    log_c = np.log(budgets[accepted])
+    log_vertices = np.log([profiles[g].n_opt for g in accepted])
+    a, log_g = (float(v[0]) for v in _lines(log_c, log_vertices[None, :], np.ones((1, len(accepted)), bool)))
+    b, log_h = 1.0 - a, -math.log(k) - log_g
+
+    if targets is None:
+        top = float(budgets.max())
+        targets = (top, TARGET_FACTOR * top)
+        note = f"the largest budget in the data ({top:.4g} FLOPs) and {TARGET_FACTOR:g} x it"
+    else:
+        targets = tuple(check_positive(float(t), "target budget", BudgetError) for t in np.atleast_1d(targets))
+        note = "as given"
+
+    boot = None
+    if n_resamples:
+        boot = _bootstrap(log_n, y, ids, accepted, budgets, n_resamples, seed, confidence)
+        messages += _bootstrap_warnings(boot, n_resamples)
+
+    third, third_note, third_boot, predicted = None, None, None, None
+    if parametric:
+        third, third_note = _parametric(runs, fit_options)
+    if third is not None:
+        if n_resamples:  # rows resampled across budgets (optimal.bootstrap's own scheme)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # its warnings are carried on the result
+                third_boot = bootstrap(third, n_resamples=n_resamples, seed=seed, confidence=confidence)
+        predicted = _replay(third.law, log_n, ids, accepted, budgets, k)
+    messages += _bias_warnings(third, [profiles[g] for g in accepted], budgets[accepted], predicted)
+    return IsoflopResult(profiles, a, math.exp(log_g), b, math.exp(log_h), k, float(tolerance), tuple(map(float, targets)),
+                         note, boot, third, third_note, third_boot, predicted, tuple(messages), (n, d, y, ids))
+
+
+def _bootstrap(log_n, loss, ids, accepted, budgets, n_resamples, seed, confidence):
+    """Resample runs within each accepted budget, refit every parabola and the line: the draws and the failures."""
+    rng = np.random.default_rng(seed)
+    columns, failed = [], {}
+    for g in accepted:
+        rows = np.flatnonzero(ids == g)
+        index = rng.integers(0, len(rows), size=(n_resamples, len(rows)))
+        fits = parabolas(log_n[rows], loss[rows], index)
+        x_star, reasons = _vertex_status(fits)
+        ok = np.array([r is None for r in reasons])
+        columns.append(np.where(ok, x_star, np.nan))
+        failed[float(budgets[g])] = int((~ok).sum())
+    log_n_opt = np.stack(columns, axis=1)  # (R, G accepted)
+    mask = np.isfinite(log_n_opt)
+    a, log_g = _lines(np.log(budgets[accepted]), log_n_opt, mask)
+    return {"n_resamples": int(n_resamples), "seed": int(seed), "confidence": float(confidence), "a": a, "log_g": log_g,
+            "log_n_opt": log_n_opt, "failed_by_budget": failed, "n_with_failure": int((~mask).any(axis=1).sum()),
+            "n_failed": int(np.isnan(a).sum())}
+
+
+def _bootstrap_warnings(boot, n_resamples):
+    found = []
+    if boot["n_with_failure"]:
+        where = ", ".join(f"{c:.3g} FLOPs: {n}" for c, n in boot["failed_by_budget"].items() if n)
+        found.append({"code": "bootstrap", "message": (
+            f"{boot['n_with_failure']} of {n_resamples} bootstrap resamples had a budget whose vertex failed (fewer "
+            f"than 3 sizes, no minimum, or not interior; {where}); each such vertex was left out of its resample's "
+            "N*(C) line, as refused budgets are left out of the data's, which can narrow the intervals")})
+    if boot["n_failed"]:
+        found.append({"code": "bootstrap", "message": (
+            f"{boot['n_failed']} of {n_resamples} resamples kept fewer than 2 vertices and have no N*(C) line: they "
+            "are left out of the intervals, which can narrow them")})
+    return found
+
+
+def _parametric(runs, fit_options):
+    """``optimal.fit`` of the Chinchilla law on every run (N = params, D = tokens), or None and why not."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # its warnings are carried on the FitResult and reported
+            return fit(runs.n_params, runs.n_tokens, runs.loss, **(fit_options or {})), None
+    except DataError as exc:
+        return None, f"the parametric fit was not run: {exc}"
+
+
+def _replay(law, log_n, ids, accepted, budgets, k):
+    """The parametric law's own losses at the sizes tried, noise-free, through the same parabolas: how far its
+    vertices fall from its own optimum (decades) and its exponent from its own a."""
+    from ..allocation.allocate import compute_optimal
+
+    truth = np.log(np.asarray(compute_optimal(law, budgets[accepted], flops_per_param_token=k).n_params))
+    vertices = []
+    for g in accepted:
+        x = np.unique(log_n[ids == g])
+        clean = np.asarray(law.loss(np.exp(x), budgets[g] / (k * np.exp(x))), dtype=np.float64)
+        fits = parabolas(x, clean, np.arange(len(x))[None, :])
+        vertices.append(float(fits["centre"] + fits["half"] * fits["vertex_t"][0]))
+    vertices = np.asarray(vertices)
+    a_replay, _ = _lines(np.log(budgets[accepted]), vertices[None, :], np.isfinite(vertices)[None, :])
+    a_true, _ = _lines(np.log(budgets[accepted]), truth[None, :], np.ones((1, len(truth)), bool))
+    errors = (vertices - truth) / math.log(10)
+    return {"compute": [float(c) for c in budgets[accepted]],
+            "vertex_decades": [float(v) if math.isfinite(v) else None for v in errors],
+            "exponent_error": float(a_replay[0] - a_true[0]) if np.isfinite(a_replay[0]) else None}
+
+
+def _bias_warnings(third, profiles, budgets, predicted):
+    """Where the bias analysis (module docstring) says Approach 2 misleads."""
+    found = []
+    widths = np.array([p.width_decades for p in profiles])
+    offsets = np.array([p.offset_half_widths for p in profiles])
+    offsets_dec = np.array([p.offset_decades for p in profiles])
+    size = ""
+    if predicted is not None:
+        errs = [v for v in predicted["vertex_decades"] if v is not None]
+        worst = max(errs, key=abs) if errs else 0.0
+        size = (f" (the parametric law replayed noise-free at these sizes: vertices off its optimum by up to {worst:+.3f} "
+                f"decades, {100 * (10**worst - 1):+.1f}% in N*; exponent off by {predicted['exponent_error']:+.4f})"
+                if predicted["exponent_error"] is not None else "")
+    if third is not None:
+        p = third.params
+        if abs(p["alpha"] - p["beta"]) >= ASYMMETRY:
+            side = "below" if p["beta"] > p["alpha"] else "above"
+            found.append({"code": "asymmetric", "message": (
+                f"the parametric fit's exponents differ (alpha {p['alpha']:.3f}, beta {p['beta']:.3f}; |alpha - beta| >= "
+                f"{ASYMMETRY:g}): the loss along an IsoFLOP line is skewed, so each parabola's vertex sits {side} the "
+                f"optimum N* (about {0.075 * abs(p['alpha'] - p['beta']) * float(widths.max()) ** 2:.3f} decades for a "
+                f"centred grid {widths.max():.2f} decades wide){size}")})
+    far = [pr for pr, o in zip(profiles, offsets) if abs(o) >= OFF_CENTRE]
+    if far:
+        listed = ", ".join(f"{pr.compute:.3g} FLOPs ({pr.offset_half_widths:+.2f})" for pr in far)
+        found.append({"code": "off-centre", "message": (
+            f"the vertex is {OFF_CENTRE:g} half-widths or more from the centre of the sizes tried at {listed}: an "
+            f"off-centre grid pulls the parabola's vertex towards its centre and rests it on one side's sizes; centre "
+            f"the sizes on the vertex{size}")})
+    if len(profiles) >= 3:
+        slope = float(np.polyfit(np.log10(budgets), offsets_dec, 1)[0])
+        if abs(slope) >= DRIFT:
+            found.append({"code": "drift", "message": (
+                f"the sizes tried drift relative to the vertices by {slope:+.2f} decades per decade of compute "
+                f"(>= {DRIFT:g}): the vertex error then changes from budget to budget and bends the exponent a; move "
+                f"each budget's sizes with its optimum{size}")})
+    wide = [pr for pr in profiles if pr.width_decades >= WIDE]
+    if wide:
+        found.append({"code": "wide", "message": (
+            f"sizes spanning {max(pr.width_decades for pr in wide):.2f} decades (>= {WIDE:g}) at "
+            f"{len(wide)} budget(s): far from the vertex the loss is not a parabola in ln N, and the vertex moves with "
+            f"any asymmetry or offset; fit the sizes within about a decade of the vertex{size}")})
+    if predicted is not None and predicted["exponent_error"] is not None:
+        errs = [abs(v) for v in predicted["vertex_decades"] if v is not None]
+        if (errs and max(errs) >= BIAS_DECADES) or abs(predicted["exponent_error"]) >= EXPONENT_BIAS:
+            found.append({"code": "bias", "message": (
+                f"Approach 2 is biased on this grid by more than {BIAS_DECADES:g} decades in N* or {EXPONENT_BIAS:g} in "
+                f"the exponent{size}; trust the parametric N* more")})
+    return found
+
+
+def bias_table():
+    """Print the module docstring's table: ``isoflop`` on noise-free synthetic grids (``optimal.synthetic.isoflop_runs``)."""
+    from ..laws import Chinchilla
+    from ..synthetic import isoflop_runs
+    from ..allocation.allocate import closed_form
+
+    budgets = (1e18, 1e19, 1e20, 1e21)
+    for alpha, beta in ((0.34, 0.34), (0.34, 0.28), (0.30, 0.40), (0.25, 0.45)):
+        truth = Chinchilla(E=1.8, A=480.0, B=2000.0, alpha=alpha, beta=beta)
+        cells = []
+        for width, offset in ((1, 0), (1.5, 0), (2, 0), (3, 0), (2, 0.5), (3, 0.5)):
+            runs = isoflop_runs(budgets, truth, width_decades=width, offset_decades=offset * width / 2)
+            found = isoflop(runs, parametric=False)
+            n_true = np.asarray(closed_form(truth, np.asarray(budgets), 6.0)[0])
+            cells.append(f"{np.log10(found.accepted[0].n_opt / n_true[0]):+.4f}")
+        print(f"{alpha:.2f}, {beta:.2f}: " + "  ".join(cells))

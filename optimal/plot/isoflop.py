@@ -1,0 +1,101 @@
+"""The IsoFLOP figure: each budget's runs with its parabola and vertex, and N*(C) of both approaches with bands.
+
+It draws an ``optimal.IsoflopResult`` and computes nothing of its own beyond evaluating what the result holds (the
+parabolas' coefficients, G C^a for each bootstrap draw, the parametric law's allocations via ``compute_optimal`` and
+``allocations``). matplotlib is loaded with this module, which the command line imports only for ``--plot``.
+
+Example:
+  >>> import optimal
+  >>> from optimal.plot.isoflop import isoflop_figure
+  >>> fig = isoflop_figure(optimal.isoflop(optimal.isoflop_runs(), parametric=False))
+  >>> fig.savefig("isoflop.png")  # doctest: +SKIP
+"""
+
+import numpy as np
+from matplotlib import colormaps
+
+import optimal
+from optimal.errors import PlotError
+from optimal.fitting.bootstrap import allocations, percentile_bounds
+from optimal.plot.figures import _COMPUTE_LABEL, _LOSS_LABEL, _Figure, _pct
+from optimal.precision import float64_scope
+
+
+@float64_scope
+def isoflop_figure(result) -> "_Figure":
+    """Two panels for an ``IsoflopResult``.
+
+    Left: loss (nats) against N (parameters, log axis) per budget, one colour per budget from small to large C: the
+    runs (dots), the fitted parabola over the sizes tried (line), its vertex (star; an x in grey for a refused budget,
+    whose vertex is not used).
+    Right: N*(C) against C (FLOPs): the accepted vertices, Approach 2's G C^a (solid) with the band of its bootstrap
+    draws, Approach 3's N* from the parametric law (dashed) with its bootstrap band, and the target budgets (dotted).
+
+    Raises:
+      PlotError: ``result`` is not an ``IsoflopResult``.
+    """
+    if not isinstance(result, optimal.IsoflopResult):
+        raise PlotError(f"isoflop_figure draws an optimal.IsoflopResult, got {type(result).__name__}")
+    fig = _Figure(figsize=(12.0, 5.0), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    _profiles_panel(left, result)
+    _frontier_panel(right, result)
+    return fig
+
+
+def _profiles_panel(ax, result):
+    n, _, loss, ids = result.data
+    colours = colormaps["viridis"](np.linspace(0.0, 0.9, max(len(result.profiles), 2)))
+    for g, (profile, colour) in enumerate(zip(result.profiles, colours)):
+        rows = ids == g
+        ax.scatter(n[rows], loss[rows], s=14, color=colour, zorder=3, label=f"{profile.compute:.3g} FLOPs")
+        if profile.coefficients is None:
+            continue
+        c0, c1, c2 = profile.coefficients
+        x = np.linspace(np.log(profile.n_min), np.log(profile.n_max), 100)
+        ax.plot(np.exp(x), c0 + c1 * x + c2 * x * x, color=colour, lw=1.3)
+        if profile.n_opt is not None and profile.loss_opt is not None:
+            ax.plot([profile.n_opt], [profile.loss_opt], marker="*" if profile.accepted else "x", ms=11,
+                    color=colour if profile.accepted else "0.5", markeredgecolor="black", zorder=4)
+    ax.set(xscale="log", xlabel="parameters N", ylabel=_LOSS_LABEL)
+    ax.set_title("IsoFLOP profiles: parabolas in ln N, vertices (stars; x: refused)", fontsize=11)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=7, title="budget", title_fontsize=8, loc="upper right")
+
+
+def _frontier_panel(ax, result):
+    accepted = result.accepted
+    budgets = np.array([p.compute for p in result.profiles])
+    targets = np.asarray(result.targets, dtype=np.float64)
+    lo, hi = min(budgets.min(), targets.min()) / 2.0, max(budgets.max(), targets.max()) * 2.0
+    compute = np.geomspace(lo, hi, 200)
+    boot = result.bootstrap
+    if boot is not None:
+        good = np.isfinite(boot["a"])
+        if good.sum() >= 2:
+            draws = np.exp(boot["log_g"][good, None] + boot["a"][good, None] * np.log(compute)[None, :])
+            band_lo, band_hi = percentile_bounds(draws, boot["confidence"])
+            ax.fill_between(compute, band_lo, band_hi, color="tab:blue", alpha=0.2, lw=0,
+                            label=f"Approach 2, {_pct(boot['confidence'])} bootstrap ({int(good.sum())} draws)")
+    ax.plot(compute, result.n_star(compute), color="tab:blue", lw=2.0,
+            label=f"Approach 2: N* = {result.coefficient:.3g} C^{result.exponent:.3f}")
+    ax.plot([p.compute for p in accepted], [p.n_opt for p in accepted], "o", color="tab:blue", ms=6, zorder=4,
+            label="accepted vertices")
+    third = result.parametric
+    if third is not None:
+        k = result.flops_per_param_token
+        spare = result.parametric_bootstrap
+        if spare is not None and len(spare.good) >= 2:
+            band_lo, band_hi = percentile_bounds(allocations(spare.good, compute, k, family=third.family)["N"],
+                                                 spare.confidence)
+            ax.fill_between(compute, band_lo, band_hi, color="tab:orange", alpha=0.2, lw=0,
+                            label=f"Approach 3, {_pct(spare.confidence)} bootstrap ({len(spare.good)} draws)")
+        line = optimal.compute_optimal(third.law, compute, flops_per_param_token=k)
+        ax.plot(compute, np.asarray(line.n_params), color="tab:orange", ls="--", lw=2.0,
+                label=f"Approach 3 (parametric): N* ~ C^{result.parametric_exponent:.3f}")
+    for c in targets:
+        ax.axvline(c, color="0.4", ls=":", lw=1)
+    ax.set(xscale="log", yscale="log", xlim=(lo, hi), xlabel=_COMPUTE_LABEL, ylabel="parameters N*")
+    ax.set_title("Compute-optimal model size N*(C): both approaches", fontsize=11)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left")
