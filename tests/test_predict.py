@@ -137,3 +137,26 @@ def test_bad_input_is_named(fitted):
         other.predict(1e9, 1e10, bootstrap=boot)
     with pytest.raises(optimal.OptimalError, match="group .a.: this fit has no groups"):
         result.predict(1e9, 1e10, group="a")
+
+
+def test_coefficient_covariance_gives_the_linearised_standard_errors(fitted):
+    """se^2 = g C g^T with g the gradient of the law's log loss with respect to (log E, log A, log B, alpha, beta)
+    taken by central finite differences (step 1e-5: truncation ~1e-10, rounding ~1e-11 relative), independent of
+    the code's autodiff; and C's exponent variances are of the bootstrap's size (within a factor of 3)."""
+    from optimal.fitting.predict import coefficient_covariance
+
+    _, result, boot = fitted
+    cov = coefficient_covariance(result)
+    theta = np.asarray(result.theta)
+
+    def log_loss(t):
+        e, a, b, alpha, beta = t
+        return np.log(np.exp(e) + np.exp(a) / N**alpha + np.exp(b) / D**beta)
+
+    h = 1e-5
+    grad = np.stack([(log_loss(theta + h * np.eye(5)[i]) - log_loss(theta - h * np.eye(5)[i])) / (2 * h)
+                     for i in range(5)], axis=1)
+    se = np.sqrt(np.einsum("mi,ij,mj->m", grad, cov, grad))
+    np.testing.assert_allclose(result.predict(N, D).log_se, se, rtol=1e-5)
+    ratio = np.diagonal(cov)[3:] / np.var(boot.good[:, 3:], axis=0, ddof=1)
+    assert np.all((ratio > 1 / 3) & (ratio < 3)), ratio

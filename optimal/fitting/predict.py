@@ -287,28 +287,59 @@ def _law_log_loss(family, theta, log_n, log_d, covariates):
     return family.log_loss(family.to_natural(theta), log_n, log_d, covariates)
 
 
+@float64_scope
+def coefficient_covariance(result, scale=None):
+    """The linearised covariance (F, F) of the fit's free coefficients ``result.free`` (fitting space, entries named
+    by ``result.free_names``): ``c s^2 (J^T W J)^-1`` (module docstring), s = ``scale`` or ``residual_scale(result)``.
+    A direction the rows do not determine (zero curvature) has infinite variance (inf entries), never a silently
+    small one. For experiment design: adding a candidate run's row to ``J`` shows how much it would shrink it.
+
+    Example:
+      >>> cov = coefficient_covariance(result)  # doctest: +SKIP
+      >>> dict(zip(result.free_names, np.sqrt(np.diagonal(cov))))  # doctest: +SKIP
+    """
+    if scale is None:
+        scale, _ = residual_scale(result)
+    inverse, norm = _scaled_covariance(result, scale)
+    with np.errstate(invalid="ignore"):
+        return np.nan_to_num(inverse / np.outer(norm, norm), nan=np.inf)
+
+
+def _scaled_covariance(result, scale):
+    """``(cov, norm)``: the covariance of ``coefficient_covariance`` in the basis scaled by ``norm`` (F,) (the
+    square roots of ``J^T W J``'s diagonal), where it is well conditioned: ``cov / outer(norm, norm)`` is it."""
+    _, rows = result.problem()
+    gram = np.asarray(_gram(result.family, jnp.asarray(result.free, jnp.float64), rows,
+                            jnp.asarray(result.data[3], jnp.float64)))
+    factor = huber_variance_factor(result.config.get("delta", 1e-3), scale, result.config.get("robust", "huber"))
+    inverse, norm = _scaled_inverse(gram)
+    return factor * scale**2 * inverse, norm
+
+
 def _linearised(result, log_n, log_d, covariates, scale, group=0):
     """``(g, cov)``: the prediction's gradient (m, F) and the free coefficients' linearised covariance (F, F),
-    ``c s^2 (J^T W J)^-1`` (module docstring), both in a diagonally rescaled basis (``g @ cov @ g.T`` is the
-    covariance of the predicted log losses). A direction the rows do not determine has infinite variance."""
-    struct, rows = result.problem()
-    gram, grad = _jacobians(result.family, jnp.asarray(result.free, jnp.float64), rows,
-                            jnp.asarray(result.data[3], jnp.float64), jnp.asarray(struct.select),
-                            jnp.asarray(struct.base, jnp.float64), jnp.asarray(log_n), jnp.asarray(log_d),
-                            {k: jnp.asarray(v) for k, v in covariates.items()}, group)
-    factor = huber_variance_factor(result.config.get("delta", 1e-3), scale, result.config.get("robust", "huber"))
-    inverse, norm = _scaled_inverse(np.asarray(gram))
-    return np.asarray(grad) / norm, factor * scale**2 * inverse
+    both in the scaled basis of ``_scaled_covariance`` (``g @ cov @ g.T`` is the covariance of the predicted log
+    losses)."""
+    struct, _ = result.problem()
+    cov, norm = _scaled_covariance(result, scale)
+    grad = _prediction_gradient(result.family, jnp.asarray(result.free, jnp.float64), jnp.asarray(struct.select),
+                                jnp.asarray(struct.base, jnp.float64), jnp.asarray(log_n), jnp.asarray(log_d),
+                                {k: jnp.asarray(v) for k, v in covariates.items()}, group)
+    return np.asarray(grad) / norm, cov
+
+
+@functools.partial(jax.jit, static_argnames="family")
+def _gram(family, z, rows, weights):
+    """``J^T W J`` (F, F) of the fitted rows' log-loss residuals at free vector ``z``, compiled (run eagerly, each of
+    its dozens of operations compiled on its own)."""
+    jac = jax.jacfwd(lambda x: residuals(family, x, rows))(z)  # (n, F)
+    return (jac * weights[:, None]).T @ jac
 
 
 @functools.partial(jax.jit, static_argnames=("family", "group"))
-def _jacobians(family, z, rows, weights, select, base, log_n, log_d, covariates, group):
-    """``J^T W J`` (F, F) of the fitted rows' residuals and the prediction's gradient (m, F) at free vector ``z``,
-    compiled (run eagerly, each of their dozens of operations compiled on its own)."""
-    jac = jax.jacfwd(lambda x: residuals(family, x, rows))(z)  # (n, F)
-    gram = (jac * weights[:, None]).T @ jac
-    grad = jax.jacfwd(lambda x: _law_log_loss(family, expand(x, select, base)[group], log_n, log_d, covariates))(z)
-    return gram, grad
+def _prediction_gradient(family, z, select, base, log_n, log_d, covariates, group):
+    """The gradient (m, F) of the predicted log losses at runs (m,) with respect to the free vector ``z``."""
+    return jax.jacfwd(lambda x: _law_log_loss(family, expand(x, select, base)[group], log_n, log_d, covariates))(z)
 
 
 @float64_scope
