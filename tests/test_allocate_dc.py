@@ -125,3 +125,23 @@ def test_bad_inputs(law, kwargs, error, message):
     kwargs = {"compute": 1e22, **kwargs}
     with pytest.raises(error, match=message):
         optimal.data_constrained_optimal(law, **kwargs)
+
+
+@x64
+@pytest.mark.parametrize("where", ["params", "tokens"])
+def test_law_gradient_on_its_switches_matches_finite_differences(where):
+    # the law is smooth (C1) across N = N_opt(U) and D = U, but jnp.minimum/maximum split a gradient 50/50 at a
+    # tie: d log L / d log N came out 0.75 of the truth exactly on the switch. One-sided central differences of
+    # the law itself are the reference (h = 1e-6 in log units: truncation ~1e-12, both sides smooth).
+    u = 25e9
+    law = LAW._replace(unique_tokens=u)
+    log_g = (np.log(LAW.alpha * LAW.A) - np.log(LAW.beta * LAW.B)) / (LAW.alpha + LAW.beta)
+    useful = LAW.beta / LAW.alpha * (np.log(u) + log_g) + log_g  # log N_opt(U), where excess parameters begin
+    # D = U with N below N_opt(U) (1.27e9 here): above it the law has a true kink in D, as it is written
+    log_n, log_d = (useful, np.log(u) + 1.0) if where == "params" else (np.log(1e9), np.log(u))
+    grad = jax.grad(law.log_loss, argnums=(0, 1))(jnp.float64(log_n), jnp.float64(log_d))
+    h = 1e-6
+    fd_n = (law.log_loss(log_n + h, log_d) - law.log_loss(log_n - h, log_d)) / (2 * h)
+    fd_d = (law.log_loss(log_n, log_d + h) - law.log_loss(log_n, log_d - h)) / (2 * h)
+    assert float(grad[0]) == pytest.approx(float(fd_n), rel=1e-6, abs=1e-10)
+    assert float(grad[1]) == pytest.approx(float(fd_d), rel=1e-6, abs=1e-10)

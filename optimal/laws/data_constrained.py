@@ -25,18 +25,21 @@ from .family import Family
 
 def _effective(log_unique, log_count, star):
     """log of ``U + U star (1 - exp(-R/star))`` with R = count/U - 1 >= 0 (all in logs)."""
-    repeats = jnp.expm1(jnp.maximum(log_count - log_unique, 0.0))
+    excess = log_count - log_unique
+    # where, not maximum: at a tie maximum splits the gradient 50/50; the law is smooth there and the x >= 0
+    # branch carries its one-sided (and true) derivative
+    repeats = jnp.expm1(jnp.where(excess >= 0, excess, 0.0))
     return log_unique + jnp.log1p(-star * jnp.expm1(-repeats / star))
 
 
 def data_constrained_log_loss(E, A, B, alpha, beta, rd_star, rn_star, log_n, log_d, log_u):
     """log L of Muennighoff et al.'s law (see the module docstring); ``log_u`` the log of unique tokens."""
     unlimited = jnp.isposinf(log_u)
-    log_u = jnp.minimum(log_u, log_d)
+    log_u = jnp.where(log_d <= log_u, log_d, log_u)  # min; where keeps the true derivative at a tie (as below)
     log_g = (jnp.log(alpha) + jnp.log(A) - jnp.log(beta) - jnp.log(B)) / (alpha + beta)
     # unlimited unique data: no parameter is in excess (Chinchilla itself); the where keeps gradients finite
     useful_params = jnp.where(unlimited, jnp.inf, (beta / alpha) * (log_u + log_g) + log_g)
-    log_unique_params = jnp.minimum(log_n, useful_params)
+    log_unique_params = jnp.where(log_n <= useful_params, log_n, useful_params)
     return chinchilla_log_loss(E, A, B, alpha, beta, _effective(log_unique_params, log_n, rn_star),
                                _effective(log_u, log_d, rd_star))
 
