@@ -42,15 +42,15 @@ PRESET_SOURCES = {
     "muennighoff2023": "Muennighoff et al. 2023, unlimited unique data",
 }
 FRONTIER_PRESETS = ("epoch2024", "hoffmann2022", "kaplan2020")  # overlaid by default
-_LOSS_LABEL = "loss (nats/token)"
-_COMPUTE_LABEL = "training compute C (FLOPs)"
+LOSS_LABEL = "loss (nats/token)"
+COMPUTE_LABEL = "training compute C (FLOPs)"
 _BAND_COLOUR = "tab:blue"
 _CMAP = "viridis"
 DPI_RANGE = (10, 2000)  # below, a figure is a smudge; above, a 7-inch figure passes 10^4 pixels a side
 
 
 
-class _Figure(Figure):
+class NotebookFigure(Figure):
     """A ``Figure`` that Jupyter shows by itself: IPython calls ``_repr_png_``, so no pyplot and no magics."""
 
     def _repr_png_(self):
@@ -87,13 +87,13 @@ def surface(law, bootstrap_thetas=None, n_range=(1e7, 1e13), d_range=(1e8, 1e14)
     nn, dd = np.meshgrid(n_grid, d_grid)
     loss = np.asarray(_loss_function(law)(nn, dd), dtype=np.float64)
 
-    fig = _Figure(figsize=(7.5, 6.0), layout="constrained")
+    fig = NotebookFigure(figsize=(7.5, 6.0), layout="constrained")
     ax = fig.add_subplot()
     finite = loss[np.isfinite(loss)]
     levels = np.geomspace(finite.min(), finite.max(), 24)
     filled = ax.contourf(nn, dd, loss, levels=levels, norm=LogNorm(levels[0], levels[-1]), cmap=_CMAP)
     bar = fig.colorbar(filled, ax=ax)
-    bar.set_label(_LOSS_LABEL)
+    bar.set_label(LOSS_LABEL)
     _plain_log_ticks(bar.ax.yaxis, levels[0], levels[-1])
 
     c_lo, c_hi = k * n_lo * d_lo, k * n_hi * d_hi
@@ -121,7 +121,7 @@ def surface(law, bootstrap_thetas=None, n_range=(1e7, 1e13), d_range=(1e8, 1e14)
         xs = np.concatenate([lo, hi[::-1]])
         ys = np.concatenate([compute / (k * lo), (compute / (k * hi))[::-1]])
         ax.fill(xs, ys, color="white", alpha=0.35, lw=0)
-        text = f"{_pct(confidence)} bootstrap interval ({len(thetas)} draws)"
+        text = f"{percent_label(confidence)} bootstrap interval ({len(thetas)} draws)"
         handles.append(Patch(color="white", alpha=0.6, label=text))
     if marked:
         at = optimal.compute_optimal(law, budgets, flops_per_param_token=k)
@@ -164,7 +164,7 @@ def data_vs_fit(fit_result, by="tokens", n_curves=4) -> Figure:
     norm = LogNorm(colour.min(), colour.max())
     cmap = colormaps[_CMAP]
 
-    fig = _Figure(figsize=(7.5, 7.0), layout="constrained")
+    fig = NotebookFigure(figsize=(7.5, 7.0), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.2]})
     points = top.scatter(n, loss, c=colour, norm=norm, cmap=cmap, s=14, lw=0, label=f"runs ({len(n)})")
     n_line = np.geomspace(n.min() / 1.5, n.max() * 1.5, 200)
@@ -178,9 +178,9 @@ def data_vs_fit(fit_result, by="tokens", n_curves=4) -> Figure:
         text = f"fit at D = {_sci(value)} tokens" if by == "tokens" else f"fit at C = {_sci(value)} FLOPs"
         top.plot(n_line, np.asarray(law.loss(n_line, d_line)), color=cmap(norm(value)), lw=1.8, label=text)
     bar = fig.colorbar(points, ax=[top, bottom])
-    bar.set_label("training tokens D" if by == "tokens" else _COMPUTE_LABEL)
+    bar.set_label("training tokens D" if by == "tokens" else COMPUTE_LABEL)
     margin = 0.06 * np.ptp(loss)
-    top.set(xscale="log", ylabel=_LOSS_LABEL, ylim=(loss.min() - margin, loss.max() + margin))
+    top.set(xscale="log", ylabel=LOSS_LABEL, ylim=(loss.min() - margin, loss.max() + margin))
     top.legend(fontsize=8, loc="best", framealpha=0.9)
     top.set_title(f"{fit_result.family.name} fit to {len(n)} runs (objective {fit_result.objective:.4g})\n"
                   f"{_describe(law)}", fontsize=10)
@@ -227,7 +227,7 @@ def bootstrap_pairs(thetas, budgets=(CHINCHILLA_BUDGET,), truth=None, *, confide
         true_values = [float(getattr(truth, p)) for p in shown] + list(map(float, true_ratio))
 
     m = len(columns)
-    fig = _Figure(figsize=(2.3 * m + 0.6, 2.3 * m + 0.4), layout="constrained")
+    fig = NotebookFigure(figsize=(2.3 * m + 0.6, 2.3 * m + 0.4), layout="constrained")
     diagonal = []
     for i in range(m):
         row_first = None
@@ -265,7 +265,7 @@ def bootstrap_pairs(thetas, budgets=(CHINCHILLA_BUDGET,), truth=None, *, confide
             else:
                 ax.tick_params(labelbottom=False)
     handles = [Patch(color=_BAND_COLOUR, alpha=0.7, label=f"bootstrap draws ({len(thetas)})"),
-               Line2D([], [], color="black", ls="--", lw=0.8, label=f"{_pct(confidence)} percentile interval")]
+               Line2D([], [], color="black", ls="--", lw=0.8, label=f"{percent_label(confidence)} percentile interval")]
     if true_values is not None:
         handles.append(Line2D([], [], color="tab:red", lw=1, label=truth_label))
     fig.legend(handles=handles, loc="upper right", fontsize=9, frameon=False)
@@ -301,7 +301,7 @@ def frontier(law=None, bootstrap_thetas=None, presets=FRONTIER_PRESETS,
     if bootstrap_thetas is not None:
         thetas = _check_thetas(bootstrap_thetas, family)
         _bootstrap_band(panels, compute, thetas, k, family, confidence, color=_BAND_COLOUR, alpha=0.25,
-                        label=f"{_pct(confidence)} bootstrap interval ({len(thetas)} draws)")
+                        label=f"{percent_label(confidence)} bootstrap interval ({len(thetas)} draws)")
     styles = ["--", "-.", ":", (0, (5, 1, 1, 1))]
     for i, name in enumerate(presets):
         result = optimal.compute_optimal(optimal.preset(name), compute, flops_per_param_token=k)
@@ -365,14 +365,14 @@ def groups_frontier(groups, compute_range=(1e18, 1e27), *, budgets=None, confide
             for ax, _, _, _, _ in panels:
                 ax.axvline(c, color="0.4", ls=":", lw=1)
     _finish_frontier_panels(panels, c_lo, c_hi)
-    left.legend(fontsize=8, loc="upper left", title=f"group (bands: {_pct(confidence)} bootstrap)")
+    left.legend(fontsize=8, loc="upper left", title=f"group (bands: {percent_label(confidence)} bootstrap)")
     return fig
 
 
 def _frontier_panels():
     """A figure with the N*(C) and D*(C) axes: ``(fig, panels)``, each panel ``(ax, Allocation field, allocations
     key, y label, title)``."""
-    fig = _Figure(figsize=(11.0, 4.8), layout="constrained")
+    fig = NotebookFigure(figsize=(11.0, 4.8), layout="constrained")
     left, right = fig.subplots(1, 2, sharex=True)
     return fig, ((left, "n_params", "N", "parameters N*", "Compute-optimal model size N*(C)"),
                  (right, "n_tokens", "D", "training tokens D*", "Compute-optimal training tokens D*(C)"))
@@ -388,7 +388,7 @@ def _bootstrap_band(panels, compute, thetas, k, family, confidence, **style):
 
 def _finish_frontier_panels(panels, c_lo, c_hi):
     for ax, _, _, ylabel, title in panels:
-        ax.set(xscale="log", yscale="log", xlim=(c_lo, c_hi), xlabel=_COMPUTE_LABEL, ylabel=ylabel)
+        ax.set(xscale="log", yscale="log", xlim=(c_lo, c_hi), xlabel=COMPUTE_LABEL, ylabel=ylabel)
         ax.set_title(title, fontsize=11)
         ax.grid(True, which="major", alpha=0.3)
 
@@ -535,7 +535,7 @@ def _hist_range(values):
     return lo - pad, hi + pad
 
 
-def _pct(confidence):
+def percent_label(confidence):
     return f"{100 * confidence:g}%"
 
 

@@ -17,12 +17,12 @@ from matplotlib import colormaps
 import optimal
 from optimal.errors import PlotError
 from optimal.fitting.bootstrap import allocations, percentile_bounds
-from optimal.plot.figures import _COMPUTE_LABEL, _LOSS_LABEL, _Figure, _pct
+from optimal.plot.figures import COMPUTE_LABEL, LOSS_LABEL, NotebookFigure, percent_label
 from optimal.precision import float64_scope
 
 
 @float64_scope
-def isoflop_figure(result) -> "_Figure":
+def isoflop_figure(result) -> "NotebookFigure":
     """Two panels for an ``IsoflopResult``.
 
     Left: loss (nats) against N (parameters, log axis) per budget, one colour per budget from small to large C: the
@@ -36,7 +36,7 @@ def isoflop_figure(result) -> "_Figure":
     """
     if not isinstance(result, optimal.IsoflopResult):
         raise PlotError(f"isoflop_figure draws an optimal.IsoflopResult, got {type(result).__name__}")
-    fig = _Figure(figsize=(12.0, 5.0), layout="constrained")
+    fig = NotebookFigure(figsize=(12.0, 5.0), layout="constrained")
     left, right = fig.subplots(1, 2)
     _profiles_panel(left, result)
     _frontier_panel(right, result)
@@ -57,7 +57,7 @@ def _profiles_panel(ax, result):
         if profile.n_opt is not None and profile.loss_opt is not None:
             ax.plot([profile.n_opt], [profile.loss_opt], marker="*" if profile.accepted else "x", ms=11,
                     color=colour if profile.accepted else "0.5", markeredgecolor="black", zorder=4)
-    ax.set(xscale="log", xlabel="parameters N", ylabel=_LOSS_LABEL)
+    ax.set(xscale="log", xlabel="parameters N", ylabel=LOSS_LABEL)
     ax.set_title("IsoFLOP profiles: parabolas in ln N, vertices (stars; x: refused)", fontsize=11)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=7, title="budget", title_fontsize=8, loc="upper right")
@@ -76,7 +76,7 @@ def _frontier_panel(ax, result):
             draws = np.exp(boot["log_g"][good, None] + boot["a"][good, None] * np.log(compute)[None, :])
             band_lo, band_hi = percentile_bounds(draws, boot["confidence"])
             ax.fill_between(compute, band_lo, band_hi, color="tab:blue", alpha=0.2, lw=0,
-                            label=f"Approach 2, {_pct(boot['confidence'])} bootstrap ({int(good.sum())} draws)")
+                            label=f"Approach 2, {percent_label(boot['confidence'])} bootstrap ({int(good.sum())} draws)")
     ax.plot(compute, result.n_star(compute), color="tab:blue", lw=2.0,
             label=f"Approach 2: N* = {result.coefficient:.3g} C^{result.exponent:.3f}")
     ax.plot([p.compute for p in accepted], [p.n_opt for p in accepted], "o", color="tab:blue", ms=6, zorder=4,
@@ -89,13 +89,13 @@ def _frontier_panel(ax, result):
             band_lo, band_hi = percentile_bounds(allocations(spare.good, compute, k, family=third.family)["N"],
                                                  spare.confidence)
             ax.fill_between(compute, band_lo, band_hi, color="tab:orange", alpha=0.2, lw=0,
-                            label=f"Approach 3, {_pct(spare.confidence)} bootstrap ({len(spare.good)} draws)")
+                            label=f"Approach 3, {percent_label(spare.confidence)} bootstrap ({len(spare.good)} draws)")
         line = optimal.compute_optimal(third.law, compute, flops_per_param_token=k)
         ax.plot(compute, np.asarray(line.n_params), color="tab:orange", ls="--", lw=2.0,
                 label=f"Approach 3 (parametric): N* ~ C^{result.parametric_exponent:.3f}")
     for c in targets:
         ax.axvline(c, color="0.4", ls=":", lw=1)
-    ax.set(xscale="log", yscale="log", xlim=(lo, hi), xlabel=_COMPUTE_LABEL, ylabel="parameters N*")
+    ax.set(xscale="log", yscale="log", xlim=(lo, hi), xlabel=COMPUTE_LABEL, ylabel="parameters N*")
     ax.set_title("Compute-optimal model size N*(C): both approaches", fontsize=11)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")

@@ -23,9 +23,9 @@ def validation_figure(validation):
     """
     from matplotlib import colormaps
 
-    from .figures import _Figure
+    from .figures import NotebookFigure
 
-    fig = _Figure(figsize=(11, 4.6), layout="constrained")
+    fig = NotebookFigure(figsize=(11, 4.6), layout="constrained")
     left, right = fig.subplots(1, 2)
     colours = colormaps["viridis"](np.linspace(0.1, 0.85, max(len(validation.folds), 1)))
     lows, highs = [], []
