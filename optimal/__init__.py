@@ -24,6 +24,7 @@ from .errors import (
     OptimalError,
     PlausibilityWarning,
     OutputError,
+    PlanningError,
     PlotError,
     PrecisionError,
     UnknownPresetError,
@@ -43,6 +44,26 @@ from .fitting.sweep import sweep
 from .analysis.compare import compare
 from .analysis.recommend import Recommendation, recommend
 from .synthetic import synthetic_runs
+from .planning import (
+    ACCELERATORS,
+    OPTIMIZERS,
+    PUBLISHED_SHAPES,
+    Accelerator,
+    HardwareEstimate,
+    ParameterCount,
+    TrainingMemory,
+    TrainingPlan,
+    TransformerShape,
+    accelerator,
+    hardware_estimate,
+    kv_cache_bytes,
+    load_accelerator,
+    parameter_count,
+    plan_training,
+    shape_for_params,
+    training_memory,
+    weight_bytes,
+)
 from .laws import (
     DEFAULT_PRESET,
     PRESETS,

@@ -23,6 +23,8 @@ from optimal.laws import FAMILIES
 from optimal.jsonio import check_writable, dumps_strict
 from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
 
+from . import plan
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
@@ -732,6 +734,7 @@ def build_parser():
     plot.add_argument("--out", required=True, metavar="FILE.png", help="output file (.png, .pdf, .svg)")
     plot.add_argument("--dpi", type=int, default=150, help="resolution of png/jpg output, 10 to 2000 (default 150)")
     plot.set_defaults(run=_cmd_plot)
+    plan.add_parser(commands)
     return parser
 
 

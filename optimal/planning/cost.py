@@ -124,7 +124,7 @@ def hardware_estimate(compute, accelerator="h100", *, precision="bf16", mfu=None
     for name, value in values.items():
         origin = "argument" if given[name] is not None else "default"
         if name == "power_watts" and given[name] is None:
-            origin = f"accelerator {device.name} ({device.source})" if power is not None else "unknown"
+            origin = f"{device.name} TDP" if power is not None else "unknown"
         note = NOTES[name] if value is not None else "no published power for this accelerator: give one"
         assumptions[name] = {"value": value, "from": origin, "note": note}
     hours = compute / (peak * mfu) / SECONDS_PER_HOUR

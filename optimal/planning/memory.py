@@ -204,8 +204,9 @@ def accelerators_for_weights(n_params, accelerator_bytes, precision="bf16") -> i
 def _fewest(sharded, room):
     if room <= 0:
         return None
-    # a relative 1e-12 below: 2e12 / 80e9 is 25 in exact arithmetic and must not round up to 26
-    return max(1, math.ceil(sharded / room * (1 - 1e-12)))
+    # a few float64 roundings below: a quotient that is whole in exact arithmetic (2e12 / 80e9 = 25) but carries a
+    # rounding error from the products before it must not round up to the next count
+    return max(1, math.ceil(sharded / room * (1 - 1e-15)))
 
 
 def _whole(value, name):
