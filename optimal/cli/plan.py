@@ -93,7 +93,10 @@ def _shape(words):
                                 f"{', '.join(planning.PUBLISHED_SHAPES)}, or give KEY=VALUE fields")
         shape = planning.PUBLISHED_SHAPES[name].shape
         base = {f: getattr(shape, f) for f in SHAPE_FIELDS}
-    pairs = [cli._assignment("KEY=VALUE (e.g. n_layer=32)")(word) for word in words]
+    try:
+        pairs = [cli._assignment("KEY=VALUE (e.g. n_layer=32)")(word) for word in words]
+    except argparse.ArgumentTypeError as exc:  # a word after the first that is not KEY=VALUE
+        raise PlanningError(f"--shape: {exc}") from None
     for key, value in cli._named_once(pairs, "--shape").items():
         if key not in SHAPE_FIELDS:
             raise PlanningError(f"--shape: unknown field {key!r}; the fields are {', '.join(SHAPE_FIELDS)}")

@@ -1,0 +1,219 @@
+"""``optimal plan``: the done-when command answers size, tokens, memory, days, energy and cost with its assumptions;
+text and strict JSON agree with the library; every bad option is one ``error:`` line and exit status 2, found
+before the allocation is solved."""
+
+import json
+
+import numpy as np
+import pytest
+
+import optimal
+from optimal import planning
+from test_cli_errors import assert_one_error, files, run, strict  # noqa: F401 (files is a fixture)
+
+DONE_WHEN = ["plan", "--compute", "1e24", "--accelerator", "h100", "--accelerators", "2048", "--mfu", "0.4"]
+
+
+def test_done_when_command_answers_with_its_assumptions(capsys):
+    code, out, err = run(capsys, DONE_WHEN)
+    assert code == 0, err
+    answer = optimal.recommend(optimal.DEFAULT_PRESET, 1e24).records[0]
+    plan = planning.plan_training(answer["N"], answer["D"], compute=1e24, accelerator="h100", n_accelerators=2048,
+                                  mfu=0.4)
+    hw = plan.hardware
+    # size and tokens (the allocation table, as `optimal solve` prints it), then every figure of the plan
+    assert f"{answer['N']:.4g}" in out and f"{answer['D']:.4g}" in out
+    assert f"{plan.training.total_bytes / 1e9:.4g} GB" in out and f"{plan.weights / 1e9:.4g} GB" in out
+    assert f"{hw.wall_clock_days:.4g} days" in out and f"{hw.energy_kwh / 1e3:.4g} MWh" in out
+    assert f"{hw.cost:.4g}" in out
+    # the assumptions beside them, each said to be given or default
+    for shown in ("MFU 0.4 [given]", "700 W [h100-sxm TDP]", "PUE 1.1 [default]", "2 per accelerator-hour [default",
+                  "9.895e+14 FLOP/s bf16 dense peak", "16 bytes/param", "activations not counted",
+                  "on 2048 accelerators"):
+        assert shown in out, shown
+
+
+def test_json_is_strict_and_matches_the_library(capsys):
+    code, out, err = run(capsys, DONE_WHEN + ["--json", "--price-per-hour", "2.5", "--context", "8192"])
+    assert code == 0, err
+    data = strict(out)
+    answer = optimal.recommend(optimal.DEFAULT_PRESET, 1e24)
+    record = answer.records[0]
+    assert data["question"] == "compute" and data["recommendation"]["allocations"][0]["N"] == record["N"]
+    assert data["loss"] == record["loss"] and data["intervals"] is None
+    plan = data["plan"]
+    expected = planning.plan_training(record["N"], record["D"], compute=1e24, accelerator="h100", n_accelerators=2048,
+                                      mfu=0.4, price_per_accelerator_hour=2.5, context=8192)
+    assert plan == json.loads(json.dumps(expected.to_dict()))
+    hours = 1e24 / (989.5e12 * 0.4) / 3600
+    assert plan["accelerator_hours"]["value"] == pytest.approx(hours, rel=1e-12)
+    assert plan["wall_clock_days"]["value"] == pytest.approx(hours / 2048 / 24, rel=1e-12)
+    assert plan["cost"] == {"value": pytest.approx(2.5 * hours, rel=1e-12), "price_per_accelerator_hour": 2.5,
+                            "formula": "accelerator_hours x price_per_accelerator_hour"}
+    assert plan["assumptions"]["price_per_accelerator_hour"]["from"] == "argument"
+    assert plan["memory"]["kv_cache"]["context"] == 8192
+
+
+def test_params_and_tokens(capsys):
+    code, out, err = run(capsys, ["plan", "--params", "7e9", "--tokens", "2e12", "--accelerator", "a100",
+                                  "--accelerators", "512", "--json"])
+    assert code == 0, err
+    data = strict(out)
+    assert data["question"] == "params_tokens" and data["recommendation"] is None
+    assert data["plan"]["compute"] == 6 * 7e9 * 2e12
+    law = optimal.preset(optimal.DEFAULT_PRESET)
+    assert data["loss"] == pytest.approx(float(law.loss(7e9, 2e12)), rel=1e-12)
+    assert data["plan"]["memory"]["weights_by_precision"]["int4"] == 3.5e9
+
+
+def test_a_mixture_of_experts_shape(capsys):
+    code, out, err = run(capsys, ["plan", "--shape", "mixtral-8x7b", "--tokens", "1e12", "--accelerator", "mi300x",
+                                  "--accelerators", "256", "--json"])
+    assert code == 0, err
+    plan = strict(out)["plan"]
+    counts = planning.parameter_count(planning.PUBLISHED_SHAPES["mixtral-8x7b"].shape)
+    assert plan["parameters"] == {"active": counts.active, "total": counts.total, "from": "shape"}
+    assert plan["compute"] == 6 * counts.active * 1e12
+    assert plan["memory"]["training_state"]["bytes"] == 16 * counts.total
+    code, out, err = run(capsys, ["plan", "--shape", "mixtral-8x7b", "--tokens", "1e12"])
+    assert code == 0 and "active; total 4.67e+10 (a mixture of experts" in out
+
+
+def test_a_shape_from_fields_and_a_changed_published_one(capsys):
+    fields = ["n_layer=32", "d_model=4096", "n_heads=32", "vocab_size=32000", "d_ff=11008", "gated_ffn=true",
+              "tied_embeddings=false"]
+    code, out, err = run(capsys, ["plan", "--shape", *fields, "--compute", "1e23", "--json"])
+    assert code == 0, err
+    plan = strict(out)["plan"]
+    assert plan["parameters"]["total"] == 6_738_415_616
+    assert plan["n_tokens"] == pytest.approx(1e23 / (6 * 6_738_415_616), rel=1e-12)
+    code, out, err = run(capsys, ["plan", "--shape", "llama2-7b", "n_kv_heads=8", "--tokens", "1e12", "--json"])
+    assert code == 0, err
+    assert strict(out)["plan"]["shape"]["n_kv_heads"] == 8
+
+
+def test_intervals_from_a_fit_record_with_draws(capsys, files):
+    code, out, err = run(capsys, ["plan", "--target-loss", "2.5", "--fit", files["record"], "--accelerators", "64",
+                                  "--json"])
+    assert code == 0, err
+    data = strict(out)
+    intervals, plan = data["intervals"], data["plan"]
+    record = data["recommendation"]["allocations"][0]
+    # each figure is increasing in N (memory) or C (time, energy, cost): its interval is the figure at the ends
+    n_lo, n_hi = record["intervals"]["N"]["lo"], record["intervals"]["N"]["hi"]
+    c_lo = record["intervals"]["compute"]["lo"]
+    assert intervals["training_state_bytes"]["lo"] == pytest.approx(16 * n_lo, rel=1e-12)
+    assert intervals["training_state_bytes"]["hi"] == pytest.approx(16 * n_hi, rel=1e-12)
+    assert intervals["accelerator_hours"]["lo"] == pytest.approx(c_lo / (989.5e12 * 0.4) / 3600, rel=1e-12)
+    for name in ("training_state_bytes", "accelerator_hours", "energy_kwh", "cost"):
+        point = {"training_state_bytes": plan["memory"]["training_state"]["bytes"]}.get(name) or plan[name]["value"]
+        lo, hi = intervals[name]["lo"], intervals[name]["hi"]
+        assert lo <= point * (1 + 1e-12) and (hi is None or point <= hi * (1 + 1e-12)), name
+    code, out, err = run(capsys, ["plan", "--compute", "1e22", "--fit", files["record"]])
+    assert code == 0, err
+    assert "95%:" in out and "bootstrap intervals" in out
+
+
+def test_own_accelerator_file(capsys, tmp_path):
+    path = tmp_path / "gpu.json"
+    path.write_text(json.dumps({"name": "my-gpu", "peak_flops_per_second": {"fp8": 2e15}, "memory_gb": 96}))
+    code, out, err = run(capsys, ["plan", "--params", "1e9", "--tokens", "2e10", "--accelerator-file", path,
+                                  "--precision", "fp8", "--power", "500", "--json"])
+    assert code == 0, err
+    plan = strict(out)["plan"]
+    assert plan["accelerator"]["name"] == "my-gpu" and plan["energy_kwh"]["power_watts"] == 500
+    assert plan["accelerator_hours"]["value"] == pytest.approx(6 * 1e9 * 2e10 / (2e15 * 0.4) / 3600, rel=1e-12)
+    assert plan["assumptions"]["power_watts"]["from"] == "argument"
+
+
+def test_unpublished_power_is_said_not_guessed(capsys):
+    code, out, err = run(capsys, ["plan", "--params", "1e9", "--tokens", "2e10", "--accelerator", "tpu-v5e"])
+    assert code == 0, err
+    assert "no published power: give --power W" in out
+    code, out, err = run(capsys, ["plan", "--params", "1e9", "--tokens", "2e10", "--accelerator", "tpu-v5e", "--json"])
+    assert strict(out)["plan"]["energy_kwh"]["value"] is None
+
+
+def test_help_lists_the_command(capsys):
+    with pytest.raises(SystemExit):
+        run(capsys, ["plan", "--help"])
+    out = capsys.readouterr().out
+    assert "--accelerator-file" in out and "mixtral-8x7b" in out
+
+
+@pytest.fixture
+def no_allocation(monkeypatch):
+    """Errors found from the options must come before the allocation is solved."""
+    def solved(*args, **kwargs):
+        raise AssertionError("the error came after the allocation")
+
+    monkeypatch.setattr(optimal, "recommend", solved)
+
+
+BAD = [
+    (["plan"], "give one of --compute C, --target-loss L, --params N with --tokens D"),
+    (["plan", "--compute", "1e24", "--params", "1e9"], "got --compute, --params"),
+    (["plan", "--params", "1e9"], "got --params"),
+    (["plan", "--tokens", "1e9"], "got --tokens"),
+    (["plan", "--compute", "1e24", "--target-loss", "2"], "got --compute, --target-loss"),
+    (["plan", "--shape", "llama2-7b", "--params", "1e9"], "--shape gives the parameters"),
+    (["plan", "--shape", "llama2-7b"], "with --shape give one of --tokens and --compute"),
+    (["plan", "--shape", "llama3", "--tokens", "1e9"], "--shape: unknown shape 'llama3'"),
+    (["plan", "--shape", "layers=3", "--tokens", "1e9"], "--shape: unknown field 'layers'"),
+    (["plan", "--shape", "llama2-7b", "n_layer=3.5", "--tokens", "1e9"], "--shape: n_layer must be an integer, got '3.5'"),
+    (["plan", "--shape", "llama2-7b", "n_layer", "--tokens", "1e9"], "is not KEY=VALUE"),
+    (["plan", "--shape", "llama2-7b", "gated_ffn=maybe", "--tokens", "1e9"], "gated_ffn must be true or false"),
+    (["plan", "--shape", "llama2-7b", "n_kv_heads=5", "--tokens", "1e9"], "n_kv_heads (5) must divide n_heads (32)"),
+    (["plan", "--shape", "n_layer=2", "n_layer=3", "--tokens", "1e9"], "--shape names n_layer more than once"),
+    (["plan", "--shape", "n_layer=2", "--tokens", "1e9"], "d_model, n_heads, vocab_size missing"),
+    (["plan", "--compute", "1e24", "--accelerator", "h1000"], "unknown accelerator 'h1000'"),
+    (["plan", "--compute", "1e24", "--accelerator", "h100", "--accelerator-file", "x.json"], "not both"),
+    (["plan", "--compute", "1e24", "--accelerators", "0"], "n_accelerators must be an integer >= 1, got 0"),
+    (["plan", "--compute", "1e24", "--accelerators", "2.5"], "invalid int value: '2.5'"),
+    (["plan", "--compute", "1e24", "--mfu", "0"], "mfu must be a finite number > 0 and <= 1, got 0.0"),
+    (["plan", "--compute", "1e24", "--mfu", "40"], "mfu must be a finite number > 0 and <= 1, got 40.0"),
+    (["plan", "--compute", "1e24", "--mfu", "high"], "'high' is not a number"),
+    (["plan", "--compute", "1e24", "--pue", "0.5"], "pue must be a finite number >= 1, got 0.5"),
+    (["plan", "--compute", "1e24", "--price-per-hour", "-2"], "price_per_accelerator_hour must be a finite number >= 0"),
+    (["plan", "--compute", "1e24", "--power", "0"], "power_watts must be a finite number > 0"),
+    (["plan", "--compute", "1e24", "--accelerator", "a100", "--precision", "fp8"],
+     "a100-80gb has no published peak for 'fp8'"),
+    (["plan", "--compute", "1e24", "--precision", "int8"], "unknown training precision 'int8'"),
+    (["plan", "--compute", "1e24", "--precision", "fp4"], "invalid choice: 'fp4'"),
+    (["plan", "--compute", "1e24", "--optimizer", "lion"], "invalid choice: 'lion'"),
+    (["plan", "--compute", "1e24", "--context", "0"], "context must be an integer >= 1, got 0"),
+    (["plan", "--compute", "1e24", "--aspect-ratio", "-1"], "aspect_ratio must be a positive finite number"),
+    (["plan", "--compute", "1e24", "--flops-per-param-token", "0"], "flops_per_param_token must be a positive"),
+    (["plan", "--compute", "1e24", "--preset", "nope"], "unknown preset"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD, ids=[m for _, m in BAD])
+def test_bad_options_one_line_before_the_allocation(capsys, no_allocation, argv, message):
+    assert_one_error(*run(capsys, argv), message)
+
+
+BAD_AFTER_CHECKS = [
+    (["plan", "--compute", "-1"], "compute"),
+    (["plan", "--compute", "1e24", "--fit", "missing.json"], "cannot read fit record"),
+    (["plan", "--target-loss", "1.0"], "1"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD_AFTER_CHECKS, ids=[m for _, m in BAD_AFTER_CHECKS])
+def test_bad_budgets_and_laws_are_one_line(capsys, argv, message):
+    assert_one_error(*run(capsys, argv), message)
+
+
+@pytest.mark.parametrize("content, message", [
+    (json.dumps({"peak_flops_per_second": {"bf16": 1e15}}), "memory_gb is missing"),
+    (json.dumps({"peak_flops_per_second": {"bf16": 1e15}, "memory_gb": -1}), "memory_gb must be a positive"),
+    (json.dumps({"peak_flops_per_second": {"bf16": "fast"}, "memory_gb": 80}), "bf16 must be a number, not str"),
+    (json.dumps({"peak_flops_per_second": {"bf15": 1e15}, "memory_gb": 80}), "unknown precision 'bf15'"),
+    (json.dumps({"peak_flops_per_second": {"fp8": 1e15}, "memory_gb": 80}), "has no published peak for 'bf16'"),
+    ("{oops", "is not valid JSON"),
+])
+def test_bad_accelerator_files_one_line(capsys, tmp_path, no_allocation, content, message):
+    path = tmp_path / "gpu.json"
+    path.write_text(content)
+    assert_one_error(*run(capsys, ["plan", "--compute", "1e24", "--accelerator-file", path]), message)
