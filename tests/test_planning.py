@@ -459,3 +459,11 @@ def test_public_api_reexports():
     for name in ("plan_training", "TransformerShape", "parameter_count", "shape_for_params", "hardware_estimate",
                  "training_memory", "ACCELERATORS", "PUBLISHED_SHAPES", "PlanningError"):
         assert hasattr(optimal, name), name
+
+
+def test_fp8_computes_at_the_fp8_peak_and_stores_bf16():
+    plan = plan_training(1e9, 1e10, accelerator="h100", precision="fp8", mfu=1.0)
+    assert plan.hardware.peak_flops_per_second == 1979e12  # the dense fp8 peak
+    assert plan.weights == 2e9 and plan.training.parts["weights"] == 2.0  # weights kept in bf16
+    assert plan.kv_cache_per_token == kv_cache_bytes(plan.shape, 1, "bf16")
+    assert plan_training(1e9, 1e10, precision="tf32", accelerator="a100").weights == 4e9  # tf32 computes on fp32

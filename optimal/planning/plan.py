@@ -21,7 +21,6 @@ from .accelerators import accelerator as find_accelerator
 from .cost import HardwareEstimate, hardware_estimate
 from .memory import (
     SHARDING,
-    WEIGHT_PRECISIONS,
     TrainingMemory,
     accelerators_to_hold,
     bytes_per_accelerator,
@@ -99,8 +98,15 @@ class TrainingPlan:
 
     @property
     def weight_precision(self) -> str:
-        """The precision weights are stored at: the run's, or fp32 for tf32 (a compute mode on fp32 values)."""
-        return self.precision if self.precision in WEIGHT_PRECISIONS else "fp32"
+        """The precision the run stores weights (and the KV cache) at: ``storage_precision(precision)``."""
+        return storage_precision(self.precision)
+
+
+def storage_precision(precision) -> str:
+    """The precision a run computing at ``precision`` stores its weights at: the same, except fp32 for tf32 (a
+    compute mode on fp32 values) and bf16 for fp8 (a compute format: weights and gradients stay in bf16, as in
+    ``training_memory``)."""
+    return {"tf32": "fp32", "fp8": "bf16"}.get(precision, precision)
 
 
 def _positive(value, name):
@@ -168,7 +174,7 @@ def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
     hold = {s: accelerators_to_hold(training, device.memory_bytes, s, activation_bytes) for s in SHARDING}
     per = None if n_accelerators is None else {
         s: bytes_per_accelerator(training, n_accelerators, s, activation_bytes) for s in SHARDING}
-    weight_precision = precision if precision in WEIGHT_PRECISIONS else "fp32"
+    weight_precision = storage_precision(precision)
     if total != n_params:
         notes.append(f"a mixture of experts: FLOPs from its {n_params:.4g} active parameters, memory from all "
                      f"{total:.4g}")
