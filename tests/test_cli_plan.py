@@ -3,6 +3,7 @@ text and strict JSON agree with the library; every bad option is one ``error:`` 
 before the allocation is solved."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -217,3 +218,12 @@ def test_bad_accelerator_files_one_line(capsys, tmp_path, no_allocation, content
     path = tmp_path / "gpu.json"
     path.write_text(content)
     assert_one_error(*run(capsys, ["plan", "--compute", "1e24", "--accelerator-file", path]), message)
+
+
+def test_readme_shows_what_the_command_prints(capsys):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    shown = readme.split("## Plan a training run", 1)[1].split("```\nplan (", 1)[1].split("```", 1)[0]
+    code, out, err = run(capsys, DONE_WHEN)
+    assert code == 0, err
+    for line in ("plan (" + shown).strip().splitlines():
+        assert line in out.splitlines(), line
