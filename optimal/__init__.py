@@ -5,6 +5,9 @@ scoped ``jax.enable_x64(True)`` (``optimal.precision``); pass ``dtype=jnp.float3
 """
 
 from .allocation.allocate import BOUND_NAMES, Allocation, closed_form, compute_for_loss, compute_optimal
+from .allocation.data_constrained import DataConstrainedAllocation, data_constrained_optimal
+from .allocation.flops import FlopsPerToken
+from .allocation.inference import InferenceAllocation, inference_optimal
 from .fitting.bootstrap import BootstrapResult, bootstrap, bootstrap_groups, load_bootstrap
 from .fitting.data import (
     Runs,

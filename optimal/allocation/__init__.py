@@ -1,3 +1,7 @@
-"""Budgets -> compute-optimal N*, D*: the allocation solver, its closed form, caps, and extrapolation distances."""
+"""Budgets -> compute-optimal N*, D*: the allocation solver, its closed form, caps, FLOPs-per-token models, and
+extrapolation distances."""
 
 from .allocate import BOUND_NAMES, Allocation, check_budgets, closed_form, compute_for_loss, compute_optimal
+from .flops import FlopsPerToken
+from .data_constrained import DataConstrainedAllocation, data_constrained_optimal
+from .inference import InferenceAllocation, inference_optimal

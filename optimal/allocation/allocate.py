@@ -9,6 +9,24 @@ run for every budget until the slowest finished: see PITFALLS). The step is an O
 Caps on D (``max_tokens``) and N (``max_params``) are bounds on u; for a one-dimensional convex problem the
 capped optimum is the free optimum clipped to the bounds. Derivatives with respect to the law's coefficients
 come from the implicit function theorem at the optimum (``jax.lax.custom_root``), not from unrolling.
+
+FLOPs per token as a model (``FlopsPerToken``: attention, mixture of experts) in place of k: the budget line is
+``log D = log C - log f(N)``. For a model whose FLOPs are linear in N (dense, MoE without attention) that is
+``C = k N D`` with ``k = training_per_param * active_fraction``, solved by exactly the code path of a plain k
+(so ``FlopsPerToken.dense()`` and ``6.0`` give bitwise the same answers). With attention, ``log f`` is convex in
+``u`` (a log-sum-exp of affine terms), so ``-beta log D`` stays convex and so does log L for the laws above:
+the same capped Newton iteration applies.
+
+The data-constrained law (Muennighoff et al. 2023) with finite unique data is not smooth along the line: its
+``min(N, N_opt(U))`` and ``min(U, D)`` switch formulas, at points where the loss is continuous but its
+curvature (and, at ``D = U`` with excess parameters, its slope) jumps, and where automatic differentiation
+at the switch itself returns a wrong slope. Newton alone then stalls on the switch and reports "not
+converged". For that law the minimiser is a safeguarded Newton in a bracket (``bracketed_minimise``, the
+"rtsafe" scheme: a Newton step where it stays inside the bracket and shrinks it fast enough, bisection
+otherwise), which keeps a point with a negative slope on the left and one with a positive slope on the right
+and so ends on a minimum, smooth or not. The implicit derivative at the answer uses the curvature there: exact
+where the loss is smooth at the optimum (the usual case, including the C1 switch of ``min(N, N_opt(D))`` where
+both sides agree), one-sided where the optimum sits on a kink.
 """
 
 from typing import Any, NamedTuple
@@ -19,12 +37,14 @@ import numpy as np
 import optax
 
 from ..errors import BudgetError, UnreachableLossError
-from ..laws import Chinchilla, as_law
+from ..laws import Chinchilla, DataConstrained, as_law
 from ..precision import concrete_to_numpy, float64_scope, resolve_dtype
+from .flops import FlopsPerToken
 
 BOUND_NAMES = (None, "max_tokens", "max_params")
 _MAX_STEP = 2.0  # at most a factor e^2 in N per Newton step
 _MAX_ITER = 100
+_MAX_BRACKET_ITER = 200  # bisection alone halves a bracket of ~70 (in log N) to a few ulps in ~50 steps
 
 
 class Allocation(NamedTuple):
@@ -77,7 +97,7 @@ def scale_by_newton(max_step: float = _MAX_STEP) -> optax.GradientTransformation
     return optax.GradientTransformationExtraArgs(init, update)
 
 
-def _tolerance(u):
+def solver_tolerance(u):
     """Newton-step size (in log N) below which a solve counts as converged: a few ulps of u."""
     return 32 * jnp.finfo(u.dtype).eps * (1 + jnp.abs(u))
 
@@ -90,7 +110,7 @@ def _newton_minimise(objective, u0):
 
     def cond(carry):
         u, step, i, _ = carry
-        return (i < _MAX_ITER) & ~(jnp.abs(step) <= _tolerance(u))
+        return (i < _MAX_ITER) & ~(jnp.abs(step) <= solver_tolerance(u))
 
     def body(carry):
         u, _, i, state = carry
@@ -101,32 +121,116 @@ def _newton_minimise(objective, u0):
     return jax.lax.while_loop(cond, body, init)[0]
 
 
-def _on_budget_line(law, log_c):
-    """log L as a function of u = log N alone, with D = C'/N (C' = C/k, ``log_c`` its log)."""
-    return lambda u: law.log_loss(u, log_c - u)
+def bracketed_minimise(objective, u0, lo, hi, max_iter=_MAX_BRACKET_ITER):
+    """Minimise a scalar ``objective(u)`` whose minimum lies in ``(lo, hi)``, starting at ``u0`` inside.
+
+    Safeguarded Newton on the slope (Numerical Recipes' "rtsafe"): every evaluated point with a negative slope
+    becomes the bracket's left end, with a positive (or non-finite) slope its right end; a Newton step is taken
+    where it lands inside the bracket and at least halves the step before last, a bisection otherwise. It ends
+    on a minimum whether or not the objective is smooth there, and never on a maximum.
+
+    Returns ``(u, converged)``: of the bracket's ends the one with the smaller slope, and whether the bracket
+    closed to a few ulps with both ends moved (a slope sign change seen) or a Newton step fell below them.
+    """
+    grad = jax.grad(objective)
+    curvature = jax.grad(grad)
+    lo0, hi0 = lo, hi
+    inf = jnp.full_like(u0, jnp.inf)
+
+    def cond(carry):
+        u, lo, hi, _, _, dx, _, newton, i = carry
+        small_step = newton & (jnp.abs(dx) <= solver_tolerance(u))
+        return (i < max_iter) & ~(hi - lo <= solver_tolerance(u)) & ~small_step
+
+    def body(carry):
+        u, lo, hi, g_lo, g_hi, dx, dx_old, _, i = carry
+        g, h = grad(u), curvature(u)
+        left = g < 0
+        right = ~left  # a positive, zero or non-finite slope: the minimum is not to the right of u
+        lo, g_lo = jnp.where(left, u, lo), jnp.where(left, g, g_lo)
+        hi, g_hi = jnp.where(right, u, hi), jnp.where(right, g, g_hi)
+        lo, g_lo = jnp.where(g == 0, u, lo), jnp.where(g == 0, g, g_lo)  # an exact stationary point closes it
+        newton_u = u - g / jnp.where(h > 0, h, 1.0)
+        use_newton = (h > 0) & (lo < newton_u) & (newton_u < hi) & (jnp.abs(2 * g) <= jnp.abs(dx_old * h))
+        new = jnp.where(use_newton, newton_u, 0.5 * (lo + hi))
+        return new, lo, hi, g_lo, g_hi, new - u, dx, use_newton, i + 1
+
+    init = (u0, lo, hi, -inf, inf, inf, hi - lo, jnp.asarray(False), 0)
+    u, lo, hi, g_lo, g_hi, dx, _, newton, _ = jax.lax.while_loop(cond, body, init)
+    best = jnp.where(jnp.abs(g_lo) <= jnp.abs(g_hi), lo, hi)
+    closed = (hi - lo <= 4 * solver_tolerance(best)) & (lo > lo0) & (hi < hi0)
+    converged = jnp.isfinite(best) & (closed | (newton & (jnp.abs(dx) <= 4 * solver_tolerance(best))))
+    return best, converged
 
 
-def _free_optimum(law, log_c):
-    """argmin over u = log N of log L(N, C'/N) for one budget, with implicit derivatives. C' = C/k."""
-    objective = _on_budget_line(law, log_c)
+def flag_as_float(solution_and_flag):
+    """``(u, converged)`` with the flag as u's float type: ``custom_root(..., has_aux=True)`` under ``jax.grad``
+    gives a boolean aux a boolean tangent and fails (jax 0.10), a float aux passes. Read back with ``> 0.5``."""
+    u, flag = solution_and_flag
+    return u, flag.astype(u.dtype)
+
+
+def _needs_bracket(law):
+    """Laws whose loss along a budget line is not smooth (see the module docstring)."""
+    return isinstance(law, DataConstrained)
+
+
+def _line(log_c, flops):
+    """log D on the budget line as a function of u = log N. ``flops`` None: ``log_c`` is log(C/k) and D = C/(kN);
+    a ``FlopsPerToken``: ``log_c`` is log C and D = C / f(N)."""
+    if flops is None:
+        return lambda u: log_c - u
+    return lambda u: log_c - flops.log_training(u)
+
+
+def _on_budget_line(law, log_c, flops=None):
+    """log L as a function of u = log N alone, on the budget line of ``_line``."""
+    log_d = _line(log_c, flops)
+    return lambda u: law.log_loss(u, log_d(u))
+
+
+def _line_ends(log_c, flops):
+    """The u of N = 1 and of D = 1 on the budget line: the widest bracket of an optimum, and its middle."""
+    top = log_c if flops is None else flops.log_n_for_training(log_c)
+    return jnp.zeros_like(top), top
+
+
+def _free_optimum(law, log_c, flops=None):
+    """argmin over u = log N of log L on one budget line, with implicit derivatives, and a converged flag for
+    the bracketed solve (None for Newton, whose flag ``_allocate_one`` computes)."""
+    objective = _on_budget_line(law, log_c, flops)
+
+    def tangent_solve(g, y):
+        return y / g(jnp.ones_like(y))
+
+    if _needs_bracket(law):
+        lo, hi = _line_ends(log_c, flops)
+
+        def solve_bracketed(g, u0):
+            return flag_as_float(bracketed_minimise(objective, u0, lo, hi))
+
+        u, flag = jax.lax.custom_root(jax.grad(objective), 0.5 * (lo + hi), solve_bracketed, tangent_solve,
+                                      has_aux=True)
+        return u, flag > 0.5
 
     def solve(g, u0):
         # custom_root hands us the gradient g; its antiderivative is the objective we minimise.
         return _newton_minimise(objective, u0)
 
-    def tangent_solve(g, y):
-        return y / g(jnp.ones_like(y))
-
-    return jax.lax.custom_root(jax.grad(objective), 0.5 * log_c, solve, tangent_solve)
+    u0 = 0.5 * log_c if flops is None else 0.5 * (log_c - jnp.log(flops.per_param()))
+    return jax.lax.custom_root(jax.grad(objective), u0, solve, tangent_solve), None
 
 
-def _allocate_one(law, log_c, log_n_min, log_n_max):
+def _allocate_one(law, log_c, log_n_min, log_n_max, flops=None):
     """Optimal log N for one budget, clipped to [log_n_min, log_n_max], its converged flag and bound code."""
-    u_free = _free_optimum(law, log_c)
-    objective = _on_budget_line(law, log_c)
-    g, h = jax.grad(objective)(u_free), jax.grad(jax.grad(objective))(u_free)
-    step = jax.lax.stop_gradient(jnp.abs(g / h))
-    converged = jnp.isfinite(u_free) & (h > 0) & (step <= 4 * _tolerance(u_free))
+    u_free, bracketed_converged = _free_optimum(law, log_c, flops)
+    if bracketed_converged is None:
+        objective = _on_budget_line(law, log_c, flops)
+        g, h = jax.grad(objective)(u_free), jax.grad(jax.grad(objective))(u_free)
+        step = jax.lax.stop_gradient(jnp.abs(g / h))
+        converged = jnp.isfinite(u_free) & (h > 0) & (step <= 4 * solver_tolerance(u_free))
+    else:
+        converged = bracketed_converged
     u = jnp.clip(u_free, log_n_min, log_n_max)
     bound = jnp.where(u_free < log_n_min, 1, jnp.where(u_free > log_n_max, 2, 0))
     return u, converged, bound
@@ -135,7 +239,10 @@ def _allocate_one(law, log_c, log_n_min, log_n_max):
 @jax.jit
 def allocate_law(law, compute, k, log_d_max, log_n_max):
     """Allocations for the budgets ``compute`` under ``law`` with k and log caps already checked (``check_budgets``):
-    the compiled core of ``compute_optimal``, for callers that vmap it over laws (bootstrap draws)."""
+    the compiled core of ``compute_optimal``, for callers that vmap it over laws (bootstrap draws).
+    ``k`` is a number (C = k N D) or a ``FlopsPerToken`` (C = f(N) D)."""
+    if isinstance(k, FlopsPerToken):
+        return _allocate_with_model(law, compute, k, log_d_max, log_n_max)
     log_c = jnp.log(compute) - jnp.log(k)
     lo, hi = log_c - log_d_max, log_n_max
     shape = log_c.shape
@@ -147,13 +254,28 @@ def allocate_law(law, compute, k, log_d_max, log_n_max):
     return Allocation(compute, n, d, jnp.exp(law.log_loss(u, log_d)), jnp.exp(log_d - u), converged, bound)
 
 
-def _is_concrete(x):
+def _allocate_with_model(law, compute, flops, log_d_max, log_n_max):
+    """``allocate_law`` on the budget lines C = f(N) D of a ``FlopsPerToken`` model."""
+    log_c = jnp.log(compute)
+    shape = log_c.shape
+    # D <= max_tokens  <=>  f(N) >= C / max_tokens  <=>  u >= f^-1(C / max_tokens)
+    lo = flops.log_n_for_training(log_c - log_d_max)
+    flat = jax.vmap(_allocate_one, in_axes=(None, 0, 0, None, None))
+    u, converged, bound = flat(law, log_c.ravel(), jnp.broadcast_to(lo, shape).ravel(), log_n_max, flops)
+    u, converged, bound = u.reshape(shape), converged.reshape(shape), bound.reshape(shape)
+    log_d = log_c - flops.log_training(u)
+    n, d = jnp.exp(u), jnp.exp(log_d)
+    return Allocation(compute, n, d, jnp.exp(law.log_loss(u, log_d)), jnp.exp(log_d - u), converged, bound)
+
+
+def is_concrete(x):
+    """Whether ``x`` is a value (not a tracer under ``jit``/``grad``), so that it can be checked."""
     return not isinstance(x, jax.core.Tracer)
 
 
-def _check_positive(value, dtype, name):
+def check_positive_values(value, dtype, name):
     """Validate a budget-like array (concrete values only; ``name`` as the user wrote it) as ``dtype``."""
-    if not _is_concrete(value):
+    if not is_concrete(value):
         return jnp.asarray(value, dtype)
     raw = np.asarray(value, dtype=np.float64)
     if raw.size == 0:
@@ -171,40 +293,92 @@ def _check_positive(value, dtype, name):
     return jnp.asarray(cast)
 
 
-def _law_in(law, dtype):
+def law_in(law, dtype):
+    """``law`` (or a function f(N, D), wrapped) with every coefficient as a ``dtype`` array."""
     return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), as_law(law))
 
 
+def check_flops(flops, dtype=np.float64, name="flops_per_param_token", keep_model=False):
+    """A number k (C = k N D) or a ``FlopsPerToken`` model, checked, as ``dtype``.
+
+    A model whose FLOPs are linear in N (no attention term; decided on concrete values) becomes its k, so that
+    dense and MoE models take exactly the plain-k code path; with ``keep_model`` every input comes back as a
+    ``FlopsPerToken`` instead (a number k as ``FlopsPerToken(training_per_param=k)``: 2N per inference token).
+    Raises ``BudgetError`` naming a bad value.
+    """
+    if keep_model and not isinstance(flops, FlopsPerToken):
+        return FlopsPerToken(check_flops(flops, dtype, name), jnp.asarray(2.0, dtype), *(
+            jnp.asarray(x, dtype) for x in FlopsPerToken()[2:]))
+    if isinstance(flops, FlopsPerToken):
+        concrete = all(is_concrete(x) for x in flops)
+        if concrete:
+            for field in ("training_per_param", "inference_per_param", "active_fraction"):
+                value = getattr(flops, field)
+                if np.ndim(value) != 0:
+                    raise BudgetError(f"{name}.{field} must be one number, got shape {np.shape(value)}")
+                check_positive_values(value, dtype, f"{name}.{field}")
+            if float(flops.active_fraction) > 1:
+                raise BudgetError(f"{name}.active_fraction must be at most 1 (active / total parameters), "
+                                  f"got {float(flops.active_fraction):g}")
+            for field in ("context", "width"):
+                value = getattr(flops, field)
+                if np.ndim(value) != 0 or not (np.isfinite(float(value)) and float(value) >= 0):
+                    raise BudgetError(f"{name}.{field} must be one finite number >= 0, got {value!r}")
+            exponent = flops.width_exponent
+            if np.ndim(exponent) != 0 or not 0 <= float(exponent) <= 1:
+                raise BudgetError(f"{name}.width_exponent must be in [0, 1], got {exponent!r}")
+            if flops.is_linear() and not keep_model:
+                return check_positive_values(float(flops.training_per_param) * float(flops.active_fraction), dtype, name)
+        return FlopsPerToken(*(jnp.asarray(x, dtype) for x in flops))
+    if is_concrete(flops) and np.ndim(flops) != 0:
+        raise BudgetError(f"{name} must be one number (the same for every budget), got shape {np.shape(flops)}")
+    return check_positive_values(flops, dtype, name)
+
+
+def _resolve_flops(flops_per_param_token, flops):
+    """The one FLOPs argument of ``flops_per_param_token`` (positional, historical name) and ``flops=``."""
+    if flops is None:
+        return flops_per_param_token
+    if not (isinstance(flops_per_param_token, (int, float)) and float(flops_per_param_token) == 6.0):
+        raise BudgetError("give flops or flops_per_param_token, not both")
+    return flops
+
+
 def _check_caps(k, max_tokens, max_params, dtype):
-    """k and log(cap) as ``dtype`` arrays (a missing cap is inf), each checked to be one positive finite number."""
-    for value, name in ((k, "flops_per_param_token"), (max_tokens, "max_tokens"), (max_params, "max_params")):
-        if value is not None and _is_concrete(value) and np.ndim(value) != 0:
+    """k (or a FLOPs model) and log(cap) as ``dtype`` arrays (a missing cap is inf), each checked to be one
+    positive finite number."""
+    for value, name in ((max_tokens, "max_tokens"), (max_params, "max_params")):
+        if value is not None and is_concrete(value) and np.ndim(value) != 0:
             raise BudgetError(f"{name} must be one number (the same for every budget), got shape {np.shape(value)}")
-    k = _check_positive(k, dtype, "flops_per_param_token")
-    log_d_max = jnp.inf if max_tokens is None else jnp.log(_check_positive(max_tokens, dtype, "max_tokens"))
-    log_n_max = jnp.inf if max_params is None else jnp.log(_check_positive(max_params, dtype, "max_params"))
+    k = check_flops(k, dtype)
+    log_d_max = jnp.inf if max_tokens is None else jnp.log(check_positive_values(max_tokens, dtype, "max_tokens"))
+    log_n_max = jnp.inf if max_params is None else jnp.log(check_positive_values(max_params, dtype, "max_params"))
     return k, jnp.asarray(log_d_max, dtype), jnp.asarray(log_n_max, dtype)
 
 
 def _check_budget_range(compute, k, log_d_max, log_n_max):
     """One parameter trained on one token is the least a budget can buy; both caps together set the most."""
-    if not (_is_concrete(compute) and _is_concrete(k)):
+    model = isinstance(k, FlopsPerToken)
+    if not (is_concrete(compute) and all(is_concrete(x) for x in (k if model else (k,)))):
         return
-    c = np.asarray(compute) / float(k)
-    if np.any(c < 1):
-        raise BudgetError(f"compute {np.min(np.asarray(compute)):.3g} FLOPs is below one parameter trained on one token (k = {float(k):g} FLOPs)")
-    ceiling = float(log_d_max) + float(log_n_max)
-    if np.any(np.log(c) > ceiling):
+    least = float(k.training(1.0)) if model else float(k)
+    what = f"{least:.3g} FLOPs per token at N = 1" if model else f"k = {float(k):g} FLOPs"
+    if np.any(np.asarray(compute) < least):
+        raise BudgetError(f"compute {np.min(np.asarray(compute)):.3g} FLOPs is below one parameter trained on one "
+                          f"token ({what})")
+    ceiling = float(log_d_max) + (float(k.log_training(log_n_max)) if model and np.isfinite(float(log_n_max))
+                                  else float(log_n_max) + (0.0 if model else np.log(float(k))))
+    if np.any(np.log(np.asarray(compute)) > ceiling):
         raise BudgetError(
             f"compute {np.max(np.asarray(compute)):.3g} FLOPs cannot be spent within max_tokens and max_params "
-            f"(at most {float(k) * np.exp(ceiling):.3g} FLOPs); raise a cap"
+            f"(at most {np.exp(ceiling):.3g} FLOPs); raise a cap"
         )
 
 
 @float64_scope
 def check_budgets(compute, flops_per_param_token=6.0, max_tokens=None, max_params=None, dtype=None):
     """Check compute budgets the way ``compute_optimal`` does; return ``(compute, k, log_d_max, log_n_max)`` as
-    ``dtype`` arrays (the log of a missing cap is inf).
+    ``dtype`` arrays (the log of a missing cap is inf); ``k`` is a ``FlopsPerToken`` for a model with attention.
 
     Every budget must be positive, finite and held by ``dtype``, buy at least one parameter trained on one
     token (C >= k), and be spendable within the caps; k and the caps must be positive finite scalars.
@@ -212,35 +386,40 @@ def check_budgets(compute, flops_per_param_token=6.0, max_tokens=None, max_param
     """
     dtype = resolve_dtype(dtype)
     k, log_d_max, log_n_max = _check_caps(flops_per_param_token, max_tokens, max_params, dtype)
-    compute = _check_positive(compute, dtype, "compute")
+    compute = check_positive_values(compute, dtype, "compute")
     _check_budget_range(compute, k, log_d_max, log_n_max)
     return compute, k, log_d_max, log_n_max
 
 
 @float64_scope
-def compute_optimal(law, compute, flops_per_param_token=6.0, max_tokens=None, max_params=None, dtype=None):
-    """Minimise ``L(N, D)`` subject to ``flops_per_param_token * N * D = compute``, for every budget at once.
+def compute_optimal(law, compute, flops_per_param_token=6.0, max_tokens=None, max_params=None, dtype=None, *,
+                    flops=None):
+    """Minimise ``L(N, D)`` subject to ``flops_per_token(N) * D = compute``, for every budget at once.
 
     Args:
       law: a law from ``optimal.laws`` (e.g. ``optimal.preset("epoch2024")``), any object with
         ``log_loss(log_n, log_d)``, or a JAX function ``f(N, D)`` returning the loss.
       compute: training compute in FLOPs, a scalar or an array of any shape.
-      flops_per_param_token: k in C = k N D (6 counts the forward and backward passes of a dense model).
+      flops_per_param_token: k in C = k N D (6 counts the forward and backward passes of a dense model), or a
+        ``FlopsPerToken`` model (attention, mixture of experts): then C = f(N) D with f its ``training``.
       max_tokens: optional cap on D (unique tokens available); max_params: optional cap on N.
       dtype: float64 (default) or float32.
+      flops: the same as ``flops_per_param_token`` by a shorter name (give one of the two).
 
     Returns:
       An ``Allocation`` whose fields have the shape of ``compute``. Differentiable with respect to the law's
-      coefficients (``jax.grad`` works through it).
+      coefficients and a model's fields (``jax.grad`` works through it).
 
     Example:
       >>> a = compute_optimal(preset("epoch2024"), 5.76e23)
       >>> round(float(a.tokens_per_param), 1)
       18.4
+      >>> a = compute_optimal(preset("epoch2024"), 1e21, flops=FlopsPerToken.attention(8192, aspect_ratio=128.0))
     """
     dtype = resolve_dtype(dtype)
-    law = _law_in(law, dtype)
-    compute, k, log_d_max, log_n_max = check_budgets(compute, flops_per_param_token, max_tokens, max_params, dtype)
+    law = law_in(law, dtype)
+    flops = _resolve_flops(flops_per_param_token, flops)
+    compute, k, log_d_max, log_n_max = check_budgets(compute, flops, max_tokens, max_params, dtype)
     return concrete_to_numpy(allocate_law(law, compute, k, log_d_max, log_n_max))
 
 
@@ -268,28 +447,39 @@ def _loss_floor(law, log_d_max, log_n_max):
     return floor
 
 
+def check_target_loss(law, target_loss, dtype, log_d_max=jnp.inf, log_n_max=jnp.inf, capped=False):
+    """``target_loss`` checked positive and above the loss the law (and the caps) can reach, as ``dtype``.
+    Raises ``BudgetError`` or ``UnreachableLossError`` naming the target."""
+    target = check_positive_values(target_loss, dtype, "target_loss")
+    floor = _loss_floor(law, log_d_max, log_n_max)
+    if floor is not None and is_concrete(target) and np.any(np.asarray(target) <= float(floor)):
+        what = "the floor set by the caps" if capped else "the irreducible loss E"
+        raise UnreachableLossError(
+            f"target loss {float(np.min(np.asarray(target))):.6g} is at or below {what} = {float(floor):.6g}; "
+            "no budget reaches it"
+        )
+    return target
+
+
 @float64_scope
-def compute_for_loss(law, target_loss, flops_per_param_token=6.0, max_tokens=None, max_params=None, dtype=None):
+def compute_for_loss(law, target_loss, flops_per_param_token=6.0, max_tokens=None, max_params=None, dtype=None, *,
+                     flops=None):
     """The smallest budget whose compute-optimal loss equals ``target_loss`` (nats), for each target.
 
     Newton's method on log C, with d log L*/d log C from the implicit derivative of the allocation. Raises
     ``UnreachableLossError`` when a target is at or below the loss the law (and the caps) can reach.
+    ``flops_per_param_token`` (or ``flops=``) is k or a ``FlopsPerToken`` model, as in ``compute_optimal``.
 
     Returns:
       An ``Allocation`` at the budgets found (``compute`` holds them), shaped like ``target_loss``.
     """
     dtype = resolve_dtype(dtype)
-    law = _law_in(law, dtype)
-    k, log_d_max, log_n_max = _check_caps(flops_per_param_token, max_tokens, max_params, dtype)
-    target = _check_positive(target_loss, dtype, "target_loss")
-    floor = _loss_floor(law, log_d_max, log_n_max)
-    if floor is not None and np.any(np.asarray(target) <= float(floor)):
-        what = "the irreducible loss E" if max_tokens is None and max_params is None else "the floor set by the caps"
-        raise UnreachableLossError(
-            f"target loss {float(np.min(np.asarray(target))):.6g} is at or below {what} = {float(floor):.6g}; "
-            "no budget reaches it"
-        )
-    log_c = _budget_for_loss(law, jnp.log(target), k, log_d_max, log_n_max)
+    law = law_in(law, dtype)
+    flops = _resolve_flops(flops_per_param_token, flops)
+    k, log_d_max, log_n_max = _check_caps(flops, max_tokens, max_params, dtype)
+    target = check_target_loss(law, target_loss, dtype, log_d_max, log_n_max,
+                               capped=max_tokens is not None or max_params is not None)
+    log_c = log_budget_for_loss(law, jnp.log(target), k, log_d_max, log_n_max)
     result = allocate_law(law, jnp.exp(log_c), k, log_d_max, log_n_max)
     reached = jnp.abs(jnp.log(result.loss) - jnp.log(target)) <= 1e3 * jnp.finfo(dtype).eps
     if not bool(jnp.all(reached)):
@@ -301,8 +491,15 @@ def compute_for_loss(law, target_loss, flops_per_param_token=6.0, max_tokens=Non
 
 
 @jax.jit
-def _budget_for_loss(law, log_target, k, log_d_max, log_n_max):
+def log_budget_for_loss(law, log_target, k, log_d_max, log_n_max):
+    """log C of the smallest budget whose optimal log-loss is ``log_target`` (any shape), k a number or a
+    ``FlopsPerToken``; inputs checked as in ``compute_for_loss``. Not differentiable (a plain Newton loop)."""
+    model = isinstance(k, FlopsPerToken)
+
     def log_loss_at(t):  # t = log C
+        if model:
+            u, _, _ = _allocate_one(law, t, k.log_n_for_training(t - log_d_max), log_n_max, k)
+            return law.log_loss(u, t - k.log_training(u))
         log_c = t - jnp.log(k)
         u, _, _ = _allocate_one(law, log_c, log_c - log_d_max, log_n_max)
         return law.log_loss(u, log_c - u)
@@ -316,7 +513,7 @@ def _budget_for_loss(law, log_target, k, log_d_max, log_n_max):
 
         def cond(carry):
             t, step, i = carry
-            return (i < 200) & ~(jnp.abs(step) <= _tolerance(t))
+            return (i < 200) & ~(jnp.abs(step) <= solver_tolerance(t))
 
         t0 = jnp.asarray(jnp.log(1e21), log_target.dtype)
         return jax.lax.while_loop(cond, body, (t0, jnp.asarray(jnp.inf, t0.dtype), 0))[0]

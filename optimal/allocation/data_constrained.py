@@ -1,0 +1,98 @@
+"""Data-constrained allocation (Muennighoff et al. 2023, "Scaling Data-Constrained Language Models"): with U unique
+tokens, the compute-optimal parameters N, training tokens D and epochs D / U for a budget.
+
+The law (``optimal.laws.DataConstrained``) discounts repeated tokens and parameters beyond what U tokens can
+use, so past a few epochs more compute is best spent on both more epochs and a somewhat larger model than
+Chinchilla's, with fast-diminishing returns. ``compute_optimal`` solves it along the budget line with its
+bracketed safeguarded Newton (the loss switches formulas at ``D = U`` and at ``N = N_opt(U)``; see
+``optimal.allocation.allocate``), so an optimum on such a switch is found and reported as converged.
+
+Far past the data (hundreds of epochs and more) both discounts saturate: the loss is then flat to float
+precision over a wide range of N (a factor of ~40 in N at ~6000 epochs), so N* and D* are not determined there
+although the loss is; ``epochs`` shows where a budget stands.
+"""
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..errors import BudgetError, CoefficientsError
+from ..laws import DataConstrained
+from ..precision import concrete_to_numpy, float64_scope, resolve_dtype
+from .allocate import allocate_law, check_budgets, check_positive_values, is_concrete, law_in
+
+
+class DataConstrainedAllocation(NamedTuple):
+    """Data-constrained allocations, every field an array of the broadcast shape of ``compute`` and ``unique_tokens``.
+
+    compute: budget C in FLOPs; n_params: N* (parameters); n_tokens: D* (training tokens, repeats included);
+    unique_tokens: U; epochs: D*/U (below 1: not all unique data is used); loss: L(N*, D*) in nats;
+    tokens_per_param: D*/N*; converged: whether the solve met its tolerance.
+    """
+
+    compute: Any
+    n_params: Any
+    n_tokens: Any
+    unique_tokens: Any
+    epochs: Any
+    loss: Any
+    tokens_per_param: Any
+    converged: Any
+
+    def to_records(self):
+        """A list of plain dicts, one per budget: compute, N, D, unique_tokens, epochs, loss, tokens_per_param,
+        converged."""
+        keys = ("compute", "N", "D", "unique_tokens", "epochs", "loss", "tokens_per_param", "converged")
+        fields = [np.ravel(np.asarray(x)) for x in self]
+        return [{k: (bool(v) if k == "converged" else float(v)) for k, v in zip(keys, row)} for row in zip(*fields)]
+
+
+@jax.jit
+def _allocate(law, compute, unique_tokens, flops, log_n_max):
+    def one(c, u):
+        return allocate_law(law._replace(unique_tokens=u), c, flops, jnp.inf, log_n_max)
+
+    a = jax.vmap(one)(compute, unique_tokens)
+    return DataConstrainedAllocation(a.compute, a.n_params, a.n_tokens, unique_tokens, a.n_tokens / unique_tokens,
+                                     a.loss, a.tokens_per_param, a.converged)
+
+
+@float64_scope
+def data_constrained_optimal(law, compute, unique_tokens=None, *, flops=6.0, max_params=None, dtype=None):
+    """Minimise the data-constrained loss ``L(N, D; U)`` subject to ``flops_per_token(N) D = compute``.
+
+    Args:
+      law: a ``DataConstrained`` law, e.g. ``optimal.preset("muennighoff2023")`` or a data-constrained fit's law.
+      compute: training compute in FLOPs, a scalar or an array.
+      unique_tokens: U, the unique tokens available (scalar or array, broadcast against ``compute``); None uses
+        the law's own ``unique_tokens``, which must then be finite.
+      flops: k in C = k N D, or a ``FlopsPerToken`` model, as in ``compute_optimal``.
+      max_params: optional cap on N.
+      dtype: float64 (default) or float32.
+
+    Returns:
+      A ``DataConstrainedAllocation``. Differentiable with respect to the law's coefficients, U and the budget
+      where the loss is smooth at the optimum.
+
+    Example (the authors' README, C = 1e22 FLOPs, U = 25e9: about 7.02e9 parameters, 9.49 epochs):
+      >>> a = data_constrained_optimal(preset("muennighoff2023"), 1e22, 25e9)
+      >>> round(float(a.n_params) / 1e9, 2), round(float(a.epochs), 2)
+      (7.03, 9.49)
+    """
+    if not isinstance(law, DataConstrained):
+        raise CoefficientsError(f"data_constrained_optimal needs a DataConstrained law (e.g. preset(\"muennighoff2023\")), "
+                                f"not {type(law).__name__}")
+    dtype = resolve_dtype(dtype)
+    law = law_in(law, dtype)
+    if unique_tokens is None:
+        unique_tokens = law.unique_tokens
+        if is_concrete(unique_tokens) and not np.isfinite(float(unique_tokens)):
+            raise BudgetError("unique_tokens: give the unique tokens available (this law's unique_tokens is "
+                              "unlimited, which is the Chinchilla law)")
+    unique = check_positive_values(unique_tokens, dtype, "unique_tokens")
+    compute, k, _, log_n_max = check_budgets(compute, flops, None, max_params, dtype)
+    compute, unique = jnp.broadcast_arrays(compute, unique)
+    result = _allocate(law, compute.ravel(), unique.ravel(), k, log_n_max)
+    return concrete_to_numpy(DataConstrainedAllocation(*(x.reshape(compute.shape) for x in result)))
