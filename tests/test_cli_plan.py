@@ -227,3 +227,68 @@ def test_readme_shows_what_the_command_prints(capsys):
     assert code == 0, err
     for line in ("plan (" + shown).strip().splitlines():
         assert line in out.splitlines(), line
+
+
+def test_inference_aware_plan(capsys):
+    code, out, err = run(capsys, ["plan", "--target-loss", "2.0", "--inference-tokens", "1e13", "--accelerators",
+                                  "1024", "--json"])
+    assert code == 0, err
+    data = strict(out)
+    expected = optimal.inference_optimal(optimal.preset(optimal.DEFAULT_PRESET), 2.0, inference_tokens=1e13)
+    record = expected.to_records()[0]
+    assert data["question"] == "inference" and data["inference"] == record
+    plan = data["plan"]
+    # the plan is the training run; serving's FLOPs are costed apart, under the same assumptions
+    assert plan["compute"] == record["training_flops"] and plan["parameters"]["active"] == record["N"]
+    assert data["serving"]["accelerator_hours"]["value"] == pytest.approx(
+        record["inference_flops"] / (989.5e12 * 0.4) / 3600, rel=1e-12)
+    assert data["loss"] == pytest.approx(2.0, rel=1e-9)
+    code, out, err = run(capsys, ["plan", "--target-loss", "2.0", "--inference-tokens", "1e13"])
+    assert code == 0 and "inference-aware allocation (Sardana et al. 2023" in out and "serving" in out
+
+
+def test_no_inference_is_the_plain_allocation(capsys):
+    code, out, err = run(capsys, ["plan", "--compute", "1e23", "--inference-tokens", "0", "--json"])
+    assert code == 0, err
+    with_zero = strict(out)["inference"]
+    code, out, err = run(capsys, ["plan", "--compute", "1e23", "--json"])
+    plain = strict(out)["recommendation"]["allocations"][0]
+    assert with_zero["N"] == pytest.approx(plain["N"], rel=1e-6) and with_zero["inference_flops"] == 0
+
+
+def test_data_constrained_plan(capsys):
+    code, out, err = run(capsys, ["plan", "--compute", "1e22", "--unique-tokens", "25e9", "--accelerator", "a100",
+                                  "--accelerators", "256", "--json"])
+    assert code == 0, err
+    data = strict(out)
+    record = data["data_constrained"]
+    expected = optimal.data_constrained_optimal(optimal.preset("muennighoff2023"), 1e22, 25e9).to_records()[0]
+    assert record == expected
+    # Muennighoff et al.'s README grid search: about 7.02e9 parameters, 9.49 epochs at C = 1e22, U = 25e9
+    assert record["N"] == pytest.approx(7.02e9, rel=2e-3) and round(record["epochs"], 2) == 9.49
+    assert data["plan"]["compute"] == pytest.approx(1e22, rel=1e-9)
+    assert "preset muennighoff2023" in data["loss_from"]
+
+
+BAD_SPECIAL = [
+    (["plan", "--compute", "1e24", "--inference-tokens", "1e13", "--unique-tokens", "1e9"], "not both"),
+    (["plan", "--params", "1e9", "--tokens", "1e10", "--inference-tokens", "1e13"], "--inference-tokens goes with"),
+    (["plan", "--inference-tokens", "1e13"], "--inference-tokens goes with"),
+    (["plan", "--target-loss", "2", "--unique-tokens", "1e9"], "--unique-tokens goes with --compute C only"),
+    (["plan", "--params", "1e9", "--tokens", "1e10", "--max-tokens", "1e9"], "--max-tokens, --max-params and --group"),
+    (["plan", "--shape", "llama2-7b", "--tokens", "1e10", "--group", "a"], "--max-tokens, --max-params and --group"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD_SPECIAL, ids=[m for _, m in BAD_SPECIAL])
+def test_bad_special_options(capsys, no_allocation, argv, message):
+    assert_one_error(*run(capsys, argv), message)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["plan", "--compute", "1e22", "--unique-tokens", "25e9", "--preset", "epoch2024"], "needs a DataConstrained law"),
+    (["plan", "--compute", "1e24", "--inference-tokens", "-1"], "inference"),
+    (["plan", "--compute", "1e22", "--unique-tokens", "0"], "unique"),
+])
+def test_bad_special_inputs_are_one_line(capsys, argv, message):
+    assert_one_error(*run(capsys, argv), message)

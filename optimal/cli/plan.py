@@ -27,6 +27,10 @@ what to plan (one of):
   --params N --tokens D            a run you have in mind (C = k N D; the loss is the law's at N, D)
   --shape ... --tokens D | --compute C
                                    a transformer shape (its active parameters are N; memory from its total)
+  --compute C --inference-tokens T  the least-loss N, D when training plus serving T tokens costs C FLOPs
+  --target-loss L --inference-tokens T
+                                   the N, D that reach L for the least training plus serving FLOPs
+  --compute C --unique-tokens U    N, D and epochs with only U unique tokens (a data-constrained law)
 
 --shape takes a published shape ({", ".join(planning.PUBLISHED_SHAPES)}), KEY=VALUE fields of
 optimal.planning.TransformerShape ({", ".join(SHAPE_FIELDS)}), or a published shape then fields that change it.
@@ -41,6 +45,8 @@ examples:
   optimal plan --params 7e9 --tokens 2e12 --accelerator a100 --accelerators 512 --price-per-hour 1.5 --json
   optimal plan --shape mixtral-8x7b --tokens 1e12 --accelerator mi300x --accelerators 256
   optimal plan --compute 1e23 --accelerator-file my_gpu.json --precision fp8
+  optimal plan --target-loss 2.0 --inference-tokens 1e13 --accelerators 1024
+  optimal plan --compute 1e22 --unique-tokens 25e9 --accelerator a100 --accelerators 256
 """
 
 
@@ -60,6 +66,12 @@ def add_parser(commands):
     parser.add_argument("--max-tokens", type=cli._number, metavar="D", help="cap on training tokens (unique data)")
     parser.add_argument("--max-params", type=cli._number, metavar="N", help="cap on model parameters")
     parser.add_argument("--shape", nargs="+", metavar="NAME|KEY=VALUE", help="a transformer shape (see below)")
+    parser.add_argument("--inference-tokens", type=cli._number, metavar="T",
+                        help="tokens the model will serve over its life: the inference-aware allocation (Sardana et "
+                             "al. 2023) with --compute (training plus serving FLOPs) or --target-loss")
+    parser.add_argument("--unique-tokens", type=cli._number, metavar="U",
+                        help="unique tokens available: the data-constrained allocation (Muennighoff et al. 2023) with "
+                             "--compute; the law must be data-constrained (default --preset muennighoff2023)")
     parser.add_argument("--aspect-ratio", type=cli._number, metavar="R",
                         help=f"d_model / n_layer of the shape built for N (default {planning.DEFAULT_ASPECT_RATIO:g})")
     parser.add_argument("--accelerator", metavar="NAME",
@@ -126,7 +138,21 @@ def _shape_value(key, text):
 
 
 def _mode(args):
-    """Which question is asked: "compute", "target_loss", "params_tokens" or "shape"; every other mix is an error."""
+    """Which question is asked: "compute", "target_loss", "params_tokens", "shape", "inference" or
+    "data_constrained"; every other mix is an error."""
+    if args.inference_tokens is not None and args.unique_tokens is not None:
+        raise OptimalError("give --inference-tokens or --unique-tokens, not both")
+    if args.inference_tokens is not None:
+        if args.shape or args.params is not None or args.tokens is not None or (args.compute is None) == (
+                args.target_loss is None):
+            raise OptimalError("--inference-tokens goes with one of --compute C (training plus serving FLOPs) and "
+                               "--target-loss L, not with --params, --tokens or --shape")
+        return "inference"
+    if args.unique_tokens is not None:
+        if args.shape or args.params is not None or args.tokens is not None or args.target_loss is not None or \
+                args.compute is None:
+            raise OptimalError("--unique-tokens goes with --compute C only")
+        return "data_constrained"
     if args.shape:
         if args.params is not None or args.target_loss is not None:
             raise OptimalError("--shape gives the parameters: use it with --tokens or --compute, not --params or "
@@ -177,6 +203,10 @@ def _loss_at(law, n_params, n_tokens):
 
 def run(args):
     mode = _mode(args)
+    if mode not in ("compute", "target_loss", "data_constrained") and args.max_params is not None or \
+            mode not in ("compute", "target_loss") and (args.max_tokens is not None or args.group is not None):
+        raise OptimalError("--max-tokens, --max-params and --group shape the law's allocation: use them with --compute "
+                           "or --target-loss (--max-params also with --unique-tokens)")
     device = _device(args)
     shape = _shape(args.shape) if mode == "shape" else None
     k = cli._k_or_default(args)
@@ -199,23 +229,89 @@ def run(args):
         law = cli._law_from_args(args)
         found = _plan(args, device, n_params=args.params, n_tokens=args.tokens, flops_per_param_token=k)
         loss, loss_from = _loss_at(law, args.params, args.tokens), f"the law of {_law_name(args)} at N and D"
-    else:
+    elif mode == "shape":
         found = _plan(args, device, shape=shape, n_tokens=args.tokens, compute=args.compute, flops_per_param_token=k)
         loss_from = "not computed: a law's N is not a shape's (a mixture's active parameters, say)"
+    else:
+        allocation, law_name = _special_allocation(args, mode, k)
+        found = _plan(args, device, n_params=allocation["N"], n_tokens=allocation["D"],
+                      compute=allocation.get("training_flops", allocation.get("compute")), flops_per_param_token=k)
+        loss, loss_from = allocation["loss"], f"the {mode.replace('_', '-')} allocation under {law_name}"
     intervals = _intervals(args, device, answer, found)
+    serving = None
+    if mode == "inference" and allocation["inference_flops"] > 0:  # serving, on the same accelerators and assumptions
+        serving = planning.hardware_estimate(
+            allocation["inference_flops"], device, precision=args.precision, mfu=args.mfu,
+            n_accelerators=args.accelerators, power_watts=args.power, pue=args.pue,
+            price_per_accelerator_hour=args.price_per_hour)
     if args.json:
         cli._print_json({"question": mode, "recommendation": None if answer is None else answer.to_dict(),
-                         "loss": loss, "loss_from": loss_from, "plan": found.to_dict(), "intervals": intervals})
+                         "inference": allocation if mode == "inference" else None,
+                         "data_constrained": allocation if mode == "data_constrained" else None,
+                         "loss": loss, "loss_from": loss_from, "plan": found.to_dict(), "intervals": intervals,
+                         "serving": None if serving is None else serving.to_dict()})
         if answer is not None:
             cli._warn_answer(answer)
         return 0
     if answer is not None:
         cli._print_recommendation(answer)
         print()
+    elif mode in ("inference", "data_constrained"):
+        print(_special_text(mode, allocation, law_name))
+        print()
     elif loss is not None:
         print(f"loss {loss:.5f} ({loss_from})")
     print(_plan_text(found, intervals))
+    if serving is not None:
+        print(_serving_text(serving))
     return 0
+
+
+def _special_allocation(args, mode, k):
+    """The inference-aware (Sardana et al. 2023) or data-constrained (Muennighoff et al. 2023) allocation as one
+    record (``optimal.inference_optimal`` / ``optimal.data_constrained_optimal``), and the law's name. These use
+    the law's point estimate: a fit record's bootstrap draws give no intervals here."""
+    if mode == "data_constrained" and args.preset is None and not args.coefficients and not args.fit:
+        args.preset = "muennighoff2023"  # the data-constrained law with published coefficients
+    law = cli._law_from_args(args)
+    if mode == "inference":
+        found = optimal.inference_optimal(law, args.target_loss, compute=args.compute,
+                                          inference_tokens=args.inference_tokens, flops=k)
+    else:
+        found = optimal.data_constrained_optimal(law, args.compute, args.unique_tokens, flops=k,
+                                                 max_params=args.max_params)
+    record = found.to_records()[0]
+    bad = [key for key in ("N", "D") if not (math.isfinite(record[key]) and record[key] > 0)]
+    if bad:
+        raise OptimalError(f"the {mode.replace('_', '-')} allocation found no finite {' and '.join(bad)} for these "
+                           "inputs (is the budget enough to serve the inference tokens?)")
+    return record, _law_name(args)
+
+
+def _special_text(mode, r, law_name):
+    if mode == "inference":
+        rows = [[f"{r['inference_tokens']:.4g}", f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['training_flops']:.4g}",
+                 f"{r['inference_flops']:.4g}", f"{r['total_flops']:.4g}", f"{r['loss']:.5f}",
+                 "yes" if r["converged"] else "NO"]]
+        headers = ["inference tokens", "N (params)", "D (tokens)", "training FLOPs", "inference FLOPs", "total FLOPs",
+                   "loss", "converged"]
+        title = (f"inference-aware allocation (Sardana et al. 2023: training 6 N D + serving 2 N per token), law: "
+                 f"{law_name}")
+    else:
+        rows = [[f"{r['compute']:.4g}", f"{r['unique_tokens']:.4g}", f"{r['N']:.4g}", f"{r['D']:.4g}",
+                 f"{r['epochs']:.3g}", f"{r['loss']:.5f}", "yes" if r["converged"] else "NO"]]
+        headers = ["compute (FLOPs)", "unique tokens", "N (params)", "D (tokens)", "epochs", "loss", "converged"]
+        title = f"data-constrained allocation (Muennighoff et al. 2023), law: {law_name}"
+    return title + "\n" + cli._format_table(headers, rows)
+
+
+def _serving_text(serving):
+    a = serving.assumptions
+    days = "" if serving.wall_clock_days is None else f", {serving.wall_clock_days:.4g} days on {serving.n_accelerators}"
+    energy = "energy n/a (no power)" if serving.energy_kwh is None else f"{_energy(serving.energy_kwh)}"
+    return (f"  serving          {serving.compute:.4g} inference FLOPs: {serving.accelerator_hours:.4g} accelerator-hours"
+            f"{days}, {energy}, cost {serving.cost:.4g}, under the same assumptions (MFU {serving.mfu:g} "
+            f"[{_origin(a['mfu'])}]; serving often runs at a lower MFU than training)")
 
 
 _INTERVAL_FIGURES = (("training_state_bytes", lambda p: p.training.total_bytes),
