@@ -195,9 +195,9 @@ def test_bad_options_one_line_before_the_allocation(capsys, no_allocation, argv,
 
 
 BAD_AFTER_CHECKS = [
-    (["plan", "--compute", "-1"], "compute"),
+    (["plan", "--compute", "-1"], "compute must be positive and finite, got -1"),
     (["plan", "--compute", "1e24", "--fit", "missing.json"], "cannot read fit record"),
-    (["plan", "--target-loss", "1.0"], "1"),
+    (["plan", "--target-loss", "1.0"], "target loss 1 is at or below the irreducible loss"),
 ]
 
 
@@ -287,8 +287,8 @@ def test_bad_special_options(capsys, no_allocation, argv, message):
 
 @pytest.mark.parametrize("argv, message", [
     (["plan", "--compute", "1e22", "--unique-tokens", "25e9", "--preset", "epoch2024"], "needs a DataConstrained law"),
-    (["plan", "--compute", "1e24", "--inference-tokens", "-1"], "inference"),
-    (["plan", "--compute", "1e22", "--unique-tokens", "0"], "unique"),
+    (["plan", "--compute", "1e24", "--inference-tokens", "-1"], "inference_tokens must be >= 0 and finite, got -1"),
+    (["plan", "--compute", "1e22", "--unique-tokens", "0"], "unique_tokens must be positive and finite, got 0"),
 ])
 def test_bad_special_inputs_are_one_line(capsys, argv, message):
     assert_one_error(*run(capsys, argv), message)
