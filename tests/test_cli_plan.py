@@ -292,3 +292,33 @@ def test_bad_special_options(capsys, no_allocation, argv, message):
 ])
 def test_bad_special_inputs_are_one_line(capsys, argv, message):
     assert_one_error(*run(capsys, argv), message)
+
+
+def _keys(value, skip, place=""):
+    """Every key of nested dicts, except under the places in ``skip`` (keys whose names are data, or the solve
+    output documented with solve)."""
+    if not isinstance(value, dict):
+        return set()
+    found = set()
+    for key, item in value.items():
+        where = f"{place}.{key}" if place else key
+        found.add(key)
+        if where not in skip:
+            found |= _keys(item, skip, where)
+    return found
+
+
+def test_every_json_key_is_in_the_readme(capsys, files):
+    section = (Path(__file__).resolve().parents[1] / "README.md").read_text().split("## Plan a training run", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    skip = {"recommendation", "plan.accelerator.peak_flops_per_second", "plan.memory.weights_by_precision",
+            "plan.memory.training_state.bytes_per_param_parts", "serving.accelerator.peak_flops_per_second"}
+    keys = set()
+    for argv in (DONE_WHEN, ["plan", "--target-loss", "2.5", "--fit", files["record"]],
+                 ["plan", "--compute", "1e23", "--inference-tokens", "1e12"],
+                 ["plan", "--compute", "1e22", "--unique-tokens", "25e9"]):
+        code, out, err = run(capsys, argv + ["--json"])
+        assert code == 0, err
+        keys |= _keys(strict(out), skip)
+    missing = sorted(key for key in keys if f"`{key}`" not in section)
+    assert not missing, ", ".join(missing)
