@@ -8,7 +8,7 @@ the figure it produced.
 
 MFU (model FLOPs utilisation: the model's FLOPs per second over the accelerator's dense peak) is an assumption:
 large dense runs report 0.3-0.5 (PaLM 540B 46.2%, Chowdhery et al. 2022, Table 3; Llama 3 405B 38-43%, Dubey et
-al. 2024, section 3.3.4). The default 0.4 sits in that range. The default PUE, 1.1, is that of a modern large data
+al. 2024, its pre-training configurations). The default 0.4 sits in that range. The default PUE, 1.1, is that of a modern large data
 centre (Google reports a fleet average near 1.1); 1.0 counts the accelerators alone. The default price, 2.0 per
 accelerator-hour (in whatever currency you read it), is a placeholder to be replaced by your own quote. Power is
 the accelerator's TDP: hosts, network and storage are not counted.

@@ -218,7 +218,7 @@ PUBLISHED_SHAPES = {
         TransformerShape(n_layer=32, d_model=4096, n_heads=32, vocab_size=32000, d_ff=11008, gated_ffn=True,
                          tied_embeddings=False),
         6.74e9, None, "Touvron et al. 2023 (Llama 2), Table 1 (7B); config.json of meta-llama/Llama-2-7b-hf "
-                      "(hidden 4096, intermediate 11008, 32 layers, vocab 32000); the model card: 6.74B"),
+                      "(hidden 4096, intermediate 11008, 32 layers, vocab 32000); the checkpoint's 6.74B parameters"),
     "qwen2-72b": PublishedShape(
         TransformerShape(n_layer=80, d_model=8192, n_heads=64, n_kv_heads=8, vocab_size=152064, d_ff=29568,
                          gated_ffn=True, tied_embeddings=False, biases="qkv"),
@@ -228,7 +228,8 @@ PUBLISHED_SHAPES = {
     "mixtral-8x7b": PublishedShape(
         TransformerShape(n_layer=32, d_model=4096, n_heads=32, n_kv_heads=8, vocab_size=32000, d_ff=14336,
                          gated_ffn=True, tied_embeddings=False, n_experts=8, experts_per_token=2),
-        46.7e9, 12.9e9, "Jiang et al. 2024 (Mixtral of Experts), sections 1-2 and Table 1: 47B total, 13B active; "
+        46.7e9, 12.9e9, "Jiang et al. 2024 (Mixtral of Experts): 47B parameters, 13B active, and the shape in its "
+                        "Table 1; "
                         "Mistral AI's announcement: 46.7B total, 12.9B per token; config.json of "
                         "mistralai/Mixtral-8x7B-v0.1"),
 }
