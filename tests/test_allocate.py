@@ -178,6 +178,9 @@ def test_data_constrained_allocation_matches_the_authors_grid_search():
     for factor in (0.99, 1.01):  # a minimum along the budget line
         n = float(answer.n_params) * factor
         assert float(law.loss(n, 1e22 / 6 / n)) > float(answer.loss)
+    # the same through data_constrained_optimal, which reports the epochs D / U
+    epochs = optimal.data_constrained_optimal(law, 1e22).epochs
+    assert float(epochs) == pytest.approx(9.49, rel=1e-3) and float(epochs) == float(answer.n_tokens) / 25e9
 
 
 def test_empty_budget_list():

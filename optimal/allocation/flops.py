@@ -67,7 +67,7 @@ class FlopsPerToken(NamedTuple):
     @classmethod
     def dense(cls, training_per_param=6.0, inference_per_param=2.0):
         """``training_per_param * N`` (6N by default) per training token, ``inference_per_param * N`` per inference token."""
-        return cls(training_per_param, inference_per_param)
+        return cls(*_floats(training_per_param, inference_per_param))
 
     @classmethod
     def attention(cls, context, *, n_layer=None, d_model=None, aspect_ratio=None, active_fraction=1.0,
@@ -83,17 +83,13 @@ class FlopsPerToken(NamedTuple):
         if fixed == (aspect_ratio is not None) or (fixed and (n_layer is None or d_model is None)):
             raise BudgetError("give either n_layer and d_model (a fixed shape) or aspect_ratio (a shape that "
                               "scales with N), not both or neither")
-        if fixed:
-            return cls(training_per_param, inference_per_param, active_fraction, context,
-                       n_layer * d_model if _is_number(n_layer) and _is_number(d_model)
-                       else jnp.asarray(n_layer) * jnp.asarray(d_model), 0.0)
-        return cls(training_per_param, inference_per_param, active_fraction, context,
-                   width_for_aspect_ratio(aspect_ratio), 2.0 / 3.0)
+        width, exponent = (n_layer * d_model, 0.0) if fixed else (width_for_aspect_ratio(aspect_ratio), 2.0 / 3.0)
+        return cls(*_floats(training_per_param, inference_per_param, active_fraction, context, width, exponent))
 
     @classmethod
     def moe(cls, active_fraction, training_per_param=6.0, inference_per_param=2.0):
         """Mixture of experts: ``6 x active_fraction x N`` per training token, N the total parameter count."""
-        return cls(training_per_param, inference_per_param, active_fraction)
+        return cls(*_floats(training_per_param, inference_per_param, active_fraction))
 
     def active_params(self, n_params):
         """Parameters used per token: ``active_fraction * N``."""
@@ -146,8 +142,9 @@ def width_for_aspect_ratio(aspect_ratio):
     return (aspect_ratio / _PARAMS_PER_LAYER_WIDTH2) ** (2.0 / 3.0) / aspect_ratio
 
 
-def _is_number(x):
-    return isinstance(x, (int, float))
+def _floats(*values):
+    """Python numbers as floats (``jax.grad`` refuses integer leaves, e.g. ``context=8192``); arrays as they are."""
+    return tuple(float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else x for x in values)
 
 
 def _inverse(log_fn, target, log_slope):
