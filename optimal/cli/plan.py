@@ -383,7 +383,7 @@ def _plan_text(p, intervals):
          + " + ".join(f"{what} {size:g}" for what, size in p.training.parts.items())
          + "; activations not counted" + _interval_text(intervals, "training_state_bytes", _bytes)),
         ("to hold it", f"{p.hold['zero3']} x {device.memory_bytes / 1e9:g} GB" if p.hold["zero3"] else "n/a",
-         f"{device.name}s, fully sharded (ZeRO-3); ZeRO-1 {p.hold['zero1'] or 'never'}, ZeRO-2 "
+         f"of {device.name}, fully sharded (ZeRO-3); ZeRO-1 {p.hold['zero1'] or 'never'}, ZeRO-2 "
          f"{p.hold['zero2'] or 'never'}, unsharded {p.hold['none'] or 'does not fit one'}"
          + _interval_text(intervals, "accelerators_to_hold_zero3", lambda v: f"{v}")),
     ]
