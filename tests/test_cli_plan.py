@@ -35,7 +35,7 @@ def test_done_when_command_answers_with_its_assumptions(capsys):
 
 
 def test_json_is_strict_and_matches_the_library(capsys):
-    code, out, err = run(capsys, DONE_WHEN + ["--json", "--price-per-hour", "2.5", "--context", "8192"])
+    code, out, err = run(capsys, DONE_WHEN + ["--json", "--price-per-hour", "2.5"])
     assert code == 0, err
     data = strict(out)
     answer = optimal.recommend(optimal.DEFAULT_PRESET, 1e24)
@@ -44,7 +44,7 @@ def test_json_is_strict_and_matches_the_library(capsys):
     assert data["loss"] == record["loss"] and data["intervals"] is None
     plan = data["plan"]
     expected = planning.plan_training(record["N"], record["D"], compute=1e24, accelerator="h100", n_accelerators=2048,
-                                      mfu=0.4, price_per_accelerator_hour=2.5, context=8192)
+                                      mfu=0.4, price_per_accelerator_hour=2.5)
     assert plan == json.loads(json.dumps(expected.to_dict()))
     hours = 1e24 / (989.5e12 * 0.4) / 3600
     assert plan["accelerator_hours"]["value"] == pytest.approx(hours, rel=1e-12)
@@ -52,7 +52,6 @@ def test_json_is_strict_and_matches_the_library(capsys):
     assert plan["cost"] == {"value": pytest.approx(2.5 * hours, rel=1e-12), "price_per_accelerator_hour": 2.5,
                             "formula": "accelerator_hours x price_per_accelerator_hour"}
     assert plan["assumptions"]["price_per_accelerator_hour"]["from"] == "argument"
-    assert plan["memory"]["kv_cache"]["context"] == 8192
 
 
 def test_params_and_tokens(capsys):
@@ -316,9 +315,45 @@ def test_every_json_key_is_in_the_readme(capsys, files):
     keys = set()
     for argv in (DONE_WHEN, ["plan", "--target-loss", "2.5", "--fit", files["record"]],
                  ["plan", "--compute", "1e23", "--inference-tokens", "1e12"],
-                 ["plan", "--compute", "1e22", "--unique-tokens", "25e9"]):
+                 ["plan", "--compute", "1e22", "--unique-tokens", "25e9"],
+                 ["plan", "--compute", "1e23", "--context", "2048"]):
         code, out, err = run(capsys, argv + ["--json"])
         assert code == 0, err
         keys |= _keys(strict(out), skip)
     missing = sorted(key for key in keys if f"`{key}`" not in section)
     assert not missing, ", ".join(missing)
+
+
+def test_context_counts_attention_flops(capsys):
+    # Kaplan et al. 2020, section 2.1: 6 N + 6 n_layer n_ctx d_model per training token; at a fixed aspect ratio a
+    # with N = 12 n_layer d_model^2, n_layer d_model = (a N / 12)^(2/3) / a
+    n, d, ctx, a = 7e9, 2e12, 4096, 128.0
+    code, out, err = run(capsys, ["plan", "--params", n, "--tokens", d, "--context", ctx, "--json"])
+    assert code == 0, err
+    data = strict(out)
+    assert data["plan"]["compute"] == pytest.approx(6 * (n + ctx * (a * n / 12) ** (2 / 3) / a) * d, rel=1e-9)
+    assert data["plan"]["flops_per_token_from"] == "given" and data["flops_model"]["context"] == ctx
+    kv = data["plan"]["memory"]["kv_cache"]
+    assert kv["context"] == ctx and kv["bytes_per_sequence"] == ctx * kv["bytes_per_token"]
+    # a shape: its own n_layer and d_model, and its active parameters (Mixtral: 32 x 4096)
+    code, out, err = run(capsys, ["plan", "--shape", "mixtral-8x7b", "--tokens", "1e12", "--context", "32768", "--json"])
+    assert code == 0, err
+    counts = planning.parameter_count(planning.PUBLISHED_SHAPES["mixtral-8x7b"].shape)
+    assert strict(out)["plan"]["compute"] == pytest.approx(6 * (counts.active + 32768 * 32 * 4096) * 1e12, rel=1e-9)
+
+
+def test_context_allocation_is_compute_optimal_with_the_flops_model(capsys):
+    code, out, err = run(capsys, ["plan", "--compute", "1e24", "--context", "8192", "--json"])
+    assert code == 0, err
+    data = strict(out)
+    flops = optimal.FlopsPerToken.attention(8192, aspect_ratio=128.0)
+    expected = optimal.compute_optimal(optimal.preset(optimal.DEFAULT_PRESET), 1e24, flops=flops).to_records()[0]
+    assert data["recommendation"] is None and data["allocation"] == expected
+    plan = data["plan"]
+    assert plan["compute"] == 1e24 and plan["n_tokens"] == expected["D"]
+    assert plan["flops_per_token"] * plan["n_tokens"] == pytest.approx(1e24, rel=1e-9)
+    # attention makes each token dearer: fewer tokens than the k N D answer at the same budget
+    code, out, err = run(capsys, ["plan", "--compute", "1e24", "--json"])
+    assert expected["D"] < strict(out)["plan"]["n_tokens"]
+    code, out, err = run(capsys, ["plan", "--compute", "1e24", "--context", "8192"])
+    assert "allocation with attention FLOPs (Kaplan et al. 2020" in out and "FLOPs/token x D" in out

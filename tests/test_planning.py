@@ -423,7 +423,7 @@ PLAN_ERRORS = [
     (dict(), "give n_params or a shape"),
     (dict(n_params=1e9, shape=PUBLISHED_SHAPES["llama2-7b"].shape, n_tokens=1e10), "not both"),
     (dict(n_params=1e9), "give n_tokens or compute"),
-    (dict(n_params=1e9, n_tokens=1e10, compute=1e21), "compute 1e\\+21 is not k N D"),
+    (dict(n_params=1e9, n_tokens=1e10, compute=1e21), "compute 1e\\+21 is not FLOPs per token x D"),
     (dict(n_params=-1e9, n_tokens=1e10), "n_params must be a positive finite number"),
     (dict(n_params=1e9, n_tokens=0), "n_tokens must be a positive finite number"),
     (dict(n_params=1e9, n_tokens=1e10, flops_per_param_token=0), "flops_per_param_token must be"),

@@ -34,6 +34,8 @@ what to plan (one of):
 
 --shape takes a published shape ({", ".join(planning.PUBLISHED_SHAPES)}), KEY=VALUE fields of
 optimal.planning.TransformerShape ({", ".join(SHAPE_FIELDS)}), or a published shape then fields that change it.
+--context T adds attention FLOPs to every question (then --compute and --target-loss give the point allocation
+under that FLOPs model, without bootstrap intervals).
 Without --shape a shape is built for N at --aspect-ratio (d_model / n_layer, default {planning.DEFAULT_ASPECT_RATIO:g})
 as an illustration (for the KV cache); memory, FLOPs and costs use N itself.
 
@@ -89,7 +91,9 @@ def add_parser(commands):
     parser.add_argument("--price-per-hour", type=cli._number, metavar="P",
                         help=f"price per accelerator-hour (default {planning.DEFAULT_PRICE_PER_ACCELERATOR_HOUR:g}, a "
                              "placeholder)")
-    parser.add_argument("--context", type=int, metavar="T", help="tokens per sequence, for the KV cache of one")
+    parser.add_argument("--context", type=int, metavar="T",
+                        help="tokens per training sequence: counts attention FLOPs (k n_layer T d_model per token, "
+                             "Kaplan et al. 2020) in the allocation and the plan, and sizes one sequence's KV cache")
     parser.add_argument("--json", action="store_true", help="print one JSON object (keys in the README)")
     parser.set_defaults(run=run)
     return parser
@@ -213,8 +217,19 @@ def run(args):
     # every planning option is checked before the allocation's solve (a dry plan with the same options)
     _plan(args, device, **({"shape": shape, "n_tokens": 1.0} if shape else {"n_params": 1e9, "n_tokens": 1e10}),
           **({} if shape or mode == "params_tokens" else {"flops_per_param_token": k}))
-    answer, loss, loss_from = None, None, None
-    if mode in ("compute", "target_loss"):
+    counts = None if shape is None else planning.parameter_count(shape)
+    flops = _flops_model(args, k, shape, counts)  # None without --context: k N per token
+    answer, loss, loss_from, allocation, law_name = None, None, None, None, None
+    if mode in ("compute", "target_loss") and flops is not None:  # attention FLOPs: the point allocation alone
+        law, law_name = cli._law_from_args(args), _law_name(args)
+        caps = dict(max_tokens=args.max_tokens, max_params=args.max_params, flops=flops)
+        solved = optimal.compute_optimal(law, args.compute, **caps) if mode == "compute" else \
+            optimal.compute_for_loss(law, args.target_loss, **caps)
+        allocation = solved.to_records()[0]
+        found = _plan(args, device, n_params=allocation["N"], n_tokens=allocation["D"], compute=allocation["compute"],
+                      flops_per_param_token=k, training_flops_per_token=_per_token(flops, allocation["N"]))
+        loss, loss_from = allocation["loss"], f"the allocation with attention FLOPs under {law_name}"
+    elif mode in ("compute", "target_loss"):
         answer = optimal.recommend(
             cli._source_from_args(args), None if args.compute is None else np.asarray([args.compute]),
             target_loss=None if args.target_loss is None else np.asarray([args.target_loss]),
@@ -227,15 +242,18 @@ def run(args):
         loss, loss_from = record["loss"], "the allocation"
     elif mode == "params_tokens":
         law = cli._law_from_args(args)
-        found = _plan(args, device, n_params=args.params, n_tokens=args.tokens, flops_per_param_token=k)
+        found = _plan(args, device, n_params=args.params, n_tokens=args.tokens, flops_per_param_token=k,
+                      training_flops_per_token=_per_token(flops, args.params))
         loss, loss_from = _loss_at(law, args.params, args.tokens), f"the law of {_law_name(args)} at N and D"
     elif mode == "shape":
-        found = _plan(args, device, shape=shape, n_tokens=args.tokens, compute=args.compute, flops_per_param_token=k)
+        found = _plan(args, device, shape=shape, n_tokens=args.tokens, compute=args.compute, flops_per_param_token=k,
+                      training_flops_per_token=_per_token(flops, None if counts is None else counts.total))
         loss_from = "not computed: a law's N is not a shape's (a mixture's active parameters, say)"
     else:
-        allocation, law_name = _special_allocation(args, mode, k)
+        allocation, law_name = _special_allocation(args, mode, k if flops is None else flops)
         found = _plan(args, device, n_params=allocation["N"], n_tokens=allocation["D"],
-                      compute=allocation.get("training_flops", allocation.get("compute")), flops_per_param_token=k)
+                      compute=allocation.get("training_flops", allocation.get("compute")), flops_per_param_token=k,
+                      training_flops_per_token=_per_token(flops, allocation["N"]))
         loss, loss_from = allocation["loss"], f"the {mode.replace('_', '-')} allocation under {law_name}"
     intervals = _intervals(args, device, answer, found)
     serving = None
@@ -246,6 +264,8 @@ def run(args):
             price_per_accelerator_hour=args.price_per_hour)
     if args.json:
         cli._print_json({"question": mode, "recommendation": None if answer is None else answer.to_dict(),
+                         "allocation": allocation if mode in ("compute", "target_loss") else None,
+                         "flops_model": None if flops is None else {key: float(v) for key, v in flops._asdict().items()},
                          "inference": allocation if mode == "inference" else None,
                          "data_constrained": allocation if mode == "data_constrained" else None,
                          "loss": loss, "loss_from": loss_from, "plan": found.to_dict(), "intervals": intervals,
@@ -256,8 +276,8 @@ def run(args):
     if answer is not None:
         cli._print_recommendation(answer)
         print()
-    elif mode in ("inference", "data_constrained"):
-        print(_special_text(mode, allocation, law_name))
+    elif allocation is not None:
+        print(_special_text("attention" if mode in ("compute", "target_loss") else mode, allocation, law_name))
         print()
     elif loss is not None:
         print(f"loss {loss:.5f} ({loss_from})")
@@ -267,7 +287,26 @@ def run(args):
     return 0
 
 
-def _special_allocation(args, mode, k):
+def _flops_model(args, k, shape, counts):
+    """With --context, training FLOPs per token with Kaplan et al.'s attention term (``optimal.FlopsPerToken``):
+    ``k (N_active + n_ctx n_layer d_model)``, for the given shape, or for a shape that keeps --aspect-ratio as N
+    varies (N ~= 12 n_layer d_model^2); None without --context (k N per token)."""
+    if args.context is None:
+        return None
+    if shape is not None:
+        return optimal.FlopsPerToken.attention(args.context, n_layer=shape.n_layer, d_model=shape.d_model,
+                                               active_fraction=counts.active / counts.total, training_per_param=k)
+    ratio = planning.DEFAULT_ASPECT_RATIO if args.aspect_ratio is None else args.aspect_ratio
+    return optimal.FlopsPerToken.attention(args.context, aspect_ratio=ratio, training_per_param=k)
+
+
+@float64_scope
+def _per_token(flops, n_params):
+    """Training FLOPs per token of ``flops`` at N = ``n_params`` (in float64), or None without a model."""
+    return None if flops is None else float(np.asarray(flops.training(np.float64(n_params))))
+
+
+def _special_allocation(args, mode, flops):
     """The inference-aware (Sardana et al. 2023) or data-constrained (Muennighoff et al. 2023) allocation as one
     record (``optimal.inference_optimal`` / ``optimal.data_constrained_optimal``), and the law's name. These use
     the law's point estimate: a fit record's bootstrap draws give no intervals here."""
@@ -276,9 +315,9 @@ def _special_allocation(args, mode, k):
     law = cli._law_from_args(args)
     if mode == "inference":
         found = optimal.inference_optimal(law, args.target_loss, compute=args.compute,
-                                          inference_tokens=args.inference_tokens, flops=k)
+                                          inference_tokens=args.inference_tokens, flops=flops)
     else:
-        found = optimal.data_constrained_optimal(law, args.compute, args.unique_tokens, flops=k,
+        found = optimal.data_constrained_optimal(law, args.compute, args.unique_tokens, flops=flops,
                                                  max_params=args.max_params)
     record = found.to_records()[0]
     bad = [key for key in ("N", "D") if not (math.isfinite(record[key]) and record[key] > 0)]
@@ -289,14 +328,19 @@ def _special_allocation(args, mode, k):
 
 
 def _special_text(mode, r, law_name):
-    if mode == "inference":
+    if mode == "attention":
+        rows = [[f"{r['compute']:.4g}", f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['tokens_per_param']:.3g}",
+                 f"{r['loss']:.5f}", r["bound"] or "-", "yes" if r["converged"] else "NO"]]
+        headers = ["compute (FLOPs)", "N (params)", "D (tokens)", "tokens/param", "loss", "bound", "converged"]
+        title = (f"allocation with attention FLOPs (Kaplan et al. 2020, section 2.1: 6 N + 6 n_layer n_ctx d_model per "
+                 f"token), law: {law_name}; the point alone (no bootstrap intervals or extrapolation distances)")
+    elif mode == "inference":
         rows = [[f"{r['inference_tokens']:.4g}", f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['training_flops']:.4g}",
                  f"{r['inference_flops']:.4g}", f"{r['total_flops']:.4g}", f"{r['loss']:.5f}",
                  "yes" if r["converged"] else "NO"]]
         headers = ["inference tokens", "N (params)", "D (tokens)", "training FLOPs", "inference FLOPs", "total FLOPs",
                    "loss", "converged"]
-        title = (f"inference-aware allocation (Sardana et al. 2023: training 6 N D + serving 2 N per token), law: "
-                 f"{law_name}")
+        title = f"inference-aware allocation (Sardana et al. 2023: the least training plus serving FLOPs), law: {law_name}"
     else:
         rows = [[f"{r['compute']:.4g}", f"{r['unique_tokens']:.4g}", f"{r['N']:.4g}", f"{r['D']:.4g}",
                  f"{r['epochs']:.3g}", f"{r['loss']:.5f}", "yes" if r["converged"] else "NO"]]
@@ -366,7 +410,11 @@ def _plan_text(p, intervals):
     hw, a, device = p.hardware, p.hardware.assumptions, p.hardware.accelerator
     shape, counts = p.shape, p.counts
     rows = [
-        ("compute", f"{p.compute:.4g} FLOPs", f"= {p.flops_per_param_token:g} x N {p.n_params:.4g} x D {p.n_tokens:.4g}"),
+        ("compute", f"{p.compute:.4g} FLOPs", f"= {p.flops_per_param_token:g} x N {p.n_params:.4g} x D {p.n_tokens:.4g}"
+         if p.flops_per_token_from != "given" else
+         f"= {p.flops_per_token:.4g} FLOPs/token x D {p.n_tokens:.4g}; with attention over {p.context} tokens, "
+         f"{p.flops_per_token / (p.flops_per_param_token * p.n_params):.4g} x the {p.flops_per_param_token:g} N of the "
+         "weights"),
         ("parameters", f"{p.n_params:.4g}", "dense: total = active" if p.total_params == p.n_params else
          f"active; total {p.total_params:.4g} (a mixture of experts: memory from the total)"),
         ("shape", f"{shape.n_layer} x {shape.d_model}",

@@ -55,6 +55,8 @@ class TrainingPlan:
     total_params: float
     n_tokens: float
     flops_per_param_token: float
+    flops_per_token: float
+    flops_per_token_from: str
     shape: TransformerShape
     shape_from: str
     counts: ParameterCount
@@ -76,6 +78,8 @@ class TrainingPlan:
         return {
             "compute": self.compute,
             "flops_per_param_token": self.flops_per_param_token,
+            "flops_per_token": self.flops_per_token,
+            "flops_per_token_from": self.flops_per_token_from,
             "n_tokens": self.n_tokens,
             "parameters": {"active": self.n_params, "total": self.total_params,
                            "from": "shape" if self.shape_from == "given" else "argument"},
@@ -118,8 +122,8 @@ def _positive(value, name):
 def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
                   flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, aspect_ratio=DEFAULT_ASPECT_RATIO,
                   accelerator="h100", n_accelerators=None, precision="bf16", optimizer="adam", mfu=None, pue=None,
-                  price_per_accelerator_hour=None, power_watts=None, context=None,
-                  activation_bytes=0.0) -> TrainingPlan:
+                  price_per_accelerator_hour=None, power_watts=None, context=None, activation_bytes=0.0,
+                  training_flops_per_token=None) -> TrainingPlan:
     """Plan a run: give ``n_params`` (or a ``shape``) and two of ``n_tokens``/``compute`` (or one: the other
     follows from C = k N D).
 
@@ -133,6 +137,8 @@ def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
       optimizer: a name in ``optimal.planning.OPTIMIZERS``.
       context: tokens per sequence, for the KV cache of one sequence.
       activation_bytes: activation memory per accelerator to count (0: not counted).
+      training_flops_per_token: training FLOPs per token from a FLOPs model (e.g. ``FlopsPerToken.attention(...)
+        .training(N)``, which adds Kaplan et al.'s attention term); None: k x active parameters.
     """
     k = _positive(flops_per_param_token, "flops_per_param_token")
     notes = []
@@ -158,13 +164,17 @@ def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
         n_tokens = _positive(n_tokens, "n_tokens")
     if compute is not None:
         compute = _positive(compute, "compute")
+    if training_flops_per_token is None:
+        per_token, per_token_from = k * n_params, "k x active parameters"
+    else:
+        per_token, per_token_from = _positive(training_flops_per_token, "training_flops_per_token"), "given"
     if compute is None:
-        compute = k * n_params * n_tokens
+        compute = per_token * n_tokens
     elif n_tokens is None:
-        n_tokens = compute / (k * n_params)
-    elif abs(compute / (k * n_params * n_tokens) - 1) > _CONSISTENT:
-        raise PlanningError(f"compute {compute:g} is not k N D = {k:g} x {n_params:g} x {n_tokens:g} = "
-                            f"{k * n_params * n_tokens:g}; give two of them")
+        n_tokens = compute / per_token
+    elif abs(compute / (per_token * n_tokens) - 1) > _CONSISTENT:
+        raise PlanningError(f"compute {compute:g} is not FLOPs per token x D = {per_token:g} x {n_tokens:g} = "
+                            f"{per_token * n_tokens:g}; give two of them")
     if context is not None and (isinstance(context, bool) or not isinstance(context, numbers.Integral) or context < 1):
         raise PlanningError(f"context must be an integer >= 1, got {context!r}")
     device = find_accelerator(accelerator)
@@ -185,6 +195,7 @@ def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
                      f"{hold['zero3']})")
     return TrainingPlan(
         compute=compute, n_params=n_params, total_params=total, n_tokens=n_tokens, flops_per_param_token=k,
+        flops_per_token=per_token, flops_per_token_from=per_token_from,
         shape=shape, shape_from=shape_from, counts=counts, precision=precision,
         weights=weight_bytes(total, weight_precision), weights_by_precision=weights_by_precision(total),
         training=training, hold=hold, per_accelerator=per, context=None if context is None else int(context),
