@@ -8,6 +8,7 @@ command-line helpers (number parsing, JSON printing, warnings, the allocation ta
 import argparse
 import dataclasses
 import math
+import textwrap
 
 import numpy as np
 
@@ -32,12 +33,13 @@ what to plan (one of):
                                    the N, D that reach L for the least training plus serving FLOPs
   --compute C --unique-tokens U    N, D and epochs with only U unique tokens (a data-constrained law)
 
---shape takes a published shape ({", ".join(planning.PUBLISHED_SHAPES)}), KEY=VALUE fields of
-optimal.planning.TransformerShape ({", ".join(SHAPE_FIELDS)}), or a published shape then fields that change it.
+{textwrap.fill(f"--shape takes a published shape ({', '.join(planning.PUBLISHED_SHAPES)}), KEY=VALUE fields "
+                f"of optimal.TransformerShape ({', '.join(SHAPE_FIELDS)}), or a published shape then fields that "
+                "change it.", 110)}
 --context T adds attention FLOPs to every question (then --compute and --target-loss give the point allocation
 under that FLOPs model, without bootstrap intervals).
 Without --shape a shape is built for N at --aspect-ratio (d_model / n_layer, default {planning.DEFAULT_ASPECT_RATIO:g})
-as an illustration (for the KV cache); memory, FLOPs and costs use N itself.
+as an illustration (for the KV cache); memory and FLOPs use N itself.
 
 Every figure is printed beside the assumptions that produced it, each marked as given or default. Memory is in
 decimal GB (1e9 bytes); activations are not counted. The JSON keys are listed in the README (optimal plan).

@@ -156,8 +156,8 @@ def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
         counts = parameter_count(shape)
         shape_from = f"built for N at aspect ratio {float(aspect_ratio):g}"
         notes.append(f"the shape is an illustration built for N at d_model/n_layer = {float(aspect_ratio):g} "
-                     f"({counts.total:.4g} parameters after rounding to whole heads); memory, FLOPs and costs use N "
-                     "itself, the KV cache uses the shape")
+                     f"({counts.total:.4g} parameters after rounding to whole heads); memory and FLOPs use N itself, "
+                     "the KV cache uses the shape")
     if n_tokens is None and compute is None:
         raise PlanningError("give n_tokens or compute (or both)")
     if n_tokens is not None:
