@@ -357,3 +357,19 @@ def test_context_allocation_is_compute_optimal_with_the_flops_model(capsys):
     assert expected["D"] < strict(out)["plan"]["n_tokens"]
     code, out, err = run(capsys, ["plan", "--compute", "1e24", "--context", "8192"])
     assert "allocation with attention FLOPs (Kaplan et al. 2020" in out and "FLOPs/token x D" in out
+
+
+def test_float64_as_the_program_runs():
+    """The program runs with JAX's x64 off (the tests' fixture turns it on): the FLOPs model must still be
+    evaluated in float64 (float32 would miss the closed form by ~1e-7)."""
+    import os
+    import subprocess
+    import sys
+
+    n, d, ctx, a = 7e9, 2e12, 4096, 128.0
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), OPTIMAL_CACHE_DIR="off")
+    done = subprocess.run([sys.executable, "-m", "optimal", "plan", "--params", str(n), "--tokens", str(d), "--context",
+                           str(ctx), "--json"], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    compute = strict(done.stdout)["plan"]["compute"]
+    assert compute == pytest.approx(6 * (n + ctx * (a * n / 12) ** (2 / 3) / a) * d, rel=1e-12)
