@@ -5,7 +5,6 @@ before the allocation is solved."""
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import optimal

@@ -19,7 +19,6 @@ Example:
 
 import dataclasses
 import math
-import numbers
 import os
 
 from ..errors import PlanningError

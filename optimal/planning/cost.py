@@ -22,7 +22,7 @@ import dataclasses
 import math
 import numbers
 
-from ..errors import PlanningError
+from ..errors import PlanningError, check_count
 from .accelerators import Accelerator, accelerator as find_accelerator
 
 DEFAULT_MFU = 0.4
@@ -116,9 +116,8 @@ def hardware_estimate(compute, accelerator="h100", *, precision="bf16", mfu=None
     price = _real(DEFAULT_PRICE_PER_ACCELERATOR_HOUR if price_per_accelerator_hour is None else
                   price_per_accelerator_hour, "price_per_accelerator_hour", 0.0, low_open=False)
     power = device.power_watts if power_watts is None else _real(power_watts, "power_watts", 0.0)
-    if n_accelerators is not None and (isinstance(n_accelerators, bool) or not isinstance(n_accelerators, numbers.Integral)
-                                       or n_accelerators < 1):
-        raise PlanningError(f"n_accelerators must be an integer >= 1, got {n_accelerators!r}")
+    if n_accelerators is not None:
+        check_count(n_accelerators, "n_accelerators", 1, error=PlanningError)
     values = {"mfu": mfu, "pue": pue, "power_watts": power, "price_per_accelerator_hour": price}
     assumptions = {}
     for name, value in values.items():

@@ -18,7 +18,7 @@ import dataclasses
 import math
 import numbers
 
-from ..errors import PlanningError
+from ..errors import PlanningError, check_count, check_positive
 from .shapes import TransformerShape
 
 BYTES_PER_VALUE = {"fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
@@ -68,9 +68,7 @@ OPTIMIZERS["adamw"] = dataclasses.replace(OPTIMIZERS["adam"], name="adamw")  # t
 
 
 def _count(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value > 0):
-        raise PlanningError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
+    return check_positive(value, name, PlanningError)
 
 
 def _choice(value, allowed, name):
@@ -210,9 +208,7 @@ def _fewest(sharded, room):
 
 
 def _whole(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise PlanningError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
+    return check_count(value, name, 1, error=PlanningError)
 
 
 def _nonnegative(value, name):

@@ -13,10 +13,8 @@ Example:
 """
 
 import dataclasses
-import math
-import numbers
 
-from ..errors import PlanningError
+from ..errors import PlanningError, check_count, check_positive
 from .accelerators import accelerator as find_accelerator
 from .cost import HardwareEstimate, hardware_estimate
 from .memory import (
@@ -114,9 +112,7 @@ def storage_precision(precision) -> str:
 
 
 def _positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value > 0):
-        raise PlanningError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
+    return check_positive(value, name, PlanningError)
 
 
 def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
@@ -175,8 +171,8 @@ def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
     elif abs(compute / (per_token * n_tokens) - 1) > _CONSISTENT:
         raise PlanningError(f"compute {compute:g} is not FLOPs per token x D = {per_token:g} x {n_tokens:g} = "
                             f"{per_token * n_tokens:g}; give two of them")
-    if context is not None and (isinstance(context, bool) or not isinstance(context, numbers.Integral) or context < 1):
-        raise PlanningError(f"context must be an integer >= 1, got {context!r}")
+    if context is not None:
+        check_count(context, "context", 1, error=PlanningError)
     device = find_accelerator(accelerator)
     hardware = hardware_estimate(compute, device, precision=precision, mfu=mfu, n_accelerators=n_accelerators,
                                  power_watts=power_watts, pue=pue, price_per_accelerator_hour=price_per_accelerator_hour)

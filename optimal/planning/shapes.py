@@ -28,9 +28,8 @@ Example:
 
 import dataclasses
 import math
-import numbers
 
-from ..errors import PlanningError
+from ..errors import PlanningError, check_count, check_positive
 
 BIASES = ("none", "qkv", "all")
 NORMS = {"rmsnorm": 1, "layernorm": 2, "none": 0}  # parameters per norm, in units of d_model
@@ -39,9 +38,7 @@ PARAMETER_COUNTS = ("total", "active", "non_embedding")
 
 
 def _integer(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise PlanningError(f"shape: {name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return check_count(value, name, minimum, error=PlanningError, source="shape")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,10 +93,7 @@ class TransformerShape:
         if self.d_ff is not None:
             _integer(self.d_ff, "d_ff")
         if self.ffn_multiplier is not None:
-            multiplier = self.ffn_multiplier
-            if isinstance(multiplier, bool) or not isinstance(multiplier, numbers.Real) or not (
-                    math.isfinite(multiplier) and multiplier > 0):
-                raise PlanningError(f"shape: ffn_multiplier must be a positive finite number, got {multiplier!r}")
+            check_positive(self.ffn_multiplier, "ffn_multiplier", PlanningError, source="shape")
         for name in ("gated_ffn", "tied_embeddings"):
             if not isinstance(getattr(self, name), bool):
                 raise PlanningError(f"shape: {name} must be true or false, got {getattr(self, name)!r}")
@@ -254,11 +248,11 @@ def shape_for_params(n_params, aspect_ratio=DEFAULT_ASPECT_RATIO, *, count="tota
       >>> shape.n_layer, shape.d_model
       (32, 4096)
     """
-    target = _positive(n_params, "n_params")
-    ratio = _positive(aspect_ratio, "aspect_ratio")
+    target = check_positive(n_params, "n_params", PlanningError)
+    ratio = check_positive(aspect_ratio, "aspect_ratio", PlanningError)
     if count not in PARAMETER_COUNTS:
         raise PlanningError(f"count must be one of {', '.join(PARAMETER_COUNTS)}, got {count!r}")
-    d_head = _integer(d_head, "d_head")
+    d_head = check_count(d_head, "d_head", 1, error=PlanningError)
     multiplier = (8.0 / 3.0 if gated_ffn else 4.0) if ffn_multiplier is None else ffn_multiplier
 
     def build(n_layer):
@@ -275,9 +269,3 @@ def shape_for_params(n_params, aspect_ratio=DEFAULT_ASPECT_RATIO, *, count="tota
     guess = max(1, round((target / (12.0 * ratio**2)) ** (1.0 / 3.0)))
     candidates = range(1, 4 * guess + 8)
     return min((build(n) for n in candidates), key=miss)
-
-
-def _positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (math.isfinite(value) and value > 0):
-        raise PlanningError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
