@@ -372,3 +372,15 @@ def test_float64_as_the_program_runs():
     assert done.returncode == 0, done.stderr
     compute = strict(done.stdout)["plan"]["compute"]
     assert compute == pytest.approx(6 * (n + ctx * (a * n / 12) ** (2 / 3) / a) * d, rel=1e-12)
+
+
+def test_activation_memory_takes_room_on_every_accelerator(capsys):
+    code, out, err = run(capsys, ["plan", "--params", "7.5e9", "--tokens", "1e11", "--activation-memory", "40",
+                                  "--accelerators", "8", "--json"])
+    assert code == 0, err
+    memory = strict(out)["plan"]["memory"]
+    assert memory["activation_bytes_per_accelerator"] == 40e9
+    assert memory["accelerators_to_hold"]["zero3"] == 3  # 120 GB of state into the 40 GB left on each of 80
+    assert memory["per_accelerator_bytes"]["zero3"] == 120e9 / 8 + 40e9
+    assert_one_error(*run(capsys, ["plan", "--compute", "1e24", "--activation-memory", "-1"]),
+                     "--activation-memory must be a finite number of GB >= 0, got -1")

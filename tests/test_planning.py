@@ -467,3 +467,11 @@ def test_fp8_computes_at_the_fp8_peak_and_stores_bf16():
     assert plan.weights == 2e9 and plan.training.parts["weights"] == 2.0  # weights kept in bf16
     assert plan.kv_cache_per_token == kv_cache_bytes(plan.shape, 1, "bf16")
     assert plan_training(1e9, 1e10, precision="tf32", accelerator="a100").weights == 4e9  # tf32 computes on fp32
+
+
+def test_too_few_accelerators_are_said():
+    plan = plan_training(1e12, 1e12, accelerator="h100", n_accelerators=8)
+    assert plan.hold["zero3"] == 200  # 16 TB of state on 80 GB each
+    assert any("8 accelerators cannot hold the training state even fully sharded (ZeRO-3 needs 200)" in note
+               for note in plan.notes)
+    assert not any("cannot hold" in note for note in plan_training(1e12, 1e12, n_accelerators=200).notes)

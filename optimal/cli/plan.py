@@ -42,7 +42,7 @@ Without --shape a shape is built for N at --aspect-ratio (d_model / n_layer, def
 as an illustration (for the KV cache); memory and FLOPs use N itself.
 
 Every figure is printed beside the assumptions that produced it, each marked as given or default. Memory is in
-decimal GB (1e9 bytes); activations are not counted. The JSON keys are listed in the README (optimal plan).
+decimal GB (1e9 bytes); activations are not counted unless given (--activation-memory). The JSON keys are listed in the README (optimal plan).
 
 examples:
   optimal plan --compute 1e24 --accelerator h100 --accelerators 2048 --mfu 0.4
@@ -96,6 +96,8 @@ def add_parser(commands):
     parser.add_argument("--context", type=int, metavar="T",
                         help="tokens per training sequence: counts attention FLOPs (k n_layer T d_model per token, "
                              "Kaplan et al. 2020) in the allocation and the plan, and sizes one sequence's KV cache")
+    parser.add_argument("--activation-memory", type=cli._number, metavar="GB",
+                        help="activation memory per accelerator to count in 'to hold it' (GB; default 0: not counted)")
     parser.add_argument("--json", action="store_true", help="print one JSON object (keys in the README)")
     parser.set_defaults(run=run)
     return parser
@@ -191,7 +193,14 @@ def _plan(args, device, **what):
         **what, aspect_ratio=planning.DEFAULT_ASPECT_RATIO if args.aspect_ratio is None else args.aspect_ratio,
         accelerator=device, n_accelerators=args.accelerators, precision=args.precision, optimizer=args.optimizer,
         mfu=args.mfu, pue=args.pue, price_per_accelerator_hour=args.price_per_hour, power_watts=args.power,
-        context=args.context)
+        context=args.context,
+        activation_bytes=0.0 if args.activation_memory is None else _activation_bytes(args.activation_memory))
+
+
+def _activation_bytes(gb):
+    if not (math.isfinite(gb) and gb >= 0):
+        raise PlanningError(f"--activation-memory must be a finite number of GB >= 0, got {gb:g}")
+    return gb * 1e9
 
 
 def _law_name(args):
@@ -431,10 +440,12 @@ def _plan_text(p, intervals):
         ("training state", _bytes(p.training.total_bytes),
          f"{p.training.optimizer}, {p.training.bytes_per_param:g} bytes/param = "
          + " + ".join(f"{what} {size:g}" for what, size in p.training.parts.items())
-         + "; activations not counted" + _interval_text(intervals, "training_state_bytes", _bytes)),
+         + ("; activations not counted" if not p.activation_bytes else "")
+         + _interval_text(intervals, "training_state_bytes", _bytes)),
         ("to hold it", f"{p.hold['zero3']} x {device.memory_bytes / 1e9:g} GB" if p.hold["zero3"] else "n/a",
          f"of {device.name}, fully sharded (ZeRO-3); ZeRO-1 {p.hold['zero1'] or 'never'}, ZeRO-2 "
          f"{p.hold['zero2'] or 'never'}, unsharded {p.hold['none'] or 'does not fit one'}"
+         + (f"; with {_bytes(p.activation_bytes)} of activations on each" if p.activation_bytes else "")
          + _interval_text(intervals, "accelerators_to_hold_zero3", lambda v: f"{v}")),
     ]
     if p.per_accelerator is not None:

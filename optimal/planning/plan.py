@@ -65,6 +65,7 @@ class TrainingPlan:
     hold: dict
     per_accelerator: dict | None
     context: int | None
+    activation_bytes: float
     kv_cache_per_token: float
     kv_cache_per_sequence: float | None
     hardware: HardwareEstimate
@@ -87,7 +88,7 @@ class TrainingPlan:
                             "parameters": self.total_params},
                 "weights_by_precision": self.weights_by_precision,
                 "training_state": self.training.to_dict(),
-                "activations": "not counted",
+                "activation_bytes_per_accelerator": self.activation_bytes,
                 "accelerator_memory_bytes": device.memory_bytes,
                 "accelerators_to_hold": self.hold,
                 "per_accelerator_bytes": self.per_accelerator,
@@ -195,6 +196,7 @@ def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
         shape=shape, shape_from=shape_from, counts=counts, precision=precision,
         weights=weight_bytes(total, weight_precision), weights_by_precision=weights_by_precision(total),
         training=training, hold=hold, per_accelerator=per, context=None if context is None else int(context),
+        activation_bytes=float(activation_bytes),
         kv_cache_per_token=kv_cache_bytes(shape, 1, weight_precision),
         kv_cache_per_sequence=None if context is None else kv_cache_bytes(shape, int(context), weight_precision),
         hardware=hardware, notes=notes)
