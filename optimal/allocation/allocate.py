@@ -452,7 +452,7 @@ def check_target_loss(law, target_loss, dtype, log_d_max=jnp.inf, log_n_max=jnp.
     Raises ``BudgetError`` or ``UnreachableLossError`` naming the target."""
     target = check_positive_values(target_loss, dtype, "target_loss")
     floor = _loss_floor(law, log_d_max, log_n_max)
-    if floor is not None and is_concrete(target) and np.any(np.asarray(target) <= float(floor)):
+    if floor is not None and is_concrete(target) and is_concrete(floor) and np.any(np.asarray(target) <= float(floor)):
         what = "the floor set by the caps" if capped else "the irreducible loss E"
         raise UnreachableLossError(
             f"target loss {float(np.min(np.asarray(target))):.6g} is at or below {what} = {float(floor):.6g}; "
