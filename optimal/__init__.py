@@ -27,6 +27,7 @@ from .errors import (
     OptimalError,
     PlausibilityWarning,
     OutputError,
+    PlanningError,
     PlotError,
     PrecisionError,
     UnknownPresetError,
@@ -49,6 +50,26 @@ from .analysis.recommend import Recommendation, recommend
 from .analysis.validate import Validation, validate
 from .fitting.predict import Prediction, predict
 from .synthetic import isoflop_runs, synthetic_runs
+from .planning import (
+    ACCELERATORS,
+    OPTIMIZERS,
+    PUBLISHED_SHAPES,
+    Accelerator,
+    HardwareEstimate,
+    ParameterCount,
+    TrainingMemory,
+    TrainingPlan,
+    TransformerShape,
+    accelerator,
+    hardware_estimate,
+    kv_cache_bytes,
+    load_accelerator,
+    parameter_count,
+    plan_training,
+    shape_for_params,
+    training_memory,
+    weight_bytes,
+)
 from .laws import (
     DEFAULT_PRESET,
     PRESETS,

@@ -46,6 +46,11 @@ class OutputError(OptimalError):
     """An output file that cannot be written: a missing folder, a folder in its place, no permission."""
 
 
+class PlanningError(OptimalError):
+    """A training-run plan that cannot be made from what was given: a malformed transformer shape, an unknown
+    precision, optimiser or accelerator, a malformed accelerator file, or an MFU, PUE, power or price out of range."""
+
+
 class ConvergenceWarning(UserWarning):
     """A solve or fit stopped before its convergence test passed."""
 

@@ -15,7 +15,6 @@ import numpy as np
 
 import optimal
 from optimal.allocation.allocate import check_budgets
-from optimal.cli import isoflop as isoflop_command
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.errors import DataError, OptimalError, OutputError, check_count
 from optimal.fitting.data import parse_where, read_runs_with_columns
@@ -733,11 +732,11 @@ def build_parser():
     plot.add_argument("--out", required=True, metavar="FILE.png", help="output file (.png, .pdf, .svg)")
     plot.add_argument("--dpi", type=int, default=150, help="resolution of png/jpg output, 10 to 2000 (default 150)")
     plot.set_defaults(run=_cmd_plot)
-    isoflop_command.add_parser(commands)
-    from optimal.cli import validate  # command modules import main's helpers, so they are imported here
-    validate.add_parser(commands)
-    from optimal.cli import predict
-    predict.add_parser(commands)
+    # the commands in modules of their own import this module's helpers, so they are imported here, not above
+    from optimal.cli import isoflop, plan, predict, validate
+
+    for command in (plan, isoflop, validate, predict):
+        command.add_parser(commands)
     return parser
 
 

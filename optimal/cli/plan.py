@@ -1,0 +1,488 @@
+"""``optimal plan``: from a budget (or a target loss, or N and D, or a shape) to a training run: the allocation, the
+parameters and a shape, memory, accelerator-hours, days, energy and cost, each figure with its assumptions.
+
+It calls the public API only (``optimal.recommend`` for the allocation, ``optimal.planning`` for the rest); the
+command-line helpers (number parsing, JSON printing, warnings, the allocation table) are main.py's.
+"""
+
+import argparse
+import dataclasses
+import math
+import textwrap
+
+import numpy as np
+
+import optimal
+from optimal import planning
+from optimal.errors import OptimalError, PlanningError
+from optimal.precision import float64_scope
+
+from . import main as cli  # its helpers are looked up when a command runs, after main.py has loaded
+
+SHAPE_FIELDS = tuple(f.name for f in dataclasses.fields(planning.TransformerShape))
+
+EPILOG = f"""\
+what to plan (one of):
+  --compute C                      the law's compute-optimal N* and D* at C FLOPs (as 'optimal solve')
+  --target-loss L                  the least compute that reaches loss L, and its N*, D*
+  --params N --tokens D            a run you have in mind (C = k N D; the loss is the law's at N, D)
+  --shape ... --tokens D | --compute C
+                                   a transformer shape (its active parameters are N; memory from its total)
+  --compute C --inference-tokens T  the least-loss N, D when training plus serving T tokens costs C FLOPs
+  --target-loss L --inference-tokens T
+                                   the N, D that reach L for the least training plus serving FLOPs
+  --compute C --unique-tokens U    N, D and epochs with only U unique tokens (a data-constrained law)
+
+{textwrap.fill(f"--shape takes a published shape ({', '.join(planning.PUBLISHED_SHAPES)}), KEY=VALUE fields "
+                f"of optimal.TransformerShape ({', '.join(SHAPE_FIELDS)}), or a published shape then fields that "
+                "change it.", 110)}
+--context T adds attention FLOPs to every question (then --compute and --target-loss give the point allocation
+under that FLOPs model, without bootstrap intervals).
+Without --shape a shape is built for N at --aspect-ratio (d_model / n_layer, default {planning.DEFAULT_ASPECT_RATIO:g})
+as an illustration (for the KV cache); memory and FLOPs use N itself.
+
+Every figure is printed beside the assumptions that produced it, each marked as given or default. Memory is in
+decimal GB (1e9 bytes); activations are not counted unless given (--activation-memory). The JSON keys are listed in the README (optimal plan).
+
+examples:
+  optimal plan --compute 1e24 --accelerator h100 --accelerators 2048 --mfu 0.4
+  optimal plan --params 7e9 --tokens 2e12 --accelerator a100 --accelerators 512 --price-per-hour 1.5 --json
+  optimal plan --shape mixtral-8x7b --tokens 1e12 --accelerator mi300x --accelerators 256
+  optimal plan --compute 1e23 --accelerator-file my_gpu.json --precision fp8
+  optimal plan --target-loss 2.0 --inference-tokens 1e13 --accelerators 1024
+  optimal plan --compute 1e22 --unique-tokens 25e9 --accelerator a100 --accelerators 256
+"""
+
+
+def add_parser(commands):
+    """Register ``optimal plan`` on ``commands`` (the subparsers of ``optimal``)."""
+    parser = commands.add_parser(
+        "plan", help="plan a training run: N, D, memory, accelerator-hours, days, energy and cost",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+    parser.add_argument("--compute", type=cli._number, metavar="C", help="training compute in FLOPs")
+    parser.add_argument("--target-loss", type=cli._number, metavar="L", help="loss to reach (nats)")
+    parser.add_argument("--params", type=cli._number, metavar="N", help="parameters (with --tokens)")
+    parser.add_argument("--tokens", type=cli._number, metavar="D", help="training tokens")
+    cli._add_law_options(parser)
+    parser.add_argument("--group", metavar="LABEL", help="with --fit of a joint fit: the group to answer for")
+    parser.add_argument("--flops-per-param-token", type=cli._number, metavar="K",
+                        help="k in C = k N D (default: the k a --fit record was saved with, else 6)")
+    parser.add_argument("--max-tokens", type=cli._number, metavar="D", help="cap on training tokens (unique data)")
+    parser.add_argument("--max-params", type=cli._number, metavar="N", help="cap on model parameters")
+    parser.add_argument("--shape", nargs="+", metavar="NAME|KEY=VALUE", help="a transformer shape (see below)")
+    parser.add_argument("--inference-tokens", type=cli._number, metavar="T",
+                        help="tokens the model will serve over its life: the inference-aware allocation (Sardana et "
+                             "al. 2023) with --compute (training plus serving FLOPs) or --target-loss")
+    parser.add_argument("--unique-tokens", type=cli._number, metavar="U",
+                        help="unique tokens available: the data-constrained allocation (Muennighoff et al. 2023) with "
+                             "--compute; the law must be data-constrained (default --preset muennighoff2023)")
+    parser.add_argument("--aspect-ratio", type=cli._number, metavar="R",
+                        help=f"d_model / n_layer of the shape built for N (default {planning.DEFAULT_ASPECT_RATIO:g})")
+    parser.add_argument("--accelerator", metavar="NAME",
+                        help=f"one of {', '.join([*planning.ACCELERATORS, *planning.ALIASES])} (default h100)")
+    parser.add_argument("--accelerator-file", metavar="X.json", help="your own accelerator (format in the README)")
+    parser.add_argument("--accelerators", type=int, metavar="COUNT", help="accelerators running at once (for days)")
+    parser.add_argument("--precision", default="bf16", choices=("fp32", "tf32", "bf16", "fp16", "fp8", "int8"),
+                        help="the precision the run computes at: its dense peak, and the weights' bytes (default bf16)")
+    parser.add_argument("--optimizer", default="adam", choices=tuple(planning.OPTIMIZERS),
+                        help="optimiser whose state the training memory counts (default adam: 16 bytes/param)")
+    parser.add_argument("--mfu", type=cli._number, help=f"model FLOPs utilisation (default {planning.DEFAULT_MFU:g})")
+    parser.add_argument("--pue", type=cli._number, help=f"power usage effectiveness (default {planning.DEFAULT_PUE:g})")
+    parser.add_argument("--power", type=cli._number, metavar="W",
+                        help="power per accelerator in watts (default: the accelerator's TDP)")
+    parser.add_argument("--price-per-hour", type=cli._number, metavar="P",
+                        help=f"price per accelerator-hour (default {planning.DEFAULT_PRICE_PER_ACCELERATOR_HOUR:g}, a "
+                             "placeholder)")
+    parser.add_argument("--context", type=int, metavar="T",
+                        help="tokens per training sequence: counts attention FLOPs (k n_layer T d_model per token, "
+                             "Kaplan et al. 2020) in the allocation and the plan, and sizes one sequence's KV cache")
+    parser.add_argument("--activation-memory", type=cli._number, metavar="GB",
+                        help="activation memory per accelerator to count in 'to hold it' (GB; default 0: not counted)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (keys in the README)")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _shape(words):
+    """A ``TransformerShape`` from ``--shape`` words: an optional published name first, then KEY=VALUE fields."""
+    base = {}
+    if words and "=" not in words[0]:
+        name, words = words[0], words[1:]
+        if name not in planning.PUBLISHED_SHAPES:
+            raise PlanningError(f"--shape: unknown shape {name!r}; the published ones are "
+                                f"{', '.join(planning.PUBLISHED_SHAPES)}, or give KEY=VALUE fields")
+        shape = planning.PUBLISHED_SHAPES[name].shape
+        base = {f: getattr(shape, f) for f in SHAPE_FIELDS}
+    try:
+        pairs = [cli._assignment("KEY=VALUE (e.g. n_layer=32)")(word) for word in words]
+    except argparse.ArgumentTypeError as exc:  # a word after the first that is not KEY=VALUE
+        raise PlanningError(f"--shape: {exc}") from None
+    for key, value in cli._named_once(pairs, "--shape").items():
+        if key not in SHAPE_FIELDS:
+            raise PlanningError(f"--shape: unknown field {key!r}; the fields are {', '.join(SHAPE_FIELDS)}")
+        base[key] = _shape_value(key, value)
+    missing = [f for f in ("n_layer", "d_model", "n_heads", "vocab_size") if f not in base]
+    if missing:
+        raise PlanningError(f"--shape: {', '.join(missing)} missing (or start with a published shape)")
+    return planning.TransformerShape(**base)
+
+
+def _shape_value(key, text):
+    if key in ("gated_ffn", "tied_embeddings"):
+        if text.lower() not in ("true", "false"):
+            raise PlanningError(f"--shape: {key} must be true or false, got {text!r}")
+        return text.lower() == "true"
+    if key in ("biases", "norm"):
+        return text
+    if key == "ffn_multiplier":
+        try:
+            return float(text)
+        except ValueError:
+            raise PlanningError(f"--shape: {key} must be a number, got {text!r}") from None
+    try:
+        return int(text)
+    except ValueError:
+        raise PlanningError(f"--shape: {key} must be an integer, got {text!r}") from None
+
+
+def _mode(args):
+    """Which question is asked: "compute", "target_loss", "params_tokens", "shape", "inference" or
+    "data_constrained"; every other mix is an error."""
+    if args.inference_tokens is not None and args.unique_tokens is not None:
+        raise OptimalError("give --inference-tokens or --unique-tokens, not both")
+    if args.inference_tokens is not None:
+        if args.shape or args.params is not None or args.tokens is not None or (args.compute is None) == (
+                args.target_loss is None):
+            raise OptimalError("--inference-tokens goes with one of --compute C (training plus serving FLOPs) and "
+                               "--target-loss L, not with --params, --tokens or --shape")
+        return "inference"
+    if args.unique_tokens is not None:
+        if args.shape or args.params is not None or args.tokens is not None or args.target_loss is not None or \
+                args.compute is None:
+            raise OptimalError("--unique-tokens goes with --compute C only")
+        return "data_constrained"
+    if args.shape:
+        if args.params is not None or args.target_loss is not None:
+            raise OptimalError("--shape gives the parameters: use it with --tokens or --compute, not --params or "
+                               "--target-loss")
+        if (args.tokens is None) == (args.compute is None):
+            raise OptimalError("with --shape give one of --tokens and --compute")
+        return "shape"
+    given = [name for name, value in (("--compute", args.compute), ("--target-loss", args.target_loss),
+                                      ("--params", args.params), ("--tokens", args.tokens)) if value is not None]
+    if given == ["--compute"]:
+        return "compute"
+    if given == ["--target-loss"]:
+        return "target_loss"
+    if given == ["--params", "--tokens"]:
+        return "params_tokens"
+    raise OptimalError("give one of --compute C, --target-loss L, --params N with --tokens D, or --shape with --tokens "
+                       f"or --compute (got {', '.join(given) or 'none'})")
+
+
+def _device(args):
+    if args.accelerator and args.accelerator_file:
+        raise OptimalError("give --accelerator or --accelerator-file, not both")
+    if args.accelerator_file:
+        return planning.load_accelerator(args.accelerator_file)
+    return planning.accelerator(args.accelerator or "h100")
+
+
+def _plan(args, device, **what):
+    return planning.plan_training(
+        **what, aspect_ratio=planning.DEFAULT_ASPECT_RATIO if args.aspect_ratio is None else args.aspect_ratio,
+        accelerator=device, n_accelerators=args.accelerators, precision=args.precision, optimizer=args.optimizer,
+        mfu=args.mfu, pue=args.pue, price_per_accelerator_hour=args.price_per_hour, power_watts=args.power,
+        context=args.context,
+        activation_bytes=0.0 if args.activation_memory is None else _activation_bytes(args.activation_memory))
+
+
+def _activation_bytes(gb):
+    if not (math.isfinite(gb) and gb >= 0):
+        raise PlanningError(f"--activation-memory must be a finite number of GB >= 0, got {gb:g}")
+    return gb * 1e9
+
+
+def _law_name(args):
+    if args.fit:
+        return f"fit record {args.fit}"
+    if args.coefficients:
+        return f"coefficients {args.coefficients}"
+    return f"preset {args.preset or optimal.DEFAULT_PRESET}"
+
+
+@float64_scope
+def _loss_at(law, n_params, n_tokens):
+    return float(np.asarray(law.loss(np.float64(n_params), np.float64(n_tokens))))
+
+
+def run(args):
+    mode = _mode(args)
+    if mode not in ("compute", "target_loss", "data_constrained") and args.max_params is not None or \
+            mode not in ("compute", "target_loss") and (args.max_tokens is not None or args.group is not None):
+        raise OptimalError("--max-tokens, --max-params and --group shape the law's allocation: use them with --compute "
+                           "or --target-loss (--max-params also with --unique-tokens)")
+    device = _device(args)
+    shape = _shape(args.shape) if mode == "shape" else None
+    k = cli._k_or_default(args)
+    # every planning option is checked before the allocation's solve (a dry plan with the same options)
+    _plan(args, device, **({"shape": shape, "n_tokens": 1.0} if shape else {"n_params": 1e9, "n_tokens": 1e10}),
+          **({} if shape or mode == "params_tokens" else {"flops_per_param_token": k}))
+    counts = None if shape is None else planning.parameter_count(shape)
+    flops = _flops_model(args, k, shape, counts)  # None without --context: k N per token
+    answer, loss, loss_from, allocation, law_name = None, None, None, None, None
+    if mode in ("compute", "target_loss") and flops is not None:  # attention FLOPs: the point allocation alone
+        law, law_name = cli._law_from_args(args), _law_name(args)
+        caps = dict(max_tokens=args.max_tokens, max_params=args.max_params, flops=flops)
+        solved = optimal.compute_optimal(law, args.compute, **caps) if mode == "compute" else \
+            optimal.compute_for_loss(law, args.target_loss, **caps)
+        allocation = solved.to_records()[0]
+        found = _plan(args, device, n_params=allocation["N"], n_tokens=allocation["D"], compute=allocation["compute"],
+                      flops_per_param_token=k, training_flops_per_token=_per_token(flops, allocation["N"]))
+        loss, loss_from = allocation["loss"], f"the allocation with attention FLOPs under {law_name}"
+    elif mode in ("compute", "target_loss"):
+        answer = optimal.recommend(
+            cli._source_from_args(args), None if args.compute is None else np.asarray([args.compute]),
+            target_loss=None if args.target_loss is None else np.asarray([args.target_loss]),
+            flops_per_param_token=args.flops_per_param_token, max_tokens=args.max_tokens, max_params=args.max_params,
+            group=args.group)
+        record = answer.records[0]
+        k = answer.flops_per_param_token
+        found = _plan(args, device, n_params=record["N"], n_tokens=record["D"], compute=record["compute"],
+                      flops_per_param_token=k)
+        loss, loss_from = record["loss"], "the allocation"
+    elif mode == "params_tokens":
+        law = cli._law_from_args(args)
+        found = _plan(args, device, n_params=args.params, n_tokens=args.tokens, flops_per_param_token=k,
+                      training_flops_per_token=_per_token(flops, args.params))
+        loss, loss_from = _loss_at(law, args.params, args.tokens), f"the law of {_law_name(args)} at N and D"
+    elif mode == "shape":
+        found = _plan(args, device, shape=shape, n_tokens=args.tokens, compute=args.compute, flops_per_param_token=k,
+                      training_flops_per_token=_per_token(flops, None if counts is None else counts.total))
+        loss_from = "not computed: a law's N is not a shape's (a mixture's active parameters, say)"
+    else:
+        allocation, law_name = _special_allocation(args, mode, k if flops is None else flops)
+        found = _plan(args, device, n_params=allocation["N"], n_tokens=allocation["D"],
+                      compute=allocation.get("training_flops", allocation.get("compute")), flops_per_param_token=k,
+                      training_flops_per_token=_per_token(flops, allocation["N"]))
+        loss, loss_from = allocation["loss"], f"the {mode.replace('_', '-')} allocation under {law_name}"
+    intervals = _intervals(args, device, answer, found)
+    serving = None
+    if mode == "inference" and allocation["inference_flops"] > 0:  # serving, on the same accelerators and assumptions
+        serving = planning.hardware_estimate(
+            allocation["inference_flops"], device, precision=args.precision, mfu=args.mfu,
+            n_accelerators=args.accelerators, power_watts=args.power, pue=args.pue,
+            price_per_accelerator_hour=args.price_per_hour)
+    if args.json:
+        cli._print_json({"question": mode, "recommendation": None if answer is None else answer.to_dict(),
+                         "allocation": allocation if mode in ("compute", "target_loss") else None,
+                         "flops_model": None if flops is None else {key: float(v) for key, v in flops._asdict().items()},
+                         "inference": allocation if mode == "inference" else None,
+                         "data_constrained": allocation if mode == "data_constrained" else None,
+                         "loss": loss, "loss_from": loss_from, "plan": found.to_dict(), "intervals": intervals,
+                         "serving": None if serving is None else serving.to_dict()})
+        if answer is not None:
+            cli._warn_answer(answer)
+        return 0
+    if answer is not None:
+        cli._print_recommendation(answer)
+        print()
+    elif allocation is not None:
+        print(_special_text("attention" if mode in ("compute", "target_loss") else mode, allocation, law_name))
+        print()
+    elif loss is not None:
+        print(f"loss {loss:.5f} ({loss_from})")
+    print(_plan_text(found, intervals))
+    if serving is not None:
+        print(_serving_text(serving))
+    return 0
+
+
+def _flops_model(args, k, shape, counts):
+    """With --context, training FLOPs per token with Kaplan et al.'s attention term (``optimal.FlopsPerToken``):
+    ``k (N_active + n_ctx n_layer d_model)``, for the given shape, or for a shape that keeps --aspect-ratio as N
+    varies (N ~= 12 n_layer d_model^2); None without --context (k N per token)."""
+    if args.context is None:
+        return None
+    if shape is not None:
+        return optimal.FlopsPerToken.attention(args.context, n_layer=shape.n_layer, d_model=shape.d_model,
+                                               active_fraction=counts.active / counts.total, training_per_param=k)
+    ratio = planning.DEFAULT_ASPECT_RATIO if args.aspect_ratio is None else args.aspect_ratio
+    return optimal.FlopsPerToken.attention(args.context, aspect_ratio=ratio, training_per_param=k)
+
+
+@float64_scope
+def _per_token(flops, n_params):
+    """Training FLOPs per token of ``flops`` at N = ``n_params`` (in float64), or None without a model."""
+    return None if flops is None else float(np.asarray(flops.training(np.float64(n_params))))
+
+
+def _special_allocation(args, mode, flops):
+    """The inference-aware (Sardana et al. 2023) or data-constrained (Muennighoff et al. 2023) allocation as one
+    record (``optimal.inference_optimal`` / ``optimal.data_constrained_optimal``), and the law's name. These use
+    the law's point estimate: a fit record's bootstrap draws give no intervals here."""
+    if mode == "data_constrained" and args.preset is None and not args.coefficients and not args.fit:
+        args.preset = "muennighoff2023"  # the data-constrained law with published coefficients
+    law = cli._law_from_args(args)
+    if mode == "inference":
+        found = optimal.inference_optimal(law, args.target_loss, compute=args.compute,
+                                          inference_tokens=args.inference_tokens, flops=flops)
+    else:
+        found = optimal.data_constrained_optimal(law, args.compute, args.unique_tokens, flops=flops,
+                                                 max_params=args.max_params)
+    record = found.to_records()[0]
+    bad = [key for key in ("N", "D") if not (math.isfinite(record[key]) and record[key] > 0)]
+    if bad:
+        raise OptimalError(f"the {mode.replace('_', '-')} allocation found no finite {' and '.join(bad)} for these "
+                           "inputs (is the budget enough to serve the inference tokens?)")
+    return record, _law_name(args)
+
+
+def _special_text(mode, r, law_name):
+    if mode == "attention":
+        rows = [[f"{r['compute']:.4g}", f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['tokens_per_param']:.3g}",
+                 f"{r['loss']:.5f}", r["bound"] or "-", "yes" if r["converged"] else "NO"]]
+        headers = ["compute (FLOPs)", "N (params)", "D (tokens)", "tokens/param", "loss", "bound", "converged"]
+        title = (f"allocation with attention FLOPs (Kaplan et al. 2020, section 2.1: 6 N + 6 n_layer n_ctx d_model per "
+                 f"token), law: {law_name}; the point alone (no bootstrap intervals or extrapolation distances)")
+    elif mode == "inference":
+        rows = [[f"{r['inference_tokens']:.4g}", f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['training_flops']:.4g}",
+                 f"{r['inference_flops']:.4g}", f"{r['total_flops']:.4g}", f"{r['loss']:.5f}",
+                 "yes" if r["converged"] else "NO"]]
+        headers = ["inference tokens", "N (params)", "D (tokens)", "training FLOPs", "inference FLOPs", "total FLOPs",
+                   "loss", "converged"]
+        title = f"inference-aware allocation (Sardana et al. 2023: the least training plus serving FLOPs), law: {law_name}"
+    else:
+        rows = [[f"{r['compute']:.4g}", f"{r['unique_tokens']:.4g}", f"{r['N']:.4g}", f"{r['D']:.4g}",
+                 f"{r['epochs']:.3g}", f"{r['loss']:.5f}", "yes" if r["converged"] else "NO"]]
+        headers = ["compute (FLOPs)", "unique tokens", "N (params)", "D (tokens)", "epochs", "loss", "converged"]
+        title = f"data-constrained allocation (Muennighoff et al. 2023), law: {law_name}"
+    return title + "\n" + cli._format_table(headers, rows)
+
+
+def _serving_text(serving):
+    a = serving.assumptions
+    days = "" if serving.wall_clock_days is None else f", {serving.wall_clock_days:.4g} days on {serving.n_accelerators}"
+    energy = "energy n/a (no power)" if serving.energy_kwh is None else f"{_energy(serving.energy_kwh)}"
+    return (f"  serving          {serving.compute:.4g} inference FLOPs: {serving.accelerator_hours:.4g} accelerator-hours"
+            f"{days}, {energy}, cost {serving.cost:.4g}, under the same assumptions (MFU {serving.mfu:g} "
+            f"[{_origin(a['mfu'])}]; serving often runs at a lower MFU than training)")
+
+
+_INTERVAL_FIGURES = (("training_state_bytes", lambda p: p.training.total_bytes),
+                     ("weights_bytes", lambda p: p.weights),
+                     ("accelerators_to_hold_zero3", lambda p: p.hold["zero3"]),
+                     ("accelerator_hours", lambda p: p.hardware.accelerator_hours),
+                     ("wall_clock_days", lambda p: p.hardware.wall_clock_days),
+                     ("energy_kwh", lambda p: p.hardware.energy_kwh),
+                     ("cost", lambda p: p.hardware.cost))
+
+
+def _intervals(args, device, answer, found):
+    """With bootstrap draws: the plan's figures at the ends of the N and compute intervals. Every figure is an
+    increasing function of N (memory) or of C (hours, days, energy, cost), so its percentile interval over the
+    draws is the figure at the ends of theirs; an unbounded end stays unbounded (null)."""
+    if answer is None or answer.confidence is None:
+        return None
+    record = answer.records[0]
+    ends = {}
+    for end in ("lo", "hi"):
+        n = record["intervals"]["N"][end]
+        compute = record["intervals"]["compute"][end] if "compute" in record["intervals"] else record["compute"]
+        if n is None or compute is None or not (math.isfinite(n) and math.isfinite(compute)):
+            ends[end] = None
+            continue
+        ends[end] = _plan(args, device, n_params=n, compute=compute, flops_per_param_token=found.flops_per_param_token)
+    out = {"confidence": answer.confidence}
+    for name, figure in _INTERVAL_FIGURES:
+        out[name] = {end: None if ends[end] is None else figure(ends[end]) for end in ("lo", "hi")}
+    return out
+
+
+def _bytes(value):
+    return "n/a" if value is None else f"{value / 1e9:.4g} GB"
+
+
+def _interval_text(intervals, name, show):
+    if intervals is None:
+        return ""
+    lo, hi = intervals[name]["lo"], intervals[name]["hi"]
+    shown = [("unbounded" if v is None else show(v)) for v in (lo, hi)]
+    return f"  [{100 * intervals['confidence']:g}%: {shown[0]} .. {shown[1]}]"
+
+
+def _origin(assumption):
+    origin = assumption["from"]
+    return "default" if origin == "default" else "given" if origin == "argument" else origin
+
+
+def _plan_text(p, intervals):
+    """The plan as rows ``figure  value  = how, with which assumptions``."""
+    hw, a, device = p.hardware, p.hardware.assumptions, p.hardware.accelerator
+    shape, counts = p.shape, p.counts
+    rows = [
+        ("compute", f"{p.compute:.4g} FLOPs", f"= {p.flops_per_param_token:g} x N {p.n_params:.4g} x D {p.n_tokens:.4g}"
+         if p.flops_per_token_from != "given" else
+         f"= {p.flops_per_token:.4g} FLOPs/token x D {p.n_tokens:.4g}; with attention over {p.context} tokens, "
+         f"{p.flops_per_token / (p.flops_per_param_token * p.n_params):.4g} x the {p.flops_per_param_token:g} N of the "
+         "weights"),
+        ("parameters", f"{p.n_params:.4g}", "dense: total = active" if p.total_params == p.n_params else
+         f"active; total {p.total_params:.4g} (a mixture of experts: memory from the total)"),
+        ("shape", f"{shape.n_layer} x {shape.d_model}",
+         f"n_layer x d_model; {shape.n_heads} heads ({shape.kv_heads} KV) of {shape.head_width}, d_ff {shape.ffn_width}"
+         f"{' gated' if shape.gated_ffn else ''}, vocab {shape.vocab_size}"
+         f"{', ' + str(shape.n_experts) + ' experts (' + str(shape.experts_per_token) + ' per token)' if shape.n_experts > 1 else ''}; "
+         + ("as given" if p.shape_from == "given" else
+            f"an illustration {p.shape_from} ({counts.total:.4g} parameters after rounding)")),
+        ("weights", _bytes(p.weights), f"{p.weight_precision}, {p.weights / p.total_params:g} bytes/param; " +
+         ", ".join(f"{k} {_bytes(v)}" for k, v in p.weights_by_precision.items())
+         + _interval_text(intervals, "weights_bytes", _bytes)),
+        ("training state", _bytes(p.training.total_bytes),
+         f"{p.training.optimizer}, {p.training.bytes_per_param:g} bytes/param = "
+         + " + ".join(f"{what} {size:g}" for what, size in p.training.parts.items())
+         + ("; activations not counted" if not p.activation_bytes else "")
+         + _interval_text(intervals, "training_state_bytes", _bytes)),
+        ("to hold it", f"{p.hold['zero3']} x {device.memory_bytes / 1e9:g} GB" if p.hold["zero3"] else "n/a",
+         f"of {device.name}, fully sharded (ZeRO-3); ZeRO-1 {p.hold['zero1'] or 'never'}, ZeRO-2 "
+         f"{p.hold['zero2'] or 'never'}, unsharded {p.hold['none'] or 'does not fit one'}"
+         + (f"; with {_bytes(p.activation_bytes)} of activations on each" if p.activation_bytes else "")
+         + _interval_text(intervals, "accelerators_to_hold_zero3", lambda v: f"{v}")),
+    ]
+    if p.per_accelerator is not None:
+        rows.append(("per accelerator", _bytes(p.per_accelerator["zero3"]),
+                     f"each of {hw.n_accelerators}, ZeRO-3; ZeRO-1 {_bytes(p.per_accelerator['zero1'])}, ZeRO-2 "
+                     f"{_bytes(p.per_accelerator['zero2'])}, unsharded {_bytes(p.per_accelerator['none'])}"))
+    kv = f"{p.kv_cache_per_token / 1e6:.4g} MB/token"
+    rows.append(("KV cache", kv, f"2 x {shape.n_layer} layers x {shape.kv_heads} KV heads x {shape.head_width} x "
+                 f"{p.weight_precision}" + ("" if p.context is None else
+                                             f"; {_bytes(p.kv_cache_per_sequence)} for {p.context} tokens")))
+    rows.append(("accelerator-hours", f"{hw.accelerator_hours:.4g}",
+                 f"= C / ({hw.peak_flops_per_second:.4g} FLOP/s {hw.precision} dense peak of {device.name} x MFU "
+                 f"{hw.mfu:g} [{_origin(a['mfu'])}]) / 3600" + _interval_text(intervals, "accelerator_hours",
+                                                                             lambda v: f"{v:.4g}")))
+    if hw.wall_clock_days is not None:
+        rows.append(("wall-clock", f"{hw.wall_clock_days:.4g} days", f"on {hw.n_accelerators} accelerators at once"
+                     + _interval_text(intervals, "wall_clock_days", lambda v: f"{v:.4g}")))
+    else:
+        rows.append(("wall-clock", "n/a", "give --accelerators COUNT"))
+    if hw.energy_kwh is not None:
+        rows.append(("energy", _energy(hw.energy_kwh), f"= hours x {hw.power_watts:g} W [{_origin(a['power_watts'])}] "
+                     f"x PUE {hw.pue:g} [{_origin(a['pue'])}]" + _interval_text(intervals, "energy_kwh", _energy)))
+    else:
+        rows.append(("energy", "n/a", f"{device.name} has no published power: give --power W"))
+    rows.append(("cost", f"{hw.cost:.4g}", f"= hours x {hw.price_per_accelerator_hour:g} per accelerator-hour "
+                 f"[{_origin(a['price_per_accelerator_hour'])}: {a['price_per_accelerator_hour']['note']}]"
+                 + _interval_text(intervals, "cost", lambda v: f"{v:.4g}")))
+    width = [max(len(r[i]) for r in rows) for i in range(2)]
+    lines = ["plan (each figure with the assumptions that produced it):"]
+    lines += [f"  {r[0].ljust(width[0])}  {r[1].rjust(width[1])}  {r[2]}" for r in rows]
+    lines += [f"  note: {note}" for note in p.notes]
+    lines.append(f"  accelerator: {device.name}: {device.source}" + (f" ({device.notes})" if device.notes else ""))
+    return "\n".join(lines)
+
+
+def _energy(kwh):
+    for unit, size in (("GWh", 1e6), ("MWh", 1e3)):
+        if kwh >= size:
+            return f"{kwh / size:.4g} {unit}"
+    return f"{kwh:.4g} kWh"
