@@ -16,6 +16,7 @@ import numpy as np
 import optimal
 from optimal.allocation.allocate import check_budgets
 from optimal.cli import isoflop as isoflop_command
+from optimal.cli import suggest as suggest_command
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.errors import DataError, OptimalError, OutputError, check_count
 from optimal.fitting.data import parse_where, read_runs_with_columns
@@ -738,6 +739,7 @@ def build_parser():
     validate.add_parser(commands)
     from optimal.cli import predict
     predict.add_parser(commands)
+    suggest_command.add_parser(commands)
     return parser
 
 
