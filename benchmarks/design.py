@@ -1,7 +1,7 @@
 """Simulation: do the runs ``optimal.suggest`` picks narrow N*(C) more than the same compute on an IsoFLOP grid?
 
-    python benchmarks/run.py --design            # 200 noise seeds (~2 min on 2 CPU cores)
-    python benchmarks/run.py --design --smoke    # tiny, for the harness test
+    python benchmarks/run.py --design            # 200 noise seeds, spends 1e21 and 1e22 (~10 min on 2 CPU cores)
+    python benchmarks/run.py --design --smoke    # 4 seeds, to see that it runs
 
 A known truth (``optimal.synthetic.DEFAULT_TRUTH``, Epoch's refit of Chinchilla rounded: Besiroglu et al. 2024),
 and for every noise seed:
@@ -59,6 +59,7 @@ DESIGN_CONFIGS = {
     "full": DesignConfig("full"),
     "smoke": DesignConfig("smoke", seeds=4, interval_resamples=100),
 }
+SPENDS = (1e21, 1e22)  # the scenarios ``run.py --design`` simulates: 100x and 1000x the largest initial budget
 
 
 def isoflop_runs(law, budgets, sizes, span=4.0, k=6.0):
@@ -149,10 +150,14 @@ def _versus(suggested, grid, truth_log, cfg):
     ratios = []
     for _ in range(cfg.interval_resamples):
         pick = rng.integers(0, len(grid), len(grid))
-        ratios.append(np.std(suggested[pick], ddof=1) / np.std(grid[pick], ddof=1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios.append(np.std(suggested[pick], ddof=1) / np.std(grid[pick], ddof=1))
+    ratios = np.asarray(ratios)
+    ratios = ratios[np.isfinite(ratios)]  # a resample of one repeated seed has no spread
+    interval = [float(np.percentile(ratios, q)) for q in (2.5, 97.5)] if len(ratios) else [math.nan, math.nan]
     return {"sd_ratio": float(np.std(suggested, ddof=1) / np.std(grid, ddof=1)),
             "robust_sd_ratio": _robust_sd(suggested) / _robust_sd(grid),
-            "sd_ratio_interval_95": [float(np.percentile(ratios, 2.5)), float(np.percentile(ratios, 97.5))],
+            "sd_ratio_interval_95": interval,
             "seeds_suggested_closer": int(np.sum(np.abs(suggested - truth_log) < np.abs(grid - truth_log)))}
 
 
@@ -160,26 +165,42 @@ def _log_n_star_law(law, cfg):
     return float(np.log(optimal.compute_optimal(law, cfg.target_compute, cfg.k).n_params))
 
 
-def markdown(r, command="python benchmarks/run.py --design"):
+def simulate_all(mode="full", spends=SPENDS) -> dict:
+    """``simulate`` for every spend of ``spends`` with the ``mode``'s configuration: ``{"scenarios": [...],
+    "total_s"}``."""
+    started = time.perf_counter()
+    scenarios = [simulate(dataclasses.replace(DESIGN_CONFIGS[mode], spend=spend)) for spend in spends]
+    return {"scenarios": scenarios, "total_s": time.perf_counter() - started}
+
+
+def markdown_all(r, command="python benchmarks/run.py --design"):
+    seeds = r["scenarios"][0]["config"]["seeds"]
+    lines = [f"# Experiment design: suggested runs vs an IsoFLOP grid ({seeds} noise seeds)", "",
+             f"Command: `{command}` ({r['total_s']:.0f} s in all)", ""]
+    return "\n".join(lines + [markdown(s) for s in r["scenarios"]])
+
+
+def markdown(r):
+    """One scenario's table and comparisons."""
     c = r["config"]
-    lines = [f"# Experiment design: suggested runs vs an IsoFLOP grid ({c['seeds']} noise seeds)", "",
-             f"Command: `{command}` ({r['total_s']:.0f} s in all)", "",
+    lines = [f"## Spend F = {c['spend']:.0e} FLOPs ({r['total_s']:.0f} s)", "",
              f"Truth: Epoch's refit of Chinchilla, rounded (optimal.synthetic.DEFAULT_TRUTH); log-loss noise sd "
              f"{c['noise']:g}. Initial runs: {c['initial_sizes']} sizes at each of "
              f"{', '.join(f'{b:.0e}' for b in c['initial_budgets'])} FLOPs. Target C = {c['target_compute']:.0e} FLOPs "
              f"(true N* = {r['truth_n_star']:.4g}); spend F = {c['spend']:.0e} FLOPs. Suggested: at most "
              f"{c['n_runs']} runs from the default candidates. Grids: {c['grid_sizes']} sizes from N*/s to s N* (s = "
-             f"{', '.join(f'{x:g}' for x in c['grid_spans'])}; N* of the initial fit) at {', '.join(f'{s:.3g} F' for s in c['grid_budget_shares'])}.", "",
-             "| arm | sd of ln N*(C) | 1.4826 MAD | RMSE vs truth | median error | predicted sd (median) | fits converged | compute (median) |",
-             "|---|---|---|---|---|---|---|---|"]
+             f"{', '.join(f'{x:g}' for x in c['grid_spans'])}; N* of the initial fit) at "
+             f"{', '.join(f'{s:.3g} F' for s in c['grid_budget_shares'])}.", "",
+             "| arm | sd of ln N*(C) | 1.4826 MAD | RMSE vs truth | median error | predicted sd (median) "
+             "| fits converged | compute (median) |", "|---|---|---|---|---|---|---|---|"]
     for name, a in r["arms"].items():
         compute = f"{a['compute_median']:.3g}" if "compute_median" in a else "-"
         lines.append(f"| {name} | {a['sd']:.4f} | {a['robust_sd']:.4f} | {a['rmse_vs_truth']:.4f} | "
-                     f"{a['median_error']:+.4f} | {a['predicted_sd_median']:.4f} | {a['fits_converged']}/{c['seeds']} | "
-                     f"{compute} |")
+                     f"{a['median_error']:+.4f} | {a['predicted_sd_median']:.4f} | "
+                     f"{a['fits_converged']}/{c['seeds']} | {compute} |")
     lines.append("")
     for name, v in r["versus"].items():
-        lo, hi = v["sd_ratio_interval_95"]
+        lo, hi = v["sd_ratio_interval_95"]  # nan when too few seeds for an interval
         lines.append(f"- suggested vs {name}: sd ratio {v['sd_ratio']:.3f} (95% bootstrap interval over seeds {lo:.3f} "
                      f"to {hi:.3f}); 1.4826 MAD ratio {v['robust_sd_ratio']:.3f}; the suggested refit was closer to "
                      f"the truth in {v['seeds_suggested_closer']} of {c['seeds']} seeds.")

@@ -6,7 +6,7 @@
     python benchmarks/run.py --smoke --out DIR   # tiny sizes, so that tests/test_benchmarks.py keeps it alive
     python benchmarks/run.py --families      # generic vs fast path (Chinchilla), data-constrained vs SciPy (~5 min)
     python benchmarks/run.py --cold-start    # the installed `optimal fit` / `optimal solve` in fresh processes (~1 min)
-    python benchmarks/run.py --design        # suggested next runs vs an IsoFLOP grid, 200 noise seeds (benchmarks/design.py)
+    python benchmarks/run.py --design        # suggested next runs vs an IsoFLOP grid, 200 seeds (benchmarks/design.py, ~10 min)
 
 Results go to ``benchmarks/results/<device>.json`` and ``.md`` (``<device>-quick``, ``<device>-scaling``,
 ``<device>-smoke``, ``<device>-families``, ``<device>-cold-start`` for the other modes), where ``<device>`` is
@@ -1680,11 +1680,11 @@ def run_design(args):
     import design
 
     mode = "smoke" if args.smoke else "full"
-    results = design.simulate(design.DESIGN_CONFIGS[mode])
+    results = design.simulate_all(mode)
     results["environment"] = environment()
     command = "python benchmarks/run.py --design" + (" --smoke" if args.smoke else "")
-    print(design.markdown(results, command))
-    return write(results, args.out, "-design" if mode == "full" else "-design-smoke", design.markdown(results, command))
+    print(design.markdown_all(results, command))
+    return write(results, args.out, "-design" if mode == "full" else "-design-smoke", design.markdown_all(results, command))
 
 
 def main(argv=None):
@@ -1703,8 +1703,8 @@ def main(argv=None):
     parser.add_argument("--batch", action="store_true",
                         help="groups and sweeps as one program vs one at a time instead (with --smoke: tiny)")
     parser.add_argument("--design", action="store_true",
-                        help="the experiment-design simulation instead: optimal.suggest's runs vs an IsoFLOP grid "
-                             "(benchmarks/design.py; with --smoke: 4 seeds)")
+                        help="the experiment-design simulation instead: optimal.suggest's runs vs an IsoFLOP grid, "
+                             "spends 1e21 and 1e22 (benchmarks/design.py; with --smoke: 4 seeds)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help=f"results folder (default {RESULTS_DIR})")
     args = parser.parse_args(argv)
     if args.cold_start:  # child processes only: this one starts no JAX backend

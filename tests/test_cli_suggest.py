@@ -51,7 +51,8 @@ def test_json_is_strict_has_the_documented_keys_and_matches_the_api(capsys, file
 
 
 def test_text_output_lists_the_runs(capsys, files):
-    code, out, err = run(capsys, ["suggest", files["record"], "--target-compute", "1e24", "--spend", "1e21", "--n", "3"])
+    code, out, err = run(capsys, ["suggest", files["record"], "--target-compute", "1e24", "--spend", "1e21",
+                                  "--n", "3"])
     assert code == 0, err
     assert "predicted sd of ln N*" in out and "N (params)" in out and "tokens/param" in out
     lines = out.splitlines()

@@ -267,14 +267,16 @@ def design_module():
 
 
 def test_suggested_runs_narrow_n_star_more_than_an_isoflop_grid(design_module):
-    """The issue's claim on a known truth (the benchmark's scenario, benchmarks/design.py, with fewer seeds and one
-    grid arm): for 24 noise seeds, refits with the suggested runs added spread log N*(1e24) less than refits with the
-    same spend on a 5 x 2 IsoFLOP grid (sizes N*/2 to 2 N*). Not luck: beyond sd_suggested < sd_grid, the 95%
-    bootstrap interval of the sd ratio (seeds resampled in pairs) must lie below 1; with no difference between the
-    designs, that happens by chance about 2.5% of the time. (The information model predicts a ratio near 0.6, which
-    24 seeds resolve: the ratio's log has a standard error of about 1/sqrt(23) = 0.21 against log 0.6 = -0.51.)"""
-    cfg = dataclasses.replace(design_module.DESIGN_CONFIGS["full"], mode="test", seeds=24, grid_spans=(2.0,),
-                              interval_resamples=1000)
+    """The issue's claim on a known truth (benchmarks/design.py's scenario with spend 1e22 FLOPs, 16 noise seeds
+    instead of 200, one grid arm): refits with the suggested runs added spread log N*(1e24) less across seeds than
+    refits with the same spend on a 5 x 2 IsoFLOP grid (sizes N*/2 to 2 N* around the initial fit's N*).
+
+    Not luck: beyond sd_suggested < sd_grid, the 95% bootstrap interval of the sd ratio (seeds resampled with their
+    pairs) must lie below 1, which with no real difference happens about 2.5% of the time. With 16 seeds the log of
+    the ratio has a standard error of about 1/sqrt(15) = 0.26; the 200-seed benchmark measured a ratio near 0.4
+    at this spend (log -0.9, README), so the bound sits below 1 for nearly any choice of seeds, not just these."""
+    cfg = dataclasses.replace(design_module.DESIGN_CONFIGS["full"], mode="test", seeds=16, spend=1e22,
+                              grid_spans=(2.0,), interval_resamples=1000)
     result = design_module.simulate(cfg)
     versus = result["versus"]["grid x2"]
     assert result["arms"]["suggested"]["sd"] < result["arms"]["grid x2"]["sd"]
