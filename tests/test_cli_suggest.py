@@ -82,13 +82,15 @@ CSV_ERRORS = [
     ("N,D\n-1e9,2e10\n", "row 1, column 'N': -1e9 must be positive and finite"),
     ("N,D\n", "no candidate rows below the header"),
     ("", "the file is empty"),
+    ("N,n,D\n1,2,3\n", "needs exactly one column 'N'"),
+    (b"N,D\n\xff\xfe,1\n", "cannot read the candidates as UTF-8 CSV"),
 ]
 
 
-@pytest.mark.parametrize("content, message", CSV_ERRORS, ids=[m for _, m in CSV_ERRORS])
+@pytest.mark.parametrize("content, message", CSV_ERRORS, ids=[f"{i}-{m}" for i, (_, m) in enumerate(CSV_ERRORS)])
 def test_malformed_candidates_csv_is_one_error(capsys, files, tmp_path, content, message):
     path = tmp_path / "candidates.csv"
-    path.write_text(content)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
     assert_one_error(*run(capsys, ["suggest", files["record"], "--target-compute", "1e24", "--spend", "1e21",
                                    "--candidates", path]), message)
 

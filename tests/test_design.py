@@ -246,6 +246,16 @@ def test_a_joint_fit_or_a_non_fit_is_refused(noisy_fit):
         suggest(joint, TARGET, 1e21)
 
 
+def test_an_allocation_that_did_not_converge_is_refused(noisy_fit, monkeypatch):
+    """No N* to narrow: the solver's own flag (forced here; the Chinchilla law always converges) stops the design."""
+    from optimal.analysis import design
+
+    real = design.compute_optimal
+    monkeypatch.setattr(design, "compute_optimal", lambda *a, **k: real(*a, **k)._replace(converged=np.False_))
+    with pytest.raises(OptimalError, match="allocation at 1e\\+24 FLOPs did not converge"):
+        suggest(noisy_fit, TARGET, 1e21)
+
+
 def test_residuals_without_spread_need_a_noise_sd(noisy_fit):
     """Every residual equal (the fit's own predictions, all 1% off): the MAD is 0, sigma cannot be estimated."""
     n, d, _, w = noisy_fit.data
