@@ -9,10 +9,11 @@ The uncertainty model (Gauss-Newton information in the fitting space):
   coefficients (the fitting space: log E, log A, log B, alpha, beta for Chinchilla) at every run, W the rows'
   weights and ``s^2 = E[psi^2] / E[psi']^2`` the M-estimator's variance factor (Huber 1964; psi the Huber
   loss's derivative). For Gaussian noise of scale sigma this is ``sigma^2`` when delta >> sigma (least squares)
-  and ``(pi/2) sigma^2`` when delta << sigma (the L1 limit); ``huber_variance_factor`` evaluates it in between.
-- sigma is estimated from the fit's residuals robustly: ``1.4826 x MAD``, times ``sqrt(n / (n - F))`` for the F
-  coefficients fitted (an L1 fit interpolates about F rows exactly, which pulls the MAD down). sigma only scales
-  every variance by the same factor: the ranking and the chosen runs do not depend on it.
+  and ``(pi/2) sigma^2`` when delta << sigma (the L1 limit). The factor and sigma are the ones
+  ``optimal.fitting.predict`` uses for its linearised intervals (``huber_variance_factor``, ``residual_scale``):
+  sigma is ``1.4826 x MAD`` of the fit's residuals times ``sqrt(n / (n - F))`` for the F coefficients fitted (an
+  L1 fit interpolates about F rows exactly, which pulls the MAD down). sigma only scales every variance by the
+  same factor: the ranking and the chosen runs do not depend on it.
 - The information is ``I = J^T W J / s^2``; a new run at (N, D) adds ``j j^T / s^2`` (weight 1), j its Jacobian
   row. ``var(log N*(C)) = g^T I^{-1} g`` with ``g = d log N*(C) / d z`` by ``jax.grad`` through
   ``optimal.compute_optimal`` (implicit derivatives at the optimum).
@@ -47,12 +48,12 @@ from ..allocation.allocate import compute_optimal
 from ..errors import BudgetError, DataError, OptimalError, check_count
 from ..fitting.fit import FitResult
 from ..fitting.objective import DEFAULT_DELTA
+from ..fitting.predict import huber_variance_factor, residual_scale
 from ..fitting.problem import expand, residuals
 from ..precision import float64_scope
 
 RIDGE = 1e-10  # relative to the largest eigenvalue of the scaled information of the fit's runs
 WEAK_DIRECTION = 1e3  # a scaled eigenvalue below WEAK_DIRECTION x the ridge counts as weakly identified
-MAD_TO_SD = 1.4826  # sd / MAD for Gaussian noise: 1 / Phi^{-1}(3/4)
 DEFAULT_N = 10  # runs suggested at most
 RULES = ("per FLOP", "absolute")  # the two greedy rules; the one that ends with the smaller variance is kept
 DEFAULT_GRID_BUDGETS = 7  # budgets of the default candidate grid, log-spaced
@@ -77,7 +78,7 @@ class Suggestion:
         fit's runs alone, and with every chosen run; total_compute: the chosen runs' compute (<= spend).
       rule: the greedy rule whose choice was kept ("per FLOP" or "absolute").
       noise_sd: sigma, the log-loss noise scale used; noise_from: "residuals" or "given"; variance_factor:
-        s^2 / sigma^2 (``huber_variance_factor``).
+        s^2 / sigma^2 (``optimal.fitting.predict.huber_variance_factor``).
       information_condition: condition number of the fit's scaled information; weak_directions: how many of its
         directions are weakly identified (see the module docstring).
       candidates_from: "given" or a description of the default grid; n_candidates: how many were scored.
@@ -115,25 +116,6 @@ class Suggestion:
             "information_condition": self.information_condition, "weak_directions": self.weak_directions,
             "candidates_from": self.candidates_from, "n_candidates": self.n_candidates, "ranking": self.ranking,
         }
-
-
-def huber_variance_factor(delta, sigma):
-    """``E[psi^2] / (sigma^2 E[psi']^2)`` for Gaussian noise of sd ``sigma`` and the Huber loss with threshold
-    ``delta``: the factor by which the Huber estimator's asymptotic variance exceeds least squares' (Huber 1964).
-    1 for delta >> sigma, pi/2 for delta << sigma (the L1 limit). ``delta=None`` (squared loss) gives 1.
-
-    Example:
-      >>> round(huber_variance_factor(1e-3, 1.0), 4)  # nearly L1
-      1.5708
-    """
-    if delta is None or sigma <= 0:
-        return 1.0
-    k = delta / sigma
-    phi = math.exp(-0.5 * k * k) / math.sqrt(2 * math.pi)
-    inside = math.erf(k / math.sqrt(2))  # P(|e| <= delta) = E[psi']
-    tail = 1.0 - inside  # P(|e| > delta)
-    second = inside - 2 * k * phi + k * k * tail  # E[psi^2] / sigma^2
-    return second / (inside * inside)
 
 
 def _one_law(fit):
@@ -208,19 +190,13 @@ def log_n_star_gradient(fit, target_compute, flops_per_param_token=6.0):
 
 
 def noise_scale(fit):
-    """sigma, the log-loss noise sd: ``1.4826 x MAD`` of the fit's residuals (rows of positive weight) times
-    ``sqrt(n / (n - F))``, F the free coefficients. Raises ``DataError`` when it is not positive (every residual 0:
-    pass ``noise_sd``)."""
-    struct, rows = fit.problem()
-    weights = np.asarray(fit.data[3], np.float64)
-    with jax.enable_x64(True):
-        r = np.asarray(residuals(fit.family, jnp.asarray(fit.free, jnp.float64), rows), np.float64)[weights > 0]
-    n, f = len(r), len(struct.names)
-    mad = float(np.median(np.abs(r - np.median(r))))
-    sigma = MAD_TO_SD * mad * math.sqrt(n / max(n - f, 1))
+    """sigma, the log-loss noise sd: ``optimal.fitting.predict.residual_scale`` (``1.4826 x MAD`` of the fit's
+    residuals over its rows of positive weight, times ``sqrt(n / (n - F))``, F the free coefficients). Raises
+    ``DataError`` when it is not positive (residuals without spread: pass ``noise_sd``)."""
+    sigma, _ = residual_scale(fit)
     if not (math.isfinite(sigma) and sigma > 0):
-        raise DataError(f"the fit's residuals have no spread (MAD {mad:g}): the noise scale cannot be estimated from "
-                        "them; pass noise_sd (--noise-sd)")
+        raise DataError(f"the fit's residuals have no spread (robust scale {sigma:g}): the noise scale cannot be "
+                        "estimated from them; pass noise_sd (--noise-sd)")
     return sigma
 
 
@@ -300,9 +276,8 @@ def _information(fit_result, noise_sd):
     """``(Information of the fit's runs, 1/s^2, sigma, where sigma came from, variance factor)``."""
     _check_noise_sd(noise_sd)
     sigma, noise_from = (float(noise_sd), "given") if noise_sd is not None else (noise_scale(fit_result), "residuals")
-    robust = fit_result.config.get("robust", "huber")
-    factor = huber_variance_factor(float(fit_result.config.get("delta", DEFAULT_DELTA)) if robust == "huber" else None,
-                                   sigma)
+    factor = huber_variance_factor(float(fit_result.config.get("delta", DEFAULT_DELTA)), sigma,
+                                   fit_result.config.get("robust", "huber"))
     weight = 1.0 / (factor * sigma * sigma)  # 1/s^2
     own = prediction_jacobian(fit_result)
     weights = np.asarray(fit_result.data[3], np.float64)
