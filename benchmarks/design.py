@@ -62,14 +62,12 @@ DESIGN_CONFIGS = {
 SPENDS = (1e21, 1e22)  # the scenarios ``run.py --design`` simulates: 100x and 1000x the largest initial budget
 
 
-def isoflop_runs(law, budgets, sizes, span=4.0, k=6.0):
-    """``(N, D)`` of an IsoFLOP grid: at each budget, ``sizes`` sizes log-spaced from N*/span to span N* of
-    ``law``'s optimum."""
-    budgets = np.asarray(budgets, np.float64)
-    n_star = np.asarray(optimal.compute_optimal(law, budgets, k).n_params, np.float64)
-    n = (n_star[:, None] * np.geomspace(1 / span, span, sizes)[None, :]).ravel()
-    d = (budgets[:, None] / (k * n_star[:, None] * np.geomspace(1 / span, span, sizes)[None, :])).ravel()
-    return n, d
+def isoflop_grid(law, budgets, sizes, span, k):
+    """``(N, D)`` of an IsoFLOP grid (``optimal.isoflop_runs``): at each budget, ``sizes`` sizes log-spaced from
+    N*/span to span N* of ``law``'s optimum."""
+    runs = optimal.isoflop_runs(budgets, truth=law, n_sizes=sizes, width_decades=2 * math.log10(span),
+                                flops_per_param_token=k)
+    return runs.n_params, runs.n_tokens
 
 
 def noisy_loss(n, d, noise, rng, truth=DEFAULT_TRUTH):
@@ -98,7 +96,7 @@ def simulate(cfg: DesignConfig) -> dict:
     """Run the simulation (module docstring); a JSON-ready dict of the results."""
     started = time.perf_counter()
     truth_log = _log_n_star_law(DEFAULT_TRUTH, cfg)
-    init_n, init_d = isoflop_runs(DEFAULT_TRUTH, cfg.initial_budgets, cfg.initial_sizes, k=cfg.k)
+    init_n, init_d = isoflop_grid(DEFAULT_TRUTH, cfg.initial_budgets, cfg.initial_sizes, 4.0, cfg.k)
     rngs = [np.random.default_rng([cfg.seed, s]) for s in range(cfg.seeds)]
     initial = [(init_n, init_d, noisy_loss(init_n, init_d, cfg.noise, rng)) for rng in rngs]
     first = _fit_each(initial, cfg)
@@ -119,7 +117,7 @@ def simulate(cfg: DesignConfig) -> dict:
         # fresh noise for the new runs; the same initial losses in every arm
         sets["suggested"].append((np.r_[n0, sn], np.r_[d0, sd_], np.r_[l0, noisy_loss(sn, sd_, cfg.noise, rng)]))
         for name, span in zip(grids, cfg.grid_spans):
-            gn, gd = isoflop_runs(fit.law, grid_budgets, cfg.grid_sizes, span=span, k=cfg.k)
+            gn, gd = isoflop_grid(fit.law, grid_budgets, cfg.grid_sizes, span, cfg.k)
             predicted[name].append(predicted_sd(fit, cfg.target_compute, gn, gd, flops_per_param_token=cfg.k,
                                                 noise_sd=s.noise_sd))
             spent[name].append(float(np.sum(cfg.k * gn * gd)))
