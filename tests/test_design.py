@@ -112,6 +112,33 @@ def test_predicted_variance_matches_refits_of_perturbed_noiseless_data():
     assert with_run < 0.95 * predicted_sd(base, TARGET, noise_sd=sigma)
 
 
+def test_tied_coefficients_go_through_the_fits_free_vector(noisy_fit):
+    """A constrained fit (alpha tied to beta: the generic path's free vector (log E, log A, log B, alpha=beta)):
+    g matches the closed form's gradient in those four coordinates, and the Jacobian is the full one with the
+    alpha and beta columns summed (the chain rule of the tie). The record is built, not fitted: only the
+    plumbing is under test."""
+    theta = np.asarray(noisy_fit.theta).copy()
+    theta[4] = theta[3]
+    tied = dataclasses.replace(noisy_fit, theta=theta, tied=(("alpha", "beta"),), free=theta[:4],
+                               free_names=("E", "A", "B", "alpha=beta"),
+                               law=optimal.laws.CHINCHILLA.law_from_theta(theta))
+    _, g = log_n_star_gradient(tied, TARGET)
+
+    def closed(z):
+        log_g = (z[1] - z[2]) / (2 * z[3])
+        return log_g + 0.5 * jnp.log(TARGET / 6)
+
+    with jax.enable_x64(True):
+        expected = np.asarray(jax.grad(closed)(jnp.asarray(theta[:4])))
+    np.testing.assert_allclose(g, expected, rtol=1e-8, atol=1e-10 * np.abs(expected).max())
+    n, d = np.array([1e9, 3e10]), np.array([2e10, 1e11])
+    full = prediction_jacobian(dataclasses.replace(noisy_fit, theta=theta, free=theta), n, d)
+    np.testing.assert_allclose(prediction_jacobian(tied, n, d), np.c_[full[:, :3], full[:, 3] + full[:, 4]],
+                               rtol=1e-12)
+    answer = suggest(tied, TARGET, 1e21)
+    assert answer.runs and answer.sd_after < answer.sd_before
+
+
 def test_variance_agrees_with_predicts_coefficient_covariance(noisy_fit):
     """The same linearised model computed by optimal.fitting.predict's own code (its Gram matrix and eigen-inverse):
     var(log N*) = g^T C g, C = coefficient_covariance. Agreement to 1e-4 relative (the design's ridge of 1e-10 of
