@@ -264,6 +264,13 @@ def test_bad_input_is_named(noisy_fit, kwargs, error, message):
     assert message in str(caught.value)
 
 
+def test_predicted_sd_checks_its_input(noisy_fit):
+    with pytest.raises(BudgetError, match="target compute must be a positive finite number of FLOPs, got -1.0"):
+        predicted_sd(noisy_fit, -1.0)
+    with pytest.raises(DataError, match="candidate 0 \\(0-based\\): N = 0 must be positive"):
+        predicted_sd(noisy_fit, TARGET, [0.0], [1e10])
+
+
 def test_a_joint_fit_or_a_non_fit_is_refused(noisy_fit):
     with pytest.raises(OptimalError, match="needs a FitResult"):
         suggest(DEFAULT_TRUTH, TARGET, 1e21)

@@ -256,14 +256,22 @@ def predicted_sd(fit_result, target_compute, n_params=(), n_tokens=(), *, flops_
       True
     """
     _one_law(fit_result)
-    k = float(flops_per_param_token)
-    _, g = log_n_star_gradient(fit_result, float(target_compute), k)
+    target_compute, k = _flops(target_compute, "target compute"), _flops(flops_per_param_token, "k")
+    _, g = log_n_star_gradient(fit_result, target_compute, k)
     info, weight, _, _ = _information(fit_result, noise_sd)
     n_params = np.atleast_1d(np.asarray(n_params, np.float64))
     n_tokens = np.atleast_1d(np.asarray(n_tokens, np.float64))
     if len(n_params):
         info = info.added(prediction_jacobian(fit_result, *_check_candidates((n_params, n_tokens))), weight)
     return math.sqrt(info.variance(g))
+
+
+def _flops(value, name):
+    """``value`` as a float when it is a positive finite number; ``BudgetError`` naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
+            math.isfinite(value) and value > 0):
+        raise BudgetError(f"{name} must be a positive finite number of FLOPs, got {value!r}")
+    return float(value)
 
 
 def _check_noise_sd(noise_sd):
@@ -290,7 +298,7 @@ def default_candidates(fit, target_compute, spend, flops_per_param_token=6.0):
     ``DEFAULT_GRID_BUDGETS`` budgets log-spaced from the largest fitted run's compute (k N D) up to the spend
     (from 1% of the spend when the spend is below the largest run), and at each budget ``DEFAULT_GRID_SIZES``
     model sizes log-spaced from N*/8 to 8 N*, N* the fit's own optimum at that budget (factors of 2 apart); D =
-    budget / (k N). Budgets above the target are left out (nothing is learnt there that the target needs less).
+    budget / (k N). No budget exceeds the target (a run at the target is the answer itself, not a probe of it).
     """
     n, d, _, weights = (np.asarray(x, np.float64) for x in fit.data)
     largest = float(np.max(flops_per_param_token * n * d * (weights > 0)))
@@ -404,11 +412,8 @@ def suggest(fit_result, target_compute, spend, candidates=None, n=DEFAULT_N, *, 
       >>> [(r["N"], r["D"]) for r in s.runs]  # doctest: +SKIP
     """
     _one_law(fit_result)
-    for value, name in ((target_compute, "target compute"), (spend, "spend"), (flops_per_param_token, "k")):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
-                math.isfinite(value) and value > 0):
-            raise BudgetError(f"{name} must be a positive finite number of FLOPs, got {value!r}")
-    target_compute, spend, k = float(target_compute), float(spend), float(flops_per_param_token)
+    target_compute, spend = _flops(target_compute, "target compute"), _flops(spend, "spend")
+    k = _flops(flops_per_param_token, "k")
     n_max = check_count(n, "n (runs to suggest)", 1)
     _check_noise_sd(noise_sd)
     if candidates is None:
