@@ -6,6 +6,7 @@
     python benchmarks/run.py --smoke --out DIR   # tiny sizes, so that tests/test_benchmarks.py keeps it alive
     python benchmarks/run.py --families      # generic vs fast path (Chinchilla), data-constrained vs SciPy (~5 min)
     python benchmarks/run.py --cold-start    # the installed `optimal fit` / `optimal solve` in fresh processes (~1 min)
+    python benchmarks/run.py --design        # suggested next runs vs an IsoFLOP grid, 200 seeds (benchmarks/design.py, ~10 min)
 
 Results go to ``benchmarks/results/<device>.json`` and ``.md`` (``<device>-quick``, ``<device>-scaling``,
 ``<device>-smoke``, ``<device>-families``, ``<device>-cold-start`` for the other modes), where ``<device>`` is
@@ -1673,6 +1674,19 @@ def batch_markdown(r):
     return "\n".join(lines) + "\n"
 
 
+def run_design(args):
+    """The experiment-design simulation (benchmarks/design.py); writes ``<device>-design[-smoke].json/.md``."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import design
+
+    mode = "smoke" if args.smoke else "full"
+    results = design.simulate_all(mode)
+    results["environment"] = environment()
+    command = "python benchmarks/run.py --design" + (" --smoke" if args.smoke else "")
+    print(design.markdown_all(results, command))
+    return write(results, args.out, "-design" if mode == "full" else "-design-smoke", design.markdown_all(results, command))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     size = parser.add_mutually_exclusive_group()
@@ -1688,6 +1702,9 @@ def main(argv=None):
                              "runs; with --smoke: one of each, synthetic rows)")
     parser.add_argument("--batch", action="store_true",
                         help="groups and sweeps as one program vs one at a time instead (with --smoke: tiny)")
+    parser.add_argument("--design", action="store_true",
+                        help="the experiment-design simulation instead: optimal.suggest's runs vs an IsoFLOP grid, "
+                             "spends 1e21 and 1e22 (benchmarks/design.py; with --smoke: 4 seeds)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help=f"results folder (default {RESULTS_DIR})")
     args = parser.parse_args(argv)
     if args.cold_start:  # child processes only: this one starts no JAX backend
@@ -1703,6 +1720,8 @@ def main(argv=None):
 
 
 def _run(args, parser):
+    if args.design:
+        return run_design(args)
     if args.batch:
         results = run_batch(BATCH_CONFIGS["smoke" if args.smoke else "full"], args.out)
         print(batch_markdown(results))

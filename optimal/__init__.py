@@ -49,6 +49,7 @@ from .analysis.compare import compare
 from .analysis.recommend import Recommendation, recommend
 from .analysis.validate import Validation, validate
 from .fitting.predict import Prediction, predict
+from .analysis.design import Suggestion, predicted_sd, suggest
 from .synthetic import isoflop_runs, synthetic_runs
 from .planning import (
     ACCELERATORS,

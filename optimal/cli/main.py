@@ -733,9 +733,9 @@ def build_parser():
     plot.add_argument("--dpi", type=int, default=150, help="resolution of png/jpg output, 10 to 2000 (default 150)")
     plot.set_defaults(run=_cmd_plot)
     # the commands in modules of their own import this module's helpers, so they are imported here, not above
-    from optimal.cli import isoflop, plan, predict, validate
+    from optimal.cli import isoflop, plan, predict, suggest, validate
 
-    for command in (plan, isoflop, validate, predict):
+    for command in (plan, isoflop, validate, predict, suggest):
         command.add_parser(commands)
     return parser
 

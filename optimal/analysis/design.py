@@ -1,0 +1,449 @@
+"""Which runs to train next: the candidate runs (N, D) that shrink the uncertainty of log N*(C) most per FLOP.
+
+The uncertainty model (Gauss-Newton information in the fitting space):
+
+- The fit minimises a sum of Huber losses (delta = 1e-3) of log-loss residuals. That is nearly an L1 loss, whose
+  Hessian is zero almost everywhere (a few kinks carry all the curvature): it is no measure of information
+  (``shared/design/PITFALLS.md``). The asymptotic covariance of such an M-estimator is instead
+  ``s^2 (J^T W J)^{-1}``, with J (n, F) the Jacobian of the predicted log-loss with respect to the fit's free
+  coefficients (the fitting space: log E, log A, log B, alpha, beta for Chinchilla) at every run, W the rows'
+  weights and ``s^2 = E[psi^2] / E[psi']^2`` the M-estimator's variance factor (Huber 1964; psi the Huber
+  loss's derivative). For Gaussian noise of scale sigma this is ``sigma^2`` when delta >> sigma (least squares)
+  and ``(pi/2) sigma^2`` when delta << sigma (the L1 limit). The factor and sigma are the ones
+  ``optimal.fitting.predict`` uses for its linearised intervals (``huber_variance_factor``, ``residual_scale``):
+  sigma is ``1.4826 x MAD`` of the fit's residuals times ``sqrt(n / (n - F))`` for the F coefficients fitted (an
+  L1 fit interpolates about F rows exactly, which pulls the MAD down). sigma only scales every variance by the
+  same factor: the ranking and the chosen runs do not depend on it.
+- The information is ``I = J^T W J / s^2``; a new run at (N, D) adds ``j j^T / s^2`` (weight 1), j its Jacobian
+  row. ``var(log N*(C)) = g^T I^{-1} g`` with ``g = d log N*(C) / d z`` by ``jax.grad`` through
+  ``optimal.compute_optimal`` (implicit derivatives at the optimum).
+- I is badly conditioned (the 5-parameter problem's Hessian has condition ~1e11, Open-Athena; after the scaling
+  below, ~1e5 on the simulation's 21 runs, and more for runs that identify the law less well). Every solve is
+  done in coordinates scaled by the diagonal of the current runs' information (Jacobi scaling, fixed for the whole
+  design so that candidates are compared in one basis), with a ridge of ``RIDGE`` x its largest eigenvalue added: a vague Gaussian prior
+  on the scaled coefficients. The ridge bounds the condition number (at 1/RIDGE), and because it is the same
+  for every candidate, ``(I + ridge)^{-1}`` is monotone in I: adding a run can never increase the predicted
+  variance. Directions of I whose scaled eigenvalue is within 1e3 x the ridge are counted as weakly identified.
+
+The design: every candidate's score is the predicted variance it removes divided by its compute ``k N D``
+(the ranking). The greedy choice takes the best-scoring candidate that fits in what is left of the spend, adds
+its row to the information, rescores the rest, and repeats until ``n`` runs are chosen, no candidate fits, or
+none reduces the variance. Each candidate is used at most once. Per-FLOP greedy alone can fill a count limit
+with cheap runs and leave most of the spend unused, so the same greedy is also run on the variance removed
+(not divided by compute) and the choice that ends with the smaller variance is kept (Krause & Guestrin 2005, "A
+note on the budgeted maximization of submodular functions": the better of the two greedy rules). Ties are broken
+by (lower cost, N, D), never by position, so the result does not depend on the order of the candidates. (On the
+simulation's fits, no exchange of one chosen run for another candidate within the spend lowered the variance
+further: the greedy set was a local optimum of that search.)
+"""
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..allocation.allocate import compute_optimal
+from ..errors import BudgetError, DataError, OptimalError, check_count
+from ..fitting.fit import FitResult
+from ..fitting.objective import DEFAULT_DELTA
+from ..fitting.predict import huber_variance_factor, residual_scale
+from ..fitting.problem import expand, residuals
+from ..precision import float64_scope
+
+RIDGE = 1e-10  # relative to the largest eigenvalue of the scaled information of the fit's runs
+WEAK_DIRECTION = 1e3  # a scaled eigenvalue below WEAK_DIRECTION x the ridge counts as weakly identified
+DEFAULT_N = 10  # runs suggested at most
+RULES = ("per FLOP", "absolute")  # the two greedy rules; the one that ends with the smaller variance is kept
+DEFAULT_GRID_BUDGETS = 7  # budgets of the default candidate grid, log-spaced
+DEFAULT_GRID_SIZES = 7  # model sizes per budget, log-spaced
+DEFAULT_GRID_SPAN = 8.0  # sizes from N*(budget) / 8 to 8 N*(budget): factors of 2 apart
+DEFAULT_SMALLEST_SHARE = 0.01  # when the spend is below the largest run: budgets from 1% of the spend
+
+
+@dataclasses.dataclass(frozen=True)
+class Suggestion:
+    """The runs to train next and what they are predicted to do to the uncertainty of log N*(C).
+
+    Attributes:
+      runs: the chosen runs in the order picked, dicts: ``N`` (parameters), ``D`` (tokens), ``compute`` (k N D,
+        FLOPs), ``tokens_per_param``, ``sd_after`` (predicted sd of log N*(C) with this run and those before it),
+        ``variance_reduction`` and ``reduction_per_flop`` (at the step it was picked).
+      ranking: every candidate scored against the fit's runs alone, best first: ``N``, ``D``, ``compute``,
+        ``tokens_per_param``, ``sd_after`` (with that run alone added), ``variance_reduction``,
+        ``reduction_per_flop``, ``fits_spend`` (its compute <= the spend).
+      target_compute: C (FLOPs); spend: F (FLOPs); flops_per_param_token: k.
+      n_star: the fit's N*(C) (parameters); sd_before, sd_after: predicted sd of log N*(C) (natural log) from the
+        fit's runs alone, and with every chosen run; total_compute: the chosen runs' compute (<= spend).
+      rule: the greedy rule whose choice was kept ("per FLOP" or "absolute").
+      noise_sd: sigma, the log-loss noise scale used; noise_from: "residuals" or "given"; variance_factor:
+        s^2 / sigma^2 (``optimal.fitting.predict.huber_variance_factor``).
+      information_condition: condition number of the fit's scaled information; weak_directions: how many of its
+        directions are weakly identified (see the module docstring).
+      candidates_from: "given" or a description of the default grid; n_candidates: how many were scored.
+      stopped: why the choice ended ("n runs chosen", "no candidate fits in the spend left", "no candidate
+        reduces the variance").
+    """
+
+    runs: list
+    ranking: list
+    target_compute: float
+    spend: float
+    flops_per_param_token: float
+    n_star: float
+    sd_before: float
+    sd_after: float
+    total_compute: float
+    rule: str
+    noise_sd: float
+    noise_from: str
+    variance_factor: float
+    information_condition: float
+    weak_directions: int
+    candidates_from: str
+    n_candidates: int
+    stopped: str
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict (the CLI's ``--json`` keys)."""
+        return {
+            "target_compute": self.target_compute, "spend": self.spend,
+            "flops_per_param_token": self.flops_per_param_token, "n_star": self.n_star,
+            "sd_log_n_star_before": self.sd_before, "sd_log_n_star_after": self.sd_after,
+            "total_compute": self.total_compute, "rule": self.rule, "stopped": self.stopped, "runs": self.runs,
+            "noise_sd": self.noise_sd, "noise_from": self.noise_from, "variance_factor": self.variance_factor,
+            "information_condition": self.information_condition, "weak_directions": self.weak_directions,
+            "candidates_from": self.candidates_from, "n_candidates": self.n_candidates, "ranking": self.ranking,
+        }
+
+
+def _one_law(fit):
+    if not isinstance(fit, FitResult):
+        raise OptimalError(f"suggest needs a FitResult (optimal.fit, optimal.load_fit), not {type(fit).__name__}")
+    if fit.group_labels is not None:
+        raise OptimalError(f"a joint fit of groups {', '.join(fit.group_labels)} has one law per group; suggest "
+                           "runs for one law: fit that group's runs on their own")
+
+
+def _candidate_rows(rows, family, log_n, log_d):
+    """The fit's ``RowData`` with its rows replaced by candidates (log-loss 0; covariates at the family's defaults)."""
+    covariates = {k: jnp.full(log_n.shape, family.covariate_defaults[k], log_n.dtype) for k in family.covariates}
+    return rows._replace(log_n=log_n, log_d=log_d, log_loss=jnp.zeros_like(log_n), covariates=covariates)
+
+
+def prediction_jacobian(fit, n_params=None, n_tokens=None):
+    """``d log L_hat / d z`` (n, F) at the fit's free coefficients z: at the fit's own rows, or at runs
+    (``n_params``, ``n_tokens``) (n,) with the family's default covariates. NumPy float64.
+
+    Example:
+      >>> jac = prediction_jacobian(result, [1e9], [2e10])  # doctest: +SKIP
+    """
+    with jax.enable_x64(True):
+        struct, rows = fit.problem()
+        if n_params is not None:
+            rows = _candidate_rows(rows, fit.family, jnp.log(jnp.asarray(n_params, jnp.float64)),
+                                   jnp.log(jnp.asarray(n_tokens, jnp.float64)))
+        z = jnp.asarray(fit.free, jnp.float64)
+        return np.asarray(_jacobian(fit.family, z, rows))
+
+
+@jax.jit
+def _jacobian_core(z, rows, family_box):
+    return jax.jacfwd(lambda x: residuals(family_box.family, x, rows))(z)
+
+
+class _FamilyBox:
+    """A family as a static pytree leaf-less node, so a compiled Jacobian is reused across calls and fits."""
+
+    def __init__(self, family):
+        self.family = family
+
+
+jax.tree_util.register_pytree_node(_FamilyBox, lambda box: ((), box.family), lambda family, _: _FamilyBox(family))
+
+
+def _jacobian(family, z, rows):
+    return _jacobian_core(z, rows, _FamilyBox(family))
+
+
+def log_n_star_gradient(fit, target_compute, flops_per_param_token=6.0):
+    """``(log N*(C), d log N*(C) / d z)``: the fit's compute-optimal size at ``target_compute`` C (FLOPs) and its
+    gradient (F,) with respect to the free coefficients z, by ``jax.grad`` through ``optimal.compute_optimal``
+    (implicit derivatives). NumPy float64. Raises ``OptimalError`` when the allocation did not converge."""
+    struct = fit.problem()[0]
+    select, base = jnp.asarray(struct.select), jnp.asarray(struct.base, jnp.float64)
+
+    def log_n_star(z):
+        theta = expand(z, select, base)[0]
+        law = fit.family.law_from_theta(theta)
+        return jnp.log(compute_optimal(law, target_compute, flops_per_param_token).n_params)
+
+    with jax.enable_x64(True):
+        z = jnp.asarray(fit.free, jnp.float64)
+        law = fit.family.law_from_theta(np.asarray(expand(np.asarray(fit.free), struct.select, struct.base))[0])
+        point = compute_optimal(law, target_compute, flops_per_param_token)
+        if not bool(point.converged):
+            raise OptimalError(f"the fit's allocation at {target_compute:.3g} FLOPs did not converge: no N* to narrow")
+        value, grad = jax.value_and_grad(log_n_star)(z)
+        return float(value), np.asarray(grad, np.float64)
+
+
+def noise_scale(fit):
+    """sigma, the log-loss noise sd: ``optimal.fitting.predict.residual_scale`` (``1.4826 x MAD`` of the fit's
+    residuals over its rows of positive weight, times ``sqrt(n / (n - F))``, F the free coefficients). Raises
+    ``DataError`` when it is not positive (residuals without spread: pass ``noise_sd``)."""
+    sigma, _ = residual_scale(fit)
+    if not (math.isfinite(sigma) and sigma > 0):
+        raise DataError(f"the fit's residuals have no spread (robust scale {sigma:g}): the noise scale cannot be "
+                        "estimated from them; pass noise_sd (--noise-sd)")
+    return sigma
+
+
+class Information:
+    """The information of a set of runs in the fixed scaled basis, and the predicted variance it implies.
+
+    ``matrix`` (F, F) is ``J^T W J / s^2`` in fitting space; ``scale`` (F,) the Jacobi scaling (fixed at creation);
+    ``ridge`` the absolute ridge added in scaled coordinates. ``variance(g)`` and ``variances_with(g, rows)``
+    are ``g^T (I + ridge)^{-1} g`` without and with each candidate row (K, F) added.
+    """
+
+    def __init__(self, matrix, ridge=RIDGE):
+        matrix = np.asarray(matrix, np.float64)
+        diag = np.diagonal(matrix)
+        self.scale = 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0))
+        scaled = matrix * np.outer(self.scale, self.scale)
+        eig = np.linalg.eigvalsh(scaled)
+        self.ridge = ridge * max(float(eig[-1]), np.finfo(np.float64).tiny)
+        self.condition = float(eig[-1] / max(eig[0], 0.0)) if eig[0] > 0 else math.inf
+        self.weak_directions = int(np.sum(eig < WEAK_DIRECTION * self.ridge))
+        self.matrix = matrix
+
+    def added(self, rows, weight):
+        """A new ``Information`` (same basis and ridge) with ``rows`` (K, F) added, each ``weight`` (= 1/s^2)."""
+        other = object.__new__(Information)
+        other.__dict__.update(self.__dict__)
+        rows = np.atleast_2d(rows)
+        other.matrix = self.matrix + weight * rows.T @ rows
+        return other
+
+    def _solve_scaled(self, matrices, g):
+        scaled = matrices * np.outer(self.scale, self.scale) + self.ridge * np.eye(len(self.scale))
+        gs = self.scale * g
+        chol = np.linalg.cholesky(scaled)
+        y = np.linalg.solve(chol, np.broadcast_to(gs, scaled.shape[:-1])[..., None])[..., 0]
+        return np.sum(y * y, axis=-1)
+
+    def variance(self, g):
+        """``g^T (I + ridge)^{-1} g`` (scalar)."""
+        return float(self._solve_scaled(self.matrix, np.asarray(g, np.float64)))
+
+    def variances_with(self, g, rows, weight):
+        """The variance with each row of ``rows`` (K, F) added on its own, weight ``weight``: (K,)."""
+        rows = np.asarray(rows, np.float64)
+        stacked = self.matrix + weight * rows[:, :, None] * rows[:, None, :]
+        return self._solve_scaled(stacked, np.asarray(g, np.float64))
+
+
+@float64_scope
+def predicted_sd(fit_result, target_compute, n_params=(), n_tokens=(), *, flops_per_param_token=6.0, noise_sd=None):
+    """The predicted sd of log N*(``target_compute``) (natural log) from the fit's runs and, added to them, new
+    runs at (``n_params``, ``n_tokens``) (K,) each (none by default): ``sqrt(g^T (I + ridge)^{-1} g)`` as in
+    ``suggest``. ``noise_sd`` as in ``suggest``.
+
+    Example:
+      >>> predicted_sd(result, 1e24) > predicted_sd(result, 1e24, [1e9], [2e10])  # doctest: +SKIP
+      True
+    """
+    _one_law(fit_result)
+    target_compute, k = _flops(target_compute, "target compute"), _flops(flops_per_param_token, "k")
+    _, g = log_n_star_gradient(fit_result, target_compute, k)
+    info, weight, _, _ = _information(fit_result, noise_sd)
+    n_params = np.atleast_1d(np.asarray(n_params, np.float64))
+    n_tokens = np.atleast_1d(np.asarray(n_tokens, np.float64))
+    if len(n_params):
+        info = info.added(prediction_jacobian(fit_result, *_check_candidates((n_params, n_tokens))), weight)
+    return math.sqrt(info.variance(g))
+
+
+def _flops(value, name):
+    """``value`` as a float when it is a positive finite number; ``BudgetError`` naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
+            math.isfinite(value) and value > 0):
+        raise BudgetError(f"{name} must be a positive finite number of FLOPs, got {value!r}")
+    return float(value)
+
+
+def _check_noise_sd(noise_sd):
+    if noise_sd is not None and (isinstance(noise_sd, bool) or not isinstance(noise_sd, (int, float, np.number))
+                                 or not (math.isfinite(noise_sd) and noise_sd > 0)):
+        raise DataError(f"noise_sd must be a positive finite number (log-loss sd), got {noise_sd!r}")
+
+
+def _information(fit_result, noise_sd):
+    """``(Information of the fit's runs, 1/s^2, sigma, where sigma came from, variance factor)``."""
+    _check_noise_sd(noise_sd)
+    sigma, noise_from = (float(noise_sd), "given") if noise_sd is not None else (noise_scale(fit_result), "residuals")
+    factor = huber_variance_factor(float(fit_result.config.get("delta", DEFAULT_DELTA)), sigma,
+                                   fit_result.config.get("robust", "huber"))
+    weight = 1.0 / (factor * sigma * sigma)  # 1/s^2
+    own = prediction_jacobian(fit_result)
+    weights = np.asarray(fit_result.data[3], np.float64)
+    return Information(weight * (own * weights[:, None]).T @ own), weight, (sigma, noise_from), factor
+
+
+def default_candidates(fit, target_compute, spend, flops_per_param_token=6.0):
+    """The default candidate runs ``(N (K,), D (K,), description)``: an IsoFLOP-style grid.
+
+    ``DEFAULT_GRID_BUDGETS`` budgets log-spaced from the largest fitted run's compute (k N D) up to the spend
+    (from 1% of the spend when the spend is below the largest run), and at each budget ``DEFAULT_GRID_SIZES``
+    model sizes log-spaced from N*/8 to 8 N*, N* the fit's own optimum at that budget (factors of 2 apart); D =
+    budget / (k N). No budget exceeds the target (a run at the target is the answer itself, not a probe of it).
+    """
+    n, d, _, weights = (np.asarray(x, np.float64) for x in fit.data)
+    largest = float(np.max(flops_per_param_token * n * d * (weights > 0)))
+    top = min(spend, target_compute)
+    low = largest if largest < top else DEFAULT_SMALLEST_SHARE * top
+    budgets = np.geomspace(low, top, DEFAULT_GRID_BUDGETS)
+    n_star = np.asarray(compute_optimal(fit.law, budgets, flops_per_param_token).n_params, np.float64)
+    factors = np.geomspace(1 / DEFAULT_GRID_SPAN, DEFAULT_GRID_SPAN, DEFAULT_GRID_SIZES)
+    sizes = n_star[:, None] * factors[None, :]
+    tokens = budgets[:, None] / (flops_per_param_token * sizes)
+    keep = (sizes >= 1) & (tokens >= 1)
+    description = (f"default grid: {DEFAULT_GRID_BUDGETS} budgets log-spaced from {low:.3g} to {top:.3g} FLOPs, "
+                   f"{DEFAULT_GRID_SIZES} sizes each from N*/{DEFAULT_GRID_SPAN:g} to {DEFAULT_GRID_SPAN:g} N*")
+    return sizes[keep], tokens[keep], description
+
+
+def _check_candidates(candidates):
+    """``(N (K,), D (K,))`` from an (K, 2) array or a pair of (K,) arrays; ``DataError`` naming a bad value."""
+    try:
+        if isinstance(candidates, tuple) and len(candidates) == 2:
+            n, d = (np.asarray(x, np.float64).ravel() for x in candidates)
+        else:
+            array = np.asarray(candidates, np.float64)
+            if array.ndim != 2 or array.shape[1] != 2:
+                raise DataError(f"candidates must be an array of shape (K, 2) of (N, D), or a pair (N, D) of arrays; "
+                                f"got shape {array.shape}")
+            n, d = array[:, 0], array[:, 1]
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"candidates must be numbers (N, D): {exc}") from None
+    if n.shape != d.shape or n.size == 0:
+        raise DataError(f"candidates need as many N as D, at least one: got {n.size} N and {d.size} D")
+    for values, name in ((n, "N"), (d, "D")):
+        bad = ~np.isfinite(values) | (values <= 0)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(f"candidate {i} (0-based): {name} = {values[i]:g} must be positive and finite")
+    return n, d
+
+
+def _record(n, d, k, var_before, var_after, sd_key="sd_after"):
+    cost = k * n * d
+    reduction = max(var_before - var_after, 0.0)
+    return {"N": float(n), "D": float(d), "compute": float(cost), "tokens_per_param": float(d / n),
+            sd_key: float(math.sqrt(max(var_after, 0.0))), "variance_reduction": float(reduction),
+            "reduction_per_flop": float(reduction / cost)}
+
+
+def _greedy(info, g, rows, weight, k, cand_n, cand_d, spend, n_max, var_before, rule):
+    """One greedy choice under ``rule`` ("per FLOP": variance removed / compute; "absolute": variance removed):
+    ``(runs, final variance, why it stopped, information after, rule)``."""
+    chosen, var_now, left = [], var_before, spend
+    available = np.ones(len(cand_n), bool)
+    costs = k * cand_n * cand_d
+    while True:
+        if len(chosen) == n_max:
+            stopped = f"{n_max} runs chosen (n)"
+            break
+        allowed = available & (costs <= left)
+        if not allowed.any():
+            stopped = "no candidate left fits in the spend left"
+            break
+        after = info.variances_with(g, rows, weight)
+        removed = np.maximum(var_now - after, 0.0)
+        i = _best(removed / costs if rule == "per FLOP" else removed, costs, cand_n, cand_d, allowed)
+        if not removed[i] > 1e-12 * var_now:
+            stopped = "no candidate left reduces the variance"
+            break
+        chosen.append(_record(cand_n[i], cand_d[i], k, var_now, after[i]))
+        info = info.added(rows[i], weight)
+        var_now, left = float(after[i]), left - costs[i]
+        available[i] = False
+    return chosen, var_now, stopped, info, rule
+
+
+def _best(scores, costs, n, d, allowed):
+    """Index of the best allowed candidate: highest score, then lower cost, N, D (never the position)."""
+    idx = np.flatnonzero(allowed)
+    order = np.lexsort((d[idx], n[idx], costs[idx], -scores[idx]))
+    return int(idx[order[0]])
+
+
+@float64_scope
+def suggest(fit_result, target_compute, spend, candidates=None, n=DEFAULT_N, *, flops_per_param_token=6.0,
+            noise_sd=None) -> Suggestion:
+    """Rank candidate runs by how much each shrinks the predicted variance of log N*(``target_compute``) per FLOP,
+    and choose greedily a set whose total compute ``k N D`` is at most ``spend`` (see the module docstring).
+
+    Args:
+      fit_result: a ``FitResult`` of one law (``optimal.fit``, ``optimal.load_fit``); its rows and coefficients
+        give the current information.
+      target_compute: C, the budget (FLOPs) whose N* should be narrowed.
+      spend: F, the compute (FLOPs) available for the new runs together.
+      candidates: (K, 2) array of (N, D) (parameters, tokens), or a pair of (K,) arrays; None: the default grid
+        (``default_candidates``).
+      n: at most this many runs are chosen.
+      flops_per_param_token: k in the cost k N D and in the allocation (default 6).
+      noise_sd: the log-loss noise sd sigma; None estimates it from the fit's residuals (``noise_scale``).
+
+    Returns:
+      A ``Suggestion``.
+
+    Raises:
+      BudgetError: target_compute or spend not positive and finite, or no candidate fits in the spend.
+      DataError: malformed candidates; residuals without spread (give noise_sd). OptimalError: a joint fit,
+      an allocation that did not converge, a bad ``n``.
+
+    Example:
+      >>> s = suggest(optimal.fit(n, d, loss), 1e24, 1e21)  # doctest: +SKIP
+      >>> [(r["N"], r["D"]) for r in s.runs]  # doctest: +SKIP
+    """
+    _one_law(fit_result)
+    target_compute, spend = _flops(target_compute, "target compute"), _flops(spend, "spend")
+    k = _flops(flops_per_param_token, "k")
+    n_max = check_count(n, "n (runs to suggest)", 1)
+    _check_noise_sd(noise_sd)
+    if candidates is None:
+        cand_n, cand_d, described = default_candidates(fit_result, target_compute, spend, k)
+    else:
+        (cand_n, cand_d), described = _check_candidates(candidates), "given"
+    costs = k * cand_n * cand_d
+    if not np.any(costs <= spend):
+        raise BudgetError(f"no candidate fits in the spend of {spend:.3g} FLOPs: the cheapest costs {costs.min():.3g} "
+                          f"FLOPs (k N D with k = {k:g})")
+
+    log_n_star, g = log_n_star_gradient(fit_result, target_compute, k)
+    info, weight, (sigma, noise_from), factor = _information(fit_result, noise_sd)
+    rows = prediction_jacobian(fit_result, cand_n, cand_d)
+
+    var_before = info.variance(g)
+    first = info.variances_with(g, rows, weight)
+    first_scores = np.maximum(var_before - first, 0.0) / costs
+    ranking = []
+    for i in np.lexsort((cand_d, cand_n, costs, -first_scores)):
+        entry = _record(cand_n[i], cand_d[i], k, var_before, first[i])
+        entry["fits_spend"] = bool(costs[i] <= spend)
+        ranking.append(entry)
+
+    picks = [_greedy(info, g, rows, weight, k, cand_n, cand_d, spend, n_max, var_before, rule)
+             for rule in RULES]
+    chosen, var_now, stopped, info_after, rule = min(picks, key=lambda p: (p[1], RULES.index(p[4])))
+    return Suggestion(
+        runs=chosen, ranking=ranking, target_compute=target_compute, spend=spend, flops_per_param_token=k,
+        n_star=float(math.exp(log_n_star)), sd_before=math.sqrt(var_before), sd_after=math.sqrt(var_now),
+        total_compute=float(sum(r["compute"] for r in chosen)), rule=rule, noise_sd=sigma, noise_from=noise_from,
+        variance_factor=factor, information_condition=info.condition, weak_directions=info.weak_directions,
+        candidates_from=described, n_candidates=len(cand_n), stopped=stopped)

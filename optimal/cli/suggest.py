@@ -1,0 +1,138 @@
+"""``optimal suggest FIT.json --target-compute C --spend F``: which runs to train next (``optimal.suggest``)."""
+
+import argparse
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+import optimal
+from optimal.analysis.design import DEFAULT_N
+from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
+from optimal.errors import BudgetError, DataError, check_count
+
+EPILOG = """The fit record (optimal fit --save) holds the fitted runs, so no runs CSV is needed.
+
+JSON (--json): one object: "target_compute", "spend", "flops_per_param_token" (FLOPs), "n_star" (the fit's N* at
+the target), "sd_log_n_star_before" and "sd_log_n_star_after" (predicted sd of ln N*(C) from the fit's runs, and
+with the chosen runs added), "total_compute" (of the chosen runs, <= spend), "rule" ("per FLOP" or "absolute":
+the greedy rule kept), "stopped" (why the choice ended), "runs" (the chosen runs in the order picked: "N", "D",
+"compute", "tokens_per_param", "sd_after", "variance_reduction", "reduction_per_flop"), "noise_sd" and
+"noise_from" (the log-loss noise scale and where it came from), "variance_factor" (the Huber estimator's variance
+over least squares'), "information_condition", "weak_directions", "candidates_from", "n_candidates", and
+"ranking" (every candidate scored against the fit's runs alone, best first: the keys of "runs" and "fits_spend").
+
+examples:
+  optimal suggest fit.json --target-compute 1e24 --spend 1e21
+  optimal suggest fit.json --target-compute 1e24 --spend 1e21 --candidates shapes.csv --n 5 --json
+"""
+
+
+def read_candidates(path):
+    """``(N (K,), D (K,))`` from a CSV file with a header naming columns N and D (any case; other columns are
+    ignored). Raises ``DataError`` naming the file, the row and the problem."""
+    source = str(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            table = [cells for cells in csv.reader(file) if cells and any(c.strip() for c in cells)]
+    except FileNotFoundError:
+        raise DataError(f"{source}: no such file; check the --candidates path") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{source}: cannot read the candidates as UTF-8 CSV ({exc})") from None
+    if not table:
+        raise DataError(f"{source}: the file is empty; it needs a header row naming columns N and D")
+    header = [h.strip().casefold() for h in table[0]]
+    columns = []
+    for name in ("n", "d"):
+        if header.count(name) != 1:
+            raise DataError(f"{source}: needs exactly one column {name.upper()!r} (the header has "
+                            f"{', '.join(map(repr, table[0]))})")
+        columns.append(header.index(name))
+    if len(table) == 1:
+        raise DataError(f"{source}: no candidate rows below the header")
+    values = np.empty((len(table) - 1, 2))
+    for i, cells in enumerate(table[1:]):
+        if len(cells) != len(header):
+            raise DataError(f"{source}: row {i + 1} has {len(cells)} cells but the header has {len(header)}")
+        for j, column in enumerate(columns):
+            try:
+                values[i, j] = float(cells[column].strip())
+            except ValueError:
+                raise DataError(f"{source}: row {i + 1}, column {table[0][column].strip()!r}: {cells[column]!r} is not "
+                                "a number") from None
+            if not (math.isfinite(values[i, j]) and values[i, j] > 0):
+                raise DataError(f"{source}: row {i + 1}, column {table[0][column].strip()!r}: {cells[column].strip()} "
+                                "must be positive and finite")
+    return values[:, 0], values[:, 1]
+
+
+def _recorded_k(path):
+    """The k the fit record was saved with (``optimal fit --save`` writes it), or None."""
+    try:
+        value = json.loads(Path(path).read_text()).get(FLOPS_KEY)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _run(args):
+    from optimal.cli.main import _format_table, _print_json, _warn  # main is loaded by then
+
+    for value, name in ((args.target_compute, "--target-compute"), (args.spend, "--spend")):
+        if not (math.isfinite(value) and value > 0):
+            raise BudgetError(f"{name} must be a positive finite number of FLOPs, got {value:g}")
+    check_count(args.n, "--n", 1)
+    candidates = None if args.candidates is None else read_candidates(args.candidates)
+    result = optimal.load_fit(args.fit)
+    k = args.flops_per_param_token
+    if k is None:
+        k = _recorded_k(args.fit) or DEFAULT_FLOPS_PER_PARAM_TOKEN
+    answer = optimal.suggest(result, args.target_compute, args.spend, candidates, n=args.n, flops_per_param_token=k,
+                             noise_sd=args.noise_sd)
+    if not result.converged:
+        _warn(f"the fit did not converge ({result.reason}): its uncertainty, and so this design, is not to be trusted")
+    if args.json:
+        _print_json(answer.to_dict())
+        return 0
+    print(f"target: N* at {answer.target_compute:.4g} FLOPs = {answer.n_star:.4g} parameters (k = {k:g})")
+    print(f"predicted sd of ln N*: {answer.sd_before:.4f} from the fit's {result.n_rows} runs, "
+          f"{answer.sd_after:.4f} with the {len(answer.runs)} runs below "
+          f"(a factor {math.exp(answer.sd_before):.3g} -> {math.exp(answer.sd_after):.3g} on N*)")
+    print(f"compute: {answer.total_compute:.4g} of {answer.spend:.4g} FLOPs; greedy rule kept: {answer.rule}; "
+          f"stopped: {answer.stopped}")
+    rows = [[str(i + 1), f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['tokens_per_param']:.3g}", f"{r['compute']:.4g}",
+             f"{r['sd_after']:.4f}", f"{r['reduction_per_flop']:.3g}"] for i, r in enumerate(answer.runs)]
+    print(_format_table(["#", "N (params)", "D (tokens)", "tokens/param", "compute (FLOPs)", "sd after",
+                         "var cut / FLOP"], rows))
+    print(f"noise sd {answer.noise_sd:.3g} ({answer.noise_from}); candidates: {answer.candidates_from} "
+          f"({answer.n_candidates}); information condition {answer.information_condition:.3g}")
+    if answer.weak_directions:
+        _warn(f"{answer.weak_directions} direction(s) of the fit's coefficients are barely identified by its runs: "
+              "the predicted variances lean on the ridge (see optimal.analysis.design)")
+    return 0
+
+
+def add_parser(commands):
+    """Register ``optimal suggest`` on the subcommands ``commands``."""
+    from optimal.cli.main import _number  # at registration: main is loaded by then
+
+    parser = commands.add_parser(
+        "suggest", help="which runs to train next: the (N, D) that narrow N* at a target budget most per FLOP",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+    parser.add_argument("fit", metavar="FIT.json", help="a fit record saved by 'optimal fit --save'")
+    parser.add_argument("--target-compute", type=_number, required=True, metavar="C",
+                        help="the budget (FLOPs) whose N* should be narrowed")
+    parser.add_argument("--spend", type=_number, required=True, metavar="F",
+                        help="compute (FLOPs) available for the new runs together")
+    parser.add_argument("--candidates", metavar="CSV",
+                        help="candidate runs: a CSV with columns N and D (default: an IsoFLOP-style grid from the "
+                             "largest fitted run's compute up to the spend; see the README)")
+    parser.add_argument("--n", type=int, default=DEFAULT_N, metavar="K", help=f"at most K runs (default {DEFAULT_N})")
+    parser.add_argument("--flops-per-param-token", type=_number, metavar="K",
+                        help="k in the cost k N D (default: the k the fit record was saved with, else 6)")
+    parser.add_argument("--noise-sd", type=_number, metavar="S",
+                        help="log-loss noise sd (default: 1.4826 x MAD of the fit's residuals)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (keys below)")
+    parser.set_defaults(run=_run)

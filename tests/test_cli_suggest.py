@@ -1,0 +1,131 @@
+"""``optimal suggest FIT.json --target-compute C --spend F``: the same answer as ``optimal.suggest``, strict JSON with
+the documented keys, candidates from a CSV, k from the fit record, and one-line errors for bad input."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+import optimal
+from optimal.analysis.recommend import FLOPS_KEY
+from optimal.synthetic import DEFAULT_TRUTH
+from test_cli_errors import assert_one_error, run, strict
+
+KEYS = {"target_compute", "spend", "flops_per_param_token", "n_star", "sd_log_n_star_before", "sd_log_n_star_after",
+        "total_compute", "rule", "stopped", "runs", "noise_sd", "noise_from", "variance_factor",
+        "information_condition", "weak_directions", "candidates_from", "n_candidates", "ranking"}
+RUN_KEYS = {"N", "D", "compute", "tokens_per_param", "sd_after", "variance_reduction", "reduction_per_flop"}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A fit record of 21 noisy IsoFLOP runs, the same with k = 8 recorded, a candidates CSV, and the fit."""
+    folder = tmp_path_factory.mktemp("suggest")
+    n_star = np.asarray(optimal.compute_optimal(DEFAULT_TRUTH, np.array([1e18, 3e18, 1e19])).n_params)
+    n = (n_star[:, None] * np.geomspace(0.25, 4, 7)[None, :]).ravel()
+    d = np.repeat([1e18, 3e18, 1e19], 7) / (6 * n)
+    loss = np.asarray(DEFAULT_TRUTH.loss(n, d)) * np.exp(0.01 * np.random.default_rng(0).standard_normal(len(n)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = optimal.fit(n, d, loss, grid_size=32, n_polish=4)
+    record, with_k = folder / "fit.json", folder / "fit_k8.json"
+    result.save(record)
+    result.save(with_k, {FLOPS_KEY: 8.0})
+    candidates = folder / "candidates.csv"
+    candidates.write_text("name,N,D\na,1e8,2e11\nb,1e9,2e10\nc,1e10,2e9\nd,3e9,3e10\n")
+    return {"record": record, "with_k": with_k, "candidates": candidates, "fit": result, "folder": folder}
+
+
+def test_json_is_strict_has_the_documented_keys_and_matches_the_api(capsys, files):
+    code, out, err = run(capsys, ["suggest", files["record"], "--target-compute", "1e24", "--spend", "1e21", "--json"])
+    assert code == 0, err
+    answer = strict(out)
+    assert set(answer) == KEYS
+    assert answer["runs"] and all(set(r) == RUN_KEYS for r in answer["runs"])
+    assert answer["total_compute"] <= 1e21 and answer["flops_per_param_token"] == 6.0
+    expected = optimal.suggest(optimal.load_fit(files["record"]), 1e24, 1e21)
+    assert [(r["N"], r["D"]) for r in answer["runs"]] == [(r["N"], r["D"]) for r in expected.runs]
+    assert answer["sd_log_n_star_after"] == pytest.approx(expected.sd_after, rel=1e-9)
+    assert answer["sd_log_n_star_after"] < answer["sd_log_n_star_before"]
+
+
+def test_text_output_lists_the_runs(capsys, files):
+    code, out, err = run(capsys, ["suggest", files["record"], "--target-compute", "1e24", "--spend", "1e21",
+                                  "--n", "3"])
+    assert code == 0, err
+    assert "predicted sd of ln N*" in out and "N (params)" in out and "tokens/param" in out
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["#"])
+    assert [line.split()[0] for line in lines[header + 1:header + 5]] == ["1", "2", "3", "noise"]
+
+
+def test_candidates_from_a_csv_and_k_from_the_record(capsys, files):
+    code, out, err = run(capsys, ["suggest", files["with_k"], "--target-compute", "1e24", "--spend", "1e21",
+                                  "--candidates", files["candidates"], "--json"])
+    assert code == 0, err
+    answer = strict(out)
+    assert answer["flops_per_param_token"] == 8.0 and answer["candidates_from"] == "given"
+    assert answer["n_candidates"] == 4
+    given = {(1e8, 2e11), (1e9, 2e10), (1e10, 2e9), (3e9, 3e10)}
+    assert {(r["N"], r["D"]) for r in answer["runs"]} <= given
+    assert all(r["compute"] == pytest.approx(8 * r["N"] * r["D"]) for r in answer["runs"])
+    code, out, _ = run(capsys, ["suggest", files["with_k"], "--target-compute", "1e24", "--spend", "1e21",
+                                "--candidates", files["candidates"], "--flops-per-param-token", "6", "--json"])
+    assert strict(out)["flops_per_param_token"] == 6.0  # the option wins over the record
+
+
+CSV_ERRORS = [
+    ("N,tokens\n1e9,2e10\n", "needs exactly one column 'D'"),
+    ("N,D\n1e9,lots\n", "row 1, column 'D': 'lots' is not a number"),
+    ("N,D\n1e9,2e10,5\n", "row 1 has 3 cells but the header has 2"),
+    ("N,D\n-1e9,2e10\n", "row 1, column 'N': -1e9 must be positive and finite"),
+    ("N,D\n", "no candidate rows below the header"),
+    ("", "the file is empty"),
+    ("N,n,D\n1,2,3\n", "needs exactly one column 'N'"),
+    (b"N,D\n\xff\xfe,1\n", "cannot read the candidates as UTF-8 CSV"),
+]
+
+
+@pytest.mark.parametrize("content, message", CSV_ERRORS, ids=[f"{i}-{m}" for i, (_, m) in enumerate(CSV_ERRORS)])
+def test_malformed_candidates_csv_is_one_error(capsys, files, tmp_path, content, message):
+    path = tmp_path / "candidates.csv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    assert_one_error(*run(capsys, ["suggest", files["record"], "--target-compute", "1e24", "--spend", "1e21",
+                                   "--candidates", path]), message)
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--spend", "0"], "--spend must be a positive finite number of FLOPs, got 0"),
+    (["--spend=-1e21"], "--spend must be a positive finite number of FLOPs, got -1e+21"),
+    (["--spend", "inf"], "--spend must be a positive finite number"),
+    (["--target-compute", "0"], "--target-compute must be a positive finite number of FLOPs, got 0"),
+    (["--n", "0"], "--n must be an integer >= 1, got 0"),
+    (["--noise-sd", "-1"], "noise_sd must be a positive finite number"),
+    (["--spend", "1e10", "--candidates", "{candidates}"], "no candidate fits in the spend of 1e+10 FLOPs: the "
+                                                          "cheapest costs 1.2e+20"),
+])
+def test_bad_options_are_one_error(capsys, files, options, message):
+    """(The default candidates always fit: their budgets stop at the spend. Given ones may not.)"""
+    options = [o.format(candidates=files["candidates"]) for o in options]
+    argv = ["suggest", files["record"], "--target-compute", "1e24"]
+    argv += [] if any(o.startswith("--spend") for o in options) else ["--spend", "1e21"]
+    assert_one_error(*run(capsys, argv + options), message)
+
+
+def test_a_missing_option_or_file_is_one_error(capsys, files):
+    assert_one_error(*run(capsys, ["suggest", files["record"], "--target-compute", "1e24"]), "--spend")
+    assert_one_error(*run(capsys, ["suggest", files["folder"] / "none.json", "--target-compute", "1e24",
+                                   "--spend", "1e21"]), "none.json")
+    assert_one_error(*run(capsys, ["suggest", files["record"], "--target-compute", "1e24", "--spend", "1e21",
+                                   "--candidates", files["folder"] / "none.csv"]), "no such file")
+
+
+def test_a_record_without_its_runs_is_refused(capsys, files, tmp_path):
+    """suggest needs the fitted rows; a fit record always holds them ("data"), and one without is refused by
+    load_fit with a message naming the missing key."""
+    record = json.loads(files["record"].read_text())
+    del record["data"]
+    path = tmp_path / "no_data.json"
+    path.write_text(json.dumps(record))
+    assert_one_error(*run(capsys, ["suggest", path, "--target-compute", "1e24", "--spend", "1e21"]), "data")
