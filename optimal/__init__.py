@@ -6,6 +6,7 @@ scoped ``jax.enable_x64(True)`` (``optimal.precision``); pass ``dtype=jnp.float3
 
 from .allocation.allocate import BOUND_NAMES, Allocation, closed_form, compute_for_loss, compute_optimal
 from .fitting.bootstrap import BootstrapResult, bootstrap, bootstrap_groups, load_bootstrap
+from .fitting.cost import CostEstimate, estimate_cost
 from .fitting.data import (
     Runs,
     load_epoch_chinchilla,
