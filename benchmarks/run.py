@@ -1717,14 +1717,15 @@ _BIG_CHILD = textwrap.dedent("""
         code = main(sys.argv[2:])
         sys.stdout = saved
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"code": code, "peak_bytes": 1024 * usage.ru_maxrss, "cpu_s": usage.ru_utime + usage.ru_stime}))
+    peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    print(json.dumps({"code": code, "peak_bytes": 1024 * peak, "cpu_s": usage.ru_utime + usage.ru_stime}))
 """)
 
 
 def _big_run(argv, workdir):
     """One fresh process running ``optimal <argv>`` (the command line's own code, output to a file): its wall time
-    from the parent, its peak resident memory (``ru_maxrss`` of the child itself, Linux kilobytes) and CPU time,
-    and the estimate it printed on stderr."""
+    from the parent, its peak resident memory (the child's own VmHWM from /proc: its ``ru_maxrss`` would include
+    this parent's, which a vfork-ed child inherits across exec) and CPU time, and the estimate it printed."""
     import subprocess
 
     t = time.perf_counter()
@@ -1775,7 +1776,7 @@ def big_markdown(r):
     lines = [f"# Many rows: `optimal fit` on {r['config']['rows']:,} rows ({env['device']['name']})", "",
              f"Machine: {machine_line(env)}.  ", f"Command: `{env['command'] or 'benchmarks/run.py --big'}` "
              f"({r['total_s']:.0f} s in all).{load_line(env)}", "", f"Data: {r['data']}.", "",
-             "Each run is a fresh process (compiling included). Peak memory: the child's own `ru_maxrss`. The "
+             "Each run is a fresh process (compiling included). Peak memory: the child's own VmHWM (Linux). The "
              "estimate is `optimal.estimate_cost`'s, made before running (calibrated constants: wall time on an idle "
              "machine). On a shared machine wall time grows with the other jobs' load; CPU time (every XLA thread) "
              "grows less.", "",
