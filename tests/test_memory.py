@@ -127,3 +127,34 @@ def test_cli_prints_the_estimate_before_a_big_job(capsys, tmp_path, monkeypatch)
     code, out, err = run(capsys, ["fit", csv, "--json"])
     expected = optimal.estimate_cost(40, 0).describe()
     assert code == 0 and f"estimate: fitting 40 runs takes {expected}" in err, err
+
+
+def test_lanes_with_their_own_rows_fit_what_weights_over_all_rows_fit():
+    # the solver's lane_data mode (each lane its own rows, padded with weight-0 rows) against the shared-rows mode
+    # with 0/1 weights selecting the same rows: the same objective, so the same optimum up to rounding (the sums
+    # run over other orders of terms)
+    import jax
+    import jax.numpy as jnp
+
+    from optimal.fitting.fit import screen
+    from optimal.fitting.solver import SolverConfig, polish_lanes
+
+    runs = optimal.synthetic_runs(n_runs=90, noise=0.01, seed=6)
+    with jax.enable_x64(True):
+        data = tuple(jnp.log(jnp.asarray(x, jnp.float64)) for x in (runs.n_params, runs.n_tokens, runs.loss))
+        subsets = [np.arange(0, 90, 2), np.arange(10, 70)]  # 45 and 60 rows
+        m = max(len(s) for s in subsets)
+        rows = np.stack([np.concatenate([s, np.full(m - len(s), s[0])]) for s in subsets])  # padded with a real row
+        own_weights = jnp.asarray(np.arange(m)[None, :] < np.asarray([[len(s)] for s in subsets]), jnp.float64)
+        mask = np.zeros((2, 90))
+        for lane, s in enumerate(subsets):
+            mask[lane, s] = 1.0
+        theta0 = jnp.asarray(np.repeat(screen(data, jnp.ones(90), 16, 1), 2, axis=0))
+        config = SolverConfig(xtol=1.5e-10)
+        own = polish_lanes(theta0, tuple(x[rows] for x in data), own_weights, config, 1, lane_data=True)  # one slot:
+        # the second lane is loaded into it with its own rows
+        shared = polish_lanes(theta0, data, jnp.asarray(mask), config, 2)
+        assert bool(np.all(own.converged)) and bool(np.all(shared.converged))
+        np.testing.assert_allclose(np.asarray(own.objective), np.asarray(shared.objective), rtol=1e-10)
+        np.testing.assert_allclose(np.asarray(own.theta), np.asarray(shared.theta), rtol=1e-6, atol=1e-8)
+        assert abs(float(own.objective[0]) - float(own.objective[1])) > 1e-6  # the lanes did fit different rows
