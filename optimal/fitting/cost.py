@@ -34,11 +34,12 @@ from typing import NamedTuple
 
 from ..errors import check_count
 
-# calibrated on the reference machine (see the module docstring); each a median of repeated runs
+# calibrated on the reference machine (see the module docstring), 2026-11-24, from single warm runs at load ~1.2
+# (time) and the peaks of fresh processes fitting and bootstrapping 1k to 300k synthetic rows (memory)
 SCREEN_NS_PER_CELL = 4.0  # the screen: 1.7 s for 64^2 grid points x 100k rows
 POLISH_NS_PER_LANE_ROW = 50.0  # the polish: 0.9 s for 181 lane iterations x 100k rows
-ITERATIONS_PER_LANE = 13  # a lane's iterations to converge, fits and resamples of synthetic runs
-COMPILE_S = 2.5  # compiling one program (a fit's screen and polish, or a bootstrap's refit)
+ITERATIONS_PER_LANE = 13  # fits took 11 per lane, resamples' best starts 10-11; the other starts take a few more
+COMPILE_S = 2.5  # compiling one program (a fit's screen and polish, or a bootstrap's refit): 2-4 s measured
 BASE_BYTES = 350e6  # Python, JAX and the fit's compiled programs, with the screen's blocks (bounded: SCREEN_CELLS)
 BOOTSTRAP_BYTES = 180e6  # the bootstrap's compiled programs and their buffers
 BYTES_PER_ROW = 250.0  # the rows, their logs, weights and each resample's counts
