@@ -7,10 +7,12 @@
     python benchmarks/run.py --families      # generic vs fast path (Chinchilla), data-constrained vs SciPy (~5 min)
     python benchmarks/run.py --cold-start    # the installed `optimal fit` / `optimal solve` in fresh processes (~1 min)
     python benchmarks/run.py --design        # suggested next runs vs an IsoFLOP grid, 200 seeds (benchmarks/design.py, ~10 min)
+    python benchmarks/run.py --batch         # groups and sweeps as one program vs one at a time, and the SciPy loop
+    python benchmarks/run.py --big           # `optimal fit` on 100k rows, with --bootstrap 1000: time and peak memory
 
 Results go to ``benchmarks/results/<device>.json`` and ``.md`` (``<device>-quick``, ``<device>-scaling``,
-``<device>-smoke``, ``<device>-families``, ``<device>-cold-start`` for the other modes), where ``<device>`` is
-JAX's platform and device kind ("cpu", "gpu-nvidia-h100-80gb-hbm3", ...).
+``<device>-smoke``, ``<device>-families``, ``<device>-cold-start``, ``<device>-batch``, ``<device>-big`` for the other
+modes), where ``<device>`` is JAX's platform and device kind ("cpu", "gpu-nvidia-h100-80gb-hbm3", ...).
 
 Protocol (``shared/design/PITFALLS.md``, Benchmarking):
 - JAX and SciPy run in the same process, alternating (the order rotates every round), repeated; every time is
@@ -1596,7 +1598,8 @@ def cold_start_markdown(r):
 
 # --- batch analyses (--batch): groups and sweeps as one program vs one at a time ------------------------------
 
-BATCH_CONFIGS = {"full": dict(rows=80, resamples=2000, rounds=3), "smoke": dict(rows=30, resamples=16, rounds=1)}
+BATCH_CONFIGS = {"full": dict(rows=80, resamples=2000, rounds=3, scipy_resamples=40),
+                 "smoke": dict(rows=30, resamples=16, rounds=1, scipy_resamples=2)}
 
 
 def _clock(fn, rounds):
@@ -1632,6 +1635,7 @@ def run_batch(bc, out_dir=RESULTS_DIR):
     b = bc["resamples"]
     separate = _clock(lambda: [optimal.bootstrap(f, n_resamples=b, seed=0) for f in fits.values()], bc["rounds"])
     together = _clock(lambda: optimal.bootstrap_groups(fits, n_resamples=b, seed=0), bc["rounds"])
+    scipy_loop = _scipy_groups(fits, bc["scipy_resamples"], b)
     n, d, loss = ns[0], ds[0], ls[0]
     sizes = np.unique(n)
     settings = [(delta, k) for delta in (1e-4, 1e-3, 1e-2) for k in (0, 1, 2)]
@@ -1648,7 +1652,7 @@ def run_batch(bc, out_dir=RESULTS_DIR):
         "environment": environment(), "total_s": time.time() - started,
         "groups": {"what": f"bootstrap of 3 groups' own fits ({[len(x) for x in ns]} synthetic rows), B = {b} each",
                    "one_program": {"first_s": together[0], "warm_s": together[1]},
-                   "separate": {"first_s": separate[0], "warm_s": separate[1]}},
+                   "separate": {"first_s": separate[0], "warm_s": separate[1]}, "scipy": scipy_loop},
         "sweep": {"what": f"3 x 3 sweep (delta 1e-4, 1e-3, 1e-2 x drop-smallest 0, 1, 2) on {len(n)} synthetic rows",
                   "one_call": {"first_s": sweep_together[0], "warm_s": sweep_together[1]},
                   "nine_fits": {"first_s": sweep_separate[0], "warm_s": sweep_separate[1]}},
@@ -1658,6 +1662,28 @@ def run_batch(bc, out_dir=RESULTS_DIR):
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1, default=float))
     stem.with_suffix(".md").write_text(batch_markdown(result))
     return result
+
+
+def _scipy_groups(fits, measured, n_resamples):
+    """The SciPy loop for the groups case: every group's resamples refitted one at a time by L-BFGS-B from the
+    same 4 warm starts as ``optimal.bootstrap`` (``baseline.bootstrap_lbfgsb``, one BLAS thread), on the JAX
+    bootstrap's own draws 0..measured-1 of each group; the time per resample, median over the groups, is
+    extrapolated linearly to ``n_resamples`` per group (resamples are independent and alike)."""
+    per_resample, seconds = [], 0.0
+    for f in fits.values():
+        n, d, loss, _ = f.data
+        starts = starts_for_resamples(f, 4)
+        counts = resample_counts(0, np.arange(measured), len(loss))
+        with threadpool_limits(1):
+            t = time.perf_counter()
+            baseline.bootstrap_lbfgsb(n, d, loss, counts, starts)
+            elapsed = time.perf_counter() - t
+        seconds += elapsed
+        per_resample.append(elapsed / measured)
+    total = len(fits) * n_resamples * float(np.median(per_resample))
+    return {"measured_resamples_per_group": measured, "measured_s": seconds, "per_resample_s": per_resample,
+            "extrapolated_s": total, "extrapolation": f"{len(fits)} groups x {n_resamples} resamples x the median time "
+                                                      f"per resample over {measured} resamples of each group"}
 
 
 def batch_markdown(r):
@@ -1671,6 +1697,95 @@ def batch_markdown(r):
         x = r[key]
         lines.append(f"| {x['what']} | {x[a]['first_s']:.2f} s / {x[a]['warm_s']:.2f} s | "
                      f"{x[b]['first_s']:.2f} s / {x[b]['warm_s']:.2f} s |")
+    sp = r["groups"].get("scipy")
+    if sp:
+        lines += ["", f"SciPy loop for the groups case (L-BFGS-B from the same 4 warm starts, one resample at a time, "
+                      f"one BLAS thread): {sp['extrapolated_s']:.1f} s, extrapolated from {sp['measured_resamples_per_group']}"
+                      f" resamples per group ({sp['measured_s']:.1f} s measured; {sp['extrapolation']})."]
+    return "\n".join(lines) + "\n"
+
+
+# --- many rows (--big): peak memory and time of the command line on 100k rows ------------------------------------
+
+BIG_CONFIGS = {"full": dict(rows=100_000, resamples=1000), "quick": dict(rows=100_000, resamples=20),
+               "smoke": dict(rows=2000, resamples=4)}
+
+_BIG_CHILD = textwrap.dedent("""
+    import json, resource, sys, time
+    from optimal.cli import main
+    with open(sys.argv[1], "w") as out:
+        saved, sys.stdout = sys.stdout, out
+        code = main(sys.argv[2:])
+        sys.stdout = saved
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    print(json.dumps({"code": code, "peak_bytes": 1024 * peak, "cpu_s": usage.ru_utime + usage.ru_stime}))
+""")
+
+
+def _big_run(argv, workdir):
+    """One fresh process running ``optimal <argv>`` (the command line's own code, output to a file): its wall time
+    from the parent, its peak resident memory (the child's own VmHWM from /proc: its ``ru_maxrss`` would include
+    this parent's, which a vfork-ed child inherits across exec) and CPU time, and the estimate it printed."""
+    import subprocess
+
+    t = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _BIG_CHILD, str(workdir / "out.json"), *map(str, argv)],
+                          capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - t
+    child = json.loads(done.stdout.strip().splitlines()[-1])
+    said = [line for line in done.stderr.splitlines() if line.startswith("estimate:")]
+    return {"argv": ["optimal", *map(str, argv)], "wall_s": wall, "cpu_s": child["cpu_s"],
+            "peak_bytes": child["peak_bytes"], "exit_code": child["code"], "estimate_printed": said[0] if said else None,
+            "load_average_after": list(os.getloadavg())}
+
+
+def run_big(bc, out_dir=RESULTS_DIR):
+    """``optimal fit`` on ``rows`` synthetic runs (``synthetic_runs``: Epoch's law, 1% noise), alone and with
+    ``--bootstrap resamples``, each in a fresh process: wall time, CPU time and peak resident memory, beside
+    ``optimal.estimate_cost``'s estimate made before running."""
+    import tempfile
+
+    started, env = time.time(), environment()
+    n, d, loss = synthetic_runs(bc["rows"])
+    runs = {}
+    with tempfile.TemporaryDirectory() as folder:
+        workdir = Path(folder)
+        csv = workdir / "runs.csv"
+        csv.write_text("N,D,loss\n" + "".join(f"{a!r},{b!r},{c!r}\n" for a, b, c in zip(n.tolist(), d.tolist(), loss.tolist())))
+        for name, extra, resamples in (("fit", [], 0), ("fit_bootstrap", ["--bootstrap", bc["resamples"]], bc["resamples"])):
+            log(f"big: {name} on {bc['rows']} rows")
+            estimate = optimal.estimate_cost(bc["rows"], resamples)
+            runs[name] = {**_big_run(["fit", csv, "--json", *extra], workdir),
+                          "estimate": {"seconds": estimate.seconds, "peak_bytes": estimate.peak_bytes}}
+    env["load_average_at_end"] = list(os.getloadavg())
+    result = {"environment": env, "total_s": time.time() - started, "config": bc, "runs": runs,
+              "data": f"{bc['rows']} synthetic rows (benchmarks/run.py synthetic_runs, seed 0)"}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"{result['environment']['device']['name']}-big{'' if bc is BIG_CONFIGS['full'] else '-' + _big_mode(bc)}"
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=1, default=float))
+    stem.with_suffix(".md").write_text(big_markdown(result))
+    return result
+
+
+def _big_mode(bc):
+    return next(k for k, v in BIG_CONFIGS.items() if v is bc)
+
+
+def big_markdown(r):
+    env = r["environment"]
+    lines = [f"# Many rows: `optimal fit` on {r['config']['rows']:,} rows ({env['device']['name']})", "",
+             f"Machine: {machine_line(env)}.  ", f"Command: `{env['command'] or 'benchmarks/run.py --big'}` "
+             f"({r['total_s']:.0f} s in all).{load_line(env)}", "", f"Data: {r['data']}.", "",
+             "Each run is a fresh process (compiling included). Peak memory: the child's own VmHWM (Linux). The "
+             "estimate is `optimal.estimate_cost`'s, made before running (calibrated constants: wall time on an idle "
+             "machine). On a shared machine wall time grows with the other jobs' load; CPU time (every XLA thread) "
+             "grows less.", "",
+             "| Run | wall | CPU | peak memory | estimate: time / memory | load after |", "|---|---|---|---|---|---|"]
+    for name, x in r["runs"].items():
+        lines.append(f"| `{' '.join(x['argv'][:2] + ['RUNS.csv'] + x['argv'][3:])}` | {x['wall_s']:.1f} s | "
+                     f"{x['cpu_s']:.1f} s | {x['peak_bytes'] / 1e9:.2f} GB | {x['estimate']['seconds']:.0f} s / "
+                     f"{x['estimate']['peak_bytes'] / 1e9:.2f} GB | {x['load_average_after'][0]:.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -1705,6 +1820,9 @@ def main(argv=None):
     parser.add_argument("--design", action="store_true",
                         help="the experiment-design simulation instead: optimal.suggest's runs vs an IsoFLOP grid, "
                              "spends 1e21 and 1e22 (benchmarks/design.py; with --smoke: 4 seeds)")
+    parser.add_argument("--big", action="store_true",
+                        help="`optimal fit` on 100k rows, alone and with --bootstrap 1000, in fresh processes: time and "
+                             "peak memory (with --quick: --bootstrap 20; with --smoke: tiny)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help=f"results folder (default {RESULTS_DIR})")
     args = parser.parse_args(argv)
     if args.cold_start:  # child processes only: this one starts no JAX backend
@@ -1722,7 +1840,10 @@ def main(argv=None):
 def _run(args, parser):
     if args.design:
         return run_design(args)
-    if args.batch:
+    if args.big:
+        results = run_big(BIG_CONFIGS["quick" if args.quick else "smoke" if args.smoke else "full"], args.out)
+        print(big_markdown(results))
+    elif args.batch:
         results = run_batch(BATCH_CONFIGS["smoke" if args.smoke else "full"], args.out)
         print(batch_markdown(results))
     elif args.families:

@@ -9,6 +9,7 @@ from .allocation.data_constrained import DataConstrainedAllocation, data_constra
 from .allocation.flops import FlopsPerToken
 from .allocation.inference import InferenceAllocation, inference_optimal
 from .fitting.bootstrap import BootstrapResult, bootstrap, bootstrap_groups, load_bootstrap
+from .fitting.cost import CostEstimate, estimate_cost
 from .fitting.data import (
     Runs,
     load_epoch_chinchilla,

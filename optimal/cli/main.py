@@ -234,6 +234,19 @@ def _progress_bar(label, quiet_below_s=10.0):
     return show
 
 
+ESTIMATE_ABOVE_S = 30.0  # a job estimated to take longer than this says so before it starts
+
+
+def _print_estimate(n_rows, n_resamples, n_polish):
+    """Before a big job, its estimated time and peak memory on stderr (``optimal.estimate_cost``: calibrated
+    constants, so it is a guide; the progress bar then shows the measured rate and the time left)."""
+    cost = optimal.estimate_cost(n_rows, n_resamples, n_polish=n_polish)
+    if cost.seconds > ESTIMATE_ABOVE_S:
+        work = f"{n_rows} runs" + (f" and {n_resamples} bootstrap resamples" if n_resamples else "")
+        sys.stderr.write(f"estimate: fitting {work} takes {cost.describe()} on the reference machine "
+                         "(optimal.estimate_cost)\n")
+
+
 def _interval_table(boot):
     level = f"{100 * boot.confidence:g}%"
     lines = [f"bootstrap: {boot.n_resamples} resamples, {boot.n_retried} retried from more starts, {boot.n_failed} "
@@ -464,6 +477,7 @@ def _cmd_fit(args):
     fixed = _named_once(args.fix, "--fix")
     runs, covariates, by, selection = _read_fit_runs(args)
     dtype = {"float64": np.float64, "float32": np.float32}[args.dtype]
+    _print_estimate(len(runs.loss), args.bootstrap or 0, args.n_polish)
     if sys.stderr.isatty():
         groups = "" if by is None else f" in {len(set(by))} groups"
         sys.stderr.write(f"fitting the {args.law} law to {len(runs.loss)} runs{groups} ...\n")

@@ -31,7 +31,7 @@ from ..errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarni
 from ..allocation.extrapolation import FittedRange, extrapolation, has_interior_optimum
 from ..laws.chinchilla import CHINCHILLA
 from .fit import MAX_ITER, FitResult, build_problem, fit, fit_from_record, screen
-from .problem import evaluator, expand, residuals
+from .problem import RowData, evaluator, expand, residuals
 from .problem import screen as screen_family
 from ..jsonio import as_array, as_dict, as_number, field, read_json
 from .solver import SolverConfig, default_slots, polish_lanes
@@ -387,28 +387,42 @@ def _refit_chunk(key, indices, starts, data, base_weights, groups, config, n_gro
 def _refit_strata_chunk(key, indices, starts, data, base_weights, first_row, n_rows_of, config, n_strata, n_max, slots):
     """Refit lane groups ``indices`` (Q,), q = r x G + g: resample r of stratum (group of runs) g alone. Its rows
     are drawn with replacement from that stratum's rows (rows sorted by stratum: ``first_row`` (G,),
-    ``n_rows_of`` (G,)) from ``fold_in(fold_in(key, r), g)``; its starts are ``starts[g]`` (G, K, F). Returns the
-    best of each lane group's starts, like ``_refit_chunk``."""
+    ``n_rows_of`` (G,)) from ``fold_in(fold_in(key, r), g)``; its starts are ``starts[g]`` (G, K, F). Each lane
+    gathers its own drawn rows (``n_max`` of them, the largest stratum's size; a smaller stratum's draws are padded
+    with weight-0 rows), so a lane's work follows its own group's size, not every group's rows. Returns the best
+    of each lane group's starts, like ``_refit_chunk``."""
     k = starts.shape[1]
-    n = base_weights.shape[0]
 
-    def resample_weights(q):
+    def drawn_rows(q):
         r, g = q // n_strata, q % n_strata
         stream = jax.random.fold_in(jax.random.fold_in(key, r), g)
         # one key per draw, so a group's draws do not depend on n_max (the largest group's size)
         drawn = jax.vmap(lambda i: jax.random.randint(jax.random.fold_in(stream, i), (), 0, n_rows_of[g]))(
             jnp.arange(n_max))
-        rows = jnp.where(jnp.arange(n_max) < n_rows_of[g], first_row[g] + drawn, n)  # n: out of range, dropped
-        counts = jnp.zeros(n, base_weights.dtype).at[rows].add(1.0, mode="drop")
-        return counts * base_weights
+        real = jnp.arange(n_max) < n_rows_of[g]
+        return first_row[g] + jnp.where(real, drawn, 0), real
 
-    weights = jax.vmap(resample_weights)(indices)  # (Q, n)
+    rows, real = jax.vmap(drawn_rows)(indices)  # (Q, n_max)
+    weights = base_weights[rows] * real
+    lane_rows = _take_rows(data, rows)
     theta0 = starts[indices % n_strata].reshape(-1, starts.shape[-1])  # (Q K, F)
-    lanes = polish_lanes(theta0, data, jnp.repeat(weights, k, axis=0), config, slots)
+    lanes = polish_lanes(theta0, jax.tree.map(lambda x: jnp.repeat(x, k, axis=0), lane_rows),
+                         jnp.repeat(weights, k, axis=0), config, slots, lane_data=True)
     objective = jnp.where(lanes.converged & jnp.isfinite(lanes.objective), lanes.objective, jnp.inf).reshape(-1, k)
     best = jnp.argmin(objective, axis=1)
     pick = lambda x: jnp.take_along_axis(x.reshape(-1, k, *x.shape[1:]), best.reshape((-1, 1) + (1,) * (x.ndim - 1)), 1)[:, 0]  # noqa: E731
     return pick(lanes.theta), pick(lanes.objective), pick(lanes.converged), pick(lanes.iterations)
+
+
+def _take_rows(data, rows):
+    """Each lane's own rows: ``data`` (the fast path's ``(log_n, log_d, log_loss)`` or a ``RowData``) gathered at
+    ``rows`` (Q, m), every leaf with a leading lane axis (a ``RowData``'s structure arrays repeated per lane)."""
+    if isinstance(data, RowData):
+        per_lane = lambda x: jnp.broadcast_to(x, rows.shape[:1] + jnp.shape(x))  # noqa: E731
+        return data._replace(log_n=data.log_n[rows], log_d=data.log_d[rows], log_loss=data.log_loss[rows],
+                             covariates={name: v[rows] for name, v in data.covariates.items()},
+                             select=per_lane(data.select), base=per_lane(data.base))
+    return tuple(x[rows] for x in data)
 
 
 @functools.lru_cache(maxsize=16)

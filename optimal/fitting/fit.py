@@ -32,7 +32,7 @@ from ..laws import FAMILIES
 from ..laws import family as family_of
 from ..laws.family import Family
 from ..laws.presets import law_from_dict
-from .objective import DEFAULT_DELTA, PARAM_NAMES, ROBUST_LOSSES, hoffmann_grid, objective, value_grad_hessian
+from .objective import DEFAULT_DELTA, PARAM_NAMES, ROBUST_LOSSES, hoffmann_grid, value_grad_hessian
 from ..precision import float64_scope, resolve_dtype
 from .solver import REASONS, Lanes, SolverConfig, polish
 
@@ -47,29 +47,77 @@ def exponent_grid(grid_size: int, dtype=np.float64):
     return np.linspace(2.0 / grid_size, 2.0, grid_size, dtype=dtype)
 
 
-def _project(alpha, beta, data, weights):
-    """Best (E, A, B) for fixed exponents by weighted least squares on L; returns theta (5,)."""
+SCREEN_CELLS = 1 << 21  # grid points x rows per block of the screen: its (G, G, rows) intermediates stay near 16 MB
+
+
+def screen_block_rows(grid_size: int, n_rows: int, cells: int = SCREEN_CELLS) -> int:
+    """Rows per block of the screen: as many as keep grid_size^2 x rows under ``cells`` (at least 1, at most
+    ``n_rows``), so the screen's memory does not grow with the rows."""
+    return max(1, min(int(n_rows), cells // (grid_size * grid_size)))
+
+
+def _blocks(x, block, fill):
+    """(n,) -> (ceil(n / block), block), the tail padded with ``fill``."""
+    n_blocks = -(-x.shape[0] // block)
+    return jnp.pad(x, (0, n_blocks * block - x.shape[0]), constant_values=fill).reshape(n_blocks, block)
+
+
+@functools.partial(jax.jit, static_argnames=("loss", "block"))
+def _screen_map(exps, data, weights, delta, loss="huber", block=None):
+    """The screen in two passes over blocks of ``block`` rows (memory ~ G^2 x block, whatever the rows).
+
+    The features N^-alpha (one row per alpha) and D^-beta (one per beta) are separable, so pass 1 sums, for every
+    (alpha, beta) at once, the weighted Gram matrix of [1, N^-alpha, D^-beta] and its right-hand side (weights
+    1/L^2); its only (alpha, beta) term is one matrix product. Then a 3x3 solve per point gives (E, A, B) (a
+    negative coefficient, which means the data want that term gone, is floored tiny but positive: a finite log),
+    and pass 2 sums each point's objective over the rows."""
     log_n, log_d, log_loss = data
-    loss = jnp.exp(log_loss)
-    x = jnp.stack([jnp.ones_like(log_n), jnp.exp(-alpha * log_n), jnp.exp(-beta * log_d)], axis=-1)
-    sw = weights / (loss * loss)
-    gram = (x * sw[:, None]).T @ x
-    rhs = x.T @ (sw * loss)
-    scale = jnp.sqrt(jnp.diagonal(gram)) + jnp.finfo(loss.dtype).tiny
-    coef = jnp.linalg.solve(gram / jnp.outer(scale, scale), rhs / scale) / scale
-    # a negative coefficient means the data want that term gone: keep it tiny but positive (finite log)
-    floor = 1e-6 * jnp.min(loss) / jnp.max(x, axis=0)
+    g, n = exps.shape[0], log_n.shape[0]
+    block = screen_block_rows(g, n) if block is None else block
+    loss_values = jnp.exp(log_loss)
+    # padding rows: infinite N and D make both features 0, weight 0 makes them count for nothing
+    rows = (_blocks(log_n, block, jnp.inf), _blocks(log_d, block, jnp.inf), _blocks(log_loss, block, 0.0),
+            _blocks(weights, block, 0.0))
+
+    def features(log_n, log_d):
+        return jnp.exp(-exps[:, None] * log_n), jnp.exp(-exps[:, None] * log_d)  # (G, block) each
+
+    def sums(total, blk):
+        log_n, log_d, log_loss, w = blk
+        xa, xb = features(log_n, log_d)
+        loss_values = jnp.exp(log_loss)
+        sw = w / (loss_values * loss_values)
+        swl = sw * loss_values
+        part = (jnp.sum(sw), xa @ sw, xb @ sw, (xa * xa) @ sw, (xb * xb) @ sw, (xa * sw) @ xb.T,
+                jnp.sum(swl), xa @ swl, xb @ swl, jnp.max(xa, axis=1), jnp.max(xb, axis=1))
+        return tuple(t + p for t, p in zip(total[:-2], part[:-2])) + tuple(
+            jnp.maximum(t, p) for t, p in zip(total[-2:], part[-2:])), None
+
+    dtype = log_n.dtype
+    zero = (jnp.zeros((), dtype),) + (jnp.zeros(g, dtype),) * 4 + (jnp.zeros((g, g), dtype), jnp.zeros((), dtype)) + (
+        jnp.zeros(g, dtype),) * 2 + (jnp.full(g, -jnp.inf, dtype),) * 2
+    (s, sa, sb, saa, sbb, sab, r, ra, rb, max_a, max_b), _ = jax.lax.scan(sums, zero, rows)
+    full = lambda x: jnp.broadcast_to(x, (g, g))  # noqa: E731
+    col = lambda x: full(x[:, None])  # noqa: E731  alpha varies along rows
+    row = lambda x: full(x[None, :])  # noqa: E731  beta along columns
+    gram = jnp.stack([jnp.stack([full(s), col(sa), row(sb)], -1), jnp.stack([col(sa), col(saa), sab], -1),
+                      jnp.stack([row(sb), sab, row(sbb)], -1)], -2)  # (G, G, 3, 3)
+    rhs = jnp.stack([full(r), col(ra), row(rb)], -1)  # (G, G, 3)
+    scale = jnp.sqrt(jnp.diagonal(gram, axis1=-2, axis2=-1)) + jnp.finfo(dtype).tiny
+    coef = jnp.linalg.solve(gram / (scale[..., :, None] * scale[..., None, :]), (rhs / scale)[..., None])[..., 0] / scale
+    floor = 1e-6 * jnp.min(loss_values) / jnp.stack([jnp.ones((g, g), dtype), col(max_a), row(max_b)], -1)
     coef = jnp.maximum(coef, floor)
-    return jnp.stack([jnp.log(coef[0]), jnp.log(coef[1]), jnp.log(coef[2]), alpha, beta])
+    theta = jnp.concatenate([jnp.log(coef), col(exps)[..., None], row(exps)[..., None]], -1)  # (G, G, 5)
+    e_, a_, b_ = (jnp.exp(theta[..., k])[..., None] for k in range(3))  # the objective's E, A, B (from theta)
+    rho = ROBUST_LOSSES[loss]
 
+    def objective_sums(total, blk):
+        log_n, log_d, log_loss, w = blk
+        xa, xb = features(log_n, log_d)
+        r = jnp.log(e_ + a_ * xa[:, None, :] + b_ * xb[None, :, :]) - log_loss  # (G, G, block)
+        return total + jnp.sum(w * rho(r, delta), axis=-1), None
 
-@functools.partial(jax.jit, static_argnames="loss")
-def _screen_map(exps, data, weights, delta, loss="huber"):
-    def row(alpha):  # one alpha, every beta at once: memory grows with G x rows, not G^2 x rows
-        theta = jax.vmap(_project, in_axes=(None, 0, None, None))(alpha, exps, data, weights)  # (G, 5)
-        return theta, jax.vmap(lambda th: objective(th, *data, weights, delta, loss))(theta)
-
-    theta, values = jax.lax.map(row, exps)  # (G, G, 5), (G, G)
+    values, _ = jax.lax.scan(objective_sums, jnp.zeros((g, g), dtype), rows)
     return theta, jnp.where(jnp.isfinite(values), values, jnp.inf)
 
 

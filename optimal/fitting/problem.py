@@ -144,6 +144,14 @@ def evaluator(family: Family):
     return evaluate
 
 
+_BATCH_CELLS = 1 << 21  # candidates x rows evaluated side by side: the (batch, rows) intermediates stay near 16 MB
+
+
+def _batch(n_rows, largest=256):
+    """Candidates per batch of the screen's ``lax.map``: ``largest``, fewer for many rows (memory ~ batch x rows)."""
+    return max(1, min(largest, _BATCH_CELLS // max(int(n_rows), 1)))
+
+
 @functools.partial(jax.jit, static_argnames=("family", "delta", "loss"))
 def hessian_at(family: Family, z, data: RowData, weights, delta, loss="huber"):
     """The objective's Hessian (F, F) at free vector ``z``, compiled (for the fit's curvature check)."""
@@ -154,7 +162,8 @@ def hessian_at(family: Family, z, data: RowData, weights, delta, loss="huber"):
 def objectives(family: Family, zs, data: RowData, weights, delta, loss="huber"):
     """The objective at every free vector of ``zs`` (K, F): (K,), non-finite values as inf."""
     rho = ROBUST_LOSSES[loss]
-    values = jax.lax.map(lambda z: jnp.sum(weights * rho(residuals(family, z, data), delta)), zs, batch_size=256)
+    values = jax.lax.map(lambda z: jnp.sum(weights * rho(residuals(family, z, data), delta)), zs,
+                          batch_size=_batch(data.log_n.shape[0]))
     return jnp.where(jnp.isfinite(values), values, jnp.inf)
 
 
@@ -196,7 +205,7 @@ def project_linear(family: Family, thetas, data: RowData, weights, structure: St
             out = out.at[j].set(jnp.log(value) if kind == "log" else value)
         return jnp.where(jnp.all(jnp.isfinite(out)), out, theta)
 
-    return jax.lax.map(one, thetas, batch_size=256)
+    return jax.lax.map(one, thetas, batch_size=_batch(data.log_n.shape[0]))
 
 
 _project = jax.jit(project_linear, static_argnames=("family", "structure"))

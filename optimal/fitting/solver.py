@@ -117,6 +117,7 @@ class _Slots(NamedTuple):
     grad_scale: Any  # (S, P) sizes of the terms each gradient component sums
     lam: Any  # (S,)
     iterations: Any  # (S,)
+    data: Any = None  # the slot's own rows (leading axis S) when each lane has its own (``lane_data``)
 
 
 def _where_lanes(mask, new, old):
@@ -130,8 +131,11 @@ def _at_gradient_floor(grad, grad_scale):
     return jnp.all(jnp.abs(grad) <= 16 * eps * grad_scale + jnp.finfo(grad.dtype).tiny, axis=-1)
 
 
-def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None = None):
+def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None = None, lane_data: bool = False):
     """``polish`` without ``jit``, for use inside other compiled programs (weights must be (L, n)).
+
+    With ``lane_data``, every leaf of ``data`` has a leading lane axis (L, ...): each lane fits its own rows (a
+    group's resample, say, padded with weight-0 rows to a common n), instead of every lane reading the same rows.
 
     The lanes wait in a queue; ``slots`` of them are solved side by side, and a slot whose lane has stopped
     takes the next lane from the queue at once. So no slot idles while a slow lane finishes (what ``vmap``
@@ -141,22 +145,29 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
     n_lanes = theta0.shape[0]
     n_slots = min(slots or default_slots(weights.shape[1]), n_lanes)
     dtype, dims = theta0.dtype, theta0.shape[1]
-    evaluate = jax.vmap(lambda th, w: config.evaluate(th, data, w, config.delta, config.loss))
+    if lane_data:
+        evaluate = jax.vmap(lambda th, w, rows: config.evaluate(th, rows, w, config.delta, config.loss))
+    else:
+        evaluate = jax.vmap(lambda th, w, rows: config.evaluate(th, data, w, config.delta, config.loss),
+                            in_axes=(0, 0, None))
     step_of = jax.vmap(_step)
 
     def load(state, lane, mask):
         """Put ``lane`` (S,) into the slots where ``mask`` (S,); those slots start afresh."""
         safe = jnp.clip(lane, 0, n_lanes - 1)
+        rows = state.data if not lane_data else jax.tree.map(lambda x, old: _where_lanes(mask, x[safe], old), data,
+                                                               state.data)
         return state._replace(
             lane=jnp.where(mask, lane, state.lane), fresh=mask,
             weights=_where_lanes(mask, weights[safe], state.weights), theta=_where_lanes(mask, theta0[safe], state.theta),
+            data=rows,
         )
 
     def body(carry):
         state, next_lane, out = carry
         step = jnp.where(state.fresh[:, None], 0.0, step_of(state.theta, state.grad, state.hess, state.lam))
         trial = state.theta + step
-        value, grad, hess, grad_scale = evaluate(trial, state.weights)
+        value, grad, hess, grad_scale = evaluate(trial, state.weights, state.data)
         # a fresh slot evaluates its start and takes it; otherwise a step is kept only if it lowered the objective
         accept = state.fresh | (jnp.isfinite(value) & (value < state.value))
         theta, value, grad, hess, grad_scale = (
@@ -199,6 +210,7 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
         theta=theta0[:n_slots], value=jnp.full(n_slots, jnp.inf, dtype), grad=jnp.zeros((n_slots, dims), dtype),
         hess=jnp.tile(jnp.eye(dims, dtype=dtype), (n_slots, 1, 1)), grad_scale=jnp.zeros((n_slots, dims), dtype), lam=jnp.full(n_slots, _LAM_START, dtype),
         iterations=jnp.zeros(n_slots, jnp.int32),
+        data=jax.tree.map(lambda x: x[:n_slots], data) if lane_data else None,
     )
     out = Lanes(theta0, jnp.full(n_lanes, jnp.nan, dtype), jnp.zeros(n_lanes, dtype), jnp.zeros(n_lanes, jnp.int32),
                 jnp.zeros(n_lanes, jnp.int32), jnp.zeros(n_lanes, bool))
@@ -206,4 +218,4 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
     return out
 
 
-_polish = functools.partial(jax.jit, static_argnames=("config", "slots"))(polish_lanes)
+_polish = functools.partial(jax.jit, static_argnames=("config", "slots", "lane_data"))(polish_lanes)

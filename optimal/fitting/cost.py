@@ -1,0 +1,97 @@
+"""How long a fit and its bootstrap will take and how much memory they will hold, estimated before they run.
+
+The work is counted in the units it is made of, and each unit's cost is a constant calibrated on this project's
+reference machine (2 shared vCPUs, Intel Xeon, float64, the Chinchilla fast path; ``python benchmarks/run.py
+--big`` measures it again):
+
+- the screen evaluates every point of the exponent grid on every row: ``grid_size^2 x rows`` cells, each
+  ``SCREEN_NS_PER_CELL``;
+- the polish evaluates the objective, gradient and Hessian of one lane on every row once per iteration:
+  ``lanes x rows x iterations``, each ``POLISH_NS_PER_LANE_ROW``; a fit polishes ``n_polish`` lanes, a bootstrap
+  ``n_starts`` per resample (and screens once more for the resamples' starts), each taking about
+  ``ITERATIONS_PER_LANE`` iterations (measured on synthetic runs; ill-posed data take more, and resamples that
+  do not converge are retried with 4x the budget, so read the estimate as the time of a well-posed job);
+- compiling costs ``COMPILE_S`` per program (fit, bootstrap), whatever the size.
+
+Peak resident memory is the process's floor (Python, JAX, the compiled programs: ``BASE_BYTES``, and
+``BOOTSTRAP_BYTES`` more with a bootstrap), plus the rows
+(``BYTES_PER_ROW``), plus the bootstrap's lanes x rows of one compiled call (``BYTES_PER_LANE_CELL``), which the
+bootstrap caps by its chunk size (``optimal.fitting.bootstrap``) so memory stops growing with the resamples.
+
+Other families (autodiff objective) cost more per lane and row than the Chinchilla fast path: there the estimate
+is a lower bound. The CLI prints it before a job estimated to take longer than ``optimal.cli.main``'s threshold,
+and its progress bar then shows the measured rate and the time left.
+
+Example::
+
+    >>> from optimal.fitting.cost import estimate_cost
+    >>> e = estimate_cost(100_000, n_resamples=1000)
+    >>> e.seconds > 60, e.peak_bytes < 1e9
+    (True, True)
+"""
+
+from typing import NamedTuple
+
+from ..errors import check_count
+
+# calibrated on the reference machine (see the module docstring), 2026-11-24, from single warm runs at load ~1.2
+# (time) and the peaks of fresh processes fitting and bootstrapping 1k to 300k synthetic rows (memory)
+SCREEN_NS_PER_CELL = 4.0  # the screen: 1.7 s for 64^2 grid points x 100k rows
+POLISH_NS_PER_LANE_ROW = 50.0  # the polish: 0.9 s for 181 lane iterations x 100k rows
+ITERATIONS_PER_LANE = 13  # fits took 11 per lane, resamples' best starts 10-11; the other starts take a few more
+COMPILE_S = 2.5  # compiling one program (a fit's screen and polish, or a bootstrap's refit): 2-4 s measured
+BASE_BYTES = 350e6  # Python, JAX and the fit's compiled programs, with the screen's blocks (bounded: SCREEN_CELLS)
+BOOTSTRAP_BYTES = 180e6  # the bootstrap's compiled programs and their buffers
+BYTES_PER_ROW = 250.0  # the rows, their logs, weights and each resample's counts
+BYTES_PER_LANE_CELL = 40.0  # the bootstrap's (lanes, rows) weights and the solver's per-slot rows
+LANE_CELLS_PER_CALL = 1 << 22  # the bootstrap's lanes x rows per compiled call (its chunk size rule)
+
+
+class CostEstimate(NamedTuple):
+    """An estimate made before running: ``seconds`` of wall time and ``peak_bytes`` of resident memory, with the
+    work it counts: ``screen_cells`` (grid points x rows), ``lane_row_iterations`` (lanes x rows x iterations),
+    ``programs`` (compiled)."""
+
+    seconds: float
+    peak_bytes: float
+    screen_cells: float
+    lane_row_iterations: float
+    programs: int
+
+    def describe(self) -> str:
+        """One line for a person, e.g. ``about 5.2 min and 0.71 GB peak memory``."""
+        minutes = self.seconds / 60
+        when = f"{self.seconds:.0f} s" if self.seconds < 120 else f"{minutes:.1f} min" if minutes < 120 else \
+            f"{minutes / 60:.1f} h"
+        return f"about {when} and {self.peak_bytes / 1e9:.2g} GB peak memory"
+
+
+def estimate_cost(n_rows, n_resamples=0, *, grid_size=64, n_polish=16, n_starts=4, fit=True) -> CostEstimate:
+    """Time and peak memory of fitting ``n_rows`` runs (``fit``) and bootstrapping ``n_resamples`` resamples.
+
+    Args:
+      n_rows: rows fitted (all groups together). n_resamples: bootstrap resamples (0: none).
+      grid_size, n_polish: the fit's screen and polish (``optimal.fit``); n_starts: starts per resample
+        (``optimal.bootstrap``). fit: whether the fit itself is counted (False: only the bootstrap of a fit in hand).
+
+    Returns:
+      ``CostEstimate``: see the module docstring for the model and its calibrated constants. Raises
+      ``OptimalError`` for a count out of range.
+    """
+    check_count(n_rows, "n_rows", 1)
+    check_count(n_resamples, "n_resamples", 0)
+    check_count(grid_size, "grid_size", 1)
+    check_count(n_polish, "n_polish", 1)
+    check_count(n_starts, "n_starts", 1)
+    screens, lanes, programs = (1, n_polish, 1) if fit else (0, 0, 0)
+    if n_resamples:
+        screens, lanes, programs = screens + 1, lanes + n_resamples * n_starts, programs + 1
+    screen_cells = float(screens) * grid_size * grid_size * n_rows
+    lane_row_iterations = float(lanes) * n_rows * ITERATIONS_PER_LANE
+    seconds = programs * COMPILE_S + 1e-9 * (screen_cells * SCREEN_NS_PER_CELL
+                                             + lane_row_iterations * POLISH_NS_PER_LANE_ROW)
+    # one compiled call holds at most LANE_CELLS_PER_CALL lanes x rows (at least one resample's starts)
+    call_cells = min(n_resamples * n_starts * n_rows, max(LANE_CELLS_PER_CALL, n_starts * n_rows)) if n_resamples else \
+        n_polish * n_rows
+    peak = BASE_BYTES + (BOOTSTRAP_BYTES if n_resamples else 0.0) + BYTES_PER_ROW * n_rows + BYTES_PER_LANE_CELL * call_cells
+    return CostEstimate(float(seconds), float(peak), screen_cells, lane_row_iterations, programs)
