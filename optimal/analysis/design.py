@@ -194,7 +194,8 @@ def noise_scale(fit):
     residuals over its rows of positive weight, times ``sqrt(n / (n - F))``, F the free coefficients). Raises
     ``DataError`` when it is not positive (residuals without spread: pass ``noise_sd``)."""
     sigma, _ = residual_scale(fit)
-    if not (math.isfinite(sigma) and sigma > 0):
+    # log losses are O(1) in float64: a scale within a thousand ulps of 0 is rounding, not noise
+    if not (math.isfinite(sigma) and sigma > 1e3 * np.finfo(np.float64).eps):
         raise DataError(f"the fit's residuals have no spread (robust scale {sigma:g}): the noise scale cannot be "
                         "estimated from them; pass noise_sd (--noise-sd)")
     return sigma

@@ -12,6 +12,7 @@ from optimal.errors import BudgetError, OptimalError, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.fitting.data import parse_where, read_runs_with_columns
 from optimal.fitting.isoflop import DEFAULT_TOLERANCE, check_tolerance
+from optimal.cli.common import format_table, number, print_json, warn
 
 COMPUTE_KEY = "--compute-col"
 
@@ -36,7 +37,6 @@ examples:
 
 def add_parser(commands):
     """Register ``optimal isoflop`` on the subcommands ``commands`` (``build_parser`` calls it)."""
-    from optimal.cli.main import _number  # at registration: main is loaded by then
 
     parser = commands.add_parser(
         "isoflop", help="IsoFLOP profiles (Approach 2: a parabola per budget) beside the parametric fit (Approach 3)",
@@ -44,16 +44,16 @@ def add_parser(commands):
     parser.add_argument("runs", metavar="RUNS.csv", help="one training run per row, with a header (or a .parquet file)")
     parser.add_argument("--compute-col", metavar="NAME",
                         help="column of each run's budget C (FLOPs); default: C = k N D of each run")
-    parser.add_argument("--tolerance", type=_number, default=DEFAULT_TOLERANCE, metavar="T",
+    parser.add_argument("--tolerance", type=number, default=DEFAULT_TOLERANCE, metavar="T",
                         help=f"runs whose budgets agree within this relative tolerance share a budget (default "
                              f"{DEFAULT_TOLERANCE:g})")
-    parser.add_argument("--budgets", type=_number, nargs="+", metavar="C",
+    parser.add_argument("--budgets", type=number, nargs="+", metavar="C",
                         help="target budgets (FLOPs) to compare the approaches at (default: the largest budget in the "
                              "data and 100 x it)")
     parser.add_argument("--bootstrap", type=int, default=0, metavar="B",
                         help="bootstrap resamples (runs resampled within budgets; the parametric fit too)")
     parser.add_argument("--seed", type=int, default=0, help=f"bootstrap seed, 0 to {MAX_SEED} (default 0)")
-    parser.add_argument("--confidence", type=_number, default=0.95, help="interval level (default 0.95)")
+    parser.add_argument("--confidence", type=number, default=0.95, help="interval level (default 0.95)")
     parser.add_argument("--no-parametric", action="store_true", help="skip the parametric (Approach 3) fit")
     parser.add_argument("--plot", metavar="OUT.png", help="draw the profiles with their parabolas, and N*(C) of both")
     parser.add_argument("--params-col", metavar="NAME", help="column of N, parameters (default N)")
@@ -62,7 +62,7 @@ def add_parser(commands):
     parser.add_argument("--loss-col", metavar="NAME", help="column of the final loss (default loss)")
     parser.add_argument("--where", action="append", metavar="EXPR",
                         help="use only the rows where EXPR holds (as for 'optimal fit'); repeat it and every one must hold")
-    parser.add_argument("--flops-per-param-token", type=_number, default=6.0, metavar="K",
+    parser.add_argument("--flops-per-param-token", type=number, default=6.0, metavar="K",
                         help="k in C = k N D (default 6)")
     parser.add_argument("--json", action="store_true", help="print one JSON object (keys above)")
     parser.set_defaults(run=run)
@@ -96,7 +96,6 @@ def _check_args(args):
 
 
 def run(args):
-    from optimal.cli.main import _print_json, _warn
 
     _check_args(args)
     runs, columns, selection = read_runs_with_columns(
@@ -118,14 +117,14 @@ def run(args):
         output = result.to_dict()
         if selection:
             output["rows_selected"] = [s._asdict() for s in selection]
-        _print_json(output)
+        print_json(output)
     else:
         print(report(result))
     for w in result.warnings:
-        _warn(f"{w['code']}: {w['message']}")
+        warn(f"{w['code']}: {w['message']}")
     if result.parametric is not None:
         for w in result.parametric.warnings:
-            _warn(f"parametric fit: {w}")
+            warn(f"parametric fit: {w}")
     return 0
 
 
@@ -143,7 +142,6 @@ def _with_interval(point, found, spec=".4g"):
 
 def report(result):
     """The text answer: the profiles, both approaches' exponents, and N*, D* at the target budgets."""
-    from optimal.cli.main import _format_table
 
     d = result.to_dict()
     lines = [f"IsoFLOP profiles (Approach 2): a parabola of the loss (nats) in ln N per budget; budgets grouped within "
@@ -154,7 +152,7 @@ def report(result):
                      f"{p.width_decades:.2f}", _n(p.n_opt), _n(p.d_opt), _n(p.curvature, ".3g"),
                      _n(p.offset_decades, "+.3f"), _n(p.offset_half_widths, "+.2f"),
                      "accepted" if p.accepted else f"REFUSED: {p.reason}"])
-    lines.append(_format_table(["compute (FLOPs)", "runs", "sizes", "N tried", "width (dec)", "N_opt", "D_opt",
+    lines.append(format_table(["compute (FLOPs)", "runs", "sizes", "N tried", "width (dec)", "N_opt", "D_opt",
                                 "curvature", "offset (dec)", "offset (half-w)", "vertex"], rows))
     boot = d["approach2"]["bootstrap"] or {}
     lines.append("")
@@ -182,7 +180,7 @@ def report(result):
         rows.append([f"{t['compute']:.4g}", _with_interval(two["N"], two.get("N_interval"), ".3g"),
                      _with_interval(three.get("N"), three.get("N_interval"), ".3g"), _n(t["N_ratio"], ".3f"),
                      _n(two["D"], ".3g"), _n(three.get("D"), ".3g")])
-    lines.append(_format_table(["compute (FLOPs)", "N* approach 2", "N* approach 3", "N* ratio 2/3", "D* approach 2",
+    lines.append(format_table(["compute (FLOPs)", "N* approach 2", "N* approach 3", "N* ratio 2/3", "D* approach 2",
                                 "D* approach 3"], rows))
     if result.predicted is not None and result.predicted["exponent_error"] is not None:
         errs = ", ".join(_n(v, "+.4f") for v in result.predicted["vertex_decades"])

@@ -20,191 +20,33 @@ from optimal.errors import DataError, OptimalError, OutputError, check_count
 from optimal.fitting.data import parse_where, read_runs_with_columns
 from optimal.fitting.fit import MAX_ITER
 from optimal.laws import FAMILIES
-from optimal.jsonio import check_writable, dumps_strict
-from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise OptimalError(message)
-
-
-def _number(text):
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-
-
-def _assignment(form, value=str):
-    """An argparse type for ``NAME=VALUE`` options (``--covariate U=unique_tokens``, ``--fix E=1.69``): a pair
-    ``(name, value(text))``; ``form`` shows the expected shape in the message."""
-    def parse(text):
-        name, equals, right = (part.strip() for part in text.partition("="))
-        if not equals or not name or not right:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {form}")
-        return name, value(right)
-
-    return parse
-
-
-def _named_once(pairs, option):
-    """``{name: value}`` from ``NAME=VALUE`` pairs; a name given twice is an error, not a silent override."""
-    names = [name for name, _ in pairs or ()]
-    twice = sorted({name for name in names if names.count(name) > 1})
-    if twice:
-        raise OptimalError(f"{option} names {', '.join(twice)} more than once")
-    return dict(pairs or ())
-
-
-def _law_from_args(args):
-    """The law a command works with: a saved fit, a coefficients file, or a preset (the default)."""
-    sources = [s for s in ("fit", "coefficients") if getattr(args, s, None)]
-    if len(sources) + (args.preset is not None) > 1:
-        raise OptimalError("give only one of --preset, --coefficients and --fit")
-    if getattr(args, "fit", None):
-        result = optimal.load_fit(args.fit)
-        group = getattr(args, "group", None)
-        return result.law if result.group_labels is None or group is None else result.laws.get(str(group))
-    if getattr(args, "coefficients", None):
-        return optimal.load_coefficients(args.coefficients)
-    return optimal.preset(optimal.DEFAULT_PRESET if args.preset is None else args.preset)
-
-
-def _warn(message):
-    print(f"warning: {message}", file=sys.stderr)
-
-
-def _print_json(value):
-    """Print ``value`` as strict JSON: a non-finite number is written as null, with one warning on stderr."""
-    text, places = dumps_strict(value, indent=2)
-    if places:
-        shown = ", ".join(places[:3]) + (", ..." if len(places) > 3 else "")
-        _warn(f"{len(places)} non-finite value{'s' if len(places) > 1 else ''} written as null ({shown})")
-    print(text)
+from optimal.jsonio import check_writable
+from optimal.analysis.recommend import FLOPS_KEY
+from optimal.cli import isoflop, plan, predict, suggest, validate
+from optimal.cli.common import (Parser, add_law_options, assignment, format_table, k_or_default, named_once, number, or_na,
+                                print_json, print_recommendation, source_from_args, warn, warn_answer)
 
 
 def _warn_if_few_draws(boot):
     converged = boot.n_resamples - boot.n_failed
     if converged < 2:
-        _warn(f"only {converged} of {boot.n_resamples} bootstrap resamples converged; intervals need at least 2 "
+        warn(f"only {converged} of {boot.n_resamples} bootstrap resamples converged; intervals need at least 2 "
               "(shown as n/a, or null in JSON)")
-
-
-def _g(value, spec):
-    """A number formatted with ``spec``, or n/a for a missing one (an interval from fewer than 2 draws)."""
-    return "n/a" if value is None else format(value, spec)
-
-
-def _format_table(headers, rows):
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths))]
-    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
-    return "\n".join(lines)
-
-
-def _source_from_args(args):
-    """What ``optimal.analysis.recommend`` answers from: a fit record (with its draws and k), a preset (with the range of
-    runs it was fitted on), or a coefficients file's law (no known range)."""
-    law = _law_from_args(args)  # checks the options and reads the file, with the usual errors
-    if getattr(args, "fit", None):
-        return Path(args.fit)
-    if getattr(args, "coefficients", None):
-        return law
-    return args.preset or optimal.DEFAULT_PRESET
-
-
-def _decades(value, signed=False):
-    if value is None:
-        return "n/a"
-    return f"{value:+.2f}" if signed else f"{value:.2f}"
-
-
-def _converged_text(record):
-    words = ["yes" if record["converged"] else "NO"]
-    if record.get("fit_converged") is False:
-        words.append("fit NO")
-    return ", ".join(words)
-
-
-def _allocation_table(records):
-    """The point answers with their extrapolation distances (decades), one row per budget."""
-    by_loss = bool(records) and "target_loss" in records[0]
-    headers = (["target loss"] if by_loss else []) + [
-        "compute (FLOPs)", "N* (params)", "D* (tokens)", "tokens/param", "loss", "bound", "converged",
-        "C vs runs (dec)", "N* out (dec)", "D* out (dec)"]
-    rows = []
-    for r in records:
-        far = r["extrapolation"]
-        rows.append((([f"{r['target_loss']:.5g}"] if by_loss else []) + [
-            f"{r['compute']:.4g}", f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['tokens_per_param']:.3g}", f"{r['loss']:.5f}",
-            r["bound"] or "-", _converged_text(r), _decades(far["compute_decades"], signed=True),
-            _decades(far["N_decades_outside"]), _decades(far["D_decades_outside"])]))
-    return _format_table(headers, rows)
-
-
-def _bound_text(key, value):
-    if value is None:  # a bound set by draws that cannot reach the target: no value for tokens per parameter
-        return "n/a" if key == "tokens_per_param" else "unbounded"
-    return f"{value:.4g}"
-
-
-def _recommendation_intervals(answer):
-    """Per budget and quantity, the bootstrap interval, from draws allocated with the point's k and caps."""
-    rows, counts = [], []
-    for r in answer.records:
-        for key, v in r["intervals"].items():
-            se = "n/a" if v["se"] is None else f"{v['se']:.3g}"
-            rows.append([f"{r['compute']:.4g}", key, _bound_text(key, v["lo"]), _bound_text(key, v["hi"]), se])
-        d = r["draws"]
-        odd = [f"{d[key]} {what}" for key, what in (("n_at_cap", "at a cap"), ("n_no_interior", "without an interior optimum"),
-                                                    ("n_unreachable", "cannot reach the target")) if d.get(key)]
-        if odd:
-            counts.append(f"  at {r['compute']:.4g} FLOPs, of {d['n_draws']} draws: {', '.join(odd)} (kept in the intervals)")
-    caps = [f"{name} {value:.3g}" for name, value in (("max_tokens", answer.max_tokens), ("max_params", answer.max_params))
-            if value is not None]
-    title = (f"{100 * answer.confidence:g}% bootstrap intervals ({answer.n_resamples - answer.n_failed} draws, "
-             f"k = {answer.flops_per_param_token:g}{', ' + ', '.join(caps) if caps else ''}, as for the point)")
-    return "\n".join([title, _format_table(["compute (FLOPs)", "quantity", "lo", "hi", "se"], rows), *counts])
-
-
-def _print_recommendation(answer, skip_codes=(), prefix=""):
-    """The text answer on stdout; its warnings once each on stderr."""
-    print(f"law: {answer.source}")
-    for note in answer.notes:
-        print(f"  {note}")
-    print(_allocation_table(answer.records))
-    if answer.confidence is not None:
-        print()
-        print(_recommendation_intervals(answer))
-    _warn_answer(answer, skip_codes, prefix)
-
-
-def _warn_answer(answer, skip_codes=(), prefix=""):
-    """An answer's warnings, once each on stderr, with the budget (or target loss) each concerns (and ``prefix``:
-    the group it belongs to)."""
-    for w in answer.warnings:
-        if w["code"] in skip_codes:
-            continue
-        where = "" if w["budget"] is None else f"[{w['budget']:.4g} FLOPs] "
-        if w.get("target_loss") is not None:
-            where = f"[loss {w['target_loss']:.5g} at {w['budget']:.4g} FLOPs] "
-        _warn(f"{prefix}{where}{w['message']}")
 
 
 def _cmd_solve(args):
     if (args.compute is None) == (args.target_loss is None):
         raise OptimalError("give either --compute or --target-loss")
     answer = optimal.recommend(
-        _source_from_args(args), None if args.compute is None else np.asarray(args.compute),
+        source_from_args(args), None if args.compute is None else np.asarray(args.compute),
         target_loss=None if args.target_loss is None else np.asarray(args.target_loss),
         flops_per_param_token=args.flops_per_param_token, max_tokens=args.max_tokens, max_params=args.max_params,
         group=args.group)
     if args.json:
-        _print_json(answer.to_dict())
-        _warn_answer(answer)
+        print_json(answer.to_dict())
+        warn_answer(answer)
         return 0
-    _print_recommendation(answer)
+    print_recommendation(answer)
     return 0
 
 
@@ -251,15 +93,10 @@ def _interval_table(boot):
     level = f"{100 * boot.confidence:g}%"
     lines = [f"bootstrap: {boot.n_resamples} resamples, {boot.n_retried} retried from more starts, {boot.n_failed} "
              f"failed (left out), {level} percentile intervals"]
-    rows = [[name, _g(v["lo"], ".5g"), _g(v["hi"], ".5g"), _g(v["se"], ".3g")] for name, v in boot.params().items()]
-    lines.append(_format_table(["coefficient", "lo", "hi", "se"], rows))
+    rows = [[name, or_na(v["lo"], ".5g"), or_na(v["hi"], ".5g"), or_na(v["se"], ".3g")] for name, v in boot.params().items()]
+    lines.append(format_table(["coefficient", "lo", "hi", "se"], rows))
     lines += [f"  warning: {w}" for w in boot.warnings]
     return "\n".join(lines)
-
-
-def _k_or_default(args):
-    """k in C = k N D as given, else the usual 6 (``optimal.analysis.recommend`` says which)."""
-    return DEFAULT_FLOPS_PER_PARAM_TOKEN if args.flops_per_param_token is None else args.flops_per_param_token
 
 
 def _check_fit_args(args):
@@ -290,7 +127,7 @@ def _check_fit_args(args):
     if not 0 < args.confidence < 1:
         raise OptimalError(f"--confidence must be between 0 and 1 (e.g. 0.95), got {args.confidence:g}")
     if args.budgets:
-        check_budgets(args.budgets, _k_or_default(args))
+        check_budgets(args.budgets, k_or_default(args))
     for expression in args.where or ():  # a malformed filter is an error before the file is read
         try:
             parse_where(expression)
@@ -303,12 +140,12 @@ def _check_fit_args(args):
 def _read_fit_runs(args):
     """The runs, the covariates ``{name: (n,)}`` read from the columns --covariate names, and the --by labels
     (or None), all for the same rows; and what each --where filter kept (``[{"where", "kept", "of"}]``)."""
-    covariate_cols = _named_once(args.covariate, "--covariate")
+    covariate_cols = named_once(args.covariate, "--covariate")
     runs, columns, selection = read_runs_with_columns(
         args.runs, numbers={f"covariate {name}": column for name, column in covariate_cols.items()},
         labels={"--by": args.by} if args.by else None, params_col=args.params_col, tokens_col=args.tokens_col,
         flops_col=args.flops_col, loss_col=args.loss_col, group_col=args.group_col, weight_col=args.weight_col,
-        flops_per_param_token=_k_or_default(args), drop_highest_loss=args.drop_highest_loss, where=args.where,
+        flops_per_param_token=k_or_default(args), drop_highest_loss=args.drop_highest_loss, where=args.where,
         return_selection=True,
     )
     covariates = {name: columns[f"covariate {name}"] for name in covariate_cols}
@@ -364,7 +201,7 @@ def _plot_frontiers(args, entries):
 
     figure = plot.groups_frontier([(label, boot if boot is not None else result) for label, result, boot in entries],
                                   budgets=args.budgets or None, confidence=args.confidence,
-                                  flops_per_param_token=_k_or_default(args))
+                                  flops_per_param_token=k_or_default(args))
     sys.stderr.write(f"wrote {plot.save_figure(figure, args.plot)}\n")
 
 
@@ -374,7 +211,7 @@ def _part_output(label, part, boot, answer, args, selection):
     if selection:
         output["rows_selected"] = selection
     if boot is not None:
-        output["bootstrap"] = boot.to_dict(args.budgets or (), _k_or_default(args))
+        output["bootstrap"] = boot.to_dict(args.budgets or (), k_or_default(args))
     if answer is not None:
         output["recommendation"] = answer.to_dict()
     return output
@@ -404,7 +241,7 @@ def _cmd_sweep(args, runs, covariates):
     """``fit --sweep``: every combination of the settings, each fitted (and bootstrapped with the same seed, so the
     draws are paired), then one table (or JSON list) of how the answer moves, and a figure with --plot."""
     settings = _sweep_settings(args.sweep)
-    fixed = _named_once(args.fix, "--fix")
+    fixed = named_once(args.fix, "--fix")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         found = optimal.sweep(runs.n_params, runs.n_tokens, runs.loss, runs.weights,
@@ -412,7 +249,7 @@ def _cmd_sweep(args, runs, covariates):
                               drop_smallest=settings.get("drop-smallest", [0]), covariates=covariates or None,
                               fix=fixed or None, tie=args.tie or (), n_polish=args.n_polish, n_samples=args.n_samples,
                               max_iter=args.max_iter)
-    k = _k_or_default(args)
+    k = k_or_default(args)
     rows = []
     for setting, result in found:
         label = ", ".join(f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
@@ -427,7 +264,7 @@ def _cmd_sweep(args, runs, covariates):
     if args.plot:
         _plot_frontiers(args, [(label, result, boot) for label, _, result, boot, _ in rows])
     if args.json:
-        _print_json([{"setting": setting, **result.to_dict(),
+        print_json([{"setting": setting, **result.to_dict(),
                       **({"bootstrap": boot.to_dict(args.budgets or (), k)} if boot is not None else {}),
                       **({"recommendation": answer.to_dict()} if answer is not None else {})}
                      for _, setting, result, boot, answer in rows])
@@ -435,7 +272,7 @@ def _cmd_sweep(args, runs, covariates):
         print(_sweep_table(rows, args))
     for label, _, result, boot, _ in rows:
         for message in _fit_messages(result, boot):
-            _warn(f"[{label}] {message}")
+            warn(f"[{label}] {message}")
     return 0
 
 
@@ -474,7 +311,7 @@ def _cmd_fit(args):
         for s in selection:
             print(f"kept {s['kept']} of {s['of']} rows ({s['where']})", file=sys.stderr)
         return _cmd_sweep(args, runs, covariates)
-    fixed = _named_once(args.fix, "--fix")
+    fixed = named_once(args.fix, "--fix")
     runs, covariates, by, selection = _read_fit_runs(args)
     dtype = {"float64": np.float64, "float32": np.float32}[args.dtype]
     _print_estimate(len(runs.loss), args.bootstrap or 0, args.n_polish)
@@ -498,7 +335,7 @@ def _cmd_fit(args):
     joint = by is not None and not isinstance(result, dict)
     parts, joint_boot = _fit_parts(args, runs, result, by, joint)
     if args.save:  # one record: the fit, or the joint fit of every group (--by with --shared; checked above)
-        extra = {FLOPS_KEY: _k_or_default(args)}  # solve --fit counts compute with the k the runs were read with
+        extra = {FLOPS_KEY: k_or_default(args)}  # solve --fit counts compute with the k the runs were read with
         if selection:
             extra["rows_selected"] = selection
         boot = joint_boot if joint else parts[0][2]
@@ -514,9 +351,9 @@ def _cmd_fit(args):
     if args.json:
         outputs = [_part_output(*part, args, selection) for part in parts]
         if comparisons is not None:
-            _print_json({"groups": outputs, "comparisons": comparisons})
+            print_json({"groups": outputs, "comparisons": comparisons})
         else:
-            _print_json(outputs if by is not None else outputs[0])
+            print_json(outputs if by is not None else outputs[0])
         _warn_fit_json(parts, result, joint_boot, joint)
     else:
         _print_fit_text(parts, result, joint_boot, joint)
@@ -529,7 +366,7 @@ def _cmd_fit(args):
 def _comparisons(parts, args):
     """Every group against the first (in label order), B minus A: ``optimal.compare`` of their bootstraps."""
     (first, _, reference, _), others = parts[0], parts[1:]
-    k = _k_or_default(args)
+    k = k_or_default(args)
     return [{"a": first, "b": label, **optimal.compare(reference, boot, args.budgets or (), flops_per_param_token=k,
                                                          names=(first, label))}
             for label, _, boot, _ in others]
@@ -587,7 +424,7 @@ def _print_fit_text(parts, result, joint_boot, joint):
                 print(f"== group {label} ==")
             prefix = "" if label is None else f"[group {label}] "
             # the fit's and the bootstrap's warnings were printed with them
-            _print_recommendation(answer, skip_codes=("fit", "bootstrap"), prefix=prefix)
+            print_recommendation(answer, skip_codes=("fit", "bootstrap"), prefix=prefix)
 
 
 def _warn_fit_json(parts, result, joint_boot, joint):
@@ -595,14 +432,14 @@ def _warn_fit_json(parts, result, joint_boot, joint):
     label."""
     if joint:
         for message in _fit_messages(result, joint_boot):
-            _warn(message)
+            warn(message)
     for label, part, boot, answer in parts:
         prefix = "" if label is None else f"[group {label}] "
         if answer is not None:
-            _warn_answer(answer, ("fit", "bootstrap") if joint else (), prefix)
+            warn_answer(answer, ("fit", "bootstrap") if joint else (), prefix)
         elif not joint:
             for message in _fit_messages(part, boot):
-                _warn(prefix + message)
+                warn(prefix + message)
 
 
 def _fit_messages(result, boot):
@@ -616,13 +453,6 @@ def _cmd_plot(args):
     figure = plot.figure_from_record(args.fit, args.kind, preset=args.preset)
     print(f"wrote {plot.save_figure(figure, args.out, dpi=args.dpi)}")
     return 0
-
-
-def _add_law_options(parser, fit=True):
-    parser.add_argument("--preset", help=f"published law: {', '.join(sorted(optimal.PRESETS))} (default {optimal.DEFAULT_PRESET})")
-    parser.add_argument("--coefficients", metavar="FILE.json", help="law coefficients from a JSON file")
-    if fit:
-        parser.add_argument("--fit", metavar="FIT.json", help="a fit record saved by 'optimal fit --save'")
 
 
 def _laws_text():
@@ -658,18 +488,18 @@ examples:
 
 
 def build_parser():
-    parser = _Parser(prog="optimal", description="Compute-optimal model size and data from scaling laws.")
+    parser = Parser(prog="optimal", description="Compute-optimal model size and data from scaling laws.")
     parser.add_argument("--version", action="version", version=f"optimal {optimal.__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     solve = commands.add_parser("solve", help="N*, D* and loss for compute budgets (or for a target loss)")
-    solve.add_argument("--compute", type=_number, nargs="+", metavar="C", help="training compute in FLOPs")
-    solve.add_argument("--target-loss", type=_number, nargs="+", metavar="L", help="loss to reach (nats)")
-    _add_law_options(solve)
-    solve.add_argument("--flops-per-param-token", type=_number, metavar="K",
+    solve.add_argument("--compute", type=number, nargs="+", metavar="C", help="training compute in FLOPs")
+    solve.add_argument("--target-loss", type=number, nargs="+", metavar="L", help="loss to reach (nats)")
+    add_law_options(solve)
+    solve.add_argument("--flops-per-param-token", type=number, metavar="K",
                        help="k in C = k N D (default: the k a --fit record was saved with, else 6)")
-    solve.add_argument("--max-tokens", type=_number, metavar="D", help="cap on training tokens (unique data)")
-    solve.add_argument("--max-params", type=_number, metavar="N", help="cap on model parameters")
+    solve.add_argument("--max-tokens", type=number, metavar="D", help="cap on training tokens (unique data)")
+    solve.add_argument("--max-params", type=number, metavar="N", help="cap on model parameters")
     solve.add_argument("--group", metavar="LABEL", help="with --fit of a joint fit (fit --by COL --shared ...): the "
                                                          "group to answer for")
     solve.add_argument("--json", action="store_true", help="print a JSON list, one object per budget")
@@ -681,11 +511,11 @@ def build_parser():
     fit.add_argument("runs", metavar="RUNS.csv", help="one training run per row, with a header (or a .parquet file)")
     fit.add_argument("--law", choices=tuple(FAMILIES), default="chinchilla",
                      help="the law family to fit (default chinchilla; the laws are listed below)")
-    fit.add_argument("--covariate", type=_assignment("NAME=COLUMN (e.g. U=unique_tokens)"), action="extend", nargs="+",
+    fit.add_argument("--covariate", type=assignment("NAME=COLUMN (e.g. U=unique_tokens)"), action="extend", nargs="+",
                      metavar="NAME=COLUMN", help="read the law's per-run covariate NAME from COLUMN of the CSV")
-    fit.add_argument("--fix", type=_assignment("NAME=VALUE (e.g. E=1.69)", _number), action="extend", nargs="+",
+    fit.add_argument("--fix", type=assignment("NAME=VALUE (e.g. E=1.69)", number), action="extend", nargs="+",
                      metavar="NAME=VALUE", help="hold parameter NAME at VALUE (natural units); listed under \"fixed\"")
-    fit.add_argument("--tie", type=_assignment("NAME=NAME (e.g. alpha=beta)"), action="extend", nargs="+",
+    fit.add_argument("--tie", type=assignment("NAME=NAME (e.g. alpha=beta)"), action="extend", nargs="+",
                      metavar="NAME=NAME", help="hold two parameters equal")
     fit.add_argument("--by", metavar="COLUMN",
                      help="column of group labels (any text): fit every group on its own, or jointly with --shared")
@@ -716,9 +546,9 @@ def build_parser():
                           "for the shell ('N<1e9')")
     fit.add_argument("--drop-highest-loss", type=int, default=0, metavar="K",
                      help="leave out the K highest-loss rows (Epoch: 5); with --where, of the rows kept")
-    fit.add_argument("--flops-per-param-token", type=_number, metavar="K",
+    fit.add_argument("--flops-per-param-token", type=number, metavar="K",
                      help="k in C = k N D, for D = C / (k N) and for --budgets (default 6; saved in the fit record)")
-    fit.add_argument("--delta", type=_number, default=1e-3, help="Huber threshold on log-loss residuals (default 1e-3)")
+    fit.add_argument("--delta", type=number, default=1e-3, help="Huber threshold on log-loss residuals (default 1e-3)")
     fit.add_argument("--starts", choices=("screen", "hoffmann"), default="screen",
                      help="screen: variable-projection screen then polish (default); hoffmann: all 4500 grid starts "
                           "(Chinchilla without --fix, --tie or --shared only)")
@@ -731,8 +561,8 @@ def build_parser():
     fit.add_argument("--max-iter", type=int, default=1000, metavar="K",
                      help="iteration budget per start of every bootstrap refit (default 1000)")
     fit.add_argument("--seed", type=int, default=0, help=f"bootstrap seed, 0 to {MAX_SEED} (default 0)")
-    fit.add_argument("--confidence", type=_number, default=0.95, help="interval level (default 0.95)")
-    fit.add_argument("--budgets", type=_number, nargs="+", metavar="C", help="budgets (FLOPs) for allocations")
+    fit.add_argument("--confidence", type=number, default=0.95, help="interval level (default 0.95)")
+    fit.add_argument("--budgets", type=number, nargs="+", metavar="C", help="budgets (FLOPs) for allocations")
     fit.add_argument("--save", metavar="FIT.json",
                      help="write the fit record (reload with --fit, or plot it); with --by only together with --shared")
     fit.add_argument("--json", action="store_true", help="print JSON (with --by a list, one object per group: below)")
@@ -746,16 +576,13 @@ def build_parser():
     plot.add_argument("--out", required=True, metavar="FILE.png", help="output file (.png, .pdf, .svg)")
     plot.add_argument("--dpi", type=int, default=150, help="resolution of png/jpg output, 10 to 2000 (default 150)")
     plot.set_defaults(run=_cmd_plot)
-    # the commands in modules of their own import this module's helpers, so they are imported here, not above
-    from optimal.cli import isoflop, plan, predict, suggest, validate
-
     for command in (plan, isoflop, validate, predict, suggest):
         command.add_parser(commands)
     return parser
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    _warn(" ".join(str(message).split()))  # one line, like every other message of the command line
+    warn(" ".join(str(message).split()))  # one line, like every other message of the command line
 
 
 CACHE_ENV = "OPTIMAL_CACHE_DIR"

@@ -17,7 +17,7 @@ from optimal import planning
 from optimal.errors import OptimalError, PlanningError
 from optimal.precision import float64_scope
 
-from . import main as cli  # its helpers are looked up when a command runs, after main.py has loaded
+from . import common
 
 SHAPE_FIELDS = tuple(f.name for f in dataclasses.fields(planning.TransformerShape))
 
@@ -59,24 +59,24 @@ def add_parser(commands):
     parser = commands.add_parser(
         "plan", help="plan a training run: N, D, memory, accelerator-hours, days, energy and cost",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
-    parser.add_argument("--compute", type=cli._number, metavar="C", help="training compute in FLOPs")
-    parser.add_argument("--target-loss", type=cli._number, metavar="L", help="loss to reach (nats)")
-    parser.add_argument("--params", type=cli._number, metavar="N", help="parameters (with --tokens)")
-    parser.add_argument("--tokens", type=cli._number, metavar="D", help="training tokens")
-    cli._add_law_options(parser)
+    parser.add_argument("--compute", type=common.number, metavar="C", help="training compute in FLOPs")
+    parser.add_argument("--target-loss", type=common.number, metavar="L", help="loss to reach (nats)")
+    parser.add_argument("--params", type=common.number, metavar="N", help="parameters (with --tokens)")
+    parser.add_argument("--tokens", type=common.number, metavar="D", help="training tokens")
+    common.add_law_options(parser)
     parser.add_argument("--group", metavar="LABEL", help="with --fit of a joint fit: the group to answer for")
-    parser.add_argument("--flops-per-param-token", type=cli._number, metavar="K",
+    parser.add_argument("--flops-per-param-token", type=common.number, metavar="K",
                         help="k in C = k N D (default: the k a --fit record was saved with, else 6)")
-    parser.add_argument("--max-tokens", type=cli._number, metavar="D", help="cap on training tokens (unique data)")
-    parser.add_argument("--max-params", type=cli._number, metavar="N", help="cap on model parameters")
+    parser.add_argument("--max-tokens", type=common.number, metavar="D", help="cap on training tokens (unique data)")
+    parser.add_argument("--max-params", type=common.number, metavar="N", help="cap on model parameters")
     parser.add_argument("--shape", nargs="+", metavar="NAME|KEY=VALUE", help="a transformer shape (see below)")
-    parser.add_argument("--inference-tokens", type=cli._number, metavar="T",
+    parser.add_argument("--inference-tokens", type=common.number, metavar="T",
                         help="tokens the model will serve over its life: the inference-aware allocation (Sardana et "
                              "al. 2023) with --compute (training plus serving FLOPs) or --target-loss")
-    parser.add_argument("--unique-tokens", type=cli._number, metavar="U",
+    parser.add_argument("--unique-tokens", type=common.number, metavar="U",
                         help="unique tokens available: the data-constrained allocation (Muennighoff et al. 2023) with "
                              "--compute; the law must be data-constrained (default --preset muennighoff2023)")
-    parser.add_argument("--aspect-ratio", type=cli._number, metavar="R",
+    parser.add_argument("--aspect-ratio", type=common.number, metavar="R",
                         help=f"d_model / n_layer of the shape built for N (default {planning.DEFAULT_ASPECT_RATIO:g})")
     parser.add_argument("--accelerator", metavar="NAME",
                         help=f"one of {', '.join([*planning.ACCELERATORS, *planning.ALIASES])} (default h100)")
@@ -86,17 +86,17 @@ def add_parser(commands):
                         help="the precision the run computes at: its dense peak, and the weights' bytes (default bf16)")
     parser.add_argument("--optimizer", default="adam", choices=tuple(planning.OPTIMIZERS),
                         help="optimiser whose state the training memory counts (default adam: 16 bytes/param)")
-    parser.add_argument("--mfu", type=cli._number, help=f"model FLOPs utilisation (default {planning.DEFAULT_MFU:g})")
-    parser.add_argument("--pue", type=cli._number, help=f"power usage effectiveness (default {planning.DEFAULT_PUE:g})")
-    parser.add_argument("--power", type=cli._number, metavar="W",
+    parser.add_argument("--mfu", type=common.number, help=f"model FLOPs utilisation (default {planning.DEFAULT_MFU:g})")
+    parser.add_argument("--pue", type=common.number, help=f"power usage effectiveness (default {planning.DEFAULT_PUE:g})")
+    parser.add_argument("--power", type=common.number, metavar="W",
                         help="power per accelerator in watts (default: the accelerator's TDP)")
-    parser.add_argument("--price-per-hour", type=cli._number, metavar="P",
+    parser.add_argument("--price-per-hour", type=common.number, metavar="P",
                         help=f"price per accelerator-hour (default {planning.DEFAULT_PRICE_PER_ACCELERATOR_HOUR:g}, a "
                              "placeholder)")
     parser.add_argument("--context", type=int, metavar="T",
                         help="tokens per training sequence: counts attention FLOPs (k n_layer T d_model per token, "
                              "Kaplan et al. 2020) in the allocation and the plan, and sizes one sequence's KV cache")
-    parser.add_argument("--activation-memory", type=cli._number, metavar="GB",
+    parser.add_argument("--activation-memory", type=common.number, metavar="GB",
                         help="activation memory per accelerator to count in 'to hold it' (GB; default 0: not counted)")
     parser.add_argument("--json", action="store_true", help="print one JSON object (keys in the README)")
     parser.set_defaults(run=run)
@@ -114,10 +114,10 @@ def _shape(words):
         shape = planning.PUBLISHED_SHAPES[name].shape
         base = {f: getattr(shape, f) for f in SHAPE_FIELDS}
     try:
-        pairs = [cli._assignment("KEY=VALUE (e.g. n_layer=32)")(word) for word in words]
+        pairs = [common.assignment("KEY=VALUE (e.g. n_layer=32)")(word) for word in words]
     except argparse.ArgumentTypeError as exc:  # a word after the first that is not KEY=VALUE
         raise PlanningError(f"--shape: {exc}") from None
-    for key, value in cli._named_once(pairs, "--shape").items():
+    for key, value in common.named_once(pairs, "--shape").items():
         if key not in SHAPE_FIELDS:
             raise PlanningError(f"--shape: unknown field {key!r}; the fields are {', '.join(SHAPE_FIELDS)}")
         base[key] = _shape_value(key, value)
@@ -224,7 +224,7 @@ def run(args):
                            "or --target-loss (--max-params also with --unique-tokens)")
     device = _device(args)
     shape = _shape(args.shape) if mode == "shape" else None
-    k = cli._k_or_default(args)
+    k = common.k_or_default(args)
     # every planning option is checked before the allocation's solve (a dry plan with the same options)
     _plan(args, device, **({"shape": shape, "n_tokens": 1.0} if shape else {"n_params": 1e9, "n_tokens": 1e10}),
           **({} if shape or mode == "params_tokens" else {"flops_per_param_token": k}))
@@ -232,7 +232,7 @@ def run(args):
     flops = _flops_model(args, k, shape, counts)  # None without --context: k N per token
     answer, loss, loss_from, allocation, law_name = None, None, None, None, None
     if mode in ("compute", "target_loss") and flops is not None:  # attention FLOPs: the point allocation alone
-        law, law_name = cli._law_from_args(args), _law_name(args)
+        law, law_name = common.law_from_args(args), _law_name(args)
         caps = dict(max_tokens=args.max_tokens, max_params=args.max_params, flops=flops)
         solved = optimal.compute_optimal(law, args.compute, **caps) if mode == "compute" else \
             optimal.compute_for_loss(law, args.target_loss, **caps)
@@ -242,7 +242,7 @@ def run(args):
         loss, loss_from = allocation["loss"], f"the allocation with attention FLOPs under {law_name}"
     elif mode in ("compute", "target_loss"):
         answer = optimal.recommend(
-            cli._source_from_args(args), None if args.compute is None else np.asarray([args.compute]),
+            common.source_from_args(args), None if args.compute is None else np.asarray([args.compute]),
             target_loss=None if args.target_loss is None else np.asarray([args.target_loss]),
             flops_per_param_token=args.flops_per_param_token, max_tokens=args.max_tokens, max_params=args.max_params,
             group=args.group)
@@ -252,7 +252,7 @@ def run(args):
                       flops_per_param_token=k)
         loss, loss_from = record["loss"], "the allocation"
     elif mode == "params_tokens":
-        law = cli._law_from_args(args)
+        law = common.law_from_args(args)
         found = _plan(args, device, n_params=args.params, n_tokens=args.tokens, flops_per_param_token=k,
                       training_flops_per_token=_per_token(flops, args.params))
         loss, loss_from = _loss_at(law, args.params, args.tokens), f"the law of {_law_name(args)} at N and D"
@@ -274,7 +274,7 @@ def run(args):
             n_accelerators=args.accelerators, power_watts=args.power, pue=args.pue,
             price_per_accelerator_hour=args.price_per_hour)
     if args.json:
-        cli._print_json({"question": mode, "recommendation": None if answer is None else answer.to_dict(),
+        common.print_json({"question": mode, "recommendation": None if answer is None else answer.to_dict(),
                          "allocation": allocation if mode in ("compute", "target_loss") else None,
                          "flops_model": None if flops is None else {key: float(v) for key, v in flops._asdict().items()},
                          "inference": allocation if mode == "inference" else None,
@@ -282,10 +282,10 @@ def run(args):
                          "loss": loss, "loss_from": loss_from, "plan": found.to_dict(), "intervals": intervals,
                          "serving": None if serving is None else serving.to_dict()})
         if answer is not None:
-            cli._warn_answer(answer)
+            common.warn_answer(answer)
         return 0
     if answer is not None:
-        cli._print_recommendation(answer)
+        common.print_recommendation(answer)
         print()
     elif allocation is not None:
         print(_special_text("attention" if mode in ("compute", "target_loss") else mode, allocation, law_name))
@@ -323,7 +323,7 @@ def _special_allocation(args, mode, flops):
     the law's point estimate: a fit record's bootstrap draws give no intervals here."""
     if mode == "data_constrained" and args.preset is None and not args.coefficients and not args.fit:
         args.preset = "muennighoff2023"  # the data-constrained law with published coefficients
-    law = cli._law_from_args(args)
+    law = common.law_from_args(args)
     if mode == "inference":
         found = optimal.inference_optimal(law, args.target_loss, compute=args.compute,
                                           inference_tokens=args.inference_tokens, flops=flops)
@@ -357,7 +357,7 @@ def _special_text(mode, r, law_name):
                  f"{r['epochs']:.3g}", f"{r['loss']:.5f}", "yes" if r["converged"] else "NO"]]
         headers = ["compute (FLOPs)", "unique tokens", "N (params)", "D (tokens)", "epochs", "loss", "converged"]
         title = f"data-constrained allocation (Muennighoff et al. 2023), law: {law_name}"
-    return title + "\n" + cli._format_table(headers, rows)
+    return title + "\n" + common.format_table(headers, rows)
 
 
 def _serving_text(serving):

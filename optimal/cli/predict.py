@@ -13,7 +13,7 @@ from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
 from optimal.errors import DataError, OptimalError
 from optimal.fitting.data import read_runs_with_columns
 from optimal.jsonio import read_json
-from optimal.cli.main import _assignment, _format_table, _named_once, _number, _print_json, _warn
+from optimal.cli.common import assignment, format_table, named_once, number, print_json, warn
 
 EPILOG = f"""
 The point is the fitted law's loss. The confidence interval for the mean loss comes from the record's bootstrap
@@ -41,11 +41,11 @@ def add_parser(commands):
         "predict", help="predicted loss at (N, D) from a saved fit, with confidence and prediction intervals",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
     parser.add_argument("fit", metavar="FIT.json", help="a fit record saved by 'optimal fit --save'")
-    parser.add_argument("--params", type=_number, nargs="+", metavar="N", help="parameters of each run")
-    parser.add_argument("--tokens", type=_number, nargs="+", metavar="D",
+    parser.add_argument("--params", type=number, nargs="+", metavar="N", help="parameters of each run")
+    parser.add_argument("--tokens", type=number, nargs="+", metavar="D",
                         help="training tokens of each run (one value, or as many as --params)")
     parser.add_argument("--runs", metavar="RUNS.csv", help="runs to predict, one per row (N, D as fit reads them)")
-    parser.add_argument("--covariate", type=_assignment("NAME=VALUE or NAME=COLUMN"), action="extend", nargs="+",
+    parser.add_argument("--covariate", type=assignment("NAME=VALUE or NAME=COLUMN"), action="extend", nargs="+",
                         metavar="NAME=VALUE", help="the law's covariate (data-constrained: U): a number, or with --runs "
                                                    "a column")
     parser.add_argument("--group", metavar="LABEL", help="with a joint fit's record: the group whose law predicts")
@@ -53,9 +53,9 @@ def add_parser(commands):
     parser.add_argument("--tokens-col", metavar="NAME", help="with --runs: column of D (default D)")
     parser.add_argument("--flops-col", metavar="NAME", help="with --runs: column of FLOPs C; then D = C / (k N)")
     parser.add_argument("--loss-col", metavar="NAME", help="with --runs: column of actual losses (default loss, if any)")
-    parser.add_argument("--flops-per-param-token", type=_number, metavar="K",
+    parser.add_argument("--flops-per-param-token", type=number, metavar="K",
                         help="k in C = k N D (default: the record's, else 6)")
-    parser.add_argument("--confidence", type=_number, default=0.95, help="interval level (default 0.95)")
+    parser.add_argument("--confidence", type=number, default=0.95, help="interval level (default 0.95)")
     parser.add_argument("--json", action="store_true", help="print JSON (keys below)")
     parser.set_defaults(run=run)
 
@@ -76,7 +76,7 @@ def _runs_to_predict(args, k):
     """``(N, D, covariates, actual losses or None)`` from --params/--tokens or --runs."""
     if (args.runs is None) == (args.params is None and args.tokens is None):
         raise OptimalError("give either --params N... and --tokens D..., or --runs RUNS.csv")
-    pairs = _named_once(args.covariate, "--covariate")
+    pairs = named_once(args.covariate, "--covariate")
     if args.runs is None:
         if args.params is None or args.tokens is None:
             raise OptimalError("give both --params and --tokens")
@@ -124,11 +124,11 @@ def run(args):
     if args.json:
         output = prediction.to_dict()
         output.update(fit=str(args.fit), law=result.family.name, runs=records, warnings=found)
-        _print_json(output)
+        print_json(output)
     else:
         print(_text(prediction, records, args, actual is not None))
     for message in found:
-        _warn(message)
+        warn(message)
     return 0
 
 
@@ -163,5 +163,5 @@ def _text(prediction, records, args, with_actual):
         if with_actual:
             row += [f"{r['actual']:.4f}", f"{100 * r['rel_error']:+.2f}%", "yes" if r["in_prediction_interval"] else "NO"]
         rows.append(row)
-    lines.append(_format_table(headers, rows))
+    lines.append(format_table(headers, rows))
     return "\n".join(lines)

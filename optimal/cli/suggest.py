@@ -12,6 +12,7 @@ import optimal
 from optimal.analysis.design import DEFAULT_N
 from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
 from optimal.errors import BudgetError, DataError, check_count
+from optimal.cli.common import format_table, number, print_json, warn
 
 EPILOG = """The fit record (optimal fit --save) holds the fitted runs, so no runs CSV is needed.
 
@@ -78,7 +79,6 @@ def _recorded_k(path):
 
 
 def _run(args):
-    from optimal.cli.main import _format_table, _print_json, _warn  # main is loaded by then
 
     for value, name in ((args.target_compute, "--target-compute"), (args.spend, "--spend")):
         if not (math.isfinite(value) and value > 0):
@@ -92,9 +92,9 @@ def _run(args):
     answer = optimal.suggest(result, args.target_compute, args.spend, candidates, n=args.n, flops_per_param_token=k,
                              noise_sd=args.noise_sd)
     if not result.converged:
-        _warn(f"the fit did not converge ({result.reason}): its uncertainty, and so this design, is not to be trusted")
+        warn(f"the fit did not converge ({result.reason}): its uncertainty, and so this design, is not to be trusted")
     if args.json:
-        _print_json(answer.to_dict())
+        print_json(answer.to_dict())
         return 0
     print(f"target: N* at {answer.target_compute:.4g} FLOPs = {answer.n_star:.4g} parameters (k = {k:g})")
     print(f"predicted sd of ln N*: {answer.sd_before:.4f} from the fit's {result.n_rows} runs, "
@@ -104,35 +104,34 @@ def _run(args):
           f"stopped: {answer.stopped}")
     rows = [[str(i + 1), f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['tokens_per_param']:.3g}", f"{r['compute']:.4g}",
              f"{r['sd_after']:.4f}", f"{r['reduction_per_flop']:.3g}"] for i, r in enumerate(answer.runs)]
-    print(_format_table(["#", "N (params)", "D (tokens)", "tokens/param", "compute (FLOPs)", "sd after",
+    print(format_table(["#", "N (params)", "D (tokens)", "tokens/param", "compute (FLOPs)", "sd after",
                          "var cut / FLOP"], rows))
     print(f"noise sd {answer.noise_sd:.3g} ({answer.noise_from}); candidates: {answer.candidates_from} "
           f"({answer.n_candidates}); information condition {answer.information_condition:.3g}")
     if answer.weak_directions:
-        _warn(f"{answer.weak_directions} direction(s) of the fit's coefficients are barely identified by its runs: "
+        warn(f"{answer.weak_directions} direction(s) of the fit's coefficients are barely identified by its runs: "
               "the predicted variances lean on the ridge (see optimal.analysis.design)")
     return 0
 
 
 def add_parser(commands):
     """Register ``optimal suggest`` on the subcommands ``commands``."""
-    from optimal.cli.main import _number  # at registration: main is loaded by then
 
     parser = commands.add_parser(
         "suggest", help="which runs to train next: the (N, D) that narrow N* at a target budget most per FLOP",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
     parser.add_argument("fit", metavar="FIT.json", help="a fit record saved by 'optimal fit --save'")
-    parser.add_argument("--target-compute", type=_number, required=True, metavar="C",
+    parser.add_argument("--target-compute", type=number, required=True, metavar="C",
                         help="the budget (FLOPs) whose N* should be narrowed")
-    parser.add_argument("--spend", type=_number, required=True, metavar="F",
+    parser.add_argument("--spend", type=number, required=True, metavar="F",
                         help="compute (FLOPs) available for the new runs together")
     parser.add_argument("--candidates", metavar="CSV",
                         help="candidate runs: a CSV with columns N and D (default: an IsoFLOP-style grid from the "
                              "largest fitted run's compute up to the spend; see the README)")
     parser.add_argument("--n", type=int, default=DEFAULT_N, metavar="K", help=f"at most K runs (default {DEFAULT_N})")
-    parser.add_argument("--flops-per-param-token", type=_number, metavar="K",
+    parser.add_argument("--flops-per-param-token", type=number, metavar="K",
                         help="k in the cost k N D (default: the k the fit record was saved with, else 6)")
-    parser.add_argument("--noise-sd", type=_number, metavar="S",
+    parser.add_argument("--noise-sd", type=number, metavar="S",
                         help="log-loss noise sd (default: 1.4826 x MAD of the fit's residuals)")
     parser.add_argument("--json", action="store_true", help="print one JSON object (keys below)")
     parser.set_defaults(run=_run)

@@ -12,7 +12,7 @@ from optimal.errors import OptimalError, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.fitting.data import parse_where, read_runs_with_columns
 from optimal.laws import FAMILIES
-from optimal.cli.main import _assignment, _format_table, _named_once, _number, _print_json, _warn
+from optimal.cli.common import assignment, format_table, named_once, number, print_json, warn
 
 EPILOG = f"""
 Which runs to hold out (give exactly one):
@@ -55,11 +55,11 @@ def add_parser(commands):
     which.add_argument("--rolling", type=int, nargs="?", const=5, metavar="K",
                        help="K compute cut-offs (default 5), each fitted below and predicting at or above it")
     parser.add_argument("--law", choices=tuple(FAMILIES), default="chinchilla", help="the law family to fit")
-    parser.add_argument("--covariate", type=_assignment("NAME=COLUMN (e.g. U=unique_tokens)"), action="extend",
+    parser.add_argument("--covariate", type=assignment("NAME=COLUMN (e.g. U=unique_tokens)"), action="extend",
                         nargs="+", metavar="NAME=COLUMN", help="read the law's per-run covariate NAME from COLUMN")
-    parser.add_argument("--fix", type=_assignment("NAME=VALUE (e.g. E=1.69)", _number), action="extend", nargs="+",
+    parser.add_argument("--fix", type=assignment("NAME=VALUE (e.g. E=1.69)", number), action="extend", nargs="+",
                         metavar="NAME=VALUE", help="hold parameter NAME at VALUE in every fit")
-    parser.add_argument("--tie", type=_assignment("NAME=NAME (e.g. alpha=beta)"), action="extend", nargs="+",
+    parser.add_argument("--tie", type=assignment("NAME=NAME (e.g. alpha=beta)"), action="extend", nargs="+",
                         metavar="NAME=NAME", help="hold two parameters equal")
     parser.add_argument("--params-col", metavar="NAME", help="column of N, parameters (default N)")
     parser.add_argument("--tokens-col", metavar="NAME", help="column of D, training tokens (default D)")
@@ -69,9 +69,9 @@ def add_parser(commands):
     parser.add_argument("--where", action="append", metavar="EXPR", help="use only the rows where EXPR holds (as fit)")
     parser.add_argument("--drop-highest-loss", type=int, default=0, metavar="K",
                         help="leave out the K highest-loss rows (Epoch: 5)")
-    parser.add_argument("--flops-per-param-token", type=_number, default=6.0, metavar="K",
+    parser.add_argument("--flops-per-param-token", type=number, default=6.0, metavar="K",
                         help="k in C = k N D (default 6)")
-    parser.add_argument("--delta", type=_number, default=1e-3, help="Huber threshold on log-loss residuals")
+    parser.add_argument("--delta", type=number, default=1e-3, help="Huber threshold on log-loss residuals")
     parser.add_argument("--n-polish", type=int, default=16, metavar="S", help="starts polished after the screen")
     parser.add_argument("--n-samples", type=int, default=4096, metavar="M",
                         help="points the screen samples for any law but the plain Chinchilla one")
@@ -79,7 +79,7 @@ def add_parser(commands):
                         help="bootstrap resamples per fit for the intervals (default 0: linearised intervals)")
     parser.add_argument("--max-iter", type=int, default=1000, metavar="K", help="iteration budget of each bootstrap refit")
     parser.add_argument("--seed", type=int, default=0, help=f"bootstrap and simulation seed, 0 to {MAX_SEED}")
-    parser.add_argument("--confidence", type=_number, default=0.95, help="interval level (default 0.95)")
+    parser.add_argument("--confidence", type=number, default=0.95, help="interval level (default 0.95)")
     parser.add_argument("--plot", metavar="OUT.png", help="draw predicted against actual loss with the intervals")
     parser.add_argument("--json", action="store_true", help="print JSON (keys below)")
     parser.set_defaults(run=run)
@@ -113,7 +113,7 @@ def _check_args(args):
 def _read(args):
     """The runs, their covariates, their compute (FLOPs) and the column the holdout names (or None), and what each
     --where kept."""
-    covariate_cols = _named_once(args.covariate, "--covariate")
+    covariate_cols = named_once(args.covariate, "--covariate")
     numbers = {f"covariate {name}": column for name, column in covariate_cols.items()}
     if args.flops_col:
         numbers["C"] = args.flops_col
@@ -146,7 +146,7 @@ def run(args):
         report = optimal.validate(
             runs.n_params, runs.n_tokens, runs.loss, runs.weights, holdout=mode["holdout"], largest=mode["largest"],
             rolling=mode["rolling"], compute=compute, columns=extra, flops_per_param_token=args.flops_per_param_token,
-            law=args.law, covariates=covariates or None, fix=_named_once(args.fix, "--fix") or None,
+            law=args.law, covariates=covariates or None, fix=named_once(args.fix, "--fix") or None,
             tie=args.tie or (), n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
             max_iter=args.max_iter, delta=args.delta, n_polish=args.n_polish, n_samples=args.n_samples)
     for s in selection:
@@ -160,17 +160,17 @@ def run(args):
         output = report.to_dict()
         if selection:
             output["rows_selected"] = selection
-        _print_json(output)
+        print_json(output)
     else:
         print(report_text(report))
     for fold in report.folds:
         prefix = f"[{fold.label}] " if len(report.folds) > 1 else ""
         for message in fold.fit.warnings:
-            _warn(f"{prefix}fit: {message}")
+            warn(f"{prefix}fit: {message}")
         for message in fold.bootstrap.warnings if fold.bootstrap is not None else []:
-            _warn(f"{prefix}bootstrap: {message}")
+            warn(f"{prefix}bootstrap: {message}")
     for message in report.warnings:
-        _warn(message)
+        warn(message)
     return 0
 
 
@@ -199,7 +199,7 @@ def report_text(report):
                      _pct(m["mean_abs_rel_error"]), _pct(m["max_abs_rel_error"]), _pct(m["bias"], True),
                      f"{m['n_in_ci']}/{m['n']}", f"{m['n_in_pi']}/{m['n']}", _pct(m["expected_pi_coverage"]),
                      _p(m["coverage_p"]), _p(m["bias_p"]), "MISSPECIFIED?" if m["flagged"] else "ok"])
-    lines.append(_format_table(headers, rows))
+    lines.append(format_table(headers, rows))
     if len(report.folds) == 1:
         lines += ["", f"held-out runs (errors: predicted / actual - 1; {level} intervals for the mean and a new run):"]
         run_rows = []
@@ -210,6 +210,6 @@ def report_text(report):
                              f"[{r['new_run']['lo']:.4f}, {r['new_run']['hi']:.4f}]",
                              "yes" if r["in_prediction_interval"] else "NO",
                              f"{r['extrapolation']['compute_decades']:+.2f}"])
-        lines.append(_format_table(["N", "D", "C (FLOPs)", "loss", "predicted", "error", "mean CI", "new-run PI",
+        lines.append(format_table(["N", "D", "C (FLOPs)", "loss", "predicted", "error", "mean CI", "new-run PI",
                                     "in PI", "C vs fit (dec)"], run_rows))
     return "\n".join(lines)
