@@ -212,3 +212,20 @@ def test_sweep_from_the_command_line(capsys, runs_csv):
                          "does not combine")):
         assert main(["fit", str(runs_csv), *bad]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_by_bootstraps_every_group_in_one_program(capsys, runs_csv):
+    # --by without --shared or --group-col: the groups' resamples are lanes of one program, optimal.bootstrap_groups
+    # (stratified, its own PRNG stream): the CLI's intervals are exactly that call's, not bootstrap()'s per group
+    results = fit_json(capsys, runs_csv, "--by", "grp", "--bootstrap", "8", "--seed", "3")
+    runs = optimal.synthetic_runs(n_runs=60, seed=1)
+    labels = np.where(np.arange(60) % 2, "web", "code")
+    with jax.enable_x64(False):
+        fits = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, groups=labels)
+        boots = optimal.bootstrap_groups(fits, n_resamples=8, seed=3)
+        alone = optimal.bootstrap(fits["code"], n_resamples=8, seed=3)
+    for r in results:
+        expected = boots[r["group"]].params()["alpha"]
+        assert r["bootstrap"]["params"]["alpha"]["lo"] == pytest.approx(expected["lo"], rel=1e-9)
+        assert r["bootstrap"]["params"]["alpha"]["hi"] == pytest.approx(expected["hi"], rel=1e-9)
+    assert results[0]["bootstrap"]["params"]["alpha"]["lo"] != pytest.approx(alone.params()["alpha"]["lo"], rel=1e-9)
