@@ -1636,6 +1636,7 @@ def run_batch(bc, out_dir=RESULTS_DIR):
     separate = _clock(lambda: [optimal.bootstrap(f, n_resamples=b, seed=0) for f in fits.values()], bc["rounds"])
     together = _clock(lambda: optimal.bootstrap_groups(fits, n_resamples=b, seed=0), bc["rounds"])
     scipy_loop = _scipy_groups(fits, bc["scipy_resamples"], b)
+    programs = _groups_programs(data, labels, b)
     n, d, loss = ns[0], ds[0], ls[0]
     sizes = np.unique(n)
     settings = [(delta, k) for delta in (1e-4, 1e-3, 1e-2) for k in (0, 1, 2)]
@@ -1652,7 +1653,8 @@ def run_batch(bc, out_dir=RESULTS_DIR):
         "environment": environment(), "total_s": time.time() - started,
         "groups": {"what": f"bootstrap of 3 groups' own fits ({[len(x) for x in ns]} synthetic rows), B = {b} each",
                    "one_program": {"first_s": together[0], "warm_s": together[1]},
-                   "separate": {"first_s": separate[0], "warm_s": separate[1]}, "scipy": scipy_loop},
+                   "separate": {"first_s": separate[0], "warm_s": separate[1]}, "scipy": scipy_loop,
+                   "command_line": programs},
         "sweep": {"what": f"3 x 3 sweep (delta 1e-4, 1e-3, 1e-2 x drop-smallest 0, 1, 2) on {len(n)} synthetic rows",
                   "one_call": {"first_s": sweep_together[0], "warm_s": sweep_together[1]},
                   "nine_fits": {"first_s": sweep_separate[0], "warm_s": sweep_separate[1]}},
@@ -1662,6 +1664,30 @@ def run_batch(bc, out_dir=RESULTS_DIR):
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1, default=float))
     stem.with_suffix(".md").write_text(batch_markdown(result))
     return result
+
+
+def _groups_programs(data, labels, n_resamples):
+    """The groups case as a user runs it: one ``optimal fit RUNS.csv --by group --bootstrap B`` process vs three
+    ``optimal fit RUNS.csv --where group=X --bootstrap B`` processes, one after another; wall seconds of each
+    fresh process (``python -m optimal``, compilation cache off: every process compiles, as a first run does)."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        csv = Path(folder) / "runs.csv"
+        csv.write_text("N,D,loss,group\n" + "".join(f"{n!r},{d!r},{l!r},{g}\n" for n, d, l, g in
+                                                   zip(*(x.tolist() for x in data), labels)))
+        env = {**os.environ, "OPTIMAL_CACHE_DIR": "off"}
+
+        def wall(*options):
+            argv = [sys.executable, "-m", "optimal", "fit", str(csv), "--bootstrap", str(n_resamples), "--json", *options]
+            t = time.perf_counter()
+            subprocess.run(argv, env=env, check=True, capture_output=True, timeout=1800)
+            return time.perf_counter() - t
+
+        one = wall("--by", "group")
+        each = [wall("--where", f"group={g}") for g in sorted(set(labels))]
+    return {"one_process_s": one, "separate_processes_s": each, "separate_total_s": float(sum(each))}
 
 
 def _scipy_groups(fits, measured, n_resamples):
@@ -1697,6 +1723,12 @@ def batch_markdown(r):
         x = r[key]
         lines.append(f"| {x['what']} | {x[a]['first_s']:.2f} s / {x[a]['warm_s']:.2f} s | "
                      f"{x[b]['first_s']:.2f} s / {x[b]['warm_s']:.2f} s |")
+    cl = r["groups"].get("command_line")
+    if cl:
+        lines += ["", f"As a user runs it (fresh processes, compilation cache off): `optimal fit RUNS.csv --by group "
+                      f"--bootstrap B` {cl['one_process_s']:.1f} s vs three `optimal fit RUNS.csv --where group=X "
+                      f"--bootstrap B` {cl['separate_total_s']:.1f} s ("
+                      + ", ".join(f"{x:.1f}" for x in cl["separate_processes_s"]) + " s)."]
     sp = r["groups"].get("scipy")
     if sp:
         lines += ["", f"SciPy loop for the groups case (L-BFGS-B from the same 4 warm starts, one resample at a time, "
