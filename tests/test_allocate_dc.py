@@ -2,7 +2,6 @@
 loss switches formulas (the old plain Newton stopped there "not converged"), a whole-line grid at several (C, U),
 derivatives, and bad inputs."""
 
-import functools
 
 import jax
 import jax.numpy as jnp
@@ -15,13 +14,6 @@ from optimal import BudgetError, CoefficientsError
 LAW = optimal.preset("muennighoff2023")
 
 
-def x64(fn):
-    """Run a test with JAX's float64 on (its own evaluations of the law, outside the library)."""
-    @functools.wraps(fn)
-    def wrapped(*args, **kwargs):
-        with jax.enable_x64(True):
-            return fn(*args, **kwargs)
-    return wrapped
 
 
 def test_the_authors_oracle_with_epochs():
@@ -47,7 +39,6 @@ def test_the_authors_oracle_with_epochs():
 OLD_FAILURES = [(1e18, 1e10), (1e19, 25e9), (1e22, 1e9), (1e20, 1e8), (1e24, 1e10), (1e18, 1e12)]
 
 
-@x64
 @pytest.mark.parametrize("compute, unique", OLD_FAILURES)
 def test_converges_and_beats_a_whole_line_grid(compute, unique):
     answer = optimal.data_constrained_optimal(LAW, compute, unique)
@@ -87,7 +78,6 @@ def _finite_difference(fn, value, rel=1e-6):
     return (fn(value + h) - fn(value - h)) / (2 * h)
 
 
-@x64
 def test_gradients_match_finite_differences_where_smooth():
     # C = 1e22, U = 25e9: 9.5 epochs, N below N_opt(U): the loss is smooth at the optimum
     def log_n(law, unique):
@@ -103,7 +93,6 @@ def test_gradients_match_finite_differences_where_smooth():
     assert float(grads[1]) == pytest.approx(float(expected), rel=1e-5) and float(expected) != 0
 
 
-@x64
 def test_gradient_on_the_switch_is_chinchillas():
     # C = 1e18, U = 1e10: D < U, so the optimum is Chinchilla's, exactly on the switch N = N_opt(D) where automatic
     # differentiation of the law itself goes wrong; the implicit derivative must still be the closed form's
@@ -127,7 +116,6 @@ def test_bad_inputs(law, kwargs, error, message):
         optimal.data_constrained_optimal(law, **kwargs)
 
 
-@x64
 @pytest.mark.parametrize("where", ["params", "tokens"])
 def test_law_gradient_on_its_switches_matches_finite_differences(where):
     # the law is smooth (C1) across N = N_opt(U) and D = U, but jnp.minimum/maximum split a gradient 50/50 at a

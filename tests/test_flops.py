@@ -2,7 +2,6 @@
 giving exactly the plain-k answers, the attention model's optimum against a dense grid, the Lagrange condition
 and finite-difference derivatives, and every bad input."""
 
-import functools
 
 import jax
 import jax.numpy as jnp
@@ -26,16 +25,8 @@ ATTENTION = FlopsPerToken.attention(8192, aspect_ratio=128.0)
 FIXED = FlopsPerToken.attention(2048, n_layer=24, d_model=2048)
 
 
-def x64(fn):
-    """Run a test with JAX's float64 on (its own arithmetic on the law and the model, outside the library)."""
-    @functools.wraps(fn)
-    def wrapped(*args, **kwargs):
-        with jax.enable_x64(True):
-            return fn(*args, **kwargs)
-    return wrapped
 
 
-@x64
 def test_counts_match_kaplan_and_published_figures():
     # GPT-3 175B (Brown et al. 2020): 6 x 175e9 x 300e9 = 3.15e23 training FLOPs with the 6N model
     assert float(FlopsPerToken.dense().training(175e9)) * 300e9 == pytest.approx(3.15e23, rel=1e-12)
@@ -78,7 +69,6 @@ def test_dense_model_gives_exactly_the_plain_k_answers():
     np.testing.assert_array_equal(inverse.compute, optimal.compute_for_loss(LAW, [2.0, 2.5]).compute)
 
 
-@x64
 @pytest.mark.parametrize("model", [ATTENTION, FIXED, FlopsPerToken.attention(1e6, aspect_ratio=20.0, active_fraction=0.3)],
                          ids=["scaled", "fixed", "long-context-moe"])
 def test_attention_optimum_beats_a_dense_grid(model):
@@ -99,7 +89,6 @@ def test_attention_optimum_beats_a_dense_grid(model):
     assert np.abs(np.log(result.n_params[0] / dense.n_params[0])) > 0.05
 
 
-@x64
 def test_lagrange_condition_for_the_attention_model():
     # at the optimum the gradient of log L is parallel to that of the constraint log f(N) + log D = log C:
     # dlogL/du - dlogL/dv * dlogf/du = 0 (u = log N, v = log D)
@@ -120,7 +109,6 @@ def test_lagrange_condition_for_the_attention_model():
         assert abs(residual(n, c / float(ATTENTION.training(n)))) > 1e-3
 
 
-@x64
 def test_gradients_of_the_attention_optimum_match_finite_differences():
     def log_n(law, model):
         return jnp.log(optimal.compute_optimal(law, 1e22, flops=model).n_params)

@@ -3,7 +3,6 @@ condition at the optimum, a dense grid along the iso-loss curve (closed form for
 the dual agreeing, the documented direction (more inference -> smaller, longer-trained models), finite-difference
 derivatives, and every bad input."""
 
-import functools
 
 import jax
 import jax.numpy as jnp
@@ -19,13 +18,6 @@ DEMAND = np.array([0.0, 1e11, 1e12, 1e13])
 ATTENTION = FlopsPerToken.attention(8192, aspect_ratio=128.0)
 
 
-def x64(fn):
-    """Run a test with JAX's float64 on (its own evaluations of the law, outside the library)."""
-    @functools.wraps(fn)
-    def wrapped(*args, **kwargs):
-        with jax.enable_x64(True):
-            return fn(*args, **kwargs)
-    return wrapped
 
 
 @pytest.mark.parametrize("flops", [6.0, ATTENTION], ids=["6N", "attention"])
@@ -48,7 +40,6 @@ def _total(u, v, d_inf, flops):
     return jnp.logaddexp(flops.log_training(u) + v, jnp.log(d_inf) + flops.log_inference(u))
 
 
-@x64
 @pytest.mark.parametrize("flops", [FlopsPerToken(), ATTENTION], ids=["6N", "attention"])
 def test_kkt_condition_at_the_optimum(flops):
     # minimise T(u, v) subject to L(u, v) = target: grad T parallel to grad L (their 2-D cross product vanishes)
@@ -70,7 +61,6 @@ def test_kkt_condition_at_the_optimum(flops):
     assert all(abs(cross(n, d, 1e12)) > 1e-3 for n, d in zip(plain.n_params, plain.n_tokens))
 
 
-@x64
 def test_dense_grid_along_the_iso_loss_curve():
     # Chinchilla: on L = target, D(N) = (B / (target - E - A / N^alpha))^(1/beta) in closed form
     law, target, d_inf = LAW, 2.2, 1e13
@@ -112,7 +102,6 @@ def _finite_difference(fn, value, rel=1e-6):
     return (fn(value + h) - fn(value - h)) / (2 * h)
 
 
-@x64
 @pytest.mark.parametrize("mode", ["target", "compute"])
 def test_gradients_match_finite_differences(mode):
     def log_n(law, d_inf, level):
