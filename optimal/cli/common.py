@@ -10,6 +10,7 @@ from pathlib import Path
 import optimal
 from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.errors import OptimalError
+from optimal.fitting.data import parse_where
 from optimal.jsonio import dumps_strict
 
 
@@ -185,3 +186,13 @@ def add_law_options(parser, fit=True):
     if fit:
         parser.add_argument("--fit", metavar="FIT.json", help="a fit record saved by 'optimal fit --save'")
 
+
+
+def check_filters(option, expressions):
+    """Parse every row filter of ``option`` (``--where``, ``--holdout``) before any file is read: a malformed one
+    is an error naming the option."""
+    for expression in expressions or ():
+        try:
+            parse_where(expression)
+        except OptimalError as exc:
+            raise OptimalError(f"{option} {exc}") from None

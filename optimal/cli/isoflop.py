@@ -10,9 +10,9 @@ import sys
 import optimal
 from optimal.errors import BudgetError, OptimalError, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
-from optimal.fitting.data import parse_where, read_runs_with_columns
+from optimal.fitting.data import read_runs_with_columns
 from optimal.fitting.isoflop import DEFAULT_TOLERANCE, check_tolerance
-from optimal.cli.common import format_table, number, print_json, warn
+from optimal.cli.common import check_filters, format_table, number, print_json, warn
 
 COMPUTE_KEY = "--compute-col"
 
@@ -84,11 +84,7 @@ def _check_args(args):
             check_budgets(args.budgets, args.flops_per_param_token)
         except BudgetError as exc:
             raise BudgetError(f"--budgets: {exc}") from None
-    for expression in args.where or ():
-        try:
-            parse_where(expression)
-        except OptimalError as exc:
-            raise OptimalError(f"--where {exc}") from None
+    check_filters("--where", args.where)
     if args.plot:
         from optimal import plot  # loads matplotlib only when a figure is asked for
 

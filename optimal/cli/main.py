@@ -17,13 +17,13 @@ import optimal
 from optimal.allocation.allocate import check_budgets
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.errors import DataError, OptimalError, OutputError, check_count
-from optimal.fitting.data import parse_where, read_runs_with_columns
+from optimal.fitting.data import read_runs_with_columns
 from optimal.fitting.fit import MAX_ITER
 from optimal.laws import FAMILIES
 from optimal.jsonio import check_writable
 from optimal.analysis.recommend import FLOPS_KEY
 from optimal.cli import isoflop, plan, predict, suggest, validate
-from optimal.cli.common import (Parser, add_law_options, assignment, format_table, k_or_default, named_once, number, or_na,
+from optimal.cli.common import (Parser, add_law_options, assignment, check_filters, format_table, k_or_default, named_once, number, or_na,
                                 print_json, print_recommendation, source_from_args, warn, warn_answer)
 
 
@@ -128,11 +128,7 @@ def _check_fit_args(args):
         raise OptimalError(f"--confidence must be between 0 and 1 (e.g. 0.95), got {args.confidence:g}")
     if args.budgets:
         check_budgets(args.budgets, k_or_default(args))
-    for expression in args.where or ():  # a malformed filter is an error before the file is read
-        try:
-            parse_where(expression)
-        except OptimalError as exc:
-            raise OptimalError(f"--where {exc}") from None
+    check_filters("--where", args.where)
     if args.save:
         check_writable(args.save, "fit record", OutputError)
 

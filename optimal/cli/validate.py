@@ -12,7 +12,7 @@ from optimal.errors import OptimalError, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.fitting.data import parse_where, read_runs_with_columns
 from optimal.laws import FAMILIES
-from optimal.cli.common import assignment, format_table, named_once, number, print_json, warn
+from optimal.cli.common import assignment, check_filters, format_table, named_once, number, print_json, warn
 
 EPILOG = f"""
 Which runs to hold out (give exactly one):
@@ -98,12 +98,8 @@ def _check_args(args):
         check_count(args.rolling, "--rolling", 1, 100)
     if not 0 < args.confidence < 1:
         raise OptimalError(f"--confidence must be between 0 and 1 (e.g. 0.95), got {args.confidence:g}")
-    for option, expressions in (("--holdout", [args.holdout] if args.holdout else []), ("--where", args.where or [])):
-        for expression in expressions:
-            try:
-                parse_where(expression)
-            except OptimalError as exc:
-                raise OptimalError(f"{option} {exc}") from None
+    check_filters("--holdout", [args.holdout] if args.holdout else [])
+    check_filters("--where", args.where)
     if args.plot:
         from optimal import plot  # loads matplotlib only when a figure is asked for
 
