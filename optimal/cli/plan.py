@@ -443,8 +443,8 @@ def _plan_text(p, intervals):
          + ("; activations not counted" if not p.activation_bytes else "")
          + _interval_text(intervals, "training_state_bytes", _bytes)),
         ("to hold it", f"{p.hold['zero3']} x {device.memory_bytes / 1e9:g} GB" if p.hold["zero3"] else "n/a",
-         f"of {device.name}, fully sharded (ZeRO-3); ZeRO-1 {p.hold['zero1'] or 'never'}, ZeRO-2 "
-         f"{p.hold['zero2'] or 'never'}, unsharded {p.hold['none'] or 'does not fit one'}"
+         f"of {device.name}, fully sharded (ZeRO-3); ZeRO-1 {p.hold['zero1'] or 'at no count (its unsharded part is too big)'}"
+         f", ZeRO-2 {p.hold['zero2'] or 'at no count'}, unsharded {p.hold['none'] or 'does not fit one'}"
          + (f"; with {_bytes(p.activation_bytes)} of activations on each" if p.activation_bytes else "")
          + _interval_text(intervals, "accelerators_to_hold_zero3", lambda v: f"{v}")),
     ]
