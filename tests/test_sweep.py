@@ -5,7 +5,10 @@ import pytest
 
 import optimal
 from optimal.errors import OptimalError
+from optimal.fitting import fit as fit_module
+from optimal.fitting import problem, solver
 from optimal.fitting.sweep import smallest_dropped
+from optimal.laws import KAPLAN
 
 
 def test_each_setting_equals_its_own_fit():
@@ -29,3 +32,41 @@ def test_drop_smallest_mask():
     np.testing.assert_array_equal(smallest_dropped(n, 1), [True, False, True, False, True])
     with pytest.raises(OptimalError, match="every one of the 3 model sizes"):
         smallest_dropped(n, 3)
+
+
+def _count_polish_calls(monkeypatch):
+    calls = []
+    real = fit_module.polish
+    monkeypatch.setattr(fit_module, "polish", lambda *a, **k: calls.append(1) or real(*a, **k))
+    return calls
+
+
+def test_delta_by_drop_cross_product_is_one_solve_compiled_once(monkeypatch):
+    # 37 rows and thresholds no other test uses: any compile here is this sweep's own
+    runs = optimal.synthetic_runs(n_runs=37, noise=0.01, n_groups=9, seed=5)
+    calls = _count_polish_calls(monkeypatch)
+    compiled = lambda: (solver._polish._cache_size(), fit_module._chinchilla_hessian._cache_size())  # noqa: E731
+    before = compiled()
+    found = optimal.sweep(runs.n_params, runs.n_tokens, runs.loss, delta=[2e-4, 3e-3, 7e-2], drop_smallest=[0, 1, 2])
+    after = compiled()
+    assert len(found) == 9 and len(calls) == 1  # all nine settings are lanes of one solve
+    # one program for the solve and one for the curvature check, not one per delta (that would be 3 each)
+    assert after[0] - before[0] <= 1 and after[1] - before[1] <= 1
+    assert [r.config["delta"] for _, r in found] == [d for d in (2e-4, 3e-3, 7e-2) for _ in range(3)]
+
+
+def test_generic_family_sweep_is_one_solve_and_matches_its_own_fits(monkeypatch):
+    runs = optimal.synthetic_runs(n_runs=41, noise=0.01, n_groups=10, seed=3)
+    calls = _count_polish_calls(monkeypatch)
+    before = problem.hessian_at._cache_size()
+    found = optimal.sweep(runs.n_params, runs.n_tokens, runs.loss, law="kaplan", delta=[4e-3, 6e-2],
+                          drop_smallest=[0, 1], n_samples=256)
+    assert len(calls) == 1 and problem.hessian_at._cache_size() - before <= 1
+    sizes = np.unique(runs.n_params)
+    for setting, result in found:
+        keep = runs.n_params > sizes[0] if setting["drop_smallest"] else slice(None)
+        alone = optimal.fit(runs.n_params[keep], runs.n_tokens[keep], runs.loss[keep], law=KAPLAN,
+                            delta=setting["delta"], n_samples=256)
+        assert result.config["delta"] == setting["delta"]
+        # same starts, same lanes' arithmetic: only the zero-weight rows' place in the sums differs (rounding)
+        assert result.objective == pytest.approx(alone.objective, rel=1e-9)

@@ -152,9 +152,10 @@ def _batch(n_rows, largest=256):
     return max(1, min(largest, _BATCH_CELLS // max(int(n_rows), 1)))
 
 
-@functools.partial(jax.jit, static_argnames=("family", "delta", "loss"))
+@functools.partial(jax.jit, static_argnames=("family", "loss"))
 def hessian_at(family: Family, z, data: RowData, weights, delta, loss="huber"):
-    """The objective's Hessian (F, F) at free vector ``z``, compiled (for the fit's curvature check)."""
+    """The objective's Hessian (F, F) at free vector ``z``, compiled (for the fit's curvature check); ``delta``
+    is traced, so every Huber threshold shares the program."""
     return evaluator(family)(z, data, weights, delta, loss)[2]
 
 

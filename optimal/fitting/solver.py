@@ -39,6 +39,8 @@ class SolverConfig(NamedTuple):
 
     ``evaluate(theta, data, weights, delta, loss) -> (value, grad (P,), hess (P, P), grad_scale (P,))`` is the
     objective: the Chinchilla fast path by default, ``optimal.fitting.problem.evaluator(family)`` for any family.
+    ``delta`` is only the default Huber threshold: the solver takes it as a traced per-lane value (``polish``'s
+    ``delta``), so fits at different thresholds share one compiled program and can be lanes of one solve.
     """
 
     delta: float = 1e-3
@@ -71,7 +73,7 @@ def _step(theta, grad, hess, lam):
 
 
 @float64_scope
-def polish(theta0, data, weights, config: SolverConfig):
+def polish(theta0, data, weights, config: SolverConfig, delta=None, slots=None):
     """Minimise the objective from every start at once.
 
     Args:
@@ -79,12 +81,17 @@ def polish(theta0, data, weights, config: SolverConfig):
       data: what ``config.evaluate`` reads: ``(log_n, log_d, log_loss)``, each shape (n,), by default.
       weights: row weights, shape (n,) shared by all lanes or (L, n) one row of weights per lane.
       config: a ``SolverConfig``.
+      delta: the Huber threshold, a scalar or one per lane (L,); None: ``config.delta``. A traced value, so
+        every threshold runs the same compiled program (the cache is keyed on ``config`` without its delta).
+      slots: lanes solved side by side (``polish_lanes``); None: ``default_slots``.
 
     Returns:
       ``Lanes``.
     """
-    weights = jnp.broadcast_to(weights, (theta0.shape[0], jnp.shape(weights)[-1]))
-    return _polish(theta0, data, weights, config)
+    lanes = theta0.shape[0]
+    weights = jnp.broadcast_to(weights, (lanes, jnp.shape(weights)[-1]))
+    delta = jnp.broadcast_to(jnp.asarray(config.delta if delta is None else delta, theta0.dtype), (lanes,))
+    return _polish(theta0, data, weights, config._replace(delta=None), slots, delta=delta)
 
 
 _SLOT_ROWS = 1 << 20  # slots x rows per solver: the (slots, rows) intermediates stay near 8 MB each
@@ -118,6 +125,7 @@ class _Slots(NamedTuple):
     lam: Any  # (S,)
     iterations: Any  # (S,)
     data: Any = None  # the slot's own rows (leading axis S) when each lane has its own (``lane_data``)
+    delta: Any = None  # (S,) the slot's lane's Huber threshold
 
 
 def _where_lanes(mask, new, old):
@@ -131,8 +139,11 @@ def _at_gradient_floor(grad, grad_scale):
     return jnp.all(jnp.abs(grad) <= 16 * eps * grad_scale + jnp.finfo(grad.dtype).tiny, axis=-1)
 
 
-def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None = None, lane_data: bool = False):
+def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None = None, lane_data: bool = False,
+                 delta=None):
     """``polish`` without ``jit``, for use inside other compiled programs (weights must be (L, n)).
+
+    ``delta``: each lane's Huber threshold (L,), traced; None: ``config.delta`` for every lane.
 
     With ``lane_data``, every leaf of ``data`` has a leading lane axis (L, ...): each lane fits its own rows (a
     group's resample, say, padded with weight-0 rows to a common n), instead of every lane reading the same rows.
@@ -145,11 +156,12 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
     n_lanes = theta0.shape[0]
     n_slots = min(slots or default_slots(weights.shape[1]), n_lanes)
     dtype, dims = theta0.dtype, theta0.shape[1]
+    lane_delta = jnp.broadcast_to(jnp.asarray(config.delta if delta is None else delta, dtype), (n_lanes,))
     if lane_data:
-        evaluate = jax.vmap(lambda th, w, rows: config.evaluate(th, rows, w, config.delta, config.loss))
+        evaluate = jax.vmap(lambda th, w, dl, rows: config.evaluate(th, rows, w, dl, config.loss))
     else:
-        evaluate = jax.vmap(lambda th, w, rows: config.evaluate(th, data, w, config.delta, config.loss),
-                            in_axes=(0, 0, None))
+        evaluate = jax.vmap(lambda th, w, dl, rows: config.evaluate(th, data, w, dl, config.loss),
+                            in_axes=(0, 0, 0, None))
     step_of = jax.vmap(_step)
 
     def load(state, lane, mask):
@@ -160,14 +172,14 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
         return state._replace(
             lane=jnp.where(mask, lane, state.lane), fresh=mask,
             weights=_where_lanes(mask, weights[safe], state.weights), theta=_where_lanes(mask, theta0[safe], state.theta),
-            data=rows,
+            data=rows, delta=_where_lanes(mask, lane_delta[safe], state.delta),
         )
 
     def body(carry):
         state, next_lane, out = carry
         step = jnp.where(state.fresh[:, None], 0.0, step_of(state.theta, state.grad, state.hess, state.lam))
         trial = state.theta + step
-        value, grad, hess, grad_scale = evaluate(trial, state.weights, state.data)
+        value, grad, hess, grad_scale = evaluate(trial, state.weights, state.delta, state.data)
         # a fresh slot evaluates its start and takes it; otherwise a step is kept only if it lowered the objective
         accept = state.fresh | (jnp.isfinite(value) & (value < state.value))
         theta, value, grad, hess, grad_scale = (
@@ -210,7 +222,7 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
         theta=theta0[:n_slots], value=jnp.full(n_slots, jnp.inf, dtype), grad=jnp.zeros((n_slots, dims), dtype),
         hess=jnp.tile(jnp.eye(dims, dtype=dtype), (n_slots, 1, 1)), grad_scale=jnp.zeros((n_slots, dims), dtype), lam=jnp.full(n_slots, _LAM_START, dtype),
         iterations=jnp.zeros(n_slots, jnp.int32),
-        data=jax.tree.map(lambda x: x[:n_slots], data) if lane_data else None,
+        data=jax.tree.map(lambda x: x[:n_slots], data) if lane_data else None, delta=lane_delta[:n_slots],
     )
     out = Lanes(theta0, jnp.full(n_lanes, jnp.nan, dtype), jnp.zeros(n_lanes, dtype), jnp.zeros(n_lanes, jnp.int32),
                 jnp.zeros(n_lanes, jnp.int32), jnp.zeros(n_lanes, bool))

@@ -2,9 +2,10 @@
 
 The published re-analyses of Chinchilla (Besiroglu et al. 2024; Porian et al. 2024) asked how far the answer
 moves when delta changes or the smallest models are left out. ``sweep`` fits the cross product of such
-settings. Leaving runs out is a row mask, so all the drop settings of one (law, delta) pair are lanes of one
-compiled solve (``fit``'s masked path); delta and the law change the compiled objective, so each such pair is
-one program.
+settings. Leaving runs out is a row mask and the Huber threshold delta is a traced per-lane value of the solver,
+so every (delta, drop) setting of one law is a lane of ONE compiled solve (``fit``'s masked path), compiled once
+whatever the deltas. Different laws have different parameter vectors and objectives, so each law is its own
+program (and its own solve).
 """
 
 import itertools
@@ -36,7 +37,13 @@ def sweep(n_params, n_tokens, loss, weights=None, *, law=("chinchilla",), delta=
     ``drop_smallest`` counts (leave out the runs of that many of the smallest model sizes).
 
     Returns ``[(setting, FitResult)]`` in the order of ``itertools.product(law, delta, drop_smallest)``, each
-    ``setting`` a dict ``{law, delta, drop_smallest}``. Every fit's warnings are its own.
+    ``setting`` a dict ``{law, delta, drop_smallest}``. Every fit's warnings are its own, and each equals the
+    ``fit`` of its rows at its delta (to rounding: the rows left out weigh 0 but still enter the sums' order).
+    All the settings of one law are lanes of one compiled solve; each law is a separate one.
+
+    Example::
+
+        found = sweep(n, d, loss, delta=(1e-4, 1e-3, 1e-2), drop_smallest=(0, 1, 2))  # 9 fits, one program
     """
     dtype = resolve_dtype(dtype)
     runs = validate_runs(n_params, n_tokens, loss, weights, n_free=0)
@@ -48,18 +55,21 @@ def sweep(n_params, n_tokens, loss, weights=None, *, law=("chinchilla",), delta=
     for k in drops:
         check_count(k, "drop_smallest", 0)
     masks = [smallest_dropped(runs.n_params, int(k)) for k in drops]
-    out = []
-    for name, d in itertools.product(laws, deltas):
-        fam = family_of(name)
+    for d in deltas:
         check_options(d, robust, grid_size, n_polish, max_iter, xtol)
+    settings = list(itertools.product(deltas, zip(drops, masks)))  # every (delta, drop) of one law: one solve
+    out = []
+    for name in laws:
+        fam = family_of(name)
         cov = check_covariates(fam, covariates, len(runs.loss))
         fixed, tied, _ = check_constraints(fam, fix, tie, ())
         n_free = max(len(fam.params) - len(fixed) - len(tied), 1)
         for k, mask in zip(drops, masks):
             validate_runs(*(np.asarray(x)[mask] for x in runs[:4]), n_free=n_free, source=f"drop_smallest={k}")
-        options = dict(delta=d, robust=robust, starts="screen", grid_size=grid_size, n_polish=n_polish,
+        options = dict(delta=deltas[0], robust=robust, starts="screen", grid_size=grid_size, n_polish=n_polish,
                        n_samples=n_samples, max_iter=max_iter, xtol=xtol, dtype=dtype)
-        fits = fit_masked(fam, runs, cov, fixed, tied, masks, options)
+        fits = fit_masked(fam, runs, cov, fixed, tied, [mask for _, (_, mask) in settings], options,
+                          deltas=[d for d, _ in settings])
         out += [({"law": fam.name, "delta": float(d), "drop_smallest": int(k)}, result)
-                for k, result in zip(drops, fits)]
+                for (d, (k, _)), result in zip(settings, fits)]
     return out
