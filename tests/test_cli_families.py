@@ -208,8 +208,8 @@ def test_sweep_from_the_command_line(capsys, runs_csv):
     assert found[1]["n_rows"] < found[0]["n_rows"] and found[0]["config"]["delta"] == 1e-3
     assert all(len(f["recommendation"]["allocations"]) == 1 for f in found)
     for bad, message in ((["--sweep", "gamma=1,2"], "NAME one of"), (["--sweep", "delta=1e-3", "--sweep", "delta=1"],
-                         "given twice"), (["--sweep", "delta=a"], "takes float"), (["--sweep", "delta=1e-3", "--by", "x"],
-                         "does not combine")):
+                         "given twice"), (["--sweep", "delta=a"], "takes float"), (["--sweep", "delta=1e-3", "--by", "grp", "--shared",
+                         "alpha"], "does not combine")):
         assert main(["fit", str(runs_csv), *bad]) == 2
         assert message in capsys.readouterr().err
 
@@ -229,3 +229,13 @@ def test_by_bootstraps_every_group_in_one_program(capsys, runs_csv):
         assert r["bootstrap"]["params"]["alpha"]["lo"] == pytest.approx(expected["lo"], rel=1e-9)
         assert r["bootstrap"]["params"]["alpha"]["hi"] == pytest.approx(expected["hi"], rel=1e-9)
     assert results[0]["bootstrap"]["params"]["alpha"]["lo"] != pytest.approx(alone.params()["alpha"]["lo"], rel=1e-9)
+
+
+def test_sweep_for_every_group(capsys, runs_csv):
+    # --by with --sweep: every group's rows under every setting, labelled by group
+    found = fit_json(capsys, runs_csv, "--by", "grp", "--sweep", "delta=1e-3,1e-2")
+    assert [(f["setting"]["group"], f["setting"]["delta"]) for f in found] == [
+        ("code", 1e-3), ("code", 1e-2), ("web", 1e-3), ("web", 1e-2)]
+    assert all(f["n_rows"] == 30 for f in found)
+    code, out, _ = run(capsys, "fit", str(runs_csv), "--by", "grp", "--sweep", "delta=1e-3,1e-2")
+    assert code == 0 and "group=web, delta=0.01: 30 rows" in out

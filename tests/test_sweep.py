@@ -70,3 +70,28 @@ def test_generic_family_sweep_is_one_solve_and_matches_its_own_fits(monkeypatch)
         assert result.config["delta"] == setting["delta"]
         # same starts, same lanes' arithmetic: only the zero-weight rows' place in the sums differs (rounding)
         assert result.objective == pytest.approx(alone.objective, rel=1e-9)
+
+
+def test_groups_times_settings_is_one_solve_and_each_is_that_groups_own_fit(monkeypatch):
+    # two training sets with different truths: every (group, delta, drop) is a lane of one solve, and each equals
+    # the fit of that group's rows alone with its own smallest sizes left out
+    a = optimal.synthetic_runs(n_runs=40, noise=0.01, n_groups=10, seed=6)
+    b = optimal.synthetic_runs(n_runs=44, noise=0.01, n_groups=11, seed=7,
+                               truth=optimal.Chinchilla(E=1.7, A=400.0, B=1800.0, alpha=0.32, beta=0.30))
+    n, d, loss = (np.concatenate([x, y]) for x, y in zip(a[:3], b[:3]))
+    labels = np.array(["web"] * 40 + ["code"] * 44)
+    calls = _count_polish_calls(monkeypatch)
+    found = optimal.sweep(n, d, loss, delta=[1e-3, 1e-2], drop_smallest=[0, 1], groups=labels)
+    assert len(calls) == 1 and len(found) == 8
+    assert [(s["group"], s["delta"], s["drop_smallest"]) for s, _ in found] == [
+        (g, dl, k) for g in ("code", "web") for dl in (1e-3, 1e-2) for k in (0, 1)]
+    for setting, result in found:
+        rows = labels == setting["group"]
+        sizes = np.unique(n[rows])
+        keep = rows & (n > sizes[0]) if setting["drop_smallest"] else rows
+        alone = optimal.fit(n[keep], d[keep], loss[keep], delta=setting["delta"])
+        assert result.n_rows == alone.n_rows
+        assert result.objective == pytest.approx(alone.objective, rel=1e-12)
+        assert result.params["alpha"] == pytest.approx(alone.params["alpha"], rel=1e-6)
+    with pytest.raises(OptimalError, match="one label per run"):
+        optimal.sweep(n, d, loss, groups=labels[:-1])

@@ -110,9 +110,9 @@ def _check_fit_args(args):
         from optimal import plot  # loads matplotlib only when a figure is asked for
 
         plot.check_output(args.plot)
-    if args.sweep and (args.by or args.save or args.compare):
-        raise OptimalError("--sweep fits one data set under several settings: it does not combine with --by, --save "
-                           "or --compare")
+    if args.sweep and (args.shared or args.save or args.compare):
+        raise OptimalError("--sweep fits each data set (each group with --by) under several settings: it does not "
+                           "combine with --shared, --save or --compare")
     if args.compare and not (args.by and args.bootstrap):
         raise OptimalError("--compare sets groups side by side with intervals: it needs --by COLUMN and --bootstrap N")
     if args.save and args.by and not args.shared:
@@ -236,23 +236,25 @@ def _sweep_settings(specs):
     return found
 
 
-def _cmd_sweep(args, runs, covariates):
-    """``fit --sweep``: every combination of the settings, each fitted (and bootstrapped with the same seed, so the
-    draws are paired), then one table (or JSON list) of how the answer moves, and a figure with --plot."""
+def _cmd_sweep(args, runs, covariates, by=None):
+    """``fit --sweep``: every combination of the settings (for every group of ``by``), each fitted (and bootstrapped
+    with the same seed, so a group's draws are paired across settings), then one table (or JSON list) of how the
+    answer moves, and a figure with --plot."""
     settings = _sweep_settings(args.sweep)
     fixed = named_once(args.fix, "--fix")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         found = optimal.sweep(runs.n_params, runs.n_tokens, runs.loss, runs.weights,
                               law=settings.get("law", [args.law]), delta=settings.get("delta", [args.delta]),
-                              drop_smallest=settings.get("drop-smallest", [0]), covariates=covariates or None,
+                              drop_smallest=settings.get("drop-smallest", [0]), groups=by,
+                              covariates=covariates or None,
                               fix=fixed or None, tie=args.tie or (), n_polish=args.n_polish, n_samples=args.n_samples,
                               max_iter=args.max_iter)
     k = k_or_default(args)
     rows = []
     for setting, result in found:
         label = ", ".join(f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
-                          for key, value in setting.items() if key.replace("_", "-") in settings)
+                          for key, value in setting.items() if key == "group" or key.replace("_", "-") in settings)
         boot = None
         if args.bootstrap:
             with warnings.catch_warnings():
@@ -306,10 +308,10 @@ def _sweep_table(rows, args):
 def _cmd_fit(args):
     _check_fit_args(args)
     if args.sweep:
-        runs, covariates, _, selection = _read_fit_runs(args)
+        runs, covariates, by, selection = _read_fit_runs(args)
         for s in selection:
             print(f"kept {s['kept']} of {s['of']} rows ({s['where']})", file=sys.stderr)
-        return _cmd_sweep(args, runs, covariates)
+        return _cmd_sweep(args, runs, covariates, by)
     fixed = named_once(args.fix, "--fix")
     runs, covariates, by, selection = _read_fit_runs(args)
     dtype = {"float64": np.float64, "float32": np.float32}[args.dtype]
@@ -524,7 +526,8 @@ def build_parser():
     fit.add_argument("--sweep", action="append", metavar="NAME=V1,V2",
                      help="fit every combination of settings: delta=1e-4,1e-3 (Huber threshold), drop-smallest=0,1,2 "
                           "(leave out the runs of that many smallest model sizes), law=chinchilla,kaplan; with "
-                          "--bootstrap every setting is resampled with the same seed (paired draws)")
+                          "--by, for every group's rows on its own; with --bootstrap every setting is resampled with "
+                          "the same seed (paired draws)")
     fit.add_argument("--plot", metavar="OUT.png",
                      help="draw N*(C) and D*(C) of the fit (of every group with --by), with bootstrap bands")
     fit.add_argument("--compare", action="store_true",

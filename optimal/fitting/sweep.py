@@ -8,8 +8,6 @@ whatever the deltas. Different laws have different parameter vectors and objecti
 program (and its own solve).
 """
 
-import itertools
-
 import numpy as np
 
 from ..errors import OptimalError, check_count
@@ -21,25 +19,29 @@ from ..precision import float64_scope, resolve_dtype
 SETTINGS = ("law", "delta", "drop_smallest")
 
 
-def smallest_dropped(n_params, k):
-    """Row mask (n,) keeping every run except those of the ``k`` smallest distinct model sizes N."""
-    sizes = np.unique(np.asarray(n_params, dtype=np.float64))
+def smallest_dropped(n_params, k, within=None):
+    """Row mask (n,) keeping every run (of the rows ``within``, a bool mask; default all) except those of the ``k``
+    smallest distinct model sizes N among them."""
+    n_params = np.asarray(n_params, dtype=np.float64)
+    within = np.ones(len(n_params), bool) if within is None else np.asarray(within, bool)
+    sizes = np.unique(n_params[within])
     if k >= len(sizes):
         raise OptimalError(f"drop_smallest = {k} would leave out every one of the {len(sizes)} model sizes")
-    return np.asarray(n_params) > sizes[k - 1] if k else np.ones(len(n_params), bool)
+    return within & (n_params > sizes[k - 1]) if k else within
 
 
 @float64_scope
 def sweep(n_params, n_tokens, loss, weights=None, *, law=("chinchilla",), delta=(1e-3,), drop_smallest=(0,),
-          covariates=None, fix=None, tie=(), robust="huber", grid_size=64, n_polish=16, n_samples=4096, max_iter=200,
+          groups=None, covariates=None, fix=None, tie=(), robust="huber", grid_size=64, n_polish=16, n_samples=4096, max_iter=200,
           xtol=None, dtype=None):
     """Fit every combination of the settings: ``law`` names (or families), Huber ``delta`` values, and
-    ``drop_smallest`` counts (leave out the runs of that many of the smallest model sizes).
+    ``drop_smallest`` counts (leave out the runs of that many of the smallest model sizes), for the whole data or,
+    with ``groups`` ((n,) labels), for every group's rows on its own (its smallest sizes are its own).
 
-    Returns ``[(setting, FitResult)]`` in the order of ``itertools.product(law, delta, drop_smallest)``, each
-    ``setting`` a dict ``{law, delta, drop_smallest}``. Every fit's warnings are its own, and each equals the
+    Returns ``[(setting, FitResult)]`` in the order of ``itertools.product(law, group, delta, drop_smallest)``
+    (groups in sorted label order), each ``setting`` a dict ``{law, delta, drop_smallest}`` (and ``group``). Every fit's warnings are its own, and each equals the
     ``fit`` of its rows at its delta (to rounding: the rows left out weigh 0 but still enter the sums' order).
-    All the settings of one law are lanes of one compiled solve; each law is a separate one.
+    All the settings of one law, every group's included, are lanes of one compiled solve; each law is a separate one.
 
     Example::
 
@@ -54,22 +56,33 @@ def sweep(n_params, n_tokens, loss, weights=None, *, law=("chinchilla",), delta=
             raise OptimalError(f"sweep: {name} needs at least one value")
     for k in drops:
         check_count(k, "drop_smallest", 0)
-    masks = [smallest_dropped(runs.n_params, int(k)) for k in drops]
+    if groups is None:
+        parts = [(None, None)]
+    else:
+        labels = np.asarray(groups).astype(str)
+        if labels.shape != (len(runs.loss),):
+            raise OptimalError(f"sweep: groups needs one label per run ({len(runs.loss)}), got shape {labels.shape}")
+        parts = [(label, labels == label) for label in sorted(set(labels.tolist()))]
+    masked = [(label, k, smallest_dropped(runs.n_params, int(k), within)) for label, within in parts for k in drops]
     for d in deltas:
         check_options(d, robust, grid_size, n_polish, max_iter, xtol)
-    settings = list(itertools.product(deltas, zip(drops, masks)))  # every (delta, drop) of one law: one solve
+    # every (group, delta, drop) of one law: one solve
+    settings = [(label, d, k, mask) for label, within in parts for d in deltas
+                for (same, k, mask) in masked if same == label]
     out = []
     for name in laws:
         fam = family_of(name)
         cov = check_covariates(fam, covariates, len(runs.loss))
         fixed, tied, _ = check_constraints(fam, fix, tie, ())
         n_free = max(len(fam.params) - len(fixed) - len(tied), 1)
-        for k, mask in zip(drops, masks):
-            validate_runs(*(np.asarray(x)[mask] for x in runs[:4]), n_free=n_free, source=f"drop_smallest={k}")
+        for label, k, mask in masked:
+            where = f"drop_smallest={k}" + ("" if label is None else f" in group {label!r}")
+            validate_runs(*(np.asarray(x)[mask] for x in runs[:4]), n_free=n_free, source=where)
         options = dict(delta=deltas[0], robust=robust, starts="screen", grid_size=grid_size, n_polish=n_polish,
                        n_samples=n_samples, max_iter=max_iter, xtol=xtol, dtype=dtype)
-        fits = fit_masked(fam, runs, cov, fixed, tied, [mask for _, (_, mask) in settings], options,
-                          deltas=[d for d, _ in settings])
-        out += [({"law": fam.name, "delta": float(d), "drop_smallest": int(k)}, result)
-                for (d, (k, _)), result in zip(settings, fits)]
+        fits = fit_masked(fam, runs, cov, fixed, tied, [mask for *_, mask in settings], options,
+                          deltas=[d for _, d, _, _ in settings])
+        out += [({"law": fam.name, **({} if label is None else {"group": label}), "delta": float(d),
+                  "drop_smallest": int(k)}, result)
+                for (label, d, k, _), result in zip(settings, fits)]
     return out
