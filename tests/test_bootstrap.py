@@ -208,3 +208,17 @@ def test_groups_bootstrap_as_one_program():
     by_hand = optimal.fit(*y.data[:3], counts)
     assert boots["y"].objectives[r] == pytest.approx(by_hand.objective, rel=1e-9)
     assert boots["y"].params()["alpha"]["lo"] < y.params["alpha"] < boots["y"].params()["alpha"]["hi"]
+
+
+def test_bootstraps_at_different_deltas_share_one_compiled_program():
+    # the Huber threshold travels as data: a sweep's settings at several deltas bootstrap with one program (before,
+    # the threshold keyed the program: one compile per delta). 47 rows and thresholds no other test uses.
+    from optimal.fitting import bootstrap as module
+
+    runs = optimal.synthetic_runs(n_runs=47, noise=0.01, seed=8)
+    fits = [optimal.fit(*runs[:3], delta=d) for d in (3e-4, 4e-3, 3e-2)]
+    before = module._sharded_refit.cache_info().misses
+    boots = [optimal.bootstrap(f, n_resamples=6, seed=2) for f in fits]
+    assert module._sharded_refit.cache_info().misses - before <= 1
+    alphas = [b.params()["alpha"]["lo"] for b in boots]
+    assert len(set(alphas)) == 3  # each resampled at its own threshold, not the first one's

@@ -367,8 +367,8 @@ def starts_for_resamples(result: FitResult, n_starts=4):
     return np.asarray(chosen)
 
 
-def _refit_chunk(key, indices, starts, data, base_weights, groups, config, n_groups, slots):
-    """Refit resamples ``indices`` (R,) from every start (K, 5); returns best theta (R, 5), objective, converged,
+def _refit_chunk(key, indices, starts, data, base_weights, groups, delta, config, n_groups, slots):
+    """Refit resamples ``indices`` (R,) from every start (K, 5) at the Huber threshold ``delta`` (traced); returns best theta (R, 5), objective, converged,
     iterations."""
     k = starts.shape[0]
 
@@ -377,14 +377,16 @@ def _refit_chunk(key, indices, starts, data, base_weights, groups, config, n_gro
         return jnp.bincount(drawn, length=n_groups)[groups].astype(base_weights.dtype) * base_weights
 
     weights = jax.vmap(resample_weights)(indices)  # (R, n)
-    lanes = polish_lanes(jnp.tile(starts, (indices.shape[0], 1)), data, jnp.repeat(weights, k, axis=0), config, slots)
+    lanes = polish_lanes(jnp.tile(starts, (indices.shape[0], 1)), data, jnp.repeat(weights, k, axis=0), config, slots,
+                         delta=delta)
     objective = jnp.where(lanes.converged & jnp.isfinite(lanes.objective), lanes.objective, jnp.inf).reshape(-1, k)
     best = jnp.argmin(objective, axis=1)
     pick = lambda x: jnp.take_along_axis(x.reshape(-1, k, *x.shape[1:]), best.reshape((-1, 1) + (1,) * (x.ndim - 1)), 1)[:, 0]  # noqa: E731
     return pick(lanes.theta), pick(lanes.objective), pick(lanes.converged), pick(lanes.iterations)
 
 
-def _refit_strata_chunk(key, indices, starts, data, base_weights, first_row, n_rows_of, config, n_strata, n_max, slots):
+def _refit_strata_chunk(key, indices, starts, data, base_weights, first_row, n_rows_of, delta, config, n_strata, n_max,
+                        slots):
     """Refit lane groups ``indices`` (Q,), q = r x G + g: resample r of stratum (group of runs) g alone. Its rows
     are drawn with replacement from that stratum's rows (rows sorted by stratum: ``first_row`` (G,),
     ``n_rows_of`` (G,)) from ``fold_in(fold_in(key, r), g)``; its starts are ``starts[g]`` (G, K, F). Each lane
@@ -407,7 +409,7 @@ def _refit_strata_chunk(key, indices, starts, data, base_weights, first_row, n_r
     lane_rows = _take_rows(data, rows)
     theta0 = starts[indices % n_strata].reshape(-1, starts.shape[-1])  # (Q K, F)
     lanes = polish_lanes(theta0, jax.tree.map(lambda x: jnp.repeat(x, k, axis=0), lane_rows),
-                         jnp.repeat(weights, k, axis=0), config, slots, lane_data=True)
+                         jnp.repeat(weights, k, axis=0), config, slots, lane_data=True, delta=delta)
     objective = jnp.where(lanes.converged & jnp.isfinite(lanes.objective), lanes.objective, jnp.inf).reshape(-1, k)
     best = jnp.argmin(objective, axis=1)
     pick = lambda x: jnp.take_along_axis(x.reshape(-1, k, *x.shape[1:]), best.reshape((-1, 1) + (1,) * (x.ndim - 1)), 1)[:, 0]  # noqa: E731
@@ -430,7 +432,7 @@ def _sharded_refit_strata(mesh, config, n_strata, n_max, slots):
     """``_refit_strata_chunk`` compiled with its lane-group axis split over ``mesh`` (as ``_sharded_refit``)."""
     replicated, split = PartitionSpec(), PartitionSpec("resamples")
     local = functools.partial(_refit_strata_chunk, config=config, n_strata=n_strata, n_max=n_max, slots=slots)
-    return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(replicated, split) + (replicated,) * 5, out_specs=split,
+    return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(replicated, split) + (replicated,) * 6, out_specs=split,
                                  check_vma=False))
 
 
@@ -440,8 +442,8 @@ def _sharded_refit(mesh, config, n_groups, slots):
     on its own resamples (``shard_map``), so the draws do not depend on the number of devices."""
     replicated, split = PartitionSpec(), PartitionSpec("resamples")
     local = functools.partial(_refit_chunk, config=config, n_groups=n_groups, slots=slots)
-    return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(replicated, split, replicated, replicated, replicated,
-                                                                replicated), out_specs=split, check_vma=False))
+    return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(replicated, split) + (replicated,) * 5,
+                                 out_specs=split, check_vma=False))
 
 
 def _place(tree, sharding):
@@ -515,8 +517,10 @@ def _refit_resamples(todo, key, shared, mesh, config, n_groups, n_starts, n_rows
     slots = default_slots(n_rows)
     per_block = slots // math.gcd(slots, n_starts)
     indices, real = device_plan(todo, n_devices, per_block, max_per_call)
-    refit = _sharded_refit(mesh, config, n_groups, slots) if strata is None else \
-        _sharded_refit_strata(mesh, config, *strata, slots)
+    # the threshold travels as data (the last of ``shared``): fits at any delta share one compiled program
+    program = config._replace(delta=SolverConfig().delta)
+    refit = _sharded_refit(mesh, program, n_groups, slots) if strata is None else \
+        _sharded_refit_strata(mesh, program, *strata, slots)
     sharding = NamedSharding(mesh, PartitionSpec("resamples"))
     if not sharding.is_fully_addressable:  # a multi-process jit takes only global arrays
         key = _place(key, NamedSharding(mesh, PartitionSpec()))
@@ -619,7 +623,8 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
     if not replicated.is_fully_addressable:
         _check_same_in_every_process(starts, data, weights, group_ids, config[:4], n_resamples, seed, chunk_size,
                                      [d.id for d in devices])
-    shared = _place((starts, data, jnp.asarray(weights, dtype), group_ids), replicated)
+    delta = jnp.asarray(config.delta, dtype)
+    shared = _place((starts, data, jnp.asarray(weights, dtype), group_ids, delta), replicated)
     plan = dict(mesh=mesh, n_groups=n_groups, n_rows=len(n), max_per_call=int(chunk_size))
     (thetas, objectives, converged, iterations), per_device = _refit_resamples(
         np.arange(n_resamples), key, shared, config=config, n_starts=len(starts), progress=progress, **plan)
@@ -630,7 +635,7 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
     if len(failed):
         more = jnp.asarray(starts_for_resamples(result, _RETRY_STARTS), dtype)
         retry_config = config._replace(max_iter=_RETRY_ITER_FACTOR * config.max_iter)
-        retry_shared = _place((more, data, jnp.asarray(weights, dtype), group_ids), replicated)
+        retry_shared = _place((more, data, jnp.asarray(weights, dtype), group_ids, delta), replicated)
         retried, _ = _refit_resamples(failed, key, retry_shared, config=retry_config, n_starts=len(more), **plan)
         _keep_better(failed, (thetas, objectives, converged, iterations), retried)
     if not result.fast_path:  # free vectors -> every group's fitting-space parameters
@@ -691,7 +696,7 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, n_start
     def run(todo, starts, solver, show=None):
         per_call = _per_call(chunk_size, starts.shape[1], len(n))
         shared = _place((jnp.asarray(starts, dtype), data, jnp.asarray(weights, dtype), jnp.asarray(first_row),
-                         jnp.asarray(sizes)), replicated)
+                         jnp.asarray(sizes), jnp.asarray(solver.delta, dtype)), replicated)
         return _refit_resamples(todo, key, shared, mesh=mesh, config=solver, n_groups=g, n_starts=starts.shape[1],
                                 n_rows=len(n), max_per_call=per_call, progress=show, strata=(g, n_max))
 
