@@ -239,3 +239,12 @@ def test_sweep_for_every_group(capsys, runs_csv):
     assert all(f["n_rows"] == 30 for f in found)
     code, out, _ = run(capsys, "fit", str(runs_csv), "--by", "grp", "--sweep", "delta=1e-3,1e-2")
     assert code == 0 and "group=web, delta=0.01: 30 rows" in out
+
+
+def test_plain_bootstrap_is_bootstraps_own_draws(capsys, runs_csv):
+    # without --by, fit --bootstrap is optimal.bootstrap (its PRNG stream), not the stratified groups program
+    result = fit_json(capsys, runs_csv, "--bootstrap", "8", "--seed", "3")
+    runs = optimal.synthetic_runs(n_runs=60, seed=1)
+    with jax.enable_x64(False):
+        expected = optimal.bootstrap(optimal.fit(runs.n_params, runs.n_tokens, runs.loss), n_resamples=8, seed=3)
+    assert result["bootstrap"]["params"]["alpha"]["lo"] == pytest.approx(expected.params()["alpha"]["lo"], rel=1e-9)

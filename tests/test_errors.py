@@ -209,7 +209,7 @@ def test_bad_fit_counts(options, message):
 def test_fit_never_returns_non_finite_coefficients(monkeypatch):
     fit_module = sys.modules["optimal.fitting.fit"]
 
-    def diverged(theta0, *args):
+    def diverged(theta0, *args, **kwargs):
         nan = np.full(len(theta0), np.nan)
         return fit_module.Lanes(np.full((len(theta0), 5), np.nan), nan, nan, np.zeros(len(theta0), int),
                                 np.zeros(len(theta0), int), np.zeros(len(theta0), bool))

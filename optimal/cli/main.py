@@ -168,10 +168,10 @@ def _fit_parts(args, runs, result, by, joint):
                 joint_boot = optimal.bootstrap(result, groups=runs.groups, progress=_progress_bar("bootstrap"),
                                                **options)
                 boots = {label: joint_boot.group(label) for label, _ in fits}
-            elif runs.groups is None:  # every group's resamples as lanes of one compiled program
+            elif by is not None and runs.groups is None:  # every group's resamples: lanes of one program
                 boots = optimal.bootstrap_groups(dict(fits), progress=_progress_bar("bootstrap (every group)"),
                                                  **options)
-            else:  # clusters (--group-col) within groups: bootstrap_groups draws rows, so one bootstrap per group
+            else:  # one data set, or clusters (--group-col) within groups (bootstrap_groups draws rows)
                 for label, part in fits:
                     clusters = runs.groups
                     if clusters is not None and label is not None:
