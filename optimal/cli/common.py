@@ -196,3 +196,14 @@ def check_filters(option, expressions):
             parse_where(expression)
         except OptimalError as exc:
             raise OptimalError(f"{option} {exc}") from None
+
+
+def add_column_options(parser, weights=True, when="", loss="the final loss (default loss)"):
+    """The options naming the columns of a runs file (``--params-col``, ``--tokens-col``, ``--flops-col``,
+    ``--loss-col`` and, with ``weights``, ``--weight-col``); ``when`` prefixes each help ("with --runs: ")."""
+    parser.add_argument("--params-col", metavar="NAME", help=f"{when}column of N, parameters (default N)")
+    parser.add_argument("--tokens-col", metavar="NAME", help=f"{when}column of D, training tokens (default D)")
+    parser.add_argument("--flops-col", metavar="NAME", help=f"{when}column of training FLOPs C; then D = C / (k N)")
+    parser.add_argument("--loss-col", metavar="NAME", help=f"{when}column of {loss}")
+    if weights:
+        parser.add_argument("--weight-col", metavar="NAME", help=f"{when}column of per-row fitting weights")

@@ -12,7 +12,7 @@ from optimal.errors import BudgetError, OptimalError, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.fitting.data import read_runs_with_columns
 from optimal.fitting.isoflop import DEFAULT_TOLERANCE, check_tolerance
-from optimal.cli.common import check_filters, format_table, number, print_json, warn
+from optimal.cli.common import add_column_options, check_filters, format_table, number, print_json, warn
 
 COMPUTE_KEY = "--compute-col"
 
@@ -56,10 +56,7 @@ def add_parser(commands):
     parser.add_argument("--confidence", type=number, default=0.95, help="interval level (default 0.95)")
     parser.add_argument("--no-parametric", action="store_true", help="skip the parametric (Approach 3) fit")
     parser.add_argument("--plot", metavar="OUT.png", help="draw the profiles with their parabolas, and N*(C) of both")
-    parser.add_argument("--params-col", metavar="NAME", help="column of N, parameters (default N)")
-    parser.add_argument("--tokens-col", metavar="NAME", help="column of D, training tokens (default D)")
-    parser.add_argument("--flops-col", metavar="NAME", help="column of training FLOPs C; then D = C / (k N)")
-    parser.add_argument("--loss-col", metavar="NAME", help="column of the final loss (default loss)")
+    add_column_options(parser, weights=False)
     parser.add_argument("--where", action="append", metavar="EXPR",
                         help="use only the rows where EXPR holds (as for 'optimal fit'); repeat it and every one must hold")
     parser.add_argument("--flops-per-param-token", type=number, default=6.0, metavar="K",

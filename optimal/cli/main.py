@@ -23,8 +23,9 @@ from optimal.laws import FAMILIES
 from optimal.jsonio import check_writable
 from optimal.analysis.recommend import FLOPS_KEY
 from optimal.cli import isoflop, plan, predict, suggest, validate
-from optimal.cli.common import (Parser, add_law_options, assignment, check_filters, format_table, k_or_default, named_once, number, or_na,
-                                print_json, print_recommendation, source_from_args, warn, warn_answer)
+from optimal.cli.common import (Parser, add_column_options, add_law_options, assignment, check_filters, format_table,
+                                k_or_default, named_once, number, or_na, print_json, print_recommendation,
+                                source_from_args, warn, warn_answer)
 
 
 def _warn_if_few_draws(boot):
@@ -534,11 +535,7 @@ def build_parser():
                      help="with --by and --bootstrap: every group against the first, with intervals: differences of "
                           "the coefficients, the N* ratio and the compute multiplier at each --budgets (JSON: "
                           "{\"groups\": [...], \"comparisons\": [...]})")
-    fit.add_argument("--params-col", metavar="NAME", help="column of N, parameters (default N)")
-    fit.add_argument("--tokens-col", metavar="NAME", help="column of D, training tokens (default D)")
-    fit.add_argument("--flops-col", metavar="NAME", help="column of training FLOPs C; then D = C / (k N)")
-    fit.add_argument("--loss-col", metavar="NAME", help="column of the final loss (default loss)")
-    fit.add_argument("--weight-col", metavar="NAME", help="column of per-row fitting weights")
+    add_column_options(fit)
     fit.add_argument("--group-col", metavar="NAME",
                      help="column of cluster labels: the bootstrap resamples whole clusters (runs of one model "
                           "config, say)")

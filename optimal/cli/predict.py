@@ -13,7 +13,7 @@ from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
 from optimal.errors import DataError, OptimalError
 from optimal.fitting.data import read_runs_with_columns
 from optimal.jsonio import read_json
-from optimal.cli.common import assignment, format_table, named_once, number, print_json, warn
+from optimal.cli.common import add_column_options, assignment, format_table, named_once, number, print_json, warn
 
 EPILOG = f"""
 The point is the fitted law's loss. The confidence interval for the mean loss comes from the record's bootstrap
@@ -49,10 +49,7 @@ def add_parser(commands):
                         metavar="NAME=VALUE", help="the law's covariate (data-constrained: U): a number, or with --runs "
                                                    "a column")
     parser.add_argument("--group", metavar="LABEL", help="with a joint fit's record: the group whose law predicts")
-    parser.add_argument("--params-col", metavar="NAME", help="with --runs: column of N (default N)")
-    parser.add_argument("--tokens-col", metavar="NAME", help="with --runs: column of D (default D)")
-    parser.add_argument("--flops-col", metavar="NAME", help="with --runs: column of FLOPs C; then D = C / (k N)")
-    parser.add_argument("--loss-col", metavar="NAME", help="with --runs: column of actual losses (default loss, if any)")
+    add_column_options(parser, weights=False, when="with --runs: ", loss="actual losses (default loss, if any)")
     parser.add_argument("--flops-per-param-token", type=number, metavar="K",
                         help="k in C = k N D (default: the record's, else 6)")
     parser.add_argument("--confidence", type=number, default=0.95, help="interval level (default 0.95)")

@@ -12,7 +12,8 @@ from optimal.errors import OptimalError, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.fitting.data import parse_where, read_runs_with_columns
 from optimal.laws import FAMILIES
-from optimal.cli.common import assignment, check_filters, format_table, named_once, number, print_json, warn
+from optimal.cli.common import (add_column_options, assignment, check_filters, format_table, named_once, number,
+                                print_json, warn)
 
 EPILOG = f"""
 Which runs to hold out (give exactly one):
@@ -61,11 +62,7 @@ def add_parser(commands):
                         metavar="NAME=VALUE", help="hold parameter NAME at VALUE in every fit")
     parser.add_argument("--tie", type=assignment("NAME=NAME (e.g. alpha=beta)"), action="extend", nargs="+",
                         metavar="NAME=NAME", help="hold two parameters equal")
-    parser.add_argument("--params-col", metavar="NAME", help="column of N, parameters (default N)")
-    parser.add_argument("--tokens-col", metavar="NAME", help="column of D, training tokens (default D)")
-    parser.add_argument("--flops-col", metavar="NAME", help="column of training FLOPs C; then D = C / (k N)")
-    parser.add_argument("--loss-col", metavar="NAME", help="column of the final loss (default loss)")
-    parser.add_argument("--weight-col", metavar="NAME", help="column of per-row fitting weights")
+    add_column_options(parser)
     parser.add_argument("--where", action="append", metavar="EXPR", help="use only the rows where EXPR holds (as fit)")
     parser.add_argument("--drop-highest-loss", type=int, default=0, metavar="K",
                         help="leave out the K highest-loss rows (Epoch: 5)")
