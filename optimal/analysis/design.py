@@ -48,8 +48,8 @@ from ..allocation.allocate import compute_optimal
 from ..errors import BudgetError, DataError, OptimalError, check_count
 from ..fitting.fit import FitResult
 from ..fitting.objective import DEFAULT_DELTA
-from ..fitting.predict import huber_variance_factor, residual_scale
-from ..fitting.problem import expand, residuals
+from ..fitting.predict import huber_variance_factor, residual_jacobian, residual_scale
+from ..fitting.problem import expand
 from ..precision import float64_scope
 
 RIDGE = 1e-10  # relative to the largest eigenvalue of the scaled information of the fit's runs
@@ -145,26 +145,7 @@ def prediction_jacobian(fit, n_params=None, n_tokens=None):
             rows = _candidate_rows(rows, fit.family, jnp.log(jnp.asarray(n_params, jnp.float64)),
                                    jnp.log(jnp.asarray(n_tokens, jnp.float64)))
         z = jnp.asarray(fit.free, jnp.float64)
-        return np.asarray(_jacobian(fit.family, z, rows))
-
-
-@jax.jit
-def _jacobian_core(z, rows, family_box):
-    return jax.jacfwd(lambda x: residuals(family_box.family, x, rows))(z)
-
-
-class _FamilyBox:
-    """A family as a static pytree leaf-less node, so a compiled Jacobian is reused across calls and fits."""
-
-    def __init__(self, family):
-        self.family = family
-
-
-jax.tree_util.register_pytree_node(_FamilyBox, lambda box: ((), box.family), lambda family, _: _FamilyBox(family))
-
-
-def _jacobian(family, z, rows):
-    return _jacobian_core(z, rows, _FamilyBox(family))
+        return np.asarray(residual_jacobian(fit.family, z, rows))
 
 
 def log_n_star_gradient(fit, target_compute, flops_per_param_token=6.0):

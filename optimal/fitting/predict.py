@@ -329,10 +329,17 @@ def _linearised(result, log_n, log_d, covariates, scale, group=0):
 
 
 @functools.partial(jax.jit, static_argnames="family")
+def residual_jacobian(family, z, rows):
+    """``J`` (n, F): the derivatives of the log-loss residuals of ``rows`` (a ``RowData``; predicted minus observed,
+    so ``d log L_hat / d z``) with respect to the free vector ``z`` (F,), compiled once per family and shape."""
+    return jax.jacfwd(lambda x: residuals(family, x, rows))(z)
+
+
+@functools.partial(jax.jit, static_argnames="family")
 def _gram(family, z, rows, weights):
     """``J^T W J`` (F, F) of the fitted rows' log-loss residuals at free vector ``z``, compiled (run eagerly, each of
     its dozens of operations compiled on its own)."""
-    jac = jax.jacfwd(lambda x: residuals(family, x, rows))(z)  # (n, F)
+    jac = residual_jacobian(family, z, rows)  # (n, F)
     return (jac * weights[:, None]).T @ jac
 
 
