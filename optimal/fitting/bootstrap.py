@@ -31,7 +31,8 @@ from ..errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarni
 from ..allocation.extrapolation import FittedRange, extrapolation, has_interior_optimum
 from ..laws.chinchilla import CHINCHILLA
 from .fit import MAX_ITER, FitResult, build_problem, fit, fit_from_record, screen
-from .problem import RowData, evaluator, expand, residuals
+from .predict import log_residuals
+from .problem import RowData, evaluator, expand
 from .problem import screen as screen_family
 from ..jsonio import as_array, as_dict, as_number, field, read_json
 from .solver import SolverConfig, default_slots, polish_lanes
@@ -254,8 +255,7 @@ class BootstrapResult:
     @float64_scope
     def fit_residuals(self):
         """The full-data fit's log-loss residuals, predicted minus observed, shape (n,)."""
-        _, rows = self.fit.problem()
-        return np.asarray(residuals(self.fit.family, jnp.asarray(self.fit.free), rows))
+        return -log_residuals(self.fit)
 
     @float64_scope
     def delta_method_se(self, budgets, flops_per_param_token=6.0):
