@@ -3,7 +3,7 @@
     python benchmarks/run.py --design            # 200 noise seeds, spends 1e21 and 1e22 (~10 min on 2 CPU cores)
     python benchmarks/run.py --design --smoke    # 4 seeds, to see that it runs
 
-A known truth (``optimal.synthetic.DEFAULT_TRUTH``, Epoch's refit of Chinchilla rounded: Besiroglu et al. 2024),
+A known truth (``optimal.data.synthetic.DEFAULT_TRUTH``, Epoch's refit of Chinchilla rounded: Besiroglu et al. 2024),
 and for every noise seed:
 
 1. the initial runs: an IsoFLOP grid at 3 small budgets (7 sizes each, N*/4 to 4 N* of the truth, factors of
@@ -30,7 +30,7 @@ import numpy as np
 
 import optimal
 from optimal.analysis.design import predicted_sd
-from optimal.synthetic import DEFAULT_TRUTH
+from optimal.data.synthetic import DEFAULT_TRUTH
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,7 +182,7 @@ def markdown(r):
     """One scenario's table and comparisons."""
     c = r["config"]
     lines = [f"## Spend F = {c['spend']:.0e} FLOPs ({r['total_s']:.0f} s)", "",
-             f"Truth: Epoch's refit of Chinchilla, rounded (optimal.synthetic.DEFAULT_TRUTH); log-loss noise sd "
+             f"Truth: Epoch's refit of Chinchilla, rounded (optimal.data.synthetic.DEFAULT_TRUTH); log-loss noise sd "
              f"{c['noise']:g}. Initial runs: {c['initial_sizes']} sizes at each of "
              f"{', '.join(f'{b:.0e}' for b in c['initial_budgets'])} FLOPs. Target C = {c['target_compute']:.0e} FLOPs "
              f"(true N* = {r['truth_n_star']:.4g}); spend F = {c['spend']:.0e} FLOPs. Suggested: at most "

@@ -1027,7 +1027,7 @@ def bench_generic_vs_fast(fc):
 def bench_data_constrained(fc):
     """Muennighoff et al.'s data-constrained law: our ``fit(law="data-constrained")`` against SciPy L-BFGS-B from
     the baseline's start grid, on synthetic multi-epoch runs."""
-    n, d, u, loss = optimal.synthetic.data_constrained_runs(n_runs=fc.dc_rows, noise=fc.noise, seed=fc.seed)
+    n, d, u, loss = optimal.data.synthetic.data_constrained_runs(n_runs=fc.dc_rows, noise=fc.noise, seed=fc.seed)
     grid = baseline.data_constrained_grid()
     scipy_starts = grid[::fc.dc_scipy_stride]
     log(f"data-constrained: {len(loss)} rows; SciPy from {len(scipy_starts)} of {len(grid)} grid starts")
@@ -1043,13 +1043,13 @@ def bench_data_constrained(fc):
     # SciPy's theta = (e, a, b, alpha, beta, log rd*, log rn*); ours reports natural values in result.params
     scipy_params = dict(zip(names, (*np.exp(sp.theta[:3]), *sp.theta[3:5], *np.exp(sp.theta[5:])), strict=True))
     scipy_params = {k: float(v) for k, v in scipy_params.items()}
-    truth = optimal.synthetic.MUENNIGHOFF_THETA
+    truth = optimal.data.synthetic.MUENNIGHOFF_THETA
     truth_params = {k: float(v) for k, v in zip(names, (*np.exp(truth[:3]), *truth[3:5], *np.exp(truth[5:])), strict=True)}
     gap = (ours.objective - sp.objective) / sp.objective
     best = int(np.argmin(sp.objectives))
     return {
         "task": "fit Muennighoff et al. 2023's data-constrained law (sum of Huber, delta 1e-3)",
-        "data": f"SYNTHETIC: optimal.synthetic.data_constrained_runs(n_runs={fc.dc_rows}, noise={fc.noise}, seed={fc.seed})",
+        "data": f"SYNTHETIC: optimal.data.synthetic.data_constrained_runs(n_runs={fc.dc_rows}, noise={fc.noise}, seed={fc.seed})",
         "n_rows": int(len(loss)),
         "jax_call": 'optimal.fit(N, D, loss, law="data-constrained", covariates={"U": U}) (default screen + polish)',
         "scipy_call": "baseline.fit_data_constrained_lbfgsb(N, D, U, loss, starts=data_constrained_grid()"

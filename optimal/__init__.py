@@ -1,7 +1,7 @@
 """optimal: compute-optimal model size and training tokens from scaling laws, with honest uncertainty.
 
 The public API only: importing it changes no global configuration. Each call computes in float64 inside a
-scoped ``jax.enable_x64(True)`` (``optimal.precision``); pass ``dtype=jnp.float32`` to compute in float32.
+scoped ``jax.enable_x64(True)`` (``optimal._util.precision``); pass ``dtype=jnp.float32`` to compute in float32.
 """
 
 from .allocation.allocate import BOUND_NAMES, Allocation, closed_form, compute_for_loss, compute_optimal
@@ -10,7 +10,7 @@ from .allocation.flops import FlopsPerToken
 from .allocation.inference import InferenceAllocation, inference_optimal
 from .fitting.bootstrap import BootstrapResult, bootstrap, bootstrap_groups, load_bootstrap
 from .fitting.cost import CostEstimate, estimate_cost
-from .fitting.data import (
+from .data.runs import (
     Runs,
     load_epoch_chinchilla,
     parse_where,
@@ -45,13 +45,13 @@ from .allocation.extrapolation import (
 )
 from .fitting.fit import FitResult, fit, load_fit
 from .fitting.sweep import sweep
-from .fitting.isoflop import BudgetProfile, IsoflopResult, isoflop
+from .analysis.isoflop import BudgetProfile, IsoflopResult, isoflop
 from .analysis.compare import compare
 from .analysis.recommend import Recommendation, recommend
 from .analysis.validate import Validation, validate
-from .fitting.predict import Prediction, predict
+from .analysis.predict import Prediction, predict
 from .analysis.design import Suggestion, predicted_sd, suggest
-from .synthetic import isoflop_runs, synthetic_runs
+from .data.synthetic import isoflop_runs, synthetic_runs
 from .planning import (
     ACCELERATORS,
     OPTIMIZERS,
@@ -85,4 +85,4 @@ from .laws import (
     preset,
 )
 
-__version__ = "0.1.0"
+from ._util.version import VERSION as __version__

@@ -354,7 +354,7 @@ def data_constrained_log_loss(theta, log_n, log_d, log_u):
         log L, shape (n_rows,).
 
     Example:
-        >>> from optimal.synthetic import MUENNIGHOFF_THETA
+        >>> from optimal.data.synthetic import MUENNIGHOFF_THETA
         >>> float(np.exp(data_constrained_log_loss(MUENNIGHOFF_THETA, np.log([6.34e9]), np.log([242e9]),
         ...                                        np.log([25e9])))[0])  # doctest: +ELLIPSIS
         2.22564408899...

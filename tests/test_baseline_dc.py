@@ -11,7 +11,7 @@ from optimal.baseline import (
     data_constrained_objective_and_grad,
     fit_data_constrained_lbfgsb,
 )
-from optimal.synthetic import MUENNIGHOFF_THETA, data_constrained_runs
+from optimal.data.synthetic import MUENNIGHOFF_THETA, data_constrained_runs
 
 
 def authors_loss(theta, N, D, U):

@@ -150,7 +150,7 @@ def test_coverage_on_synthetic_truth():
     probability ~0.3%, while an interval 2x too narrow (p ~ 0.68) passes with probability < 1e-3. B = 200 is
     enough for 2.5%/97.5% percentiles to move the coverage by well under the band.
     """
-    truth = optimal.synthetic.DEFAULT_TRUTH
+    truth = optimal.data.synthetic.DEFAULT_TRUTH
     budget = 1e22
     true_n, _ = optimal.closed_form(truth, budget)
     hits = {"alpha": 0, "beta": 0, "N": 0}

@@ -9,7 +9,7 @@ import pytest
 
 import optimal
 from optimal.cli import main
-from optimal.fitting.data import read_runs_with_columns
+from optimal.data.runs import read_runs_with_columns
 
 FAST = ("--n-samples", "256", "--n-polish", "4")  # the generic screen: compiling is most of the time anyway
 
@@ -163,9 +163,9 @@ def test_solve_answers_for_one_group_of_a_joint_fit(capsys, tmp_path):
 
 
 def test_compare_groups_from_the_command_line(capsys, tmp_path):
-    other = optimal.synthetic.DEFAULT_TRUTH._replace(alpha=0.40, A=800.0)
+    other = optimal.data.synthetic.DEFAULT_TRUTH._replace(alpha=0.40, A=800.0)
     rows = ["N,D,loss,dataset"]
-    for label, truth, seed in (("base", optimal.synthetic.DEFAULT_TRUTH, 1), ("better", other, 2)):
+    for label, truth, seed in (("base", optimal.data.synthetic.DEFAULT_TRUTH, 1), ("better", other, 2)):
         runs = optimal.synthetic_runs(n_runs=60, truth=truth, noise=0.005, seed=seed)
         rows += [f"{float(n)!r},{float(d)!r},{float(l)!r},{label}" for n, d, l in zip(runs.n_params, runs.n_tokens, runs.loss)]
     path = tmp_path / "two.csv"

@@ -5,7 +5,7 @@ import pytest
 import optimal
 from optimal.errors import OptimalError
 
-TRUTH = optimal.synthetic.DEFAULT_TRUTH
+TRUTH = optimal.data.synthetic.DEFAULT_TRUTH
 BUDGET = 1e23
 
 

@@ -3,7 +3,7 @@ import csv
 import numpy as np
 import pytest
 
-from optimal.fitting.data import Runs, encode_groups, load_epoch_chinchilla, read_runs_csv, shared_data_path, validate_runs
+from optimal.data.runs import Runs, encode_groups, load_epoch_chinchilla, read_runs_csv, shared_data_path, validate_runs
 from optimal.errors import DataError
 
 # Ten runs on a 5 x 2 grid of (N, D): enough rows for 5 coefficients, and both N and D vary.

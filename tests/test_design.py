@@ -18,7 +18,7 @@ import pytest
 import optimal
 from optimal.analysis.design import Information, log_n_star_gradient, predicted_sd, prediction_jacobian, suggest
 from optimal.errors import BudgetError, DataError, OptimalError
-from optimal.synthetic import DEFAULT_TRUTH
+from optimal.data.synthetic import DEFAULT_TRUTH
 
 DESIGN_PY = Path(__file__).resolve().parents[1] / "benchmarks" / "design.py"
 TARGET = 1e24
@@ -140,10 +140,10 @@ def test_tied_coefficients_go_through_the_fits_free_vector(noisy_fit):
 
 
 def test_variance_agrees_with_predicts_coefficient_covariance(noisy_fit):
-    """The same linearised model computed by optimal.fitting.predict's own code (its Gram matrix and eigen-inverse):
+    """The same linearised model computed by optimal.analysis.predict's own code (its Gram matrix and eigen-inverse):
     var(log N*) = g^T C g, C = coefficient_covariance. Agreement to 1e-4 relative (the design's ridge of 1e-10 of
     the largest scaled eigenvalue, on a scaled condition of ~1e5, moves the variance by at most ~1e-5)."""
-    from optimal.fitting.predict import coefficient_covariance
+    from optimal.analysis.predict import coefficient_covariance
 
     _, g = log_n_star_gradient(noisy_fit, TARGET)
     assert predicted_sd(noisy_fit, TARGET) ** 2 == pytest.approx(g @ coefficient_covariance(noisy_fit) @ g, rel=1e-4)

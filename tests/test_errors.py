@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import optimal
-from optimal import jsonio
+from optimal._util import jsonio
 from optimal.errors import (BudgetError, CoefficientsError, DataError, OptimalError, OutputError, PlotError,
                             check_count, check_positive)
 

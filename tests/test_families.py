@@ -14,7 +14,7 @@ from optimal.errors import CoefficientsError, DataError
 from optimal.laws import CHINCHILLA, DATA_CONSTRAINED, KAPLAN, custom_family
 from optimal.fitting.fit import fit_from_record
 
-TRUTH = optimal.synthetic.DEFAULT_TRUTH
+TRUTH = optimal.data.synthetic.DEFAULT_TRUTH
 
 
 def grid_runs(law, n_range=(5e7, 1.6e10), ratios=(2.0, 200.0), covariate=None, n=8):

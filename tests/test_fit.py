@@ -8,7 +8,7 @@ import pytest
 
 import optimal
 from optimal import ConvergenceWarning, DataError, IdentifiabilityWarning
-from optimal.synthetic import DEFAULT_TRUTH
+from optimal.data.synthetic import DEFAULT_TRUTH
 
 
 def relative(a, b):

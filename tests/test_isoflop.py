@@ -1,5 +1,5 @@
 """IsoFLOP profiles (Approach 2) on IsoFLOP grids drawn from known Chinchilla laws: exact where symmetry makes the
-parabola exact, biased where the derivation in ``optimal.fitting.isoflop`` says, refusals listed, a hand computation
+parabola exact, biased where the derivation in ``optimal.analysis.isoflop`` says, refusals listed, a hand computation
 matched, and the bootstrap reproducible and honest about failures."""
 
 import math
@@ -10,7 +10,7 @@ import pytest
 
 import optimal
 from optimal.errors import BudgetError, DataError, OptimalError
-from optimal.fitting.isoflop import group_budgets
+from optimal.analysis.isoflop import group_budgets
 from optimal.laws import Chinchilla
 
 BUDGETS = (1e18, 1e19, 1e20, 1e21)

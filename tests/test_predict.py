@@ -1,5 +1,5 @@
 """Prediction from a fit: the point, the confidence interval for the mean loss and the prediction interval for a
-new run (optimal.fitting.predict), checked against hand computations from the draws and the residuals."""
+new run (optimal.analysis.predict), checked against hand computations from the draws and the residuals."""
 
 import math
 import warnings
@@ -9,7 +9,7 @@ import pytest
 from scipy import integrate, stats
 
 import optimal
-from optimal.fitting.predict import MAD_TO_SD, huber_variance_factor, mean_error_samples, residual_scale
+from optimal.analysis.predict import MAD_TO_SD, huber_variance_factor, mean_error_samples, residual_scale
 
 N = np.array([1e8, 1e9, 1e10, 1e11, 1e12])
 D = 20 * N
@@ -143,7 +143,7 @@ def test_coefficient_covariance_gives_the_linearised_standard_errors(fitted):
     """se^2 = g C g^T with g the gradient of the law's log loss with respect to (log E, log A, log B, alpha, beta)
     taken by central finite differences (step 1e-5: truncation ~1e-10, rounding ~1e-11 relative), independent of
     the code's autodiff; and C's exponent variances are of the bootstrap's size (within a factor of 3)."""
-    from optimal.fitting.predict import coefficient_covariance
+    from optimal.analysis.predict import coefficient_covariance
 
     _, result, boot = fitted
     cov = coefficient_covariance(result)

@@ -44,7 +44,7 @@ def test_data_constrained_family_reaches_an_exhaustive_scipy_fit():
     # The independent NumPy/SciPy implementation of Muennighoff et al.'s law, multi-start L-BFGS-B from every 13th
     # point of its 1944-start grid (150 starts; the full grid takes ~30 s). Ours must be no worse: objective within
     # 1e-9 relative of SciPy's or below it.
-    from optimal.synthetic import data_constrained_runs
+    from optimal.data.synthetic import data_constrained_runs
 
     n, d, u, loss = data_constrained_runs(n_runs=120, noise=0.01, seed=2)
     ours = optimal.fit(n, d, loss, law="data-constrained", covariates={"U": u})

@@ -9,7 +9,7 @@ import pytest
 
 import optimal
 from optimal.analysis.validate import SIGNIFICANCE, fold_metrics
-from optimal.fitting.predict import Prediction
+from optimal.analysis.predict import Prediction
 
 N_RUNS = 120  # one row count for every fit here: the fits share one compiled program
 
@@ -48,7 +48,7 @@ def test_wrong_law_is_flagged():
     (by ~2.5%, the size of error seen on real data), outside its intervals. (Each of seeds 0-3 gave P < 0.001 on
     both tests.)"""
     from optimal.baseline import data_constrained_log_loss
-    from optimal.synthetic import MUENNIGHOFF_THETA
+    from optimal.data.synthetic import MUENNIGHOFF_THETA
 
     rng = np.random.default_rng(0)
     n = np.exp(rng.uniform(np.log(1e7), np.log(1e9), N_RUNS))

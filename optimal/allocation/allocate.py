@@ -38,7 +38,7 @@ import optax
 
 from ..errors import BudgetError, UnreachableLossError
 from ..laws import Chinchilla, DataConstrained, as_law
-from ..precision import concrete_to_numpy, float64_scope, resolve_dtype
+from .._util.precision import concrete_to_numpy, float64_scope, resolve_dtype
 from .flops import FlopsPerToken
 
 BOUND_NAMES = (None, "max_tokens", "max_params")

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import BudgetError, CoefficientsError
 from ..laws import DataConstrained
-from ..precision import concrete_to_numpy, float64_scope, resolve_dtype
+from .._util.precision import concrete_to_numpy, float64_scope, resolve_dtype
 from .allocate import allocate_law, check_budgets, check_positive_values, is_concrete, law_in
 
 

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import BudgetError
-from ..precision import concrete_to_numpy, float64_scope, resolve_dtype
+from .._util.precision import concrete_to_numpy, float64_scope, resolve_dtype
 from .allocate import (
     check_positive_values,
     is_concrete,

@@ -12,7 +12,7 @@ import numpy as np
 from ..allocation.allocate import compute_for_loss, compute_optimal
 from ..errors import OptimalError, UnreachableLossError
 from ..fitting.bootstrap import BootstrapResult, allocations, derived_params, interval, unbounded_interval
-from ..precision import float64_scope
+from .._util.precision import float64_scope
 
 
 def _paired(a: BootstrapResult, b: BootstrapResult):

@@ -10,7 +10,7 @@ The uncertainty model (Gauss-Newton information in the fitting space):
   weights and ``s^2 = E[psi^2] / E[psi']^2`` the M-estimator's variance factor (Huber 1964; psi the Huber
   loss's derivative). For Gaussian noise of scale sigma this is ``sigma^2`` when delta >> sigma (least squares)
   and ``(pi/2) sigma^2`` when delta << sigma (the L1 limit). The factor and sigma are the ones
-  ``optimal.fitting.predict`` uses for its linearised intervals (``huber_variance_factor``, ``residual_scale``):
+  ``optimal.analysis.predict`` uses for its linearised intervals (``huber_variance_factor``, ``residual_scale``):
   sigma is ``1.4826 x MAD`` of the fit's residuals times ``sqrt(n / (n - F))`` for the F coefficients fitted (an
   L1 fit interpolates about F rows exactly, which pulls the MAD down). sigma only scales every variance by the
   same factor: the ranking and the chosen runs do not depend on it.
@@ -48,9 +48,9 @@ from ..allocation.allocate import compute_optimal
 from ..errors import BudgetError, DataError, OptimalError, check_count
 from ..fitting.fit import FitResult
 from ..fitting.objective import DEFAULT_DELTA
-from ..fitting.predict import huber_variance_factor, residual_jacobian, residual_scale
+from .predict import huber_variance_factor, residual_jacobian, residual_scale
 from ..fitting.problem import expand
-from ..precision import float64_scope
+from .._util.precision import float64_scope
 
 RIDGE = 1e-10  # relative to the largest eigenvalue of the scaled information of the fit's runs
 WEAK_DIRECTION = 1e3  # a scaled eigenvalue below WEAK_DIRECTION x the ridge counts as weakly identified
@@ -78,7 +78,7 @@ class Suggestion:
         fit's runs alone, and with every chosen run; total_compute: the chosen runs' compute (<= spend).
       rule: the greedy rule whose choice was kept ("per FLOP" or "absolute").
       noise_sd: sigma, the log-loss noise scale used; noise_from: "residuals" or "given"; variance_factor:
-        s^2 / sigma^2 (``optimal.fitting.predict.huber_variance_factor``).
+        s^2 / sigma^2 (``optimal.analysis.predict.huber_variance_factor``).
       information_condition: condition number of the fit's scaled information; weak_directions: how many of its
         directions are weakly identified (see the module docstring).
       candidates_from: "given" or a description of the default grid; n_candidates: how many were scored.
@@ -171,7 +171,7 @@ def log_n_star_gradient(fit, target_compute, flops_per_param_token=6.0):
 
 
 def noise_scale(fit):
-    """sigma, the log-loss noise sd: ``optimal.fitting.predict.residual_scale`` (``1.4826 x MAD`` of the fit's
+    """sigma, the log-loss noise sd: ``optimal.analysis.predict.residual_scale`` (``1.4826 x MAD`` of the fit's
     residuals over its rows of positive weight, times ``sqrt(n / (n - F))``, F the free coefficients). Raises
     ``DataError`` when it is not positive (residuals without spread: pass ``noise_sd``)."""
     sigma, _ = residual_scale(fit)

@@ -5,7 +5,7 @@ noise only: a law of slightly the wrong form predicts the larger runs with a bia
 ``validate`` makes that visible on the user's own runs: hold out some (an expression such as ``C>=6.4e18``, the K
 largest-compute runs, or a rolling series of compute cut-offs, each fitted on the runs below it and predicting
 those at or above it; OLMo-core calls this a rollout), fit the rest (``optimal.fit``: any law family and its
-options), predict the held-out runs (``optimal.fitting.predict``), and report per run and per fold:
+options), predict the held-out runs (``optimal.analysis.predict``), and report per run and per fold:
 
 * the relative error ``predicted / actual - 1`` (positive: the law predicts a higher loss than the run reached),
   its mean and max absolute value, and the bias (its mean, signed);
@@ -48,11 +48,11 @@ import numpy as np
 
 from ..errors import DataError, OptimalError, check_count
 from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, BootstrapResult, bootstrap
-from ..fitting.data import Where, parse_where, validate_runs, where_mask
+from ..data.runs import Where, parse_where, validate_runs, where_mask
 from ..fitting.fit import FitResult, fit
-from ..fitting.predict import Prediction, log_residuals, mean_error_samples, predict
+from .predict import Prediction, log_residuals, mean_error_samples, predict
 from ..laws import family as family_of
-from ..precision import float64_scope
+from .._util.precision import float64_scope
 
 SIGNIFICANCE = 0.01  # the level of each test: a right law is flagged by one of the two in about 2% of folds
 DEFAULT_ROLLING = 5  # cut-offs of a rolling validation when none are given
@@ -142,7 +142,7 @@ def fold_metrics(prediction: Prediction, actual, confidence, errors, residuals, 
     Args:
       prediction: the ``Prediction`` at the held-out runs (m); actual: their losses (m,).
       errors: samples (S, m) of the predicted mean log loss's error at those runs, shared by the runs
-        (``optimal.fitting.predict.mean_error_samples``). residuals: the fit's log-loss residuals (rows of positive
+        (``optimal.analysis.predict.mean_error_samples``). residuals: the fit's log-loss residuals (rows of positive
         weight), the scatter a new run adds. seed, size: the simulation's.
 
     Returns:

@@ -10,8 +10,8 @@ from pathlib import Path
 import optimal
 from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.errors import OptimalError
-from optimal.fitting.data import parse_where
-from optimal.jsonio import dumps_strict
+from optimal.data.runs import parse_where
+from optimal._util.jsonio import dumps_strict
 
 
 class Parser(argparse.ArgumentParser):

@@ -1,6 +1,6 @@
 """``optimal isoflop RUNS.csv``: IsoFLOP profiles (Approach 2) beside the parametric fit (Approach 3) on the same runs.
 
-The computation is ``optimal.isoflop`` (``optimal.fitting.isoflop``); this module reads the runs the way ``optimal
+The computation is ``optimal.isoflop`` (``optimal.analysis.isoflop``); this module reads the runs the way ``optimal
 fit`` does (``read_runs_with_columns``, ``--where``), prints and plots.
 """
 
@@ -10,8 +10,8 @@ import sys
 import optimal
 from optimal.errors import BudgetError, OptimalError, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
-from optimal.fitting.data import read_runs_with_columns
-from optimal.fitting.isoflop import DEFAULT_TOLERANCE, check_tolerance
+from optimal.data.runs import read_runs_with_columns
+from optimal.analysis.isoflop import DEFAULT_TOLERANCE, check_tolerance
 from optimal.cli.common import add_column_options, check_filters, format_table, number, print_json, warn
 
 COMPUTE_KEY = "--compute-col"

@@ -17,10 +17,10 @@ import optimal
 from optimal.allocation.allocate import check_budgets
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.errors import DataError, OptimalError, OutputError, check_count
-from optimal.fitting.data import read_runs_with_columns
+from optimal.data.runs import read_runs_with_columns
 from optimal.fitting.fit import MAX_ITER
 from optimal.laws import FAMILIES
-from optimal.jsonio import check_writable
+from optimal._util.jsonio import check_writable
 from optimal.analysis.recommend import FLOPS_KEY
 from optimal.cli import isoflop, plan, predict, suggest, validate
 from optimal.cli.common import (Parser, add_column_options, add_law_options, assignment, check_filters, format_table,

@@ -15,7 +15,7 @@ import numpy as np
 import optimal
 from optimal import planning
 from optimal.errors import OptimalError, PlanningError
-from optimal.precision import float64_scope
+from optimal._util.precision import float64_scope
 
 from . import common
 

@@ -11,8 +11,8 @@ import optimal
 from optimal.allocation.extrapolation import MAX_DECADES_OUTSIDE
 from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
 from optimal.errors import DataError, OptimalError
-from optimal.fitting.data import read_runs_with_columns
-from optimal.jsonio import read_json
+from optimal.data.runs import read_runs_with_columns
+from optimal._util.jsonio import read_json
 from optimal.cli.common import add_column_options, assignment, format_table, named_once, number, print_json, warn
 
 EPILOG = f"""

@@ -10,7 +10,7 @@ import optimal
 from optimal.analysis.validate import QUANTITIES, SIGNIFICANCE
 from optimal.errors import OptimalError, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
-from optimal.fitting.data import parse_where, read_runs_with_columns
+from optimal.data.runs import parse_where, read_runs_with_columns
 from optimal.laws import FAMILIES
 from optimal.cli.common import (add_column_options, assignment, check_filters, format_table, named_once, number,
                                 print_json, warn)

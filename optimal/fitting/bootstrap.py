@@ -31,12 +31,12 @@ from ..errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarni
 from ..allocation.extrapolation import FittedRange, extrapolation, has_interior_optimum
 from ..laws.chinchilla import CHINCHILLA
 from .fit import MAX_ITER, FitResult, build_problem, fit, fit_from_record, screen
-from .predict import log_residuals
+from ..analysis.predict import log_residuals
 from .problem import RowData, evaluator, expand
 from .problem import screen as screen_family
-from ..jsonio import as_array, as_dict, as_number, field, read_json
+from .._util.jsonio import as_array, as_dict, as_number, field, read_json
 from .solver import SolverConfig, default_slots, polish_lanes
-from ..precision import float64_scope
+from .._util.precision import float64_scope
 
 _LANE_ROWS_PER_CHUNK = 1 << 22  # lanes x rows per compiled call (the resamples' weights: 32 MB in float64)
 _RETRY_STARTS = 16  # starts for a resample whose first refit did not converge

@@ -20,20 +20,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .data import Runs, validate_runs
+from ..data.runs import Runs, validate_runs
 from .diagnostics import identifiability, parameter_spread, plausibility, scaled_condition, singular_curvature
 from .problem import RowData, evaluator, expand, hessian_at, reduce, structure
 from .problem import screen as screen_family
 from ..errors import (CoefficientsError, DataError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, PlausibilityWarning,
                      check_count, check_positive)
-from ..jsonio import as_array, as_dict, as_number, check_writable, dumps_strict, field, read_json, write_text
+from .._util.jsonio import as_array, as_dict, as_number, check_writable, dumps_strict, field, read_json, write_text
 from ..laws.chinchilla import CHINCHILLA, Chinchilla
 from ..laws import FAMILIES
 from ..laws import family as family_of
 from ..laws.family import Family
 from ..laws.presets import law_from_dict
 from .objective import DEFAULT_DELTA, PARAM_NAMES, ROBUST_LOSSES, hoffmann_grid, value_grad_hessian
-from ..precision import float64_scope, resolve_dtype
+from .._util.precision import float64_scope, resolve_dtype
 from .solver import REASONS, Lanes, SolverConfig, default_slots, polish
 
 AT_BEST_RTOL = 1e-6  # a start "reached the best objective" within this relative gap
@@ -352,20 +352,20 @@ class FitResult:
     def save(self, path, extra=None):
         """Write the fit record as strict JSON (``extra``: more top-level keys, e.g. bootstrap draws); a
         non-finite number (a start that diverged, say) is written as null. Raises ``OutputError`` when the
-        file cannot be written (``optimal.jsonio.check_writable`` asks before a long computation)."""
+        file cannot be written (``optimal._util.jsonio.check_writable`` asks before a long computation)."""
         check_writable(path, "fit record")
         text, _ = dumps_strict({**self.record(), **(extra or {})}, indent=1)
         write_text(path, text, "fit record")
 
     def predict(self, n_params, n_tokens, covariates=None, confidence=0.95, bootstrap=None, group=None):
         """The loss this fit predicts at runs (N, D), with a confidence interval for the mean loss and a prediction
-        interval for a new run: ``optimal.fitting.predict.predict`` (its docstring says how). ``bootstrap``: a
+        interval for a new run: ``optimal.analysis.predict.predict`` (its docstring says how). ``bootstrap``: a
         ``BootstrapResult`` of this fit or a fit record saved with draws (preferred); None: a linearised interval.
 
         Example:
           >>> result.predict([1e10, 7e10], [2e11, 1.4e12]).records()  # doctest: +SKIP
         """
-        from .predict import predict
+        from ..analysis.predict import predict
 
         return predict(self, n_params, n_tokens, covariates, confidence, bootstrap, group)
 
@@ -381,7 +381,7 @@ def _versions():
     import optax
     import scipy
 
-    from .. import __version__
+    from .._util.version import VERSION as __version__
 
     return {"optimal": __version__, "jax": jax.__version__, "optax": optax.__version__, "numpy": np.__version__,
             "scipy": scipy.__version__, "python": platform.python_version(), "backend": jax.default_backend()}
@@ -391,7 +391,7 @@ def _versions():
 def load_fit(path, family=None) -> FitResult:
     """Load a fit record written by ``FitResult.save`` (no recomputation; ``.refit()`` reruns it).
 
-    Raises ``CoefficientsError`` for a file that cannot be read or parsed (``optimal.jsonio.read_json``) and
+    Raises ``CoefficientsError`` for a file that cannot be read or parsed (``optimal._util.jsonio.read_json``) and
     for a record that ``fit_from_record`` refuses.
     """
     return fit_from_record(read_json(path, "fit record"), str(path), family)

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from .objective import value_grad_hessian
-from ..precision import float64_scope
+from .._util.precision import float64_scope
 
 REASONS = ("running", "step below xtol", "gradient at rounding floor", "no further decrease", "max iterations", "non-finite")
 CONVERGED_REASONS = (1, 2, 3)

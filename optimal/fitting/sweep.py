@@ -11,10 +11,10 @@ program (and its own solve).
 import numpy as np
 
 from ..errors import OptimalError, check_count
-from .data import validate_runs
+from ..data.runs import validate_runs
 from ..laws import family as family_of
 from .fit import check_constraints, check_covariates, check_options, fit_masked
-from ..precision import float64_scope, resolve_dtype
+from .._util.precision import float64_scope, resolve_dtype
 
 SETTINGS = ("law", "delta", "drop_smallest")
 

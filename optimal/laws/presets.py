@@ -3,7 +3,7 @@
 import math
 
 from ..errors import CoefficientsError, UnknownPresetError, check_positive
-from ..jsonio import read_json
+from .._util.jsonio import read_json
 from .chinchilla import Chinchilla
 from .data_constrained import DataConstrained
 from .kaplan import Kaplan

@@ -22,7 +22,7 @@ import math
 import os
 
 from ..errors import PlanningError
-from ..jsonio import read_json
+from .._util.jsonio import read_json
 
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8")  # int8 in operations per second
 

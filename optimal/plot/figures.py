@@ -30,8 +30,8 @@ from optimal.fitting.bootstrap import allocations, bootstrap_from_record, derive
 from optimal.errors import PlotError, check_count
 from optimal.fitting.fit import fit_from_record
 from optimal.laws.chinchilla import CHINCHILLA
-from optimal.jsonio import check_writable, read_json
-from optimal.precision import float64_scope
+from optimal._util.jsonio import check_writable, read_json
+from optimal._util.precision import float64_scope
 
 KINDS = ("surface", "fit", "bootstrap", "frontier")
 CHINCHILLA_BUDGET = 5.76e23  # FLOPs of Chinchilla itself (Hoffmann et al. 2022, Table 3)

@@ -18,7 +18,7 @@ import optimal
 from optimal.errors import PlotError
 from optimal.fitting.bootstrap import allocations, percentile_bounds
 from optimal.plot.figures import COMPUTE_LABEL, LOSS_LABEL, NotebookFigure, percent_label
-from optimal.precision import float64_scope
+from optimal._util.precision import float64_scope
 
 
 @float64_scope

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from .fitting.data import Runs
-from .laws import Chinchilla
+from .runs import Runs
+from ..laws import Chinchilla
 
 # Epoch AI's refit of Chinchilla (Besiroglu et al. 2024), rounded: a realistic truth to recover
 DEFAULT_TRUTH = Chinchilla(E=1.82, A=482.0, B=2085.0, alpha=0.348, beta=0.366)
@@ -59,7 +59,7 @@ def data_constrained_runs(n_runs=200, truth_theta=MUENNIGHOFF_THETA, noise=0.01,
     Returns:
         ``(N, D, U, loss)``, float64 arrays of shape (n_runs,).
     """
-    from .baseline import data_constrained_log_loss  # NumPy only: the truth needs no JAX
+    from ..baseline import data_constrained_log_loss  # NumPy only: the truth needs no JAX
 
     rng = np.random.default_rng(seed)
     n = np.exp(rng.uniform(*np.log(n_range), n_runs))
@@ -95,7 +95,7 @@ def isoflop_runs(budgets=(1e18, 1e19, 1e20, 1e21), truth=DEFAULT_TRUTH, n_sizes=
       >>> runs.n_params.shape, sorted(set(runs.groups.tolist()))
       ((10,), [0, 1])
     """
-    from .allocation.allocate import closed_form  # the truth's own optimum, the one formula for it
+    from ..allocation.allocate import closed_form  # the truth's own optimum, the one formula for it
 
     budgets = np.asarray(budgets, dtype=np.float64).reshape(-1)
     rng = np.random.default_rng(seed)

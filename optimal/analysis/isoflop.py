@@ -21,9 +21,9 @@ vertex is exact; an off-centre grid pulls the vertex towards the grid's centre. 
 to N*(C) errs by the same factor at every budget (G is off, a is not); a grid that drifts relative to N*(C) (the
 same sizes at every budget drift by -a decades per decade of C) errs by a different factor at each budget and bends a.
 
-Measured by ``isoflop`` itself on noise-free ``optimal.synthetic.isoflop_runs`` (7 sizes; vertex error
+Measured by ``isoflop`` itself on noise-free ``optimal.data.synthetic.isoflop_runs`` (7 sizes; vertex error
 log10(N_opt / N*) in decades; reproduce with
-``python -c "from optimal.fitting.isoflop import bias_table; bias_table()"``):
+``python -c "from optimal.analysis.isoflop import bias_table; bias_table()"``):
 
   alpha, beta     centred grid, w = 1 / 1.5 / 2 / 3 decades      offset 0.5 half-widths, w = 2 / 3
   0.34, 0.34      0 / 0 / 0 / 0                                   +0.012 / +0.039
@@ -49,7 +49,7 @@ of 0.01 (``EXPONENT_BIAS``) is half the 0.023 gap seen between the two approache
 
 Example:
   >>> import optimal
-  >>> runs = optimal.synthetic.isoflop_runs(noise=0.0)
+  >>> runs = optimal.data.synthetic.isoflop_runs(noise=0.0)
   >>> found = optimal.isoflop(runs, parametric=False)
   >>> round(found.exponent, 3)  # the truth's beta / (alpha + beta) = 0.513; the grid is centred, alpha ~ beta
   0.513
@@ -62,10 +62,10 @@ import warnings
 import numpy as np
 
 from ..errors import BudgetError, DataError, OptimalError, check_count, check_positive
-from ..precision import float64_scope
-from .bootstrap import MAX_RESAMPLES, MAX_SEED, bootstrap, interval
-from .data import Runs, validate_runs
-from .fit import fit
+from .._util.precision import float64_scope
+from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, bootstrap, interval
+from ..data.runs import Runs, validate_runs
+from ..fitting.fit import fit
 
 DEFAULT_TOLERANCE = 0.05  # runs whose k N D agree within 5% share a budget: published grids differ by >= 1.5x
 MIN_SIZES = 3  # a parabola needs three distinct sizes
@@ -380,7 +380,7 @@ def isoflop(runs, n_tokens=None, loss=None, *, compute=None, tolerance=DEFAULT_T
     """IsoFLOP profiles (Approach 2) and the parametric fit (Approach 3) on the same runs, side by side.
 
     Args:
-      runs: ``Runs`` (``optimal.read_runs_csv``, ``optimal.synthetic.isoflop_runs``), or N (parameters, (n,)) with
+      runs: ``Runs`` (``optimal.read_runs_csv``, ``optimal.data.synthetic.isoflop_runs``), or N (parameters, (n,)) with
         ``n_tokens`` (D, tokens, (n,)) and ``loss`` (nats, (n,)).
       compute: each run's budget in FLOPs (n,) (a compute column); None infers it as k N D. Either way runs whose
         budgets agree within ``tolerance`` (relative, 0 <= tolerance < 1) form one IsoFLOP budget.
@@ -395,7 +395,7 @@ def isoflop(runs, n_tokens=None, loss=None, *, compute=None, tolerance=DEFAULT_T
       confidence: the intervals' level. parametric: also fit the Chinchilla law (``optimal.fit``, N = params, D =
         tokens) on every run. fit_options: more keyword arguments for ``optimal.fit``.
 
-    Computes in float64 whatever the process's JAX setting (``optimal.precision``): the parametric law's replay
+    Computes in float64 whatever the process's JAX setting (``optimal._util.precision``): the parametric law's replay
     evaluates the law with JAX.
 
     Returns:
@@ -588,9 +588,9 @@ def _bias_warnings(third, profiles, budgets, predicted):
 
 
 def bias_table():
-    """Print the module docstring's table: ``isoflop`` on noise-free synthetic grids (``optimal.synthetic.isoflop_runs``)."""
+    """Print the module docstring's table: ``isoflop`` on noise-free synthetic grids (``optimal.data.synthetic.isoflop_runs``)."""
     from ..laws import Chinchilla
-    from ..synthetic import isoflop_runs
+    from ..data.synthetic import isoflop_runs
     from ..allocation.allocate import closed_form
 
     budgets = (1e18, 1e19, 1e20, 1e21)

@@ -12,7 +12,7 @@ import functools
 import jax
 import numpy as np
 
-from .errors import PrecisionError
+from ..errors import PrecisionError
 
 
 def resolve_dtype(dtype=None):

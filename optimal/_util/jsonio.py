@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CoefficientsError, OutputError
+from ..errors import CoefficientsError, OutputError
 
 MAX_BYTES = 512 * 2**20  # a fit record of 4500 starts and 10^5 rows is ~20 MB; past this it is not ours
 _MAX_INT_DIGITS = 308  # integers longer than this do not fit a float64 (1.8e308)

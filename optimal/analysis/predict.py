@@ -47,8 +47,8 @@ import numpy as np
 
 from ..allocation.extrapolation import FittedRange, extrapolation
 from ..errors import CoefficientsError, DataError, OptimalError
-from ..precision import float64_scope
-from .problem import expand, residuals
+from .._util.precision import float64_scope
+from ..fitting.problem import expand, residuals
 
 MAD_TO_SD = 1.4826  # 1 / Phi^-1(3/4): the MAD of a normal sample times this estimates its standard deviation
 
@@ -201,7 +201,7 @@ def _draws(result, bootstrap):
     if bootstrap is None:
         return None
     if isinstance(bootstrap, (str, Path)):
-        from .bootstrap import load_bootstrap
+        from ..fitting.bootstrap import load_bootstrap
 
         source = bootstrap
         bootstrap = load_bootstrap(bootstrap, result.family)

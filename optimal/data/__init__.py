@@ -1,0 +1,1 @@
+"""Training runs: validation, readers (CSV, Parquet, frames), the where-language, synthetic runs."""
