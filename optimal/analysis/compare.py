@@ -11,7 +11,8 @@ import numpy as np
 
 from ..allocation.allocate import compute_for_loss, compute_optimal
 from ..errors import OptimalError, UnreachableLossError
-from ..fitting.bootstrap import BootstrapResult, allocations, derived_params, interval, unbounded_interval
+from ..fitting.bootstrap import BootstrapResult, allocations, derived_params
+from .._util.stats import interval, unbounded_interval
 from .._util.precision import float64_scope
 
 

@@ -63,7 +63,8 @@ import numpy as np
 
 from ..errors import BudgetError, DataError, OptimalError, check_count, check_positive
 from .._util.precision import float64_scope
-from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, bootstrap, interval
+from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, bootstrap
+from .._util.stats import interval
 from ..data.runs import Runs, validate_runs
 from ..fitting.fit import fit
 

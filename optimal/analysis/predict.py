@@ -48,6 +48,7 @@ import numpy as np
 from ..allocation.extrapolation import FittedRange, extrapolation
 from ..errors import CoefficientsError, DataError, OptimalError
 from .._util.precision import float64_scope
+from .._util.stats import percentile_bounds
 from ..fitting.problem import expand, residuals
 
 MAD_TO_SD = 1.4826  # 1 / Phi^-1(3/4): the MAD of a normal sample times this estimates its standard deviation
@@ -411,10 +412,9 @@ def predict(result, n_params, n_tokens, covariates=None, confidence=0.95, bootst
     scale, dof = residual_scale(result)
     q = float(student_t.ppf(0.5 + confidence / 2, dof))
     draws = _draws(result, bootstrap)
-    tail = 100 * (1 - confidence) / 2
     if draws is not None:
         per_draw = _per_draw(family, draws, g, log_n, log_d, covs)  # (R, m)
-        lo, hi = np.percentile(np.exp(per_draw), [tail, 100 - tail], axis=0)  # the draws' loss, in nats
+        lo, hi = percentile_bounds(np.exp(per_draw), confidence)  # the draws' loss, in nats
         log_lo, log_hi = np.log(lo), np.log(hi)
         log_se = np.std(per_draw, axis=0, ddof=1)
         method, n_draws = "bootstrap", len(per_draw)

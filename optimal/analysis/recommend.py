@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ..allocation.allocate import Allocation, compute_for_loss, compute_optimal
-from ..fitting.bootstrap import BootstrapResult, interval, load_bootstrap, unbounded_interval
+from ..fitting.bootstrap import BootstrapResult, load_bootstrap
+from .._util.stats import interval, unbounded_interval
 from ..errors import OptimalError, UnreachableLossError
 from ..allocation.extrapolation import (
     DEFAULT_THRESHOLDS,

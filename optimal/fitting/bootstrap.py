@@ -37,6 +37,7 @@ from .problem import screen as screen_family
 from .._util.jsonio import as_array, as_dict, as_number, field, read_json
 from .solver import SolverConfig, default_slots, polish_lanes
 from .._util.precision import float64_scope
+from .._util.stats import interval, percentile_bounds
 
 _LANE_ROWS_PER_CHUNK = 1 << 22  # lanes x rows per compiled call (the resamples' weights: 32 MB in float64)
 _RETRY_STARTS = 16  # starts for a resample whose first refit did not converge
@@ -83,35 +84,6 @@ def allocations(thetas, budgets, flops_per_param_token=6.0, max_tokens=None, max
     return {"N": np.asarray(result.n_params), "D": np.asarray(result.n_tokens),
             "tokens_per_param": np.asarray(result.tokens_per_param), "loss": np.asarray(result.loss),
             "converged": np.asarray(result.converged), "bound": np.asarray(result.bound)}
-
-
-def percentile_bounds(draws, confidence, axis=0):
-    """The ``confidence`` percentile interval ``(lo, hi)`` of ``draws`` along ``axis``."""
-    tail = 100 * (1 - confidence) / 2
-    return tuple(np.percentile(draws, [tail, 100 - tail], axis=axis))
-
-
-def interval(draws, confidence):
-    """``{lo, hi, se}``: the percentile interval and the standard deviation of 1-D ``draws`` (None with < 2)."""
-    if len(draws) < 2:
-        return {"lo": None, "hi": None, "se": None}
-    lo, hi = percentile_bounds(draws, confidence)
-    return {"lo": float(lo), "hi": float(hi), "se": float(np.std(draws, ddof=1))}
-
-
-def unbounded_interval(draws, confidence):
-    """``{lo, hi, se}`` of draws in which +inf stands for "unreachable": a bound that depends on an unreachable
-    draw is None (unbounded), never computed from the reachable draws alone (that would narrow it)."""
-    draws = np.asarray(draws, dtype=np.float64)
-    finite = np.isfinite(draws)
-    if finite.all():
-        return interval(draws, confidence)
-    if len(draws) < 2 or not finite.any():
-        return {"lo": None, "hi": None, "se": None}
-    top = draws[finite].max()
-    stand_in = np.where(finite, draws, 10 * abs(top) + 1)  # above every finite draw: same ranks as +inf
-    lo, hi = percentile_bounds(stand_in, confidence)
-    return {"lo": float(lo) if lo <= top else None, "hi": float(hi) if hi <= top else None, "se": None}
 
 
 @dataclasses.dataclass(frozen=True)

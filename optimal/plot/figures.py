@@ -32,6 +32,7 @@ from optimal.fitting.fit import fit_from_record
 from optimal.laws.chinchilla import CHINCHILLA
 from optimal._util.jsonio import check_writable, read_json
 from optimal._util.precision import float64_scope
+from optimal._util.stats import percentile_bounds
 
 KINDS = ("surface", "fit", "bootstrap", "frontier")
 CHINCHILLA_BUDGET = 5.76e23  # FLOPs of Chinchilla itself (Hoffmann et al. 2022, Table 3)
@@ -116,7 +117,7 @@ def surface(law, bootstrap_thetas=None, n_range=(1e7, 1e13), d_range=(1e8, 1e14)
     if bootstrap_thetas is not None:
         thetas = _check_thetas(bootstrap_thetas, family)
         n_draws = allocations(thetas, compute, k, family=family)["N"]
-        lo, hi = _percentiles(n_draws, confidence)
+        lo, hi = percentile_bounds(n_draws, confidence, skip_nan=True)
         # at a fixed budget every draw's optimum lies on that budget's line D = C / (k N): the band spans it
         xs = np.concatenate([lo, hi[::-1]])
         ys = np.concatenate([compute / (k * lo), (compute / (k * hi))[::-1]])
@@ -240,7 +241,7 @@ def bootstrap_pairs(thetas, budgets=(CHINCHILLA_BUDGET,), truth=None, *, confide
                 values = columns[i][np.isfinite(columns[i])]  # a draw whose allocation diverged is counted, not drawn
                 dropped = f" ({len(columns[i]) - len(values)} not finite)" if len(values) < len(columns[i]) else ""
                 if len(values):
-                    lo, hi = _percentiles(values, confidence)
+                    lo, hi = percentile_bounds(values, confidence, skip_nan=True)
                     ax.hist(values, bins=min(30, max(8, len(values) // 8)), range=_hist_range(values),
                             color=_BAND_COLOUR, alpha=0.7)
                     ax.axvline(lo, color="black", ls="--", lw=0.8)
@@ -382,7 +383,7 @@ def _bootstrap_band(panels, compute, thetas, k, family, confidence, **style):
     """Shade, in every frontier panel, the ``confidence`` interval of the draws' own allocations at ``compute``."""
     draws = allocations(thetas, compute, k, family=family)
     for ax, _, key, _, _ in panels:
-        lo, hi = _percentiles(draws[key], confidence)
+        lo, hi = percentile_bounds(draws[key], confidence, skip_nan=True)
         ax.fill_between(compute, lo, hi, lw=0, **style)
 
 
@@ -519,12 +520,6 @@ def _check_thetas(thetas, family=CHINCHILLA):
     if len(thetas) == 0:
         raise PlotError("there are no bootstrap draws to plot")
     return thetas
-
-
-def _percentiles(draws, confidence):
-    tail = 100 * (1 - confidence) / 2
-    lo, hi = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
-    return lo, hi
 
 
 def _hist_range(values):

@@ -1,0 +1,41 @@
+"""The one percentile interval: every bootstrap interval in ``optimal`` (and its benchmarks) is computed here.
+
+A ``confidence`` interval of draws is the equal-tailed percentile interval: the ``100 (1 - confidence) / 2`` and
+``100 (1 + confidence) / 2`` percentiles (NumPy's default linear interpolation), in the draws' own units.
+"""
+
+import numpy as np
+
+
+def percentile_bounds(draws, confidence, axis=0, skip_nan=False):
+    """The ``confidence`` percentile interval ``(lo, hi)`` of ``draws`` along ``axis``.
+
+    ``draws``: array-like, any shape; ``lo`` and ``hi`` have its shape without ``axis`` (floats for 1-D draws).
+    ``skip_nan``: ignore NaN draws (``np.nanpercentile``) instead of letting a NaN make the bounds NaN.
+    """
+    tail = 100 * (1 - confidence) / 2
+    percentile = np.nanpercentile if skip_nan else np.percentile
+    return tuple(percentile(draws, [tail, 100 - tail], axis=axis))
+
+
+def interval(draws, confidence):
+    """``{lo, hi, se}``: the percentile interval and the standard deviation of 1-D ``draws`` (None with < 2)."""
+    if len(draws) < 2:
+        return {"lo": None, "hi": None, "se": None}
+    lo, hi = percentile_bounds(draws, confidence)
+    return {"lo": float(lo), "hi": float(hi), "se": float(np.std(draws, ddof=1))}
+
+
+def unbounded_interval(draws, confidence):
+    """``{lo, hi, se}`` of draws in which +inf stands for "unreachable": a bound that depends on an unreachable
+    draw is None (unbounded), never computed from the reachable draws alone (that would narrow it)."""
+    draws = np.asarray(draws, dtype=np.float64)
+    finite = np.isfinite(draws)
+    if finite.all():
+        return interval(draws, confidence)
+    if len(draws) < 2 or not finite.any():
+        return {"lo": None, "hi": None, "se": None}
+    top = draws[finite].max()
+    stand_in = np.where(finite, draws, 10 * abs(top) + 1)  # above every finite draw: same ranks as +inf
+    lo, hi = percentile_bounds(stand_in, confidence)
+    return {"lo": float(lo) if lo <= top else None, "hi": float(hi) if hi <= top else None, "se": None}
