@@ -1,8 +1,9 @@
 """Named exceptions and warnings.
 
 Every error a user can cause is a ``ValueError`` subclass whose message says what to fix; the CLI prints
-it as one line ``error: ...`` and exits 2. ``check_count`` and ``check_positive`` are the checks of plain
-arguments (counts, seeds, thresholds) that every module shares, so that each says the same thing.
+it as one line ``error: ...`` and exits 2. ``check_count``, ``check_positive`` and ``check_confidence`` are the
+checks of plain arguments (counts, seeds, thresholds, interval levels) that every module shares, so that each says
+the same thing.
 """
 
 import math
@@ -87,6 +88,22 @@ def check_positive(value, name, error=OptimalError, source=None):
     if not (math.isfinite(number) and number > 0):
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
         message = f"{name} must be a positive finite number, got {shown}"
+        raise error(f"{source}: {message}" if source else message)
+    return number
+
+
+def check_confidence(value, name="confidence", error=OptimalError, source=None):
+    """``value`` as a ``float`` when it is a real number strictly between 0 and 1 (an interval's level, e.g. 0.95;
+    not a ``bool``, a string or NaN); otherwise ``error`` naming ``name``."""
+    number = math.nan
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float64
+            number = math.inf
+    if not 0 < number < 1:  # False for NaN
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        message = f"{name} must be between 0 and 1 (e.g. 0.95), got {shown}"
         raise error(f"{source}: {message}" if source else message)
     return number
 

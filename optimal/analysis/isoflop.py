@@ -61,7 +61,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import BudgetError, DataError, OptimalError, check_count, check_positive
+from ..errors import BudgetError, DataError, OptimalError, check_confidence, check_count, check_positive
 from .._util.precision import float64_scope
 from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, bootstrap
 from .._util.stats import interval
@@ -409,8 +409,7 @@ def isoflop(runs, n_tokens=None, loss=None, *, compute=None, tolerance=DEFAULT_T
     """
     k = check_positive(flops_per_param_token, "flops_per_param_token")
     tolerance = check_tolerance(tolerance)
-    if not 0 < confidence < 1:
-        raise OptimalError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
+    check_confidence(confidence)
     if n_resamples:
         check_count(n_resamples, "n_resamples", 2, MAX_RESAMPLES)
     check_count(seed, "seed", 0, MAX_SEED)

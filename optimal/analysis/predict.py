@@ -46,7 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..allocation.extrapolation import FittedRange, extrapolation
-from ..errors import CoefficientsError, DataError, OptimalError
+from ..errors import CoefficientsError, DataError, OptimalError, check_confidence
 from .._util.precision import float64_scope
 from .._util.stats import percentile_bounds
 from ..fitting.problem import expand, residuals
@@ -404,8 +404,7 @@ def predict(result, n_params, n_tokens, covariates=None, confidence=0.95, bootst
     """
     from scipy.stats import t as student_t
 
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.floating)) or not 0 < confidence < 1:
-        raise OptimalError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
+    check_confidence(confidence)
     n, d, covs, notes, g, point = _runs(result, n_params, n_tokens, covariates, group)
     log_n, log_d = np.log(n), np.log(d)
     family = result.family

@@ -46,7 +46,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import DataError, OptimalError, check_count
+from ..errors import DataError, check_confidence, check_count
 from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, BootstrapResult, bootstrap
 from ..data.runs import Where, parse_where, validate_runs, where_mask
 from ..fitting.fit import FitResult, fit
@@ -272,8 +272,7 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
     if len(chosen) != 1:
         raise DataError("give exactly one of holdout (an expression such as 'C>=6.4e18'), largest (K runs) and "
                         f"rolling (cut-offs){'; got ' + ', '.join(chosen) if chosen else ''}")
-    if not 0 < confidence < 1:
-        raise OptimalError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
+    check_confidence(confidence)
     if n_resamples:
         check_count(n_resamples, "n_resamples", 2, MAX_RESAMPLES)
     check_count(seed, "seed", 0, MAX_SEED)

@@ -8,7 +8,7 @@ import argparse
 import sys
 
 import optimal
-from optimal.errors import BudgetError, OptimalError, check_count
+from optimal.errors import BudgetError, check_confidence, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.data.runs import read_runs_with_columns
 from optimal.analysis.isoflop import DEFAULT_TOLERANCE, check_tolerance
@@ -72,8 +72,7 @@ def _check_args(args):
     if args.bootstrap:
         check_count(args.bootstrap, "--bootstrap", 2, MAX_RESAMPLES)
     check_count(args.seed, "--seed", 0, MAX_SEED)
-    if not 0 < args.confidence < 1:
-        raise OptimalError(f"--confidence must be between 0 and 1 (e.g. 0.95), got {args.confidence:g}")
+    check_confidence(args.confidence, "--confidence")
     if args.budgets:
         from optimal.allocation.allocate import check_budgets
 

@@ -16,7 +16,7 @@ import numpy as np
 import optimal
 from optimal.allocation.allocate import check_budgets
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
-from optimal.errors import DataError, OptimalError, OutputError, check_count
+from optimal.errors import DataError, OptimalError, OutputError, check_confidence, check_count
 from optimal.data.runs import read_runs_with_columns
 from optimal.fitting.fit import MAX_ITER
 from optimal.laws import FAMILIES
@@ -125,8 +125,7 @@ def _check_fit_args(args):
     check_count(args.max_iter, "--max-iter", 1, MAX_ITER)
     check_count(args.n_polish, "--n-polish", 1)
     check_count(args.n_samples, "--n-samples", 1, 1 << 22)
-    if not 0 < args.confidence < 1:
-        raise OptimalError(f"--confidence must be between 0 and 1 (e.g. 0.95), got {args.confidence:g}")
+    check_confidence(args.confidence, "--confidence")
     if args.budgets:
         check_budgets(args.budgets, k_or_default(args))
     check_filters("--where", args.where)

@@ -10,7 +10,7 @@ import numpy as np
 import optimal
 from optimal.allocation.extrapolation import MAX_DECADES_OUTSIDE
 from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
-from optimal.errors import DataError, OptimalError
+from optimal.errors import DataError, OptimalError, check_confidence
 from optimal.data.runs import read_runs_with_columns
 from optimal._util.jsonio import read_json
 from optimal.cli.common import add_column_options, assignment, format_table, named_once, number, print_json, warn
@@ -101,8 +101,7 @@ def _runs_to_predict(args, k):
 
 
 def run(args):
-    if not 0 < args.confidence < 1:
-        raise OptimalError(f"--confidence must be between 0 and 1 (e.g. 0.95), got {args.confidence:g}")
+    check_confidence(args.confidence, "--confidence")
     result = optimal.load_fit(args.fit)
     boot = optimal.load_bootstrap(args.fit)
     recorded = read_json(args.fit, "fit record").get(FLOPS_KEY)

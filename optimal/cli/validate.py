@@ -8,7 +8,7 @@ import warnings
 
 import optimal
 from optimal.analysis.validate import QUANTITIES, SIGNIFICANCE
-from optimal.errors import OptimalError, check_count
+from optimal.errors import check_confidence, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.data.runs import parse_where, read_runs_with_columns
 from optimal.laws import FAMILIES
@@ -93,8 +93,7 @@ def _check_args(args):
         check_count(args.holdout_largest, "--holdout-largest", 1)
     if args.rolling is not None:
         check_count(args.rolling, "--rolling", 1, 100)
-    if not 0 < args.confidence < 1:
-        raise OptimalError(f"--confidence must be between 0 and 1 (e.g. 0.95), got {args.confidence:g}")
+    check_confidence(args.confidence, "--confidence")
     check_filters("--holdout", [args.holdout] if args.holdout else [])
     check_filters("--where", args.where)
     if args.plot:

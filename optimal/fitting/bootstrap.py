@@ -27,7 +27,8 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ..allocation.allocate import allocate_law, check_budgets
 from . import diagnostics
-from ..errors import CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, check_count
+from ..errors import (CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, check_confidence,
+                      check_count)
 from ..allocation.extrapolation import FittedRange, extrapolation, has_interior_optimum
 from ..laws.chinchilla import CHINCHILLA
 from .fit import MAX_ITER, FitResult, build_problem, fit, fit_from_record, screen
@@ -299,7 +300,7 @@ def bootstrap_from_record(record, fit_result, source="fit record"):
         converged = as_array(field(draws, "converged", "bootstrap."), "converged", "bool", length=r)
         objectives = as_array(draws.get("objectives", [None] * r), "objectives", length=r, null=True)
         iterations = as_array(draws.get("iterations", [0] * r), "iterations", "int", length=r)
-        confidence = _check_confidence(as_number(field(draws, "confidence", "bootstrap."), "confidence"))
+        confidence = check_confidence(as_number(field(draws, "confidence", "bootstrap."), "confidence"))
         seed = check_count(field(draws, "seed", "bootstrap."), "seed", 0, MAX_SEED, error=CoefficientsError)
         if not np.all(np.isfinite(thetas[converged])):
             raise CoefficientsError("a converged draw has a non-finite coefficient")
@@ -307,11 +308,6 @@ def bootstrap_from_record(record, fit_result, source="fit record"):
         raise CoefficientsError(f"{source!r}: the bootstrap draws are malformed ({exc}); save the fit again") from None
     return BootstrapResult(thetas, objectives, converged, iterations, confidence, seed, fit_result)
 
-
-def _check_confidence(confidence):
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float, np.floating)) or not 0 < confidence < 1:
-        raise OptimalError(f"confidence must be a number between 0 and 1 (e.g. 0.95), got {confidence!r}")
-    return float(confidence)
 
 
 @float64_scope
@@ -515,7 +511,7 @@ def _check_resampling(n_resamples, seed, confidence, n_starts, max_iter, chunk_s
     """The arguments every bootstrap takes, each in its range (``OptimalError`` naming the one that is not)."""
     check_count(n_resamples, "n_resamples", 2, MAX_RESAMPLES)
     check_count(seed, "seed", 0, MAX_SEED)
-    _check_confidence(confidence)
+    check_confidence(confidence)
     check_count(n_starts, "n_starts", 1)
     check_count(max_iter, "max_iter", 1, MAX_ITER)
     if chunk_size is not None:
