@@ -39,6 +39,7 @@ import optax
 from ..errors import BudgetError, UnreachableLossError
 from ..laws import Chinchilla, DataConstrained, as_law
 from .._util.precision import concrete_to_numpy, float64_scope, resolve_dtype
+from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .flops import FlopsPerToken
 
 BOUND_NAMES = (None, "max_tokens", "max_params")
@@ -339,7 +340,8 @@ def _resolve_flops(flops_per_param_token, flops):
     """The one FLOPs argument of ``flops_per_param_token`` (positional, historical name) and ``flops=``."""
     if flops is None:
         return flops_per_param_token
-    if not (isinstance(flops_per_param_token, (int, float)) and float(flops_per_param_token) == 6.0):
+    k = flops_per_param_token
+    if not (isinstance(k, (int, float)) and float(k) == DEFAULT_FLOPS_PER_PARAM_TOKEN):
         raise BudgetError("give flops or flops_per_param_token, not both")
     return flops
 
@@ -376,7 +378,8 @@ def _check_budget_range(compute, k, log_d_max, log_n_max):
 
 
 @float64_scope
-def check_budgets(compute, flops_per_param_token=6.0, max_tokens=None, max_params=None, dtype=None):
+def check_budgets(compute, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, max_tokens=None, max_params=None,
+                  dtype=None):
     """Check compute budgets the way ``compute_optimal`` does; return ``(compute, k, log_d_max, log_n_max)`` as
     ``dtype`` arrays (the log of a missing cap is inf); ``k`` is a ``FlopsPerToken`` for a model with attention.
 
@@ -392,8 +395,8 @@ def check_budgets(compute, flops_per_param_token=6.0, max_tokens=None, max_param
 
 
 @float64_scope
-def compute_optimal(law, compute, flops_per_param_token=6.0, max_tokens=None, max_params=None, dtype=None, *,
-                    flops=None):
+def compute_optimal(law, compute, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, max_tokens=None, max_params=None,
+                    dtype=None, *, flops=None):
     """Minimise ``L(N, D)`` subject to ``flops_per_token(N) * D = compute``, for every budget at once.
 
     Args:
@@ -424,7 +427,7 @@ def compute_optimal(law, compute, flops_per_param_token=6.0, max_tokens=None, ma
 
 
 @float64_scope
-def closed_form(law: Chinchilla, compute, flops_per_param_token=6.0):
+def closed_form(law: Chinchilla, compute, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN):
     """The exact Chinchilla optimum ``(N*, D*)`` in parameters and tokens, for arrays of budgets in FLOPs.
 
     ``N* = G (C/k)^(beta/(alpha+beta))``, ``D* = (C/k)/N*``, ``G = (alpha A / (beta B))^(1/(alpha+beta))``
@@ -462,8 +465,8 @@ def check_target_loss(law, target_loss, dtype, log_d_max=jnp.inf, log_n_max=jnp.
 
 
 @float64_scope
-def compute_for_loss(law, target_loss, flops_per_param_token=6.0, max_tokens=None, max_params=None, dtype=None, *,
-                     flops=None):
+def compute_for_loss(law, target_loss, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, max_tokens=None,
+                     max_params=None, dtype=None, *, flops=None):
     """The smallest budget whose compute-optimal loss equals ``target_loss`` (nats), for each target.
 
     Newton's method on log C, with d log L*/d log C from the implicit derivative of the allocation. Raises

@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import BudgetError, CoefficientsError
 from ..laws import DataConstrained
 from .._util.precision import concrete_to_numpy, float64_scope, resolve_dtype
+from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .allocate import allocate_law, check_budgets, check_positive_values, is_concrete, law_in
 
 
@@ -60,7 +61,8 @@ def _allocate(law, compute, unique_tokens, flops, log_n_max):
 
 
 @float64_scope
-def data_constrained_optimal(law, compute, unique_tokens=None, *, flops=6.0, max_params=None, dtype=None):
+def data_constrained_optimal(law, compute, unique_tokens=None, *, flops=DEFAULT_FLOPS_PER_PARAM_TOKEN, max_params=None,
+                             dtype=None):
     """Minimise the data-constrained loss ``L(N, D; U)`` subject to ``flops_per_token(N) D = compute``.
 
     Args:

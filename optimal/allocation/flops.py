@@ -38,6 +38,7 @@ import jax
 import jax.numpy as jnp
 
 from ..errors import BudgetError
+from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 
 # Kaplan et al. 2020, section 2.1: non-embedding parameters N ~= 12 n_layer d_model^2
 _PARAMS_PER_LAYER_WIDTH2 = 12.0
@@ -57,7 +58,7 @@ class FlopsPerToken(NamedTuple):
       width_exponent: 0 for a fixed shape, 2/3 for a fixed aspect ratio d_model / n_layer.
     """
 
-    training_per_param: Any = 6.0
+    training_per_param: Any = DEFAULT_FLOPS_PER_PARAM_TOKEN
     inference_per_param: Any = 2.0
     active_fraction: Any = 1.0
     context: Any = 0.0
@@ -65,13 +66,13 @@ class FlopsPerToken(NamedTuple):
     width_exponent: Any = 0.0
 
     @classmethod
-    def dense(cls, training_per_param=6.0, inference_per_param=2.0):
+    def dense(cls, training_per_param=DEFAULT_FLOPS_PER_PARAM_TOKEN, inference_per_param=2.0):
         """``training_per_param * N`` (6N by default) per training token, ``inference_per_param * N`` per inference token."""
         return cls(*_floats(training_per_param, inference_per_param))
 
     @classmethod
     def attention(cls, context, *, n_layer=None, d_model=None, aspect_ratio=None, active_fraction=1.0,
-                  training_per_param=6.0, inference_per_param=2.0):
+                  training_per_param=DEFAULT_FLOPS_PER_PARAM_TOKEN, inference_per_param=2.0):
         """6N + 6 n_layer n_ctx d_model per training token (Kaplan et al. 2020, section 2.1), n_ctx = ``context``.
 
         Give either a fixed shape (``n_layer`` and ``d_model``, the same whatever N the solver tries) or an
@@ -87,7 +88,7 @@ class FlopsPerToken(NamedTuple):
         return cls(*_floats(training_per_param, inference_per_param, active_fraction, context, width, exponent))
 
     @classmethod
-    def moe(cls, active_fraction, training_per_param=6.0, inference_per_param=2.0):
+    def moe(cls, active_fraction, training_per_param=DEFAULT_FLOPS_PER_PARAM_TOKEN, inference_per_param=2.0):
         """Mixture of experts: ``6 x active_fraction x N`` per training token, N the total parameter count."""
         return cls(*_floats(training_per_param, inference_per_param, active_fraction))
 

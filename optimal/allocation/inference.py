@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import BudgetError
 from .._util.precision import concrete_to_numpy, float64_scope, resolve_dtype
+from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .allocate import (
     check_positive_values,
     is_concrete,
@@ -185,7 +186,8 @@ def _check_inference_tokens(value, dtype):
 
 
 @float64_scope
-def inference_optimal(law, target_loss=None, *, compute=None, inference_tokens, flops=6.0, dtype=None):
+def inference_optimal(law, target_loss=None, *, compute=None, inference_tokens, flops=DEFAULT_FLOPS_PER_PARAM_TOKEN,
+                      dtype=None):
     """The allocation that accounts for inference (Sardana et al. 2023): give exactly one of
 
     * ``target_loss``: minimise total FLOPs ``f_train(N) D + f_inf(N) D_inf`` subject to ``L(N, D) = target_loss``;

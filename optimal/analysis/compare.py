@@ -14,6 +14,7 @@ from ..errors import OptimalError, UnreachableLossError
 from ..fitting.bootstrap import BootstrapResult, allocations, derived_params
 from .._util.stats import interval, unbounded_interval
 from .._util.precision import float64_scope
+from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 
 
 def _paired(a: BootstrapResult, b: BootstrapResult):
@@ -31,7 +32,8 @@ def _check(boot, name):
 
 
 @float64_scope
-def compare(a: BootstrapResult, b: BootstrapResult, budgets=(), *, flops_per_param_token=6.0, names=("A", "B")):
+def compare(a: BootstrapResult, b: BootstrapResult, budgets=(), *, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN,
+            names=("A", "B")):
     """Differences between two bootstrapped fits, B minus A (or B over A for sizes), with percentile intervals.
 
     Args:

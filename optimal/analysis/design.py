@@ -51,6 +51,7 @@ from ..fitting.objective import DEFAULT_DELTA
 from .predict import huber_variance_factor, residual_jacobian, residual_scale
 from ..fitting.problem import expand
 from .._util.precision import float64_scope
+from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 
 RIDGE = 1e-10  # relative to the largest eigenvalue of the scaled information of the fit's runs
 WEAK_DIRECTION = 1e3  # a scaled eigenvalue below WEAK_DIRECTION x the ridge counts as weakly identified
@@ -148,7 +149,7 @@ def prediction_jacobian(fit, n_params=None, n_tokens=None):
         return np.asarray(residual_jacobian(fit.family, z, rows))
 
 
-def log_n_star_gradient(fit, target_compute, flops_per_param_token=6.0):
+def log_n_star_gradient(fit, target_compute, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN):
     """``(log N*(C), d log N*(C) / d z)``: the fit's compute-optimal size at ``target_compute`` C (FLOPs) and its
     gradient (F,) with respect to the free coefficients z, by ``jax.grad`` through ``optimal.compute_optimal``
     (implicit derivatives). NumPy float64. Raises ``OptimalError`` when the allocation did not converge."""
@@ -228,7 +229,8 @@ class Information:
 
 
 @float64_scope
-def predicted_sd(fit_result, target_compute, n_params=(), n_tokens=(), *, flops_per_param_token=6.0, noise_sd=None):
+def predicted_sd(fit_result, target_compute, n_params=(), n_tokens=(), *,
+                 flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, noise_sd=None):
     """The predicted sd of log N*(``target_compute``) (natural log) from the fit's runs and, added to them, new
     runs at (``n_params``, ``n_tokens``) (K,) each (none by default): ``sqrt(g^T (I + ridge)^{-1} g)`` as in
     ``suggest``. ``noise_sd`` as in ``suggest``.
@@ -274,7 +276,7 @@ def _information(fit_result, noise_sd):
     return Information(weight * (own * weights[:, None]).T @ own), weight, (sigma, noise_from), factor
 
 
-def default_candidates(fit, target_compute, spend, flops_per_param_token=6.0):
+def default_candidates(fit, target_compute, spend, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN):
     """The default candidate runs ``(N (K,), D (K,), description)``: an IsoFLOP-style grid.
 
     ``DEFAULT_GRID_BUDGETS`` budgets log-spaced from the largest fitted run's compute (k N D) up to the spend
@@ -365,8 +367,8 @@ def _best(scores, costs, n, d, allowed):
 
 
 @float64_scope
-def suggest(fit_result, target_compute, spend, candidates=None, n=DEFAULT_N, *, flops_per_param_token=6.0,
-            noise_sd=None) -> Suggestion:
+def suggest(fit_result, target_compute, spend, candidates=None, n=DEFAULT_N, *,
+            flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, noise_sd=None) -> Suggestion:
     """Rank candidate runs by how much each shrinks the predicted variance of log N*(``target_compute``) per FLOP,
     and choose greedily a set whose total compute ``k N D`` is at most ``spend`` (see the module docstring).
 

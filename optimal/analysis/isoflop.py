@@ -63,6 +63,7 @@ import numpy as np
 
 from ..errors import BudgetError, DataError, OptimalError, check_confidence, check_count, check_positive
 from .._util.precision import float64_scope
+from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, bootstrap
 from .._util.stats import interval
 from ..data.runs import Runs, validate_runs
@@ -376,8 +377,9 @@ def _profile(c, spread, log_n, loss, k):
 
 
 @float64_scope
-def isoflop(runs, n_tokens=None, loss=None, *, compute=None, tolerance=DEFAULT_TOLERANCE, flops_per_param_token=6.0,
-            targets=None, n_resamples=0, seed=0, confidence=0.95, parametric=True, fit_options=None) -> IsoflopResult:
+def isoflop(runs, n_tokens=None, loss=None, *, compute=None, tolerance=DEFAULT_TOLERANCE,
+            flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, targets=None, n_resamples=0, seed=0, confidence=0.95,
+            parametric=True, fit_options=None) -> IsoflopResult:
     """IsoFLOP profiles (Approach 2) and the parametric fit (Approach 3) on the same runs, side by side.
 
     Args:
@@ -600,6 +602,6 @@ def bias_table():
         for width, offset in ((1, 0), (1.5, 0), (2, 0), (3, 0), (2, 0.5), (3, 0.5)):
             runs = isoflop_runs(budgets, truth, width_decades=width, offset_decades=offset * width / 2)
             found = isoflop(runs, parametric=False)
-            n_true = np.asarray(closed_form(truth, np.asarray(budgets), 6.0)[0])
+            n_true = np.asarray(closed_form(truth, np.asarray(budgets), DEFAULT_FLOPS_PER_PARAM_TOKEN)[0])
             cells.append(f"{np.log10(found.accepted[0].n_opt / n_true[0]):+.4f}")
         print(f"{alpha:.2f}, {beta:.2f}: " + "  ".join(cells))

@@ -30,8 +30,8 @@ from ..allocation.extrapolation import (
 from ..fitting.fit import FitResult, load_fit
 from ..laws import PRESETS, as_law, preset
 from .._util.precision import float64_scope
+from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 
-DEFAULT_FLOPS_PER_PARAM_TOKEN = 6.0  # forward and backward pass of a dense model (Kaplan et al. 2020, Sec. 2.1)
 FLOPS_KEY = "flops_per_param_token"  # fit-record key: the k the runs' compute was counted with
 _QUANTITIES = ("N", "D", "tokens_per_param", "loss")
 

@@ -53,6 +53,7 @@ from ..fitting.fit import FitResult, fit
 from .predict import Prediction, log_residuals, mean_error_samples, predict
 from ..laws import family as family_of
 from .._util.precision import float64_scope
+from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 
 SIGNIFICANCE = 0.01  # the level of each test: a right law is flagged by one of the two in about 2% of folds
 DEFAULT_ROLLING = 5  # cut-offs of a rolling validation when none are given
@@ -240,8 +241,8 @@ def _rolling_cutoffs(rolling, compute):
 
 @float64_scope
 def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=None, rolling=None, compute=None,
-             columns=None, flops_per_param_token=6.0, law="chinchilla", covariates=None, fix=None, tie=(),
-             n_resamples=0, seed=0, confidence=0.95, max_iter=1000, **fit_options) -> Validation:
+             columns=None, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, law="chinchilla", covariates=None,
+             fix=None, tie=(), n_resamples=0, seed=0, confidence=0.95, max_iter=1000, **fit_options) -> Validation:
     """Fit on some runs, predict the held-out ones, and test the errors against the intervals (module docstring).
 
     Args:

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import optimal
-from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.errors import OptimalError
 from optimal.data.runs import parse_where
 from optimal._util.jsonio import dumps_strict
+from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 
 
 class Parser(argparse.ArgumentParser):

@@ -9,6 +9,7 @@ import sys
 
 import optimal
 from optimal.errors import BudgetError, check_confidence, check_count
+from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.data.runs import read_runs_with_columns
 from optimal.analysis.isoflop import DEFAULT_TOLERANCE, check_tolerance
@@ -59,7 +60,7 @@ def add_parser(commands):
     add_column_options(parser, weights=False)
     parser.add_argument("--where", action="append", metavar="EXPR",
                         help="use only the rows where EXPR holds (as for 'optimal fit'); repeat it and every one must hold")
-    parser.add_argument("--flops-per-param-token", type=number, default=6.0, metavar="K",
+    parser.add_argument("--flops-per-param-token", type=number, default=DEFAULT_FLOPS_PER_PARAM_TOKEN, metavar="K",
                         help="k in C = k N D (default 6)")
     parser.add_argument("--json", action="store_true", help="print one JSON object (keys above)")
     parser.set_defaults(run=run)

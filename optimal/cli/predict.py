@@ -9,7 +9,8 @@ import numpy as np
 
 import optimal
 from optimal.allocation.extrapolation import MAX_DECADES_OUTSIDE
-from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
+from optimal.analysis.recommend import FLOPS_KEY
+from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.errors import DataError, OptimalError, check_confidence
 from optimal.data.runs import read_runs_with_columns
 from optimal._util.jsonio import read_json

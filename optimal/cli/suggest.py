@@ -10,7 +10,8 @@ import numpy as np
 
 import optimal
 from optimal.analysis.design import DEFAULT_N
-from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
+from optimal.analysis.recommend import FLOPS_KEY
+from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.errors import BudgetError, DataError, check_count
 from optimal.cli.common import format_table, number, print_json, warn
 

@@ -9,6 +9,7 @@ import warnings
 import optimal
 from optimal.analysis.validate import QUANTITIES, SIGNIFICANCE
 from optimal.errors import check_confidence, check_count
+from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.data.runs import parse_where, read_runs_with_columns
 from optimal.laws import FAMILIES
@@ -66,7 +67,7 @@ def add_parser(commands):
     parser.add_argument("--where", action="append", metavar="EXPR", help="use only the rows where EXPR holds (as fit)")
     parser.add_argument("--drop-highest-loss", type=int, default=0, metavar="K",
                         help="leave out the K highest-loss rows (Epoch: 5)")
-    parser.add_argument("--flops-per-param-token", type=number, default=6.0, metavar="K",
+    parser.add_argument("--flops-per-param-token", type=number, default=DEFAULT_FLOPS_PER_PARAM_TOKEN, metavar="K",
                         help="k in C = k N D (default 6)")
     parser.add_argument("--delta", type=number, default=1e-3, help="Huber threshold on log-loss residuals")
     parser.add_argument("--n-polish", type=int, default=16, metavar="S", help="starts polished after the screen")

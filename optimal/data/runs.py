@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..errors import DataError, check_count, check_positive
+from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 
 EPOCH_CHINCHILLA_FILE = "chinchilla_epoch_svg_extracted.csv"
 # The fit weights rows by 1/loss^2 (``optimal.fitting.fit``): a loss below ~1e-154 has no float64 square and
@@ -203,7 +204,7 @@ def read_runs_csv(
     loss_col: str | None = None,
     group_col: str | None = None,
     weight_col: str | None = None,
-    flops_per_param_token: float = 6.0,
+    flops_per_param_token: float = DEFAULT_FLOPS_PER_PARAM_TOKEN,
     drop_highest_loss: int = 0,
     n_free: int = 5,
     where: "str | Where | Sequence[str | Where] | None" = None,
@@ -263,7 +264,7 @@ def read_runs_with_columns(
     loss_col: str | None = None,
     group_col: str | None = None,
     weight_col: str | None = None,
-    flops_per_param_token: float = 6.0,
+    flops_per_param_token: float = DEFAULT_FLOPS_PER_PARAM_TOKEN,
     drop_highest_loss: int = 0,
     n_free: int = 5,
     where: "str | Where | Sequence[str | Where] | None" = None,
@@ -308,7 +309,7 @@ def runs_from_frame(
     loss_col: str | None = None,
     group_col: str | None = None,
     weight_col: str | None = None,
-    flops_per_param_token: float = 6.0,
+    flops_per_param_token: float = DEFAULT_FLOPS_PER_PARAM_TOKEN,
     drop_highest_loss: int = 0,
     n_free: int = 5,
     where: "str | Where | Sequence[str | Where] | None" = None,

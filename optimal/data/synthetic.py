@@ -4,6 +4,7 @@ import numpy as np
 
 from .runs import Runs
 from ..laws import Chinchilla
+from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 
 # Epoch AI's refit of Chinchilla (Besiroglu et al. 2024), rounded: a realistic truth to recover
 DEFAULT_TRUTH = Chinchilla(E=1.82, A=482.0, B=2085.0, alpha=0.348, beta=0.366)
@@ -71,7 +72,7 @@ def data_constrained_runs(n_runs=200, truth_theta=MUENNIGHOFF_THETA, noise=0.01,
 
 
 def isoflop_runs(budgets=(1e18, 1e19, 1e20, 1e21), truth=DEFAULT_TRUTH, n_sizes=7, width_decades=1.5, offset_decades=0.0,
-                 drift=0.0, noise=0.0, flops_per_param_token=6.0, seed=0) -> Runs:
+                 drift=0.0, noise=0.0, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, seed=0) -> Runs:
     """IsoFLOP-grid runs (Hoffmann et al. 2022's Approach 2 design) drawn from a known Chinchilla law.
 
     At each budget C (FLOPs), ``n_sizes`` model sizes N (parameters) evenly spaced in log N over ``width_decades``

@@ -15,6 +15,7 @@ Example:
 import dataclasses
 
 from ..errors import PlanningError, check_count, check_positive
+from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .accelerators import accelerator as find_accelerator
 from .cost import HardwareEstimate, hardware_estimate
 from .memory import (
@@ -29,7 +30,6 @@ from .memory import (
 )
 from .shapes import DEFAULT_ASPECT_RATIO, ParameterCount, TransformerShape, parameter_count, shape_for_params
 
-DEFAULT_FLOPS_PER_PARAM_TOKEN = 6.0  # forward and backward pass of a dense model (Kaplan et al. 2020, section 2.1)
 _CONSISTENT = 1e-6  # compute given with N and D must equal k N D to this relative tolerance (a solver's N*, D*)
 
 

@@ -33,6 +33,7 @@ from optimal.laws.chinchilla import CHINCHILLA
 from optimal._util.jsonio import check_writable, read_json
 from optimal._util.precision import float64_scope
 from optimal._util.stats import percentile_bounds
+from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 
 KINDS = ("surface", "fit", "bootstrap", "frontier")
 CHINCHILLA_BUDGET = 5.76e23  # FLOPs of Chinchilla itself (Hoffmann et al. 2022, Table 3)
@@ -65,7 +66,8 @@ class NotebookFigure(Figure):
 
 @float64_scope
 def surface(law, bootstrap_thetas=None, n_range=(1e7, 1e13), d_range=(1e8, 1e14), budgets=None, *,
-            confidence=0.95, flops_per_param_token=6.0, resolution=160, family=CHINCHILLA) -> Figure:
+            confidence=0.95, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, resolution=160,
+            family=CHINCHILLA) -> Figure:
     """Filled contours of the loss over (N, D), iso-compute lines and the compute-optimal frontier.
 
     Args:
@@ -160,7 +162,7 @@ def data_vs_fit(fit_result, by="tokens", n_curves=4) -> Figure:
     law = fit_result.law
     # each run's own law (a family with covariates, such as unique tokens, has one per run)
     row_law = fit_result.family.law_from_theta(fit_result.theta, fit_result.covariates)
-    k = 6.0
+    k = DEFAULT_FLOPS_PER_PARAM_TOKEN
     colour = d if by == "tokens" else k * n * d
     norm = LogNorm(colour.min(), colour.max())
     cmap = colormaps[_CMAP]
@@ -195,7 +197,8 @@ def data_vs_fit(fit_result, by="tokens", n_curves=4) -> Figure:
 
 @float64_scope
 def bootstrap_pairs(thetas, budgets=(CHINCHILLA_BUDGET,), truth=None, *, confidence=0.95,
-                    flops_per_param_token=6.0, truth_label="full-data fit", family=CHINCHILLA, fixed=()) -> Figure:
+                    flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, truth_label="full-data fit", family=CHINCHILLA,
+                    fixed=()) -> Figure:
     """Corner plot of bootstrap draws: the family's exponents, E (and any other parameter that is not a linear
     scale such as A or B, nor in ``fixed``) and tokens per parameter at each budget.
 
@@ -276,8 +279,8 @@ def bootstrap_pairs(thetas, budgets=(CHINCHILLA_BUDGET,), truth=None, *, confide
 
 @float64_scope
 def frontier(law=None, bootstrap_thetas=None, presets=FRONTIER_PRESETS,
-             compute_range=(1e18, 1e27), *, budgets=None, confidence=0.95, flops_per_param_token=6.0,
-             label="this law", family=CHINCHILLA) -> Figure:
+             compute_range=(1e18, 1e27), *, budgets=None, confidence=0.95,
+             flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, label="this law", family=CHINCHILLA) -> Figure:
     """N*(C) and D*(C) against the budget C, for a law (with a bootstrap band) and the published presets.
 
     Args:
@@ -334,7 +337,7 @@ def frontier(law=None, bootstrap_thetas=None, presets=FRONTIER_PRESETS,
 
 @float64_scope
 def groups_frontier(groups, compute_range=(1e18, 1e27), *, budgets=None, confidence=0.95,
-                    flops_per_param_token=6.0) -> Figure:
+                    flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN) -> Figure:
     """N*(C) and D*(C) of several fits side by side (groups of runs, or settings), each with its bootstrap band.
 
     Args:
