@@ -181,3 +181,54 @@ def test_one_function_for_every_source(saved):
         optimal.recommend(saved)
     with pytest.raises(optimal.UnknownPresetError):
         optimal.recommend("nope", 1e22)
+
+
+def _compute_for_loss_per_draw(boot, targets, **caps):
+    """The reference (the loop ``recommend`` ran before it was vmapped): ``compute_for_loss`` per draw and target,
+    +inf (N, D, compute), NaN tokens per parameter, not converged and bound 0 where the draw cannot reach it."""
+    shape = (len(boot.good), len(targets))
+    out = {key: np.full(shape, np.inf) for key in ("compute", "N", "D")}
+    out.update(tokens_per_param=np.full(shape, np.nan), converged=np.zeros(shape, bool), bound=np.zeros(shape, int))
+    for j, theta in enumerate(boot.good):
+        law = boot.fit.family.law_from_theta(np.asarray(theta))
+        for i, target in enumerate(targets):
+            try:
+                found = optimal.compute_for_loss(law, target, **caps)
+            except optimal.UnreachableLossError:
+                continue
+            for key, value in zip(("compute", "N", "D", "tokens_per_param", "converged", "bound"),
+                                  (found.compute, found.n_params, found.n_tokens, found.tokens_per_param, found.converged,
+                                   found.bound)):
+                out[key][j, i] = value
+    return out
+
+
+@pytest.mark.parametrize("caps", [{}, {"max_tokens": 1e13}], ids=["free", "capped"])
+def test_target_loss_draws_are_one_vmapped_program_equal_to_compute_for_loss_per_draw(saved, caps):
+    """``recommend(target_loss=)`` solved every draw in a Python loop (0.95 s per target at 2000 draws); the
+    vmapped program must give the loop's numbers exactly, unreachable draws +inf, and so the same intervals."""
+    from optimal._util.stats import interval, unbounded_interval
+    from optimal.allocation.allocate import compute_for_loss_draws
+
+    boot = optimal.load_bootstrap(saved)
+    e_draws = np.sort(np.exp(boot.good[:, 0]))
+    # one target every draw reaches, one some draws cannot (their E is above it), one no draw reaches
+    targets = np.array([float(boot.fit.params["E"]) * 1.3, float(np.quantile(e_draws, 0.85)), 0.5 * e_draws[0]])
+    reference = _compute_for_loss_per_draw(boot, targets, flops_per_param_token=K, **caps)
+    found = compute_for_loss_draws(boot.good, targets, K, family=boot.fit.family, **caps)
+    for key, value in zip(("compute", "N", "D", "tokens_per_param", "converged", "bound"),
+                          (found.compute, found.n_params, found.n_tokens, found.tokens_per_param, found.converged,
+                           found.bound)):
+        np.testing.assert_array_equal(value, reference[key], err_msg=key)
+    unreachable = ~np.isfinite(reference["compute"])
+    assert not unreachable[:, 0].any() and 0 < unreachable[:, 1].sum() < len(boot.good) and unreachable[:, 2].all()
+    if caps:
+        assert (reference["bound"] == 1).any()  # the cap binds for some draws
+    answer = optimal.recommend(boot, target_loss=targets[:2], flops_per_param_token=K, **caps)
+    for i, record in enumerate(answer.records):
+        for key in ("compute", "N", "D"):
+            assert record["intervals"][key] == unbounded_interval(reference[key][:, i], boot.confidence)
+        tpp = reference["tokens_per_param"][:, i]
+        assert record["intervals"]["tokens_per_param"] == (interval(tpp, boot.confidence) if not unreachable[:, i].any()
+                                                           else {"lo": None, "hi": None, "se": None})
+        assert record["draws"]["n_unreachable"] == unreachable[:, i].sum()

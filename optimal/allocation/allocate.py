@@ -37,7 +37,7 @@ import numpy as np
 import optax
 
 from ..errors import BudgetError, UnreachableLossError
-from ..laws import Chinchilla, DataConstrained, as_law
+from ..laws import CHINCHILLA, Chinchilla, DataConstrained, as_law
 from .._util.precision import concrete_to_numpy, float64_scope, resolve_dtype
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .flops import FlopsPerToken
@@ -484,13 +484,71 @@ def compute_for_loss(law, target_loss, flops_per_param_token=DEFAULT_FLOPS_PER_P
                                capped=max_tokens is not None or max_params is not None)
     log_c = log_budget_for_loss(law, jnp.log(target), k, log_d_max, log_n_max)
     result = allocate_law(law, jnp.exp(log_c), k, log_d_max, log_n_max)
-    reached = jnp.abs(jnp.log(result.loss) - jnp.log(target)) <= 1e3 * jnp.finfo(dtype).eps
+    reached = _reached(result.loss, target)
     if not bool(jnp.all(reached)):
         raise UnreachableLossError(
             f"target loss {float(np.min(np.asarray(target))):.6g} could not be reached by this law within "
             f"{float(jnp.exp(log_c).max()):.3g} FLOPs"
         )
     return concrete_to_numpy(result._replace(converged=result.converged & reached))
+
+
+def _reached(loss, target):
+    """Whether the loss of the budget found is the target loss, to the solver's precision."""
+    return jnp.abs(jnp.log(loss) - jnp.log(target)) <= 1e3 * jnp.finfo(target.dtype).eps
+
+
+@float64_scope
+def compute_for_loss_draws(thetas, target_loss, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, max_tokens=None,
+                           max_params=None, family=CHINCHILLA, covariates=None):
+    """``compute_for_loss`` for every draw's law at once (one vmapped program over draws), where a draw that
+    cannot reach a target is data, not an error.
+
+    ``thetas`` (R, P): fitting-space draws of ``family`` (its ``law_from_theta``; ``covariates`` its covariates,
+    one number each for every draw, defaults otherwise). ``target_loss``: targets in nats, (m,) or a scalar. k and the caps as in
+    ``compute_for_loss`` (checked once, ``BudgetError`` naming a bad one; a target must be positive).
+
+    Returns an ``Allocation`` whose fields are (R, m): for a reachable (draw, target) what ``compute_for_loss``
+    gives that draw's law; for one at or below the draw's floor (E, or the caps' floor), or not reached,
+    ``compute``, ``n_params`` and ``n_tokens`` +inf ("needs unbounded compute"), ``loss`` and ``tokens_per_param``
+    NaN, ``converged`` False and ``bound`` 0.
+    """
+    thetas = np.asarray(thetas, np.float64)
+    k, log_d_max, log_n_max = _check_caps(flops_per_param_token, max_tokens, max_params, thetas.dtype)
+    target = jnp.atleast_1d(check_positive_values(target_loss, thetas.dtype, "target_loss"))
+    if thetas.shape[0] == 0:
+        shape = (0,) + target.shape
+        return Allocation(*(np.zeros(shape) for _ in range(5)), np.zeros(shape, bool), np.zeros(shape, int))
+    # the draws' laws are built in NumPy, as compute_for_loss gets a law from law_from_theta, so that every draw's
+    # numbers are exactly that law's alone (XLA's exp differs from NumPy's in the last digit); a covariate is one
+    # value for every draw
+    laws = family.law_from_theta(thetas, covariates)
+    laws = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(jnp.asarray(x, thetas.dtype), thetas.shape[:1]), laws)
+    result, reached = _for_loss_draws(laws, target, jnp.log(target), k, log_d_max, log_n_max)
+    result, reached = concrete_to_numpy(result), np.asarray(reached)
+    unbounded = lambda x: np.where(reached, x, np.inf)  # noqa: E731
+    return Allocation(unbounded(result.compute), unbounded(result.n_params), unbounded(result.n_tokens),
+                      np.where(reached, result.loss, np.nan), np.where(reached, result.tokens_per_param, np.nan),
+                      result.converged & reached, np.where(reached, result.bound, 0))
+
+
+@jax.jit
+def _for_loss_draws(laws, target, log_target, k, log_d_max, log_n_max):
+    """The compiled core of ``compute_for_loss_draws``: ``(Allocation, reached)`` per law (a leading axis on every
+    coefficient) and target."""
+
+    def one_law(law):
+        floor = _loss_floor(law, log_d_max, log_n_max)
+        possible = jnp.ones(target.shape, bool) if floor is None else target > floor
+        # an unreachable target would keep every lane's Newton loop running to its cap: solve for a reachable
+        # stand-in (the loss twice the floor) and mask the answer
+        solved = log_target if floor is None else jnp.where(possible, log_target, jnp.log(2 * floor))
+        log_c = log_budget_for_loss(law, solved, k, log_d_max, log_n_max)
+        # the barrier keeps XLA from folding log(exp(log C)) inside allocate_law (compute_for_loss hands it C)
+        result = allocate_law(law, jax.lax.optimization_barrier(jnp.exp(log_c)), k, log_d_max, log_n_max)
+        return result, possible & _reached(result.loss, target)
+
+    return jax.vmap(one_law)(laws)
 
 
 @jax.jit

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..allocation.allocate import Allocation, compute_for_loss, compute_optimal
+from ..allocation.allocate import Allocation, compute_for_loss, compute_for_loss_draws, compute_optimal
 from ..fitting.bootstrap import BootstrapResult, load_bootstrap
 from .._util.stats import interval, unbounded_interval
-from ..errors import OptimalError, UnreachableLossError
+from ..errors import OptimalError
 from ..allocation.extrapolation import (
     DEFAULT_THRESHOLDS,
     PRESET_RANGES,
@@ -253,23 +253,13 @@ def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=N
 
 
 def _draws_for_loss(boot, targets, caps):
-    """Per target loss, every converged draw's compute to reach it (``compute_for_loss`` per draw), with its
-    N*, D*, tokens per parameter. A draw that cannot reach the target counts as needing unbounded compute."""
+    """Per target loss, every converged draw's compute to reach it (``compute_for_loss`` per draw, as one vmapped
+    program), with its N*, D*, tokens per parameter. A draw that cannot reach the target counts as needing
+    unbounded compute."""
     thetas = boot.good
-    shape = (len(thetas), len(targets))
-    values = {key: np.full(shape, np.inf) for key in ("compute", "N", "D")}
-    tpp = np.full(shape, np.nan)
-    converged = np.zeros(shape, bool)
-    bound = np.zeros(shape, int)
-    for j, theta in enumerate(thetas):
-        law = boot.fit.family.law_from_theta(np.asarray(theta))
-        for i, target in enumerate(targets):
-            try:
-                found = compute_for_loss(law, target, **caps)
-            except UnreachableLossError:
-                continue
-            values["compute"][j, i], values["N"][j, i], values["D"][j, i] = found.compute, found.n_params, found.n_tokens
-            tpp[j, i], converged[j, i], bound[j, i] = found.tokens_per_param, found.converged, found.bound
+    found = compute_for_loss_draws(thetas, targets, family=boot.fit.family, **caps)
+    values = {"compute": found.compute, "N": found.n_params, "D": found.n_tokens}
+    tpp, converged, bound = found.tokens_per_param, found.converged, found.bound
     unreachable = ~np.isfinite(values["compute"])
     out = []
     for i in range(len(targets)):
