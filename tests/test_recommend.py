@@ -232,3 +232,21 @@ def test_target_loss_draws_are_one_vmapped_program_equal_to_compute_for_loss_per
         assert record["intervals"]["tokens_per_param"] == (interval(tpp, boot.confidence) if not unreachable[:, i].any()
                                                            else {"lo": None, "hi": None, "se": None})
         assert record["draws"]["n_unreachable"] == unreachable[:, i].sum()
+
+
+@pytest.mark.parametrize("name", sorted(optimal.PRESETS))
+def test_a_preset_passed_as_a_law_keeps_its_fitted_range(name):
+    """Bug: ``recommend(optimal.preset("epoch2024"), 1e26)`` lost the preset's fitted range (no extrapolation
+    distances, no warnings, even at 1e26) while ``recommend("epoch2024", 1e26)`` kept it."""
+    by_name = optimal.recommend(name, 1e26).to_dict()
+    by_law = optimal.recommend(optimal.preset(name), 1e26).to_dict()
+    assert by_law == by_name
+    assert by_law["fitted_range"] is not None and by_law["allocations"][0]["extrapolation"]["compute_decades"] > 1
+    assert by_law["warnings"]  # 1e26 lies far beyond every preset's runs
+
+
+def test_a_law_that_is_not_a_preset_has_no_range():
+    moved = optimal.preset("epoch2024")._replace(E=1.8)
+    answer = optimal.recommend(moved, 1e26)
+    assert answer.fitted_range is None and answer.source == "law Chinchilla"
+    assert optimal.recommend(moved, 1e26, fitted_range=optimal.recommend("epoch2024", 1e26).fitted_range).fitted_range

@@ -38,6 +38,7 @@ import optax
 
 from ..errors import BudgetError, UnreachableLossError
 from ..laws import CHINCHILLA, Chinchilla, DataConstrained, as_law
+from ..laws.coefficients import check_coefficients
 from .._util.precision import concrete_to_numpy, float64_scope, resolve_dtype
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .flops import FlopsPerToken
@@ -295,8 +296,9 @@ def check_positive_values(value, dtype, name):
 
 
 def law_in(law, dtype):
-    """``law`` (or a function f(N, D), wrapped) with every coefficient as a ``dtype`` array."""
-    return jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), as_law(law))
+    """``law`` (or a function f(N, D), wrapped) with every coefficient as a ``dtype`` array, each checked to be in
+    its range where it is concrete (``CoefficientsError`` naming the one that is not)."""
+    return check_coefficients(jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), as_law(law)))
 
 
 def check_flops(flops, dtype=np.float64, name="flops_per_param_token", keep_model=False):

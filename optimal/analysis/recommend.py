@@ -29,6 +29,7 @@ from ..allocation.extrapolation import (
 )
 from ..fitting.fit import FitResult, load_fit
 from ..laws import PRESETS, as_law, preset
+from ..laws.presets import preset_name
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 
@@ -108,6 +109,10 @@ def _resolve(source, fitted_range, bootstrap, group=None):
             preset(source)  # raises UnknownPresetError naming the choices
         law, description = PRESETS[source], f"preset {source}"
         return _Source(law, fitted_range or PRESET_RANGES.get(source), None, _draws(bootstrap, None), None, description)
+    elif preset_name(source) is not None:  # a preset passed as a law (optimal.preset(name)) keeps its fitted range
+        name = preset_name(source)
+        description = f"preset {name}" + ("" if source == PRESETS[name] else f" (unique_tokens {source.unique_tokens:g})")
+        return _Source(source, fitted_range or PRESET_RANGES.get(name), None, _draws(bootstrap, None), None, description)
     elif isinstance(source, BootstrapResult):
         fit, boot, description = source.fit, source, "bootstrapped fit"
     elif isinstance(source, FitResult):

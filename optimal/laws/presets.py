@@ -34,6 +34,24 @@ def preset(name: str = DEFAULT_PRESET):
         raise UnknownPresetError(f"unknown preset {name!r}; choose one of {', '.join(sorted(PRESETS))}") from None
 
 
+def preset_name(law):
+    """The name of the preset ``law`` is (same law type, every fitted coefficient equal to what ``preset(name)``
+    returns; a data-constrained law's ``unique_tokens`` may differ), else None: so that a preset passed as a law
+    keeps what is known about it (the runs it was fitted on)."""
+    for name, known in PRESETS.items():
+        if type(law) is type(known) and all(_same_number(getattr(law, field), getattr(known, field))
+                                            for field in known._fields if field != "unique_tokens"):
+            return name
+    return None
+
+
+def _same_number(value, known):
+    try:
+        return float(value) == known  # concrete scalars only: an array or a tracer is not a preset
+    except (TypeError, ValueError):
+        return False
+
+
 _FORMS = {"chinchilla": Chinchilla, "kaplan": Kaplan, "data-constrained": DataConstrained}
 
 
