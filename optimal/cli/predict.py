@@ -9,10 +9,9 @@ import numpy as np
 
 import optimal
 from optimal.allocation.extrapolation import MAX_DECADES_OUTSIDE
-from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN, FLOPS_KEY
+from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.errors import DataError, OptimalError
 from optimal.data.runs import read_runs_with_columns
-from optimal._util.jsonio import read_json
 from optimal.cli.common import add_column_options, assignment, format_table, named_once, number, print_json, warn
 
 EPILOG = f"""
@@ -103,11 +102,9 @@ def _runs_to_predict(args, k):
 def run(args):
     if not 0 < args.confidence < 1:
         raise OptimalError(f"--confidence must be between 0 and 1 (e.g. 0.95), got {args.confidence:g}")
-    result = optimal.load_fit(args.fit)
-    boot = optimal.load_bootstrap(args.fit)
-    recorded = read_json(args.fit, "fit record").get(FLOPS_KEY)
-    k = args.flops_per_param_token or (recorded if isinstance(recorded, (int, float)) and recorded > 0
-                                       else DEFAULT_FLOPS_PER_PARAM_TOKEN)
+    record = optimal.load_record(args.fit)  # the fit, its draws and its k, every field checked
+    result, boot = record.fit, record.bootstrap
+    k = args.flops_per_param_token or record.flops_per_param_token or DEFAULT_FLOPS_PER_PARAM_TOKEN
     n, d, covariates, actual = _runs_to_predict(args, k)
     prediction = result.predict(n, d, covariates or None, args.confidence, boot, args.group)
     records = prediction.records()
