@@ -8,7 +8,7 @@ from .allocation.allocate import BOUND_NAMES, Allocation, closed_form, compute_f
 from .allocation.data_constrained import DataConstrainedAllocation, data_constrained_optimal
 from .allocation.flops import FlopsPerToken
 from .allocation.inference import InferenceAllocation, inference_optimal
-from .fitting.bootstrap import BootstrapResult, bootstrap, bootstrap_groups, load_bootstrap
+from .fitting.bootstrap import BootstrapResult, bootstrap, bootstrap_groups
 from .fitting.cost import CostEstimate, estimate_cost
 from .data.runs import (
     Runs,
@@ -43,7 +43,8 @@ from .allocation.extrapolation import (
     FittedRange,
     Thresholds,
 )
-from .fitting.fit import FitResult, fit, load_fit
+from .fitting.fit import FitResult, fit
+from .io.records import Record, load_bootstrap, load_fit, load_record, save_fit
 from .fitting.sweep import sweep
 from .analysis.isoflop import BudgetProfile, IsoflopResult, isoflop
 from .analysis.compare import compare

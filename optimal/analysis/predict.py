@@ -202,7 +202,7 @@ def _draws(result, bootstrap):
     if bootstrap is None:
         return None
     if isinstance(bootstrap, (str, Path)):
-        from ..fitting.bootstrap import load_bootstrap
+        from ..io.records import load_bootstrap
 
         source = bootstrap
         bootstrap = load_bootstrap(bootstrap, result.family)

@@ -7,14 +7,12 @@ warnings. The command line prints from it, so ``solve`` and ``fit --budgets`` ca
 """
 
 import dataclasses
-import json
 import os
-from pathlib import Path
 
 import numpy as np
 
 from ..allocation.allocate import Allocation, compute_for_loss, compute_for_loss_draws, compute_optimal
-from ..fitting.bootstrap import BootstrapResult, load_bootstrap
+from ..fitting.bootstrap import BootstrapResult
 from .._util.stats import interval, unbounded_interval
 from ..errors import OptimalError
 from ..allocation.extrapolation import (
@@ -27,13 +25,13 @@ from ..allocation.extrapolation import (
     has_interior_optimum,
     point_warnings,
 )
-from ..fitting.fit import FitResult, load_fit
+from ..fitting.fit import FitResult
+from ..io.records import load_record
 from ..laws import PRESETS, as_law, preset
 from ..laws.presets import preset_name
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 
-FLOPS_KEY = "flops_per_param_token"  # fit-record key: the k the runs' compute was counted with
 _QUANTITIES = ("N", "D", "tokens_per_param", "loss")
 
 
@@ -101,8 +99,8 @@ def _resolve(source, fitted_range, bootstrap, group=None):
     """The law, its range, its fit, its draws and a recorded k, from whatever the user passed."""
     fit, boot, recorded_k = None, None, None
     if isinstance(source, os.PathLike):
-        fit, boot = load_fit(source), load_bootstrap(source)
-        recorded_k = json.loads(Path(source).read_text()).get(FLOPS_KEY)
+        record = load_record(source)
+        fit, boot, recorded_k = record.fit, record.bootstrap, record.flops_per_param_token
         description = f"fit record {os.fspath(source)}"
     elif isinstance(source, str):
         if source not in PRESETS:

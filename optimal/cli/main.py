@@ -21,7 +21,6 @@ from optimal.data.runs import read_runs_with_columns
 from optimal.fitting.fit import MAX_ITER
 from optimal.laws import FAMILIES
 from optimal._util.jsonio import check_writable
-from optimal.analysis.recommend import FLOPS_KEY
 from optimal.cli import isoflop, plan, predict, suggest, validate
 from optimal.cli.common import (Parser, add_column_options, add_law_options, assignment, check_filters, format_table,
                                 k_or_default, named_once, number, or_na, print_json, print_recommendation,
@@ -336,16 +335,11 @@ def _cmd_fit(args):
     joint = by is not None and not isinstance(result, dict)
     parts, joint_boot = _fit_parts(args, runs, result, by, joint)
     if args.save:  # one record: the fit, or the joint fit of every group (--by with --shared; checked above)
-        extra = {FLOPS_KEY: k_or_default(args)}  # solve --fit counts compute with the k the runs were read with
-        if selection:
-            extra["rows_selected"] = selection
-        boot = joint_boot if joint else parts[0][2]
-        if boot is not None:
-            extra["bootstrap"] = boot.draws_record()
-        if args.budgets:
-            answers = {label: answer.to_dict() for label, _, _, answer in parts}
-            extra["recommendation"] = answers if joint else answers[None]
-        result.save(args.save, extra)
+        answers = {label: answer for label, _, _, answer in parts} if args.budgets else None
+        # solve --fit counts compute with the k the runs were read with
+        optimal.save_fit(args.save, result, bootstrap=joint_boot if joint else parts[0][2],
+                         flops_per_param_token=k_or_default(args), selection=selection or None,
+                         recommendation=None if answers is None else answers if joint else answers[None])
     comparisons = _comparisons(parts, args) if args.compare else None
     if args.plot:
         _plot_frontiers(args, [("fit" if label is None else label, part, boot) for label, part, boot, _ in parts])

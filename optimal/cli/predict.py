@@ -9,11 +9,9 @@ import numpy as np
 
 import optimal
 from optimal.allocation.extrapolation import MAX_DECADES_OUTSIDE
-from optimal.analysis.recommend import FLOPS_KEY
 from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.errors import DataError, OptimalError, check_confidence
 from optimal.data.runs import read_runs_with_columns
-from optimal._util.jsonio import read_json
 from optimal.cli.common import add_column_options, assignment, format_table, named_once, number, print_json, warn
 
 EPILOG = f"""
@@ -103,11 +101,9 @@ def _runs_to_predict(args, k):
 
 def run(args):
     check_confidence(args.confidence, "--confidence")
-    result = optimal.load_fit(args.fit)
-    boot = optimal.load_bootstrap(args.fit)
-    recorded = read_json(args.fit, "fit record").get(FLOPS_KEY)
-    k = args.flops_per_param_token or (recorded if isinstance(recorded, (int, float)) and recorded > 0
-                                       else DEFAULT_FLOPS_PER_PARAM_TOKEN)
+    record = optimal.load_record(args.fit)  # the fit, its draws and its k, every field checked
+    result, boot = record.fit, record.bootstrap
+    k = args.flops_per_param_token or record.flops_per_param_token or DEFAULT_FLOPS_PER_PARAM_TOKEN
     n, d, covariates, actual = _runs_to_predict(args, k)
     prediction = result.predict(n, d, covariates or None, args.confidence, boot, args.group)
     records = prediction.records()

@@ -2,15 +2,12 @@
 
 import argparse
 import csv
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 
 import optimal
 from optimal.analysis.design import DEFAULT_N
-from optimal.analysis.recommend import FLOPS_KEY
 from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.errors import BudgetError, DataError, check_count
 from optimal.cli.common import format_table, number, print_json, warn
@@ -70,15 +67,6 @@ def read_candidates(path):
     return values[:, 0], values[:, 1]
 
 
-def _recorded_k(path):
-    """The k the fit record was saved with (``optimal fit --save`` writes it), or None."""
-    try:
-        value = json.loads(Path(path).read_text()).get(FLOPS_KEY)
-    except (OSError, ValueError, AttributeError):
-        return None
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
 def _run(args):
 
     for value, name in ((args.target_compute, "--target-compute"), (args.spend, "--spend")):
@@ -86,10 +74,11 @@ def _run(args):
             raise BudgetError(f"{name} must be a positive finite number of FLOPs, got {value:g}")
     check_count(args.n, "--n", 1)
     candidates = None if args.candidates is None else read_candidates(args.candidates)
-    result = optimal.load_fit(args.fit)
+    record = optimal.load_record(args.fit)  # the fit and its k, every field checked
+    result = record.fit
     k = args.flops_per_param_token
     if k is None:
-        k = _recorded_k(args.fit) or DEFAULT_FLOPS_PER_PARAM_TOKEN
+        k = record.flops_per_param_token or DEFAULT_FLOPS_PER_PARAM_TOKEN
     answer = optimal.suggest(result, args.target_compute, args.spend, candidates, n=args.n, flops_per_param_token=k,
                              noise_sd=args.noise_sd)
     if not result.converged:

@@ -27,15 +27,13 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ..allocation.allocate import allocate_law, check_budgets
 from . import diagnostics
-from ..errors import (CoefficientsError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, check_confidence,
-                      check_count)
+from ..errors import ConvergenceWarning, IdentifiabilityWarning, OptimalError, check_confidence, check_count
 from ..allocation.extrapolation import FittedRange, extrapolation, has_interior_optimum
 from ..laws.chinchilla import CHINCHILLA
-from .fit import MAX_ITER, FitResult, build_problem, fit, fit_from_record, screen
+from .fit import MAX_ITER, FitResult, build_problem, fit, screen
 from ..analysis.predict import log_residuals
 from .problem import RowData, evaluator, expand
 from .problem import screen as screen_family
-from .._util.jsonio import as_array, as_dict, as_number, field, read_json
 from .solver import SolverConfig, default_slots, polish_lanes
 from .._util.precision import float64_scope
 from .._util.stats import interval, percentile_bounds
@@ -267,46 +265,6 @@ class BootstrapResult:
                 "warnings": self.warnings, "confidence": self.confidence,
                 "seed": self.seed, "params": self.params(),
                 "allocation": self.allocation(budgets, flops_per_param_token, max_tokens, max_params) if len(budgets) else []}
-
-    def draws_record(self):
-        """The draws, for a fit record (``load_bootstrap`` reads them back)."""
-        flat = self.thetas.reshape(len(self.thetas), -1)  # a joint fit's (R, G, P) draws, flattened per draw
-        return {"thetas": flat.tolist(), "converged": self.converged.tolist(), "confidence": self.confidence,
-                "seed": self.seed, "objectives": [v if np.isfinite(v) else None for v in self.objectives.tolist()],
-                "iterations": self.iterations.tolist()}
-
-
-@float64_scope
-def load_bootstrap(path, family=None):
-    """The bootstrap draws saved in a fit record (``optimal fit --bootstrap B --save FIT.json``), or None when
-    the record holds none (``family``: a user's own family, as for ``load_fit``). Raises ``CoefficientsError``
-    for a malformed record."""
-    record = read_json(path, "fit record")
-    return bootstrap_from_record(record, fit_from_record(record, str(path), family), str(path))
-
-
-def bootstrap_from_record(record, fit_result, source="fit record"):
-    """The ``BootstrapResult`` of a parsed fit record's ``"bootstrap"`` draws (``draws_record``), or None when it
-    holds none; ``fit_result`` is the record's fit (``fit_from_record``). Raises ``CoefficientsError``."""
-    draws = record.get("bootstrap") if isinstance(record, dict) else None
-    if draws is None:
-        return None
-    try:
-        draws = as_dict(draws, "bootstrap")
-        shape = np.shape(fit_result.theta)
-        thetas = as_array(field(draws, "thetas", "bootstrap."), "thetas", ndim=2, width=int(np.prod(shape)), null=True)
-        r = len(thetas)
-        thetas = thetas.reshape((r,) + shape)
-        converged = as_array(field(draws, "converged", "bootstrap."), "converged", "bool", length=r)
-        objectives = as_array(draws.get("objectives", [None] * r), "objectives", length=r, null=True)
-        iterations = as_array(draws.get("iterations", [0] * r), "iterations", "int", length=r)
-        confidence = check_confidence(as_number(field(draws, "confidence", "bootstrap."), "confidence"))
-        seed = check_count(field(draws, "seed", "bootstrap."), "seed", 0, MAX_SEED, error=CoefficientsError)
-        if not np.all(np.isfinite(thetas[converged])):
-            raise CoefficientsError("a converged draw has a non-finite coefficient")
-    except OptimalError as exc:
-        raise CoefficientsError(f"{source!r}: the bootstrap draws are malformed ({exc}); save the fit again") from None
-    return BootstrapResult(thetas, objectives, converged, iterations, confidence, seed, fit_result)
 
 
 

@@ -12,7 +12,6 @@ program (``optimal.fitting.solver.polish``).
 
 import dataclasses
 import functools
-import platform
 import warnings
 from typing import Any
 
@@ -26,12 +25,9 @@ from .problem import RowData, evaluator, expand, hessian_at, reduce, structure
 from .problem import screen as screen_family
 from ..errors import (CoefficientsError, DataError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, PlausibilityWarning,
                      check_count, check_positive)
-from .._util.jsonio import as_array, as_dict, as_number, check_writable, dumps_strict, field, read_json, write_text
 from ..laws.chinchilla import CHINCHILLA, Chinchilla
-from ..laws import FAMILIES
 from ..laws import family as family_of
 from ..laws.family import Family
-from ..laws.presets import law_from_dict
 from .objective import DEFAULT_DELTA, PARAM_NAMES, ROBUST_LOSSES, hoffmann_grid, value_grad_hessian
 from .._util.precision import float64_scope, resolve_dtype
 from .solver import REASONS, Lanes, SolverConfig, default_slots, polish
@@ -39,7 +35,6 @@ from .solver import REASONS, Lanes, SolverConfig, default_slots, polish
 AT_BEST_RTOL = 1e-6  # a start "reached the best objective" within this relative gap
 _MAX_GRID_SIZE = 1024  # the screen holds grid_size^2 x 5 coefficients: 42 MB at 1024
 MAX_ITER = 2**31 - 1  # the solver counts iterations in int32
-RECORD_VERSION = 1
 
 
 def exponent_grid(grid_size: int, dtype=np.float64):
@@ -333,30 +328,6 @@ class FitResult:
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
-    def record(self) -> dict:
-        """Everything needed to reload and reproduce the fit: ``to_dict()`` plus the rows and package versions."""
-        n, d, loss, weights = (np.asarray(x).tolist() for x in self.data)
-        rows = {"N": n, "D": d, "loss": loss, "weights": weights,
-                **{f"covariate {k}": np.asarray(v).tolist() for k, v in self.covariates.items()}}
-        if self.group_ids is not None:
-            rows["group"] = np.asarray(self.group_ids).tolist()
-        return {
-            "record_version": RECORD_VERSION,
-            **self.to_dict(),
-            "versions": _versions(),
-            "data": rows,
-            # every start's outcome (``save`` writes a non-finite number as null: JSON has no inf or nan)
-            "starts": {name: np.asarray(values).tolist() for name, values in self.starts._asdict().items()},
-        }
-
-    def save(self, path, extra=None):
-        """Write the fit record as strict JSON (``extra``: more top-level keys, e.g. bootstrap draws); a
-        non-finite number (a start that diverged, say) is written as null. Raises ``OutputError`` when the
-        file cannot be written (``optimal._util.jsonio.check_writable`` asks before a long computation)."""
-        check_writable(path, "fit record")
-        text, _ = dumps_strict({**self.record(), **(extra or {})}, indent=1)
-        write_text(path, text, "fit record")
-
     def predict(self, n_params, n_tokens, covariates=None, confidence=0.95, bootstrap=None, group=None):
         """The loss this fit predicts at runs (N, D), with a confidence interval for the mean loss and a prediction
         interval for a new run: ``optimal.analysis.predict.predict`` (its docstring says how). ``bootstrap``: a
@@ -375,127 +346,6 @@ class FitResult:
         groups = None if self.group_labels is None else np.asarray(self.group_labels, dtype=object)[self.group_ids]
         return fit(*self.data, law=self.family, covariates=self.covariates or None, fix=self.fixed or None,
                    tie=self.tied, groups=groups, shared=self.shared, **options)
-
-
-def _versions():
-    import optax
-    import scipy
-
-    from .._util.version import VERSION as __version__
-
-    return {"optimal": __version__, "jax": jax.__version__, "optax": optax.__version__, "numpy": np.__version__,
-            "scipy": scipy.__version__, "python": platform.python_version(), "backend": jax.default_backend()}
-
-
-@float64_scope
-def load_fit(path, family=None) -> FitResult:
-    """Load a fit record written by ``FitResult.save`` (no recomputation; ``.refit()`` reruns it).
-
-    Raises ``CoefficientsError`` for a file that cannot be read or parsed (``optimal._util.jsonio.read_json``) and
-    for a record that ``fit_from_record`` refuses.
-    """
-    return fit_from_record(read_json(path, "fit record"), str(path), family)
-
-
-@float64_scope
-def fit_from_record(record, source="fit record", family=None) -> FitResult:
-    """A ``FitResult`` from a parsed fit record (``FitResult.record()``, as ``load_fit`` reads it).
-
-    Every field is checked: its type and nesting (a string is not a number, a list not an object), array
-    shapes, the options exactly as ``fit`` checks them, the rows as ``validate_runs`` does, and the law as
-    ``law_from_dict`` does (positive finite coefficients). ``source`` names the record in messages.
-    Raises ``CoefficientsError``.
-    """
-    try:
-        record = as_dict(record, "the file's JSON")
-        name = record.get("law", "chinchilla")
-        if isinstance(family, Family):
-            fam = family
-        elif not isinstance(name, str) or name not in FAMILIES:
-            raise CoefficientsError(f"law {name!r} is not a shipped family ({', '.join(FAMILIES)}); load a record of "
-                                    "your own family with load_fit(path, family=...)")
-        else:
-            fam = FAMILIES[name]
-        if fam.name != name:
-            raise CoefficientsError(f"the record's law is {name!r}, not {fam.name!r}")
-        labels = record.get("groups")
-        if labels is not None and (not isinstance(labels, list) or not all(isinstance(g, str) for g in labels)):
-            raise CoefficientsError("groups must be a list of texts")
-        labels = None if labels is None else tuple(labels)
-        fixed = {k: as_number(v, f"fixed.{k}") for k, v in as_dict(record.get("fixed", {}), "fixed").items()}
-        tied = record.get("tied", [])
-        if not isinstance(tied, list) or not all(isinstance(t, list) and len(t) == 2 and all(isinstance(x, str) for x in t)
-                                                 for t in tied):
-            raise CoefficientsError("tied must be a list of name pairs")
-        shared = record.get("shared", [])
-        if not isinstance(shared, list) or not all(isinstance(x, str) for x in shared):
-            raise CoefficientsError("shared must be a list of names")
-        fixed, tied, shared = check_constraints(fam, fixed, [tuple(t) for t in tied], shared)
-        struct = structure(fam, fixed, tied, shared, labels)
-        width = len(struct.names)
-        if fam is CHINCHILLA and labels is None and not fixed and not tied:
-            log_params = as_dict(field(record, "log_params"), "log_params")
-            theta = np.asarray([as_number(field(log_params, k, "log_params."), f"log_params.{k}") for k in PARAM_NAMES])
-            free = theta
-        else:
-            shape = {"ndim": 2, "width": len(fam.params)} if labels is not None else {"ndim": 1}
-            theta = as_array(field(record, "theta"), "theta", **shape)
-            if theta.shape[-1] != len(fam.params) or (labels is not None and len(theta) != len(labels)):
-                raise CoefficientsError(f"theta must hold {len(fam.params)} values per group")
-            free = reduce(np.atleast_2d(theta), struct.select)
-        rows = as_dict(field(record, "data"), "data")
-        data = tuple(as_array(field(rows, k, "data."), f"data.{k}") for k in ("N", "D", "loss", "weights"))
-        covariates = {k: as_array(field(rows, f"covariate {k}", "data."), f"data.covariate {k}") for k in fam.covariates}
-        group_ids = None
-        if labels is not None:
-            group_ids = as_array(field(rows, "group", "data."), "data.group", "int", length=len(data[0]))
-            if np.any((group_ids < 0) | (group_ids >= len(labels))):
-                raise CoefficientsError("data.group must index the groups")
-        saved = as_dict(field(record, "starts"), "starts")
-        starts = as_array(field(saved, "theta", "starts."), "starts.theta", ndim=2, width=width, null=True)
-        per_start = lambda name, kind: as_array(field(saved, name, "starts."), f"starts.{name}", kind,  # noqa: E731
-                                                length=len(starts), null=kind == "float")
-        lanes = Lanes(starts, per_start("objective", "float"), per_start("grad_norm", "float"),
-                      per_start("iterations", "int"), per_start("reason", "int"), per_start("converged", "bool"))
-        if np.any((lanes.reason < 0) | (lanes.reason >= len(REASONS))):
-            raise CoefficientsError(f"starts.reason must hold codes 0 to {len(REASONS) - 1}")
-        config = as_dict(field(record, "config"), "config")
-        for key in ("delta", "robust", "grid_size", "n_polish", "max_iter", "xtol", "dtype", "starts"):
-            field(config, key, "config.")
-        check_options(config["delta"], config["robust"], config["grid_size"], config["n_polish"],
-                       config["max_iter"], config["xtol"])
-        if config["dtype"] not in ("float64", "float32"):
-            raise CoefficientsError(f"config.dtype must be \"float64\" or \"float32\", not {config['dtype']!r}")
-        if not isinstance(config["starts"], (str, list)):
-            raise CoefficientsError("config.starts must be a name or a list of starts")
-        count = lambda key: check_count(field(record, key), key, 0, error=CoefficientsError)  # noqa: E731
-        reason, found = field(record, "reason"), record.get("warnings", [])
-        if not isinstance(reason, str) or not isinstance(found, list) or not all(isinstance(w, str) for w in found):
-            raise CoefficientsError("reason must be text and warnings a list of texts")
-        if not isinstance(field(record, "converged"), bool):
-            raise CoefficientsError("converged must be true or false")
-        result = dict(objective=as_number(field(record, "objective"), "objective"), n_rows=count("n_rows"),
-                      n_starts=count("n_starts"), n_starts_at_best=count("n_starts_at_best"),
-                      converged=record["converged"], reason=reason, iterations=count("iterations"),
-                      grad_norm=as_number(field(record, "grad_norm"), "grad_norm", null=True), starts=lanes,
-                      config=dict(config), warnings=tuple(found),
-                      diagnostics=dict(as_dict(record.get("diagnostics", {}), "diagnostics")))
-    except OptimalError as exc:
-        raise CoefficientsError(f"{source!r} is not a fit record saved by 'optimal fit --save': {exc}") from None
-    try:  # the same checks as any coefficients and any rows
-        natural = [{k: float(v) for k, v in fam.to_natural(t).items()} for t in np.atleast_2d(theta)]
-        for values in natural:
-            if fam.name in ("chinchilla", "kaplan", "data-constrained"):
-                law_from_dict({"form": fam.name, **values})
-            fam.to_fitting(values)
-        law = None if labels is not None else fam.law_from_values({**fam.to_natural(theta), **fixed})
-        runs = validate_runs(*data, n_free=0, source="data")
-        covariates = check_covariates(fam, covariates, len(runs.loss))
-    except OptimalError as exc:
-        raise CoefficientsError(f"{source!r}: {exc}") from None
-    return FitResult(law=law, theta=theta, data=(runs.n_params, runs.n_tokens, runs.loss, runs.weights), family=fam,
-                     fixed=fixed, tied=tied, shared=shared, group_labels=labels, covariates=covariates, free=free,
-                     free_names=struct.names, group_ids=group_ids, **result)
 
 
 def check_options(delta, robust, grid_size, n_polish, max_iter, xtol):

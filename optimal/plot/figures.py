@@ -26,11 +26,10 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 import optimal
-from optimal.fitting.bootstrap import allocations, bootstrap_from_record, derived_params
+from optimal.fitting.bootstrap import allocations, derived_params
 from optimal.errors import PlotError, check_count
-from optimal.fitting.fit import fit_from_record
 from optimal.laws.chinchilla import CHINCHILLA
-from optimal._util.jsonio import check_writable, read_json
+from optimal._util.jsonio import check_writable
 from optimal._util.precision import float64_scope
 from optimal._util.stats import percentile_bounds
 from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
@@ -433,15 +432,15 @@ def figure_from_record(path, kind, preset=None) -> Figure:
         others = tuple(p for p in FRONTIER_PRESETS if p != name)
         return frontier(law, presets=others, label=f"{name} ({PRESET_SOURCES.get(name, 'preset')})",
                         budgets=(CHINCHILLA_BUDGET,))
-    record = read_json(path, "fit record")  # read once: the fit and its draws
-    result = fit_from_record(record, str(path))
+    record = optimal.load_record(path)  # read once: the fit and its draws
+    result = record.fit
     if result.group_labels is not None:
         raise PlotError(f"{str(path)!r} holds a joint fit of groups {', '.join(result.group_labels)}; plots show one "
                         "law: fit the groups separately (--by without --shared) and plot each")
     family = result.family
     if kind == "fit":
         return data_vs_fit(result)
-    draws, confidence = _record_draws(bootstrap_from_record(record, result, str(path)), path)
+    draws, confidence = _record_draws(record.bootstrap, path)
     if kind == "bootstrap":
         if draws is None:
             raise PlotError(f"{str(path)!r} holds no bootstrap draws; save the fit with "
