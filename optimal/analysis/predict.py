@@ -49,6 +49,7 @@ from ..allocation.extrapolation import FittedRange, extrapolation
 from ..errors import CoefficientsError, DataError, OptimalError
 from .._util.precision import float64_scope
 from ..fitting.problem import expand, residuals
+from ..fitting.residuals import log_residuals
 
 MAD_TO_SD = 1.4826  # 1 / Phi^-1(3/4): the MAD of a normal sample times this estimates its standard deviation
 
@@ -113,19 +114,6 @@ class Prediction:
         return {"confidence": self.confidence, "method": self.method, "n_draws": self.n_draws,
                 "residual_scale": self.residual_scale, "dof": self.dof, "notes": list(self.notes),
                 "runs": self.records()}
-
-
-@float64_scope
-def log_residuals(result):
-    """The fit's log-loss residuals, observed minus predicted, one per fitted row (n,) (rows of zero weight
-    included; ``residual_scale`` leaves them out)."""
-    _, rows = result.problem()
-    return -np.asarray(_residuals(result.family, jnp.asarray(result.free), rows))
-
-
-@functools.partial(jax.jit, static_argnames="family")
-def _residuals(family, z, rows):
-    return residuals(family, z, rows)
 
 
 def residual_scale(result):

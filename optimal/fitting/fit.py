@@ -357,18 +357,6 @@ class FitResult:
         text, _ = dumps_strict({**self.record(), **(extra or {})}, indent=1)
         write_text(path, text, "fit record")
 
-    def predict(self, n_params, n_tokens, covariates=None, confidence=0.95, bootstrap=None, group=None):
-        """The loss this fit predicts at runs (N, D), with a confidence interval for the mean loss and a prediction
-        interval for a new run: ``optimal.analysis.predict.predict`` (its docstring says how). ``bootstrap``: a
-        ``BootstrapResult`` of this fit or a fit record saved with draws (preferred); None: a linearised interval.
-
-        Example:
-          >>> result.predict([1e10, 7e10], [2e11, 1.4e12]).records()  # doctest: +SKIP
-        """
-        from ..analysis.predict import predict
-
-        return predict(self, n_params, n_tokens, covariates, confidence, bootstrap, group)
-
     def refit(self):
         """Run the fit again from the saved rows and configuration."""
         options = {k: v for k, v in self.config.items() if k != "reduction"}  # "sum" is not an option
