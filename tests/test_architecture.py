@@ -61,7 +61,9 @@ def module_names():
 def source_path(name):
     parts = name.split(".")[1:]
     package = ROOT.joinpath(*parts, "__init__.py")
-    return package if package.exists() else ROOT.joinpath(*parts[:-1], parts[-1] + ".py") if parts else ROOT / "__init__.py"
+    if package.exists():
+        return package
+    return ROOT.joinpath(*parts[:-1], parts[-1] + ".py")
 
 
 def is_package(name):

@@ -126,12 +126,10 @@ def test_delta_method_agrees_with_bootstrap(epoch_boot):
 
 
 def test_prediction_interval_is_wider_than_confidence_interval(epoch_boot):
-    bands = epoch_boot.predict(1e9, 2e10)
-    mean_lo, mean_hi = bands["mean"]
-    new_lo, new_hi = bands["new_run"]
-    assert new_lo < mean_lo < mean_hi < new_hi
+    p = optimal.predict(epoch_boot.fit, 1e9, 2e10, bootstrap=epoch_boot)
+    assert p.new_lo[0] < p.mean_lo[0] < p.mean_hi[0] < p.new_hi[0]
     truth_like = float(epoch_boot.fit.law.loss(1e9, 2e10))
-    assert mean_lo < truth_like < mean_hi
+    assert p.mean_lo[0] < truth_like < p.mean_hi[0]
 
 
 def test_json_shape(epoch_boot):
@@ -176,15 +174,15 @@ def test_prediction_interval_puts_the_heavy_tail_where_the_runs_are():
     loss = runs.loss * np.where(np.arange(120) % 10 == 0, 1.10, 1.0)
     fit = optimal.fit(runs.n_params, runs.n_tokens, loss)
     boot = optimal.bootstrap(fit, n_resamples=200, seed=0, confidence=0.95)
-    bands = boot.predict(1e9, 2e10)
-    centre = np.sqrt(np.prod(bands["mean"]))
-    above, below = np.log(bands["new_run"][1] / centre), np.log(centre / bands["new_run"][0])
+    p = optimal.predict(fit, 1e9, 2e10, bootstrap=boot)
+    centre = np.sqrt(p.mean_lo[0] * p.mean_hi[0])
+    above, below = np.log(p.new_hi[0] / centre), np.log(centre / p.new_lo[0])
     assert above > 0.05 and below < 0.02, (above, below)
     # and it says how far the prediction lies from the fitted runs (N 5e7..1.6e10 here)
-    far = boot.predict(1.6e12, 2e13)["extrapolation"]
-    assert float(far["N_decades_outside"]) == pytest.approx(np.log10(1.6e12 / runs.n_params.max()))
-    assert float(boot.predict(1e9, 2e10)["extrapolation"]["N_decades_outside"]) == 0.0
-    assert float(far["compute_decades"]) == pytest.approx(np.log10(1.6e12 * 2e13 / np.max(runs.n_params * runs.n_tokens)))
+    far = optimal.predict(fit, 1.6e12, 2e13, bootstrap=boot).extrapolation
+    assert float(far["N_decades_outside"][0]) == pytest.approx(np.log10(1.6e12 / runs.n_params.max()))
+    assert float(p.extrapolation["N_decades_outside"][0]) == 0.0
+    assert float(far["compute_decades"][0]) == pytest.approx(np.log10(1.6e12 * 2e13 / np.max(runs.n_params * runs.n_tokens)))
 
 
 def test_groups_bootstrap_as_one_program():

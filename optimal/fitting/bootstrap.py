@@ -17,7 +17,6 @@ import dataclasses
 import functools
 import hashlib
 import math
-import warnings
 
 import jax
 import jax.numpy as jnp
@@ -34,6 +33,7 @@ from .problem import screen as screen_family
 from .._util.jsonio import as_array, as_dict, as_number, field, read_json
 from .solver import SolverConfig, default_slots, polish_lanes
 from .._util.precision import float64_scope
+from .._util.warn import warn
 
 _LANE_ROWS_PER_CHUNK = 1 << 22  # lanes x rows per compiled call (the resamples' weights: 32 MB in float64)
 _RETRY_STARTS = 16  # starts for a resample whose first refit did not converge
@@ -461,7 +461,7 @@ def _warn_about(boot, prefix=""):
     """The bootstrap's failure and boundary warnings, each as its category."""
     for category, messages in ((ConvergenceWarning, boot.failure_warnings()), (IdentifiabilityWarning, boot.boundary_warnings())):
         for message in messages:
-            warnings.warn(prefix + message, category, stacklevel=4)
+            warn(prefix + message, category)
 
 
 @float64_scope

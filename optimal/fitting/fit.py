@@ -13,7 +13,6 @@ program (``optimal.fitting.solver.polish``).
 import dataclasses
 import functools
 import platform
-import warnings
 from typing import Any
 
 import jax
@@ -34,6 +33,7 @@ from ..laws.family import Family
 from ..laws.presets import law_from_dict
 from .objective import DEFAULT_DELTA, PARAM_NAMES, ROBUST_LOSSES, hoffmann_grid, value_grad_hessian
 from .._util.precision import float64_scope, resolve_dtype
+from .._util.warn import warn
 from .solver import REASONS, Lanes, SolverConfig, default_slots, polish
 
 AT_BEST_RTOL = 1e-6  # a start "reached the best objective" within this relative gap
@@ -787,10 +787,10 @@ def _logs(runs):
 def _finish(lanes, best, theta, found, diagnostics, hessian, runs, config, fam, law, **fields):
     """Warnings, convergence verdict and the ``FitResult`` (shared by both paths)."""
     for message in found:
-        warnings.warn(message, IdentifiabilityWarning, stacklevel=4)
+        warn(message, IdentifiabilityWarning)
     implausible = plausibility(runs.n_params, runs.n_tokens, runs.loss)
     for message in implausible:
-        warnings.warn(message, PlausibilityWarning, stacklevel=4)
+        warn(message, PlausibilityWarning)
     found = list(found) + implausible
     values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)
     converged, reason = bool(lanes.converged[best]), REASONS[int(lanes.reason[best])]
@@ -800,7 +800,7 @@ def _finish(lanes, best, theta, found, diagnostics, hessian, runs, config, fam, 
         message = singular or f"the best start did not converge ({reason} after {int(lanes.iterations[best])} iterations)"
         converged, reason = False, "singular curvature" if singular else reason
         found.append(message)
-        warnings.warn(message, ConvergenceWarning, stacklevel=4)
+        warn(message, ConvergenceWarning)
     return FitResult(
         law=law, theta=theta, objective=float(values[best]), n_rows=len(runs.loss), n_starts=len(lanes.objective),
         n_starts_at_best=int(np.sum(values <= values[best] * (1 + AT_BEST_RTOL))), converged=converged,
