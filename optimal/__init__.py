@@ -1,15 +1,28 @@
 """optimal: compute-optimal model size and training tokens from scaling laws, with honest uncertainty.
 
-The public API only: importing it changes no global configuration. Each call computes in float64 inside a
-scoped ``jax.enable_x64(True)`` (``optimal._util.precision``); pass ``dtype=jnp.float32`` to compute in float32.
+The public API only, grouped by stage as the data flows (laws -> data -> fitting -> allocation -> analysis ->
+planning), with ``__all__`` naming every public name: importing it changes no global configuration. Each call
+computes in float64 inside a scoped ``jax.enable_x64(True)`` (``optimal._util.precision``); pass
+``dtype=jnp.float32`` to compute in float32.
 """
 
-from .allocation.allocate import BOUND_NAMES, Allocation, closed_form, compute_for_loss, compute_optimal
-from .allocation.data_constrained import DataConstrainedAllocation, data_constrained_optimal
-from .allocation.flops import FlopsPerToken
-from .allocation.inference import InferenceAllocation, inference_optimal
-from .fitting.bootstrap import BootstrapResult, bootstrap, bootstrap_groups
-from .fitting.cost import CostEstimate, estimate_cost
+# laws: loss surfaces L(N, D), the family contract, published presets
+from .laws import (
+    DEFAULT_PRESET,
+    PRESETS,
+    Chinchilla,
+    CustomLaw,
+    DataConstrained,
+    Family,
+    Kaplan,
+    custom_family,
+    law_from_dict,
+    law_to_dict,
+    load_coefficients,
+    preset,
+)
+
+# data: runs, their validation and readers, synthetic runs from a known law
 from .data.runs import (
     Runs,
     load_epoch_chinchilla,
@@ -19,21 +32,18 @@ from .data.runs import (
     shared_data_path,
     validate_runs,
 )
-from .errors import (
-    BudgetError,
-    CoefficientsError,
-    ConvergenceWarning,
-    DataError,
-    IdentifiabilityWarning,
-    OptimalError,
-    PlausibilityWarning,
-    OutputError,
-    PlanningError,
-    PlotError,
-    PrecisionError,
-    UnknownPresetError,
-    UnreachableLossError,
-)
+from .data.synthetic import isoflop_runs, synthetic_runs
+
+# fitting: fit a family to runs, bootstrap the fit, sweep its settings
+from .fitting.bootstrap import BootstrapResult, bootstrap, bootstrap_groups
+from .fitting.cost import CostEstimate, estimate_cost
+from .fitting.fit import FitResult, fit
+from .fitting.sweep import sweep
+
+# allocation: compute-optimal N* and D* for budgets, of a law or of every bootstrap draw
+from .allocation.allocate import BOUND_NAMES, Allocation, closed_form, compute_for_loss, compute_optimal
+from .allocation.data_constrained import DataConstrainedAllocation, data_constrained_optimal
+from .allocation.draws import allocate_draws, delta_method_se
 from .allocation.extrapolation import (
     MAX_DECADES_OUTSIDE,
     MAX_SHARE_AT_EDGE,
@@ -43,16 +53,21 @@ from .allocation.extrapolation import (
     FittedRange,
     Thresholds,
 )
-from .fitting.fit import FitResult, fit
-from .io.records import Record, load_bootstrap, load_fit, load_record, save_fit
-from .fitting.sweep import sweep
-from .analysis.isoflop import BudgetProfile, IsoflopResult, isoflop
+from .allocation.flops import FlopsPerToken
+from .allocation.inference import InferenceAllocation, inference_optimal
+
+# analysis: what a fit says (recommendations, predictions, comparisons, held-out checks, design, IsoFLOP)
 from .analysis.compare import compare
+from .analysis.design import Suggestion, predicted_sd, suggest
+from .analysis.isoflop import BudgetProfile, IsoflopResult, isoflop
+from .analysis.predict import Prediction, predict
 from .analysis.recommend import Recommendation, recommend
 from .analysis.validate import Validation, validate
-from .analysis.predict import Prediction, predict
-from .analysis.design import Suggestion, predicted_sd, suggest
-from .data.synthetic import isoflop_runs, synthetic_runs
+
+# io: the one record format (save/load of fits, their draws, k, the row selection)
+from .io.records import Record, load_bootstrap, load_fit, load_record, save_fit
+
+# planning: N, D -> a training run (shapes, memory, accelerators, time and cost)
 from .planning import (
     ACCELERATORS,
     OPTIMIZERS,
@@ -73,17 +88,130 @@ from .planning import (
     training_memory,
     weight_bytes,
 )
-from .laws import (
-    DEFAULT_PRESET,
-    PRESETS,
-    Chinchilla,
-    CustomLaw,
-    DataConstrained,
-    Kaplan,
-    law_from_dict,
-    law_to_dict,
-    load_coefficients,
-    preset,
+
+# errors: what a call raises or warns
+from .errors import (
+    BudgetError,
+    CoefficientsError,
+    ConvergenceWarning,
+    DataError,
+    IdentifiabilityWarning,
+    OptimalError,
+    OutputError,
+    PlanningError,
+    PlausibilityWarning,
+    PlotError,
+    PrecisionError,
+    UnknownPresetError,
+    UnreachableLossError,
 )
 
 from ._util.version import VERSION as __version__
+
+__all__ = [
+    # laws
+    "DEFAULT_PRESET",
+    "PRESETS",
+    "Chinchilla",
+    "CustomLaw",
+    "DataConstrained",
+    "Family",
+    "Kaplan",
+    "custom_family",
+    "law_from_dict",
+    "law_to_dict",
+    "load_coefficients",
+    "preset",
+    # data
+    "Runs",
+    "isoflop_runs",
+    "load_epoch_chinchilla",
+    "parse_where",
+    "read_runs_csv",
+    "runs_from_frame",
+    "shared_data_path",
+    "synthetic_runs",
+    "validate_runs",
+    # fitting
+    "BootstrapResult",
+    "CostEstimate",
+    "FitResult",
+    "bootstrap",
+    "bootstrap_groups",
+    "estimate_cost",
+    "fit",
+    "sweep",
+    # allocation
+    "BOUND_NAMES",
+    "MAX_DECADES_OUTSIDE",
+    "MAX_SHARE_AT_EDGE",
+    "MAX_TOKENS_PER_PARAM",
+    "MIN_TOKENS_PER_PARAM",
+    "PRESET_RANGES",
+    "Allocation",
+    "DataConstrainedAllocation",
+    "FittedRange",
+    "FlopsPerToken",
+    "InferenceAllocation",
+    "Thresholds",
+    "allocate_draws",
+    "closed_form",
+    "compute_for_loss",
+    "compute_optimal",
+    "data_constrained_optimal",
+    "delta_method_se",
+    "inference_optimal",
+    # analysis
+    "BudgetProfile",
+    "IsoflopResult",
+    "Prediction",
+    "Recommendation",
+    "Suggestion",
+    "Validation",
+    "compare",
+    "isoflop",
+    "predict",
+    "predicted_sd",
+    "recommend",
+    "suggest",
+    "validate",
+    # planning
+    "ACCELERATORS",
+    "OPTIMIZERS",
+    "PUBLISHED_SHAPES",
+    "Accelerator",
+    "HardwareEstimate",
+    "ParameterCount",
+    "TrainingMemory",
+    "TrainingPlan",
+    "TransformerShape",
+    "accelerator",
+    "hardware_estimate",
+    "kv_cache_bytes",
+    "load_accelerator",
+    "parameter_count",
+    "plan_training",
+    "shape_for_params",
+    "training_memory",
+    "weight_bytes",
+    # io
+    "Record",
+    "load_bootstrap",
+    "load_fit",
+    "load_record",
+    "save_fit",
+    # errors
+    "BudgetError",
+    "CoefficientsError",
+    "ConvergenceWarning",
+    "DataError",
+    "IdentifiabilityWarning",
+    "OptimalError",
+    "OutputError",
+    "PlanningError",
+    "PlausibilityWarning",
+    "PlotError",
+    "PrecisionError",
+    "UnknownPresetError",
+    "UnreachableLossError",
+]

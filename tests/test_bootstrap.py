@@ -8,6 +8,7 @@ import pytest
 
 import optimal
 from optimal import baseline
+from optimal.allocation.draws import allocate_draws, bootstrap_to_dict, delta_method_se
 from optimal.fitting.bootstrap import starts_for_resamples
 
 
@@ -26,7 +27,7 @@ def test_epoch_anchor(epoch_boot):
         assert abs(params[name]["se"] / se - 1) < 0.10, name
     for name, (lo, hi) in (("alpha", (0.316, 0.372)), ("beta", (0.333, 0.416))):
         assert abs(params[name]["lo"] - lo) < 3e-3 and abs(params[name]["hi"] - hi) < 3e-3, name
-    (chinchilla,) = b.allocation([5.76e23])
+    (chinchilla,) = allocate_draws(b, [5.76e23])
     tpp = chinchilla["tokens_per_param"]
     assert 6.5 < tpp["lo"] < 8.5 and 31 < tpp["hi"] < 39
     assert params["a"]["lo"] < 0.514 < params["a"]["hi"]
@@ -115,8 +116,8 @@ def test_starts_include_the_optimum_and_distinct_others(epoch_fit):
 
 def test_delta_method_agrees_with_bootstrap(epoch_boot):
     budgets = [1e21, 5.76e23]
-    delta = epoch_boot.delta_method_se(budgets)
-    boot = epoch_boot.allocation(budgets)
+    delta = delta_method_se(epoch_boot, budgets)
+    boot = allocate_draws(epoch_boot, budgets)
     for i, item in enumerate(boot):
         # N* is a smooth function of the coefficients but their spread is not small: linearisation error
         # and the skew of N* keep the two within ~30%, not closer
@@ -125,16 +126,14 @@ def test_delta_method_agrees_with_bootstrap(epoch_boot):
 
 
 def test_prediction_interval_is_wider_than_confidence_interval(epoch_boot):
-    bands = epoch_boot.predict(1e9, 2e10)
-    mean_lo, mean_hi = bands["mean"]
-    new_lo, new_hi = bands["new_run"]
-    assert new_lo < mean_lo < mean_hi < new_hi
+    p = optimal.predict(epoch_boot.fit, 1e9, 2e10, bootstrap=epoch_boot)
+    assert p.new_lo[0] < p.mean_lo[0] < p.mean_hi[0] < p.new_hi[0]
     truth_like = float(epoch_boot.fit.law.loss(1e9, 2e10))
-    assert mean_lo < truth_like < mean_hi
+    assert p.mean_lo[0] < truth_like < p.mean_hi[0]
 
 
 def test_json_shape(epoch_boot):
-    out = epoch_boot.to_dict([5.76e23])
+    out = bootstrap_to_dict(epoch_boot, [5.76e23])
     assert set(out) >= {"n_resamples", "n_failed", "confidence", "params", "allocation"}
     assert set(out["params"]) == {"E", "A", "B", "alpha", "beta", "a", "b"}
     assert set(out["allocation"][0]) == {"compute", "N", "D", "tokens_per_param", "loss", "n_draws", "n_at_cap",
@@ -162,7 +161,7 @@ def test_coverage_on_synthetic_truth():
         params = boot.params()
         hits["alpha"] += params["alpha"]["lo"] <= truth.alpha <= params["alpha"]["hi"]
         hits["beta"] += params["beta"]["lo"] <= truth.beta <= params["beta"]["hi"]
-        n_interval = boot.allocation([budget])[0]["N"]
+        n_interval = allocate_draws(boot, [budget])[0]["N"]
         hits["N"] += n_interval["lo"] <= float(true_n) <= n_interval["hi"]
     for name, count in hits.items():
         assert count >= 51, (name, hits)
@@ -175,15 +174,15 @@ def test_prediction_interval_puts_the_heavy_tail_where_the_runs_are():
     loss = runs.loss * np.where(np.arange(120) % 10 == 0, 1.10, 1.0)
     fit = optimal.fit(runs.n_params, runs.n_tokens, loss)
     boot = optimal.bootstrap(fit, n_resamples=200, seed=0, confidence=0.95)
-    bands = boot.predict(1e9, 2e10)
-    centre = np.sqrt(np.prod(bands["mean"]))
-    above, below = np.log(bands["new_run"][1] / centre), np.log(centre / bands["new_run"][0])
+    p = optimal.predict(fit, 1e9, 2e10, bootstrap=boot)
+    centre = np.sqrt(p.mean_lo[0] * p.mean_hi[0])
+    above, below = np.log(p.new_hi[0] / centre), np.log(centre / p.new_lo[0])
     assert above > 0.05 and below < 0.02, (above, below)
     # and it says how far the prediction lies from the fitted runs (N 5e7..1.6e10 here)
-    far = boot.predict(1.6e12, 2e13)["extrapolation"]
-    assert float(far["N_decades_outside"]) == pytest.approx(np.log10(1.6e12 / runs.n_params.max()))
-    assert float(boot.predict(1e9, 2e10)["extrapolation"]["N_decades_outside"]) == 0.0
-    assert float(far["compute_decades"]) == pytest.approx(np.log10(1.6e12 * 2e13 / np.max(runs.n_params * runs.n_tokens)))
+    far = optimal.predict(fit, 1.6e12, 2e13, bootstrap=boot).extrapolation
+    assert float(far["N_decades_outside"][0]) == pytest.approx(np.log10(1.6e12 / runs.n_params.max()))
+    assert float(p.extrapolation["N_decades_outside"][0]) == 0.0
+    assert float(far["compute_decades"][0]) == pytest.approx(np.log10(1.6e12 * 2e13 / np.max(runs.n_params * runs.n_tokens)))
 
 
 def test_groups_bootstrap_as_one_program():

@@ -10,6 +10,7 @@ import pytest
 
 import optimal
 from optimal._util import jsonio
+from optimal.allocation.draws import allocate_draws
 from optimal.errors import (BudgetError, CoefficientsError, DataError, OptimalError, OutputError, PlotError,
                             check_count, check_positive)
 
@@ -255,16 +256,16 @@ def test_bad_bootstrap_arguments(fitted, options, message):
 @pytest.mark.parametrize("budgets", [[-1.0], [0.0], [1e24, np.nan], [np.inf], [1.0]])
 def test_bootstrap_allocation_refuses_bad_budgets(fitted, budgets):
     with pytest.raises(BudgetError):
-        fitted[1].allocation(budgets)
+        allocate_draws(fitted[1], budgets)
 
 
 def test_too_few_converged_draws(fitted):
     boot = fitted[1]
     one = optimal.BootstrapResult(boot.thetas, boot.objectives, np.arange(8) == 0, boot.iterations, 0.95, 0, boot.fit)
     assert one.params()["alpha"] == {"lo": None, "hi": None, "se": None}
-    assert one.allocation([1e22])[0]["N"] == {"lo": None, "hi": None, "se": None}
+    assert allocate_draws(one, [1e22])[0]["N"] == {"lo": None, "hi": None, "se": None}
     with pytest.raises(OptimalError, match="only 1 of 8 bootstrap resamples converged"):
-        one.predict(1e9, 1e10)
+        optimal.predict(one.fit, 1e9, 1e10, bootstrap=one)
 
 
 # --- allocation caps --------------------------------------------------------------------------------------------

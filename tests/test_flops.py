@@ -10,7 +10,7 @@ import pytest
 
 import optimal
 from optimal import BudgetError, FlopsPerToken
-from optimal.fitting.bootstrap import allocations
+from optimal.allocation.draws import allocations
 from optimal.laws import CHINCHILLA
 
 LAW = optimal.preset("epoch2024")

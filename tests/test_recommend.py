@@ -83,8 +83,8 @@ def test_bootstrap_intervals_use_the_given_k(saved):
     (C, k = 8) must be those at (6C/8, k = 6)."""
     boot = optimal.load_bootstrap(saved)
     answer = optimal.recommend(boot, 1e22, flops_per_param_token=K)
-    (expected,) = boot.allocation([1e22 * 6 / K], 6.0)
-    (wrong,) = boot.allocation([1e22], 6.0)
+    (expected,) = optimal.allocate_draws(boot, [1e22 * 6 / K], 6.0)
+    (wrong,) = optimal.allocate_draws(boot, [1e22], 6.0)
     got = answer.records[0]["intervals"]
     for key in ("N", "D"):
         assert got[key]["lo"] == pytest.approx(expected[key]["lo"], rel=1e-9)

@@ -38,6 +38,7 @@ import optax
 
 from ..errors import BudgetError, UnreachableLossError
 from ..laws import CHINCHILLA, Chinchilla, DataConstrained, as_law
+from ..laws.chinchilla import compute_optimal_log_params
 from ..laws.coefficients import check_coefficients
 from .._util.precision import concrete_to_numpy, float64_scope, resolve_dtype
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
@@ -435,11 +436,8 @@ def closed_form(law: Chinchilla, compute, flops_per_param_token=DEFAULT_FLOPS_PE
     ``N* = G (C/k)^(beta/(alpha+beta))``, ``D* = (C/k)/N*``, ``G = (alpha A / (beta B))^(1/(alpha+beta))``
     (Hoffmann et al. 2022, eq. 4), evaluated in log space.
     """
-    log_c = jnp.log(compute) - jnp.log(flops_per_param_token)
-    s = law.alpha + law.beta
-    log_g = (jnp.log(law.alpha * law.A) - jnp.log(law.beta * law.B)) / s
-    log_n = log_g + law.beta / s * log_c
-    return concrete_to_numpy((jnp.exp(log_n), jnp.exp(log_c - log_n)))
+    log_n, log_d = compute_optimal_log_params(law, jnp.log(compute) - jnp.log(flops_per_param_token))
+    return concrete_to_numpy((jnp.exp(log_n), jnp.exp(log_d)))
 
 
 def _loss_floor(law, log_d_max, log_n_max):

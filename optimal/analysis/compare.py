@@ -11,7 +11,8 @@ import numpy as np
 
 from ..allocation.allocate import compute_for_loss, compute_optimal
 from ..errors import OptimalError, UnreachableLossError
-from ..fitting.bootstrap import BootstrapResult, allocations, derived_params
+from ..allocation.draws import allocations
+from ..fitting.bootstrap import BootstrapResult, derived_params
 from .._util.stats import interval, unbounded_interval
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN

@@ -64,6 +64,7 @@ import numpy as np
 from ..errors import BudgetError, DataError, OptimalError, check_confidence, check_count, check_positive
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
+from ..allocation.draws import allocate_draws
 from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, bootstrap
 from .._util.stats import interval
 from ..data.runs import Runs, validate_runs
@@ -196,7 +197,7 @@ class IsoflopResult:
                 n3 = float(np.asarray(third.n_params)[i])
                 row["approach3"] = {"N": n3, "D": float(np.asarray(third.n_tokens)[i])}
                 if self.parametric_bootstrap is not None and len(self.parametric_bootstrap.good) >= 2:
-                    row["approach3"]["N_interval"] = self.parametric_bootstrap.allocation([c], k)[0]["N"]
+                    row["approach3"]["N_interval"] = allocate_draws(self.parametric_bootstrap, [c], k)[0]["N"]
                 row["N_ratio"] = None if n2 is None else n2 / n3
             rows.append(row)
         return rows

@@ -18,15 +18,27 @@ Everything is computed in log loss (the scale the fit's residuals live on) and r
     problem is well determined; the Chinchilla objective is badly conditioned and kinked (PITFALLS.md), so
     prefer bootstrap draws, and treat the linearised interval as a rough guide (``Prediction.method`` says which).
 
-* **Prediction interval for a new run** = the mean's uncertainty plus the residual scatter. The residual scale
-  ``s`` of log loss is estimated robustly from the fit's residuals: ``1.4826 x MAD`` (median absolute deviation
-  about the median, scaled to a normal's standard deviation) over the rows with positive weight, inflated by
-  ``sqrt(n / (n - p))`` for the p coefficients fitted. ASSUMED: a new run's log loss is the law's mean plus an
-  independent residual of the fitted rows' kind (iid in log loss, normal for the interval's width). Each side of
-  the interval adds, in quadrature, that side's half-width of the confidence interval (0 where the point lies
-  outside it) and ``t s``, t the Student-t quantile with n - p degrees of freedom; so the prediction interval
-  always contains the confidence interval and the point. It does NOT include error from a law of the wrong form:
-  held-out extrapolation (``optimal.validate``) is how to see that.
+* **Prediction interval for a new run** = the mean's uncertainty plus the residual scatter. ASSUMED: a new run's
+  log loss is the law's mean plus an independent residual of the fitted rows' kind (iid in log loss). It does NOT
+  include error from a law of the wrong form: held-out extrapolation (``optimal.validate``) is how to see that.
+
+  - from bootstrap draws (the one method when draws are given): the ``confidence`` percentile interval of a
+    draw's log loss plus a residual of the fit (``new_run_residuals``: observed minus predicted log loss over the
+    rows of positive weight, inflated by ``sqrt(n / (n - p))`` for the p coefficients fitted, since fitted rows
+    scatter less about their own fit than new runs do), over every (draw, residual) pair (for very many draws, a
+    random share of the pairs, reproducible from the bootstrap's seed).
+    The residuals' own distribution is used, not a normal: a run that tends to land above the law lands above it
+    here too. Chosen over a normal quadrature (``hypot(CI half-width, t s)``) by a coverage test on synthetic
+    truth (fit + 200 draws per data set, 20 new runs per data set at N 2e10..1e11, 1.2-2.8 decades beyond the
+    fitted N, and 5-100 tokens per parameter; ``tests/test_predict.py``): the share of new runs inside the 95%
+    interval was 0.96 vs 0.86 with skewed residuals (one run in ten 10% above the law; 60 sets of 120 runs),
+    0.94 vs 0.90 with Student-t(3) residuals (60 x 80 runs) and 0.94 vs 0.93 with normal residuals on 30 runs
+    (60 sets); with normal residuals on 80 runs both were ~0.95.
+  - without draws: the residual scale ``s`` of log loss, estimated robustly from the fit's residuals:
+    ``1.4826 x MAD`` (median absolute deviation about the median, scaled to a normal's standard deviation) over
+    the rows with positive weight, inflated by ``sqrt(n / (n - p))``; each side of the interval adds, in
+    quadrature, that side's half-width of the (linearised) confidence interval and ``t s``, t the Student-t
+    quantile with n - p degrees of freedom, so the interval contains the confidence interval and the point.
 
 Example:
   >>> import optimal
@@ -49,7 +61,9 @@ from ..allocation.extrapolation import FittedRange, extrapolation
 from ..errors import CoefficientsError, DataError, OptimalError, check_confidence
 from .._util.precision import float64_scope
 from .._util.stats import percentile_bounds
+from ..fitting.fit import FitResult
 from ..fitting.problem import expand, residuals
+from ..fitting.residuals import log_residuals
 
 MAD_TO_SD = 1.4826  # 1 / Phi^-1(3/4): the MAD of a normal sample times this estimates its standard deviation
 
@@ -116,19 +130,6 @@ class Prediction:
                 "runs": self.records()}
 
 
-@float64_scope
-def log_residuals(result):
-    """The fit's log-loss residuals, observed minus predicted, one per fitted row (n,) (rows of zero weight
-    included; ``residual_scale`` leaves them out)."""
-    _, rows = result.problem()
-    return -np.asarray(_residuals(result.family, jnp.asarray(result.free), rows))
-
-
-@functools.partial(jax.jit, static_argnames="family")
-def _residuals(family, z, rows):
-    return residuals(family, z, rows)
-
-
 def residual_scale(result):
     """``(s, dof)``: the robust scale of the fit's log-loss residuals over its rows of positive weight,
     ``1.4826 x MAD x sqrt(n / (n - p))`` (p free coefficients), and ``dof = n - p``."""
@@ -138,6 +139,38 @@ def residual_scale(result):
     dof = max(n - p, 1)
     mad = float(np.median(np.abs(r - np.median(r))))
     return MAD_TO_SD * mad * math.sqrt(n / dof), dof
+
+
+def new_run_residuals(result):
+    """The fit's log-loss residuals (observed minus predicted) over its rows of positive weight, each inflated by
+    ``sqrt(n / (n - p))`` (``residual_scale``'s dof): what a new run's scatter about the law is drawn from, shape
+    (n,)."""
+    weights = np.asarray(result.data[3], float)
+    r = log_residuals(result)[weights > 0]
+    _, dof = residual_scale(result)
+    return r * math.sqrt(len(r) / dof)
+
+
+_PAIRS_PER_BLOCK = 1 << 22  # (draw, residual) sums held at once by _new_run_bounds (32 MB in float64)
+
+
+def _new_run_bounds(per_draw, residuals, tail, seed):
+    """The ``tail`` and ``100 - tail`` percentiles, per run, of a draw's log loss plus a residual: ``per_draw``
+    (R, m), ``residuals`` (n,). Over every (draw, residual) pair, the exact distribution of the two, when R n is at
+    most ``_PAIRS_PER_BLOCK``; else over each draw with ``_PAIRS_PER_BLOCK // R`` residuals drawn at random (at
+    least one; reproducible from ``seed``). Runs are taken in blocks so that memory stays bounded."""
+    r, m = per_draw.shape
+    if r * len(residuals) <= _PAIRS_PER_BLOCK:
+        noise = np.broadcast_to(residuals, (r, len(residuals)))
+    else:
+        noise = np.random.default_rng(seed).choice(residuals, size=(r, max(1, _PAIRS_PER_BLOCK // r)))
+    lo, hi = np.empty(m), np.empty(m)
+    step = max(1, _PAIRS_PER_BLOCK // noise.size)
+    for start in range(0, m, step):
+        block = per_draw[:, start:start + step]  # (R, b)
+        sums = (block[:, None, :] + noise[:, :, None]).reshape(-1, block.shape[1])
+        lo[start:start + step], hi[start:start + step] = np.percentile(sums, [tail, 100 - tail], axis=0)
+    return lo, hi
 
 
 def huber_variance_factor(delta, scale, robust="huber"):
@@ -198,9 +231,10 @@ def _prediction_covariates(result, covariates, shape):
 
 
 def _draws(result, bootstrap):
-    """The converged draws (R, P) of one fit from a ``BootstrapResult`` or a fit record path (None: no draws)."""
+    """``(draws, seed)``: the converged draws (R, P) of one fit from a ``BootstrapResult`` or a fit record path,
+    and the bootstrap's seed (``(None, None)``: no draws)."""
     if bootstrap is None:
-        return None
+        return None, None
     if isinstance(bootstrap, (str, Path)):
         from ..io.records import load_bootstrap
 
@@ -219,12 +253,14 @@ def _draws(result, bootstrap):
     if len(good) < 2:
         raise OptimalError(f"only {len(good)} of {bootstrap.n_resamples} bootstrap resamples converged; intervals "
                            "need at least 2")
-    return good
+    return good, int(bootstrap.seed)
 
 
 def _runs(result, n_params, n_tokens, covariates, group):
     """The runs to predict, checked: ``(N (m,), D (m,), covariates {name: (m,)}, notes, group index, point log
     loss (m,))``."""
+    if not isinstance(result, FitResult):
+        raise OptimalError(f"predict needs a FitResult (optimal.fit, optimal.load_fit), not {type(result).__name__}")
     g = _group_index(result, group)
     try:
         n, d = np.broadcast_arrays(np.asarray(n_params, dtype=np.float64), np.asarray(n_tokens, dtype=np.float64))
@@ -271,7 +307,7 @@ def mean_error_samples(result, n_params, n_tokens, covariates=None, bootstrap=No
     """
     n, d, covs, _, g, point = _runs(result, n_params, n_tokens, covariates, group)
     log_n, log_d = np.log(n), np.log(d)
-    draws = _draws(result, bootstrap)
+    draws, _ = _draws(result, bootstrap)
     if draws is not None:
         return _per_draw(result.family, draws, g, log_n, log_d, covs) - point
     scale, _ = residual_scale(result)
@@ -386,8 +422,9 @@ def predict(result, n_params, n_tokens, covariates=None, confidence=0.95, bootst
       covariates: ``{name: values}`` for a family that reads covariates (data-constrained: ``{"U": unique
         tokens}``), one value or one per run; a covariate not given takes the family's default (stated in notes).
       confidence: the level of both intervals, in (0, 1).
-      bootstrap: a ``BootstrapResult`` of this fit, or the path of a fit record saved with draws: the confidence
-        interval comes from the draws' percentiles. None: the linearised interval (a rougher approximation).
+      bootstrap: a ``BootstrapResult`` of this fit, or the path of a fit record saved with draws: both intervals
+        come from the draws' percentiles (the prediction interval's with a residual added to each draw). None: the
+        linearised intervals (a rougher approximation).
       group: for a joint fit of several groups, the group whose law predicts.
 
     Returns:
@@ -410,7 +447,8 @@ def predict(result, n_params, n_tokens, covariates=None, confidence=0.95, bootst
     family = result.family
     scale, dof = residual_scale(result)
     q = float(student_t.ppf(0.5 + confidence / 2, dof))
-    draws = _draws(result, bootstrap)
+    draws, seed = _draws(result, bootstrap)
+    tail = 100 * (1 - confidence) / 2
     if draws is not None:
         per_draw = _per_draw(family, draws, g, log_n, log_d, covs)  # (R, m)
         lo, hi = percentile_bounds(np.exp(per_draw), confidence)  # the draws' loss, in nats
@@ -427,9 +465,12 @@ def predict(result, n_params, n_tokens, covariates=None, confidence=0.95, bootst
         method, n_draws = "linearised", 0
         notes.append("confidence interval linearised from the fit's curvature (no bootstrap draws given): a rough "
                      "approximation for this kinked, ill-conditioned objective; pass bootstrap draws for percentiles")
-    below, above = np.maximum(point - log_lo, 0.0), np.maximum(log_hi - point, 0.0)
-    noise = q * scale
-    new_lo, new_hi = point - np.hypot(below, noise), point + np.hypot(above, noise)
+    if draws is not None:  # each draw's mean plus a residual (module docstring)
+        new_lo, new_hi = _new_run_bounds(per_draw, new_run_residuals(result), tail, seed)
+    else:
+        below, above = np.maximum(point - log_lo, 0.0), np.maximum(log_hi - point, 0.0)
+        noise = q * scale
+        new_lo, new_hi = point - np.hypot(below, noise), point + np.hypot(above, noise)
     fit_n, fit_d, _, weights = (np.asarray(x) for x in result.data)
     if result.group_ids is not None:
         rows = np.asarray(result.group_ids) == g

@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 from ..allocation.allocate import Allocation, compute_for_loss, compute_for_loss_draws, compute_optimal
+from ..allocation.draws import allocate_draws
 from ..fitting.bootstrap import BootstrapResult
 from .._util.stats import interval, unbounded_interval
 from ..errors import OptimalError
@@ -202,7 +203,7 @@ def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=N
     caps = dict(flops_per_param_token=k, max_tokens=max_tokens, max_params=max_params)
     if compute is not None:
         point = compute_optimal(src.law, np.atleast_1d(np.asarray(compute, dtype=np.float64)), **caps)
-        draws = None if src.boot is None else src.boot.allocation(point.compute, k, max_tokens, max_params)
+        draws = None if src.boot is None else allocate_draws(src.boot, point.compute, k, max_tokens, max_params)
     else:
         targets = np.atleast_1d(np.asarray(target_loss, dtype=np.float64))
         point = compute_for_loss(src.law, targets, **caps)

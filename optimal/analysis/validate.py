@@ -41,7 +41,6 @@ Example:
 """
 
 import dataclasses
-import math
 import warnings
 
 import numpy as np
@@ -50,7 +49,7 @@ from ..errors import DataError, check_confidence, check_count
 from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, BootstrapResult, bootstrap
 from ..data.runs import Where, parse_where, validate_runs, where_mask
 from ..fitting.fit import FitResult, fit
-from .predict import Prediction, log_residuals, mean_error_samples, predict
+from .predict import Prediction, mean_error_samples, new_run_residuals, predict
 from ..laws import family as family_of
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
@@ -351,8 +350,7 @@ def _fold(runs, held, label, cutoff, compute, covariates, law, fix, tie, n_free,
     every = covariates or None
     prediction = predict(whole, runs.n_params, runs.n_tokens, every, confidence, boot).take(held)
     errors = mean_error_samples(whole, runs.n_params, runs.n_tokens, every, boot, seed=seed)[:, held]
-    kept_rows = np.asarray(whole.data[3]) > 0
-    residuals = log_residuals(whole)[kept_rows] * math.sqrt(kept_rows.sum() / prediction.dof)  # new runs scatter more
+    residuals = new_run_residuals(whole)  # new runs scatter more
     metrics = fold_metrics(prediction, runs.loss[held], confidence, errors, residuals, seed)
     return Fold(label, cutoff, result, boot, np.flatnonzero(held), runs.loss[held], compute[held], prediction, metrics,
                 tuple(misspecification_messages(metrics, confidence)))

@@ -15,6 +15,7 @@ import numpy as np
 
 import optimal
 from optimal.allocation.allocate import check_budgets
+from optimal.allocation.draws import bootstrap_to_dict
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.errors import DataError, OptimalError, OutputError, check_confidence, check_count
 from optimal.data.runs import read_runs_with_columns
@@ -209,7 +210,7 @@ def _part_output(label, part, boot, answer, args, selection):
     if selection:
         output["rows_selected"] = selection
     if boot is not None:
-        output["bootstrap"] = boot.to_dict(args.budgets or (), k_or_default(args))
+        output["bootstrap"] = bootstrap_to_dict(boot, args.budgets or (), k_or_default(args))
     if answer is not None:
         output["recommendation"] = answer.to_dict()
     return output
@@ -265,7 +266,7 @@ def _cmd_sweep(args, runs, covariates, by=None):
         _plot_frontiers(args, [(label, result, boot) for label, _, result, boot, _ in rows])
     if args.json:
         print_json([{"setting": setting, **result.to_dict(),
-                      **({"bootstrap": boot.to_dict(args.budgets or (), k)} if boot is not None else {}),
+                      **({"bootstrap": bootstrap_to_dict(boot, args.budgets or (), k)} if boot is not None else {}),
                       **({"recommendation": answer.to_dict()} if answer is not None else {})}
                      for _, setting, result, boot, answer in rows])
     else:

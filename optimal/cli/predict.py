@@ -1,5 +1,5 @@
 """``optimal predict``: the loss a saved fit predicts at runs (N, D), with the confidence interval for the mean loss,
-the prediction interval for a new run and how far each run lies beyond the fitted ones (``FitResult.predict``)."""
+the prediction interval for a new run and how far each run lies beyond the fitted ones (``optimal.predict``)."""
 
 import argparse
 import csv
@@ -105,7 +105,7 @@ def run(args):
     result, boot = record.fit, record.bootstrap
     k = args.flops_per_param_token or record.flops_per_param_token or DEFAULT_FLOPS_PER_PARAM_TOKEN
     n, d, covariates, actual = _runs_to_predict(args, k)
-    prediction = result.predict(n, d, covariates or None, args.confidence, boot, args.group)
+    prediction = optimal.predict(result, n, d, covariates or None, args.confidence, boot, args.group)
     records = prediction.records()
     for i, record in enumerate(records):
         record["C"] = k * record["N"] * record["D"]

@@ -1,15 +1,24 @@
 """Training runs drawn from a known law, for tests, notebooks and benchmarks where no real data is at hand."""
 
+import jax.numpy as jnp
 import numpy as np
 
 from .runs import Runs
-from ..laws import Chinchilla
+from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
+from ..laws.chinchilla import Chinchilla, compute_optimal_log_params
+from ..laws.data_constrained import DataConstrained
 
 # Epoch AI's refit of Chinchilla (Besiroglu et al. 2024), rounded: a realistic truth to recover
 DEFAULT_TRUTH = Chinchilla(E=1.82, A=482.0, B=2085.0, alpha=0.348, beta=0.366)
 
 
+def _truth_log_loss(law, n, d):
+    """log L of ``law`` (its own ``log_loss``, the one formula) at N, D (NumPy arrays), as float64 NumPy."""
+    return np.asarray(law.log_loss(jnp.log(jnp.asarray(n, jnp.float64)), jnp.log(jnp.asarray(d, jnp.float64))))
+
+
+@float64_scope
 def synthetic_runs(n_runs=120, truth=DEFAULT_TRUTH, noise=0.01, n_range=(5e7, 1.6e10), tokens_per_param=(2.0, 200.0),
                    n_groups=None, group_noise=0.0, seed=0) -> Runs:
     """Runs with N log-uniform in ``n_range`` (parameters), D = N x a log-uniform tokens-per-parameter ratio
@@ -28,7 +37,7 @@ def synthetic_runs(n_runs=120, truth=DEFAULT_TRUTH, noise=0.01, n_range=(5e7, 1.
         n = n[:n_groups][groups]
         offset = group_noise * rng.standard_normal(n_groups)[groups]
     d = n * np.exp(rng.uniform(*np.log(tokens_per_param), n_runs))
-    log_loss = np.log(truth.E + truth.A / n**truth.alpha + truth.B / d**truth.beta) + offset
+    log_loss = _truth_log_loss(truth, n, d) + offset
     loss = np.exp(log_loss + noise * rng.standard_normal(n_runs))
     return Runs(n, d, loss, np.ones(n_runs), groups)
 
@@ -40,6 +49,7 @@ MUENNIGHOFF_THETA = np.array([0.6254804, 6.255414, 7.3049974, 0.3526596, 0.35265
                               np.log(5.309743)])
 
 
+@float64_scope
 def data_constrained_runs(n_runs=200, truth_theta=MUENNIGHOFF_THETA, noise=0.01, seed=0, n_range=(1e8, 1e10),
                           unique_per_param=(0.5, 100.0), epochs=(1.0, 60.0)):
     """Multi-epoch runs drawn from a data-constrained law (Muennighoff et al. 2023) with a known truth.
@@ -60,24 +70,26 @@ def data_constrained_runs(n_runs=200, truth_theta=MUENNIGHOFF_THETA, noise=0.01,
     Returns:
         ``(N, D, U, loss)``, float64 arrays of shape (n_runs,).
     """
-    from ..baseline import data_constrained_log_loss  # NumPy only: the truth needs no JAX
-
     rng = np.random.default_rng(seed)
     n = np.exp(rng.uniform(*np.log(n_range), n_runs))
     u = n * np.exp(rng.uniform(*np.log(unique_per_param), n_runs))
     d = u * np.exp(rng.uniform(*np.log(epochs), n_runs))
-    log_loss = data_constrained_log_loss(np.asarray(truth_theta, dtype=np.float64), np.log(n), np.log(d), np.log(u))
+    e, a, b, alpha, beta, log_rd_star, log_rn_star = np.asarray(truth_theta, dtype=np.float64)
+    truth = DataConstrained(np.exp(e), np.exp(a), np.exp(b), alpha, beta, np.exp(log_rd_star), np.exp(log_rn_star),
+                            jnp.asarray(u, jnp.float64))
+    log_loss = _truth_log_loss(truth, n, d)
     loss = np.exp(log_loss + noise * rng.standard_normal(n_runs))
     return n, d, u, loss
 
 
+@float64_scope
 def isoflop_runs(budgets=(1e18, 1e19, 1e20, 1e21), truth=DEFAULT_TRUTH, n_sizes=7, width_decades=1.5, offset_decades=0.0,
                  drift=0.0, noise=0.0, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, seed=0) -> Runs:
     """IsoFLOP-grid runs (Hoffmann et al. 2022's Approach 2 design) drawn from a known Chinchilla law.
 
     At each budget C (FLOPs), ``n_sizes`` model sizes N (parameters) evenly spaced in log N over ``width_decades``
     decades, centred ``offset_decades + drift x log10(C / budgets[0])`` decades above the law's compute-optimal
-    N*(C) (``closed_form``); D = C / (k N) (tokens) and loss = truth(N, D) x exp(noise x standard normal) (nats).
+    N*(C) (its closed form, ``compute_optimal_log_params``); D = C / (k N) (tokens) and loss = truth(N, D) x exp(noise x standard normal) (nats).
 
     Args:
       budgets: the IsoFLOP budgets in FLOPs, shape (G,). truth: the ``Chinchilla`` law the runs come from.
@@ -96,17 +108,16 @@ def isoflop_runs(budgets=(1e18, 1e19, 1e20, 1e21), truth=DEFAULT_TRUTH, n_sizes=
       >>> runs.n_params.shape, sorted(set(runs.groups.tolist()))
       ((10,), [0, 1])
     """
-    from ..allocation.allocate import closed_form  # the truth's own optimum, the one formula for it
-
     budgets = np.asarray(budgets, dtype=np.float64).reshape(-1)
     rng = np.random.default_rng(seed)
-    optimum = np.asarray(closed_form(truth, budgets, flops_per_param_token)[0], dtype=np.float64)
+    log_c = jnp.log(jnp.asarray(budgets)) - jnp.log(jnp.asarray(flops_per_param_token, jnp.float64))
+    optimum = np.asarray(jnp.exp(compute_optimal_log_params(truth, log_c)[0]))  # the truth's own optimum
     centre = np.log10(optimum) + offset_decades + drift * np.log10(budgets / budgets[0])
     steps = np.linspace(-0.5, 0.5, n_sizes) * width_decades if n_sizes > 1 else np.zeros(1)
     n = 10.0 ** (centre[:, None] + steps[None, :])
     c = np.broadcast_to(budgets[:, None], n.shape)
     d = c / (flops_per_param_token * n)
-    log_loss = np.log(truth.E + truth.A / n**truth.alpha + truth.B / d**truth.beta)
+    log_loss = _truth_log_loss(truth, n, d)
     loss = np.exp(log_loss + noise * rng.standard_normal(n.shape))
     groups = np.repeat(np.arange(len(budgets)), n_sizes)
     return Runs(n.reshape(-1), d.reshape(-1), loss.reshape(-1), np.ones(n.size), groups)

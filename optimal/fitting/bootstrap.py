@@ -17,7 +17,6 @@ import dataclasses
 import functools
 import hashlib
 import math
-import warnings
 
 import jax
 import jax.numpy as jnp
@@ -25,18 +24,16 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ..allocation.allocate import allocate_law, check_budgets
 from . import diagnostics
 from ..errors import ConvergenceWarning, IdentifiabilityWarning, OptimalError, check_confidence, check_count
-from ..allocation.extrapolation import FittedRange, extrapolation, has_interior_optimum
 from ..laws.chinchilla import CHINCHILLA
 from .fit import MAX_ITER, FitResult, build_problem, fit, screen
-from ..analysis.predict import log_residuals
 from .problem import RowData, evaluator, expand
 from .problem import screen as screen_family
 from .solver import SolverConfig, default_slots, polish_lanes
 from .._util.precision import float64_scope
-from .._util.stats import interval, percentile_bounds
+from .._util.stats import interval
+from .._util.warn import warn
 
 _LANE_ROWS_PER_CHUNK = 1 << 22  # lanes x rows per compiled call (the resamples' weights: 32 MB in float64)
 _RETRY_STARTS = 16  # starts for a resample whose first refit did not converge
@@ -65,24 +62,6 @@ def derived_params(thetas, family=CHINCHILLA, group_labels=None) -> dict:
     return values
 
 
-@float64_scope
-def allocations(thetas, budgets, flops_per_param_token=6.0, max_tokens=None, max_params=None, family=CHINCHILLA,
-                covariates=None):
-    """Each draw's own compute-optimal allocation under the same k and caps as the point.
-
-    Returns a dict of N, D, tokens_per_param, loss (floats), converged (bool) and bound (0 none, 1 the
-    ``max_tokens`` cap binds, 2 the ``max_params`` cap binds), each of shape (draws, budgets). ``thetas``
-    (draws, P) are fitting-space draws of ``family``; ``covariates`` its covariates for the laws (defaults
-    otherwise, e.g. unlimited unique tokens).
-    """
-    thetas = jnp.asarray(thetas)
-    budgets, k, log_d_max, log_n_max = check_budgets(budgets, flops_per_param_token, max_tokens, max_params, thetas.dtype)
-    budgets = jnp.atleast_1d(budgets)
-    result = jax.vmap(lambda th: allocate_law(family.law_from_theta(th, covariates), budgets, k, log_d_max,
-                                              log_n_max))(thetas)
-    return {"N": np.asarray(result.n_params), "D": np.asarray(result.n_tokens),
-            "tokens_per_param": np.asarray(result.tokens_per_param), "loss": np.asarray(result.loss),
-            "converged": np.asarray(result.converged), "bound": np.asarray(result.bound)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,98 +152,12 @@ class BootstrapResult:
         g = list(self.fit.group_labels).index(label)
         return dataclasses.replace(self, thetas=self.thetas[:, g], fit=self.fit.group(label))
 
-    def _laws(self, thetas, covariates=None):
-        return self.fit.family.law_from_theta(jnp.asarray(thetas), covariates)
-
-    def _check_ungrouped(self):
-        if self.fit.group_labels is not None:
-            raise OptimalError("a joint fit of several groups has one law per group: use .group(label) first")
-
-    @float64_scope
-    def allocation(self, budgets, flops_per_param_token=6.0, max_tokens=None, max_params=None):
-        """Per budget (FLOPs), intervals from every converged draw's own allocation, computed with the same k
-        and caps as the point: ``{compute, N, D, tokens_per_param, loss}``, each quantity a ``{lo, hi, se}``,
-        and counts: ``n_draws``, ``n_at_cap`` (a cap binds), ``n_not_converged`` (the allocation solver did not
-        converge) and ``n_no_interior`` (not converged, or N* or D* below one: no interior optimum). Draws
-        at a cap or without an interior optimum stay in the intervals; they are counted, not dropped."""
-        self._check_ungrouped()
-        budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
-        draws = allocations(self.good, budgets, flops_per_param_token, max_tokens, max_params, self.fit.family)
-        converged, bound = draws.pop("converged"), draws.pop("bound")
-        interior = has_interior_optimum(draws["N"], draws["D"], converged)
-        return [
-            {"compute": float(c), **{key: interval(values[:, i], self.confidence) for key, values in draws.items()},
-             "n_draws": int(len(self.good)), "n_at_cap": int(np.sum(bound[:, i] != 0)),
-             "n_not_converged": int(np.sum(~converged[:, i])), "n_no_interior": int(np.sum(~interior[:, i]))}
-            for i, c in enumerate(budgets)
-        ]
-
-    @float64_scope
-    def predict(self, n_params, n_tokens, covariates=None):
-        """Intervals for the loss of runs at (N, D) (arrays of one shape).
-
-        Returns ``{"mean": (lo, hi), "new_run": (lo, hi), "extrapolation": {...}}``: a confidence interval for the
-        law's mean loss there,
-        and a prediction interval for one new run's loss: each draw's mean plus a residual of the full-data fit
-        (observed minus predicted log-loss, so a run that tends to land above the law lands above it here too)
-        drawn at random. It is the wider of the two. ``extrapolation`` says how far (N, D) lie from the fitted
-        runs: the decades of N x D beyond the largest run's (the same for compute at any k) and the decades N and
-        D lie outside the fitted ranges. ``covariates``: the family's covariates at those runs (e.g. ``{"U": ..}``).
-        """
-        self._check_enough_draws()
-        self._check_ungrouped()
-        log_n, log_d = np.log(np.asarray(n_params, float)), np.log(np.asarray(n_tokens, float))
-        laws = self._laws(self.good, covariates)
-        mean = np.asarray(jax.vmap(lambda law: law.log_loss(jnp.asarray(log_n), jnp.asarray(log_d)))(laws))
-        rng = np.random.default_rng(self.seed)
-        noisy = mean - rng.choice(self.fit_residuals(), size=mean.shape)  # fit_residuals: predicted - observed
-        bounds = lambda x: tuple(np.exp(percentile_bounds(x, self.confidence)))  # noqa: E731
-        n, d, _, weights = self.fit.data
-        far = extrapolation(FittedRange.from_runs(n, d, weights), np.exp(log_n + log_d), np.exp(log_n), np.exp(log_d), 1.0)
-        return {"mean": bounds(mean), "new_run": bounds(noisy), "extrapolation": far}
-
-    @float64_scope
-    def fit_residuals(self):
-        """The full-data fit's log-loss residuals, predicted minus observed, shape (n,)."""
-        return -log_residuals(self.fit)
-
-    @float64_scope
-    def delta_method_se(self, budgets, flops_per_param_token=6.0):
-        """Standard errors of N* and D* by the delta method: the gradient of log N*(C) with respect to the
-        coefficients (``jax.grad`` through the solver) and the bootstrap covariance of the coefficients.
-        Returns ``{"N": (budgets,), "D": (budgets,)}``."""
-        self._check_enough_draws()
-        self._check_ungrouped()
-        budgets = check_budgets(budgets, flops_per_param_token)[0]
-        cov = np.cov(self.good, rowvar=False)
-        budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
-
-        def log_allocation(theta, c):
-            result = allocate_law(self._laws(theta), c, jnp.asarray(flops_per_param_token), jnp.inf, jnp.inf)
-            return jnp.log(result.n_params), jnp.log(result.n_tokens)
-
-        theta = jnp.asarray(self.fit.theta)
-        out = {"N": [], "D": []}
-        for c in budgets:
-            grads = jax.jacobian(log_allocation)(theta, jnp.asarray(c))
-            values = log_allocation(theta, jnp.asarray(c))
-            for key, g, v in zip(("N", "D"), grads, values):
-                g = np.asarray(g)
-                out[key].append(float(np.exp(v) * np.sqrt(g @ cov @ g)))
-        return {k: np.asarray(v) for k, v in out.items()}
-
-    def _check_enough_draws(self):
-        if len(self.good) < 2:
-            raise OptimalError(f"only {len(self.good)} of {self.n_resamples} bootstrap resamples converged; "
-                               "intervals need at least 2")
-
-    def to_dict(self, budgets=(), flops_per_param_token=6.0, max_tokens=None, max_params=None):
-        """The CLI's JSON: n_resamples, n_failed, n_retried, warnings, confidence, params, allocation (same k and
-        caps as the point)."""
+    def to_dict(self):
+        """The JSON summary: n_resamples, n_failed, n_retried, warnings, confidence, seed, params (the allocation of
+        the draws at budgets is ``optimal.allocation.draws.bootstrap_to_dict``)."""
         return {"n_resamples": self.n_resamples, "n_failed": self.n_failed, "n_retried": self.n_retried,
                 "warnings": self.warnings, "confidence": self.confidence,
-                "seed": self.seed, "params": self.params(),
-                "allocation": self.allocation(budgets, flops_per_param_token, max_tokens, max_params) if len(budgets) else []}
+                "seed": self.seed, "params": self.params()}
 
 
 
@@ -496,7 +389,7 @@ def _warn_about(boot, prefix=""):
     """The bootstrap's failure and boundary warnings, each as its category."""
     for category, messages in ((ConvergenceWarning, boot.failure_warnings()), (IdentifiabilityWarning, boot.boundary_warnings())):
         for message in messages:
-            warnings.warn(prefix + message, category, stacklevel=4)
+            warn(prefix + message, category)
 
 
 @float64_scope

@@ -12,7 +12,6 @@ program (``optimal.fitting.solver.polish``).
 
 import dataclasses
 import functools
-import warnings
 from typing import Any
 
 import jax
@@ -30,6 +29,7 @@ from ..laws import family as family_of
 from ..laws.family import Family
 from .objective import DEFAULT_DELTA, PARAM_NAMES, ROBUST_LOSSES, hoffmann_grid, value_grad_hessian
 from .._util.precision import float64_scope, resolve_dtype
+from .._util.warn import warn
 from .solver import REASONS, Lanes, SolverConfig, default_slots, polish
 
 AT_BEST_RTOL = 1e-6  # a start "reached the best objective" within this relative gap
@@ -328,17 +328,6 @@ class FitResult:
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
-    def predict(self, n_params, n_tokens, covariates=None, confidence=0.95, bootstrap=None, group=None):
-        """The loss this fit predicts at runs (N, D), with a confidence interval for the mean loss and a prediction
-        interval for a new run: ``optimal.analysis.predict.predict`` (its docstring says how). ``bootstrap``: a
-        ``BootstrapResult`` of this fit or a fit record saved with draws (preferred); None: a linearised interval.
-
-        Example:
-          >>> result.predict([1e10, 7e10], [2e11, 1.4e12]).records()  # doctest: +SKIP
-        """
-        from ..analysis.predict import predict
-
-        return predict(self, n_params, n_tokens, covariates, confidence, bootstrap, group)
 
     def refit(self):
         """Run the fit again from the saved rows and configuration."""
@@ -649,10 +638,10 @@ def _logs(runs):
 def _finish(lanes, best, theta, found, diagnostics, hessian, runs, config, fam, law, **fields):
     """Warnings, convergence verdict and the ``FitResult`` (shared by both paths)."""
     for message in found:
-        warnings.warn(message, IdentifiabilityWarning, stacklevel=4)
+        warn(message, IdentifiabilityWarning)
     implausible = plausibility(runs.n_params, runs.n_tokens, runs.loss)
     for message in implausible:
-        warnings.warn(message, PlausibilityWarning, stacklevel=4)
+        warn(message, PlausibilityWarning)
     found = list(found) + implausible
     values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)
     converged, reason = bool(lanes.converged[best]), REASONS[int(lanes.reason[best])]
@@ -662,7 +651,7 @@ def _finish(lanes, best, theta, found, diagnostics, hessian, runs, config, fam, 
         message = singular or f"the best start did not converge ({reason} after {int(lanes.iterations[best])} iterations)"
         converged, reason = False, "singular curvature" if singular else reason
         found.append(message)
-        warnings.warn(message, ConvergenceWarning, stacklevel=4)
+        warn(message, ConvergenceWarning)
     return FitResult(
         law=law, theta=theta, objective=float(values[best]), n_rows=len(runs.loss), n_starts=len(lanes.objective),
         n_starts_at_best=int(np.sum(values <= values[best] * (1 + AT_BEST_RTOL))), converged=converged,

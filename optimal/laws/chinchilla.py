@@ -16,6 +16,16 @@ def chinchilla_log_loss(E, A, B, alpha, beta, log_n, log_d):
     return logsumexp(jnp.stack(terms), axis=0)
 
 
+def compute_optimal_log_params(law, log_c):
+    """``(log N*, log D*)`` of the Chinchilla ``law`` at ``log_c = log(C / k)`` (budget C in FLOPs, C = k N D):
+    ``N* = G (C/k)^(beta/(alpha+beta))``, ``D* = (C/k)/N*``, ``G = (alpha A / (beta B))^(1/(alpha+beta))``
+    (Hoffmann et al. 2022, eq. 4), in log space. Broadcasts over ``log_c``."""
+    s = law.alpha + law.beta
+    log_g = (jnp.log(law.alpha * law.A) - jnp.log(law.beta * law.B)) / s
+    log_n = log_g + law.beta / s * log_c
+    return log_n, log_c - log_n
+
+
 class Chinchilla(NamedTuple):
     """``L = E + A / N^alpha + B / D^beta`` (Hoffmann et al. 2022, eq. 2).
 

@@ -3,7 +3,7 @@
 Every function returns a ``matplotlib.figure.Figure`` built without pyplot, so nothing here needs a display or
 touches global plotting state (headless servers, tests and notebooks alike); in Jupyter a figure left as a
 cell's last expression is shown as PNG. The numbers come from the public API (``compute_optimal``,
-``bootstrap.allocations``, ``bootstrap.derived_params``, ``law.loss``); this module only draws them.
+``allocation.draws.allocations``, ``bootstrap.derived_params``, ``law.loss``); this module only draws them.
 ``figure_from_record`` and ``save_figure`` are what ``optimal plot`` calls.
 
 Example:
@@ -26,7 +26,8 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 import optimal
-from optimal.fitting.bootstrap import allocations, derived_params
+from optimal.allocation.draws import allocations
+from optimal.fitting.bootstrap import derived_params
 from optimal.errors import PlotError, check_count
 from optimal.laws.chinchilla import CHINCHILLA
 from optimal._util.jsonio import check_writable

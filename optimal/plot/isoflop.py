@@ -16,7 +16,7 @@ from matplotlib import colormaps
 
 import optimal
 from optimal.errors import PlotError
-from optimal.fitting.bootstrap import allocations
+from optimal.allocation.draws import allocations
 from optimal._util.stats import percentile_bounds
 from optimal.plot.figures import COMPUTE_LABEL, LOSS_LABEL, NotebookFigure, percent_label
 from optimal._util.precision import float64_scope
