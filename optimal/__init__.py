@@ -86,3 +86,8 @@ from .laws import (
 )
 
 from ._util.version import VERSION as __version__
+from ._util.results import Issue, Result, Status
+from .analysis.compare import Comparison
+from .fitting.fit import fit_groups
+from .fitting.groups import GroupBootstraps, GroupFits
+from .fitting.sweep import Sweep

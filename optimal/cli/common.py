@@ -12,6 +12,7 @@ from optimal.analysis.recommend import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.errors import OptimalError
 from optimal.data.runs import parse_where
 from optimal._util.jsonio import dumps_strict
+from optimal._util.text import format_table, or_na  # noqa: F401 (the commands' tables)
 
 
 class Parser(argparse.ArgumentParser):
@@ -72,18 +73,6 @@ def print_json(value):
         shown = ", ".join(places[:3]) + (", ..." if len(places) > 3 else "")
         warn(f"{len(places)} non-finite value{'s' if len(places) > 1 else ''} written as null ({shown})")
     print(text)
-
-
-def or_na(value, spec):
-    """A number formatted with ``spec``, or n/a for a missing one (an interval from fewer than 2 draws)."""
-    return "n/a" if value is None else format(value, spec)
-
-
-def format_table(headers, rows):
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths))]
-    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
-    return "\n".join(lines)
 
 
 def source_from_args(args):
