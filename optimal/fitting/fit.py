@@ -846,8 +846,8 @@ def fit_masked(fam, runs, covariates, fix, tie, masks, options, deltas=None):
 def _joint_starts(fam, runs, covariates, fix, tie, labels, ids, struct, options):
     """Starts for a joint fit: every group fitted on its own, then one start per group that takes the shared
     parameters from that group (the per-group ones from their own fits)."""
-    solo = fit(*runs[:4], law=fam, covariates=covariates or None, fix=fix, tie=tie,
-               groups=np.asarray(labels, dtype=object)[ids], **{**options, "starts": "screen"})
+    solo = fit_groups(*runs[:4], law=fam, covariates=covariates or None, fix=fix, tie=tie,
+                      groups=np.asarray(labels, dtype=object)[ids], **{**options, "starts": "screen"})
     thetas = np.stack([np.atleast_2d(solo[label].theta)[0] for label in labels])  # (G, P)
     starts = []
     for g in range(len(labels)):
