@@ -82,7 +82,7 @@ def test_failures_are_counted_not_dropped():
     assert starved.n_resamples == 40 and starved.n_failed > 0 and starved.n_retried >= starved.n_failed
     assert len(starved.good) == 40 - starved.n_failed
     summary = starved.to_dict()
-    assert summary["n_failed"] == starved.n_failed and summary["warnings"] == starved.warnings != []
+    assert summary["n_failed"] == starved.n_failed and list(summary["warnings"]) == list(starved.warnings) != []
 
 
 def ill_posed_runs():
