@@ -1631,7 +1631,7 @@ def run_batch(bc, out_dir=RESULTS_DIR):
     data = [np.concatenate(x) for x in (ns, ds, ls)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fits = optimal.fit(*data, groups=np.array(labels))
+        fits = optimal.fit_groups(*data, groups=np.array(labels))
     b = bc["resamples"]
     separate = _clock(lambda: [optimal.bootstrap(f, n_resamples=b, seed=0) for f in fits.values()], bc["rounds"])
     together = _clock(lambda: optimal.bootstrap_groups(fits, n_resamples=b, seed=0), bc["rounds"])

@@ -37,8 +37,9 @@ from .data.synthetic import isoflop_runs, synthetic_runs
 # fitting: fit a family to runs, bootstrap the fit, sweep its settings
 from .fitting.bootstrap import BootstrapResult, bootstrap, bootstrap_groups
 from .fitting.cost import CostEstimate, estimate_cost
-from .fitting.fit import FitResult, fit
-from .fitting.sweep import sweep
+from .fitting.fit import FitResult, fit, fit_groups
+from .fitting.groups import GroupBootstraps, GroupFits
+from .fitting.sweep import Sweep, sweep
 
 # allocation: compute-optimal N* and D* for budgets, of a law or of every bootstrap draw
 from .allocation.allocate import BOUND_NAMES, Allocation, closed_form, compute_for_loss, compute_optimal
@@ -57,7 +58,7 @@ from .allocation.flops import FlopsPerToken
 from .allocation.inference import InferenceAllocation, inference_optimal
 
 # analysis: what a fit says (recommendations, predictions, comparisons, held-out checks, design, IsoFLOP)
-from .analysis.compare import compare
+from .analysis.compare import Comparison, compare
 from .analysis.design import Suggestion, predicted_sd, suggest
 from .analysis.isoflop import BudgetProfile, IsoflopResult, isoflop
 from .analysis.predict import Prediction, predict
@@ -106,6 +107,7 @@ from .errors import (
     UnreachableLossError,
 )
 
+from ._util.results import Issue, Result, Status
 from ._util.version import VERSION as __version__
 
 __all__ = [
@@ -136,10 +138,14 @@ __all__ = [
     "BootstrapResult",
     "CostEstimate",
     "FitResult",
+    "GroupBootstraps",
+    "GroupFits",
+    "Sweep",
     "bootstrap",
     "bootstrap_groups",
     "estimate_cost",
     "fit",
+    "fit_groups",
     "sweep",
     # allocation
     "BOUND_NAMES",
@@ -163,6 +169,7 @@ __all__ = [
     "inference_optimal",
     # analysis
     "BudgetProfile",
+    "Comparison",
     "IsoflopResult",
     "Prediction",
     "Recommendation",
@@ -200,6 +207,10 @@ __all__ = [
     "load_fit",
     "load_record",
     "save_fit",
+    # results: the protocol every result follows
+    "Issue",
+    "Result",
+    "Status",
     # errors
     "BudgetError",
     "CoefficientsError",

@@ -29,7 +29,7 @@ def test_solve_json_keys_and_values(capsys):
     records = answer["allocations"]
     assert code == 0 and len(records) == 2
     assert set(answer) == {"source", "flops_per_param_token", "flops_per_param_token_from", "max_tokens", "max_params",
-                           "fitted_range", "bootstrap", "allocations", "warnings", "notes"}
+                           "fitted_range", "bootstrap", "allocations", "warnings", "notes", "status"}
     assert set(records[0]) == {"compute", "N", "D", "loss", "tokens_per_param", "converged", "bound", "fit_converged",
                                "extrapolation"}
     assert set(records[0]["extrapolation"]) == {"compute_decades", "N_decades_outside", "D_decades_outside"}

@@ -221,7 +221,7 @@ def test_by_bootstraps_every_group_in_one_program(capsys, runs_csv):
     runs = optimal.synthetic_runs(n_runs=60, seed=1)
     labels = np.where(np.arange(60) % 2, "web", "code")
     with jax.enable_x64(False):
-        fits = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, groups=labels)
+        fits = optimal.fit_groups(runs.n_params, runs.n_tokens, runs.loss, groups=labels)
         boots = optimal.bootstrap_groups(fits, n_resamples=8, seed=3)
         alone = optimal.bootstrap(fits["code"], n_resamples=8, seed=3)
     for r in results:

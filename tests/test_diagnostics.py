@@ -54,7 +54,7 @@ def test_well_posed_bootstrap_is_quiet():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         boot = optimal.bootstrap(result, n_resamples=100, seed=0)
-    assert boot.warnings == []
+    assert boot.warnings == ()
 
 
 @pytest.mark.parametrize(

@@ -61,7 +61,7 @@ def test_every_preset_carries_the_range_it_was_fitted_on():
     # Chinchilla's 5.76e23 FLOPs is 1.65 decades beyond the largest of Epoch's 240 rows (1.30e22 FLOPs)
     assert record["extrapolation"]["compute_decades"] == pytest.approx(np.log10(5.76e23 / 1.2956e22))
     assert 0.5 < record["extrapolation"]["N_decades_outside"] < 0.8
-    assert answer.warnings == []
+    assert answer.warnings == ()
     far = optimal.recommend("kaplan2020", 5.76e23)
     assert "N_outside_range" in codes(far)  # 1.9e11 parameters from runs up to 1.5e9
 
@@ -70,7 +70,7 @@ def test_a_law_without_a_range_says_so_and_invents_none():
     answer = optimal.recommend(optimal.Chinchilla(1.8, 480.0, 2100.0, 0.35, 0.37), [1e22, 1e24])
     assert all(v is None for r in answer.records for v in r["extrapolation"].values())
     assert sum("unknown" in note for note in answer.notes) == 1
-    assert answer.warnings == [] and answer.to_dict()["fitted_range"] is None
+    assert answer.warnings == () and answer.to_dict()["fitted_range"] is None
 
 
 def test_well_posed_runs_asked_within_a_decade_give_no_warning(well_posed):
@@ -79,7 +79,7 @@ def test_well_posed_runs_asked_within_a_decade_give_no_warning(well_posed):
     answer = optimal.recommend(result, 5 * largest)
     (record,) = answer.records
     assert record["extrapolation"]["compute_decades"] == pytest.approx(np.log10(5))
-    assert answer.warnings == [], answer.warnings
+    assert answer.warnings == (), answer.warnings
 
 
 def test_ill_posed_runs_asked_for_1e24_warn(ill_posed):

@@ -130,7 +130,7 @@ def test_shared_parameters_recover_both_groups_truths():
 def test_groups_without_shared_fit_each_on_its_own():
     runs = optimal.synthetic_runs(noise=0.005, seed=5)
     labels = np.where(np.arange(len(runs.loss)) % 2 == 0, "x", "y")
-    results = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, groups=labels)
+    results = optimal.fit_groups(runs.n_params, runs.n_tokens, runs.loss, groups=labels)
     assert set(results) == {"x", "y"}
     alone = optimal.fit(runs.n_params[labels == "y"], runs.n_tokens[labels == "y"], runs.loss[labels == "y"])
     assert results["y"].objective == pytest.approx(alone.objective, rel=1e-12)

@@ -114,7 +114,7 @@ def asymmetric_with_parametric():
 
 def test_parametric_fit_beside_it_and_the_asymmetry_warning(asymmetric_with_parametric):
     found = asymmetric_with_parametric
-    codes = [w["code"] for w in found.warnings]
+    codes = [w.code for w in found.warnings]
     assert "asymmetric" in codes and "bias" in codes
     assert "off-centre" not in codes and "drift" not in codes and "wide" not in codes
     p = found.parametric.params
@@ -142,7 +142,7 @@ def test_off_centre_drifting_wide_grids_are_named():
     # 3 decades wide (>= 2.5), centred 0.9 decades above N* at the first budget and drifting 0.5 decades per decade
     runs = optimal.isoflop_runs(BUDGETS, SYMMETRIC, width_decades=3.0, offset_decades=-0.9, drift=0.5)
     found = optimal.isoflop(runs)
-    codes = {w["code"] for w in found.warnings}
+    codes = {w.code for w in found.warnings}
     assert {"off-centre", "drift", "wide"} <= codes
     assert "asymmetric" not in codes
 
@@ -198,7 +198,7 @@ def test_refusals_are_listed_warned_and_left_out():
     assert [p.reason for p in found.profiles] == [None, None, None, "vertex not inside the sizes tried",
                                                   "curvature not positive (no minimum)", "fewer than 3 sizes"]
     assert [p.accepted for p in found.profiles] == [True, True, True, False, False, False]
-    refused = [w["message"] for w in found.warnings if w["code"] == "refused"]
+    refused = [w.message for w in found.warnings if w.code == "refused"]
     assert len(refused) == 3 and any("1e+21" in m for m in refused) and any("1e+23" in m for m in refused)
     # the line goes through the three accepted vertices only
     log_vertex, a, _ = _hand_vertices(base, base.groups)
@@ -255,7 +255,7 @@ def test_bootstrap_failures_are_counted_never_silent():
     assert boot["n_with_failure"] == int(failed.any(axis=1).sum())
     assert boot["n_failed"] == int((np.isfinite(boot["log_n_opt"]).sum(axis=1) < 2).sum()) > 0
     assert np.isnan(boot["a"]).sum() == boot["n_failed"]
-    messages = [w["message"] for w in found.warnings if w["code"] == "bootstrap"]
+    messages = [w.message for w in found.warnings if w.code == "bootstrap"]
     assert len(messages) == 2 and f"{boot['n_failed']} of 200 resamples kept fewer than 2 vertices" in messages[1]
 
 

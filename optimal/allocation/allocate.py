@@ -42,12 +42,39 @@ from ..laws.chinchilla import compute_optimal_log_params
 from ..laws.coefficients import check_coefficients
 from .._util.precision import concrete_to_numpy, float64_scope, resolve_dtype
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
+from .._util.results import Issue, Status
+from .._util.text import format_table
 from .flops import FlopsPerToken
 
 BOUND_NAMES = (None, "max_tokens", "max_params")
 _MAX_STEP = 2.0  # at most a factor e^2 in N per Newton step
 _MAX_ITER = 100
 _MAX_BRACKET_ITER = 200  # bisection alone halves a bracket of ~70 (in log N) to a few ulps in ~50 steps
+
+
+def allocation_status(converged) -> Status:
+    """SUCCESS when every solve converged, PARTIAL when some did, FAILED when none did."""
+    converged = np.ravel(np.asarray(converged))
+    if converged.size and converged.all():
+        return Status.SUCCESS
+    return Status.PARTIAL if converged.any() else Status.FAILED
+
+
+def convergence_warnings(converged) -> tuple:
+    """An ``Issue`` ("not-converged") counting the solves that did not converge, or nothing."""
+    converged = np.ravel(np.asarray(converged))
+    if converged.all():
+        return ()
+    return (Issue("not-converged", f"{int((~converged).sum())} of {converged.size} allocations did not converge"),)
+
+
+def records_table(records) -> str:
+    """``to_records()`` as a text table: numbers to 4 significant digits, flags yes/NO, None as -."""
+    if not records:
+        return "no allocations"
+    cells = lambda v: (v if isinstance(v, str) else "-" if v is None else ("yes" if v else "NO")  # noqa: E731
+                       if isinstance(v, bool) else f"{v:.4g}")
+    return format_table(list(records[0]), [[cells(v) for v in r.values()] for r in records])
 
 
 class Allocation(NamedTuple):
@@ -65,6 +92,36 @@ class Allocation(NamedTuple):
     tokens_per_param: Any
     converged: Any
     bound: Any
+
+    @property
+    def status(self) -> Status:
+        """SUCCESS when every solve converged, PARTIAL when some did, FAILED when none did (concrete arrays only:
+        not under ``jit``)."""
+        return allocation_status(self.converged)
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+    @property
+    def warnings(self) -> tuple:
+        """Solves that did not meet their tolerance ("not-converged"), counted."""
+        return convergence_warnings(self.converged)
+
+    def to_dict(self) -> dict:
+        """``{"status", "allocations": to_records()}`` (strict JSON)."""
+        return {"status": self.status.label, "allocations": self.to_records()}
+
+    def summary(self) -> str:
+        """A table, one row per entry of ``to_records()``."""
+        return records_table(self.to_records())
+
+    @property
+    def notes(self) -> tuple:
+        """Budgets where a cap binds ("at-cap"), counted per cap."""
+        bound = np.ravel(np.asarray(self.bound))
+        return tuple(Issue("at-cap", f"the {name} cap binds at {int(np.sum(bound == i))} of {bound.size} budgets")
+                     for i, name in enumerate(BOUND_NAMES) if name is not None and np.any(bound == i))
 
     def to_records(self):
         """A list of plain dicts, one per budget, with the CLI's JSON keys."""

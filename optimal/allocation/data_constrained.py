@@ -22,7 +22,9 @@ from ..errors import BudgetError, CoefficientsError
 from ..laws import DataConstrained
 from .._util.precision import concrete_to_numpy, float64_scope, resolve_dtype
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
-from .allocate import allocate_law, check_budgets, check_positive_values, is_concrete, law_in
+from .._util.results import Issue, Status
+from .allocate import (allocate_law, allocation_status, check_budgets, check_positive_values, convergence_warnings,
+                       is_concrete, law_in, records_table)
 
 
 class DataConstrainedAllocation(NamedTuple):
@@ -41,6 +43,37 @@ class DataConstrainedAllocation(NamedTuple):
     loss: Any
     tokens_per_param: Any
     converged: Any
+
+    @property
+    def status(self) -> Status:
+        """SUCCESS when every solve converged, PARTIAL when some did, FAILED when none did (concrete arrays only:
+        not under ``jit``)."""
+        return allocation_status(self.converged)
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+    @property
+    def warnings(self) -> tuple:
+        """Solves that did not meet their tolerance ("not-converged"), counted."""
+        return convergence_warnings(self.converged)
+
+    def to_dict(self) -> dict:
+        """``{"status", "allocations": to_records()}`` (strict JSON)."""
+        return {"status": self.status.label, "allocations": self.to_records()}
+
+    def summary(self) -> str:
+        """A table, one row per entry of ``to_records()``."""
+        return records_table(self.to_records())
+
+    @property
+    def notes(self) -> tuple:
+        """Budgets whose tokens repeat the unique data ("repeated-data"), counted."""
+        epochs = np.ravel(np.asarray(self.epochs))
+        many = int(np.sum(epochs > 1))
+        return (Issue("repeated-data", f"{many} of {epochs.size} allocations repeat the unique tokens (epochs > 1)"),) \
+            if many else ()
 
     def to_records(self):
         """A list of plain dicts, one per budget: compute, N, D, unique_tokens, epochs, loss, tokens_per_param,

@@ -28,7 +28,11 @@ import numpy as np
 from ..errors import BudgetError
 from .._util.precision import concrete_to_numpy, float64_scope, resolve_dtype
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
+from .._util.results import Status
 from .allocate import (
+    allocation_status,
+    convergence_warnings,
+    records_table,
     check_positive_values,
     is_concrete,
     law_in,
@@ -60,6 +64,33 @@ class InferenceAllocation(NamedTuple):
     inference_flops: Any
     total_flops: Any
     converged: Any
+
+    @property
+    def status(self) -> Status:
+        """SUCCESS when every solve converged, PARTIAL when some did, FAILED when none did (concrete arrays only:
+        not under ``jit``)."""
+        return allocation_status(self.converged)
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+    @property
+    def warnings(self) -> tuple:
+        """Solves that did not meet their tolerance ("not-converged"), counted."""
+        return convergence_warnings(self.converged)
+
+    def to_dict(self) -> dict:
+        """``{"status", "allocations": to_records()}`` (strict JSON)."""
+        return {"status": self.status.label, "allocations": self.to_records()}
+
+    def summary(self) -> str:
+        """A table, one row per entry of ``to_records()``."""
+        return records_table(self.to_records())
+
+    @property
+    def notes(self) -> tuple:
+        return ()
 
     def to_records(self):
         """A list of plain dicts, one per input, keys as the field names (N and D for n_params and n_tokens)."""

@@ -7,6 +7,8 @@ side by side suggest. For two groups of runs (different rows) the draws are inde
 index is as good as any other pairing: the interval is that of the difference of two independent estimates.
 """
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from ..allocation.allocate import compute_for_loss, compute_optimal
@@ -16,6 +18,83 @@ from ..fitting.bootstrap import BootstrapResult, derived_params
 from .._util.stats import interval, unbounded_interval
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
+from .._util.results import Issue, Status
+
+
+class Comparison(Mapping):
+    """How B differs from A (``compare``): a read-only mapping with the keys of its JSON (``names``, ``paired``,
+    ``n_draws``, ``confidence``, ``params``, ``allocation``; ``compare``'s docstring says what each holds), and
+    the result protocol: ``status`` (SUCCESS: at least 2 draws converged in both, which ``compare`` requires),
+    ``warnings`` (draws of B that cannot reach A's loss: "unreachable"), ``notes`` (paired or independent draws),
+    ``to_dict()`` and ``summary()`` (the command line's table)."""
+
+    def __init__(self, values: dict):
+        self._values = dict(values)
+
+    def __getitem__(self, key):
+        return self._values[key]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self):
+        return len(self._values)
+
+    def __repr__(self):
+        return f"Comparison({self._values!r})"
+
+    @property
+    def status(self) -> Status:
+        return Status.SUCCESS
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+    @property
+    def warnings(self) -> tuple:
+        a, b = self["names"]
+        return tuple(Issue("unreachable", f"{e['n_unreachable']} draws of {b} cannot reach {a}'s loss at C = "
+                                          f"{e['compute']:.3g} at any compute (unbounded upper end)")
+                     for e in self["allocation"] if e["n_unreachable"])
+
+    @property
+    def notes(self) -> tuple:
+        kind = ("paired (the same rows and seed: resample r is the same rows in both)" if self["paired"] else
+                "independent (different rows or seeds)")
+        return (Issue("draws", f"{self['n_draws']} {kind} draws, {100 * self['confidence']:g}% intervals"),)
+
+    def to_dict(self) -> dict:
+        """The JSON: ``{names, paired, n_draws, confidence, params, allocation}`` (and ``status``)."""
+        return {**self._values, "status": self.status.label}
+
+    def summary(self) -> str:
+        """The command line's text: differences of the exponents (and E), ratios of N* and the compute
+        multiplier at each budget (scales A, B, N_c, D_c are left out: weakly identified)."""
+        a, b = self["names"]
+        pct = f"{100 * self['confidence']:g}%"
+        kind = "paired" if self["paired"] else "independent"
+        lines = [f"group {b} vs {a} ({self['n_draws']} {kind} draws, {pct} intervals)"]
+        for name, value in self["params"].items():
+            if name in ("A", "B", "N_c", "D_c"):
+                continue  # scales, weakly identified: the exponents and allocations say more
+            lines.append(f"  {name:>18} difference {_fmt(value['point'])}  [{_fmt(value['lo'])}, {_fmt(value['hi'])}]")
+        for entry in self["allocation"]:
+            c = entry["compute"]
+            for key, label in (("N_ratio", "N* ratio"), ("compute_multiplier", "compute multiplier")):
+                value = entry[key]
+                lines.append(f"  {label:>18} at C = {c:.3g}: {_fmt(value['point'])}  "
+                             f"[{_fmt(value['lo'])}, {_fmt(value['hi'])}]")
+            if entry["n_unreachable"]:
+                lines.append(f"  {'':>18} {entry['n_unreachable']} draws of {b} cannot reach {a}'s "
+                             "loss at any compute (unbounded upper end)")
+        lines.append(f"  compute multiplier: the compute {b} needs to reach the loss {a} reaches at "
+                     f"C, divided by C (above 1: {b} needs more)")
+        return "\n".join(lines)
+
+
+def _fmt(value):
+    return "unbounded" if value is None else f"{value:.4g}"
 
 
 def _paired(a: BootstrapResult, b: BootstrapResult):
@@ -43,7 +122,7 @@ def compare(a: BootstrapResult, b: BootstrapResult, budgets=(), *, flops_per_par
       flops_per_param_token: k in C = k N D, for both.
       names: what to call A and B in the result.
 
-    Returns a dict (JSON-ready):
+    Returns a ``Comparison`` (a read-only mapping with these keys; ``to_dict()`` is the JSON):
       ``paired``: whether the draws are paired (same rows, same seed); ``n_draws``: draws converged in both;
       ``params``: for every parameter both laws have (and a = beta/(alpha+beta), b for laws with alpha and beta)
       ``{point, lo, hi, se}`` of B - A; ``allocation``: per budget, the ratios B/A of N*, D* and tokens per
@@ -69,7 +148,7 @@ def compare(a: BootstrapResult, b: BootstrapResult, budgets=(), *, flops_per_par
            "params": params, "allocation": []}
     budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
     if budgets.size == 0:
-        return out
+        return Comparison(out)
     alloc_a = allocations(draws_a, budgets, flops_per_param_token, family=a.fit.family)
     alloc_b = allocations(draws_b, budgets, flops_per_param_token, family=b.fit.family)
     fit_a = compute_optimal(a.fit.law, budgets, flops_per_param_token)
@@ -86,7 +165,7 @@ def compare(a: BootstrapResult, b: BootstrapResult, budgets=(), *, flops_per_par
         entry["compute_multiplier"] = _with_point(unbounded_interval(multipliers, confidence), point)
         entry["n_unreachable"] = int(np.sum(~np.isfinite(multipliers)))
         out["allocation"].append(entry)
-    return out
+    return Comparison(out)
 
 
 def _point_params(boot):

@@ -49,6 +49,8 @@ from ..errors import BudgetError, DataError, OptimalError, check_count
 from ..fitting.fit import FitResult
 from ..fitting.objective import DEFAULT_DELTA
 from .predict import huber_variance_factor, residual_jacobian, residual_scale
+from .._util.results import Issue, Status
+from .._util.text import format_table
 from ..fitting.problem import expand
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
@@ -106,6 +108,50 @@ class Suggestion:
     n_candidates: int
     stopped: str
 
+    @property
+    def status(self) -> Status:
+        """SUCCESS when at least one run was chosen, FAILED when none was (``stopped`` says why)."""
+        return Status.SUCCESS if self.runs else Status.FAILED
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+    @property
+    def warnings(self) -> tuple:
+        """Weakly identified directions of the fit's coefficients ("weak-directions"): the predicted variances lean
+        on the ridge."""
+        if not self.weak_directions:
+            return ()
+        return (Issue("weak-directions", f"{self.weak_directions} direction(s) of the fit's coefficients are barely "
+                                         "identified by its runs: the predicted variances lean on the ridge (see "
+                                         "optimal.analysis.design)"),)
+
+    @property
+    def notes(self) -> tuple:
+        return (Issue("noise", f"noise sd {self.noise_sd:.3g} ({self.noise_from}); candidates: {self.candidates_from} "
+                               f"({self.n_candidates})"),
+                Issue("stopped", f"greedy rule kept: {self.rule}; stopped: {self.stopped}"))
+
+    def summary(self, *, n_fit_runs=None) -> str:
+        """The text ``optimal suggest`` prints: the target, the predicted sd of ln N* before and after, the runs
+        chosen and the noise and information used; ``n_fit_runs``: the fit's number of runs, for the text."""
+        runs = "runs" if n_fit_runs is None else f"{n_fit_runs} runs"
+        lines = [f"target: N* at {self.target_compute:.4g} FLOPs = {self.n_star:.4g} parameters "
+                 f"(k = {self.flops_per_param_token:g})",
+                 f"predicted sd of ln N*: {self.sd_before:.4f} from the fit's {runs}, "
+                 f"{self.sd_after:.4f} with the {len(self.runs)} runs below "
+                 f"(a factor {math.exp(self.sd_before):.3g} -> {math.exp(self.sd_after):.3g} on N*)",
+                 f"compute: {self.total_compute:.4g} of {self.spend:.4g} FLOPs; greedy rule kept: {self.rule}; "
+                 f"stopped: {self.stopped}"]
+        rows = [[str(i + 1), f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['tokens_per_param']:.3g}", f"{r['compute']:.4g}",
+                 f"{r['sd_after']:.4f}", f"{r['reduction_per_flop']:.3g}"] for i, r in enumerate(self.runs)]
+        lines.append(format_table(["#", "N (params)", "D (tokens)", "tokens/param", "compute (FLOPs)", "sd after",
+                                   "var cut / FLOP"], rows))
+        lines.append(f"noise sd {self.noise_sd:.3g} ({self.noise_from}); candidates: {self.candidates_from} "
+                     f"({self.n_candidates}); information condition {self.information_condition:.3g}")
+        return "\n".join(lines)
+
     def to_dict(self) -> dict:
         """Plain JSON-ready dict (the CLI's ``--json`` keys)."""
         return {
@@ -116,6 +162,7 @@ class Suggestion:
             "noise_sd": self.noise_sd, "noise_from": self.noise_from, "variance_factor": self.variance_factor,
             "information_condition": self.information_condition, "weak_directions": self.weak_directions,
             "candidates_from": self.candidates_from, "n_candidates": self.n_candidates, "ranking": self.ranking,
+            "status": self.status.label,
         }
 
 

@@ -64,6 +64,8 @@ import numpy as np
 from ..errors import BudgetError, DataError, OptimalError, check_confidence, check_count, check_positive
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
+from .._util.results import Issue, Status
+from .._util.text import format_table
 from ..allocation.draws import allocate_draws
 from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, bootstrap
 from .._util.stats import interval
@@ -79,6 +81,18 @@ WIDE = 2.5
 BIAS_DECADES = 0.02
 EXPONENT_BIAS = 0.01
 TARGET_FACTOR = 100.0  # default target budgets: the largest budget in the data, and this many times it
+
+
+def _n(value, spec=".4g"):
+    return "-" if value is None else format(value, spec)
+
+
+def _with_interval(point, found, spec=".4g"):
+    if point is None:
+        return "-"
+    if not found or found.get("lo") is None:
+        return format(point, spec)
+    return f"{point:{spec}} [{found['lo']:{spec}}, {found['hi']:{spec}}]"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,9 +129,33 @@ class BudgetProfile:
     accepted: bool
     reason: str | None
 
+    @property
+    def status(self) -> Status:
+        """SUCCESS when the vertex enters the N*(C) fit, FAILED when it is refused (``warnings`` says why)."""
+        return Status.SUCCESS if self.accepted else Status.FAILED
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+    @property
+    def warnings(self) -> tuple:
+        """Why the vertex was refused ("refused"), or nothing."""
+        return () if self.accepted else (Issue("refused", f"budget {self.compute:.4g} FLOPs refused: {self.reason}"),)
+
+    @property
+    def notes(self) -> tuple:
+        return ()
+
     def to_dict(self):
         return {field.name: (list(value) if isinstance(value, tuple) else value)
                 for field, value in ((f, getattr(self, f.name)) for f in dataclasses.fields(self))}
+
+    def summary(self) -> str:
+        """One line: the budget, the sizes tried, the vertex and whether it was accepted."""
+        return (f"budget {self.compute:.4g} FLOPs: {self.n_runs} runs, {self.n_sizes} sizes over "
+                f"{self.n_min:.3g}-{self.n_max:.3g} ({self.width_decades:.2f} decades); N_opt {_n(self.n_opt)}, "
+                f"D_opt {_n(self.d_opt)}; " + ("accepted" if self.accepted else f"REFUSED: {self.reason}"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,7 +178,8 @@ class IsoflopResult:
       predicted: the parametric law replayed noise-free at the sizes tried: ``{"compute": [accepted budgets],
         "vertex_decades": [log10(N_opt / N*) of the law's own losses, per accepted budget], "exponent_error"}`` (None
         without a parametric fit).
-      warnings: ``[{"code", "message"}]``: refused budgets, bootstrap failures and where Approach 2 misleads.
+      warnings: ``Issue`` s (code and message; given as ``{"code", "message"}`` dicts they are converted):
+        refused budgets, bootstrap failures and where Approach 2 misleads.
       data: ``(N, D, loss, budget index)`` of the runs, numpy arrays (n,).
     """
 
@@ -160,6 +199,30 @@ class IsoflopResult:
     predicted: dict | None
     warnings: tuple
     data: tuple
+
+    def __post_init__(self):
+        object.__setattr__(self, "warnings", tuple(w if isinstance(w, Issue) else Issue(w["code"], w["message"])
+                                                   for w in self.warnings))
+
+    @property
+    def status(self) -> Status:
+        """FAILED without an N*(C) line (fewer than 2 accepted vertices), PARTIAL when some budgets were refused,
+        else SUCCESS."""
+        if self.exponent is None:
+            return Status.FAILED
+        return Status.SUCCESS if len(self.accepted) == len(self.profiles) else Status.PARTIAL
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+    @property
+    def notes(self) -> tuple:
+        """Where the target budgets came from, and why there is no parametric fit (when there is none)."""
+        found = [Issue("targets", f"target budgets: {self.target_note}")]
+        if self.parametric_note:
+            found.append(Issue("parametric", f"Approach 3: {self.parametric_note}"))
+        return tuple(found)
 
     @property
     def accepted(self):
@@ -237,8 +300,59 @@ class IsoflopResult:
             "targets": self.comparison(),
             "target_note": self.target_note,
             "predicted_bias": self.predicted,
-            "warnings": [dict(w) for w in self.warnings],
+            "warnings": [w.to_dict() for w in self.warnings],
+            "status": self.status.label,
         }
+
+    def summary(self) -> str:
+        """The text ``optimal isoflop`` prints: the profiles, both approaches' exponents, and N*, D* at the target
+        budgets (the warnings go to stderr)."""
+        result = self
+
+        d = result.to_dict()
+        lines = [f"IsoFLOP profiles (Approach 2): a parabola of the loss (nats) in ln N per budget; budgets grouped within "
+                 f"{100 * result.tolerance:g}%, k = {result.flops_per_param_token:g}"]
+        rows = []
+        for p in result.profiles:
+            rows.append([f"{p.compute:.4g}", str(p.n_runs), str(p.n_sizes), f"{p.n_min:.3g}-{p.n_max:.3g}",
+                         f"{p.width_decades:.2f}", _n(p.n_opt), _n(p.d_opt), _n(p.curvature, ".3g"),
+                         _n(p.offset_decades, "+.3f"), _n(p.offset_half_widths, "+.2f"),
+                         "accepted" if p.accepted else f"REFUSED: {p.reason}"])
+        lines.append(format_table(["compute (FLOPs)", "runs", "sizes", "N tried", "width (dec)", "N_opt", "D_opt",
+                                    "curvature", "offset (dec)", "offset (half-w)", "vertex"], rows))
+        boot = d["approach2"]["bootstrap"] or {}
+        lines.append("")
+        lines.append(f"Approach 2 ({len(result.accepted)} vertices): N*(C) = {result.coefficient:.4g} C^a, a = "
+                     f"{_with_interval(result.exponent, boot.get('a'))}; D*(C) = {result.tokens_coefficient:.4g} C^b, b = "
+                     f"{_with_interval(result.tokens_exponent, boot.get('b'))}")
+        if boot:
+            lines.append(f"  bootstrap: {boot['n_resamples']} resamples of the runs within each budget (seed {boot['seed']}, "
+                         f"{100 * boot['confidence']:g}% intervals), {boot['n_with_failure']} with a vertex that failed "
+                         f"(left out of that resample's line), {boot['n_failed']} with no line (left out)")
+        if result.parametric is not None:
+            p = result.parametric.params
+            a3 = d["approach3"]
+            boot3 = (a3.get("bootstrap") or {}).get("a")
+            lines.append(f"Approach 3 (Chinchilla fit on the same {result.parametric.n_rows} runs): alpha {p['alpha']:.4g}, "
+                         f"beta {p['beta']:.4g}, E {p['E']:.4g}; a = beta / (alpha + beta) = {_with_interval(a3['a'], boot3)}")
+            lines.append(f"  exponent difference a(2) - a(3) = {d['exponent_difference']:+.4f}")
+        elif result.parametric_note:
+            lines.append(f"Approach 3: {result.parametric_note}")
+        lines.append("")
+        lines.append(f"at the target budgets ({result.target_note}):")
+        rows = []
+        for t in d["targets"]:
+            two, three = t["approach2"], t["approach3"] or {}
+            rows.append([f"{t['compute']:.4g}", _with_interval(two["N"], two.get("N_interval"), ".3g"),
+                         _with_interval(three.get("N"), three.get("N_interval"), ".3g"), _n(t["N_ratio"], ".3f"),
+                         _n(two["D"], ".3g"), _n(three.get("D"), ".3g")])
+        lines.append(format_table(["compute (FLOPs)", "N* approach 2", "N* approach 3", "N* ratio 2/3", "D* approach 2",
+                                    "D* approach 3"], rows))
+        if result.predicted is not None and result.predicted["exponent_error"] is not None:
+            errs = ", ".join(_n(v, "+.4f") for v in result.predicted["vertex_decades"])
+            lines.append(f"predicted Approach 2 bias (the parametric law replayed noise-free at the sizes tried): vertex "
+                         f"errors {errs} decades; exponent error {result.predicted['exponent_error']:+.4f}")
+        return "\n".join(lines)
 
 
 # --- grouping runs into budgets ---------------------------------------------------------------------------------

@@ -57,10 +57,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..allocation.extrapolation import FittedRange, extrapolation
+from ..allocation.extrapolation import MAX_DECADES_OUTSIDE, FittedRange, extrapolation
 from ..errors import CoefficientsError, DataError, OptimalError, check_confidence
 from .._util.precision import float64_scope
+from .._util.results import Issue, Status, issues
 from .._util.stats import percentile_bounds
+from .._util.text import format_table
 from ..fitting.fit import FitResult
 from ..fitting.problem import expand, residuals
 from ..fitting.residuals import log_residuals
@@ -104,6 +106,71 @@ class Prediction:
     extrapolation: dict
     notes: tuple = ()
 
+    def __post_init__(self):
+        object.__setattr__(self, "notes", issues(self.notes, "context"))
+
+    @property
+    def status(self) -> Status:
+        """SUCCESS when every point and interval is finite, FAILED otherwise."""
+        values = (self.loss, self.mean_lo, self.mean_hi, self.new_lo, self.new_hi)
+        return Status.SUCCESS if all(np.all(np.isfinite(np.asarray(v))) for v in values) else Status.FAILED
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+    @property
+    def warnings(self) -> tuple:
+        """Runs more than ``MAX_DECADES_OUTSIDE`` decades outside the fitted N or D range ("extrapolation"): the
+        law's form is untested there and the intervals do not include that."""
+        found = []
+        for i, r in enumerate(self.records()):
+            far = r["extrapolation"]
+            outside = [f"{name} lies {far[f'{name}_decades_outside']:.2g} decades outside the fitted range"
+                       for name in "ND" if far[f"{name}_decades_outside"] > MAX_DECADES_OUTSIDE]
+            if outside:
+                found.append(Issue("extrapolation", f"run {i + 1} (N = {r['N']:.3g}, D = {r['D']:.3g}): "
+                                                    f"{'; '.join(outside)}: the law's form is untested there and the "
+                                                    "intervals do not include that; see 'optimal validate'"))
+        return tuple(found)
+
+    def scored_records(self, flops_per_param_token=6.0, actual=None) -> list:
+        """``records()`` with ``C`` = k N D (FLOPs) and, given the runs' ``actual`` losses (m,), ``actual``,
+        ``rel_error`` (predicted / actual - 1) and ``in_prediction_interval``."""
+        records = self.records()
+        for i, record in enumerate(records):
+            record["C"] = flops_per_param_token * record["N"] * record["D"]
+            if actual is not None:
+                record["actual"] = float(actual[i])
+                record["rel_error"] = record["loss"] / float(actual[i]) - 1
+                record["in_prediction_interval"] = bool(record["new_run"]["lo"] <= actual[i] <= record["new_run"]["hi"])
+        return records
+
+    def summary(self, *, source="the fit", flops_per_param_token=6.0, actual=None) -> str:
+        """The table ``optimal predict`` prints: per run N, D, C = k N D, the loss, both intervals and the
+        extrapolation distances; with ``actual`` losses their error and whether the new-run interval holds them.
+        ``source`` names the fit in the title."""
+        level = f"{100 * self.confidence:g}%"
+        how = (f"bootstrap percentiles of {self.n_draws} draws" if self.method == "bootstrap"
+               else "linearised from the fit's curvature")
+        lines = [f"predicted loss (nats) from {source}; {level} intervals: mean loss {how}; a new run adds residual "
+                 f"scatter s = {self.residual_scale:.3g} in log loss"]
+        lines += [f"  note: {note}" for note in self.notes]
+        with_actual = actual is not None
+        headers = ["N", "D", "C (FLOPs)", "loss", "mean lo", "mean hi", "new-run lo", "new-run hi", "C vs fit (dec)",
+                   "N out (dec)", "D out (dec)"] + (["actual", "error", "in PI"] if with_actual else [])
+        rows = []
+        for r in self.scored_records(flops_per_param_token, actual):
+            far = r["extrapolation"]
+            row = [f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['C']:.4g}", f"{r['loss']:.4f}", f"{r['mean']['lo']:.4f}",
+                   f"{r['mean']['hi']:.4f}", f"{r['new_run']['lo']:.4f}", f"{r['new_run']['hi']:.4f}",
+                   f"{far['compute_decades']:+.2f}", f"{far['N_decades_outside']:.2f}", f"{far['D_decades_outside']:.2f}"]
+            if with_actual:
+                row += [f"{r['actual']:.4f}", f"{100 * r['rel_error']:+.2f}%", "yes" if r["in_prediction_interval"] else "NO"]
+            rows.append(row)
+        lines.append(format_table(headers, rows))
+        return "\n".join(lines)
+
     def take(self, indices) -> "Prediction":
         """The prediction of the runs ``indices`` (an index or bool array into the m runs) only."""
         pick = lambda x: np.asarray(x)[indices]  # noqa: E731
@@ -127,7 +194,7 @@ class Prediction:
         """The JSON summary: confidence, method, n_draws, residual_scale, dof, notes and ``runs`` (``records()``)."""
         return {"confidence": self.confidence, "method": self.method, "n_draws": self.n_draws,
                 "residual_scale": self.residual_scale, "dof": self.dof, "notes": list(self.notes),
-                "runs": self.records()}
+                "runs": self.records(), "status": self.status.label}
 
 
 def residual_scale(result):

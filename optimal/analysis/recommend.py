@@ -32,8 +32,33 @@ from ..laws import PRESETS, as_law, preset
 from ..laws.presets import preset_name
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
+from .._util.results import Issue, Status, issues
+from .._util.text import format_table
 
 _QUANTITIES = ("N", "D", "tokens_per_param", "loss")
+
+
+class AnswerIssue(Issue):
+    """A warning of a ``Recommendation``: an ``Issue`` (code and message) with the ``budget`` (FLOPs) and
+    ``target_loss`` it concerns (None for the source as a whole). ``w["code"]``, ``w["budget"]`` and
+    ``w.get("target_loss")`` read it as the dict it used to be; ``to_dict()`` is that dict."""
+
+    def __new__(cls, code, message, budget=None, target_loss=None):
+        issue = super().__new__(cls, code, message)
+        issue.budget, issue.target_loss = budget, target_loss
+        return issue
+
+    def to_dict(self) -> dict:
+        return {"budget": self.budget, "target_loss": self.target_loss, "code": self.code, "message": self.message}
+
+    def __getitem__(self, key):
+        return self.to_dict()[key] if isinstance(key, str) else super().__getitem__(key)
+
+    def get(self, key, default=None):
+        return self.to_dict().get(key, default)
+
+    def __reduce__(self):
+        return AnswerIssue, (self.code, self.message, self.budget, self.target_loss)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,8 +72,9 @@ class Recommendation:
         the fitted range is unknown), and with bootstrap draws ``intervals`` (``{lo, hi, se}`` per quantity)
         and ``draws`` (counts). For a target loss, ``target_loss`` too, and ``compute`` among the intervals.
       point: the point allocations as an ``Allocation`` (arrays).
-      warnings: ``{"budget", "target_loss", "code", "message"}`` dicts; budget None for the source as a whole.
-      notes: plain information (where k and the range came from, what is unknown).
+      warnings: ``AnswerIssue`` s (code, message, ``budget``, ``target_loss``; budget None for the source as a
+        whole); given as ``{"budget", "target_loss", "code", "message"}`` dicts they are converted.
+      notes: plain information (where k and the range came from, what is unknown), ``Issue`` s (code "context").
       flops_per_param_token: the k used; flops_per_param_token_from: "argument", "fit record" or "default".
       fitted_range: the ``FittedRange`` of the law's runs, or None when unknown.
       source: what the law is, in words. confidence: the interval level (None without draws).
@@ -69,6 +95,33 @@ class Recommendation:
     max_tokens: float | None = None
     max_params: float | None = None
 
+    def __post_init__(self):
+        found = tuple(w if isinstance(w, AnswerIssue) else AnswerIssue(w["code"], w["message"], w.get("budget"),
+                                                                       w.get("target_loss")) for w in self.warnings)
+        object.__setattr__(self, "warnings", found)
+        object.__setattr__(self, "notes", issues(self.notes, "context"))
+
+    @property
+    def status(self) -> Status:
+        """FAILED when the fit did not converge (every allocation inherits that) or no allocation converged;
+        PARTIAL when some allocations did not converge; else SUCCESS."""
+        converged = [bool(r["converged"]) for r in self.records]
+        if any(w.code == "fit_not_converged" for w in self.warnings) or not any(converged):
+            return Status.FAILED
+        return Status.SUCCESS if all(converged) else Status.PARTIAL
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+    def summary(self) -> str:
+        """The text ``optimal solve`` prints: the source, the notes, the point allocations with their
+        extrapolation distances, and with draws the bootstrap intervals (the warnings go to stderr)."""
+        lines = [f"law: {self.source}", *(f"  {note}" for note in self.notes), _allocation_table(self.records)]
+        if self.confidence is not None:
+            lines += ["", _recommendation_intervals(self)]
+        return "\n".join(lines)
+
     def to_dict(self) -> dict:
         """Plain JSON-ready data (the CLI's ``--json``)."""
         return {
@@ -81,9 +134,64 @@ class Recommendation:
             "bootstrap": None if self.confidence is None else {"confidence": self.confidence, "n_resamples": self.n_resamples,
                                                                "n_failed": self.n_failed},
             "allocations": self.records,
-            "warnings": self.warnings,
-            "notes": self.notes,
+            "warnings": [w.to_dict() for w in self.warnings],
+            "notes": list(self.notes),
+            "status": self.status.label,
         }
+
+
+def _decades(value, signed=False):
+    if value is None:
+        return "n/a"
+    return f"{value:+.2f}" if signed else f"{value:.2f}"
+
+
+def _converged_text(record):
+    words = ["yes" if record["converged"] else "NO"]
+    if record.get("fit_converged") is False:
+        words.append("fit NO")
+    return ", ".join(words)
+
+
+def _allocation_table(records):
+    """The point answers with their extrapolation distances (decades), one row per budget."""
+    by_loss = bool(records) and "target_loss" in records[0]
+    headers = (["target loss"] if by_loss else []) + [
+        "compute (FLOPs)", "N* (params)", "D* (tokens)", "tokens/param", "loss", "bound", "converged",
+        "C vs runs (dec)", "N* out (dec)", "D* out (dec)"]
+    rows = []
+    for r in records:
+        far = r["extrapolation"]
+        rows.append((([f"{r['target_loss']:.5g}"] if by_loss else []) + [
+            f"{r['compute']:.4g}", f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['tokens_per_param']:.3g}", f"{r['loss']:.5f}",
+            r["bound"] or "-", _converged_text(r), _decades(far["compute_decades"], signed=True),
+            _decades(far["N_decades_outside"]), _decades(far["D_decades_outside"])]))
+    return format_table(headers, rows)
+
+
+def _bound_text(key, value):
+    if value is None:  # a bound set by draws that cannot reach the target: no value for tokens per parameter
+        return "n/a" if key == "tokens_per_param" else "unbounded"
+    return f"{value:.4g}"
+
+
+def _recommendation_intervals(answer):
+    """Per budget and quantity, the bootstrap interval, from draws allocated with the point's k and caps."""
+    rows, counts = [], []
+    for r in answer.records:
+        for key, v in r["intervals"].items():
+            se = "n/a" if v["se"] is None else f"{v['se']:.3g}"
+            rows.append([f"{r['compute']:.4g}", key, _bound_text(key, v["lo"]), _bound_text(key, v["hi"]), se])
+        d = r["draws"]
+        odd = [f"{d[key]} {what}" for key, what in (("n_at_cap", "at a cap"), ("n_no_interior", "without an interior optimum"),
+                                                    ("n_unreachable", "cannot reach the target")) if d.get(key)]
+        if odd:
+            counts.append(f"  at {r['compute']:.4g} FLOPs, of {d['n_draws']} draws: {', '.join(odd)} (kept in the intervals)")
+    caps = [f"{name} {value:.3g}" for name, value in (("max_tokens", answer.max_tokens), ("max_params", answer.max_params))
+            if value is not None]
+    title = (f"{100 * answer.confidence:g}% bootstrap intervals ({answer.n_resamples - answer.n_failed} draws, "
+             f"k = {answer.flops_per_param_token:g}{', ' + ', '.join(caps) if caps else ''}, as for the point)")
+    return "\n".join([title, format_table(["compute (FLOPs)", "quantity", "lo", "hi", "se"], rows), *counts])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -53,11 +53,22 @@ from .predict import Prediction, mean_error_samples, new_run_residuals, predict
 from ..laws import family as family_of
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
+from .._util.results import Issue, Status, issues
+from .._util.text import format_table
+from ..fitting.groups import combined_status
 
 SIGNIFICANCE = 0.01  # the level of each test: a right law is flagged by one of the two in about 2% of folds
 DEFAULT_ROLLING = 5  # cut-offs of a rolling validation when none are given
 ROLLING_SHARES = (0.5, 0.9)  # default cut-offs: the runs below each hold from 50% to 90% of the runs
 QUANTITIES = ("N", "D", "C", "loss")  # what a holdout expression can name besides the caller's columns
+
+
+def _pct(value, signed=False):
+    return "n/a" if value is None else f"{100 * value:+.2f}%" if signed else f"{100 * value:.2f}%"
+
+
+def _p(value):
+    return "n/a" if value is None else "<0.001" if value < 0.001 else f"{value:.3g}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +94,32 @@ class Fold:
     prediction: Prediction
     metrics: dict
     warnings: tuple
+
+    def __post_init__(self):
+        object.__setattr__(self, "warnings", issues(self.warnings, "misspecified"))
+
+    @property
+    def status(self) -> Status:
+        """The fold's fit's status (a held-out error is a warning, not a status)."""
+        return self.fit.status
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+    @property
+    def notes(self) -> tuple:
+        return (Issue("held-out", f"{self.label}: {len(self.held_out)} runs predicted by a fit of "
+                                  f"{int(np.sum(np.asarray(self.fit.data[3]) > 0))}"),)
+
+    def summary(self) -> str:
+        """One line: what was held out, the errors and the two tests."""
+        m = self.metrics
+        return (f"{self.label}: fit on {self.fit.n_rows} runs, {m['n']} predicted; mean |err| "
+                f"{_pct(m['mean_abs_rel_error'])}, max |err| {_pct(m['max_abs_rel_error'])}, bias {_pct(m['bias'], True)}; "
+                f"mean-CI cover {m['n_in_ci']}/{m['n']}, PI cover {m['n_in_pi']}/{m['n']} (expected "
+                f"{_pct(m['expected_pi_coverage'])}, P {_p(m['coverage_p'])}), P(bias) {_p(m['bias_p'])}: "
+                + ("MISSPECIFIED?" if m["flagged"] else "ok"))
 
     def records(self) -> list:
         """One dict per held-out run: ``N``, ``D``, ``C``, ``loss`` (actual), ``predicted``, ``rel_error``,
@@ -123,6 +160,19 @@ class Validation:
     warnings: tuple
     notes: tuple = ()
 
+    def __post_init__(self):
+        object.__setattr__(self, "warnings", issues(self.warnings, "misspecified"))
+        object.__setattr__(self, "notes", issues(self.notes, "context"))
+
+    @property
+    def status(self) -> Status:
+        """SUCCESS when every fold's fit converged, PARTIAL when some did, FAILED when none did."""
+        return combined_status(f.status for f in self.folds)
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
     @property
     def misspecified(self) -> bool:
         """Whether any fold's held-out errors exceed what its intervals allow."""
@@ -133,7 +183,41 @@ class Validation:
         cutoff, n_fit, n_held_out, method, residual_scale, fit, bootstrap, metrics, warnings and runs)."""
         return {"mode": self.mode, "confidence": self.confidence, "significance": SIGNIFICANCE,
                 "misspecified": self.misspecified, "notes": list(self.notes), "warnings": list(self.warnings),
-                "folds": [f.to_dict() for f in self.folds]}
+                "folds": [f.to_dict() for f in self.folds], "status": self.status.label}
+
+    def summary(self) -> str:
+        """The text ``optimal validate`` prints: per fold its errors and tests (and, for one fold, a table of the
+        held-out runs); the warnings go to stderr."""
+        report = self
+        level = f"{100 * report.confidence:g}%"
+        first = report.folds[0]
+        method = (f"bootstrap ({first.bootstrap.n_resamples} resamples per fit)" if first.bootstrap is not None
+                  else "linearised (no --bootstrap)")
+        lines = [f"validate: {first.fit.family.name} law; {level} intervals, {method}"]
+        lines += [f"  note: {note}" for note in report.notes]
+        headers = ["held out", "fit", "predicted", "mean |err|", "max |err|", "bias", "mean-CI cover", "PI cover",
+                   "PI expected", "P(cover)", "P(bias)", "flag"]
+        rows = []
+        for fold in report.folds:
+            m = fold.metrics
+            rows.append([fold.label.removeprefix("held out: ")[:60], str(fold.fit.n_rows), str(m["n"]),
+                         _pct(m["mean_abs_rel_error"]), _pct(m["max_abs_rel_error"]), _pct(m["bias"], True),
+                         f"{m['n_in_ci']}/{m['n']}", f"{m['n_in_pi']}/{m['n']}", _pct(m["expected_pi_coverage"]),
+                         _p(m["coverage_p"]), _p(m["bias_p"]), "MISSPECIFIED?" if m["flagged"] else "ok"])
+        lines.append(format_table(headers, rows))
+        if len(report.folds) == 1:
+            lines += ["", f"held-out runs (errors: predicted / actual - 1; {level} intervals for the mean and a new run):"]
+            run_rows = []
+            for r in first.records():
+                run_rows.append([f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['C']:.4g}", f"{r['loss']:.4f}",
+                                 f"{r['predicted']:.4f}", _pct(r["rel_error"], True),
+                                 f"[{r['mean']['lo']:.4f}, {r['mean']['hi']:.4f}]",
+                                 f"[{r['new_run']['lo']:.4f}, {r['new_run']['hi']:.4f}]",
+                                 "yes" if r["in_prediction_interval"] else "NO",
+                                 f"{r['extrapolation']['compute_decades']:+.2f}"])
+            lines.append(format_table(["N", "D", "C (FLOPs)", "loss", "predicted", "error", "mean CI", "new-run PI",
+                                        "in PI", "C vs fit (dec)"], run_rows))
+        return "\n".join(lines)
 
 
 def fold_metrics(prediction: Prediction, actual, confidence, errors, residuals, seed=0, size=4000) -> dict:

@@ -12,6 +12,7 @@ from optimal.errors import OptimalError
 from optimal.data.runs import parse_where
 from optimal._util.jsonio import dumps_strict
 from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
+from optimal._util.text import format_table, or_na  # noqa: F401 (the commands' tables)
 
 
 class Parser(argparse.ArgumentParser):
@@ -74,18 +75,6 @@ def print_json(value):
     print(text)
 
 
-def or_na(value, spec):
-    """A number formatted with ``spec``, or n/a for a missing one (an interval from fewer than 2 draws)."""
-    return "n/a" if value is None else format(value, spec)
-
-
-def format_table(headers, rows):
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths))]
-    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
-    return "\n".join(lines)
-
-
 def source_from_args(args):
     """What ``optimal.analysis.recommend`` answers from: a fit record (with its draws and k), a preset (with the range of
     runs it was fitted on), or a coefficients file's law (no known range)."""
@@ -97,69 +86,9 @@ def source_from_args(args):
     return args.preset or optimal.DEFAULT_PRESET
 
 
-def _decades(value, signed=False):
-    if value is None:
-        return "n/a"
-    return f"{value:+.2f}" if signed else f"{value:.2f}"
-
-
-def _converged_text(record):
-    words = ["yes" if record["converged"] else "NO"]
-    if record.get("fit_converged") is False:
-        words.append("fit NO")
-    return ", ".join(words)
-
-
-def _allocation_table(records):
-    """The point answers with their extrapolation distances (decades), one row per budget."""
-    by_loss = bool(records) and "target_loss" in records[0]
-    headers = (["target loss"] if by_loss else []) + [
-        "compute (FLOPs)", "N* (params)", "D* (tokens)", "tokens/param", "loss", "bound", "converged",
-        "C vs runs (dec)", "N* out (dec)", "D* out (dec)"]
-    rows = []
-    for r in records:
-        far = r["extrapolation"]
-        rows.append((([f"{r['target_loss']:.5g}"] if by_loss else []) + [
-            f"{r['compute']:.4g}", f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['tokens_per_param']:.3g}", f"{r['loss']:.5f}",
-            r["bound"] or "-", _converged_text(r), _decades(far["compute_decades"], signed=True),
-            _decades(far["N_decades_outside"]), _decades(far["D_decades_outside"])]))
-    return format_table(headers, rows)
-
-
-def _bound_text(key, value):
-    if value is None:  # a bound set by draws that cannot reach the target: no value for tokens per parameter
-        return "n/a" if key == "tokens_per_param" else "unbounded"
-    return f"{value:.4g}"
-
-
-def _recommendation_intervals(answer):
-    """Per budget and quantity, the bootstrap interval, from draws allocated with the point's k and caps."""
-    rows, counts = [], []
-    for r in answer.records:
-        for key, v in r["intervals"].items():
-            se = "n/a" if v["se"] is None else f"{v['se']:.3g}"
-            rows.append([f"{r['compute']:.4g}", key, _bound_text(key, v["lo"]), _bound_text(key, v["hi"]), se])
-        d = r["draws"]
-        odd = [f"{d[key]} {what}" for key, what in (("n_at_cap", "at a cap"), ("n_no_interior", "without an interior optimum"),
-                                                    ("n_unreachable", "cannot reach the target")) if d.get(key)]
-        if odd:
-            counts.append(f"  at {r['compute']:.4g} FLOPs, of {d['n_draws']} draws: {', '.join(odd)} (kept in the intervals)")
-    caps = [f"{name} {value:.3g}" for name, value in (("max_tokens", answer.max_tokens), ("max_params", answer.max_params))
-            if value is not None]
-    title = (f"{100 * answer.confidence:g}% bootstrap intervals ({answer.n_resamples - answer.n_failed} draws, "
-             f"k = {answer.flops_per_param_token:g}{', ' + ', '.join(caps) if caps else ''}, as for the point)")
-    return "\n".join([title, format_table(["compute (FLOPs)", "quantity", "lo", "hi", "se"], rows), *counts])
-
-
 def print_recommendation(answer, skip_codes=(), prefix=""):
-    """The text answer on stdout; its warnings once each on stderr."""
-    print(f"law: {answer.source}")
-    for note in answer.notes:
-        print(f"  {note}")
-    print(_allocation_table(answer.records))
-    if answer.confidence is not None:
-        print()
-        print(_recommendation_intervals(answer))
+    """The text answer on stdout (``answer.summary()``); its warnings once each on stderr."""
+    print(answer.summary())
     warn_answer(answer, skip_codes, prefix)
 
 
@@ -167,12 +96,12 @@ def warn_answer(answer, skip_codes=(), prefix=""):
     """An answer's warnings, once each on stderr, with the budget (or target loss) each concerns (and ``prefix``:
     the group it belongs to)."""
     for w in answer.warnings:
-        if w["code"] in skip_codes:
+        if w.code in skip_codes:
             continue
-        where = "" if w["budget"] is None else f"[{w['budget']:.4g} FLOPs] "
-        if w.get("target_loss") is not None:
-            where = f"[loss {w['target_loss']:.5g} at {w['budget']:.4g} FLOPs] "
-        warn(f"{prefix}{where}{w['message']}")
+        where = "" if w.budget is None else f"[{w.budget:.4g} FLOPs] "
+        if w.target_loss is not None:
+            where = f"[loss {w.target_loss:.5g} at {w.budget:.4g} FLOPs] "
+        warn(f"{prefix}{where}{w.message}")
 
 
 def k_or_default(args):

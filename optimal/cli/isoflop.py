@@ -13,7 +13,7 @@ from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.data.runs import read_runs_with_columns
 from optimal.analysis.isoflop import DEFAULT_TOLERANCE, check_tolerance
-from optimal.cli.common import add_column_options, check_filters, format_table, number, print_json, warn
+from optimal.cli.common import add_column_options, check_filters, number, print_json, warn
 
 COMPUTE_KEY = "--compute-col"
 
@@ -114,69 +114,13 @@ def run(args):
     else:
         print(report(result))
     for w in result.warnings:
-        warn(f"{w['code']}: {w['message']}")
+        warn(f"{w.code}: {w.message}")
     if result.parametric is not None:
         for w in result.parametric.warnings:
             warn(f"parametric fit: {w}")
     return 0
 
 
-def _n(value, spec=".4g"):
-    return "-" if value is None else format(value, spec)
-
-
-def _with_interval(point, found, spec=".4g"):
-    if point is None:
-        return "-"
-    if not found or found.get("lo") is None:
-        return format(point, spec)
-    return f"{point:{spec}} [{found['lo']:{spec}}, {found['hi']:{spec}}]"
-
-
 def report(result):
-    """The text answer: the profiles, both approaches' exponents, and N*, D* at the target budgets."""
-
-    d = result.to_dict()
-    lines = [f"IsoFLOP profiles (Approach 2): a parabola of the loss (nats) in ln N per budget; budgets grouped within "
-             f"{100 * result.tolerance:g}%, k = {result.flops_per_param_token:g}"]
-    rows = []
-    for p in result.profiles:
-        rows.append([f"{p.compute:.4g}", str(p.n_runs), str(p.n_sizes), f"{p.n_min:.3g}-{p.n_max:.3g}",
-                     f"{p.width_decades:.2f}", _n(p.n_opt), _n(p.d_opt), _n(p.curvature, ".3g"),
-                     _n(p.offset_decades, "+.3f"), _n(p.offset_half_widths, "+.2f"),
-                     "accepted" if p.accepted else f"REFUSED: {p.reason}"])
-    lines.append(format_table(["compute (FLOPs)", "runs", "sizes", "N tried", "width (dec)", "N_opt", "D_opt",
-                                "curvature", "offset (dec)", "offset (half-w)", "vertex"], rows))
-    boot = d["approach2"]["bootstrap"] or {}
-    lines.append("")
-    lines.append(f"Approach 2 ({len(result.accepted)} vertices): N*(C) = {result.coefficient:.4g} C^a, a = "
-                 f"{_with_interval(result.exponent, boot.get('a'))}; D*(C) = {result.tokens_coefficient:.4g} C^b, b = "
-                 f"{_with_interval(result.tokens_exponent, boot.get('b'))}")
-    if boot:
-        lines.append(f"  bootstrap: {boot['n_resamples']} resamples of the runs within each budget (seed {boot['seed']}, "
-                     f"{100 * boot['confidence']:g}% intervals), {boot['n_with_failure']} with a vertex that failed "
-                     f"(left out of that resample's line), {boot['n_failed']} with no line (left out)")
-    if result.parametric is not None:
-        p = result.parametric.params
-        a3 = d["approach3"]
-        boot3 = (a3.get("bootstrap") or {}).get("a")
-        lines.append(f"Approach 3 (Chinchilla fit on the same {result.parametric.n_rows} runs): alpha {p['alpha']:.4g}, "
-                     f"beta {p['beta']:.4g}, E {p['E']:.4g}; a = beta / (alpha + beta) = {_with_interval(a3['a'], boot3)}")
-        lines.append(f"  exponent difference a(2) - a(3) = {d['exponent_difference']:+.4f}")
-    elif result.parametric_note:
-        lines.append(f"Approach 3: {result.parametric_note}")
-    lines.append("")
-    lines.append(f"at the target budgets ({result.target_note}):")
-    rows = []
-    for t in d["targets"]:
-        two, three = t["approach2"], t["approach3"] or {}
-        rows.append([f"{t['compute']:.4g}", _with_interval(two["N"], two.get("N_interval"), ".3g"),
-                     _with_interval(three.get("N"), three.get("N_interval"), ".3g"), _n(t["N_ratio"], ".3f"),
-                     _n(two["D"], ".3g"), _n(three.get("D"), ".3g")])
-    lines.append(format_table(["compute (FLOPs)", "N* approach 2", "N* approach 3", "N* ratio 2/3", "D* approach 2",
-                                "D* approach 3"], rows))
-    if result.predicted is not None and result.predicted["exponent_error"] is not None:
-        errs = ", ".join(_n(v, "+.4f") for v in result.predicted["vertex_decades"])
-        lines.append(f"predicted Approach 2 bias (the parametric law replayed noise-free at the sizes tried): vertex "
-                     f"errors {errs} decades; exponent error {result.predicted['exponent_error']:+.4f}")
-    return "\n".join(lines)
+    """The text answer: ``result.summary()`` (the profiles, both approaches' exponents, N*, D* at the targets)."""
+    return result.summary()

@@ -20,11 +20,12 @@ from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.errors import DataError, OptimalError, OutputError, check_confidence, check_count
 from optimal.data.runs import read_runs_with_columns
 from optimal.fitting.fit import MAX_ITER
+from optimal.fitting.sweep import fit_cells, setting_label
 from optimal.laws import FAMILIES
 from optimal._util.jsonio import check_writable
 from optimal.cli import isoflop, plan, predict, suggest, validate
-from optimal.cli.common import (Parser, add_column_options, add_law_options, assignment, check_filters, format_table,
-                                k_or_default, named_once, number, or_na, print_json, print_recommendation,
+from optimal.cli.common import (Parser, add_column_options, add_law_options, assignment, check_filters,
+                                k_or_default, named_once, number, print_json, print_recommendation,
                                 source_from_args, warn, warn_answer)
 
 
@@ -88,16 +89,6 @@ def _print_estimate(n_rows, n_resamples, n_polish):
         work = f"{n_rows} runs" + (f" and {n_resamples} bootstrap resamples" if n_resamples else "")
         sys.stderr.write(f"estimate: fitting {work} takes {cost.describe()} on the reference machine "
                          "(optimal.estimate_cost)\n")
-
-
-def _interval_table(boot):
-    level = f"{100 * boot.confidence:g}%"
-    lines = [f"bootstrap: {boot.n_resamples} resamples, {boot.n_retried} retried from more starts, {boot.n_failed} "
-             f"failed (left out), {level} percentile intervals"]
-    rows = [[name, or_na(v["lo"], ".5g"), or_na(v["hi"], ".5g"), or_na(v["se"], ".3g")] for name, v in boot.params().items()]
-    lines.append(format_table(["coefficient", "lo", "hi", "se"], rows))
-    lines += [f"  warning: {w}" for w in boot.warnings]
-    return "\n".join(lines)
 
 
 def _check_fit_args(args):
@@ -253,8 +244,7 @@ def _cmd_sweep(args, runs, covariates, by=None):
     k = k_or_default(args)
     rows = []
     for setting, result in found:
-        label = ", ".join(f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
-                          for key, value in setting.items() if key == "group" or key.replace("_", "-") in settings)
+        label = setting_label(setting, {name.replace("-", "_") for name in settings})
         boot = None
         if args.bootstrap:
             with warnings.catch_warnings():
@@ -288,15 +278,7 @@ def _sweep_table(rows, args):
     lines = [f"sweep: {len(rows)} settings" + (f", {args.bootstrap} paired bootstrap draws each, "
                                                 f"{100 * args.confidence:g}% intervals" if args.bootstrap else "")]
     for label, setting, result, boot, answer in rows:
-        params = result.params
-        intervals = boot.params() if boot is not None else {}
-        parts = [f"{label or 'fit'}: {result.n_rows} rows, objective {result.objective:.6g}"
-                 + ("" if result.converged else " (NOT CONVERGED)")]
-        for name in [p for p in ("alpha", "beta", "alpha_N", "alpha_D", "E") if p in params]:
-            parts.append(f"{name} {cell(params[name], intervals.get(name))}")
-        if "a" in intervals or ("alpha" in params and "beta" in params):
-            a = params["beta"] / (params["alpha"] + params["beta"])
-            parts.append(f"N* ~ C^{cell(a, intervals.get('a'))}")
+        parts = fit_cells(label, result, boot.params() if boot is not None else {}, cell)
         lines.append("  " + "; ".join(parts))
         for record in answer.records if answer is not None else []:
             ranges = record.get("intervals") or {}
@@ -320,12 +302,18 @@ def _cmd_fit(args):
         groups = "" if by is None else f" in {len(set(by))} groups"
         sys.stderr.write(f"fitting the {args.law} law to {len(runs.loss)} runs{groups} ...\n")
     try:
+        joint = by is not None and bool(args.shared)
+        options = dict(law=args.law, covariates=covariates or None, fix=fixed or None, tie=args.tie or (),
+                       delta=args.delta, starts=args.starts, n_polish=args.n_polish, n_samples=args.n_samples,
+                       dtype=dtype)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the result carries its warnings; they are printed below
-            result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, runs.weights, law=args.law,
-                                 covariates=covariates or None, fix=fixed or None, tie=args.tie or (), groups=by,
-                                 shared=tuple(args.shared or ()), delta=args.delta, starts=args.starts,
-                                 n_polish=args.n_polish, n_samples=args.n_samples, dtype=dtype)
+            if by is not None and not joint:  # every group on its own: a GroupFits
+                result = optimal.fit_groups(runs.n_params, runs.n_tokens, runs.loss, runs.weights, groups=by,
+                                            **options)
+            else:
+                result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, runs.weights, groups=by,
+                                     shared=tuple(args.shared or ()), **options)
     except DataError as exc:  # too few rows for this law or in a group, say: what the filters kept is the news
         if not selection:
             raise
@@ -333,7 +321,6 @@ def _cmd_fit(args):
         raise DataError(f"{exc} (--where: {kept})") from None
     for s in selection:  # after the fit, so that an error stays the one line on stderr
         print(f"kept {s['kept']} of {s['of']} rows ({s['where']})", file=sys.stderr)
-    joint = by is not None and not isinstance(result, dict)
     parts, joint_boot = _fit_parts(args, runs, result, by, joint)
     if args.save:  # one record: the fit, or the joint fit of every group (--by with --shared; checked above)
         answers = {label: answer for label, _, _, answer in parts} if args.budgets else None
@@ -347,7 +334,8 @@ def _cmd_fit(args):
     if args.json:
         outputs = [_part_output(*part, args, selection) for part in parts]
         if comparisons is not None:
-            print_json({"groups": outputs, "comparisons": comparisons})
+            print_json({"groups": outputs, "comparisons": [{"a": found["names"][0], "b": found["names"][1],
+                                                             **found.to_dict()} for found in comparisons]})
         else:
             print_json(outputs if by is not None else outputs[0])
         _warn_fit_json(parts, result, joint_boot, joint)
@@ -355,46 +343,17 @@ def _cmd_fit(args):
         _print_fit_text(parts, result, joint_boot, joint)
         if comparisons is not None:
             print()
-            print(_comparison_table(comparisons))
+            print("\n".join(found.summary() for found in comparisons))
     return 0
 
 
 def _comparisons(parts, args):
-    """Every group against the first (in label order), B minus A: ``optimal.compare`` of their bootstraps."""
+    """Every group against the first (in label order), B minus A: ``optimal.compare`` of their bootstraps (each a
+    ``Comparison`` named (first, label))."""
     (first, _, reference, _), others = parts[0], parts[1:]
     k = k_or_default(args)
-    return [{"a": first, "b": label, **optimal.compare(reference, boot, args.budgets or (), flops_per_param_token=k,
-                                                         names=(first, label))}
+    return [optimal.compare(reference, boot, args.budgets or (), flops_per_param_token=k, names=(first, label))
             for label, _, boot, _ in others]
-
-
-def _comparison_table(comparisons):
-    """The comparisons as text: differences of the exponents (and E), ratios of N* and the compute multiplier."""
-    lines = []
-    for found in comparisons:
-        pct = f"{100 * found['confidence']:g}%"
-        kind = "paired" if found["paired"] else "independent"
-        lines.append(f"group {found['b']} vs {found['a']} ({found['n_draws']} {kind} draws, {pct} intervals)")
-        for name, value in found["params"].items():
-            if name in ("A", "B", "N_c", "D_c"):
-                continue  # scales, weakly identified: the exponents and allocations say more
-            lines.append(f"  {name:>18} difference {_fmt(value['point'])}  [{_fmt(value['lo'])}, {_fmt(value['hi'])}]")
-        for entry in found["allocation"]:
-            c = entry["compute"]
-            for key, label in (("N_ratio", "N* ratio"), ("compute_multiplier", "compute multiplier")):
-                value = entry[key]
-                lines.append(f"  {label:>18} at C = {c:.3g}: {_fmt(value['point'])}  "
-                             f"[{_fmt(value['lo'])}, {_fmt(value['hi'])}]")
-            if entry["n_unreachable"]:
-                lines.append(f"  {'':>18} {entry['n_unreachable']} draws of {found['b']} cannot reach {found['a']}'s "
-                             "loss at any compute (unbounded upper end)")
-        lines.append(f"  compute multiplier: the compute {found['b']} needs to reach the loss {found['a']} reaches at "
-                     f"C, divided by C (above 1: {found['b']} needs more)")
-    return "\n".join(lines)
-
-
-def _fmt(value):
-    return "unbounded" if value is None else f"{value:.4g}"
 
 
 def _print_fit_text(parts, result, joint_boot, joint):
@@ -403,7 +362,7 @@ def _print_fit_text(parts, result, joint_boot, joint):
         print(result.summary())
         if joint_boot is not None:
             print()
-            print(_interval_table(joint_boot))
+            print(joint_boot.summary())
     for n, (label, part, boot, answer) in enumerate(parts):
         if not joint:
             if n:
@@ -413,7 +372,7 @@ def _print_fit_text(parts, result, joint_boot, joint):
             print(part.summary())
             if boot is not None:
                 print()
-                print(_interval_table(boot))
+                print(boot.summary())
         if answer is not None:
             print()
             if joint:

@@ -16,6 +16,7 @@ import optimal
 from optimal import planning
 from optimal.errors import OptimalError, PlanningError
 from optimal._util.precision import float64_scope
+from optimal.planning.cost import energy_text, origin_text
 
 from . import common
 
@@ -292,7 +293,7 @@ def run(args):
         print()
     elif loss is not None:
         print(f"loss {loss:.5f} ({loss_from})")
-    print(_plan_text(found, intervals))
+    print(found.summary(intervals=intervals))
     if serving is not None:
         print(_serving_text(serving))
     return 0
@@ -363,10 +364,10 @@ def _special_text(mode, r, law_name):
 def _serving_text(serving):
     a = serving.assumptions
     days = "" if serving.wall_clock_days is None else f", {serving.wall_clock_days:.4g} days on {serving.n_accelerators}"
-    energy = "energy n/a (no power)" if serving.energy_kwh is None else f"{_energy(serving.energy_kwh)}"
+    energy = "energy n/a (no power)" if serving.energy_kwh is None else f"{energy_text(serving.energy_kwh)}"
     return (f"  serving          {serving.compute:.4g} inference FLOPs: {serving.accelerator_hours:.4g} accelerator-hours"
             f"{days}, {energy}, cost {serving.cost:.4g}, under the same assumptions (MFU {serving.mfu:g} "
-            f"[{_origin(a['mfu'])}]; serving often runs at a lower MFU than training)")
+            f"[{origin_text(a['mfu'])}]; serving often runs at a lower MFU than training)")
 
 
 _INTERVAL_FIGURES = (("training_state_bytes", lambda p: p.training.total_bytes),
@@ -397,92 +398,3 @@ def _intervals(args, device, answer, found):
     for name, figure in _INTERVAL_FIGURES:
         out[name] = {end: None if ends[end] is None else figure(ends[end]) for end in ("lo", "hi")}
     return out
-
-
-def _bytes(value):
-    return "n/a" if value is None else f"{value / 1e9:.4g} GB"
-
-
-def _interval_text(intervals, name, show):
-    if intervals is None:
-        return ""
-    lo, hi = intervals[name]["lo"], intervals[name]["hi"]
-    shown = [("unbounded" if v is None else show(v)) for v in (lo, hi)]
-    return f"  [{100 * intervals['confidence']:g}%: {shown[0]} .. {shown[1]}]"
-
-
-def _origin(assumption):
-    origin = assumption["from"]
-    return "default" if origin == "default" else "given" if origin == "argument" else origin
-
-
-def _plan_text(p, intervals):
-    """The plan as rows ``figure  value  = how, with which assumptions``."""
-    hw, a, device = p.hardware, p.hardware.assumptions, p.hardware.accelerator
-    shape, counts = p.shape, p.counts
-    rows = [
-        ("compute", f"{p.compute:.4g} FLOPs", f"= {p.flops_per_param_token:g} x N {p.n_params:.4g} x D {p.n_tokens:.4g}"
-         if p.flops_per_token_from != "given" else
-         f"= {p.flops_per_token:.4g} FLOPs/token x D {p.n_tokens:.4g}; with attention over {p.context} tokens, "
-         f"{p.flops_per_token / (p.flops_per_param_token * p.n_params):.4g} x the {p.flops_per_param_token:g} N of the "
-         "weights"),
-        ("parameters", f"{p.n_params:.4g}", "dense: total = active" if p.total_params == p.n_params else
-         f"active; total {p.total_params:.4g} (a mixture of experts: memory from the total)"),
-        ("shape", f"{shape.n_layer} x {shape.d_model}",
-         f"n_layer x d_model; {shape.n_heads} heads ({shape.kv_heads} KV) of {shape.head_width}, d_ff {shape.ffn_width}"
-         f"{' gated' if shape.gated_ffn else ''}, vocab {shape.vocab_size}"
-         f"{', ' + str(shape.n_experts) + ' experts (' + str(shape.experts_per_token) + ' per token)' if shape.n_experts > 1 else ''}; "
-         + ("as given" if p.shape_from == "given" else
-            f"an illustration {p.shape_from} ({counts.total:.4g} parameters after rounding)")),
-        ("weights", _bytes(p.weights), f"{p.weight_precision}, {p.weights / p.total_params:g} bytes/param; " +
-         ", ".join(f"{k} {_bytes(v)}" for k, v in p.weights_by_precision.items())
-         + _interval_text(intervals, "weights_bytes", _bytes)),
-        ("training state", _bytes(p.training.total_bytes),
-         f"{p.training.optimizer}, {p.training.bytes_per_param:g} bytes/param = "
-         + " + ".join(f"{what} {size:g}" for what, size in p.training.parts.items())
-         + ("; activations not counted" if not p.activation_bytes else "")
-         + _interval_text(intervals, "training_state_bytes", _bytes)),
-        ("to hold it", f"{p.hold['zero3']} x {device.memory_bytes / 1e9:g} GB" if p.hold["zero3"] else "n/a",
-         f"of {device.name}, fully sharded (ZeRO-3); ZeRO-1 {p.hold['zero1'] or 'at no count (its unsharded part is too big)'}"
-         f", ZeRO-2 {p.hold['zero2'] or 'at no count'}, unsharded {p.hold['none'] or 'does not fit one'}"
-         + (f"; with {_bytes(p.activation_bytes)} of activations on each" if p.activation_bytes else "")
-         + _interval_text(intervals, "accelerators_to_hold_zero3", lambda v: f"{v}")),
-    ]
-    if p.per_accelerator is not None:
-        rows.append(("per accelerator", _bytes(p.per_accelerator["zero3"]),
-                     f"each of {hw.n_accelerators}, ZeRO-3; ZeRO-1 {_bytes(p.per_accelerator['zero1'])}, ZeRO-2 "
-                     f"{_bytes(p.per_accelerator['zero2'])}, unsharded {_bytes(p.per_accelerator['none'])}"))
-    kv = f"{p.kv_cache_per_token / 1e6:.4g} MB/token"
-    rows.append(("KV cache", kv, f"2 x {shape.n_layer} layers x {shape.kv_heads} KV heads x {shape.head_width} x "
-                 f"{p.weight_precision}" + ("" if p.context is None else
-                                             f"; {_bytes(p.kv_cache_per_sequence)} for {p.context} tokens")))
-    rows.append(("accelerator-hours", f"{hw.accelerator_hours:.4g}",
-                 f"= C / ({hw.peak_flops_per_second:.4g} FLOP/s {hw.precision} dense peak of {device.name} x MFU "
-                 f"{hw.mfu:g} [{_origin(a['mfu'])}]) / 3600" + _interval_text(intervals, "accelerator_hours",
-                                                                             lambda v: f"{v:.4g}")))
-    if hw.wall_clock_days is not None:
-        rows.append(("wall-clock", f"{hw.wall_clock_days:.4g} days", f"on {hw.n_accelerators} accelerators at once"
-                     + _interval_text(intervals, "wall_clock_days", lambda v: f"{v:.4g}")))
-    else:
-        rows.append(("wall-clock", "n/a", "give --accelerators COUNT"))
-    if hw.energy_kwh is not None:
-        rows.append(("energy", _energy(hw.energy_kwh), f"= hours x {hw.power_watts:g} W [{_origin(a['power_watts'])}] "
-                     f"x PUE {hw.pue:g} [{_origin(a['pue'])}]" + _interval_text(intervals, "energy_kwh", _energy)))
-    else:
-        rows.append(("energy", "n/a", f"{device.name} has no published power: give --power W"))
-    rows.append(("cost", f"{hw.cost:.4g}", f"= hours x {hw.price_per_accelerator_hour:g} per accelerator-hour "
-                 f"[{_origin(a['price_per_accelerator_hour'])}: {a['price_per_accelerator_hour']['note']}]"
-                 + _interval_text(intervals, "cost", lambda v: f"{v:.4g}")))
-    width = [max(len(r[i]) for r in rows) for i in range(2)]
-    lines = ["plan (each figure with the assumptions that produced it):"]
-    lines += [f"  {r[0].ljust(width[0])}  {r[1].rjust(width[1])}  {r[2]}" for r in rows]
-    lines += [f"  note: {note}" for note in p.notes]
-    lines.append(f"  accelerator: {device.name}: {device.source}" + (f" ({device.notes})" if device.notes else ""))
-    return "\n".join(lines)
-
-
-def _energy(kwh):
-    for unit, size in (("GWh", 1e6), ("MWh", 1e3)):
-        if kwh >= size:
-            return f"{kwh / size:.4g} {unit}"
-    return f"{kwh:.4g} kWh"

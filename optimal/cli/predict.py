@@ -12,7 +12,7 @@ from optimal.allocation.extrapolation import MAX_DECADES_OUTSIDE
 from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.errors import DataError, OptimalError, check_confidence
 from optimal.data.runs import read_runs_with_columns
-from optimal.cli.common import add_column_options, assignment, format_table, named_once, number, print_json, warn
+from optimal.cli.common import add_column_options, assignment, named_once, number, print_json, warn
 
 EPILOG = f"""
 The point is the fitted law's loss. The confidence interval for the mean loss comes from the record's bootstrap
@@ -106,55 +106,15 @@ def run(args):
     k = args.flops_per_param_token or record.flops_per_param_token or DEFAULT_FLOPS_PER_PARAM_TOKEN
     n, d, covariates, actual = _runs_to_predict(args, k)
     prediction = optimal.predict(result, n, d, covariates or None, args.confidence, boot, args.group)
-    records = prediction.records()
-    for i, record in enumerate(records):
-        record["C"] = k * record["N"] * record["D"]
-        if actual is not None:
-            record["actual"] = float(actual[i])
-            record["rel_error"] = record["loss"] / float(actual[i]) - 1
-            record["in_prediction_interval"] = bool(record["new_run"]["lo"] <= actual[i] <= record["new_run"]["hi"])
-    found = _warnings(records, result, boot)
+    records = prediction.scored_records(k, actual)
+    found = [f"fit: {w}" for w in result.warnings] + [f"bootstrap: {w}" for w in (boot.warnings if boot else [])]
+    found += list(prediction.warnings)  # runs far outside the fitted ranges
     if args.json:
         output = prediction.to_dict()
         output.update(fit=str(args.fit), law=result.family.name, runs=records, warnings=found)
         print_json(output)
     else:
-        print(_text(prediction, records, args, actual is not None))
+        print(prediction.summary(source=args.fit, flops_per_param_token=k, actual=actual))
     for message in found:
         warn(message)
     return 0
-
-
-def _warnings(records, result, boot):
-    """Runs far outside the fitted ranges, and the fit's and the draws' own warnings."""
-    found = [f"fit: {w}" for w in result.warnings] + [f"bootstrap: {w}" for w in (boot.warnings if boot else [])]
-    for i, r in enumerate(records):
-        far = r["extrapolation"]
-        outside = [f"{name} lies {far[f'{name}_decades_outside']:.2g} decades outside the fitted range" for name in "ND"
-                   if far[f"{name}_decades_outside"] > MAX_DECADES_OUTSIDE]
-        if outside:
-            found.append(f"run {i + 1} (N = {r['N']:.3g}, D = {r['D']:.3g}): {'; '.join(outside)}: the law's form is "
-                         "untested there and the intervals do not include that; see 'optimal validate'")
-    return found
-
-
-def _text(prediction, records, args, with_actual):
-    level = f"{100 * prediction.confidence:g}%"
-    how = (f"bootstrap percentiles of {prediction.n_draws} draws" if prediction.method == "bootstrap"
-           else "linearised from the fit's curvature")
-    lines = [f"predicted loss (nats) from {args.fit}; {level} intervals: mean loss {how}; a new run adds residual "
-             f"scatter s = {prediction.residual_scale:.3g} in log loss"]
-    lines += [f"  note: {note}" for note in prediction.notes]
-    headers = ["N", "D", "C (FLOPs)", "loss", "mean lo", "mean hi", "new-run lo", "new-run hi", "C vs fit (dec)",
-               "N out (dec)", "D out (dec)"] + (["actual", "error", "in PI"] if with_actual else [])
-    rows = []
-    for r in records:
-        far = r["extrapolation"]
-        row = [f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['C']:.4g}", f"{r['loss']:.4f}", f"{r['mean']['lo']:.4f}",
-               f"{r['mean']['hi']:.4f}", f"{r['new_run']['lo']:.4f}", f"{r['new_run']['hi']:.4f}",
-               f"{far['compute_decades']:+.2f}", f"{far['N_decades_outside']:.2f}", f"{far['D_decades_outside']:.2f}"]
-        if with_actual:
-            row += [f"{r['actual']:.4f}", f"{100 * r['rel_error']:+.2f}%", "yes" if r["in_prediction_interval"] else "NO"]
-        rows.append(row)
-    lines.append(format_table(headers, rows))
-    return "\n".join(lines)

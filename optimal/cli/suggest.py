@@ -10,7 +10,7 @@ import optimal
 from optimal.analysis.design import DEFAULT_N
 from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.errors import BudgetError, DataError, check_count
-from optimal.cli.common import format_table, number, print_json, warn
+from optimal.cli.common import number, print_json, warn
 
 EPILOG = """The fit record (optimal fit --save) holds the fitted runs, so no runs CSV is needed.
 
@@ -86,21 +86,9 @@ def _run(args):
     if args.json:
         print_json(answer.to_dict())
         return 0
-    print(f"target: N* at {answer.target_compute:.4g} FLOPs = {answer.n_star:.4g} parameters (k = {k:g})")
-    print(f"predicted sd of ln N*: {answer.sd_before:.4f} from the fit's {result.n_rows} runs, "
-          f"{answer.sd_after:.4f} with the {len(answer.runs)} runs below "
-          f"(a factor {math.exp(answer.sd_before):.3g} -> {math.exp(answer.sd_after):.3g} on N*)")
-    print(f"compute: {answer.total_compute:.4g} of {answer.spend:.4g} FLOPs; greedy rule kept: {answer.rule}; "
-          f"stopped: {answer.stopped}")
-    rows = [[str(i + 1), f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['tokens_per_param']:.3g}", f"{r['compute']:.4g}",
-             f"{r['sd_after']:.4f}", f"{r['reduction_per_flop']:.3g}"] for i, r in enumerate(answer.runs)]
-    print(format_table(["#", "N (params)", "D (tokens)", "tokens/param", "compute (FLOPs)", "sd after",
-                         "var cut / FLOP"], rows))
-    print(f"noise sd {answer.noise_sd:.3g} ({answer.noise_from}); candidates: {answer.candidates_from} "
-          f"({answer.n_candidates}); information condition {answer.information_condition:.3g}")
-    if answer.weak_directions:
-        warn(f"{answer.weak_directions} direction(s) of the fit's coefficients are barely identified by its runs: "
-              "the predicted variances lean on the ridge (see optimal.analysis.design)")
+    print(answer.summary(n_fit_runs=result.n_rows))
+    for w in answer.warnings:
+        warn(w)
     return 0
 
 

@@ -13,7 +13,7 @@ from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.data.runs import parse_where, read_runs_with_columns
 from optimal.laws import FAMILIES
-from optimal.cli.common import (add_column_options, assignment, check_filters, format_table, named_once, number,
+from optimal.cli.common import (add_column_options, assignment, check_filters, named_once, number,
                                 print_json, warn)
 
 EPILOG = f"""
@@ -167,42 +167,6 @@ def run(args):
     return 0
 
 
-def _pct(value, signed=False):
-    return "n/a" if value is None else f"{100 * value:+.2f}%" if signed else f"{100 * value:.2f}%"
-
-
-def _p(value):
-    return "n/a" if value is None else "<0.001" if value < 0.001 else f"{value:.3g}"
-
-
 def report_text(report):
-    """The validation as text: per fold its summary (and, for one fold, a table of the held-out runs)."""
-    level = f"{100 * report.confidence:g}%"
-    first = report.folds[0]
-    method = (f"bootstrap ({first.bootstrap.n_resamples} resamples per fit)" if first.bootstrap is not None
-              else "linearised (no --bootstrap)")
-    lines = [f"validate: {first.fit.family.name} law; {level} intervals, {method}"]
-    lines += [f"  note: {note}" for note in report.notes]
-    headers = ["held out", "fit", "predicted", "mean |err|", "max |err|", "bias", "mean-CI cover", "PI cover",
-               "PI expected", "P(cover)", "P(bias)", "flag"]
-    rows = []
-    for fold in report.folds:
-        m = fold.metrics
-        rows.append([fold.label.removeprefix("held out: ")[:60], str(fold.fit.n_rows), str(m["n"]),
-                     _pct(m["mean_abs_rel_error"]), _pct(m["max_abs_rel_error"]), _pct(m["bias"], True),
-                     f"{m['n_in_ci']}/{m['n']}", f"{m['n_in_pi']}/{m['n']}", _pct(m["expected_pi_coverage"]),
-                     _p(m["coverage_p"]), _p(m["bias_p"]), "MISSPECIFIED?" if m["flagged"] else "ok"])
-    lines.append(format_table(headers, rows))
-    if len(report.folds) == 1:
-        lines += ["", f"held-out runs (errors: predicted / actual - 1; {level} intervals for the mean and a new run):"]
-        run_rows = []
-        for r in first.records():
-            run_rows.append([f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['C']:.4g}", f"{r['loss']:.4f}",
-                             f"{r['predicted']:.4f}", _pct(r["rel_error"], True),
-                             f"[{r['mean']['lo']:.4f}, {r['mean']['hi']:.4f}]",
-                             f"[{r['new_run']['lo']:.4f}, {r['new_run']['hi']:.4f}]",
-                             "yes" if r["in_prediction_interval"] else "NO",
-                             f"{r['extrapolation']['compute_decades']:+.2f}"])
-        lines.append(format_table(["N", "D", "C (FLOPs)", "loss", "predicted", "error", "mean CI", "new-run PI",
-                                    "in PI", "C vs fit (dec)"], run_rows))
-    return "\n".join(lines)
+    """The validation as text: ``report.summary()`` (per fold its summary and, for one fold, the held-out runs)."""
+    return report.summary()

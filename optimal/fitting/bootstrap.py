@@ -34,6 +34,9 @@ from .solver import SolverConfig, default_slots, polish_lanes
 from .._util.precision import float64_scope
 from .._util.stats import interval
 from .._util.warn import warn
+from .._util.results import Issue, Status, issues
+from .._util.text import format_table, or_na
+from .groups import GroupBootstraps, GroupFits
 
 _LANE_ROWS_PER_CHUNK = 1 << 22  # lanes x rows per compiled call (the resamples' weights: 32 MB in float64)
 _RETRY_STARTS = 16  # starts for a resample whose first refit did not converge
@@ -99,9 +102,45 @@ class BootstrapResult:
         return int(np.sum(~self.converged))
 
     @property
-    def warnings(self) -> list:
-        """What makes these intervals less trustworthy, in words (empty when nothing does)."""
-        return self.failure_warnings() + self.boundary_warnings()
+    def warnings(self) -> tuple:
+        """What makes these intervals less trustworthy (empty when nothing does), each an ``Issue``: resamples left
+        out ("failed-resamples"), intervals at a boundary of the law ("not-identified")."""
+        return issues(self.failure_warnings(), "failed-resamples") + issues(self.boundary_warnings(), "not-identified")
+
+    @property
+    def status(self) -> Status:
+        """SUCCESS when every resample converged, PARTIAL when some failed (counted, left out of the intervals),
+        FAILED when fewer than 2 converged (no interval)."""
+        if len(self.good) < 2:
+            return Status.FAILED
+        return Status.PARTIAL if self.n_failed else Status.SUCCESS
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+    @property
+    def notes(self) -> tuple:
+        """How the resamples were drawn and refitted: clusters, retries."""
+        found = []
+        if self.groups is not None:
+            found.append(Issue("clusters", f"a cluster bootstrap: whole clusters resampled "
+                                           f"({len(np.unique(self.groups))} clusters)"))
+        if self.n_retried:
+            found.append(Issue("retried", f"{self.n_retried} resamples retried from more starts"))
+        return tuple(found)
+
+    def summary(self) -> str:
+        """The intervals as the command line prints them: resamples, a table of every coefficient's lo, hi and se,
+        and the warnings."""
+        level = f"{100 * self.confidence:g}%"
+        lines = [f"bootstrap: {self.n_resamples} resamples, {self.n_retried} retried from more starts, {self.n_failed} "
+                 f"failed (left out), {level} percentile intervals"]
+        rows = [[name, or_na(v["lo"], ".5g"), or_na(v["hi"], ".5g"), or_na(v["se"], ".3g")]
+                for name, v in self.params().items()]
+        lines.append(format_table(["coefficient", "lo", "hi", "se"], rows))
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
 
     def failure_warnings(self) -> list:
         """Resamples left out because they did not converge, when more than ``MAX_FAILED_SHARE`` of them."""
@@ -470,9 +509,10 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
 @float64_scope
 def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, n_starts=4, max_iter=1000, chunk_size=None,
                      devices=None, progress=None):
-    """Bootstrap several groups' own fits as lanes of one compiled program: ``{label: BootstrapResult}``.
+    """Bootstrap several groups' own fits as lanes of one compiled program: a ``GroupBootstraps``
+    (``{label: BootstrapResult}``).
 
-    ``fits`` is ``{label: FitResult}`` as ``fit(..., groups=labels)`` returns it (one law, constraints and settings
+    ``fits`` is a ``GroupFits`` as ``fit_groups(..., groups=labels)`` returns it (or a ``{label: FitResult}`` dict) (one law, constraints and settings
     for all). Resample r of group g redraws that group's rows alone (a stratified bootstrap: each group keeps its
     size) from ``fold_in(fold_in(PRNGKey(seed), r), g)`` (g the group's position in ``fits``), so its draws depend
     on neither the other groups' rows, nor chunking, nor the devices; they differ from
@@ -481,8 +521,8 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, n_start
     Arguments as in ``bootstrap``.
     """
     _check_resampling(n_resamples, seed, confidence, n_starts, max_iter, chunk_size)
-    if not isinstance(fits, dict) or not fits or not all(isinstance(f, FitResult) for f in fits.values()):
-        raise OptimalError("fits must be a non-empty {label: FitResult} dict, as fit(..., groups=labels) returns")
+    if not isinstance(fits, (dict, GroupFits)) or not fits or not all(isinstance(f, FitResult) for f in fits.values()):
+        raise OptimalError("fits must be a non-empty GroupFits (as fit_groups returns) or {label: FitResult} dict")
     labels, parts = list(fits), list(fits.values())
     first = parts[0]
     if any(p.family is not first.family or p.fixed != first.fixed or p.tied != first.tied or p.group_labels is not None
@@ -536,4 +576,4 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, n_start
         # (per_device counts (resample, group) lane groups of every group together: not one group's resamples)
         _warn_about(boot, f"[group {label}] ")
         out[label] = boot
-    return out
+    return GroupBootstraps(out)

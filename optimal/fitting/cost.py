@@ -33,6 +33,7 @@ Example::
 from typing import NamedTuple
 
 from ..errors import check_count
+from .._util.results import Issue, Status
 
 # calibrated on the reference machine (see the module docstring), 2026-11-24, from single warm runs at load ~1.2
 # (time) and the peaks of fresh processes fitting and bootstrapping 1k to 300k synthetic rows (memory)
@@ -57,6 +58,32 @@ class CostEstimate(NamedTuple):
     screen_cells: float
     lane_row_iterations: float
     programs: int
+
+    @property
+    def status(self) -> Status:
+        """Always SUCCESS: an estimate is a formula of counts (calibrated constants: a guide, see ``notes``)."""
+        return Status.SUCCESS
+
+    @property
+    def ok(self) -> bool:
+        return True
+
+    @property
+    def warnings(self) -> tuple:
+        return ()
+
+    @property
+    def notes(self) -> tuple:
+        return (Issue("calibrated", "constants calibrated on the reference machine: a guide, not a promise"),)
+
+    def to_dict(self) -> dict:
+        """The fields as JSON (seconds, peak_bytes, screen_cells, lane_row_iterations, programs) and ``status``."""
+        return {**{k: float(v) if k != "programs" else int(v) for k, v in self._asdict().items()},
+                "status": self.status.label}
+
+    def summary(self) -> str:
+        """``describe()``: one line for a person."""
+        return self.describe()
 
     def describe(self) -> str:
         """One line for a person, e.g. ``about 5.2 min and 0.71 GB peak memory``."""

@@ -30,6 +30,8 @@ from ..laws.family import Family
 from .objective import DEFAULT_DELTA, PARAM_NAMES, ROBUST_LOSSES, hoffmann_grid, value_grad_hessian
 from .._util.precision import float64_scope, resolve_dtype
 from .._util.warn import warn
+from .._util.results import Issue, Status, issues
+from .groups import GroupFits
 from .solver import REASONS, Lanes, SolverConfig, default_slots, polish
 
 AT_BEST_RTOL = 1e-6  # a start "reached the best objective" within this relative gap
@@ -159,8 +161,9 @@ class FitResult:
       n_rows, n_starts, n_starts_at_best: rows fitted, starts polished, starts within 1e-6 (relative) of the best.
       converged: whether the best start met a stopping test; reason, iterations, grad_norm: how it stopped.
       starts: per-start ``Lanes`` (numpy arrays), ordered as polished.
-      config: the options that reproduce the fit; warnings: identifiability, plausibility and convergence
-        warnings (text).
+      config: the options that reproduce the fit; warnings: identifiability ("not-identified"), plausibility
+        ("implausible") and convergence ("not-converged", "singular-curvature") warnings, each an ``Issue`` (text
+        with a ``code``); a warning read from a record without codes has the code "fit".
       data: the fitted rows ``(N, D, loss, weights)`` as numpy arrays.
       diagnostics: identifiability at the optimum (``optimal.fitting.diagnostics.identifiability``): the near-optimal
         tolerance, how many fits fell within it, the ranges of E, alpha and beta among them, the coefficients
@@ -195,6 +198,31 @@ class FitResult:
     free: np.ndarray | None = None
     free_names: tuple = ()
     group_ids: np.ndarray | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "warnings", issues(self.warnings, "fit"))
+
+    @property
+    def status(self) -> Status:
+        """Why the best start stopped (``Status.from_label(reason)``): ``ok`` when it converged."""
+        try:
+            status = Status.from_label(self.reason)
+        except ValueError:
+            status = Status.SUCCESS if self.converged else Status.FAILED
+        return status if status.ok == bool(self.converged) else (Status.SUCCESS if self.converged else Status.FAILED)
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+    @property
+    def notes(self) -> tuple:
+        """The constraints the fit was made under (fixed, tied and shared parameters), each an ``Issue``."""
+        found = [Issue("fixed", f"{k} held fixed at {v:g}") for k, v in self.fixed.items()]
+        found += [Issue("tied", f"{a} held equal to {b}") for a, b in self.tied]
+        if self.shared:
+            found.append(Issue("shared", "common to every group: " + ", ".join(self.shared)))
+        return tuple(found)
 
     @property
     def params(self) -> dict:
@@ -270,12 +298,14 @@ class FitResult:
             "objective": float(self.objective),
             "converged": bool(self.converged),
             "reason": self.reason,
+            "status": self.status.label,
             "iterations": int(self.iterations),
             "grad_norm": float(self.grad_norm),
             "n_rows": int(self.n_rows),
             "n_starts": int(self.n_starts),
             "n_starts_at_best": int(self.n_starts_at_best),
             "warnings": list(self.warnings),
+            "warning_codes": [w.code for w in self.warnings],
             "diagnostics": self.diagnostics,
             "config": self.config,
         }
@@ -362,9 +392,8 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
         ``Family`` (``optimal.laws.custom_family`` for a user's own law).
       covariates: ``{name: (n,)}`` per-run values the family reads (data-constrained: "U", unique tokens).
       fix: ``{name: value}`` parameters held at a natural value. tie: pairs ``(name, name)`` held equal.
-      groups: optional (n,) labels. Without ``shared``, each group is fitted on its own and the result is a dict
-        ``{label: FitResult}``; with ``shared`` (parameter names), one joint fit in which those are common to every
-        group and the rest are per group.
+      groups: optional (n,) labels, with ``shared`` (parameter names): one joint fit in which those are common to
+        every group and the rest are per group. (Every group on its own: ``fit_groups``.)
       delta: the Huber threshold on log-loss residuals (Hoffmann et al.: 1e-3). robust: "huber" or "squared".
       starts: "screen" (default), "hoffmann" (the 4500 Hoffmann et al. starts; unconstrained Chinchilla only), or
         an array (S, F) of free vectors (for the unconstrained Chinchilla, ``(e, a, b, alpha, beta)``).
@@ -377,9 +406,13 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
     other problem the generic one (autodiff Hessian, sampled screen, same solver).
 
     Returns:
-      A ``FitResult`` (a dict of them for ``groups`` without ``shared``). Warns (``ConvergenceWarning``,
+      A ``FitResult`` (for a joint fit, one with ``group_labels``). Warns (``ConvergenceWarning``,
       ``IdentifiabilityWarning``, ``PlausibilityWarning``) when the fit is not trustworthy.
     """
+    if groups is not None and not shared:
+        raise OptimalError("fit(groups=...) without shared parameters would be one fit per group: call "
+                           "optimal.fit_groups(..., groups=...) for every group's own fit (a GroupFits), or give "
+                           "shared=(names) for one joint fit")
     dtype = resolve_dtype(dtype)
     fam = family_of(law)
     runs = validate_runs(n_params, n_tokens, loss, weights, n_free=0)
@@ -392,17 +425,42 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
     n_free = max(len(fam.params) - len(fix) - len(tie), 1)
     if groups is not None:
         labels, ids = _encode_groups(groups, len(runs.loss))
-        if not shared:  # every group on its own, all of them lanes of one compiled polish
-            for g, label in enumerate(labels):
-                validate_runs(*(np.asarray(x)[ids == g] for x in runs[:4]), n_free=n_free, source=f"group {label}")
-            fits = fit_masked(fam, runs, covariates, fix, tie, [ids == g for g in range(len(labels))], options)
-            return dict(zip(labels, fits))
     elif shared:
         raise CoefficientsError("shared parameters need groups (a group column: --by)")
     validate_runs(*runs[:4], n_free=n_free)  # enough rows for the law's free parameters
     if groups is None:
         return fit_masked(fam, runs, covariates, fix, tie, [np.ones(len(runs.loss), bool)], options)[0]
     return _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, **options)
+
+
+@float64_scope
+def fit_groups(n_params, n_tokens, loss, weights=None, *, groups, law="chinchilla", covariates=None, fix=None, tie=(),
+               delta=DEFAULT_DELTA, robust="huber", starts="screen", grid_size=64, n_polish=16, n_samples=4096,
+               max_iter=200, xtol=None, dtype=None) -> GroupFits:
+    """Fit every group of runs on its own: ``groups`` (n,) labels (any text; sorted), the other arguments as in
+    ``fit`` (one law, constraints and settings for every group). Every group's starts are lanes of one compiled
+    polish, and each group's fit equals ``fit`` of its rows alone.
+
+    Returns a ``GroupFits``: ``{label: FitResult}`` (a read-only mapping, labels sorted) with the result protocol;
+    ``bootstrap_groups`` takes it. (One joint fit with parameters common to every group: ``fit(groups=, shared=)``.)
+    """
+    dtype = resolve_dtype(dtype)
+    fam = family_of(law)
+    runs = validate_runs(n_params, n_tokens, loss, weights, n_free=0)
+    covariates = check_covariates(fam, covariates, len(runs.loss))
+    fix, tie, _ = check_constraints(fam, fix, tie, ())
+    check_options(delta, robust, grid_size, n_polish, max_iter, xtol)
+    check_count(n_samples, "n_samples", 1, 1 << 22)
+    if groups is None:
+        raise OptimalError("fit_groups needs groups: one label per run")
+    options = dict(delta=delta, robust=robust, starts=starts, grid_size=grid_size, n_polish=n_polish,
+                   n_samples=n_samples, max_iter=max_iter, xtol=xtol, dtype=dtype)
+    n_free = max(len(fam.params) - len(fix) - len(tie), 1)
+    labels, ids = _encode_groups(groups, len(runs.loss))
+    for g, label in enumerate(labels):  # every group on its own, all of them lanes of one compiled polish
+        validate_runs(*(np.asarray(x)[ids == g] for x in runs[:4]), n_free=n_free, source=f"group {label}")
+    fits = fit_masked(fam, runs, covariates, fix, tie, [ids == g for g in range(len(labels))], options)
+    return GroupFits(zip(labels, fits))
 
 
 def _encode_groups(groups, n_rows):
@@ -620,8 +678,8 @@ def fit_masked(fam, runs, covariates, fix, tie, masks, options, deltas=None):
 def _joint_starts(fam, runs, covariates, fix, tie, labels, ids, struct, options):
     """Starts for a joint fit: every group fitted on its own, then one start per group that takes the shared
     parameters from that group (the per-group ones from their own fits)."""
-    solo = fit(*runs[:4], law=fam, covariates=covariates or None, fix=fix, tie=tie,
-               groups=np.asarray(labels, dtype=object)[ids], **{**options, "starts": "screen"})
+    solo = fit_groups(*runs[:4], law=fam, covariates=covariates or None, fix=fix, tie=tie,
+                      groups=np.asarray(labels, dtype=object)[ids], **{**options, "starts": "screen"})
     thetas = np.stack([np.atleast_2d(solo[label].theta)[0] for label in labels])  # (G, P)
     starts = []
     for g in range(len(labels)):
@@ -642,7 +700,7 @@ def _finish(lanes, best, theta, found, diagnostics, hessian, runs, config, fam, 
     implausible = plausibility(runs.n_params, runs.n_tokens, runs.loss)
     for message in implausible:
         warn(message, PlausibilityWarning)
-    found = list(found) + implausible
+    found = list(issues(found, "not-identified")) + list(issues(implausible, "implausible"))
     values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)
     converged, reason = bool(lanes.converged[best]), REASONS[int(lanes.reason[best])]
     diagnostics["hessian_condition"] = scaled_condition(hessian)
@@ -650,7 +708,7 @@ def _finish(lanes, best, theta, found, diagnostics, hessian, runs, config, fam, 
     if not converged or singular:
         message = singular or f"the best start did not converge ({reason} after {int(lanes.iterations[best])} iterations)"
         converged, reason = False, "singular curvature" if singular else reason
-        found.append(message)
+        found.append(Issue("singular-curvature" if singular else "not-converged", message))
         warn(message, ConvergenceWarning)
     return FitResult(
         law=law, theta=theta, objective=float(values[best]), n_rows=len(runs.loss), n_starts=len(lanes.objective),

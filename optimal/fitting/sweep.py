@@ -8,15 +8,101 @@ whatever the deltas. Different laws have different parameter vectors and objecti
 program (and its own solve).
 """
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..errors import OptimalError, check_count
 from ..data.runs import validate_runs
 from ..laws import family as family_of
 from .fit import check_constraints, check_covariates, check_options, fit_masked
+from .groups import combined_status, labelled
 from .._util.precision import float64_scope, resolve_dtype
 
 SETTINGS = ("law", "delta", "drop_smallest")
+
+
+def setting_label(setting, keys=None):
+    """``"law=kaplan, delta=0.001"``: a setting's values (``keys``: only those, and always the group)."""
+    return ", ".join(f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
+                     for key, value in setting.items() if keys is None or key == "group" or key in keys)
+
+
+class Sweep(Sequence):
+    """Every setting's fit (``sweep``): a read-only sequence of ``(setting, FitResult)`` pairs in the sweep's order
+    (``for setting, result in found`` works as before), with the result protocol: ``status`` (SUCCESS when every
+    fit converged, PARTIAL when some did, FAILED when none), ``warnings`` and ``notes`` (every fit's, prefixed
+    with its setting), ``to_dict()`` and ``summary()``."""
+
+    def __init__(self, pairs):
+        self._pairs = tuple((dict(setting), result) for setting, result in pairs)
+
+    def __getitem__(self, index):
+        return self._pairs[index]
+
+    def __len__(self):
+        return len(self._pairs)
+
+    def __repr__(self):
+        return f"Sweep({len(self._pairs)} settings)"
+
+    def items(self) -> tuple:
+        """The ``(setting, FitResult)`` pairs."""
+        return self._pairs
+
+    @property
+    def settings(self) -> tuple:
+        return tuple(setting for setting, _ in self._pairs)
+
+    @property
+    def fits(self) -> tuple:
+        return tuple(result for _, result in self._pairs)
+
+    @property
+    def status(self):
+        return combined_status(result.status for _, result in self._pairs)
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+    @property
+    def warnings(self) -> tuple:
+        return labelled(((setting_label(s), r) for s, r in self._pairs), "warnings")
+
+    @property
+    def notes(self) -> tuple:
+        return labelled(((setting_label(s), r) for s, r in self._pairs), "notes")
+
+    def to_dict(self) -> dict:
+        """``{"status", "fits": [{"setting": {...}, ...that fit's to_dict()}]}`` (the command line's ``fit --sweep
+        --json`` prints the list)."""
+        return {"status": self.status.label,
+                "fits": [{"setting": setting, **result.to_dict()} for setting, result in self._pairs]}
+
+    def summary(self) -> str:
+        """One line per setting: rows fitted, objective and the exponents (``fit --sweep`` without --bootstrap and
+        --budgets prints the same lines, with only the swept settings in each label)."""
+        lines = [f"sweep: {len(self._pairs)} settings"]
+        for setting, result in self._pairs:
+            lines.append("  " + "; ".join(fit_cells(setting_label(setting), result)))
+        return "\n".join(lines)
+
+
+def fit_cells(label, result, intervals=None, cell=None):
+    """The cells of one sweep line: ``label``, rows, objective, the exponents (and E), the allocation exponent;
+    ``intervals`` (a bootstrap's ``params()``) and ``cell(point, interval)`` add bootstrap intervals."""
+    intervals = intervals or {}
+    cell = cell or (lambda point, _: f"{point:.4g}")
+    params = result.params
+    parts = [f"{label or 'fit'}: {result.n_rows} rows, objective {result.objective:.6g}"
+             + ("" if result.converged else " (NOT CONVERGED)")]
+    for name in [p for p in ("alpha", "beta", "alpha_N", "alpha_D", "E") if p in params]:
+        parts.append(f"{name} {cell(params[name], intervals.get(name))}")
+    if "a" in intervals or ("alpha" in params and "beta" in params):
+        a = params["beta"] / (params["alpha"] + params["beta"])
+        parts.append(f"N* ~ C^{cell(a, intervals.get('a'))}")
+    return parts
 
 
 def smallest_dropped(n_params, k, within=None):
@@ -38,7 +124,7 @@ def sweep(n_params, n_tokens, loss, weights=None, *, law=("chinchilla",), delta=
     ``drop_smallest`` counts (leave out the runs of that many of the smallest model sizes), for the whole data or,
     with ``groups`` ((n,) labels), for every group's rows on its own (its smallest sizes are its own).
 
-    Returns ``[(setting, FitResult)]`` in the order of ``itertools.product(law, group, delta, drop_smallest)``
+    Returns a ``Sweep``: the ``(setting, FitResult)`` pairs in the order of ``itertools.product(law, group, delta, drop_smallest)``
     (groups in sorted label order), each ``setting`` a dict ``{law, delta, drop_smallest}`` (and ``group``). Every fit's warnings are its own, and each equals the
     ``fit`` of its rows at its delta (to rounding: the rows left out weigh 0 but still enter the sums' order).
     All the settings of one law, every group's included, are lanes of one compiled solve; each law is a separate one.
@@ -85,4 +171,4 @@ def sweep(n_params, n_tokens, loss, weights=None, *, law=("chinchilla",), delta=
         out += [({"law": fam.name, **({} if label is None else {"group": label}), "delta": float(d),
                   "drop_smallest": int(k)}, result)
                 for (label, d, k, _), result in zip(settings, fits)]
-    return out
+    return Sweep(out)

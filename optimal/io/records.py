@@ -49,6 +49,7 @@ from ..laws.family import Family
 from ..laws.presets import law_from_dict
 from .._util.jsonio import as_array, as_dict, as_number, check_writable, dumps_strict, read_json, write_text
 from .._util.precision import float64_scope
+from .._util.results import Issue, issues
 from .._util.version import VERSION
 
 RECORD_VERSION = 1  # what save_fit writes
@@ -385,6 +386,14 @@ def _fit_from_record(record, family):
     if not isinstance(record["reason"], str):
         _refuse("reason", "must be text")
     found = _list_of_texts(record["warnings"], "warnings")
+    codes = record.get("warning_codes")  # written since the result protocol; older records: the code "fit"
+    if codes is None:
+        found = issues(found, "fit")
+    else:
+        codes = _list_of_texts(codes, "warning_codes")
+        if len(codes) != len(found) or not all(codes):
+            _refuse("warning_codes", f"must hold one non-empty code per warning ({len(found)})")
+        found = tuple(Issue(code, message) for code, message in zip(codes, found))
     if not isinstance(record["converged"], bool):
         _refuse("converged", "must be true or false")
     with _field("diagnostics"):
@@ -410,6 +419,8 @@ def _fit_from_record(record, family):
         warnings=tuple(found), data=(runs.n_params, runs.n_tokens, runs.loss, runs.weights), diagnostics=diagnostics,
         family=fam, fixed=fixed, tied=tied, shared=shared, group_labels=labels, covariates=covariates, free=free,
         free_names=struct.names, group_ids=group_ids)
+    if "status" in record and record["status"] != fit.status.label:
+        _refuse("status", f"{record['status']!r} disagrees with reason and converged, which give {fit.status.label!r}")
     return fit, struct
 
 

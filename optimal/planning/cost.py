@@ -23,6 +23,7 @@ import math
 import numbers
 
 from ..errors import PlanningError, check_count
+from .._util.results import Issue, Status
 from .accelerators import Accelerator, accelerator as find_accelerator
 
 DEFAULT_MFU = 0.4
@@ -47,6 +48,19 @@ def _real(value, name, low, high=math.inf, low_open=True):
         bound = f"{'>' if low_open else '>='} {low:g}" + ("" if math.isinf(high) else f" and <= {high:g}")
         raise PlanningError(f"{name} must be a finite number {bound}, got {value!r}")
     return number
+
+
+def energy_text(kwh):
+    for unit, size in (("GWh", 1e6), ("MWh", 1e3)):
+        if kwh >= size:
+            return f"{kwh / size:.4g} {unit}"
+    return f"{kwh:.4g} kWh"
+
+
+def origin_text(assumption):
+    """Where an assumption came from, in a word: "default", "given", or its table entry or file."""
+    origin = assumption["from"]
+    return "default" if origin == "default" else "given" if origin == "argument" else origin
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +103,39 @@ class HardwareEstimate:
             "cost": {"value": self.cost, "formula": "accelerator_hours x price_per_accelerator_hour",
                      "price_per_accelerator_hour": self.price_per_accelerator_hour},
             "assumptions": self.assumptions,
+            "status": self.status.label,
         }
+
+    @property
+    def status(self) -> Status:
+        """Always SUCCESS: the figures are formulas of the inputs (``notes`` lists the defaults they assume)."""
+        return Status.SUCCESS
+
+    @property
+    def ok(self) -> bool:
+        return True
+
+    @property
+    def warnings(self) -> tuple:
+        """No energy without a published or given power ("no-power")."""
+        if self.energy_kwh is not None:
+            return ()
+        return (Issue("no-power", f"{self.accelerator.name} has no published power: give power_watts"),)
+
+    @property
+    def notes(self) -> tuple:
+        """Every assumption taken by default ("assumption")."""
+        return tuple(Issue("assumption", f"{name} {entry['value']:g} (default)" + (f": {entry['note']}" if entry.get("note")
+                                                                                 else ""))
+                     for name, entry in self.assumptions.items()
+                     if entry.get("from") == "default" and isinstance(entry.get("value"), (int, float)))
+
+    def summary(self) -> str:
+        """One line: accelerator-hours, days, energy and cost with the MFU they assume."""
+        days = "" if self.wall_clock_days is None else f", {self.wall_clock_days:.4g} days on {self.n_accelerators}"
+        energy = "energy n/a (no power)" if self.energy_kwh is None else energy_text(self.energy_kwh)
+        return (f"{self.compute:.4g} FLOPs on {self.accelerator.name}: {self.accelerator_hours:.4g} accelerator-hours"
+                f"{days}, {energy}, cost {self.cost:.4g} (MFU {self.mfu:g} [{origin_text(self.assumptions['mfu'])}])")
 
 
 def hardware_estimate(compute, accelerator="h100", *, precision="bf16", mfu=None, n_accelerators=None,

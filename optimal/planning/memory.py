@@ -19,6 +19,7 @@ import math
 import numbers
 
 from ..errors import PlanningError, check_count, check_positive
+from .._util.results import Issue, Status
 from .shapes import TransformerShape
 
 BYTES_PER_VALUE = {"fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
@@ -121,6 +122,30 @@ class TrainingMemory:
     @property
     def total_bytes(self) -> float:
         return self.n_params * self.bytes_per_param
+
+
+    @property
+    def status(self) -> Status:
+        """Always SUCCESS: bytes per parameter times parameters."""
+        return Status.SUCCESS
+
+    @property
+    def ok(self) -> bool:
+        return True
+
+    @property
+    def warnings(self) -> tuple:
+        return ()
+
+    @property
+    def notes(self) -> tuple:
+        return (Issue("activations", "activations are not counted"), Issue("source", self.source))
+
+    def summary(self) -> str:
+        """One line: the bytes and their parts per parameter."""
+        return (f"training state of {self.n_params:.4g} parameters: {self.total_bytes / 1e9:.4g} GB ({self.optimizer}, "
+                f"{self.precision}, {self.bytes_per_param:g} bytes/param = "
+                + " + ".join(f"{what} {size:g}" for what, size in self.parts.items()) + ")")
 
     def to_dict(self) -> dict:
         return {"n_params": self.n_params, "optimizer": self.optimizer, "precision": self.precision,

@@ -17,7 +17,8 @@ import dataclasses
 from ..errors import PlanningError, check_count, check_positive
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .accelerators import accelerator as find_accelerator
-from .cost import HardwareEstimate, hardware_estimate
+from .cost import HardwareEstimate, energy_text, hardware_estimate, origin_text
+from .._util.results import Issue, Status, issues
 from .memory import (
     SHARDING,
     TrainingMemory,
@@ -31,6 +32,18 @@ from .memory import (
 from .shapes import DEFAULT_ASPECT_RATIO, ParameterCount, TransformerShape, parameter_count, shape_for_params
 
 _CONSISTENT = 1e-6  # compute given with N and D must equal k N D to this relative tolerance (a solver's N*, D*)
+
+
+def _bytes(value):
+    return "n/a" if value is None else f"{value / 1e9:.4g} GB"
+
+
+def _interval_text(intervals, name, show):
+    if intervals is None:
+        return ""
+    lo, hi = intervals[name]["lo"], intervals[name]["hi"]
+    shown = [("unbounded" if v is None else show(v)) for v in (lo, hi)]
+    return f"  [{100 * intervals['confidence']:g}%: {shown[0]} .. {shown[1]}]"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +84,93 @@ class TrainingPlan:
     hardware: HardwareEstimate
     notes: list
 
+    def __post_init__(self):
+        object.__setattr__(self, "notes", issues(self.notes, "context"))
+
+    @property
+    def status(self) -> Status:
+        """Always SUCCESS: a plan is formulas of its inputs (``warnings`` says where it cannot answer)."""
+        return Status.SUCCESS
+
+    @property
+    def ok(self) -> bool:
+        return True
+
+    @property
+    def warnings(self) -> tuple:
+        """The training state does not fit any count of the accelerator ("does-not-fit"); no energy ("no-power")."""
+        found = list(self.hardware.warnings)
+        if not self.hold.get("zero3"):
+            found.append(Issue("does-not-fit", f"the training state does not fit any count of {self.hardware.accelerator.name}"))
+        return tuple(found)
+
+    def summary(self, *, intervals=None) -> str:
+        """The plan as ``optimal plan`` prints it: rows ``figure  value  = how, with which assumptions``, the notes
+        and the accelerator's source; ``intervals`` (the command line's bootstrap ends of each figure, or None) adds
+        their ranges."""
+        p = self
+        hw, a, device = p.hardware, p.hardware.assumptions, p.hardware.accelerator
+        shape, counts = p.shape, p.counts
+        rows = [
+            ("compute", f"{p.compute:.4g} FLOPs", f"= {p.flops_per_param_token:g} x N {p.n_params:.4g} x D {p.n_tokens:.4g}"
+             if p.flops_per_token_from != "given" else
+             f"= {p.flops_per_token:.4g} FLOPs/token x D {p.n_tokens:.4g}; with attention over {p.context} tokens, "
+             f"{p.flops_per_token / (p.flops_per_param_token * p.n_params):.4g} x the {p.flops_per_param_token:g} N of the "
+             "weights"),
+            ("parameters", f"{p.n_params:.4g}", "dense: total = active" if p.total_params == p.n_params else
+             f"active; total {p.total_params:.4g} (a mixture of experts: memory from the total)"),
+            ("shape", f"{shape.n_layer} x {shape.d_model}",
+             f"n_layer x d_model; {shape.n_heads} heads ({shape.kv_heads} KV) of {shape.head_width}, d_ff {shape.ffn_width}"
+             f"{' gated' if shape.gated_ffn else ''}, vocab {shape.vocab_size}"
+             f"{', ' + str(shape.n_experts) + ' experts (' + str(shape.experts_per_token) + ' per token)' if shape.n_experts > 1 else ''}; "
+             + ("as given" if p.shape_from == "given" else
+                f"an illustration {p.shape_from} ({counts.total:.4g} parameters after rounding)")),
+            ("weights", _bytes(p.weights), f"{p.weight_precision}, {p.weights / p.total_params:g} bytes/param; " +
+             ", ".join(f"{k} {_bytes(v)}" for k, v in p.weights_by_precision.items())
+             + _interval_text(intervals, "weights_bytes", _bytes)),
+            ("training state", _bytes(p.training.total_bytes),
+             f"{p.training.optimizer}, {p.training.bytes_per_param:g} bytes/param = "
+             + " + ".join(f"{what} {size:g}" for what, size in p.training.parts.items())
+             + ("; activations not counted" if not p.activation_bytes else "")
+             + _interval_text(intervals, "training_state_bytes", _bytes)),
+            ("to hold it", f"{p.hold['zero3']} x {device.memory_bytes / 1e9:g} GB" if p.hold["zero3"] else "n/a",
+             f"of {device.name}, fully sharded (ZeRO-3); ZeRO-1 {p.hold['zero1'] or 'at no count (its unsharded part is too big)'}"
+             f", ZeRO-2 {p.hold['zero2'] or 'at no count'}, unsharded {p.hold['none'] or 'does not fit one'}"
+             + (f"; with {_bytes(p.activation_bytes)} of activations on each" if p.activation_bytes else "")
+             + _interval_text(intervals, "accelerators_to_hold_zero3", lambda v: f"{v}")),
+        ]
+        if p.per_accelerator is not None:
+            rows.append(("per accelerator", _bytes(p.per_accelerator["zero3"]),
+                         f"each of {hw.n_accelerators}, ZeRO-3; ZeRO-1 {_bytes(p.per_accelerator['zero1'])}, ZeRO-2 "
+                         f"{_bytes(p.per_accelerator['zero2'])}, unsharded {_bytes(p.per_accelerator['none'])}"))
+        kv = f"{p.kv_cache_per_token / 1e6:.4g} MB/token"
+        rows.append(("KV cache", kv, f"2 x {shape.n_layer} layers x {shape.kv_heads} KV heads x {shape.head_width} x "
+                     f"{p.weight_precision}" + ("" if p.context is None else
+                                                 f"; {_bytes(p.kv_cache_per_sequence)} for {p.context} tokens")))
+        rows.append(("accelerator-hours", f"{hw.accelerator_hours:.4g}",
+                     f"= C / ({hw.peak_flops_per_second:.4g} FLOP/s {hw.precision} dense peak of {device.name} x MFU "
+                     f"{hw.mfu:g} [{origin_text(a['mfu'])}]) / 3600" + _interval_text(intervals, "accelerator_hours",
+                                                                                 lambda v: f"{v:.4g}")))
+        if hw.wall_clock_days is not None:
+            rows.append(("wall-clock", f"{hw.wall_clock_days:.4g} days", f"on {hw.n_accelerators} accelerators at once"
+                         + _interval_text(intervals, "wall_clock_days", lambda v: f"{v:.4g}")))
+        else:
+            rows.append(("wall-clock", "n/a", "give --accelerators COUNT"))
+        if hw.energy_kwh is not None:
+            rows.append(("energy", energy_text(hw.energy_kwh), f"= hours x {hw.power_watts:g} W [{origin_text(a['power_watts'])}] "
+                         f"x PUE {hw.pue:g} [{origin_text(a['pue'])}]" + _interval_text(intervals, "energy_kwh", energy_text)))
+        else:
+            rows.append(("energy", "n/a", f"{device.name} has no published power: give --power W"))
+        rows.append(("cost", f"{hw.cost:.4g}", f"= hours x {hw.price_per_accelerator_hour:g} per accelerator-hour "
+                     f"[{origin_text(a['price_per_accelerator_hour'])}: {a['price_per_accelerator_hour']['note']}]"
+                     + _interval_text(intervals, "cost", lambda v: f"{v:.4g}")))
+        width = [max(len(r[i]) for r in rows) for i in range(2)]
+        lines = ["plan (each figure with the assumptions that produced it):"]
+        lines += [f"  {r[0].ljust(width[0])}  {r[1].rjust(width[1])}  {r[2]}" for r in rows]
+        lines += [f"  note: {note}" for note in p.notes]
+        lines.append(f"  accelerator: {device.name}: {device.source}" + (f" ({device.notes})" if device.notes else ""))
+        return "\n".join(lines)
+
     def to_dict(self) -> dict:
         """Plain JSON-ready data (the keys are documented in the README's ``optimal plan`` section)."""
         device = self.hardware.accelerator
@@ -95,8 +195,9 @@ class TrainingPlan:
                 "kv_cache": {"precision": self.weight_precision, "bytes_per_token": self.kv_cache_per_token,
                              "context": self.context, "bytes_per_sequence": self.kv_cache_per_sequence},
             },
-            **{key: value for key, value in self.hardware.to_dict().items() if key != "compute"},
-            "notes": self.notes,
+            **{key: value for key, value in self.hardware.to_dict().items() if key not in ("compute", "status")},
+            "notes": list(self.notes),
+            "status": self.status.label,
         }
 
     @property

@@ -30,6 +30,7 @@ import dataclasses
 import math
 
 from ..errors import PlanningError, check_count, check_positive
+from .._util.results import Status
 
 BIASES = ("none", "qkv", "all")
 NORMS = {"rmsnorm": 1, "layernorm": 2, "none": 0}  # parameters per norm, in units of d_model
@@ -127,6 +128,30 @@ class TransformerShape:
         """``d_model / n_layer``."""
         return self.d_model / self.n_layer
 
+
+    @property
+    def status(self) -> Status:
+        """Always SUCCESS: a shape is checked when it is built."""
+        return Status.SUCCESS
+
+    @property
+    def ok(self) -> bool:
+        return True
+
+    @property
+    def warnings(self) -> tuple:
+        return ()
+
+    @property
+    def notes(self) -> tuple:
+        return ()
+
+    def summary(self) -> str:
+        """One line: layers, width, heads, FFN, vocabulary and experts."""
+        return (f"{self.n_layer} x {self.d_model} (n_layer x d_model); {self.n_heads} heads ({self.kv_heads} KV) of "
+                f"{self.head_width}, d_ff {self.ffn_width}{' gated' if self.gated_ffn else ''}, vocab {self.vocab_size}"
+                + (f", {self.n_experts} experts ({self.experts_per_token} per token)" if self.n_experts > 1 else ""))
+
     def to_dict(self) -> dict:
         """Every field as given, plus the widths it implies (``d_head``, ``n_kv_heads``, ``d_ff`` resolved)."""
         out = dataclasses.asdict(self)
@@ -152,6 +177,29 @@ class ParameterCount:
     non_embedding: int
     active_non_embedding: int
     parts: dict
+
+
+    @property
+    def status(self) -> Status:
+        """Always SUCCESS: a count of a checked shape."""
+        return Status.SUCCESS
+
+    @property
+    def ok(self) -> bool:
+        return True
+
+    @property
+    def warnings(self) -> tuple:
+        return ()
+
+    @property
+    def notes(self) -> tuple:
+        return ()
+
+    def summary(self) -> str:
+        """One line: total and active parameters, embedding and non-embedding, and the parts."""
+        return (f"{self.total:,} parameters ({self.active:,} active; embedding {self.embedding:,}, non-embedding "
+                f"{self.non_embedding:,}): " + ", ".join(f"{k} {v:,}" for k, v in self.parts.items()))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
