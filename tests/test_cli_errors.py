@@ -40,7 +40,7 @@ def files(tmp_path_factory):
                                           zip(runs.n_params.tolist(), runs.n_tokens.tolist(), runs.loss.tolist())))
     result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
     record = folder / "fit.json"
-    result.save(record, {"bootstrap": optimal.bootstrap(result, n_resamples=8).draws_record()})
+    optimal.save_fit(record, result, bootstrap=optimal.bootstrap(result, n_resamples=8))
     return {"csv": csv, "record": record, "dict": json.loads(record.read_text()), "folder": folder}
 
 
@@ -120,17 +120,17 @@ def test_coefficients_file_too_large(capsys, tmp_path):
 @pytest.mark.parametrize(
     "place, value, message",
     [
-        (("log_params", "alpha"), -0.3, "coefficient alpha must be a positive finite number, got -0.3"),
-        (("log_params", "e"), float("nan"), "coefficient E must be a positive finite number, got nan"),
-        (("log_params",), [0.5, 6.0, 7.5, 0.3, 0.3], "log_params must be an object, not a list"),
-        (("log_params", "e"), "0.5", "log_params.e must be a number, not a string"),
+        (("theta", 3), -0.3, "coefficient alpha must be a positive finite number, got -0.3"),
+        (("params", "E"), float("nan"), "field params.E: nan is not a finite number"),
+        (("log_params",), [0.5, 6.0, 7.5, 0.3, 0.3], "field log_params: must be an object"),
+        (("log_params", "e"), "0.5", "field log_params.e: '0.5' is not a finite number"),
         (("data",), [[1e8, 1e10, 3.0]], "data must be an object, not a list"),
         (("data", "D"), "1e10", "data.D must be a list of numbers"),
         (("starts", "theta"), [[1, 2]], "starts.theta must be a list of lists of 5 numbers"),
         (("config", "max_iter"), 0, "max_iter must be an integer from 1 to"),
         (("iterations",), "many", "iterations must be an integer >= 0"),
         (("bootstrap", "thetas"), {"e": 1}, "the bootstrap draws are malformed"),
-        (("bootstrap", "seed"), 2**40, "the bootstrap draws are malformed (seed must be an integer from 0 to"),
+        (("bootstrap", "seed"), 2**40, "the bootstrap draws are malformed (field bootstrap.seed: seed must be an integer from 0 to"),
     ],
 )
 def test_malformed_fit_records(capsys, tmp_path, files, place, value, message):

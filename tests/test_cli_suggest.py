@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import optimal
-from optimal.analysis.recommend import FLOPS_KEY
 from optimal.data.synthetic import DEFAULT_TRUTH
 from test_cli_errors import assert_one_error, run, strict
 
@@ -30,8 +29,8 @@ def files(tmp_path_factory):
         warnings.simplefilter("ignore")
         result = optimal.fit(n, d, loss, grid_size=32, n_polish=4)
     record, with_k = folder / "fit.json", folder / "fit_k8.json"
-    result.save(record)
-    result.save(with_k, {FLOPS_KEY: 8.0})
+    optimal.save_fit(record, result)
+    optimal.save_fit(with_k, result, flops_per_param_token=8.0)
     candidates = folder / "candidates.csv"
     candidates.write_text("name,N,D\na,1e8,2e11\nb,1e9,2e10\nc,1e10,2e9\nd,3e9,3e10\n")
     return {"record": record, "with_k": with_k, "candidates": candidates, "fit": result, "folder": folder}

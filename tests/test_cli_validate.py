@@ -26,8 +26,8 @@ def files(tmp_path_factory):
         result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
         boot = optimal.bootstrap(result, n_resamples=20)
     record, bare = folder / "fit.json", folder / "bare.json"
-    result.save(record, {"bootstrap": boot.draws_record()})
-    result.save(bare)
+    optimal.save_fit(record, result, bootstrap=boot)
+    optimal.save_fit(bare, result)
     planned = folder / "planned.csv"
     planned.write_text("N,D\n1e9,2e10\n7e10,1.4e12\n")
     return {"csv": csv, "record": record, "bare": bare, "planned": planned, "folder": folder, "runs": runs,

@@ -24,7 +24,7 @@ def fitted(tmp_path_factory):
     result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
     boot = optimal.bootstrap(result, n_resamples=8)
     path = tmp_path_factory.mktemp("fit") / "fit.json"
-    result.save(path, {"bootstrap": boot.draws_record()})
+    optimal.save_fit(path, result, bootstrap=boot)
     return result, boot, path, json.loads(path.read_text())
 
 
@@ -131,21 +131,21 @@ def test_law_from_dict_refuses(change, message):
 @pytest.mark.parametrize(
     "place, value, message",
     [
-        (("log_params", "alpha"), -0.3, "coefficient alpha must be a positive finite number, got -0.3"),
-        (("log_params", "e"), float("nan"), "coefficient E must be a positive finite number, got nan"),
-        (("log_params", "e"), 800, "coefficient E must be a positive finite number, got inf"),
-        (("log_params",), [1, 2, 3], "log_params must be an object, not a list"),
-        (("log_params", "e"), "0.5", "log_params.e must be a number, not a string"),
+        (("theta", 3), -0.3, "coefficient alpha must be a positive finite number, got -0.3"),
+        (("theta", 0), float("nan"), r"field theta\[0\]: nan is not a finite number"),
+        (("theta", 0), 800, "coefficient E must be a positive finite number, got inf"),
+        (("log_params",), [1, 2, 3], "field log_params: must be an object"),
+        (("log_params", "e"), "0.5", "field log_params.e: '0.5' is not a finite number"),
         (("data",), "x", "data must be an object, not a string"),
         (("data", "N"), ["1e8"] * 40, "data.N must hold numbers, found a string"),
         (("data", "loss"), [-1.0] * 40, "column 'loss', index 0: -1.0 is not positive"),
         (("starts", "theta"), [[1, 2]], "starts.theta must be a list of lists of 5 numbers"),
-        (("starts", "reason"), [99] * 16, "starts.reason must hold codes"),
+        (("starts", "reason"), [99] * 16, "field starts.reason: must hold codes"),
         (("starts", "converged"), [1] * 16, "starts.converged must hold true/false values"),
         (("config",), [], "config must be an object, not a list"),
         (("config", "delta"), -1, "delta .* must be a positive finite number"),
         (("config", "grid_size"), "64", "grid_size must be an integer"),
-        (("config", "dtype"), "int8", "config.dtype must be"),
+        (("config", "dtype"), "int8", "field config.dtype: must be"),
         (("n_rows",), 1e300, "n_rows must be an integer >= 0"),
         (("objective",), None, "objective must be a number, not null"),
         (("bootstrap", "seed"), -1, "the bootstrap draws are malformed .*seed must be an integer from 0"),
@@ -178,7 +178,7 @@ def test_saved_record_is_strict_json_and_round_trips(fitted, tmp_path):
 
 def test_save_into_a_missing_folder(fitted, tmp_path):
     with pytest.raises(OutputError, match="does not exist"):
-        fitted[0].save(tmp_path / "missing" / "fit.json")
+        optimal.save_fit(tmp_path / "missing" / "fit.json", fitted[0])
 
 
 # --- fit and bootstrap arguments --------------------------------------------------------------------------------

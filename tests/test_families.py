@@ -12,7 +12,7 @@ import pytest
 import optimal
 from optimal.errors import CoefficientsError, DataError
 from optimal.laws import CHINCHILLA, DATA_CONSTRAINED, KAPLAN, custom_family
-from optimal.fitting.fit import fit_from_record
+from optimal.io.records import from_record, to_record
 
 TRUTH = optimal.data.synthetic.DEFAULT_TRUTH
 
@@ -80,7 +80,7 @@ def test_data_constrained_noise_free_recovery():
     for name in DATA_CONSTRAINED.params:
         assert result.params[name] == pytest.approx(float(getattr(truth, name)), rel=1e-6), name
     # and the record keeps the family and its covariate
-    back = fit_from_record(result.record())
+    back = from_record(to_record(result)).fit
     assert back.family is DATA_CONSTRAINED and np.array_equal(back.covariates["U"], u)
     assert back.params == result.params
 
@@ -121,7 +121,7 @@ def test_shared_parameters_recover_both_groups_truths():
     for label, truth in (("a", TRUTH), ("b", second)):
         for name in CHINCHILLA.params:
             assert result.params[label][name] == pytest.approx(float(getattr(truth, name)), rel=1e-6), (label, name)
-    back = fit_from_record(result.record())
+    back = from_record(to_record(result)).fit
     assert back.params == result.params and back.shared == ("alpha", "beta", "B")
     view = result.group("b")
     assert view.law.E == pytest.approx(2.1, rel=1e-6) and view.n_rows == len(n2)
@@ -184,7 +184,7 @@ def test_records_plots_and_solve_for_other_families(tmp_path, law, request):
     else:
         result, boot = request.getfixturevalue("dc_fit_and_boot")
     path = tmp_path / "fit.json"
-    result.save(path, extra={"bootstrap": boot.draws_record()})
+    optimal.save_fit(path, result, bootstrap=boot)
     again = optimal.load_bootstrap(path)
     np.testing.assert_array_equal(again.thetas, boot.thetas)
     assert again.params() == boot.params()
@@ -256,33 +256,29 @@ def test_no_finite_start_is_named():
 @pytest.fixture(scope="module")
 def kaplan_record():
     runs = optimal.synthetic_runs(n_runs=40, noise=0.01, seed=9)
-    return optimal.fit(runs.n_params, runs.n_tokens, runs.loss, law="kaplan").record()
+    return to_record(optimal.fit(runs.n_params, runs.n_tokens, runs.loss, law="kaplan"))
 
 
 @pytest.mark.parametrize("edit, match", [
     (lambda r: r.update(law="gpt"), "is not a shipped family"),
-    (lambda r: r.update(groups="a"), "groups must be a list of texts"),
-    (lambda r: r.update(tied=[["alpha_N"]]), "tied must be a list of name pairs"),
-    (lambda r: r.update(shared=[1]), "shared must be a list of names"),
-    (lambda r: r.update(theta=[0.1, 0.1]), "theta must hold 4 values per group"),
+    (lambda r: r.update(groups="a"), "field groups: must be a list of texts"),
+    (lambda r: r.update(tied=[["alpha_N"]]), "field tied: must be a list of name pairs"),
+    (lambda r: r.update(shared=[1]), "field shared: must be a list of texts"),
+    (lambda r: r.update(theta=[0.1, 0.1]), "field theta: must hold the 4 fitting-space coefficients"),
     (lambda r: r.update(fixed={"gamma": 1.0}), "no parameter 'gamma'"),
 ])
 def test_malformed_family_records_are_named(kaplan_record, edit, match):
     import copy
 
-    from optimal.fitting.fit import fit_from_record
-
     record = copy.deepcopy(kaplan_record)
     edit(record)
     with pytest.raises(CoefficientsError, match=match):
-        fit_from_record(record)
+        from_record(record)
 
 
 def test_a_record_of_another_family_than_asked_is_named(kaplan_record):
-    from optimal.fitting.fit import fit_from_record
-
     with pytest.raises(CoefficientsError, match="the record's law is 'kaplan', not 'chinchilla'"):
-        fit_from_record(kaplan_record, family=CHINCHILLA)
+        from_record(kaplan_record, family=CHINCHILLA)
 
 
 @pytest.fixture(scope="module")
@@ -309,7 +305,7 @@ def test_joint_fits_refuse_one_law_answers(joint_fit_and_boot, tmp_path):
     with pytest.raises(optimal.PlotError, match="plot one group at a time"):
         plot.data_vs_fit(result)
     path = tmp_path / "joint.json"
-    result.save(path)
+    optimal.save_fit(path, result)
     with pytest.raises(optimal.PlotError, match="holds a joint fit of groups p, q"):
         plot.figure_from_record(path, "fit")
     part = boot.group("p")

@@ -67,7 +67,7 @@ def test_result_api_and_record_round_trip(tmp_path):
     assert d["config"]["reduction"] == "sum" and d["config"]["delta"] == 1e-3 and d["config"]["dtype"] == "float64"
     assert "objective" in result.summary() and "alpha" in result.summary()
     path = tmp_path / "fit.json"
-    result.save(path)
+    optimal.save_fit(path, result)
     record = json.loads(path.read_text())
     assert record["versions"]["jax"] and len(record["data"]["N"]) == result.n_rows
     loaded = optimal.load_fit(path)

@@ -25,8 +25,8 @@ def fitted(tmp_path_factory):
     boot = optimal.bootstrap(result, n_resamples=16, seed=0)
     folder = tmp_path_factory.mktemp("records")
     with_draws, without_draws = folder / "fit_boot.json", folder / "fit.json"
-    result.save(with_draws, {"bootstrap": boot.draws_record()})
-    result.save(without_draws)
+    optimal.save_fit(with_draws, result, bootstrap=boot)
+    optimal.save_fit(without_draws, result)
     return result, boot, with_draws, without_draws
 
 

@@ -163,7 +163,7 @@ def test_an_unconverged_fit_says_so_in_its_allocation(runs, tmp_path, capsys):
     assert answer.records[0]["fit_converged"] is False and answer.records[0]["converged"]
     assert [w["code"] for w in answer.warnings].count("fit_not_converged") == 1
     path = tmp_path / "unconverged.json"
-    result.save(path)
+    optimal.save_fit(path, result)
     text, err = cli(capsys, "solve", "--fit", path, "--compute", "1e22")
     assert "yes, fit NO" in text and "the fit did not converge" in err
     assert optimal.recommend(converged, 1e22).records[0]["fit_converged"] is True

@@ -333,7 +333,7 @@ def _fit_from_record(record, family):
                 + f", not shape {theta.shape}")
     if not np.all(np.isfinite(theta)):
         where = np.unravel_index(int(np.argmax(~np.isfinite(theta))), theta.shape)
-        _refuse("theta" + "".join(f"[{i}]" for i in where), f"{theta[where]!r} is not a finite number")
+        _refuse("theta" + "".join(f"[{i}]" for i in where), f"{float(theta[where])!r} is not a finite number")
     broken = _broken_constraint(theta.reshape((1,) + struct.select.shape), struct)
     if broken:
         (_, g, p), value, implied = broken
