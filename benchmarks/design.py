@@ -29,6 +29,7 @@ import warnings
 import numpy as np
 
 import optimal
+from optimal._util.stats import percentile_bounds
 from optimal.analysis.design import predicted_sd
 from optimal.data.synthetic import DEFAULT_TRUTH
 
@@ -152,7 +153,7 @@ def _versus(suggested, grid, truth_log, cfg):
             ratios.append(np.std(suggested[pick], ddof=1) / np.std(grid[pick], ddof=1))
     ratios = np.asarray(ratios)
     ratios = ratios[np.isfinite(ratios)]  # a resample of one repeated seed has no spread
-    interval = [float(np.percentile(ratios, q)) for q in (2.5, 97.5)] if len(ratios) else [math.nan, math.nan]
+    interval = [float(x) for x in percentile_bounds(ratios, 0.95)] if len(ratios) else [math.nan, math.nan]
     return {"sd_ratio": float(np.std(suggested, ddof=1) / np.std(grid, ddof=1)),
             "robust_sd_ratio": _robust_sd(suggested) / _robust_sd(grid),
             "sd_ratio_interval_95": interval,

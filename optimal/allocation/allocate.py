@@ -576,17 +576,30 @@ def compute_for_loss_draws(thetas, target_loss, flops_per_param_token=DEFAULT_FL
     if thetas.shape[0] == 0:
         shape = (0,) + target.shape
         return Allocation(*(np.zeros(shape) for _ in range(5)), np.zeros(shape, bool), np.zeros(shape, int))
+    # padded to a power of two of draws and of targets (repeating the first), so that a new bootstrap's count of
+    # converged draws reuses the compiled program instead of compiling another; the lanes are independent
+    n_draws, n_targets = thetas.shape[0], target.shape[0]
+    thetas = _pad(thetas, n_draws)
     # the draws' laws are built in NumPy, as compute_for_loss gets a law from law_from_theta, so that every draw's
     # numbers are exactly that law's alone (XLA's exp differs from NumPy's in the last digit); a covariate is one
     # value for every draw
     laws = family.law_from_theta(thetas, covariates)
     laws = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(jnp.asarray(x, thetas.dtype), thetas.shape[:1]), laws)
-    result, reached = _for_loss_draws(laws, target, jnp.log(target), k, log_d_max, log_n_max)
+    padded = jnp.asarray(_pad(np.asarray(target), n_targets))
+    result, reached = _for_loss_draws(laws, padded, jnp.log(padded), k, log_d_max, log_n_max)
     result, reached = concrete_to_numpy(result), np.asarray(reached)
+    result = Allocation(*(np.asarray(x)[:n_draws, :n_targets] for x in result))
+    reached = reached[:n_draws, :n_targets]
     unbounded = lambda x: np.where(reached, x, np.inf)  # noqa: E731
     return Allocation(unbounded(result.compute), unbounded(result.n_params), unbounded(result.n_tokens),
                       np.where(reached, result.loss, np.nan), np.where(reached, result.tokens_per_param, np.nan),
                       result.converged & reached, np.where(reached, result.bound, 0))
+
+
+def _pad(rows, n):
+    """``rows`` (n, ...) followed by copies of its first row up to the next power of two (at least 8)."""
+    size = max(8, 1 << max(n - 1, 0).bit_length())
+    return np.concatenate([rows, np.repeat(rows[:1], size - n, axis=0)])
 
 
 @jax.jit
