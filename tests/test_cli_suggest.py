@@ -13,7 +13,7 @@ from test_cli_errors import assert_one_error, run, strict
 
 KEYS = {"target_compute", "spend", "flops_per_param_token", "n_star", "sd_log_n_star_before", "sd_log_n_star_after",
         "total_compute", "rule", "stopped", "runs", "noise_sd", "noise_from", "variance_factor",
-        "information_condition", "weak_directions", "candidates_from", "n_candidates", "ranking"}
+        "information_condition", "weak_directions", "candidates_from", "n_candidates", "ranking", "status"}
 RUN_KEYS = {"N", "D", "compute", "tokens_per_param", "sd_after", "variance_reduction", "reduction_per_flop"}
 
 
