@@ -58,8 +58,8 @@ from threadpoolctl import threadpool_limits
 import optimal
 from optimal import baseline
 from optimal.fitting.bootstrap import starts_for_resamples
-from optimal.fitting.fit import screen
-from optimal.fitting.objective import hoffmann_grid, objective, value_grad_hessian
+from optimal.fitting.objective import objective
+from optimal.laws.chinchilla import hoffmann_grid, screen, value_grad_hessian
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
