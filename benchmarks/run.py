@@ -975,7 +975,8 @@ def bench_generic_vs_fast(fc):
     same rows; first from the same explicit starts (the solver alone), then the default screen + polish of each."""
     runs = optimal.synthetic_runs(n_runs=fc.chinchilla_rows, noise=fc.noise, seed=fc.seed)
     n, d, loss = runs[0], runs[1], runs[2]
-    generic = dataclasses.replace(optimal.laws.CHINCHILLA, name="chinchilla-generic")
+    generic = dataclasses.replace(optimal.laws.CHINCHILLA, name="chinchilla-generic", value_grad_hessian=None, screen=None,
+                                  screen_edges=None, start_grids={})  # without the family's capabilities
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         optimal.fit(n, d, loss)  # compiles the fast default fit
