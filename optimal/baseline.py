@@ -18,7 +18,8 @@ import numpy as np
 import scipy.optimize
 from threadpoolctl import threadpool_limits
 
-from .fitting.objective import DEFAULT_DELTA, hoffmann_grid
+from ._util.robust import DEFAULT_DELTA
+from .laws.chinchilla import hoffmann_grid
 
 # L-BFGS-B options. SciPy's defaults stop when the decrease is below ftol * max(|f|, 1) with
 # ftol = 2.2e-9; the objective is ~1e-3 at the optimum, so that is a ~2e-6 *relative* decrease test that

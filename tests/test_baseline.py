@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from optimal.baseline import bootstrap_lbfgsb, fit_lbfgsb, fit_screen_polish, objective_and_grad
-from optimal.fitting.objective import hoffmann_grid
+from optimal.laws.chinchilla import hoffmann_grid
 
 EPOCH_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "chinchilla_epoch_svg_extracted.csv"
 TRUTH = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}

@@ -212,7 +212,7 @@ def test_groups_bootstrap_as_one_program():
 def test_bootstraps_at_different_deltas_share_one_compiled_program():
     # the Huber threshold travels as data: a sweep's settings at several deltas bootstrap with one program (before,
     # the threshold keyed the program: one compile per delta). 47 rows and thresholds no other test uses.
-    from optimal.fitting import bootstrap as module
+    from optimal.fitting import resample as module
 
     runs = optimal.synthetic_runs(n_runs=47, noise=0.01, seed=8)
     fits = [optimal.fit(*runs[:3], delta=d) for d in (3e-4, 4e-3, 3e-2)]

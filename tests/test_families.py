@@ -136,12 +136,39 @@ def test_groups_without_shared_fit_each_on_its_own():
     assert results["y"].objective == pytest.approx(alone.objective, rel=1e-12)
 
 
+WITHOUT_SPEED = dict(value_grad_hessian=None, screen=None, screen_edges=None, start_grids={})
+
+
 def test_generic_path_reaches_the_fast_paths_objective():
+    # the Chinchilla family stripped of its capabilities (autodiff derivatives, sampled screen) fits the same optimum
     runs = optimal.synthetic_runs(noise=0.01, seed=6)
     fast = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
-    generic = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, law=dataclasses.replace(CHINCHILLA, name="generic"),
-                          starts=fast.starts.theta)
+    generic = optimal.fit(runs.n_params, runs.n_tokens, runs.loss,
+                          law=dataclasses.replace(CHINCHILLA, name="generic", **WITHOUT_SPEED), starts=fast.starts.theta)
     assert generic.objective == pytest.approx(fast.objective, rel=1e-9)
+
+
+def test_a_custom_family_with_the_capabilities_gets_the_speed():
+    # speed is a capability of the family, not a test of which law it is: a family of the user's own that brings
+    # Chinchilla's derivatives, screen and start grid takes exactly the Chinchilla fit's path (the same numbers, bit
+    # for bit, and "hoffmann" starts), while one without them screens by sampling (other starts, same optimum)
+    from optimal.fitting.problem import structure, uses_own_derivatives
+
+    runs = optimal.synthetic_runs(n_runs=60, noise=0.01, seed=6)
+    mine = dataclasses.replace(CHINCHILLA, name="mine")
+    theirs = optimal.fit(*runs[:3])
+    ours = optimal.fit(*runs[:3], law=mine)
+    assert uses_own_derivatives(mine, structure(mine))
+    np.testing.assert_array_equal(ours.theta, theirs.theta)
+    np.testing.assert_array_equal(ours.starts.theta, theirs.starts.theta)
+    assert optimal.fit(*runs[:3], law=mine, starts="hoffmann").n_starts == 4500
+    plain = dataclasses.replace(CHINCHILLA, name="plain", **WITHOUT_SPEED)
+    assert not uses_own_derivatives(plain, structure(plain))
+    slow = optimal.fit(*runs[:3], law=plain)
+    assert not np.array_equal(slow.starts.theta, theirs.starts.theta)
+    assert slow.objective == pytest.approx(theirs.objective, rel=1e-9)
+    with pytest.raises(CoefficientsError, match="start grids"):
+        optimal.fit(*runs[:3], law=plain, starts="hoffmann")
 
 
 @pytest.mark.parametrize("kwargs, error, match", [

@@ -195,7 +195,7 @@ def test_huge_delta_is_not_a_false_convergence():
 def test_screen_ranks_by_the_loss_being_fitted():
     import jax.numpy as jnp
 
-    from optimal.fitting.fit import _screen_map, exponent_grid
+    from optimal.laws.chinchilla import _screen_map, exponent_grid
     from optimal.fitting.objective import objective
 
     runs = optimal.synthetic_runs(n_runs=60, noise=0.05, seed=2)

@@ -15,8 +15,9 @@ import pytest
 import optimal
 from optimal.errors import OptimalError
 from optimal.fitting import cost
-from optimal.fitting.bootstrap import _LANE_ROWS_PER_CHUNK, _per_call
-from optimal.fitting.fit import SCREEN_CELLS, exponent_grid, screen_block_rows
+from optimal.fitting.resample import _LANE_ROWS_PER_CHUNK
+from optimal.fitting.resample import per_call as _per_call
+from optimal.laws.chinchilla import SCREEN_CELLS, exponent_grid, screen_block_rows
 from test_cli_errors import run  # the CLI helper every test file uses
 
 cli = importlib.import_module("optimal.cli.main")  # the module (optimal.cli.main is also its function's name)
@@ -28,7 +29,7 @@ def test_screen_blocks_of_rows_give_the_same_map_as_one_block():
     import jax
     import jax.numpy as jnp
 
-    from optimal.fitting.fit import _screen_map
+    from optimal.laws.chinchilla import _screen_map
     from optimal.fitting.objective import objective
 
     runs = optimal.synthetic_runs(n_runs=61, noise=0.02, seed=4)
@@ -136,8 +137,8 @@ def test_lanes_with_their_own_rows_fit_what_weights_over_all_rows_fit():
     import jax
     import jax.numpy as jnp
 
-    from optimal.fitting.fit import screen
     from optimal.fitting.solver import SolverConfig, polish_lanes
+    from optimal.laws.chinchilla import screen, value_grad_hessian
 
     runs = optimal.synthetic_runs(n_runs=90, noise=0.01, seed=6)
     with jax.enable_x64(True):
@@ -150,7 +151,8 @@ def test_lanes_with_their_own_rows_fit_what_weights_over_all_rows_fit():
         for lane, s in enumerate(subsets):
             mask[lane, s] = 1.0
         theta0 = jnp.asarray(np.repeat(screen(data, jnp.ones(90), 16, 1), 2, axis=0))
-        config = SolverConfig(xtol=1.5e-10)
+        config = SolverConfig(xtol=1.5e-10, evaluate=lambda th, rows, w, delta, loss: value_grad_hessian(th, *rows, w, delta,
+                                                                                                         loss))
         own = polish_lanes(theta0, tuple(x[rows] for x in data), own_weights, config, 1, lane_data=True)  # one slot:
         # the second lane is loaded into it with its own rows
         shared = polish_lanes(theta0, data, jnp.asarray(mask), config, 2)

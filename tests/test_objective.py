@@ -3,7 +3,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from optimal.fitting.objective import hoffmann_grid, huber, objective, residuals, value_grad_hessian
+from optimal.fitting.objective import huber, objective, residuals
+from optimal.laws.chinchilla import hoffmann_grid, value_grad_hessian
 
 
 def sample_problem(seed, n=60):

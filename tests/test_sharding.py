@@ -40,7 +40,7 @@ def test_four_devices_equal_one():
 
 
 def test_plan_gives_every_device_real_work():
-    from optimal.fitting.bootstrap import device_plan
+    from optimal.fitting.resample import device_plan
 
     # 8 accelerators, 8192 slots and 4 starts per resample: a block is 2048 resamples, more than B / 8 = 500.
     # The old plan filled blocks in order, so two devices got all 4000 resamples and six computed padding.

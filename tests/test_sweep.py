@@ -45,7 +45,7 @@ def test_delta_by_drop_cross_product_is_one_solve_compiled_once(monkeypatch):
     # 37 rows and thresholds no other test uses: any compile here is this sweep's own
     runs = optimal.synthetic_runs(n_runs=37, noise=0.01, n_groups=9, seed=5)
     calls = _count_polish_calls(monkeypatch)
-    compiled = lambda: (solver._polish._cache_size(), fit_module._chinchilla_hessian._cache_size())  # noqa: E731
+    compiled = lambda: (solver._polish._cache_size(), problem.hessian_at._cache_size())  # noqa: E731
     before = compiled()
     found = optimal.sweep(runs.n_params, runs.n_tokens, runs.loss, delta=[2e-4, 3e-3, 7e-2], drop_smallest=[0, 1, 2])
     after = compiled()

@@ -10,7 +10,7 @@ import numpy as np
 
 import optimal
 from optimal import baseline
-from optimal.fitting.fit import screen
+from optimal.laws.chinchilla import screen
 from harness import (CLOCK, Contender, RESULTS_DIR, SAME_OBJECTIVE_RTOL, environment, fmt_ratio, fmt_seconds,
                      fmt_spread, fmt_yes, load_line, log, machine_line, quiet, race, ratio, timing, write)
 
@@ -51,7 +51,8 @@ def bench_generic_vs_fast(fc):
     same rows; first from the same explicit starts (the solver alone), then the default screen + polish of each."""
     runs = optimal.synthetic_runs(n_runs=fc.chinchilla_rows, noise=fc.noise, seed=fc.seed)
     n, d, loss = runs[0], runs[1], runs[2]
-    generic = dataclasses.replace(optimal.laws.CHINCHILLA, name="chinchilla-generic")
+    generic = dataclasses.replace(optimal.laws.CHINCHILLA, name="chinchilla-generic", value_grad_hessian=None, screen=None,
+                                  screen_edges=None, start_grids={})  # without the family's capabilities
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         optimal.fit(n, d, loss)  # compiles the fast default fit

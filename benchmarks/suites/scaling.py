@@ -11,7 +11,7 @@ import numpy as np
 import optimal
 from optimal import baseline
 from optimal.fitting.bootstrap import starts_for_resamples
-from optimal.fitting.objective import hoffmann_grid
+from optimal.laws.chinchilla import hoffmann_grid
 from harness import (CLOCK, Contender, RESULTS_DIR, compare_optima, environment, epoch_or_synthetic, fmt_ratio,
                      fmt_seconds, fmt_yes, load_line, log, machine_line, quiet, race, ratio, resample_counts,
                      synthetic_runs, timing, write)

@@ -16,7 +16,8 @@ import scipy.optimize
 import optimal
 from optimal import baseline
 from optimal.fitting.bootstrap import starts_for_resamples
-from optimal.fitting.objective import hoffmann_grid, objective, value_grad_hessian
+from optimal.fitting.objective import objective
+from optimal.laws.chinchilla import hoffmann_grid, value_grad_hessian
 from harness import (CLOCK, Contender, EVALS_PER_WARM_REFIT, RESULTS_DIR, SAME_ALLOCATION_RTOL, SAME_COEF_RTOL,
                      SAME_OBJECTIVE_RTOL, coefficients, compare_optima, environment, epoch_or_synthetic, fmt_ratio,
                      fmt_seconds, fmt_spread, fmt_yes, load_line, log, machine_line, quiet, race, ratio,

@@ -498,13 +498,10 @@ def closed_form(law: Chinchilla, compute, flops_per_param_token=DEFAULT_FLOPS_PE
 
 
 def _loss_floor(law, log_d_max, log_n_max):
-    """The loss an infinite budget approaches under the caps, where the law says (Chinchilla only)."""
-    if not isinstance(law, Chinchilla):
-        return law.irreducible_loss()
-    floor = law.E
-    floor = floor + jnp.where(jnp.isfinite(log_d_max), law.B * jnp.exp(-law.beta * log_d_max), 0.0)
-    floor = floor + jnp.where(jnp.isfinite(log_n_max), law.A * jnp.exp(-law.alpha * log_n_max), 0.0)
-    return floor
+    """The loss an infinite budget approaches under the caps, where the law can say (``capped_loss_floor``); else
+    its irreducible loss."""
+    capped = getattr(law, "capped_loss_floor", None)
+    return law.irreducible_loss() if capped is None else capped(log_d_max, log_n_max)
 
 
 def check_target_loss(law, target_loss, dtype, log_d_max=jnp.inf, log_n_max=jnp.inf, capped=False):

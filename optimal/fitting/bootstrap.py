@@ -1,12 +1,11 @@
 """Bootstrap confidence intervals: thousands of refits on resampled rows as one batched, sharded program.
 
-Resample r draws its rows (or whole groups, for a cluster bootstrap) from ``fold_in(PRNGKey(seed), r)``, so
-it does not depend on chunking or on how many devices run it. A resample is a vector of row multiplicities
-used as weights, so every refit is a lane of ``optimal.fitting.solver.polish_lanes`` with the same data and its own
-weights. Each resample is refitted from several starts (the full-data optimum, other local minima, and screen
-points) and keeps its best; a resample whose best start did not converge counts as failed, is reported, and
-is left out of the intervals. Chunks of a fixed size keep memory bounded and compile once; within a chunk the
-resample axis is sharded over every device with ``jax.sharding``.
+``bootstrap`` (rows or whole clusters) and ``bootstrap_groups`` (each group's own fit, resampled within the group)
+are the entry points; both run the one compiled refit program of ``optimal.fitting.resample``. Resample r draws
+its rows from ``fold_in(PRNGKey(seed), r)``, so it does not depend on chunking or on how many devices run it.
+Each resample is refitted from several starts (the full-data optimum, other local minima, and screen points) and
+keeps its best; a resample whose best start did not converge is retried once from more starts with a larger
+budget, and what still fails counts as failed, is reported, and is left out of the intervals.
 
 Across processes (``jax.distributed.initialize`` called in each, then ``bootstrap`` with the same arguments in each)
 the mesh spans every process's devices: each process hands its own devices their share of the inputs, and the
@@ -14,23 +13,20 @@ refits are gathered so that every process returns all of them.
 """
 
 import dataclasses
-import functools
-import hashlib
-import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from . import diagnostics
 from ..errors import ConvergenceWarning, IdentifiabilityWarning, OptimalError, check_confidence, check_count
 from ..laws.chinchilla import CHINCHILLA
-from .fit import MAX_ITER, FitResult, build_problem, fit, screen
-from .problem import RowData, evaluator, expand
-from .problem import screen as screen_family
-from .solver import SolverConfig, default_slots, polish_lanes
+from .fit import MAX_ITER, FitResult, build_problem, fit
+from .problem import expand, problem_evaluator
+from .resample import Clusters, Strata, check_same_in_every_process, keep_better, per_call, place, refit_resamples
+from .screen import screen
+from .solver import SolverConfig
 from .._util.precision import float64_scope
 from .._util.stats import interval
 from .._util.warn import warn
@@ -38,7 +34,6 @@ from .._util.results import Issue, Status, issues
 from .._util.text import format_table, or_na
 from .groups import GroupBootstraps, GroupFits
 
-_LANE_ROWS_PER_CHUNK = 1 << 22  # lanes x rows per compiled call (the resamples' weights: 32 MB in float64)
 _RETRY_STARTS = 16  # starts for a resample whose first refit did not converge
 _RETRY_ITER_FACTOR = 4  # and its iteration budget, as a multiple of the first
 MAX_FAILED_SHARE = 0.01  # above this share of failed resamples, a ConvergenceWarning
@@ -164,13 +159,15 @@ class BootstrapResult:
             if share > tail:
                 found.append(f"{name}'s {100 * self.confidence:g}% interval reaches 0 ({100 * share:.0f}% of the draws "
                              f"have no irreducible loss): the runs do not identify {name}")
-        if self.fit.family is not CHINCHILLA or self.fit.group_labels is not None:
-            return found  # the exponent edge below is the Chinchilla screen's
-        for name, column in (("alpha", 3), ("beta", 4)):
-            share = np.mean(draws[:, column] >= diagnostics.EXPONENT_EDGE * 2.0)
+        if self.fit.group_labels is not None:
+            return found
+        for name, (_, hi) in self.fit.family.search_edges.items():  # the top of the range a fit searches
+            if name in self.fit.fixed:
+                continue
+            share = np.mean(values[name] >= diagnostics.EXPONENT_EDGE * hi)
             if share > tail:
                 found.append(f"{name}'s interval reaches the edge of the search range ({100 * share:.0f}% of the draws "
-                             "at 2 or above): the runs do not identify it")
+                             f"at {hi:g} or above): the runs do not identify it")
         return found
 
     @property
@@ -206,15 +203,11 @@ def starts_for_resamples(result: FitResult, n_starts=4):
     minima of the full fit, then the best screen points (distinct basins) until there are ``n_starts`` (a joint
     fit of several groups has no screen of its own: its local minima only)."""
     chosen = list(result.local_minima(k=n_starts))
-    n, d, loss, weights = result.data
-    config = result.config
-    if result.fast_path:
-        data = tuple(jnp.log(jnp.asarray(x)) for x in (n, d, loss))
-        candidates = screen(data, jnp.asarray(weights), config["grid_size"], 4 * n_starts, config["delta"], config["robust"])
-    elif result.group_labels is None:
+    weights, config = result.data[3], result.config
+    if result.group_labels is None:
         struct, rows = result.problem()
-        candidates = screen_family(result.family, struct, rows, jnp.asarray(weights, rows.log_n.dtype),
-                                   config.get("n_samples", 4096), 4 * n_starts, config["delta"], config["robust"])[0]
+        candidates = screen(result.family, struct, rows, jnp.asarray(weights, rows.log_n.dtype), 4 * n_starts,
+                            config["delta"], config["robust"], config.get("n_samples", 4096), config["grid_size"])[0]
     else:
         candidates = []
     for candidate in candidates:
@@ -223,178 +216,6 @@ def starts_for_resamples(result: FitResult, n_starts=4):
         if all(np.max(np.abs(candidate - c)) > 1e-3 for c in chosen):
             chosen.append(candidate)
     return np.asarray(chosen)
-
-
-def _refit_chunk(key, indices, starts, data, base_weights, groups, delta, config, n_groups, slots):
-    """Refit resamples ``indices`` (R,) from every start (K, 5) at the Huber threshold ``delta`` (traced); returns best theta (R, 5), objective, converged,
-    iterations."""
-    k = starts.shape[0]
-
-    def resample_weights(r):
-        drawn = jax.random.randint(jax.random.fold_in(key, r), (n_groups,), 0, n_groups)
-        return jnp.bincount(drawn, length=n_groups)[groups].astype(base_weights.dtype) * base_weights
-
-    weights = jax.vmap(resample_weights)(indices)  # (R, n)
-    lanes = polish_lanes(jnp.tile(starts, (indices.shape[0], 1)), data, jnp.repeat(weights, k, axis=0), config, slots,
-                         delta=delta)
-    objective = jnp.where(lanes.converged & jnp.isfinite(lanes.objective), lanes.objective, jnp.inf).reshape(-1, k)
-    best = jnp.argmin(objective, axis=1)
-    pick = lambda x: jnp.take_along_axis(x.reshape(-1, k, *x.shape[1:]), best.reshape((-1, 1) + (1,) * (x.ndim - 1)), 1)[:, 0]  # noqa: E731
-    return pick(lanes.theta), pick(lanes.objective), pick(lanes.converged), pick(lanes.iterations)
-
-
-def _refit_strata_chunk(key, indices, starts, data, base_weights, first_row, n_rows_of, delta, config, n_strata, n_max,
-                        slots):
-    """Refit lane groups ``indices`` (Q,), q = r x G + g: resample r of stratum (group of runs) g alone. Its rows
-    are drawn with replacement from that stratum's rows (rows sorted by stratum: ``first_row`` (G,),
-    ``n_rows_of`` (G,)) from ``fold_in(fold_in(key, r), g)``; its starts are ``starts[g]`` (G, K, F). Each lane
-    gathers its own drawn rows (``n_max`` of them, the largest stratum's size; a smaller stratum's draws are padded
-    with weight-0 rows), so a lane's work follows its own group's size, not every group's rows. Returns the best
-    of each lane group's starts, like ``_refit_chunk``."""
-    k = starts.shape[1]
-
-    def drawn_rows(q):
-        r, g = q // n_strata, q % n_strata
-        stream = jax.random.fold_in(jax.random.fold_in(key, r), g)
-        # one key per draw, so a group's draws do not depend on n_max (the largest group's size)
-        drawn = jax.vmap(lambda i: jax.random.randint(jax.random.fold_in(stream, i), (), 0, n_rows_of[g]))(
-            jnp.arange(n_max))
-        real = jnp.arange(n_max) < n_rows_of[g]
-        return first_row[g] + jnp.where(real, drawn, 0), real
-
-    rows, real = jax.vmap(drawn_rows)(indices)  # (Q, n_max)
-    weights = base_weights[rows] * real
-    lane_rows = _take_rows(data, rows)
-    theta0 = starts[indices % n_strata].reshape(-1, starts.shape[-1])  # (Q K, F)
-    lanes = polish_lanes(theta0, jax.tree.map(lambda x: jnp.repeat(x, k, axis=0), lane_rows),
-                         jnp.repeat(weights, k, axis=0), config, slots, lane_data=True, delta=delta)
-    objective = jnp.where(lanes.converged & jnp.isfinite(lanes.objective), lanes.objective, jnp.inf).reshape(-1, k)
-    best = jnp.argmin(objective, axis=1)
-    pick = lambda x: jnp.take_along_axis(x.reshape(-1, k, *x.shape[1:]), best.reshape((-1, 1) + (1,) * (x.ndim - 1)), 1)[:, 0]  # noqa: E731
-    return pick(lanes.theta), pick(lanes.objective), pick(lanes.converged), pick(lanes.iterations)
-
-
-def _take_rows(data, rows):
-    """Each lane's own rows: ``data`` (the fast path's ``(log_n, log_d, log_loss)`` or a ``RowData``) gathered at
-    ``rows`` (Q, m), every leaf with a leading lane axis (a ``RowData``'s structure arrays repeated per lane)."""
-    if isinstance(data, RowData):
-        per_lane = lambda x: jnp.broadcast_to(x, rows.shape[:1] + jnp.shape(x))  # noqa: E731
-        return data._replace(log_n=data.log_n[rows], log_d=data.log_d[rows], log_loss=data.log_loss[rows],
-                             covariates={name: v[rows] for name, v in data.covariates.items()},
-                             select=per_lane(data.select), base=per_lane(data.base))
-    return tuple(x[rows] for x in data)
-
-
-@functools.lru_cache(maxsize=16)
-def _sharded_refit_strata(mesh, config, n_strata, n_max, slots):
-    """``_refit_strata_chunk`` compiled with its lane-group axis split over ``mesh`` (as ``_sharded_refit``)."""
-    replicated, split = PartitionSpec(), PartitionSpec("resamples")
-    local = functools.partial(_refit_strata_chunk, config=config, n_strata=n_strata, n_max=n_max, slots=slots)
-    return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(replicated, split) + (replicated,) * 6, out_specs=split,
-                                 check_vma=False))
-
-
-@functools.lru_cache(maxsize=16)
-def _sharded_refit(mesh, config, n_groups, slots):
-    """``_refit_chunk`` compiled with its resample axis split over ``mesh``. Every device runs the same program
-    on its own resamples (``shard_map``), so the draws do not depend on the number of devices."""
-    replicated, split = PartitionSpec(), PartitionSpec("resamples")
-    local = functools.partial(_refit_chunk, config=config, n_groups=n_groups, slots=slots)
-    return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(replicated, split) + (replicated,) * 5,
-                                 out_specs=split, check_vma=False))
-
-
-def _place(tree, sharding):
-    """Host arrays (every process holds the same whole ones) as arrays laid out by ``sharding``. Over devices of
-    several processes each process builds only its own devices' parts, with no transfer or check between them
-    (``bootstrap`` checks once that the processes agree)."""
-    if sharding.is_fully_addressable:
-        return jax.device_put(tree, sharding)
-
-    def place(x):
-        x = np.asarray(x)
-        return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
-
-    return jax.tree.map(place, tree)
-
-
-def _fetch(tree):
-    """Arrays laid out over a mesh as NumPy arrays, whole in every process (gathered when they span processes)."""
-    if all(x.is_fully_addressable for x in jax.tree.leaves(tree)):
-        return jax.tree.map(np.asarray, tree)
-    return multihost_utils.process_allgather(tree, tiled=True)
-
-
-def _check_same_in_every_process(*arguments):
-    """Raise ``OptimalError`` unless every process's call has the same ``arguments`` (arrays, numbers, pytrees):
-    the processes split one bootstrap between them, so each must plan the same calls on the same data."""
-    digest = hashlib.sha256()
-    for leaf in jax.tree.leaves(arguments):
-        leaf = np.asarray(leaf)
-        digest.update(f"{leaf.dtype}{leaf.shape}".encode())
-        digest.update(np.ascontiguousarray(leaf).tobytes())
-    fingerprints = np.asarray(multihost_utils.process_allgather(np.frombuffer(digest.digest(), np.uint32)))
-    differ = [p for p in range(len(fingerprints)) if not np.array_equal(fingerprints[p], fingerprints[0])]
-    if differ:
-        raise OptimalError(f"bootstrap over the devices of {len(fingerprints)} processes needs the same fit and "
-                           f"arguments in every process, but process(es) {differ} differ from process 0; call it with "
-                           "the same runs, fit options, n_resamples, seed, chunk_size and devices everywhere")
-
-
-def device_plan(todo, n_devices, per_block, max_per_call):
-    """Which resample each device refits in each compiled call.
-
-    ``todo`` (T,) resample indices are split into ``n_devices`` contiguous shares as equal as possible, so every
-    device gets real work (never one device's share of real resamples and the rest padding). Each call gives
-    every device ``local`` resamples, a multiple of ``per_block`` (a whole number of solver slot arrays, so a
-    lane's arithmetic never depends on the chunking or the device count) and at most ``max_per_call`` rounded up
-    to a block; calls are as few as that allows and as equal as possible.
-
-    Returns ``(indices, real)``, both shaped (calls, n_devices, local): the resample index for every lane and
-    whether it is a real resample (padding lanes get indices past every real one; their results are dropped).
-    """
-    todo = np.asarray(todo, dtype=np.int64)
-    per_device = max(1, math.ceil(len(todo) / n_devices))
-    largest = max(per_block, max_per_call // per_block * per_block)
-    n_calls = math.ceil(per_device / largest)
-    local = math.ceil(math.ceil(per_device / n_calls) / per_block) * per_block
-    padded = np.arange(n_devices * n_calls * local).reshape(n_devices, n_calls * local) + int(todo.max(initial=0)) + 1
-    real = np.zeros_like(padded, dtype=bool)
-    for device in range(n_devices):
-        share = todo[device * per_device:(device + 1) * per_device]
-        padded[device, :len(share)], real[device, :len(share)] = share, True
-    as_calls = lambda x: x.reshape(n_devices, n_calls, local).transpose(1, 0, 2)  # noqa: E731
-    return as_calls(padded), as_calls(real)
-
-
-def _refit_resamples(todo, key, shared, mesh, config, n_groups, n_starts, n_rows, max_per_call, progress=None,
-                     strata=None):
-    """Refit resamples ``todo`` on every device of ``mesh``; returns (theta, objective, converged, iterations)
-    for them in the order of ``todo``, and the real resamples each device refitted."""
-    n_devices = mesh.devices.size
-    slots = default_slots(n_rows)
-    per_block = slots // math.gcd(slots, n_starts)
-    indices, real = device_plan(todo, n_devices, per_block, max_per_call)
-    # the threshold travels as data (the last of ``shared``): fits at any delta share one compiled program
-    program = config._replace(delta=SolverConfig().delta)
-    refit = _sharded_refit(mesh, program, n_groups, slots) if strata is None else \
-        _sharded_refit_strata(mesh, program, *strata, slots)
-    sharding = NamedSharding(mesh, PartitionSpec("resamples"))
-    if not sharding.is_fully_addressable:  # a multi-process jit takes only global arrays
-        key = _place(key, NamedSharding(mesh, PartitionSpec()))
-    position = {int(r): i for i, r in enumerate(todo)}
-    outputs = [np.zeros((len(todo), shared[0].shape[-1])), np.full(len(todo), np.nan), np.zeros(len(todo), bool), np.zeros(len(todo), np.int64)]
-    done = 0
-    for call, call_real in zip(indices, real):
-        result = _fetch(refit(key, _place(np.asarray(call.ravel(), np.uint32), sharding), *shared))
-        keep = call_real.ravel()
-        where = [position[int(r)] for r in call.ravel()[keep]]
-        for out, values in zip(outputs, result):
-            out[where] = values[keep]
-        done += int(keep.sum())
-        if progress is not None:
-            progress(done, len(todo))
-    return outputs, real.sum(axis=(0, 2))
 
 
 def _check_resampling(n_resamples, seed, confidence, n_starts, max_iter, chunk_size):
@@ -406,22 +227,6 @@ def _check_resampling(n_resamples, seed, confidence, n_starts, max_iter, chunk_s
     check_count(max_iter, "max_iter", 1, MAX_ITER)
     if chunk_size is not None:
         check_count(chunk_size, "chunk_size", 1)
-
-
-def _per_call(chunk_size, n_starts, n_rows):
-    """Resamples per device per compiled call: ``chunk_size``, or as many as keep the (lanes, rows) weights near
-    32 MB."""
-    return int(chunk_size) if chunk_size is not None else max(1, _LANE_ROWS_PER_CHUNK // (n_starts * n_rows))
-
-
-def _keep_better(failed, outputs, retried):
-    """Write a retry's results over the first pass's (``outputs``: theta, objective, converged, iterations, indexed
-    by resample) where the retry converged, or neither did and the retry's objective is lower."""
-    _, objectives, converged, _ = outputs
-    _, o2, c2, _ = retried
-    better = c2 | (~converged[failed] & (np.nan_to_num(o2, nan=np.inf) < np.nan_to_num(objectives[failed], nan=np.inf)))
-    for out, new in zip(outputs, retried):
-        out[failed[better]] = new[better]
 
 
 def _warn_about(boot, prefix=""):
@@ -455,10 +260,8 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
     result = runs if isinstance(runs, FitResult) else fit(runs, n_tokens, loss, **fit_options)
     n, d, loss_values, weights = result.data
     dtype = np.dtype(result.config["dtype"])
-    if result.fast_path:
-        data, evaluate = tuple(jnp.asarray(np.log(x), dtype) for x in (n, d, loss_values)), SolverConfig().evaluate
-    else:
-        (struct, data), evaluate = result.problem(), evaluator(result.family)
+    struct, data = result.problem()
+    evaluate = problem_evaluator(result.family, struct)
     if groups is None:
         group_ids, n_groups = np.arange(len(n)), len(n)
     else:
@@ -474,17 +277,17 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
 
     devices = list(devices or jax.devices())
     mesh = Mesh(np.asarray(devices), ("resamples",))
-    chunk_size = _per_call(chunk_size, len(starts), len(n))
+    chunk_size = per_call(chunk_size, len(starts), len(n))
     replicated = NamedSharding(mesh, PartitionSpec())
     key = jax.random.PRNGKey(seed)
     group_ids = jnp.asarray(group_ids)
     if not replicated.is_fully_addressable:
-        _check_same_in_every_process(starts, data, weights, group_ids, config[:4], n_resamples, seed, chunk_size,
-                                     [d.id for d in devices])
+        check_same_in_every_process(starts, data, weights, group_ids, config[:4], n_resamples, seed, chunk_size,
+                                    [d.id for d in devices])
     delta = jnp.asarray(config.delta, dtype)
-    shared = _place((starts, data, jnp.asarray(weights, dtype), group_ids, delta), replicated)
-    plan = dict(mesh=mesh, n_groups=n_groups, n_rows=len(n), max_per_call=int(chunk_size))
-    (thetas, objectives, converged, iterations), per_device = _refit_resamples(
+    shared = place((starts, data, jnp.asarray(weights, dtype), (group_ids,), delta), replicated)
+    plan = dict(mesh=mesh, resampler=Clusters(n_groups), n_rows=len(n), max_per_call=int(chunk_size))
+    (thetas, objectives, converged, iterations), per_device = refit_resamples(
         np.arange(n_resamples), key, shared, config=config, n_starts=len(starts), progress=progress, **plan)
 
     # a resample that did not converge is refitted once more, from more starts and with a larger budget; what
@@ -493,12 +296,11 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
     if len(failed):
         more = jnp.asarray(starts_for_resamples(result, _RETRY_STARTS), dtype)
         retry_config = config._replace(max_iter=_RETRY_ITER_FACTOR * config.max_iter)
-        retry_shared = _place((more, data, jnp.asarray(weights, dtype), group_ids, delta), replicated)
-        retried, _ = _refit_resamples(failed, key, retry_shared, config=retry_config, n_starts=len(more), **plan)
-        _keep_better(failed, (thetas, objectives, converged, iterations), retried)
-    if not result.fast_path:  # free vectors -> every group's fitting-space parameters
-        thetas = np.asarray(expand(thetas, struct.select, struct.base))
-        thetas = thetas[:, 0] if result.group_labels is None else thetas
+        retry_shared = place((more, data, jnp.asarray(weights, dtype), (group_ids,), delta), replicated)
+        retried, _ = refit_resamples(failed, key, retry_shared, config=retry_config, n_starts=len(more), **plan)
+        keep_better(failed, (thetas, objectives, converged, iterations), retried)
+    thetas = np.asarray(expand(thetas, struct.select, struct.base))  # free vectors -> every group's parameters
+    thetas = thetas[:, 0] if result.group_labels is None else thetas
     boot = BootstrapResult(thetas, objectives, converged, iterations, float(confidence), int(seed), result,
                            None if groups is None else np.asarray(group_ids), n_retried=len(failed),
                            resamples_per_device=tuple(int(x) for x in per_device))
@@ -534,12 +336,9 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, n_start
     first_row = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     n, d, loss_values, weights = (np.concatenate([np.asarray(p.data[i]) for p in parts]) for i in range(4))
     covariates = {k: np.concatenate([np.asarray(p.covariates[k]) for p in parts]) for k in first.covariates}
-    if first.fast_path:
-        data, evaluate, struct = tuple(jnp.asarray(np.log(x), dtype) for x in (n, d, loss_values)), SolverConfig().evaluate, None
-    else:
-        struct, data = build_problem(first.family, (n, d, loss_values, weights), covariates, first.fixed, first.tied,
-                                     (), None, None, dtype)  # the same problem, over every group's rows
-        evaluate = evaluator(first.family)
+    struct, data = build_problem(first.family, (n, d, loss_values, weights), covariates, first.fixed, first.tied,
+                                 (), None, None, dtype)  # the same problem, over every group's rows
+    evaluate = problem_evaluator(first.family, struct)
     config = SolverConfig(first.config["delta"], first.config["robust"], int(max_iter), first.config["xtol"], evaluate)
     devices = list(devices or jax.devices())
     mesh = Mesh(np.asarray(devices), ("resamples",))
@@ -553,11 +352,11 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, n_start
         return np.stack([np.vstack([x] + [x[:1]] * (k - len(x))) for x in found])  # a short list repeats its best
 
     def run(todo, starts, solver, show=None):
-        per_call = _per_call(chunk_size, starts.shape[1], len(n))
-        shared = _place((jnp.asarray(starts, dtype), data, jnp.asarray(weights, dtype), jnp.asarray(first_row),
-                         jnp.asarray(sizes), jnp.asarray(solver.delta, dtype)), replicated)
-        return _refit_resamples(todo, key, shared, mesh=mesh, config=solver, n_groups=g, n_starts=starts.shape[1],
-                                n_rows=len(n), max_per_call=per_call, progress=show, strata=(g, n_max))
+        shared = place((jnp.asarray(starts, dtype), data, jnp.asarray(weights, dtype),
+                        (jnp.asarray(first_row), jnp.asarray(sizes)), jnp.asarray(solver.delta, dtype)), replicated)
+        return refit_resamples(todo, key, shared, mesh=mesh, config=solver, resampler=Strata(g, n_max),
+                               n_starts=starts.shape[1], n_rows=len(n),
+                               max_per_call=per_call(chunk_size, starts.shape[1], len(n)), progress=show)
 
     todo = np.arange(n_resamples * g)
     (thetas, objectives, converged, iterations), per_device = run(todo, padded_starts(n_starts), config, progress)
@@ -565,9 +364,8 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, n_start
     if len(failed):
         retry = config._replace(max_iter=_RETRY_ITER_FACTOR * config.max_iter)
         retried, _ = run(failed, padded_starts(_RETRY_STARTS), retry)
-        _keep_better(failed, (thetas, objectives, converged, iterations), retried)
-    if struct is not None:
-        thetas = np.asarray(expand(thetas, struct.select, struct.base))[:, 0]
+        keep_better(failed, (thetas, objectives, converged, iterations), retried)
+    thetas = np.asarray(expand(thetas, struct.select, struct.base))[:, 0]
     out = {}
     for j, (label, part) in enumerate(zip(labels, parts)):
         mine = np.arange(j, len(todo), g)  # q = r G + j

@@ -5,10 +5,10 @@ the data can tell apart, can hold E anywhere from 0 to ~2 and exponents over a f
 data"). Convergence of the best start says nothing about that. Here "as good as" is the likelihood-ratio
 tolerance: with Laplace-like residuals (Huber with a small delta is nearly L1) the log-likelihood of a fit is
 ``-n log(sum |r|)`` up to constants, so an objective within a relative ``LIKELIHOOD_RATIO / n`` of the best
-is inside a 95% profile region for one coefficient. The candidates are every polished start and every point
-of the exponent screen (whose (E, A, B) are a weighted least squares, so their objectives are upper bounds:
-a spread they show is real). A coefficient whose near-optimal values spread wider than the thresholds below
-is reported as not identified.
+is inside a 95% profile region for one coefficient. The candidates are every polished start and every screened
+point (whose linear parameters are a weighted least squares, so their objectives are upper bounds: a spread they
+show is real). A coefficient whose near-optimal values spread wider than the thresholds below is reported as not
+identified. One check for every family and constraint (``identifiability``).
 
 Plausibility. A unit slip (tokens in billions, N and D swapped, perplexity given as loss) still fits and
 converges; the thresholds below catch the common ones.
@@ -23,7 +23,7 @@ LIKELIHOOD_RATIO = 1.92  # half the 95% point of chi-square with 1 degree of fre
 EXPONENT_SPREAD = 0.5  # alpha or beta: near-optimal values spread over more than half the best value
 E_SPREAD = 2.0  # E: near-optimal values differ by more than this factor (or reach 0)
 E_AT_ZERO = 0.01  # E below this fraction of the smallest loss counts as 0
-EXPONENT_EDGE = 0.975  # an exponent at or above this fraction of the largest searched (2) is at the edge
+EXPONENT_EDGE = 0.975  # an estimate at or above this fraction of the largest searched (Chinchilla's exponents: 2) is at the edge
 MIN_DECADES = 1.0  # N or D spanning fewer decades than this
 # the Hessian at the optimum, scaled to unit diagonal, with a condition number above this cannot be solved with in
 # float64 (1e-4 / eps ~ 4.5e11): measured 2e4-2e6 on fits of synthetic and Epoch runs, 7e9 with one row's weight
@@ -37,53 +37,57 @@ _ADVICE = ("what would help: runs over a wider range of N and D (the larger, the
            "or fewer free coefficients: fix E (--fix E=VALUE) or tie the exponents (--tie alpha=beta)")
 
 
-def near_optimal(theta, objective, candidates, values, n_used):
-    """The candidates (K, 5) whose objective (K,) is within the likelihood-ratio tolerance of ``objective``,
-    always including ``theta``; and that tolerance (relative)."""
+def near_optimal(z, objective, candidates, values, n_used):
+    """The candidates (K, F) whose objective (K,) is within the likelihood-ratio tolerance of ``objective``,
+    always including ``z`` (first); and that tolerance (relative)."""
     tolerance = LIKELIHOOD_RATIO / max(n_used, 1)
     keep = np.isfinite(values) & (values <= objective * (1 + tolerance))
-    return np.vstack([theta[None], candidates[keep]]), tolerance
+    return np.vstack([z[None], candidates[keep]]), tolerance
 
 
-def coefficient_ranges(thetas):
-    """``{E, alpha, beta: (lo, hi)}`` over (K, 5) coefficient rows ``(e, a, b, alpha, beta)``."""
-    e = np.exp(thetas[:, 0])
-    return {"E": (float(e.min()), float(e.max())), "alpha": (float(thetas[:, 3].min()), float(thetas[:, 3].max())),
-            "beta": (float(thetas[:, 4].min()), float(thetas[:, 4].max()))}
+def identifiability(family, structure, z, objective, candidates, values, data, weights, edges=None):
+    """Diagnostics and warnings (text) on whether the runs identify the fit, for any family and constraints.
 
-
-def not_identified(ranges, best, min_loss, exponent_floor):
-    """Names of the coefficients whose near-optimal ``ranges`` are too wide (see the module's thresholds)."""
-    names = []
-    lo, hi = ranges["E"]
-    if hi > E_SPREAD * max(lo, E_AT_ZERO * min_loss) and hi > E_AT_ZERO * min_loss:
-        names.append("E")
-    for name in ("alpha", "beta"):
-        lo, hi = ranges[name]
-        if hi - lo > EXPONENT_SPREAD * best[name] or lo <= exponent_floor or hi >= EXPONENT_EDGE * 2.0:
-            names.append(name)
-    return names
-
-
-def identifiability(theta, objective, candidates, values, data, weights, exponent_floor):
-    """Diagnostics and warnings (text) on whether the runs identify the fit.
+    Every free entry's natural-value range over the near-optimal candidates is reported. The family's irreducible
+    loss (``family.irreducible``, Chinchilla's E) is not identified when its near-optimal values differ by more than
+    ``E_SPREAD`` times (or reach 0); a parameter the family declares linear (a scale such as A or B, which trades off
+    with the exponents by design) is reported, not judged; any other when its range is wider than
+    ``EXPONENT_SPREAD`` times its best value or reaches an edge of the range searched (``edges``).
 
     Args:
-      theta: the best coefficients ``(e, a, b, alpha, beta)`` (5,); objective: its objective.
-      candidates (K, 5), values (K,): other coefficient vectors with their objectives (polished starts, screen).
-      data: ``(log N, log D, log loss)`` NumPy arrays (n,); weights (n,).
-      exponent_floor: the smallest exponent the search tries.
+      family: the ``Family``; structure: the problem's ``Structure`` (its free entries' names label the ranges).
+      z: the best free vector (F,); objective: its objective.
+      candidates (K, F), values (K,): other free vectors with their objectives (polished starts, screen points).
+      data: ``(log N, log D, log loss)`` NumPy arrays (n,) of the rows fitted; weights (n,).
+      edges: ``{name: (lo, hi)}`` the range the fit searched a parameter in (``optimal.fitting.screen.search_edges``);
+        an estimate at or below ``lo``, or at or above ``EXPONENT_EDGE`` x ``hi``, is at the edge.
 
     Returns:
       ``(diagnostics, warnings)``: a JSON-ready dict and a list of messages.
     """
     log_n, log_d, log_loss = (np.asarray(x) for x in data)
+    edges = edges or {}
     n_used = int(np.sum(np.asarray(weights) > 0))
-    close, tolerance = near_optimal(theta, objective, candidates, values, n_used)
-    ranges = coefficient_ranges(close)
-    best = {"E": float(np.exp(theta[0])), "alpha": float(theta[3]), "beta": float(theta[4])}
+    close, tolerance = near_optimal(np.asarray(z), objective, np.asarray(candidates), np.asarray(values), n_used)
     min_loss = float(np.exp(log_loss.min()))
-    names = not_identified(ranges, best, min_loss, exponent_floor)
+    param_of = {}
+    for (_, j), k in np.ndenumerate(structure.select):
+        if k >= 0:
+            param_of.setdefault(int(k), family.params[j])
+    ranges, best, names = {}, {}, []
+    for k, label in enumerate(structure.names):
+        param = param_of[k]
+        natural = np.asarray(family.to_natural(np.where(np.arange(len(family.params)) == family.index(param),
+                                                        close[:, k:k + 1], 0.0))[param])
+        lo, hi = float(natural.min()), float(natural.max())
+        ranges[label], best[label] = (lo, hi), float(natural[0])
+        if param == family.irreducible:
+            if hi > E_SPREAD * max(lo, E_AT_ZERO * min_loss) and hi > E_AT_ZERO * min_loss:
+                names.append(label)
+        elif param not in family.linear:
+            edge_lo, edge_hi = edges.get(param, (-np.inf, np.inf))
+            if hi - lo > EXPONENT_SPREAD * abs(best[label]) or lo <= edge_lo or hi >= EXPONENT_EDGE * edge_hi:
+                names.append(label)
     decades = {"N": float(np.ptp(log_n) / np.log(10)), "D": float(np.ptp(log_d) / np.log(10))}
     found = []
     if names:
@@ -92,12 +96,17 @@ def identifiability(theta, objective, candidates, values, data, weights, exponen
             f"the runs do not identify {', '.join(names)}: fits within {100 * tolerance:.2g}% of the best objective "
             f"(too close for {n_used} runs to tell apart) have {spread}; N spans {decades['N']:.2g} decades and D "
             f"{decades['D']:.2g}; {_ADVICE}")
-    for name, value in (("alpha", theta[3]), ("beta", theta[4])):
-        if (value <= exponent_floor or value >= EXPONENT_EDGE * 2.0) and name not in names:
-            found.append(f"{name} = {value:.4g} is at the edge of the search range ({exponent_floor:.3g}, 2]: the data "
-                         "may not identify it")
-    if best["E"] < E_AT_ZERO * min_loss and "E" not in names:
-        found.append(f"E = {best['E']:.3g} was pushed to 0: the data do not show an irreducible loss")
+    for label in structure.names:
+        param, value = param_of[structure.names.index(label)], best[label]
+        if param in edges and param != family.irreducible and param not in family.linear and label not in names:
+            edge_lo, edge_hi = edges[param]
+            if value <= edge_lo or value >= EXPONENT_EDGE * edge_hi:
+                found.append(f"{label} = {value:.4g} is at the edge of the search range ({edge_lo:.3g}, {edge_hi:g}]: "
+                             "the data may not identify it")
+    for label in structure.names:
+        if param_of[structure.names.index(label)] == family.irreducible and best[label] < E_AT_ZERO * min_loss \
+                and label not in names:
+            found.append(f"{label} = {best[label]:.3g} was pushed to 0: the data do not show an irreducible loss")
     for symbol, span in decades.items():
         if span < MIN_DECADES:
             found.append(f"{symbol} spans {span:.2g} decades ({np.exp((log_n if symbol == 'N' else log_d).min()):.3g} "
@@ -105,38 +114,6 @@ def identifiability(theta, objective, candidates, values, data, weights, exponen
     diagnostics = {"near_optimal_tolerance": tolerance, "n_near_optimal": len(close), "near_optimal_ranges": ranges,
                    "not_identified": names, "decades": decades}
     return diagnostics, found
-
-
-def parameter_spread(family, structure, z, objective, candidates, values, weights, data):
-    """Identifiability for any family and constraints: the natural-value range of every free entry over the
-    near-optimal candidates (free vectors (K, F) with objectives (K,)); an entry whose range is wider than
-    ``EXPONENT_SPREAD`` times its best value is not identified. Parameters the family declares linear (scales such
-    as A and B, which trade off with the exponents by design) are reported, not flagged. Returns
-    ``(diagnostics, warnings)`` like ``identifiability``."""
-    n_used = int(np.sum(np.asarray(weights) > 0))
-    close, tolerance = near_optimal(np.asarray(z), objective, np.asarray(candidates), np.asarray(values), n_used)
-    kinds = {}
-    for (g, j), k in np.ndenumerate(structure.select):
-        kinds.setdefault(int(k), family.params[j]) if k >= 0 else None
-    ranges, names = {}, []
-    for k, label in enumerate(structure.names):
-        param = kinds[k]
-        natural = np.asarray(family.to_natural(np.where(np.arange(len(family.params)) == family.index(param),
-                                                        close[:, k:k + 1], 0.0))[param])
-        lo, hi, best = float(natural.min()), float(natural.max()), float(natural[0])
-        ranges[label] = (lo, hi)
-        if param not in family.linear and hi - lo > EXPONENT_SPREAD * abs(best):
-            names.append(label)
-    log_n, log_d, _ = data
-    decades = {"N": float(np.ptp(log_n) / np.log(10)), "D": float(np.ptp(log_d) / np.log(10))}
-    found = []
-    if names:
-        spread = "; ".join(f"{k} from {ranges[k][0]:.3g} to {ranges[k][1]:.3g}" for k in names)
-        found.append(f"the runs do not identify {', '.join(names)}: fits within {100 * tolerance:.2g}% of the best "
-                     f"objective (too close for {n_used} runs to tell apart) have {spread}; N spans "
-                     f"{decades['N']:.2g} decades and D {decades['D']:.2g}; {_ADVICE}")
-    return {"near_optimal_tolerance": tolerance, "n_near_optimal": len(close), "near_optimal_ranges": ranges,
-            "not_identified": names, "decades": decades}, found
 
 
 def scaled_condition(hessian):

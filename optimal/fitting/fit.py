@@ -1,33 +1,29 @@
-"""Fit ``L = E + A/N^alpha + B/D^beta`` to training runs, the way Hoffmann et al. 2022 (App. D.2) did.
+"""Fit a law to training runs, the way Hoffmann et al. 2022 (App. D.2) did, for any law family and constraints.
 
-Objective: the Huber loss (delta = 1e-3) of log-loss residuals, summed over rows. Search: by default a
-variable-projection screen then a batched Newton polish; optionally the full 4500-start Hoffmann grid.
-
-Screen: for fixed exponents (alpha, beta) the model is linear in (E, A, B), so each point of a
-``grid_size x grid_size`` grid of exponents costs one 3x3 weighted least-squares solve (weights 1/L^2, which
-makes loss residuals approximate log-loss residuals) and one objective evaluation. The polish starts from the
-best local minima of that map (then the best remaining points) and runs every start as a lane of one compiled
-program (``optimal.fitting.solver.polish``).
+Objective: the Huber loss (delta = 1e-3) of log-loss residuals, summed over rows. One pipeline for every fit: the
+problem (``optimal.fitting.problem``: the family, what is fixed, tied or shared, and the rows; the identity when
+nothing is), starting points from a screen (``optimal.fitting.screen``: the family's own where it has one, such as
+Chinchilla's exponent-grid variable projection) or a named start grid of the family (``starts="hoffmann"``), then
+a batched Newton polish of every start as a lane of one compiled program (``optimal.fitting.solver.polish``), with
+the family's hand-derived derivatives where it has them. A family's capabilities make a fit faster, never different.
 """
 
 import dataclasses
-import functools
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ..data.runs import Runs, validate_runs
-from .diagnostics import identifiability, parameter_spread, plausibility, scaled_condition, singular_curvature
-from .problem import RowData, evaluator, expand, hessian_at, reduce, structure
-from .problem import screen as screen_family
+from .diagnostics import identifiability, plausibility, scaled_condition, singular_curvature
+from .problem import RowData, expand, hessian_at, problem_evaluator, reduce, structure, uses_own_derivatives
+from .screen import screen, search_edges
 from ..errors import (CoefficientsError, DataError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, PlausibilityWarning,
                      check_count, check_positive)
-from ..laws.chinchilla import CHINCHILLA, Chinchilla
+from ..laws.chinchilla import CHINCHILLA
 from ..laws import family as family_of
 from ..laws.family import Family
-from .objective import DEFAULT_DELTA, PARAM_NAMES, ROBUST_LOSSES, hoffmann_grid, value_grad_hessian
+from .._util.robust import DEFAULT_DELTA, ROBUST_LOSSES
 from .._util.precision import float64_scope, resolve_dtype
 from .._util.warn import warn
 from .._util.results import Issue, Status, issues
@@ -35,117 +31,9 @@ from .groups import GroupFits
 from .solver import REASONS, Lanes, SolverConfig, default_slots, polish
 
 AT_BEST_RTOL = 1e-6  # a start "reached the best objective" within this relative gap
-_MAX_GRID_SIZE = 1024  # the screen holds grid_size^2 x 5 coefficients: 42 MB at 1024
+_MAX_GRID_SIZE = 1024  # the Chinchilla screen holds grid_size^2 x 5 coefficients: 42 MB at 1024
 MAX_ITER = 2**31 - 1  # the solver counts iterations in int32
-
-
-def exponent_grid(grid_size: int, dtype=np.float64):
-    """The screen's exponents: ``grid_size`` values evenly spaced in (0, 2], the Hoffmann grid's range."""
-    return np.linspace(2.0 / grid_size, 2.0, grid_size, dtype=dtype)
-
-
-SCREEN_CELLS = 1 << 21  # grid points x rows per block of the screen: its (G, G, rows) intermediates stay near 16 MB
-
-
-def screen_block_rows(grid_size: int, n_rows: int, cells: int = SCREEN_CELLS) -> int:
-    """Rows per block of the screen: as many as keep grid_size^2 x rows under ``cells`` (at least 1, at most
-    ``n_rows``), so the screen's memory does not grow with the rows."""
-    return max(1, min(int(n_rows), cells // (grid_size * grid_size)))
-
-
-def _blocks(x, block, fill):
-    """(n,) -> (ceil(n / block), block), the tail padded with ``fill``."""
-    n_blocks = -(-x.shape[0] // block)
-    return jnp.pad(x, (0, n_blocks * block - x.shape[0]), constant_values=fill).reshape(n_blocks, block)
-
-
-@functools.partial(jax.jit, static_argnames=("loss", "block"))
-def _screen_map(exps, data, weights, delta, loss="huber", block=None):
-    """The screen in two passes over blocks of ``block`` rows (memory ~ G^2 x block, whatever the rows).
-
-    The features N^-alpha (one row per alpha) and D^-beta (one per beta) are separable, so pass 1 sums, for every
-    (alpha, beta) at once, the weighted Gram matrix of [1, N^-alpha, D^-beta] and its right-hand side (weights
-    1/L^2); its only (alpha, beta) term is one matrix product. Then a 3x3 solve per point gives (E, A, B) (a
-    negative coefficient, which means the data want that term gone, is floored tiny but positive: a finite log),
-    and pass 2 sums each point's objective over the rows."""
-    log_n, log_d, log_loss = data
-    g, n = exps.shape[0], log_n.shape[0]
-    block = screen_block_rows(g, n) if block is None else block
-    loss_values = jnp.exp(log_loss)
-    # padding rows: infinite N and D make both features 0, weight 0 makes them count for nothing
-    rows = (_blocks(log_n, block, jnp.inf), _blocks(log_d, block, jnp.inf), _blocks(log_loss, block, 0.0),
-            _blocks(weights, block, 0.0))
-
-    def features(log_n, log_d):
-        return jnp.exp(-exps[:, None] * log_n), jnp.exp(-exps[:, None] * log_d)  # (G, block) each
-
-    def sums(total, blk):
-        log_n, log_d, log_loss, w = blk
-        xa, xb = features(log_n, log_d)
-        loss_values = jnp.exp(log_loss)
-        sw = w / (loss_values * loss_values)
-        swl = sw * loss_values
-        part = (jnp.sum(sw), xa @ sw, xb @ sw, (xa * xa) @ sw, (xb * xb) @ sw, (xa * sw) @ xb.T,
-                jnp.sum(swl), xa @ swl, xb @ swl, jnp.max(xa, axis=1), jnp.max(xb, axis=1))
-        return tuple(t + p for t, p in zip(total[:-2], part[:-2])) + tuple(
-            jnp.maximum(t, p) for t, p in zip(total[-2:], part[-2:])), None
-
-    dtype = log_n.dtype
-    zero = (jnp.zeros((), dtype),) + (jnp.zeros(g, dtype),) * 4 + (jnp.zeros((g, g), dtype), jnp.zeros((), dtype)) + (
-        jnp.zeros(g, dtype),) * 2 + (jnp.full(g, -jnp.inf, dtype),) * 2
-    (s, sa, sb, saa, sbb, sab, r, ra, rb, max_a, max_b), _ = jax.lax.scan(sums, zero, rows)
-    full = lambda x: jnp.broadcast_to(x, (g, g))  # noqa: E731
-    col = lambda x: full(x[:, None])  # noqa: E731  alpha varies along rows
-    row = lambda x: full(x[None, :])  # noqa: E731  beta along columns
-    gram = jnp.stack([jnp.stack([full(s), col(sa), row(sb)], -1), jnp.stack([col(sa), col(saa), sab], -1),
-                      jnp.stack([row(sb), sab, row(sbb)], -1)], -2)  # (G, G, 3, 3)
-    rhs = jnp.stack([full(r), col(ra), row(rb)], -1)  # (G, G, 3)
-    scale = jnp.sqrt(jnp.diagonal(gram, axis1=-2, axis2=-1)) + jnp.finfo(dtype).tiny
-    coef = jnp.linalg.solve(gram / (scale[..., :, None] * scale[..., None, :]), (rhs / scale)[..., None])[..., 0] / scale
-    floor = 1e-6 * jnp.min(loss_values) / jnp.stack([jnp.ones((g, g), dtype), col(max_a), row(max_b)], -1)
-    coef = jnp.maximum(coef, floor)
-    theta = jnp.concatenate([jnp.log(coef), col(exps)[..., None], row(exps)[..., None]], -1)  # (G, G, 5)
-    e_, a_, b_ = (jnp.exp(theta[..., k])[..., None] for k in range(3))  # the objective's E, A, B (from theta)
-    rho = ROBUST_LOSSES[loss]
-
-    def objective_sums(total, blk):
-        log_n, log_d, log_loss, w = blk
-        xa, xb = features(log_n, log_d)
-        r = jnp.log(e_ + a_ * xa[:, None, :] + b_ * xb[None, :, :]) - log_loss  # (G, G, block)
-        return total + jnp.sum(w * rho(r, delta), axis=-1), None
-
-    values, _ = jax.lax.scan(objective_sums, jnp.zeros((g, g), dtype), rows)
-    return theta, jnp.where(jnp.isfinite(values), values, jnp.inf)
-
-
-def screen_map(data, weights, grid_size=64, delta=DEFAULT_DELTA, loss="huber"):
-    """Every point of the exponent grid with its projected (E, A, B): theta (G, G, 5) and objective (G, G),
-    NumPy arrays, rows alpha and columns beta (``exponent_grid``). Non-finite objectives are inf."""
-    exps = jnp.asarray(exponent_grid(grid_size), data[0].dtype)
-    theta, values = _screen_map(exps, data, weights, delta, loss)
-    return np.asarray(theta), np.asarray(values)
-
-
-def screen_starts(theta, values, n_starts=16):
-    """Starting points from a ``screen_map``, best first: shape (n_starts, 5).
-
-    Local minima of the objective over the exponent grid (8 neighbours) come first, in order of objective,
-    so that distinct basins are polished; the best remaining grid points fill the rest.
-    """
-    grid_size = values.shape[0]
-    padded = np.pad(values, 1, constant_values=np.inf)
-    neighbours = np.stack(
-        [padded[1 + i : 1 + i + grid_size, 1 + j : 1 + j + grid_size] for i in (-1, 0, 1) for j in (-1, 0, 1) if (i, j) != (0, 0)]
-    )
-    is_local_min = np.all(values <= neighbours, axis=0) & np.isfinite(values)
-    order = np.lexsort((values.ravel(), ~is_local_min.ravel()))  # local minima first, then by objective
-    return theta.reshape(-1, 5)[order[:n_starts]]
-
-
-def screen(data, weights, grid_size=64, n_starts=16, delta=DEFAULT_DELTA, loss="huber"):
-    """Starting points from the variable-projection screen, best first: shape (n_starts, 5); grid points are
-    ranked by the objective being fitted (``loss``: "huber" with ``delta``, or "squared")."""
-    return screen_starts(*screen_map(data, weights, grid_size, delta, loss), n_starts)
+PARAM_NAMES = CHINCHILLA.fitting_names  # the Chinchilla law's log_params keys
 
 
 @dataclasses.dataclass(frozen=True)
@@ -235,11 +123,6 @@ class FitResult:
         return {str(label): values(self.theta[g]) for g, label in enumerate(self.group_labels)}
 
     @property
-    def fast_path(self) -> bool:
-        """Whether this fit took the Chinchilla fast path (unconstrained Chinchilla, one group)."""
-        return self.family is CHINCHILLA and not self.fixed and not self.tied and self.group_labels is None
-
-    @property
     def laws(self) -> dict:
         """``{group: law}`` for a joint fit; ``{None: law}`` otherwise."""
         if self.group_labels is None:
@@ -248,10 +131,11 @@ class FitResult:
 
     @property
     def log_params(self) -> dict:
-        """The fitting-space coefficients the objective is minimised over: ``{e, a, b, alpha, beta}`` for the
-        Chinchilla family, ``{name: value}`` for the others (log of positive parameters)."""
-        if self.family is CHINCHILLA and self.group_labels is None:
-            return dict(zip(PARAM_NAMES, map(float, self.theta)))
+        """The fitting-space coefficients: ``{name: value}`` by the family's ``fitting_names`` for one group
+        (Chinchilla: ``{e, a, b, alpha, beta}``), else ``{"free name": value}`` for the free entries (log of
+        positive parameters)."""
+        if self.family.fitting_names and self.group_labels is None:
+            return dict(zip(self.family.fitting_names, map(float, self.theta)))
         return {f"free {name}": float(v) for name, v in zip(self.free_names, self.free)}
 
     def problem(self):
@@ -311,30 +195,13 @@ class FitResult:
         }
 
     def summary(self) -> str:
-        """A table a person can read."""
-        if self.family is not CHINCHILLA or self.group_labels is not None or self.fixed or self.tied:
-            return self._generic_summary()
-        p = self.params
+        """A table a person can read: the fit's settings and convergence, its coefficients (the family's own block
+        where it has one, ``Family.coefficient_lines``, for an unconstrained fit of one group) and its warnings."""
+        fam = self.family
         lines = [
-            "Chinchilla fit  L = E + A/N^alpha + B/D^beta",
-            f"  rows {self.n_rows}   objective {self.objective:.10g} (sum of Huber, delta={self.config['delta']:g})",
-            f"  starts {self.n_starts}, {self.n_starts_at_best} reached the best objective",
-            f"  best start: {'converged' if self.converged else 'NOT CONVERGED'} ({self.reason}) after "
-            f"{self.iterations} iterations, |grad| {self.grad_norm:.2e}",
-            "",
-            f"  {'E':>6} {p['E']:12.6g}     irreducible loss (nats)",
-            f"  {'A':>6} {p['A']:12.6g}     {'alpha':>5} {p['alpha']:.6g}",
-            f"  {'B':>6} {p['B']:12.6g}     {'beta':>5} {p['beta']:.6g}",
-            f"  allocation exponents: N* ~ C^{p['beta'] / (p['alpha'] + p['beta']):.4f}, "
-            f"D* ~ C^{p['alpha'] / (p['alpha'] + p['beta']):.4f}",
-        ]
-        lines += [f"  warning: {w}" for w in self.warnings]
-        return "\n".join(lines)
-
-    def _generic_summary(self) -> str:
-        lines = [
-            f"{self.family.name} fit  {self.family.formula}",
-            f"  rows {self.n_rows}   objective {self.objective:.10g} (sum of {self.config['robust']}, delta={self.config['delta']:g})",
+            f"{fam.display_name or fam.name} fit  {fam.formula}",
+            f"  rows {self.n_rows}   objective {self.objective:.10g} (sum of "
+            f"{'Huber' if self.config['robust'] == 'huber' else self.config['robust']}, delta={self.config['delta']:g})",
             f"  starts {self.n_starts}, {self.n_starts_at_best} reached the best objective",
             f"  best start: {'converged' if self.converged else 'NOT CONVERGED'} ({self.reason}) after "
             f"{self.iterations} iterations, |grad| {self.grad_norm:.2e}",
@@ -346,18 +213,20 @@ class FitResult:
         if self.shared:
             lines.append("  shared by every group: " + ", ".join(self.shared))
         lines.append("")
-        blocks = self.params.items() if self.group_labels is not None else [(None, self.params)]
-        for label, values in blocks:
-            if label is not None:
-                lines.append(f"  group {label}")
-            lines += [f"  {name:>10} {value:14.6g}" + ("   (fixed)" if name in self.fixed else "")
-                      for name, value in values.items()]
-            if "alpha" in values and "beta" in values and values["alpha"] + values["beta"] > 0:
-                a = values["beta"] / (values["alpha"] + values["beta"])
-                lines.append(f"  allocation exponents (Chinchilla part): N* ~ C^{a:.4f}, D* ~ C^{1 - a:.4f}")
+        if fam.coefficient_lines is not None and self.group_labels is None and not self.fixed and not self.tied:
+            lines += fam.coefficient_lines(self.params)
+        else:
+            blocks = self.params.items() if self.group_labels is not None else [(None, self.params)]
+            for label, values in blocks:
+                if label is not None:
+                    lines.append(f"  group {label}")
+                lines += [f"  {name:>10} {value:14.6g}" + ("   (fixed)" if name in self.fixed else "")
+                          for name, value in values.items()]
+                if "alpha" in values and "beta" in values and values["alpha"] + values["beta"] > 0:
+                    a = values["beta"] / (values["alpha"] + values["beta"])
+                    lines.append(f"  allocation exponents (Chinchilla part): N* ~ C^{a:.4f}, D* ~ C^{1 - a:.4f}")
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
-
 
     def refit(self):
         """Run the fit again from the saved rows and configuration."""
@@ -395,15 +264,17 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
       groups: optional (n,) labels, with ``shared`` (parameter names): one joint fit in which those are common to
         every group and the rest are per group. (Every group on its own: ``fit_groups``.)
       delta: the Huber threshold on log-loss residuals (Hoffmann et al.: 1e-3). robust: "huber" or "squared".
-      starts: "screen" (default), "hoffmann" (the 4500 Hoffmann et al. starts; unconstrained Chinchilla only), or
-        an array (S, F) of free vectors (for the unconstrained Chinchilla, ``(e, a, b, alpha, beta)``).
-      grid_size: the Chinchilla screen's exponent grid is ``grid_size x grid_size`` over (0, 2].
-      n_polish: starts polished. n_samples: points the screen of any other problem samples from the family's box.
+      starts: "screen" (default), the name of one of the family's start grids (Chinchilla: "hoffmann", the 4500
+        Hoffmann et al. starts), or an array (S, F) of free vectors (for the unconstrained Chinchilla,
+        ``(e, a, b, alpha, beta)``).
+      grid_size: the resolution of the family's own screen (Chinchilla's exponent grid is ``grid_size x grid_size``
+        over (0, 2]). n_polish: starts polished. n_samples: points the sampled screen (any other problem) draws
+        from the family's box.
       max_iter: iteration budget per start. xtol: step tolerance on the coefficients (default 0.01 sqrt(eps)).
       dtype: float64 (default) or float32.
 
-    The unconstrained Chinchilla family takes the fast path (hand-derived Hessian, exponent-grid screen); every
-    other problem the generic one (autodiff Hessian, sampled screen, same solver).
+    Every problem takes one pipeline (``optimal.fitting.problem``, ``optimal.fitting.screen``, one solver); a family's
+    capabilities (Chinchilla's hand-derived Hessian and exponent-grid screen) make it faster where they apply.
 
     Returns:
       A ``FitResult`` (for a joint fit, one with ``group_labels``). Warns (``ConvergenceWarning``,
@@ -562,15 +433,16 @@ def _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, **options):
                                 f"fit, not {starts!r}")
     else:
         z0 = _explicit_starts(starts, len(struct.names))
-    solver = SolverConfig(delta, robust, int(options["max_iter"]), xtol, evaluator(fam))
+    solver = SolverConfig(delta, robust, int(options["max_iter"]), xtol, problem_evaluator(fam, struct))
     lanes = Lanes(*(np.asarray(x) for x in polish(jnp.asarray(z0, dtype), rows, w, solver)))
     values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)
     best = _best(lanes, values, "the runs' units and ranges")
     z = lanes.theta[best].astype(np.float64)
     theta = np.asarray(expand(z, struct.select, struct.base), np.float64)
-    diagnostics, found = parameter_spread(fam, struct, z, values[best], lanes.theta,
-                                          np.where(lanes.converged, values, np.inf), runs.weights, _logs(runs))
-    hessian = hessian_at(fam, jnp.asarray(z, dtype), rows, w, delta, robust)
+    diagnostics, found = identifiability(fam, struct, z, values[best], lanes.theta,
+                                         np.where(lanes.converged, values, np.inf), _logs(runs), runs.weights,
+                                         search_edges(fam, struct, int(options["grid_size"])))
+    hessian = hessian_at(fam, jnp.asarray(z, dtype), rows, w, delta, robust, uses_own_derivatives(fam, struct))
     return _finish(lanes, best, theta, found, diagnostics, hessian, runs, config, fam, law=None, fixed=fix, tied=tie,
                    shared=shared, group_labels=labels, covariates=covariates, free=z, free_names=struct.names,
                    group_ids=ids)
@@ -585,51 +457,22 @@ def _best(lanes, values, check):
     return best
 
 
-@functools.partial(jax.jit, static_argnames=("loss",))
-def _chinchilla_hessian(theta, data, weights, delta, loss):
-    """The fast path's exact Hessian at ``theta``, compiled (run eagerly it was 35 small programs); ``delta`` is
-    traced, so every Huber threshold shares the program."""
-    return value_grad_hessian(theta, *data, weights, delta, loss)[2]
-
-
 def fit_masked(fam, runs, covariates, fix, tie, masks, options, deltas=None):
     """Fit each row subset of ``masks`` ((n,) bool each) on its own, every subset's starts lanes of one compiled
     polish (a lane weights only its subset's rows), so G groups cost one program, compiled once whatever their
     sizes. ``deltas``: each mask's own Huber threshold (None: ``options["delta"]`` for all); the threshold is a
-    traced per-lane value, so fits at several thresholds are lanes of the same solve too. The unconstrained
-    Chinchilla law takes the fast path (hand-derived Hessian, exponent-grid screen); anything else the generic one
-    (autodiff, sampled screen). Returns a list of ``FitResult``, one per mask."""
+    traced per-lane value, so fits at several thresholds are lanes of the same solve too. Returns a list of
+    ``FitResult``, one per mask."""
     dtype, robust, starts = options["dtype"], options["robust"], options["starts"]
     deltas = [float(options["delta"])] * len(masks) if deltas is None else [float(d) for d in deltas]
     xtol, _ = _config(options)
-    fast = fam is CHINCHILLA and not fix and not tie
     weights = np.asarray(runs.weights, np.float64)
-    if fast:
-        struct, data = None, tuple(jnp.asarray(np.log(x), dtype) for x in runs[:3])
-        solver = SolverConfig(deltas[0], robust, int(options["max_iter"]), xtol)
-    else:
-        struct, data = build_problem(fam, runs[:4], covariates, fix, tie, (), None, None, dtype)
-        solver = SolverConfig(deltas[0], robust, int(options["max_iter"]), xtol, evaluator(fam))
-    width = 5 if fast else len(struct.names)
+    struct, data = build_problem(fam, runs[:4], covariates, fix, tie, (), None, None, dtype)
+    solver = SolverConfig(deltas[0], robust, int(options["max_iter"]), xtol, problem_evaluator(fam, struct))
     planned = []
     for mask, delta in zip(masks, deltas):
         w = jnp.asarray(weights * mask, dtype)
-        candidates = candidate_values = None
-        if isinstance(starts, str) and starts == "screen":
-            if fast:
-                grid = screen_map(data, w, options["grid_size"], delta, robust)
-                z0 = screen_starts(*grid, options["n_polish"])
-                candidates, candidate_values = grid[0].reshape(-1, 5), grid[1].ravel()
-            else:
-                z0, candidates, candidate_values = screen_family(fam, struct, data, w, options["n_samples"],
-                                                                 options["n_polish"], delta, robust)
-        elif isinstance(starts, str) and starts == "hoffmann" and fast:
-            z0 = hoffmann_grid()
-        elif isinstance(starts, str):
-            raise CoefficientsError(f"starts must be 'screen', 'hoffmann' (the unconstrained Chinchilla law only) or "
-                                    f"an array of shape (S, {width}), not {starts!r}")
-        else:
-            z0 = _explicit_starts(starts, width)
+        z0, candidates, candidate_values = _starts(fam, struct, data, w, starts, options, delta)
         planned.append((mask, delta, w, np.asarray(z0, np.float64), candidates, candidate_values))
     theta0 = jnp.asarray(np.vstack([z0 for _, _, _, z0, _, _ in planned]), dtype)
     lane_weights = jnp.asarray(np.concatenate([np.broadcast_to(weights * mask, (len(z0), len(weights)))
@@ -641,6 +484,7 @@ def fit_masked(fam, runs, covariates, fix, tie, masks, options, deltas=None):
     distinct = len(set(deltas))
     slots = None if distinct == 1 else min(default_slots(len(weights)), -(-theta0.shape[0] // distinct))
     every = Lanes(*(np.asarray(x) for x in polish(theta0, data, lane_weights, solver, delta=lane_delta, slots=slots)))
+    edges = search_edges(fam, struct, int(options["grid_size"]))
     results, offset = [], 0
     for mask, delta, w, z0, candidates, candidate_values in planned:
         config = _config({**options, "delta": delta})[1]
@@ -653,26 +497,32 @@ def fit_masked(fam, runs, covariates, fix, tie, masks, options, deltas=None):
         pool = [lanes.theta, np.where(lanes.converged, values, np.inf)]
         if candidates is not None:
             pool = [np.vstack([pool[0], candidates]), np.concatenate([pool[1], candidate_values])]
-        if fast:
-            theta = z
-            diagnostics, found = identifiability(theta, values[best], pool[0], pool[1], _logs(part), part.weights,
-                                                 float(exponent_grid(options["grid_size"])[0]))
-            hessian = _chinchilla_hessian(jnp.asarray(theta, dtype), data, w, delta, robust)
-            law = Chinchilla(**{k: float(v) for k, v in CHINCHILLA.to_natural(theta).items()})
-        else:
-            theta = np.asarray(expand(z, struct.select, struct.base), np.float64)[0]
-            if fam is CHINCHILLA:
-                full = np.asarray(expand(pool[0], struct.select, struct.base))[:, 0]
-                diagnostics, found = identifiability(theta, values[best], full, pool[1], _logs(part), part.weights, 0.0)
-            else:
-                diagnostics, found = parameter_spread(fam, struct, z, values[best], pool[0], pool[1], part.weights,
-                                                      _logs(part))
-            hessian = hessian_at(fam, jnp.asarray(z, dtype), data, w, delta, robust)
-            law = fam.law_from_values({**fam.to_natural(theta), **fix})
+        theta = np.asarray(expand(z, struct.select, struct.base), np.float64)[0]
+        diagnostics, found = identifiability(fam, struct, z, values[best], pool[0], pool[1], _logs(part), part.weights,
+                                             edges)
+        hessian = hessian_at(fam, jnp.asarray(z, dtype), data, w, delta, robust, uses_own_derivatives(fam, struct))
+        law = fam.law_from_values({**{k: float(v) for k, v in fam.to_natural(theta).items()}, **fix})
         results.append(_finish(lanes, best, theta, found, diagnostics, hessian, part, config, fam, law=law, fixed=fix,
                                tied=tie, covariates={k: v[mask] for k, v in covariates.items()}, free=z,
-                               free_names=CHINCHILLA.params if fast else struct.names))
+                               free_names=struct.names))
     return results
+
+
+def _starts(fam, struct, data, weights, starts, options, delta):
+    """Starting free vectors (S, F) for one fit, and the screened candidates with their objectives (None, None
+    without a screen): ``starts`` is "screen", the name of one of the family's start grids (its points with the
+    fixed and tied values imposed), or an array (S, F)."""
+    if isinstance(starts, str) and starts == "screen":
+        return screen(fam, struct, data, weights, options["n_polish"], delta, options["robust"], options["n_samples"],
+                      options["grid_size"])
+    if isinstance(starts, str) and starts in fam.start_grids:
+        grid = np.asarray(fam.start_grids[starts](), np.float64)
+        return reduce(grid[:, None], struct.select), None, None
+    if isinstance(starts, str):
+        grids = ", ".join(f"'{name}'" for name in fam.start_grids) or "it has none"
+        raise CoefficientsError(f"starts must be 'screen', one of the {fam.name} law's start grids ({grids}), or an "
+                                f"array of shape (S, {len(struct.names)}), not {starts!r}")
+    return _explicit_starts(starts, len(struct.names)), None, None
 
 
 def _joint_starts(fam, runs, covariates, fix, tie, labels, ids, struct, options):

@@ -20,7 +20,6 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .objective import value_grad_hessian
 from .._util.precision import float64_scope
 
 REASONS = ("running", "step below xtol", "gradient at rounding floor", "no further decrease", "max iterations", "non-finite")
@@ -28,17 +27,11 @@ CONVERGED_REASONS = (1, 2, 3)
 _LAM_MIN, _LAM_MAX = 1e-12, 1e12
 
 
-def chinchilla_evaluate(theta, data, weights, delta, loss):
-    """The Chinchilla fast path: ``value_grad_hessian`` with its hand-derived Hessian; ``data`` is
-    ``(log_n, log_d, log_loss)``."""
-    return value_grad_hessian(theta, *data, weights, delta, loss)
-
-
 class SolverConfig(NamedTuple):
     """Static solver settings (hashable, so they key the compile cache).
 
     ``evaluate(theta, data, weights, delta, loss) -> (value, grad (P,), hess (P, P), grad_scale (P,))`` is the
-    objective: the Chinchilla fast path by default, ``optimal.fitting.problem.evaluator(family)`` for any family.
+    objective: ``optimal.fitting.problem.problem_evaluator(family, structure)`` (``data`` a ``RowData``) for every fit.
     ``delta`` is only the default Huber threshold: the solver takes it as a traced per-lane value (``polish``'s
     ``delta``), so fits at different thresholds share one compiled program and can be lanes of one solve.
     """
@@ -47,7 +40,7 @@ class SolverConfig(NamedTuple):
     loss: str = "huber"
     max_iter: int = 200
     xtol: float = 1e-10
-    evaluate: Any = chinchilla_evaluate
+    evaluate: Any = None
 
 
 class Lanes(NamedTuple):
@@ -77,8 +70,8 @@ def polish(theta0, data, weights, config: SolverConfig, delta=None, slots=None):
     """Minimise the objective from every start at once.
 
     Args:
-      theta0: starts, shape (L, P): for the default objective the coefficients ``(e, a, b, alpha, beta)``.
-      data: what ``config.evaluate`` reads: ``(log_n, log_d, log_loss)``, each shape (n,), by default.
+      theta0: starts, shape (L, P): free vectors of the problem.
+      data: what ``config.evaluate`` reads (a ``RowData``).
       weights: row weights, shape (n,) shared by all lanes or (L, n) one row of weights per lane.
       config: a ``SolverConfig``.
       delta: the Huber threshold, a scalar or one per lane (L,); None: ``config.delta``. A traced value, so

@@ -39,6 +39,26 @@ class Family:
       start_box: ``{name: (lo, hi)}`` natural ranges the screen samples starts from (log-uniformly for a
         positive parameter); a linear parameter's range only seeds the other terms.
       formula: the law, in one line, for summaries.
+      irreducible: the parameter that is the irreducible loss (Chinchilla: E), if any: the identifiability check
+        judges its spread as a ratio and says when the fit pushed it to 0.
+      search_edges: ``{name: (lo, hi)}`` the range a fit searches a parameter in (Chinchilla: the exponents in
+        (0, 2], the Hoffmann grid's); an estimate at the upper edge (or, after the family's own screen, at its
+        lowest point) is reported as not identified.
+      fitting_names: names of the fitting-space entries, in ``params`` order (Chinchilla: e, a, b, alpha, beta), for
+        a fit's ``log_params``; empty: the free entries' names.
+
+    Capabilities (optional; speed only, the fit is the same problem with or without them; used for one group of
+    runs, the identity structure or, for the derivatives, any fixed or tied parameters):
+      value_grad_hessian: ``(theta (P,), log_n, log_d, log_loss, covariates, weights, delta, loss) -> (value,
+        grad (P,), hess (P, P), grad_scale (P,))``: the summed robust objective at fitting-space ``theta``, its
+        gradient and exact Hessian, and the gradient's rounding scale ``sum_i |w_i rho'(r_i) dr_i/dtheta|``
+        (``optimal.fitting.problem.evaluator`` computes the same by autodiff when this is None).
+      screen: ``(log_n, log_d, log_loss, covariates, weights, n_starts, delta, loss, grid_size) -> (starts (S, P),
+        candidates (K, P), values (K,))`` NumPy: the family's own screen for a problem with nothing fixed or tied
+        (starts best first, and every screened candidate with its objective, for the identifiability check).
+      screen_edges: ``grid_size -> {name: (lo, hi)}``: the range that ``screen`` searches (replaces
+        ``search_edges`` when the screen applies).
+      start_grids: ``{name: () -> (S, P)}`` named grids of fitting-space starts (``fit(starts=name)``).
     """
 
     name: str
@@ -52,16 +72,30 @@ class Family:
     linear: tuple = ()
     start_box: dict = dataclasses.field(default_factory=dict)
     formula: str = ""
+    irreducible: str | None = None
+    search_edges: dict = dataclasses.field(default_factory=dict)
+    fitting_names: tuple = ()
+    value_grad_hessian: Callable | None = None
+    screen: Callable | None = None
+    screen_edges: Callable | None = None
+    start_grids: dict = dataclasses.field(default_factory=dict)
+    display_name: str = ""
+    coefficient_lines: Callable | None = None
 
     def __post_init__(self):
         names = set(self.params)
         if len(names) != len(self.params) or not self.params:
             raise CoefficientsError(f"family {self.name!r}: parameter names must be distinct and at least one")
         for group, label in ((self.positive, "positive"), (self.bounds, "bounds"), (self.linear, "linear"),
-                             (self.start_box, "start_box")):
+                             (self.start_box, "start_box"), (self.search_edges, "search_edges"),
+                             ((self.irreducible,) if self.irreducible else (), "irreducible")):
             unknown = [k for k in group if k not in names]
             if unknown:
                 raise CoefficientsError(f"family {self.name!r}: {label} names unknown parameters {', '.join(unknown)}")
+        if self.fitting_names and len(self.fitting_names) != len(self.params):
+            raise CoefficientsError(f"family {self.name!r}: fitting_names needs one name per parameter")
+        if (self.screen is None) != (self.screen_edges is None):
+            raise CoefficientsError(f"family {self.name!r}: a screen needs its screen_edges (and edges a screen)")
         missing = [k for k in self.params if k not in self.start_box]
         if missing:
             raise CoefficientsError(f"family {self.name!r}: start_box needs a range for {', '.join(missing)}")

@@ -1,0 +1,219 @@
+"""The one compiled refit program of every bootstrap: resamples as lanes of the solver, sharded over devices.
+
+A resample is drawn inside the program from ``fold_in(PRNGKey(seed), r)`` by a *resampler*, so it does not depend on
+chunking or on how many devices run it:
+
+- ``Clusters(n_groups)``: rows (one group per row) or whole clusters drawn with replacement; a resample is a
+  vector of row multiplicities used as weights, and every lane reads the same rows;
+- ``Strata(n_strata, n_max)``: each stratum (a group of runs fitted on its own) redraws its own rows; lane group
+  q = r x G + g gathers its own drawn rows, so its work follows its stratum's size.
+
+Every (resample, start) is a lane of ``optimal.fitting.solver.polish_lanes``; each resample keeps its best start.
+Calls of a fixed size keep memory bounded and compile once; within a call the resample axis is sharded over every
+device with ``jax.sharding`` (``device_plan``), across processes too (each process hands its own devices their
+share and the refits are gathered, so every process gets all of them).
+"""
+
+import functools
+import hashlib
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.experimental import multihost_utils
+from jax.sharding import NamedSharding, PartitionSpec
+
+from ..errors import OptimalError
+from .problem import RowData
+from .solver import SolverConfig, default_slots, polish_lanes
+
+_LANE_ROWS_PER_CHUNK = 1 << 22  # lanes x rows per compiled call (the resamples' weights: 32 MB in float64)
+
+
+class Clusters(NamedTuple):
+    """Resample r draws ``n_groups`` clusters with replacement from ``fold_in(key, r)``; ``draw`` is ``(groups,)``,
+    each row's cluster (n,) (one row per cluster: a row bootstrap). Every lane reads the shared rows with the
+    drawn multiplicities as weights."""
+
+    n_groups: int
+
+    def lanes(self, key, indices, starts, data, base_weights, draw):
+        (groups,) = draw
+        k = starts.shape[0]
+
+        def resample_weights(r):
+            drawn = jax.random.randint(jax.random.fold_in(key, r), (self.n_groups,), 0, self.n_groups)
+            return jnp.bincount(drawn, length=self.n_groups)[groups].astype(base_weights.dtype) * base_weights
+
+        weights = jax.vmap(resample_weights)(indices)  # (R, n)
+        return jnp.tile(starts, (indices.shape[0], 1)), data, jnp.repeat(weights, k, axis=0), False, k
+
+
+class Strata(NamedTuple):
+    """Lane group q = r x G + g is resample r of stratum g alone: its rows drawn with replacement from that
+    stratum's rows (rows sorted by stratum; ``draw`` is ``(first_row (G,), n_rows_of (G,))``) from
+    ``fold_in(fold_in(key, r), g)``, its starts ``starts[g]`` (G, K, F). Each lane gathers its own drawn rows
+    (``n_max``, the largest stratum's size; a smaller stratum's draws are padded with weight-0 rows)."""
+
+    n_strata: int
+    n_max: int
+
+    def lanes(self, key, indices, starts, data, base_weights, draw):
+        first_row, n_rows_of = draw
+        k = starts.shape[1]
+
+        def drawn_rows(q):
+            r, g = q // self.n_strata, q % self.n_strata
+            stream = jax.random.fold_in(jax.random.fold_in(key, r), g)
+            # one key per draw, so a group's draws do not depend on n_max (the largest group's size)
+            drawn = jax.vmap(lambda i: jax.random.randint(jax.random.fold_in(stream, i), (), 0, n_rows_of[g]))(
+                jnp.arange(self.n_max))
+            real = jnp.arange(self.n_max) < n_rows_of[g]
+            return first_row[g] + jnp.where(real, drawn, 0), real
+
+        rows, real = jax.vmap(drawn_rows)(indices)  # (Q, n_max)
+        weights = base_weights[rows] * real
+        lane_rows = _take_rows(data, rows)
+        theta0 = starts[indices % self.n_strata].reshape(-1, starts.shape[-1])  # (Q K, F)
+        return (theta0, jax.tree.map(lambda x: jnp.repeat(x, k, axis=0), lane_rows), jnp.repeat(weights, k, axis=0),
+                True, k)
+
+
+def _take_rows(data: RowData, rows):
+    """Each lane's own rows: ``data`` gathered at ``rows`` (Q, m), every leaf with a leading lane axis (the
+    structure arrays repeated per lane)."""
+    per_lane = lambda x: jnp.broadcast_to(x, rows.shape[:1] + jnp.shape(x))  # noqa: E731
+    return data._replace(log_n=data.log_n[rows], log_d=data.log_d[rows], log_loss=data.log_loss[rows],
+                         covariates={name: v[rows] for name, v in data.covariates.items()},
+                         select=per_lane(data.select), base=per_lane(data.base))
+
+
+def _refit_chunk(key, indices, starts, data, base_weights, draw, delta, config, resampler, slots):
+    """Refit resamples (lane groups) ``indices`` (R,) drawn by ``resampler`` from every start at the Huber
+    threshold ``delta`` (traced); returns each one's best start: theta (R, F), objective, converged, iterations."""
+    theta0, rows, weights, lane_data, k = resampler.lanes(key, indices, starts, data, base_weights, draw)
+    lanes = polish_lanes(theta0, rows, weights, config, slots, lane_data=lane_data, delta=delta)
+    objective = jnp.where(lanes.converged & jnp.isfinite(lanes.objective), lanes.objective, jnp.inf).reshape(-1, k)
+    best = jnp.argmin(objective, axis=1)
+    pick = lambda x: jnp.take_along_axis(x.reshape(-1, k, *x.shape[1:]), best.reshape((-1, 1) + (1,) * (x.ndim - 1)), 1)[:, 0]  # noqa: E731
+    return pick(lanes.theta), pick(lanes.objective), pick(lanes.converged), pick(lanes.iterations)
+
+
+@functools.lru_cache(maxsize=16)
+def _sharded_refit(mesh, config, resampler, slots):
+    """``_refit_chunk`` compiled with its resample axis split over ``mesh``. Every device runs the same program
+    on its own resamples (``shard_map``), so the draws do not depend on the number of devices."""
+    replicated, split = PartitionSpec(), PartitionSpec("resamples")
+    local = functools.partial(_refit_chunk, config=config, resampler=resampler, slots=slots)
+    return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(replicated, split) + (replicated,) * 5,
+                                 out_specs=split, check_vma=False))
+
+
+def place(tree, sharding):
+    """Host arrays (every process holds the same whole ones) as arrays laid out by ``sharding``. Over devices of
+    several processes each process builds only its own devices' parts, with no transfer or check between them
+    (``bootstrap`` checks once that the processes agree)."""
+    if sharding.is_fully_addressable:
+        return jax.device_put(tree, sharding)
+
+    def place(x):
+        x = np.asarray(x)
+        return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
+    return jax.tree.map(place, tree)
+
+
+def fetch(tree):
+    """Arrays laid out over a mesh as NumPy arrays, whole in every process (gathered when they span processes)."""
+    if all(x.is_fully_addressable for x in jax.tree.leaves(tree)):
+        return jax.tree.map(np.asarray, tree)
+    return multihost_utils.process_allgather(tree, tiled=True)
+
+
+def check_same_in_every_process(*arguments):
+    """Raise ``OptimalError`` unless every process's call has the same ``arguments`` (arrays, numbers, pytrees):
+    the processes split one bootstrap between them, so each must plan the same calls on the same data."""
+    digest = hashlib.sha256()
+    for leaf in jax.tree.leaves(arguments):
+        leaf = np.asarray(leaf)
+        digest.update(f"{leaf.dtype}{leaf.shape}".encode())
+        digest.update(np.ascontiguousarray(leaf).tobytes())
+    fingerprints = np.asarray(multihost_utils.process_allgather(np.frombuffer(digest.digest(), np.uint32)))
+    differ = [p for p in range(len(fingerprints)) if not np.array_equal(fingerprints[p], fingerprints[0])]
+    if differ:
+        raise OptimalError(f"bootstrap over the devices of {len(fingerprints)} processes needs the same fit and "
+                           f"arguments in every process, but process(es) {differ} differ from process 0; call it with "
+                           "the same runs, fit options, n_resamples, seed, chunk_size and devices everywhere")
+
+
+def device_plan(todo, n_devices, per_block, max_per_call):
+    """Which resample each device refits in each compiled call.
+
+    ``todo`` (T,) resample indices are split into ``n_devices`` contiguous shares as equal as possible, so every
+    device gets real work (never one device's share of real resamples and the rest padding). Each call gives
+    every device ``local`` resamples, a multiple of ``per_block`` (a whole number of solver slot arrays, so a
+    lane's arithmetic never depends on the chunking or the device count) and at most ``max_per_call`` rounded up
+    to a block; calls are as few as that allows and as equal as possible.
+
+    Returns ``(indices, real)``, both shaped (calls, n_devices, local): the resample index for every lane and
+    whether it is a real resample (padding lanes get indices past every real one; their results are dropped).
+    """
+    todo = np.asarray(todo, dtype=np.int64)
+    per_device = max(1, math.ceil(len(todo) / n_devices))
+    largest = max(per_block, max_per_call // per_block * per_block)
+    n_calls = math.ceil(per_device / largest)
+    local = math.ceil(math.ceil(per_device / n_calls) / per_block) * per_block
+    padded = np.arange(n_devices * n_calls * local).reshape(n_devices, n_calls * local) + int(todo.max(initial=0)) + 1
+    real = np.zeros_like(padded, dtype=bool)
+    for device in range(n_devices):
+        share = todo[device * per_device:(device + 1) * per_device]
+        padded[device, :len(share)], real[device, :len(share)] = share, True
+    as_calls = lambda x: x.reshape(n_devices, n_calls, local).transpose(1, 0, 2)  # noqa: E731
+    return as_calls(padded), as_calls(real)
+
+
+def refit_resamples(todo, key, shared, mesh, config, resampler, n_starts, n_rows, max_per_call, progress=None):
+    """Refit resamples ``todo`` (lane groups, for ``Strata``) drawn by ``resampler`` on every device of ``mesh``;
+    ``shared`` is ``(starts, data, base_weights, draw, delta)`` placed on the mesh. Returns (theta, objective,
+    converged, iterations) for them in the order of ``todo``, and the real resamples each device refitted."""
+    n_devices = mesh.devices.size
+    slots = default_slots(n_rows)
+    per_block = slots // math.gcd(slots, n_starts)
+    indices, real = device_plan(todo, n_devices, per_block, max_per_call)
+    # the threshold travels as data (the last of ``shared``): fits at any delta share one compiled program
+    program = config._replace(delta=SolverConfig().delta)
+    refit = _sharded_refit(mesh, program, resampler, slots)
+    sharding = NamedSharding(mesh, PartitionSpec("resamples"))
+    if not sharding.is_fully_addressable:  # a multi-process jit takes only global arrays
+        key = place(key, NamedSharding(mesh, PartitionSpec()))
+    position = {int(r): i for i, r in enumerate(todo)}
+    outputs = [np.zeros((len(todo), shared[0].shape[-1])), np.full(len(todo), np.nan), np.zeros(len(todo), bool), np.zeros(len(todo), np.int64)]
+    done = 0
+    for call, call_real in zip(indices, real):
+        result = fetch(refit(key, place(np.asarray(call.ravel(), np.uint32), sharding), *shared))
+        keep = call_real.ravel()
+        where = [position[int(r)] for r in call.ravel()[keep]]
+        for out, values in zip(outputs, result):
+            out[where] = values[keep]
+        done += int(keep.sum())
+        if progress is not None:
+            progress(done, len(todo))
+    return outputs, real.sum(axis=(0, 2))
+
+
+def per_call(chunk_size, n_starts, n_rows):
+    """Resamples per device per compiled call: ``chunk_size``, or as many as keep the (lanes, rows) weights near
+    32 MB."""
+    return int(chunk_size) if chunk_size is not None else max(1, _LANE_ROWS_PER_CHUNK // (n_starts * n_rows))
+
+
+def keep_better(failed, outputs, retried):
+    """Write a retry's results over the first pass's (``outputs``: theta, objective, converged, iterations, indexed
+    by resample) where the retry converged, or neither did and the retry's objective is lower."""
+    _, objectives, converged, _ = outputs
+    _, o2, c2, _ = retried
+    better = c2 | (~converged[failed] & (np.nan_to_num(o2, nan=np.inf) < np.nan_to_num(objectives[failed], nan=np.inf)))
+    for out, new in zip(outputs, retried):
+        out[failed[better]] = new[better]
