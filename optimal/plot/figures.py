@@ -402,7 +402,7 @@ def _finish_frontier_panels(panels, c_lo, c_hi):
 
 @float64_scope
 def figure_from_record(path, kind, preset=None) -> Figure:
-    """The figure ``kind`` for a fit record (``FitResult.save`` / ``optimal fit --save``) or a preset law.
+    """The figure ``kind`` for a fit record (``optimal.save_fit`` / ``optimal fit --save``) or a preset law.
 
     Args:
       path: a fit record JSON, or None for ``kind`` "surface" or "frontier" of a preset law.
