@@ -127,7 +127,7 @@ def test_predict_text_and_json_with_draws(capsys, files):
     assert code == 0
     found = strict(out)
     assert found["method"] == "bootstrap" and found["n_draws"] == files["boot"].good.shape[0]
-    expected = files["result"].predict([1e9, 7e10], [2e10, 1.4e12], bootstrap=files["boot"])
+    expected = optimal.predict(files["result"], [1e9, 7e10], [2e10, 1.4e12], bootstrap=files["boot"])
     got = found["runs"]
     np.testing.assert_allclose([r["loss"] for r in got], expected.loss, rtol=1e-12)
     np.testing.assert_allclose([r["new_run"]["hi"] for r in got], expected.new_hi, rtol=1e-12)

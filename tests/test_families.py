@@ -326,7 +326,7 @@ def test_joint_fits_refuse_one_law_answers(joint_fit_and_boot, tmp_path):
     with pytest.raises(optimal.OptimalError, match="'r' is not one"):
         optimal.recommend(result, 1e22, group="r")
     with pytest.raises(optimal.OptimalError, match="use .group\\(label\\) first"):
-        boot.allocation([1e22])
+        optimal.allocate_draws(boot, [1e22])
     with pytest.raises(optimal.OptimalError, match="compare its groups with .group\\(label\\)"):
         optimal.compare(boot, boot)
     with pytest.raises(optimal.PlotError, match="plot one group at a time"):

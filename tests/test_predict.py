@@ -205,3 +205,20 @@ def test_new_run_intervals_cover_held_out_runs_on_synthetic_truth():
         covered.append((p.new_lo <= new) & (new <= p.new_hi))
     share = float(np.mean(covered))
     assert 0.92 <= share <= 0.99, share
+
+
+def test_new_run_bounds_sample_pairs_when_there_are_too_many(monkeypatch):
+    """Past ``_PAIRS_PER_BLOCK`` (draw, residual) pairs each draw takes a random share of the residuals: the
+    percentiles then agree with the exact ones over every pair to Monte-Carlo accuracy, and the blocks of runs
+    change nothing."""
+    from optimal.analysis import predict as module
+
+    rng = np.random.default_rng(0)
+    per_draw = rng.normal(0.0, 0.01, (400, 7)) + np.linspace(0.5, 0.8, 7)
+    residuals = rng.gamma(2.0, 0.005, 300) - 0.01  # skewed
+    exact = module._new_run_bounds(per_draw, residuals, 2.5, seed=0)
+    monkeypatch.setattr(module, "_PAIRS_PER_BLOCK", 400 * 50)  # 50 residuals per draw, one run per block
+    sampled = module._new_run_bounds(per_draw, residuals, 2.5, seed=0)
+    np.testing.assert_allclose(sampled, exact, atol=2e-3)
+    pairs = (per_draw[:, None, :] + residuals[None, :, None]).reshape(-1, 7)
+    np.testing.assert_allclose(exact, np.percentile(pairs, [2.5, 97.5], axis=0), rtol=1e-12)

@@ -209,7 +209,7 @@ def point_warnings(point, distances, fitted_range, thresholds=DEFAULT_THRESHOLDS
 
 
 def draws_warnings(counts, thresholds=DEFAULT_THRESHOLDS, point_codes=()):
-    """Warnings from the bootstrap draws of one budget (``counts`` from ``BootstrapResult.allocation``): a list
+    """Warnings from the bootstrap draws of one budget (``counts`` from ``allocate_draws``): a list
     of ``(code, message)``. Reasons the point itself was already flagged for (``point_codes``) are not repeated."""
     found = []
     total = counts["n_draws"]

@@ -44,7 +44,7 @@ Example:
   >>> import optimal
   >>> runs = optimal.synthetic_runs(n_runs=60)
   >>> result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)  # doctest: +SKIP
-  >>> p = result.predict([1e10, 7e10], [2e11, 1.4e12])  # doctest: +SKIP
+  >>> p = optimal.predict(result, [1e10, 7e10], [2e11, 1.4e12])  # doctest: +SKIP
   >>> p.loss, p.mean_lo, p.new_hi  # doctest: +SKIP
 """
 
