@@ -206,7 +206,8 @@ def _compute_for_loss_per_draw(boot, targets, **caps):
 @pytest.mark.parametrize("caps", [{}, {"max_tokens": 1e13}], ids=["free", "capped"])
 def test_target_loss_draws_are_one_vmapped_program_equal_to_compute_for_loss_per_draw(saved, caps):
     """``recommend(target_loss=)`` solved every draw in a Python loop (0.95 s per target at 2000 draws); the
-    vmapped program must give the loop's numbers exactly, unreachable draws +inf, and so the same intervals."""
+    vmapped program must give the loop's numbers (to XLA's vectorised rounding, 1e-12 relative; bit for bit on
+    these draws here), the same unreachable draws (+inf), and so the same intervals."""
     from optimal._util.stats import interval, unbounded_interval
     from optimal.allocation.allocate import compute_for_loss_draws
 
@@ -219,18 +220,25 @@ def test_target_loss_draws_are_one_vmapped_program_equal_to_compute_for_loss_per
     for key, value in zip(("compute", "N", "D", "tokens_per_param", "converged", "bound"),
                           (found.compute, found.n_params, found.n_tokens, found.tokens_per_param, found.converged,
                            found.bound)):
-        np.testing.assert_array_equal(value, reference[key], err_msg=key)
+        if value.dtype == bool or key == "bound":
+            np.testing.assert_array_equal(value, reference[key], err_msg=key)
+        else:  # equal infinities and NaNs, finite values to 1e-12
+            np.testing.assert_allclose(value, reference[key], rtol=1e-12, err_msg=key)
     unreachable = ~np.isfinite(reference["compute"])
     assert not unreachable[:, 0].any() and 0 < unreachable[:, 1].sum() < len(boot.good) and unreachable[:, 2].all()
     if caps:
         assert (reference["bound"] == 1).any()  # the cap binds for some draws
     answer = optimal.recommend(boot, target_loss=targets[:2], flops_per_param_token=K, **caps)
     for i, record in enumerate(answer.records):
-        for key in ("compute", "N", "D"):
-            assert record["intervals"][key] == unbounded_interval(reference[key][:, i], boot.confidence)
         tpp = reference["tokens_per_param"][:, i]
-        assert record["intervals"]["tokens_per_param"] == (interval(tpp, boot.confidence) if not unreachable[:, i].any()
-                                                           else {"lo": None, "hi": None, "se": None})
+        expected = {key: unbounded_interval(reference[key][:, i], boot.confidence) for key in ("compute", "N", "D")}
+        expected["tokens_per_param"] = (interval(tpp, boot.confidence) if not unreachable[:, i].any()
+                                        else {"lo": None, "hi": None, "se": None})
+        for key, bounds in expected.items():
+            got = record["intervals"][key]
+            assert {k: v is None for k, v in got.items()} == {k: v is None for k, v in bounds.items()}, key
+            assert {k: v for k, v in got.items() if v is not None} == pytest.approx(
+                {k: v for k, v in bounds.items() if v is not None}, rel=1e-12), key
         assert record["draws"]["n_unreachable"] == unreachable[:, i].sum()
 
 

@@ -563,7 +563,7 @@ def compute_for_loss_draws(thetas, target_loss, flops_per_param_token=DEFAULT_FL
     ``compute_for_loss`` (checked once, ``BudgetError`` naming a bad one; a target must be positive).
 
     Returns an ``Allocation`` whose fields are (R, m): for a reachable (draw, target) what ``compute_for_loss``
-    gives that draw's law; for one at or below the draw's floor (E, or the caps' floor), or not reached,
+    gives that draw's law (to ~1e-14 relative); for one at or below the draw's floor (E, or the caps' floor), or not reached,
     ``compute``, ``n_params`` and ``n_tokens`` +inf ("needs unbounded compute"), ``loss`` and ``tokens_per_param``
     NaN, ``converged`` False and ``bound`` 0.
     """
@@ -577,9 +577,10 @@ def compute_for_loss_draws(thetas, target_loss, flops_per_param_token=DEFAULT_FL
     # converged draws reuses the compiled program instead of compiling another; the lanes are independent
     n_draws, n_targets = thetas.shape[0], target.shape[0]
     thetas = _pad(thetas, n_draws)
-    # the draws' laws are built in NumPy, as compute_for_loss gets a law from law_from_theta, so that every draw's
-    # numbers are exactly that law's alone (XLA's exp differs from NumPy's in the last digit); a covariate is one
-    # value for every draw
+    # the draws' laws are built in NumPy, as compute_for_loss gets a law from law_from_theta (XLA's exp differs
+    # from NumPy's in the last digit); a covariate is one value for every draw. A draw's answer then matches
+    # compute_for_loss on its law to ~1e-14 relative (bit for bit in most lanes: XLA's vectorised arithmetic over
+    # many lanes rounds a few differently, and the Newton loop stops within 32 ulps of log C either way)
     laws = family.law_from_theta(thetas, covariates)
     laws = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(jnp.asarray(x, thetas.dtype), thetas.shape[:1]), laws)
     padded = jnp.asarray(_pad(np.asarray(target), n_targets))
@@ -611,7 +612,8 @@ def _for_loss_draws(laws, target, log_target, k, log_d_max, log_n_max):
         # stand-in (the loss twice the floor) and mask the answer
         solved = log_target if floor is None else jnp.where(possible, log_target, jnp.log(2 * floor))
         log_c = log_budget_for_loss(law, solved, k, log_d_max, log_n_max)
-        # the barrier keeps XLA from folding log(exp(log C)) inside allocate_law (compute_for_loss hands it C)
+        # the barrier keeps XLA from folding log(exp(log C)) inside allocate_law (compute_for_loss hands it C),
+        # which would move the answer by an ulp or more
         result = allocate_law(law, jax.lax.optimization_barrier(jnp.exp(log_c)), k, log_d_max, log_n_max)
         return result, possible & _reached(result.loss, target)
 
