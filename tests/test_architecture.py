@@ -39,14 +39,9 @@ ONLY = {
 NEVER = {"fitting": {"allocation", "analysis", "io", "planning", "plot", "cli"}}
 FACE_USERS = {"cli", "plot"}  # the command line and the figures use the public API
 
-# Violations left in place by one part of issue #19 because another part removes them, each (importer, imported)
-# with why. The lead empties this list at merge; an entry that no longer occurs fails
-# test_allowed_violations_still_occur, so the list cannot outlive its reason.
-ALLOWED = {
-    # the percentile interval (``interval``) still lives in fitting/bootstrap.py; helper `misc` moves it to
-    # optimal/_util/stats.py, and allocation/draws.py then imports it from there
-    ("optimal.allocation.draws", "optimal.fitting.bootstrap"),
-}
+# Violations tolerated for a stated reason, each (importer, imported); an entry that no longer occurs fails
+# test_allowed_violations_still_occur, so the list cannot outlive its reason. Empty: every rule holds.
+ALLOWED = set()
 
 
 def module_names():

@@ -16,8 +16,7 @@ from .._util.precision import float64_scope
 from ..laws.chinchilla import CHINCHILLA
 from .allocate import allocate_law, check_budgets
 from .extrapolation import has_interior_optimum
-# the one percentile interval; it moves to optimal/_util/stats.py with issue #19 (allowed in test_architecture)
-from ..fitting.bootstrap import interval
+from .._util.stats import interval
 
 
 @float64_scope
