@@ -84,8 +84,10 @@ def _refit_sensitivities(designs, truth_theta):
                 y_all.append(y)
                 labels += [label] * len(n)
                 index.append((k, i, sign, label))
-    fits = quiet_fit(np.concatenate(n_all), np.concatenate(d_all), np.exp(np.concatenate(y_all)),
-                     groups=np.array(labels), starts=truth_theta[None], max_iter=500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = optimal.fit_groups(np.concatenate(n_all), np.concatenate(d_all), np.exp(np.concatenate(y_all)),
+                                  groups=np.array(labels), starts=truth_theta[None], max_iter=500)
     out = [np.zeros(len(n)) for n, _ in designs]
     for k, i, sign, label in index:
         out[k][i] += sign * np.log(float(optimal.compute_optimal(fits[label].law, TARGET).n_params)) / (2 * h)
