@@ -31,9 +31,9 @@ Everything is computed in log loss (the scale the fit's residuals live on) and r
     here too. Chosen over a normal quadrature (``hypot(CI half-width, t s)``) by a coverage test on synthetic
     truth (fit + 200 draws per data set, 20 new runs per data set at N 2e10..1e11, 1.2-2.8 decades beyond the
     fitted N, and 5-100 tokens per parameter; ``tests/test_predict.py``): the share of new runs inside the 95%
-    interval was 0.96 vs 0.86 with skewed residuals (one run in ten 10% above the law; 60 sets of 120 runs),
-    0.94 vs 0.90 with Student-t(3) residuals (60 x 80 runs) and 0.94 vs 0.93 with normal residuals on 30 runs
-    (60 sets); with normal residuals on 80 runs both were ~0.95.
+    interval was 0.97 vs 0.86 with skewed residuals (one run in ten 10% above the law; 60 sets of 120 runs),
+    0.95 vs 0.90 with Student-t(3) residuals (60 x 80 runs) and 0.95 vs 0.93 with normal residuals on 30 runs
+    (60 sets); with normal residuals on 80 runs both were ~0.95 (40-100 sets).
   - without draws: the residual scale ``s`` of log loss, estimated robustly from the fit's residuals:
     ``1.4826 x MAD`` (median absolute deviation about the median, scaled to a normal's standard deviation) over
     the rows with positive weight, inflated by ``sqrt(n / (n - p))``; each side of the interval adds, in
