@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import OptimalError
 from .._util.precision import float64_scope
+from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from ..laws.chinchilla import CHINCHILLA
 from .allocate import allocate_law, check_budgets
 from .extrapolation import has_interior_optimum
@@ -20,7 +21,7 @@ from .._util.stats import interval
 
 
 @float64_scope
-def allocations(thetas, budgets, flops_per_param_token=6.0, max_tokens=None, max_params=None, family=CHINCHILLA,
+def allocations(thetas, budgets, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, max_tokens=None, max_params=None, family=CHINCHILLA,
                 covariates=None):
     """Each draw's own compute-optimal allocation under the same k and caps as the point.
 
@@ -51,7 +52,7 @@ def _check_draws(boot, enough=False):
 
 
 @float64_scope
-def allocate_draws(boot, budgets, flops_per_param_token=6.0, max_tokens=None, max_params=None):
+def allocate_draws(boot, budgets, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, max_tokens=None, max_params=None):
     """Per budget (FLOPs), intervals from every converged draw of ``boot`` (a ``BootstrapResult``) allocated on
     its own, with the same k and caps as the point: a list of ``{compute, N, D, tokens_per_param, loss}``, each
     quantity a ``{lo, hi, se}``, and counts: ``n_draws``, ``n_at_cap`` (a cap binds), ``n_not_converged`` (the
@@ -71,7 +72,7 @@ def allocate_draws(boot, budgets, flops_per_param_token=6.0, max_tokens=None, ma
 
 
 @float64_scope
-def delta_method_se(boot, budgets, flops_per_param_token=6.0):
+def delta_method_se(boot, budgets, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN):
     """Standard errors of N* and D* (parameters, tokens) at ``budgets`` (FLOPs, (m,)) by the delta method: the
     gradient of log N*(C) with respect to the coefficients (``jax.grad`` through the solver) at the full-data fit
     and the bootstrap covariance of the coefficients (``boot``: a ``BootstrapResult``).
@@ -98,7 +99,7 @@ def delta_method_se(boot, budgets, flops_per_param_token=6.0):
     return {k: np.asarray(v) for k, v in out.items()}
 
 
-def bootstrap_to_dict(boot, budgets=(), flops_per_param_token=6.0, max_tokens=None, max_params=None):
+def bootstrap_to_dict(boot, budgets=(), flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, max_tokens=None, max_params=None):
     """The CLI's JSON of a bootstrap: ``boot.to_dict()`` (n_resamples, n_failed, n_retried, warnings, confidence,
     seed, params) and ``allocation``: ``allocate_draws`` at ``budgets`` with the same k and caps as the point
     (``[]`` without budgets)."""

@@ -60,6 +60,7 @@ import numpy as np
 from ..allocation.extrapolation import MAX_DECADES_OUTSIDE, FittedRange, extrapolation
 from ..errors import CoefficientsError, DataError, OptimalError, check_confidence
 from .._util.precision import float64_scope
+from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .._util.results import Issue, Status, issues
 from .._util.stats import percentile_bounds
 from .._util.text import format_table
@@ -134,7 +135,7 @@ class Prediction:
                                                     "intervals do not include that; see 'optimal validate'"))
         return tuple(found)
 
-    def scored_records(self, flops_per_param_token=6.0, actual=None) -> list:
+    def scored_records(self, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, actual=None) -> list:
         """``records()`` with ``C`` = k N D (FLOPs) and, given the runs' ``actual`` losses (m,), ``actual``,
         ``rel_error`` (predicted / actual - 1) and ``in_prediction_interval``."""
         records = self.records()
@@ -146,7 +147,7 @@ class Prediction:
                 record["in_prediction_interval"] = bool(record["new_run"]["lo"] <= actual[i] <= record["new_run"]["hi"])
         return records
 
-    def summary(self, *, source="the fit", flops_per_param_token=6.0, actual=None) -> str:
+    def summary(self, *, source="the fit", flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, actual=None) -> str:
         """The table ``optimal predict`` prints: per run N, D, C = k N D, the loss, both intervals and the
         extrapolation distances; with ``actual`` losses their error and whether the new-run interval holds them.
         ``source`` names the fit in the title."""
