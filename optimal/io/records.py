@@ -251,7 +251,7 @@ def _agree(name, saved, derived, whence):
         for key in derived:
             _agree(f"{name}.{key}", saved[key], derived[key], whence)
     elif isinstance(derived, (list, tuple)):
-        if not isinstance(saved, list) or len(saved) != len(derived):
+        if not isinstance(saved, (list, tuple)) or len(saved) != len(derived):
             _refuse(name, f"must be a list of {len(derived)}, as {whence} gives")
         for i, (a, b) in enumerate(zip(saved, derived)):
             _agree(f"{name}[{i}]", a, b, whence)
