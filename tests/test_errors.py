@@ -149,7 +149,7 @@ def test_law_from_dict_refuses(change, message):
         (("n_rows",), 1e300, "n_rows must be an integer >= 0"),
         (("objective",), None, "objective must be a number, not null"),
         (("bootstrap", "seed"), -1, "the bootstrap draws are malformed .*seed must be an integer from 0"),
-        (("bootstrap", "confidence"), "0.9", "the bootstrap draws are malformed .*confidence must be a number"),
+        (("bootstrap", "confidence"), "0.9", "the bootstrap draws are malformed .*confidence must be a number, not a string"),
         (("bootstrap", "thetas"), [[float("nan")] * 5] * 8, "a converged draw has a non-finite coefficient"),
     ],
 )
@@ -244,8 +244,8 @@ def test_values_the_fit_cannot_compute_with(column, value):
         (dict(max_iter=0), "max_iter must be an integer from 1 to"),
         (dict(n_resamples=1), "n_resamples must be an integer from 2 to 1000000, got 1"),
         (dict(n_resamples=10**20), "n_resamples must be an integer from 2 to 1000000"),
-        (dict(confidence=float("nan")), "confidence must be a number between 0 and 1"),
-        (dict(confidence="0.9"), "confidence must be a number between 0 and 1"),
+        (dict(confidence=float("nan")), "confidence must be between 0 and 1"),
+        (dict(confidence="0.9"), "confidence must be between 0 and 1"),
     ],
 )
 def test_bad_bootstrap_arguments(fitted, options, message):

@@ -275,7 +275,7 @@ TAMPERED = [
     ("fitted", _set(["bootstrap", "thetas"], []), r"field bootstrap\.thetas: holds no draws"),
     ("fitted", _set(["bootstrap", "objectives", 3], math.inf), r"field bootstrap\.objectives\[3\]: a converged draw"),
     ("fitted", _delete("bootstrap", "converged", 0), r"bootstrap\.converged has 19 entries, not 20"),
-    ("fitted", _set(["bootstrap", "confidence"], 1.5), r"field bootstrap\.confidence: confidence must be a number "
+    ("fitted", _set(["bootstrap", "confidence"], 1.5), r"field bootstrap\.confidence: confidence must be "
                                                       r"between 0 and 1"),
     ("fitted", _set(["bootstrap", "seed"], -1), r"field bootstrap\.seed: seed must be an integer from 0"),
     ("fitted", _set(["bootstrap", "n_retried"], 21), r"field bootstrap\.n_retried"),
