@@ -46,7 +46,7 @@ def results():
         found["Suggestion"] = suggest(fit, 1e23, 1e21, n=2)
         iso = found["IsoflopResult"] = isoflop(optimal.isoflop_runs(noise=0.002, seed=0))
         found["BudgetProfile"] = iso.profiles[0]
-        found["Prediction"] = fit.predict([1e9, 1e10], [2e10, 2e11])
+        found["Prediction"] = optimal.predict(fit, [1e9, 1e10], [2e10, 2e11])
         found["CostEstimate"] = estimate_cost(40, B)
         plan = found["TrainingPlan"] = planning.plan_training(n_params=7e9, n_tokens=2e11, accelerator="h100",
                                                               n_accelerators=64)
