@@ -86,6 +86,24 @@ def issues(items, code: str) -> tuple:
     return tuple(item if isinstance(item, Issue) else Issue(code, item) for item in items)
 
 
+class Formula:
+    """Protocol members for a result computed by formulas of inputs checked when it was built (a shape, a byte count,
+    a plan): nothing can fail to converge, so ``status`` is always SUCCESS and ``ok`` True; ``warnings`` is empty
+    unless the class says otherwise. The class supplies ``notes``, ``to_dict()`` and ``summary()``."""
+
+    @property
+    def status(self) -> Status:
+        return Status.SUCCESS
+
+    @property
+    def ok(self) -> bool:
+        return True
+
+    @property
+    def warnings(self) -> tuple:
+        return ()
+
+
 @runtime_checkable
 class Result(Protocol):
     """What every result provides (see the module docstring); ``isinstance(x, Result)`` checks the names."""
@@ -107,4 +125,4 @@ class Result(Protocol):
     def summary(self) -> str: ...
 
 
-__all__ = ["Issue", "Result", "Status", "issues"]
+__all__ = ["Formula", "Issue", "Result", "Status", "issues"]

@@ -23,7 +23,7 @@ import math
 import numbers
 
 from ..errors import PlanningError, check_count
-from .._util.results import Issue, Status
+from .._util.results import Formula, Issue
 from .accelerators import Accelerator, accelerator as find_accelerator
 
 DEFAULT_MFU = 0.4
@@ -64,7 +64,7 @@ def origin_text(assumption):
 
 
 @dataclasses.dataclass(frozen=True)
-class HardwareEstimate:
+class HardwareEstimate(Formula):
     """Accelerator-hours, wall-clock days, energy and cost of ``compute`` FLOPs, with their assumptions.
 
     ``assumptions`` is ``{name: {"value", "from", "note"}}`` for mfu, pue, power_watts and
@@ -105,15 +105,6 @@ class HardwareEstimate:
             "assumptions": self.assumptions,
             "status": self.status.label,
         }
-
-    @property
-    def status(self) -> Status:
-        """Always SUCCESS: the figures are formulas of the inputs (``notes`` lists the defaults they assume)."""
-        return Status.SUCCESS
-
-    @property
-    def ok(self) -> bool:
-        return True
 
     @property
     def warnings(self) -> tuple:

@@ -19,7 +19,7 @@ import math
 import numbers
 
 from ..errors import PlanningError, check_count, check_positive
-from .._util.results import Issue, Status
+from .._util.results import Formula, Issue
 from .shapes import TransformerShape
 
 BYTES_PER_VALUE = {"fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
@@ -90,7 +90,7 @@ def weights_by_precision(n_params) -> dict:
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainingMemory:
+class TrainingMemory(Formula):
     """The training state of a model: weights, gradients and optimiser state (bytes; activations excluded).
 
     ``parts`` is ``{what: bytes per parameter}``; ``weights_and_gradients`` is the part every data-parallel replica
@@ -123,19 +123,6 @@ class TrainingMemory:
     def total_bytes(self) -> float:
         return self.n_params * self.bytes_per_param
 
-
-    @property
-    def status(self) -> Status:
-        """Always SUCCESS: bytes per parameter times parameters."""
-        return Status.SUCCESS
-
-    @property
-    def ok(self) -> bool:
-        return True
-
-    @property
-    def warnings(self) -> tuple:
-        return ()
 
     @property
     def notes(self) -> tuple:

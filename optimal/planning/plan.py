@@ -18,7 +18,7 @@ from ..errors import PlanningError, check_count, check_positive
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .accelerators import accelerator as find_accelerator
 from .cost import HardwareEstimate, energy_text, hardware_estimate, origin_text
-from .._util.results import Issue, Status, issues
+from .._util.results import Formula, Issue, issues
 from .memory import (
     SHARDING,
     TrainingMemory,
@@ -47,7 +47,7 @@ def _interval_text(intervals, name, show):
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainingPlan:
+class TrainingPlan(Formula):
     """What a training run of ``n_params`` (active) parameters on ``n_tokens`` tokens takes.
 
     compute: FLOPs (k x active parameters x tokens). total_params: the parameters memory holds.
@@ -86,15 +86,6 @@ class TrainingPlan:
 
     def __post_init__(self):
         object.__setattr__(self, "notes", issues(self.notes, "context"))
-
-    @property
-    def status(self) -> Status:
-        """Always SUCCESS: a plan is formulas of its inputs (``warnings`` says where it cannot answer)."""
-        return Status.SUCCESS
-
-    @property
-    def ok(self) -> bool:
-        return True
 
     @property
     def warnings(self) -> tuple:

@@ -30,7 +30,7 @@ import dataclasses
 import math
 
 from ..errors import PlanningError, check_count, check_positive
-from .._util.results import Status
+from .._util.results import Formula
 
 BIASES = ("none", "qkv", "all")
 NORMS = {"rmsnorm": 1, "layernorm": 2, "none": 0}  # parameters per norm, in units of d_model
@@ -43,7 +43,7 @@ def _integer(value, name, minimum=1):
 
 
 @dataclasses.dataclass(frozen=True)
-class TransformerShape:
+class TransformerShape(Formula):
     """A decoder-only transformer's shape (the conventions are in the module's docstring).
 
     Attributes:
@@ -130,19 +130,6 @@ class TransformerShape:
 
 
     @property
-    def status(self) -> Status:
-        """Always SUCCESS: a shape is checked when it is built."""
-        return Status.SUCCESS
-
-    @property
-    def ok(self) -> bool:
-        return True
-
-    @property
-    def warnings(self) -> tuple:
-        return ()
-
-    @property
     def notes(self) -> tuple:
         return ()
 
@@ -161,7 +148,7 @@ class TransformerShape:
 
 
 @dataclasses.dataclass(frozen=True)
-class ParameterCount:
+class ParameterCount(Formula):
     """Parameter counts of a ``TransformerShape`` (integers).
 
     total: every parameter (what memory holds). active: the parameters one token uses (what FLOPs count; equal
@@ -178,19 +165,6 @@ class ParameterCount:
     active_non_embedding: int
     parts: dict
 
-
-    @property
-    def status(self) -> Status:
-        """Always SUCCESS: a count of a checked shape."""
-        return Status.SUCCESS
-
-    @property
-    def ok(self) -> bool:
-        return True
-
-    @property
-    def warnings(self) -> tuple:
-        return ()
 
     @property
     def notes(self) -> tuple:
