@@ -18,7 +18,6 @@ from .laws import (
     custom_family,
     law_from_dict,
     law_to_dict,
-    load_coefficients,
     preset,
 )
 
@@ -66,7 +65,7 @@ from .analysis.recommend import Recommendation, recommend
 from .analysis.validate import Validation, validate
 
 # io: the one record format (save/load of fits, their draws, k, the row selection)
-from .io.records import Record, load_bootstrap, load_fit, load_record, save_fit
+from .io.records import Record, load_bootstrap, load_coefficients, load_fit, load_record, save_fit
 
 # planning: N, D -> a training run (shapes, memory, accelerators, time and cost)
 from .planning import (
@@ -122,7 +121,6 @@ __all__ = [
     "custom_family",
     "law_from_dict",
     "law_to_dict",
-    "load_coefficients",
     "preset",
     # data
     "Runs",
@@ -204,6 +202,7 @@ __all__ = [
     # io
     "Record",
     "load_bootstrap",
+    "load_coefficients",
     "load_fit",
     "load_record",
     "save_fit",

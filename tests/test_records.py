@@ -336,3 +336,21 @@ def test_the_cli_refuses_a_tampered_record_in_one_line(fitted, tmp_path, argv):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "field params.E: nan" in lines[0], proc.stderr
     assert proc.stdout == "" and not (tmp_path / "x.png").exists()
+
+
+def test_a_record_read_as_coefficients_is_checked_field_by_field(tmp_path):
+    """``optimal.load_coefficients`` (and ``--coefficients FILE``) reads a fit record through the record loader: its
+    law when the record is sound, a refusal naming the field when its params disagree with its theta (the old
+    reader took params alone and answered from a tampered E)."""
+    runs = optimal.synthetic_runs(n_runs=40, seed=3)
+    result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
+    path = optimal.save_fit(tmp_path / "fit.json", result)
+    assert optimal.load_coefficients(path) == result.law
+    record = json.loads(path.read_text())
+    record["params"]["E"] = 0.5 * record["params"]["E"]
+    path.write_text(json.dumps(record))
+    with pytest.raises(optimal.CoefficientsError, match=r"params\.E"):
+        optimal.load_coefficients(path)
+    plain = tmp_path / "law.json"
+    plain.write_text(json.dumps({"E": 1.8, "A": 400.0, "B": 400.0, "alpha": 0.34, "beta": 0.28}))
+    assert optimal.load_coefficients(plain).alpha == 0.34

@@ -553,3 +553,17 @@ def load_bootstrap(path, family=None) -> BootstrapResult | None:
     """The bootstrap draws of the record at ``path`` (``optimal fit --bootstrap B --save FIT.json``, or
     ``save_fit(..., bootstrap=...)``), or None when it holds none. Raises ``CoefficientsError`` as ``load_record``."""
     return load_record(path, family).bootstrap
+
+
+def load_coefficients(path):
+    """The law in a JSON file: a coefficients file (``optimal.law_from_dict``'s forms) or a fit record, whose every
+    field is checked as ``load_record`` checks it (a record whose ``params`` disagree with its ``theta`` is refused,
+    never half-read). Raises ``CoefficientsError``; a joint fit of several groups has no single law."""
+    data = read_json(path, "coefficients file")
+    if not (isinstance(data, dict) and "record_version" in data):
+        return law_from_dict(data)
+    fit = load_record(path).fit
+    if fit.law is None:
+        raise CoefficientsError(f"{str(path)!r}: a joint fit of groups {', '.join(map(str, fit.group_labels))} has one law "
+                                "per group: use the record with --fit FILE --group LABEL (or optimal.load_fit)")
+    return fit.law

@@ -6,7 +6,7 @@ from .custom import CustomLaw, as_law, custom_family
 from .data_constrained import DATA_CONSTRAINED, DataConstrained, data_constrained_log_loss
 from .family import Family, sample_starts
 from .kaplan import KAPLAN, Kaplan, kaplan_log_loss
-from .presets import DEFAULT_PRESET, PRESETS, law_from_dict, law_to_dict, load_coefficients, preset
+from .presets import DEFAULT_PRESET, PRESETS, law_from_dict, law_to_dict, preset
 
 FAMILIES = {family.name: family for family in (CHINCHILLA, KAPLAN, DATA_CONSTRAINED)}
 

@@ -3,7 +3,6 @@
 import math
 
 from ..errors import CoefficientsError, UnknownPresetError, check_positive
-from .._util.jsonio import read_json
 from .chinchilla import Chinchilla
 from .data_constrained import DataConstrained
 from .kaplan import Kaplan
@@ -88,6 +87,3 @@ def law_to_dict(law) -> dict:
     return {"form": form, **{k: float(v) for k, v in law._asdict().items()}}
 
 
-def load_coefficients(path):
-    """Read a law from a JSON file (see ``law_from_dict``); a saved fit record also works."""
-    return law_from_dict(read_json(path, "coefficients file"))
