@@ -76,35 +76,38 @@ def check_count(value, name, minimum=0, maximum=None, error=OptimalError, source
     return count
 
 
+def _as_real(value):
+    """``value`` as a ``float`` when it is a real number (not a ``bool`` or a string); an int beyond float64 is inf;
+    anything else NaN, which every range check refuses."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond float64
+            return math.inf
+    return math.nan
+
+
+def _refuse(value, name, requirement, error, source):
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    message = f"{name} must be {requirement}, got {shown}"
+    raise error(f"{source}: {message}" if source else message)
+
+
 def check_positive(value, name, error=OptimalError, source=None):
     """``value`` as a ``float`` when it is a positive finite real number (not a ``bool`` or a string, and
     not an int beyond float64); otherwise ``error`` naming ``name``."""
-    number = math.nan
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        try:
-            number = float(value)
-        except OverflowError:  # an int beyond float64
-            number = math.inf
+    number = _as_real(value)
     if not (math.isfinite(number) and number > 0):
-        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-        message = f"{name} must be a positive finite number, got {shown}"
-        raise error(f"{source}: {message}" if source else message)
+        _refuse(value, name, "a positive finite number", error, source)
     return number
 
 
 def check_confidence(value, name="confidence", error=OptimalError, source=None):
     """``value`` as a ``float`` when it is a real number strictly between 0 and 1 (an interval's level, e.g. 0.95;
     not a ``bool``, a string or NaN); otherwise ``error`` naming ``name``."""
-    number = math.nan
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        try:
-            number = float(value)
-        except OverflowError:  # an int beyond float64
-            number = math.inf
+    number = _as_real(value)
     if not 0 < number < 1:  # False for NaN
-        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-        message = f"{name} must be between 0 and 1 (e.g. 0.95), got {shown}"
-        raise error(f"{source}: {message}" if source else message)
+        _refuse(value, name, "between 0 and 1 (e.g. 0.95)", error, source)
     return number
 
 
