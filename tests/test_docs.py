@@ -113,3 +113,29 @@ def test_distribution_name_and_version():
             for name in names:
                 assert name.startswith((".", "optimal-scaling")) or not name.startswith("optimal"), \
                     f"{source.relative_to(ROOT)}: {hint!r} installs the wrong project; use optimal-scaling"
+
+
+def _anchors(path):
+    """GitHub's anchors of a Markdown file's headings: lower case, punctuation dropped, spaces to hyphens."""
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+            for h in re.findall(r"^#+ (.*)$", path.read_text(), flags=re.M)}
+
+
+# docs/cli.md is written on the CLI branch; until that merges a link to it cannot resolve (remove after the merge)
+NOT_YET_MERGED = {ROOT / "docs" / "cli.md"}
+
+
+def test_links_resolve():
+    """Every relative link of README and docs/ names a file that exists, and an anchor that its headings make."""
+    broken = []
+    for path in DOCS:
+        for target in re.findall(r"\]\(([^)\s]+)\)", path.read_text()):
+            if re.match(r"[a-z]+:", target):
+                continue
+            file, _, anchor = target.partition("#")
+            linked = (path.parent / file).resolve() if file else path
+            if linked in NOT_YET_MERGED and not linked.exists():
+                continue
+            if not linked.exists() or (anchor and linked.suffix == ".md" and anchor not in _anchors(linked)):
+                broken.append(f"{path.name}: {target}")
+    assert not broken, broken
