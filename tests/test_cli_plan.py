@@ -219,8 +219,8 @@ def test_bad_accelerator_files_one_line(capsys, tmp_path, no_allocation, content
 
 
 def test_readme_shows_what_the_command_prints(capsys):
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    shown = readme.split("## Plan a training run", 1)[1].split("```\nplan (", 1)[1].split("```", 1)[0]
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "methods.md").read_text()
+    shown = readme.split("## Planning assumptions", 1)[1].split("```text\nplan (", 1)[1].split("```", 1)[0]
     code, out, err = run(capsys, DONE_WHEN)
     assert code == 0, err
     for line in ("plan (" + shown).strip().splitlines():
@@ -307,7 +307,7 @@ def _keys(value, skip, place=""):
 
 
 def test_every_json_key_is_in_the_readme(capsys, files):
-    section = (Path(__file__).resolve().parents[1] / "README.md").read_text().split("## Plan a training run", 1)[1]
+    section = (Path(__file__).resolve().parents[1] / "docs" / "json.md").read_text().split("## optimal plan", 1)[1]
     section = section.split("\n## ", 1)[0]
     skip = {"recommendation", "plan.accelerator.peak_flops_per_second", "plan.memory.weights_by_precision",
             "plan.memory.training_state.bytes_per_param_parts", "serving.accelerator.peak_flops_per_second"}

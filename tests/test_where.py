@@ -248,7 +248,7 @@ def test_cli_parquet_without_pyarrow_is_one_error_line(capsys, monkeypatch, tmp_
     path = tmp_path / "runs.parquet"
     path.write_bytes(b"PAR1")
     assert_one_error(*run(capsys, ["fit", path]), 'reading Parquet files needs pyarrow; install the extra: '
-                                                  'pip install "optimal[parquet]"')
+                                                  'pip install "optimal-scaling[parquet]"')
 
 
 # --- data frames and Parquet (where pandas, pyarrow are installed) ---------------------------------------------------

@@ -438,7 +438,7 @@ examples:
   optimal fit runs.csv --law data-constrained --covariate U=unique_tokens
   optimal fit runs.csv --by dataset --shared alpha beta --budgets 1e22 1e23
   optimal fit runs.csv --where dataset=web --where 'N>=1e8'
-  optimal fit runs.parquet                   (needs pyarrow: pip install "optimal[parquet]")
+  optimal fit runs.parquet                   (needs pyarrow: pip install "optimal-scaling[parquet]")
 """
 
 

@@ -216,7 +216,7 @@ def read_runs_csv(
 
     Args:
       path: the CSV file (UTF-8, comma-separated, first row a header; blank lines are skipped). A path ending
-        in ``.parquet`` is read as a Parquet file, which needs pyarrow (``pip install "optimal[parquet]"``).
+        in ``.parquet`` is read as a Parquet file, which needs pyarrow (``pip install "optimal-scaling[parquet]"``).
       params_col, tokens_col, loss_col: the columns holding N, D and the loss (defaults ``N``, ``D``, ``loss``).
       flops_col: a column of training compute C in FLOPs to derive D from, as D = C / (k N) with
         k = ``flops_per_param_token``; cannot be combined with ``tokens_col``.
@@ -637,7 +637,7 @@ def _read_parquet(path):
         import pyarrow.parquet as pq
     except ImportError:
         raise DataError(f"{source}: reading Parquet files needs pyarrow; install the extra: "
-                        "pip install \"optimal[parquet]\" (or give a CSV file)") from None
+                        "pip install \"optimal-scaling[parquet]\" (or give a CSV file)") from None
     if not Path(path).exists():
         raise DataError(f"{source}: no such file; check the path")
     try:
