@@ -348,8 +348,8 @@ def _read_csv_table(path):
     data = _file_bytes(path, "CSV")
     nul = data.find(b"\0")
     if nul >= 0:
-        raise DataError(f"{source}: the file holds NUL bytes (the first at byte {nul}): it is binary, not "
-                        "UTF-8 CSV text; give a CSV file (or a .parquet file)")
+        raise DataError(f"{source}: cannot read the file as UTF-8 CSV (it holds NUL bytes, the first at byte {nul}: "
+                        "a binary file); give a CSV file (or a .parquet file)")
     try:
         reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
         header, rows, lines = None, [], []
