@@ -346,10 +346,6 @@ def _read_csv_table(path):
     and the file line where they end. Blank lines are skipped."""
     source = str(path)
     data = _file_bytes(path, "CSV")
-    nul = data.find(b"\0")
-    if nul >= 0:
-        raise DataError(f"{source}: cannot read the file as UTF-8 CSV (it holds NUL bytes, the first at byte {nul}: "
-                        "a binary file); give a CSV file (or a .parquet file)")
     try:
         reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
         header, rows, lines = None, [], []
@@ -357,6 +353,9 @@ def _read_csv_table(path):
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
             if header is None:
+                if any("\0" in cell for cell in cells):  # a NUL in a data cell is that cell's error
+                    raise DataError(f"{source}: cannot read the file as UTF-8 CSV (its header holds NUL bytes: a "
+                                    "binary file); give a CSV file (or a .parquet file)")
                 header = cells
                 continue
             if len(cells) != len(header):
