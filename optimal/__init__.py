@@ -22,15 +22,9 @@ from .laws import (
 )
 
 # data: runs, their validation and readers, synthetic runs from a known law
-from .data.runs import (
-    Runs,
-    load_epoch_chinchilla,
-    parse_where,
-    read_runs_csv,
-    runs_from_frame,
-    shared_data_path,
-    validate_runs,
-)
+from .data.readers import load_epoch_chinchilla, read_runs_csv, runs_from_frame, shared_data_path
+from .data.runs import Runs, validate_runs
+from .data.where import parse_where
 from .data.synthetic import isoflop_runs, synthetic_runs
 
 # fitting: fit a family to runs, bootstrap the fit, sweep its settings

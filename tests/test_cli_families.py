@@ -9,7 +9,7 @@ import pytest
 
 import optimal
 from optimal.cli import main
-from optimal.data.runs import read_runs_with_columns
+from optimal.data.readers import read_runs_with_columns
 
 FAST = ("--n-samples", "256", "--n-polish", "4")  # the generic screen: compiling is most of the time anyway
 

@@ -3,7 +3,9 @@ import csv
 import numpy as np
 import pytest
 
-from optimal.data.runs import Runs, encode_groups, load_epoch_chinchilla, read_runs_csv, shared_data_path, validate_runs
+from optimal.data.groups import encode_groups
+from optimal.data.readers import load_epoch_chinchilla, read_runs_csv, shared_data_path
+from optimal.data.runs import Runs, validate_runs
 from optimal.errors import DataError
 
 # Ten runs on a 5 x 2 grid of (N, D): enough rows for 5 coefficients, and both N and D vary.
@@ -60,11 +62,11 @@ def test_zero_weight_rows_do_not_count_towards_the_minimum():
         validate_runs(N, D, LOSS, weights=[0.0] + [1.0] * 9)
 
 
-def test_groups_become_ids_in_order_of_first_appearance():
+def test_groups_become_ids_in_the_labels_sorted_order():
     labels = ["b", "a", "b", "c", "a", "b", "c", "c", "a", "b"]
     runs = validate_runs(N, D, LOSS, groups=labels)
     assert runs.groups.dtype == np.int64
-    np.testing.assert_array_equal(runs.groups, [0, 1, 0, 2, 1, 0, 2, 2, 1, 0])
+    np.testing.assert_array_equal(runs.groups, [1, 0, 1, 2, 0, 1, 2, 2, 0, 1])
 
 
 def test_any_hashable_group_labels():
@@ -74,10 +76,28 @@ def test_any_hashable_group_labels():
         validate_runs(N, D, LOSS, groups=[[1]] * 10)
 
 
-def test_encode_groups_returns_the_labels_too():
-    ids, labels = encode_groups([7, 3, 7, 3, 9])
-    np.testing.assert_array_equal(ids, [0, 1, 0, 1, 2])
-    assert labels == (7, 3, 9)
+def test_encode_groups_returns_the_labels_sorted_as_text():
+    labels, ids = encode_groups([7, 3, 7, 3, 10])
+    np.testing.assert_array_equal(ids, [2, 1, 2, 1, 0])
+    assert labels == ("10", "3", "7")
+    np.testing.assert_array_equal(encode_groups(np.array(["b", "a"]), 2)[1], [1, 0])
+
+
+def test_encode_groups_does_not_depend_on_row_order():
+    labels = ["x", "y", "z", "y"]
+    names, ids = encode_groups(labels)
+    names_reversed, ids_reversed = encode_groups(labels[::-1])
+    assert names == names_reversed == ("x", "y", "z")
+    np.testing.assert_array_equal(ids_reversed, ids[::-1])
+
+
+def test_encode_groups_refuses_a_wrong_length_or_shape():
+    with pytest.raises(DataError, match=r"one label per row \(3\), got 2"):
+        encode_groups(["a", "b"], 3)
+    with pytest.raises(DataError, match=r"one label per row, got shape \(2, 2\)"):
+        encode_groups(np.array([["a", "b"], ["c", "d"]]))
+    with pytest.raises(DataError, match="got the text"):
+        encode_groups("abc")
 
 
 def test_duplicate_rows_are_allowed():
@@ -204,7 +224,7 @@ def test_groups_and_weights_columns(tmp_path):
     rows = [f"{n!r},{d!r},{loss!r}, {g} ,{w!r}" for n, d, loss, g, w in zip(N, D, LOSS, groups, weights)]
     path = grid_csv(tmp_path, header="N,D,loss,Sweep,W", rows=rows)
     runs = read_runs_csv(path, group_col="sweep", weight_col="w")
-    np.testing.assert_array_equal(runs.groups, [0, 1] * 5)
+    np.testing.assert_array_equal(runs.groups, [1, 0] * 5)  # "run-a" sorts first
     np.testing.assert_array_equal(runs.weights, weights)
 
 
@@ -258,7 +278,7 @@ def test_missing_file(tmp_path):
 
 
 def test_directory_is_an_error(tmp_path):
-    with pytest.raises(DataError, match="cannot read the file"):
+    with pytest.raises(DataError, match="is a directory, not a regular file"):
         read_runs_csv(tmp_path)
 
 

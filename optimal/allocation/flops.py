@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from ..errors import BudgetError
+from ..errors import BudgetError, check_positive
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 
 # Kaplan et al. 2020, section 2.1: non-embedding parameters N ~= 12 n_layer d_model^2
@@ -136,6 +136,12 @@ class FlopsPerToken(NamedTuple):
     def per_param(self):
         """k in ``training(N) = k N`` for a linear model: ``training_per_param * active_fraction``."""
         return self.training_per_param * self.active_fraction
+
+
+def check_flops_per_param_token(value, name="flops_per_param_token") -> float:
+    """k in C = k N D (FLOPs per parameter per token; 6 for a dense transformer) as a float: a positive finite
+    number, else a ``BudgetError`` naming ``name``. Every place that takes a plain k checks it here."""
+    return check_positive(value, name, BudgetError)
 
 
 def width_for_aspect_ratio(aspect_ratio):

@@ -63,6 +63,9 @@ DEFAULT_GRID_BUDGETS = 7  # budgets of the default candidate grid, log-spaced
 DEFAULT_GRID_SIZES = 7  # model sizes per budget, log-spaced
 DEFAULT_GRID_SPAN = 8.0  # sizes from N*(budget) / 8 to 8 N*(budget): factors of 2 apart
 DEFAULT_SMALLEST_SHARE = 0.01  # when the spend is below the largest run: budgets from 1% of the spend
+# A given log-loss noise sd: 1 scatters losses by a factor e (no information left in a run), 1e-6 is below the
+# rounding of any reported loss; outside, 1/sd^2 under- or overflows the information matrix.
+NOISE_SD_RANGE = (1e-6, 1.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -260,7 +263,11 @@ class Information:
     def _solve_scaled(self, matrices, g):
         scaled = matrices * np.outer(self.scale, self.scale) + self.ridge * np.eye(len(self.scale))
         gs = self.scale * g
-        chol = np.linalg.cholesky(scaled)
+        try:
+            chol = np.linalg.cholesky(scaled)
+        except np.linalg.LinAlgError:
+            raise OptimalError("the information of the runs is numerically singular (is a noise scale or a candidate "
+                               "run far out of range?); no variance can be computed from it") from None
         y = np.linalg.solve(chol, np.broadcast_to(gs, scaled.shape[:-1])[..., None])[..., 0]
         return np.sum(y * y, axis=-1)
 
@@ -306,9 +313,11 @@ def _flops(value, name):
 
 
 def _check_noise_sd(noise_sd):
+    low, high = NOISE_SD_RANGE
     if noise_sd is not None and (isinstance(noise_sd, bool) or not isinstance(noise_sd, (int, float, np.number))
-                                 or not (math.isfinite(noise_sd) and noise_sd > 0)):
-        raise DataError(f"noise_sd must be a positive finite number (log-loss sd), got {noise_sd!r}")
+                                 or not (math.isfinite(noise_sd) and low <= noise_sd <= high)):
+        raise DataError(f"noise_sd must be a positive finite number from {low:g} to {high:g} (the sd of log loss; a "
+                        f"fit's residuals give about 0.01), got {noise_sd!r}")
 
 
 def _information(fit_result, noise_sd):

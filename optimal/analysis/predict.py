@@ -58,6 +58,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..allocation.extrapolation import MAX_DECADES_OUTSIDE, FittedRange, extrapolation
+from ..allocation.flops import check_flops_per_param_token
 from ..errors import CoefficientsError, DataError, OptimalError, check_confidence
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
@@ -138,9 +139,10 @@ class Prediction:
     def scored_records(self, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, actual=None) -> list:
         """``records()`` with ``C`` = k N D (FLOPs) and, given the runs' ``actual`` losses (m,), ``actual``,
         ``rel_error`` (predicted / actual - 1) and ``in_prediction_interval``."""
+        k = check_flops_per_param_token(flops_per_param_token)
         records = self.records()
         for i, record in enumerate(records):
-            record["C"] = flops_per_param_token * record["N"] * record["D"]
+            record["C"] = k * record["N"] * record["D"]
             if actual is not None:
                 record["actual"] = float(actual[i])
                 record["rel_error"] = record["loss"] / float(actual[i]) - 1
@@ -292,7 +294,13 @@ def _prediction_covariates(result, covariates, shape):
                 raise DataError(f"covariate {name} must be positive, got {float(values[~(values > 0)][0])!r}")
             out[name] = values
         else:
-            default = family.covariate_defaults[name]
+            default = family.covariate_defaults.get(name)
+            if default is None or not math.isfinite(float(default)):
+                # the data-constrained law's U defaults to inf (no repetition): a fit to repeated data answered at
+                # unlimited data is another law's answer, so U is asked for, never assumed
+                raise DataError(f"the {family.name} law needs the covariate {name} of the runs to predict (e.g. "
+                                f"--covariate {name}=VALUE, or covariates={{'{name}': values}}); give {name}=inf "
+                                "for no limit")
             out[name] = np.full(int(np.prod(shape)), float(default))
             notes.append(f"covariate {name} not given: predicted at the law's default {name} = {default:g}")
     return out, notes

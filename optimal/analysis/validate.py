@@ -47,7 +47,8 @@ import numpy as np
 
 from ..errors import DataError, check_confidence, check_count
 from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, BootstrapResult, bootstrap
-from ..data.runs import Where, parse_where, validate_runs, where_mask
+from ..data.runs import validate_runs
+from ..data.where import Where, parse_where, where_mask
 from ..fitting.fit import FitResult, fit
 from .predict import Prediction, mean_error_samples, new_run_residuals, predict
 from ..laws import family as family_of

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import optimal
 from optimal.errors import OptimalError
-from optimal.data.runs import parse_where
+from optimal.data.where import parse_where
 from optimal._util.jsonio import dumps_strict
 from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal._util.text import format_table, or_na  # noqa: F401 (the commands' tables)

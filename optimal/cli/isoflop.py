@@ -11,7 +11,7 @@ import optimal
 from optimal.errors import BudgetError, check_confidence, check_count
 from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
-from optimal.data.runs import read_runs_with_columns
+from optimal.data.readers import read_runs_with_columns
 from optimal.analysis.isoflop import DEFAULT_TOLERANCE, check_tolerance
 from optimal.cli.common import add_column_options, check_filters, number, print_json, warn
 

@@ -18,7 +18,7 @@ from optimal.allocation.allocate import check_budgets
 from optimal.allocation.draws import bootstrap_to_dict
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.errors import DataError, OptimalError, OutputError, check_confidence, check_count
-from optimal.data.runs import read_runs_with_columns
+from optimal.data.readers import read_runs_with_columns
 from optimal.fitting.fit import MAX_ITER
 from optimal.fitting.sweep import fit_cells, setting_label
 from optimal.laws import FAMILIES

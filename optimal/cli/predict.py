@@ -11,7 +11,7 @@ import optimal
 from optimal.allocation.extrapolation import MAX_DECADES_OUTSIDE
 from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.errors import DataError, OptimalError, check_confidence
-from optimal.data.runs import read_runs_with_columns
+from optimal.data.readers import read_runs_with_columns
 from optimal.cli.common import add_column_options, assignment, named_once, number, print_json, warn
 
 EPILOG = f"""

@@ -11,7 +11,8 @@ from optimal.analysis.validate import QUANTITIES, SIGNIFICANCE
 from optimal.errors import check_confidence, check_count
 from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
-from optimal.data.runs import parse_where, read_runs_with_columns
+from optimal.data.readers import read_runs_with_columns
+from optimal.data.where import parse_where
 from optimal.laws import FAMILIES
 from optimal.cli.common import (add_column_options, assignment, check_filters, named_once, number,
                                 print_json, warn)

@@ -29,7 +29,11 @@ MIN_DECADES = 1.0  # N or D spanning fewer decades than this
 # float64 (1e-4 / eps ~ 4.5e11): measured 2e4-2e6 on fits of synthetic and Epoch runs, 7e9 with one row's weight
 # 1e6 times the others', 4e15 with 1e12 (there the solver stopped at its start, 1.4e-3 vs 1.37e-3 reachable)
 CONDITION_LIMIT = 1e-4 / float(np.finfo(np.float64).eps)
-MIN_RUN_TOKENS_PER_PARAM, MAX_RUN_TOKENS_PER_PARAM = 1e-2, 1e5  # median D/N outside: D in billions, or N and D swapped
+# Median D/N of the runs. Below 1: most runs saw fewer tokens than they have parameters. No language-model scaling
+# study trains that way (Chinchilla's runs: median 23, smallest 0.46; Kaplan et al. 2020 trained every model on
+# >= 22B tokens, N <= 1.5B); what gives it is N and D swapped (Epoch's runs swapped: median 0.043) or D in
+# thousands (0.023) or billions. Above 1e5: N in millions or billions, or D given in another unit.
+MIN_RUN_TOKENS_PER_PARAM, MAX_RUN_TOKENS_PER_PARAM = 1.0, 1e5
 MIN_PARAMS = 1e5  # median N below: N in millions or billions
 MAX_LOSS = 12.0  # nats per token; above: perplexity, or a loss in bits of a huge vocabulary
 
@@ -147,7 +151,8 @@ def plausibility(n_params, n_tokens, loss):
     ratio = float(np.median(n_tokens / n_params))
     if ratio < MIN_RUN_TOKENS_PER_PARAM or ratio > MAX_RUN_TOKENS_PER_PARAM:
         found.append(f"the runs have a median of {ratio:.3g} training tokens per parameter (plausible: "
-                     f"{MIN_RUN_TOKENS_PER_PARAM:g} to {MAX_RUN_TOKENS_PER_PARAM:g}): is D in billions, or are N and D swapped?")
+                     f"{MIN_RUN_TOKENS_PER_PARAM:g} to {MAX_RUN_TOKENS_PER_PARAM:g}): are N and D swapped, or is D in billions "
+                     "(or thousands), or N in another unit?")
     if np.median(n_params) < MIN_PARAMS:
         found.append(f"the median model has {np.median(n_params):.3g} parameters (below {MIN_PARAMS:g}): "
                      "is N given in millions or billions?")

@@ -104,6 +104,9 @@ def accelerator(name) -> Accelerator:
     """The table's accelerator ``name`` (or an alias: "a100" is the 80 GB SXM part, "h100" the SXM one)."""
     if isinstance(name, Accelerator):
         return name
+    if isinstance(name, str) and not name.strip():
+        raise PlanningError(f"the accelerator name is empty; choose one of {', '.join([*ACCELERATORS, *ALIASES])}, "
+                            "or give your own (a JSON file: --accelerator-file)")
     key = ALIASES.get(name, name) if isinstance(name, str) else None
     if key not in ACCELERATORS:
         raise PlanningError(f"unknown accelerator {name!r}; choose one of {', '.join([*ACCELERATORS, *ALIASES])}, "
@@ -112,6 +115,19 @@ def accelerator(name) -> Accelerator:
 
 
 _FIELDS = ("name", "peak_flops_per_second", "memory_gb", "power_watts", "source", "notes")
+# What an accelerator file may claim, each range wide around every part made (a CPU core's ~1e10 FLOP/s to a
+# B200's ~4.5e15 dense fp8; 16 GB to 192 GB; 75 W to 1.2 kW): outside them a figure is in the wrong unit (TFLOP/s
+# for FLOP/s, bytes for GB), and a tiny peak would make every time, energy and cost infinite.
+PLAUSIBLE = {"peak_flops_per_second": (1e9, 1e18), "memory_gb": (1e-3, 1e6), "power_watts": (1.0, 1e6)}
+
+
+def _plausible(value, place, key, unit):
+    """A checked positive ``value`` inside ``PLAUSIBLE[key]``; otherwise a ``PlanningError`` saying the range."""
+    low, high = PLAUSIBLE[key]
+    if not low <= value <= high:
+        raise PlanningError(f"{place} = {value:g} is outside {low:g} to {high:g} {unit}, the range of accelerators "
+                            "made; check the unit")
+    return value
 
 
 def _positive(value, place):
@@ -145,15 +161,20 @@ def accelerator_from_dict(data, where="accelerator") -> Accelerator:
         if precision not in PRECISIONS:
             raise PlanningError(f"{where}: peak_flops_per_second has unknown precision {precision!r}; the precisions "
                                 f"are {', '.join(PRECISIONS)}")
-        checked[precision] = _positive(value, f"{where}: peak_flops_per_second.{precision}")
-    memory = _positive(data["memory_gb"], f"{where}: memory_gb") * 1e9
+        place = f"{where}: peak_flops_per_second.{precision}"
+        checked[precision] = _plausible(_positive(value, place), place, "peak_flops_per_second", "FLOP/s")
+    memory = _plausible(_positive(data["memory_gb"], f"{where}: memory_gb"), f"{where}: memory_gb", "memory_gb",
+                        "GB") * 1e9
     power = data.get("power_watts")
-    power = None if power is None else _positive(power, f"{where}: power_watts")
+    if power is not None:
+        power = _plausible(_positive(power, f"{where}: power_watts"), f"{where}: power_watts", "power_watts", "W")
     texts = {}
     for key, default in (("name", "custom"), ("source", "user-supplied"), ("notes", "")):
         value = data.get(key, default)
         if not isinstance(value, str):
             raise PlanningError(f"{where}: {key} must be a string, not {type(value).__name__}")
+        if key == "name" and not value.strip():
+            raise PlanningError(f"{where}: name is empty; name the accelerator (or leave the field out)")
         texts[key] = value
     return Accelerator(texts["name"], checked, memory, power, texts["source"], texts["notes"])
 

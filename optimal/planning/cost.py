@@ -164,6 +164,12 @@ def hardware_estimate(compute, accelerator="h100", *, precision="bf16", mfu=None
         note = NOTES[name] if value is not None else "no published power for this accelerator: give one"
         assumptions[name] = {"value": value, "from": origin, "note": note}
     hours = compute / (peak * mfu) / SECONDS_PER_HOUR
+    derived = {"accelerator-hours": hours, "energy (kWh)": None if power is None else hours * power * pue / 1000.0,
+               "cost": hours * price}
+    for name, value in derived.items():
+        if value is not None and not math.isfinite(value):
+            raise PlanningError(f"{name} overflows ({value:g}) for compute {compute:g} FLOPs at a peak of {peak:g} "
+                                f"FLOP/s x MFU {mfu:g}, {power} W, price {price:g}; check the units of the inputs")
     return HardwareEstimate(
         compute=compute, accelerator=device, precision=precision, peak_flops_per_second=peak, mfu=mfu,
         n_accelerators=None if n_accelerators is None else int(n_accelerators), power_watts=power, pue=pue,

@@ -20,7 +20,7 @@ import numbers
 
 from ..errors import PlanningError, check_count, check_positive
 from .._util.results import Formula, Issue
-from .shapes import TransformerShape
+from .shapes import MAX_DIMENSION, MAX_PARAMS, TransformerShape
 
 BYTES_PER_VALUE = {"fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
 WEIGHT_PRECISIONS = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")
@@ -68,8 +68,12 @@ OPTIMIZERS = {
 OPTIMIZERS["adamw"] = dataclasses.replace(OPTIMIZERS["adam"], name="adamw")  # the same state as Adam
 
 
-def _count(value, name):
-    return check_positive(value, name, PlanningError)
+def _count(value, name, high=None):
+    """``value`` as a positive finite float, at most ``high`` (so that the bytes derived from it stay finite)."""
+    number = check_positive(value, name, PlanningError)
+    if high is not None and number > high:
+        raise PlanningError(f"{name} {number:g} is above {high:g}, the most a plan computes with; check the units")
+    return number
 
 
 def _choice(value, allowed, name):
@@ -81,7 +85,7 @@ def _choice(value, allowed, name):
 def weight_bytes(n_params, precision="bf16") -> float:
     """Bytes of ``n_params`` weights stored at ``precision`` (fp32 4, bf16/fp16 2, fp8/int8 1, int4 0.5 bytes each;
     quantisation scales are not counted)."""
-    return _count(n_params, "n_params") * BYTES_PER_VALUE[_choice(precision, WEIGHT_PRECISIONS, "weight precision")]
+    return _count(n_params, "n_params", MAX_PARAMS) * BYTES_PER_VALUE[_choice(precision, WEIGHT_PRECISIONS, "weight precision")]
 
 
 def weights_by_precision(n_params) -> dict:
@@ -148,7 +152,7 @@ def training_memory(n_params, optimizer="adam", precision="bf16") -> TrainingMem
     (or tf32): 4 bytes of weights (the master copy itself) and 4 of gradients, plus the optimiser's moments.
     Mixed-precision Adam: 2 + 2 + 12 = 16 bytes per parameter (Rajbhandari et al. 2019, ZeRO section 3.1).
     """
-    n_params = _count(n_params, "n_params")
+    n_params = _count(n_params, "n_params", MAX_PARAMS)
     _choice(precision, TRAINING_PRECISIONS, "training precision")
     spec = OPTIMIZERS[_choice(optimizer, tuple(OPTIMIZERS), "optimizer")]
     full = precision in ("fp32", "tf32")
@@ -171,7 +175,7 @@ def kv_cache_bytes(shape, tokens=1, precision="bf16") -> float:
     if not isinstance(shape, TransformerShape):
         raise PlanningError(f"shape must be a TransformerShape, not {type(shape).__name__}")
     size = BYTES_PER_VALUE[_choice(precision, WEIGHT_PRECISIONS, "KV-cache precision")]
-    return 2.0 * shape.n_layer * shape.kv_heads * shape.head_width * size * _count(tokens, "tokens")
+    return 2.0 * shape.n_layer * shape.kv_heads * shape.head_width * size * _count(tokens, "tokens", MAX_DIMENSION)
 
 
 def _replicated_and_sharded(memory, sharding):
@@ -216,7 +220,11 @@ def _fewest(sharded, room):
         return None
     # a few float64 roundings below: a quotient that is whole in exact arithmetic (2e12 / 80e9 = 25) but carries a
     # rounding error from the products before it must not round up to the next count
-    return max(1, math.ceil(sharded / room * (1 - 1e-15)))
+    needed = sharded / room * (1 - 1e-15)
+    if not needed <= MAX_DIMENSION:  # inf too: a room of a few bytes
+        raise PlanningError(f"holding {sharded:g} bytes in {room:g} bytes per accelerator needs {needed:g} "
+                            f"accelerators, more than {MAX_DIMENSION:g}; check the accelerator's memory")
+    return max(1, math.ceil(needed))
 
 
 def _whole(value, name):

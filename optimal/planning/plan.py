@@ -29,7 +29,7 @@ from .memory import (
     weight_bytes,
     weights_by_precision,
 )
-from .shapes import DEFAULT_ASPECT_RATIO, ParameterCount, TransformerShape, parameter_count, shape_for_params
+from .shapes import DEFAULT_ASPECT_RATIO, MAX_DIMENSION, MAX_PARAMS, ParameterCount, TransformerShape, parameter_count, shape_for_params
 
 _CONSISTENT = 1e-6  # compute given with N and D must equal k N D to this relative tolerance (a solver's N*, D*)
 
@@ -204,8 +204,20 @@ def storage_precision(precision) -> str:
     return {"tf32": "fp32", "fp8": "bf16"}.get(precision, precision)
 
 
-def _positive(value, name):
-    return check_positive(value, name, PlanningError)
+# Bounds that keep every derived quantity finite (C = k N D, hours, bytes), far beyond any run planned today (the
+# largest have ~1e12 parameters, ~1e14 tokens, ~1e26 FLOPs); N is bounded by shapes.MAX_PARAMS, and k is about 6.
+MAX_TOKENS = 1e24
+MAX_COMPUTE = 1e40
+MAX_FLOPS_PER_PARAM_TOKEN = 1e4
+
+
+def _positive(value, name, high=None, limit=""):
+    """``value`` as a positive finite float, at most ``high`` (``limit``: the constant's name, for the message)."""
+    number = check_positive(value, name, PlanningError)
+    if high is not None and number > high:
+        raise PlanningError(f"{name} {number:g} is above {high:g} ({limit}), the most a plan computes with; "
+                            "check the units")
+    return number
 
 
 def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
@@ -229,7 +241,7 @@ def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
       training_flops_per_token: training FLOPs per token from a FLOPs model (e.g. ``FlopsPerToken.attention(...)
         .training(N)``, which adds Kaplan et al.'s attention term); None: k x active parameters.
     """
-    k = _positive(flops_per_param_token, "flops_per_param_token")
+    k = _positive(flops_per_param_token, "flops_per_param_token", MAX_FLOPS_PER_PARAM_TOKEN, "MAX_FLOPS_PER_PARAM_TOKEN")
     notes = []
     if shape is not None:
         if n_params is not None:
@@ -239,7 +251,7 @@ def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
     else:
         if n_params is None:
             raise PlanningError("give n_params or a shape")
-        n_params = _positive(n_params, "n_params")
+        n_params = _positive(n_params, "n_params", MAX_PARAMS, "MAX_PARAMS")
         total = n_params
         shape = shape_for_params(n_params, aspect_ratio)
         counts = parameter_count(shape)
@@ -250,22 +262,31 @@ def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
     if n_tokens is None and compute is None:
         raise PlanningError("give n_tokens or compute (or both)")
     if n_tokens is not None:
-        n_tokens = _positive(n_tokens, "n_tokens")
+        n_tokens = _positive(n_tokens, "n_tokens", MAX_TOKENS, "MAX_TOKENS")
     if compute is not None:
-        compute = _positive(compute, "compute")
+        compute = _positive(compute, "compute", MAX_COMPUTE, "MAX_COMPUTE")
     if training_flops_per_token is None:
         per_token, per_token_from = k * n_params, "k x active parameters"
     else:
-        per_token, per_token_from = _positive(training_flops_per_token, "training_flops_per_token"), "given"
+        per_token = _positive(training_flops_per_token, "training_flops_per_token", MAX_COMPUTE, "MAX_COMPUTE")
+        per_token_from = "given"
+    if not per_token <= MAX_COMPUTE:  # a given shape's count can be as large as its fields allow
+        raise PlanningError(f"FLOPs per token {per_token:g} is above {MAX_COMPUTE:g} (MAX_COMPUTE); is the shape "
+                            "right?")
     if compute is None:
         compute = per_token * n_tokens
+        if compute > MAX_COMPUTE:
+            raise PlanningError(f"compute = FLOPs per token x D = {per_token:g} x {n_tokens:g} = {compute:g} is above "
+                                f"{MAX_COMPUTE:g} (MAX_COMPUTE), the most a plan computes with; check the units")
     elif n_tokens is None:
         n_tokens = compute / per_token
     elif abs(compute / (per_token * n_tokens) - 1) > _CONSISTENT:
         raise PlanningError(f"compute {compute:g} is not FLOPs per token x D = {per_token:g} x {n_tokens:g} = "
                             f"{per_token * n_tokens:g}; give two of them")
     if context is not None:
-        check_count(context, "context", 1, error=PlanningError)
+        if check_count(context, "context", 1, error=PlanningError) > MAX_DIMENSION:
+            raise PlanningError(f"context {context} is above {MAX_DIMENSION} (MAX_DIMENSION) tokens, the most a plan "
+                                "computes with")
     device = find_accelerator(accelerator)
     hardware = hardware_estimate(compute, device, precision=precision, mfu=mfu, n_accelerators=n_accelerators,
                                  power_watts=power_watts, pue=pue, price_per_accelerator_hour=price_per_accelerator_hour)

@@ -36,10 +36,21 @@ BIASES = ("none", "qkv", "all")
 NORMS = {"rmsnorm": 1, "layernorm": 2, "none": 0}  # parameters per norm, in units of d_model
 DEFAULT_ASPECT_RATIO = 128.0  # d_model / n_layer of GPT-3 175B (12288 / 96) and Llama-2-7B (4096 / 32)
 PARAMETER_COUNTS = ("total", "active", "non_embedding")
+# Bounds that keep every count finite in float64 and every search short, far beyond any model built (the largest
+# dense models have ~1e12 parameters, d_model ~3e4, ~1e2 layers): N up to 1e18 parameters, every integer field of a
+# shape (layers, widths, heads, vocabulary, experts) up to 2^40, d_model / n_layer from 1 to 1e4 (Kaplan et al. 2020
+# found the loss flat over about 20 to 200).
+MAX_PARAMS = 1e18
+MAX_DIMENSION = 1 << 40
+ASPECT_RATIO_RANGE = (1.0, 1e4)
 
 
 def _integer(value, name, minimum=1):
-    return check_count(value, name, minimum, error=PlanningError, source="shape")
+    count = check_count(value, name, minimum, error=PlanningError, source="shape")
+    if count > MAX_DIMENSION:
+        raise PlanningError(f"shape: {name} {count} is above {MAX_DIMENSION} (MAX_DIMENSION), the most a shape's "
+                            "counts stay finite with")
+    return count
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +105,9 @@ class TransformerShape(Formula):
         if self.d_ff is not None:
             _integer(self.d_ff, "d_ff")
         if self.ffn_multiplier is not None:
-            check_positive(self.ffn_multiplier, "ffn_multiplier", PlanningError, source="shape")
+            if check_positive(self.ffn_multiplier, "ffn_multiplier", PlanningError, source="shape") > 1e4:
+                raise PlanningError(f"shape: ffn_multiplier (d_ff / d_model) must be at most 1e4, got "
+                                    f"{self.ffn_multiplier!r}; published models use 2.7 to 8")
         for name in ("gated_ffn", "tied_embeddings"):
             if not isinstance(getattr(self, name), bool):
                 raise PlanningError(f"shape: {name} must be true or false, got {getattr(self, name)!r}")
@@ -271,7 +284,13 @@ def shape_for_params(n_params, aspect_ratio=DEFAULT_ASPECT_RATIO, *, count="tota
       (32, 4096)
     """
     target = check_positive(n_params, "n_params", PlanningError)
+    if not 1.0 <= target <= MAX_PARAMS:
+        raise PlanningError(f"n_params must be from 1 to {MAX_PARAMS:g} (MAX_PARAMS) to build a shape, got {target:g}")
     ratio = check_positive(aspect_ratio, "aspect_ratio", PlanningError)
+    low, high = ASPECT_RATIO_RANGE
+    if not low <= ratio <= high:
+        raise PlanningError(f"aspect_ratio (d_model / n_layer) must be from {low:g} to {high:g}, got {ratio:g}; "
+                            f"published models use about 20 to 200 (default {DEFAULT_ASPECT_RATIO:g})")
     if count not in PARAMETER_COUNTS:
         raise PlanningError(f"count must be one of {', '.join(PARAMETER_COUNTS)}, got {count!r}")
     d_head = check_count(d_head, "d_head", 1, error=PlanningError)
@@ -287,7 +306,17 @@ def shape_for_params(n_params, aspect_ratio=DEFAULT_ASPECT_RATIO, *, count="tota
         return abs(math.log(getattr(parameter_count(shape), count) / target))
 
     build(1)  # checks the options once, with their own messages
-    # the blocks hold about 12 n_layer d_model^2 = 12 ratio^2 n_layer^3 parameters: search around that n_layer
+    # the blocks hold about 12 n_layer d_model^2 = 12 ratio^2 n_layer^3 parameters: search up to 4x that n_layer
     guess = max(1, round((target / (12.0 * ratio**2)) ** (1.0 / 3.0)))
-    candidates = range(1, 4 * guess + 8)
-    return min((build(n) for n in candidates), key=miss)
+    last = 4 * guess + 7
+    # the count grows strictly with n_layer (d_model grows with it too), so the nearest is one of the two n_layer
+    # around the crossing: bisect for the last n_layer whose count is at most the target (the first n_layer of
+    # two equally near wins, as in a scan)
+    lo, hi = 1, last
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if getattr(parameter_count(build(mid)), count) <= target:
+            lo = mid
+        else:
+            hi = mid - 1
+    return min((build(n) for n in range(lo, min(lo + 1, last) + 1)), key=miss)
