@@ -28,7 +28,7 @@ from .data.where import parse_where
 from .data.synthetic import isoflop_runs, synthetic_runs
 
 # fitting: fit a family to runs, bootstrap the fit, sweep its settings
-from .fitting.bootstrap import BootstrapResult, bootstrap, bootstrap_groups
+from .fitting.bootstrap import BootstrapResult, Refit, bootstrap, bootstrap_groups
 from .fitting.cost import CostEstimate, estimate_cost
 from .fitting.fit import FitResult, fit, fit_groups
 from .fitting.groups import GroupBootstraps, GroupFits
@@ -132,6 +132,7 @@ __all__ = [
     "FitResult",
     "GroupBootstraps",
     "GroupFits",
+    "Refit",
     "Sweep",
     "bootstrap",
     "bootstrap_groups",

@@ -34,7 +34,7 @@ import optimal  # noqa: E402
 start = time.perf_counter()
 runs = optimal.synthetic_runs(n_runs=60, seed=7)
 result = optimal.fit(*runs[:3])
-boot = optimal.bootstrap(result, n_resamples=64, seed=0, chunk_size=8)  # two calls per device over 4 devices
+boot = optimal.bootstrap(result, n_resamples=64, seed=0, refit=optimal.Refit(chunk_size=8))  # two calls per device over 4 devices
 record = {"process_index": jax.process_index(), "process_count": jax.process_count(),
           "devices": jax.device_count(), "local_devices": jax.local_device_count(),
           "thetas": boot.thetas.tolist(), "converged": boot.converged.tolist(),
@@ -43,7 +43,7 @@ record = {"process_index": jax.process_index(), "process_count": jax.process_cou
           "seconds": time.perf_counter() - start}
 if num_processes > 1:
     try:  # processes that disagree (here: on the seed) get an error, not a bootstrap mixed from two
-        optimal.bootstrap(result, n_resamples=64, seed=process_id, chunk_size=8)
+        optimal.bootstrap(result, n_resamples=64, seed=process_id, refit=optimal.Refit(chunk_size=8))
         record["mismatch"] = None
     except optimal.OptimalError as exc:
         record["mismatch"] = str(exc)

@@ -246,11 +246,14 @@ def test_values_the_fit_cannot_compute_with(column, value):
         (dict(n_resamples=10**20), "n_resamples must be an integer from 2 to 1000000"),
         (dict(confidence=float("nan")), "confidence must be between 0 and 1"),
         (dict(confidence="0.9"), "confidence must be between 0 and 1"),
+        (dict(refit=dict(max_iter=5)), "refit must be an optimal.Refit"),
     ],
 )
 def test_bad_bootstrap_arguments(fitted, options, message):
+    refit = {k: v for k, v in options.items() if k in ("n_starts", "max_iter", "chunk_size")}  # Refit's settings
+    options = {k: v for k, v in options.items() if k not in refit}
     with pytest.raises(OptimalError, match=message):
-        optimal.bootstrap(fitted[0], **{"n_resamples": 4, **options})
+        optimal.bootstrap(fitted[0], **{"n_resamples": 4, **options}, **({"refit": optimal.Refit(**refit)} if refit else {}))
 
 
 @pytest.mark.parametrize("budgets", [[-1.0], [0.0], [1e24, np.nan], [np.inf], [1.0]])

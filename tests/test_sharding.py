@@ -12,7 +12,7 @@ import json, sys, jax
 import optimal
 runs = optimal.synthetic_runs(n_runs=80, seed=3)
 result = optimal.fit(*runs[:3])
-boot = optimal.bootstrap(result, n_resamples=64, seed=5, chunk_size=8)  # several calls per device
+boot = optimal.bootstrap(result, n_resamples=64, seed=5, refit=optimal.Refit(chunk_size=8))  # several calls per device
 print(json.dumps({"devices": jax.device_count(), "thetas": boot.thetas.tolist(), "params": boot.params(),
                   "per_device": list(boot.resamples_per_device)}))
 """

@@ -132,8 +132,8 @@ def scaling_resamples(sc, data, fit_result):
         same = compare_optima(boot.thetas[:m], boot.objectives[:m], s.thetas, s.objectives)[3]
         curve.append(_point(records, n_resamples, scipy_scale=n_resamples / m, scipy_measured_on=m,
                             same_optimum_count=int(same.sum()), jax_n_failed=boot.n_failed))
-    return {"what": "bootstrap, 4 warm starts per resample: JAX optimal.bootstrap vs SciPy bootstrap_lbfgsb on the same "
-                    "resamples (SciPy per-resample time extrapolated beyond its measured count)",
+    return {"what": "bootstrap: JAX optimal.bootstrap (1 warm start, checked at 4) vs SciPy bootstrap_lbfgsb (4 warm "
+                    "starts) on the same resamples (SciPy per-resample time extrapolated beyond its measured count)",
             "x_label": "resamples", "points": curve}
 
 

@@ -46,7 +46,7 @@ import warnings
 import numpy as np
 
 from ..errors import DataError, check_confidence, check_count
-from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, BootstrapResult, bootstrap
+from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, BootstrapResult, Refit, bootstrap
 from ..data.runs import validate_runs
 from ..data.where import Where, parse_where, where_mask
 from ..fitting.fit import FitResult, fit
@@ -429,7 +429,8 @@ def _fold(runs, held, label, cutoff, compute, covariates, law, fix, tie, n_free,
                                      n_rows=int(rows.sum()), covariates={k: v[rows] for k, v in whole.covariates.items()})
         boot = None
         if n_resamples:
-            boot = bootstrap(result, n_resamples=n_resamples, seed=seed, confidence=confidence, max_iter=max_iter)
+            boot = bootstrap(result, n_resamples=n_resamples, seed=seed, confidence=confidence,
+                             refit=Refit(max_iter=max_iter))
     # predictions from the fit that still holds every row (at weight 0 where held out: the same law, residuals and
     # curvature), at every run, then the held-out ones taken: the same shapes in every fold, compiled once
     every = covariates or None

@@ -152,7 +152,8 @@ def _fit_parts(args, runs, result, by, joint):
     boots = {label: None for label, _ in fits}
     joint_boot = None
     if args.bootstrap:
-        options = dict(n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence, max_iter=args.max_iter)
+        options = dict(n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
+                       refit=optimal.Refit(max_iter=args.max_iter))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the result carries its warnings; they are printed by the caller
             if joint:  # one bootstrap of the joint fit: each group's draws come from the same resamples
@@ -250,7 +251,8 @@ def _cmd_sweep(args, runs, covariates, by=None):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 boot = optimal.bootstrap(result, n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
-                                         max_iter=args.max_iter, progress=_progress_bar(f"bootstrap {label}"))
+                                         refit=optimal.Refit(max_iter=args.max_iter),
+                                         progress=_progress_bar(f"bootstrap {label}"))
         rows.append((label, setting, result, boot, _answer(args, result, boot)))
     if args.plot:
         _plot_frontiers(args, [(label, result, boot) for label, _, result, boot, _ in rows])

@@ -3,9 +3,12 @@
 ``bootstrap`` (rows or whole clusters) and ``bootstrap_groups`` (each group's own fit, resampled within the group)
 are the entry points; both run the one compiled refit program of ``optimal.fitting.resample``. Resample r draws
 its rows from ``fold_in(PRNGKey(seed), r)``, so it does not depend on chunking or on how many devices run it.
-Each resample is refitted from several starts (the full-data optimum, other local minima, and screen points) and
-keeps its best; a resample whose best start did not converge is retried once from more starts with a larger
-budget, and what still fails counts as failed, is reported, and is left out of the intervals.
+Each resample is refitted from the full-data optimum alone, and its objective is evaluated (unpolished) at the
+other candidate starts (other local minima of the full fit, screen points: ``starts_for_resamples``). A resample
+whose refit did not converge, or at one of whose candidates the objective is already lower than at its polished
+refit (a worse basin), is refitted from every candidate and keeps its best; one that still did not converge is
+retried once from more starts with a larger budget, and what still fails counts as failed, is reported, and is
+left out of the intervals. ``BootstrapResult.n_retried`` counts the resamples that took more than the one start.
 
 Across processes (``jax.distributed.initialize`` called in each, then ``bootstrap`` with the same arguments in each)
 the mesh spans every process's devices: each process hands its own devices their share of the inputs, and the
@@ -22,7 +25,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from . import diagnostics
 from ..errors import ConvergenceWarning, IdentifiabilityWarning, OptimalError, check_confidence, check_count
 from ..laws.chinchilla import CHINCHILLA
-from .fit import MAX_ITER, FitResult, build_problem, fit
+from .fit import MAX_ITER, FitResult, build_problem
 from .problem import expand, problem_evaluator
 from .resample import Clusters, Strata, check_same_in_every_process, keep_better, per_call, place, refit_resamples
 from .screen import screen
@@ -34,7 +37,10 @@ from .._util.results import Issue, Status, issues
 from .._util.text import format_table, or_na
 from .groups import GroupBootstraps, GroupFits
 
-_RETRY_STARTS = 16  # starts for a resample whose first refit did not converge
+_FIRST_STARTS = 1  # candidates every resample is refitted from (the full-data optimum); benchmarks/refit_check.py
+# sets it to n_starts to measure the program it replaced (every candidate for every resample)
+_LOWER_RTOL = 1e-9  # a candidate's objective below the refit's by more than this (relative): a worse basin
+_RETRY_STARTS = 16  # starts for a resample that did not converge even from every candidate
 _RETRY_ITER_FACTOR = 4  # and its iteration budget, as a multiple of the first
 MAX_FAILED_SHARE = 0.01  # above this share of failed resamples, a ConvergenceWarning
 PARAMS = ("E", "A", "B", "alpha", "beta", "a", "b")
@@ -63,6 +69,33 @@ def derived_params(thetas, family=CHINCHILLA, group_labels=None) -> dict:
 
 
 @dataclasses.dataclass(frozen=True)
+class Refit:
+    """How ``bootstrap`` and ``bootstrap_groups`` refit every resample.
+
+    Attributes:
+      n_starts: candidate starts (``starts_for_resamples``: the full-data optimum, other local minima, screen
+        points), an integer >= 1. Every resample is refitted from the first and checked at the others; one whose
+        refit did not converge or landed in a worse basin than a candidate shows is refitted from all of them.
+      max_iter: iteration budget of each start, 1 to ``optimal.fitting.fit.MAX_ITER`` (a resample that still did
+        not converge is retried from 16 starts with 4 x this budget).
+      chunk_size: resamples per device per compiled call, an integer >= 1; None: as many as fit a memory budget.
+        It changes neither the draws nor the refits, only how many calls run them.
+
+    Raises ``OptimalError`` naming a setting outside its range.
+    """
+
+    n_starts: int = 4
+    max_iter: int = 1000
+    chunk_size: int | None = None
+
+    def __post_init__(self):
+        check_count(self.n_starts, "n_starts", 1)
+        check_count(self.max_iter, "max_iter", 1, MAX_ITER)
+        if self.chunk_size is not None:
+            check_count(self.chunk_size, "chunk_size", 1)
+
+
+@dataclasses.dataclass(frozen=True)
 class BootstrapResult:
     """Refits on resampled data.
 
@@ -73,7 +106,8 @@ class BootstrapResult:
         silently: counted here, in ``warnings`` above ``MAX_FAILED_SHARE``, and in the summary and JSON).
       confidence: the interval level; seed: the PRNG seed; fit: the full-data ``FitResult``;
       groups: the group id of every row for a cluster bootstrap, else None.
-      n_retried: resamples refitted a second time (more starts, a larger budget) because the first did not converge.
+      n_retried: resamples refitted from more starts than the full-data optimum: their refit did not converge or
+        landed in a worse basin than another candidate start shows (``Refit``).
       resamples_per_device: how many real resamples each device refitted in the first pass.
     """
 
@@ -122,15 +156,16 @@ class BootstrapResult:
             found.append(Issue("clusters", f"a cluster bootstrap: whole clusters resampled "
                                            f"({len(np.unique(self.groups))} clusters)"))
         if self.n_retried:
-            found.append(Issue("retried", f"{self.n_retried} resamples retried from more starts"))
+            found.append(Issue("retried", f"{self.n_retried} resamples refitted from more starts (not converged or in a "
+                                          "worse basin from the full-data optimum)"))
         return tuple(found)
 
     def summary(self) -> str:
         """The intervals as the command line prints them: resamples, a table of every coefficient's lo, hi and se,
         and the warnings."""
         level = f"{100 * self.confidence:g}%"
-        lines = [f"bootstrap: {self.n_resamples} resamples, {self.n_retried} retried from more starts, {self.n_failed} "
-                 f"failed (left out), {level} percentile intervals"]
+        lines = [f"bootstrap: {self.n_resamples} resamples, {self.n_retried} refitted from more starts than the full-data "
+                 f"optimum, {self.n_failed} failed (left out), {level} percentile intervals"]
         rows = [[name, or_na(v["lo"], ".5g"), or_na(v["hi"], ".5g"), or_na(v["se"], ".3g")]
                 for name, v in self.params().items()]
         lines.append(format_table(["coefficient", "lo", "hi", "se"], rows))
@@ -218,15 +253,14 @@ def starts_for_resamples(result: FitResult, n_starts=4):
     return np.asarray(chosen)
 
 
-def _check_resampling(n_resamples, seed, confidence, n_starts, max_iter, chunk_size):
+def _check_resampling(n_resamples, seed, confidence, refit):
     """The arguments every bootstrap takes, each in its range (``OptimalError`` naming the one that is not)."""
     check_count(n_resamples, "n_resamples", 2, MAX_RESAMPLES)
     check_count(seed, "seed", 0, MAX_SEED)
     check_confidence(confidence)
-    check_count(n_starts, "n_starts", 1)
-    check_count(max_iter, "max_iter", 1, MAX_ITER)
-    if chunk_size is not None:
-        check_count(chunk_size, "chunk_size", 1)
+    if not isinstance(refit, Refit):
+        raise OptimalError(f"refit must be an optimal.Refit(n_starts=, max_iter=, chunk_size=), not "
+                           f"{type(refit).__name__}")
 
 
 def _warn_about(boot, prefix=""):
@@ -236,28 +270,56 @@ def _warn_about(boot, prefix=""):
             warn(prefix + message, category)
 
 
+def _refit_checked(run, todo, candidates, more, config, progress):
+    """The refit program of every bootstrap mode: resamples ``todo`` (an ``arange``) refitted from the first of
+    ``candidates`` (..., K, F) and checked at the others; those whose refit did not converge or has a higher
+    objective than a candidate's (unpolished) refitted from every candidate; those still not converged from
+    ``more()`` starts with ``_RETRY_ITER_FACTOR`` x the budget. Each keeps its best (``keep_better``).
+
+    ``run(todo, starts, probes, config, progress)`` is ``refit_resamples`` on the mode's data. Returns (theta,
+    objective, converged, iterations) in the order of ``todo``, the first pass's resamples per device, and the
+    positions in ``todo`` of the resamples that took more than the first start (``n_retried`` counts them).
+    """
+    first, others = candidates[..., :_FIRST_STARTS, :], candidates[..., _FIRST_STARTS:, :]
+    none = candidates[..., :0, :]
+    outputs, per_device = run(todo, first, others, config, progress)
+    _, objective, converged, _, lowest = outputs
+    # lowest is inf where nothing was probed; a candidate below the polished refit lies in a lower basin
+    worse = lowest < objective - _LOWER_RTOL * np.abs(objective)
+    retried = np.flatnonzero(~converged | worse)
+    if others.shape[-2] and len(retried):
+        keep_better(retried, outputs, run(todo[retried], candidates, none, config, None)[0])
+    failed = np.flatnonzero(~converged)
+    if len(failed):
+        retry = config._replace(max_iter=_RETRY_ITER_FACTOR * config.max_iter)
+        keep_better(failed, outputs, run(todo[failed], more(), none, retry, None)[0])
+    return outputs[:4], per_device, np.union1d(retried, failed)
+
+
 @float64_scope
-def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confidence=0.95, groups=None,
-              n_starts=4, max_iter=1000, chunk_size=None, devices=None, progress=None, **fit_options):
-    """Bootstrap a fit (any family and constraints): refit ``n_resamples`` resamples of the rows (or of whole groups).
+def bootstrap(result, *, n_resamples=4000, seed=0, confidence=0.95, groups=None, refit=Refit(), devices=None,
+              progress=None):
+    """Bootstrap a fit (any family and constraints): refit ``n_resamples`` resamples of its rows (or of whole groups).
 
     Args:
-      runs: a ``FitResult`` (its rows and settings are reused), or N (parameters, shape (n,)) with ``n_tokens``
-        and ``loss`` given; then the data are fitted first with ``fit_options``.
+      result: the ``FitResult`` of ``optimal.fit`` (its rows, family, constraints and settings are reused).
       n_resamples: number of resamples R (2 to 10**6). seed: PRNG seed, an integer from 0 to 2**32 - 1 (same seed and
         backend -> identical results).
       confidence: level of the intervals. groups: optional (n,) labels; resample whole groups (cluster bootstrap).
-      n_starts: starts refitted per resample (``starts_for_resamples``). max_iter: iteration budget per start.
-      chunk_size: resamples per device per compiled call (default: from a memory budget). devices: the devices to shard
-        resamples over (default: all, ``jax.devices()``; after ``jax.distributed.initialize`` that is every process's,
-        and every process must then call ``bootstrap`` with the same arguments: each refits its devices' share and all
-        return every draw). progress: optional callable ``progress(done, total)`` (each process reports its own calls).
+      refit: a ``Refit``: candidate starts, iteration budget and chunk size of the refits.
+      devices: the devices to shard resamples over (default: all, ``jax.devices()``; after
+        ``jax.distributed.initialize`` that is every process's, and every process must then call ``bootstrap`` with
+        the same arguments: each refits its devices' share and all return every draw). progress: optional callable
+        ``progress(done, total)`` over the first pass (each process reports its own calls).
 
     Returns:
-      ``BootstrapResult``. Raises ``OptimalError`` naming an argument outside its range.
+      ``BootstrapResult``. Raises ``OptimalError`` when ``result`` is not a ``FitResult`` or an argument is outside
+      its range.
     """
-    _check_resampling(n_resamples, seed, confidence, n_starts, max_iter, chunk_size)
-    result = runs if isinstance(runs, FitResult) else fit(runs, n_tokens, loss, **fit_options)
+    if not isinstance(result, FitResult):
+        raise OptimalError(f"bootstrap takes the FitResult of a fit, not {type(result).__name__}: call "
+                           "optimal.fit(n_params, n_tokens, loss, ...) first and pass its result")
+    _check_resampling(n_resamples, seed, confidence, refit)
     n, d, loss_values, weights = result.data
     dtype = np.dtype(result.config["dtype"])
     struct, data = result.problem()
@@ -272,45 +334,40 @@ def bootstrap(runs, n_tokens=None, loss=None, *, n_resamples=4000, seed=0, confi
         n_groups = int(group_ids.max()) + 1
         if n_groups < 2:
             raise OptimalError("a cluster bootstrap needs at least 2 groups")
-    starts = jnp.asarray(starts_for_resamples(result, n_starts), dtype)
-    config = SolverConfig(result.config["delta"], result.config["robust"], int(max_iter), result.config["xtol"], evaluate)
+    candidates = starts_for_resamples(result, refit.n_starts)
+    config = SolverConfig(result.config["delta"], result.config["robust"], refit.max_iter, result.config["xtol"],
+                          evaluate)
 
     devices = list(devices or jax.devices())
     mesh = Mesh(np.asarray(devices), ("resamples",))
-    chunk_size = per_call(chunk_size, len(starts), len(n))
     replicated = NamedSharding(mesh, PartitionSpec())
     key = jax.random.PRNGKey(seed)
     group_ids = jnp.asarray(group_ids)
     if not replicated.is_fully_addressable:
-        check_same_in_every_process(starts, data, weights, group_ids, config[:4], n_resamples, seed, chunk_size,
-                                    [d.id for d in devices])
+        check_same_in_every_process(candidates, data, weights, group_ids, config[:4], n_resamples, seed,
+                                    refit.chunk_size, [d.id for d in devices])
     delta = jnp.asarray(config.delta, dtype)
-    shared = place((starts, data, jnp.asarray(weights, dtype), (group_ids,), delta), replicated)
-    plan = dict(mesh=mesh, resampler=Clusters(n_groups), n_rows=len(n), max_per_call=int(chunk_size))
-    (thetas, objectives, converged, iterations), per_device = refit_resamples(
-        np.arange(n_resamples), key, shared, config=config, n_starts=len(starts), progress=progress, **plan)
 
-    # a resample that did not converge is refitted once more, from more starts and with a larger budget; what
-    # still fails is counted, warned about and left out of the intervals, never silently
-    failed = np.flatnonzero(~converged)
-    if len(failed):
-        more = jnp.asarray(starts_for_resamples(result, _RETRY_STARTS), dtype)
-        retry_config = config._replace(max_iter=_RETRY_ITER_FACTOR * config.max_iter)
-        retry_shared = place((more, data, jnp.asarray(weights, dtype), (group_ids,), delta), replicated)
-        retried, _ = refit_resamples(failed, key, retry_shared, config=retry_config, n_starts=len(more), **plan)
-        keep_better(failed, (thetas, objectives, converged, iterations), retried)
+    def run(todo, starts, probes, solver, show):
+        shared = place((jnp.asarray(starts, dtype), jnp.asarray(probes, dtype), data, jnp.asarray(weights, dtype),
+                        (group_ids,), delta), replicated)
+        return refit_resamples(todo, key, shared, mesh=mesh, config=solver, resampler=Clusters(n_groups),
+                               n_starts=starts.shape[-2], n_rows=len(n),
+                               max_per_call=per_call(refit.chunk_size, starts.shape[-2], len(n)), progress=show)
+
+    (thetas, objectives, converged, iterations), per_device, retried = _refit_checked(
+        run, np.arange(n_resamples), candidates, lambda: starts_for_resamples(result, _RETRY_STARTS), config, progress)
     thetas = np.asarray(expand(thetas, struct.select, struct.base))  # free vectors -> every group's parameters
     thetas = thetas[:, 0] if result.group_labels is None else thetas
     boot = BootstrapResult(thetas, objectives, converged, iterations, float(confidence), int(seed), result,
-                           None if groups is None else np.asarray(group_ids), n_retried=len(failed),
+                           None if groups is None else np.asarray(group_ids), n_retried=len(retried),
                            resamples_per_device=tuple(int(x) for x in per_device))
     _warn_about(boot)
     return boot
 
 
 @float64_scope
-def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, n_starts=4, max_iter=1000, chunk_size=None,
-                     devices=None, progress=None):
+def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, refit=Refit(), devices=None, progress=None):
     """Bootstrap several groups' own fits as lanes of one compiled program: a ``GroupBootstraps``
     (``{label: BootstrapResult}``).
 
@@ -319,10 +376,10 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, n_start
     size) from ``fold_in(fold_in(PRNGKey(seed), r), g)`` (g the group's position in ``fits``), so its draws depend
     on neither the other groups' rows, nor chunking, nor the devices; they differ from
     ``bootstrap(fits[label], seed=seed)``'s draws (another stream), not in distribution. Every (resample, group,
-    start) is a lane of the same solver program; a lane group that did not converge is retried as in ``bootstrap``.
-    Arguments as in ``bootstrap``.
+    start) is a lane of the same solver program, refitted and checked as in ``bootstrap`` (each group from its own
+    candidate starts). Arguments as in ``bootstrap``.
     """
-    _check_resampling(n_resamples, seed, confidence, n_starts, max_iter, chunk_size)
+    _check_resampling(n_resamples, seed, confidence, refit)
     if not isinstance(fits, (dict, GroupFits)) or not fits or not all(isinstance(f, FitResult) for f in fits.values()):
         raise OptimalError("fits must be a non-empty GroupFits (as fit_groups returns) or {label: FitResult} dict")
     labels, parts = list(fits), list(fits.values())
@@ -339,7 +396,7 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, n_start
     struct, data = build_problem(first.family, (n, d, loss_values, weights), covariates, first.fixed, first.tied,
                                  (), None, None, dtype)  # the same problem, over every group's rows
     evaluate = problem_evaluator(first.family, struct)
-    config = SolverConfig(first.config["delta"], first.config["robust"], int(max_iter), first.config["xtol"], evaluate)
+    config = SolverConfig(first.config["delta"], first.config["robust"], refit.max_iter, first.config["xtol"], evaluate)
     devices = list(devices or jax.devices())
     mesh = Mesh(np.asarray(devices), ("resamples",))
     replicated = NamedSharding(mesh, PartitionSpec())
@@ -351,26 +408,22 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, n_start
         k = max(len(x) for x in found)
         return np.stack([np.vstack([x] + [x[:1]] * (k - len(x))) for x in found])  # a short list repeats its best
 
-    def run(todo, starts, solver, show=None):
-        shared = place((jnp.asarray(starts, dtype), data, jnp.asarray(weights, dtype),
+    def run(todo, starts, probes, solver, show):
+        shared = place((jnp.asarray(starts, dtype), jnp.asarray(probes, dtype), data, jnp.asarray(weights, dtype),
                         (jnp.asarray(first_row), jnp.asarray(sizes)), jnp.asarray(solver.delta, dtype)), replicated)
         return refit_resamples(todo, key, shared, mesh=mesh, config=solver, resampler=Strata(g, n_max),
-                               n_starts=starts.shape[1], n_rows=len(n),
-                               max_per_call=per_call(chunk_size, starts.shape[1], len(n)), progress=show)
+                               n_starts=starts.shape[-2], n_rows=len(n),
+                               max_per_call=per_call(refit.chunk_size, starts.shape[-2], len(n)), progress=show)
 
     todo = np.arange(n_resamples * g)
-    (thetas, objectives, converged, iterations), per_device = run(todo, padded_starts(n_starts), config, progress)
-    failed = np.flatnonzero(~converged)
-    if len(failed):
-        retry = config._replace(max_iter=_RETRY_ITER_FACTOR * config.max_iter)
-        retried, _ = run(failed, padded_starts(_RETRY_STARTS), retry)
-        keep_better(failed, (thetas, objectives, converged, iterations), retried)
+    (thetas, objectives, converged, iterations), _, retried = _refit_checked(
+        run, todo, padded_starts(refit.n_starts), lambda: padded_starts(_RETRY_STARTS), config, progress)
     thetas = np.asarray(expand(thetas, struct.select, struct.base))[:, 0]
     out = {}
     for j, (label, part) in enumerate(zip(labels, parts)):
         mine = np.arange(j, len(todo), g)  # q = r G + j
         boot = BootstrapResult(thetas[mine], objectives[mine], converged[mine], iterations[mine], float(confidence),
-                               int(seed), part, n_retried=int(np.isin(failed, mine).sum()))
+                               int(seed), part, n_retried=int(np.isin(retried, mine).sum()))
         # (per_device counts (resample, group) lane groups of every group together: not one group's resamples)
         _warn_about(boot, f"[group {label}] ")
         out[label] = boot

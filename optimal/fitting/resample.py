@@ -8,7 +8,9 @@ chunking or on how many devices run it:
 - ``Strata(n_strata, n_max)``: each stratum (a group of runs fitted on its own) redraws its own rows; lane group
   q = r x G + g gathers its own drawn rows, so its work follows its stratum's size.
 
-Every (resample, start) is a lane of ``optimal.fitting.solver.polish_lanes``; each resample keeps its best start.
+Every (resample, start) is a lane of ``optimal.fitting.solver.polish_lanes``; each resample keeps its best start,
+and reports its objective, unpolished, at the ``probes`` (other candidate starts): the check ``bootstrap`` makes
+that a refit from the full-data optimum did not land in a worse basin.
 Calls of a fixed size keep memory bounded and compile once; within a call the resample axis is sharded over every
 device with ``jax.sharding`` (``device_plan``), across processes too (each process hands its own devices their
 share and the refits are gathered, so every process gets all of them).
@@ -39,16 +41,19 @@ class Clusters(NamedTuple):
 
     n_groups: int
 
-    def lanes(self, key, indices, starts, data, base_weights, draw):
+    def resample(self, key, indices, data, base_weights, draw):
+        """The rows and weights (R, n) of resamples ``indices`` (R,), and False: every resample reads ``data``."""
         (groups,) = draw
-        k = starts.shape[0]
 
         def resample_weights(r):
             drawn = jax.random.randint(jax.random.fold_in(key, r), (self.n_groups,), 0, self.n_groups)
             return jnp.bincount(drawn, length=self.n_groups)[groups].astype(base_weights.dtype) * base_weights
 
-        weights = jax.vmap(resample_weights)(indices)  # (R, n)
-        return jnp.tile(starts, (indices.shape[0], 1)), data, jnp.repeat(weights, k, axis=0), False, k
+        return data, jax.vmap(resample_weights)(indices), False
+
+    def starts(self, indices, starts):
+        """Every resample's starts (R, K, F) from the shared ``starts`` (K, F)."""
+        return jnp.broadcast_to(starts, indices.shape + starts.shape)
 
 
 class Strata(NamedTuple):
@@ -60,9 +65,10 @@ class Strata(NamedTuple):
     n_strata: int
     n_max: int
 
-    def lanes(self, key, indices, starts, data, base_weights, draw):
+    def resample(self, key, indices, data, base_weights, draw):
+        """The rows (every leaf (Q, n_max, ...)) and weights (Q, n_max) of lane groups ``indices`` (Q,), and True:
+        each lane group reads its own rows."""
         first_row, n_rows_of = draw
-        k = starts.shape[1]
 
         def drawn_rows(q):
             r, g = q // self.n_strata, q % self.n_strata
@@ -74,11 +80,11 @@ class Strata(NamedTuple):
             return first_row[g] + jnp.where(real, drawn, 0), real
 
         rows, real = jax.vmap(drawn_rows)(indices)  # (Q, n_max)
-        weights = base_weights[rows] * real
-        lane_rows = _take_rows(data, rows)
-        theta0 = starts[indices % self.n_strata].reshape(-1, starts.shape[-1])  # (Q K, F)
-        return (theta0, jax.tree.map(lambda x: jnp.repeat(x, k, axis=0), lane_rows), jnp.repeat(weights, k, axis=0),
-                True, k)
+        return _take_rows(data, rows), base_weights[rows] * real, True
+
+    def starts(self, indices, starts):
+        """Every lane group's starts (Q, K, F): its stratum's, from ``starts`` (G, K, F)."""
+        return starts[indices % self.n_strata]
 
 
 def _take_rows(data: RowData, rows):
@@ -90,15 +96,29 @@ def _take_rows(data: RowData, rows):
                          select=per_lane(data.select), base=per_lane(data.base))
 
 
-def _refit_chunk(key, indices, starts, data, base_weights, draw, delta, config, resampler, slots):
-    """Refit resamples (lane groups) ``indices`` (R,) drawn by ``resampler`` from every start at the Huber
-    threshold ``delta`` (traced); returns each one's best start: theta (R, F), objective, converged, iterations."""
-    theta0, rows, weights, lane_data, k = resampler.lanes(key, indices, starts, data, base_weights, draw)
-    lanes = polish_lanes(theta0, rows, weights, config, slots, lane_data=lane_data, delta=delta)
+def _refit_chunk(key, indices, starts, probes, data, base_weights, draw, delta, config, resampler, slots):
+    """Refit resamples (lane groups) ``indices`` (R,) drawn by ``resampler`` from each of ``starts`` at the Huber
+    threshold ``delta`` (traced), and evaluate their objective, unpolished, at each of ``probes`` (the resampler's
+    shape of starts; none: ``inf``). Returns each resample's best start: theta (R, F), objective, converged,
+    iterations, and the lowest objective at a probe (R,)."""
+    rows, weights, lane_data = resampler.resample(key, indices, data, base_weights, draw)
+    theta0 = resampler.starts(indices, starts)  # (R, K, F): lane r K + j is resample r from start j
+    k = theta0.shape[1]
+    repeat = lambda x: jnp.repeat(x, k, axis=0)  # noqa: E731
+    lanes = polish_lanes(theta0.reshape(-1, theta0.shape[-1]), jax.tree.map(repeat, rows) if lane_data else rows,
+                         repeat(weights), config, slots, lane_data=lane_data, delta=delta)
     objective = jnp.where(lanes.converged & jnp.isfinite(lanes.objective), lanes.objective, jnp.inf).reshape(-1, k)
     best = jnp.argmin(objective, axis=1)
     pick = lambda x: jnp.take_along_axis(x.reshape(-1, k, *x.shape[1:]), best.reshape((-1, 1) + (1,) * (x.ndim - 1)), 1)[:, 0]  # noqa: E731
-    return pick(lanes.theta), pick(lanes.objective), pick(lanes.converged), pick(lanes.iterations)
+    lowest = jnp.full(indices.shape, jnp.inf, weights.dtype)
+    if probes.shape[-2]:  # (a static shape)
+        def at_probes(points, rows, weights):  # one resample's objective at its probes (J,)
+            return jax.vmap(lambda z: config.evaluate(z, rows, weights, delta, config.loss)[0])(points)
+
+        values = jax.vmap(at_probes, in_axes=(0, 0 if lane_data else None, 0))(
+            resampler.starts(indices, probes), rows, weights)
+        lowest = jnp.min(jnp.where(jnp.isfinite(values), values, jnp.inf), axis=1)
+    return pick(lanes.theta), pick(lanes.objective), pick(lanes.converged), pick(lanes.iterations), lowest
 
 
 @functools.lru_cache(maxsize=16)
@@ -107,7 +127,7 @@ def _sharded_refit(mesh, config, resampler, slots):
     on its own resamples (``shard_map``), so the draws do not depend on the number of devices."""
     replicated, split = PartitionSpec(), PartitionSpec("resamples")
     local = functools.partial(_refit_chunk, config=config, resampler=resampler, slots=slots)
-    return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(replicated, split) + (replicated,) * 5,
+    return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=(replicated, split) + (replicated,) * 6,
                                  out_specs=split, check_vma=False))
 
 
@@ -176,8 +196,9 @@ def device_plan(todo, n_devices, per_block, max_per_call):
 
 def refit_resamples(todo, key, shared, mesh, config, resampler, n_starts, n_rows, max_per_call, progress=None):
     """Refit resamples ``todo`` (lane groups, for ``Strata``) drawn by ``resampler`` on every device of ``mesh``;
-    ``shared`` is ``(starts, data, base_weights, draw, delta)`` placed on the mesh. Returns (theta, objective,
-    converged, iterations) for them in the order of ``todo``, and the real resamples each device refitted."""
+    ``shared`` is ``(starts, probes, data, base_weights, draw, delta)`` placed on the mesh. Returns (theta, objective,
+    converged, iterations, lowest objective at a probe) for them in the order of ``todo``, and the real resamples
+    each device refitted."""
     n_devices = mesh.devices.size
     slots = default_slots(n_rows)
     per_block = slots // math.gcd(slots, n_starts)
@@ -189,7 +210,8 @@ def refit_resamples(todo, key, shared, mesh, config, resampler, n_starts, n_rows
     if not sharding.is_fully_addressable:  # a multi-process jit takes only global arrays
         key = place(key, NamedSharding(mesh, PartitionSpec()))
     position = {int(r): i for i, r in enumerate(todo)}
-    outputs = [np.zeros((len(todo), shared[0].shape[-1])), np.full(len(todo), np.nan), np.zeros(len(todo), bool), np.zeros(len(todo), np.int64)]
+    outputs = [np.zeros((len(todo), shared[0].shape[-1])), np.full(len(todo), np.nan), np.zeros(len(todo), bool),
+               np.zeros(len(todo), np.int64), np.full(len(todo), np.inf)]
     done = 0
     for call, call_real in zip(indices, real):
         result = fetch(refit(key, place(np.asarray(call.ravel(), np.uint32), sharding), *shared))
@@ -209,11 +231,13 @@ def per_call(chunk_size, n_starts, n_rows):
     return int(chunk_size) if chunk_size is not None else max(1, _LANE_ROWS_PER_CHUNK // (n_starts * n_rows))
 
 
-def keep_better(failed, outputs, retried):
-    """Write a retry's results over the first pass's (``outputs``: theta, objective, converged, iterations, indexed
-    by resample) where the retry converged, or neither did and the retry's objective is lower."""
-    _, objectives, converged, _ = outputs
-    _, o2, c2, _ = retried
-    better = c2 | (~converged[failed] & (np.nan_to_num(o2, nan=np.inf) < np.nan_to_num(objectives[failed], nan=np.inf)))
-    for out, new in zip(outputs, retried):
-        out[failed[better]] = new[better]
+def keep_better(todo, outputs, retried):
+    """Write a retry of resamples ``todo`` over the earlier results (``outputs``: theta, objective, converged,
+    iterations, indexed by resample) where the retry converged and the earlier did not, or both (or neither)
+    converged and the retry's objective is lower."""
+    _, objectives, converged, _ = outputs[:4]
+    _, o2, c2, _ = retried[:4]
+    lower = np.nan_to_num(o2, nan=np.inf) < np.nan_to_num(objectives[todo], nan=np.inf)
+    better = (c2 & ~converged[todo]) | ((c2 == converged[todo]) & lower)
+    for out, new in zip(outputs[:4], retried[:4]):
+        out[todo[better]] = new[better]
