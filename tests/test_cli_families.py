@@ -66,7 +66,7 @@ def test_tie_makes_two_parameters_equal(capsys, runs_csv):
 
 
 def test_by_fits_each_group_on_its_own(capsys, runs_csv):
-    results = fit_json(capsys, runs_csv, "--by", "grp", "--budgets", "1e22", *FAST)
+    results = fit_json(capsys, runs_csv, "--by", "grp", "--compute", "1e22", *FAST)
     assert isinstance(results, list) and [r["group"] for r in results] == ["code", "web"]
     assert [r["n_rows"] for r in results] == [30, 30]  # each group's rows alone
     assert all(r["law"] == "chinchilla" and r["shared"] == [] for r in results)
@@ -74,7 +74,7 @@ def test_by_fits_each_group_on_its_own(capsys, runs_csv):
     assert all(r["recommendation"]["allocations"][0]["compute"] == 1e22 for r in results)
     n_star = [r["recommendation"]["allocations"][0]["N"] for r in results]
     assert n_star[0] != n_star[1]  # each group's own law
-    code, out, _ = run(capsys, "fit", str(runs_csv), "--by", "grp", "--budgets", "1e22", *FAST)  # the same, as text
+    code, out, _ = run(capsys, "fit", str(runs_csv), "--by", "grp", "--compute", "1e22", *FAST)  # the same, as text
     assert code == 0 and out.count("Chinchilla fit") == 2 and out.count("(the 30 fitted runs)") == 2
     assert out.index("== group code ==") < out.index("== group web ==")
 
@@ -170,7 +170,7 @@ def test_compare_groups_from_the_command_line(capsys, tmp_path):
         rows += [f"{float(n)!r},{float(d)!r},{float(l)!r},{label}" for n, d, l in zip(runs.n_params, runs.n_tokens, runs.loss)]
     path = tmp_path / "two.csv"
     path.write_text("\n".join(rows) + "\n")
-    assert main(["fit", str(path), "--by", "dataset", "--bootstrap", "64", "--budgets", "1e23", "--compare",
+    assert main(["fit", str(path), "--by", "dataset", "--bootstrap", "64", "--compute", "1e23", "--compare",
                  "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert [g["group"] for g in found["groups"]] == ["base", "better"]
@@ -180,7 +180,7 @@ def test_compare_groups_from_the_command_line(capsys, tmp_path):
     fits = {g["group"]: g["params"] for g in found["groups"]}
     assert alpha["point"] == pytest.approx(fits["better"]["alpha"] - fits["base"]["alpha"], rel=1e-9)
     assert comparison["allocation"][0]["compute_multiplier"]["point"] > 0
-    assert main(["fit", str(path), "--by", "dataset", "--bootstrap", "64", "--budgets", "1e23", "--compare"]) == 0
+    assert main(["fit", str(path), "--by", "dataset", "--bootstrap", "64", "--compute", "1e23", "--compare"]) == 0
     assert "compute multiplier at C = 1e+23" in capsys.readouterr().out
     assert main(["fit", str(path), "--compare"]) == 2
     assert "--compare" in capsys.readouterr().err
@@ -194,13 +194,13 @@ def test_one_command_one_figure_for_groups(capsys, tmp_path):
     path = tmp_path / "three.csv"
     path.write_text("\n".join(rows) + "\n")
     out = tmp_path / "groups.png"
-    assert main(["fit", str(path), "--by", "dataset", "--bootstrap", "32", "--budgets", "1e23", "--plot", str(out)]) == 0
+    assert main(["fit", str(path), "--by", "dataset", "--bootstrap", "32", "--compute", "1e23", "--plot", str(out)]) == 0
     assert out.stat().st_size > 10_000 and "wrote" in capsys.readouterr().err
     assert main(["fit", str(path), "--plot", str(tmp_path / "no_such_dir" / "x.png")]) == 2
 
 
 def test_sweep_from_the_command_line(capsys, runs_csv):
-    assert main(["fit", str(runs_csv), "--sweep", "delta=1e-3,1e-2", "--sweep", "drop-smallest=0,1", "--budgets",
+    assert main(["fit", str(runs_csv), "--sweep", "delta=1e-3,1e-2", "--sweep", "drop-smallest=0,1", "--compute",
                  "1e23", "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert [(f["setting"]["delta"], f["setting"]["drop_smallest"]) for f in found] == [
