@@ -37,7 +37,7 @@ def files(tmp_path_factory):
 def test_validate_text_and_json(capsys, files):
     code, out, err = run(capsys, ["validate", files["csv"], "--holdout-largest", 5])
     assert code == 0, err
-    assert "validate: chinchilla law; 95% intervals, linearised" in out
+    assert "validate: Chinchilla law; 95% intervals, linearised" in out
     assert "the 5 largest-compute runs" in out and "held-out runs" in out
     assert out.count("\n") > 8  # the summary and one line per held-out run
     code, out, err = run(capsys, ["validate", files["csv"], "--holdout-largest", 5, "--json"])
