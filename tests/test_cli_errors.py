@@ -277,3 +277,36 @@ def test_no_traceback_from_a_fresh_process(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+# --- empty names, fixed values outside the law's domain --------------------------------------------------------------
+
+EMPTY = [
+    (["plan", "--compute", "1e23", "--accelerator", ""], "--accelerator"),
+    (["plan", "--compute", "1e23", "--accelerator-file", " "], "--accelerator-file"),
+    (["fit", "{csv}", "--params-col", ""], "--params-col"),
+    (["fit", "{csv}", "--save", ""], "--save"),
+    (["fit", "{csv}", "--by", ""], "--by"),
+    (["plot", "--kind", "frontier", "--out", ""], "--out"),
+    (["solve", "--compute", "1e24", "--fit", ""], "--fit"),
+]
+
+
+@pytest.mark.parametrize("argv, option", EMPTY, ids=[f"{a[0]} {o}" for a, o in EMPTY])
+def test_an_empty_name_is_refused(capsys, files, no_computation, argv, option):
+    argv = [str(files["csv"]) if a == "{csv}" else a for a in argv]
+    assert_one_error(*run(capsys, argv), f"argument {option}: an empty name; give one")
+
+
+@pytest.mark.parametrize("command", ["fit", "validate"])
+@pytest.mark.parametrize("fixed, shown", [("alpha=0", "alpha=0"), ("alpha=-0.3", "alpha=-0.3"), ("beta=0", "beta=0")])
+def test_a_fixed_exponent_outside_the_laws_domain_is_refused(capsys, files, no_computation, command, fixed, shown):
+    extra = ["--holdout-largest", "3"] if command == "validate" else []
+    code, out, err = run(capsys, [command, files["csv"], "--fix", fixed, *extra])
+    assert_one_error(code, out, err, f"--fix {shown}: outside the Chinchilla law's domain")
+    assert "must be a positive finite number" in err
+
+
+def test_a_fixed_value_inside_the_domain_is_kept(capsys, files):
+    code, out, err = run(capsys, ["fit", files["csv"], "--fix", "alpha=0.3", "--json"])
+    assert code == 0 and strict(out)["fits"][0]["fixed"] == {"alpha": 0.3}
