@@ -40,7 +40,8 @@ def test_json_is_strict_has_the_documented_keys_and_matches_the_api(capsys, file
     code, out, err = run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e24", "--spend", "1e21", "--json"])
     assert code == 0, err
     answer = strict(out)
-    assert set(answer) == KEYS
+    assert answer["schema"] == "optimal.suggest/1" and answer["law"]["params"] == pytest.approx({k: float(v) for k, v in files["fit"].law._asdict().items()})
+    assert set(answer) == KEYS | {"schema", "law"}
     assert answer["runs"] and all(set(r) == RUN_KEYS for r in answer["runs"])
     assert answer["total_compute"] <= 1e21 and answer["flops_per_param_token"] == 6.0
     expected = optimal.suggest(optimal.load_fit(files["record"]), 1e24, 1e21)
@@ -98,7 +99,7 @@ def test_malformed_candidates_csv_is_one_error(capsys, files, tmp_path, content,
     (["--spend", "0"], "--spend must be a positive finite number of FLOPs, got 0"),
     (["--spend=-1e21"], "--spend must be a positive finite number of FLOPs, got -1e+21"),
     (["--spend", "inf"], "--spend must be a positive finite number"),
-    (["--compute", "0"], "--target-compute must be a positive finite number of FLOPs, got 0"),
+    (["--compute", "0"], "--compute must be a positive finite number of FLOPs, got 0"),
     (["--n", "0"], "--n must be an integer >= 1, got 0"),
     (["--noise-sd", "-1"], "noise_sd must be a positive finite number"),
     (["--spend", "1e10", "--candidates", "{candidates}"], "no candidate fits in the spend of 1e+10 FLOPs: the "
