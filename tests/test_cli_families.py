@@ -85,7 +85,8 @@ def test_by_fits_each_group_on_its_own(capsys, runs_csv):
 
 def test_by_with_shared_is_one_joint_fit(capsys, runs_csv, tmp_path):
     saved = tmp_path / "joint.json"
-    results = fit_json(capsys, runs_csv, "--by", "grp", "--shared", "alpha", "beta", "--save", str(saved), *FAST)
+    # (no --n-polish: a joint fit refuses it, tests/test_cli_convention.py)
+    results = fit_json(capsys, runs_csv, "--by", "grp", "--shared", "alpha", "beta", "--save", str(saved), *FAST[:2])
     assert [r["group"] for r in results] == ["code", "web"]
     code, web = (r["params"] for r in results)
     assert code["alpha"] == web["alpha"] and code["beta"] == web["beta"]
@@ -95,7 +96,7 @@ def test_by_with_shared_is_one_joint_fit(capsys, runs_csv, tmp_path):
     assert [r["n_rows"] for r in results] == [30, 30]
     loaded = optimal.load_fit(saved)
     assert loaded.group_labels == ("code", "web") and loaded.shared == ("alpha", "beta")
-    code, out, _ = run(capsys, "fit", str(runs_csv), "--by", "grp", "--shared", "alpha", "beta", *FAST)  # as text
+    code, out, _ = run(capsys, "fit", str(runs_csv), "--by", "grp", "--shared", "alpha", "beta", *FAST[:2])  # as text
     assert code == 0 and "shared by every group: alpha, beta" in out and "group web" in out
 
 
