@@ -28,7 +28,9 @@ def test_solve_json_keys_and_values(capsys):
     answer = json.loads(out)
     records = answer["allocations"]
     assert code == 0 and len(records) == 2
-    assert set(answer) == {"source", "flops_per_param_token", "flops_per_param_token_from", "max_tokens", "max_params",
+    assert answer["schema"] == "optimal.solve/1"
+    assert answer["law"] == {"family": "chinchilla", "params": optimal.preset("hoffmann2022")._asdict()}
+    assert set(answer) == {"schema", "law", "source", "flops_per_param_token", "flops_per_param_token_from", "max_tokens", "max_params",
                            "fitted_range", "bootstrap", "allocations", "warnings", "notes", "status"}
     assert set(records[0]) == {"compute", "N", "D", "loss", "tokens_per_param", "converged", "bound", "fit_converged",
                                "extrapolation"}
@@ -101,9 +103,9 @@ def runs_csv(tmp_path_factory):
 
 def test_fit_json_and_save_then_solve(capsys, runs_csv, tmp_path):
     saved = tmp_path / "fit.json"
-    code, out, _ = run(capsys, "fit", str(runs_csv), "--json", "--save", str(saved))
-    result = json.loads(out)
-    assert code == 0
+    code, out, err = run(capsys, "fit", str(runs_csv), "--json", "--save", str(saved))
+    result = json.loads(out)["fits"][0]
+    assert code == 0 and f"wrote {saved}" in err
     assert set(result) >= {"params", "objective", "converged", "n_rows", "n_starts", "n_starts_at_best", "config"}
     assert result["n_rows"] == 60 and result["converged"] is True
     code, out, _ = run(capsys, "solve", "--fit", str(saved), "--compute", "1e24", "--json")
@@ -111,8 +113,8 @@ def test_fit_json_and_save_then_solve(capsys, runs_csv, tmp_path):
 
 
 def test_fit_bootstrap_json(capsys, runs_csv):
-    code, out, _ = run(capsys, "fit", str(runs_csv), "--bootstrap", "64", "--group-col", "config", "--budgets", "1e22", "1e24", "--json")
-    boot = json.loads(out)["bootstrap"]
+    code, out, _ = run(capsys, "fit", str(runs_csv), "--bootstrap", "64", "--cluster-col", "config", "--compute", "1e22", "1e24", "--json")
+    boot = json.loads(out)["fits"][0]["bootstrap"]
     assert code == 0 and boot["n_resamples"] == 64 and boot["confidence"] == 0.95
     assert set(boot["params"]) == {"E", "A", "B", "alpha", "beta", "a", "b"}
     assert [a["compute"] for a in boot["allocation"]] == [1e22, 1e24]
@@ -121,7 +123,7 @@ def test_fit_bootstrap_json(capsys, runs_csv):
 
 
 def test_fit_human_output(capsys, runs_csv):
-    code, out, _ = run(capsys, "fit", str(runs_csv), "--bootstrap", "32", "--budgets", "1e23")
+    code, out, _ = run(capsys, "fit", str(runs_csv), "--bootstrap", "32", "--compute", "1e23")
     assert code == 0 and "Chinchilla fit" in out and "percentile intervals" in out and "tokens_per_param" in out
 
 
@@ -130,7 +132,7 @@ def test_fit_epoch_anchor_from_the_shell(capsys, epoch_runs):
 
     code, out, _ = run(capsys, "fit", str(optimal.shared_data_path()), "--params-col", "Model Size", "--flops-col",
                        "Training FLOP", "--drop-highest-loss", "5", "--json")
-    result = json.loads(out)
+    result = json.loads(out)["fits"][0]
     assert code == 0 and result["n_rows"] == 240
     assert abs(result["objective"] - 1.01827402e-3) < 1e-10 and abs(result["params"]["alpha"] - 0.34731) < 2e-5
 
@@ -142,7 +144,7 @@ def test_fit_epoch_anchor_from_the_shell(capsys, epoch_runs):
         ("N,D,loss\n1e8,1e10,abc\n", [], "not a number"),
         ("N,D,oops\n1e8,1e10,3\n", [], "no column 'loss'"),
         ("N,D,loss\n" + "1e8,1e10,3.0\n" * 12, [], "same N"),
-        ("N,D,loss\n" + "".join(f"{10**(7+i/4)},{10**(9+i/5)},{3-i/20}\n" for i in range(12)), ["--group-col", "x"], "--bootstrap"),
+        ("N,D,loss\n" + "".join(f"{10**(7+i/4)},{10**(9+i/5)},{3-i/20}\n" for i in range(12)), ["--cluster-col", "x"], "--bootstrap"),
         ("N,D,loss\n" + "".join(f"{10**(7+i/4)},{10**(9+i/5)},{3-i/20}\n" for i in range(12)), ["--bootstrap", "1"], "--bootstrap must be an integer from 2 to"),
     ],
 )
@@ -157,12 +159,12 @@ def test_fit_errors(capsys, tmp_path, content, extra, message):
 
 def test_plot_command(capsys, tmp_path, runs_csv):
     out = tmp_path / "frontier.png"
-    code, stdout, _ = run(capsys, "plot", "--kind", "frontier", "--preset", "hoffmann2022", "--out", str(out))
-    assert code == 0 and out.stat().st_size > 10_000 and "wrote" in stdout
+    code, stdout, err = run(capsys, "plot", "--kind", "frontier", "--preset", "hoffmann2022", "--out", str(out))
+    assert code == 0 and out.stat().st_size > 10_000 and stdout == "" and err == f"wrote {out}\n"
     saved = tmp_path / "fit.json"
     run(capsys, "fit", str(runs_csv), "--bootstrap", "16", "--save", str(saved))
     for kind in ("fit", "bootstrap"):
-        code, _, _ = run(capsys, "plot", str(saved), "--kind", kind, "--out", str(tmp_path / f"{kind}.png"))
+        code, _, _ = run(capsys, "plot", "--fit", str(saved), "--kind", kind, "--out", str(tmp_path / f"{kind}.png"))
         assert code == 0 and (tmp_path / f"{kind}.png").exists()
     code, _, err = run(capsys, "plot", "--kind", "fit", "--out", str(out))
     assert code == 2 and "needs a fit record" in err and err.count("\n") == 1
@@ -201,9 +203,9 @@ def test_output_into_a_closed_pipe_ends_quietly():
 
 
 def test_long_work_says_how_long_off_a_terminal(capsys):
-    from optimal.cli.main import _progress_bar
+    from optimal.cli.common import progress_bar
 
-    show = _progress_bar("bootstrap", quiet_below_s=0.0)  # stderr is captured here: not a terminal
+    show = progress_bar("bootstrap", quiet_below_s=0.0)  # stderr is captured here: not a terminal
     show(100, 1000)
     show(200, 1000)
     err = capsys.readouterr().err
@@ -211,11 +213,12 @@ def test_long_work_says_how_long_off_a_terminal(capsys):
 
 
 def test_fit_bootstrap_max_iter_reaches_the_bootstrap(capsys, tmp_path):
+    # --bootstrap-max-iter (fit's --max-iter is the polish budget now: tests/test_cli_convention.py)
     runs = optimal.synthetic_runs(n_runs=40, noise=0.01, seed=0)
     path = tmp_path / "runs.csv"
     np.savetxt(path, np.column_stack(runs[:3]), delimiter=",", header="N,D,loss", comments="")
-    code, out, err = run(capsys, "fit", str(path), "--bootstrap", "20", "--max-iter", "1", "--json")
-    summary = json.loads(out)["bootstrap"]
+    code, out, err = run(capsys, "fit", str(path), "--bootstrap", "20", "--bootstrap-max-iter", "1", "--json")
+    summary = json.loads(out)["fits"][0]["bootstrap"]
     assert code == 0 and summary["n_failed"] > 0 and summary["n_retried"] >= summary["n_failed"]
 
 

@@ -72,7 +72,7 @@ JSON_FILES = [
 COMMANDS = [
     ["solve", "--compute", "1e24", "--coefficients", "{}"],
     ["solve", "--compute", "1e24", "--fit", "{}"],
-    ["plot", "{}", "--kind", "fit", "--out", "{out}"],
+    ["plot", "--fit", "{}", "--kind", "fit", "--out", "{out}"],
 ]
 
 
@@ -142,7 +142,7 @@ def test_malformed_fit_records(capsys, tmp_path, files, place, value, message):
     path = tmp_path / "edited.json"
     path.write_text(json.dumps(record))
     assert_one_error(*run(capsys, ["solve", "--compute", "1e24", "--fit", path]), message)
-    assert_one_error(*run(capsys, ["plot", path, "--kind", "bootstrap", "--out", tmp_path / "o.png"]), message)
+    assert_one_error(*run(capsys, ["plot", "--fit", path, "--kind", "bootstrap", "--out", tmp_path / "o.png"]), message)
 
 
 # --- options ----------------------------------------------------------------------------------------------------
@@ -157,12 +157,12 @@ def test_malformed_fit_records(capsys, tmp_path, files, place, value, message):
         (["--bootstrap", "4", "--seed", "9223372036854775808"], "--seed must be an integer from 0 to 4294967295"),
         (["--bootstrap", "4", "--seed", "-1"], "--seed must be an integer from 0 to 4294967295, got -1"),
         (["--bootstrap", "4", "--seed", "4294967296"], "--seed must be an integer from 0 to 4294967295"),
-        (["--bootstrap", "20", "--budgets", "-1", "0", "1e400"], "compute must be positive and finite, got -1"),
-        (["--bootstrap", "20", "--budgets", "1e400"], "compute must be positive and finite, got inf"),
-        (["--bootstrap", "20", "--budgets", "nan"], "compute must be positive and finite, got nan"),
-        (["--budgets", "1e22", "5"], "below one parameter trained on one token"),
-        (["--budgets", "1e22", "--flops-per-param-token", "0"], "flops_per_param_token must be positive"),
-        (["--budgets", "1e22", "--flops-per-param-token", "nan"], "flops_per_param_token must be positive"),
+        (["--bootstrap", "20", "--compute", "-1", "0", "1e400"], "compute must be positive and finite, got -1"),
+        (["--bootstrap", "20", "--compute", "1e400"], "compute must be positive and finite, got inf"),
+        (["--bootstrap", "20", "--compute", "nan"], "compute must be positive and finite, got nan"),
+        (["--compute", "1e22", "5"], "below one parameter trained on one token"),
+        (["--compute", "1e22", "--flops-per-param-token", "0"], "flops_per_param_token must be positive"),
+        (["--compute", "1e22", "--flops-per-param-token", "nan"], "flops_per_param_token must be positive"),
         (["--bootstrap", "-5"], "--bootstrap must be an integer from 2 to 1000000, got -5"),
         (["--bootstrap", "1"], "--bootstrap must be an integer from 2"),
         (["--bootstrap", "99999999999999999999"], "--bootstrap must be an integer from 2 to 1000000"),
@@ -200,7 +200,7 @@ def test_plot_options_checked_before_drawing(capsys, files, no_computation, opti
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["solve", "--compute", "1e24", "--preset", ""], "unknown preset ''"),
+        (["solve", "--compute", "1e24", "--preset", ""], "argument --preset: an empty name"),
         (["solve", "--compute", "1e309"], "compute must be positive and finite, got inf"),
         (["solve", "--compute", "nan"], "compute must be positive and finite, got nan"),
         (["solve", "--compute", "1e24", "--flops-per-param-token", "-1"], "flops_per_param_token must be positive"),
@@ -277,3 +277,36 @@ def test_no_traceback_from_a_fresh_process(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+# --- empty names, fixed values outside the law's domain --------------------------------------------------------------
+
+EMPTY = [
+    (["plan", "--compute", "1e23", "--accelerator", ""], "--accelerator"),
+    (["plan", "--compute", "1e23", "--accelerator-file", " "], "--accelerator-file"),
+    (["fit", "{csv}", "--params-col", ""], "--params-col"),
+    (["fit", "{csv}", "--save", ""], "--save"),
+    (["fit", "{csv}", "--by", ""], "--by"),
+    (["plot", "--kind", "frontier", "--out", ""], "--out"),
+    (["solve", "--compute", "1e24", "--fit", ""], "--fit"),
+]
+
+
+@pytest.mark.parametrize("argv, option", EMPTY, ids=[f"{a[0]} {o}" for a, o in EMPTY])
+def test_an_empty_name_is_refused(capsys, files, no_computation, argv, option):
+    argv = [str(files["csv"]) if a == "{csv}" else a for a in argv]
+    assert_one_error(*run(capsys, argv), f"argument {option}: an empty name; give one")
+
+
+@pytest.mark.parametrize("command", ["fit", "validate"])
+@pytest.mark.parametrize("fixed, shown", [("alpha=0", "alpha=0"), ("alpha=-0.3", "alpha=-0.3"), ("beta=0", "beta=0")])
+def test_a_fixed_exponent_outside_the_laws_domain_is_refused(capsys, files, no_computation, command, fixed, shown):
+    extra = ["--holdout-largest", "3"] if command == "validate" else []
+    code, out, err = run(capsys, [command, files["csv"], "--fix", fixed, *extra])
+    assert_one_error(code, out, err, f"--fix {shown}: outside the Chinchilla law's domain")
+    assert "must be a positive finite number" in err
+
+
+def test_a_fixed_value_inside_the_domain_is_kept(capsys, files):
+    code, out, err = run(capsys, ["fit", files["csv"], "--fix", "alpha=0.3", "--json"])
+    assert code == 0 and strict(out)["fits"][0]["fixed"] == {"alpha": 0.3}

@@ -41,19 +41,23 @@ def runs_csv(tmp_path_factory):
 def fit_json(capsys, path, *options):
     code, out, err = run(capsys, "fit", str(path), "--json", *options)
     assert code == 0, err
-    return json.loads(out)
+    found = json.loads(out)
+    assert found["schema"] == "optimal.fit/1"
+    if "settings" in found:  # --sweep
+        return found["settings"]
+    return found["fits"] if "--by" in options else found["fits"][0]
 
 
 def test_kaplan_fit_names_its_parameters(capsys, runs_csv):
     result = fit_json(capsys, runs_csv, "--law", "kaplan", *FAST)
-    assert result["law"] == "kaplan"
+    assert result["law"]["family"] == "kaplan"
     assert list(result["params"]) == ["alpha_N", "alpha_D", "N_c", "D_c"]
     assert result["fixed"] == {} and result["converged"] is True
 
 
 def test_fix_holds_the_value_and_lists_it(capsys, runs_csv):
     result = fit_json(capsys, runs_csv, "--fix", "E=1.82", *FAST)
-    assert result["law"] == "chinchilla"
+    assert result["law"]["family"] == "chinchilla"
     assert result["params"]["E"] == 1.82  # exactly: the value given, not a float32 or exp(log()) round trip
     assert result["fixed"] == {"E": 1.82}
     assert set(result["params"]) == {"E", "A", "B", "alpha", "beta"}
@@ -66,22 +70,23 @@ def test_tie_makes_two_parameters_equal(capsys, runs_csv):
 
 
 def test_by_fits_each_group_on_its_own(capsys, runs_csv):
-    results = fit_json(capsys, runs_csv, "--by", "grp", "--budgets", "1e22", *FAST)
+    results = fit_json(capsys, runs_csv, "--by", "grp", "--compute", "1e22", *FAST)
     assert isinstance(results, list) and [r["group"] for r in results] == ["code", "web"]
     assert [r["n_rows"] for r in results] == [30, 30]  # each group's rows alone
-    assert all(r["law"] == "chinchilla" and r["shared"] == [] for r in results)
+    assert all(r["law"]["family"] == "chinchilla" and r["shared"] == [] for r in results)
     assert results[0]["params"]["alpha"] != results[1]["params"]["alpha"]  # nothing shared: two separate fits
     assert all(r["recommendation"]["allocations"][0]["compute"] == 1e22 for r in results)
     n_star = [r["recommendation"]["allocations"][0]["N"] for r in results]
     assert n_star[0] != n_star[1]  # each group's own law
-    code, out, _ = run(capsys, "fit", str(runs_csv), "--by", "grp", "--budgets", "1e22", *FAST)  # the same, as text
+    code, out, _ = run(capsys, "fit", str(runs_csv), "--by", "grp", "--compute", "1e22", *FAST)  # the same, as text
     assert code == 0 and out.count("Chinchilla fit") == 2 and out.count("(the 30 fitted runs)") == 2
     assert out.index("== group code ==") < out.index("== group web ==")
 
 
 def test_by_with_shared_is_one_joint_fit(capsys, runs_csv, tmp_path):
     saved = tmp_path / "joint.json"
-    results = fit_json(capsys, runs_csv, "--by", "grp", "--shared", "alpha", "beta", "--save", str(saved), *FAST)
+    # (no --n-polish: a joint fit refuses it, tests/test_cli_convention.py)
+    results = fit_json(capsys, runs_csv, "--by", "grp", "--shared", "alpha", "beta", "--save", str(saved), *FAST[:2])
     assert [r["group"] for r in results] == ["code", "web"]
     code, web = (r["params"] for r in results)
     assert code["alpha"] == web["alpha"] and code["beta"] == web["beta"]
@@ -91,7 +96,7 @@ def test_by_with_shared_is_one_joint_fit(capsys, runs_csv, tmp_path):
     assert [r["n_rows"] for r in results] == [30, 30]
     loaded = optimal.load_fit(saved)
     assert loaded.group_labels == ("code", "web") and loaded.shared == ("alpha", "beta")
-    code, out, _ = run(capsys, "fit", str(runs_csv), "--by", "grp", "--shared", "alpha", "beta", *FAST)  # as text
+    code, out, _ = run(capsys, "fit", str(runs_csv), "--by", "grp", "--shared", "alpha", "beta", *FAST[:2])  # as text
     assert code == 0 and "shared by every group: alpha, beta" in out and "group web" in out
 
 
@@ -170,17 +175,17 @@ def test_compare_groups_from_the_command_line(capsys, tmp_path):
         rows += [f"{float(n)!r},{float(d)!r},{float(l)!r},{label}" for n, d, l in zip(runs.n_params, runs.n_tokens, runs.loss)]
     path = tmp_path / "two.csv"
     path.write_text("\n".join(rows) + "\n")
-    assert main(["fit", str(path), "--by", "dataset", "--bootstrap", "64", "--budgets", "1e23", "--compare",
+    assert main(["fit", str(path), "--by", "dataset", "--bootstrap", "64", "--compute", "1e23", "--compare",
                  "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
-    assert [g["group"] for g in found["groups"]] == ["base", "better"]
+    assert [g["group"] for g in found["fits"]] == ["base", "better"]
     (comparison,) = found["comparisons"]
     assert (comparison["a"], comparison["b"]) == ("base", "better")
     alpha = comparison["params"]["alpha"]
-    fits = {g["group"]: g["params"] for g in found["groups"]}
+    fits = {g["group"]: g["params"] for g in found["fits"]}
     assert alpha["point"] == pytest.approx(fits["better"]["alpha"] - fits["base"]["alpha"], rel=1e-9)
     assert comparison["allocation"][0]["compute_multiplier"]["point"] > 0
-    assert main(["fit", str(path), "--by", "dataset", "--bootstrap", "64", "--budgets", "1e23", "--compare"]) == 0
+    assert main(["fit", str(path), "--by", "dataset", "--bootstrap", "64", "--compute", "1e23", "--compare"]) == 0
     assert "compute multiplier at C = 1e+23" in capsys.readouterr().out
     assert main(["fit", str(path), "--compare"]) == 2
     assert "--compare" in capsys.readouterr().err
@@ -194,15 +199,15 @@ def test_one_command_one_figure_for_groups(capsys, tmp_path):
     path = tmp_path / "three.csv"
     path.write_text("\n".join(rows) + "\n")
     out = tmp_path / "groups.png"
-    assert main(["fit", str(path), "--by", "dataset", "--bootstrap", "32", "--budgets", "1e23", "--plot", str(out)]) == 0
+    assert main(["fit", str(path), "--by", "dataset", "--bootstrap", "32", "--compute", "1e23", "--plot", str(out)]) == 0
     assert out.stat().st_size > 10_000 and "wrote" in capsys.readouterr().err
     assert main(["fit", str(path), "--plot", str(tmp_path / "no_such_dir" / "x.png")]) == 2
 
 
 def test_sweep_from_the_command_line(capsys, runs_csv):
-    assert main(["fit", str(runs_csv), "--sweep", "delta=1e-3,1e-2", "--sweep", "drop-smallest=0,1", "--budgets",
+    assert main(["fit", str(runs_csv), "--sweep", "delta=1e-3,1e-2", "--sweep", "drop-smallest=0,1", "--compute",
                  "1e23", "--json"]) == 0
-    found = json.loads(capsys.readouterr().out)
+    found = json.loads(capsys.readouterr().out)["settings"]
     assert [(f["setting"]["delta"], f["setting"]["drop_smallest"]) for f in found] == [
         (1e-3, 0), (1e-3, 1), (1e-2, 0), (1e-2, 1)]
     assert found[1]["n_rows"] < found[0]["n_rows"] and found[0]["config"]["delta"] == 1e-3

@@ -51,7 +51,7 @@ def test_text_answer(capsys, grid):
 
 def test_json_matches_the_library_and_is_strict(capsys, grid):
     runs, csv, _ = grid
-    code, out, err = run(capsys, ["isoflop", csv, "--json", "--no-parametric", "--budgets", "1e24"])
+    code, out, err = run(capsys, ["isoflop", csv, "--json", "--no-parametric", "--compute", "1e24"])
     answer = strict(out)
     found = optimal.isoflop(runs, parametric=False, targets=[1e24])
     assert code == 0
@@ -126,7 +126,7 @@ def test_refused_budget_is_shown(capsys, tmp_path):
     (["--bootstrap", "1"], "--bootstrap must be an integer from 2 to"),
     (["--seed", "-3"], "--seed must be an integer from 0 to"),
     (["--confidence", "1"], "--confidence must be between 0 and 1"),
-    (["--budgets", "0"], "--budgets: compute must be positive and finite, got 0"),
+    (["--compute", "0"], "--compute: compute must be positive and finite, got 0"),
     (["--where", "N=>3"], "--where"),
     (["--plot", "out.xyz"], "cannot tell the image format"),
 ])

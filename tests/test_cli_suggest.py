@@ -37,10 +37,11 @@ def files(tmp_path_factory):
 
 
 def test_json_is_strict_has_the_documented_keys_and_matches_the_api(capsys, files):
-    code, out, err = run(capsys, ["suggest", files["record"], "--target-compute", "1e24", "--spend", "1e21", "--json"])
+    code, out, err = run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e24", "--spend", "1e21", "--json"])
     assert code == 0, err
     answer = strict(out)
-    assert set(answer) == KEYS
+    assert answer["schema"] == "optimal.suggest/1" and answer["law"]["params"] == pytest.approx({k: float(v) for k, v in files["fit"].law._asdict().items()})
+    assert set(answer) == KEYS | {"schema", "law"}
     assert answer["runs"] and all(set(r) == RUN_KEYS for r in answer["runs"])
     assert answer["total_compute"] <= 1e21 and answer["flops_per_param_token"] == 6.0
     expected = optimal.suggest(optimal.load_fit(files["record"]), 1e24, 1e21)
@@ -50,7 +51,7 @@ def test_json_is_strict_has_the_documented_keys_and_matches_the_api(capsys, file
 
 
 def test_text_output_lists_the_runs(capsys, files):
-    code, out, err = run(capsys, ["suggest", files["record"], "--target-compute", "1e24", "--spend", "1e21",
+    code, out, err = run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e24", "--spend", "1e21",
                                   "--n", "3"])
     assert code == 0, err
     assert "predicted sd of ln N*" in out and "N (params)" in out and "tokens/param" in out
@@ -60,7 +61,7 @@ def test_text_output_lists_the_runs(capsys, files):
 
 
 def test_candidates_from_a_csv_and_k_from_the_record(capsys, files):
-    code, out, err = run(capsys, ["suggest", files["with_k"], "--target-compute", "1e24", "--spend", "1e21",
+    code, out, err = run(capsys, ["suggest", "--fit", files["with_k"], "--compute", "1e24", "--spend", "1e21",
                                   "--candidates", files["candidates"], "--json"])
     assert code == 0, err
     answer = strict(out)
@@ -69,7 +70,7 @@ def test_candidates_from_a_csv_and_k_from_the_record(capsys, files):
     given = {(1e8, 2e11), (1e9, 2e10), (1e10, 2e9), (3e9, 3e10)}
     assert {(r["N"], r["D"]) for r in answer["runs"]} <= given
     assert all(r["compute"] == pytest.approx(8 * r["N"] * r["D"]) for r in answer["runs"])
-    code, out, _ = run(capsys, ["suggest", files["with_k"], "--target-compute", "1e24", "--spend", "1e21",
+    code, out, _ = run(capsys, ["suggest", "--fit", files["with_k"], "--compute", "1e24", "--spend", "1e21",
                                 "--candidates", files["candidates"], "--flops-per-param-token", "6", "--json"])
     assert strict(out)["flops_per_param_token"] == 6.0  # the option wins over the record
 
@@ -90,7 +91,7 @@ CSV_ERRORS = [
 def test_malformed_candidates_csv_is_one_error(capsys, files, tmp_path, content, message):
     path = tmp_path / "candidates.csv"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    assert_one_error(*run(capsys, ["suggest", files["record"], "--target-compute", "1e24", "--spend", "1e21",
+    assert_one_error(*run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e24", "--spend", "1e21",
                                    "--candidates", path]), message)
 
 
@@ -98,7 +99,7 @@ def test_malformed_candidates_csv_is_one_error(capsys, files, tmp_path, content,
     (["--spend", "0"], "--spend must be a positive finite number of FLOPs, got 0"),
     (["--spend=-1e21"], "--spend must be a positive finite number of FLOPs, got -1e+21"),
     (["--spend", "inf"], "--spend must be a positive finite number"),
-    (["--target-compute", "0"], "--target-compute must be a positive finite number of FLOPs, got 0"),
+    (["--compute", "0"], "--compute must be a positive finite number of FLOPs, got 0"),
     (["--n", "0"], "--n must be an integer >= 1, got 0"),
     (["--noise-sd", "-1"], "noise_sd must be a positive finite number"),
     (["--spend", "1e10", "--candidates", "{candidates}"], "no candidate fits in the spend of 1e+10 FLOPs: the "
@@ -107,16 +108,16 @@ def test_malformed_candidates_csv_is_one_error(capsys, files, tmp_path, content,
 def test_bad_options_are_one_error(capsys, files, options, message):
     """(The default candidates always fit: their budgets stop at the spend. Given ones may not.)"""
     options = [o.format(candidates=files["candidates"]) for o in options]
-    argv = ["suggest", files["record"], "--target-compute", "1e24"]
+    argv = ["suggest", "--fit", files["record"], "--compute", "1e24"]
     argv += [] if any(o.startswith("--spend") for o in options) else ["--spend", "1e21"]
     assert_one_error(*run(capsys, argv + options), message)
 
 
 def test_a_missing_option_or_file_is_one_error(capsys, files):
-    assert_one_error(*run(capsys, ["suggest", files["record"], "--target-compute", "1e24"]), "--spend")
-    assert_one_error(*run(capsys, ["suggest", files["folder"] / "none.json", "--target-compute", "1e24",
+    assert_one_error(*run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e24"]), "--spend")
+    assert_one_error(*run(capsys, ["suggest", "--fit", files["folder"] / "none.json", "--compute", "1e24",
                                    "--spend", "1e21"]), "none.json")
-    assert_one_error(*run(capsys, ["suggest", files["record"], "--target-compute", "1e24", "--spend", "1e21",
+    assert_one_error(*run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e24", "--spend", "1e21",
                                    "--candidates", files["folder"] / "none.csv"]), "no such file")
 
 
@@ -127,4 +128,4 @@ def test_a_record_without_its_runs_is_refused(capsys, files, tmp_path):
     del record["data"]
     path = tmp_path / "no_data.json"
     path.write_text(json.dumps(record))
-    assert_one_error(*run(capsys, ["suggest", path, "--target-compute", "1e24", "--spend", "1e21"]), "data")
+    assert_one_error(*run(capsys, ["suggest", "--fit", path, "--compute", "1e24", "--spend", "1e21"]), "data")

@@ -37,7 +37,7 @@ def files(tmp_path_factory):
 def test_validate_text_and_json(capsys, files):
     code, out, err = run(capsys, ["validate", files["csv"], "--holdout-largest", 5])
     assert code == 0, err
-    assert "validate: chinchilla law; 95% intervals, linearised" in out
+    assert "validate: Chinchilla law; 95% intervals, linearised" in out
     assert "the 5 largest-compute runs" in out and "held-out runs" in out
     assert out.count("\n") > 8  # the summary and one line per held-out run
     code, out, err = run(capsys, ["validate", files["csv"], "--holdout-largest", 5, "--json"])
@@ -120,10 +120,10 @@ def test_validate_missing_file(capsys, files):
 
 
 def test_predict_text_and_json_with_draws(capsys, files):
-    code, out, err = run(capsys, ["predict", files["record"], "--params", 1e9, 7e10, "--tokens", 2e10, 1.4e12])
+    code, out, err = run(capsys, ["predict", "--fit", files["record"], "--params", 1e9, 7e10, "--tokens", 2e10, 1.4e12])
     assert code == 0, err
     assert "bootstrap percentiles of 20 draws" in out and "7e+10" in out
-    code, out, err = run(capsys, ["predict", files["record"], "--params", 1e9, 7e10, "--tokens", 2e10, 1.4e12, "--json"])
+    code, out, err = run(capsys, ["predict", "--fit", files["record"], "--params", 1e9, 7e10, "--tokens", 2e10, 1.4e12, "--json"])
     assert code == 0
     found = strict(out)
     assert found["method"] == "bootstrap" and found["n_draws"] == files["boot"].good.shape[0]
@@ -137,7 +137,7 @@ def test_predict_text_and_json_with_draws(capsys, files):
 
 
 def test_predict_broadcast_linearised_and_far(capsys, files):
-    code, out, err = run(capsys, ["predict", files["bare"], "--params", 1e9, 1e12, "--tokens", 2e10, "--json"])
+    code, out, err = run(capsys, ["predict", "--fit", files["bare"], "--params", 1e9, 1e12, "--tokens", 2e10, "--json"])
     assert code == 0
     found = strict(out)
     assert found["method"] == "linearised" and [r["D"] for r in found["runs"]] == [2e10, 2e10]
@@ -145,14 +145,14 @@ def test_predict_broadcast_linearised_and_far(capsys, files):
 
 
 def test_predict_runs_csv(capsys, files):
-    code, out, err = run(capsys, ["predict", files["bare"], "--runs", files["planned"], "--json"])
+    code, out, err = run(capsys, ["predict", "--fit", files["bare"], "--runs", files["planned"], "--json"])
     assert code == 0, err
     assert [r["N"] for r in strict(out)["runs"]] == [1e9, 7e10]
-    code, out, err = run(capsys, ["predict", files["bare"], "--runs", files["csv"], "--json"])  # with losses
+    code, out, err = run(capsys, ["predict", "--fit", files["bare"], "--runs", files["csv"], "--json"])  # with losses
     runs = strict(out)["runs"]
     assert len(runs) == N_RUNS and {"actual", "rel_error", "in_prediction_interval"} <= set(runs[0])
     assert runs[0]["rel_error"] == pytest.approx(runs[0]["loss"] / runs[0]["actual"] - 1)
-    code, out, err = run(capsys, ["predict", files["bare"], "--runs", files["csv"]])
+    code, out, err = run(capsys, ["predict", "--fit", files["bare"], "--runs", files["csv"]])
     assert code == 0 and "actual" in out and "in PI" in out
 
 
@@ -167,12 +167,12 @@ def test_predict_runs_csv(capsys, files):
     (["--params", 1e9, "--tokens", 2e10, "--group", "a"], "group 'a': this fit has no groups"),
 ])
 def test_predict_errors(capsys, files, argv, message):
-    code, out, err = run(capsys, ["predict", files["record"], *argv])
+    code, out, err = run(capsys, ["predict", "--fit", files["record"], *argv])
     assert_one_error(code, out, err, message)
 
 
 def test_predict_bad_files(capsys, files):
-    code, out, err = run(capsys, ["predict", files["folder"] / "none.json", "--params", 1e9, "--tokens", 2e10])
+    code, out, err = run(capsys, ["predict", "--fit", files["folder"] / "none.json", "--params", 1e9, "--tokens", 2e10])
     assert_one_error(code, out, err, "none.json")
-    code, out, err = run(capsys, ["predict", files["record"], "--runs", files["folder"] / "none.csv"])
+    code, out, err = run(capsys, ["predict", "--fit", files["record"], "--runs", files["folder"] / "none.csv"])
     assert_one_error(code, out, err, "none.csv")

@@ -20,7 +20,7 @@ from optimal.fitting.resample import per_call as _per_call
 from optimal.laws.chinchilla import SCREEN_CELLS, exponent_grid, screen_block_rows
 from test_cli_errors import run  # the CLI helper every test file uses
 
-cli = importlib.import_module("optimal.cli.main")  # the module (optimal.cli.main is also its function's name)
+cli = importlib.import_module("optimal.cli.common")  # where the CLI keeps ESTIMATE_ABOVE_S
 
 
 def test_screen_blocks_of_rows_give_the_same_map_as_one_block():

@@ -43,9 +43,9 @@ def fitted(flops_csv, tmp_path_factory):
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         code = main(["fit", str(flops_csv), "--flops-col", "C", "--flops-per-param-token", str(K), "--bootstrap", "30",
-                     "--budgets", "1e22", "--save", str(path), "--json"])
+                     "--compute", "1e22", "--save", str(path), "--json"])
     assert code == 0
-    return path, json.loads(printed.getvalue())
+    return path, json.loads(printed.getvalue())["fits"][0]
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +55,13 @@ def saved(fitted):
 
 def fit_json(capsys, flops_csv, *extra):
     out, _ = cli(capsys, "fit", flops_csv, "--flops-col", "C", "--flops-per-param-token", K, "--json", *extra)
-    return json.loads(out)
+    return json.loads(out)["fits"][0]
 
 
 def test_fit_budgets_text_uses_the_given_k(capsys, flops_csv, tmp_path):
     """Bug: the text output of ``fit --budgets`` allocated with k = 6 whatever --flops-per-param-token said."""
     record = tmp_path / "fit.json"
-    out, _ = cli(capsys, "fit", flops_csv, "--flops-col", "C", "--flops-per-param-token", K, "--budgets", "1e22",
+    out, _ = cli(capsys, "fit", flops_csv, "--flops-col", "C", "--flops-per-param-token", K, "--compute", "1e22",
                  "--save", record)
     law = optimal.load_fit(record).law
     right = optimal.compute_optimal(law, 1e22, flops_per_param_token=K)
@@ -71,7 +71,7 @@ def test_fit_budgets_text_uses_the_given_k(capsys, flops_csv, tmp_path):
 
 def test_fit_budgets_json_without_bootstrap_has_the_allocation(capsys, flops_csv):
     """Bug: ``fit --budgets --json`` without ``--bootstrap`` dropped the allocation."""
-    output = fit_json(capsys, flops_csv, "--budgets", "1e22", "1e23")
+    output = fit_json(capsys, flops_csv, "--compute", "1e22", "1e23")
     answers = output["recommendation"]["allocations"]
     assert [a["compute"] for a in answers] == [1e22, 1e23]
     assert {"N", "D", "tokens_per_param", "loss", "extrapolation"} <= set(answers[0])

@@ -358,9 +358,14 @@ class IsoflopResult:
 # --- grouping runs into budgets ---------------------------------------------------------------------------------
 
 
+ROUNDING_TOLERANCE = 8 * float(np.finfo(np.float64).eps)  # ~1.8e-15: budgets k N D computed in float64 differ by
+# a few ulps (k N D rounds twice), so a tolerance below this floor (0 included) still treats them as one budget
+
+
 def group_budgets(compute, tolerance=DEFAULT_TOLERANCE):
     """Group runs into IsoFLOP budgets: sorted by compute, a run joins the current budget while its compute is within
-    ``tolerance`` (relative) of that budget's smallest, else it starts the next.
+    ``tolerance`` (relative, at least ``ROUNDING_TOLERANCE``: 8 float64 ulps, so that a budget computed as k N D in
+    floating point is not split by rounding) of that budget's smallest, else it starts the next.
 
     Args:
       compute: each run's budget in FLOPs, shape (n,). tolerance: relative, >= 0 and < 1.
@@ -378,7 +383,7 @@ def group_budgets(compute, tolerance=DEFAULT_TOLERANCE):
     ids = np.empty(len(compute), dtype=np.int64)
     current, first = -1, None
     for i in order:
-        if first is None or compute[i] > first * (1.0 + tolerance):
+        if first is None or compute[i] > first * (1.0 + max(tolerance, ROUNDING_TOLERANCE)):
             current, first = current + 1, compute[i]
         ids[i] = current
     budgets = np.array([_geometric_mean(compute[ids == g]) for g in range(current + 1)])

@@ -194,7 +194,7 @@ class Validation:
         first = report.folds[0]
         method = (f"bootstrap ({first.bootstrap.n_resamples} resamples per fit)" if first.bootstrap is not None
                   else "linearised (no --bootstrap)")
-        lines = [f"validate: {first.fit.family.name} law; {level} intervals, {method}"]
+        lines = [f"validate: {first.fit.family.display_name or first.fit.family.name} law; {level} intervals, {method}"]
         lines += [f"  note: {note}" for note in report.notes]
         headers = ["held out", "fit", "predicted", "mean |err|", "max |err|", "bias", "mean-CI cover", "PI cover",
                    "PI expected", "P(cover)", "P(bias)", "flag"]

@@ -1,24 +1,39 @@
-"""What every command of the ``optimal`` command line shares: the argument parser that turns usage errors into
-``OptimalError`` (one ``error: ...`` line), argument types, the law a command reads, strict JSON and warnings on
-the terminal, tables, and the printed answer of ``optimal.recommend``. Command modules import from here;
-``main`` registers them."""
+"""What every command of the ``optimal`` command line shares, each defined once: the argument parser that turns usage
+errors into ``OptimalError`` (one ``error: ...`` line), argument types, the shared options (``--fit``, ``--compute``,
+``--by``, ``--cluster-col``, ``--group``, ``--flops-per-param-token``, ``--weight-col``, ``--max-iter`` /
+``--bootstrap-max-iter``, ``--json``, the column options) and their deprecated spellings, the law a command reads,
+output (strict JSON with a schema, ``wrote PATH`` lines, warnings on stderr), progress, and the printed answer of
+``optimal.recommend``. Command modules import from here; ``main`` registers them.
+
+The convention (docs/cli.md): one meaning per flag everywhere it applies; ``--json`` prints one object with
+``"schema": "optimal.<command>/1"`` and, where a law was used, ``"law": {"family", "params"}``; files written say
+``wrote PATH`` on stderr; warnings are ``warning: ...`` on stderr.
+"""
 
 import argparse
+import math
 import sys
+import time
 from pathlib import Path
 
 import optimal
-from optimal.errors import OptimalError
+from optimal.errors import OptimalError, check_positive
 from optimal.data.where import parse_where
 from optimal._util.jsonio import dumps_strict
 from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal._util.text import format_table, or_na  # noqa: F401 (the commands' tables)
+
+SCHEMA_VERSION = 1  # the version of every command's JSON shape ("optimal.<command>/1")
+K_HELP_RECORD = "k in C = k N D (default: the fit record's k when a record is given, else 6)"
+K_HELP = "k in C = k N D (default 6)"
 
 
 class Parser(argparse.ArgumentParser):
     def error(self, message):
         raise OptimalError(message)
 
+
+# --- argument types ------------------------------------------------------------------------------------------------
 
 def number(text):
     try:
@@ -27,26 +42,205 @@ def number(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
+def name(text):
+    """A column, file, accelerator or other name: any text but an empty (or blank) one."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty name; give one")
+    return text
+
+
 def assignment(form, value=str):
     """An argparse type for ``NAME=VALUE`` options (``--covariate U=unique_tokens``, ``--fix E=1.69``): a pair
     ``(name, value(text))``; ``form`` shows the expected shape in the message."""
     def parse(text):
-        name, equals, right = (part.strip() for part in text.partition("="))
-        if not equals or not name or not right:
+        key, equals, right = (part.strip() for part in text.partition("="))
+        if not equals or not key or not right:
             raise argparse.ArgumentTypeError(f"{text!r} is not {form}")
-        return name, value(right)
+        return key, value(right)
 
     return parse
 
 
 def named_once(pairs, option):
     """``{name: value}`` from ``NAME=VALUE`` pairs; a name given twice is an error, not a silent override."""
-    names = [name for name, _ in pairs or ()]
-    twice = sorted({name for name in names if names.count(name) > 1})
+    names = [key for key, _ in pairs or ()]
+    twice = sorted({key for key in names if names.count(key) > 1})
     if twice:
         raise OptimalError(f"{option} names {', '.join(twice)} more than once")
     return dict(pairs or ())
 
+
+def check_fixed(law, fixed, option="--fix"):
+    """``fixed`` ({name: value}) checked against the law family's own domain of each parameter: the family's
+    ``positive`` and ``bounds`` (``Family.to_fitting``), and the law's coefficient ranges
+    (``optimal.laws.coefficients.check_coefficients``: an exponent must be positive) with every other parameter at
+    the middle of the family's start box. Raises ``OptimalError`` naming the option and the parameter."""
+    import numpy as np
+
+    from optimal.laws import FAMILIES
+    from optimal.laws.coefficients import check_coefficients
+
+    family = FAMILIES[law]
+    for key, value in fixed.items():
+        if key not in family.params:
+            continue  # the fit names an unknown parameter itself
+        point = {p: float(np.sqrt(np.prod(family.start_box[p]))) if min(family.start_box[p]) > 0 else
+                 float(np.mean(family.start_box[p])) for p in family.params}
+        point[key] = value
+        try:
+            family.to_fitting(point)
+            check_coefficients(family.law(point, dict(family.covariate_defaults)))
+        except OptimalError as exc:
+            raise OptimalError(f"{option} {key}={value:g}: outside the {family.display_name or family.name} law's "
+                               f"domain ({exc})") from None
+
+
+# --- deprecated spellings ------------------------------------------------------------------------------------------
+
+class _Deprecated(argparse.Action):
+    """An old spelling of an option: its value is kept aside and moved to the new option's ``dest`` after parsing
+    (``resolve_deprecated``), with one ``warning: OLD is deprecated, use NEW``."""
+
+    def __init__(self, option_strings, dest, use, **kwargs):
+        self.use = use
+        super().__init__(option_strings, "_deprecated_" + dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        found = getattr(namespace, "deprecated", None) or []
+        found.append((option_string, self.use, self.dest[len("_deprecated_"):], values))
+        namespace.deprecated = found
+
+
+def deprecated(parser, old, dest, use, **kwargs):
+    """Register ``old`` as a deprecated spelling of the option ``use`` (whose value is ``dest``); hidden from
+    --help."""
+    parser.add_argument(old, action=_Deprecated, dest=dest, use=use, help=argparse.SUPPRESS, **kwargs)
+
+
+def resolve_deprecated(args):
+    """Move every deprecated spelling's value to its new option, with one warning each; both spellings at once is
+    an error. Also the old positional FIT.json of plot, predict and suggest (``--fit`` now)."""
+    found = list(getattr(args, "deprecated", None) or [])
+    positional = getattr(args, "fit_positional", None)
+    if positional is not None:
+        found.append(("the positional FIT.json", "--fit FIT.json", "fit", positional))
+    for old, use, dest, value in found:
+        if getattr(args, dest, None) not in (None, [], False):
+            raise OptimalError(f"{old} and {use.split()[0]} are the same option ({old} is its deprecated spelling): "
+                               f"give {use.split()[0]} only")
+        warn(f"{old} is deprecated, use {use}")
+        setattr(args, dest, value)
+    return args
+
+
+# --- the shared options --------------------------------------------------------------------------------------------
+
+def add_fit_option(parser, positional_alias=False, required=False):
+    """``--fit FIT.json``: a saved fit record; with ``positional_alias`` the old positional FIT.json still works."""
+    parser.add_argument("--fit", metavar="FIT.json", type=name, required=False,
+                        help="a fit record saved by 'optimal fit --save'" + (" (required)" if required else ""))
+    if positional_alias:
+        parser.add_argument("fit_positional", nargs="?", metavar="FIT.json", type=name, help=argparse.SUPPRESS)
+
+
+def require_fit(args):
+    if not args.fit:
+        raise OptimalError("give the fit record: --fit FIT.json (saved by 'optimal fit --save')")
+
+
+def add_compute_option(parser, help="training compute budgets in FLOPs", single=False, old=()):
+    """``--compute C [C ...]`` (``single``: one C), with the old spellings ``old`` as deprecated aliases."""
+    kwargs = dict(type=number, metavar="C") | ({} if single else dict(nargs="+"))
+    parser.add_argument("--compute", help=help, **kwargs)
+    for spelling in old:
+        deprecated(parser, spelling, "compute", "--compute", **kwargs)
+
+
+def add_law_options(parser, fit=True, positional_alias=False):
+    parser.add_argument("--preset", type=name,
+                        help=f"published law: {', '.join(sorted(optimal.PRESETS))} (default {optimal.DEFAULT_PRESET})")
+    parser.add_argument("--coefficients", metavar="FILE.json", type=name, help="law coefficients from a JSON file")
+    if fit:
+        add_fit_option(parser, positional_alias)
+
+
+def add_group_option(parser):
+    parser.add_argument("--group", metavar="LABEL",
+                        help="with --fit of a grouped fit record (fit --by COL --shared ...): the group to answer for")
+
+
+def add_by_option(parser, shared=True):
+    parser.add_argument("--by", metavar="COLUMN", type=name,
+                        help="column of group labels (any text): one fit per group" +
+                             (", or one joint fit with --shared" if shared else ""))
+
+
+def add_cluster_option(parser):
+    parser.add_argument("--cluster-col", metavar="COLUMN", type=name,
+                        help="column of cluster labels: the bootstrap resamples whole clusters (the runs of one "
+                             "model config, say)")
+    deprecated(parser, "--group-col", "cluster_col", "--cluster-col", metavar="COLUMN", type=name)
+
+
+def add_k_option(parser, record=False):
+    """``--flops-per-param-token K``: default None, read as the record's k (``record``) or 6 (``k_or_default``)."""
+    parser.add_argument("--flops-per-param-token", type=number, metavar="K", help=K_HELP_RECORD if record else K_HELP)
+
+
+POLISH_MAX_ITER = 200  # optimal.fit's default
+BOOTSTRAP_MAX_ITER = 1000  # optimal.bootstrap's default
+
+
+def add_iteration_options(parser, polish=True, bootstrap=True):
+    """``--max-iter`` (each fit's polish) and ``--bootstrap-max-iter`` (each bootstrap refit); both default None
+    (``resolve_iterations`` gives the defaults), so that a command can tell what was given."""
+    if polish:
+        parser.add_argument("--max-iter", type=int, metavar="K",
+                            help=f"the iteration budget of each fit's polish (default {POLISH_MAX_ITER})")
+    if bootstrap:
+        parser.add_argument("--bootstrap-max-iter", type=int, metavar="K",
+                            help=f"the iteration budget of each bootstrap refit (default {BOOTSTRAP_MAX_ITER})")
+
+
+def resolve_iterations(args):
+    """The defaults of ``--max-iter`` and ``--bootstrap-max-iter`` where they were not given."""
+    if getattr(args, "max_iter", 0) is None:
+        args.max_iter = POLISH_MAX_ITER
+    if getattr(args, "bootstrap_max_iter", 0) is None:
+        args.bootstrap_max_iter = BOOTSTRAP_MAX_ITER
+    return args
+
+
+def add_json_option(parser, command, keys="keys below"):
+    parser.add_argument("--json", action="store_true",
+                        help=f"print one JSON object with \"schema\": \"optimal.{command}/{SCHEMA_VERSION}\" "
+                             f"({keys})")
+
+
+def add_column_options(parser, weights=True, when="", loss="the final loss (default loss)"):
+    """The options naming the columns of a runs file (``--params-col``, ``--tokens-col``, ``--flops-col``,
+    ``--loss-col`` and, with ``weights``, ``--weight-col``); ``when`` prefixes each help ("with --runs: ")."""
+    parser.add_argument("--params-col", metavar="NAME", type=name, help=f"{when}column of N, parameters (default N)")
+    parser.add_argument("--tokens-col", metavar="NAME", type=name,
+                        help=f"{when}column of D, training tokens (default D)")
+    parser.add_argument("--flops-col", metavar="NAME", type=name,
+                        help=f"{when}column of training FLOPs C; then D = C / (k N)")
+    parser.add_argument("--loss-col", metavar="NAME", type=name, help=f"{when}column of {loss}")
+    if weights:
+        parser.add_argument("--weight-col", metavar="NAME", type=name, help=f"{when}column of per-row fitting weights")
+
+
+def check_filters(option, expressions):
+    """Parse every row filter of ``option`` (``--where``, ``--holdout``) before any file is read: a malformed one
+    is an error naming the option."""
+    for expression in expressions or ():
+        try:
+            parse_where(expression)
+        except OptimalError as exc:
+            raise OptimalError(f"{option} {exc}") from None
+
+
+# --- the law a command reads ---------------------------------------------------------------------------------------
 
 def law_from_args(args):
     """The law a command works with: a saved fit, a coefficients file, or a preset (the default)."""
@@ -62,8 +256,61 @@ def law_from_args(args):
     return optimal.preset(optimal.DEFAULT_PRESET if args.preset is None else args.preset)
 
 
+def source_from_args(args):
+    """What ``optimal.analysis.recommend`` answers from: a fit record (with its draws and k), a preset (with the range of
+    runs it was fitted on), or a coefficients file's law (no known range)."""
+    law = law_from_args(args)  # checks the options and reads the file, with the usual errors
+    if getattr(args, "fit", None):
+        return Path(args.fit)
+    if getattr(args, "coefficients", None):
+        return law
+    return args.preset or optimal.DEFAULT_PRESET
+
+
+def law_json(law):
+    """A law as JSON: ``{"family": name, "params": {name: value}}`` (readable back with --coefficients), or None."""
+    if law is None:
+        return None
+    from optimal.laws.presets import law_to_dict
+
+    try:
+        values = law_to_dict(law)
+    except OptimalError:  # a law of the user's own type
+        return {"family": type(law).__name__, "params": {k: float(v) for k, v in law._asdict().items()}}
+    family = values.pop("form")
+    return {"family": family, "params": values}
+
+
+def fit_law_json(result):
+    """The law of a ``FitResult``: ``law_json`` of its law, or for a joint fit ``{"family", "params": {group:
+    {name: value}}}``."""
+    if result.group_labels is None:
+        return law_json(result.law)
+    return {"family": result.family.name,
+            "params": {str(label): law_json(result.laws[str(label)])["params"] for label in result.group_labels}}
+
+
+def k_or_default(args):
+    """k in C = k N D as given, else the usual 6 (``optimal.analysis.recommend`` says which)."""
+    return DEFAULT_FLOPS_PER_PARAM_TOKEN if args.flops_per_param_token is None else args.flops_per_param_token
+
+
+def k_for_record(args, record):
+    """k as given (a positive finite number), else the record's, else 6."""
+    if args.flops_per_param_token is not None:
+        return check_positive(args.flops_per_param_token, "--flops-per-param-token (k in C = k N D)")
+    return record.flops_per_param_token or DEFAULT_FLOPS_PER_PARAM_TOKEN
+
+
+# --- output --------------------------------------------------------------------------------------------------------
+
 def warn(message):
     print(f"warning: {message}", file=sys.stderr)
+
+
+def wrote(path):
+    """The one line every command prints for a file it wrote, on stderr."""
+    print(f"wrote {path}", file=sys.stderr)
 
 
 def print_json(value):
@@ -75,15 +322,13 @@ def print_json(value):
     print(text)
 
 
-def source_from_args(args):
-    """What ``optimal.analysis.recommend`` answers from: a fit record (with its draws and k), a preset (with the range of
-    runs it was fitted on), or a coefficients file's law (no known range)."""
-    law = law_from_args(args)  # checks the options and reads the file, with the usual errors
-    if getattr(args, "fit", None):
-        return Path(args.fit)
-    if getattr(args, "coefficients", None):
-        return law
-    return args.preset or optimal.DEFAULT_PRESET
+def emit(command, output, law=None):
+    """``--json``: one strict JSON object, ``{"schema": "optimal.<command>/1", "law": ..., **output}`` ("law" only
+    when given: ``law_json`` of the law used)."""
+    head = {"schema": f"optimal.{command}/{SCHEMA_VERSION}"}
+    if law is not None:
+        head["law"] = law
+    print_json(head | {k: v for k, v in output.items() if k not in head})
 
 
 def print_recommendation(answer, skip_codes=(), prefix=""):
@@ -104,35 +349,48 @@ def warn_answer(answer, skip_codes=(), prefix=""):
         warn(f"{prefix}{where}{w.message}")
 
 
-def k_or_default(args):
-    """k in C = k N D as given, else the usual 6 (``optimal.analysis.recommend`` says which)."""
-    return DEFAULT_FLOPS_PER_PARAM_TOKEN if args.flops_per_param_token is None else args.flops_per_param_token
+def report_selection(selection):
+    """What each --where filter kept, on stderr (``[{"where", "kept", "of"}]``)."""
+    for s in selection:
+        print(f"kept {s['kept']} of {s['of']} rows ({s['where']})", file=sys.stderr)
 
 
-def add_law_options(parser, fit=True):
-    parser.add_argument("--preset", help=f"published law: {', '.join(sorted(optimal.PRESETS))} (default {optimal.DEFAULT_PRESET})")
-    parser.add_argument("--coefficients", metavar="FILE.json", help="law coefficients from a JSON file")
-    if fit:
-        parser.add_argument("--fit", metavar="FIT.json", help="a fit record saved by 'optimal fit --save'")
+# --- progress ------------------------------------------------------------------------------------------------------
+
+ESTIMATE_ABOVE_S = 30.0  # a job estimated to take longer than this says so before it starts
 
 
+def progress_bar(label, quiet_below_s=10.0):
+    """A progress callback for long work, on stderr. Where stderr is a terminal: a bar with the rate and the
+    time left. Elsewhere (logs, pipes): one line with the rate and the estimate, once the first chunk shows that
+    the job will take more than ``quiet_below_s`` seconds (the first chunk's time includes compiling, so the
+    estimate errs long)."""
+    started, told = time.monotonic(), []
+    tty = sys.stderr.isatty()
 
-def check_filters(option, expressions):
-    """Parse every row filter of ``option`` (``--where``, ``--holdout``) before any file is read: a malformed one
-    is an error naming the option."""
-    for expression in expressions or ():
-        try:
-            parse_where(expression)
-        except OptimalError as exc:
-            raise OptimalError(f"{option} {exc}") from None
+    def show(done, total):
+        elapsed = max(time.monotonic() - started, 1e-9)
+        rate = done / elapsed
+        left = (total - done) / rate if rate > 0 else math.inf
+        if tty:
+            filled = int(30 * done / total)
+            sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}, {rate:.3g}/s, "
+                             f"{left:.0f} s left ")
+            if done == total:
+                sys.stderr.write("\n")
+        elif not told and done < total and elapsed + left > quiet_below_s:
+            told.append(True)
+            sys.stderr.write(f"{label}: {done}/{total} in {elapsed:.1f} s ({rate:.3g}/s); about {left:.0f} s left\n")
+        sys.stderr.flush()
+
+    return show
 
 
-def add_column_options(parser, weights=True, when="", loss="the final loss (default loss)"):
-    """The options naming the columns of a runs file (``--params-col``, ``--tokens-col``, ``--flops-col``,
-    ``--loss-col`` and, with ``weights``, ``--weight-col``); ``when`` prefixes each help ("with --runs: ")."""
-    parser.add_argument("--params-col", metavar="NAME", help=f"{when}column of N, parameters (default N)")
-    parser.add_argument("--tokens-col", metavar="NAME", help=f"{when}column of D, training tokens (default D)")
-    parser.add_argument("--flops-col", metavar="NAME", help=f"{when}column of training FLOPs C; then D = C / (k N)")
-    parser.add_argument("--loss-col", metavar="NAME", help=f"{when}column of {loss}")
-    if weights:
-        parser.add_argument("--weight-col", metavar="NAME", help=f"{when}column of per-row fitting weights")
+def print_estimate(n_rows, n_resamples, n_polish):
+    """Before a big job, its estimated time and peak memory on stderr (``optimal.estimate_cost``: calibrated
+    constants, so it is a guide; the progress bar then shows the measured rate and the time left)."""
+    cost = optimal.estimate_cost(n_rows, n_resamples, n_polish=n_polish)
+    if cost.seconds > ESTIMATE_ABOVE_S:
+        work = f"{n_rows} runs" + (f" and {n_resamples} bootstrap resamples" if n_resamples else "")
+        sys.stderr.write(f"estimate: fitting {work} takes {cost.describe()} on the reference machine "
+                         "(optimal.estimate_cost)\n")

@@ -5,25 +5,28 @@ fit`` does (``read_runs_with_columns``, ``--where``), prints and plots.
 """
 
 import argparse
+import inspect
 import sys
 
 import optimal
 from optimal.errors import BudgetError, check_confidence, check_count
-from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.data.readers import read_runs_with_columns
 from optimal.analysis.isoflop import DEFAULT_TOLERANCE, check_tolerance
-from optimal.cli.common import add_column_options, check_filters, number, print_json, warn
+from optimal.cli import common
+from optimal.cli.common import add_column_options, check_filters, number, warn
 
 COMPUTE_KEY = "--compute-col"
 
 EPILOG = """\
-Each budget's runs (grouped by --compute-col, or by k N D, within --tolerance) get a parabola of the loss (nats)
+Each budget's runs (grouped by --compute-col, or by k N D, within --tolerance, and never split by rounding: budgets
+within 8 float64 ulps are one budget even at --tolerance 0) get a parabola of the loss (nats)
 against ln N; its vertex is N_opt(C) when the curvature is positive and the vertex lies inside the sizes tried.
 N*(C) = G C^a and D*(C) = H C^b are fitted through the accepted vertices; the parametric Chinchilla fit
 (optimal fit) runs on the same rows beside it.
 
-JSON (--json): "budgets" (one object per budget: compute, n_runs, n_sizes, n_min, n_max, width_decades,
+JSON (--json): one object, "schema": "optimal.isoflop/1", "law" (the parametric fit's {"family", "params"}, or
+null with --no-parametric), "budgets" (one object per budget: compute, n_runs, n_sizes, n_min, n_max, width_decades,
 coefficients [c0, c1, c2] of loss = c0 + c1 ln N + c2 (ln N)^2, curvature, n_opt, d_opt, loss_opt, offset_decades,
 offset_half_widths, accepted, reason), "approach2" (a, G, b, H, bootstrap), "approach3" (params, a, b),
 "exponent_difference", "targets" (both approaches' N* and D* at each target budget, N_ratio), "predicted_bias",
@@ -32,7 +35,7 @@ offset_half_widths, accepted, reason), "approach2" (a, G, b, H, bootstrap), "app
 examples:
   optimal isoflop runs.csv
   optimal isoflop runs.csv --compute-col C --bootstrap 1000 --plot isoflop.png
-  optimal isoflop runs.csv --budgets 1e24 --json
+  optimal isoflop runs.csv --compute 1e24 --json
 """
 
 
@@ -42,27 +45,25 @@ def add_parser(commands):
     parser = commands.add_parser(
         "isoflop", help="IsoFLOP profiles (Approach 2: a parabola per budget) beside the parametric fit (Approach 3)",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
-    parser.add_argument("runs", metavar="RUNS.csv", help="one training run per row, with a header (or a .parquet file)")
-    parser.add_argument("--compute-col", metavar="NAME",
+    parser.add_argument("runs", metavar="RUNS.csv", type=common.name, help="one training run per row, with a header (or a .parquet file)")
+    parser.add_argument("--compute-col", metavar="NAME", type=common.name,
                         help="column of each run's budget C (FLOPs); default: C = k N D of each run")
     parser.add_argument("--tolerance", type=number, default=DEFAULT_TOLERANCE, metavar="T",
                         help=f"runs whose budgets agree within this relative tolerance share a budget (default "
                              f"{DEFAULT_TOLERANCE:g})")
-    parser.add_argument("--budgets", type=number, nargs="+", metavar="C",
-                        help="target budgets (FLOPs) to compare the approaches at (default: the largest budget in the "
-                             "data and 100 x it)")
+    common.add_compute_option(parser, help="target budgets (FLOPs) to compare the approaches at (default: the "
+                                           "largest budget in the data and 100 x it)", old=("--budgets",))
     parser.add_argument("--bootstrap", type=int, default=0, metavar="B",
                         help="bootstrap resamples (runs resampled within budgets; the parametric fit too)")
     parser.add_argument("--seed", type=int, default=0, help=f"bootstrap seed, 0 to {MAX_SEED} (default 0)")
     parser.add_argument("--confidence", type=number, default=0.95, help="interval level (default 0.95)")
     parser.add_argument("--no-parametric", action="store_true", help="skip the parametric (Approach 3) fit")
-    parser.add_argument("--plot", metavar="OUT.png", help="draw the profiles with their parabolas, and N*(C) of both")
-    add_column_options(parser, weights=False)
+    parser.add_argument("--plot", metavar="OUT.png", type=common.name, help="draw the profiles with their parabolas, and N*(C) of both")
+    add_column_options(parser, weights=False)  # IsoFLOP parabolas are unweighted: no --weight-col
     parser.add_argument("--where", action="append", metavar="EXPR",
                         help="use only the rows where EXPR holds (as for 'optimal fit'); repeat it and every one must hold")
-    parser.add_argument("--flops-per-param-token", type=number, default=DEFAULT_FLOPS_PER_PARAM_TOKEN, metavar="K",
-                        help="k in C = k N D (default 6)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object (keys above)")
+    common.add_k_option(parser)
+    common.add_json_option(parser, "isoflop", "keys above")
     parser.set_defaults(run=run)
     return parser
 
@@ -74,13 +75,13 @@ def _check_args(args):
         check_count(args.bootstrap, "--bootstrap", 2, MAX_RESAMPLES)
     check_count(args.seed, "--seed", 0, MAX_SEED)
     check_confidence(args.confidence, "--confidence")
-    if args.budgets:
+    if args.compute:
         from optimal.allocation.allocate import check_budgets
 
         try:
-            check_budgets(args.budgets, args.flops_per_param_token)
+            check_budgets(args.compute, common.k_or_default(args))
         except BudgetError as exc:
-            raise BudgetError(f"--budgets: {exc}") from None
+            raise BudgetError(f"--compute: {exc}") from None
     check_filters("--where", args.where)
     if args.plot:
         from optimal import plot  # loads matplotlib only when a figure is asked for
@@ -89,14 +90,14 @@ def _check_args(args):
 
 
 def run(args):
-
     _check_args(args)
+    k = common.k_or_default(args)
     runs, columns, selection = read_runs_with_columns(
         args.runs, numbers={COMPUTE_KEY: args.compute_col} if args.compute_col else None, params_col=args.params_col,
         tokens_col=args.tokens_col, flops_col=args.flops_col, loss_col=args.loss_col,
-        flops_per_param_token=args.flops_per_param_token, where=args.where, n_free=0, return_selection=True)
+        flops_per_param_token=k, where=args.where, n_free=0, return_selection=True)
     result = optimal.isoflop(runs, compute=columns.get(COMPUTE_KEY), tolerance=args.tolerance,
-                             flops_per_param_token=args.flops_per_param_token, targets=args.budgets,
+                             flops_per_param_token=k, targets=args.compute,
                              n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
                              parametric=not args.no_parametric)
     for s in selection:
@@ -105,12 +106,16 @@ def run(args):
         from optimal.plot.isoflop import isoflop_figure  # loads matplotlib only when a figure is asked for
         from optimal import plot
 
-        sys.stderr.write(f"wrote {plot.save_figure(isoflop_figure(result), args.plot)}\n")
+        options = {}
+        if args.compute is not None and "compute" in inspect.signature(isoflop_figure).parameters:
+            options["compute"] = args.compute  # the targets marked (figures that take them)
+        common.wrote(plot.save_figure(isoflop_figure(result, **options), args.plot))
     if args.json:
         output = result.to_dict()
         if selection:
             output["rows_selected"] = [s._asdict() for s in selection]
-        print_json(output)
+        law = None if result.parametric is None else common.fit_law_json(result.parametric)
+        common.emit("isoflop", output, law)
     else:
         print(report(result))
     for w in result.warnings:

@@ -2,7 +2,7 @@
 parameters and a shape, memory, accelerator-hours, days, energy and cost, each figure with its assumptions.
 
 It calls the public API only (``optimal.recommend`` for the allocation, ``optimal.planning`` for the rest); the
-command-line helpers (number parsing, JSON printing, warnings, the allocation table) are main.py's.
+command-line helpers (number parsing, JSON printing, warnings, the allocation table) are common.py's.
 """
 
 import argparse
@@ -43,7 +43,14 @@ Without --shape a shape is built for N at --aspect-ratio (d_model / n_layer, def
 as an illustration (for the KV cache); memory and FLOPs use N itself.
 
 Every figure is printed beside the assumptions that produced it, each marked as given or default. Memory is in
-decimal GB (1e9 bytes); activations are not counted unless given (--activation-memory). The JSON keys are listed in the README (optimal plan).
+decimal GB (1e9 bytes); activations are not counted unless given (--activation-memory).
+With a --fit record's bootstrap draws, a figure gets an interval where the draws move it: memory moves with N; hours,
+days, energy and cost move with the compute, so they have one only for --target-loss (for --compute the compute is
+given, and so are they).
+
+JSON (--json): one object, "schema": "optimal.plan/1", "law" ({"family", "params"}, or null with --shape: the
+loss is not computed), "question", "recommendation", "allocation", "flops_model", "inference",
+"data_constrained", "loss", "loss_from", "plan", "intervals" (the figures that have one) and "serving".
 
 examples:
   optimal plan --compute 1e24 --accelerator h100 --accelerators 2048 --mfu 0.4
@@ -60,14 +67,13 @@ def add_parser(commands):
     parser = commands.add_parser(
         "plan", help="plan a training run: N, D, memory, accelerator-hours, days, energy and cost",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
-    parser.add_argument("--compute", type=common.number, metavar="C", help="training compute in FLOPs")
+    common.add_compute_option(parser, help="training compute in FLOPs", single=True)
     parser.add_argument("--target-loss", type=common.number, metavar="L", help="loss to reach (nats)")
     parser.add_argument("--params", type=common.number, metavar="N", help="parameters (with --tokens)")
     parser.add_argument("--tokens", type=common.number, metavar="D", help="training tokens")
     common.add_law_options(parser)
-    parser.add_argument("--group", metavar="LABEL", help="with --fit of a joint fit: the group to answer for")
-    parser.add_argument("--flops-per-param-token", type=common.number, metavar="K",
-                        help="k in C = k N D (default: the k a --fit record was saved with, else 6)")
+    common.add_group_option(parser)
+    common.add_k_option(parser, record=True)
     parser.add_argument("--max-tokens", type=common.number, metavar="D", help="cap on training tokens (unique data)")
     parser.add_argument("--max-params", type=common.number, metavar="N", help="cap on model parameters")
     parser.add_argument("--shape", nargs="+", metavar="NAME|KEY=VALUE", help="a transformer shape (see below)")
@@ -79,9 +85,9 @@ def add_parser(commands):
                              "--compute; the law must be data-constrained (default --preset muennighoff2023)")
     parser.add_argument("--aspect-ratio", type=common.number, metavar="R",
                         help=f"d_model / n_layer of the shape built for N (default {planning.DEFAULT_ASPECT_RATIO:g})")
-    parser.add_argument("--accelerator", metavar="NAME",
+    parser.add_argument("--accelerator", metavar="NAME", type=common.name,
                         help=f"one of {', '.join([*planning.ACCELERATORS, *planning.ALIASES])} (default h100)")
-    parser.add_argument("--accelerator-file", metavar="X.json", help="your own accelerator (format in the README)")
+    parser.add_argument("--accelerator-file", metavar="X.json", type=common.name, help="your own accelerator (format in the README)")
     parser.add_argument("--accelerators", type=int, metavar="COUNT", help="accelerators running at once (for days)")
     parser.add_argument("--precision", default="bf16", choices=("fp32", "tf32", "bf16", "fp16", "fp8", "int8"),
                         help="the precision the run computes at: its dense peak, and the weights' bytes (default bf16)")
@@ -99,7 +105,7 @@ def add_parser(commands):
                              "Kaplan et al. 2020) in the allocation and the plan, and sizes one sequence's KV cache")
     parser.add_argument("--activation-memory", type=common.number, metavar="GB",
                         help="activation memory per accelerator to count in 'to hold it' (GB; default 0: not counted)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object (keys in the README)")
+    common.add_json_option(parser, "plan", "keys above")
     parser.set_defaults(run=run)
     return parser
 
@@ -275,13 +281,14 @@ def run(args):
             n_accelerators=args.accelerators, power_watts=args.power, pue=args.pue,
             price_per_accelerator_hour=args.price_per_hour)
     if args.json:
-        common.print_json({"question": mode, "recommendation": None if answer is None else answer.to_dict(),
+        law = None if mode == "shape" else common.law_json(common.law_from_args(args))
+        common.emit("plan", {"question": mode, "recommendation": None if answer is None else answer.to_dict(),
                          "allocation": allocation if mode in ("compute", "target_loss") else None,
                          "flops_model": None if flops is None else {key: float(v) for key, v in flops._asdict().items()},
                          "inference": allocation if mode == "inference" else None,
                          "data_constrained": allocation if mode == "data_constrained" else None,
                          "loss": loss, "loss_from": loss_from, "plan": found.to_dict(), "intervals": intervals,
-                         "serving": None if serving is None else serving.to_dict()})
+                         "serving": None if serving is None else serving.to_dict()}, law)
         if answer is not None:
             common.warn_answer(answer)
         return 0
@@ -294,6 +301,10 @@ def run(args):
     elif loss is not None:
         print(f"loss {loss:.5f} ({loss_from})")
     print(found.summary(intervals=intervals))
+    flat = [] if intervals is None else [name for name, _ in _INTERVAL_FIGURES if name not in intervals]
+    if flat:
+        print(f"  (no interval for {', '.join(name.replace('_', ' ') for name in flat)}: the bootstrap draws do not "
+              "move them; they follow the compute, which is given)")
     if serving is not None:
         print(_serving_text(serving))
     return 0
@@ -396,5 +407,7 @@ def _intervals(args, device, answer, found):
         ends[end] = _plan(args, device, n_params=n, compute=compute, flops_per_param_token=found.flops_per_param_token)
     out = {"confidence": answer.confidence}
     for name, figure in _INTERVAL_FIGURES:
-        out[name] = {end: None if ends[end] is None else figure(ends[end]) for end in ("lo", "hi")}
+        found = {end: None if ends[end] is None else figure(ends[end]) for end in ("lo", "hi")}
+        if found["lo"] is None or found["hi"] is None or found["lo"] != found["hi"]:
+            out[name] = found  # a figure the draws do not move (hours at a given compute) has no interval
     return out

@@ -9,10 +9,10 @@ import numpy as np
 
 import optimal
 from optimal.allocation.extrapolation import MAX_DECADES_OUTSIDE
-from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.errors import DataError, OptimalError, check_confidence
 from optimal.data.readers import read_runs_with_columns
-from optimal.cli.common import add_column_options, assignment, named_once, number, print_json, warn
+from optimal.cli import common
+from optimal.cli.common import add_column_options, assignment, named_once, number, warn
 
 EPILOG = f"""
 The point is the fitted law's loss. The confidence interval for the mean loss comes from the record's bootstrap
@@ -22,15 +22,16 @@ new run adds the residual scatter of the fitted runs (a robust scale of their lo
 Neither includes the error of a law of the wrong form: 'optimal validate' measures that on held-out runs.
 A run more than {MAX_DECADES_OUTSIDE:g} decade outside the fitted N or D range is warned about.
 
-JSON (--json): {{"fit", "law", "confidence", "method" ("bootstrap" or "linearised"), "n_draws", "residual_scale",
+JSON (--json): {{"schema": "optimal.predict/1", "law": {{"family", "params"}} (the law that predicts), "fit" (the
+record's path), "confidence", "method" ("bootstrap" or "linearised"), "n_draws", "residual_scale",
 "dof", "notes", "warnings", "runs": [{{"N", "D", "C", "loss", "mean": {{"lo", "hi"}}, "new_run": {{"lo", "hi"}},
 "log_se", "extrapolation": {{"compute_decades", "N_decades_outside", "D_decades_outside"}}}}]}}; with --runs and a
 loss column, each run also has "actual", "rel_error" (predicted / actual - 1) and "in_prediction_interval".
 
 examples:
-  optimal predict fit.json --params 7e10 --tokens 1.4e12
-  optimal predict fit.json --params 1e9 7e10 --tokens 2e10 1.4e12 --json
-  optimal predict fit.json --runs planned.csv
+  optimal predict --fit fit.json --params 7e10 --tokens 1.4e12
+  optimal predict --fit fit.json --params 1e9 7e10 --tokens 2e10 1.4e12 --json
+  optimal predict --fit fit.json --runs planned.csv
 """
 
 
@@ -39,20 +40,19 @@ def add_parser(commands):
     parser = commands.add_parser(
         "predict", help="predicted loss at (N, D) from a saved fit, with confidence and prediction intervals",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
-    parser.add_argument("fit", metavar="FIT.json", help="a fit record saved by 'optimal fit --save'")
+    common.add_fit_option(parser, positional_alias=True, required=True)
     parser.add_argument("--params", type=number, nargs="+", metavar="N", help="parameters of each run")
     parser.add_argument("--tokens", type=number, nargs="+", metavar="D",
                         help="training tokens of each run (one value, or as many as --params)")
-    parser.add_argument("--runs", metavar="RUNS.csv", help="runs to predict, one per row (N, D as fit reads them)")
+    parser.add_argument("--runs", metavar="RUNS.csv", type=common.name, help="runs to predict, one per row (N, D as fit reads them)")
     parser.add_argument("--covariate", type=assignment("NAME=VALUE or NAME=COLUMN"), action="extend", nargs="+",
                         metavar="NAME=VALUE", help="the law's covariate (data-constrained: U): a number, or with --runs "
                                                    "a column")
-    parser.add_argument("--group", metavar="LABEL", help="with a joint fit's record: the group whose law predicts")
+    common.add_group_option(parser)
     add_column_options(parser, weights=False, when="with --runs: ", loss="actual losses (default loss, if any)")
-    parser.add_argument("--flops-per-param-token", type=number, metavar="K",
-                        help="k in C = k N D (default: the record's, else 6)")
+    common.add_k_option(parser, record=True)
     parser.add_argument("--confidence", type=number, default=0.95, help="interval level (default 0.95)")
-    parser.add_argument("--json", action="store_true", help="print JSON (keys below)")
+    common.add_json_option(parser, "predict")
     parser.set_defaults(run=run)
 
 
@@ -100,10 +100,11 @@ def _runs_to_predict(args, k):
 
 
 def run(args):
+    common.require_fit(args)
     check_confidence(args.confidence, "--confidence")
     record = optimal.load_record(args.fit)  # the fit, its draws and its k, every field checked
     result, boot = record.fit, record.bootstrap
-    k = args.flops_per_param_token or record.flops_per_param_token or DEFAULT_FLOPS_PER_PARAM_TOKEN
+    k = common.k_for_record(args, record)
     n, d, covariates, actual = _runs_to_predict(args, k)
     prediction = optimal.predict(result, n, d, covariates or None, args.confidence, boot, args.group)
     records = prediction.scored_records(k, actual)
@@ -111,8 +112,10 @@ def run(args):
     found += list(prediction.warnings)  # runs far outside the fitted ranges
     if args.json:
         output = prediction.to_dict()
-        output.update(fit=str(args.fit), law=result.family.name, runs=records, warnings=found)
-        print_json(output)
+        output.update(fit=str(args.fit), runs=records, warnings=found)
+        law = common.fit_law_json(result if args.group is None or result.group_labels is None
+                                  else result.group(str(args.group)))
+        common.emit("predict", output, law)
     else:
         print(prediction.summary(source=args.fit, flops_per_param_token=k, actual=actual))
     for message in found:

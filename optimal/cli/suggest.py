@@ -1,4 +1,4 @@
-"""``optimal suggest FIT.json --target-compute C --spend F``: which runs to train next (``optimal.suggest``)."""
+"""``optimal suggest --fit FIT.json --compute C --spend F``: which runs to train next (``optimal.suggest``)."""
 
 import argparse
 import csv
@@ -8,13 +8,13 @@ import numpy as np
 
 import optimal
 from optimal.analysis.design import DEFAULT_N
-from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
-from optimal.errors import BudgetError, DataError, check_count
-from optimal.cli.common import number, print_json, warn
+from optimal.errors import BudgetError, DataError, OptimalError, check_count
+from optimal.cli import common
+from optimal.cli.common import number, warn
 
 EPILOG = """The fit record (optimal fit --save) holds the fitted runs, so no runs CSV is needed.
 
-JSON (--json): one object: "target_compute", "spend", "flops_per_param_token" (FLOPs), "n_star" (the fit's N* at
+JSON (--json): one object: "schema": "optimal.suggest/1", "law" ({"family", "params"}: the fit's), "target_compute", "spend", "flops_per_param_token" (FLOPs), "n_star" (the fit's N* at
 the target), "sd_log_n_star_before" and "sd_log_n_star_after" (predicted sd of ln N*(C) from the fit's runs, and
 with the chosen runs added), "total_compute" (of the chosen runs, <= spend), "rule" ("per FLOP" or "absolute":
 the greedy rule kept), "stopped" (why the choice ended), "runs" (the chosen runs in the order picked: "N", "D",
@@ -24,8 +24,8 @@ over least squares'), "information_condition", "weak_directions", "candidates_fr
 "ranking" (every candidate scored against the fit's runs alone, best first: the keys of "runs" and "fits_spend").
 
 examples:
-  optimal suggest fit.json --target-compute 1e24 --spend 1e21
-  optimal suggest fit.json --target-compute 1e24 --spend 1e21 --candidates shapes.csv --n 5 --json
+  optimal suggest --fit fit.json --compute 1e24 --spend 1e21
+  optimal suggest --fit fit.json --compute 1e24 --spend 1e21 --candidates shapes.csv --n 5 --json
 """
 
 
@@ -68,25 +68,29 @@ def read_candidates(path):
 
 
 def _run(args):
-
-    for value, name in ((args.target_compute, "--target-compute"), (args.spend, "--spend")):
+    common.require_fit(args)
+    if args.compute is None:
+        raise OptimalError("give --compute C: the budget (FLOPs) whose N* the new runs should narrow")
+    for value, name in ((args.compute, "--compute"), (args.spend, "--spend")):
         if not (math.isfinite(value) and value > 0):
             raise BudgetError(f"{name} must be a positive finite number of FLOPs, got {value:g}")
     check_count(args.n, "--n", 1)
     candidates = None if args.candidates is None else read_candidates(args.candidates)
     record = optimal.load_record(args.fit)  # the fit and its k, every field checked
     result = record.fit
-    k = args.flops_per_param_token
-    if k is None:
-        k = record.flops_per_param_token or DEFAULT_FLOPS_PER_PARAM_TOKEN
-    answer = optimal.suggest(result, args.target_compute, args.spend, candidates, n=args.n, flops_per_param_token=k,
+    if args.group is not None:
+        if result.group_labels is None:
+            raise OptimalError(f"--group {args.group}: {args.fit} holds one fit, not a fit of groups")
+        result = result.group(str(args.group))
+    k = common.k_for_record(args, record)
+    answer = optimal.suggest(result, args.compute, args.spend, candidates, n=args.n, flops_per_param_token=k,
                              noise_sd=args.noise_sd)
     if not result.converged:
         warn(f"the fit did not converge ({result.reason}): its uncertainty, and so this design, is not to be trusted")
     if args.json:
-        print_json(answer.to_dict())
-        return 0
-    print(answer.summary(n_fit_runs=result.n_rows))
+        common.emit("suggest", answer.to_dict(), common.fit_law_json(result))
+    else:
+        print(answer.summary(n_fit_runs=result.n_rows))
     for w in answer.warnings:
         warn(w)
     return 0
@@ -98,18 +102,18 @@ def add_parser(commands):
     parser = commands.add_parser(
         "suggest", help="which runs to train next: the (N, D) that narrow N* at a target budget most per FLOP",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
-    parser.add_argument("fit", metavar="FIT.json", help="a fit record saved by 'optimal fit --save'")
-    parser.add_argument("--target-compute", type=number, required=True, metavar="C",
-                        help="the budget (FLOPs) whose N* should be narrowed")
+    common.add_fit_option(parser, positional_alias=True, required=True)
+    common.add_compute_option(parser, help="the budget (FLOPs) whose N* should be narrowed (required)", single=True,
+                              old=("--target-compute",))
+    common.add_group_option(parser)
     parser.add_argument("--spend", type=number, required=True, metavar="F",
                         help="compute (FLOPs) available for the new runs together")
-    parser.add_argument("--candidates", metavar="CSV",
+    parser.add_argument("--candidates", metavar="CSV", type=common.name,
                         help="candidate runs: a CSV with columns N and D (default: an IsoFLOP-style grid from the "
                              "largest fitted run's compute up to the spend; see the README)")
     parser.add_argument("--n", type=int, default=DEFAULT_N, metavar="K", help=f"at most K runs (default {DEFAULT_N})")
-    parser.add_argument("--flops-per-param-token", type=number, metavar="K",
-                        help="k in the cost k N D (default: the k the fit record was saved with, else 6)")
+    common.add_k_option(parser, record=True)
     parser.add_argument("--noise-sd", type=number, metavar="S",
                         help="log-loss noise sd (default: 1.4826 x MAD of the fit's residuals)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object (keys below)")
+    common.add_json_option(parser, "suggest")
     parser.set_defaults(run=_run)

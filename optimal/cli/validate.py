@@ -9,13 +9,12 @@ import warnings
 import optimal
 from optimal.analysis.validate import QUANTITIES, SIGNIFICANCE
 from optimal.errors import check_confidence, check_count
-from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.data.readers import read_runs_with_columns
 from optimal.data.where import parse_where
 from optimal.laws import FAMILIES
-from optimal.cli.common import (add_column_options, assignment, check_filters, named_once, number,
-                                print_json, warn)
+from optimal.cli import common
+from optimal.cli.common import add_column_options, assignment, check_filters, named_once, number, warn
 
 EPILOG = f"""
 Which runs to hold out (give exactly one):
@@ -30,7 +29,8 @@ fold is flagged when fewer held-out runs fall inside the prediction interval, or
 than in all but {SIGNIFICANCE:g} of folds simulated as if the law were right (sharing the fit's error, with
 residuals of the fitted runs); then a warning says the law is probably misspecified.
 
-JSON (--json): {{"mode", "confidence", "significance", "misspecified", "notes", "warnings", "folds": [{{"label",
+JSON (--json): {{"schema": "optimal.validate/1", "law" ({{"family", "params"}}: the one fold's fitted law, or
+"params" by fold label), "mode", "confidence", "significance", "misspecified", "notes", "warnings", "folds": [{{"label",
 "cutoff", "n_fit", "n_held_out", "method" ("bootstrap" or "linearised"), "residual_scale", "fit": {{"law",
 "params", "converged", "warnings"}}, "bootstrap" (null or {{"n_resamples", "n_failed", "warnings"}}), "metrics":
 {{"n", "mean_abs_rel_error", "max_abs_rel_error", "bias", "ci_coverage", "pi_coverage", "n_in_ci", "n_in_pi",
@@ -51,7 +51,7 @@ def add_parser(commands):
     parser = commands.add_parser(
         "validate", help="held-out extrapolation: fit on some runs, predict the others, check the intervals",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
-    parser.add_argument("runs", metavar="RUNS.csv", help="one training run per row, with a header (as for fit)")
+    parser.add_argument("runs", metavar="RUNS.csv", type=common.name, help="one training run per row, with a header (as for fit)")
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--holdout", metavar="EXPR", help="hold out the runs where EXPR holds, e.g. 'C>=6.4e18'")
     which.add_argument("--holdout-largest", type=int, metavar="K", help="hold out the K largest-compute runs")
@@ -68,19 +68,20 @@ def add_parser(commands):
     parser.add_argument("--where", action="append", metavar="EXPR", help="use only the rows where EXPR holds (as fit)")
     parser.add_argument("--drop-highest-loss", type=int, default=0, metavar="K",
                         help="leave out the K highest-loss rows (Epoch: 5)")
-    parser.add_argument("--flops-per-param-token", type=number, default=DEFAULT_FLOPS_PER_PARAM_TOKEN, metavar="K",
-                        help="k in C = k N D (default 6)")
+    common.add_k_option(parser)
     parser.add_argument("--delta", type=number, default=1e-3, help="Huber threshold on log-loss residuals")
     parser.add_argument("--n-polish", type=int, default=16, metavar="S", help="starts polished after the screen")
     parser.add_argument("--n-samples", type=int, default=4096, metavar="M",
                         help="points the screen samples for any law but the plain Chinchilla one")
     parser.add_argument("--bootstrap", type=int, default=0, metavar="B",
                         help="bootstrap resamples per fit for the intervals (default 0: linearised intervals)")
-    parser.add_argument("--max-iter", type=int, default=1000, metavar="K", help="iteration budget of each bootstrap refit")
+    common.add_iteration_options(parser, polish=False)
+    # validate's --max-iter set the bootstrap's budget; the polish budget is optimal.validate's own (200)
+    common.deprecated(parser, "--max-iter", "bootstrap_max_iter", "--bootstrap-max-iter", type=int, metavar="K")
     parser.add_argument("--seed", type=int, default=0, help=f"bootstrap and simulation seed, 0 to {MAX_SEED}")
     parser.add_argument("--confidence", type=number, default=0.95, help="interval level (default 0.95)")
-    parser.add_argument("--plot", metavar="OUT.png", help="draw predicted against actual loss with the intervals")
-    parser.add_argument("--json", action="store_true", help="print JSON (keys below)")
+    parser.add_argument("--plot", metavar="OUT.png", type=common.name, help="draw predicted against actual loss with the intervals")
+    common.add_json_option(parser, "validate")
     parser.set_defaults(run=run)
 
 
@@ -89,7 +90,7 @@ def _check_args(args):
     if args.bootstrap:
         check_count(args.bootstrap, "--bootstrap", 2, MAX_RESAMPLES)
     check_count(args.seed, "--seed", 0, MAX_SEED)
-    check_count(args.max_iter, "--max-iter", 1)
+    check_count(args.bootstrap_max_iter, "--bootstrap-max-iter", 1)
     check_count(args.n_polish, "--n-polish", 1)
     if args.holdout_largest is not None:
         check_count(args.holdout_largest, "--holdout-largest", 1)
@@ -98,6 +99,12 @@ def _check_args(args):
     check_confidence(args.confidence, "--confidence")
     check_filters("--holdout", [args.holdout] if args.holdout else [])
     check_filters("--where", args.where)
+    fixed = named_once(args.fix, "--fix")
+    if fixed:
+        from optimal.fitting.fit import check_constraints
+
+        check_constraints(FAMILIES[args.law], fixed, (), ())
+        common.check_fixed(args.law, fixed)
     if args.plot:
         from optimal import plot  # loads matplotlib only when a figure is asked for
 
@@ -121,7 +128,7 @@ def _read(args):
     runs, columns, selection = read_runs_with_columns(
         args.runs, numbers=numbers, labels=labels, params_col=args.params_col, tokens_col=args.tokens_col,
         flops_col=args.flops_col, loss_col=args.loss_col, weight_col=args.weight_col,
-        flops_per_param_token=args.flops_per_param_token, drop_highest_loss=args.drop_highest_loss, where=args.where,
+        flops_per_param_token=common.k_or_default(args), drop_highest_loss=args.drop_highest_loss, where=args.where,
         n_free=0, return_selection=True)
     covariates = {name: columns[f"covariate {name}"] for name in covariate_cols}
     extra = {} if holdout_column is None else {holdout_column: columns[f"the holdout {args.holdout!r}"]}
@@ -130,6 +137,7 @@ def _read(args):
 
 
 def run(args):
+    common.resolve_iterations(args)
     _check_args(args)
     runs, covariates, compute, extra, selection = _read(args)
     mode = {"holdout": args.holdout, "largest": args.holdout_largest, "rolling": args.rolling}
@@ -139,22 +147,22 @@ def run(args):
         warnings.simplefilter("ignore")  # each fold carries its fit's warnings; printed below
         report = optimal.validate(
             runs.n_params, runs.n_tokens, runs.loss, runs.weights, holdout=mode["holdout"], largest=mode["largest"],
-            rolling=mode["rolling"], compute=compute, columns=extra, flops_per_param_token=args.flops_per_param_token,
+            rolling=mode["rolling"], compute=compute, columns=extra, flops_per_param_token=common.k_or_default(args),
             law=args.law, covariates=covariates or None, fix=named_once(args.fix, "--fix") or None,
             tie=args.tie or (), n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
-            max_iter=args.max_iter, delta=args.delta, n_polish=args.n_polish, n_samples=args.n_samples)
+            max_iter=args.bootstrap_max_iter, delta=args.delta, n_polish=args.n_polish, n_samples=args.n_samples)
     for s in selection:
         print(f"kept {s['kept']} of {s['of']} rows ({s['where']})", file=sys.stderr)
     if args.plot:
         from optimal import plot
         from optimal.plot.validate import validation_figure
 
-        sys.stderr.write(f"wrote {plot.save_figure(validation_figure(report), args.plot)}\n")
+        common.wrote(plot.save_figure(validation_figure(report), args.plot))
     if args.json:
         output = report.to_dict()
         if selection:
             output["rows_selected"] = selection
-        print_json(output)
+        common.emit("validate", output, _law(report))
     else:
         print(report_text(report))
     for fold in report.folds:
@@ -166,6 +174,14 @@ def run(args):
     for message in report.warnings:
         warn(message)
     return 0
+
+
+def _law(report):
+    """The fitted law: the one fold's, or every fold's params by label."""
+    if len(report.folds) == 1:
+        return common.fit_law_json(report.folds[0].fit)
+    return {"family": report.folds[0].fit.family.name,
+            "params": {str(fold.label): common.fit_law_json(fold.fit)["params"] for fold in report.folds}}
 
 
 def report_text(report):

@@ -201,7 +201,7 @@ class FitResult:
         lines = [
             f"{fam.display_name or fam.name} fit  {fam.formula}",
             f"  rows {self.n_rows}   objective {self.objective:.10g} (sum of "
-            f"{'Huber' if self.config['robust'] == 'huber' else self.config['robust']}, delta={self.config['delta']:g})",
+            f"{self.config['robust']}, delta={self.config['delta']:g})",
             f"  starts {self.n_starts}, {self.n_starts_at_best} reached the best objective",
             f"  best start: {'converged' if self.converged else 'NOT CONVERGED'} ({self.reason}) after "
             f"{self.iterations} iterations, |grad| {self.grad_norm:.2e}",

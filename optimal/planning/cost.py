@@ -162,6 +162,8 @@ def hardware_estimate(compute, accelerator="h100", *, precision="bf16", mfu=None
         if name == "power_watts" and given[name] is None:
             origin = f"{device.name} TDP" if power is not None else "unknown"
         note = NOTES[name] if value is not None else "no published power for this accelerator: give one"
+        if name == "price_per_accelerator_hour" and origin == "argument":
+            note = "your price"  # a given price is no placeholder
         assumptions[name] = {"value": value, "from": origin, "note": note}
     hours = compute / (peak * mfu) / SECONDS_PER_HOUR
     derived = {"accelerator-hours": hours, "energy (kWh)": None if power is None else hours * power * pue / 1000.0,

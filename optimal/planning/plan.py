@@ -39,7 +39,7 @@ def _bytes(value):
 
 
 def _interval_text(intervals, name, show):
-    if intervals is None:
+    if intervals is None or name not in intervals:  # a figure without an interval (its ends are equal)
         return ""
     lo, hi = intervals[name]["lo"], intervals[name]["hi"]
     shown = [("unbounded" if v is None else show(v)) for v in (lo, hi)]

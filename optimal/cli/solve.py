@@ -1,0 +1,58 @@
+"""``optimal solve``: N*, D* and the loss for compute budgets, or the least compute that reaches a target loss
+(``optimal.recommend``), from a preset, a coefficients file or a saved fit."""
+
+import argparse
+
+import numpy as np
+
+import optimal
+from optimal.errors import OptimalError
+
+from . import common
+
+EPILOG = """\
+JSON (--json): one object, "schema": "optimal.solve/1", "law": {"family", "params"} (the law's coefficients; a
+file written from it reads back with --coefficients), and optimal.recommend's answer: "source",
+"flops_per_param_token" and "flops_per_param_token_from", "max_tokens", "max_params", "fitted_range",
+"bootstrap", "allocations" (one object per budget or target loss: "compute", "N", "D", "loss",
+"tokens_per_param", "converged", "bound", "fit_converged", "extrapolation", and with bootstrap draws
+"intervals" and "draws"), "warnings", "notes", "status".
+
+examples:
+  optimal solve --compute 5.76e23
+  optimal solve --compute 1e22 1e23 1e24 --preset hoffmann2022 --json
+  optimal solve --target-loss 2.0 --fit fit.json
+"""
+
+
+def add_parser(commands):
+    """Register ``optimal solve`` on ``commands`` (the subparsers of ``optimal``)."""
+    solve = commands.add_parser("solve", help="N*, D* and loss for compute budgets (or for a target loss)",
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+    common.add_compute_option(solve, help="training compute budgets in FLOPs")
+    solve.add_argument("--target-loss", type=common.number, nargs="+", metavar="L", help="loss to reach (nats)")
+    common.add_law_options(solve)
+    common.add_group_option(solve)
+    common.add_k_option(solve, record=True)
+    solve.add_argument("--max-tokens", type=common.number, metavar="D", help="cap on training tokens (unique data)")
+    solve.add_argument("--max-params", type=common.number, metavar="N", help="cap on model parameters")
+    common.add_json_option(solve, "solve", "the law's coefficients and one allocation per budget: below")
+    solve.set_defaults(run=run)
+    return solve
+
+
+def run(args):
+    if (args.compute is None) == (args.target_loss is None):
+        raise OptimalError("give either --compute or --target-loss")
+    source = common.source_from_args(args)
+    answer = optimal.recommend(
+        source, None if args.compute is None else np.asarray(args.compute),
+        target_loss=None if args.target_loss is None else np.asarray(args.target_loss),
+        flops_per_param_token=args.flops_per_param_token, max_tokens=args.max_tokens, max_params=args.max_params,
+        group=args.group)
+    if args.json:
+        common.emit("solve", answer.to_dict(), common.law_json(common.law_from_args(args)))
+        common.warn_answer(answer)
+        return 0
+    common.print_recommendation(answer)
+    return 0
