@@ -33,11 +33,12 @@ from .data.runs import (
 )
 from .data.synthetic import isoflop_runs, synthetic_runs
 
-# fitting: fit a family to runs, bootstrap the fit, sweep its settings
+# fitting: fit a family to runs (its settings: Objective, Search, Solver), bootstrap the fit, sweep its settings
 from .fitting.bootstrap import BootstrapResult, bootstrap, bootstrap_groups
 from .fitting.cost import CostEstimate, estimate_cost
 from .fitting.fit import FitResult, fit, fit_groups
 from .fitting.groups import GroupBootstraps, GroupFits
+from .fitting.options import Objective, Search, Solver
 from .fitting.sweep import Sweep, sweep
 
 # allocation: compute-optimal N* and D* for budgets, of a law or of every bootstrap draw
@@ -138,6 +139,9 @@ __all__ = [
     "FitResult",
     "GroupBootstraps",
     "GroupFits",
+    "Objective",
+    "Search",
+    "Solver",
     "Sweep",
     "bootstrap",
     "bootstrap_groups",

@@ -84,7 +84,7 @@ ESTIMATE_ABOVE_S = 30.0  # a job estimated to take longer than this says so befo
 def _print_estimate(n_rows, n_resamples, n_polish):
     """Before a big job, its estimated time and peak memory on stderr (``optimal.estimate_cost``: calibrated
     constants, so it is a guide; the progress bar then shows the measured rate and the time left)."""
-    cost = optimal.estimate_cost(n_rows, n_resamples, n_polish=n_polish)
+    cost = optimal.estimate_cost(n_rows, n_resamples, search=optimal.Search(n_polish=n_polish))
     if cost.seconds > ESTIMATE_ABOVE_S:
         work = f"{n_rows} runs" + (f" and {n_resamples} bootstrap resamples" if n_resamples else "")
         sys.stderr.write(f"estimate: fitting {work} takes {cost.describe()} on the reference machine "
@@ -239,8 +239,9 @@ def _cmd_sweep(args, runs, covariates, by=None):
                               law=settings.get("law", [args.law]), delta=settings.get("delta", [args.delta]),
                               drop_smallest=settings.get("drop-smallest", [0]), groups=by,
                               covariates=covariates or None,
-                              fix=fixed or None, tie=args.tie or (), n_polish=args.n_polish, n_samples=args.n_samples,
-                              max_iter=args.max_iter)
+                              fix=fixed or None, tie=args.tie or (),
+                              search=optimal.Search(n_polish=args.n_polish, n_samples=args.n_samples),
+                              solver=optimal.Solver(max_iter=args.max_iter))
     k = k_or_default(args)
     rows = []
     for setting, result in found:
@@ -304,7 +305,8 @@ def _cmd_fit(args):
     try:
         joint = by is not None and bool(args.shared)
         options = dict(law=args.law, covariates=covariates or None, fix=fixed or None, tie=args.tie or (),
-                       delta=args.delta, starts=args.starts, n_polish=args.n_polish, n_samples=args.n_samples,
+                       objective=optimal.Objective(delta=args.delta),
+                       search=optimal.Search(starts=args.starts, n_polish=args.n_polish, n_samples=args.n_samples),
                        dtype=dtype)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the result carries its warnings; they are printed below
