@@ -1,4 +1,4 @@
-"""The settings of a fit, in three small objects: what is minimised, where the polish starts, how each start is polished.
+"""A fit's settings as three small objects: what is minimised, where the polish starts, how each start is polished.
 
 * ``Objective(robust="huber", delta=1e-3)``: the robust loss of log-loss residuals and its threshold, summed over
   rows (Hoffmann et al. 2022, App. D.2). A different objective is a different fit.
