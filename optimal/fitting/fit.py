@@ -4,8 +4,9 @@ Objective: the Huber loss (delta = 1e-3) of log-loss residuals, summed over rows
 problem (``optimal.fitting.problem``: the family, what is fixed, tied or shared, and the rows; the identity when
 nothing is), starting points from a screen (``optimal.fitting.screen``: the family's own where it has one, such as
 Chinchilla's exponent-grid variable projection) or a named start grid of the family (``Search(starts="hoffmann")``),
-then a batched Newton polish of every start as a lane of one compiled program (``optimal.fitting.solver.polish``), with
-the family's hand-derived derivatives where it has them. A family's capabilities make a fit faster, never different.
+then a batched Newton polish of every start as a lane of one compiled program (``optimal.fitting.solver.polish``),
+with the family's hand-derived derivatives where it has them. A family's capabilities make a fit faster, never
+different. Its settings are three objects (``optimal.fitting.options``): ``Objective``, ``Search`` and ``Solver``.
 """
 
 import dataclasses
@@ -48,9 +49,10 @@ class FitResult:
       converged: whether the best start met a stopping test; reason, iterations, grad_norm: how it stopped.
       starts: per-start ``Lanes`` (numpy arrays), ordered as polished.
       config: the settings that reproduce the fit (``optimal.fitting.options.to_config``: the ``Objective``,
-        ``Search`` and ``Solver`` fields, xtol resolved, dtype, "reduction": "sum"); warnings: identifiability ("not-identified"), plausibility
-        ("implausible") and convergence ("not-converged", "singular-curvature") warnings, each an ``Issue`` (text
-        with a ``code``); a warning read from a record without codes has the code "fit".
+        ``Search`` and ``Solver`` fields, xtol resolved, dtype, "reduction": "sum"; ``from_config`` reads them back).
+      warnings: identifiability ("not-identified"), plausibility ("implausible") and convergence ("not-converged",
+        "singular-curvature") warnings, each an ``Issue`` (text with a ``code``); a warning read from a record
+        without codes has the code "fit".
       data: the fitted rows ``(N, D, loss, weights)`` as numpy arrays.
       diagnostics: identifiability at the optimum (``optimal.fitting.diagnostics.identifiability``): the near-optimal
         tolerance, how many fits fell within it, the ranges of E, alpha and beta among them, the coefficients
@@ -442,8 +444,8 @@ def fit_masked(fam, runs, covariates, fix, tie, masks, objective, search, solver
     sizes. ``objective``, ``search``, ``solver``: the fits' settings; ``deltas``: each mask's own Huber threshold
     (None: ``objective.delta`` for all); the threshold is a traced per-lane value, so fits at several thresholds are
     lanes of the same solve too. Returns a list of ``FitResult``, one per mask."""
-    objectives = [objective if deltas is None else dataclasses.replace(objective, delta=d) for d in
-                  (deltas if deltas is not None else [None] * len(masks))]
+    objectives = ([objective] * len(masks) if deltas is None
+                  else [dataclasses.replace(objective, delta=d) for d in deltas])
     weights = np.asarray(runs.weights, np.float64)
     struct, data = build_problem(fam, runs[:4], covariates, fix, tie, (), None, None, dtype)
     program = solver_config(objectives[0], solver, problem_evaluator(fam, struct), dtype)
