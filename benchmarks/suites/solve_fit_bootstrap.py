@@ -182,7 +182,7 @@ def bench_fit(cfg, data, source):
         "default_vs_screen_polish": compare("jax_default", "scipy_screen_polish",
                                             "JAX fit vs SciPy running the same screen-and-polish design"),
         "hoffmann_vs_classic": compare("jax_hoffmann", "scipy_classic",
-                                       f"JAX fit(search=Search(starts="hoffmann")) vs SciPy L-BFGS-B, the same {n_classic} starts"),
+                                       f"JAX fit(search=Search(starts='hoffmann')) vs SciPy L-BFGS-B, the same {n_classic} starts"),
     }
     head = comparisons["default_vs_classic"]
     return {
