@@ -81,7 +81,8 @@ def _fit_each(sets, cfg):
     n, d, loss = (np.concatenate([x[i] for x in sets]) for i in range(3))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # identifiability warnings on a few seeds: counted below, not printed
-        fits = optimal.fit_groups(n, d, loss, groups=labels, grid_size=cfg.grid_size, n_polish=cfg.n_polish)
+        fits = optimal.fit_groups(n, d, loss, groups=labels,
+                                  search=optimal.Search(grid_size=cfg.grid_size, n_polish=cfg.n_polish))
     return [fits[f"{s:05d}"] for s in range(len(sets))]
 
 

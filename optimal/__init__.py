@@ -27,11 +27,13 @@ from .data.runs import Runs, validate_runs
 from .data.where import parse_where
 from .data.synthetic import isoflop_runs, synthetic_runs
 
-# fitting: fit a family to runs, bootstrap the fit, sweep its settings
+# fitting: fit a family to runs (its settings: Objective, Search, Solver), bootstrap the fit (its refit settings:
+# Refit), sweep its settings
 from .fitting.bootstrap import BootstrapResult, Refit, bootstrap, bootstrap_groups
 from .fitting.cost import CostEstimate, estimate_cost
 from .fitting.fit import FitResult, fit, fit_groups
 from .fitting.groups import GroupBootstraps, GroupFits
+from .fitting.options import Objective, Search, Solver
 from .fitting.sweep import Sweep, sweep
 
 # allocation: compute-optimal N* and D* for budgets, of a law or of every bootstrap draw
@@ -133,6 +135,9 @@ __all__ = [
     "GroupBootstraps",
     "GroupFits",
     "Refit",
+    "Objective",
+    "Search",
+    "Solver",
     "Sweep",
     "bootstrap",
     "bootstrap_groups",

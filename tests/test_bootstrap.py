@@ -215,7 +215,7 @@ def test_bootstraps_at_different_deltas_share_one_compiled_program():
     from optimal.fitting import resample as module
 
     runs = optimal.synthetic_runs(n_runs=47, noise=0.01, seed=8)
-    fits = [optimal.fit(*runs[:3], delta=d) for d in (3e-4, 4e-3, 3e-2)]
+    fits = [optimal.fit(*runs[:3], objective=optimal.Objective(delta=d)) for d in (3e-4, 4e-3, 3e-2)]
     before = module._sharded_refit.cache_info().misses
     boots = [optimal.bootstrap(f, n_resamples=6, seed=2) for f in fits]
     assert module._sharded_refit.cache_info().misses - before <= 1

@@ -27,7 +27,7 @@ def files(tmp_path_factory):
     loss = np.asarray(DEFAULT_TRUTH.loss(n, d)) * np.exp(0.01 * np.random.default_rng(0).standard_normal(len(n)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = optimal.fit(n, d, loss, grid_size=32, n_polish=4)
+        result = optimal.fit(n, d, loss, search=optimal.Search(grid_size=32, n_polish=4))
     record, with_k = folder / "fit.json", folder / "fit_k8.json"
     optimal.save_fit(record, result)
     optimal.save_fit(with_k, result, flops_per_param_token=8.0)

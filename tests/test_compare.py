@@ -43,7 +43,7 @@ def test_differences_cover_the_true_difference(two_groups):
 def test_paired_settings_on_the_same_rows():
     runs = optimal.synthetic_runs(n_runs=100, noise=0.01, seed=4)
     huber = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
-    squared = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, robust="squared")
+    squared = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, objective=optimal.Objective(robust="squared"))
     a = optimal.bootstrap(huber, n_resamples=100, seed=3)
     b = optimal.bootstrap(squared, n_resamples=100, seed=3)
     found = optimal.compare(a, b)

@@ -43,7 +43,7 @@ def noisy_fit():
     n, d = isoflop(DEFAULT_TRUTH, [1e18, 3e18, 1e19], np.geomspace(0.25, 4, 7))
     rng = np.random.default_rng(0)
     loss = np.asarray(DEFAULT_TRUTH.loss(n, d)) * np.exp(0.01 * rng.standard_normal(len(n)))
-    return quiet_fit(n, d, loss, grid_size=32, n_polish=4)
+    return quiet_fit(n, d, loss, search=optimal.Search(grid_size=32, n_polish=4))
 
 
 # --- the pieces against independent computations -------------------------------------------------------------------
@@ -87,7 +87,8 @@ def _refit_sensitivities(designs, truth_theta):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fits = optimal.fit_groups(np.concatenate(n_all), np.concatenate(d_all), np.exp(np.concatenate(y_all)),
-                                  groups=np.array(labels), starts=truth_theta[None], max_iter=500)
+                                  groups=np.array(labels), search=optimal.Search(starts=truth_theta[None]),
+                                  solver=optimal.Solver(max_iter=500))
     out = [np.zeros(len(n)) for n, _ in designs]
     for k, i, sign, label in index:
         out[k][i] += sign * np.log(float(optimal.compute_optimal(fits[label].law, TARGET).n_params)) / (2 * h)
@@ -103,7 +104,7 @@ def test_predicted_variance_matches_refits_of_perturbed_noiseless_data():
     n, d = isoflop(DEFAULT_TRUTH, [1e18, 1e19, 1e20], np.geomspace(0.25, 4, 4))
     truth_theta = np.array([math.log(DEFAULT_TRUTH.E), math.log(DEFAULT_TRUTH.A), math.log(DEFAULT_TRUTH.B),
                             DEFAULT_TRUTH.alpha, DEFAULT_TRUTH.beta])
-    base = quiet_fit(n, d, np.asarray(DEFAULT_TRUTH.loss(n, d)), starts=truth_theta[None])
+    base = quiet_fit(n, d, np.asarray(DEFAULT_TRUTH.loss(n, d)), search=optimal.Search(starts=truth_theta[None]))
     sigma = 1e-4  # delta / sigma = 10: the variance factor is 1 (least squares) to 1e-20
     extra_n, extra_d = np.array([3e10]), np.array([3e21 / (6 * 3e10)])
     alone, added = _refit_sensitivities([(n, d), (np.r_[n, extra_n], np.r_[d, extra_d])], truth_theta)

@@ -185,26 +185,33 @@ def test_save_into_a_missing_folder(fitted, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "options, message",
+    "kind, fields, message",
     [
-        (dict(grid_size=0), "grid_size must be an integer from 2 to 1024, got 0"),
-        (dict(grid_size=8.0), "grid_size must be an integer"),
-        (dict(grid_size=True), "grid_size must be an integer"),
-        (dict(grid_size=10**9), "grid_size must be an integer from 2 to 1024"),
-        (dict(n_polish=0), "n_polish must be an integer >= 1, got 0"),
-        (dict(n_polish=-3), "n_polish must be an integer >= 1"),
-        (dict(max_iter=0), "max_iter must be an integer from 1 to"),
-        (dict(max_iter=-5), "max_iter must be an integer from 1 to"),
-        (dict(max_iter=2**40), "max_iter must be an integer from 1 to"),
-        (dict(xtol=-1.0), "xtol must be a positive finite number"),
-        (dict(delta="0.001"), "delta .* must be a positive finite number"),
-        (dict(robust=["huber"]), "robust must be one of"),
+        (optimal.Search, dict(grid_size=0), "^Search.grid_size must be an integer from 2 to 1024, got 0"),
+        (optimal.Search, dict(grid_size=8.0), "^Search.grid_size must be an integer"),
+        (optimal.Search, dict(grid_size=True), "^Search.grid_size must be an integer"),
+        (optimal.Search, dict(grid_size=10**9), "^Search.grid_size must be an integer from 2 to 1024"),
+        (optimal.Search, dict(n_polish=0), "^Search.n_polish must be an integer >= 1, got 0"),
+        (optimal.Search, dict(n_polish=-3), "^Search.n_polish must be an integer >= 1"),
+        (optimal.Search, dict(n_samples=0), "^Search.n_samples must be an integer from 1 to 4194304, got 0"),
+        (optimal.Search, dict(n_samples=2**23), "^Search.n_samples must be an integer from 1 to 4194304"),
+        (optimal.Search, dict(starts=[1.0, 2.0]), r"^Search.starts must be .* got shape \(2,\)"),
+        (optimal.Search, dict(starts=None), r"^Search.starts must be"),
+        (optimal.Solver, dict(max_iter=0), "^Solver.max_iter must be an integer from 1 to"),
+        (optimal.Solver, dict(max_iter=-5), "^Solver.max_iter must be an integer from 1 to"),
+        (optimal.Solver, dict(max_iter=2**40), "^Solver.max_iter must be an integer from 1 to"),
+        (optimal.Solver, dict(max_iter=10.0), "^Solver.max_iter must be an integer"),
+        (optimal.Solver, dict(xtol=-1.0), "^Solver.xtol must be a positive finite number"),
+        (optimal.Solver, dict(xtol=float("inf")), "^Solver.xtol must be a positive finite number"),
+        (optimal.Objective, dict(delta="0.001"), r"^Objective.delta \(the Huber threshold\) must be a positive finite number"),
+        (optimal.Objective, dict(delta=-1e-3), r"^Objective.delta \(the Huber threshold\) must be a positive finite"),
+        (optimal.Objective, dict(robust=["huber"]), "^Objective.robust must be one of"),
+        (optimal.Objective, dict(robust="cauchy"), "^Objective.robust must be one of huber, squared, not 'cauchy'"),
     ],
 )
-def test_bad_fit_counts(options, message):
-    runs = optimal.synthetic_runs(n_runs=40)
+def test_each_option_object_refuses_a_bad_field_by_name(kind, fields, message):
     with pytest.raises(OptimalError, match=message):
-        optimal.fit(runs.n_params, runs.n_tokens, runs.loss, **options)
+        kind(**fields)
 
 
 def test_fit_never_returns_non_finite_coefficients(monkeypatch):

@@ -144,7 +144,8 @@ def test_generic_path_reaches_the_fast_paths_objective():
     runs = optimal.synthetic_runs(noise=0.01, seed=6)
     fast = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
     generic = optimal.fit(runs.n_params, runs.n_tokens, runs.loss,
-                          law=dataclasses.replace(CHINCHILLA, name="generic", **WITHOUT_SPEED), starts=fast.starts.theta)
+                          law=dataclasses.replace(CHINCHILLA, name="generic", **WITHOUT_SPEED),
+                          search=optimal.Search(starts=fast.starts.theta))
     assert generic.objective == pytest.approx(fast.objective, rel=1e-9)
 
 
@@ -161,14 +162,14 @@ def test_a_custom_family_with_the_capabilities_gets_the_speed():
     assert uses_own_derivatives(mine, structure(mine))
     np.testing.assert_array_equal(ours.theta, theirs.theta)
     np.testing.assert_array_equal(ours.starts.theta, theirs.starts.theta)
-    assert optimal.fit(*runs[:3], law=mine, starts="hoffmann").n_starts == 4500
+    assert optimal.fit(*runs[:3], law=mine, search=optimal.Search(starts="hoffmann")).n_starts == 4500
     plain = dataclasses.replace(CHINCHILLA, name="plain", **WITHOUT_SPEED)
     assert not uses_own_derivatives(plain, structure(plain))
     slow = optimal.fit(*runs[:3], law=plain)
     assert not np.array_equal(slow.starts.theta, theirs.starts.theta)
     assert slow.objective == pytest.approx(theirs.objective, rel=1e-9)
     with pytest.raises(CoefficientsError, match="start grids"):
-        optimal.fit(*runs[:3], law=plain, starts="hoffmann")
+        optimal.fit(*runs[:3], law=plain, search=optimal.Search(starts="hoffmann"))
 
 
 @pytest.mark.parametrize("kwargs, error, match", [

@@ -51,7 +51,7 @@ def test_epoch_replication_anchor(epoch_fit):
 
 
 def test_full_hoffmann_grid_reaches_the_same_optimum(epoch_runs, epoch_fit):
-    grid = optimal.fit(epoch_runs.n_params, epoch_runs.n_tokens, epoch_runs.loss, starts="hoffmann")
+    grid = optimal.fit(epoch_runs.n_params, epoch_runs.n_tokens, epoch_runs.loss, search=optimal.Search(starts="hoffmann"))
     assert grid.n_starts == 4500
     assert relative(grid.objective, epoch_fit.objective) < 1e-9
     np.testing.assert_allclose(grid.theta, epoch_fit.theta, rtol=1e-6)
@@ -116,7 +116,7 @@ def test_no_irreducible_loss_warns():
 def test_iteration_budget_too_small_says_not_converged():
     runs = optimal.synthetic_runs(seed=9)
     with pytest.warns(ConvergenceWarning, match="did not converge"):
-        result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, max_iter=2)
+        result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, solver=optimal.Solver(max_iter=2))
     assert not result.converged and result.reason == "max iterations"
 
 
@@ -137,7 +137,7 @@ def test_bad_rows(n, d, loss, message):
 def test_bad_starts_option():
     runs = optimal.synthetic_runs(seed=10)
     with pytest.raises(optimal.CoefficientsError, match="starts must be"):
-        optimal.fit(runs.n_params, runs.n_tokens, runs.loss, starts="everywhere")
+        optimal.fit(runs.n_params, runs.n_tokens, runs.loss, search=optimal.Search(starts="everywhere"))
 
 
 def test_explicit_starts_array():
@@ -145,7 +145,7 @@ def test_explicit_starts_array():
     start = [[0.5, 6.0, 7.5, 0.3, 0.4]]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, starts=start)
+        result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, search=optimal.Search(starts=start))
     assert result.n_starts == 1 and result.params["alpha"] == pytest.approx(DEFAULT_TRUTH.alpha, rel=1e-6)
 
 
@@ -159,24 +159,27 @@ def test_unreadable_fit_records(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "options, error, message",
+    "kind, fields, error, message",
     [
-        (dict(robust="cauchy"), optimal.OptimalError, "robust must be one of huber, squared"),
-        (dict(delta=0.0), optimal.OptimalError, "delta"),
-        (dict(delta=float("nan")), optimal.OptimalError, "delta"),
-        (dict(starts=[[0.5, 6.0, 7.5, 0.3]]), optimal.CoefficientsError, r"shape \(S, 5\)"),
-        (dict(starts=np.zeros((0, 5))), optimal.CoefficientsError, r"shape \(S, 5\)"),
+        (optimal.Objective, dict(robust="cauchy"), optimal.OptimalError, "Objective.robust must be one of huber, squared"),
+        (optimal.Objective, dict(delta=0.0), optimal.OptimalError, "Objective.delta"),
+        (optimal.Objective, dict(delta=float("nan")), optimal.OptimalError, "Objective.delta"),
+        (optimal.Search, dict(starts=[[0.5, 6.0, 7.5, 0.3]]), optimal.CoefficientsError, r"shape \(S, 5\) for this problem"),
+        (optimal.Search, dict(starts=np.zeros((0, 5))), optimal.CoefficientsError, r"Search.starts .* got shape \(0, 5\)"),
+        (optimal.Search, dict(starts=[[0.5, np.nan, 7.5, 0.3, 0.3]]), optimal.CoefficientsError, "Search.starts must be"),
+        (optimal.Search, dict(starts=""), optimal.CoefficientsError, "Search.starts must be"),
     ],
 )
-def test_bad_fit_options(options, error, message):
+def test_bad_fit_options(kind, fields, error, message):
     runs = optimal.synthetic_runs(seed=12)
+    name = kind.__name__.lower()
     with pytest.raises(error, match=message):
-        optimal.fit(runs.n_params, runs.n_tokens, runs.loss, **options)
+        optimal.fit(runs.n_params, runs.n_tokens, runs.loss, **{name: kind(**fields)})
 
 
 def test_squared_loss_fits_noise_free_data():
     runs = optimal.synthetic_runs(noise=0.0, seed=13)
-    result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, robust="squared")
+    result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, objective=optimal.Objective(robust="squared"))
     assert result.params["alpha"] == pytest.approx(DEFAULT_TRUTH.alpha, rel=1e-6)
 
 
@@ -184,8 +187,8 @@ def test_huge_delta_is_not_a_false_convergence():
     # Huber with delta far above every residual is the squared loss exactly. The old gradient floor scaled with
     # delta (and the sum of weights), so delta = 1e10 "converged" after 0 iterations short of the optimum.
     runs = optimal.synthetic_runs(n_runs=120, noise=0.02, seed=7)
-    huge = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, delta=1e10)
-    squared = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, robust="squared")
+    huge = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, objective=optimal.Objective(delta=1e10))
+    squared = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, objective=optimal.Objective(robust="squared"))
     assert huge.iterations > 0 and huge.converged
     # the same optimum: the two objectives are the same function, so only rounding (~1e-15) may differ
     assert huge.objective == pytest.approx(squared.objective, rel=1e-9)

@@ -90,7 +90,7 @@ def test_a_fit_stopped_by_its_iteration_budget_says_so():
     runs = optimal.synthetic_runs(n_runs=40, seed=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, max_iter=1)
+        fit = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, solver=optimal.Solver(max_iter=1))
     assert fit.status is Status.MAX_ITERATIONS and fit.ok is False
     assert fit.to_dict()["status"] == "max iterations"
     assert "not-converged" in [w.code for w in fit.warnings]

@@ -35,7 +35,7 @@ def test_weighted_data_and_grid_subset():
     runs = optimal.synthetic_runs(n_runs=80, noise=0.01, seed=5)
     weights = np.random.default_rng(0).integers(1, 4, 80).astype(float)
     starts = optimal.laws.chinchilla.hoffmann_grid()[::45]  # 100 of the 4500 Hoffmann starts
-    ours = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, weights, starts=starts)
+    ours = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, weights, search=optimal.Search(starts=starts))
     theirs = baseline.fit_lbfgsb(runs.n_params, runs.n_tokens, runs.loss, starts=starts, weights=weights)
     assert_same_optimum(ours, theirs)
 

@@ -19,7 +19,8 @@ def test_each_setting_equals_its_own_fit():
     sizes = np.unique(runs.n_params)
     for setting, result in found:
         keep = runs.n_params > sizes[setting["drop_smallest"] - 1] if setting["drop_smallest"] else slice(None)
-        alone = optimal.fit(runs.n_params[keep], runs.n_tokens[keep], runs.loss[keep], delta=setting["delta"])
+        alone = optimal.fit(runs.n_params[keep], runs.n_tokens[keep], runs.loss[keep],
+                             objective=optimal.Objective(delta=setting["delta"]))
         assert result.n_rows == alone.n_rows
         assert result.objective == pytest.approx(alone.objective, rel=1e-12)
         # rows left out weigh 0 but still change the order of the sums: rounding, then a flat ridge (cond ~1e11)
@@ -60,13 +61,13 @@ def test_generic_family_sweep_is_one_solve_and_matches_its_own_fits(monkeypatch)
     calls = _count_polish_calls(monkeypatch)
     before = problem.hessian_at._cache_size()
     found = optimal.sweep(runs.n_params, runs.n_tokens, runs.loss, law="kaplan", delta=[4e-3, 6e-2],
-                          drop_smallest=[0, 1], n_samples=256)
+                          drop_smallest=[0, 1], search=optimal.Search(n_samples=256))
     assert len(calls) == 1 and problem.hessian_at._cache_size() - before <= 1
     sizes = np.unique(runs.n_params)
     for setting, result in found:
         keep = runs.n_params > sizes[0] if setting["drop_smallest"] else slice(None)
         alone = optimal.fit(runs.n_params[keep], runs.n_tokens[keep], runs.loss[keep], law=KAPLAN,
-                            delta=setting["delta"], n_samples=256)
+                            objective=optimal.Objective(delta=setting["delta"]), search=optimal.Search(n_samples=256))
         assert result.config["delta"] == setting["delta"]
         # same starts, same lanes' arithmetic: only the zero-weight rows' place in the sums differs (rounding)
         assert result.objective == pytest.approx(alone.objective, rel=1e-9)
@@ -89,7 +90,7 @@ def test_groups_times_settings_is_one_solve_and_each_is_that_groups_own_fit(monk
         rows = labels == setting["group"]
         sizes = np.unique(n[rows])
         keep = rows & (n > sizes[0]) if setting["drop_smallest"] else rows
-        alone = optimal.fit(n[keep], d[keep], loss[keep], delta=setting["delta"])
+        alone = optimal.fit(n[keep], d[keep], loss[keep], objective=optimal.Objective(delta=setting["delta"]))
         assert result.n_rows == alone.n_rows
         assert result.objective == pytest.approx(alone.objective, rel=1e-12)
         assert result.params["alpha"] == pytest.approx(alone.params["alpha"], rel=1e-6)

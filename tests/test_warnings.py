@@ -16,7 +16,7 @@ def caught(call):
     return result, found
 
 
-@pytest.mark.parametrize("options", [{}, {"max_iter": 2}], ids=["identifiability", "convergence"])
+@pytest.mark.parametrize("options", [{}, {"solver": optimal.Solver(max_iter=2)}], ids=["identifiability", "convergence"])
 def test_fit_warnings_name_the_callers_file(options):
     runs = optimal.synthetic_runs(n_range=(1e8, 5e8), tokens_per_param=(15, 25), seed=7)  # N over 0.7 decades
     _, found = caught(lambda: optimal.fit(runs.n_params, runs.n_tokens, runs.loss, **options))

@@ -64,7 +64,7 @@ def run_batch(bc, out_dir=RESULTS_DIR):
     def nine():
         for delta, k in settings:
             keep = n > sizes[k - 1] if k else np.ones(len(n), bool)
-            optimal.fit(n[keep], d[keep], loss[keep], delta=delta)
+            optimal.fit(n[keep], d[keep], loss[keep], objective=optimal.Objective(delta=delta))
 
     sweep_separate = _clock(nine, bc["rounds"])
     sweep_together = _clock(lambda: optimal.sweep(n, d, loss, delta=(1e-4, 1e-3, 1e-2), drop_smallest=(0, 1, 2)),

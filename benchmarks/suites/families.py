@@ -62,7 +62,7 @@ def bench_generic_vs_fast(fc):
     log(f"generic vs fast: {len(loss)} rows, {len(starts)} explicit starts, {fc.generic_rounds} warm rounds")
     lines = {}
     for key, kwargs, what in (
-            ("same_starts", {"starts": starts}, f"the same {len(starts)} explicit starts (the fast path's screen starts)"),
+            ("same_starts", {"search": optimal.Search(starts=starts)}, f"the same {len(starts)} explicit starts (the fast path's screen starts)"),
             ("default", {}, "default fit: each path's own screen + polish")):
         records = race([
             Contender("fast", quiet(lambda: optimal.fit(n, d, loss, **kwargs)), True, fc.generic_rounds),

@@ -50,6 +50,7 @@ from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, BootstrapResult, Refit,
 from ..data.runs import validate_runs
 from ..data.where import Where, parse_where, where_mask
 from ..fitting.fit import FitResult, fit
+from ..fitting.options import Objective, Search, Solver, checked, refuse_unknown
 from .predict import Prediction, mean_error_samples, new_run_residuals, predict
 from ..laws import family as family_of
 from .._util.precision import float64_scope
@@ -326,7 +327,8 @@ def _rolling_cutoffs(rolling, compute):
 @float64_scope
 def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=None, rolling=None, compute=None,
              columns=None, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, law="chinchilla", covariates=None,
-             fix=None, tie=(), n_resamples=0, seed=0, confidence=0.95, max_iter=1000, **fit_options) -> Validation:
+             fix=None, tie=(), objective=Objective(), search=Search(), solver=Solver(), dtype=None, n_resamples=0,
+             seed=0, confidence=0.95, max_iter=1000, **unknown) -> Validation:
     """Fit on some runs, predict the held-out ones, and test the errors against the intervals (module docstring).
 
     Args:
@@ -339,8 +341,8 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
         its cut-off and predicts every run at or above it. Give exactly one of holdout, largest and rolling.
       compute: each run's training compute (FLOPs), (n,); default k N D with k = ``flops_per_param_token``.
       columns: ``{name: (n,) values}`` more columns a holdout expression can name (text or numbers).
-      law, covariates ({name: (n,)}), fix, tie, and ``fit_options`` (delta, robust, starts, grid_size, n_polish,
-        n_samples, xtol, dtype): passed to ``optimal.fit`` for every fold.
+      law, covariates ({name: (n,)}), fix, tie, objective (an ``Objective``), search (a ``Search``), solver (a
+        ``Solver``), dtype: passed to ``optimal.fit`` for every fold.
       n_resamples: bootstrap resamples per fold (0: the linearised interval, rougher); seed, max_iter: the
         bootstrap's. confidence: the intervals' level.
 
@@ -352,6 +354,8 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
         run, or leaving too few runs to fit (2 per free coefficient); ``largest`` out of range; rolling cut-offs
         that leave too few runs below or none above; bad runs or covariates (as ``optimal.fit``).
     """
+    refuse_unknown("validate", unknown)
+    settings = dict(zip(("objective", "search", "solver"), checked(objective, search, solver)), dtype=dtype)
     chosen = [name for name, value in (("holdout", holdout), ("largest", largest), ("rolling", rolling))
               if value is not None and value is not False]
     if len(chosen) != 1:
@@ -399,7 +403,7 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
     folds = []
     for label, cutoff, held in plans:
         folds.append(_fold(runs, held, label, cutoff, compute, covariates, law, fix, tie, n_free, n_resamples, seed,
-                           confidence, max_iter, fit_options))
+                           confidence, max_iter, settings))
     if folds and folds[0].prediction.method == "linearised":
         notes.append("intervals linearised from each fit's curvature (no bootstrap): rough; add bootstrap resamples "
                      "for percentile intervals")
@@ -408,7 +412,7 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
 
 
 def _fold(runs, held, label, cutoff, compute, covariates, law, fix, tie, n_free, n_resamples, seed, confidence,
-          max_iter, fit_options):
+          max_iter, settings):
     """Fit the kept runs (the held-out ones at weight 0: one row count, one compiled program for every fold), then
     drop the held-out rows from the result, bootstrap it if asked, and predict the held-out runs."""
     m = int(held.sum())
@@ -423,7 +427,7 @@ def _fold(runs, held, label, cutoff, compute, covariates, law, fix, tie, n_free,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the fit carries its warnings; the fold reports them
         whole = fit(runs.n_params, runs.n_tokens, runs.loss, weights, law=law, covariates=covariates or None,
-                    fix=fix, tie=tie, **fit_options)
+                    fix=fix, tie=tie, **settings)
         rows = ~held  # the fit of the kept runs alone, as reported and resampled
         result = dataclasses.replace(whole, data=tuple(np.asarray(x)[rows] for x in whole.data),
                                      n_rows=int(rows.sum()), covariates={k: v[rows] for k, v in whole.covariates.items()})

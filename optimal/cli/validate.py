@@ -150,7 +150,8 @@ def run(args):
             rolling=mode["rolling"], compute=compute, columns=extra, flops_per_param_token=common.k_or_default(args),
             law=args.law, covariates=covariates or None, fix=named_once(args.fix, "--fix") or None,
             tie=args.tie or (), n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
-            max_iter=args.bootstrap_max_iter, delta=args.delta, n_polish=args.n_polish, n_samples=args.n_samples)
+            max_iter=args.bootstrap_max_iter, objective=optimal.Objective(delta=args.delta),
+            search=optimal.Search(n_polish=args.n_polish, n_samples=args.n_samples))
     for s in selection:
         print(f"kept {s['kept']} of {s['of']} rows ({s['where']})", file=sys.stderr)
     if args.plot:

@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 from ..errors import check_count
 from .._util.results import Issue, Status
+from .options import Search, checked
 
 # calibrated on the reference machine (see the module docstring), 2026-11-24, from single warm runs at load ~1.2
 # (time) and the peaks of fresh processes fitting and bootstrapping 1k to 300k synthetic rows (memory)
@@ -93,13 +94,14 @@ class CostEstimate(NamedTuple):
         return f"about {when} and {self.peak_bytes / 1e9:.2g} GB peak memory"
 
 
-def estimate_cost(n_rows, n_resamples=0, *, grid_size=64, n_polish=16, n_starts=4, fit=True) -> CostEstimate:
+def estimate_cost(n_rows, n_resamples=0, *, search=Search(), n_starts=4, fit=True) -> CostEstimate:
     """Time and peak memory of fitting ``n_rows`` runs (``fit``) and bootstrapping ``n_resamples`` resamples.
 
     Args:
       n_rows: rows fitted (all groups together). n_resamples: bootstrap resamples (0: none).
-      grid_size, n_polish: the fit's screen and polish (``optimal.fit``); n_starts: starts per resample
-        (``optimal.bootstrap``). fit: whether the fit itself is counted (False: only the bootstrap of a fit in hand).
+      search: the fit's screen and polish, a ``Search`` as ``optimal.fit`` takes it (its grid_size and n_polish);
+        n_starts: starts per resample (``optimal.bootstrap``). fit: whether the fit itself is counted (False: only
+        the bootstrap of a fit in hand).
 
     Returns:
       ``CostEstimate``: see the module docstring for the model and its calibrated constants. Raises
@@ -107,8 +109,8 @@ def estimate_cost(n_rows, n_resamples=0, *, grid_size=64, n_polish=16, n_starts=
     """
     check_count(n_rows, "n_rows", 1)
     check_count(n_resamples, "n_resamples", 0)
-    check_count(grid_size, "grid_size", 1)
-    check_count(n_polish, "n_polish", 1)
+    search = checked(None, search, None)[1]
+    grid_size, n_polish = search.grid_size, search.n_polish
     check_count(n_starts, "n_starts", 1)
     screens, lanes, programs = (1, n_polish, 1) if fit else (0, 0, 0)
     if n_resamples:

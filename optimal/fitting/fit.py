@@ -3,9 +3,10 @@
 Objective: the Huber loss (delta = 1e-3) of log-loss residuals, summed over rows. One pipeline for every fit: the
 problem (``optimal.fitting.problem``: the family, what is fixed, tied or shared, and the rows; the identity when
 nothing is), starting points from a screen (``optimal.fitting.screen``: the family's own where it has one, such as
-Chinchilla's exponent-grid variable projection) or a named start grid of the family (``starts="hoffmann"``), then
-a batched Newton polish of every start as a lane of one compiled program (``optimal.fitting.solver.polish``), with
-the family's hand-derived derivatives where it has them. A family's capabilities make a fit faster, never different.
+Chinchilla's exponent-grid variable projection) or a named start grid of the family (``Search(starts="hoffmann")``),
+then a batched Newton polish of every start as a lane of one compiled program (``optimal.fitting.solver.polish``),
+with the family's hand-derived derivatives where it has them. A family's capabilities make a fit faster, never
+different. Its settings are three objects (``optimal.fitting.options``): ``Objective``, ``Search`` and ``Solver``.
 """
 
 import dataclasses
@@ -19,20 +20,18 @@ from .diagnostics import identifiability, plausibility, scaled_condition, singul
 from .problem import RowData, expand, hessian_at, problem_evaluator, reduce, structure, uses_own_derivatives
 from .screen import screen, search_edges
 from ..errors import (CoefficientsError, DataError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, PlausibilityWarning,
-                     check_count, check_positive)
+                     check_positive)
 from ..laws.chinchilla import CHINCHILLA
 from ..laws import family as family_of
 from ..laws.family import Family
-from .._util.robust import DEFAULT_DELTA, ROBUST_LOSSES
 from .._util.precision import float64_scope, resolve_dtype
 from .._util.warn import warn
 from .._util.results import Issue, Status, issues
 from .groups import GroupFits
-from .solver import REASONS, Lanes, SolverConfig, default_slots, polish
+from .options import MAX_ITER, Objective, Search, Solver, checked, from_config, refuse_unknown, to_config  # noqa: F401
+from .solver import REASONS, Lanes, default_slots, polish, solver_config
 
 AT_BEST_RTOL = 1e-6  # a start "reached the best objective" within this relative gap
-_MAX_GRID_SIZE = 1024  # the Chinchilla screen holds grid_size^2 x 5 coefficients: 42 MB at 1024
-MAX_ITER = 2**31 - 1  # the solver counts iterations in int32
 PARAM_NAMES = CHINCHILLA.fitting_names  # the Chinchilla law's log_params keys
 
 
@@ -49,9 +48,11 @@ class FitResult:
       n_rows, n_starts, n_starts_at_best: rows fitted, starts polished, starts within 1e-6 (relative) of the best.
       converged: whether the best start met a stopping test; reason, iterations, grad_norm: how it stopped.
       starts: per-start ``Lanes`` (numpy arrays), ordered as polished.
-      config: the options that reproduce the fit; warnings: identifiability ("not-identified"), plausibility
-        ("implausible") and convergence ("not-converged", "singular-curvature") warnings, each an ``Issue`` (text
-        with a ``code``); a warning read from a record without codes has the code "fit".
+      config: the settings that reproduce the fit (``optimal.fitting.options.to_config``: the ``Objective``,
+        ``Search`` and ``Solver`` fields, xtol resolved, dtype, "reduction": "sum"; ``from_config`` reads them back).
+      warnings: identifiability ("not-identified"), plausibility ("implausible") and convergence ("not-converged",
+        "singular-curvature") warnings, each an ``Issue`` (text with a ``code``); a warning read from a record
+        without codes has the code "fit".
       data: the fitted rows ``(N, D, loss, weights)`` as numpy arrays.
       diagnostics: identifiability at the optimum (``optimal.fitting.diagnostics.identifiability``): the near-optimal
         tolerance, how many fits fell within it, the ranges of E, alpha and beta among them, the coefficients
@@ -230,28 +231,14 @@ class FitResult:
 
     def refit(self):
         """Run the fit again from the saved rows and configuration."""
-        options = {k: v for k, v in self.config.items() if k != "reduction"}  # "sum" is not an option
         groups = None if self.group_labels is None else np.asarray(self.group_labels, dtype=object)[self.group_ids]
         return fit(*self.data, law=self.family, covariates=self.covariates or None, fix=self.fixed or None,
-                   tie=self.tied, groups=groups, shared=self.shared, **options)
-
-
-def check_options(delta, robust, grid_size, n_polish, max_iter, xtol):
-    """The fit's options, checked the same way for ``fit`` and for a loaded record's config."""
-    if not isinstance(robust, str) or robust not in ROBUST_LOSSES:
-        raise OptimalError(f"robust must be one of {', '.join(ROBUST_LOSSES)}, not {robust!r}")
-    check_positive(delta, "delta (the Huber threshold)")
-    check_count(grid_size, "grid_size", 2, _MAX_GRID_SIZE)
-    check_count(n_polish, "n_polish", 1)
-    check_count(max_iter, "max_iter", 1, MAX_ITER)
-    if xtol is not None:
-        check_positive(xtol, "xtol")
+                   tie=self.tied, groups=groups, shared=self.shared, **from_config(self.config))
 
 
 @float64_scope
 def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=None, fix=None, tie=(), groups=None,
-        shared=(), delta=DEFAULT_DELTA, robust="huber", starts="screen", grid_size=64, n_polish=16, n_samples=4096,
-        max_iter=200, xtol=None, dtype=None):
+        shared=(), objective=Objective(), search=Search(), solver=Solver(), dtype=None, **unknown):
     """Fit a law to training runs.
 
     Args:
@@ -263,14 +250,11 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
       fix: ``{name: value}`` parameters held at a natural value. tie: pairs ``(name, name)`` held equal.
       groups: optional (n,) labels, with ``shared`` (parameter names): one joint fit in which those are common to
         every group and the rest are per group. (Every group on its own: ``fit_groups``.)
-      delta: the Huber threshold on log-loss residuals (Hoffmann et al.: 1e-3). robust: "huber" or "squared".
-      starts: "screen" (default), the name of one of the family's start grids (Chinchilla: "hoffmann", the 4500
-        Hoffmann et al. starts), or an array (S, F) of free vectors (for the unconstrained Chinchilla,
-        ``(e, a, b, alpha, beta)``).
-      grid_size: the resolution of the family's own screen (Chinchilla's exponent grid is ``grid_size x grid_size``
-        over (0, 2]). n_polish: starts polished. n_samples: points the sampled screen (any other problem) draws
-        from the family's box.
-      max_iter: iteration budget per start. xtol: step tolerance on the coefficients (default 0.01 sqrt(eps)).
+      objective: what is minimised, an ``Objective`` (robust loss "huber" or "squared", Huber threshold ``delta``
+        on log-loss residuals; default Hoffmann et al.'s Huber with delta = 1e-3).
+      search: where the polish starts, a ``Search`` (``starts``: "screen", a start grid of the family such as
+        Chinchilla's "hoffmann", or an array (S, F) of free vectors; ``grid_size``, ``n_polish``, ``n_samples``).
+      solver: how each start is polished, a ``Solver`` (``max_iter``, ``xtol``).
       dtype: float64 (default) or float32.
 
     Every problem takes one pipeline (``optimal.fitting.problem``, ``optimal.fitting.screen``, one solver); a family's
@@ -279,7 +263,16 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
     Returns:
       A ``FitResult`` (for a joint fit, one with ``group_labels``). Warns (``ConvergenceWarning``,
       ``IdentifiabilityWarning``, ``PlausibilityWarning``) when the fit is not trustworthy.
+
+    Example::
+
+        >>> runs = optimal.synthetic_runs(n_runs=60, seed=0)
+        >>> result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, objective=optimal.Objective(delta=1e-2),
+        ...                      search=optimal.Search(n_polish=8))
+        >>> result.converged
+        True
     """
+    refuse_unknown("fit", unknown)
     if groups is not None and not shared:
         raise OptimalError("fit(groups=...) without shared parameters would be one fit per group: call "
                            "optimal.fit_groups(..., groups=...) for every group's own fit (a GroupFits), or give "
@@ -289,25 +282,24 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
     runs = validate_runs(n_params, n_tokens, loss, weights, n_free=0)
     covariates = check_covariates(fam, covariates, len(runs.loss))
     fix, tie, shared = check_constraints(fam, fix, tie, shared)
-    check_options(delta, robust, grid_size, n_polish, max_iter, xtol)
-    check_count(n_samples, "n_samples", 1, 1 << 22)
-    options = dict(delta=delta, robust=robust, starts=starts, grid_size=grid_size, n_polish=n_polish,
-                   n_samples=n_samples, max_iter=max_iter, xtol=xtol, dtype=dtype)
+    settings = (*checked(objective, search, solver), dtype)
     n_free = max(len(fam.params) - len(fix) - len(tie), 1)
     if groups is not None:
         labels, ids = _encode_groups(groups, len(runs.loss))
+        if len(labels) < 2:
+            raise CoefficientsError(f"shared parameters need at least 2 groups, but groups holds one label "
+                                    f"({labels[0]!r}): fit these runs without groups and shared, or give more groups")
     elif shared:
-        raise CoefficientsError("shared parameters need groups (a group column: --by)")
+        raise CoefficientsError("shared parameters need groups: pass groups=(n,) labels, one per run")
     validate_runs(*runs[:4], n_free=n_free)  # enough rows for the law's free parameters
     if groups is None:
-        return fit_masked(fam, runs, covariates, fix, tie, [np.ones(len(runs.loss), bool)], options)[0]
-    return _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, **options)
+        return fit_masked(fam, runs, covariates, fix, tie, [np.ones(len(runs.loss), bool)], *settings)[0]
+    return _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, *settings)
 
 
 @float64_scope
 def fit_groups(n_params, n_tokens, loss, weights=None, *, groups, law="chinchilla", covariates=None, fix=None, tie=(),
-               delta=DEFAULT_DELTA, robust="huber", starts="screen", grid_size=64, n_polish=16, n_samples=4096,
-               max_iter=200, xtol=None, dtype=None) -> GroupFits:
+               objective=Objective(), search=Search(), solver=Solver(), dtype=None, **unknown) -> GroupFits:
     """Fit every group of runs on its own: ``groups`` (n,) labels (any text; sorted), the other arguments as in
     ``fit`` (one law, constraints and settings for every group). Every group's starts are lanes of one compiled
     polish, and each group's fit equals ``fit`` of its rows alone.
@@ -315,22 +307,20 @@ def fit_groups(n_params, n_tokens, loss, weights=None, *, groups, law="chinchill
     Returns a ``GroupFits``: ``{label: FitResult}`` (a read-only mapping, labels sorted) with the result protocol;
     ``bootstrap_groups`` takes it. (One joint fit with parameters common to every group: ``fit(groups=, shared=)``.)
     """
+    refuse_unknown("fit_groups", unknown)
     dtype = resolve_dtype(dtype)
     fam = family_of(law)
     runs = validate_runs(n_params, n_tokens, loss, weights, n_free=0)
     covariates = check_covariates(fam, covariates, len(runs.loss))
     fix, tie, _ = check_constraints(fam, fix, tie, ())
-    check_options(delta, robust, grid_size, n_polish, max_iter, xtol)
-    check_count(n_samples, "n_samples", 1, 1 << 22)
+    settings = (*checked(objective, search, solver), dtype)
     if groups is None:
         raise OptimalError("fit_groups needs groups: one label per run")
-    options = dict(delta=delta, robust=robust, starts=starts, grid_size=grid_size, n_polish=n_polish,
-                   n_samples=n_samples, max_iter=max_iter, xtol=xtol, dtype=dtype)
     n_free = max(len(fam.params) - len(fix) - len(tie), 1)
     labels, ids = _encode_groups(groups, len(runs.loss))
     for g, label in enumerate(labels):  # every group on its own, all of them lanes of one compiled polish
         validate_runs(*(np.asarray(x)[ids == g] for x in runs[:4]), n_free=n_free, source=f"group {label}")
-    fits = fit_masked(fam, runs, covariates, fix, tie, [ids == g for g in range(len(labels))], options)
+    fits = fit_masked(fam, runs, covariates, fix, tie, [ids == g for g in range(len(labels))], *settings)
     return GroupFits(zip(labels, fits))
 
 
@@ -401,48 +391,39 @@ def build_problem(fam, data, covariates, fix, tie, shared, labels, ids, dtype):
     return struct, rows
 
 
-def _config(options):
-    dtype = options["dtype"]
-    xtol = float(0.01 * np.sqrt(np.finfo(dtype).eps)) if options["xtol"] is None else float(options["xtol"])
-    starts = options["starts"]
-    return xtol, {"delta": float(options["delta"]), "robust": options["robust"],
-                  "starts": starts if isinstance(starts, str) else np.asarray(starts).tolist(),
-                  "grid_size": int(options["grid_size"]), "n_polish": int(options["n_polish"]),
-                  "n_samples": int(options["n_samples"]), "max_iter": int(options["max_iter"]), "xtol": xtol,
-                  "dtype": np.dtype(dtype).name, "reduction": "sum"}
-
-
 def _explicit_starts(starts, width):
+    """The ``Search.starts`` array (S, F), checked against the problem's free vector width F."""
     theta0 = np.asarray(starts, dtype=np.float64)
-    if theta0.ndim != 2 or theta0.shape[1] != width or len(theta0) == 0 or not np.all(np.isfinite(theta0)):
-        raise CoefficientsError(f"starts must be a finite array of shape (S, {width}), got shape {theta0.shape}")
+    if theta0.shape[1] != width:
+        raise CoefficientsError(f"Search.starts must be a finite array of shape (S, {width}) for this problem, got "
+                                f"shape {theta0.shape}")
     return theta0
 
 
-def _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, **options):
+def _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, objective, search, solver, dtype):
     """One joint fit of several groups with ``shared`` parameters (the generic path)."""
-    dtype = options["dtype"]
-    xtol, config = _config(options)
+    config = to_config(objective, search, solver, dtype)
     struct, rows = build_problem(fam, runs[:4], covariates, fix, tie, shared, labels, ids, dtype)
     w = jnp.asarray(runs.weights, dtype)
-    starts, delta, robust = options["starts"], float(options["delta"]), options["robust"]
+    starts = search.starts
     if isinstance(starts, str) and starts == "screen":
-        z0 = _joint_starts(fam, runs, covariates, fix, tie, labels, ids, struct, options)
+        z0 = _joint_starts(fam, runs, covariates, fix, tie, labels, ids, struct, objective, search, solver, dtype)
     elif isinstance(starts, str):
-        raise CoefficientsError(f"starts must be 'screen' or an array of shape (S, {len(struct.names)}) for a joint "
-                                f"fit, not {starts!r}")
+        raise CoefficientsError(f"Search.starts must be 'screen' or an array of shape (S, {len(struct.names)}) for a "
+                                f"joint fit, not {starts!r}")
     else:
         z0 = _explicit_starts(starts, len(struct.names))
-    solver = SolverConfig(delta, robust, int(options["max_iter"]), xtol, problem_evaluator(fam, struct))
-    lanes = Lanes(*(np.asarray(x) for x in polish(jnp.asarray(z0, dtype), rows, w, solver)))
+    program = solver_config(objective, solver, problem_evaluator(fam, struct), dtype)
+    lanes = Lanes(*(np.asarray(x) for x in polish(jnp.asarray(z0, dtype), rows, w, program)))
     values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)
     best = _best(lanes, values, "the runs' units and ranges")
     z = lanes.theta[best].astype(np.float64)
     theta = np.asarray(expand(z, struct.select, struct.base), np.float64)
     diagnostics, found = identifiability(fam, struct, z, values[best], lanes.theta,
                                          np.where(lanes.converged, values, np.inf), _logs(runs), runs.weights,
-                                         search_edges(fam, struct, int(options["grid_size"])))
-    hessian = hessian_at(fam, jnp.asarray(z, dtype), rows, w, delta, robust, uses_own_derivatives(fam, struct))
+                                         search_edges(fam, struct, search.grid_size))
+    hessian = hessian_at(fam, jnp.asarray(z, dtype), rows, w, objective.delta, objective.robust,
+                         uses_own_derivatives(fam, struct))
     return _finish(lanes, best, theta, found, diagnostics, hessian, runs, config, fam, law=None, fixed=fix, tied=tie,
                    shared=shared, group_labels=labels, covariates=covariates, free=z, free_names=struct.names,
                    group_ids=ids)
@@ -457,37 +438,36 @@ def _best(lanes, values, check):
     return best
 
 
-def fit_masked(fam, runs, covariates, fix, tie, masks, options, deltas=None):
+def fit_masked(fam, runs, covariates, fix, tie, masks, objective, search, solver, dtype, deltas=None):
     """Fit each row subset of ``masks`` ((n,) bool each) on its own, every subset's starts lanes of one compiled
     polish (a lane weights only its subset's rows), so G groups cost one program, compiled once whatever their
-    sizes. ``deltas``: each mask's own Huber threshold (None: ``options["delta"]`` for all); the threshold is a
-    traced per-lane value, so fits at several thresholds are lanes of the same solve too. Returns a list of
-    ``FitResult``, one per mask."""
-    dtype, robust, starts = options["dtype"], options["robust"], options["starts"]
-    deltas = [float(options["delta"])] * len(masks) if deltas is None else [float(d) for d in deltas]
-    xtol, _ = _config(options)
+    sizes. ``objective``, ``search``, ``solver``: the fits' settings; ``deltas``: each mask's own Huber threshold
+    (None: ``objective.delta`` for all); the threshold is a traced per-lane value, so fits at several thresholds are
+    lanes of the same solve too. Returns a list of ``FitResult``, one per mask."""
+    objectives = ([objective] * len(masks) if deltas is None
+                  else [dataclasses.replace(objective, delta=d) for d in deltas])
     weights = np.asarray(runs.weights, np.float64)
     struct, data = build_problem(fam, runs[:4], covariates, fix, tie, (), None, None, dtype)
-    solver = SolverConfig(deltas[0], robust, int(options["max_iter"]), xtol, problem_evaluator(fam, struct))
+    program = solver_config(objectives[0], solver, problem_evaluator(fam, struct), dtype)
     planned = []
-    for mask, delta in zip(masks, deltas):
+    for mask, own in zip(masks, objectives):
         w = jnp.asarray(weights * mask, dtype)
-        z0, candidates, candidate_values = _starts(fam, struct, data, w, starts, options, delta)
-        planned.append((mask, delta, w, np.asarray(z0, np.float64), candidates, candidate_values))
+        z0, candidates, candidate_values = _starts(fam, struct, data, w, own, search)
+        planned.append((mask, own, w, np.asarray(z0, np.float64), candidates, candidate_values))
     theta0 = jnp.asarray(np.vstack([z0 for _, _, _, z0, _, _ in planned]), dtype)
     lane_weights = jnp.asarray(np.concatenate([np.broadcast_to(weights * mask, (len(z0), len(weights)))
                                                for mask, _, _, z0, _, _ in planned]), dtype)
-    lane_delta = jnp.asarray(np.concatenate([np.full(len(z0), delta) for _, delta, _, z0, _, _ in planned]), dtype)
+    lane_delta = jnp.asarray(np.concatenate([np.full(len(z0), own.delta) for _, own, _, z0, _, _ in planned]), dtype)
     # several thresholds: at most one threshold's share of the lanes in flight, the rest queue for a free slot, so
     # the slow small-delta lanes (near-L1, up to max_iter iterations) do not widen every iteration of the fast
     # ones (3 x 3 sweep, 85 rows, 2 CPUs: warm 0.13 s with all 144 lanes in flight, 0.07 s with 48)
-    distinct = len(set(deltas))
+    distinct = len({own.delta for own in objectives})
     slots = None if distinct == 1 else min(default_slots(len(weights)), -(-theta0.shape[0] // distinct))
-    every = Lanes(*(np.asarray(x) for x in polish(theta0, data, lane_weights, solver, delta=lane_delta, slots=slots)))
-    edges = search_edges(fam, struct, int(options["grid_size"]))
+    every = Lanes(*(np.asarray(x) for x in polish(theta0, data, lane_weights, program, delta=lane_delta, slots=slots)))
+    edges = search_edges(fam, struct, search.grid_size)
     results, offset = [], 0
-    for mask, delta, w, z0, candidates, candidate_values in planned:
-        config = _config({**options, "delta": delta})[1]
+    for mask, own, w, z0, candidates, candidate_values in planned:
+        config = to_config(own, search, solver, dtype)
         lanes = Lanes(*(x[offset:offset + len(z0)] for x in every))
         offset += len(z0)
         values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)
@@ -500,7 +480,8 @@ def fit_masked(fam, runs, covariates, fix, tie, masks, options, deltas=None):
         theta = np.asarray(expand(z, struct.select, struct.base), np.float64)[0]
         diagnostics, found = identifiability(fam, struct, z, values[best], pool[0], pool[1], _logs(part), part.weights,
                                              edges)
-        hessian = hessian_at(fam, jnp.asarray(z, dtype), data, w, delta, robust, uses_own_derivatives(fam, struct))
+        hessian = hessian_at(fam, jnp.asarray(z, dtype), data, w, own.delta, own.robust,
+                             uses_own_derivatives(fam, struct))
         law = fam.law_from_values({**{k: float(v) for k, v in fam.to_natural(theta).items()}, **fix})
         results.append(_finish(lanes, best, theta, found, diagnostics, hessian, part, config, fam, law=law, fixed=fix,
                                tied=tie, covariates={k: v[mask] for k, v in covariates.items()}, free=z,
@@ -508,28 +489,30 @@ def fit_masked(fam, runs, covariates, fix, tie, masks, options, deltas=None):
     return results
 
 
-def _starts(fam, struct, data, weights, starts, options, delta):
+def _starts(fam, struct, data, weights, objective, search):
     """Starting free vectors (S, F) for one fit, and the screened candidates with their objectives (None, None
-    without a screen): ``starts`` is "screen", the name of one of the family's start grids (its points with the
-    fixed and tied values imposed), or an array (S, F)."""
+    without a screen): ``search.starts`` is "screen", the name of one of the family's start grids (its points with
+    the fixed and tied values imposed), or an array (S, F)."""
+    starts = search.starts
     if isinstance(starts, str) and starts == "screen":
-        return screen(fam, struct, data, weights, options["n_polish"], delta, options["robust"], options["n_samples"],
-                      options["grid_size"])
+        return screen(fam, struct, data, weights, search.n_polish, objective.delta, objective.robust,
+                      search.n_samples, search.grid_size)
     if isinstance(starts, str) and starts in fam.start_grids:
         grid = np.asarray(fam.start_grids[starts](), np.float64)
         return reduce(grid[:, None], struct.select), None, None
     if isinstance(starts, str):
         grids = ", ".join(f"'{name}'" for name in fam.start_grids) or "it has none"
-        raise CoefficientsError(f"starts must be 'screen', one of the {fam.name} law's start grids ({grids}), or an "
-                                f"array of shape (S, {len(struct.names)}), not {starts!r}")
+        raise CoefficientsError(f"Search.starts must be 'screen', one of the {fam.name} law's start grids ({grids}), "
+                                f"or an array of shape (S, {len(struct.names)}), not {starts!r}")
     return _explicit_starts(starts, len(struct.names)), None, None
 
 
-def _joint_starts(fam, runs, covariates, fix, tie, labels, ids, struct, options):
+def _joint_starts(fam, runs, covariates, fix, tie, labels, ids, struct, objective, search, solver, dtype):
     """Starts for a joint fit: every group fitted on its own, then one start per group that takes the shared
     parameters from that group (the per-group ones from their own fits)."""
     solo = fit_groups(*runs[:4], law=fam, covariates=covariates or None, fix=fix, tie=tie,
-                      groups=np.asarray(labels, dtype=object)[ids], **{**options, "starts": "screen"})
+                      groups=np.asarray(labels, dtype=object)[ids], objective=objective,
+                      search=dataclasses.replace(search, starts="screen"), solver=solver, dtype=dtype)
     thetas = np.stack([np.atleast_2d(solo[label].theta)[0] for label in labels])  # (G, P)
     starts = []
     for g in range(len(labels)):

@@ -67,7 +67,7 @@ def structure(family: Family, fixed=None, tied=(), shared=(), group_labels=None)
         classes.setdefault(find(name), []).append(name)
     n_groups = 1 if group_labels is None else len(group_labels)
     if shared and n_groups == 1:
-        raise CoefficientsError("shared parameters need groups (a group column: --by)")
+        raise CoefficientsError("shared parameters need at least 2 groups (group_labels)")
     select = np.full((n_groups, len(params)), -1, dtype=np.int32)
     base = np.zeros((n_groups, len(params)))
     names = []

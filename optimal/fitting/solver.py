@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from .._util.precision import float64_scope
+from .options import Objective, Solver
 
 REASONS = ("running", "step below xtol", "gradient at rounding floor", "no further decrease", "max iterations", "non-finite")
 CONVERGED_REASONS = (1, 2, 3)
@@ -28,7 +29,8 @@ _LAM_MIN, _LAM_MAX = 1e-12, 1e12
 
 
 class SolverConfig(NamedTuple):
-    """Static solver settings (hashable, so they key the compile cache).
+    """Static solver settings (hashable, so they key the compile cache); internal: a fit builds it from its
+    ``Objective`` and ``Solver`` with ``solver_config``.
 
     ``evaluate(theta, data, weights, delta, loss) -> (value, grad (P,), hess (P, P), grad_scale (P,))`` is the
     objective: ``optimal.fitting.problem.problem_evaluator(family, structure)`` (``data`` a ``RowData``) for every fit.
@@ -41,6 +43,12 @@ class SolverConfig(NamedTuple):
     max_iter: int = 200
     xtol: float = 1e-10
     evaluate: Any = None
+
+
+def solver_config(objective: Objective, solver: Solver, evaluate, dtype) -> SolverConfig:
+    """The compiled polish's settings from the public ones: the objective's loss and threshold, the solver's budget
+    and step tolerance (resolved for ``dtype``), and ``evaluate`` (the problem's objective, ``problem_evaluator``)."""
+    return SolverConfig(objective.delta, objective.robust, solver.max_iter, solver.step_tolerance(dtype), evaluate)
 
 
 class Lanes(NamedTuple):

@@ -15,7 +15,8 @@ import numpy as np
 from ..errors import OptimalError, check_count
 from ..data.runs import validate_runs
 from ..laws import family as family_of
-from .fit import check_constraints, check_covariates, check_options, fit_masked
+from .fit import check_constraints, check_covariates, fit_masked
+from .options import Objective, Search, Solver, checked, refuse_unknown
 from .groups import combined_status, labelled
 from .._util.precision import float64_scope, resolve_dtype
 
@@ -117,12 +118,16 @@ def smallest_dropped(n_params, k, within=None):
 
 
 @float64_scope
-def sweep(n_params, n_tokens, loss, weights=None, *, law=("chinchilla",), delta=(1e-3,), drop_smallest=(0,),
-          groups=None, covariates=None, fix=None, tie=(), robust="huber", grid_size=64, n_polish=16, n_samples=4096, max_iter=200,
-          xtol=None, dtype=None):
+def sweep(n_params, n_tokens, loss, weights=None, *, law=("chinchilla",), delta=None, drop_smallest=(0,),
+          groups=None, covariates=None, fix=None, tie=(), objective=Objective(), search=Search(), solver=Solver(),
+          dtype=None, **unknown):
     """Fit every combination of the settings: ``law`` names (or families), Huber ``delta`` values, and
     ``drop_smallest`` counts (leave out the runs of that many of the smallest model sizes), for the whole data or,
     with ``groups`` ((n,) labels), for every group's rows on its own (its smallest sizes are its own).
+
+    ``delta``: the Huber thresholds swept (default: ``objective.delta`` alone); every fit minimises ``objective``
+    with its setting's delta. ``search``, ``solver``, ``covariates``, ``fix``, ``tie``, ``dtype``: as in ``fit``, for
+    every fit.
 
     Returns a ``Sweep``: the ``(setting, FitResult)`` pairs in the order of ``itertools.product(law, group, delta, drop_smallest)``
     (groups in sorted label order), each ``setting`` a dict ``{law, delta, drop_smallest}`` (and ``group``). Every fit's warnings are its own, and each equals the
@@ -132,7 +137,12 @@ def sweep(n_params, n_tokens, loss, weights=None, *, law=("chinchilla",), delta=
     Example::
 
         found = sweep(n, d, loss, delta=(1e-4, 1e-3, 1e-2), drop_smallest=(0, 1, 2))  # 9 fits, one program
+        found = sweep(n, d, loss, delta=(1e-3, 1e-2), objective=Objective(robust="huber"), search=Search(n_polish=8))
     """
+    refuse_unknown("sweep", unknown)
+    objective, search, solver = checked(objective, search, solver)
+    if delta is None:
+        delta = (objective.delta,)
     dtype = resolve_dtype(dtype)
     runs = validate_runs(n_params, n_tokens, loss, weights, n_free=0)
     laws, deltas, drops = (tuple(np.atleast_1d(x).tolist()) if not isinstance(x, (list, tuple)) else tuple(x)
@@ -150,8 +160,7 @@ def sweep(n_params, n_tokens, loss, weights=None, *, law=("chinchilla",), delta=
             raise OptimalError(f"sweep: groups needs one label per run ({len(runs.loss)}), got shape {labels.shape}")
         parts = [(label, labels == label) for label in sorted(set(labels.tolist()))]
     masked = [(label, k, smallest_dropped(runs.n_params, int(k), within)) for label, within in parts for k in drops]
-    for d in deltas:
-        check_options(d, robust, grid_size, n_polish, max_iter, xtol)
+    deltas = tuple(Objective(objective.robust, d).delta for d in deltas)  # each checked as Objective checks it
     # every (group, delta, drop) of one law: one solve
     settings = [(label, d, k, mask) for label, within in parts for d in deltas
                 for (same, k, mask) in masked if same == label]
@@ -164,10 +173,8 @@ def sweep(n_params, n_tokens, loss, weights=None, *, law=("chinchilla",), delta=
         for label, k, mask in masked:
             where = f"drop_smallest={k}" + ("" if label is None else f" in group {label!r}")
             validate_runs(*(np.asarray(x)[mask] for x in runs[:4]), n_free=n_free, source=where)
-        options = dict(delta=deltas[0], robust=robust, starts="screen", grid_size=grid_size, n_polish=n_polish,
-                       n_samples=n_samples, max_iter=max_iter, xtol=xtol, dtype=dtype)
-        fits = fit_masked(fam, runs, cov, fixed, tied, [mask for *_, mask in settings], options,
-                          deltas=[d for _, d, _, _ in settings])
+        fits = fit_masked(fam, runs, cov, fixed, tied, [mask for *_, mask in settings], objective, search, solver,
+                          dtype, deltas=[d for _, d, _, _ in settings])
         out += [({"law": fam.name, **({} if label is None else {"group": label}), "delta": float(d),
                   "drop_smallest": int(k)}, result)
                 for (label, d, k, _), result in zip(settings, fits)]

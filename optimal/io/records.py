@@ -41,7 +41,8 @@ import numpy as np
 from ..data.runs import validate_runs
 from ..errors import CoefficientsError, OptimalError, check_confidence, check_count, check_positive
 from ..fitting.bootstrap import MAX_SEED, BootstrapResult
-from ..fitting.fit import FitResult, check_constraints, check_covariates, check_options
+from ..fitting.fit import FitResult, check_constraints, check_covariates
+from ..fitting.options import from_config
 from ..fitting.problem import expand, reduce, structure
 from ..fitting.solver import REASONS, Lanes
 from ..laws import FAMILIES
@@ -371,13 +372,12 @@ def _fit_from_record(record, family):
         config = as_dict(record["config"], "config")
     for key in ("delta", "robust", "grid_size", "n_polish", "max_iter", "xtol", "dtype", "starts"):
         _get(config, key, "config.")
-    with _field("config"):
-        check_options(config["delta"], config["robust"], config["grid_size"], config["n_polish"], config["max_iter"],
-                      config["xtol"])
     if config["dtype"] not in ("float64", "float32"):
         _refuse("config.dtype", f"must be \"float64\" or \"float32\", not {config['dtype']!r}")
     if not isinstance(config["starts"], (str, list)):
         _refuse("config.starts", "must be a name or a list of starts")
+    with _field("config"):
+        from_config(config)  # every setting checked as the Objective, Search and Solver a caller builds
 
     def count(key):
         with _field(key):

@@ -58,7 +58,7 @@ class Family:
         (starts best first, and every screened candidate with its objective, for the identifiability check).
       screen_edges: ``grid_size -> {name: (lo, hi)}``: the range that ``screen`` searches (replaces
         ``search_edges`` when the screen applies).
-      start_grids: ``{name: () -> (S, P)}`` named grids of fitting-space starts (``fit(starts=name)``).
+      start_grids: ``{name: () -> (S, P)}`` named grids of fitting-space starts (``fit(search=Search(starts=name))``).
     """
 
     name: str
