@@ -55,7 +55,7 @@ def bootstrap_fits(result, clusters=None, by=None, *, progress=None, **options):
     """``({label: BootstrapResult}, joint BootstrapResult or None)`` for the parts of ``result`` (``_parts``), by
     ``bootstrap_strategy``. ``by``: the (n,) group labels of every row the runs were read with (needed to split
     ``clusters`` between the groups of a ``GroupFits``). ``progress``: None, or ``progress(label) -> callback``
-    (label None for the whole). ``options``: ``bootstrap``'s (n_resamples, seed, confidence, max_iter, ...)."""
+    (label None for the whole). ``options``: ``bootstrap``'s (n_resamples, seed, confidence, refit, ...)."""
     strategy = bootstrap_strategy(result, clusters)
     show = (lambda label: None) if progress is None else progress
     fits = _parts(result)

@@ -389,7 +389,7 @@ def progress_bar(label, quiet_below_s=10.0):
 def print_estimate(n_rows, n_resamples, n_polish):
     """Before a big job, its estimated time and peak memory on stderr (``optimal.estimate_cost``: calibrated
     constants, so it is a guide; the progress bar then shows the measured rate and the time left)."""
-    cost = optimal.estimate_cost(n_rows, n_resamples, n_polish=n_polish)
+    cost = optimal.estimate_cost(n_rows, n_resamples, search=optimal.Search(n_polish=n_polish))
     if cost.seconds > ESTIMATE_ABOVE_S:
         work = f"{n_rows} runs" + (f" and {n_resamples} bootstrap resamples" if n_resamples else "")
         sys.stderr.write(f"estimate: fitting {work} takes {cost.describe()} on the reference machine "

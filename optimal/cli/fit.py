@@ -226,8 +226,9 @@ def run(args):
     _check_groups(by, args.shared)
     try:
         options = dict(law=args.law, covariates=covariates or None, fix=fixed or None, tie=args.tie or (),
-                       delta=args.delta, starts=args.starts, n_polish=n_polish, n_samples=args.n_samples,
-                       max_iter=args.max_iter, dtype=dtype)
+                       objective=optimal.Objective(delta=args.delta),
+                       search=optimal.Search(starts=args.starts, n_polish=n_polish, n_samples=args.n_samples),
+                       solver=optimal.Solver(max_iter=args.max_iter), dtype=dtype)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the result carries its warnings; they are printed below
             if by is not None and not joint:  # every group on its own: a GroupFits
@@ -246,7 +247,7 @@ def run(args):
         warnings.simplefilter("ignore")  # the results carry their warnings; they are printed below
         report = fit_report(result, budgets=args.compute, flops_per_param_token=args.flops_per_param_token,
                             n_resamples=args.bootstrap, clusters=runs.groups, by=by, seed=args.seed,
-                            confidence=args.confidence, max_iter=args.bootstrap_max_iter,
+                            confidence=args.confidence, refit=optimal.Refit(max_iter=args.bootstrap_max_iter),
                             progress=lambda label: common.progress_bar(
                                 "bootstrap" if label is None else
                                 "bootstrap (every group)" if label == "every group" else f"bootstrap {label}"))
@@ -385,8 +386,9 @@ def _sweep(args, runs, covariates, fixed, by=None):
                               law=settings.get("law", [args.law]), delta=settings.get("delta", [args.delta]),
                               drop_smallest=settings.get("drop-smallest", [0]), groups=by,
                               covariates=covariates or None, fix=fixed or None, tie=args.tie or (),
-                              n_polish=DEFAULT_N_POLISH if args.n_polish is None else args.n_polish,
-                              n_samples=args.n_samples, max_iter=args.max_iter)
+                              search=optimal.Search(n_polish=DEFAULT_N_POLISH if args.n_polish is None else args.n_polish,
+                                                    n_samples=args.n_samples),
+                              solver=optimal.Solver(max_iter=args.max_iter))
     k = k_or_default(args)
     rows = []
     for setting, result in found:
@@ -396,7 +398,7 @@ def _sweep(args, runs, covariates, fixed, by=None):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 boot = optimal.bootstrap(result, n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
-                                         max_iter=args.bootstrap_max_iter,
+                                         refit=optimal.Refit(max_iter=args.bootstrap_max_iter),
                                          progress=common.progress_bar(f"bootstrap {label}"))
         rows.append((label, setting, result, boot, _answer(args, result, boot)))
     if args.plot:

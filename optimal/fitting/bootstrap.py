@@ -23,6 +23,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from . import diagnostics
+from ..data.groups import encode_groups
 from ..errors import ConvergenceWarning, IdentifiabilityWarning, OptimalError, check_confidence, check_count
 from ..laws.chinchilla import CHINCHILLA
 from .fit import MAX_ITER, FitResult, build_problem
@@ -327,11 +328,8 @@ def bootstrap(result, *, n_resamples=4000, seed=0, confidence=0.95, groups=None,
     if groups is None:
         group_ids, n_groups = np.arange(len(n)), len(n)
     else:
-        labels = np.asarray(groups)
-        if labels.shape != (len(n),):
-            raise OptimalError(f"groups must have one label per row ({len(n)}), got shape {labels.shape}")
-        _, group_ids = np.unique(labels, return_inverse=True)
-        n_groups = int(group_ids.max()) + 1
+        names, group_ids = encode_groups(groups, len(n))  # the one encoder: labels as text, sorted
+        n_groups = len(names)
         if n_groups < 2:
             raise OptimalError("a cluster bootstrap needs at least 2 groups")
     candidates = starts_for_resamples(result, refit.n_starts)

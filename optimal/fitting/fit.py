@@ -15,6 +15,7 @@ from typing import Any
 import jax.numpy as jnp
 import numpy as np
 
+from ..data.groups import encode_groups
 from ..data.runs import Runs, validate_runs
 from .diagnostics import identifiability, plausibility, scaled_condition, singular_curvature
 from .problem import RowData, expand, hessian_at, problem_evaluator, reduce, structure, uses_own_derivatives
@@ -285,7 +286,7 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
     settings = (*checked(objective, search, solver), dtype)
     n_free = max(len(fam.params) - len(fix) - len(tie), 1)
     if groups is not None:
-        labels, ids = _encode_groups(groups, len(runs.loss))
+        labels, ids = encode_groups(groups, len(runs.loss))
         if len(labels) < 2:
             raise CoefficientsError(f"shared parameters need at least 2 groups, but groups holds one label "
                                     f"({labels[0]!r}): fit these runs without groups and shared, or give more groups")
@@ -317,19 +318,11 @@ def fit_groups(n_params, n_tokens, loss, weights=None, *, groups, law="chinchill
     if groups is None:
         raise OptimalError("fit_groups needs groups: one label per run")
     n_free = max(len(fam.params) - len(fix) - len(tie), 1)
-    labels, ids = _encode_groups(groups, len(runs.loss))
+    labels, ids = encode_groups(groups, len(runs.loss))
     for g, label in enumerate(labels):  # every group on its own, all of them lanes of one compiled polish
         validate_runs(*(np.asarray(x)[ids == g] for x in runs[:4]), n_free=n_free, source=f"group {label}")
     fits = fit_masked(fam, runs, covariates, fix, tie, [ids == g for g in range(len(labels))], *settings)
     return GroupFits(zip(labels, fits))
-
-
-def _encode_groups(groups, n_rows):
-    labels = np.asarray(groups)
-    if labels.shape != (n_rows,):
-        raise DataError(f"groups must have one label per row ({n_rows}), got shape {labels.shape}")
-    names, ids = np.unique(labels.astype(str), return_inverse=True)
-    return tuple(str(x) for x in names), ids
 
 
 def check_covariates(fam, covariates, n_rows):
