@@ -100,7 +100,7 @@ def test_figure_structure():
 
     runs = optimal.isoflop_runs(BUDGETS, LAW, noise=0.002, seed=0)
     found = optimal.isoflop(runs, n_resamples=8, parametric=False)
-    left, right = isoflop_figure(found).axes
+    left, right, _ = isoflop_figure(found).axes  # the profiles, N*(C), the colour bar of the budgets
     assert left.get_xscale() == "log" and right.get_yscale() == "log"
     assert len(left.collections) == 4  # one scatter per budget
     labels = [line.get_label() for line in right.get_lines()]
