@@ -66,6 +66,7 @@ def test_json_matches_the_library_and_is_strict(capsys, grid):
     assert answer["approach3"] is None
 
 
+@pytest.mark.slow
 def test_parametric_beside_it_with_bootstrap_and_warnings(capsys, grid):
     _, csv, _ = grid
     code, out, err = run(capsys, ["isoflop", csv, "--json", "--bootstrap", "16", "--seed", "3"])
