@@ -339,3 +339,15 @@ def test_figure_from_record_compute(fitted, tmp_path, kind):
 def test_figure_from_record_bad_compute(fitted, compute):
     with pytest.raises(PlotError, match="compute must be a budget in FLOPs"):
         plot.figure_from_record(fitted[2], "frontier", compute=compute)
+
+
+@pytest.mark.slow
+def test_validation_figure_many_folds(tmp_path):
+    """Eight rolling folds: a colour bar of the folds, not eight legend entries over the data."""
+    from optimal.plot.validate import validation_figure
+
+    runs = optimal.synthetic_runs(n_runs=60, seed=11)
+    report = optimal.validate(runs.n_params, runs.n_tokens, runs.loss, rolling=8)
+    fig = rendered(validation_figure(report), tmp_path)
+    left, right, bar = fig.axes
+    assert bar.get_ylabel().startswith("fold (1 to 8") and len(left.get_legend().get_texts()) == 1
