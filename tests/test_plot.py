@@ -254,6 +254,7 @@ def test_errors(fitted, tmp_path, call, error, message):
 # --- figures of many things: a colour bar or small multiples, never a legend per thing ------------------------
 
 
+@pytest.mark.slow
 def test_groups_frontier_small_multiples(fitted, tmp_path):
     """Eighteen fits (three groups x six settings, as ``fit --by --sweep --plot``) give eighteen panels that read,
     each with its own line and band and the others in grey, the key below the panels, not over the data."""
