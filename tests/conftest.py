@@ -8,6 +8,17 @@ os.environ["OPTIMAL_CACHE_DIR"] = "off"
 
 import optimal
 
+# whole files in the slow tier (``pytest -m "not slow"`` leaves them out while editing; CI runs everything): benchmark
+# smoke runs, multi-process runs, notebooks, the README and docs executed, the docstring examples. Single slow tests
+# elsewhere carry their own ``@pytest.mark.slow``.
+SLOW_FILES = {"test_benchmarks", "test_distributed", "test_notebooks", "test_readme", "test_docs", "test_docstrings"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.stem in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(autouse=True)
 def float64_for_test_arithmetic():

@@ -44,6 +44,7 @@ def test_warm_start_trap_is_escaped(epoch_runs, epoch_fit, epoch_boot):
     assert ours_se > 10 * trapped_se
 
 
+@pytest.mark.slow
 def test_same_seed_same_draws_regardless_of_chunking():
     result = optimal.fit(*optimal.synthetic_runs(seed=1)[:3])
     one = optimal.bootstrap(result, n_resamples=50, seed=7)
@@ -53,6 +54,7 @@ def test_same_seed_same_draws_regardless_of_chunking():
     assert not np.array_equal(one.thetas, other.thetas)
 
 
+@pytest.mark.slow
 def test_cluster_bootstrap_widens_intervals_when_groups_share_errors():
     runs = optimal.synthetic_runs(n_runs=160, noise=0.003, n_groups=16, group_noise=0.02, seed=2)
     result = optimal.fit(*runs[:3])
@@ -76,6 +78,7 @@ def test_bad_bootstrap_options():
         optimal.bootstrap(result, n_resamples=10, groups=np.zeros(result.n_rows))
 
 
+@pytest.mark.slow
 def test_failures_are_counted_not_dropped():
     result = optimal.fit(*optimal.synthetic_runs(seed=1)[:3])
     with pytest.warns(optimal.ConvergenceWarning, match="did not converge even when retried"):
@@ -93,6 +96,7 @@ def ill_posed_runs():
     return optimal.synthetic_runs(n_runs=81, n_range=(1e8, 2e9), tokens_per_param=(5, 100), noise=0.03, seed=1)
 
 
+@pytest.mark.slow
 def test_ill_posed_resamples_converge_and_the_interval_stays_wide():
     runs = ill_posed_runs()
     with warnings.catch_warnings():
@@ -141,6 +145,7 @@ def test_json_shape(epoch_boot):
     assert set(out["allocation"][0]["N"]) == {"lo", "hi", "se"}
 
 
+@pytest.mark.slow
 def test_coverage_on_synthetic_truth():
     """95% percentile intervals cover the truth about 95% of the time.
 
@@ -185,6 +190,7 @@ def test_prediction_interval_puts_the_heavy_tail_where_the_runs_are():
     assert float(far["compute_decades"][0]) == pytest.approx(np.log10(1.6e12 * 2e13 / np.max(runs.n_params * runs.n_tokens)))
 
 
+@pytest.mark.slow
 def test_groups_bootstrap_as_one_program():
     ns, ds, ls, labels = [], [], [], []
     for label, seed, rows in (("x", 3, 40), ("y", 4, 55), ("z", 5, 70)):
@@ -209,6 +215,7 @@ def test_groups_bootstrap_as_one_program():
     assert boots["y"].params()["alpha"]["lo"] < y.params["alpha"] < boots["y"].params()["alpha"]["hi"]
 
 
+@pytest.mark.slow
 def test_bootstraps_at_different_deltas_share_one_compiled_program():
     # the Huber threshold travels as data: a sweep's settings at several deltas bootstrap with one program (before,
     # the threshold keyed the program: one compile per delta). 47 rows and thresholds no other test uses.

@@ -85,6 +85,7 @@ def test_every_shipped_law_has_its_range_checked(law, name):
         optimal.compute_optimal(law, 1e22)
 
 
+@pytest.mark.slow
 def test_edge_values_inside_the_range_still_solve_and_tracers_pass_unchecked():
     import jax
 

@@ -80,6 +80,7 @@ def test_malformed_coefficients_file(capsys, tmp_path):
     assert code == 2 and "not valid JSON" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_python_dash_m_entry_point():
     proc = subprocess.run(
         [sys.executable, "-m", "optimal", "solve", "--compute", "1e22", "--json"], capture_output=True, text=True
@@ -112,6 +113,7 @@ def test_fit_json_and_save_then_solve(capsys, runs_csv, tmp_path):
     assert code == 0 and json.loads(out)["allocations"][0]["converged"]
 
 
+@pytest.mark.slow
 def test_fit_bootstrap_json(capsys, runs_csv):
     code, out, _ = run(capsys, "fit", str(runs_csv), "--bootstrap", "64", "--cluster-col", "config", "--compute", "1e22", "1e24", "--json")
     boot = json.loads(out)["fits"][0]["bootstrap"]
@@ -212,6 +214,7 @@ def test_long_work_says_how_long_off_a_terminal(capsys):
     assert err.count("\n") == 1 and err.startswith("bootstrap: 100/1000 in") and "s left" in err
 
 
+@pytest.mark.slow
 def test_fit_bootstrap_max_iter_reaches_the_bootstrap(capsys, tmp_path):
     # --bootstrap-max-iter (fit's --max-iter is the polish budget now: tests/test_cli_convention.py)
     runs = optimal.synthetic_runs(n_runs=40, noise=0.01, seed=0)
@@ -222,6 +225,7 @@ def test_fit_bootstrap_max_iter_reaches_the_bootstrap(capsys, tmp_path):
     assert code == 0 and summary["n_failed"] > 0 and summary["n_retried"] >= summary["n_failed"]
 
 
+@pytest.mark.slow
 def test_the_program_keeps_compiled_code_between_runs(tmp_path):
     import os
 

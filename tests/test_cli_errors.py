@@ -268,6 +268,7 @@ def test_non_finite_output_is_null_with_one_warning(capsys, monkeypatch):
     assert err == "warning: 2 non-finite values written as null (allocations[0].loss, allocations[1].loss)\n"
 
 
+@pytest.mark.slow
 def test_no_traceback_from_a_fresh_process(tmp_path):
     import subprocess
 

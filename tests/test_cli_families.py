@@ -48,6 +48,7 @@ def fit_json(capsys, path, *options):
     return found["fits"] if "--by" in options else found["fits"][0]
 
 
+@pytest.mark.slow
 def test_kaplan_fit_names_its_parameters(capsys, runs_csv):
     result = fit_json(capsys, runs_csv, "--law", "kaplan", *FAST)
     assert result["law"]["family"] == "kaplan"
@@ -55,6 +56,7 @@ def test_kaplan_fit_names_its_parameters(capsys, runs_csv):
     assert result["fixed"] == {} and result["converged"] is True
 
 
+@pytest.mark.slow
 def test_fix_holds_the_value_and_lists_it(capsys, runs_csv):
     result = fit_json(capsys, runs_csv, "--fix", "E=1.82", *FAST)
     assert result["law"]["family"] == "chinchilla"
@@ -83,6 +85,7 @@ def test_by_fits_each_group_on_its_own(capsys, runs_csv):
     assert out.index("== group code ==") < out.index("== group web ==")
 
 
+@pytest.mark.slow
 def test_by_with_shared_is_one_joint_fit(capsys, runs_csv, tmp_path):
     saved = tmp_path / "joint.json"
     # (no --n-polish: a joint fit refuses it, tests/test_cli_convention.py)
@@ -167,6 +170,7 @@ def test_solve_answers_for_one_group_of_a_joint_fit(capsys, tmp_path):
     assert answer["allocations"][0]["N"] == pytest.approx(float(expected.n_params), rel=1e-12)
 
 
+@pytest.mark.slow
 def test_compare_groups_from_the_command_line(capsys, tmp_path):
     other = optimal.data.synthetic.DEFAULT_TRUTH._replace(alpha=0.40, A=800.0)
     rows = ["N,D,loss,dataset"]
@@ -191,6 +195,7 @@ def test_compare_groups_from_the_command_line(capsys, tmp_path):
     assert "--compare" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_one_command_one_figure_for_groups(capsys, tmp_path):
     rows = ["N,D,loss,dataset"]
     for label, seed in (("x", 3), ("y", 4), ("z", 5)):
@@ -219,6 +224,7 @@ def test_sweep_from_the_command_line(capsys, runs_csv):
         assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_by_bootstraps_every_group_in_one_program(capsys, runs_csv):
     # --by without --shared or --group-col: the groups' resamples are lanes of one program, optimal.bootstrap_groups
     # (stratified, its own PRNG stream): the CLI's intervals are exactly that call's, not bootstrap()'s per group
@@ -246,6 +252,7 @@ def test_sweep_for_every_group(capsys, runs_csv):
     assert code == 0 and "group=web, delta=0.01: 30 rows" in out
 
 
+@pytest.mark.slow
 def test_plain_bootstrap_is_bootstraps_own_draws(capsys, runs_csv):
     # without --by, fit --bootstrap is optimal.bootstrap (its PRNG stream), not the stratified groups program
     result = fit_json(capsys, runs_csv, "--bootstrap", "8", "--seed", "3")

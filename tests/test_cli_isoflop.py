@@ -66,6 +66,7 @@ def test_json_matches_the_library_and_is_strict(capsys, grid):
     assert answer["approach3"] is None
 
 
+@pytest.mark.slow
 def test_parametric_beside_it_with_bootstrap_and_warnings(capsys, grid):
     _, csv, _ = grid
     code, out, err = run(capsys, ["isoflop", csv, "--json", "--bootstrap", "16", "--seed", "3"])
@@ -100,7 +101,7 @@ def test_figure_structure():
 
     runs = optimal.isoflop_runs(BUDGETS, LAW, noise=0.002, seed=0)
     found = optimal.isoflop(runs, n_resamples=8, parametric=False)
-    left, right = isoflop_figure(found).axes
+    left, right, _ = isoflop_figure(found).axes  # the profiles, N*(C), the colour bar of the budgets
     assert left.get_xscale() == "log" and right.get_yscale() == "log"
     assert len(left.collections) == 4  # one scatter per budget
     labels = [line.get_label() for line in right.get_lines()]

@@ -91,6 +91,7 @@ def test_a_shape_from_fields_and_a_changed_published_one(capsys):
     assert strict(out)["plan"]["shape"]["n_kv_heads"] == 8
 
 
+@pytest.mark.slow
 def test_intervals_from_a_fit_record_with_draws(capsys, files):
     code, out, err = run(capsys, ["plan", "--target-loss", "2.5", "--fit", files["record"], "--accelerators", "64",
                                   "--json"])
@@ -227,6 +228,7 @@ def test_readme_shows_what_the_command_prints(capsys):
         assert line in out.splitlines(), line
 
 
+@pytest.mark.slow
 def test_inference_aware_plan(capsys):
     code, out, err = run(capsys, ["plan", "--target-loss", "2.0", "--inference-tokens", "1e13", "--accelerators",
                                   "1024", "--json"])

@@ -5,6 +5,7 @@ versions and fonts where pixels are not.
 """
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -30,12 +31,38 @@ def fitted(tmp_path_factory):
     return result, boot, with_draws, without_draws
 
 
+MAX_LEGEND_ENTRIES = 8  # a legend longer than this is a list, not a key: use a colour bar or small multiples
+PANELS_FLOOR = 0.35  # the data panels together cover at least this fraction of the figure (squashed: far less)
+
+
 def rendered(fig, tmp_path, name="figure.png"):
-    """Save through ``save_figure`` (the CLI's path) and check a PNG came out."""
-    out = plot.save_figure(fig, tmp_path / name, dpi=50)
+    """Save through ``save_figure`` (the CLI's path), check a PNG came out, and that the figure reads."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = plot.save_figure(fig, tmp_path / name, dpi=50)
+    assert [str(w.message) for w in caught] == []  # no NumPy or layout warning reaches the user's stderr
     assert out == tmp_path / name
     assert out.read_bytes()[:8] == PNG_MAGIC
+    assert_reads(fig)
     return fig
+
+
+def data_panels(fig):
+    return [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+
+
+def assert_reads(fig):
+    """No legend overflows (few entries, inside the figure) and the panels are not squashed by what surrounds them."""
+    whole = fig.bbox
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    for legend in legends:
+        assert len(legend.get_texts()) <= MAX_LEGEND_ENTRIES
+        box = legend.get_window_extent()
+        assert whole.x0 - 1 <= box.x0 and box.x1 <= whole.x1 + 1 and whole.y0 - 1 <= box.y0 and box.y1 <= whole.y1 + 1
+    panels = data_panels(fig)
+    areas = [ax.get_position().width * ax.get_position().height for ax in panels]
+    assert sum(areas) >= PANELS_FLOOR, areas
+    assert min(areas) >= PANELS_FLOOR / len(panels) / 3, areas  # no one panel squeezed to a sliver
 
 
 def test_surface_structure(fitted, tmp_path):
@@ -222,3 +249,106 @@ def test_errors(fitted, tmp_path, call, error, message):
         call(fitted, tmp_path)
     assert message in str(caught.value)
     assert isinstance(caught.value, OptimalError)  # the CLI prints it as one line and exits 2
+
+
+# --- figures of many things: a colour bar or small multiples, never a legend per thing ------------------------
+
+
+@pytest.mark.slow
+def test_groups_frontier_small_multiples(fitted, tmp_path):
+    """Eighteen fits (three groups x six settings, as ``fit --by --sweep --plot``) give eighteen panels that read,
+    each with its own line and band and the others in grey, the key below the panels, not over the data."""
+    result, boot, _, _ = fitted
+    groups = [(f"group={g}, delta={d}, drop_smallest={s}", boot if s == 0 else result)
+              for g in "abc" for d in (1e-3, 1e-2, 1e-1) for s in (0, 5)]
+    fig = rendered(plot.groups_frontier(groups, budgets=[5.76e23]), tmp_path)
+    panels = data_panels(fig)
+    assert len(panels) == 18 and not any(ax.get_legend() for ax in panels)
+    key = fig.legends[0].get_window_extent()
+    assert not any(key.overlaps(ax.get_window_extent()) for ax in panels)  # the key lies outside every panel
+    first, second = panels[:2]
+    assert (first.get_xscale(), first.get_yscale()) == ("log", "log")
+    assert len(first.lines) == 17 + 1 + 1 and len(first.collections) == 1  # the others, its own, the budget; band
+    assert len(second.collections) == 0  # a fit without draws has no band
+    own = first.lines[17].get_xydata()
+    expected = optimal.compute_optimal(result.law, own[:, 0]).tokens_per_param
+    np.testing.assert_allclose(own[:, 1], expected, rtol=1e-9)
+    assert first.get_title().startswith("group=a, delta=0.001") and "at 5.76e23 FLOPs: N* " in first.get_title()
+    assert "[" in first.get_title() and "[" not in second.get_title()  # an interval only with draws
+
+
+def test_groups_frontier_two_groups(fitted, tmp_path):
+    result, boot, _, _ = fitted
+    fig = rendered(plot.groups_frontier([("a", boot), ("b", result)]), tmp_path)
+    assert [ax.get_title() for ax in data_panels(fig)] == ["a", "b"]
+
+
+ISOFLOP_LAW = optimal.Chinchilla(E=1.8, A=480.0, B=2000.0, alpha=0.30, beta=0.40)
+
+
+def test_isoflop_figure_many_budgets(tmp_path):
+    """Sixty budgets (real runs grouped by k N D gave ~90): one colour bar of log C, no legend entry per budget."""
+    from optimal.plot.isoflop import isoflop_figure
+
+    runs = optimal.isoflop_runs(np.geomspace(1e17, 1e22, 60), ISOFLOP_LAW, n_sizes=5, noise=0.002, seed=0)
+    found = optimal.isoflop(runs, n_resamples=8, parametric=False)
+    fig = rendered(isoflop_figure(found), tmp_path)
+    left, right, bar = fig.axes
+    assert left.get_legend() is None and len(left.collections) == 60  # one scatter per budget
+    assert bar.get_ylabel() == "budget C (FLOPs; 60 budgets)" and bar.get_yscale() == "log"
+    assert bar.get_ylim() == pytest.approx((1e17, 1e22))
+
+
+def test_isoflop_flat_budget_no_warning(tmp_path):
+    """A budget whose three sizes have equal losses (colour-quantised losses, as in Epoch's extraction) has a
+    parabola of zero curvature: refused as flat, with no NumPy 'invalid value encountered in divide'."""
+    from optimal.plot.isoflop import isoflop_figure
+
+    base = optimal.isoflop_runs((1e18, 1e19, 1e20, 1e21), ISOFLOP_LAW, noise=0.002, seed=0)
+    n = np.array([1e9, 2e9, 4e9])
+    flat = (n, 1e22 / (6 * n), np.full(3, 2.0), np.ones(3))
+    runs = optimal.Runs(*(np.r_[a, b] for a, b in zip(base[:4], flat)), None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        found = optimal.isoflop(runs, n_resamples=8, parametric=False)
+    refused = [p for p in found.profiles if p.compute == pytest.approx(1e22)]
+    assert len(refused) == 1 and not refused[0].accepted and "curvature" in refused[0].reason
+    rendered(isoflop_figure(found), tmp_path)
+
+
+def test_validation_figure(tmp_path):
+    from optimal.plot.validate import validation_figure
+
+    runs = optimal.synthetic_runs(n_runs=60, seed=11)
+    report = optimal.validate(runs.n_params, runs.n_tokens, runs.loss, largest=10)
+    fig = rendered(validation_figure(report), tmp_path)
+    assert len(data_panels(fig)) == 2
+
+
+@pytest.mark.parametrize("kind", ["frontier", "bootstrap", "surface"])
+def test_figure_from_record_compute(fitted, tmp_path, kind):
+    """``compute=`` (``optimal plot --compute``) is the budget marked, in place of Chinchilla's 5.76e23 FLOPs."""
+    fig = rendered(plot.figure_from_record(fitted[2], kind, compute=1e25), tmp_path)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts] + [ax.get_xlabel() for ax in fig.axes]
+    assert any("1e25" in t for t in texts) and not any("5.76e23" in t for t in texts)
+    default = plot.figure_from_record(fitted[2], kind)
+    texts = [t.get_text() for ax in default.axes for t in ax.texts] + [ax.get_xlabel() for ax in default.axes]
+    assert any("5.76e23" in t for t in texts) == (kind != "surface")  # the surface marks no budget by default
+
+
+@pytest.mark.parametrize("compute", [0.0, -1e24, float("nan"), "many", [], [[1e24]]])
+def test_figure_from_record_bad_compute(fitted, compute):
+    with pytest.raises(PlotError, match="compute must be a budget in FLOPs"):
+        plot.figure_from_record(fitted[2], "frontier", compute=compute)
+
+
+@pytest.mark.slow
+def test_validation_figure_many_folds(tmp_path):
+    """Eight rolling folds: a colour bar of the folds, not eight legend entries over the data."""
+    from optimal.plot.validate import validation_figure
+
+    runs = optimal.synthetic_runs(n_runs=60, seed=11)
+    report = optimal.validate(runs.n_params, runs.n_tokens, runs.loss, rolling=8)
+    fig = rendered(validation_figure(report), tmp_path)
+    left, right, bar = fig.axes
+    assert bar.get_ylabel().startswith("fold (1 to 8") and len(left.get_legend().get_texts()) == 1

@@ -474,6 +474,7 @@ def compute_optimal(law, compute, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_
       coefficients and a model's fields (``jax.grad`` works through it).
 
     Example:
+      >>> from optimal import FlopsPerToken, compute_optimal, preset
       >>> a = compute_optimal(preset("epoch2024"), 5.76e23)
       >>> round(float(a.tokens_per_param), 1)
       18.4

@@ -112,6 +112,7 @@ def data_constrained_optimal(law, compute, unique_tokens=None, *, flops=DEFAULT_
       where the loss is smooth at the optimum.
 
     Example (the authors' README, C = 1e22 FLOPs, U = 25e9: about 7.02e9 parameters, 9.49 epochs):
+      >>> from optimal import data_constrained_optimal, preset
       >>> a = data_constrained_optimal(preset("muennighoff2023"), 1e22, 25e9)
       >>> round(float(a.n_params) / 1e9, 2), round(float(a.epochs), 2)
       (7.03, 9.49)

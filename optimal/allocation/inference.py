@@ -243,6 +243,7 @@ def inference_optimal(law, target_loss=None, *, compute=None, inference_tokens, 
       UnreachableLossError: a target at or below the law's irreducible loss.
 
     Example:
+      >>> from optimal import inference_optimal, preset
       >>> law = preset("epoch2024")
       >>> a = inference_optimal(law, 2.2, inference_tokens=[0.0, 1e13])
       >>> bool(a.n_params[1] < a.n_params[0] and a.n_tokens[1] > a.n_tokens[0])

@@ -438,8 +438,10 @@ def parabolas(log_n, loss, index):
     c2 = q[:, 2] / half**2
     c1 = q[:, 1] / half - 2.0 * c2 * centre
     c0 = q[:, 0] - q[:, 1] * centre / half + c2 * centre**2
+    with np.errstate(divide="ignore", invalid="ignore"):  # a flat resample (q2 = 0): _vertex_status refuses it
+        vertex_t = -q[:, 1] / (2.0 * q[:, 2])
     return {"coefficients": np.stack([c0, c1, c2], axis=1), "n_sizes": n_sizes, "x_min": ordered[:, 0],
-            "x_max": ordered[:, -1], "vertex_t": -q[:, 1] / (2.0 * q[:, 2]), "centre": centre, "half": half}
+            "x_max": ordered[:, -1], "vertex_t": vertex_t, "centre": centre, "half": half}
 
 
 def _vertex_status(fits):

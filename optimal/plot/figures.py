@@ -15,6 +15,7 @@ Example:
 
 import io
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -338,39 +339,95 @@ def frontier(law=None, bootstrap_thetas=None, presets=FRONTIER_PRESETS,
 @float64_scope
 def groups_frontier(groups, compute_range=(1e18, 1e27), *, budgets=None, confidence=0.95,
                     flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN) -> Figure:
-    """N*(C) and D*(C) of several fits side by side (groups of runs, or settings), each with its bootstrap band.
+    """The compute-optimal allocation of several fits (groups of runs, sweep settings, or both) as small multiples.
+
+    One panel per fit, in the order given: its tokens per parameter D*/N* against the budget C (both log axes) with
+    its ``confidence`` bootstrap band, every other fit's line in grey behind it, and the axes shared, so that fits
+    a few percent apart stay apart (their N*(C), spanning many decades, would draw one band). With ``budgets``, each
+    panel's title gives N* (parameters) and D*/N* at the first budget (with its interval when bootstrapped), and
+    every budget is a dotted line. N* and D* follow from D*/N* = r and C: N* = sqrt(C / (k r)), D* = r N*.
 
     Args:
       groups: ``[(label, result)]`` with ``result`` a ``BootstrapResult`` (line and band) or a ``FitResult``
         (line only); a joint fit's groups as ``boot.group(label)``.
-      compute_range: (min, max) budget in FLOPs. budgets: optional budgets to mark (dotted lines).
+      compute_range: (min, max) budget in FLOPs. budgets: optional budgets (FLOPs) to mark.
       confidence: the bands' level. flops_per_param_token: k in C = k N D.
 
     Returns:
-      A figure with two axes (N* and D* against C), one colour per group.
+      A figure with one axes per fit, laid out in a grid of about sqrt(len(groups)) columns, and one legend below
+      the panels (outside the data).
     """
     if not groups:
         raise PlotError("nothing to plot: no groups")
     c_lo, c_hi = _check_range(compute_range, "compute_range")
     k = float(flops_per_param_token)
     compute = np.geomspace(c_lo, c_hi, 200)
-    fig, panels = _frontier_panels()
-    left = panels[0][0]
-    for i, (label, result) in enumerate(groups):
-        colour = f"C{i}"
+    marked = None if budgets is None else np.atleast_1d(np.asarray(budgets, dtype=np.float64))
+    grid = compute if marked is None else np.concatenate([compute, marked[:1]])  # one evaluation: line and answer
+    lines, bands, titles = [], [], []
+    for label, result in groups:
         fit = getattr(result, "fit", result)
-        line = optimal.compute_optimal(fit.law, compute, flops_per_param_token=k)
-        for ax, field, _, _, _ in panels:
-            ax.plot(compute, np.asarray(getattr(line, field)), color=colour, lw=2.0, label=f"{label}")
-        if hasattr(result, "good") and len(result.good) >= 2:
-            _bootstrap_band(panels, compute, result.good, k, fit.family, confidence, color=colour, alpha=0.2)
-    if budgets is not None:
-        for c in np.atleast_1d(np.asarray(budgets, dtype=np.float64)):
-            for ax, _, _, _, _ in panels:
-                ax.axvline(c, color="0.4", ls=":", lw=1)
-    _finish_frontier_panels(panels, c_lo, c_hi)
-    left.legend(fontsize=8, loc="upper left", title=f"group (bands: {percent_label(confidence)} bootstrap)")
+        point = optimal.compute_optimal(fit.law, grid, flops_per_param_token=k)
+        ratio, n_star = np.asarray(point.tokens_per_param), np.asarray(point.n_params)
+        draws = getattr(result, "good", ())
+        found = allocations(draws, grid, k, family=fit.family) if len(draws) >= 2 else None
+        lines.append(ratio[:len(compute)])
+        bands.append(None if found is None else percentile_bounds(found["tokens_per_param"][:, :len(compute)],
+                                                                  confidence, skip_nan=True))
+        title = textwrap.fill(str(label), 44)  # sweep labels list every setting: wrap them, not overflow
+        if marked is not None:
+            title += f"\nat {_flops(marked[0])}: " + _with_interval("N*", n_star[-1], found, "N", confidence) + \
+                     ",\n" + _with_interval("D*/N*", ratio[-1], found, "tokens_per_param", confidence)
+        titles.append(title)
+
+    n = len(groups)
+    columns = n if n <= 3 else math.ceil(math.sqrt(n))
+    rows = math.ceil(n / columns)
+    fig = NotebookFigure(figsize=(0.6 + 3.6 * columns, 0.9 + 3.0 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)).ravel()
+    for ax in axes[n:]:
+        ax.remove()
+    for i, ax in enumerate(axes[:n]):
+        for j, other in enumerate(lines):
+            if j != i:
+                ax.plot(compute, other, color="0.75", lw=1.0, zorder=1)
+        if bands[i] is not None:
+            ax.fill_between(compute, *bands[i], color=_BAND_COLOUR, alpha=0.25, lw=0, zorder=2)
+        ax.plot(compute, lines[i], color=_BAND_COLOUR, lw=2.0, zorder=3)
+        for c in () if marked is None else marked:
+            ax.axvline(c, color="0.4", ls=":", lw=1)
+        ax.set(xscale="log", yscale="log", xlim=(c_lo, c_hi))
+        ax.set_title(titles[i], fontsize=8)
+        ax.grid(True, which="major", alpha=0.3)
+        if i % columns == 0:
+            ax.set_ylabel("tokens per parameter D*/N*")
+        if i + columns >= n:  # the lowest panel of its column
+            ax.set_xlabel(COMPUTE_LABEL)
+            ax.tick_params(labelbottom=True)
+    shown = np.concatenate([np.ravel(x) for x in lines + [b for b in bands if b is not None]])
+    shown = shown[np.isfinite(shown) & (shown > 0)]
+    if len(shown):  # plain ticks (5, 10, 20), not 10^1 alone, on the shared axis
+        y_lo, y_hi = shown.min() / 1.1, shown.max() * 1.1
+        axes[0].set_ylim(y_lo, y_hi)
+        _plain_log_ticks(axes[0].yaxis, y_lo, y_hi)
+    handles = [Line2D([], [], color=_BAND_COLOUR, lw=2.0, label="this panel's fit"),
+               Line2D([], [], color="0.75", lw=1.0, label="the other fits")]
+    if any(band is not None for band in bands):
+        handles.insert(1, Patch(color=_BAND_COLOUR, alpha=0.25, label=f"its {percent_label(confidence)} bootstrap "
+                                                                          "interval"))
+    if marked is not None:
+        handles.append(Line2D([], [], color="0.4", ls=":", lw=1, label="budget(s) marked"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
+    fig.suptitle(f"Compute-optimal tokens per parameter of {n} fits (k = {k:g})", fontsize=11)
     return fig
+
+
+def _with_interval(name, value, draws, key, confidence):
+    """'N* 7.2e10 [6.1e10, 8.4e10]': a value at the last budget of ``draws`` (``allocations``' dict, or None)."""
+    if draws is None:
+        return f"{name} {_sci(float(value))}"
+    lo, hi = percentile_bounds(draws[key][:, -1], confidence, skip_nan=True)
+    return f"{name} {_sci(float(value))} [{_sci(float(lo))}, {_sci(float(hi))}]"
 
 
 def _frontier_panels():
@@ -401,7 +458,7 @@ def _finish_frontier_panels(panels, c_lo, c_hi):
 
 
 @float64_scope
-def figure_from_record(path, kind, preset=None) -> Figure:
+def figure_from_record(path, kind, preset=None, *, compute=None) -> Figure:
     """The figure ``kind`` for a fit record (``optimal.save_fit`` / ``optimal fit --save``) or a preset law.
 
     Args:
@@ -410,18 +467,25 @@ def figure_from_record(path, kind, preset=None) -> Figure:
         plot of the record's bootstrap draws) or "frontier" (N*(C), D*(C) with the presets overlaid).
       preset: a name from ``optimal.PRESETS`` to plot instead of a record (surface and frontier only);
         with neither ``path`` nor ``preset``, the default preset.
+      compute: the budget(s) to mark, in FLOPs (one number or several): the frontier's dotted lines and optima, the
+        bootstrap plot's D*/N* panels, the surface's iso-compute lines and optima. Default: ``CHINCHILLA_BUDGET``
+        (5.76e23) on the frontier and bootstrap plots; the surface then marks none and draws every second decade;
+        the fit plot marks no budget.
 
     Only the converged bootstrap draws of a record are used; "surface" and "frontier" shade their interval.
 
     Raises:
       PlotError: an unknown kind; "fit" or "bootstrap" without a record; "bootstrap" on a record with no
-        (converged) draws; both a record and a preset. CoefficientsError: an unreadable or malformed record.
+        (converged) draws; both a record and a preset; a ``compute`` that is not positive and finite.
+      CoefficientsError: an unreadable or malformed record.
       UnknownPresetError: an unknown preset name.
     """
     if kind not in KINDS:
         raise PlotError(f"unknown plot kind {kind!r}; choose one of {', '.join(KINDS)}")
     if path is not None and preset is not None:
         raise PlotError("give either a fit record or --preset, not both")
+    marked = _check_budgets(compute)
+    chinchilla = marked if marked is not None else (CHINCHILLA_BUDGET,)
     if path is None:
         if kind in ("fit", "bootstrap"):
             raise PlotError(f"--kind {kind} needs a fit record: save one with 'optimal fit RUNS.csv "
@@ -429,10 +493,10 @@ def figure_from_record(path, kind, preset=None) -> Figure:
         name = preset or optimal.DEFAULT_PRESET
         law = optimal.preset(name)
         if kind == "surface":
-            return surface(law)
+            return surface(law, budgets=marked)
         others = tuple(p for p in FRONTIER_PRESETS if p != name)
         return frontier(law, presets=others, label=f"{name} ({PRESET_SOURCES.get(name, 'preset')})",
-                        budgets=(CHINCHILLA_BUDGET,))
+                        budgets=chinchilla)
     record = optimal.load_record(path)  # read once: the fit and its draws
     result = record.fit
     if result.group_labels is not None:
@@ -446,12 +510,12 @@ def figure_from_record(path, kind, preset=None) -> Figure:
         if draws is None:
             raise PlotError(f"{str(path)!r} holds no bootstrap draws; save the fit with "
                             "'optimal fit RUNS.csv --bootstrap B --save FIT.json'")
-        return bootstrap_pairs(draws, truth=result.law, confidence=confidence, family=family,
+        return bootstrap_pairs(draws, budgets=chinchilla, truth=result.law, confidence=confidence, family=family,
                                fixed=tuple(result.fixed))
     if kind == "surface":
-        return surface(result.law, draws, confidence=confidence, family=family)
+        return surface(result.law, draws, budgets=marked, confidence=confidence, family=family)
     return frontier(result.law, draws, confidence=confidence, label=f"fit ({Path(path).name})",
-                    budgets=(CHINCHILLA_BUDGET,), family=family)
+                    budgets=chinchilla, family=family)
 
 
 def check_output(out, dpi=150) -> Path:
@@ -512,6 +576,19 @@ def _check_range(bounds, name):
     if not (0 < lo < hi < math.inf):
         raise PlotError(f"{name} must be a pair (min, max) with 0 < min < max, got {bounds!r}")
     return lo, hi
+
+
+def _check_budgets(compute):
+    """``compute`` (FLOPs: None, a number or several) as a 1-D float array of positive finite budgets, or None."""
+    if compute is None:
+        return None
+    try:
+        budgets = np.atleast_1d(np.asarray(compute, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise PlotError(f"compute must be a budget in FLOPs (a positive number, or several), got {compute!r}") from None
+    if budgets.ndim != 1 or len(budgets) == 0 or not np.all(np.isfinite(budgets) & (budgets > 0)):
+        raise PlotError(f"compute must be a budget in FLOPs (a positive number, or several), got {compute!r}")
+    return budgets
 
 
 def _check_thetas(thetas, family=CHINCHILLA):

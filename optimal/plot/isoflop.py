@@ -13,6 +13,8 @@ Example:
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import ListedColormap, LogNorm
 
 import optimal
 from optimal.errors import PlotError
@@ -26,9 +28,9 @@ from optimal._util.precision import float64_scope
 def isoflop_figure(result) -> "NotebookFigure":
     """Two panels for an ``IsoflopResult``.
 
-    Left: loss (nats) against N (parameters, log axis) per budget, one colour per budget from small to large C: the
-    runs (dots), the fitted parabola over the sizes tried (line), its vertex (star; an x in grey for a refused budget,
-    whose vertex is not used).
+    Left: loss (nats) against N (parameters, log axis) per budget, coloured by log C on a colour bar (any number of
+    budgets): the runs (dots), the fitted parabola over the sizes tried (line), its vertex (star; an x in grey for a
+    refused budget, whose vertex is not used).
     Right: N*(C) against C (FLOPs): the accepted vertices, Approach 2's G C^a (solid) with the band of its bootstrap
     draws, Approach 3's N* from the parametric law (dashed) with its bootstrap band, and the target budgets (dotted).
 
@@ -37,7 +39,7 @@ def isoflop_figure(result) -> "NotebookFigure":
     """
     if not isinstance(result, optimal.IsoflopResult):
         raise PlotError(f"isoflop_figure draws an optimal.IsoflopResult, got {type(result).__name__}")
-    fig = NotebookFigure(figsize=(12.0, 5.0), layout="constrained")
+    fig = NotebookFigure(figsize=(13.0, 5.0), layout="constrained")
     left, right = fig.subplots(1, 2)
     _profiles_panel(left, result)
     _frontier_panel(right, result)
@@ -45,11 +47,19 @@ def isoflop_figure(result) -> "NotebookFigure":
 
 
 def _profiles_panel(ax, result):
+    """Each budget's runs, parabola and vertex, coloured by log C on a colour bar: any number of budgets fits (real
+    runs grouped by k N D can give ~90), where a legend entry per budget would overflow and squash the panels."""
     n, _, loss, ids = result.data
-    colours = colormaps["viridis"](np.linspace(0.0, 0.9, max(len(result.profiles), 2)))
-    for g, (profile, colour) in enumerate(zip(result.profiles, colours)):
+    budgets = np.array([p.compute for p in result.profiles])
+    lo, hi = budgets.min(), budgets.max()
+    if lo == hi:  # one budget: a norm needs a span
+        lo, hi = lo / 2.0, hi * 2.0
+    norm = LogNorm(lo, hi)
+    cmap = ListedColormap(colormaps["viridis"](np.linspace(0.0, 0.9, 256)))  # the yellow end is unreadable on white
+    for g, profile in enumerate(result.profiles):
+        colour = cmap(norm(profile.compute))
         rows = ids == g
-        ax.scatter(n[rows], loss[rows], s=14, color=colour, zorder=3, label=f"{profile.compute:.3g} FLOPs")
+        ax.scatter(n[rows], loss[rows], s=14, color=colour, zorder=3)
         if profile.coefficients is None:
             continue
         c0, c1, c2 = profile.coefficients
@@ -58,10 +68,11 @@ def _profiles_panel(ax, result):
         if profile.n_opt is not None and profile.loss_opt is not None:
             ax.plot([profile.n_opt], [profile.loss_opt], marker="*" if profile.accepted else "x", ms=11,
                     color=colour if profile.accepted else "0.5", markeredgecolor="black", zorder=4)
+    bar = ax.figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.01)
+    bar.set_label(f"budget C (FLOPs; {len(budgets)} budgets)")
     ax.set(xscale="log", xlabel="parameters N", ylabel=LOSS_LABEL)
     ax.set_title("IsoFLOP profiles: parabolas in ln N, vertices (stars; x: refused)", fontsize=11)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=7, title="budget", title_fontsize=8, loc="upper right")
 
 
 def _frontier_panel(ax, result):

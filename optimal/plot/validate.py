@@ -13,11 +13,15 @@ Example:
 import numpy as np
 
 
+MAX_KEYED_FOLDS = 6  # up to this many folds get a legend entry each; more get a colour bar
+
+
 def validation_figure(validation):
     """Two panels: (left) each held-out run's predicted loss against its actual loss (nats), with its prediction
     interval for a new run (thin bar) and confidence interval for the mean (thick bar), and the line
     predicted = actual; (right) the relative error ``predicted / actual - 1`` against the run's compute (FLOPs),
-    with the prediction interval as the same relative band. One colour per fold (rolling cut-offs).
+    with the prediction interval as the same relative band. One colour per fold (rolling cut-offs), named in the
+    legend, or on a colour bar when there are more than ``MAX_KEYED_FOLDS``.
 
     Returns a ``matplotlib.figure.Figure``.
     """
@@ -28,10 +32,11 @@ def validation_figure(validation):
     fig = NotebookFigure(figsize=(11, 4.6), layout="constrained")
     left, right = fig.subplots(1, 2)
     colours = colormaps["viridis"](np.linspace(0.1, 0.85, max(len(validation.folds), 1)))
+    keyed = len(validation.folds) <= MAX_KEYED_FOLDS  # more folds: a colour bar, not a legend entry each
     lows, highs = [], []
     for fold, colour in zip(validation.folds, colours):
         p, actual = fold.prediction, fold.actual
-        label = fold.label.removeprefix("held out: ")
+        label = fold.label.removeprefix("held out: ") if keyed else None
         left.errorbar(actual, p.loss, yerr=[p.loss - p.new_lo, p.new_hi - p.loss], fmt="none", ecolor=colour,
                       alpha=0.45, elinewidth=1)
         left.errorbar(actual, p.loss, yerr=[p.loss - p.mean_lo, p.mean_hi - p.loss], fmt="o", color=colour,
@@ -42,6 +47,14 @@ def validation_figure(validation):
                        fmt="o", color=colour, ecolor=colour, alpha=0.8, markersize=4, label=label)
         lows.append(min(actual.min(), p.new_lo.min()))
         highs.append(max(actual.max(), p.new_hi.max()))
+    if not keyed:
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import BoundaryNorm, ListedColormap
+
+        n = len(validation.folds)
+        bar = fig.colorbar(ScalarMappable(BoundaryNorm(np.arange(0.5, n + 1), n), ListedColormap(colours)),
+                           ax=right, pad=0.01, ticks=np.arange(1, n + 1, max(1, n // 10)))
+        bar.set_label(f"fold (1 to {n}, in the order of validation.folds)")
     lo, hi = min(lows), max(highs)
     left.plot([lo, hi], [lo, hi], color="0.4", linestyle="--", linewidth=1, label="predicted = actual")
     level = f"{100 * validation.confidence:g}%"
