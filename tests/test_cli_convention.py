@@ -220,3 +220,23 @@ def test_output_into_a_closed_pipe_is_one_error_line():
                           "exit ${PIPESTATUS[0]}", shell=True, executable="/bin/bash", capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("error: cannot write the output: ") and proc.stderr.count("\n") == 1
+
+
+def test_plot_compute_reaches_the_figure(tmp_path, monkeypatch):
+    """`optimal plot --compute C` marks the user's budgets: the value reaches figure_from_record (before it did not
+    exist, and every figure marked Chinchilla's 5.76e23)."""
+    from optimal import plot
+    from optimal.cli.main import main
+
+    seen = {}
+    real = plot.figure_from_record
+
+    def spy(path, kind, preset=None, *, compute=None):
+        seen["compute"] = compute
+        return real(path, kind, preset=preset, compute=compute)
+
+    monkeypatch.setattr(plot, "figure_from_record", spy)
+    out = tmp_path / "frontier.png"
+    assert main(["plot", "--preset", "hoffmann2022", "--kind", "frontier", "--compute", "1e22", "3e24",
+                 "--out", str(out)]) == 0
+    assert list(seen["compute"]) == [1e22, 3e24] and out.stat().st_size > 0

@@ -121,10 +121,6 @@ def _anchors(path):
             for h in re.findall(r"^#+ (.*)$", path.read_text(), flags=re.M)}
 
 
-# docs/cli.md is written on the CLI branch; until that merges a link to it cannot resolve (remove after the merge)
-NOT_YET_MERGED = {ROOT / "docs" / "cli.md"}
-
-
 def test_links_resolve():
     """Every relative link of README and docs/ names a file that exists, and an anchor that its headings make."""
     broken = []
@@ -134,8 +130,6 @@ def test_links_resolve():
                 continue
             file, _, anchor = target.partition("#")
             linked = (path.parent / file).resolve() if file else path
-            if linked in NOT_YET_MERGED and not linked.exists():
-                continue
             if not linked.exists() or (anchor and linked.suffix == ".md" and anchor not in _anchors(linked)):
                 broken.append(f"{path.name}: {target}")
     assert not broken, broken

@@ -90,7 +90,8 @@ def add_parser(commands):
                           "--by, for every group's rows on its own; with --bootstrap every setting is resampled with "
                           "the same seed (paired draws)")
     fit.add_argument("--plot", metavar="OUT.png", type=common.name,
-                     help="draw N*(C) and D*(C) of the fit (of every group with --by), with bootstrap bands")
+                     help="draw the fit's tokens per parameter D*/N* against C (one panel per group or setting, the others "
+                          "in grey), with bootstrap bands")
     fit.add_argument("--compare", action="store_true",
                      help="with --by and --bootstrap: every group against the first, with intervals: differences of "
                           "the coefficients, the N* ratio and the compute multiplier at each --compute budget")
@@ -295,7 +296,8 @@ def _comparisons(report, args):
 
 
 def _plot_frontiers(args, entries):
-    """``--plot``: every ``(label, fit, bootstrap or None)``'s N*(C) and D*(C), with its band."""
+    """``--plot``: every ``(label, fit, bootstrap or None)`` as a panel of D*/N* against C with its band
+    (``optimal.plot.groups_frontier``: small multiples)."""
     from optimal import plot  # loads matplotlib only when a figure is asked for
 
     figure = plot.groups_frontier([(label, boot if boot is not None else result) for label, result, boot in entries],

@@ -5,7 +5,6 @@ fit`` does (``read_runs_with_columns``, ``--where``), prints and plots.
 """
 
 import argparse
-import inspect
 import sys
 
 import optimal
@@ -106,10 +105,7 @@ def run(args):
         from optimal.plot.isoflop import isoflop_figure  # loads matplotlib only when a figure is asked for
         from optimal import plot
 
-        options = {}
-        if args.compute is not None and "compute" in inspect.signature(isoflop_figure).parameters:
-            options["compute"] = args.compute  # the targets marked (figures that take them)
-        common.wrote(plot.save_figure(isoflop_figure(result, **options), args.plot))
+        common.wrote(plot.save_figure(isoflop_figure(result), args.plot))
     if args.json:
         output = result.to_dict()
         if selection:

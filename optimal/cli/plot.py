@@ -2,9 +2,6 @@
 (``optimal.plot.figure_from_record``)."""
 
 import argparse
-import inspect
-
-from optimal.errors import OptimalError
 
 from . import common
 
@@ -39,11 +36,6 @@ def run(args):
     from optimal import plot  # loads matplotlib only for this command
 
     plot.check_output(args.out, args.dpi)  # before drawing
-    options = {}
-    if args.compute is not None:
-        if "compute" not in inspect.signature(plot.figure_from_record).parameters:
-            raise OptimalError("--compute: this version's figures cannot mark other budgets yet")
-        options["compute"] = args.compute
-    figure = plot.figure_from_record(args.fit, args.kind, preset=args.preset, **options)
+    figure = plot.figure_from_record(args.fit, args.kind, preset=args.preset, compute=args.compute)
     common.wrote(plot.save_figure(figure, args.out, dpi=args.dpi))
     return 0
