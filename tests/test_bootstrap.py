@@ -239,7 +239,7 @@ def worse_basin_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         good = optimal.fit(*runs[:3])
-        bad = optimal.fit(*runs[:3], starts=np.array([[-67.0, 2.0, 8.5, 0.06, 0.41]]))
+        bad = optimal.fit(*runs[:3], search=optimal.Search(starts=np.array([[-67.0, 2.0, 8.5, 0.06, 0.41]])))
     assert bad.converged and bad.objective > 1.5 * good.objective
     return bad
 

@@ -320,10 +320,10 @@ def test_params_may_differ_from_theta_within_the_stated_tolerance(fitted, tmp_pa
 
 @pytest.mark.parametrize("argv", [
     ["solve", "--fit", "{path}", "--compute", "1e22"],
-    ["predict", "{path}", "--params", "1e9", "--tokens", "2e10"],
-    ["suggest", "{path}", "--target-compute", "1e22", "--spend", "1e20"],
+    ["predict", "--fit", "{path}", "--params", "1e9", "--tokens", "2e10"],
+    ["suggest", "--fit", "{path}", "--compute", "1e22", "--spend", "1e20"],
     ["plan", "--fit", "{path}", "--compute", "1e22", "--accelerator", "h100"],
-    ["plot", "{path}", "--kind", "frontier", "--out", "{dir}/x.png"],
+    ["plot", "--fit", "{path}", "--kind", "frontier", "--out", "{dir}/x.png"],
 ])
 def test_the_cli_refuses_a_tampered_record_in_one_line(fitted, tmp_path, argv):
     record = _plain(records.to_record(fitted[0], bootstrap=fitted[1], flops_per_param_token=6.0))

@@ -212,7 +212,7 @@ def test_cli_where_fits_only_the_kept_rows(capsys, data):
     mask = (data["dataset"] == "web") & (data["N"] >= 2e8)
     code, out, err = run(capsys, ["fit", data["path"], "--where", "dataset=web", "--where", "N>=2e8", "--json"])
     assert code == 0, err
-    record = json.loads(out)
+    (record,) = json.loads(out)["fits"]
     assert record["n_rows"] == int(mask.sum()) == 16
     assert record["rows_selected"] == [{"where": "dataset=web", "kept": 20, "of": 60},
                                        {"where": "N>=2e8", "kept": 16, "of": 20}]
