@@ -30,7 +30,7 @@ Everything is computed in log loss (the scale the fit's residuals live on) and r
     The residuals' own distribution is used, not a normal: a run that tends to land above the law lands above it
     here too. Chosen over a normal quadrature (``hypot(CI half-width, t s)``) by a coverage test on synthetic
     truth (fit + 200 draws per data set, 20 new runs per data set at N 2e10..1e11, 1.2-2.8 decades beyond the
-    fitted N, and 5-100 tokens per parameter; ``tests/test_predict.py``): the share of new runs inside the 95%
+    fitted N, and 5-100 tokens per parameter; ``tests/analysis/test_predict.py``): the share of new runs inside the 95%
     interval was 0.97 vs 0.86 with skewed residuals (one run in ten 10% above the law; 60 sets of 120 runs),
     0.95 vs 0.90 with Student-t(3) residuals (60 x 80 runs) and 0.95 vs 0.93 with normal residuals on 30 runs
     (60 sets); with normal residuals on 80 runs both were ~0.95 (40-100 sets).

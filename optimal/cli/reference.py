@@ -1,6 +1,6 @@
 """docs/cli.md, written from the parser: the convention, then every command's ``--help`` as the program prints it.
 
-``python -m optimal.cli.reference > docs/cli.md`` rewrites the file; tests/test_cli_reference.py checks that it is
+``python -m optimal.cli.reference > docs/cli.md`` rewrites the file; tests/cli/test_cli_reference.py checks that it is
 current, so the reference cannot drift from the options it describes.
 """
 

@@ -204,7 +204,7 @@ def value_grad_hessian(theta, log_n, log_d, log_loss, weights, delta=DEFAULT_DEL
     (m_k = dz_k/dtheta), so the objective's Hessian is sum_i w_i [(rho'' - rho') J J^T + rho' sum_k p_k m_k m_k^T].
     The terms are formed directly rather than through a log-sum-exp (two exponentials per row, not three): for
     the coefficient ranges a fit visits (a, b < 700) they cannot overflow in float64 or float32.
-    ``tests/test_objective.py`` checks all three against ``objective`` and ``jax.hessian``.
+    ``tests/fitting/test_objective.py`` checks all three against ``objective`` and ``jax.hessian``.
     """
     e, a, b, alpha, beta = theta[0], theta[1], theta[2], theta[3], theta[4]
     term_e = jnp.exp(e)

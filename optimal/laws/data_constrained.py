@@ -12,7 +12,7 @@ The authors require U <= D; as in their allocation code, a U above D counts as D
 (the default for allocation) means unlimited unique data: no repetition and no excess parameters, the Chinchilla
 law with this law's E, A, B, alpha, beta. (With a finite U, the optimum of an allocation can sit on the kink of
 ``min(N, N_opt(U))``, where the allocation solver reports it as not converged.) Checked against their README's test vectors in
-``tests/test_laws.py``.
+``tests/laws/test_laws.py``.
 """
 
 from typing import Any, NamedTuple

@@ -18,7 +18,7 @@ LAW = optimal.preset("muennighoff2023")
 
 def test_the_authors_oracle_with_epochs():
     # Muennighoff et al.'s README: C = 1e22 FLOPs (6ND), U = 25e9 -> ~7.02e9 parameters, 2.37e11 tokens, 9.49 epochs.
-    # A 400,001-point NumPy grid of their formula reaches L = 2.2221292748715924 (tests/test_allocate.py): no worse.
+    # A 400,001-point NumPy grid of their formula reaches L = 2.2221292748715924 (tests/allocation/test_allocate.py): no worse.
     answer = optimal.data_constrained_optimal(LAW, 1e22, 25e9)
     assert bool(answer.converged)
     assert float(answer.loss) <= 2.2221292748715924 * (1 + 1e-12)

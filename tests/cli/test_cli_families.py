@@ -88,7 +88,7 @@ def test_by_fits_each_group_on_its_own(capsys, runs_csv):
 @pytest.mark.slow
 def test_by_with_shared_is_one_joint_fit(capsys, runs_csv, tmp_path):
     saved = tmp_path / "joint.json"
-    # (no --n-polish: a joint fit refuses it, tests/test_cli_convention.py)
+    # (no --n-polish: a joint fit refuses it, tests/cli/test_cli_convention.py)
     results = fit_json(capsys, runs_csv, "--by", "grp", "--shared", "alpha", "beta", "--save", str(saved), *FAST[:2])
     assert [r["group"] for r in results] == ["code", "web"]
     code, web = (r["params"] for r in results)

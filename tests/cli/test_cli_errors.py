@@ -9,40 +9,7 @@ import numpy as np
 import pytest
 
 import optimal
-from optimal.cli import main
-
-LAW = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
-
-
-def run(capsys, argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_error(code, out, err, message):
-    assert code == 2 and out == "", err
-    assert err.startswith("error: ") and err.count("\n") == 1 and len(err) < 1000, err
-    assert message in err, err
-
-
-def strict(text):
-    return json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in JSON output"))
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    """A runs CSV (40 synthetic runs), a fit record saved with 8 bootstrap draws, and that record as a dict."""
-    folder = tmp_path_factory.mktemp("cli")
-    runs = optimal.synthetic_runs(n_runs=40)
-    csv = folder / "runs.csv"
-    csv.write_text("N,D,loss\n" + "".join(f"{n!r},{d!r},{l!r}\n" for n, d, l in
-                                          zip(runs.n_params.tolist(), runs.n_tokens.tolist(), runs.loss.tolist())))
-    result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
-    record = folder / "fit.json"
-    optimal.save_fit(record, result, bootstrap=optimal.bootstrap(result, n_resamples=8))
-    return {"csv": csv, "record": record, "dict": json.loads(record.read_text()), "folder": folder}
-
+from cli_helpers import LAW, assert_one_error, files, run, strict  # noqa: F401 (files is a fixture)
 
 @pytest.fixture
 def no_computation(monkeypatch):

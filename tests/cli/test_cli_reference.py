@@ -6,7 +6,7 @@ from pathlib import Path
 from optimal.cli.main import COMMANDS
 from optimal.cli.reference import render
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
 
 def test_docs_cli_md_is_the_parsers_help():

@@ -9,7 +9,7 @@ import pytest
 
 import optimal
 from optimal.data.synthetic import DEFAULT_TRUTH
-from test_cli_errors import assert_one_error, run, strict
+from cli_helpers import assert_one_error, run, strict
 
 KEYS = {"target_compute", "spend", "flops_per_param_token", "n_star", "sd_log_n_star_before", "sd_log_n_star_after",
         "total_compute", "rule", "stopped", "runs", "noise_sd", "noise_from", "variance_factor",

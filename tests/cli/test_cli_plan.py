@@ -9,7 +9,7 @@ import pytest
 
 import optimal
 from optimal import planning
-from test_cli_errors import assert_one_error, files, run, strict  # noqa: F401 (files is a fixture)
+from cli_helpers import assert_one_error, files, run, strict  # noqa: F401 (files is a fixture)
 
 DONE_WHEN = ["plan", "--compute", "1e24", "--accelerator", "h100", "--accelerators", "2048", "--mfu", "0.4"]
 
@@ -220,7 +220,7 @@ def test_bad_accelerator_files_one_line(capsys, tmp_path, no_allocation, content
 
 
 def test_readme_shows_what_the_command_prints(capsys):
-    readme = (Path(__file__).resolve().parents[1] / "docs" / "methods.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "methods.md").read_text()
     shown = readme.split("## Planning assumptions", 1)[1].split("```text\nplan (", 1)[1].split("```", 1)[0]
     code, out, err = run(capsys, DONE_WHEN)
     assert code == 0, err
@@ -309,7 +309,7 @@ def _keys(value, skip, place=""):
 
 
 def test_every_json_key_is_in_the_readme(capsys, files):
-    section = (Path(__file__).resolve().parents[1] / "docs" / "json.md").read_text().split("## optimal plan", 1)[1]
+    section = (Path(__file__).resolve().parents[2] / "docs" / "json.md").read_text().split("## optimal plan", 1)[1]
     section = section.split("\n## ", 1)[0]
     # "schema" and "law" are every command's (docs/cli.md), not the README's plan section
     skip = {"recommendation", "law", "plan.accelerator.peak_flops_per_second", "plan.memory.weights_by_precision",
@@ -369,7 +369,7 @@ def test_float64_as_the_program_runs():
     import sys
 
     n, d, ctx, a = 7e9, 2e12, 4096, 128.0
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), OPTIMAL_CACHE_DIR="off")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]), OPTIMAL_CACHE_DIR="off")
     done = subprocess.run([sys.executable, "-m", "optimal", "plan", "--params", str(n), "--tokens", str(d), "--context",
                            str(ctx), "--json"], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr

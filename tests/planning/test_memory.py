@@ -18,7 +18,7 @@ from optimal.fitting import cost
 from optimal.fitting.resample import _LANE_ROWS_PER_CHUNK
 from optimal.fitting.resample import per_call as _per_call
 from optimal.laws.chinchilla import SCREEN_CELLS, exponent_grid, screen_block_rows
-from test_cli_errors import run  # the CLI helper every test file uses
+from cli_helpers import run  # the CLI helper every test file uses
 
 cli = importlib.import_module("optimal.cli.common")  # where the CLI keeps ESTIMATE_ABOVE_S
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import optimal
-from test_cli_errors import assert_one_error, run, strict
+from cli_helpers import assert_one_error, run, strict
 
 N_RUNS = 40
 

@@ -17,7 +17,7 @@ import optimal
 from optimal.errors import DataError
 from optimal.data.readers import read_runs_csv, read_runs_with_columns
 from optimal.data.where import RowsKept, Where, parse_where
-from test_cli_errors import assert_one_error, run  # the one CLI-error helper every test file uses
+from cli_helpers import assert_one_error, run  # the one CLI-error helper every test file uses
 
 N_GRID = [1e8, 2e8, 4e8, 8e8, 1.6e9]
 D_GRID = [2e9, 4e9, 8e9, 1.6e10]

@@ -19,7 +19,7 @@ import optimal
 from optimal.fitting.options import from_config, to_config
 from optimal.fitting.solver import SolverConfig, solver_config
 
-RECORD_BEFORE = Path(__file__).parent / "records" / "fit_written_before_options.json"
+RECORD_BEFORE = Path(__file__).resolve().parents[1] / "records" / "fit_written_before_options.json"
 CONFIG = ('{"delta": %s, "robust": "%s", "starts": %s, "grid_size": %d, "n_polish": %d, "n_samples": 4096, '
           '"max_iter": %d, "xtol": %s, "dtype": "float64", "reduction": "sum"}')
 XTOL = "1.4901161193847657e-10"

@@ -20,7 +20,7 @@ from optimal.analysis.design import Information, log_n_star_gradient, predicted_
 from optimal.errors import BudgetError, DataError, OptimalError
 from optimal.data.synthetic import DEFAULT_TRUTH
 
-DESIGN_PY = Path(__file__).resolve().parents[1] / "benchmarks" / "design.py"
+DESIGN_PY = Path(__file__).resolve().parents[2] / "benchmarks" / "design.py"
 TARGET = 1e24
 
 

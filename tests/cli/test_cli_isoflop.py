@@ -6,7 +6,7 @@ import pytest
 
 import optimal
 from optimal.laws import Chinchilla
-from test_cli_errors import assert_one_error, run, strict
+from cli_helpers import assert_one_error, run, strict
 
 BUDGETS = (1e18, 1e19, 1e20, 1e21)
 LAW = Chinchilla(E=1.8, A=480.0, B=2000.0, alpha=0.30, beta=0.40)

@@ -216,7 +216,7 @@ def test_long_work_says_how_long_off_a_terminal(capsys):
 
 @pytest.mark.slow
 def test_fit_bootstrap_max_iter_reaches_the_bootstrap(capsys, tmp_path):
-    # --bootstrap-max-iter (fit's --max-iter is the polish budget now: tests/test_cli_convention.py)
+    # --bootstrap-max-iter (fit's --max-iter is the polish budget now: tests/cli/test_cli_convention.py)
     runs = optimal.synthetic_runs(n_runs=40, noise=0.01, seed=0)
     path = tmp_path / "runs.csv"
     np.savetxt(path, np.column_stack(runs[:3]), delimiter=",", header="N,D,loss", comments="")
