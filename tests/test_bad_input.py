@@ -305,3 +305,41 @@ def test_k_must_be_positive_where_predictions_compute_c(small_fit, k):
     with pytest.raises(BudgetError, match="flops_per_param_token must be a positive finite number"):
         check_flops_per_param_token(k)
     assert prediction.scored_records(6)[0]["C"] == pytest.approx(6 * 7e9 * 1.4e11)
+
+
+# Found by benchmarks/fuzz_cli.py: an int beyond float64 raised a bare OverflowError, and caps below one parameter
+# or token, or a subnormal k, gave inf or NaN allocations.
+HUGE_INT = 10 ** 400
+
+
+@pytest.mark.parametrize("call", [
+    lambda fit: optimal.compute_optimal(optimal.preset("epoch2024"), HUGE_INT),
+    lambda fit: optimal.compute_for_loss(optimal.preset("epoch2024"), HUGE_INT),
+    lambda fit: optimal.compute_optimal(optimal.preset("epoch2024"), 1e23, max_params=HUGE_INT),
+    lambda fit: optimal.inference_optimal(optimal.preset("epoch2024"), compute=1e23, inference_tokens=HUGE_INT),
+    lambda fit: optimal.predict(fit, HUGE_INT, 1e10),
+    lambda fit: optimal.suggest(fit, HUGE_INT, 1e20),
+    lambda fit: optimal.hardware_estimate(1e23, mfu=HUGE_INT),
+    lambda fit: optimal.synthetic_runs(noise=HUGE_INT),
+], ids=["compute_optimal", "compute_for_loss", "max_params", "inference_tokens", "predict", "suggest", "mfu",
+        "synthetic_noise"])
+def test_an_int_beyond_float64_is_a_named_error(small_fit, call):
+    with pytest.raises(OptimalError, match="beyond float64|must be"):
+        call(small_fit)
+
+
+@pytest.mark.parametrize("caps, message", [
+    ({"max_params": 1e-320}, r"max_params must be at least 1 \(one parameter\), got 1e-320"),
+    ({"max_tokens": 0.5}, r"max_tokens must be at least 1 \(one token\), got 0.5"),
+    ({"flops_per_param_token": 1e-320}, r"compute / k overflows float64"),
+])
+def test_caps_and_k_that_overflow_n_or_d_are_refused(caps, message):
+    with pytest.raises(BudgetError, match=message):
+        optimal.compute_optimal(optimal.preset("epoch2024"), 1e23, **caps)
+    assert optimal.compute_optimal(optimal.preset("epoch2024"), 1e23, max_params=1.0).n_params == 1.0
+
+
+@pytest.mark.parametrize("noise", [float("nan"), 1e308, -0.1])
+def test_synthetic_noise_out_of_range_is_refused(noise):
+    with pytest.raises(DataError, match="noise must be a log-loss sd from 0 to 10"):
+        optimal.synthetic_runs(noise=noise)

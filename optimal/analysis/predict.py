@@ -340,6 +340,8 @@ def _runs(result, n_params, n_tokens, covariates, group):
     g = _group_index(result, group)
     try:
         n, d = np.broadcast_arrays(np.asarray(n_params, dtype=np.float64), np.asarray(n_tokens, dtype=np.float64))
+    except OverflowError:  # an int beyond float64
+        raise DataError("N and D must be finite numbers, got an integer beyond float64") from None
     except (TypeError, ValueError):
         raise DataError(f"N and D must be numbers of shapes that broadcast, got shapes {np.shape(n_params)} and "
                         f"{np.shape(n_tokens)}") from None

@@ -42,11 +42,15 @@ NOTES = {
 def _real(value, name, low, high=math.inf, low_open=True):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise PlanningError(f"{name} must be a number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float64
+        number = math.inf
     inside = (number > low if low_open else number >= low) and number <= high
     if not (math.isfinite(number) and inside):
         bound = f"{'>' if low_open else '>='} {low:g}" + ("" if math.isinf(high) else f" and <= {high:g}")
-        raise PlanningError(f"{name} must be a finite number {bound}, got {value!r}")
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise PlanningError(f"{name} must be a finite number {bound}, got {shown}")
     return number
 
 
