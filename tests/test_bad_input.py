@@ -343,3 +343,13 @@ def test_caps_and_k_that_overflow_n_or_d_are_refused(caps, message):
 def test_synthetic_noise_out_of_range_is_refused(noise):
     with pytest.raises(DataError, match="noise must be a log-loss sd from 0 to 10"):
         optimal.synthetic_runs(noise=noise)
+
+
+def test_an_interval_whose_spread_overflows_has_no_se():
+    from optimal._util.stats import interval
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no raw NumPy "overflow encountered in square"
+        got = interval(np.array([1e200, 1e300, 1e304]), 0.95)
+    assert got["se"] is None and got["hi"] <= 1e304
+    assert interval(np.array([1.0, 3.0]), 0.95)["se"] == pytest.approx(np.sqrt(2))
