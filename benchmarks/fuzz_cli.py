@@ -552,7 +552,7 @@ for v in E:
     case(f"inference_optimal(law, 1e23, T={v!r:.20})", lambda: op.inference_optimal(law, compute=1e23, inference_tokens=v))
     case(f"data_constrained_optimal(1e23, U={v!r:.20})",
          lambda: op.data_constrained_optimal(op.preset("muennighoff2023"), 1e23, v))
-        case(f"compute_optimal(Chinchilla(E={v!r:.20}))",
+    case(f"compute_optimal(Chinchilla(E={v!r:.20}))",
          lambda: op.compute_optimal(op.Chinchilla(E=v, A=406.4, B=410.7, alpha=0.34, beta=0.28), 1e23))
     case(f"synthetic_runs(n={v!r:.20})", lambda: op.synthetic_runs(truth=law, noise=v))
     case(f"hardware_estimate(1e23, mfu={v!r:.20})", lambda: op.hardware_estimate(1e23, mfu=v))

@@ -359,7 +359,8 @@ def check_positive_values(value, dtype, name):
 def law_in(law, dtype):
     """``law`` (or a function f(N, D), wrapped) with every coefficient as a ``dtype`` array, each checked to be in
     its range where it is concrete (``CoefficientsError`` naming the one that is not)."""
-    return check_coefficients(jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), as_law(law)))
+    law = check_coefficients(as_law(law))  # first as given: an int beyond float64 is named, not an OverflowError
+    return check_coefficients(jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), law))
 
 
 def check_flops(flops, dtype=np.float64, name="flops_per_param_token", keep_model=False):
