@@ -360,3 +360,16 @@ def test_an_int_beyond_float64_in_a_law_or_runs_is_a_named_error():
         optimal.compute_optimal(optimal.Chinchilla(E=HUGE_INT, A=406.4, B=410.7, alpha=0.34, beta=0.28), 1e23)
     with pytest.raises(DataError, match="n_params holds an integer beyond float64"):
         optimal.fit([HUGE_INT, 1e9, 2e9, 3e9], [1e10] * 4, [3.0, 2.9, 2.8, 2.7])
+
+
+@pytest.mark.parametrize("delta", [1e-320, 1e-11])
+def test_a_huber_threshold_that_underflows_the_objective_is_refused(delta):
+    with pytest.raises(OptimalError, match=r"delta \(the Huber threshold\) must be at least 1e-10"):
+        optimal.Objective(delta=delta)
+    assert optimal.Objective(delta=1e-10).delta == 1e-10
+
+
+def test_the_condition_of_a_hessian_without_curvature_is_inf():
+    from optimal.fitting.diagnostics import scaled_condition
+
+    assert scaled_condition(np.zeros((5, 5))) == float("inf")
