@@ -373,3 +373,12 @@ def test_the_condition_of_a_hessian_without_curvature_is_inf():
     from optimal.fitting.diagnostics import scaled_condition
 
     assert scaled_condition(np.zeros((5, 5))) == float("inf")
+
+
+@pytest.mark.parametrize("run, message", [
+    ({"n_params": 1e9, "n_tokens": 1e-320}, r"n_tokens must be at least 1 \(one token\)"),
+    ({"n_params": 0.5, "n_tokens": 1e10}, r"n_params must be at least 1 \(one parameter\)"),
+])
+def test_a_plan_for_less_than_one_parameter_or_token_is_refused(run, message):
+    with pytest.raises(PlanningError, match=message):
+        optimal.plan_training(**run)

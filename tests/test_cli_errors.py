@@ -320,6 +320,7 @@ def test_a_fixed_value_inside_the_domain_is_kept(capsys, files):
     (["solve", "--compute", "1e23", "--max-tokens", "0.5"], "max_tokens must be at least 1 (one token)"),
     (["solve", "--compute", "9" * 400], "compute must be positive and finite"),
     (["fit", "{csv}", "--delta", "1e-320"], "delta (the Huber threshold) must be at least 1e-10"),
+    (["plan", "--params", "1e9", "--tokens", "1e-320"], "n_tokens must be at least 1 (one token)"),  # was loss inf
 ])
 def test_inputs_that_overflow_a_derived_quantity(capsys, files, argv, message):
     assert_one_error(*run(capsys, [a.format(csv=files["csv"]) for a in argv]), message)
