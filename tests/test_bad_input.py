@@ -382,3 +382,10 @@ def test_the_condition_of_a_hessian_without_curvature_is_inf():
 def test_a_plan_for_less_than_one_parameter_or_token_is_refused(run, message):
     with pytest.raises(PlanningError, match=message):
         optimal.plan_training(**run)
+
+
+def test_less_than_one_unique_token_and_absurd_accelerator_counts_are_refused():
+    with pytest.raises(BudgetError, match=r"unique_tokens must be at least 1 \(one token\)"):
+        optimal.data_constrained_optimal(optimal.preset("muennighoff2023"), 1e23, 1e-320)
+    with pytest.raises(PlanningError, match="n_accelerators must be an integer from 1 to 1000000000"):
+        optimal.hardware_estimate(1e23, n_accelerators=HUGE_INT)

@@ -321,6 +321,8 @@ def test_a_fixed_value_inside_the_domain_is_kept(capsys, files):
     (["solve", "--compute", "9" * 400], "compute must be positive and finite"),
     (["fit", "{csv}", "--delta", "1e-320"], "delta (the Huber threshold) must be at least 1e-10"),
     (["plan", "--params", "1e9", "--tokens", "1e-320"], "n_tokens must be at least 1 (one token)"),  # was loss inf
+    (["plan", "--compute", "1e23", "--unique-tokens", "1e-320"], "unique_tokens must be at least 1"),  # was inf
+    (["plan", "--compute", "1e23", "--accelerators", "9" * 40], "n_accelerators must be an integer from 1 to"),
 ])
 def test_inputs_that_overflow_a_derived_quantity(capsys, files, argv, message):
     assert_one_error(*run(capsys, [a.format(csv=files["csv"]) for a in argv]), message)

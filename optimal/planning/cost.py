@@ -39,6 +39,9 @@ NOTES = {
 }
 
 
+MAX_ACCELERATORS = 10**9  # far beyond any cluster; keeps days = hours / count a float
+
+
 def _real(value, name, low, high=math.inf, low_open=True):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise PlanningError(f"{name} must be a number, got {value!r}")
@@ -158,7 +161,7 @@ def hardware_estimate(compute, accelerator="h100", *, precision="bf16", mfu=None
                   price_per_accelerator_hour, "price_per_accelerator_hour", 0.0, low_open=False)
     power = device.power_watts if power_watts is None else _real(power_watts, "power_watts", 0.0)
     if n_accelerators is not None:
-        check_count(n_accelerators, "n_accelerators", 1, error=PlanningError)
+        check_count(n_accelerators, "n_accelerators", 1, MAX_ACCELERATORS, error=PlanningError)
     values = {"mfu": mfu, "pue": pue, "power_watts": power, "price_per_accelerator_hour": price}
     assumptions = {}
     for name, value in values.items():
