@@ -389,3 +389,11 @@ def test_less_than_one_unique_token_and_absurd_accelerator_counts_are_refused():
         optimal.data_constrained_optimal(optimal.preset("muennighoff2023"), 1e23, 1e-320)
     with pytest.raises(PlanningError, match="n_accelerators must be an integer from 1 to 1000000000"):
         optimal.hardware_estimate(1e23, n_accelerators=HUGE_INT)
+
+
+@pytest.mark.parametrize("n, d, message", [(1e308, 1e10, "N x D overflows C = k N D"),
+                                           (1e-320, 1e10, "N must be at least 1"),
+                                           (1e9, 0.5, "D must be at least 1")])
+def test_predict_refuses_runs_whose_loss_or_compute_overflows(small_fit, n, d, message):
+    with pytest.raises(DataError, match=message):
+        optimal.predict(small_fit, n, d)

@@ -354,6 +354,13 @@ def _runs(result, n_params, n_tokens, covariates, group):
         if bad.any():
             raise DataError(f"{name} must be positive and finite; value {int(np.argmax(bad))} (0-based) is "
                             f"{float(values[np.argmax(bad)])!r}")
+        if np.any(values < 1):  # below one parameter or token the law's loss (and its C) overflow
+            raise DataError(f"{name} must be at least 1; value {int(np.argmax(values < 1))} (0-based) is "
+                            f"{float(values[np.argmax(values < 1)])!r}")
+    overflow = np.log(n) + np.log(d) > np.log(np.finfo(np.float64).max / 1e4)  # C = k N D finite for k <= 1e4
+    if overflow.any():
+        i = int(np.argmax(overflow))
+        raise DataError(f"N x D overflows C = k N D (run {i}, 0-based: N = {n[i]:.3g}, D = {d[i]:.3g}); check the units")
     covs, notes = _prediction_covariates(result, covariates, shape)
     theta = np.atleast_2d(np.asarray(result.theta, np.float64))[g]
     point = np.asarray(_law_log_loss(result.family, jnp.asarray(theta), jnp.asarray(np.log(n)),
