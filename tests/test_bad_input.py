@@ -397,3 +397,9 @@ def test_less_than_one_unique_token_and_absurd_accelerator_counts_are_refused():
 def test_predict_refuses_runs_whose_loss_or_compute_overflows(small_fit, n, d, message):
     with pytest.raises(DataError, match=message):
         optimal.predict(small_fit, n, d)
+
+
+def test_a_k_that_overflows_c_is_refused(small_fit):
+    with pytest.raises(BudgetError, match="flops_per_param_token 1e.308 is above 1e4"):
+        check_flops_per_param_token(1e308)
+    assert check_flops_per_param_token(1e4) == 1e4
