@@ -305,3 +305,101 @@ def test_k_must_be_positive_where_predictions_compute_c(small_fit, k):
     with pytest.raises(BudgetError, match="flops_per_param_token must be a positive finite number"):
         check_flops_per_param_token(k)
     assert prediction.scored_records(6)[0]["C"] == pytest.approx(6 * 7e9 * 1.4e11)
+
+
+# Found by benchmarks/fuzz_cli.py: an int beyond float64 raised a bare OverflowError, and caps below one parameter
+# or token, or a subnormal k, gave inf or NaN allocations.
+HUGE_INT = 10 ** 400
+
+
+@pytest.mark.parametrize("call", [
+    lambda fit: optimal.compute_optimal(optimal.preset("epoch2024"), HUGE_INT),
+    lambda fit: optimal.compute_for_loss(optimal.preset("epoch2024"), HUGE_INT),
+    lambda fit: optimal.compute_optimal(optimal.preset("epoch2024"), 1e23, max_params=HUGE_INT),
+    lambda fit: optimal.inference_optimal(optimal.preset("epoch2024"), compute=1e23, inference_tokens=HUGE_INT),
+    lambda fit: optimal.predict(fit, HUGE_INT, 1e10),
+    lambda fit: optimal.suggest(fit, HUGE_INT, 1e20),
+    lambda fit: optimal.hardware_estimate(1e23, mfu=HUGE_INT),
+    lambda fit: optimal.synthetic_runs(noise=HUGE_INT),
+], ids=["compute_optimal", "compute_for_loss", "max_params", "inference_tokens", "predict", "suggest", "mfu",
+        "synthetic_noise"])
+def test_an_int_beyond_float64_is_a_named_error(small_fit, call):
+    with pytest.raises(OptimalError, match="beyond float64|must be"):
+        call(small_fit)
+
+
+@pytest.mark.parametrize("caps, message", [
+    ({"max_params": 1e-320}, r"max_params must be at least 1 \(one parameter\), got 1e-320"),
+    ({"max_tokens": 0.5}, r"max_tokens must be at least 1 \(one token\), got 0.5"),
+    ({"flops_per_param_token": 1e-320}, r"compute / k overflows float64"),
+])
+def test_caps_and_k_that_overflow_n_or_d_are_refused(caps, message):
+    with pytest.raises(BudgetError, match=message):
+        optimal.compute_optimal(optimal.preset("epoch2024"), 1e23, **caps)
+    assert optimal.compute_optimal(optimal.preset("epoch2024"), 1e23, max_params=1.0).n_params == 1.0
+
+
+@pytest.mark.parametrize("noise", [float("nan"), 1e308, -0.1])
+def test_synthetic_noise_out_of_range_is_refused(noise):
+    with pytest.raises(DataError, match="noise must be a log-loss sd from 0 to 10"):
+        optimal.synthetic_runs(noise=noise)
+
+
+def test_an_interval_whose_spread_overflows_has_no_se():
+    from optimal._util.stats import interval
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no raw NumPy "overflow encountered in square"
+        got = interval(np.array([1e200, 1e300, 1e304]), 0.95)
+    assert got["se"] is None and got["hi"] <= 1e304
+    assert interval(np.array([1.0, 3.0]), 0.95)["se"] == pytest.approx(np.sqrt(2))
+
+
+def test_an_int_beyond_float64_in_a_law_or_runs_is_a_named_error():
+    with pytest.raises(OptimalError, match="coefficient E of the Chinchilla law must be"):
+        optimal.compute_optimal(optimal.Chinchilla(E=HUGE_INT, A=406.4, B=410.7, alpha=0.34, beta=0.28), 1e23)
+    with pytest.raises(DataError, match="n_params holds an integer beyond float64"):
+        optimal.fit([HUGE_INT, 1e9, 2e9, 3e9], [1e10] * 4, [3.0, 2.9, 2.8, 2.7])
+
+
+@pytest.mark.parametrize("delta", [1e-320, 1e-11])
+def test_a_huber_threshold_that_underflows_the_objective_is_refused(delta):
+    with pytest.raises(OptimalError, match=r"delta \(the Huber threshold\) must be at least 1e-10"):
+        optimal.Objective(delta=delta)
+    assert optimal.Objective(delta=1e-10).delta == 1e-10
+
+
+def test_the_condition_of_a_hessian_without_curvature_is_inf():
+    from optimal.fitting.diagnostics import scaled_condition
+
+    assert scaled_condition(np.zeros((5, 5))) == float("inf")
+
+
+@pytest.mark.parametrize("run, message", [
+    ({"n_params": 1e9, "n_tokens": 1e-320}, r"n_tokens must be at least 1 \(one token\)"),
+    ({"n_params": 0.5, "n_tokens": 1e10}, r"n_params must be at least 1 \(one parameter\)"),
+])
+def test_a_plan_for_less_than_one_parameter_or_token_is_refused(run, message):
+    with pytest.raises(PlanningError, match=message):
+        optimal.plan_training(**run)
+
+
+def test_less_than_one_unique_token_and_absurd_accelerator_counts_are_refused():
+    with pytest.raises(BudgetError, match=r"unique_tokens must be at least 1 \(one token\)"):
+        optimal.data_constrained_optimal(optimal.preset("muennighoff2023"), 1e23, 1e-320)
+    with pytest.raises(PlanningError, match="n_accelerators must be an integer from 1 to 1000000000"):
+        optimal.hardware_estimate(1e23, n_accelerators=HUGE_INT)
+
+
+@pytest.mark.parametrize("n, d, message", [(1e308, 1e10, "N x D overflows C = k N D"),
+                                           (1e-320, 1e10, "N must be at least 1"),
+                                           (1e9, 0.5, "D must be at least 1")])
+def test_predict_refuses_runs_whose_loss_or_compute_overflows(small_fit, n, d, message):
+    with pytest.raises(DataError, match=message):
+        optimal.predict(small_fit, n, d)
+
+
+def test_a_k_that_overflows_c_is_refused(small_fit):
+    with pytest.raises(BudgetError, match="flops_per_param_token 1e.308 is above 1e4"):
+        check_flops_per_param_token(1e308)
+    assert check_flops_per_param_token(1e4) == 1e4

@@ -7,6 +7,10 @@ Shared by the law families' hand-derived derivatives (``optimal.laws``) and the 
 import jax.numpy as jnp
 
 DEFAULT_DELTA = 1e-3  # Hoffmann et al. 2022, App. D.2
+# The least Huber threshold a fit takes: the objective scales with delta, and at delta = 1e-320 it underflowed to 0
+# (every start "converged" where it began); 1e-10 fits Epoch-like runs (a 1e-10 log-loss residual is far below any
+# loss a run reports, so a smaller delta is the L1 loss anyway).
+MIN_DELTA = 1e-10
 
 
 def huber(r, delta=DEFAULT_DELTA):

@@ -19,11 +19,14 @@ def percentile_bounds(draws, confidence, axis=0, skip_nan=False):
 
 
 def interval(draws, confidence):
-    """``{lo, hi, se}``: the percentile interval and the standard deviation of 1-D ``draws`` (None with < 2)."""
+    """``{lo, hi, se}``: the percentile interval and the standard deviation of 1-D ``draws`` (None with < 2, and
+    an ``se`` that overflows float64 is None too)."""
     if len(draws) < 2:
         return {"lo": None, "hi": None, "se": None}
     lo, hi = percentile_bounds(draws, confidence)
-    return {"lo": float(lo), "hi": float(hi), "se": float(np.std(draws, ddof=1))}
+    with np.errstate(over="ignore", invalid="ignore"):
+        se = float(np.std(draws, ddof=1))
+    return {"lo": float(lo), "hi": float(hi), "se": se if np.isfinite(se) else None}
 
 
 def unbounded_interval(draws, confidence):

@@ -337,7 +337,10 @@ def check_positive_values(value, dtype, name):
     """Validate a budget-like array (concrete values only; ``name`` as the user wrote it) as ``dtype``."""
     if not is_concrete(value):
         return jnp.asarray(value, dtype)
-    raw = np.asarray(value, dtype=np.float64)
+    try:
+        raw = np.asarray(value, dtype=np.float64)
+    except OverflowError:  # an int beyond float64
+        raise BudgetError(f"{name} must be positive and finite, got an integer beyond float64") from None
     if raw.size == 0:
         raise BudgetError(f"{name}: no values given")
     bad = ~np.isfinite(raw) | (raw <= 0)
@@ -356,7 +359,8 @@ def check_positive_values(value, dtype, name):
 def law_in(law, dtype):
     """``law`` (or a function f(N, D), wrapped) with every coefficient as a ``dtype`` array, each checked to be in
     its range where it is concrete (``CoefficientsError`` naming the one that is not)."""
-    return check_coefficients(jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), as_law(law)))
+    law = check_coefficients(as_law(law))  # first as given: an int beyond float64 is named, not an OverflowError
+    return check_coefficients(jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), law))
 
 
 def check_flops(flops, dtype=np.float64, name="flops_per_param_token", keep_model=False):
@@ -415,6 +419,10 @@ def _check_caps(k, max_tokens, max_params, dtype):
     k = check_flops(k, dtype)
     log_d_max = jnp.inf if max_tokens is None else jnp.log(check_positive_values(max_tokens, dtype, "max_tokens"))
     log_n_max = jnp.inf if max_params is None else jnp.log(check_positive_values(max_params, dtype, "max_params"))
+    for cap, log_cap, name, unit in ((max_tokens, log_d_max, "max_tokens", "token"),
+                                     (max_params, log_n_max, "max_params", "parameter")):
+        if is_concrete(log_cap) and float(log_cap) < 0:  # below 1: the other of N, D overflows
+            raise BudgetError(f"{name} must be at least 1 (one {unit}), got {float(cap):.3g}")
     return k, jnp.asarray(log_d_max, dtype), jnp.asarray(log_n_max, dtype)
 
 
@@ -428,6 +436,10 @@ def _check_budget_range(compute, k, log_d_max, log_n_max):
     if np.any(np.asarray(compute) < least):
         raise BudgetError(f"compute {np.min(np.asarray(compute)):.3g} FLOPs is below one parameter trained on one "
                           f"token ({what})")
+    largest = np.max(np.asarray(compute, np.float64))
+    if not model and np.log(largest) - np.log(float(k)) > np.log(np.finfo(np.float64).max):
+        raise BudgetError(f"compute / k overflows float64 (compute {largest:.3g} FLOPs, "
+                          f"k = {float(k):.3g} FLOPs per parameter per token); check k")
     ceiling = float(log_d_max) + (float(k.log_training(log_n_max)) if model and np.isfinite(float(log_n_max))
                                   else float(log_n_max) + (0.0 if model else np.log(float(k))))
     if np.any(np.log(np.asarray(compute)) > ceiling):

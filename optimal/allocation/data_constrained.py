@@ -128,6 +128,8 @@ def data_constrained_optimal(law, compute, unique_tokens=None, *, flops=DEFAULT_
             raise BudgetError("unique_tokens: give the unique tokens available (this law's unique_tokens is "
                               "unlimited, which is the Chinchilla law)")
     unique = check_positive_values(unique_tokens, dtype, "unique_tokens")
+    if is_concrete(unique) and np.any(np.asarray(unique) < 1):  # below one token, the epochs D / U overflow
+        raise BudgetError(f"unique_tokens must be at least 1 (one token), got {float(np.min(np.asarray(unique))):.3g}")
     compute, k, _, log_n_max = check_budgets(compute, flops, None, max_params, dtype)
     compute, unique = jnp.broadcast_arrays(compute, unique)
     result = _allocate(law, compute.ravel(), unique.ravel(), k, log_n_max)

@@ -141,7 +141,11 @@ class FlopsPerToken(NamedTuple):
 def check_flops_per_param_token(value, name="flops_per_param_token") -> float:
     """k in C = k N D (FLOPs per parameter per token; 6 for a dense transformer) as a float: a positive finite
     number, else a ``BudgetError`` naming ``name``. Every place that takes a plain k checks it here."""
-    return check_positive(value, name, BudgetError)
+    k = check_positive(value, name, BudgetError)
+    if k > 1e4:  # as planning's MAX_FLOPS_PER_PARAM_TOKEN: far above any model's ~6, and C = k N D stays finite
+        raise BudgetError(f"{name} {k:g} is above 1e4 FLOPs per parameter per token (a dense transformer's is 6); "
+                          "check the units")
+    return k
 
 
 def width_for_aspect_ratio(aspect_ratio):

@@ -207,7 +207,10 @@ def _for_targets(law, flops, log_target, inference_tokens):
 def _check_inference_tokens(value, dtype):
     if not is_concrete(value):
         return jnp.asarray(value, dtype)
-    raw = np.asarray(value, dtype=np.float64)
+    try:
+        raw = np.asarray(value, dtype=np.float64)
+    except OverflowError:  # an int beyond float64
+        raise BudgetError("inference_tokens must be finite, got an integer beyond float64") from None
     if raw.size == 0:
         raise BudgetError("inference_tokens: no values given")
     bad = ~np.isfinite(raw) | (raw < 0)

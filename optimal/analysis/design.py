@@ -307,7 +307,7 @@ def predicted_sd(fit_result, target_compute, n_params=(), n_tokens=(), *,
 def _flops(value, name):
     """``value`` as a float when it is a positive finite number; ``BudgetError`` naming ``name`` otherwise."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
-            math.isfinite(value) and value > 0):
+            0 < value <= float(np.finfo(np.float64).max)):  # False for NaN, inf and an int beyond float64
         raise BudgetError(f"{name} must be a positive finite number of FLOPs, got {value!r}")
     return float(value)
 

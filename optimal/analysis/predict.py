@@ -340,6 +340,8 @@ def _runs(result, n_params, n_tokens, covariates, group):
     g = _group_index(result, group)
     try:
         n, d = np.broadcast_arrays(np.asarray(n_params, dtype=np.float64), np.asarray(n_tokens, dtype=np.float64))
+    except OverflowError:  # an int beyond float64
+        raise DataError("N and D must be finite numbers, got an integer beyond float64") from None
     except (TypeError, ValueError):
         raise DataError(f"N and D must be numbers of shapes that broadcast, got shapes {np.shape(n_params)} and "
                         f"{np.shape(n_tokens)}") from None
@@ -352,6 +354,13 @@ def _runs(result, n_params, n_tokens, covariates, group):
         if bad.any():
             raise DataError(f"{name} must be positive and finite; value {int(np.argmax(bad))} (0-based) is "
                             f"{float(values[np.argmax(bad)])!r}")
+        if np.any(values < 1):  # below one parameter or token the law's loss (and its C) overflow
+            raise DataError(f"{name} must be at least 1; value {int(np.argmax(values < 1))} (0-based) is "
+                            f"{float(values[np.argmax(values < 1)])!r}")
+    overflow = np.log(n) + np.log(d) > np.log(np.finfo(np.float64).max / 1e4)  # C = k N D finite for k <= 1e4
+    if overflow.any():
+        i = int(np.argmax(overflow))
+        raise DataError(f"N x D overflows C = k N D (run {i}, 0-based: N = {n[i]:.3g}, D = {d[i]:.3g}); check the units")
     covs, notes = _prediction_covariates(result, covariates, shape)
     theta = np.atleast_2d(np.asarray(result.theta, np.float64))[g]
     point = np.asarray(_law_log_loss(result.family, jnp.asarray(theta), jnp.asarray(np.log(n)),

@@ -218,6 +218,8 @@ def _where(source, message):
 def _as_float_column(values, name, source):
     try:
         array = np.asarray(values, dtype=np.float64)
+    except OverflowError:  # an int beyond float64
+        raise DataError(_where(source, f"{name} holds an integer beyond float64; give finite numbers")) from None
     except (TypeError, ValueError) as exc:
         raise DataError(_where(source, f"{name} is not numeric ({exc}); give numbers, one per run")) from None
     if array.ndim != 1:

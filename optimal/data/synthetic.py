@@ -1,9 +1,12 @@
 """Training runs drawn from a known law, for tests, notebooks and benchmarks where no real data is at hand."""
 
+import numbers
+
 import jax.numpy as jnp
 import numpy as np
 
 from .runs import Runs
+from ..errors import DataError
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from ..laws.chinchilla import Chinchilla, compute_optimal_log_params
@@ -28,6 +31,9 @@ def synthetic_runs(n_runs=120, truth=DEFAULT_TRUTH, noise=0.01, n_range=(5e7, 1.
     its N and a random log-loss offset of size ``group_noise`` and differ in D, the structure a cluster
     bootstrap resamples.
     """
+    for value, name in ((noise, "noise"), (group_noise, "group_noise")):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 10:
+            raise DataError(f"{name} must be a log-loss sd from 0 to 10 (e.g. 0.01), got {value!r:.40}")
     rng = np.random.default_rng(seed)
     n = np.exp(rng.uniform(*np.log(n_range), n_runs))
     groups = None
@@ -38,7 +44,11 @@ def synthetic_runs(n_runs=120, truth=DEFAULT_TRUTH, noise=0.01, n_range=(5e7, 1.
         offset = group_noise * rng.standard_normal(n_groups)[groups]
     d = n * np.exp(rng.uniform(*np.log(tokens_per_param), n_runs))
     log_loss = _truth_log_loss(truth, n, d) + offset
-    loss = np.exp(log_loss + noise * rng.standard_normal(n_runs))
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss = np.exp(log_loss + noise * rng.standard_normal(n_runs))
+    if not np.all(np.isfinite(loss) & (loss > 0)):
+        raise DataError(f"synthetic losses are not finite and positive (noise {noise!r:.40}, group_noise "
+                        f"{group_noise!r:.40}, truth {truth!r:.80}): give noise levels of a few percent in log-loss")
     return Runs(n, d, loss, np.ones(n_runs), groups)
 
 

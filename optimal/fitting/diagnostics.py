@@ -129,6 +129,8 @@ def scaled_condition(hessian):
         return float("inf")
     diag = np.abs(np.diag(hessian))
     active = diag > np.finfo(np.float64).eps * diag.max()
+    if not active.any():  # no curvature at all (a Huber delta so small the objective is piecewise linear)
+        return float("inf")
     scale = np.sqrt(diag[active])
     eig = np.abs(np.linalg.eigvalsh(hessian[np.ix_(active, active)] / np.outer(scale, scale)))
     return float(eig.max() / eig.min()) if eig.min() > 0 else float("inf")

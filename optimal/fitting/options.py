@@ -25,7 +25,7 @@ import dataclasses
 
 import numpy as np
 
-from .._util.robust import DEFAULT_DELTA, ROBUST_LOSSES
+from .._util.robust import DEFAULT_DELTA, MIN_DELTA, ROBUST_LOSSES
 from ..errors import CoefficientsError, OptimalError, check_count, check_positive
 
 MAX_GRID_SIZE = 1024  # the Chinchilla screen holds grid_size^2 x 5 coefficients: 42 MB at 1024
@@ -56,6 +56,9 @@ class Objective:
         if not isinstance(self.robust, str) or self.robust not in ROBUST_LOSSES:
             raise OptimalError(f"Objective.robust must be one of {', '.join(ROBUST_LOSSES)}, not {self.robust!r}")
         object.__setattr__(self, "delta", check_positive(self.delta, "Objective.delta (the Huber threshold)"))
+        if self.delta < MIN_DELTA:
+            raise OptimalError(f"Objective.delta (the Huber threshold) must be at least {MIN_DELTA:g} (below it the "
+                               f"objective underflows and the loss is L1 anyway), got {self.delta:g}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -48,9 +48,9 @@ def check_coefficients(law):
             continue
         try:
             values = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float64
             raise CoefficientsError(f"coefficient {name} of the {type(law).__name__} law must be {rule}, "
-                                    f"got {value!r}") from None
+                                    f"got {value!r:.40}") from None
         bad = ~_valid(values, rule)
         if bad.any():
             shown = values.ravel()[np.argmax(bad.ravel())]

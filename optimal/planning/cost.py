@@ -39,14 +39,21 @@ NOTES = {
 }
 
 
+MAX_ACCELERATORS = 10**9  # far beyond any cluster; keeps days = hours / count a float
+
+
 def _real(value, name, low, high=math.inf, low_open=True):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise PlanningError(f"{name} must be a number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float64
+        number = math.inf
     inside = (number > low if low_open else number >= low) and number <= high
     if not (math.isfinite(number) and inside):
         bound = f"{'>' if low_open else '>='} {low:g}" + ("" if math.isinf(high) else f" and <= {high:g}")
-        raise PlanningError(f"{name} must be a finite number {bound}, got {value!r}")
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise PlanningError(f"{name} must be a finite number {bound}, got {shown}")
     return number
 
 
@@ -154,7 +161,7 @@ def hardware_estimate(compute, accelerator="h100", *, precision="bf16", mfu=None
                   price_per_accelerator_hour, "price_per_accelerator_hour", 0.0, low_open=False)
     power = device.power_watts if power_watts is None else _real(power_watts, "power_watts", 0.0)
     if n_accelerators is not None:
-        check_count(n_accelerators, "n_accelerators", 1, error=PlanningError)
+        check_count(n_accelerators, "n_accelerators", 1, MAX_ACCELERATORS, error=PlanningError)
     values = {"mfu": mfu, "pue": pue, "power_watts": power, "price_per_accelerator_hour": price}
     assumptions = {}
     for name, value in values.items():

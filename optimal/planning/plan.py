@@ -220,6 +220,14 @@ def _positive(value, name, high=None, limit=""):
     return number
 
 
+def _at_least_one(number, name, unit):
+    """``number`` when it is at least 1: a run has at least one parameter and one token (below that a law's loss
+    at N, D overflows)."""
+    if number < 1:
+        raise PlanningError(f"{name} must be at least 1 (one {unit}), got {number:g}")
+    return number
+
+
 def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
                   flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, aspect_ratio=DEFAULT_ASPECT_RATIO,
                   accelerator="h100", n_accelerators=None, precision="bf16", optimizer="adam", mfu=None, pue=None,
@@ -251,7 +259,7 @@ def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
     else:
         if n_params is None:
             raise PlanningError("give n_params or a shape")
-        n_params = _positive(n_params, "n_params", MAX_PARAMS, "MAX_PARAMS")
+        n_params = _at_least_one(_positive(n_params, "n_params", MAX_PARAMS, "MAX_PARAMS"), "n_params", "parameter")
         total = n_params
         shape = shape_for_params(n_params, aspect_ratio)
         counts = parameter_count(shape)
@@ -262,7 +270,7 @@ def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
     if n_tokens is None and compute is None:
         raise PlanningError("give n_tokens or compute (or both)")
     if n_tokens is not None:
-        n_tokens = _positive(n_tokens, "n_tokens", MAX_TOKENS, "MAX_TOKENS")
+        n_tokens = _at_least_one(_positive(n_tokens, "n_tokens", MAX_TOKENS, "MAX_TOKENS"), "n_tokens", "token")
     if compute is not None:
         compute = _positive(compute, "compute", MAX_COMPUTE, "MAX_COMPUTE")
     if training_flops_per_token is None:

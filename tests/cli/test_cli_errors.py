@@ -278,3 +278,18 @@ def test_a_fixed_exponent_outside_the_laws_domain_is_refused(capsys, files, no_c
 def test_a_fixed_value_inside_the_domain_is_kept(capsys, files):
     code, out, err = run(capsys, ["fit", files["csv"], "--fix", "alpha=0.3", "--json"])
     assert code == 0 and strict(out)["fits"][0]["fixed"] == {"alpha": 0.3}
+
+
+# Found by benchmarks/fuzz_cli.py: these printed N* = nan (a subnormal k), an inf se, or a bare OverflowError.
+@pytest.mark.parametrize("argv, message", [
+    (["solve", "--compute", "1e23", "--flops-per-param-token", "1e-320"], "compute / k overflows float64"),
+    (["solve", "--compute", "1e23", "--max-params", "1e-320"], "max_params must be at least 1 (one parameter)"),
+    (["solve", "--compute", "1e23", "--max-tokens", "0.5"], "max_tokens must be at least 1 (one token)"),
+    (["solve", "--compute", "9" * 400], "compute must be positive and finite"),
+    (["fit", "{csv}", "--delta", "1e-320"], "delta (the Huber threshold) must be at least 1e-10"),
+    (["plan", "--params", "1e9", "--tokens", "1e-320"], "n_tokens must be at least 1 (one token)"),  # was loss inf
+    (["plan", "--compute", "1e23", "--unique-tokens", "1e-320"], "unique_tokens must be at least 1"),  # was inf
+    (["plan", "--compute", "1e23", "--accelerators", "9" * 40], "n_accelerators must be an integer from 1 to"),
+])
+def test_inputs_that_overflow_a_derived_quantity(capsys, files, argv, message):
+    assert_one_error(*run(capsys, [a.format(csv=files["csv"]) for a in argv]), message)
