@@ -168,7 +168,7 @@ BAD = [
     (["plan", "--shape", "n_layer=2", "--tokens", "1e9"], "d_model, n_heads, vocab_size missing"),
     (["plan", "--compute", "1e24", "--accelerator", "h1000"], "unknown accelerator 'h1000'"),
     (["plan", "--compute", "1e24", "--accelerator", "h100", "--accelerator-file", "x.json"], "not both"),
-    (["plan", "--compute", "1e24", "--accelerators", "0"], "n_accelerators must be an integer >= 1, got 0"),
+    (["plan", "--compute", "1e24", "--accelerators", "0"], "n_accelerators must be an integer from 1 to 1000000000, got 0"),
     (["plan", "--compute", "1e24", "--accelerators", "2.5"], "invalid int value: '2.5'"),
     (["plan", "--compute", "1e24", "--mfu", "0"], "mfu must be a finite number > 0 and <= 1, got 0.0"),
     (["plan", "--compute", "1e24", "--mfu", "40"], "mfu must be a finite number > 0 and <= 1, got 40.0"),

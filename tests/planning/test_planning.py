@@ -402,8 +402,8 @@ COST_ERRORS = [
     (dict(pue=0.9), "pue must be a finite number >= 1, got 0.9"),
     (dict(price_per_accelerator_hour=-1), "price_per_accelerator_hour must be a finite number >= 0"),
     (dict(power_watts=0), "power_watts must be a finite number > 0"),
-    (dict(n_accelerators=0), "n_accelerators must be an integer >= 1, got 0"),
-    (dict(n_accelerators=2.5), "n_accelerators must be an integer >= 1, got 2.5"),
+    (dict(n_accelerators=0), "n_accelerators must be an integer from 1 to 1000000000, got 0"),
+    (dict(n_accelerators=2.5), "n_accelerators must be an integer from 1 to 1000000000, got 2.5"),
     (dict(precision="fp4"), "h100-sxm has no published peak for 'fp4'"),
     (dict(accelerator="gpu"), "unknown accelerator 'gpu'"),
 ]
