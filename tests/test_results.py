@@ -63,6 +63,7 @@ NAMES = ["FitResult", "FitResult (joint)", "GroupFits", "BootstrapResult", "Grou
          "HardwareEstimate", "TrainingMemory", "ParameterCount", "TransformerShape"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_every_result_follows_the_protocol(results, name):
     x = results[name]

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 SCRIPT = """
 import json, sys, jax
@@ -25,6 +26,7 @@ def run_with_devices(count):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_four_devices_equal_one():
     one, four = run_with_devices(1), run_with_devices(4)
     assert one["devices"] == 1 and four["devices"] == 4

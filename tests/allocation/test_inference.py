@@ -20,6 +20,7 @@ ATTENTION = FlopsPerToken.attention(8192, aspect_ratio=128.0)
 
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flops", [6.0, ATTENTION], ids=["6N", "attention"])
 def test_no_inference_is_compute_for_loss_and_compute_optimal(flops):
     primal = optimal.inference_optimal(LAW, TARGETS, inference_tokens=0.0, flops=flops)
@@ -102,6 +103,7 @@ def _finite_difference(fn, value, rel=1e-6):
     return (fn(value + h) - fn(value - h)) / (2 * h)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["target", "compute"])
 def test_gradients_match_finite_differences(mode):
     def log_n(law, d_inf, level):

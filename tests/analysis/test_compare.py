@@ -40,6 +40,7 @@ def test_differences_cover_the_true_difference(two_groups):
     assert multiplier["point"] == pytest.approx(point / BUDGET, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_paired_settings_on_the_same_rows():
     runs = optimal.synthetic_runs(n_runs=100, noise=0.01, seed=4)
     huber = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)

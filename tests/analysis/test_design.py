@@ -312,6 +312,7 @@ def design_module():
     return module
 
 
+@pytest.mark.slow
 def test_suggested_runs_narrow_n_star_more_than_an_isoflop_grid(design_module):
     """The issue's claim on a known truth (benchmarks/design.py's scenario with spend 1e22 FLOPs, 16 noise seeds
     instead of 200, one grid arm): refits with the suggested runs added spread log N*(1e24) less across seeds than

@@ -24,6 +24,7 @@ def test_noise_free_truth_recovered_to_1e_6():
     assert result.converged and result.objective < 1e-20
 
 
+@pytest.mark.slow
 def test_noisy_truth_recovered_within_bootstrap_error():
     runs = optimal.synthetic_runs(n_runs=200, noise=0.01, seed=4)
     result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
@@ -50,6 +51,7 @@ def test_epoch_replication_anchor(epoch_fit):
     assert round(float(best.tokens_per_param), 1) == 17.9
 
 
+@pytest.mark.slow
 def test_full_hoffmann_grid_reaches_the_same_optimum(epoch_runs, epoch_fit):
     grid = optimal.fit(epoch_runs.n_params, epoch_runs.n_tokens, epoch_runs.loss, search=optimal.Search(starts="hoffmann"))
     assert grid.n_starts == 4500

@@ -31,6 +31,7 @@ def test_objective_is_a_sum_not_a_mean():
     assert float(doubled) == pytest.approx(2 * float(one), rel=1e-14)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", ["huber", "squared"])
 @pytest.mark.parametrize("theta", [[0.6, 6.1, 7.6, 0.34, 0.36], [0.1, 3.0, 9.0, 0.5, 0.2], [-1.0, 20.0, 1.0, 1.5, 0.05]])
 def test_value_grad_hessian_match_autodiff(theta, loss):

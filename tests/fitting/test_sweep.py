@@ -56,6 +56,7 @@ def test_delta_by_drop_cross_product_is_one_solve_compiled_once(monkeypatch):
     assert [r.config["delta"] for _, r in found] == [d for d in (2e-4, 3e-3, 7e-2) for _ in range(3)]
 
 
+@pytest.mark.slow
 def test_generic_family_sweep_is_one_solve_and_matches_its_own_fits(monkeypatch):
     runs = optimal.synthetic_runs(n_runs=41, noise=0.01, n_groups=10, seed=3)
     calls = _count_polish_calls(monkeypatch)
@@ -73,6 +74,7 @@ def test_generic_family_sweep_is_one_solve_and_matches_its_own_fits(monkeypatch)
         assert result.objective == pytest.approx(alone.objective, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_groups_times_settings_is_one_solve_and_each_is_that_groups_own_fit(monkeypatch):
     # two training sets with different truths: every (group, delta, drop) is a lane of one solve, and each equals
     # the fit of that group's rows alone with its own smallest sizes left out

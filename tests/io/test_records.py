@@ -137,6 +137,7 @@ def test_fit_bootstrap_k_selection_and_recommendation_round_trip_exactly(fitted,
     assert_same_draws(optimal.load_bootstrap(path), boot)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["fixed_fit", "joint_fit"])
 def test_constrained_and_joint_fits_round_trip_exactly(which, request, tmp_path):
     result, boot = request.getfixturevalue(which)
@@ -186,6 +187,7 @@ def test_version_1_records_written_before_still_load(which, request, tmp_path):
     assert new == old
 
 
+@pytest.mark.slow
 def test_cli_saved_record_loads_and_keeps_everything(tmp_path, runs):
     csv = tmp_path / "runs.csv"
     csv.write_text("N,D,loss\n" + "".join(f"{n!r},{d!r},{l!r}\n" for n, d, l in zip(runs.n_params.tolist(),

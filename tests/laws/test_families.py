@@ -42,6 +42,7 @@ def test_data_constrained_reproduces_the_authors_test_vectors():
     (KAPLAN, optimal.Kaplan(alpha_N=0.076, alpha_D=0.103, N_c=6.4e13, D_c=1.8e13)),
     (CHINCHILLA, TRUTH),
 ])
+@pytest.mark.slow
 def test_noise_free_recovery(family, truth):
     n, d, loss = grid_runs(truth)
     result = optimal.fit(n, d, loss, law=family.name if family is KAPLAN else dataclasses.replace(CHINCHILLA, name="g"))
@@ -73,6 +74,7 @@ def dc_fit_and_boot():
         return result, optimal.bootstrap(result, n_resamples=64, seed=0)
 
 
+@pytest.mark.slow
 def test_data_constrained_noise_free_recovery():
     n, d, u, loss = dc_runs(n_runs=DC_ROWS)
     result = optimal.fit(n, d, loss, law="data-constrained", covariates={"U": u})
@@ -85,6 +87,7 @@ def test_data_constrained_noise_free_recovery():
     assert back.params == result.params
 
 
+@pytest.mark.slow
 def test_fixed_parameter_is_held_exactly():
     runs = optimal.synthetic_runs(noise=0.01, seed=3)
     result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, fix={"E": 1.7})
@@ -95,6 +98,7 @@ def test_fixed_parameter_is_held_exactly():
     assert len(result.free) == 4
 
 
+@pytest.mark.slow
 def test_tied_fit_equals_the_reparameterised_law():
     runs = optimal.synthetic_runs(noise=0.01, seed=4)
     tied = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, tie=[("alpha", "beta")])
@@ -110,6 +114,7 @@ def test_tied_fit_equals_the_reparameterised_law():
         assert own.params[name] == pytest.approx(tied.params[name], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_shared_parameters_recover_both_groups_truths():
     second = TRUTH._replace(E=2.1, A=300.0)
     n1, d1, l1 = grid_runs(TRUTH)
@@ -149,6 +154,7 @@ def test_generic_path_reaches_the_fast_paths_objective():
     assert generic.objective == pytest.approx(fast.objective, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_a_custom_family_with_the_capabilities_gets_the_speed():
     # speed is a capability of the family, not a test of which law it is: a family of the user's own that brings
     # Chinchilla's derivatives, screen and start grid takes exactly the Chinchilla fit's path (the same numbers, bit
@@ -187,6 +193,7 @@ def test_bad_constraints_are_named(kwargs, error, match):
         optimal.fit(runs.n_params, runs.n_tokens, runs.loss, **kwargs)
 
 
+@pytest.mark.slow
 def test_bootstrap_and_allocation_for_a_data_constrained_fit(dc_fit_and_boot):
     result, boot = dc_fit_and_boot
     assert boot.n_failed == 0
@@ -200,6 +207,7 @@ def test_bootstrap_and_allocation_for_a_data_constrained_fit(dc_fit_and_boot):
     assert "U = inf" in answer.source
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("law", ["kaplan", "data-constrained"])
 def test_records_plots_and_solve_for_other_families(tmp_path, law, request):
     from optimal import plot
@@ -295,6 +303,7 @@ def kaplan_record():
     (lambda r: r.update(theta=[0.1, 0.1]), "field theta: must hold the 4 fitting-space coefficients"),
     (lambda r: r.update(fixed={"gamma": 1.0}), "no parameter 'gamma'"),
 ])
+@pytest.mark.slow
 def test_malformed_family_records_are_named(kaplan_record, edit, match):
     import copy
 
@@ -318,6 +327,7 @@ def joint_fit_and_boot():
         return result, optimal.bootstrap(result, n_resamples=8, seed=0)
 
 
+@pytest.mark.slow
 def test_joint_fits_refuse_one_law_answers(joint_fit_and_boot, tmp_path):
     from optimal import plot
 

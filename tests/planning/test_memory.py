@@ -103,6 +103,7 @@ _MEASURE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_estimate_is_within_a_stated_factor_of_a_measured_run():
     # a fresh process (compiling included, as for a user) fitting 3000 rows and bootstrapping 16 resamples. The
     # estimate is wall time on an idle 2-core machine, where XLA keeps both cores busy (CPU time 1-2x wall time);
@@ -130,6 +131,7 @@ def test_cli_prints_the_estimate_before_a_big_job(capsys, tmp_path, monkeypatch)
     assert code == 0 and f"estimate: fitting 40 runs takes {expected}" in err, err
 
 
+@pytest.mark.slow
 def test_lanes_with_their_own_rows_fit_what_weights_over_all_rows_fit():
     # the solver's lane_data mode (each lane its own rows, padded with weight-0 rows) against the shared-rows mode
     # with 0/1 weights selecting the same rows: the same objective, so the same optimum up to rounding (the sums
