@@ -267,6 +267,7 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
 
     Example::
 
+        >>> import optimal
         >>> runs = optimal.synthetic_runs(n_runs=60, seed=0)
         >>> result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, objective=optimal.Objective(delta=1e-2),
         ...                      search=optimal.Search(n_polish=8))
