@@ -1,7 +1,6 @@
 """The one CLI convention (docs/cli.md): shared flags, deprecated spellings that say so, one JSON object with a
 schema and the law, "wrote" lines on stderr, warnings on stderr, output failures as one error line."""
 
-import json
 import subprocess
 import sys
 
@@ -9,19 +8,9 @@ import numpy as np
 import pytest
 
 import optimal
-from optimal.cli import main
+from cli_helpers import run, strict
 from optimal.cli.common import resolve_deprecated
 from optimal.cli.main import build_parser
-
-
-def run(capsys, argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def strict(text):
-    return json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in JSON output"))
 
 
 @pytest.fixture(scope="module")
