@@ -1,17 +1,23 @@
 """How long a fit and its bootstrap will take and how much memory they will hold, estimated before they run.
 
 The work is counted in the units it is made of, and each unit's cost is a constant calibrated on this project's
-reference machine (2 shared vCPUs, Intel Xeon, float64, the Chinchilla fast path; ``python benchmarks/run.py
---big`` measures it again):
+reference machines (2 shared vCPUs, float64, the Chinchilla fast path; ``python benchmarks/run.py --big``
+measures it again):
 
 - the screen evaluates every point of the exponent grid on every row: ``grid_size^2 x rows`` cells, each
   ``SCREEN_NS_PER_CELL``;
 - the polish evaluates the objective, gradient and Hessian of one lane on every row once per iteration:
-  ``lanes x rows x iterations``, each ``POLISH_NS_PER_LANE_ROW``; a fit polishes ``n_polish`` lanes, a bootstrap
-  ``n_starts`` per resample (and screens once more for the resamples' starts), each taking about
-  ``ITERATIONS_PER_LANE`` iterations (measured on synthetic runs; ill-posed data take more, and resamples that
-  do not converge are retried with 4x the budget, so read the estimate as the time of a well-posed job);
-- compiling costs ``COMPILE_S`` per program (fit, bootstrap), whatever the size.
+  ``lanes x rows x iterations``, each ``POLISH_NS_PER_LANE_ROW``. A fit polishes ``n_polish`` lanes. A bootstrap
+  screens once more (for the resamples' candidate starts) and polishes one lane per resample, from the full-data
+  optimum, and evaluates the objective once at each of its other ``n_starts - 1`` candidates; the solver runs
+  lanes in blocks of ``optimal.fitting.solver.default_slots(rows)``, so a bootstrap polishes at least one block
+  (16 resamples of 3000 rows cost what 256 do). Each polished lane takes about ``ITERATIONS_PER_LANE``
+  iterations (measured on synthetic runs). Resamples that land in a worse basin or do not converge are refitted
+  from every candidate (and, if they still fail, from 16 starts with 4x the budget): ill-posed data take more
+  than the estimate, so read it as the time of a well-posed job;
+- compiling costs ``FIT_COMPILE_S`` for the fit's programs and ``BOOTSTRAP_COMPILE_S`` for the bootstrap's,
+  whatever the size, in a fresh process (the CLI's compilation cache, ``OPTIMAL_CACHE_DIR``, makes a repeated
+  command's much less).
 
 Peak resident memory is the process's floor (Python, JAX, the compiled programs: ``BASE_BYTES``, and
 ``BOOTSTRAP_BYTES`` more with a bootstrap), plus the rows
@@ -35,13 +41,18 @@ from typing import NamedTuple
 from ..errors import check_count
 from .._util.results import Issue, Status
 from .options import Search, checked
+from .solver import default_slots
 
-# calibrated on the reference machine (see the module docstring), 2026-11-24, from single warm runs at load ~1.2
-# (time) and the peaks of fresh processes fitting and bootstrapping 1k to 300k synthetic rows (memory)
+# calibrated on the reference machines (see the module docstring): the work constants on an Intel Xeon, 2026-11-24,
+# from single warm runs at load ~1.2 (time) and the peaks of fresh processes fitting and bootstrapping 1k to 300k
+# synthetic rows (memory); the compile constants on an AMD EPYC, 2026-12-04 (fresh processes, empty cache: the
+# fit's programs 6-7 s of CPU, the bootstrap's refit and candidate check 5-6 s; 2-4 s each before the bootstrap's
+# candidate check and the fit's diagnostics grew them)
 SCREEN_NS_PER_CELL = 4.0  # the screen: 1.7 s for 64^2 grid points x 100k rows
 POLISH_NS_PER_LANE_ROW = 50.0  # the polish: 0.9 s for 181 lane iterations x 100k rows
 ITERATIONS_PER_LANE = 13  # fits took 11 per lane, resamples' best starts 10-11; the other starts take a few more
-COMPILE_S = 2.5  # compiling one program (a fit's screen and polish, or a bootstrap's refit): 2-4 s measured
+FIT_COMPILE_S = 6.0  # compiling the fit's screen, polish and diagnostics
+BOOTSTRAP_COMPILE_S = 5.0  # compiling the bootstrap's screen, refit and candidate check
 BASE_BYTES = 350e6  # Python, JAX and the fit's compiled programs, with the screen's blocks (bounded: SCREEN_CELLS)
 BOOTSTRAP_BYTES = 180e6  # the bootstrap's compiled programs and their buffers
 BYTES_PER_ROW = 250.0  # the rows, their logs, weights and each resample's counts
@@ -52,7 +63,7 @@ LANE_CELLS_PER_CALL = 1 << 22  # the bootstrap's lanes x rows per compiled call 
 class CostEstimate(NamedTuple):
     """An estimate made before running: ``seconds`` of wall time and ``peak_bytes`` of resident memory, with the
     work it counts: ``screen_cells`` (grid points x rows), ``lane_row_iterations`` (lanes x rows x iterations),
-    ``programs`` (compiled)."""
+    ``programs`` (compiled: the fit's, the bootstrap's)."""
 
     seconds: float
     peak_bytes: float
@@ -100,8 +111,8 @@ def estimate_cost(n_rows, n_resamples=0, *, search=Search(), n_starts=4, fit=Tru
     Args:
       n_rows: rows fitted (all groups together). n_resamples: bootstrap resamples (0: none).
       search: the fit's screen and polish, a ``Search`` as ``optimal.fit`` takes it (its grid_size and n_polish);
-        n_starts: starts per resample (``optimal.bootstrap``). fit: whether the fit itself is counted (False: only
-        the bootstrap of a fit in hand).
+        n_starts: candidate starts per resample (``optimal.Refit``'s). fit: whether the fit itself is counted
+        (False: only the bootstrap of a fit in hand).
 
     Returns:
       ``CostEstimate``: see the module docstring for the model and its calibrated constants. Raises
@@ -112,13 +123,18 @@ def estimate_cost(n_rows, n_resamples=0, *, search=Search(), n_starts=4, fit=Tru
     search = checked(None, search, None)[1]
     grid_size, n_polish = search.grid_size, search.n_polish
     check_count(n_starts, "n_starts", 1)
-    screens, lanes, programs = (1, n_polish, 1) if fit else (0, 0, 0)
+    screens, lanes, seconds = (1, n_polish, FIT_COMPILE_S) if fit else (0, 0, 0.0)
+    programs = int(fit)
+    probes = 0
     if n_resamples:
-        screens, lanes, programs = screens + 1, lanes + n_resamples * n_starts, programs + 1
+        block = default_slots(n_rows)
+        polished = -(-n_resamples // block) * block  # whole blocks of the solver's slots
+        screens, lanes, programs = screens + 1, lanes + polished, programs + 1
+        seconds += BOOTSTRAP_COMPILE_S
+        probes = polished * (n_starts - 1)  # one objective evaluation at each other candidate
     screen_cells = float(screens) * grid_size * grid_size * n_rows
-    lane_row_iterations = float(lanes) * n_rows * ITERATIONS_PER_LANE
-    seconds = programs * COMPILE_S + 1e-9 * (screen_cells * SCREEN_NS_PER_CELL
-                                             + lane_row_iterations * POLISH_NS_PER_LANE_ROW)
+    lane_row_iterations = float(lanes) * n_rows * ITERATIONS_PER_LANE + float(probes) * n_rows
+    seconds += 1e-9 * (screen_cells * SCREEN_NS_PER_CELL + lane_row_iterations * POLISH_NS_PER_LANE_ROW)
     # one compiled call holds at most LANE_CELLS_PER_CALL lanes x rows (at least one resample's starts)
     call_cells = min(n_resamples * n_starts * n_rows, max(LANE_CELLS_PER_CALL, n_starts * n_rows)) if n_resamples else \
         n_polish * n_rows
