@@ -1,22 +1,41 @@
+import atexit
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import jax
 import pytest
 
-# programs the tests start keep no compilation cache in the user's home (test_cli checks the cache on its own)
-os.environ["OPTIMAL_CACHE_DIR"] = "off"
+# the `optimal` programs the tests start share one compilation cache in a folder of this session, removed at its end:
+# never the user's home, and a command the docs run ten times compiles once (test_cli checks the cache on its own)
+_CACHE = tempfile.mkdtemp(prefix="optimal-tests-jax-cache-")
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+os.environ["OPTIMAL_CACHE_DIR"] = _CACHE
 
 import optimal
 
 # whole files in the slow tier (``pytest -m "not slow"`` leaves them out while editing; CI runs everything): benchmark
 # smoke runs, multi-process runs, notebooks, the README and docs executed, the docstring examples. Single slow tests
-# elsewhere carry their own ``@pytest.mark.slow``.
+# elsewhere carry their own ``@pytest.mark.slow`` or are listed in tests/slow_tests.txt, which tests/tiers.py writes
+# from a run's durations (every test over a second on a quiet machine: the fast tier stays under two minutes).
 SLOW_FILES = {"test_benchmarks", "test_distributed", "test_notebooks", "test_readme", "test_docs", "test_docstrings"}
+SLOW_TESTS = Path(__file__).with_name("slow_tests.txt")
+
+
+def slow_tests(path=SLOW_TESTS):
+    """The listed tests (``file::name``, every parametrisation of the name), comments and blank lines left out."""
+    if not path.exists():
+        return frozenset()
+    return frozenset(line.split("#")[0].strip() for line in path.read_text().splitlines() if line.split("#")[0].strip())
 
 
 def pytest_collection_modifyitems(config, items):
+    listed = slow_tests()
+    root = Path(__file__).resolve().parent.parent
     for item in items:
-        if item.path.stem in SLOW_FILES:
+        name = f"{item.path.resolve().relative_to(root).as_posix()}::{item.originalname}"
+        if item.path.stem in SLOW_FILES or name in listed:
             item.add_marker(pytest.mark.slow)
 
 
