@@ -385,7 +385,7 @@ class Decision:
         k = self.flops_per_param_token
         k_text = f"k = {k:g} FLOPs per parameter per token" if isinstance(k, float) else "FLOPs per token from a model"
         return (
-            Issue("rule", f"rule {self.rule}: {_RULE_TEXT[parse_rule(self.rule)[0]]}"),
+            Issue("rule", f"rule {self.rule}: " + _RULE_TEXT[parse_rule(self.rule)[0]].format(q=self.rule[9:])),
             Issue("deadweight", "deadweight compute: per draw, 1 - C'/C, C' the least compute at which the draw's "
                                 "own optimum reaches the loss the allocation reaches at C"),
             Issue("budget-line", f"D = C / (k N), {k_text}; {self.n_draws} bootstrap draws"),
@@ -449,7 +449,7 @@ class Decision:
 _RULE_TEXT = {
     "plug-in": "the best fit's own optimum",
     "expected-loss": "N minimising the mean over draws of each draw's loss at (N, C / (k N))",
-    "quantile": "N minimising that quantile over draws of each draw's loss at (N, C / (k N))",
+    "quantile": "N minimising the {q}-quantile over draws of each draw's loss at (N, C / (k N))",
 }
 
 

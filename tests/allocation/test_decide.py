@@ -114,6 +114,7 @@ def test_deadweight_matches_brentq(draws, decisions):
             assert a["loss_gap_nats"] == pytest.approx(gap, rel=1e-7, abs=1e-13)
 
 
+@pytest.mark.slow  # compiles the vmapped budget solve (~4 s on an idle 2-core machine, far more under load)
 def test_the_solved_deadweight_matches_the_closed_form(draws, decisions):
     # the monotone solve (other laws, FLOPs models) and the Chinchilla closed form agree: a dense model passed as a
     # FlopsPerToken takes the solve
@@ -200,6 +201,7 @@ def test_bad_inputs_raise(draws):
         optimal.decide(thetas, 1e22, point=point, params=0.0)
 
 
+@pytest.mark.slow  # compiles the implicit derivatives of two rules (~10 s idle)
 def test_gradients_match_finite_differences(draws):
     thetas, point = draws
     c = jnp.asarray(BUDGETS)
@@ -216,7 +218,7 @@ def test_gradients_match_finite_differences(draws):
         assert np.abs(grad).sum() > 0
     # with respect to the budget: d log N / d log C, a share of the scaling exponent beta / (alpha + beta)
     log_c = jnp.log(BUDGETS)
-    g = np.asarray(jax.grad(lambda lc: decision_log_params(thetas, jnp.exp(lc), "expected-loss").sum())(log_c))
+    g = np.asarray(jax.jacobian(lambda lc: decision_log_params(thetas, jnp.exp(lc), "expected-loss"))(log_c)).diagonal()
     fd = np.asarray(decision_log_params(thetas, BUDGETS * np.exp(1e-5), "expected-loss")
                     - decision_log_params(thetas, BUDGETS * np.exp(-1e-5), "expected-loss")) / 2e-5
     np.testing.assert_allclose(g, fd, rtol=1e-5)
@@ -246,6 +248,7 @@ def test_result_protocol(decisions):
     assert set(bare.to_dict()["budgets"][0]["allocations"]) == {"plug-in", "chosen"}
 
 
+@pytest.mark.slow  # compiles the decision program for a FLOPs model (~5 s idle)
 def test_flops_model_with_attention(draws):
     # the budget line D = C / f(N) with attention: a draw's own optimum still wastes nothing (the solved C')
     thetas, point = draws
