@@ -313,7 +313,8 @@ class Decision:
       deadweight (R, A, m): each draw's deadweight compute of each allocation, a share of C in [0, 1).
       tokens_per_param_rule: the rule of thumb's D / N (None: not reported).
       curve_params (m, G), curve_loss (S, m, G), curve_mean (m, G), curve_quantile (m, G) or None: loss against
-        N at fixed C for S sampled draws, the mean over all draws and the rule's quantile (for figures).
+        N at fixed C for S sampled draws, the mean over all draws and the rule's quantile (for figures);
+        curve_draws (S,): the sampled draws' indices.
     """
 
     rule: str
@@ -333,6 +334,7 @@ class Decision:
     curve_loss: np.ndarray
     curve_mean: np.ndarray
     curve_quantile: np.ndarray | None
+    curve_draws: np.ndarray
 
     @property
     def n_draws(self) -> int:
@@ -559,5 +561,5 @@ def decide(draws, compute, rule="expected-loss", *, flops_per_param_token=DEFAUL
         draw_loss=np.asarray(loss), own_params=np.asarray(own.n_params), own_loss=np.asarray(own.loss),
         own_converged=np.asarray(own.converged), deadweight=np.asarray(waste), tokens_per_param_rule=tokens_per_param,
         curve_params=np.exp(np.asarray(grid)), curve_loss=curves[sample], curve_mean=curves.mean(axis=0),
-        curve_quantile=np.quantile(curves, q, axis=0) if kind == "quantile" else None,
+        curve_quantile=np.quantile(curves, q, axis=0) if kind == "quantile" else None, curve_draws=sample,
     )

@@ -261,3 +261,21 @@ def test_flops_model_with_attention(draws):
     rot = ALLOCATIONS.index("rule-of-thumb")
     np.testing.assert_allclose(d.n_tokens[rot] / d.n_params[rot], 20.0, rtol=1e-10)
     np.testing.assert_allclose(np.asarray(flops.training(d.n_params[rot])) * d.n_tokens[rot], BUDGETS, rtol=1e-10)
+
+
+def test_figure_draws_the_curves_and_the_allocations(decisions):
+    from matplotlib.lines import Line2D
+
+    from optimal.plot import decision_figure
+
+    d = decisions["quantile:0.9"]
+    fig = decision_figure(d, budget=1)
+    left, right = fig.axes
+    vertical = [line for line in right.lines if isinstance(line, Line2D) and len(set(line.get_xdata())) == 1]
+    assert sorted(line.get_xdata()[0] for line in vertical) == sorted(d.n_params[:, 1])  # the four allocations
+    labels = [t.get_text() for t in right.get_legend().get_texts()]
+    assert any(label.startswith("chosen (quantile:0.9): N = ") for label in labels)
+    assert any("0.9-quantile" in t.get_text() for t in left.get_legend().get_texts())
+    assert len(left.lines) >= d.curve_loss.shape[0]
+    with pytest.raises(optimal.PlotError, match="budget"):
+        decision_figure(d, budget=2)
