@@ -126,8 +126,9 @@ def _choose_one(laws, mask, log_compute, k, own_u, kind, q):
         return statistic(_draw_losses(laws, log_compute, k, u))
 
     own_u = jax.lax.stop_gradient(own_u)
-    lo = jnp.min(jnp.where(mask, own_u, jnp.inf)) - _MARGIN
-    hi = jnp.max(jnp.where(mask, own_u, -jnp.inf)) + _MARGIN
+    real = mask & jnp.isfinite(own_u)  # a draw whose own solve failed does not set the bracket
+    lo = jnp.min(jnp.where(real, own_u, jnp.inf)) - _MARGIN
+    hi = jnp.max(jnp.where(real, own_u, -jnp.inf)) + _MARGIN
     grid = jnp.linspace(lo, hi, _GRID)
     values = jax.vmap(objective)(grid)
     best = jnp.argmin(jnp.where(jnp.isfinite(values), values, jnp.inf))
@@ -249,8 +250,9 @@ def _decide_program(thetas, mask, point, compute, k, q, extra_log_n, covariates,
     filled = jnp.where(present, log_n, chosen_u[None, :])  # absent allocations computed at a stand-in, then NaN
     loss = _losses_at(laws, compute, k, filled)
     waste = deadweight(laws, compute, k, loss, own.loss)
-    lo = jnp.minimum(filled.min(axis=0), jnp.where(mask[:, None], own_u, jnp.inf).min(axis=0)) - jnp.log(3.0)
-    hi = jnp.maximum(filled.max(axis=0), jnp.where(mask[:, None], own_u, -jnp.inf).max(axis=0)) + jnp.log(3.0)
+    real = mask[:, None] & jnp.isfinite(own_u)
+    lo = jnp.minimum(filled.min(axis=0), jnp.where(real, own_u, jnp.inf).min(axis=0)) - jnp.log(3.0)
+    hi = jnp.maximum(filled.max(axis=0), jnp.where(real, own_u, -jnp.inf).max(axis=0)) + jnp.log(3.0)
     grid = jnp.linspace(lo, hi, _CURVE_POINTS, axis=1)
     return (log_n, converged, own, jnp.where(present[None], loss, jnp.nan), jnp.where(present[None], waste, jnp.nan),
             grid, _curves(laws, compute, k, grid))
@@ -357,10 +359,10 @@ class Decision:
 
     @property
     def status(self) -> Status:
-        ok = np.concatenate([np.ravel(self.converged), np.ravel(self.own_converged)])
-        if ok.all():
+        chosen = np.ravel(np.asarray(self.converged))
+        if chosen.all() and np.asarray(self.own_converged).all():
             return Status.SUCCESS
-        return Status.PARTIAL if np.asarray(self.converged).all() else Status.FAILED
+        return Status.PARTIAL if chosen.any() else Status.FAILED
 
     @property
     def ok(self) -> bool:
@@ -410,11 +412,14 @@ class Decision:
                                "hi": float(hi)}}
 
     def to_dict(self) -> dict:
-        """``{"status", "rule", "confidence", "n_draws", "tokens_per_param_rule", "budgets": [{"compute", "converged",
+        """``{"status", "rule", "confidence", "n_draws", "flops_per_param_token" (k, or None with a FLOPs model),
+        "flops_model" (its fields, or None), "tokens_per_param_rule", "budgets": [{"compute", "converged",
         "allocations": {name: allocation(name)}}], "warnings", "notes"}`` (strict JSON)."""
-        names = self._present()
+        names, k = self._present(), self.flops_per_param_token
         return {
             "status": self.status.label, "rule": self.rule, "confidence": self.confidence, "n_draws": self.n_draws,
+            "flops_per_param_token": k if isinstance(k, float) else None,
+            "flops_model": None if isinstance(k, float) else {f: float(v) for f, v in k._asdict().items()},
             "tokens_per_param_rule": self.tokens_per_param_rule,
             "budgets": [{"compute": float(c), "converged": bool(self.converged[j]),
                          "allocations": {name: self.allocation(name, j) for name in names}}

@@ -18,10 +18,10 @@ file written from it reads back with --coefficients), and optimal.recommend's an
 "bootstrap", "allocations" (one object per budget or target loss: "compute", "N", "D", "loss",
 "tokens_per_param", "converged", "bound", "fit_converged", "extrapolation", and with bootstrap draws
 "intervals" and "draws"), "warnings", "notes", "status"; with --decide, "decision": optimal.decide's answer
-("status", "rule", "confidence", "n_draws", "tokens_per_param_rule", "budgets": one object per budget with
-"compute", "converged" and "allocations": "plug-in", "chosen", "rule-of-thumb", each with "N", "D",
-"tokens_per_param", "expected_loss", "loss_gap_nats" and "deadweight": {"median", "mean", "lo", "hi"}, a share of
-the budget; "warnings", "notes").
+("status", "rule", "confidence", "n_draws", "flops_per_param_token", "flops_model", "tokens_per_param_rule",
+"budgets": one object per budget with "compute", "converged" and "allocations": "plug-in", "chosen",
+"rule-of-thumb", each with "N", "D", "tokens_per_param", "expected_loss", "loss_gap_nats" and "deadweight":
+{"median", "mean", "lo", "hi"}, a share of the budget; "warnings", "notes").
 
 examples:
   optimal solve --compute 5.76e23

@@ -240,6 +240,7 @@ def test_result_protocol(decisions):
 
     json.dumps(out, allow_nan=False)
     assert out["rule"] == "quantile:0.9" and out["n_draws"] == 16 and len(out["budgets"]) == 2
+    assert out["flops_per_param_token"] == 6.0 and out["flops_model"] is None and out["status"] == "success"
     assert set(out["budgets"][0]["allocations"]) == set(ALLOCATIONS)
     assert "chosen (quantile:0.9)" in d.summary() and "20 tokens/param" in d.summary()
     # without params and the rule of thumb, those allocations are absent, not NaN in JSON
@@ -258,9 +259,24 @@ def test_flops_model_with_attention(draws):
     given = ALLOCATIONS.index("given")
     assert np.abs(d.deadweight[2, given]).max() < 1e-9
     assert (d.deadweight[:, :3] >= 0).all()
+    out = d.to_dict()
+    assert out["flops_per_param_token"] is None and out["flops_model"]["context"] == 8192.0
     rot = ALLOCATIONS.index("rule-of-thumb")
     np.testing.assert_allclose(d.n_tokens[rot] / d.n_params[rot], 20.0, rtol=1e-10)
     np.testing.assert_allclose(np.asarray(flops.training(d.n_params[rot])) * d.n_tokens[rot], BUDGETS, rtol=1e-10)
+
+
+def test_status_counts_what_did_not_converge(decisions):
+    import dataclasses
+
+    d = decisions["expected-loss"]
+    partial = dataclasses.replace(d, converged=np.array([True, False]))
+    assert partial.status is optimal.Status.PARTIAL and "not-converged" in [w.code for w in partial.warnings]
+    assert dataclasses.replace(d, converged=np.array([False, False])).status is optimal.Status.FAILED
+    own = d.own_converged.copy()
+    own[0, 0] = False
+    draws = dataclasses.replace(d, own_converged=own)
+    assert draws.status is optimal.Status.PARTIAL and "draws-not-converged" in [w.code for w in draws.warnings]
 
 
 def test_figure_draws_the_curves_and_the_allocations(decisions):
