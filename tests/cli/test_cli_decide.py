@@ -9,9 +9,12 @@ from cli_helpers import assert_one_error, files, run, strict  # noqa: F401  (fil
 
 
 def test_text_prints_the_choice_and_the_deadweights(capsys, files):
-    code, out, err = run(capsys, ["solve", "--fit", files["record"], "--compute", "1e22", "--decide", "expected-loss"])
+    # two budgets and 8 draws: the decision program tests/allocation/test_decide.py compiles too
+    code, out, err = run(capsys, ["solve", "--fit", files["record"], "--compute", "1e22", "1e24", "--decide",
+                                  "expected-loss"])
     assert code == 0, err
     assert "decision at 1e+22 FLOPs, rule expected-loss over 8 draws: N = " in out
+    assert "decision at 1e+24 FLOPs, rule expected-loss over 8 draws: N = " in out
     for row in ("plug-in (best fit)", "chosen (expected-loss)", "20 tokens/param", "deadweight (median)",
                 "loss gap (nats)"):
         assert row in out
@@ -20,11 +23,11 @@ def test_text_prints_the_choice_and_the_deadweights(capsys, files):
 
 
 def test_json_adds_a_decision_that_matches_the_library(capsys, files):
-    code, out, err = run(capsys, ["solve", "--fit", files["record"], "--compute", "1e22", "--json"])
+    code, out, err = run(capsys, ["solve", "--fit", files["record"], "--compute", "1e22", "1e24", "--json"])
     assert code == 0, err
     plain = strict(out)
-    code, out, err = run(capsys, ["solve", "--fit", files["record"], "--compute", "1e22", "--json", "--decide",
-                                  "expected-loss"])
+    code, out, err = run(capsys, ["solve", "--fit", files["record"], "--compute", "1e22", "1e24", "--json",
+                                  "--decide", "expected-loss"])
     assert code == 0, err
     answer = strict(out)
     assert answer["schema"] == "optimal.solve/1"
@@ -34,7 +37,7 @@ def test_json_adds_a_decision_that_matches_the_library(capsys, files):
     allocations = decision["budgets"][0]["allocations"]
     assert set(allocations) == {"plug-in", "chosen", "rule-of-thumb"}
     boot = optimal.load_record(files["record"]).bootstrap
-    expected = optimal.decide(boot, 1e22, "expected-loss", flops_per_param_token=6.0)
+    expected = optimal.decide(boot, [1e22, 1e24], "expected-loss", flops_per_param_token=6.0)
     assert allocations["chosen"]["N"] == pytest.approx(float(expected.chosen_params[0]), rel=1e-12)
     assert allocations["plug-in"]["N"] == pytest.approx(plain["allocations"][0]["N"], rel=1e-12)
     median = float(np.median(expected.deadweight[:, 0, 0]))
