@@ -39,6 +39,7 @@ from .fitting.sweep import Sweep, sweep
 # allocation: compute-optimal N* and D* for budgets, of a law or of every bootstrap draw
 from .allocation.allocate import BOUND_NAMES, Allocation, closed_form, compute_for_loss, compute_optimal
 from .allocation.data_constrained import DataConstrainedAllocation, data_constrained_optimal
+from .allocation.decide import Decision, decide, decision_log_params
 from .allocation.draws import allocate_draws, delta_method_se
 from .allocation.extrapolation import (
     MAX_DECADES_OUTSIDE,
@@ -154,6 +155,7 @@ __all__ = [
     "PRESET_RANGES",
     "Allocation",
     "DataConstrainedAllocation",
+    "Decision",
     "FittedRange",
     "FlopsPerToken",
     "InferenceAllocation",
@@ -163,6 +165,8 @@ __all__ = [
     "compute_for_loss",
     "compute_optimal",
     "data_constrained_optimal",
+    "decide",
+    "decision_log_params",
     "delta_method_se",
     "inference_optimal",
     # analysis

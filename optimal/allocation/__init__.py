@@ -5,3 +5,4 @@ from .allocate import BOUND_NAMES, Allocation, check_budgets, closed_form, compu
 from .flops import FlopsPerToken
 from .data_constrained import DataConstrainedAllocation, data_constrained_optimal
 from .inference import InferenceAllocation, inference_optimal
+from .decide import Decision, decide, decision_log_params

@@ -6,6 +6,7 @@ import argparse
 import numpy as np
 
 import optimal
+from optimal.allocation.decide import parse_rule
 from optimal.errors import OptimalError
 
 from . import common
@@ -16,12 +17,17 @@ file written from it reads back with --coefficients), and optimal.recommend's an
 "flops_per_param_token" and "flops_per_param_token_from", "max_tokens", "max_params", "fitted_range",
 "bootstrap", "allocations" (one object per budget or target loss: "compute", "N", "D", "loss",
 "tokens_per_param", "converged", "bound", "fit_converged", "extrapolation", and with bootstrap draws
-"intervals" and "draws"), "warnings", "notes", "status".
+"intervals" and "draws"), "warnings", "notes", "status"; with --decide, "decision": optimal.decide's answer
+("status", "rule", "confidence", "n_draws", "flops_per_param_token", "flops_model", "tokens_per_param_rule",
+"budgets": one object per budget with "compute", "converged" and "allocations": "plug-in", "chosen",
+"rule-of-thumb", each with "N", "D", "tokens_per_param", "expected_loss", "loss_gap_nats" and "deadweight":
+{"median", "mean", "lo", "hi"}, a share of the budget; "warnings", "notes").
 
 examples:
   optimal solve --compute 5.76e23
   optimal solve --compute 1e22 1e23 1e24 --preset hoffmann2022 --json
   optimal solve --target-loss 2.0 --fit fit.json
+  optimal solve --compute 1e22 --fit fit.json --decide expected-loss   (a fit saved with --bootstrap)
 """
 
 
@@ -36,6 +42,11 @@ def add_parser(commands):
     common.add_k_option(solve, record=True)
     solve.add_argument("--max-tokens", type=common.number, metavar="D", help="cap on training tokens (unique data)")
     solve.add_argument("--max-params", type=common.number, metavar="N", help="cap on model parameters")
+    solve.add_argument("--decide", metavar="RULE",
+                       help="choose N under the law's uncertainty from a fit record's bootstrap draws: plug-in (the "
+                            "best fit's optimum), expected-loss (least mean loss over the draws) or quantile:Q (least "
+                            "Q-quantile of the loss); prints the deadweight compute of the plug-in, chosen and 20 "
+                            "tokens/param allocations (docs/decisions.md)")
     common.add_json_option(solve, "solve", "the law's coefficients and one allocation per budget: below")
     solve.set_defaults(run=run)
     return solve
@@ -44,15 +55,53 @@ def add_parser(commands):
 def run(args):
     if (args.compute is None) == (args.target_loss is None):
         raise OptimalError("give either --compute or --target-loss")
+    if args.decide is not None:
+        _check_decide(args)
     source = common.source_from_args(args)
     answer = optimal.recommend(
         source, None if args.compute is None else np.asarray(args.compute),
         target_loss=None if args.target_loss is None else np.asarray(args.target_loss),
         flops_per_param_token=args.flops_per_param_token, max_tokens=args.max_tokens, max_params=args.max_params,
         group=args.group)
+    decision = None if args.decide is None else _decide(args, answer)
     if args.json:
-        common.emit("solve", answer.to_dict(), common.law_json(common.law_from_args(args)))
+        output = answer.to_dict() if decision is None else answer.to_dict() | {"decision": decision.to_dict()}
+        common.emit("solve", output, common.law_json(common.law_from_args(args)))
         common.warn_answer(answer)
+        _warn_decision(decision)
         return 0
     common.print_recommendation(answer)
+    if decision is not None:
+        print()
+        print(decision.summary())
+        _warn_decision(decision)
     return 0
+
+
+def _check_decide(args):
+    """--decide's rule and what it needs: budgets (not target losses), a fit record, no caps."""
+    parse_rule(args.decide)  # an unknown rule is named before any work
+    if args.compute is None:
+        raise OptimalError("--decide chooses N at compute budgets: give --compute, not --target-loss")
+    if not args.fit:
+        raise OptimalError("--decide needs bootstrap draws: save a fit with them (optimal fit RUNS --bootstrap 200 "
+                           "--save FIT.json) and pass --fit FIT.json")
+    if args.max_tokens is not None or args.max_params is not None:
+        raise OptimalError("--decide does not take --max-tokens or --max-params (the draws' optima are uncapped)")
+
+
+def _decide(args, answer):
+    """``optimal.decide`` on the fit record's draws at the answer's budgets and k."""
+    boot = optimal.load_record(args.fit).bootstrap
+    if boot is None:
+        raise OptimalError(f"{args.fit} holds no bootstrap draws, which --decide needs: refit with "
+                           f"optimal fit RUNS --bootstrap 200 --save {args.fit}")
+    if boot.fit.group_labels is not None:
+        boot = boot.group(str(args.group))  # recommend has checked the group
+    return optimal.decide(boot, answer.point.compute, args.decide, flops_per_param_token=answer.flops_per_param_token)
+
+
+def _warn_decision(decision):
+    if decision is not None:
+        for w in decision.warnings:
+            common.warn(f"decision: {w}")

@@ -5,3 +5,4 @@ from .figures import (CHINCHILLA_BUDGET, DPI_RANGE, KINDS, PRESET_SOURCES, boots
                       figure_from_record, frontier, groups_frontier, save_figure, surface)
 from .isoflop import isoflop_figure
 from .validate import validation_figure
+from .decision import decision_figure

@@ -1,0 +1,68 @@
+"""``optimal solve --decide``: the decision under the law's uncertainty from a fit record's bootstrap draws, in text
+and JSON, the same numbers as ``optimal.decide``, and one-line errors for what it cannot do."""
+
+import numpy as np
+import pytest
+
+import optimal
+from cli_helpers import assert_one_error, files, run, strict  # noqa: F401  (files is a fixture)
+
+
+def test_text_prints_the_choice_and_the_deadweights(capsys, files):
+    # two budgets and 8 draws: the decision program tests/allocation/test_decide.py compiles too
+    code, out, err = run(capsys, ["solve", "--fit", files["record"], "--compute", "1e22", "1e24", "--decide",
+                                  "expected-loss"])
+    assert code == 0, err
+    assert "decision at 1e+22 FLOPs, rule expected-loss over 8 draws: N = " in out
+    assert "decision at 1e+24 FLOPs, rule expected-loss over 8 draws: N = " in out
+    for row in ("plug-in (best fit)", "chosen (expected-loss)", "20 tokens/param", "deadweight (median)",
+                "loss gap (nats)"):
+        assert row in out
+    assert "N* (params)" in out  # the usual answer comes first, unchanged
+    assert "decision: only 8 bootstrap draws" in err
+
+
+def test_json_adds_a_decision_that_matches_the_library(capsys, files):
+    code, out, err = run(capsys, ["solve", "--fit", files["record"], "--compute", "1e22", "1e24", "--json"])
+    assert code == 0, err
+    plain = strict(out)
+    code, out, err = run(capsys, ["solve", "--fit", files["record"], "--compute", "1e22", "1e24", "--json",
+                                  "--decide", "expected-loss"])
+    assert code == 0, err
+    answer = strict(out)
+    assert answer["schema"] == "optimal.solve/1"
+    assert {k: v for k, v in answer.items() if k != "decision"} == plain  # every other key unchanged
+    decision = answer["decision"]
+    assert decision["rule"] == "expected-loss" and decision["n_draws"] == 8
+    allocations = decision["budgets"][0]["allocations"]
+    assert set(allocations) == {"plug-in", "chosen", "rule-of-thumb"}
+    boot = optimal.load_record(files["record"]).bootstrap
+    expected = optimal.decide(boot, [1e22, 1e24], "expected-loss", flops_per_param_token=6.0)
+    assert allocations["chosen"]["N"] == pytest.approx(float(expected.chosen_params[0]), rel=1e-12)
+    assert allocations["plug-in"]["N"] == pytest.approx(plain["allocations"][0]["N"], rel=1e-12)
+    median = float(np.median(expected.deadweight[:, 0, 0]))
+    assert allocations["plug-in"]["deadweight"]["median"] == pytest.approx(median, rel=1e-12)
+    assert allocations["rule-of-thumb"]["tokens_per_param"] == pytest.approx(20.0)
+    for a in allocations.values():
+        w = a["deadweight"]
+        assert 0 <= w["lo"] <= w["median"] <= w["hi"] < 1 and a["loss_gap_nats"] >= 0
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--decide", "median"], "unknown decision rule 'median'"),
+    (["--decide", "quantile:2"], "must be a number in [0, 1]"),
+    (["--decide", "expected-loss", "--max-tokens", "1e12"], "--decide does not take --max-tokens"),
+])
+def test_bad_decide_options(capsys, files, extra, message):
+    assert_one_error(*run(capsys, ["solve", "--fit", files["record"], "--compute", "1e22", *extra]), message)
+
+
+def test_decide_needs_draws_and_budgets(capsys, files, tmp_path):
+    assert_one_error(*run(capsys, ["solve", "--compute", "1e22", "--decide", "plug-in"]), "--decide needs bootstrap draws")
+    assert_one_error(*run(capsys, ["solve", "--fit", files["record"], "--target-loss", "2.5", "--decide", "plug-in"]),
+                     "give --compute, not --target-loss")
+    bare = tmp_path / "bare.json"
+    runs = optimal.synthetic_runs(n_runs=40)
+    optimal.save_fit(bare, optimal.fit(runs.n_params, runs.n_tokens, runs.loss))
+    assert_one_error(*run(capsys, ["solve", "--fit", bare, "--compute", "1e22", "--decide", "expected-loss"]),
+                     "holds no bootstrap draws")
