@@ -28,8 +28,8 @@ Scenarios (the truth):
 Per set: ``optimal.fit``, ``optimal.bootstrap`` (B resamples, the library's defaults otherwise), every converged draw
 allocated at the three budgets (``optimal.allocation.draws.allocations``, C = 6 N D), and the 80% and 95% percentile
 intervals (``optimal._util.stats.percentile_bounds``, the one interval) checked against the truth. Also per set:
-``optimal.validate`` holding out the ``HOLD_OUT`` largest-compute runs (linearised intervals, no bootstrap), whether
-it flags misspecification.
+``optimal.validate`` holding out the ``HOLD_OUT`` largest-compute runs (linearised intervals, or
+``--validate-resamples`` bootstrap resamples), whether it flags misspecification.
 
 Coverage rates carry binomial standard errors sqrt(p (1 - p) / n). Sets whose fit did not converge or whose draws are
 too few (< 10 converged) count as misses (never dropped), and are counted.
@@ -58,7 +58,6 @@ N_RUNS = 64
 HOLD_OUT = 13  # ~20% of the runs held out by validate
 K = 6.0  # C = K N D
 MIN_DRAWS = 10
-SIGNIFICANCE = 0.01  # optimal.analysis.validate's level
 SCENARIOS = {"chinchilla": None, "repeat-4": 4.0, "repeat-40": 40.0}  # max epochs of the largest-D run
 QUANTITIES = ("N", "D", "loss")
 
@@ -105,7 +104,7 @@ def true_optimum(chinchilla, budgets):
     return run()
 
 
-def one_set(seed, scenario, n_resamples, validate=True):
+def one_set(seed, scenario, n_resamples, validate=True, validate_resamples=0):
     """Fit, bootstrap and check one set: a JSON-able record of the truth, the intervals and whether they cover it."""
     import jax.numpy as jnp
     import optimal
@@ -126,7 +125,8 @@ def one_set(seed, scenario, n_resamples, validate=True):
         warnings.simplefilter("ignore")  # warnings are counted below, not printed per set
         result = optimal.fit(n, d, loss)
         boot = optimal.bootstrap(result, n_resamples=n_resamples, seed=seed)
-        check = (optimal.validate(n, d, loss, largest=HOLD_OUT) if validate else None)
+        check = (optimal.validate(n, d, loss, largest=HOLD_OUT, n_resamples=validate_resamples, seed=seed)
+                 if validate else None)
     record.update(converged=bool(result.converged), fit_warnings=[w.code for w in result.warnings],
                   n_draws=int(len(boot.good)), n_failed=int(boot.n_failed))
     point = optimal.compute_optimal(result.law, budgets, flops_per_param_token=K)
@@ -165,15 +165,18 @@ def rate(hits):
 
 def summarise(records):
     """Per scenario: ``{n_sets, n_unusable, coverage: {"N@0.8": [(p, se) per budget], ...}, miss_high, log_error,
-    validate_flagged}``. ``miss_high``: of the 95% misses, the share where the truth lies above the interval;
-    ``log_error``: the median over sets of log(point / truth) per budget."""
+    validate_flagged, validate_tests}``. ``miss_high``: of the 95% misses, the share where the truth lies above the
+    interval; ``log_error``: the median over sets of log(point / truth) per budget; ``width``: the median over sets of
+    the 95% interval's hi / lo per budget; ``validate_tests``: each of validate's tests' own rejection rate at its
+    level."""
+    from optimal.analysis.validate import SIGNIFICANCE
     out = {}
     for scenario in SCENARIOS:
         rows = [r for r in records if r["scenario"] == scenario]
         if not rows:
             continue
         summary = {"n_sets": len(rows), "n_unusable": sum(not r["usable"] for r in rows), "coverage": {},
-                   "miss_high": {}, "log_error": {}}
+                   "miss_high": {}, "log_error": {}, "width": {}}
         for q in QUANTITIES:
             for level in LEVELS:
                 summary["coverage"][f"{q}@{level:g}"] = [rate([covered(r, q, level, i) for r in rows])
@@ -184,6 +187,9 @@ def summarise(records):
                 above.append(float(np.mean([r["truth"][q][i] > r["intervals"][f"{q}@0.95"]["hi"][i] for r in misses]))
                              if misses else None)
             summary["miss_high"][q] = above
+            usable = [r["intervals"][f"{q}@0.95"] for r in rows if r["usable"]]
+            summary["width"][q] = [float(np.median([box["hi"][i] / box["lo"][i] for box in usable])) if usable
+                                   else float("nan") for i in range(len(DECADES))]
             summary["log_error"][q] = [float(np.median([np.log(r["point"][q][i] / r["truth"][q][i]) for r in rows]))
                                        for i in range(len(DECADES))]
         checked = [r["validate"] for r in rows if "validate" in r]
@@ -214,6 +220,7 @@ def table(summary):
 def details(summary):
     """The bias and the validate flag rate per scenario, a Markdown table."""
     head = ["truth", "sets", "unusable"] + [f"median log(point/truth) N* at +{k} dec" for k in DECADES] + [
+        f"median 95% hi/lo N* at +{k} dec" for k in DECADES] + [
         "95% N* misses with truth above", "validate flags", "coverage test", "bias test", "pattern test"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for scenario, s in summary.items():
@@ -221,6 +228,7 @@ def details(summary):
         flag = s["validate_flagged"]
         lines.append(f"| {scenario} | {s['n_sets']} | {s['n_unusable']} | "
                      + " | ".join(f"{x:+.3f}" for x in s["log_error"]["N"]) + " | "
+                     + " | ".join(f"{x:.2f}" for x in s["width"]["N"]) + " | "
                      + ", ".join("n/a" if h is None else f"{100 * h:.0f}%" for h in highs) + " | "
                      + ("n/a" if flag is None else _cell(flag) + "%") + " | "
                      + " | ".join("n/a" if flag is None else _cell(s["validate_tests"][t]) + "%"
@@ -238,25 +246,32 @@ def machine():
     return f"{model}, {os.cpu_count()} CPUs, {platform.system()}"
 
 
-def report(summary, meta):
-    return "\n".join([
-        "# Coverage of the allocation's bootstrap intervals (benchmarks/coverage.py)", "",
-        f"Command: `{meta['command']}`", "",
-        f"Machine: {meta['machine']}; load average at start {meta['load_start']}, at end {meta['load_end']} "
-        f"(shared machine, run under nice); wall {meta['wall_s']:.0f} s.", "",
-        f"Design: {N_RUNS} runs per set, N over 1.5-2.5 decades from 3e7-3e8, D/N 5-100, 1-2% noise; "
-        f"B = {meta['resamples']} bootstrap resamples per set; budgets 1, 2, 3 decades beyond the largest run's "
-        "compute (C = 6 N D). Cells: coverage % ± binomial standard error.", "",
+def report(summary, runs):
+    """The Markdown report: per run that made the records (a slice), its command, machine, load and wall time; the
+    design; the two tables."""
+    lines = ["# Coverage of the allocation's bootstrap intervals (benchmarks/coverage.py)", "",
+             "Made by (each command a slice of the records; `--combine` merges slices):", ""]
+    for meta in runs:
+        lines.append(f"- `{meta['command']}`: {meta['machine']}; load average (1, 5, 15 min) at start "
+                     f"{meta['load_start']}, at end {meta['load_end']} (shared machine, run under nice); "
+                     f"wall {meta['wall_s']:.0f} s")
+    resamples = ", ".join(sorted({str(meta["resamples"]) for meta in runs}))
+    validate = ", ".join(sorted({str(meta.get("validate_resamples", 0)) for meta in runs}))
+    return "\n".join(lines + [
+        "", f"Design: {N_RUNS} runs per set, N over 1.5-2.5 decades from 3e7-3e8, D/N 5-100, 1-2% noise; "
+        f"B = {resamples} bootstrap resamples per set; budgets 1, 2, 3 decades beyond the largest run's "
+        f"compute (C = 6 N D); validate holds out the {HOLD_OUT} largest-compute runs, with {validate} bootstrap "
+        "resamples (0: linearised intervals). Cells: coverage % ± binomial standard error.", "",
         table(summary), "", details(summary), ""])
 
 
-def run_sets(seeds, scenarios, n_resamples, validate=True, progress=print):
+def run_sets(seeds, scenarios, n_resamples, validate=True, validate_resamples=0, progress=print):
     """Every (scenario, seed) set's record, printing progress with an estimate of the time left."""
     records = []
     jobs = [(s, seed) for s in scenarios for seed in seeds]
     start = time.perf_counter()
     for j, (scenario, seed) in enumerate(jobs):
-        records.append(one_set(seed, scenario, n_resamples, validate))
+        records.append(one_set(seed, scenario, n_resamples, validate, validate_resamples))
         if progress:
             elapsed = time.perf_counter() - start
             if j == 0:
@@ -274,6 +289,8 @@ def main(argv=None):
     parser.add_argument("--resamples", type=int, default=200, help="bootstrap resamples B per set")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--no-validate", action="store_true", help="skip optimal.validate per set")
+    parser.add_argument("--validate-resamples", type=int, default=0,
+                        help="bootstrap resamples of validate's fit (0: its linearised intervals)")
     parser.add_argument("--json", help="write the per-set records here")
     parser.add_argument("--combine", nargs="+", help="merge the records of earlier --json runs instead of running")
     parser.add_argument("--out", help="write the Markdown report here")
@@ -281,30 +298,27 @@ def main(argv=None):
     load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     start = time.perf_counter()
     if args.combine:
-        records, resamples = [], set()
+        records, runs = [], []
         for path in args.combine:
             with open(path) as f:
                 saved = json.load(f)
             records += saved["records"]
-            resamples.add(saved["resamples"])
-        resamples = ",".join(map(str, sorted(resamples)))
+            runs.append(saved["meta"])
     else:
         scenarios = [s.strip() for s in args.scenarios.split(",")]
         unknown = [s for s in scenarios if s not in SCENARIOS]
         if unknown:
             parser.error(f"unknown scenario(s) {unknown}; choose from {list(SCENARIOS)}")
         seeds = range(args.first_seed, args.first_seed + args.sets)
-        records = run_sets(seeds, scenarios, args.resamples, not args.no_validate)
-        resamples = args.resamples
+        records = run_sets(seeds, scenarios, args.resamples, not args.no_validate, args.validate_resamples)
+        runs = [{"command": "python -m benchmarks.coverage " + " ".join(argv if argv is not None else sys.argv[1:]),
+                 "machine": machine(), "load_start": load_start,
+                 "load_end": " ".join(f"{x:.2f}" for x in os.getloadavg()), "wall_s": time.perf_counter() - start,
+                 "resamples": args.resamples, "validate_resamples": args.validate_resamples}]
         if args.json:
             with open(args.json, "w") as f:
-                json.dump({"resamples": resamples, "records": records}, f)
-    summary = summarise(records)
-    meta = {"command": "python -m benchmarks.coverage " + " ".join(argv if argv is not None else sys.argv[1:]),
-            "machine": machine(), "load_start": load_start,
-            "load_end": " ".join(f"{x:.2f}" for x in os.getloadavg()), "wall_s": time.perf_counter() - start,
-            "resamples": resamples}
-    text = report(summary, meta)
+                json.dump({"meta": runs[0], "records": records}, f)
+    text = report(summarise(records), runs)
     print(text)
     if args.out:
         with open(args.out, "w") as f:
