@@ -19,18 +19,12 @@ sample of the fit's own error (a bootstrap draw's deviation from the fit, or a n
 covariance) and adds to each run a residual drawn from the fitted rows' residuals (scaled up by sqrt(n / (n - p)),
 since fitted residuals are smaller than new ones). Because the fit's error is shared, misses come together, which a
 binomial count of independent runs would not allow for; because the residuals are resampled, heavy tails are
-allowed for too. A fold is flagged, on any of three tests, at the ``SIGNIFICANCE`` level:
+allowed for too. A fold is flagged, on either test, at the ``SIGNIFICANCE`` level:
 
 * coverage: fewer held-out runs inside the prediction interval than in all but ``SIGNIFICANCE`` of the simulated
   folds;
 * bias: a mean log error ``mean(log predicted - log actual)`` farther from 0 (two-sided) than in all but
-  ``SIGNIFICANCE`` of the simulated folds;
-* pattern: log errors farther from what a right law leaves, in the distance standardised by the fit's own error and
-  the runs' scatter (``(r - mu)' Sigma^-1 (r - mu)``), than in all but ``SIGNIFICANCE`` of the simulated folds. The
-  fit's error moves the held-out predictions together along a few directions (a shift, a tilt with compute), so
-  errors of a right law lie along them; a law of the wrong form leaves systematic errors along others, which the
-  bias test misses when the intervals are wide (benchmarks/coverage.py measures each test's rate on well- and
-  misspecified synthetic sets).
+  ``SIGNIFICANCE`` of the simulated folds.
 
 ASSUMED: the held-out runs scatter about the law as the fitted runs do (iid in log loss), and the fit's sampling
 error is what the bootstrap (or the linearisation) says. The simulation can only make a law of the wrong form look
@@ -65,7 +59,7 @@ from .._util.results import Issue, Status, issues
 from .._util.text import format_table
 from ..fitting.groups import combined_status
 
-SIGNIFICANCE = 0.01  # the level of each test: a right law is flagged by one of the three in about 2-3% of folds
+SIGNIFICANCE = 0.01  # the level of each test: a right law is flagged by one of the two in about 2% of folds
 DEFAULT_ROLLING = 5  # cut-offs of a rolling validation when none are given
 ROLLING_SHARES = (0.5, 0.9)  # default cut-offs: the runs below each hold from 50% to 90% of the runs
 QUANTITIES = ("N", "D", "C", "loss")  # what a holdout expression can name besides the caller's columns
@@ -229,7 +223,7 @@ class Validation:
 
 
 def fold_metrics(prediction: Prediction, actual, confidence, errors, residuals, seed=0, size=4000) -> dict:
-    """The held-out errors of one fold and the three tests of the module docstring.
+    """The held-out errors of one fold and the two tests of the module docstring.
 
     Args:
       prediction: the ``Prediction`` at the held-out runs (m); actual: their losses (m,).
@@ -239,15 +233,13 @@ def fold_metrics(prediction: Prediction, actual, confidence, errors, residuals, 
 
     Returns:
       ``{n, mean_abs_rel_error, max_abs_rel_error, bias, ci_coverage, pi_coverage, n_in_ci, n_in_pi,
-      expected_pi_coverage, coverage_p, bias_p, pattern_p, flagged_coverage, flagged_bias, flagged_pattern,
-      flagged}``. Relative errors are
+      expected_pi_coverage, coverage_p, bias_p, flagged_coverage, flagged_bias, flagged}``. Relative errors are
       ``predicted / actual - 1`` and ``bias`` their mean. The tests compare the fold with ``size`` simulated folds in
       which the law is right: each takes a row of ``errors`` (the fit's error, the same for every held-out run) and a
       residual drawn for each run. ``coverage_p``: the share of simulated folds with no more runs inside the
       prediction interval than observed (``expected_pi_coverage``: their mean coverage); ``bias_p``: the two-sided
-      share with a mean log error as far out as the observed one; ``pattern_p``: the share whose standardised
-      distance (``_pattern_p``) is at least the observed one. None (and no flag) when the mean's uncertainty is
-      infinite.
+      share with a mean log error as far out as the observed one. None (and no flag) when the mean's
+      uncertainty is infinite.
     """
     actual = np.asarray(actual, float)
     rel = prediction.loss / actual - 1
@@ -257,8 +249,7 @@ def fold_metrics(prediction: Prediction, actual, confidence, errors, residuals, 
     out = {"n": m, "mean_abs_rel_error": float(np.mean(np.abs(rel))), "max_abs_rel_error": float(np.max(np.abs(rel))),
            "bias": float(np.mean(rel)), "ci_coverage": float(np.mean(in_ci)), "pi_coverage": float(np.mean(in_pi)),
            "n_in_ci": int(in_ci.sum()), "n_in_pi": k, "expected_pi_coverage": None, "coverage_p": None,
-           "bias_p": None, "pattern_p": None, "flagged_coverage": False, "flagged_bias": False,
-           "flagged_pattern": False, "flagged": False}
+           "bias_p": None, "flagged_coverage": False, "flagged_bias": False, "flagged": False}
     errors = np.asarray(errors, float)
     if not np.all(np.isfinite(errors)) or not len(residuals):
         return out
@@ -272,34 +263,10 @@ def fold_metrics(prediction: Prediction, actual, confidence, errors, residuals, 
     mean_error = np.mean(point - simulated, axis=1)
     coverage_p = float(np.mean(inside <= k))
     bias_p = float(min(1.0, 2 * min(np.mean(mean_error <= observed), np.mean(mean_error >= observed))))
-    pattern_p = _pattern_p(point - np.log(actual), point - simulated, errors, residuals)
     out.update(expected_pi_coverage=float(np.mean(inside) / m), coverage_p=coverage_p, bias_p=bias_p,
-               pattern_p=pattern_p, flagged_coverage=coverage_p < SIGNIFICANCE, flagged_bias=bias_p < SIGNIFICANCE,
-               flagged_pattern=pattern_p is not None and pattern_p < SIGNIFICANCE)
-    out["flagged"] = out["flagged_coverage"] or out["flagged_bias"] or out["flagged_pattern"]
+               flagged_coverage=coverage_p < SIGNIFICANCE, flagged_bias=bias_p < SIGNIFICANCE)
+    out["flagged"] = out["flagged_coverage"] or out["flagged_bias"]
     return out
-
-
-def _pattern_p(observed, simulated, errors, residuals):
-    """The share of simulated folds whose log errors (rows of ``simulated``, (S, m)) are at least as far from what a
-    right law gives as the ``observed`` ones (m,), the distance being standardised by the errors' own covariance:
-    ``(r - mu)' Sigma^-1 (r - mu)`` with mu the mean of the fit's error and Sigma = cov(fit's error) + the residuals'
-    variance x I. The fit's error is shared, so the held-out errors of a right law move together along the few
-    directions a refit can take (a shift, a tilt with compute); a law of the wrong form leaves errors along others
-    (a curve the law cannot bend to), which this distance weighs by how little a right law would show them. The
-    bias test sees a shift only, and with wide intervals misses such a curve."""
-    m = len(observed)
-    centre = np.mean(errors, axis=0) - np.mean(residuals)
-    spread = np.atleast_2d(np.cov(errors, rowvar=False)) if len(errors) > 1 else np.zeros((m, m))
-    sigma = spread + np.mean((residuals - np.mean(residuals)) ** 2) * np.eye(m)
-    try:
-        root = np.linalg.cholesky(sigma)
-    except np.linalg.LinAlgError:
-        return None
-    def distance(r):
-        z = np.linalg.solve(root, (np.atleast_2d(r) - centre).T)
-        return np.sum(z * z, axis=0)
-    return float(np.mean(distance(simulated) >= distance(observed)[0]))
 
 
 def misspecification_messages(metrics, confidence) -> list:
@@ -315,10 +282,6 @@ def misspecification_messages(metrics, confidence) -> list:
         reasons.append(f"the errors are biased: mean relative error {100 * metrics['bias']:+.2f}% "
                        f"({_p_text(metrics['bias_p'])} of a bias this large from a right law; it predicts "
                        f"{'too high' if metrics['bias'] > 0 else 'too low'} a loss)")
-    if metrics.get("flagged_pattern"):
-        reasons.append(f"the errors follow a pattern no refit of the law would leave ({_p_text(metrics['pattern_p'])} "
-                       "of errors this far from a right law's, standardised by the fit's own error and the runs' "
-                       "scatter): the law's form does not bend as the runs do")
     return [f"held-out errors exceed what the intervals allow: {'; '.join(reasons)}. The law is probably "
             "misspecified for these runs, and its intervals understate the uncertainty of extrapolating it"]
 
