@@ -34,7 +34,7 @@ def test_coverage_benchmark_runs_and_combines(coverage, tmp_path, capsys):
     for r in saved["records"]:
         assert r["max_epochs"] is None if r["scenario"] == "chinchilla" else r["max_epochs"] == pytest.approx(40)
         assert len(r["budgets"]) == n_budgets and r["budgets"] == sorted(r["budgets"])
-        assert set(r["validate"]) >= {"flagged", "bias", "coverage_p", "bias_p", "pattern_p"}
+        assert set(r["validate"]) == {"flagged", "bias", "coverage_p", "bias_p"}
         if r["usable"]:
             assert set(r["intervals"]) == {f"{q}@{lv:g}" for q in coverage.QUANTITIES for lv in coverage.LEVELS}
             for q in coverage.QUANTITIES:
