@@ -1,0 +1,333 @@
+"""Coverage of the bootstrap intervals of the compute-optimal allocation, measured on synthetic sets with a known law.
+
+Issue 21, item 5: do the intervals of N*(C), D*(C) and the loss at the optimum, at budgets 1, 2 and 3 decades beyond
+the largest run's compute, cover the truth at their nominal rate? And how far does coverage fall when the law
+fitted (Chinchilla) is not the law the runs came from (Muennighoff et al. 2023's data-constrained law, with data
+repeated)?
+
+The design (every set draws its own, from its seed):
+
+* ``N_RUNS`` runs per set (one row count, so the fit and the bootstrap compile once for every set);
+* N log-uniform over a span of 1.5 to 2.5 decades (the span uniform), starting log-uniformly between 3e7 and 3e8
+  parameters;
+* D = N x a tokens-per-parameter ratio log-uniform between 5 and 100;
+* loss = truth(N, D) x exp(sigma x standard normal), sigma uniform between 0.01 and 0.02 (1-2% multiplicative noise).
+
+Scenarios (the truth):
+
+* ``chinchilla``: the Chinchilla law of ``optimal.data.synthetic.DEFAULT_TRUTH`` (Epoch AI's refit of Hoffmann et al.
+  2022, rounded). Its N*(C) is the closed form.
+* ``repeat-4`` and ``repeat-40``: Muennighoff et al. 2023's fitted data-constrained law
+  (``optimal.data.synthetic.MUENNIGHOFF_THETA``) with U unique tokens per set, U = max D / 4 (the largest runs see
+  up to 4 epochs: the authors found up to ~4 nearly harmless) or max D / 40 (heavy repetition). Fitted with
+  Chinchilla, which takes every repeated token for a new one. The truth compared is this law's optimum with
+  unlimited fresh data (its Chinchilla part, the closed form): what a Chinchilla fit claims to estimate. (The
+  optimum with the sets' own U is another question; past hundreds of epochs it is not even determined, see
+  ``optimal.allocation.data_constrained``.)
+
+Per set: ``optimal.fit``, ``optimal.bootstrap`` (B resamples, the library's defaults otherwise), every converged draw
+allocated at the three budgets (``optimal.allocation.draws.allocations``, C = 6 N D), and the 80% and 95% percentile
+intervals (``optimal._util.stats.percentile_bounds``, the one interval) checked against the truth. Also per set:
+``optimal.validate`` holding out the ``HOLD_OUT`` largest-compute runs (linearised intervals, or
+``--validate-resamples`` bootstrap resamples), whether it flags misspecification.
+
+Coverage rates carry binomial standard errors sqrt(p (1 - p) / n). Sets whose fit did not converge or whose draws are
+too few (< 10 converged) count as misses (never dropped), and are counted.
+
+Run (``nice``: the machine is shared; about 15 minutes per truth on 2 shared CPU cores):
+
+    nice python -m benchmarks.coverage --sets 200 --resamples 400 --out benchmarks/results/coverage.md
+
+Results and what they say: docs/coverage.md (benchmarks/results/coverage.md has the runs' machine and load).
+
+Parallel: ``--first-seed`` and ``--sets`` choose a slice of seeds and ``--json PATH`` writes the per-set records;
+``--combine A.json B.json ... --out coverage.md`` merges slices from several processes or machines into one table.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+
+import numpy as np
+
+DECADES = (1, 2, 3)  # budgets: 10^k x the largest run's compute
+LEVELS = (0.80, 0.95)
+N_RUNS = 64
+HOLD_OUT = 13  # ~20% of the runs held out by validate
+K = 6.0  # C = K N D
+MIN_DRAWS = 10
+SCENARIOS = {"chinchilla": None, "repeat-4": 4.0, "repeat-40": 40.0}  # max epochs of the largest-D run
+QUANTITIES = ("N", "D", "loss")
+TESTS = ("coverage", "bias")  # validate's tests, each reported with its p-value (optimal.analysis.validate)
+
+
+def design(seed, n_runs=N_RUNS):
+    """One set's design (module docstring): ``(N, D, sigma, rng)`` with N and D of shape (n_runs,)."""
+    rng = np.random.default_rng(seed)
+    span = rng.uniform(1.5, 2.5)
+    n_min = np.exp(rng.uniform(np.log(3e7), np.log(3e8)))
+    n = n_min * 10.0 ** rng.uniform(0, span, n_runs)
+    d = n * np.exp(rng.uniform(np.log(5.0), np.log(100.0), n_runs))
+    sigma = rng.uniform(0.01, 0.02)
+    return n, d, sigma, rng, span
+
+
+def truth_of(scenario, d):
+    """``(law, unique_tokens, chinchilla_part)``: the law the runs come from (U unique tokens for a repeat
+    scenario, else None) and the Chinchilla law whose optimum is the truth compared."""
+    import optimal
+    from optimal.data.synthetic import DEFAULT_TRUTH, MUENNIGHOFF_THETA
+    from optimal.laws import DataConstrained
+
+    epochs = SCENARIOS[scenario]
+    if epochs is None:
+        return DEFAULT_TRUTH, None, DEFAULT_TRUTH
+    e, a, b, alpha, beta, log_rd, log_rn = MUENNIGHOFF_THETA
+    unique = float(np.max(d) / epochs)
+    law = DataConstrained(np.exp(e), np.exp(a), np.exp(b), alpha, beta, np.exp(log_rd), np.exp(log_rn), unique)
+    return law, unique, optimal.Chinchilla(np.exp(e), np.exp(a), np.exp(b), alpha, beta)
+
+
+def true_optimum(chinchilla, budgets):
+    """The truth's ``{N, D, loss}`` at ``budgets`` (FLOPs), (3,) each: the closed form."""
+    import jax.numpy as jnp
+    from optimal._util.precision import float64_scope
+    from optimal.laws.chinchilla import compute_optimal_log_params
+
+    @float64_scope
+    def run():
+        log_n, log_d = compute_optimal_log_params(chinchilla, jnp.log(jnp.asarray(budgets) / K))
+        loss = chinchilla.loss(jnp.exp(log_n), jnp.exp(log_d))
+        return {"N": np.exp(np.asarray(log_n)), "D": np.exp(np.asarray(log_d)), "loss": np.asarray(loss)}
+
+    return run()
+
+
+def one_set(seed, scenario, n_resamples, validate=True, validate_resamples=0):
+    """Fit, bootstrap and check one set: a JSON-able record of the truth, the intervals and whether they cover it."""
+    import jax.numpy as jnp
+    import optimal
+    from optimal._util.precision import float64_scope
+    from optimal._util.stats import percentile_bounds
+    from optimal.allocation.draws import allocations
+
+    n, d, sigma, rng, span = design(seed)
+    law, unique, chinchilla = truth_of(scenario, d)
+    log_loss = float64_scope(lambda: np.asarray(law.log_loss(jnp.log(jnp.asarray(n)), jnp.log(jnp.asarray(d)))))()
+    loss = np.exp(log_loss + sigma * rng.standard_normal(len(n)))
+    budgets = float(np.max(K * n * d)) * 10.0 ** np.asarray(DECADES, float)
+    truth = true_optimum(chinchilla, budgets)
+    record = {"seed": int(seed), "scenario": scenario, "span_decades": float(span), "sigma": float(sigma),
+              "unique_tokens": unique, "max_epochs": None if unique is None else float(np.max(d) / unique),
+              "budgets": budgets.tolist(), "truth": {k: v.tolist() for k, v in truth.items()}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # warnings are counted below, not printed per set
+        result = optimal.fit(n, d, loss)
+        boot = optimal.bootstrap(result, n_resamples=n_resamples, seed=seed)
+        check = (optimal.validate(n, d, loss, largest=HOLD_OUT, n_resamples=validate_resamples, seed=seed)
+                 if validate else None)
+    record.update(converged=bool(result.converged), fit_warnings=[w.code for w in result.warnings],
+                  n_draws=int(len(boot.good)), n_failed=int(boot.n_failed))
+    point = optimal.compute_optimal(result.law, budgets, flops_per_param_token=K)
+    record["point"] = {"N": np.asarray(point.n_params).tolist(), "D": np.asarray(point.n_tokens).tolist(),
+                       "loss": np.asarray(point.loss).tolist()}
+    usable = result.converged and len(boot.good) >= MIN_DRAWS
+    record["usable"] = bool(usable)
+    record["intervals"] = {}
+    if usable:
+        draws = allocations(boot.good, budgets, K, family=boot.fit.family)
+        for q in QUANTITIES:
+            for level in LEVELS:
+                lo, hi = percentile_bounds(draws[q], level)  # (3,) each, one per budget
+                record["intervals"][f"{q}@{level:g}"] = {"lo": np.asarray(lo).tolist(), "hi": np.asarray(hi).tolist()}
+    if check is not None:
+        m = check.folds[0].metrics
+        record["validate"] = {"flagged": bool(m["flagged"]), "bias": m["bias"], **{f"{t}_p": m[f"{t}_p"] for t in TESTS}}
+    return record
+
+
+def covered(record, quantity, level, i):
+    """Whether the set's interval of ``quantity`` at budget ``i`` holds the truth (a set without intervals: no)."""
+    box = record["intervals"].get(f"{quantity}@{level:g}")
+    if box is None:
+        return False
+    return box["lo"][i] <= record["truth"][quantity][i] <= box["hi"][i]
+
+
+def rate(hits):
+    """``(p, se)``: the share of True and its binomial standard error."""
+    hits = np.asarray(hits, bool)
+    p = float(np.mean(hits)) if len(hits) else float("nan")
+    return p, float(np.sqrt(p * (1 - p) / max(len(hits), 1)))
+
+
+def summarise(records):
+    """Per scenario: ``{n_sets, n_unusable, coverage: {"N@0.8": [(p, se) per budget], ...}, miss_high, log_error,
+    validate_flagged, validate_tests}``. ``miss_high``: of the 95% misses, the share where the truth lies above the
+    interval; ``log_error``: the median over sets of log(point / truth) per budget; ``width``: the median over sets of
+    the 95% interval's hi / lo per budget; ``validate_tests``: each of validate's tests' own rejection rate at its
+    level."""
+    from optimal.analysis.validate import SIGNIFICANCE
+    out = {}
+    for scenario in SCENARIOS:
+        rows = [r for r in records if r["scenario"] == scenario]
+        if not rows:
+            continue
+        summary = {"n_sets": len(rows), "n_unusable": sum(not r["usable"] for r in rows), "coverage": {},
+                   "miss_high": {}, "log_error": {}, "width": {}}
+        for q in QUANTITIES:
+            for level in LEVELS:
+                summary["coverage"][f"{q}@{level:g}"] = [rate([covered(r, q, level, i) for r in rows])
+                                                         for i in range(len(DECADES))]
+            above = []
+            for i in range(len(DECADES)):
+                misses = [r for r in rows if r["usable"] and not covered(r, q, 0.95, i)]
+                above.append(float(np.mean([r["truth"][q][i] > r["intervals"][f"{q}@0.95"]["hi"][i] for r in misses]))
+                             if misses else None)
+            summary["miss_high"][q] = above
+            usable = [r["intervals"][f"{q}@0.95"] for r in rows if r["usable"]]
+            summary["width"][q] = [float(np.median([box["hi"][i] / box["lo"][i] for box in usable])) if usable
+                                   else float("nan") for i in range(len(DECADES))]
+            summary["log_error"][q] = [float(np.median([np.log(r["point"][q][i] / r["truth"][q][i]) for r in rows]))
+                                       for i in range(len(DECADES))]
+        checked = [r["validate"] for r in rows if "validate" in r]
+        # each test's own rejection rate at validate's level, and validate's flag (any of them); from the p-values,
+        # so records made while validate had another test (a "pattern" test, tried and removed) count as now
+        rejects = {test: [v[f"{test}_p"] is not None and v[f"{test}_p"] < SIGNIFICANCE for v in checked]
+                   for test in TESTS}
+        summary["validate_flagged"] = rate(np.any(list(rejects.values()), axis=0)) if checked else None
+        summary["validate_tests"] = {test: rate(hits) for test, hits in rejects.items()} if checked else None
+        out[scenario] = summary
+    return out
+
+
+def _cell(p_se):
+    p, se = p_se
+    return f"{100 * p:.1f} ± {100 * se:.1f}"
+
+
+def table(summary):
+    """A Markdown table: one row per scenario and quantity, one column per budget and level."""
+    head = ["truth", "quantity"] + [f"{int(100 * lv)}% at +{k} dec" for k in DECADES for lv in LEVELS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for scenario, s in summary.items():
+        for q in QUANTITIES:
+            cells = [_cell(s["coverage"][f"{q}@{lv:g}"][i]) for i in range(len(DECADES)) for lv in LEVELS]
+            lines.append(f"| {scenario} | {q}*(C) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def details(summary):
+    """The bias and the validate flag rate per scenario, a Markdown table."""
+    head = ["truth", "sets", "unusable"] + [f"median log(point/truth) N* at +{k} dec" for k in DECADES] + [
+        f"median 95% hi/lo N* at +{k} dec" for k in DECADES] + [
+        "95% N* misses with truth above", "validate flags"] + [f"{t} test" for t in TESTS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for scenario, s in summary.items():
+        highs = s["miss_high"]["N"]
+        flag = s["validate_flagged"]
+        lines.append(f"| {scenario} | {s['n_sets']} | {s['n_unusable']} | "
+                     + " | ".join(f"{x:+.3f}" for x in s["log_error"]["N"]) + " | "
+                     + " | ".join(f"{x:.2f}" for x in s["width"]["N"]) + " | "
+                     + ", ".join("n/a" if h is None else f"{100 * h:.0f}%" for h in highs) + " | "
+                     + ("n/a" if flag is None else _cell(flag) + "%") + " | "
+                     + " | ".join("n/a" if flag is None else _cell(s["validate_tests"][t]) + "%"
+                                  for t in TESTS) + " |")
+    return "\n".join(lines)
+
+
+def machine():
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} CPUs, {platform.system()}"
+
+
+def report(summary, runs):
+    """The Markdown report: per run that made the records (a slice), its command, machine, load and wall time; the
+    design; the two tables."""
+    lines = ["# Coverage of the allocation's bootstrap intervals (benchmarks/coverage.py)", "",
+             "Made by (each command a slice of the records; `--combine` merges slices):", ""]
+    for meta in runs:
+        lines.append(f"- `{meta['command']}`: {meta['machine']}; load average (1, 5, 15 min) at start "
+                     f"{meta['load_start']}, at end {meta['load_end']} (shared machine, run under nice); "
+                     f"wall {meta['wall_s']:.0f} s")
+    resamples = ", ".join(sorted({str(meta["resamples"]) for meta in runs}))
+    validate = ", ".join(sorted({str(meta.get("validate_resamples", 0)) for meta in runs}))
+    return "\n".join(lines + [
+        "", f"Design: {N_RUNS} runs per set, N over 1.5-2.5 decades from 3e7-3e8, D/N 5-100, 1-2% noise; "
+        f"B = {resamples} bootstrap resamples per set; budgets 1, 2, 3 decades beyond the largest run's "
+        f"compute (C = 6 N D); validate holds out the {HOLD_OUT} largest-compute runs, with {validate} bootstrap "
+        "resamples (0: linearised intervals). Cells: coverage % ± binomial standard error.", "",
+        table(summary), "", details(summary), ""])
+
+
+def run_sets(seeds, scenarios, n_resamples, validate=True, validate_resamples=0, progress=print):
+    """Every (scenario, seed) set's record, printing progress with an estimate of the time left."""
+    records = []
+    jobs = [(s, seed) for s in scenarios for seed in seeds]
+    start = time.perf_counter()
+    for j, (scenario, seed) in enumerate(jobs):
+        records.append(one_set(seed, scenario, n_resamples, validate, validate_resamples))
+        if progress:
+            elapsed = time.perf_counter() - start
+            if j == 0:
+                first = elapsed  # the first set carries the compilation; the rest go at the steady rate
+            left = (elapsed - first) / j * (len(jobs) - j - 1) if j else float("nan")
+            progress(f"[{j + 1}/{len(jobs)}] {scenario} seed {seed}: {elapsed:.0f} s, ~{left / 60:.1f} min left",
+                     file=sys.stderr, flush=True)
+    return records
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sets", type=int, default=200, help="sets per scenario")
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--resamples", type=int, default=400, help="bootstrap resamples B per set")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--no-validate", action="store_true", help="skip optimal.validate per set")
+    parser.add_argument("--validate-resamples", type=int, default=0,
+                        help="bootstrap resamples of validate's fit (0: its linearised intervals)")
+    parser.add_argument("--json", help="write the per-set records here")
+    parser.add_argument("--combine", nargs="+", help="merge the records of earlier --json runs instead of running")
+    parser.add_argument("--out", help="write the Markdown report here")
+    args = parser.parse_args(argv)
+    load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    start = time.perf_counter()
+    if args.combine:
+        records, runs = [], []
+        for path in args.combine:
+            with open(path) as f:
+                saved = json.load(f)
+            records += saved["records"]
+            runs.append(saved["meta"])
+    else:
+        scenarios = [s.strip() for s in args.scenarios.split(",")]
+        unknown = [s for s in scenarios if s not in SCENARIOS]
+        if unknown:
+            parser.error(f"unknown scenario(s) {unknown}; choose from {list(SCENARIOS)}")
+        seeds = range(args.first_seed, args.first_seed + args.sets)
+        records = run_sets(seeds, scenarios, args.resamples, not args.no_validate, args.validate_resamples)
+        runs = [{"command": "python -m benchmarks.coverage " + " ".join(argv if argv is not None else sys.argv[1:]),
+                 "machine": machine(), "load_start": load_start,
+                 "load_end": " ".join(f"{x:.2f}" for x in os.getloadavg()), "wall_s": time.perf_counter() - start,
+                 "resamples": args.resamples, "validate_resamples": args.validate_resamples}]
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"meta": runs[0], "records": records}, f)
+    text = report(summarise(records), runs)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()
