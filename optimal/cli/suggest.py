@@ -23,7 +23,7 @@ the greedy rule kept), "stopped" (why the choice ended), "runs" (the chosen runs
 "noise_from" (the log-loss noise scale and where it came from), "variance_factor" (the Huber estimator's variance
 over least squares'), "information_condition", "weak_directions", "candidates_from", "n_candidates", and
 "ranking" (every candidate scored against the fit's runs alone, best first: the keys of "runs" and "fits_spend"),
-"uncertainty_method" ("bootstrap": the sd before is the spread of ln N* over bootstrap draws, half their central 68%
+"uncertainty_method" ("bootstrap": the sd before is the spread of ln N* over bootstrap draws, half their central 68%%
 interval, and every sd is the linearised one times "calibration"; "linearised": no draws, with a warning),
 "sd_log_n_star_linearised", "calibration", "n_draws", "n_resamples", "min_tokens_per_param" and
 "max_tokens_per_param" (null: unbounded), "n_outside_bounds" (given candidates left out), "warnings" ([{"code",
