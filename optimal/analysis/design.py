@@ -30,8 +30,8 @@ exact for least squares with independent Gaussian noise of one scale on a correc
 where those fail: on Epoch's 240 Chinchilla rows (colour-quantised losses, a law that does not describe every run)
 its sd of ln N*(1e24) is 0.090 while the pairs bootstrap's draws spread 0.21 (``shared/design/PITFALLS.md``).
 Curvature cannot fix it: with delta = 1e-3 only the few rows inside Huber's quadratic zone carry the objective's
-curvature, and the robust sandwich built on them (Powell's, bandwidth delta) came out 0.31 there and 0.30 against a
-bootstrap of 0.21 on a synthetic set where the linearised figure was right (docs/suggest.md). So ``suggest``
+curvature, and the robust sandwich built on them (Powell's, bandwidth delta) came out 0.31 there, and 0.30 against a
+bootstrap of 0.21 on 120 synthetic runs where the linearised figure was 0.18 (docs/suggest.md): it is not stable. So ``suggest``
 measures the current spread with the bootstrap (``optimal.bootstrap``: refits of resampled rows, vmapped; or draws
 the caller already has), which sees non-Gaussian, heteroscedastic and misspecified residuals and the law's
 nonlinearity alike, and uses the linearised model only for what it is needed for and good at: how much a new run
@@ -560,20 +560,22 @@ def bootstrap_spread(draws, target_compute, flops_per_param_token=DEFAULT_FLOPS_
 
 
 def _draws_for(fit_result, draws, n_resamples, seed):
-    """The bootstrap draws to calibrate on: ``draws`` when given (checked to be of this fit), else a fresh
-    ``optimal.bootstrap`` of ``n_resamples`` (its warnings returned as ``Issue``, not raised), else None."""
+    """``(draws, issues)``: the bootstrap draws to calibrate on, ``draws`` when given (checked to be of this fit),
+    else a fresh ``optimal.bootstrap`` of ``n_resamples`` (its warnings returned as ``Issue``, not raised), else
+    None; ``issues``: the draws' own warnings (failed resamples, intervals at a boundary)."""
     if draws is not None:
         if not isinstance(draws, BootstrapResult):
             raise OptimalError(f"draws must be a BootstrapResult (optimal.bootstrap), not {type(draws).__name__}")
         if draws.fit.group_labels is not None or not np.array_equal(np.asarray(draws.fit.theta),
                                                                     np.asarray(fit_result.theta)):
             raise OptimalError("the bootstrap draws are of another fit: pass optimal.bootstrap(fit) of this fit")
-        return draws, ()
-    if n_resamples == 0:
+        boot = draws
+    elif n_resamples == 0:
         return None, ()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # kept as issues of the answer, below
-        boot = bootstrap(fit_result, n_resamples=n_resamples, seed=seed)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # kept as issues of the answer, below
+            boot = bootstrap(fit_result, n_resamples=n_resamples, seed=seed)
     return boot, tuple(Issue(w.code, f"bootstrap: {w.message}") for w in boot.warnings)
 
 
