@@ -110,7 +110,9 @@ def simulate(cfg: DesignConfig) -> dict:
     for (n0, d0, l0), fit, rng in zip(initial, first, rngs):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            s = optimal.suggest(fit, cfg.target_compute, cfg.spend, n=cfg.n_runs, flops_per_param_token=cfg.k)
+            # the linearised figures, like predicted_sd's for the grid arms (the runs chosen do not depend on it)
+            s = optimal.suggest(fit, cfg.target_compute, cfg.spend, n=cfg.n_runs, flops_per_param_token=cfg.k,
+                                n_resamples=0)
         sn = np.array([r["N"] for r in s.runs])
         sd_ = np.array([r["D"] for r in s.runs])
         predicted["initial"].append(s.sd_before)

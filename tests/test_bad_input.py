@@ -284,7 +284,7 @@ def test_suggest_refuses_a_noise_scale_out_of_range(small_fit, noise_sd):
 
 def test_suggest_answers_at_the_noise_limits(small_fit):
     for noise_sd in (1e-6, 1.0):
-        assert suggest(small_fit, 1e24, 1e21, noise_sd=noise_sd).n_star > 0
+        assert suggest(small_fit, 1e24, 1e21, noise_sd=noise_sd, n_resamples=0).n_star > 0
 
 
 def test_predicting_a_data_constrained_law_needs_u():

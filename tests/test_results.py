@@ -43,7 +43,7 @@ def results():
         found["Recommendation"] = optimal.recommend(boot, np.asarray([1e22]))
         report = found["Validation"] = validate(n, d, loss, largest=5)
         found["Fold"] = report.folds[0]
-        found["Suggestion"] = suggest(fit, 1e23, 1e21, n=2)
+        found["Suggestion"] = suggest(fit, 1e23, 1e21, n=2, draws=boot)
         iso = found["IsoflopResult"] = isoflop(optimal.isoflop_runs(noise=0.002, seed=0))
         found["BudgetProfile"] = iso.profiles[0]
         found["Prediction"] = optimal.predict(fit, [1e9, 1e10], [2e10, 2e11])

@@ -7,8 +7,9 @@ import math
 import numpy as np
 
 import optimal
-from optimal.analysis.design import DEFAULT_N
-from optimal.errors import BudgetError, DataError, OptimalError, check_count
+from optimal.analysis.design import DEFAULT_N, DEFAULT_RESAMPLES
+from optimal.errors import BudgetError, DataError, OptimalError, check_count, check_positive
+from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.cli import common
 from optimal.cli.common import number, warn
 
@@ -21,12 +22,22 @@ the greedy rule kept), "stopped" (why the choice ended), "runs" (the chosen runs
 "compute", "tokens_per_param", "sd_after", "variance_reduction", "reduction_per_flop"), "noise_sd" and
 "noise_from" (the log-loss noise scale and where it came from), "variance_factor" (the Huber estimator's variance
 over least squares'), "information_condition", "weak_directions", "candidates_from", "n_candidates", and
-"ranking" (every candidate scored against the fit's runs alone, best first: the keys of "runs" and "fits_spend").
+"ranking" (every candidate scored against the fit's runs alone, best first: the keys of "runs" and "fits_spend"),
+"uncertainty_method" ("bootstrap": the sd before is the spread of ln N* over bootstrap draws, half their central 68%%
+interval, and every sd is the linearised one times "calibration"; "linearised": no draws, with a warning),
+"sd_log_n_star_linearised", "calibration", "n_draws", "n_resamples", "min_tokens_per_param" and
+"max_tokens_per_param" (null: unbounded), "n_outside_bounds" (given candidates left out), "warnings" ([{"code",
+"message"}]).
+
+The sd is calibrated on bootstrap draws: the fit record's own (optimal fit --bootstrap B --save) when it holds them,
+else a fresh bootstrap of --bootstrap B resamples (default %d). --bootstrap 0 gives the linearised figure alone,
+which can be several times too small (see docs/suggest.md), with a caveat.
 
 examples:
   optimal suggest --fit fit.json --compute 1e24 --spend 1e21
+  optimal suggest --fit fit.json --compute 1e24 --spend 1e21 --min-tokens-per-param 5 --max-tokens-per-param 200
   optimal suggest --fit fit.json --compute 1e24 --spend 1e21 --candidates shapes.csv --n 5 --json
-"""
+""" % DEFAULT_RESAMPLES
 
 
 def read_candidates(path):
@@ -75,6 +86,17 @@ def _run(args):
         if not (math.isfinite(value) and value > 0):
             raise BudgetError(f"{name} must be a positive finite number of FLOPs, got {value:g}")
     check_count(args.n, "--n", 1)
+    bounds = [None if value is None else check_positive(value, name) for value, name in
+              ((args.min_tokens_per_param, "--min-tokens-per-param"),
+               (args.max_tokens_per_param, "--max-tokens-per-param"))]
+    if None not in bounds and bounds[0] > bounds[1]:
+        raise OptimalError(f"--min-tokens-per-param ({bounds[0]:g}) is above --max-tokens-per-param ({bounds[1]:g}): "
+                           "give a minimum at most the maximum")
+    if args.bootstrap is not None:
+        check_count(args.bootstrap, "--bootstrap", 0, MAX_RESAMPLES)
+        if args.bootstrap == 1:
+            raise OptimalError("--bootstrap must be 0 (the linearised figure) or at least 2 resamples, got 1")
+    check_count(args.seed, "--seed", 0, MAX_SEED)
     candidates = None if args.candidates is None else read_candidates(args.candidates)
     record = optimal.load_record(args.fit)  # the fit and its k, every field checked
     result = record.fit
@@ -83,8 +105,13 @@ def _run(args):
             raise OptimalError(f"--group {args.group}: {args.fit} holds one fit, not a fit of groups")
         result = result.group(str(args.group))
     k = common.k_for_record(args, record)
+    draws = None
+    if args.bootstrap is None and record.bootstrap is not None:  # the record's own draws
+        draws = record.bootstrap if args.group is None else record.bootstrap.group(str(args.group))
     answer = optimal.suggest(result, args.compute, args.spend, candidates, n=args.n, flops_per_param_token=k,
-                             noise_sd=args.noise_sd)
+                             noise_sd=args.noise_sd, draws=draws,
+                             n_resamples=DEFAULT_RESAMPLES if args.bootstrap is None else args.bootstrap,
+                             seed=args.seed, min_tokens_per_param=bounds[0], max_tokens_per_param=bounds[1])
     if not result.converged:
         warn(f"the fit did not converge ({result.reason}): its uncertainty, and so this design, is not to be trusted")
     if args.json:
@@ -112,6 +139,14 @@ def add_parser(commands):
                         help="candidate runs: a CSV with columns N and D (default: an IsoFLOP-style grid from the "
                              "largest fitted run's compute up to the spend; see the README)")
     parser.add_argument("--n", type=int, default=DEFAULT_N, metavar="K", help=f"at most K runs (default {DEFAULT_N})")
+    parser.add_argument("--min-tokens-per-param", type=number, metavar="R",
+                        help="candidates train at least R tokens per parameter (D/N >= R; default: no bound)")
+    parser.add_argument("--max-tokens-per-param", type=number, metavar="R",
+                        help="candidates train at most R tokens per parameter (D/N <= R; default: no bound)")
+    parser.add_argument("--bootstrap", type=int, metavar="B",
+                        help="bootstrap resamples that calibrate the sd of ln N* (default: the fit record's draws, "
+                             f"else {DEFAULT_RESAMPLES}; 0: the linearised figure alone, with a caveat)")
+    parser.add_argument("--seed", type=int, default=0, help=f"bootstrap seed, 0 to {MAX_SEED} (default 0)")
     common.add_k_option(parser, record=True)
     parser.add_argument("--noise-sd", type=number, metavar="S",
                         help="log-loss noise sd (default: 1.4826 x MAD of the fit's residuals)")

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 
 import optimal
-from optimal.analysis.design import Information, log_n_star_gradient, predicted_sd, prediction_jacobian, suggest
+from optimal.analysis import design
+from optimal.analysis.design import Information, log_n_star_gradient, predicted_sd, prediction_jacobian
 from optimal.errors import BudgetError, DataError, OptimalError
-from optimal.data.synthetic import DEFAULT_TRUTH
+from optimal.data.synthetic import DEFAULT_TRUTH, synthetic_runs
 
 DESIGN_PY = Path(__file__).resolve().parents[2] / "benchmarks" / "design.py"
 TARGET = 1e24
@@ -29,6 +30,13 @@ def isoflop(law, budgets, factors):
     n = (n_star[:, None] * np.asarray(factors)[None, :]).ravel()
     d = (np.asarray(budgets)[:, None] / (6 * n.reshape(len(budgets), -1))).ravel()
     return n, d
+
+
+def suggest(*args, **kwargs):
+    """``optimal.suggest`` with the linearised figure unless a test asks for draws: the tests of the information
+    model and the greedy choice need no bootstrap (the calibration is a uniform factor, tested on its own below)."""
+    kwargs.setdefault("n_resamples", 0)
+    return design.suggest(*args, **kwargs)
 
 
 def quiet_fit(*args, **kwargs):
@@ -299,6 +307,164 @@ def test_residuals_without_spread_need_a_noise_sd(noisy_fit):
     with pytest.raises(DataError, match="no spread .*pass noise_sd"):
         suggest(shifted, TARGET, 1e21)
     assert suggest(shifted, TARGET, 1e21, noise_sd=0.01).runs  # with sigma given, it answers
+
+
+# --- the calibration on bootstrap draws ----------------------------------------------------------------------------
+
+def closed_form_log_n_star(thetas, compute=TARGET):
+    """ln N*(C) of Chinchilla draws (R, 5) in fitting space by the closed form (PITFALLS), NumPy: an allocation
+    computed without the package's solver."""
+    _, a, b, alpha, beta = np.asarray(thetas).T
+    log_g = (np.log(alpha) + a - np.log(beta) - b) / (alpha + beta)
+    return log_g + beta / (alpha + beta) * np.log(compute / 6)
+
+
+def spread68(values):
+    lo, hi = np.percentile(values, [50 - 34.134474606854294, 50 + 34.134474606854294])
+    return (hi - lo) / 2
+
+
+@pytest.fixture(scope="module")
+def fake_draws(noisy_fit):
+    """300 Gaussian draws about the fit (sd 0.05 in every fitting-space coefficient), as a BootstrapResult: the
+    calibration's arithmetic without the cost of refits."""
+    thetas = np.asarray(noisy_fit.theta) + 0.05 * np.random.default_rng(5).standard_normal((300, 5))
+    return optimal.BootstrapResult(thetas, np.zeros(300), np.ones(300, bool), np.ones(300, int), 0.95, 0, noisy_fit)
+
+
+def test_sd_before_is_the_draws_spread_and_the_choice_is_unchanged(noisy_fit, fake_draws):
+    """With draws, the sd before is half the central 68.27% interval of the draws' ln N* (computed here by the
+    closed form), every sd is the linearised one times one factor, and the runs chosen are the linearised choice's."""
+    calibrated = suggest(noisy_fit, TARGET, 1e21, draws=fake_draws)
+    linear = suggest(noisy_fit, TARGET, 1e21)
+    expected = spread68(closed_form_log_n_star(fake_draws.thetas))
+    assert calibrated.method == "bootstrap" and calibrated.n_draws == 300
+    assert calibrated.sd_before == pytest.approx(expected, rel=1e-6)
+    assert calibrated.sd_linearised == pytest.approx(linear.sd_before, rel=1e-12)
+    factor = calibrated.sd_before / linear.sd_before
+    assert calibrated.calibration == pytest.approx(factor, rel=1e-9)
+    assert abs(math.log(factor)) > 0.1  # the draws' spread differs from the linearised sd: the check has teeth
+    assert [(r["N"], r["D"]) for r in calibrated.runs] == [(r["N"], r["D"]) for r in linear.runs]
+    assert calibrated.sd_after == pytest.approx(factor * linear.sd_after, rel=1e-9)
+    for a, b in zip(calibrated.ranking, linear.ranking):
+        assert a["sd_after"] == pytest.approx(factor * b["sd_after"], rel=1e-9)
+    assert not [w for w in calibrated.warnings if w.code == "linearised"]
+    record = calibrated.to_dict()
+    assert record["uncertainty_method"] == "bootstrap" and record["calibration"] == pytest.approx(factor)
+    assert "bootstrap-calibrated sd of ln N*" in calibrated.summary()
+
+
+def test_a_linearised_figure_carries_a_caveat(noisy_fit):
+    """No draws (n_resamples=0): the figure is the linearised one, said in the warnings, the summary and the JSON."""
+    answer = suggest(noisy_fit, TARGET, 1e21)
+    assert answer.method == "linearised" and answer.calibration == 1.0 and answer.n_draws == 0
+    assert answer.warnings[0].code == "linearised" and "Gauss-Newton" in answer.warnings[0]
+    assert "caveat: the sd of ln N* is linearised" in answer.summary()
+    assert answer.to_dict()["uncertainty_method"] == "linearised"
+    assert answer.to_dict()["warnings"][0]["code"] == "linearised"
+
+
+def test_draws_without_an_allocation_widen_the_spread(noisy_fit, fake_draws):
+    """Draws whose allocation has no N* (a negative exponent here) are counted far out on both sides: the spread
+    never narrows, and a warning says how many."""
+    thetas = np.asarray(fake_draws.thetas).copy()
+    thetas[:30, 3] = -0.1
+    broken = dataclasses.replace(fake_draws, thetas=thetas)
+    answer = suggest(noisy_fit, TARGET, 1e21, draws=broken)
+    assert answer.sd_before > spread68(closed_form_log_n_star(thetas[30:]))
+    assert any(w.code == "draws" and "30 of 300" in w for w in answer.warnings)
+
+
+def test_draws_of_another_fit_or_a_bad_count_are_refused(noisy_fit, fake_draws):
+    other = dataclasses.replace(fake_draws, fit=dataclasses.replace(noisy_fit, theta=np.asarray(noisy_fit.theta) + 0.1))
+    with pytest.raises(OptimalError, match="draws are of another fit"):
+        suggest(noisy_fit, TARGET, 1e21, draws=other)
+    with pytest.raises(OptimalError, match="must be a BootstrapResult"):
+        suggest(noisy_fit, TARGET, 1e21, draws=np.zeros((10, 5)))
+    with pytest.raises(OptimalError, match="n_resamples must be 0 .* or at least 2"):
+        suggest(noisy_fit, TARGET, 1e21, n_resamples=1)
+    with pytest.raises(OptimalError, match="seed must be an integer"):
+        suggest(noisy_fit, TARGET, 1e21, n_resamples=2, seed=-1)
+
+
+def _independent_spread(fit, seed):
+    """sd and 68% half-width of ln N*(TARGET) over a bootstrap of 200 resamples, allocated by the closed form."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        boot = optimal.bootstrap(fit, n_resamples=200, seed=seed)
+    values = closed_form_log_n_star(boot.good)
+    return float(np.std(values, ddof=1)), spread68(values)
+
+
+def _check_against_bootstrap(fit, spend):
+    """suggest's own bootstrap (seed 0, 200 resamples) against an independent one (seed 1): its sd before within
+    25% of both the sd and the 68% half-width of the other's draws (200 draws: each figure has a sampling error
+    of ~5%, and the sd and the half-width differ by up to ~15% where the draws have long tails)."""
+    answer = design.suggest(fit, TARGET, spend, n_resamples=200, seed=0)
+    sd, half = _independent_spread(fit, seed=1)
+    assert answer.method == "bootstrap"
+    for figure in (sd, half):
+        assert answer.sd_before == pytest.approx(figure, rel=0.25), (answer.sd_before, sd, half)
+    return answer
+
+
+@pytest.mark.slow
+def test_sd_before_agrees_with_the_bootstrap_on_a_synthetic_set():
+    """120 runs of a known law (N over 2.5 decades, 1% noise, seed 1): the linearised sd is 0.176 there against a
+    bootstrap spread of ~0.21; the calibrated figure agrees with an independent bootstrap to 25%."""
+    runs = synthetic_runs(120, noise=0.01, seed=1)
+    fit = quiet_fit(runs.n_params, runs.n_tokens, runs.loss)
+    _check_against_bootstrap(fit, 1e22)
+
+
+@pytest.mark.slow
+def test_sd_before_agrees_with_the_bootstrap_on_epochs_rows(epoch_fit):
+    """Epoch's 240 rows, where the linearised sd of ln N*(1e24) (0.090) is 2.4 times too small: the calibrated
+    figure agrees with an independent bootstrap to 25%, and the linearised one would not."""
+    answer = _check_against_bootstrap(epoch_fit, 1e22)
+    assert answer.sd_linearised < 0.6 * answer.sd_before
+
+
+# --- bounds on the tokens per parameter ---------------------------------------------------------------------------
+
+def test_default_grid_stays_within_the_tokens_per_param_bounds(noisy_fit):
+    """Unbounded, the grid reaches below 1 and above 300 tokens per parameter; with bounds 5 to 100 every candidate
+    and every chosen run is within them, and each budget still has 7 sizes."""
+    free = suggest(noisy_fit, TARGET, 1e21)
+    ratios = [r["tokens_per_param"] for r in free.ranking]
+    assert min(ratios) < 1 and max(ratios) > 300
+    bounded = suggest(noisy_fit, TARGET, 1e21, min_tokens_per_param=5, max_tokens_per_param=100)
+    ratios = [r["tokens_per_param"] for r in bounded.ranking]
+    assert bounded.n_candidates == 49 and min(ratios) >= 5 and max(ratios) <= 100
+    assert min(ratios) == pytest.approx(5, rel=1e-9) and max(ratios) == pytest.approx(100, rel=1e-9)
+    assert all(5 <= r["tokens_per_param"] <= 100 for r in bounded.runs) and bounded.runs
+    assert bounded.to_dict()["min_tokens_per_param"] == 5.0 and "5 to 100 tokens per parameter" in bounded.summary()
+    only_min = suggest(noisy_fit, TARGET, 1e21, min_tokens_per_param=20)
+    assert min(r["tokens_per_param"] for r in only_min.ranking) >= 20
+
+
+def test_given_candidates_outside_the_bounds_are_left_out(noisy_fit):
+    n = np.array([1e8, 1e9, 1e10, 3e9])
+    d = np.array([2e11, 2e10, 2e9, 3e10])  # 2000, 20, 0.2 and 10 tokens per parameter
+    answer = suggest(noisy_fit, TARGET, 1e22, (n, d), min_tokens_per_param=1, max_tokens_per_param=100)
+    assert answer.n_candidates == 2 and answer.n_outside_bounds == 2
+    assert {(r["N"], r["D"]) for r in answer.ranking} == {(1e9, 2e10), (3e9, 3e10)}
+    assert "2 given candidates outside left out" in answer.summary()
+    with pytest.raises(OptimalError, match="none of the 4 candidates has tokens per parameter within 3000"):
+        suggest(noisy_fit, TARGET, 1e22, (n, d), min_tokens_per_param=3000)
+
+
+@pytest.mark.parametrize("low, high, message", [
+    (0, None, "min_tokens_per_param must be a positive finite number"),
+    (-1.0, None, "min_tokens_per_param must be a positive finite number"),
+    (None, float("nan"), "max_tokens_per_param must be a positive finite number"),
+    (None, float("inf"), "max_tokens_per_param must be a positive finite number"),
+    (50, 20, "min_tokens_per_param (50) is above max_tokens_per_param (20)"),
+])
+def test_bad_tokens_per_param_bounds_are_named(noisy_fit, low, high, message):
+    with pytest.raises(OptimalError) as caught:
+        suggest(noisy_fit, TARGET, 1e21, min_tokens_per_param=low, max_tokens_per_param=high)
+    assert message in str(caught.value)
 
 
 # --- the simulation ----------------------------------------------------------------------------------------------

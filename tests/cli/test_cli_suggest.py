@@ -13,13 +13,16 @@ from cli_helpers import assert_one_error, run, strict
 
 KEYS = {"target_compute", "spend", "flops_per_param_token", "n_star", "sd_log_n_star_before", "sd_log_n_star_after",
         "total_compute", "rule", "stopped", "runs", "noise_sd", "noise_from", "variance_factor",
-        "information_condition", "weak_directions", "candidates_from", "n_candidates", "ranking", "status"}
+        "information_condition", "weak_directions", "candidates_from", "n_candidates", "ranking", "status",
+        "uncertainty_method", "sd_log_n_star_linearised", "calibration", "n_draws", "n_resamples",
+        "min_tokens_per_param", "max_tokens_per_param", "n_outside_bounds", "warnings"}
 RUN_KEYS = {"N", "D", "compute", "tokens_per_param", "sd_after", "variance_reduction", "reduction_per_flop"}
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    """A fit record of 21 noisy IsoFLOP runs, the same with k = 8 recorded, a candidates CSV, and the fit."""
+    """A fit record of 21 noisy IsoFLOP runs, the same with k = 8 recorded, the same with 300 draws (Gaussian about
+    the fit: the calibration's arithmetic without refits), a candidates CSV, and the fit."""
     folder = tmp_path_factory.mktemp("suggest")
     n_star = np.asarray(optimal.compute_optimal(DEFAULT_TRUTH, np.array([1e18, 3e18, 1e19])).n_params)
     n = (n_star[:, None] * np.geomspace(0.25, 4, 7)[None, :]).ravel()
@@ -31,20 +34,29 @@ def files(tmp_path_factory):
     record, with_k = folder / "fit.json", folder / "fit_k8.json"
     optimal.save_fit(record, result)
     optimal.save_fit(with_k, result, flops_per_param_token=8.0)
+    thetas = np.asarray(result.theta) + 0.05 * np.random.default_rng(5).standard_normal((300, 5))
+    draws = optimal.BootstrapResult(thetas, np.zeros(300), np.ones(300, bool), np.ones(300, int), 0.95, 0, result)
+    with_draws = folder / "fit_draws.json"
+    optimal.save_fit(with_draws, result, bootstrap=draws)
     candidates = folder / "candidates.csv"
     candidates.write_text("name,N,D\na,1e8,2e11\nb,1e9,2e10\nc,1e10,2e9\nd,3e9,3e10\n")
-    return {"record": record, "with_k": with_k, "candidates": candidates, "fit": result, "folder": folder}
+    return {"record": record, "with_k": with_k, "with_draws": with_draws, "candidates": candidates, "fit": result,
+            "folder": folder}
+
+
+LINEAR = ["--bootstrap", "0"]  # the linearised figure: the tests of the plumbing need no refits
 
 
 def test_json_is_strict_has_the_documented_keys_and_matches_the_api(capsys, files):
-    code, out, err = run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e24", "--spend", "1e21", "--json"])
+    code, out, err = run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e24", "--spend", "1e21", "--json",
+                                  *LINEAR])
     assert code == 0, err
     answer = strict(out)
     assert answer["schema"] == "optimal.suggest/1" and answer["law"]["params"] == pytest.approx({k: float(v) for k, v in files["fit"].law._asdict().items()})
     assert set(answer) == KEYS | {"schema", "law"}
     assert answer["runs"] and all(set(r) == RUN_KEYS for r in answer["runs"])
     assert answer["total_compute"] <= 1e21 and answer["flops_per_param_token"] == 6.0
-    expected = optimal.suggest(optimal.load_fit(files["record"]), 1e24, 1e21)
+    expected = optimal.suggest(optimal.load_fit(files["record"]), 1e24, 1e21, n_resamples=0)
     assert [(r["N"], r["D"]) for r in answer["runs"]] == [(r["N"], r["D"]) for r in expected.runs]
     assert answer["sd_log_n_star_after"] == pytest.approx(expected.sd_after, rel=1e-9)
     assert answer["sd_log_n_star_after"] < answer["sd_log_n_star_before"]
@@ -52,7 +64,7 @@ def test_json_is_strict_has_the_documented_keys_and_matches_the_api(capsys, file
 
 def test_text_output_lists_the_runs(capsys, files):
     code, out, err = run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e24", "--spend", "1e21",
-                                  "--n", "3"])
+                                  "--n", "3", *LINEAR])
     assert code == 0, err
     assert "predicted sd of ln N*" in out and "N (params)" in out and "tokens/param" in out
     lines = out.splitlines()
@@ -60,9 +72,62 @@ def test_text_output_lists_the_runs(capsys, files):
     assert [line.split()[0] for line in lines[header + 1:header + 5]] == ["1", "2", "3", "noise"]
 
 
+def test_a_linearised_figure_is_printed_with_a_caveat(capsys, files):
+    """--bootstrap 0 (no draws): the text says the sd is linearised (stdout) and warns (stderr); the JSON names the
+    method and carries the warning."""
+    code, out, err = run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e24", "--spend", "1e21", *LINEAR])
+    assert code == 0 and "caveat: the sd of ln N* is linearised" in out
+    assert "warning: the sd of ln N* is linearised" in err
+    code, out, _ = run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e24", "--spend", "1e21", "--json",
+                                *LINEAR])
+    answer = strict(out)
+    assert answer["uncertainty_method"] == "linearised" and answer["warnings"][0]["code"] == "linearised"
+
+
+def test_the_records_draws_calibrate_the_sd(capsys, files):
+    """A record with draws: they calibrate the figure (no refits, no caveat), as the library does with them."""
+    code, out, err = run(capsys, ["suggest", "--fit", files["with_draws"], "--compute", "1e24", "--spend", "1e21",
+                                  "--json"])
+    assert code == 0, err
+    answer = strict(out)
+    record = optimal.load_record(files["with_draws"])
+    expected = optimal.suggest(record.fit, 1e24, 1e21, draws=record.bootstrap)
+    assert answer["uncertainty_method"] == "bootstrap" and answer["n_draws"] == 300 and answer["n_resamples"] == 300
+    assert answer["sd_log_n_star_before"] == pytest.approx(expected.sd_before, rel=1e-9)
+    assert answer["sd_log_n_star_before"] != pytest.approx(answer["sd_log_n_star_linearised"], rel=0.05)
+    assert "linearised" not in err
+    code, out, _ = run(capsys, ["suggest", "--fit", files["with_draws"], "--compute", "1e24", "--spend", "1e21",
+                                "--json", *LINEAR])
+    assert strict(out)["uncertainty_method"] == "linearised"  # --bootstrap 0 wins over the record's draws
+    code, out, err = run(capsys, ["suggest", "--fit", files["with_draws"], "--compute", "1e24", "--spend", "1e21"])
+    assert "bootstrap-calibrated sd of ln N*" in out and "over 300 of 300 bootstrap draws" in out
+
+
+@pytest.mark.slow
+def test_a_fresh_bootstrap_calibrates_the_sd(capsys, files):
+    """A record without draws and --bootstrap 50: the sd before is the spread of a fresh bootstrap's draws, the
+    same as the library's with the same seed."""
+    code, out, err = run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e24", "--spend", "1e21",
+                                  "--bootstrap", "50", "--seed", "3", "--json"])
+    assert code == 0, err
+    answer = strict(out)
+    expected = optimal.suggest(files["fit"], 1e24, 1e21, n_resamples=50, seed=3)
+    assert answer["uncertainty_method"] == "bootstrap" and answer["n_resamples"] == 50
+    assert answer["sd_log_n_star_before"] == pytest.approx(expected.sd_before, rel=1e-9)
+
+
+def test_tokens_per_param_bounds_bound_the_runs(capsys, files):
+    code, out, err = run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e24", "--spend", "1e21",
+                                  "--min-tokens-per-param", "5", "--max-tokens-per-param", "100", "--json", *LINEAR])
+    assert code == 0, err
+    answer = strict(out)
+    assert answer["min_tokens_per_param"] == 5 and answer["max_tokens_per_param"] == 100 and answer["runs"]
+    assert all(5 <= r["tokens_per_param"] <= 100 for r in answer["ranking"])
+
+
 def test_candidates_from_a_csv_and_k_from_the_record(capsys, files):
     code, out, err = run(capsys, ["suggest", "--fit", files["with_k"], "--compute", "1e24", "--spend", "1e21",
-                                  "--candidates", files["candidates"], "--json"])
+                                  "--candidates", files["candidates"], "--json", *LINEAR])
     assert code == 0, err
     answer = strict(out)
     assert answer["flops_per_param_token"] == 8.0 and answer["candidates_from"] == "given"
@@ -71,7 +136,7 @@ def test_candidates_from_a_csv_and_k_from_the_record(capsys, files):
     assert {(r["N"], r["D"]) for r in answer["runs"]} <= given
     assert all(r["compute"] == pytest.approx(8 * r["N"] * r["D"]) for r in answer["runs"])
     code, out, _ = run(capsys, ["suggest", "--fit", files["with_k"], "--compute", "1e24", "--spend", "1e21",
-                                "--candidates", files["candidates"], "--flops-per-param-token", "6", "--json"])
+                                "--candidates", files["candidates"], "--flops-per-param-token", "6", "--json", *LINEAR])
     assert strict(out)["flops_per_param_token"] == 6.0  # the option wins over the record
 
 
@@ -102,6 +167,16 @@ def test_malformed_candidates_csv_is_one_error(capsys, files, tmp_path, content,
     (["--compute", "0"], "--compute must be a positive finite number of FLOPs, got 0"),
     (["--n", "0"], "--n must be an integer >= 1, got 0"),
     (["--noise-sd", "-1"], "noise_sd must be a positive finite number"),
+    (["--min-tokens-per-param", "0"], "--min-tokens-per-param must be a positive finite number, got 0.0"),
+    (["--max-tokens-per-param=-3"], "--max-tokens-per-param must be a positive finite number, got -3.0"),
+    (["--max-tokens-per-param", "nan"], "--max-tokens-per-param must be a positive finite number"),
+    (["--min-tokens-per-param", "50", "--max-tokens-per-param", "20"],
+     "--min-tokens-per-param (50) is above --max-tokens-per-param (20)"),
+    (["--min-tokens-per-param", "1e6", "--candidates", "{candidates}"], "none of the 4 candidates has tokens per "
+                                                                        "parameter within 1e+06"),
+    (["--bootstrap", "1"], "--bootstrap must be 0 (the linearised figure) or at least 2 resamples, got 1"),
+    (["--bootstrap", "-5"], "--bootstrap must be an integer"),
+    (["--seed", "-1"], "--seed must be an integer from 0"),
     (["--spend", "1e10", "--candidates", "{candidates}"], "no candidate fits in the spend of 1e+10 FLOPs: the "
                                                           "cheapest costs 1.2e+20"),
 ])
