@@ -131,6 +131,8 @@ def measure(design, noise, n_sets, n_resamples, confidence):
         hits = count(lambda s: inside(value, s[interval_key]))
         row[key] = (hits / len(done) if done else math.nan, *wilson(hits, len(done)))
     points = np.array([s["a"] for s in done])
+    row["misses"] = (count(lambda s: s["a_interval"]["lo"] is not None and limit.exponent < s["a_interval"]["lo"]),
+                     count(lambda s: s["a_interval"]["hi"] is not None and limit.exponent > s["a_interval"]["hi"]))
     row["median_percentile"] = float(np.median([s["percentile"] for s in done])) if done else math.nan
     widths = [math.inf if None in (s["a_interval"]["lo"], s["a_interval"]["hi"]) else
               s["a_interval"]["hi"] - s["a_interval"]["lo"] for s in done]
@@ -182,22 +184,23 @@ def report(rows, command, n_sets, n_resamples, confidence, seconds):
              f"{100 * confidence:g}% percentile intervals. Noise: loss x exp(noise x standard normal).", "",
              "Coverage: the share of sets whose interval holds the value, with its 95% Wilson interval over the sets. "
              "'limit': the estimator's noise-free value on the same design (Approach 2's own bias removed); 'truth': "
-             f"the law's. N* is N*(C) at {TARGET_FACTOR:g} x the largest budget. 'point pct': the median, over sets, "
+             f"the law's; 'misses': sets whose interval of a lies above / below the limit. N* is N*(C) at {TARGET_FACTOR:g} x the largest budget. 'point pct': the median, over sets, "
              "of the share of a set's draws below its point (0.5: in the middle). 'width / spread': the median width "
              "of a's interval over the width of the central interval (same level) of the points across sets (near 1 "
              "when the intervals are as wide as the estimator's own scatter; the scatter includes the noise-free "
-             "bias only as a shift). 'failed': resamples (all sets) with a parabola without minimum (counted "
-             "against both ends of the interval), and the sets they occur in; 'unbounded': sets whose interval of a "
+             "bias only as a shift). 'failed': resamples (all sets) with a parabola without minimum (that vertex "
+             "is left out of the resample's line), and the sets they occur in; 'unbounded': sets whose interval of a "
              "has an unbounded end; 'refused': sets with a budget refused by the data's own tests.", ""]
     for design in DESIGNS:
         lines.append(f"- `{design.name}`: {design.what}.")
     lines += ["", "| design | noise | sets answered | a: limit / truth | a cover (limit) | a cover (truth) | "
-              "N* cover (limit) | N* cover (truth) | point pct | median width of a | width / spread | failed (sets) | "
-              "unbounded | refused |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "misses | N* cover (limit) | N* cover (truth) | point pct | median width of a | width / spread | failed (sets) | "
+              "unbounded | refused |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
             f"| {r['design']} | {100 * r['noise']:g}% | {r['answered']}/{r['n_sets']} | {r['limit_a']:.4f} / "
-            f"{r['truth_a']:.4f} | {fmt_cover(r['a_limit'])} | {fmt_cover(r['a_truth'])} | {fmt_cover(r['n_limit'])} | "
+            f"{r['truth_a']:.4f} | {fmt_cover(r['a_limit'])} | {fmt_cover(r['a_truth'])} | {r['misses'][0]} / "
+            f"{r['misses'][1]} | {fmt_cover(r['n_limit'])} | "
             f"{fmt_cover(r['n_truth'])} | {r['median_percentile']:.2f} | {r['median_width']:.4f} | "
             f"{r['median_width'] / r['spread_points']:.2f} | {r['resamples_failed']} ({r['sets_with_failure']}) | "
             f"{r['unbounded']} | {r['sets_with_refusal']} |")
