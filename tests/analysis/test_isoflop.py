@@ -429,3 +429,21 @@ def test_too_few_runs_for_the_parametric_fit_is_a_note_not_an_error():
     found = optimal.isoflop(runs)
     assert found.parametric is None and "parametric fit was not run" in found.parametric_note
     assert found.to_dict()["approach3"] is None and len(found.accepted) == 2
+
+
+@pytest.mark.slow
+def test_coverage_smoke():
+    # benchmarks/isoflop_coverage.py at a small size (30 sets, B = 200, the centred design at 1% noise: 94% over 200
+    # sets at B = 1000, docs/isoflop.md): it runs, every set is answered, the interval holds the noise-free limit in
+    # most sets (0.8 is about 3 standard errors below 0.95 for 30 sets) and the point sits in the middle of its draws
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "isoflop_coverage.py"
+    spec = importlib.util.spec_from_file_location("isoflop_coverage", path)
+    coverage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(coverage)
+    row = coverage.measure(coverage.DESIGNS[0], 0.01, n_sets=30, n_resamples=200, confidence=0.95)
+    assert row["answered"] == 30
+    assert row["a_limit"][0] >= 0.8 and row["n_limit"][0] >= 0.8
+    assert 0.4 < row["median_percentile"] < 0.6
