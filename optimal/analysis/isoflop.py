@@ -520,7 +520,10 @@ def parabolas(log_n, loss, weights=None):
     powers = np.stack([np.ones_like(t), t, t * t], axis=1)  # (m, 3)
     inverse = np.linalg.inv(powers.T @ (w[:, None] * powers))
     projection = inverse @ (powers * w[:, None]).T  # (3, m): q = projection @ loss
-    q = y @ projection.T  # (R, 3) in t
+    # the losses' weighted mean taken out first: a projection of the constant is (1, 0, 0) only up to rounding, and
+    # equal losses (colour-quantised ones, as in Epoch's extraction) must give a curvature of exactly 0, not +-1e-16
+    mean = (y @ w / w.sum())[:, None]
+    q = (y - mean) @ projection.T + mean * np.array([1.0, 0.0, 0.0])  # (R, 3) in t
     leverage = w * np.einsum("mi,ij,mj->m", powers, inverse, powers)
     c2 = q[:, 2] / half**2  # back to x: t = (x - centre) / half
     c1 = q[:, 1] / half - 2.0 * c2 * centre

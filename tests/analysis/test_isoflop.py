@@ -333,9 +333,9 @@ def test_weights_weight_each_parabola():
 def test_a_budget_without_residual_degrees_of_freedom_uses_the_pooled_scale():
     # 1e21 has exactly 3 runs: its parabola passes through them (leverage 1, residuals 0), so its draws take the
     # pooled residual sd of the other budgets (with a warning) instead of never moving
-    base = optimal.isoflop_runs(BUDGETS[:3], BETA_BELOW, noise=0.004, seed=2, n_sizes=7)
-    three = optimal.isoflop_runs((1e21,), BETA_BELOW, n_sizes=3, width_decades=1.0, noise=0.004, seed=3)
-    runs = optimal.Runs(*(np.r_[a, b] for a, b in zip(base[:4], three[:4])), None)
+    base = optimal.isoflop_runs(BUDGETS, BETA_BELOW, noise=0.004, seed=2)  # 7 sizes per budget
+    keep = (base.groups < 3) | np.isin(np.arange(len(base.loss)), [21, 24, 27])  # 1e21: sizes 1, 4 and 7 only
+    runs = optimal.Runs(*(v[keep] for v in base[:4]), None)
     found = optimal.isoflop(runs, n_resamples=200, seed=0, parametric=False)
     assert np.std(found.bootstrap["log_n_opt"][:, 3]) > 0.01
     (c, count, dof, scale), = found.bootstrap["fallback"]
@@ -343,8 +343,8 @@ def test_a_budget_without_residual_degrees_of_freedom_uses_the_pooled_scale():
     assert any("1e+21 FLOPs: 3 run(s) lie on their parabola" in w.message and "pooled" in w.message
                for w in found.warnings)
     # every budget with 3 runs: no residual at all, no bootstrap, and a warning says why
-    bare = optimal.isoflop(optimal.isoflop_runs(BUDGETS, BETA_BELOW, n_sizes=3, noise=0.004), n_resamples=50,
-                           parametric=False)
+    threes = np.isin(np.arange(len(base.loss)) % 7, [0, 3, 6])
+    bare = optimal.isoflop(optimal.Runs(*(v[threes] for v in base[:4]), None), n_resamples=50, parametric=False)
     assert bare.bootstrap is None
     assert any(w.code == "bootstrap" and "bootstrap was not run" in w.message for w in bare.warnings)
 
