@@ -75,7 +75,8 @@ DESIGNS = (
     Design("wide", "8 budgets 1e18-1e21, 12 sizes over 2.5 decades centred on N*(C)",
            tuple(np.geomspace(1e18, 1e21, 8)), 12, 2.5),
     Design("like-88-real", "12 budgets 6e18-3e21, 7 sizes over 1.2 decades, one run per size, drifting -0.2 "
-           "(the shape of the 88 real runs of issue 21; at 1% noise its narrow grid already loses vertices, so 0.5% too)",
+           "(the shape of the 88 real runs of issue 21; at 1% noise its narrow grid already loses vertices, so 0.5% "
+           "too)",
            tuple(np.geomspace(6e18, 3e21, 12)), 7, 1.2, 0.0, -0.2, (0.005, 0.01, 0.02)),
 )
 
@@ -184,7 +185,8 @@ def report(rows, command, n_sets, n_resamples, confidence, seconds):
              f"{100 * confidence:g}% percentile intervals. Noise: loss x exp(noise x standard normal).", "",
              "Coverage: the share of sets whose interval holds the value, with its 95% Wilson interval over the sets. "
              "'limit': the estimator's noise-free value on the same design (Approach 2's own bias removed); 'truth': "
-             f"the law's; 'misses': sets whose interval of a lies above / below the limit. N* is N*(C) at {TARGET_FACTOR:g} x the largest budget. 'point pct': the median, over sets, "
+             "the law's; 'misses': sets whose interval of a lies above / below the limit. "
+             f"N* is N*(C) at {TARGET_FACTOR:g} x the largest budget. 'point pct': the median, over sets, "
              "of the share of a set's draws below its point (0.5: in the middle). 'width / spread': the median width "
              "of a's interval over the width of the central interval (same level) of the points across sets (near 1 "
              "when the intervals are as wide as the estimator's own scatter; the scatter includes the noise-free "
@@ -194,8 +196,8 @@ def report(rows, command, n_sets, n_resamples, confidence, seconds):
     for design in DESIGNS:
         lines.append(f"- `{design.name}`: {design.what}.")
     lines += ["", "| design | noise | sets answered | a: limit / truth | a cover (limit) | a cover (truth) | "
-              "misses | N* cover (limit) | N* cover (truth) | point pct | median width of a | width / spread | failed (sets) | "
-              "unbounded | refused |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "misses | N* cover (limit) | N* cover (truth) | point pct | median width of a | width / spread | "
+              "failed (sets) | unbounded | refused |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
             f"| {r['design']} | {100 * r['noise']:g}% | {r['answered']}/{r['n_sets']} | {r['limit_a']:.4f} / "

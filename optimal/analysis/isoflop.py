@@ -79,9 +79,9 @@ have no minimum: as the data's own analysis refuses such a budget, its vertex is
 would, cut the draws' far tail and pulled them off the point (on the 12-budget, 7-size design of
 ``benchmarks/isoflop_coverage.py`` at 1% noise the point went to the 71st percentile of its draws and coverage fell to
 77%; keeping it: 42nd percentile, 97.5%). Failing the whole resample instead left most intervals unbounded at 2%
-noise (159 of 200 sets on the centred design) for no gain in coverage. A run the parabola passes through (leverage 1:
-a budget with exactly 3 runs, or a size run once where only 3 sizes were tried) has a zero residual that says nothing
-of the noise; it is given the budget's own residual sd, or with no residual degree of freedom at the budget, that of
+noise (159 of 200 sets on the centred design: they cover, but say nothing). A run the parabola passes through
+(leverage 1: a budget with exactly 3 runs, or a size run once where only 3 sizes were tried) has a zero residual that
+says nothing of the noise; it is given the budget's own residual sd, or with no residual degree of freedom at the budget, that of
 all budgets pooled (and a warning says so). The interval covers the estimator's own noise-free value, not the truth
 where Approach 2 is biased (above): coverage of both on synthetic IsoFLOP designs is measured by
 ``benchmarks/isoflop_coverage.py`` (docs/isoflop.md).
@@ -408,10 +408,10 @@ class IsoflopResult:
 
 
 def counted_interval(draws, confidence, log=False):
-    """``{lo, hi, se}``: the percentile interval of bootstrap ``draws`` (R,) in which NaN marks a failed resample
-    (a parabola with no minimum: its vertex is unbounded, on a side the data cannot tell), counted against both
-    ends: ``lo`` is the lower percentile with every failure put below every draw, ``hi`` the upper with every failure
-    above. So failures widen the interval, never narrow it; with more failures than one tail's share of the draws,
+    """``{lo, hi, se}``: the percentile interval of bootstrap ``draws`` (R,) in which NaN marks a failed draw (a
+    parabola with no minimum, or a resample with no line: unbounded, on a side the data cannot tell), counted against
+    both ends: ``lo`` is the lower percentile with every failure put below every draw, ``hi`` the upper with every
+    failure above. So failures widen the interval, never narrow it; with more failures than one tail's share of the draws,
     an end depends on them and is None (unbounded). Without failures it is ``optimal._util.stats.interval``'s.
     ``log``: the draws are logs (ln N); the ends are exponentiated (None past float64's range) and se is the sd of
     exp(draws). se is the sd of the successful draws.

@@ -27,9 +27,10 @@ and in the parametric fit.
 
 --bootstrap B: a wild bootstrap on each budget's fixed sizes: every run keeps its size, its loss is redrawn as the
 parabola's fitted loss plus its leverage-adjusted residual times a random sign, and every parabola and the line are
-refitted, so no size and no vertex is dropped. With --cluster-col the runs of one cluster share their sign (and the
-parametric bootstrap resamples whole clusters). A resample whose parabola has no minimum is counted against both
-ends of every interval. docs/isoflop.md has the scheme and its measured coverage.
+refitted, so no size is dropped. With --cluster-col the runs of one cluster share their sign (and the parametric
+bootstrap resamples whole clusters). A redrawn parabola with no minimum (noise large against the curvature) has its
+vertex left out of that resample's line, as a refused budget is left out of the data's: counted and warned about.
+docs/isoflop.md has the scheme and its measured coverage.
 
 JSON (--json): one object, "schema": "optimal.isoflop/1", "law" (the parametric fit's {"family", "params"}, or
 null with --no-parametric), "budgets" (one object per budget: compute, n_runs, n_sizes, n_min, n_max, width_decades,

@@ -1,8 +1,9 @@
 """The IsoFLOP figure: each budget's runs with its parabola and vertex, and N*(C) of both approaches with bands.
 
 It draws an ``optimal.IsoflopResult`` and computes nothing of its own beyond evaluating what the result holds (the
-parabolas' coefficients, G C^a for each bootstrap draw with ``counted_interval``, the parametric law's allocations via ``compute_optimal`` and
-``allocations``). matplotlib is loaded with this module, which the command line imports only for ``--plot``.
+parabolas' coefficients, G C^a for each bootstrap draw and its ``counted_interval``, the parametric law's allocations
+via ``compute_optimal`` and ``allocations``). matplotlib is loaded with this module, which the command line imports
+only for ``--plot``.
 
 Example:
   >>> import optimal
@@ -83,10 +84,10 @@ def _frontier_panel(ax, result):
     lo, hi = min(budgets.min(), targets.min()) / 2.0, max(budgets.max(), targets.max()) * 2.0
     compute = np.geomspace(lo, hi, 200)
     boot = result.bootstrap
-    if boot is not None:  # the intervals the result reports: failed resamples widen them (counted_interval)
+    if boot is not None:  # the intervals the result reports: draws without a line widen them
         ends = [counted_interval(boot["log_g"] + boot["a"] * np.log(c), boot["confidence"], log=True) for c in compute]
         band_lo, band_hi = (np.array([np.nan if e[end] is None else e[end] for e in ends]) for end in ("lo", "hi"))
-        failed = f", {boot['n_failed']} failed" if boot["n_failed"] else ""
+        failed = f", {boot['n_failed']} without a line" if boot["n_failed"] else ""
         ax.fill_between(compute, band_lo, band_hi, color="tab:blue", alpha=0.2, lw=0,
                         label=f"Approach 2, {percent_label(boot['confidence'])} bootstrap ({boot['n_resamples']} "
                               f"draws{failed})")

@@ -217,8 +217,8 @@ def test_too_few_accepted_budgets_is_an_error():
 
 
 def _hand_resample(x, y, sign, w=None):
-    """One wild draw by hand: np.polyfit's parabola, its hat matrix X (X'WX)^-1 X'W, loss* = fitted + sign e / sqrt(1 - h),
-    np.polyfit again: the vertex ln N_opt of the redrawn losses."""
+    """One wild draw by hand: np.polyfit's parabola, its hat matrix X (X'WX)^-1 X'W, loss* = fitted + sign e /
+    sqrt(1 - h), np.polyfit again: the vertex ln N_opt of the redrawn losses."""
     w = np.ones_like(x) if w is None else w
     design = np.stack([np.ones_like(x), x, x * x], axis=1)
     hat = design @ np.linalg.inv(design.T @ (w[:, None] * design)) @ (design * w[:, None]).T

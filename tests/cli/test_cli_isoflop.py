@@ -104,7 +104,8 @@ def test_weight_and_cluster_columns(capsys, grid, tmp_path):
     runs, _, _ = grid
     split = np.where(np.arange(len(runs.loss)) % 7 == 3, "b", "a")
     config = [f"size-{i % 7}" for i in range(len(runs.loss))]  # one model config per size, tried at every budget
-    csv = write_csv(tmp_path / "w.csv", runs, extra=split, more={"w": np.where(split == "a", 1.0, 0.0), "config": config})
+    csv = write_csv(tmp_path / "w.csv", runs, extra=split,
+                    more={"w": np.where(split == "a", 1.0, 0.0), "config": config})
     # a run of weight 0 takes no part: the same vertices as leaving those rows out
     code, out, _ = run(capsys, ["isoflop", csv, "--weight-col", "w", "--no-parametric", "--json"])
     code_where, out_where, _ = run(capsys, ["isoflop", csv, "--where", "split=a", "--no-parametric", "--json"])
