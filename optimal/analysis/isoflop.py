@@ -47,6 +47,45 @@ of 0.01 (``EXPONENT_BIAS``) is half the 0.023 gap seen between the two approache
   * predicted bias: the parametric law itself, replayed noise-free at the sizes tried, puts a vertex more than
     ``BIAS_DECADES`` off its own optimum, or its exponent more than ``EXPONENT_BIAS`` off.
 
+The bootstrap: a wild bootstrap on each budget's fixed sizes. An IsoFLOP budget is a designed experiment: the sizes
+are chosen, the losses are what is random. Resampling runs with replacement inside a budget (the scheme used before)
+treats the sizes as random too: a resample of m runs at m sizes keeps every size with probability m! / m^m (0.6% for
+7), so most resamples fit their parabola to fewer, clumped sizes, a design with a far more variable vertex, and many
+had none (on 88 real runs, 12 budgets with one run per size, 723 of 1000 resamples lost a vertex); leaving those out
+pulled the draws away from the point (it sat at their 87th percentile) and the interval missed the published value.
+Here every run keeps its size and its weight, and its loss is redrawn as
+
+    loss*_i = fitted_i + s_i e_i / sqrt(1 - h_i)
+
+with e_i its residual from its budget's parabola, h_i its leverage (sum h_i = 3 per budget) and s_i = +-1 at random:
+dividing by sqrt(1 - h_i) (HC2) undoes the shrinkage of a 3-coefficient fit, E e_i^2 = (1 - h_i) sigma^2, which on 7
+sizes alone would make the draws' spread sqrt(4/7) = 0.76 of the noise's. Then every parabola and the line are
+refitted. Why this scheme (Wu 1986; Davidson and Flachaire 2008 recommend these +-1 signs with HC2 residuals):
+  * no size is ever dropped: every resample is the data's design, and has every budget's vertex unless the noise
+    leaves a parabola without minimum (below);
+  * the draws are centred on the point: E*[loss*] = fitted, so every parabola coefficient's draws have the point's
+    coefficient as their mean (the vertex and a are smooth functions of them);
+  * each residual stays at its own run: no assumption that the noise (or the parabola's lack of fit, largest at the
+    grid's edges) is the same at every size or every budget, which shuffling residuals among a budget's 5-12 runs,
+    or pooling them across budgets, would need;
+  * clusters (``clusters``, ``--cluster-col``): runs of one cluster share their sign in each resample (the wild
+    cluster bootstrap of Cameron, Gelbach and Miller 2008), keeping noise shared by runs of one config or one data
+    order, even across budgets.
+Its limits: the residuals carry the parabola's own lack of fit as if it were noise, which widens the interval where
+the grid is wide and the noise small. Where the noise is large against a budget's curvature, a redrawn parabola can
+have no minimum: as the data's own analysis refuses such a budget, its vertex is left out of that resample's line
+(counted per budget and warned about; in that budget's own N_opt interval it counts against both ends, see
+``counted_interval``). A redrawn vertex outside the sizes tried is kept: refusing it too, as the data's own test
+would, cut the draws' far tail and pulled them off the point (on the 12-budget, 7-size design of
+``benchmarks/isoflop_coverage.py`` at 1% noise the point went to the 71st percentile of its draws and coverage fell to
+77%; keeping it: 42nd percentile, 97.5%). Failing the whole resample instead left most intervals unbounded at 2%
+noise (159 of 200 sets on the centred design: they cover, but say nothing). A run the parabola passes through
+(leverage 1: a budget with exactly 3 runs, or a size run once where only 3 sizes were tried) has a zero residual that
+says nothing of the noise; it is given the budget's own residual sd, or with no residual degree of freedom at the budget, that of
+all budgets pooled (and a warning says so). The interval covers the estimator's own noise-free value, not the truth
+where Approach 2 is biased (above): coverage of both on synthetic IsoFLOP designs is measured by
+``benchmarks/isoflop_coverage.py`` (docs/isoflop.md).
+
 Example:
   >>> import optimal
   >>> runs = optimal.data.synthetic.isoflop_runs(noise=0.0)
@@ -68,7 +107,8 @@ from .._util.results import Issue, Status
 from .._util.text import format_table
 from ..allocation.draws import allocate_draws
 from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, bootstrap
-from .._util.stats import interval
+from .._util.stats import unbounded_interval
+from ..data.groups import encode_groups
 from ..data.runs import Runs, validate_runs
 from ..fitting.fit import fit
 
@@ -88,11 +128,13 @@ def _n(value, spec=".4g"):
 
 
 def _with_interval(point, found, spec=".4g"):
+    """The point and its interval; an end that failed resamples leave unbounded (``counted_interval``) says so."""
     if point is None:
         return "-"
-    if not found or found.get("lo") is None:
+    if not found or (found.get("lo") is None and found.get("hi") is None and found.get("se") is None):
         return format(point, spec)
-    return f"{point:{spec}} [{found['lo']:{spec}}, {found['hi']:{spec}}]"
+    lo, hi = (_n(found[end], spec) if found[end] is not None else "unbounded" for end in ("lo", "hi"))
+    return f"{point:{spec}} [{lo}, {hi}]"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,10 +211,15 @@ class IsoflopResult:
       flops_per_param_token: k in C = k N D. tolerance: the relative tolerance budgets were grouped with.
       targets: the budgets (FLOPs) at which both approaches' N* and D* are compared; target_note says where they
         came from.
-      bootstrap: resampling runs within budgets (every resample refits every parabola), or None: ``{"n_resamples",
-        "seed", "confidence", "failed_by_budget" {compute: count}, "n_with_failure", "n_failed"}`` and the draws
-        ``"a"``, ``"log_g"`` (R,) (NaN where a resample kept fewer than 2 vertices: counted in n_failed) and
-        ``"log_n_opt"`` (R, G) (NaN where that budget's vertex failed).
+      bootstrap: the wild bootstrap on each budget's fixed sizes (module docstring, "The bootstrap"), or None:
+        ``{"n_resamples", "seed", "confidence", "scheme" ("wild"), "n_clusters" (sign groups: the runs, or the
+        clusters given), "failed_by_budget" {compute: resamples whose parabola there has no minimum},
+        "outside_by_budget" {compute: resamples whose vertex there fell outside the sizes tried (kept)}, "fallback"
+        [(compute, runs on their parabola, residual degrees of freedom, the sd used for them)], "n_with_failure"
+        (resamples with a vertex left out: no minimum), "n_failed" (resamples with fewer than 2 vertices: no line)}``
+        and the draws ``"a"``, ``"log_g"`` (R,) (NaN without a line) and ``"log_n_opt"`` (R, G accepted) (NaN where
+        that budget's parabola had no minimum). Intervals are ``counted_interval`` s: a NaN draw counts against both
+        ends.
       parametric: the Approach 3 ``FitResult`` on the same runs, or None (parametric=False, or too few runs:
         ``parametric_note`` says); parametric_bootstrap: its ``BootstrapResult`` when bootstrapped.
       predicted: the parametric law replayed noise-free at the sizes tried: ``{"compute": [accepted budgets],
@@ -254,8 +301,8 @@ class IsoflopResult:
             row = {"compute": float(c), "approach2": {"N": n2, "D": None if n2 is None else float(c / (k * n2))},
                    "approach3": None, "N_ratio": None}
             if self.bootstrap is not None and n2 is not None:
-                draws = np.exp(self.bootstrap["log_g"] + self.bootstrap["a"] * np.log(c))
-                row["approach2"]["N_interval"] = interval(draws[np.isfinite(draws)], self.bootstrap["confidence"])
+                log_draws = self.bootstrap["log_g"] + self.bootstrap["a"] * np.log(c)
+                row["approach2"]["N_interval"] = counted_interval(log_draws, self.bootstrap["confidence"], log=True)
             if third is not None:
                 n3 = float(np.asarray(third.n_params)[i])
                 row["approach3"] = {"N": n3, "D": float(np.asarray(third.n_tokens)[i])}
@@ -271,12 +318,13 @@ class IsoflopResult:
         boot = None
         if self.bootstrap is not None:
             b = self.bootstrap
-            boot = {key: b[key] for key in ("n_resamples", "seed", "confidence", "n_with_failure", "n_failed")}
+            boot = {key: b[key] for key in ("n_resamples", "seed", "confidence", "scheme", "n_clusters",
+                                            "n_with_failure", "n_failed")}
             boot["failed_by_budget"] = [{"compute": c, "n_failed": n} for c, n in b["failed_by_budget"].items()]
-            good = np.isfinite(b["a"])
-            boot["a"] = interval(b["a"][good], b["confidence"])
-            boot["b"] = interval(1.0 - b["a"][good], b["confidence"])
-            boot["n_opt"] = [{"compute": p.compute, **interval(np.exp(column[np.isfinite(column)]), b["confidence"])}
+            boot["outside_by_budget"] = [{"compute": c, "n_outside": n} for c, n in b["outside_by_budget"].items()]
+            boot["a"] = counted_interval(b["a"], b["confidence"])
+            boot["b"] = counted_interval(1.0 - b["a"], b["confidence"])
+            boot["n_opt"] = [{"compute": p.compute, **counted_interval(column, b["confidence"], log=True)}
                              for p, column in zip(self.accepted, b["log_n_opt"].T)]
         parametric = None
         if self.parametric is not None:
@@ -326,9 +374,13 @@ class IsoflopResult:
                      f"{_with_interval(result.exponent, boot.get('a'))}; D*(C) = {result.tokens_coefficient:.4g} C^b, b = "
                      f"{_with_interval(result.tokens_exponent, boot.get('b'))}")
         if boot:
-            lines.append(f"  bootstrap: {boot['n_resamples']} resamples of the runs within each budget (seed {boot['seed']}, "
-                         f"{100 * boot['confidence']:g}% intervals), {boot['n_with_failure']} with a vertex that failed "
-                         f"(left out of that resample's line), {boot['n_failed']} with no line (left out)")
+            signs = "each run" if boot["n_clusters"] == len(result.data[0]) else f"each of {boot['n_clusters']} clusters"
+            outside = sum(o["n_outside"] for o in boot["outside_by_budget"])
+            lines.append(f"  bootstrap: {boot['n_resamples']} wild resamples on the fixed sizes (residuals of each parabola, "
+                         f"one random sign for {signs}; seed {boot['seed']}, {100 * boot['confidence']:g}% intervals): "
+                         f"{boot['n_with_failure']} with a parabola without minimum (that vertex left out of the "
+                         f"resample's line), {boot['n_failed']} with no line, {outside} vertex draws outside the sizes "
+                         "tried (kept)")
         if result.parametric is not None:
             p = result.parametric.params
             a3 = d["approach3"]
@@ -353,6 +405,33 @@ class IsoflopResult:
             lines.append(f"predicted Approach 2 bias (the parametric law replayed noise-free at the sizes tried): vertex "
                          f"errors {errs} decades; exponent error {result.predicted['exponent_error']:+.4f}")
         return "\n".join(lines)
+
+
+def counted_interval(draws, confidence, log=False):
+    """``{lo, hi, se}``: the percentile interval of bootstrap ``draws`` (R,) in which NaN marks a failed draw (a
+    parabola with no minimum, or a resample with no line: unbounded, on a side the data cannot tell), counted against
+    both ends: ``lo`` is the lower percentile with every failure put below every draw, ``hi`` the upper with every
+    failure above. So failures widen the interval, never narrow it; with more failures than one tail's share of the draws,
+    an end depends on them and is None (unbounded). Without failures it is ``optimal._util.stats.interval``'s.
+    ``log``: the draws are logs (ln N); the ends are exponentiated (None past float64's range) and se is the sd of
+    exp(draws). se is the sd of the successful draws.
+
+    Example:
+      >>> counted_interval(np.r_[np.arange(100.0), np.nan], 0.9)["hi"] > counted_interval(np.arange(100.0), 0.9)["hi"]
+      True
+    """
+    draws = np.asarray(draws, dtype=np.float64)
+    good = draws[np.isfinite(draws)]
+    failed = np.full(len(draws) - len(good), np.inf)
+    hi = unbounded_interval(np.r_[good, failed], confidence)["hi"]
+    low = unbounded_interval(np.r_[-good, failed], confidence)["hi"]
+    lo = None if low is None else -low
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = np.exp(good) if log else good
+        se = float(np.std(values, ddof=1)) if len(good) >= 2 else None
+        if log:
+            lo, hi = (None if v is None or not np.isfinite(np.exp(v)) else float(np.exp(v)) for v in (lo, hi))
+    return {"lo": lo, "hi": hi, "se": se if se is not None and np.isfinite(se) else None}
 
 
 # --- grouping runs into budgets ---------------------------------------------------------------------------------
@@ -408,40 +487,51 @@ def check_tolerance(tolerance):
 # --- parabolas, vectorised over resamples ------------------------------------------------------------------------
 
 
-def parabolas(log_n, loss, index):
-    """Least-squares parabolas loss = c0 + c1 x + c2 x^2 in x = ln N, one per row of ``index``.
+def parabolas(log_n, loss, weights=None):
+    """Weighted least-squares parabolas loss = c0 + c1 x + c2 x^2 in x = ln N on one budget's sizes, one per row of
+    ``loss`` (the sizes stay fixed: the data's losses, or the bootstrap's redrawn losses at the same sizes).
 
     Args:
-      log_n: ln N of one budget's runs, shape (m,). loss: their losses (nats), (m,).
-      index: which runs each fit uses, shape (R, m) (the identity row for the data; resamples for the bootstrap).
+      log_n: ln N of one budget's runs, shape (m,). loss: their losses (nats), (m,) or (R, m).
+      weights: each run's non-negative fitting weight, (m,); None for ones. The fit minimises
+        sum_i w_i (loss_i - c0 - c1 x_i - c2 x_i^2)^2; a run of weight 0 takes no part (nor in the sizes counted).
 
     Returns:
-      ``{"coefficients" (R, 3), "n_sizes" (R,), "x_min", "x_max" (R,)}``. The fit is solved in the centred, scaled
-      t = (x - centre) / half-width (normal equations well conditioned there) and mapped back to x; rows with fewer
-      than 3 distinct sizes get NaN coefficients.
+      ``{"coefficients" (R, 3), "vertex_t" (R,), "fitted" (R, m), "leverage" (m,), "n_sizes", "x_min", "x_max",
+      "centre", "half"}``: the coefficients in x; the vertex in the centred, scaled t = (x - centre) / half (the
+      fit is solved there, where its normal equations are well conditioned, and mapped back to x); the fitted
+      losses; each run's leverage h_i = w_i p_i^T (P^T W P)^-1 p_i (p_i = (1, t_i, t_i^2); sum h_i = 3); the
+      number of distinct sizes of positive weight and their smallest and largest ln N. With fewer than 3 such
+      sizes the coefficients, vertex, fitted losses and leverages are NaN.
     """
-    x = np.asarray(log_n, dtype=np.float64)[index]
-    y = np.asarray(loss, dtype=np.float64)[index]
-    centre = 0.5 * (x.min() + x.max()) if x.size else 0.0
-    half = max(0.5 * (x.max() - x.min()), 1e-300) if x.size else 1.0
+    x = np.asarray(log_n, dtype=np.float64).reshape(-1)
+    y = np.atleast_2d(np.asarray(loss, dtype=np.float64))
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+    used = x[w > 0] if np.any(w > 0) else x
+    x_min, x_max = (float(used.min()), float(used.max())) if used.size else (math.nan, math.nan)
+    n_sizes = len(np.unique(x[w > 0]))
+    nan = {"coefficients": np.full((len(y), 3), np.nan), "vertex_t": np.full(len(y), np.nan),
+           "fitted": np.full(y.shape, np.nan), "leverage": np.full(x.shape, np.nan), "n_sizes": n_sizes,
+           "x_min": x_min, "x_max": x_max, "centre": 0.5 * (x_min + x_max), "half": 1.0}
+    if n_sizes < MIN_SIZES:
+        return nan
+    centre, half = 0.5 * (x_min + x_max), 0.5 * (x_max - x_min)
     t = (x - centre) / half
-    powers = np.stack([np.ones_like(t), t, t * t], axis=-1)  # (R, m, 3)
-    normal = np.einsum("rmi,rmj->rij", powers, powers)
-    rhs = np.einsum("rmi,rm->ri", powers, y)
-    ordered = np.sort(x, axis=1)
-    n_sizes = 1 + np.sum(np.diff(ordered, axis=1) > 0, axis=1)
-    ok = n_sizes >= MIN_SIZES
-    normal[~ok] = np.eye(3)
-    q = np.linalg.solve(normal, rhs[..., None])[..., 0]  # (R, 3) in t
-    q[~ok] = np.nan
-    # back to x: t = (x - centre) / half
-    c2 = q[:, 2] / half**2
+    powers = np.stack([np.ones_like(t), t, t * t], axis=1)  # (m, 3)
+    inverse = np.linalg.inv(powers.T @ (w[:, None] * powers))
+    projection = inverse @ (powers * w[:, None]).T  # (3, m): q = projection @ loss
+    # the losses' weighted mean taken out first: a projection of the constant is (1, 0, 0) only up to rounding, and
+    # equal losses (colour-quantised ones, as in Epoch's extraction) must give a curvature of exactly 0, not +-1e-16
+    mean = (y @ w / w.sum())[:, None]
+    q = (y - mean) @ projection.T + mean * np.array([1.0, 0.0, 0.0])  # (R, 3) in t
+    leverage = w * np.einsum("mi,ij,mj->m", powers, inverse, powers)
+    c2 = q[:, 2] / half**2  # back to x: t = (x - centre) / half
     c1 = q[:, 1] / half - 2.0 * c2 * centre
     c0 = q[:, 0] - q[:, 1] * centre / half + c2 * centre**2
-    with np.errstate(divide="ignore", invalid="ignore"):  # a flat resample (q2 = 0): _vertex_status refuses it
+    with np.errstate(divide="ignore", invalid="ignore"):  # a flat parabola (q2 = 0): _vertex_status refuses it
         vertex_t = -q[:, 1] / (2.0 * q[:, 2])
-    return {"coefficients": np.stack([c0, c1, c2], axis=1), "n_sizes": n_sizes, "x_min": ordered[:, 0],
-            "x_max": ordered[:, -1], "vertex_t": vertex_t, "centre": centre, "half": half}
+    return nan | {"coefficients": np.stack([c0, c1, c2], axis=1), "vertex_t": vertex_t, "fitted": q @ powers.T,
+                  "leverage": leverage, "centre": centre, "half": half}
 
 
 def _vertex_status(fits):
@@ -449,7 +539,7 @@ def _vertex_status(fits):
     c2 = fits["coefficients"][:, 2]
     x_star = fits["centre"] + fits["half"] * fits["vertex_t"]
     reasons = np.full(len(c2), None, dtype=object)
-    few = fits["n_sizes"] < MIN_SIZES
+    few = np.full(len(c2), fits["n_sizes"] < MIN_SIZES)
     flat = ~few & ~(c2 > 0)
     outside = ~few & ~flat & ~((x_star > fits["x_min"]) & (x_star < fits["x_max"]))
     reasons[few] = "fewer than 3 sizes"
@@ -475,12 +565,12 @@ def _lines(log_c, log_n_opt, mask):
     return np.where(bad, np.nan, slope), np.where(bad, np.nan, intercept)
 
 
-def _profile(c, spread, log_n, loss, k):
-    fits = parabolas(log_n, loss, np.arange(len(log_n))[None, :])
+def _profile(c, spread, log_n, loss, weights, k):
+    fits = parabolas(log_n, loss, weights)
     x_star, reasons = _vertex_status(fits)
-    n_min, n_max = float(np.exp(fits["x_min"][0])), float(np.exp(fits["x_max"][0]))
+    n_min, n_max = float(np.exp(fits["x_min"])), float(np.exp(fits["x_max"]))
     width = math.log10(n_max / n_min)
-    n_sizes = int(fits["n_sizes"][0])
+    n_sizes = int(fits["n_sizes"])
     if n_sizes < MIN_SIZES:
         return BudgetProfile(float(c), float(spread), len(loss), n_sizes, n_min, n_max, width, None, None, None, None,
                              None, None, None, False, reasons[0])
@@ -499,24 +589,34 @@ def _profile(c, spread, log_n, loss, k):
 
 
 @float64_scope
-def isoflop(runs, n_tokens=None, loss=None, *, compute=None, tolerance=DEFAULT_TOLERANCE,
+def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clusters=None, tolerance=DEFAULT_TOLERANCE,
             flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, targets=None, n_resamples=0, seed=0, confidence=0.95,
             parametric=True, fit_options=None) -> IsoflopResult:
     """IsoFLOP profiles (Approach 2) and the parametric fit (Approach 3) on the same runs, side by side.
 
     Args:
       runs: ``Runs`` (``optimal.read_runs_csv``, ``optimal.data.synthetic.isoflop_runs``), or N (parameters, (n,)) with
-        ``n_tokens`` (D, tokens, (n,)) and ``loss`` (nats, (n,)).
+        ``n_tokens`` (D, tokens, (n,)), ``loss`` (nats, (n,)) and optionally ``weights`` ((n,), non-negative; ones when
+        None). A ``Runs``'s own weights are used (its ``groups`` are not: give ``clusters``). Each parabola is a
+        weighted least-squares fit (a run of weight 0 takes no part), and the parametric fit gets the same weights.
       compute: each run's budget in FLOPs (n,) (a compute column); None infers it as k N D. Either way runs whose
         budgets agree within ``tolerance`` (relative, 0 <= tolerance < 1) form one IsoFLOP budget.
       flops_per_param_token: k in C = k N D (for budgets inferred, D_opt = C / (k N_opt), and the parametric N*).
       targets: budgets (FLOPs) at which to compare the approaches; default the largest budget in the data and
         ``TARGET_FACTOR`` (100) times it.
-      n_resamples: bootstrap resamples (0: none; else 2 to 10**6): runs are resampled with replacement within each
-        budget, every accepted budget's parabola refitted (NumPy, all resamples at once), and a resample's vertex that
-        fails the same tests as the data's (3 sizes, positive curvature, interior) is left out of that resample's line
-        and counted per budget; a resample left with fewer than 2 vertices has no line and is counted in n_failed.
-        With a parametric fit, ``optimal.bootstrap`` resamples it too (same seed). seed: 0 to 2**32 - 1.
+      n_resamples: bootstrap resamples (0: none; else 2 to 10**6): the wild bootstrap on each budget's fixed sizes
+        (module docstring, "The bootstrap"): every run keeps its size, its loss is redrawn as the parabola's fitted
+        loss plus its own leverage-adjusted residual times a random sign, and every accepted budget's parabola and the
+        line are refitted (NumPy, all resamples at once). No size is ever dropped. A redrawn parabola with no minimum
+        (curvature not positive; the noise large against the curvature) has no vertex: as the data's own analysis
+        refuses such a budget, it is left out of that resample's line, counted per budget (``failed_by_budget``) and
+        in ``n_with_failure``, and warned about; a resample left with fewer than 2 vertices has no line (``n_failed``)
+        and counts against both ends of the intervals. A redrawn vertex outside the sizes tried is kept (counted in
+        ``outside_by_budget``): refusing it too cut the draws' far tail and pulled them off the point (measured). With a parametric fit, ``optimal.bootstrap`` resamples its rows too (or
+        whole clusters; same seed). seed: 0 to 2**32 - 1.
+      clusters: optional (n,) labels (any hashable values) of runs whose noise may be shared (one model config
+        across budgets, one data order): each cluster gets one sign per resample (the wild cluster bootstrap), and
+        the parametric bootstrap resamples whole clusters. At least 2 clusters.
       confidence: the intervals' level. parametric: also fit the Chinchilla law (``optimal.fit``, N = params, D =
         tokens) on every run. fit_options: more keyword arguments for ``optimal.fit``.
 
@@ -527,8 +627,9 @@ def isoflop(runs, n_tokens=None, loss=None, *, compute=None, tolerance=DEFAULT_T
       ``IsoflopResult``. Refused budgets are listed with their reason and named in a warning; never dropped silently.
 
     Raises:
-      DataError: bad runs, a compute column of the wrong length or with a non-positive value, no budget with an
-        accepted vertex, fewer than 2 accepted budgets. OptimalError: a tolerance outside [0, 1), a bad count or seed.
+      DataError: bad runs or weights, a compute column or clusters of the wrong length, a non-positive compute value,
+        no budget with an accepted vertex, fewer than 2 accepted budgets. OptimalError: a tolerance outside [0, 1), a
+        bad count or seed, fewer than 2 clusters.
       BudgetError: a non-positive target.
     """
     k = check_positive(flops_per_param_token, "flops_per_param_token")
@@ -538,8 +639,15 @@ def isoflop(runs, n_tokens=None, loss=None, *, compute=None, tolerance=DEFAULT_T
         check_count(n_resamples, "n_resamples", 2, MAX_RESAMPLES)
     check_count(seed, "seed", 0, MAX_SEED)
     if not isinstance(runs, Runs):
-        runs = validate_runs(runs, n_tokens, loss, n_free=0)
-    n, d, y = (np.asarray(v, dtype=np.float64) for v in runs[:3])
+        runs = validate_runs(runs, n_tokens, loss, weights, n_free=0)
+    n, d, y, w = (np.asarray(v, dtype=np.float64) for v in runs[:4])
+    cluster_ids = np.arange(len(n))  # without clusters, every run is its own
+    if clusters is not None:
+        names, cluster_ids = encode_groups(clusters)
+        if len(cluster_ids) != len(n):
+            raise DataError(f"clusters must have one label per run ({len(n)}), got {len(cluster_ids)}")
+        if len(names) < 2:
+            raise OptimalError(f"a cluster bootstrap needs at least 2 clusters, got 1 ({names[0]!r})")
     if compute is None:
         compute = k * n * d
     else:
@@ -552,7 +660,8 @@ def isoflop(runs, n_tokens=None, loss=None, *, compute=None, tolerance=DEFAULT_T
             raise DataError(f"compute, index {i}: {float(compute[i])!r} is not a positive finite number of FLOPs")
     ids, budgets, spreads = group_budgets(compute, tolerance)
     log_n = np.log(n)
-    profiles = tuple(_profile(c, s, log_n[ids == g], y[ids == g], k) for g, (c, s) in enumerate(zip(budgets, spreads)))
+    profiles = tuple(_profile(c, s, log_n[ids == g], y[ids == g], w[ids == g], k)
+                     for g, (c, s) in enumerate(zip(budgets, spreads)))
     accepted = [g for g, p in enumerate(profiles) if p.accepted]
     messages = [{"code": "refused", "message": f"budget {p.compute:.4g} FLOPs refused ({p.reason}; {p.n_sizes} sizes, "
                                                f"{p.n_runs} runs): left out of the N*(C) fit"}
@@ -577,55 +686,101 @@ def isoflop(runs, n_tokens=None, loss=None, *, compute=None, tolerance=DEFAULT_T
 
     boot = None
     if n_resamples:
-        boot = _bootstrap(log_n, y, ids, accepted, budgets, n_resamples, seed, confidence)
-        messages += _bootstrap_warnings(boot, n_resamples)
+        boot = _bootstrap(log_n, y, w, ids, cluster_ids, accepted, budgets, n_resamples, seed, confidence)
+        messages += _bootstrap_warnings(boot, n_resamples, clusters is not None)
+        boot = None if "skipped" in boot else boot
 
     third, third_note, third_boot, predicted = None, None, None, None
     if parametric:
         third, third_note = _parametric(runs, fit_options)
     if third is not None:
-        if n_resamples:  # rows resampled across budgets (optimal.bootstrap's own scheme)
+        if n_resamples:  # rows (or clusters) resampled across budgets: optimal.bootstrap's own scheme
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # its warnings are carried on the result
-                third_boot = bootstrap(third, n_resamples=n_resamples, seed=seed, confidence=confidence)
+                third_boot = bootstrap(third, n_resamples=n_resamples, seed=seed, confidence=confidence,
+                                       groups=None if clusters is None else cluster_ids)
         predicted = _replay(third.law, log_n, ids, accepted, budgets, k)
     messages += _bias_warnings(third, [profiles[g] for g in accepted], budgets[accepted], predicted)
     return IsoflopResult(profiles, a, math.exp(log_g), b, math.exp(log_h), k, float(tolerance), tuple(map(float, targets)),
                          note, boot, third, third_note, third_boot, predicted, tuple(messages), (n, d, y, ids))
 
 
-def _bootstrap(log_n, loss, ids, accepted, budgets, n_resamples, seed, confidence):
-    """Resample runs within each accepted budget, refit every parabola and the line: the draws and the failures."""
+NO_RESIDUAL = 1e-9  # 1 - h_i below this: the parabola passes through run i (its residual says nothing of the noise)
+
+
+def _bootstrap(log_n, loss, weights, ids, clusters, accepted, budgets, n_resamples, seed, confidence):
+    """The wild bootstrap on each budget's fixed sizes (module docstring, "The bootstrap"): every accepted budget's
+    parabola refitted to its fitted losses plus each run's leverage-adjusted residual times a random sign (one sign
+    per cluster and resample), then the line through the vertices. Returns the draws and their counts, or a
+    ``{"skipped": why}`` when no budget has a residual to draw from."""
+    k_clusters = int(clusters.max()) + 1
     rng = np.random.default_rng(seed)
-    columns, failed = [], {}
+    signs = rng.integers(0, 2, size=(n_resamples, k_clusters), dtype=np.int8) * 2 - 1  # Rademacher, (R, K)
+    parts, sums, dofs = [], 0.0, 0
     for g in accepted:
         rows = np.flatnonzero(ids == g)
-        index = rng.integers(0, len(rows), size=(n_resamples, len(rows)))
-        fits = parabolas(log_n[rows], loss[rows], index)
-        x_star, reasons = _vertex_status(fits)
-        ok = np.array([r is None for r in reasons])
-        columns.append(np.where(ok, x_star, np.nan))
-        failed[float(budgets[g])] = int((~ok).sum())
+        x, y, w = log_n[rows], loss[rows], weights[rows]
+        fits = parabolas(x, y, w)
+        residual = y - fits["fitted"][0]
+        free = (w > 0) & (1.0 - fits["leverage"] > NO_RESIDUAL)  # runs whose residual carries noise
+        dof = int((w > 0).sum()) - 3  # = sum over runs of (1 - h_i)
+        sums += float(np.sum(w * residual**2))
+        dofs += dof
+        parts.append((rows, x, w, fits, residual, free, dof))
+    if dofs <= 0:
+        return {"skipped": ("every accepted budget has as many runs as its parabola has coefficients (3): no residual "
+                            "says how noisy the losses are, so the bootstrap was not run")}
+    pooled = math.sqrt(sums / dofs)  # the residual sd (nats, at weight 1) of all budgets together
+    columns, failed, outside, fallback = [], {}, {}, []
+    for g, (rows, x, w, fits, residual, free, dof) in zip(accepted, parts):
+        # e_i / sqrt(1 - h_i) has the variance of the noise itself (HC2); a run the parabola passes through gets the
+        # budget's own residual sd (or, with no residual degree of freedom, that of all budgets) at its weight
+        scale = math.sqrt(float(np.sum(w * residual**2)) / dof) if dof > 0 else pooled
+        with np.errstate(divide="ignore", invalid="ignore"):
+            adjusted = np.where(free, residual / np.sqrt(1.0 - fits["leverage"]), scale / np.sqrt(w))
+        adjusted = np.where(w > 0, adjusted, 0.0)
+        if (~free & (w > 0)).any():
+            fallback.append((float(budgets[g]), int((~free & (w > 0)).sum()), dof, scale))
+        drawn = fits["fitted"][0] + signs[:, clusters[rows]] * adjusted  # (R, m): the same sizes, new losses
+        x_star, reasons = _vertex_status(parabolas(x, drawn, w))
+        flat = reasons == "curvature not positive (no minimum)"
+        columns.append(np.where(flat, np.nan, x_star))
+        failed[float(budgets[g])] = int(flat.sum())
+        outside[float(budgets[g])] = int((reasons == "vertex not inside the sizes tried").sum())
     log_n_opt = np.stack(columns, axis=1)  # (R, G accepted)
-    mask = np.isfinite(log_n_opt)
-    a, log_g = _lines(np.log(budgets[accepted]), log_n_opt, mask)
-    return {"n_resamples": int(n_resamples), "seed": int(seed), "confidence": float(confidence), "a": a, "log_g": log_g,
-            "log_n_opt": log_n_opt, "failed_by_budget": failed, "n_with_failure": int((~mask).any(axis=1).sum()),
-            "n_failed": int(np.isnan(a).sum())}
+    a, log_g = _lines(np.log(budgets[accepted]), log_n_opt, np.isfinite(log_n_opt))  # NaN with < 2 vertices
+    return {"n_resamples": int(n_resamples), "seed": int(seed), "confidence": float(confidence),
+            "scheme": "wild", "n_clusters": k_clusters, "a": a, "log_g": log_g, "log_n_opt": log_n_opt,
+            "failed_by_budget": failed, "outside_by_budget": outside, "fallback": fallback,
+            "n_with_failure": int(np.isnan(log_n_opt).any(axis=1).sum()), "n_failed": int(np.isnan(a).sum())}
 
 
-def _bootstrap_warnings(boot, n_resamples):
+def _bootstrap_warnings(boot, n_resamples, clustered):
     found = []
+    if "skipped" in boot:
+        return [{"code": "bootstrap", "message": boot["skipped"]}]
     if boot["n_with_failure"]:
         where = ", ".join(f"{c:.3g} FLOPs: {n}" for c, n in boot["failed_by_budget"].items() if n)
         found.append({"code": "bootstrap", "message": (
-            f"{boot['n_with_failure']} of {n_resamples} bootstrap resamples had a budget whose vertex failed (fewer "
-            f"than 3 sizes, no minimum, or not interior; {where}); each such vertex was left out of its resample's "
-            "N*(C) line, as refused budgets are left out of the data's, which can narrow the intervals")})
+            f"{boot['n_with_failure']} of {n_resamples} bootstrap resamples had a budget whose refitted parabola has "
+            f"no minimum (curvature not positive; {where}): the noise is large against the curvature there. As the "
+            "data's own analysis refuses such a budget, that vertex was left out of the resample's N*(C) line; in "
+            "that budget's own N_opt interval it counts against both ends (an end can then be unbounded)")})
     if boot["n_failed"]:
         found.append({"code": "bootstrap", "message": (
-            f"{boot['n_failed']} of {n_resamples} resamples kept fewer than 2 vertices and have no N*(C) line: they "
-            "are left out of the intervals, which can narrow them")})
+            f"{boot['n_failed']} of {n_resamples} resamples kept fewer than 2 vertices and have no N*(C) line: each "
+            "counts against both ends of the intervals of a, b and N*(C), which widens them (an end can be "
+            "unbounded)")})
+    for c, count, dof, scale in boot["fallback"]:
+        whose = "its other runs'" if dof > 0 else "all budgets' pooled"
+        found.append({"code": "bootstrap", "message": (
+            f"budget {c:.4g} FLOPs: {count} run(s) lie on their parabola (leverage 1: their residual is 0 and says "
+            f"nothing of the noise); their bootstrap noise is {whose} residual sd, {scale:.3g} nats")})
+    if clustered and 2 ** boot["n_clusters"] < 2 * n_resamples:
+        found.append({"code": "bootstrap", "message": (
+            f"{boot['n_clusters']} clusters give only 2^{boot['n_clusters']} = {2 ** boot['n_clusters']} distinct "
+            f"sign patterns for {n_resamples} resamples: the draws repeat and the interval's ends are coarse; a wild "
+            "cluster bootstrap wants more clusters")})
     return found
 
 
@@ -634,7 +789,7 @@ def _parametric(runs, fit_options):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # its warnings are carried on the FitResult and reported
-            return fit(runs.n_params, runs.n_tokens, runs.loss, **(fit_options or {})), None
+            return fit(runs.n_params, runs.n_tokens, runs.loss, runs.weights, **(fit_options or {})), None
     except DataError as exc:
         return None, f"the parametric fit was not run: {exc}"
 
@@ -649,7 +804,7 @@ def _replay(law, log_n, ids, accepted, budgets, k):
     for g in accepted:
         x = np.unique(log_n[ids == g])
         clean = np.asarray(law.loss(np.exp(x), budgets[g] / (k * np.exp(x))), dtype=np.float64)
-        fits = parabolas(x, clean, np.arange(len(x))[None, :])
+        fits = parabolas(x, clean)
         vertices.append(float(fits["centre"] + fits["half"] * fits["vertex_t"][0]))
     vertices = np.asarray(vertices)
     a_replay, _ = _lines(np.log(budgets[accepted]), vertices[None, :], np.isfinite(vertices)[None, :])

@@ -8,7 +8,7 @@ import argparse
 import sys
 
 import optimal
-from optimal.errors import BudgetError, check_confidence, check_count
+from optimal.errors import BudgetError, OptimalError, check_confidence, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.data.readers import read_runs_with_columns
 from optimal.analysis.isoflop import DEFAULT_TOLERANCE, check_tolerance
@@ -22,7 +22,15 @@ Each budget's runs (grouped by --compute-col, or by k N D, within --tolerance, a
 within 8 float64 ulps are one budget even at --tolerance 0) get a parabola of the loss (nats)
 against ln N; its vertex is N_opt(C) when the curvature is positive and the vertex lies inside the sizes tried.
 N*(C) = G C^a and D*(C) = H C^b are fitted through the accepted vertices; the parametric Chinchilla fit
-(optimal fit) runs on the same rows beside it.
+(optimal fit) runs on the same rows beside it. --weight-col weights each run in its parabola (weighted least squares)
+and in the parametric fit.
+
+--bootstrap B: a wild bootstrap on each budget's fixed sizes: every run keeps its size, its loss is redrawn as the
+parabola's fitted loss plus its leverage-adjusted residual times a random sign, and every parabola and the line are
+refitted, so no size is dropped. With --cluster-col the runs of one cluster share their sign (and the parametric
+bootstrap resamples whole clusters). A redrawn parabola with no minimum (noise large against the curvature) has its
+vertex left out of that resample's line, as a refused budget is left out of the data's: counted and warned about.
+docs/isoflop.md has the scheme and its measured coverage.
 
 JSON (--json): one object, "schema": "optimal.isoflop/1", "law" (the parametric fit's {"family", "params"}, or
 null with --no-parametric), "budgets" (one object per budget: compute, n_runs, n_sizes, n_min, n_max, width_decades,
@@ -34,6 +42,7 @@ offset_half_widths, accepted, reason), "approach2" (a, G, b, H, bootstrap), "app
 examples:
   optimal isoflop runs.csv
   optimal isoflop runs.csv --compute-col C --bootstrap 1000 --plot isoflop.png
+  optimal isoflop runs.csv --bootstrap 1000 --cluster-col config --weight-col w
   optimal isoflop runs.csv --compute 1e24 --json
 """
 
@@ -53,12 +62,14 @@ def add_parser(commands):
     common.add_compute_option(parser, help="target budgets (FLOPs) to compare the approaches at (default: the "
                                            "largest budget in the data and 100 x it)", old=("--budgets",))
     parser.add_argument("--bootstrap", type=int, default=0, metavar="B",
-                        help="bootstrap resamples (runs resampled within budgets; the parametric fit too)")
+                        help="bootstrap resamples (a wild bootstrap on each budget's fixed sizes; the parametric fit's "
+                             "rows resampled)")
     parser.add_argument("--seed", type=int, default=0, help=f"bootstrap seed, 0 to {MAX_SEED} (default 0)")
     parser.add_argument("--confidence", type=number, default=0.95, help="interval level (default 0.95)")
     parser.add_argument("--no-parametric", action="store_true", help="skip the parametric (Approach 3) fit")
     parser.add_argument("--plot", metavar="OUT.png", type=common.name, help="draw the profiles with their parabolas, and N*(C) of both")
-    add_column_options(parser, weights=False)  # IsoFLOP parabolas are unweighted: no --weight-col
+    add_column_options(parser)
+    common.add_cluster_option(parser)
     parser.add_argument("--where", action="append", metavar="EXPR",
                         help="use only the rows where EXPR holds (as for 'optimal fit'); repeat it and every one must hold")
     common.add_k_option(parser)
@@ -73,6 +84,8 @@ def _check_args(args):
     if args.bootstrap:
         check_count(args.bootstrap, "--bootstrap", 2, MAX_RESAMPLES)
     check_count(args.seed, "--seed", 0, MAX_SEED)
+    if args.cluster_col and not args.bootstrap:
+        raise OptimalError("--cluster-col is used by the cluster bootstrap: add --bootstrap N")
     check_confidence(args.confidence, "--confidence")
     if args.compute:
         from optimal.allocation.allocate import check_budgets
@@ -93,9 +106,9 @@ def run(args):
     k = common.k_or_default(args)
     runs, columns, selection = read_runs_with_columns(
         args.runs, numbers={COMPUTE_KEY: args.compute_col} if args.compute_col else None, params_col=args.params_col,
-        tokens_col=args.tokens_col, flops_col=args.flops_col, loss_col=args.loss_col,
-        flops_per_param_token=k, where=args.where, n_free=0, return_selection=True)
-    result = optimal.isoflop(runs, compute=columns.get(COMPUTE_KEY), tolerance=args.tolerance,
+        tokens_col=args.tokens_col, flops_col=args.flops_col, loss_col=args.loss_col, group_col=args.cluster_col,
+        weight_col=args.weight_col, flops_per_param_token=k, where=args.where, n_free=0, return_selection=True)
+    result = optimal.isoflop(runs, compute=columns.get(COMPUTE_KEY), clusters=runs.groups, tolerance=args.tolerance,
                              flops_per_param_token=k, targets=args.compute,
                              n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
                              parametric=not args.no_parametric)

@@ -1,8 +1,9 @@
 """The IsoFLOP figure: each budget's runs with its parabola and vertex, and N*(C) of both approaches with bands.
 
 It draws an ``optimal.IsoflopResult`` and computes nothing of its own beyond evaluating what the result holds (the
-parabolas' coefficients, G C^a for each bootstrap draw, the parametric law's allocations via ``compute_optimal`` and
-``allocations``). matplotlib is loaded with this module, which the command line imports only for ``--plot``.
+parabolas' coefficients, G C^a for each bootstrap draw and its ``counted_interval``, the parametric law's allocations
+via ``compute_optimal`` and ``allocations``). matplotlib is loaded with this module, which the command line imports
+only for ``--plot``.
 
 Example:
   >>> import optimal
@@ -19,6 +20,7 @@ from matplotlib.colors import ListedColormap, LogNorm
 import optimal
 from optimal.errors import PlotError
 from optimal.allocation.draws import allocations
+from optimal.analysis.isoflop import counted_interval
 from optimal._util.stats import percentile_bounds
 from optimal.plot.figures import COMPUTE_LABEL, LOSS_LABEL, NotebookFigure, percent_label
 from optimal._util.precision import float64_scope
@@ -82,13 +84,13 @@ def _frontier_panel(ax, result):
     lo, hi = min(budgets.min(), targets.min()) / 2.0, max(budgets.max(), targets.max()) * 2.0
     compute = np.geomspace(lo, hi, 200)
     boot = result.bootstrap
-    if boot is not None:
-        good = np.isfinite(boot["a"])
-        if good.sum() >= 2:
-            draws = np.exp(boot["log_g"][good, None] + boot["a"][good, None] * np.log(compute)[None, :])
-            band_lo, band_hi = percentile_bounds(draws, boot["confidence"])
-            ax.fill_between(compute, band_lo, band_hi, color="tab:blue", alpha=0.2, lw=0,
-                            label=f"Approach 2, {percent_label(boot['confidence'])} bootstrap ({int(good.sum())} draws)")
+    if boot is not None:  # the intervals the result reports: draws without a line widen them
+        ends = [counted_interval(boot["log_g"] + boot["a"] * np.log(c), boot["confidence"], log=True) for c in compute]
+        band_lo, band_hi = (np.array([np.nan if e[end] is None else e[end] for e in ends]) for end in ("lo", "hi"))
+        failed = f", {boot['n_failed']} without a line" if boot["n_failed"] else ""
+        ax.fill_between(compute, band_lo, band_hi, color="tab:blue", alpha=0.2, lw=0,
+                        label=f"Approach 2, {percent_label(boot['confidence'])} bootstrap ({boot['n_resamples']} "
+                              f"draws{failed})")
     ax.plot(compute, result.n_star(compute), color="tab:blue", lw=2.0,
             label=f"Approach 2: N* = {result.coefficient:.3g} C^{result.exponent:.3f}")
     ax.plot([p.compute for p in accepted], [p.n_opt for p in accepted], "o", color="tab:blue", ms=6, zorder=4,

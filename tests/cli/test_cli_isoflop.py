@@ -13,15 +13,18 @@ LAW = Chinchilla(E=1.8, A=480.0, B=2000.0, alpha=0.30, beta=0.40)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def write_csv(path, runs, compute=None, extra=None):
+def write_csv(path, runs, compute=None, extra=None, more=None):
+    """Runs as a CSV: N, D, loss, then C (``compute``), split (``extra``) and ``more`` ({name: values}) when given."""
+    more = more or {}
     header = "N,D,loss" + (",C" if compute is not None else "") + (",split" if extra is not None else "")
-    lines = [header]
+    lines = [header + "".join(f",{name}" for name in more)]
     for i, (n, d, loss) in enumerate(zip(runs.n_params.tolist(), runs.n_tokens.tolist(), runs.loss.tolist())):
         cells = [repr(n), repr(d), repr(loss)]
         if compute is not None:
             cells.append(repr(float(compute[i])))
         if extra is not None:
             cells.append(str(extra[i]))
+        cells += [str(values[i]) for values in more.values()]
         lines.append(",".join(cells))
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -91,9 +94,40 @@ def test_compute_column_where_and_plot(capsys, grid):
     assert code == 0
     assert [b["compute"] for b in answer["budgets"]] == list(BUDGETS)  # read from the column, exactly
     assert [b["n_runs"] for b in answer["budgets"]] == [6] * 4  # --where left out one size per budget
+    assert answer["approach2"]["bootstrap"]["n_with_failure"] == 0  # every size kept in every resample
     assert answer["rows_selected"] == [{"where": "split=a", "kept": 24, "of": 28}]
     assert "kept 24 of 28 rows (split=a)" in err and f"wrote {out_png}" in err
     assert out_png.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_weight_and_cluster_columns(capsys, grid, tmp_path):
+    runs, _, _ = grid
+    split = np.where(np.arange(len(runs.loss)) % 7 == 3, "b", "a")
+    config = [f"size-{i % 7}" for i in range(len(runs.loss))]  # one model config per size, tried at every budget
+    csv = write_csv(tmp_path / "w.csv", runs, extra=split,
+                    more={"w": np.where(split == "a", 1.0, 0.0), "config": config})
+    # a run of weight 0 takes no part: the same vertices as leaving those rows out
+    code, out, _ = run(capsys, ["isoflop", csv, "--weight-col", "w", "--no-parametric", "--json"])
+    code_where, out_where, _ = run(capsys, ["isoflop", csv, "--where", "split=a", "--no-parametric", "--json"])
+    weighted, kept = strict(out), strict(out_where)
+    assert code == code_where == 0
+    assert weighted["approach2"]["a"] == pytest.approx(kept["approach2"]["a"], abs=1e-12)
+    assert [b["n_sizes"] for b in weighted["budgets"]] == [6] * 4
+    # --cluster-col: one sign per config in each resample (7 configs), the same as the library's
+    code, out, err = run(capsys, ["isoflop", csv, "--bootstrap", "16", "--seed", "2", "--cluster-col", "config",
+                                  "--no-parametric", "--json"])
+    found = optimal.isoflop(runs, clusters=config, n_resamples=16, seed=2, parametric=False)
+    answer = strict(out)["approach2"]["bootstrap"]
+    assert code == 0 and answer["n_clusters"] == 7 and answer["scheme"] == "wild"
+    assert answer["a"] == pytest.approx(found.to_dict()["approach2"]["bootstrap"]["a"], rel=1e-12)
+    code, old, err = run(capsys, ["isoflop", csv, "--bootstrap", "16", "--seed", "2", "--group-col", "config",
+                                  "--no-parametric", "--json"])
+    assert code == 0 and strict(old)["approach2"]["bootstrap"] == answer
+    assert "warning: --group-col is deprecated, use --cluster-col" in err
+    code, out, err = run(capsys, ["isoflop", csv, "--cluster-col", "config", "--no-parametric"])
+    assert_one_error(code, out, err, "--cluster-col is used by the cluster bootstrap: add --bootstrap N")
+    code, out, err = run(capsys, ["isoflop", csv, "--weight-col", "weight", "--no-parametric"])
+    assert_one_error(code, out, err, "'weight'")
 
 
 def test_figure_structure():
