@@ -32,6 +32,12 @@ class Parser(argparse.ArgumentParser):
     def error(self, message):
         raise OptimalError(message)
 
+    def _print_message(self, message, file=None):
+        # argparse's own swallows a failed write (--help or --version into a full disk exited 0): let the OSError
+        # reach main, which reports it as one error line
+        if message:
+            (file or sys.stderr).write(message)
+
 
 # --- argument types ------------------------------------------------------------------------------------------------
 

@@ -203,6 +203,14 @@ def test_output_that_cannot_be_written_is_one_error_line(redirect, reason):
     assert reason in proc.stderr
 
 
+@pytest.mark.parametrize("command", ["--help", "--version", "validate --help"])
+def test_help_and_version_into_a_full_disk_are_one_error_line(command):
+    """argparse prints --help and --version itself and swallowed the failed write: both exited 0 into /dev/full."""
+    proc = _program(command, "> /dev/full")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == "error: cannot write the output: no space left on the device stdout writes to\n"
+
+
 def test_output_into_a_closed_pipe_is_one_error_line():
     budgets = " ".join(f"{c:.6g}" for c in np.logspace(18, 26, 2000))  # ~400 KB of JSON: more than a pipe holds
     proc = subprocess.run(f"{sys.executable} -m optimal solve --compute {budgets} --json | head -c 10; "
