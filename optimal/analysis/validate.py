@@ -47,9 +47,10 @@ import numpy as np
 
 from ..errors import DataError, check_confidence, check_count
 from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, BootstrapResult, Refit, bootstrap
-from ..data.runs import validate_runs
+from ..data.runs import min_rows, validate_runs
 from ..data.where import Where, parse_where, where_mask
-from ..fitting.fit import FitResult, fit
+from ..fitting.fit import FitResult, check_constraints, fit
+from ..fitting.problem import free_count
 from ..fitting.options import Objective, Search, Solver, checked, refuse_unknown
 from .predict import Prediction, mean_error_samples, new_run_residuals, predict
 from ..laws import family as family_of
@@ -351,8 +352,9 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
 
     Raises:
       DataError: not exactly one of holdout, largest, rolling; a holdout naming an unknown column, holding out no
-        run, or leaving too few runs to fit (2 per free coefficient); ``largest`` out of range; rolling cut-offs
-        that leave too few runs below or none above; bad runs or covariates (as ``optimal.fit``).
+        run, or leaving too few runs to fit (``optimal.data.runs.min_rows``: one more than the free coefficients);
+        ``largest`` out of range; rolling cut-offs that leave too few runs below or none above; bad runs or
+        covariates (as ``optimal.fit``).
     """
     refuse_unknown("validate", unknown)
     settings = dict(zip(("objective", "search", "solver"), checked(objective, search, solver)), dtype=dtype)
@@ -368,7 +370,7 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
     runs = validate_runs(n_params, n_tokens, loss, weights, n_free=0)
     n = len(runs.loss)
     fam = family_of(law)
-    n_free = max(len(fam.params) - len(fix or {}) - len(tie or ()), 1)
+    n_free = free_count(fam, *check_constraints(fam, fix, tie, ())[:2])
     if compute is None:
         compute = flops_per_param_token * runs.n_params * runs.n_tokens
     compute = np.asarray(compute, dtype=float)
@@ -394,8 +396,8 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
         for c in cutoffs:
             held = compute >= c
             n_kept = int(np.sum(~held & (runs.weights > 0)))
-            if not given and (n_kept < 2 * n_free or not held.any()):
-                notes.append(f"cut-off C = {c:.4g} left out: {n_kept} runs below it (need {2 * n_free})")
+            if not given and (n_kept < min_rows(n_free) or not held.any()):
+                notes.append(f"cut-off C = {c:.4g} left out: {n_kept} runs below it (need {min_rows(n_free)})")
                 continue
             plans.append((f"C >= {c:.4g} FLOPs (fitted on C below)", float(c), held))
         if not plans:
@@ -420,9 +422,9 @@ def _fold(runs, held, label, cutoff, compute, covariates, law, fix, tie, n_free,
         raise DataError(f"the holdout ({label.removeprefix('held out: ')}) holds out no run; every run would be fitted "
                         "and none predicted")
     kept = ~held & (runs.weights > 0)
-    if int(kept.sum()) < 2 * n_free:
+    if int(kept.sum()) < min_rows(n_free):
         raise DataError(f"the holdout ({label.removeprefix('held out: ')}) leaves {int(kept.sum())} runs to fit; "
-                        f"the law's {n_free} free coefficients need at least {2 * n_free}")
+                        f"the law's {n_free} free coefficients need at least {min_rows(n_free)}")
     weights = np.where(held, 0.0, runs.weights)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the fit carries its warnings; the fold reports them

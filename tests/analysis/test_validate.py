@@ -134,7 +134,7 @@ def test_bad_requests_are_named():
         optimal.validate(*args, holdout="dataset=web")
     with pytest.raises(optimal.DataError, match="holds out no run"):
         optimal.validate(*args, holdout="N>1e30")
-    with pytest.raises(optimal.DataError, match=r"leaves 0 runs to fit; the law's 5 free coefficients need at least 10"):
+    with pytest.raises(optimal.DataError, match=r"leaves 0 runs to fit; the law's 5 free coefficients need at least 6"):
         optimal.validate(*args, holdout="N>1")
     with pytest.raises(optimal.DataError, match=r"largest \(runs held out\) must be an integer from 1 to 119"):
         optimal.validate(*args, largest=N_RUNS)

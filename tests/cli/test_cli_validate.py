@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import optimal
-from cli_helpers import assert_one_error, run, strict
+from cli_helpers import assert_one_error, gadre_csv, run, strict
 
 N_RUNS = 40
 
@@ -98,7 +98,7 @@ def test_validate_plot(capsys, files):
     (["--holdout", "size>1e9"], "no column 'size' for the holdout 'size>1e9' (columns are 'N', 'D', 'loss', 'kind')"),
     (["--holdout-largest", "40"], "largest (runs held out) must be an integer from 1 to 39, got 40"),
     (["--holdout-largest", "0"], "--holdout-largest must be an integer >= 1, got 0"),
-    (["--holdout", "N>1e3"], "leaves 0 runs to fit; the law's 5 free coefficients need at least 10"),
+    (["--holdout", "N>1e3"], "leaves 0 runs to fit; the law's 5 free coefficients need at least 6"),
     (["--holdout", "N>1e20"], "holds out no run"),
     (["--holdout", "C=>1e20"], "--holdout 'C=>1e20' is not a row filter"),
     (["--holdout", "N>1e9", "--rolling"], "not allowed with argument"),
@@ -176,3 +176,33 @@ def test_predict_bad_files(capsys, files):
     assert_one_error(code, out, err, "none.json")
     code, out, err = run(capsys, ["predict", "--fit", files["record"], "--runs", files["folder"] / "none.csv"])
     assert_one_error(code, out, err, "none.csv")
+
+
+def test_validate_fits_five_runs_with_tied_exponents(capsys, tmp_path, monkeypatch):
+    """A fold of 5 fitted runs with tied exponents (4 free coefficients) is fitted: before, validate asked for 8."""
+    import optimal.analysis.validate as validation
+
+    class Fitted(Exception):
+        pass
+
+    def fitted(*args, **kwargs):
+        raise Fitted
+
+    monkeypatch.setattr(validation, "fit", fitted)
+    csv = gadre_csv(tmp_path / "runs.csv", extra=[1.4e9])
+    with pytest.raises(Fitted):
+        run(capsys, ["validate", csv, "--holdout-largest", 1, "--tie", "alpha=beta"])
+    assert_one_error(*run(capsys, ["validate", csv, "--holdout-largest", 1]),
+                     "leaves 5 runs to fit; the law's 5 free coefficients need at least 6")
+
+
+@pytest.mark.slow
+def test_validate_five_runs_with_tied_exponents_end_to_end(capsys, tmp_path):
+    """Gadre et al. 2024's protocol: fit 5 runs with alpha = beta, predict a run 10x larger in compute."""
+    csv = gadre_csv(tmp_path / "runs.csv", extra=[1.4e9])
+    code, out, err = run(capsys, ["validate", csv, "--holdout-largest", 1, "--tie", "alpha=beta", "--json"])
+    assert code == 0, err
+    (fold,) = strict(out)["folds"]
+    assert fold["n_fit"] == 5 and fold["n_held_out"] == 1
+    assert fold["fit"]["params"]["alpha"] == fold["fit"]["params"]["beta"]
+    assert abs(fold["runs"][0]["rel_error"]) < 0.02
