@@ -58,7 +58,7 @@ from .analysis.design import Suggestion, predicted_sd, suggest
 from .analysis.isoflop import BudgetProfile, IsoflopResult, isoflop
 from .analysis.predict import Prediction, predict
 from .analysis.recommend import Recommendation, recommend
-from .analysis.validate import Validation, validate
+from .analysis.validate import GroupValidations, Validation, validate, validate_groups
 
 # io: the one record format (save/load of fits, their draws, k, the row selection)
 from .io.records import Record, load_bootstrap, load_coefficients, load_fit, load_record, save_fit
@@ -172,6 +172,7 @@ __all__ = [
     "Prediction",
     "Recommendation",
     "Suggestion",
+    "GroupValidations",
     "Validation",
     "compare",
     "isoflop",
@@ -180,6 +181,7 @@ __all__ = [
     "recommend",
     "suggest",
     "validate",
+    "validate_groups",
     # planning
     "ACCELERATORS",
     "OPTIMIZERS",

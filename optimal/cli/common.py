@@ -175,9 +175,9 @@ def add_group_option(parser):
                         help="with --fit of a grouped fit record (fit --by COL --shared ...): the group to answer for")
 
 
-def add_by_option(parser, shared=True):
+def add_by_option(parser, shared=True, each="one fit per group"):
     parser.add_argument("--by", metavar="COLUMN", type=name,
-                        help="column of group labels (any text): one fit per group" +
+                        help=f"column of group labels (any text): {each}" +
                              (", or one joint fit with --shared" if shared else ""))
 
 

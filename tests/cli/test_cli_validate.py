@@ -103,6 +103,8 @@ def test_validate_plot(capsys, files):
     (["--holdout", "C=>1e20"], "--holdout 'C=>1e20' is not a row filter"),
     (["--holdout", "N>1e9", "--rolling"], "not allowed with argument"),
     ([], "one of the arguments --holdout --holdout-largest --rolling is required"),
+    (["--holdout-largest", "3", "--cluster-col", "kind"], "--cluster-col is used by the cluster bootstrap: add --bootstrap"),
+    (["--holdout-largest", "3", "--by", "dataset"], "no column 'dataset'"),
     (["--rolling", "2", "--confidence", "2"], "--confidence must be between 0 and 1"),
     (["--rolling", "2", "--bootstrap", "1"], "--bootstrap must be an integer from 2"),
     (["--holdout-largest", "3", "--plot", "out.unknown"], "cannot tell the image format"),
@@ -206,3 +208,56 @@ def test_validate_five_runs_with_tied_exponents_end_to_end(capsys, tmp_path):
     assert fold["n_fit"] == 5 and fold["n_held_out"] == 1
     assert fold["fit"]["params"]["alpha"] == fold["fit"]["params"]["beta"]
     assert abs(fold["runs"][0]["rel_error"]) < 0.02
+
+
+@pytest.fixture(scope="module")
+def grouped(tmp_path_factory):
+    """A runs CSV of two data sets (code, web) of N_RUNS synthetic runs each (each group's fits: the same compiled
+    program as the other tests'), with a config column (clusters of 2 runs)."""
+    rows = []
+    for label, seed, shift in (("web", 1, 1.0), ("code", 2, 0.95)):
+        runs = optimal.synthetic_runs(n_runs=N_RUNS, noise=0.01, seed=seed)
+        rows += [f"{n!r},{d!r},{shift * l!r},{label},c{i // 2}" for i, (n, d, l) in enumerate(zip(
+            runs.n_params.tolist(), runs.n_tokens.tolist(), runs.loss.tolist()))]
+    csv = tmp_path_factory.mktemp("cli_validate_by") / "runs.csv"
+    csv.write_text("N,D,loss,dataset,config\n" + "\n".join(rows) + "\n")
+    return {"csv": csv, "dataset": np.repeat(["web", "code"], N_RUNS)}
+
+
+def test_validate_by_validates_each_group(capsys, grouped):
+    """--by COLUMN: one validation per group (its own K largest runs held out), text and JSON."""
+    code, out, err = run(capsys, ["validate", grouped["csv"], "--by", "dataset", "--holdout-largest", 3, "--json"])
+    assert code == 0, err
+    found = strict(out)
+    assert found["schema"] == "optimal.validate/1" and [g["group"] for g in found["groups"]] == ["code", "web"]
+    assert set(found["law"]["params"]) == {"code", "web"}
+    for group in found["groups"]:
+        (fold,) = group["folds"]
+        assert fold["n_fit"] == N_RUNS - 3 and fold["n_held_out"] == 3
+        assert all(grouped["dataset"][r["index"]] == group["group"] for r in fold["runs"])  # the file's rows
+        assert found["law"]["params"][group["group"]] == fold["fit"]["params"]
+    code, out, err = run(capsys, ["validate", grouped["csv"], "--by", "dataset", "--holdout-largest", 3])
+    assert code == 0, err
+    assert out.startswith("== group code ==\nvalidate: Chinchilla law") and "\n== group web ==\n" in out
+
+
+def test_validate_cluster_col_reaches_each_folds_bootstrap(capsys, grouped, monkeypatch):
+    """--cluster-col: each fold's bootstrap resamples whole clusters (the config column) of its fitted runs; with --by,
+    the clusters of the group's rows."""
+    import optimal.analysis.validate as validation
+
+    seen = []
+
+    class Bootstrapped(Exception):
+        pass
+
+    def spy(result, **options):
+        seen.append(options.get("groups"))
+        raise Bootstrapped
+
+    monkeypatch.setattr(validation, "bootstrap", spy)
+    with pytest.raises(Bootstrapped):
+        run(capsys, ["validate", grouped["csv"], "--by", "dataset", "--holdout-largest", 3, "--bootstrap", 2,
+                     "--cluster-col", "config"])
+    (clusters,) = seen  # the first group's (code's) fold: 37 runs in 20 configs of 2 runs
+    assert clusters is not None and len(clusters) == N_RUNS - 3 and len(set(clusters.tolist())) == N_RUNS // 2
