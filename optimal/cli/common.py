@@ -170,9 +170,9 @@ def add_law_options(parser, fit=True, positional_alias=False):
         add_fit_option(parser, positional_alias)
 
 
-def add_group_option(parser):
+def add_group_option(parser, what="the group to answer for"):
     parser.add_argument("--group", metavar="LABEL",
-                        help="with --fit of a grouped fit record (fit --by COL --shared ...): the group to answer for")
+                        help=f"with --fit of a grouped fit record (fit --by COL --shared ...): {what}")
 
 
 def add_by_option(parser, shared=True, each="one fit per group"):
