@@ -59,7 +59,7 @@ from .analysis.design import Suggestion, predicted_sd, suggest
 from .analysis.isoflop import BudgetProfile, IsoflopResult, isoflop
 from .analysis.predict import Prediction, predict
 from .analysis.recommend import Recommendation, recommend
-from .analysis.validate import Validation, validate
+from .analysis.validate import GroupValidations, Validation, validate, validate_groups
 
 # io: the one record format (save/load of fits, their draws, k, the row selection)
 from .io.records import Record, load_bootstrap, load_coefficients, load_fit, load_record, save_fit
@@ -176,6 +176,7 @@ __all__ = [
     "Prediction",
     "Recommendation",
     "Suggestion",
+    "GroupValidations",
     "Validation",
     "compare",
     "isoflop",
@@ -184,6 +185,7 @@ __all__ = [
     "recommend",
     "suggest",
     "validate",
+    "validate_groups",
     # planning
     "ACCELERATORS",
     "OPTIMIZERS",

@@ -39,3 +39,16 @@ def files(tmp_path_factory):
     record = folder / "fit.json"
     optimal.save_fit(record, result, bootstrap=optimal.bootstrap(result, n_resamples=8))
     return {"csv": csv, "record": record, "dict": json.loads(record.read_text()), "folder": folder}
+
+
+def gadre_csv(path, overtrained=True, extra=()):
+    """A runs CSV of Gadre et al. 2024's smallest protocol: 4 runs at 20 tokens per parameter and (``overtrained``)
+    one 16x over-trained, from a law with alpha = beta (4 free coefficients when the exponents are tied); ``extra``:
+    more model sizes at 20 tokens per parameter (runs to hold out, say)."""
+    import numpy as np
+
+    n = np.array([11e6, 79e6, 154e6, 411e6] + ([11e6] if overtrained else []) + list(extra))
+    d = np.array([20, 20, 20, 20] + ([320] if overtrained else []) + [20] * len(extra)) * n
+    loss = (1.8 + 400 / n ** 0.3 + 400 / d ** 0.3) * np.exp(0.003 * np.random.default_rng(0).standard_normal(n.size))
+    path.write_text("N,D,loss\n" + "".join(f"{a:.17g},{b:.17g},{c:.17g}\n" for a, b, c in zip(n, d, loss)))
+    return path

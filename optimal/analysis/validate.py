@@ -50,9 +50,10 @@ import numpy as np
 
 from ..errors import DataError, check_confidence, check_count
 from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, BootstrapResult, Refit, bootstrap
-from ..data.runs import validate_runs
+from ..data.runs import min_rows, validate_runs
 from ..data.where import Where, parse_where, where_mask
-from ..fitting.fit import FitResult, fit
+from ..fitting.fit import FitResult, check_constraints, fit
+from ..fitting.problem import free_count
 from ..fitting.options import Objective, Search, Solver, checked, refuse_unknown
 from .predict import Prediction, mean_error_samples, new_run_residuals, predict
 from ..laws import family as family_of
@@ -60,7 +61,8 @@ from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .._util.results import Issue, Status, issues
 from .._util.text import format_table
-from ..fitting.groups import combined_status
+from ..fitting.groups import _ByGroup, combined_status
+from ..data.groups import encode_groups
 
 SIGNIFICANCE = 0.01  # the level of each test: a right law is flagged by one of the two in about 2% of folds
 DEFAULT_ROLLING = 5  # cut-offs of a rolling validation when none are given
@@ -331,7 +333,7 @@ def _rolling_cutoffs(rolling, compute):
 def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=None, rolling=None, compute=None,
              columns=None, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, law="chinchilla", covariates=None,
              fix=None, tie=(), objective=Objective(), search=Search(), solver=Solver(), dtype=None, n_resamples=0,
-             seed=0, confidence=0.95, max_iter=1000, **unknown) -> Validation:
+             seed=0, confidence=0.95, max_iter=1000, clusters=None, **unknown) -> Validation:
     """Fit on some runs, predict the held-out ones, and test the errors against the intervals (module docstring).
 
     Args:
@@ -347,15 +349,18 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
       law, covariates ({name: (n,)}), fix, tie, objective (an ``Objective``), search (a ``Search``), solver (a
         ``Solver``), dtype: passed to ``optimal.fit`` for every fold.
       n_resamples: bootstrap resamples per fold (0: the linearised interval, rougher); seed, max_iter: the
-        bootstrap's. confidence: the intervals' level.
+        bootstrap's. confidence: the intervals' level. clusters: optional (n,) labels (any text), the bootstrap's
+        resampling unit: each fold's bootstrap resamples whole clusters of its fitted runs (``bootstrap(groups=)``;
+        needs ``n_resamples``). One validation per group of runs: ``validate_groups``.
 
     Returns:
       A ``Validation``.
 
     Raises:
       DataError: not exactly one of holdout, largest, rolling; a holdout naming an unknown column, holding out no
-        run, or leaving too few runs to fit (2 per free coefficient); ``largest`` out of range; rolling cut-offs
-        that leave too few runs below or none above; bad runs or covariates (as ``optimal.fit``).
+        run, or leaving too few runs to fit (``optimal.data.runs.min_rows``: one more than the free coefficients);
+        ``largest`` out of range; rolling cut-offs that leave too few runs below or none above; bad runs or
+        covariates (as ``optimal.fit``).
     """
     refuse_unknown("validate", unknown)
     settings = dict(zip(("objective", "search", "solver"), checked(objective, search, solver)), dtype=dtype)
@@ -370,8 +375,9 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
     check_count(seed, "seed", 0, MAX_SEED)
     runs = validate_runs(n_params, n_tokens, loss, weights, n_free=0)
     n = len(runs.loss)
+    clusters = _cluster_labels(clusters, n_resamples, n)
     fam = family_of(law)
-    n_free = max(len(fam.params) - len(fix or {}) - len(tie or ()), 1)
+    n_free = free_count(fam, *check_constraints(fam, fix, tie, ())[:2])
     if compute is None:
         compute = flops_per_param_token * runs.n_params * runs.n_tokens
     compute = np.asarray(compute, dtype=float)
@@ -397,8 +403,8 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
         for c in cutoffs:
             held = compute >= c
             n_kept = int(np.sum(~held & (runs.weights > 0)))
-            if not given and (n_kept < 2 * n_free or not held.any()):
-                notes.append(f"cut-off C = {c:.4g} left out: {n_kept} runs below it (need {2 * n_free})")
+            if not given and (n_kept < min_rows(n_free) or not held.any()):
+                notes.append(f"cut-off C = {c:.4g} left out: {n_kept} runs below it (need {min_rows(n_free)})")
                 continue
             plans.append((f"C >= {c:.4g} FLOPs (fitted on C below)", float(c), held))
         if not plans:
@@ -406,7 +412,7 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
     folds = []
     for label, cutoff, held in plans:
         folds.append(_fold(runs, held, label, cutoff, compute, covariates, law, fix, tie, n_free, n_resamples, seed,
-                           confidence, max_iter, settings))
+                           confidence, max_iter, settings, clusters))
     if folds and folds[0].prediction.method == "linearised":
         notes.append("intervals linearised from each fit's curvature (no bootstrap): rough; add bootstrap resamples "
                      "for percentile intervals")
@@ -415,7 +421,7 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
 
 
 def _fold(runs, held, label, cutoff, compute, covariates, law, fix, tie, n_free, n_resamples, seed, confidence,
-          max_iter, settings):
+          max_iter, settings, clusters=None):
     """Fit the kept runs (the held-out ones at weight 0: one row count, one compiled program for every fold), then
     drop the held-out rows from the result, bootstrap it if asked, and predict the held-out runs."""
     m = int(held.sum())
@@ -423,9 +429,9 @@ def _fold(runs, held, label, cutoff, compute, covariates, law, fix, tie, n_free,
         raise DataError(f"the holdout ({label.removeprefix('held out: ')}) holds out no run; every run would be fitted "
                         "and none predicted")
     kept = ~held & (runs.weights > 0)
-    if int(kept.sum()) < 2 * n_free:
+    if int(kept.sum()) < min_rows(n_free):
         raise DataError(f"the holdout ({label.removeprefix('held out: ')}) leaves {int(kept.sum())} runs to fit; "
-                        f"the law's {n_free} free coefficients need at least {2 * n_free}")
+                        f"the law's {n_free} free coefficients need at least {min_rows(n_free)}")
     weights = np.where(held, 0.0, runs.weights)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the fit carries its warnings; the fold reports them
@@ -437,7 +443,7 @@ def _fold(runs, held, label, cutoff, compute, covariates, law, fix, tie, n_free,
         boot = None
         if n_resamples:
             boot = bootstrap(result, n_resamples=n_resamples, seed=seed, confidence=confidence,
-                             refit=Refit(max_iter=max_iter))
+                             groups=None if clusters is None else clusters[rows], refit=Refit(max_iter=max_iter))
     # predictions from the fit that still holds every row (at weight 0 where held out: the same law, residuals and
     # curvature), at every run, then the held-out ones taken: the same shapes in every fold, compiled once
     every = covariates or None
@@ -447,3 +453,62 @@ def _fold(runs, held, label, cutoff, compute, covariates, law, fix, tie, n_free,
     metrics = fold_metrics(prediction, runs.loss[held], confidence, errors, residuals, seed)
     return Fold(label, cutoff, result, boot, np.flatnonzero(held), runs.loss[held], compute[held], prediction, metrics,
                 tuple(misspecification_messages(metrics, confidence)))
+
+
+def _cluster_labels(clusters, n_resamples, n):
+    """The (n,) clusters' ids, or None; ``DataError`` for the wrong length or without resamples."""
+    if clusters is None:
+        return None
+    if not n_resamples:
+        raise DataError("clusters are the bootstrap's resampling unit: give n_resamples (bootstrap resamples) too")
+    return encode_groups(clusters, n)[1]  # one id per run (checks one label per run)
+
+
+class GroupValidations(_ByGroup):
+    """Every group's own validation, ``{label: Validation}`` (``validate_groups``), with the result protocol
+    (``optimal.fitting.groups``: labelled warnings, ``to_dict()`` as ``{"status", "groups": [{"group", ...}]}``,
+    ``summary()`` one section per group)."""
+
+    @property
+    def misspecified(self) -> bool:
+        """Whether any group's held-out errors exceed what its intervals allow."""
+        return any(v.misspecified for v in self.values())
+
+    def as_one(self) -> Validation:
+        """One ``Validation`` holding every group's folds, each label prefixed with its group (for one figure)."""
+        first = next(iter(self.values()))
+        folds = tuple(dataclasses.replace(f, label=f"[group {g}] {f.label.removeprefix('held out: ')}")
+                      for g, v in self.items() for f in v.folds)
+        return Validation(first.mode, folds, first.confidence, self.warnings, self.notes)
+
+
+def validate_groups(n_params, n_tokens, loss, weights=None, *, groups, compute=None, columns=None, covariates=None,
+                    clusters=None, **options) -> GroupValidations:
+    """One ``validate`` per group of runs: ``groups`` (n,) labels (any text; sorted as ``encode_groups`` sorts
+    them), each group's rows (and their ``compute``, ``columns``, ``covariates`` and ``clusters``, all (n,)) validated
+    on their own with the same ``options`` (``validate``'s: holdout, largest, rolling, law, n_resamples, ...).
+    The per-group counterpart of ``validate``, as ``optimal.fit_groups`` is of ``optimal.fit``.
+
+    Returns a ``GroupValidations``. Raises as ``validate`` does, the message naming the group.
+    """
+    labels, ids = encode_groups(groups, len(np.asarray(loss)))
+
+    def rows(values, mask):
+        return None if values is None else np.asarray(values)[mask]
+
+    parts = []
+    for g, label in enumerate(labels):
+        mask = ids == g
+        try:
+            found = validate(
+                rows(n_params, mask), rows(n_tokens, mask), rows(loss, mask), rows(weights, mask),
+                compute=rows(compute, mask), clusters=rows(clusters, mask),
+                columns=None if columns is None else {k: rows(v, mask) for k, v in columns.items()},
+                covariates=None if covariates is None else {k: rows(v, mask) for k, v in covariates.items()},
+                **options)
+        except DataError as exc:
+            raise DataError(f"group {label}: {exc}") from None
+        index = np.flatnonzero(mask)  # held-out runs by their index in the caller's arrays, as validate gives them
+        parts.append((label, dataclasses.replace(
+            found, folds=tuple(dataclasses.replace(f, held_out=index[f.held_out]) for f in found.folds))))
+    return GroupValidations(parts)

@@ -32,6 +32,12 @@ class Parser(argparse.ArgumentParser):
     def error(self, message):
         raise OptimalError(message)
 
+    def _print_message(self, message, file=None):
+        # argparse's own swallows a failed write (--help or --version into a full disk exited 0): let the OSError
+        # reach main, which reports it as one error line
+        if message:
+            (file or sys.stderr).write(message)
+
 
 # --- argument types ------------------------------------------------------------------------------------------------
 
@@ -164,14 +170,14 @@ def add_law_options(parser, fit=True, positional_alias=False):
         add_fit_option(parser, positional_alias)
 
 
-def add_group_option(parser):
+def add_group_option(parser, what="the group to answer for"):
     parser.add_argument("--group", metavar="LABEL",
-                        help="with --fit of a grouped fit record (fit --by COL --shared ...): the group to answer for")
+                        help=f"with --fit of a grouped fit record (fit --by COL --shared ...): {what}")
 
 
-def add_by_option(parser, shared=True):
+def add_by_option(parser, shared=True, each="one fit per group"):
     parser.add_argument("--by", metavar="COLUMN", type=name,
-                        help="column of group labels (any text): one fit per group" +
+                        help=f"column of group labels (any text): {each}" +
                              (", or one joint fit with --shared" if shared else ""))
 
 

@@ -16,6 +16,7 @@ from optimal.errors import DataError, OptimalError, OutputError, check_confidenc
 from optimal.data.readers import read_runs_with_columns
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.fitting.fit import MAX_ITER, check_constraints
+from optimal.fitting.problem import free_count
 from optimal.fitting.sweep import fit_cells, setting_label
 from optimal.laws import FAMILIES
 from optimal._util.jsonio import check_writable
@@ -182,7 +183,7 @@ def _read_runs(args):
         labels={"--by": args.by} if args.by else None, params_col=args.params_col, tokens_col=args.tokens_col,
         flops_col=args.flops_col, loss_col=args.loss_col, group_col=args.cluster_col, weight_col=args.weight_col,
         flops_per_param_token=k_or_default(args), drop_highest_loss=args.drop_highest_loss, where=args.where,
-        return_selection=True,
+        n_free=free_count(FAMILIES[args.law], named_once(args.fix, "--fix"), args.tie or ()), return_selection=True,
     )
     covariates = {name: columns[f"covariate {name}"] for name in covariate_cols}
     return runs, covariates, columns.get("--by"), [kept._asdict() for kept in selection]

@@ -107,7 +107,11 @@ def main(argv=None):
         try:
             with warnings.catch_warnings():
                 warnings.showwarning = _show_warning
-                args = build_parser().parse_args(argv)
+                try:
+                    args = build_parser().parse_args(argv)
+                except SystemExit:  # --help, --version: their text is the output, and must be written too
+                    sys.stdout.flush()
+                    raise
                 resolve_deprecated(args)
                 code = args.run(args)
             sys.stdout.flush()  # a full disk shows here, not at exit

@@ -8,7 +8,7 @@ import warnings
 
 import optimal
 from optimal.analysis.validate import QUANTITIES, SIGNIFICANCE
-from optimal.errors import check_confidence, check_count
+from optimal.errors import OptimalError, check_confidence, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.data.readers import read_runs_with_columns
 from optimal.data.where import parse_where
@@ -37,12 +37,18 @@ JSON (--json): {{"schema": "optimal.validate/1", "law" ({{"family", "params"}}: 
 "expected_pi_coverage", "coverage_p", "bias_p", "flagged_coverage", "flagged_bias", "flagged"}}, "warnings", "runs":
 [{{"index", "N", "D", "C", "loss", "predicted", "rel_error", "mean": {{"lo", "hi"}}, "new_run": {{"lo", "hi"}},
 "in_mean_interval", "in_prediction_interval", "extrapolation": {{"compute_decades", "N_decades_outside",
-"D_decades_outside"}}}}]}}]}}; with --where, "rows_selected" as fit gives it.
+"D_decades_outside"}}}}]}}]}}; with --where, "rows_selected" as fit gives it. With --by: {{"schema", "law" ({{"family",
+"params" by group, each as above}}), "status", "groups": [{{"group": label, "mode", ..., "folds": [...]}}: one object
+as above per group, in sorted label order]}}.
+
+--cluster-col COLUMN (with --bootstrap): each fold's bootstrap resamples whole clusters of its fitted runs (the runs
+of one model config, say), as fit's does.
 
 examples:
   optimal validate runs.csv --holdout "C>=6.4e18"
   optimal validate runs.csv --holdout-largest 5 --bootstrap 200
   optimal validate runs.csv --rolling --law kaplan --json
+  optimal validate runs.csv --by dataset --holdout-largest 3 --bootstrap 100 --cluster-col config
 """
 
 
@@ -65,6 +71,9 @@ def add_parser(commands):
     parser.add_argument("--tie", type=assignment("NAME=NAME (e.g. alpha=beta)"), action="extend", nargs="+",
                         metavar="NAME=NAME", help="hold two parameters equal")
     add_column_options(parser)
+    common.add_by_option(parser, shared=False, each="each group validated on its own (its own holdout, fits and "
+                                                      "tests)")
+    common.add_cluster_option(parser)
     parser.add_argument("--where", action="append", metavar="EXPR", help="use only the rows where EXPR holds (as fit)")
     parser.add_argument("--drop-highest-loss", type=int, default=0, metavar="K",
                         help="leave out the K highest-loss rows (Epoch: 5)")
@@ -87,6 +96,8 @@ def add_parser(commands):
 
 def _check_args(args):
     """What can be checked before reading and fitting."""
+    if args.cluster_col and not args.bootstrap:
+        raise OptimalError("--cluster-col is used by the cluster bootstrap: add --bootstrap N")
     if args.bootstrap:
         check_count(args.bootstrap, "--bootstrap", 2, MAX_RESAMPLES)
     check_count(args.seed, "--seed", 0, MAX_SEED)
@@ -112,8 +123,8 @@ def _check_args(args):
 
 
 def _read(args):
-    """The runs, their covariates, their compute (FLOPs) and the column the holdout names (or None), and what each
-    --where kept."""
+    """The runs (their groups: the --cluster-col clusters), their covariates, their compute (FLOPs), the column the
+    holdout names (or None), the --by labels (or None), and what each --where kept."""
     covariate_cols = named_once(args.covariate, "--covariate")
     numbers = {f"covariate {name}": column for name, column in covariate_cols.items()}
     if args.flops_col:
@@ -125,40 +136,47 @@ def _read(args):
         if column.strip().casefold() not in {q.casefold() for q in QUANTITIES}:
             holdout_column = column
             labels = {f"the holdout {args.holdout!r}": column}
+    if args.by:
+        labels = (labels or {}) | {"--by": args.by}
     runs, columns, selection = read_runs_with_columns(
         args.runs, numbers=numbers, labels=labels, params_col=args.params_col, tokens_col=args.tokens_col,
-        flops_col=args.flops_col, loss_col=args.loss_col, weight_col=args.weight_col,
+        flops_col=args.flops_col, loss_col=args.loss_col, group_col=args.cluster_col, weight_col=args.weight_col,
         flops_per_param_token=common.k_or_default(args), drop_highest_loss=args.drop_highest_loss, where=args.where,
         n_free=0, return_selection=True)
     covariates = {name: columns[f"covariate {name}"] for name in covariate_cols}
     extra = {} if holdout_column is None else {holdout_column: columns[f"the holdout {args.holdout!r}"]}
     compute = columns.get("C")
-    return runs, covariates, compute, extra, [kept._asdict() for kept in selection]
+    return runs, covariates, compute, extra, columns.get("--by"), [kept._asdict() for kept in selection]
 
 
 def run(args):
     common.resolve_iterations(args)
     _check_args(args)
-    runs, covariates, compute, extra, selection = _read(args)
+    runs, covariates, compute, extra, by, selection = _read(args)
     mode = {"holdout": args.holdout, "largest": args.holdout_largest, "rolling": args.rolling}
     if sys.stderr.isatty():
         sys.stderr.write(f"fitting the {args.law} law to the runs kept ...\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # each fold carries its fit's warnings; printed below
-        report = optimal.validate(
-            runs.n_params, runs.n_tokens, runs.loss, runs.weights, holdout=mode["holdout"], largest=mode["largest"],
-            rolling=mode["rolling"], compute=compute, columns=extra, flops_per_param_token=common.k_or_default(args),
-            law=args.law, covariates=covariates or None, fix=named_once(args.fix, "--fix") or None,
-            tie=args.tie or (), n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
-            max_iter=args.bootstrap_max_iter, objective=optimal.Objective(delta=args.delta),
+        options = dict(
+            holdout=mode["holdout"], largest=mode["largest"], rolling=mode["rolling"], compute=compute, columns=extra,
+            flops_per_param_token=common.k_or_default(args), law=args.law, covariates=covariates or None,
+            fix=named_once(args.fix, "--fix") or None, tie=args.tie or (), n_resamples=args.bootstrap, seed=args.seed,
+            confidence=args.confidence, max_iter=args.bootstrap_max_iter, clusters=runs.groups,
+            objective=optimal.Objective(delta=args.delta),
             search=optimal.Search(n_polish=args.n_polish, n_samples=args.n_samples))
+        if by is None:
+            report = optimal.validate(runs.n_params, runs.n_tokens, runs.loss, runs.weights, **options)
+        else:  # one validation per group
+            report = optimal.validate_groups(runs.n_params, runs.n_tokens, runs.loss, runs.weights, groups=by,
+                                             **options)
     for s in selection:
         print(f"kept {s['kept']} of {s['of']} rows ({s['where']})", file=sys.stderr)
     if args.plot:
         from optimal import plot
         from optimal.plot.validate import validation_figure
 
-        common.wrote(plot.save_figure(validation_figure(report), args.plot))
+        common.wrote(plot.save_figure(validation_figure(report if by is None else report.as_one()), args.plot))
     if args.json:
         output = report.to_dict()
         if selection:
@@ -166,19 +184,25 @@ def run(args):
         common.emit("validate", output, _law(report))
     else:
         print(report_text(report))
-    for fold in report.folds:
-        prefix = f"[{fold.label}] " if len(report.folds) > 1 else ""
-        for message in fold.fit.warnings:
-            warn(f"{prefix}fit: {message}")
-        for message in fold.bootstrap.warnings if fold.bootstrap is not None else []:
-            warn(f"{prefix}bootstrap: {message}")
-    for message in report.warnings:
-        warn(message)
+    for group, validation in [(None, report)] if by is None else report.items():
+        where = "" if group is None else f"[group {group}] "
+        for fold in validation.folds:
+            prefix = where + (f"[{fold.label}] " if len(validation.folds) > 1 else "")
+            for message in fold.fit.warnings:
+                warn(f"{prefix}fit: {message}")
+            for message in fold.bootstrap.warnings if fold.bootstrap is not None else []:
+                warn(f"{prefix}bootstrap: {message}")
+        for message in validation.warnings:
+            warn(where + str(message))
     return 0
 
 
 def _law(report):
-    """The fitted law: the one fold's, or every fold's params by label."""
+    """The fitted law: the one fold's, or every fold's params by label; with --by, each group's by group."""
+    if isinstance(report, optimal.GroupValidations):
+        laws = {group: _law(validation) for group, validation in report.items()}
+        return {"family": next(iter(laws.values()))["family"],
+                "params": {group: law["params"] for group, law in laws.items()}}
     if len(report.folds) == 1:
         return common.fit_law_json(report.folds[0].fit)
     return {"family": report.folds[0].fit.family.name,

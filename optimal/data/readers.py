@@ -60,7 +60,8 @@ def read_runs_csv(
       drop_highest_loss: leave out the k highest-loss rows the way Epoch AI did (Besiroglu et al. 2024):
         keep the rows whose loss is strictly below the k-th largest loss (ties can drop more than k). With
         ``where``, the k highest of the rows the filters kept.
-      n_free: number of coefficients the fit will estimate; at least ``2 * n_free`` rows must remain.
+      n_free: number of coefficients the fit will estimate; at least ``min_rows(n_free)`` (n_free + 1) rows
+        must remain (``optimal.data.runs.min_rows``).
       where: row filters, every one of which a row must pass (``parse_where``: ``"dataset=web"``,
         ``["N>=1e8", "status!=failed"]``). They are applied first, each to the rows the ones before it kept;
         the other columns of the rows they leave out are never read (a failed run's empty loss, say).

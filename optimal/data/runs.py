@@ -50,6 +50,19 @@ class ColumnNames(NamedTuple):
 _ARRAY_NAMES = ColumnNames("n_params", "n_tokens", "loss", "weights", "groups", lambda i: f"index {i}")
 
 
+def min_rows(n_free: int) -> int:
+    """The fewest rows of positive weight a fit of ``n_free`` free coefficients needs (the one place this rule is
+    stated): one more than the coefficients, so that at least one residual degree of freedom is left (the residual
+    scale, and with it the prediction interval and ``validate``'s sqrt(n / (n - p)), needs n > p).
+
+    ``n_free`` counts the coefficients the fit estimates after ``fix``, ``tie`` and ``shared``
+    (``optimal.fitting.problem.free_count``): Chinchilla's 5, 4 with the exponents tied. Gadre et al. 2024 fit 4
+    (E, A, B and one exponent, their eta) to 5 runs; this count lets that protocol run. Whether the rows
+    identify the coefficients is the fit's identifiability diagnostics' question, not this count's.
+    """
+    return n_free + 1
+
+
 def validate_runs(
     n_params: ArrayLike,
     n_tokens: ArrayLike,
@@ -68,8 +81,8 @@ def validate_runs(
       weights: optional non-negative fitting weight of each run, shape (n,); ones when None.
       groups: optional group label of each run (any hashable values), length n; mapped to int ids
         0..G-1 in the labels' sorted order as text (``encode_groups``, which also returns the labels).
-      n_free: number of coefficients the fit will estimate; at least ``2 * n_free`` rows with positive
-        weight are required. 0 turns the check off.
+      n_free: number of coefficients the fit will estimate; at least ``min_rows(n_free)`` (n_free + 1) rows with
+        positive weight are required. 0 turns the check off.
       source: where the arrays came from (a file name, say), put in front of every error message.
 
     Duplicate rows are allowed: they are replicate runs.
@@ -172,11 +185,11 @@ def _check_weights(weights, name, row, source):
 def _check_identifiable(n_params, n_tokens, weights, n_free, dropped, source):
     used = weights > 0
     n_used = int(used.sum())
-    if n_used < 2 * n_free:
+    if n_free and n_used < min_rows(n_free):
         which = "rows" if used.all() else "rows with positive weight"
         raise DataError(
-            _where(source, f"need at least {2 * n_free} rows to fit {n_free} coefficients, got {n_used} "
-                           f"{which}{dropped}; add runs or fit fewer coefficients")
+            _where(source, f"need at least {min_rows(n_free)} rows to fit {n_free} free coefficients, got {n_used} "
+                           f"{which}{dropped}; add runs or fit fewer coefficients (fix or tie some)")
         )
     for values, symbol, what in ((n_params, "N", "model sizes"), (n_tokens, "D", "token counts")):
         used_values = values[used]

@@ -18,7 +18,8 @@ import numpy as np
 from ..data.groups import encode_groups
 from ..data.runs import Runs, validate_runs
 from .diagnostics import identifiability, plausibility, scaled_condition, singular_curvature
-from .problem import RowData, expand, hessian_at, problem_evaluator, reduce, structure, uses_own_derivatives
+from .problem import (RowData, expand, free_count, hessian_at, problem_evaluator, reduce, structure,
+                      uses_own_derivatives)
 from .screen import screen, search_edges
 from ..errors import (CoefficientsError, DataError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, PlausibilityWarning,
                      check_positive)
@@ -285,7 +286,6 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
     covariates = check_covariates(fam, covariates, len(runs.loss))
     fix, tie, shared = check_constraints(fam, fix, tie, shared)
     settings = (*checked(objective, search, solver), dtype)
-    n_free = max(len(fam.params) - len(fix) - len(tie), 1)
     if groups is not None:
         labels, ids = encode_groups(groups, len(runs.loss))
         if len(labels) < 2:
@@ -293,7 +293,8 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
                                     f"({labels[0]!r}): fit these runs without groups and shared, or give more groups")
     elif shared:
         raise CoefficientsError("shared parameters need groups: pass groups=(n,) labels, one per run")
-    validate_runs(*runs[:4], n_free=n_free)  # enough rows for the law's free parameters
+    # enough rows for the free coefficients (after fix, tie and shared: a joint fit's every group's own)
+    validate_runs(*runs[:4], n_free=free_count(fam, fix, tie, shared, None if groups is None else labels))
     if groups is None:
         return fit_masked(fam, runs, covariates, fix, tie, [np.ones(len(runs.loss), bool)], *settings)[0]
     return _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, *settings)
@@ -318,7 +319,7 @@ def fit_groups(n_params, n_tokens, loss, weights=None, *, groups, law="chinchill
     settings = (*checked(objective, search, solver), dtype)
     if groups is None:
         raise OptimalError("fit_groups needs groups: one label per run")
-    n_free = max(len(fam.params) - len(fix) - len(tie), 1)
+    n_free = free_count(fam, fix, tie)
     labels, ids = encode_groups(groups, len(runs.loss))
     for g, label in enumerate(labels):  # every group on its own, all of them lanes of one compiled polish
         validate_runs(*(np.asarray(x)[ids == g] for x in runs[:4]), n_free=n_free, source=f"group {label}")

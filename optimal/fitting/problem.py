@@ -93,6 +93,13 @@ def structure(family: Family, fixed=None, tied=(), shared=(), group_labels=None)
     return Structure(select, base, tuple(names))
 
 
+def free_count(family: Family, fixed=None, tied=(), shared=(), group_labels=None) -> int:
+    """How many coefficients a fit estimates: the length F of the free vector after ``fixed``, ``tied`` and
+    ``shared`` (and, with ``group_labels``, one entry per group for every parameter not shared). The rows a fit
+    needs are counted from it (``optimal.data.runs.min_rows``). Raises as ``structure`` does."""
+    return len(structure(family, fixed, tied, shared, group_labels).names)
+
+
 def expand(z, select, base):
     """Free vector(s) z (..., F) -> fitting-space parameters (..., G, P)."""
     z = jnp.asarray(z)

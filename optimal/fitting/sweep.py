@@ -17,6 +17,7 @@ from ..data.runs import validate_runs
 from ..laws import family as family_of
 from .fit import check_constraints, check_covariates, fit_masked
 from .options import Objective, Search, Solver, checked, refuse_unknown
+from .problem import free_count
 from .groups import combined_status, labelled
 from .._util.precision import float64_scope, resolve_dtype
 
@@ -169,7 +170,7 @@ def sweep(n_params, n_tokens, loss, weights=None, *, law=("chinchilla",), delta=
         fam = family_of(name)
         cov = check_covariates(fam, covariates, len(runs.loss))
         fixed, tied, _ = check_constraints(fam, fix, tie, ())
-        n_free = max(len(fam.params) - len(fixed) - len(tied), 1)
+        n_free = free_count(fam, fixed, tied)
         for label, k, mask in masked:
             where = f"drop_smallest={k}" + ("" if label is None else f" in group {label!r}")
             validate_runs(*(np.asarray(x)[mask] for x in runs[:4]), n_free=n_free, source=where)

@@ -29,7 +29,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 import optimal
 from optimal.allocation.draws import allocations
 from optimal.fitting.bootstrap import derived_params
-from optimal.errors import PlotError, check_count
+from optimal.errors import PlotError, check_count, check_positive
 from optimal.laws.chinchilla import CHINCHILLA
 from optimal._util.jsonio import check_writable
 from optimal._util.precision import float64_scope
@@ -458,7 +458,7 @@ def _finish_frontier_panels(panels, c_lo, c_hi):
 
 
 @float64_scope
-def figure_from_record(path, kind, preset=None, *, compute=None) -> Figure:
+def figure_from_record(path, kind, preset=None, *, compute=None, group=None, flops_per_param_token=None) -> Figure:
     """The figure ``kind`` for a fit record (``optimal.save_fit`` / ``optimal fit --save``) or a preset law.
 
     Args:
@@ -471,12 +471,18 @@ def figure_from_record(path, kind, preset=None, *, compute=None) -> Figure:
         bootstrap plot's D*/N* panels, the surface's iso-compute lines and optima. Default: ``CHINCHILLA_BUDGET``
         (5.76e23) on the frontier and bootstrap plots; the surface then marks none and draws every second decade;
         the fit plot marks no budget.
+      group: for a record of a joint fit of several groups (``optimal fit --by COL --shared ...``), the group to
+        plot (its law and its draws); required there, refused for a record of one fit.
+      flops_per_param_token: k in C = k N D wherever the figure turns N and D into compute (the frontier, the
+        surface's iso-compute lines, the draws' D*/N* at the budgets); default: the record's k, else 6.
 
     Only the converged bootstrap draws of a record are used; "surface" and "frontier" shade their interval.
 
     Raises:
       PlotError: an unknown kind; "fit" or "bootstrap" without a record; "bootstrap" on a record with no
-        (converged) draws; both a record and a preset; a ``compute`` that is not positive and finite.
+        (converged) draws; both a record and a preset; a ``compute`` that is not positive and finite; a joint
+        fit's record without a ``group`` (or with one it does not hold), or a ``group`` for a record of one fit; a
+        k that is not positive and finite.
       CoefficientsError: an unreadable or malformed record.
       UnknownPresetError: an unknown preset name.
     """
@@ -486,36 +492,48 @@ def figure_from_record(path, kind, preset=None, *, compute=None) -> Figure:
         raise PlotError("give either a fit record or --preset, not both")
     marked = _check_budgets(compute)
     chinchilla = marked if marked is not None else (CHINCHILLA_BUDGET,)
+    if flops_per_param_token is not None:
+        check_positive(flops_per_param_token, "flops_per_param_token (k in C = k N D)", PlotError)
     if path is None:
+        if group is not None:
+            raise PlotError(f"group {group!r} picks a group of a joint fit's record: a preset has none")
+        k = DEFAULT_FLOPS_PER_PARAM_TOKEN if flops_per_param_token is None else float(flops_per_param_token)
         if kind in ("fit", "bootstrap"):
             raise PlotError(f"--kind {kind} needs a fit record: save one with 'optimal fit RUNS.csv "
                             f"{'--bootstrap B ' if kind == 'bootstrap' else ''}--save FIT.json'")
         name = preset or optimal.DEFAULT_PRESET
         law = optimal.preset(name)
         if kind == "surface":
-            return surface(law, budgets=marked)
+            return surface(law, budgets=marked, flops_per_param_token=k)
         others = tuple(p for p in FRONTIER_PRESETS if p != name)
         return frontier(law, presets=others, label=f"{name} ({PRESET_SOURCES.get(name, 'preset')})",
-                        budgets=chinchilla)
+                        budgets=chinchilla, flops_per_param_token=k)
     record = optimal.load_record(path)  # read once: the fit and its draws
-    result = record.fit
+    result, boot = record.fit, record.bootstrap
+    k = float(flops_per_param_token or record.flops_per_param_token or DEFAULT_FLOPS_PER_PARAM_TOKEN)
     if result.group_labels is not None:
-        raise PlotError(f"{str(path)!r} holds a joint fit of groups {', '.join(result.group_labels)}; plots show one "
-                        "law: fit the groups separately (--by without --shared) and plot each")
+        labels = [str(g) for g in result.group_labels]
+        if group is None or str(group) not in labels:
+            raise PlotError(f"{str(path)!r} holds a joint fit of groups {', '.join(labels)}; a plot shows one law: "
+                            "name its group (group=LABEL, or --group LABEL)" + ("" if group is None else f"; {group!r} is not one"))
+        result, boot = result.group(str(group)), None if boot is None else boot.group(str(group))
+    elif group is not None:
+        raise PlotError(f"group {group!r} given, but {str(path)!r} holds one fit, not a joint fit of several groups")
     family = result.family
     if kind == "fit":
         return data_vs_fit(result)
-    draws, confidence = _record_draws(record.bootstrap, path)
+    draws, confidence = _record_draws(boot, path)
     if kind == "bootstrap":
         if draws is None:
             raise PlotError(f"{str(path)!r} holds no bootstrap draws; save the fit with "
                             "'optimal fit RUNS.csv --bootstrap B --save FIT.json'")
         return bootstrap_pairs(draws, budgets=chinchilla, truth=result.law, confidence=confidence, family=family,
-                               fixed=tuple(result.fixed))
+                               fixed=tuple(result.fixed), flops_per_param_token=k)
     if kind == "surface":
-        return surface(result.law, draws, budgets=marked, confidence=confidence, family=family)
+        return surface(result.law, draws, budgets=marked, confidence=confidence, family=family,
+                       flops_per_param_token=k)
     return frontier(result.law, draws, confidence=confidence, label=f"fit ({Path(path).name})",
-                    budgets=chinchilla, family=family)
+                    budgets=chinchilla, family=family, flops_per_param_token=k)
 
 
 def check_output(out, dpi=150) -> Path:

@@ -37,13 +37,13 @@ def validation_figure(validation):
     for fold, colour in zip(validation.folds, colours):
         p, actual = fold.prediction, fold.actual
         label = fold.label.removeprefix("held out: ") if keyed else None
-        left.errorbar(actual, p.loss, yerr=[p.loss - p.new_lo, p.new_hi - p.loss], fmt="none", ecolor=colour,
-                      alpha=0.45, elinewidth=1)
-        left.errorbar(actual, p.loss, yerr=[p.loss - p.mean_lo, p.mean_hi - p.loss], fmt="o", color=colour,
-                      ecolor=colour, elinewidth=3, markersize=4, label=label)
+        # a percentile interval of few draws need not hold the point: its bar then stops at the point
+        below, above = np.maximum(p.loss - p.new_lo, 0), np.maximum(p.new_hi - p.loss, 0)
+        left.errorbar(actual, p.loss, yerr=[below, above], fmt="none", ecolor=colour, alpha=0.45, elinewidth=1)
+        left.errorbar(actual, p.loss, yerr=[np.maximum(p.loss - p.mean_lo, 0), np.maximum(p.mean_hi - p.loss, 0)],
+                      fmt="o", color=colour, ecolor=colour, elinewidth=3, markersize=4, label=label)
         rel = p.loss / actual - 1
-        right.errorbar(fold.compute, 100 * rel, yerr=[100 * (p.loss - p.new_lo) / actual,
-                                                      100 * (p.new_hi - p.loss) / actual],
+        right.errorbar(fold.compute, 100 * rel, yerr=[100 * below / actual, 100 * above / actual],
                        fmt="o", color=colour, ecolor=colour, alpha=0.8, markersize=4, label=label)
         lows.append(min(actual.min(), p.new_lo.min()))
         highs.append(max(actual.max(), p.new_hi.max()))

@@ -134,7 +134,7 @@ def test_bad_requests_are_named():
         optimal.validate(*args, holdout="dataset=web")
     with pytest.raises(optimal.DataError, match="holds out no run"):
         optimal.validate(*args, holdout="N>1e30")
-    with pytest.raises(optimal.DataError, match=r"leaves 0 runs to fit; the law's 5 free coefficients need at least 10"):
+    with pytest.raises(optimal.DataError, match=r"leaves 0 runs to fit; the law's 5 free coefficients need at least 6"):
         optimal.validate(*args, holdout="N>1")
     with pytest.raises(optimal.DataError, match=r"largest \(runs held out\) must be an integer from 1 to 119"):
         optimal.validate(*args, largest=N_RUNS)
@@ -164,3 +164,50 @@ def test_epoch_five_largest(epoch_runs):
     m = report.folds[0].metrics
     assert m["n"] == 5 and report.folds[0].fit.n_rows == len(epoch_runs.loss) - 5
     assert m["mean_abs_rel_error"] < 0.05 and m["max_abs_rel_error"] < 0.1
+
+
+def test_validate_groups_is_validate_of_each_groups_rows():
+    """One validation per group: each group's is validate of its rows alone, the held-out runs indexed in the
+    caller's arrays."""
+    one, two = _runs(0), _runs(1)  # groups of N_RUNS rows: the fits' compiled program is the other tests'
+    runs = type(one)(*(np.concatenate([x, y]) for x, y in zip(one[:4], two[:4])), None)
+    labels = np.repeat(["b", "a"], N_RUNS)
+    found = optimal.validate_groups(runs.n_params, runs.n_tokens, runs.loss, groups=labels, largest=5)
+    assert found.labels == ("a", "b") and [g["group"] for g in found.to_dict()["groups"]] == ["a", "b"]
+    for label in found.labels:
+        mask = labels == label
+        alone = optimal.validate(runs.n_params[mask], runs.n_tokens[mask], runs.loss[mask], largest=5).folds[0]
+        fold = found[label].folds[0]
+        assert fold.metrics == alone.metrics and fold.fit.params == alone.fit.params
+        assert fold.held_out.tolist() == np.flatnonzero(mask)[alone.held_out].tolist()
+        assert np.all(labels[fold.held_out] == label)
+    assert len(found.as_one().folds) == 2 and found.as_one().folds[1].label.startswith("[group b] ")
+
+
+def test_clusters_are_each_folds_bootstrap_unit(monkeypatch):
+    """clusters reach every fold's bootstrap as the labels of its fitted runs (whole clusters resampled)."""
+    import optimal.analysis.validate as validation
+
+    seen = []
+
+    class Bootstrapped(Exception):
+        pass
+
+    def spy(result, **options):
+        seen.append((result.n_rows, options.get("groups")))
+        raise Bootstrapped
+
+    monkeypatch.setattr(validation, "bootstrap", spy)
+    runs = _runs(1)
+    clusters = np.asarray([f"config {i // 4}" for i in range(N_RUNS)])  # 30 configs of 4 runs
+    with pytest.raises(Bootstrapped):
+        optimal.validate(runs.n_params, runs.n_tokens, runs.loss, largest=8, n_resamples=4, clusters=clusters)
+    (n_rows, groups), = seen
+    c = 6 * runs.n_params * runs.n_tokens
+    kept = np.ones(N_RUNS, bool)
+    kept[np.argsort(-c, kind="stable")[:8]] = False
+    assert n_rows == N_RUNS - 8 and groups is not None and len(groups) == n_rows
+    ids = {label: i for i, label in enumerate(sorted(set(clusters)))}
+    assert list(groups) == [ids[label] for label in clusters[kept]]
+    with pytest.raises(optimal.DataError, match="clusters are the bootstrap's resampling unit: give n_resamples"):
+        optimal.validate(runs.n_params, runs.n_tokens, runs.loss, largest=8, clusters=clusters)

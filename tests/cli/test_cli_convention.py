@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import optimal
-from cli_helpers import run, strict
+from cli_helpers import assert_one_error, files, run, strict  # noqa: F401 (files is a fixture)
 from optimal.cli.common import resolve_deprecated
 from optimal.cli.main import build_parser
 
@@ -203,6 +203,14 @@ def test_output_that_cannot_be_written_is_one_error_line(redirect, reason):
     assert reason in proc.stderr
 
 
+@pytest.mark.parametrize("command", ["--help", "--version", "validate --help"])
+def test_help_and_version_into_a_full_disk_are_one_error_line(command):
+    """argparse prints --help and --version itself and swallowed the failed write: both exited 0 into /dev/full."""
+    proc = _program(command, "> /dev/full")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == "error: cannot write the output: no space left on the device stdout writes to\n"
+
+
 def test_output_into_a_closed_pipe_is_one_error_line():
     budgets = " ".join(f"{c:.6g}" for c in np.logspace(18, 26, 2000))  # ~400 KB of JSON: more than a pipe holds
     proc = subprocess.run(f"{sys.executable} -m optimal solve --compute {budgets} --json | head -c 10; "
@@ -220,12 +228,73 @@ def test_plot_compute_reaches_the_figure(tmp_path, monkeypatch):
     seen = {}
     real = plot.figure_from_record
 
-    def spy(path, kind, preset=None, *, compute=None):
+    def spy(path, kind, preset=None, *, compute=None, **options):
         seen["compute"] = compute
-        return real(path, kind, preset=preset, compute=compute)
+        return real(path, kind, preset=preset, compute=compute, **options)
 
     monkeypatch.setattr(plot, "figure_from_record", spy)
     out = tmp_path / "frontier.png"
     assert main(["plot", "--preset", "hoffmann2022", "--kind", "frontier", "--compute", "1e22", "3e24",
                  "--out", str(out)]) == 0
     assert list(seen["compute"]) == [1e22, 3e24] and out.stat().st_size > 0
+
+
+def _spy_frontier(monkeypatch):
+    """What ``optimal plot --kind frontier`` draws: the law and k given to ``frontier`` (no figure is drawn)."""
+    from optimal.plot import figures
+
+    seen = {}
+
+    class Drawn(Exception):
+        pass
+
+    def frontier(law, *args, flops_per_param_token, **kwargs):
+        seen.update(law=law, k=flops_per_param_token)
+        raise Drawn
+
+    monkeypatch.setattr(figures, "frontier", frontier)
+    return seen, Drawn
+
+
+def test_plot_k_is_given_else_the_records_else_6(capsys, tmp_path, files, monkeypatch):
+    """plot --flops-per-param-token K reaches where the figure turns N, D into C; without it, the record's k, and
+    6 for a preset (before, plot had no such option: every figure used 6)."""
+    seen, drawn = _spy_frontier(monkeypatch)
+    record = optimal.load_record(files["record"])
+    with_k = tmp_path / "k8.json"
+    optimal.save_fit(with_k, record.fit, flops_per_param_token=8.0)
+    for argv, k in [(["--fit", with_k], 8.0), (["--fit", with_k, "--flops-per-param-token", 7], 7.0),
+                    (["--fit", files["record"]], 6.0), (["--preset", "hoffmann2022", "--flops-per-param-token", 7], 7.0)]:
+        with pytest.raises(drawn):
+            run(capsys, ["plot", *argv, "--kind", "frontier", "--out", tmp_path / "f.png"])
+        assert seen["k"] == k, argv
+    for value in ("0", "-6", "nan"):
+        assert_one_error(*run(capsys, ["plot", "--fit", with_k, "--kind", "frontier", "--flops-per-param-token", value,
+                                       "--out", tmp_path / "f.png"]), "k in C = k N D")
+
+
+def test_plot_group_of_a_record_of_one_fit_is_refused(capsys, tmp_path, files):
+    assert_one_error(*run(capsys, ["plot", "--fit", files["record"], "--group", "a", "--kind", "frontier", "--out",
+                                   tmp_path / "f.png"]), "holds one fit, not a joint fit of several groups")
+
+
+@pytest.mark.slow
+def test_plot_group_draws_that_groups_law_of_a_joint_fit(capsys, tmp_path, monkeypatch):
+    """plot --fit JOINT.json --group b draws group b's law (and its draws); without --group, one error line naming
+    the groups (before, a joint fit's record could not be plotted at all)."""
+    runs = optimal.synthetic_runs(n_runs=60, noise=0.01, seed=11)
+    labels = np.where(np.arange(60) % 2, "b", "a")
+    result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, groups=labels, shared=["alpha", "beta"])
+    record = tmp_path / "joint.json"
+    optimal.save_fit(record, result, bootstrap=optimal.bootstrap(result, n_resamples=4))
+    out = tmp_path / "b.png"
+    code, _, err = run(capsys, ["plot", "--fit", record, "--group", "b", "--kind", "bootstrap", "--out", out])
+    assert code == 0 and out.stat().st_size > 0, err
+    assert_one_error(*run(capsys, ["plot", "--fit", record, "--kind", "frontier", "--out", out]),
+                     "holds a joint fit of groups a, b; a plot shows one law: name its group")
+    assert_one_error(*run(capsys, ["plot", "--fit", record, "--group", "c", "--kind", "frontier", "--out", out]),
+                     "'c' is not one")
+    seen, drawn = _spy_frontier(monkeypatch)
+    with pytest.raises(drawn):
+        run(capsys, ["plot", "--fit", record, "--group", "b", "--kind", "frontier", "--out", out])
+    assert seen["law"] == optimal.load_fit(record).group("b").law

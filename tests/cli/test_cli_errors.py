@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import optimal
-from cli_helpers import LAW, assert_one_error, files, run, strict  # noqa: F401 (files is a fixture)
+from cli_helpers import LAW, assert_one_error, files, gadre_csv, run, strict  # noqa: F401 (files is a fixture)
 
 @pytest.fixture
 def no_computation(monkeypatch):
@@ -189,7 +189,7 @@ def test_bad_options(capsys, files, argv, message):
     "content, message",
     [
         (b"", "the file is empty"),
-        (b"N,D,loss\n", "need at least 10 rows"),
+        (b"N,D,loss\n", "need at least 6 rows"),
         (bytes(range(256)) * 8, "cannot read the file as UTF-8 CSV"),
         ("N,D,loss\n1e8,1e10,3\n".encode("utf-16"), "cannot read the file as UTF-8 CSV"),
         (b"N,D,loss\n1e8,1e10,\x003\n", "is not a number"),
@@ -293,3 +293,24 @@ def test_a_fixed_value_inside_the_domain_is_kept(capsys, files):
 ])
 def test_inputs_that_overflow_a_derived_quantity(capsys, files, argv, message):
     assert_one_error(*run(capsys, [a.format(csv=files["csv"]) for a in argv]), message)
+
+
+class Fitted(Exception):
+    """Raised in place of the fit: the rows were accepted."""
+
+
+@pytest.mark.parametrize("options, free", [([], 5), (["--tie", "alpha=beta"], 4), (["--fix", "E=1.8"], 4),
+                                           (["--fix", "E=1.8", "--tie", "alpha=beta"], 3)])
+def test_fit_counts_the_rows_it_needs_from_the_free_parameters(capsys, tmp_path, monkeypatch, options, free):
+    """5 runs fit 4 free coefficients (Gadre et al. 2024: E, A, B and one tied exponent), not 5: before, fit asked
+    for 10 rows whatever --fix and --tie left free."""
+    def fitted(*args, **kwargs):
+        raise Fitted
+
+    monkeypatch.setattr(optimal, "fit", fitted)
+    argv = ["fit", gadre_csv(tmp_path / "runs.csv"), *options]
+    if free < 5:
+        with pytest.raises(Fitted):
+            run(capsys, argv)
+    else:
+        assert_one_error(*run(capsys, argv), "need at least 6 rows to fit 5 free coefficients, got 5 rows")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import optimal
-from cli_helpers import assert_one_error, run, strict
+from cli_helpers import assert_one_error, gadre_csv, run, strict
 
 N_RUNS = 40
 
@@ -98,11 +98,13 @@ def test_validate_plot(capsys, files):
     (["--holdout", "size>1e9"], "no column 'size' for the holdout 'size>1e9' (columns are 'N', 'D', 'loss', 'kind')"),
     (["--holdout-largest", "40"], "largest (runs held out) must be an integer from 1 to 39, got 40"),
     (["--holdout-largest", "0"], "--holdout-largest must be an integer >= 1, got 0"),
-    (["--holdout", "N>1e3"], "leaves 0 runs to fit; the law's 5 free coefficients need at least 10"),
+    (["--holdout", "N>1e3"], "leaves 0 runs to fit; the law's 5 free coefficients need at least 6"),
     (["--holdout", "N>1e20"], "holds out no run"),
     (["--holdout", "C=>1e20"], "--holdout 'C=>1e20' is not a row filter"),
     (["--holdout", "N>1e9", "--rolling"], "not allowed with argument"),
     ([], "one of the arguments --holdout --holdout-largest --rolling is required"),
+    (["--holdout-largest", "3", "--cluster-col", "kind"], "--cluster-col is used by the cluster bootstrap: add --bootstrap"),
+    (["--holdout-largest", "3", "--by", "dataset"], "no column 'dataset'"),
     (["--rolling", "2", "--confidence", "2"], "--confidence must be between 0 and 1"),
     (["--rolling", "2", "--bootstrap", "1"], "--bootstrap must be an integer from 2"),
     (["--holdout-largest", "3", "--plot", "out.unknown"], "cannot tell the image format"),
@@ -176,3 +178,86 @@ def test_predict_bad_files(capsys, files):
     assert_one_error(code, out, err, "none.json")
     code, out, err = run(capsys, ["predict", "--fit", files["record"], "--runs", files["folder"] / "none.csv"])
     assert_one_error(code, out, err, "none.csv")
+
+
+def test_validate_fits_five_runs_with_tied_exponents(capsys, tmp_path, monkeypatch):
+    """A fold of 5 fitted runs with tied exponents (4 free coefficients) is fitted: before, validate asked for 8."""
+    import optimal.analysis.validate as validation
+
+    class Fitted(Exception):
+        pass
+
+    def fitted(*args, **kwargs):
+        raise Fitted
+
+    monkeypatch.setattr(validation, "fit", fitted)
+    csv = gadre_csv(tmp_path / "runs.csv", extra=[1.4e9])
+    with pytest.raises(Fitted):
+        run(capsys, ["validate", csv, "--holdout-largest", 1, "--tie", "alpha=beta"])
+    assert_one_error(*run(capsys, ["validate", csv, "--holdout-largest", 1]),
+                     "leaves 5 runs to fit; the law's 5 free coefficients need at least 6")
+
+
+@pytest.mark.slow
+def test_validate_five_runs_with_tied_exponents_end_to_end(capsys, tmp_path):
+    """Gadre et al. 2024's protocol: fit 5 runs with alpha = beta, predict a run 10x larger in compute."""
+    csv = gadre_csv(tmp_path / "runs.csv", extra=[1.4e9])
+    code, out, err = run(capsys, ["validate", csv, "--holdout-largest", 1, "--tie", "alpha=beta", "--json"])
+    assert code == 0, err
+    (fold,) = strict(out)["folds"]
+    assert fold["n_fit"] == 5 and fold["n_held_out"] == 1
+    assert fold["fit"]["params"]["alpha"] == fold["fit"]["params"]["beta"]
+    assert abs(fold["runs"][0]["rel_error"]) < 0.02
+
+
+@pytest.fixture(scope="module")
+def grouped(tmp_path_factory):
+    """A runs CSV of two data sets (code, web) of N_RUNS synthetic runs each (each group's fits: the same compiled
+    program as the other tests'), with a config column (clusters of 2 runs)."""
+    rows = []
+    for label, seed, shift in (("web", 1, 1.0), ("code", 2, 0.95)):
+        runs = optimal.synthetic_runs(n_runs=N_RUNS, noise=0.01, seed=seed)
+        rows += [f"{n!r},{d!r},{shift * l!r},{label},c{i // 2}" for i, (n, d, l) in enumerate(zip(
+            runs.n_params.tolist(), runs.n_tokens.tolist(), runs.loss.tolist()))]
+    csv = tmp_path_factory.mktemp("cli_validate_by") / "runs.csv"
+    csv.write_text("N,D,loss,dataset,config\n" + "\n".join(rows) + "\n")
+    return {"csv": csv, "dataset": np.repeat(["web", "code"], N_RUNS)}
+
+
+def test_validate_by_validates_each_group(capsys, grouped):
+    """--by COLUMN: one validation per group (its own K largest runs held out), text and JSON."""
+    code, out, err = run(capsys, ["validate", grouped["csv"], "--by", "dataset", "--holdout-largest", 3, "--json"])
+    assert code == 0, err
+    found = strict(out)
+    assert found["schema"] == "optimal.validate/1" and [g["group"] for g in found["groups"]] == ["code", "web"]
+    assert set(found["law"]["params"]) == {"code", "web"}
+    for group in found["groups"]:
+        (fold,) = group["folds"]
+        assert fold["n_fit"] == N_RUNS - 3 and fold["n_held_out"] == 3
+        assert all(grouped["dataset"][r["index"]] == group["group"] for r in fold["runs"])  # the file's rows
+        assert found["law"]["params"][group["group"]] == fold["fit"]["params"]
+    code, out, err = run(capsys, ["validate", grouped["csv"], "--by", "dataset", "--holdout-largest", 3])
+    assert code == 0, err
+    assert out.startswith("== group code ==\nvalidate: Chinchilla law") and "\n== group web ==\n" in out
+
+
+def test_validate_cluster_col_reaches_each_folds_bootstrap(capsys, grouped, monkeypatch):
+    """--cluster-col: each fold's bootstrap resamples whole clusters (the config column) of its fitted runs; with --by,
+    the clusters of the group's rows."""
+    import optimal.analysis.validate as validation
+
+    seen = []
+
+    class Bootstrapped(Exception):
+        pass
+
+    def spy(result, **options):
+        seen.append(options.get("groups"))
+        raise Bootstrapped
+
+    monkeypatch.setattr(validation, "bootstrap", spy)
+    with pytest.raises(Bootstrapped):
+        run(capsys, ["validate", grouped["csv"], "--by", "dataset", "--holdout-largest", 3, "--bootstrap", 2,
+                     "--cluster-col", "config"])
+    (clusters,) = seen  # the first group's (code's) fold: 37 runs in 20 configs of 2 runs
+    assert clusters is not None and len(clusters) == N_RUNS - 3 and len(set(clusters.tolist())) == N_RUNS // 2

@@ -201,7 +201,7 @@ def test_a_filter_that_keeps_no_rows_says_what_each_kept(data):
 def test_too_few_rows_for_the_fit_says_what_each_filter_kept(data):
     with pytest.raises(DataError) as info:
         read_runs_csv(data["path"], where=["dataset=web", "N>=1e9"])
-    assert ("need at least 10 rows to fit 5 coefficients, got 4 rows after the row filters (dataset=web kept 20 "
+    assert ("need at least 6 rows to fit 5 free coefficients, got 4 rows after the row filters (dataset=web kept 20 "
             "of 60 rows; N>=1e9 kept 4 of 20 rows)") in str(info.value)
 
 
@@ -228,8 +228,8 @@ def test_cli_where_fits_only_the_kept_rows(capsys, data):
     ("N<abc", "error: --where 'N<abc': < compares numbers and 'abc' is not one"),
     ("dataset=news", "the row filters leave no rows (dataset!=code kept 40 of 60 rows; dataset=news kept 0 of 40 "
                      "rows); column 'dataset' holds 'web', 'books'"),
-    ("N>=1e9", "need at least 10 rows to fit 5 coefficients, got 8 rows after the row filters (dataset!=code kept 40 "
-               "of 60 rows; N>=1e9 kept 8 of 40 rows)"),
+    ("row_id<4", "need at least 6 rows to fit 5 free coefficients, got 4 rows after the row filters (dataset!=code "
+                 "kept 40 of 60 rows; row_id<4 kept 4 of 40 rows)"),
     ("seed>0", "column 'seed', row 6 (line 7): 'one' is not a number"),
 ])
 def test_cli_where_errors_are_one_line_before_any_fitting(capsys, monkeypatch, data, where, message):
@@ -238,9 +238,10 @@ def test_cli_where_errors_are_one_line_before_any_fitting(capsys, monkeypatch, d
 
 
 def test_cli_fit_errors_after_reading_say_what_the_filters_kept(capsys, data):
-    """Three groups of 9 rows pass the reader's check (10 rows in all) but not the fit's (10 rows in each group)."""
-    code, out, err = run(capsys, ["fit", data["path"], "--where", "N>=4e8", "--where", "D!=1.6e10", "--by", "dataset"])
-    assert_one_error(code, out, err, "(--where: N>=4e8 kept 36 of 60 rows; D!=1.6e10 kept 27 of 36 rows)")
+    """Three groups of 4 rows pass the reader's check (6 rows in all) but not the fit's (6 rows in each group)."""
+    code, out, err = run(capsys, ["fit", data["path"], "--where", "N>=8e8", "--where", "D>=8e9", "--by", "dataset"])
+    assert_one_error(code, out, err, "(--where: N>=8e8 kept 24 of 60 rows; D>=8e9 kept 12 of 24 rows)")
+    assert "group books: need at least 6 rows to fit 5 free coefficients, got 4 rows" in err
 
 
 def test_cli_parquet_without_pyarrow_is_one_error_line(capsys, monkeypatch, tmp_path):

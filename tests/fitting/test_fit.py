@@ -127,7 +127,7 @@ def test_iteration_budget_too_small_says_not_converged():
     [
         ([1e8, -1e9] + [1e9] * 10, [1e10] * 12, [3.0] * 12, "not positive"),
         ([1e8] * 12, [1e10] * 12, [3.0] * 12, "same N"),
-        ([1e8, 1e9] * 3, [1e10, 1e11] * 3, [3.0] * 6, "at least 10 rows"),
+        ([1e8, 1e9] * 2 + [1e8], [1e10, 1e11] * 2 + [1e10], [3.0] * 5, "at least 6 rows"),
         ([1e8, 1e9] * 6, [1e10, 1e11] * 6, [3.0] * 11 + [np.nan], "not finite"),
     ],
 )
@@ -223,3 +223,60 @@ def test_one_row_weighing_1e12_is_not_called_converged():
         result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, weights)
     assert not result.converged and result.reason == "singular curvature"
     assert result.diagnostics["hessian_condition"] > 1e12
+
+
+# --- how many rows a fit needs: one more than its free coefficients (optimal.data.runs.min_rows) ---------------------
+
+def _gadre_runs():
+    """Gadre et al. 2024's smallest protocol: 4 runs at 20 tokens per parameter and one 16x over-trained, from a law
+    with alpha = beta (their fit's 4 free coefficients: E, A, B and one exponent)."""
+    n = np.array([11e6, 79e6, 154e6, 411e6, 11e6])
+    d = np.array([20, 20, 20, 20, 320]) * n
+    loss = (1.8 + 400 / n ** 0.3 + 400 / d ** 0.3) * np.exp(0.003 * np.random.default_rng(0).standard_normal(5))
+    return n, d, loss
+
+
+def test_five_runs_are_enough_for_tied_exponents(monkeypatch):
+    """fit's own count, before any fitting: 5 rows pass for 4 free coefficients and fail for 5."""
+    import optimal.fitting.fit as fitting
+
+    class Fitted(Exception):
+        pass
+
+    def fitted(*args, **kwargs):
+        raise Fitted
+
+    monkeypatch.setattr(fitting, "fit_masked", fitted)
+    n, d, loss = _gadre_runs()
+    with pytest.raises(Fitted):
+        optimal.fit(n, d, loss, tie=[("alpha", "beta")])
+    with pytest.raises(DataError, match="need at least 6 rows to fit 5 free coefficients, got 5 rows"):
+        optimal.fit(n, d, loss)
+
+
+@pytest.mark.slow
+def test_five_runs_fit_tied_exponents():
+    """5 runs fit 4 free coefficients (tie alpha=beta) end to end: before, fit asked for 8 rows (2 per coefficient)
+    and the CLI for 10, and Gadre et al.'s 5-run protocol could not be reproduced."""
+    n, d, loss = _gadre_runs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = optimal.fit(n, d, loss, tie=[("alpha", "beta")], search=optimal.Search(n_polish=4))
+    assert result.n_rows == 5 and result.params["alpha"] == result.params["beta"]
+    assert result.params["alpha"] == pytest.approx(0.3, abs=0.02)
+
+
+def test_rows_needed_count_fixed_tied_and_shared_parameters():
+    """The count is the free vector's length: a fixed E and a tie each take one away; a joint fit counts every
+    group's own parameters (2 groups sharing alpha and beta: 2 + 2 x 3 = 8 free, so 9 rows)."""
+    from optimal.fitting.problem import free_count
+    from optimal.laws import CHINCHILLA
+
+    assert free_count(CHINCHILLA) == 5
+    assert free_count(CHINCHILLA, {"E": 1.7}, [("alpha", "beta")]) == 3
+    assert free_count(CHINCHILLA, tied=[("alpha", "beta"), ("beta", "alpha")]) == 4  # the same tie twice: one
+    assert free_count(CHINCHILLA, shared=("alpha", "beta"), group_labels=("a", "b")) == 8
+    n = np.array([1e8, 2e8, 4e8, 8e8] * 2)
+    d = 20 * n * np.repeat([1, 4], 4)
+    with pytest.raises(DataError, match="need at least 9 rows to fit 8 free coefficients, got 8 rows"):
+        optimal.fit(n, d, 1.8 + 400 / n ** 0.3 + 400 / d ** 0.3, groups=["a", "b"] * 4, shared=("alpha", "beta"))
