@@ -305,7 +305,7 @@ def _question(compute, target_loss, n_params, n_tokens, inference_tokens):
     run = n_params is not None or n_tokens is not None
     given = (compute is not None) + (target_loss is not None) + run
     if given != 1 or run and (n_params is None or n_tokens is None):
-        raise OptimalError("give one of compute, target_loss, or n_params with n_tokens")
+        raise OptimalError("give either compute or target_loss, or n_params with n_tokens")
     if inference_tokens is not None:
         if run:
             raise OptimalError("inference_tokens goes with compute (training plus serving FLOPs) or target_loss")

@@ -33,24 +33,27 @@ what to plan (one of):
   --target-loss L --inference-tokens T
                                    the N, D that reach L for the least training plus serving FLOPs
   --compute C --unique-tokens U    N, D and epochs with only U unique tokens (a data-constrained law)
+--unique-tokens U also goes with --target-loss, --params/--tokens and --inference-tokens; a data-constrained law
+answers every question with its unique-data assumption stated (unlimited unless U is given).
 
 {textwrap.fill(f"--shape takes a published shape ({', '.join(planning.PUBLISHED_SHAPES)}), KEY=VALUE fields "
                 f"of optimal.TransformerShape ({', '.join(SHAPE_FIELDS)}), or a published shape then fields that "
                 "change it.", 110)}
---context T adds attention FLOPs to every question (then --compute and --target-loss give the point allocation
-under that FLOPs model, without bootstrap intervals).
+--context T adds attention FLOPs to every question (the point's and every bootstrap draw's allocation).
 Without --shape a shape is built for N at --aspect-ratio (d_model / n_layer, default {planning.DEFAULT_ASPECT_RATIO:g})
 as an illustration (for the KV cache); memory and FLOPs use N itself.
 
 Every figure is printed beside the assumptions that produced it, each marked as given or default. Memory is in
 decimal GB (1e9 bytes); activations are not counted unless given (--activation-memory).
-With a --fit record's bootstrap draws, a figure gets an interval where the draws move it: memory moves with N; hours,
-days, energy and cost move with the compute, so they have one only for --target-loss (for --compute the compute is
-given, and so are they).
+With a --fit record's bootstrap draws every question of a law is answered by each draw too (intervals of N, D,
+loss, compute and the extrapolation distances), and each figure of the plan is computed for every draw's N and
+training FLOPs under the same assumptions: its interval is the draws' figures. Memory moves with N; hours, days,
+energy and cost move with the compute: with --compute C every draw spends C, so they have none (said, not printed
+as an interval of zero width).
 
 JSON (--json): one object, "schema": "optimal.plan/1", "law" ({"family", "params"}, or null with --shape: the
-loss is not computed), "question", "recommendation", "allocation", "flops_model", "inference",
-"data_constrained", "loss", "loss_from", "plan", "intervals" (the figures that have one) and "serving".
+loss is not computed), "question", "recommendation", "unique_data", "allocation", "flops_model",
+"inference", "data_constrained", "loss", "loss_from", "plan", "intervals" (the figures that have one) and "serving".
 
 examples:
   optimal plan --compute 1e24 --accelerator h100 --accelerators 2048 --mfu 0.4
@@ -83,8 +86,6 @@ def add_parser(commands):
     parser.add_argument("--unique-tokens", type=common.number, metavar="U",
                         help="unique tokens available: the data-constrained allocation (Muennighoff et al. 2023) with "
                              "--compute; the law must be data-constrained (default --preset muennighoff2023)")
-    parser.add_argument("--aspect-ratio", type=common.number, metavar="R",
-                        help=f"d_model / n_layer of the shape built for N (default {planning.DEFAULT_ASPECT_RATIO:g})")
     parser.add_argument("--accelerator", metavar="NAME", type=common.name,
                         help=f"one of {', '.join([*planning.ACCELERATORS, *planning.ALIASES])} (default h100)")
     parser.add_argument("--accelerator-file", metavar="X.json", type=common.name, help="your own accelerator (format in the README)")
@@ -100,9 +101,9 @@ def add_parser(commands):
     parser.add_argument("--price-per-hour", type=common.number, metavar="P",
                         help=f"price per accelerator-hour (default {planning.DEFAULT_PRICE_PER_ACCELERATOR_HOUR:g}, a "
                              "placeholder)")
-    parser.add_argument("--context", type=int, metavar="T",
-                        help="tokens per training sequence: counts attention FLOPs (k n_layer T d_model per token, "
-                             "Kaplan et al. 2020) in the allocation and the plan, and sizes one sequence's KV cache")
+    common.add_flops_model_options(parser, context_help="tokens per training sequence: counts attention FLOPs (k n_layer "
+                                   "T d_model per token, Kaplan et al. 2020) in the allocation (the point's and every "
+                                   "bootstrap draw's) and the plan, and sizes one sequence's KV cache")
     parser.add_argument("--activation-memory", type=common.number, metavar="GB",
                         help="activation memory per accelerator to count in 'to hold it' (GB; default 0: not counted)")
     common.add_json_option(parser, "plan", "keys above")
@@ -361,8 +362,7 @@ def _flops_model(args, k, shape, counts):
     if shape is not None:
         return optimal.FlopsPerToken.attention(args.context, n_layer=shape.n_layer, d_model=shape.d_model,
                                                active_fraction=counts.active / counts.total, training_per_param=k)
-    ratio = planning.DEFAULT_ASPECT_RATIO if args.aspect_ratio is None else args.aspect_ratio
-    return optimal.FlopsPerToken.attention(args.context, aspect_ratio=ratio, training_per_param=k)
+    return common.flops_model_from_args(args, k)
 
 
 @float64_scope
