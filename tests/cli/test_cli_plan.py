@@ -389,6 +389,7 @@ def test_activation_memory_takes_room_on_every_accelerator(capsys):
                      "--activation-memory must be a finite number of GB >= 0, got -1")
 
 
+@pytest.mark.slow  # solves every draw (compiles per question)
 def test_every_question_of_a_fit_with_draws_has_intervals(capsys, files):
     """--context, --inference-tokens and a given run: each draw answers the question, and the JSON carries the
     draws' intervals and extrapolation distances."""
@@ -403,6 +404,7 @@ def test_every_question_of_a_fit_with_draws_has_intervals(capsys, files):
         assert ("extrapolation_intervals" in record) == ("--params" not in argv), argv
 
 
+@pytest.mark.slow  # solves every draw (compiles per question)
 def test_target_loss_hours_are_the_draws_figures(capsys, files):
     code, out, err = run(capsys, ["plan", "--fit", files["record"], "--target-loss", "2.5", "--accelerators", "64",
                                   "--json"])
@@ -421,6 +423,7 @@ def test_target_loss_hours_are_the_draws_figures(capsys, files):
     assert "accelerator_hours" not in strict(out)["intervals"] and "training_state_bytes" in strict(out)["intervals"]
 
 
+@pytest.mark.slow  # solves every draw (compiles per question)
 def test_unique_data_is_stated_and_accepted(capsys):
     argv = ["plan", "--preset", "muennighoff2023", "--params", "1e9", "--tokens", "1e11"]
     code, out, err = run(capsys, argv)
