@@ -52,7 +52,7 @@ def test_hardware_intervals_are_the_figures_of_the_draws(boot):
     assert found["accelerator_hours"]["lo"] == pytest.approx(hours["lo"] / (989.5e12 * 0.4) / 3600, rel=1e-12)
 
 
-def test_an_unreachable_draw_leaves_its_bound_unbounded(boot):
+def test_an_unreachable_draw_leaves_its_bound_unbounded():
     point = planning.plan_training(1e9, compute=1e21)
     n = np.r_[np.full(9, 1e9), np.inf]
     c = np.r_[np.full(9, 1e21), np.inf]
@@ -89,6 +89,7 @@ def test_a_flops_model_reaches_every_draw(boot):
         optimal.recommend(boot, 1e22, flops=flops, flops_per_param_token=6)
 
 
+@pytest.mark.slow  # compiles the per-draw solves (tens of seconds on a loaded 2-core machine)
 def test_extrapolation_distances_per_draw(boot):
     answer = optimal.recommend(boot, target_loss=2.3)
     far = extrapolation(answer.fitted_range, answer.per_draw["compute"], answer.per_draw["N"], answer.per_draw["D"],
@@ -102,6 +103,7 @@ def test_extrapolation_distances_per_draw(boot):
     assert "compute_decades" not in found and found["N_decades_outside"]["hi"] > 0
 
 
+@pytest.mark.slow  # compiles the per-draw solves (tens of seconds on a loaded 2-core machine)
 def test_a_given_run_gets_the_draws_loss(boot):
     answer = optimal.recommend(boot, n_params=7e9, n_tokens=1e11)
     record = answer.records[0]
