@@ -232,7 +232,7 @@ class _Source:
     description: str
 
 
-def _resolve(source, fitted_range, bootstrap, group=None):
+def _resolve(source, fitted_range, bootstrap, group=None, covariates=None):
     """The law, its range, its fit, its draws and a recorded k, from whatever the user passed."""
     fit, boot, recorded_k = None, None, None
     if isinstance(source, os.PathLike):
@@ -264,7 +264,7 @@ def _resolve(source, fitted_range, bootstrap, group=None):
         description += f", group {group}"
     elif group is not None:
         raise OptimalError(f"group {group!r} given, but the {description} is not a joint fit of several groups")
-    defaults = {k: fit.family.covariate_defaults.get(k) for k in fit.family.covariates}
+    defaults = {k: (covariates or {}).get(k, fit.family.covariate_defaults.get(k)) for k in fit.family.covariates}
     if defaults:  # say what the allocation assumed for the covariates the runs had
         description += " (" + ", ".join(f"{k} = {v:g}" for k, v in defaults.items()) + " for the allocation)"
     n, d, _, weights = fit.data
@@ -364,7 +364,8 @@ def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=N
     if question in ("inference", "run") and (max_tokens is not None or max_params is not None):
         raise OptimalError(f"max_tokens and max_params shape a compute-optimal allocation: not with "
                            f"{'inference_tokens' if question == 'inference' else 'n_params and n_tokens'}")
-    src = _resolve(source, fitted_range, bootstrap, group)
+    src = _resolve(source, fitted_range, bootstrap, group,
+                   None if unique_tokens is None else {"U": float(np.asarray(unique_tokens, dtype=np.float64))})
     law, covariates = src.law, None
     if unique_tokens is not None:
         if not isinstance(law, DataConstrained):
@@ -391,8 +392,9 @@ def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=N
         if flops_per_param_token is not None:
             raise OptimalError("give flops or flops_per_param_token, not both")
         check_flops(flops, keep_model=True)
-        model, k, k_from = flops, float(flops.per_param()), "argument"
-    said = {"argument": "as given", "fit record": "from the fit record", "default": "the default"}[k_from]
+        model, k, k_from = flops, float(flops.per_param()), "flops model"
+    said = {"argument": "as given", "fit record": "from the fit record", "default": "the default",
+            "flops model": "the FLOPs model's training_per_param x active_fraction"}[k_from]
     notes.append(f"k = {k:g} FLOPs per parameter per token ({said})")
     if model is not None:
         notes.append("FLOPs per training token from a model: " + _model_text(model) + "; the runs' compute is counted as "

@@ -213,6 +213,20 @@ def flops_model_from_args(args, k):
     return optimal.FlopsPerToken.attention(args.context, aspect_ratio=ratio, training_per_param=k)
 
 
+def add_unique_tokens_option(parser, help="unique tokens available, for a data-constrained law (Muennighoff et al. "
+                                          "2023; default --preset muennighoff2023): the point and every bootstrap "
+                                          "draw answer with only U unique tokens"):
+    parser.add_argument("--unique-tokens", type=number, metavar="U", help=help)
+
+
+def data_constrained_default(args):
+    """With ``--unique-tokens`` and no law chosen, the data-constrained law with published coefficients."""
+    if getattr(args, "unique_tokens", None) is not None and args.preset is None and not args.coefficients and \
+            not getattr(args, "fit", None):
+        args.preset = "muennighoff2023"
+    return args
+
+
 POLISH_MAX_ITER = 200  # optimal.fit's default
 BOOTSTRAP_MAX_ITER = 1000  # optimal.bootstrap's default
 

@@ -83,9 +83,9 @@ def add_parser(commands):
     parser.add_argument("--inference-tokens", type=common.number, metavar="T",
                         help="tokens the model will serve over its life: the inference-aware allocation (Sardana et "
                              "al. 2023) with --compute (training plus serving FLOPs) or --target-loss")
-    parser.add_argument("--unique-tokens", type=common.number, metavar="U",
-                        help="unique tokens available: the data-constrained allocation (Muennighoff et al. 2023) with "
-                             "--compute; the law must be data-constrained (default --preset muennighoff2023)")
+    common.add_unique_tokens_option(parser, help="unique tokens available: the data-constrained allocation (Muennighoff "
+                                    "et al. 2023) with --compute, or the loss with U unique tokens with any question of a "
+                                    "law; the law must be data-constrained (default --preset muennighoff2023)")
     parser.add_argument("--accelerator", metavar="NAME", type=common.name,
                         help=f"one of {', '.join([*planning.ACCELERATORS, *planning.ALIASES])} (default h100)")
     parser.add_argument("--accelerator-file", metavar="X.json", type=common.name, help="your own accelerator (format in the README)")
@@ -306,9 +306,7 @@ def _subset(record, keys):
 
 
 def _law(args):
-    if args.unique_tokens is not None and args.preset is None and not args.coefficients and not args.fit:
-        args.preset = "muennighoff2023"  # the data-constrained law with published coefficients
-    return common.law_from_args(args)
+    return common.law_from_args(common.data_constrained_default(args))
 
 
 def _answer(args, mode, flops):

@@ -37,6 +37,7 @@ def add_parser(commands):
     solve.add_argument("--max-tokens", type=common.number, metavar="D", help="cap on training tokens (unique data)")
     solve.add_argument("--max-params", type=common.number, metavar="N", help="cap on model parameters")
     common.add_flops_model_options(solve)
+    common.add_unique_tokens_option(solve)
     common.add_json_option(solve, "solve", "the law's coefficients and one allocation per budget: below")
     solve.set_defaults(run=run)
     return solve
@@ -45,13 +46,13 @@ def add_parser(commands):
 def run(args):
     if (args.compute is None) == (args.target_loss is None):
         raise OptimalError("give either --compute or --target-loss")
-    source = common.source_from_args(args)
+    source = common.source_from_args(common.data_constrained_default(args))
     answer = optimal.recommend(
         source, None if args.compute is None else np.asarray(args.compute),
         target_loss=None if args.target_loss is None else np.asarray(args.target_loss),
         flops_per_param_token=None if args.context is not None else args.flops_per_param_token,
         flops=common.flops_model_from_args(args, common.k_or_default(args)), max_tokens=args.max_tokens,
-        max_params=args.max_params, group=args.group)
+        max_params=args.max_params, group=args.group, unique_tokens=args.unique_tokens)
     if args.json:
         common.emit("solve", answer.to_dict(), common.law_json(common.law_from_args(args)))
         common.warn_answer(answer)

@@ -124,3 +124,23 @@ def test_the_unique_data_assumption_is_stated():
     assert optimal.recommend("epoch2024", 1e22).unique_data is None
     with pytest.raises(optimal.CoefficientsError, match="DataConstrained law"):
         optimal.recommend("epoch2024", 1e22, unique_tokens=1e10)
+
+
+@pytest.mark.slow  # a data-constrained fit and its bootstrap
+def test_unique_tokens_reach_every_draw():
+    rng = np.random.default_rng(1)
+    n = np.exp(rng.uniform(np.log(1e8), np.log(1e10), 120))  # as tests/laws/test_families.py's dc_runs
+    u = np.exp(rng.uniform(np.log(1e8), np.log(1e11), 120))
+    d = u * np.exp(rng.uniform(0.0, np.log(60.0), 120))
+    law = optimal.preset("muennighoff2023")
+    loss = np.asarray(law._replace(unique_tokens=u).loss(n, d)) * np.exp(0.005 * rng.standard_normal(120))
+    result = optimal.fit(n, d, loss, law="data-constrained", covariates={"U": u})
+    boot = optimal.bootstrap(result, n_resamples=8, seed=0)
+    answer = optimal.recommend(boot, 1e22, unique_tokens=25e9)
+    assert "unique data: U = 2.5e+10 tokens (given)" in answer.summary() and "U = 2.5e+10 for the allocation" in \
+        answer.source
+    for i in (0, 5):
+        own = optimal.data_constrained_optimal(_law(boot, i), 1e22, 25e9)
+        assert answer.per_draw["N"][i, 0] == pytest.approx(float(own.n_params), rel=1e-9)
+        assert answer.per_draw["epochs"][i, 0] == pytest.approx(float(own.epochs), rel=1e-9)
+    assert "epochs" in answer.records[0]["intervals"]
