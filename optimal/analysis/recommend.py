@@ -1,7 +1,9 @@
 """What to train at a budget (or to reach a loss): one answer, with its uncertainty and how far it extrapolates.
 
-``recommend`` is the one place that turns a law and its provenance into an answer: the point allocation, the
-bootstrap intervals computed with the same k and caps as the point, the share of draws at a cap or without an
+``recommend`` is the one place that turns a law and its provenance into an answer (at a budget, for a target loss,
+inference-aware, with unique tokens, under a FLOPs model, or the loss of a given run): the point allocation, the
+bootstrap intervals computed per draw (each draw's law answering the same question, vmapped) with the same k and
+caps as the point, the share of draws at a cap or without an
 interior optimum, the extrapolation distances from the fitted runs (``optimal.allocation.extrapolation``) and the
 warnings. The command line prints from it, so ``solve`` and ``fit --budgets`` cannot disagree.
 """
@@ -84,6 +86,13 @@ class Recommendation:
       fitted_range: the ``FittedRange`` of the law's runs, or None when unknown.
       source: what the law is, in words. confidence: the interval level (None without draws).
       max_tokens, max_params: the caps applied to the point and to every draw.
+      question: "compute", "target_loss", "inference" or "run" (a given N and D: its loss).
+      flops: the ``FlopsPerToken`` fields of the FLOPs model used instead of k N per token, or None.
+      unique_data: for a data-constrained law, ``{"unique_tokens", "assumption"}`` (unique_tokens None: unlimited),
+        also said in ``notes``; None for another law.
+      per_draw: with draws, every draw's answer, ``{name: (draws, questions) array}`` (``compute``, ``N``, ``D``,
+        ``tokens_per_param``, ``loss`` as the question gives them, the extrapolation distances, ``epochs`` with
+        unique tokens); not in ``to_dict()``. ``optimal.planning.draw_intervals`` turns it into a plan's intervals.
     """
 
     records: list
