@@ -14,9 +14,10 @@ EPILOG = """\
 JSON (--json): one object, "schema": "optimal.solve/1", "law": {"family", "params"} (the law's coefficients; a
 file written from it reads back with --coefficients), and optimal.recommend's answer: "source",
 "flops_per_param_token" and "flops_per_param_token_from", "max_tokens", "max_params", "fitted_range",
-"bootstrap", "allocations" (one object per budget or target loss: "compute", "N", "D", "loss",
+"bootstrap", "question", "flops_model" (with --context), "unique_data" (a data-constrained law's unique tokens,
+null when unlimited, and the assumption in words), "allocations" (one object per budget or target loss: "compute", "N", "D", "loss",
 "tokens_per_param", "converged", "bound", "fit_converged", "extrapolation", and with bootstrap draws
-"intervals" and "draws"), "warnings", "notes", "status".
+"intervals", "extrapolation_intervals" and "draws", each draw answering the same question), "warnings", "notes", "status".
 
 examples:
   optimal solve --compute 5.76e23
