@@ -135,7 +135,8 @@ class Recommendation:
     def summary(self) -> str:
         """The text ``optimal solve`` prints: the source, the notes, the point allocations with their
         extrapolation distances, and with draws the bootstrap intervals (the warnings go to stderr)."""
-        lines = [f"law: {self.source}", *(f"  {note}" for note in self.notes), _allocation_table(self.records)]
+        lines = [f"law: {self.source}", *(f"  {note}" for note in self.notes),
+                 _allocation_table(self.records, star="" if self.question == "run" else "*")]
         if self.confidence is not None:
             lines += ["", _recommendation_intervals(self)]
         return "\n".join(lines)
@@ -174,13 +175,14 @@ def _converged_text(record):
     return ", ".join(words)
 
 
-def _allocation_table(records):
+def _allocation_table(records, star="*"):
     """The point answers with their extrapolation distances (decades), one row per budget."""
     by_loss = bool(records) and "target_loss" in records[0]
     extra = [(key, title) for key, title in _EXTRA_COLUMNS if records and key in records[0]]
     headers = (["target loss"] if by_loss else []) + [
-        "compute (FLOPs)", "N* (params)", "D* (tokens)", "tokens/param", "loss"] + [title for _, title in extra] + [
-        "bound", "converged", "C vs runs (dec)", "N* out (dec)", "D* out (dec)"]
+        "compute (FLOPs)", f"N{star} (params)", f"D{star} (tokens)", "tokens/param", "loss"] + [
+        title for _, title in extra] + ["bound", "converged", "C vs runs (dec)", f"N{star} out (dec)",
+                                        f"D{star} out (dec)"]
     rows = []
     for r in records:
         far = r["extrapolation"]
