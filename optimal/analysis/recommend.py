@@ -451,6 +451,9 @@ def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=N
     else:
         n = np.atleast_1d(np.asarray(check_positive_values(n_params, np.float64, "n_params")))
         d = np.atleast_1d(np.asarray(check_positive_values(n_tokens, np.float64, "n_tokens")))
+        for values, name, unit in ((n, "n_params", "parameter"), (d, "n_tokens", "token")):
+            if np.any(values < 1):  # below one, the law's loss at N, D overflows
+                raise BudgetError(f"{name} must be at least 1 (one {unit}), got {float(np.min(values)):.6g}")
         if n.shape != d.shape or n.ndim != 1:
             raise OptimalError(f"n_params and n_tokens must be scalars or 1-D of one length, got shapes {n.shape} "
                                f"and {d.shape}")

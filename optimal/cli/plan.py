@@ -239,7 +239,8 @@ def run(args):
     shape = _shape(args.shape) if mode == "shape" else None
     k = common.k_or_default(args)
     # every planning option is checked before the allocation's solve (a dry plan with the same options)
-    _plan(args, device, **({"shape": shape, "n_tokens": 1.0} if shape else {"n_params": 1e9, "n_tokens": 1e10}),
+    _plan(args, device, **({"shape": shape, "n_tokens": 1.0} if shape else {"n_params": args.params, "n_tokens": args.tokens}
+                           if mode == "params_tokens" else {"n_params": 1e9, "n_tokens": 1e10}),
           **({} if shape or mode == "params_tokens" else {"flops_per_param_token": k}))
     counts = None if shape is None else planning.parameter_count(shape)
     flops = _flops_model(args, k, shape, counts)  # None without --context: k N per token
