@@ -29,7 +29,10 @@ from ..errors import BudgetError
 from .._util.precision import concrete_to_numpy, float64_scope, resolve_dtype
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .._util.results import Status
+from ..laws import CHINCHILLA
 from .allocate import (
+    _loss_floor,
+    _pad,
     allocation_status,
     convergence_warnings,
     records_table,
@@ -259,16 +262,7 @@ def inference_optimal(law, target_loss=None, *, compute=None, inference_tokens, 
     flops = check_flops(flops, dtype, "flops", keep_model=True)
     d_inf = _check_inference_tokens(inference_tokens, dtype)
     if compute is not None:
-        total = check_positive_values(compute, dtype, "compute")
-        total, d_inf = jnp.broadcast_arrays(total, d_inf)
-        if is_concrete(total) and is_concrete(d_inf) and all(is_concrete(x) for x in flops):
-            least = np.asarray(flops.training(jnp.asarray(1.0, dtype)) + d_inf * flops.inference(jnp.asarray(1.0, dtype)))
-            short = np.asarray(total) <= least
-            if short.any():
-                i = np.argmax(short.ravel())
-                raise BudgetError(f"compute {np.asarray(total).ravel()[i]:.3g} FLOPs cannot serve "
-                                  f"{np.asarray(d_inf).ravel()[i]:.3g} inference tokens and train a model "
-                                  f"(needs more than {least.ravel()[i]:.3g} FLOPs)")
+        total, d_inf = _check_totals(compute, d_inf, flops, dtype)
         shape = total.shape
         result = _for_totals(law, flops, jnp.log(total).ravel(), d_inf.ravel())
     else:
@@ -277,3 +271,77 @@ def inference_optimal(law, target_loss=None, *, compute=None, inference_tokens, 
         shape = target.shape
         result = _for_targets(law, flops, jnp.log(target).ravel(), d_inf.ravel())
     return concrete_to_numpy(InferenceAllocation(*(x.reshape(shape) for x in result)))
+
+
+def _check_totals(compute, d_inf, flops, dtype):
+    """Total budgets (training plus serving FLOPs) checked positive and able to serve ``d_inf`` tokens and train one
+    parameter on one token, broadcast against ``d_inf``."""
+    total = check_positive_values(compute, dtype, "compute")
+    total, d_inf = jnp.broadcast_arrays(total, d_inf)
+    if is_concrete(total) and is_concrete(d_inf) and all(is_concrete(x) for x in flops):
+        least = np.asarray(flops.training(jnp.asarray(1.0, dtype)) + d_inf * flops.inference(jnp.asarray(1.0, dtype)))
+        short = np.asarray(total) <= least
+        if short.any():
+            i = np.argmax(short.ravel())
+            raise BudgetError(f"compute {np.asarray(total).ravel()[i]:.3g} FLOPs cannot serve "
+                              f"{np.asarray(d_inf).ravel()[i]:.3g} inference tokens and train a model "
+                              f"(needs more than {least.ravel()[i]:.3g} FLOPs)")
+    return total, d_inf
+
+
+@float64_scope
+def inference_optimal_draws(thetas, target_loss=None, *, compute=None, inference_tokens,
+                            flops=DEFAULT_FLOPS_PER_PARAM_TOKEN, family=CHINCHILLA, covariates=None):
+    """``inference_optimal`` for every draw's law at once (one vmapped program over the draws), where a draw that
+    cannot reach a target is data, not an error.
+
+    ``thetas`` (R, P): fitting-space draws of ``family`` (its ``law_from_theta``; ``covariates`` one number each,
+    e.g. ``{"U": unique_tokens}``, defaults otherwise). Give one of ``target_loss`` (nats) and ``compute`` (total
+    FLOPs, training plus serving), each a scalar or (m,), broadcast against ``inference_tokens``; ``flops`` as in
+    ``inference_optimal`` (checked once: ``BudgetError`` naming a bad input).
+
+    Returns an ``InferenceAllocation`` whose fields are (R, m): what ``inference_optimal`` gives each draw's law;
+    for a target at or below a draw's irreducible loss, or not reached, ``n_params``, ``n_tokens`` and the FLOPs
+    +inf ("needs unbounded compute"), ``loss`` NaN and ``converged`` False.
+    """
+    if (target_loss is None) == (compute is None):
+        raise BudgetError("give exactly one of target_loss and compute")
+    thetas = np.asarray(thetas, np.float64)
+    dtype = thetas.dtype
+    flops = check_flops(flops, dtype, "flops", keep_model=True)
+    d_inf = _check_inference_tokens(inference_tokens, dtype)
+    if compute is not None:
+        given, d_inf = _check_totals(compute, d_inf, flops, dtype)
+    else:
+        given = check_positive_values(target_loss, dtype, "target_loss")
+        given, d_inf = jnp.broadcast_arrays(given, d_inf)
+    given, d_inf = jnp.ravel(given), jnp.ravel(d_inf)
+    n_draws = thetas.shape[0]
+    if n_draws == 0:
+        shape = (0, given.shape[0])
+        return InferenceAllocation(*(np.zeros(shape) for _ in range(7)), np.zeros(shape, bool))
+    # padded to a power of two of draws (repeating the first), so that another bootstrap's count of converged draws
+    # reuses the compiled program; the lanes are independent
+    laws = family.law_from_theta(_pad(thetas, n_draws), covariates)
+    size = _pad(thetas, n_draws).shape[0]
+    laws = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(jnp.asarray(x, dtype), (size,)), laws)
+    if compute is not None:
+        result = jax.vmap(lambda law: _for_totals(law, flops, jnp.log(given), d_inf))(laws)
+        reached = jnp.ones(result.converged.shape, bool)
+    else:
+        def one_law(law):
+            floor = _loss_floor(law, jnp.inf, jnp.inf)
+            possible = given > floor
+            # an unreachable target would run every lane's root search to its cap: solve for a reachable stand-in
+            # (the loss twice the floor) and mask the answer
+            found = _for_targets(law, flops, jnp.where(possible, jnp.log(given), jnp.log(2 * floor)), d_inf)
+            return found, possible & (jnp.abs(jnp.log(found.loss) - jnp.log(given)) <= 1e3 * jnp.finfo(dtype).eps)
+
+        result, reached = jax.vmap(one_law)(laws)
+    result = InferenceAllocation(*(np.asarray(x)[:n_draws] for x in concrete_to_numpy(result)))
+    reached = np.asarray(reached)[:n_draws]
+    unbounded = lambda x: np.where(reached, x, np.inf)  # noqa: E731
+    return InferenceAllocation(unbounded(result.n_params), unbounded(result.n_tokens), result.inference_tokens,
+                               np.where(reached, result.loss, np.nan), unbounded(result.training_flops),
+                               unbounded(result.inference_flops), unbounded(result.total_flops),
+                               result.converged & reached)

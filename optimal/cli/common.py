@@ -193,6 +193,46 @@ def add_k_option(parser, record=False):
     parser.add_argument("--flops-per-param-token", type=number, metavar="K", help=K_HELP_RECORD if record else K_HELP)
 
 
+CONTEXT_HELP = ("tokens per training sequence: counts attention FLOPs (k n_layer T d_model per token, Kaplan et al. "
+                "2020) in the allocation, the point's and every bootstrap draw's")
+
+
+def add_flops_model_options(parser, context_help=CONTEXT_HELP):
+    """``--context T`` and ``--aspect-ratio R``: a FLOPs model with attention (``flops_model_from_args``) in place of
+    k N per token."""
+    from optimal.planning import DEFAULT_ASPECT_RATIO
+
+    parser.add_argument("--context", type=int, metavar="T", help=context_help)
+    parser.add_argument("--aspect-ratio", type=number, metavar="R",
+                        help=f"d_model / n_layer of the shape that grows with N, for the attention FLOPs (and plan's "
+                             f"illustrative shape) (default {DEFAULT_ASPECT_RATIO:g})")
+
+
+def flops_model_from_args(args, k):
+    """With ``--context``: training FLOPs per token ``k (N + T n_layer d_model)`` (``optimal.FlopsPerToken.attention``)
+    for a shape that keeps ``--aspect-ratio`` as N varies (N ~= 12 n_layer d_model^2); None without it."""
+    from optimal.planning import DEFAULT_ASPECT_RATIO
+
+    if getattr(args, "context", None) is None:
+        return None
+    ratio = DEFAULT_ASPECT_RATIO if args.aspect_ratio is None else args.aspect_ratio
+    return optimal.FlopsPerToken.attention(args.context, aspect_ratio=ratio, training_per_param=k)
+
+
+def add_unique_tokens_option(parser, help="unique tokens available, for a data-constrained law (Muennighoff et al. "
+                                          "2023; default --preset muennighoff2023): the point and every bootstrap "
+                                          "draw answer with only U unique tokens"):
+    parser.add_argument("--unique-tokens", type=number, metavar="U", help=help)
+
+
+def data_constrained_default(args):
+    """With ``--unique-tokens`` and no law chosen, the data-constrained law with published coefficients."""
+    if getattr(args, "unique_tokens", None) is not None and args.preset is None and not args.coefficients and \
+            not getattr(args, "fit", None):
+        args.preset = "muennighoff2023"
+    return args
+
+
 POLISH_MAX_ITER = 200  # optimal.fit's default
 BOOTSTRAP_MAX_ITER = 1000  # optimal.bootstrap's default
 

@@ -33,24 +33,27 @@ what to plan (one of):
   --target-loss L --inference-tokens T
                                    the N, D that reach L for the least training plus serving FLOPs
   --compute C --unique-tokens U    N, D and epochs with only U unique tokens (a data-constrained law)
+--unique-tokens U also goes with --target-loss, --params/--tokens and --inference-tokens; a data-constrained law
+answers every question with its unique-data assumption stated (unlimited unless U is given).
 
 {textwrap.fill(f"--shape takes a published shape ({', '.join(planning.PUBLISHED_SHAPES)}), KEY=VALUE fields "
                 f"of optimal.TransformerShape ({', '.join(SHAPE_FIELDS)}), or a published shape then fields that "
                 "change it.", 110)}
---context T adds attention FLOPs to every question (then --compute and --target-loss give the point allocation
-under that FLOPs model, without bootstrap intervals).
+--context T adds attention FLOPs to every question (the point's and every bootstrap draw's allocation).
 Without --shape a shape is built for N at --aspect-ratio (d_model / n_layer, default {planning.DEFAULT_ASPECT_RATIO:g})
 as an illustration (for the KV cache); memory and FLOPs use N itself.
 
 Every figure is printed beside the assumptions that produced it, each marked as given or default. Memory is in
 decimal GB (1e9 bytes); activations are not counted unless given (--activation-memory).
-With a --fit record's bootstrap draws, a figure gets an interval where the draws move it: memory moves with N; hours,
-days, energy and cost move with the compute, so they have one only for --target-loss (for --compute the compute is
-given, and so are they).
+With a --fit record's bootstrap draws every question of a law is answered by each draw too (intervals of N, D,
+loss, compute and the extrapolation distances), and each figure of the plan is computed for every draw's N and
+training FLOPs under the same assumptions: its interval is the draws' figures. Memory moves with N; hours, days,
+energy and cost move with the compute: with --compute C every draw spends C, so they have none (said, not printed
+as an interval of zero width).
 
 JSON (--json): one object, "schema": "optimal.plan/1", "law" ({"family", "params"}, or null with --shape: the
-loss is not computed), "question", "recommendation", "allocation", "flops_model", "inference",
-"data_constrained", "loss", "loss_from", "plan", "intervals" (the figures that have one) and "serving".
+loss is not computed), "question", "recommendation", "unique_data", "allocation", "flops_model",
+"inference", "data_constrained", "loss", "loss_from", "plan", "intervals" (the figures that have one) and "serving".
 
 examples:
   optimal plan --compute 1e24 --accelerator h100 --accelerators 2048 --mfu 0.4
@@ -80,11 +83,9 @@ def add_parser(commands):
     parser.add_argument("--inference-tokens", type=common.number, metavar="T",
                         help="tokens the model will serve over its life: the inference-aware allocation (Sardana et "
                              "al. 2023) with --compute (training plus serving FLOPs) or --target-loss")
-    parser.add_argument("--unique-tokens", type=common.number, metavar="U",
-                        help="unique tokens available: the data-constrained allocation (Muennighoff et al. 2023) with "
-                             "--compute; the law must be data-constrained (default --preset muennighoff2023)")
-    parser.add_argument("--aspect-ratio", type=common.number, metavar="R",
-                        help=f"d_model / n_layer of the shape built for N (default {planning.DEFAULT_ASPECT_RATIO:g})")
+    common.add_unique_tokens_option(parser, help="unique tokens available: the data-constrained allocation (Muennighoff "
+                                    "et al. 2023) with --compute, or the loss with U unique tokens with any question of a "
+                                    "law; the law must be data-constrained (default --preset muennighoff2023)")
     parser.add_argument("--accelerator", metavar="NAME", type=common.name,
                         help=f"one of {', '.join([*planning.ACCELERATORS, *planning.ALIASES])} (default h100)")
     parser.add_argument("--accelerator-file", metavar="X.json", type=common.name, help="your own accelerator (format in the README)")
@@ -100,9 +101,9 @@ def add_parser(commands):
     parser.add_argument("--price-per-hour", type=common.number, metavar="P",
                         help=f"price per accelerator-hour (default {planning.DEFAULT_PRICE_PER_ACCELERATOR_HOUR:g}, a "
                              "placeholder)")
-    parser.add_argument("--context", type=int, metavar="T",
-                        help="tokens per training sequence: counts attention FLOPs (k n_layer T d_model per token, "
-                             "Kaplan et al. 2020) in the allocation and the plan, and sizes one sequence's KV cache")
+    common.add_flops_model_options(parser, context_help="tokens per training sequence: counts attention FLOPs (k n_layer "
+                                   "T d_model per token, Kaplan et al. 2020) in the allocation (the point's and every "
+                                   "bootstrap draw's) and the plan, and sizes one sequence's KV cache")
     parser.add_argument("--activation-memory", type=common.number, metavar="GB",
                         help="activation memory per accelerator to count in 'to hold it' (GB; default 0: not counted)")
     common.add_json_option(parser, "plan", "keys above")
@@ -154,20 +155,17 @@ def _shape_value(key, text):
 
 def _mode(args):
     """Which question is asked: "compute", "target_loss", "params_tokens", "shape", "inference" or
-    "data_constrained"; every other mix is an error."""
-    if args.inference_tokens is not None and args.unique_tokens is not None:
-        raise OptimalError("give --inference-tokens or --unique-tokens, not both")
+    "data_constrained" (--compute with --unique-tokens); every other mix is an error. --unique-tokens also goes with
+    --target-loss, --params and --tokens, and --inference-tokens: wherever a data-constrained law answers."""
     if args.inference_tokens is not None:
         if args.shape or args.params is not None or args.tokens is not None or (args.compute is None) == (
                 args.target_loss is None):
             raise OptimalError("--inference-tokens goes with one of --compute C (training plus serving FLOPs) and "
                                "--target-loss L, not with --params, --tokens or --shape")
         return "inference"
-    if args.unique_tokens is not None:
-        if args.shape or args.params is not None or args.tokens is not None or args.target_loss is not None or \
-                args.compute is None:
-            raise OptimalError("--unique-tokens goes with --compute C only")
-        return "data_constrained"
+    if args.unique_tokens is not None and args.shape:
+        raise OptimalError("--unique-tokens goes with a law's question (--compute, --target-loss, --params with "
+                           "--tokens), not with --shape (the loss of a shape is not computed)")
     if args.shape:
         if args.params is not None or args.target_loss is not None:
             raise OptimalError("--shape gives the parameters: use it with --tokens or --compute, not --params or "
@@ -178,7 +176,7 @@ def _mode(args):
     given = [name for name, value in (("--compute", args.compute), ("--target-loss", args.target_loss),
                                       ("--params", args.params), ("--tokens", args.tokens)) if value is not None]
     if given == ["--compute"]:
-        return "compute"
+        return "compute" if args.unique_tokens is None else "data_constrained"
     if given == ["--target-loss"]:
         return "target_loss"
     if given == ["--params", "--tokens"]:
@@ -218,96 +216,140 @@ def _law_name(args):
     return f"preset {args.preset or optimal.DEFAULT_PRESET}"
 
 
-@float64_scope
-def _loss_at(law, n_params, n_tokens):
-    return float(np.asarray(law.loss(np.float64(n_params), np.float64(n_tokens))))
+_TITLES = {
+    "attention": "allocation with attention FLOPs (Kaplan et al. 2020, section 2.1: 6 N + 6 n_layer n_ctx d_model per "
+                 "token)",
+    "inference": "inference-aware allocation (Sardana et al. 2023: the least training plus serving FLOPs)",
+    "data_constrained": "data-constrained allocation (Muennighoff et al. 2023)",
+}
+_INFERENCE_KEYS = ("N", "D", "inference_tokens", "loss", "training_flops", "inference_flops", "total_flops", "converged")
+_DATA_CONSTRAINED_KEYS = ("compute", "N", "D", "unique_tokens", "epochs", "loss", "tokens_per_param", "converged")
+_ALLOCATION_KEYS = ("compute", "N", "D", "loss", "tokens_per_param", "converged", "bound")
 
 
 def run(args):
     mode = _mode(args)
     if mode not in ("compute", "target_loss", "data_constrained") and args.max_params is not None or \
-            mode not in ("compute", "target_loss") and (args.max_tokens is not None or args.group is not None):
+            mode not in ("compute", "target_loss") and args.max_tokens is not None or \
+            mode == "shape" and args.group is not None:
         raise OptimalError("--max-tokens, --max-params and --group shape the law's allocation: use them with --compute "
-                           "or --target-loss (--max-params also with --unique-tokens)")
+                           "or --target-loss (--max-params also with --unique-tokens; --group with every question of "
+                           "a law)")
     device = _device(args)
     shape = _shape(args.shape) if mode == "shape" else None
     k = common.k_or_default(args)
     # every planning option is checked before the allocation's solve (a dry plan with the same options)
-    _plan(args, device, **({"shape": shape, "n_tokens": 1.0} if shape else {"n_params": 1e9, "n_tokens": 1e10}),
+    _plan(args, device, **({"shape": shape, "n_tokens": 1.0} if shape else {"n_params": args.params, "n_tokens": args.tokens}
+                           if mode == "params_tokens" else {"n_params": 1e9, "n_tokens": 1e10}),
           **({} if shape or mode == "params_tokens" else {"flops_per_param_token": k}))
     counts = None if shape is None else planning.parameter_count(shape)
     flops = _flops_model(args, k, shape, counts)  # None without --context: k N per token
-    answer, loss, loss_from, allocation, law_name = None, None, None, None, None
-    if mode in ("compute", "target_loss") and flops is not None:  # attention FLOPs: the point allocation alone
-        law, law_name = common.law_from_args(args), _law_name(args)
-        caps = dict(max_tokens=args.max_tokens, max_params=args.max_params, flops=flops)
-        solved = optimal.compute_optimal(law, args.compute, **caps) if mode == "compute" else \
-            optimal.compute_for_loss(law, args.target_loss, **caps)
-        allocation = solved.to_records()[0]
-        found = _plan(args, device, n_params=allocation["N"], n_tokens=allocation["D"], compute=allocation["compute"],
-                      flops_per_param_token=k, training_flops_per_token=_per_token(flops, allocation["N"]))
-        loss, loss_from = allocation["loss"], f"the allocation with attention FLOPs under {law_name}"
-    elif mode in ("compute", "target_loss"):
-        answer = optimal.recommend(
-            common.source_from_args(args), None if args.compute is None else np.asarray([args.compute]),
-            target_loss=None if args.target_loss is None else np.asarray([args.target_loss]),
-            flops_per_param_token=args.flops_per_param_token, max_tokens=args.max_tokens, max_params=args.max_params,
-            group=args.group)
-        record = answer.records[0]
-        k = answer.flops_per_param_token
-        found = _plan(args, device, n_params=record["N"], n_tokens=record["D"], compute=record["compute"],
-                      flops_per_param_token=k)
-        loss, loss_from = record["loss"], "the allocation"
-    elif mode == "params_tokens":
-        law = common.law_from_args(args)
-        found = _plan(args, device, n_params=args.params, n_tokens=args.tokens, flops_per_param_token=k,
-                      training_flops_per_token=_per_token(flops, args.params))
-        loss, loss_from = _loss_at(law, args.params, args.tokens), f"the law of {_law_name(args)} at N and D"
-    elif mode == "shape":
+    answer, loss, loss_from, record, intervals = None, None, None, None, None
+    if mode == "shape":
         found = _plan(args, device, shape=shape, n_tokens=args.tokens, compute=args.compute, flops_per_param_token=k,
                       training_flops_per_token=_per_token(flops, None if counts is None else counts.total))
         loss_from = "not computed: a law's N is not a shape's (a mixture's active parameters, say)"
     else:
-        allocation, law_name = _special_allocation(args, mode, k if flops is None else flops)
-        found = _plan(args, device, n_params=allocation["N"], n_tokens=allocation["D"],
-                      compute=allocation.get("training_flops", allocation.get("compute")), flops_per_param_token=k,
-                      training_flops_per_token=_per_token(flops, allocation["N"]))
-        loss, loss_from = allocation["loss"], f"the {mode.replace('_', '-')} allocation under {law_name}"
-    intervals = _intervals(args, device, answer, found)
+        answer = _answer(args, mode, flops)
+        record = answer.records[0]
+        if flops is None:
+            k = answer.flops_per_param_token
+        found = _plan(args, device, n_params=record["N"], n_tokens=record["D"],
+                      compute=None if mode == "params_tokens" else record["compute"], flops_per_param_token=k,
+                      training_flops_per_token=_per_token(flops, record["N"]))
+        loss = record["loss"]
+        loss_from = f"the law of {_law_name(args)} at N and D" if mode == "params_tokens" else \
+            "the allocation" if mode in ("compute", "target_loss") and flops is None else \
+            f"the {'attention' if mode in ('compute', 'target_loss') else mode.replace('_', '-')} allocation under " \
+            f"{_law_name(args)}"
+        intervals = _intervals(answer, found)
     serving = None
-    if mode == "inference" and allocation["inference_flops"] > 0:  # serving, on the same accelerators and assumptions
+    if mode == "inference" and record["inference_flops"] > 0:  # serving, on the same accelerators and assumptions
         serving = planning.hardware_estimate(
-            allocation["inference_flops"], device, precision=args.precision, mfu=args.mfu,
+            record["inference_flops"], device, precision=args.precision, mfu=args.mfu,
             n_accelerators=args.accelerators, power_watts=args.power, pue=args.pue,
             price_per_accelerator_hour=args.price_per_hour)
     if args.json:
-        law = None if mode == "shape" else common.law_json(common.law_from_args(args))
+        law = None if mode == "shape" else common.law_json(_law(args))
         common.emit("plan", {"question": mode, "recommendation": None if answer is None else answer.to_dict(),
-                         "allocation": allocation if mode in ("compute", "target_loss") else None,
+                         "allocation": _subset(record, _ALLOCATION_KEYS) if mode in ("compute", "target_loss") else None,
                          "flops_model": None if flops is None else {key: float(v) for key, v in flops._asdict().items()},
-                         "inference": allocation if mode == "inference" else None,
-                         "data_constrained": allocation if mode == "data_constrained" else None,
+                         "inference": _subset(record, _INFERENCE_KEYS) if mode == "inference" else None,
+                         "data_constrained": _subset(record, _DATA_CONSTRAINED_KEYS)
+                         if args.unique_tokens is not None else None,
+                         "unique_data": None if answer is None else answer.unique_data,
                          "loss": loss, "loss_from": loss_from, "plan": found.to_dict(), "intervals": intervals,
                          "serving": None if serving is None else serving.to_dict()}, law)
         if answer is not None:
             common.warn_answer(answer)
         return 0
     if answer is not None:
+        title = _TITLES.get("attention" if flops is not None and mode in ("compute", "target_loss") else mode)
+        if title:
+            print(title)
         common.print_recommendation(answer)
         print()
-    elif allocation is not None:
-        print(_special_text("attention" if mode in ("compute", "target_loss") else mode, allocation, law_name))
-        print()
-    elif loss is not None:
-        print(f"loss {loss:.5f} ({loss_from})")
+    else:
+        print(f"loss: {loss_from}")
     print(found.summary(intervals=intervals))
-    flat = [] if intervals is None else [name for name, _ in _INTERVAL_FIGURES if name not in intervals]
+    flat = [] if intervals is None else [name for name in planning.DRAW_FIGURES if name not in intervals
+                                         and _has_figure(found, name)]
     if flat:
-        print(f"  (no interval for {', '.join(name.replace('_', ' ') for name in flat)}: the bootstrap draws do not "
-              "move them; they follow the compute, which is given)")
+        print(f"  (no interval for {', '.join(name.replace('_', ' ') for name in flat)}: every bootstrap draw gives the "
+              "same figure; they follow the compute, which is given)")
     if serving is not None:
         print(_serving_text(serving))
     return 0
+
+
+def _subset(record, keys):
+    return {key: record[key] for key in keys}
+
+
+def _law(args):
+    return common.law_from_args(common.data_constrained_default(args))
+
+
+def _answer(args, mode, flops):
+    """The law's answer to the question (``optimal.recommend``): the point, and with a fit record's bootstrap draws
+    every figure's interval and extrapolation distances, each draw answering the same question."""
+    _law(args)  # checks the law options (and picks the data-constrained preset for --unique-tokens)
+    question = {"compute": dict(compute=args.compute), "data_constrained": dict(compute=args.compute),
+                "target_loss": dict(target_loss=args.target_loss),
+                "params_tokens": dict(n_params=args.params, n_tokens=args.tokens),
+                "inference": dict(compute=args.compute, target_loss=args.target_loss,
+                                  inference_tokens=args.inference_tokens)}[mode]
+    per_token = dict(flops=flops) if flops is not None else dict(flops_per_param_token=args.flops_per_param_token)
+    answer = optimal.recommend(common.source_from_args(args), **question, **per_token, max_tokens=args.max_tokens,
+                               max_params=args.max_params, group=args.group, unique_tokens=args.unique_tokens)
+    bad = [key for key in ("N", "D") if not (math.isfinite(answer.records[0][key]) and answer.records[0][key] > 0)]
+    if bad:
+        raise OptimalError(f"the {mode.replace('_', '-')} allocation found no finite {' and '.join(bad)} for these "
+                           "inputs (is the budget enough to serve the inference tokens?)")
+    return answer
+
+
+def _has_figure(found, name):
+    return not (name == "wall_clock_days" and found.hardware.wall_clock_days is None
+                or name == "energy_kwh" and found.hardware.energy_kwh is None)
+
+
+def _intervals(answer, found):
+    """With bootstrap draws: the plan's figures of every draw (its N and training FLOPs through the plan's own
+    assumptions and formulas, ``planning.draw_intervals``), as percentile intervals. A figure every draw gives
+    alike (hours at a given compute) has no interval: it is not printed as one of zero width."""
+    if answer.per_draw is None or "N" not in answer.per_draw:  # a given run: the draws move only its loss
+        return None
+    n, compute = answer.per_draw["N"][:, 0], answer.per_draw["compute"][:, 0]
+    found_intervals = planning.draw_intervals(found, n, compute, answer.confidence)
+    per_draw = planning.figures_of_draws(found, n, compute)
+    out = {"confidence": found_intervals.pop("confidence")}
+    for name, bounds in found_intervals.items():
+        values = per_draw[name]
+        finite = values[np.isfinite(values)]
+        if finite.size < values.size or np.ptp(finite) > 1e-9 * np.max(np.abs(finite)):
+            out[name] = bounds
+    return out
 
 
 def _flops_model(args, k, shape, counts):
@@ -319,57 +361,13 @@ def _flops_model(args, k, shape, counts):
     if shape is not None:
         return optimal.FlopsPerToken.attention(args.context, n_layer=shape.n_layer, d_model=shape.d_model,
                                                active_fraction=counts.active / counts.total, training_per_param=k)
-    ratio = planning.DEFAULT_ASPECT_RATIO if args.aspect_ratio is None else args.aspect_ratio
-    return optimal.FlopsPerToken.attention(args.context, aspect_ratio=ratio, training_per_param=k)
+    return common.flops_model_from_args(args, k)
 
 
 @float64_scope
 def _per_token(flops, n_params):
     """Training FLOPs per token of ``flops`` at N = ``n_params`` (in float64), or None without a model."""
     return None if flops is None else float(np.asarray(flops.training(np.float64(n_params))))
-
-
-def _special_allocation(args, mode, flops):
-    """The inference-aware (Sardana et al. 2023) or data-constrained (Muennighoff et al. 2023) allocation as one
-    record (``optimal.inference_optimal`` / ``optimal.data_constrained_optimal``), and the law's name. These use
-    the law's point estimate: a fit record's bootstrap draws give no intervals here."""
-    if mode == "data_constrained" and args.preset is None and not args.coefficients and not args.fit:
-        args.preset = "muennighoff2023"  # the data-constrained law with published coefficients
-    law = common.law_from_args(args)
-    if mode == "inference":
-        found = optimal.inference_optimal(law, args.target_loss, compute=args.compute,
-                                          inference_tokens=args.inference_tokens, flops=flops)
-    else:
-        found = optimal.data_constrained_optimal(law, args.compute, args.unique_tokens, flops=flops,
-                                                 max_params=args.max_params)
-    record = found.to_records()[0]
-    bad = [key for key in ("N", "D") if not (math.isfinite(record[key]) and record[key] > 0)]
-    if bad:
-        raise OptimalError(f"the {mode.replace('_', '-')} allocation found no finite {' and '.join(bad)} for these "
-                           "inputs (is the budget enough to serve the inference tokens?)")
-    return record, _law_name(args)
-
-
-def _special_text(mode, r, law_name):
-    if mode == "attention":
-        rows = [[f"{r['compute']:.4g}", f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['tokens_per_param']:.3g}",
-                 f"{r['loss']:.5f}", r["bound"] or "-", "yes" if r["converged"] else "NO"]]
-        headers = ["compute (FLOPs)", "N (params)", "D (tokens)", "tokens/param", "loss", "bound", "converged"]
-        title = (f"allocation with attention FLOPs (Kaplan et al. 2020, section 2.1: 6 N + 6 n_layer n_ctx d_model per "
-                 f"token), law: {law_name}; the point alone (no bootstrap intervals or extrapolation distances)")
-    elif mode == "inference":
-        rows = [[f"{r['inference_tokens']:.4g}", f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['training_flops']:.4g}",
-                 f"{r['inference_flops']:.4g}", f"{r['total_flops']:.4g}", f"{r['loss']:.5f}",
-                 "yes" if r["converged"] else "NO"]]
-        headers = ["inference tokens", "N (params)", "D (tokens)", "training FLOPs", "inference FLOPs", "total FLOPs",
-                   "loss", "converged"]
-        title = f"inference-aware allocation (Sardana et al. 2023: the least training plus serving FLOPs), law: {law_name}"
-    else:
-        rows = [[f"{r['compute']:.4g}", f"{r['unique_tokens']:.4g}", f"{r['N']:.4g}", f"{r['D']:.4g}",
-                 f"{r['epochs']:.3g}", f"{r['loss']:.5f}", "yes" if r["converged"] else "NO"]]
-        headers = ["compute (FLOPs)", "unique tokens", "N (params)", "D (tokens)", "epochs", "loss", "converged"]
-        title = f"data-constrained allocation (Muennighoff et al. 2023), law: {law_name}"
-    return title + "\n" + common.format_table(headers, rows)
 
 
 def _serving_text(serving):
@@ -379,35 +377,3 @@ def _serving_text(serving):
     return (f"  serving          {serving.compute:.4g} inference FLOPs: {serving.accelerator_hours:.4g} accelerator-hours"
             f"{days}, {energy}, cost {serving.cost:.4g}, under the same assumptions (MFU {serving.mfu:g} "
             f"[{origin_text(a['mfu'])}]; serving often runs at a lower MFU than training)")
-
-
-_INTERVAL_FIGURES = (("training_state_bytes", lambda p: p.training.total_bytes),
-                     ("weights_bytes", lambda p: p.weights),
-                     ("accelerators_to_hold_zero3", lambda p: p.hold["zero3"]),
-                     ("accelerator_hours", lambda p: p.hardware.accelerator_hours),
-                     ("wall_clock_days", lambda p: p.hardware.wall_clock_days),
-                     ("energy_kwh", lambda p: p.hardware.energy_kwh),
-                     ("cost", lambda p: p.hardware.cost))
-
-
-def _intervals(args, device, answer, found):
-    """With bootstrap draws: the plan's figures at the ends of the N and compute intervals. Every figure is an
-    increasing function of N (memory) or of C (hours, days, energy, cost), so its percentile interval over the
-    draws is the figure at the ends of theirs; an unbounded end stays unbounded (null)."""
-    if answer is None or answer.confidence is None:
-        return None
-    record = answer.records[0]
-    ends = {}
-    for end in ("lo", "hi"):
-        n = record["intervals"]["N"][end]
-        compute = record["intervals"]["compute"][end] if "compute" in record["intervals"] else record["compute"]
-        if n is None or compute is None or not (math.isfinite(n) and math.isfinite(compute)):
-            ends[end] = None
-            continue
-        ends[end] = _plan(args, device, n_params=n, compute=compute, flops_per_param_token=found.flops_per_param_token)
-    out = {"confidence": answer.confidence}
-    for name, figure in _INTERVAL_FIGURES:
-        found = {end: None if ends[end] is None else figure(ends[end]) for end in ("lo", "hi")}
-        if found["lo"] is None or found["hi"] is None or found["lo"] != found["hi"]:
-            out[name] = found  # a figure the draws do not move (hours at a given compute) has no interval
-    return out

@@ -15,9 +15,12 @@ EPILOG = """\
 JSON (--json): one object, "schema": "optimal.solve/1", "law": {"family", "params"} (the law's coefficients; a
 file written from it reads back with --coefficients), and optimal.recommend's answer: "source",
 "flops_per_param_token" and "flops_per_param_token_from", "max_tokens", "max_params", "fitted_range",
-"bootstrap", "allocations" (one object per budget or target loss: "compute", "N", "D", "loss",
-"tokens_per_param", "converged", "bound", "fit_converged", "extrapolation", and with bootstrap draws
-"intervals" and "draws"), "warnings", "notes", "status"; with --decide, "decision": optimal.decide's answer
+"bootstrap", "question", "flops_model" (with --context), "unique_data" (a data-constrained law's unique
+tokens, null when unlimited, and the assumption in words), "allocations" (one object per budget or target loss:
+"compute", "N", "D", "loss", "tokens_per_param", "converged", "bound", "fit_converged", "extrapolation", and with
+bootstrap draws
+"intervals", "extrapolation_intervals" and "draws", each draw answering the same question), "warnings", "notes",
+"status"; with --decide, "decision": optimal.decide's answer
 ("status", "rule", "confidence", "n_draws", "flops_per_param_token", "flops_model", "tokens_per_param_rule",
 "budgets": one object per budget with "compute", "converged" and "allocations": "plug-in", "chosen",
 "rule-of-thumb", each with "N", "D", "tokens_per_param", "expected_loss", "loss_gap_nats" and "deadweight":
@@ -47,6 +50,8 @@ def add_parser(commands):
                             "best fit's optimum), expected-loss (least mean loss over the draws) or quantile:Q (least "
                             "Q-quantile of the loss); prints the deadweight compute of the plug-in, chosen and 20 "
                             "tokens/param allocations (docs/decisions.md)")
+    common.add_flops_model_options(solve)
+    common.add_unique_tokens_option(solve)
     common.add_json_option(solve, "solve", "the law's coefficients and one allocation per budget: below")
     solve.set_defaults(run=run)
     return solve
@@ -57,13 +62,15 @@ def run(args):
         raise OptimalError("give either --compute or --target-loss")
     if args.decide is not None:
         _check_decide(args)
-    source = common.source_from_args(args)
+    source = common.source_from_args(common.data_constrained_default(args))
+    flops = common.flops_model_from_args(args, common.k_or_default(args))
     answer = optimal.recommend(
         source, None if args.compute is None else np.asarray(args.compute),
         target_loss=None if args.target_loss is None else np.asarray(args.target_loss),
-        flops_per_param_token=args.flops_per_param_token, max_tokens=args.max_tokens, max_params=args.max_params,
-        group=args.group)
-    decision = None if args.decide is None else _decide(args, answer)
+        flops_per_param_token=None if args.context is not None else args.flops_per_param_token,
+        flops=flops, max_tokens=args.max_tokens,
+        max_params=args.max_params, group=args.group, unique_tokens=args.unique_tokens)
+    decision = None if args.decide is None else _decide(args, answer, flops)
     if args.json:
         output = answer.to_dict() if decision is None else answer.to_dict() | {"decision": decision.to_dict()}
         common.emit("solve", output, common.law_json(common.law_from_args(args)))
@@ -88,9 +95,12 @@ def _check_decide(args):
                            "--save FIT.json) and pass --fit FIT.json")
     if args.max_tokens is not None or args.max_params is not None:
         raise OptimalError("--decide does not take --max-tokens or --max-params (the draws' optima are uncapped)")
+    if args.unique_tokens is not None:
+        raise OptimalError("--decide does not take --unique-tokens yet (it decides with the law's unlimited unique "
+                           "data)")
 
 
-def _decide(args, answer):
+def _decide(args, answer, flops=None):
     """``optimal.decide`` on the fit record's draws at the answer's budgets and k."""
     boot = optimal.load_record(args.fit).bootstrap
     if boot is None:
@@ -98,6 +108,8 @@ def _decide(args, answer):
                            f"optimal fit RUNS --bootstrap 200 --save {args.fit}")
     if boot.fit.group_labels is not None:
         boot = boot.group(str(args.group))  # recommend has checked the group
+    if flops is not None:  # a FLOPs model (--context): the draws' budget lines follow it
+        return optimal.decide(boot, answer.point.compute, args.decide, flops=flops)
     return optimal.decide(boot, answer.point.compute, args.decide, flops_per_param_token=answer.flops_per_param_token)
 
 

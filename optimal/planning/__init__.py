@@ -23,7 +23,7 @@ from .memory import (
     weight_bytes,
     weights_by_precision,
 )
-from .plan import TrainingPlan, plan_training
+from .plan import DRAW_FIGURES, TrainingPlan, draw_intervals, figures_of_draws, plan_training
 from .shapes import (
     DEFAULT_ASPECT_RATIO,
     PUBLISHED_SHAPES,

@@ -172,17 +172,26 @@ def hardware_estimate(compute, accelerator="h100", *, precision="bf16", mfu=None
         if name == "price_per_accelerator_hour" and origin == "argument":
             note = "your price"  # a given price is no placeholder
         assumptions[name] = {"value": value, "from": origin, "note": note}
-    hours = compute / (peak * mfu) / SECONDS_PER_HOUR
-    derived = {"accelerator-hours": hours, "energy (kWh)": None if power is None else hours * power * pue / 1000.0,
-               "cost": hours * price}
-    for name, value in derived.items():
+    n = None if n_accelerators is None else int(n_accelerators)
+    figures = hardware_figures(compute, peak, mfu, n, power, pue, price)
+    for name, value in (("accelerator-hours", figures["accelerator_hours"]), ("energy (kWh)", figures["energy_kwh"]),
+                        ("cost", figures["cost"])):
         if value is not None and not math.isfinite(value):
             raise PlanningError(f"{name} overflows ({value:g}) for compute {compute:g} FLOPs at a peak of {peak:g} "
                                 f"FLOP/s x MFU {mfu:g}, {power} W, price {price:g}; check the units of the inputs")
     return HardwareEstimate(
         compute=compute, accelerator=device, precision=precision, peak_flops_per_second=peak, mfu=mfu,
-        n_accelerators=None if n_accelerators is None else int(n_accelerators), power_watts=power, pue=pue,
-        price_per_accelerator_hour=price, accelerator_hours=hours,
-        wall_clock_days=None if n_accelerators is None else hours / int(n_accelerators) / 24.0,
-        energy_kwh=None if power is None else hours * power * pue / 1000.0, cost=hours * price,
-        assumptions=assumptions)
+        n_accelerators=n, power_watts=power, pue=pue, price_per_accelerator_hour=price, assumptions=assumptions,
+        **figures)
+
+
+def hardware_figures(compute, peak_flops_per_second, mfu, n_accelerators, power_watts, pue, price_per_accelerator_hour):
+    """The module docstring's formulas, the one place they are written: ``{"accelerator_hours", "wall_clock_days",
+    "energy_kwh", "cost"}`` for ``compute`` FLOPs (a float, or an array of any shape: every figure then has its
+    shape). Days are None without ``n_accelerators``, energy None without ``power_watts`` (W). Inputs unchecked:
+    ``hardware_estimate`` checks them, and ``TrainingPlan.figures`` reuses a checked estimate's."""
+    hours = compute / (peak_flops_per_second * mfu) / SECONDS_PER_HOUR
+    return {"accelerator_hours": hours,
+            "wall_clock_days": None if n_accelerators is None else hours / n_accelerators / 24.0,
+            "energy_kwh": None if power_watts is None else hours * power_watts * pue / 1000.0,
+            "cost": hours * price_per_accelerator_hour}

@@ -13,13 +13,18 @@ Example:
 """
 
 import dataclasses
+import math
+
+import numpy as np
 
 from ..errors import PlanningError, check_count, check_positive
+from .._util.stats import unbounded_interval
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .accelerators import accelerator as find_accelerator
-from .cost import HardwareEstimate, energy_text, hardware_estimate, origin_text
+from .cost import HardwareEstimate, energy_text, hardware_estimate, hardware_figures, origin_text
 from .._util.results import Formula, Issue, issues
 from .memory import (
+    BYTES_PER_VALUE,
     SHARDING,
     TrainingMemory,
     accelerators_to_hold,
@@ -128,7 +133,7 @@ class TrainingPlan(Formula):
              f"of {device.name}, fully sharded (ZeRO-3); ZeRO-1 {p.hold['zero1'] or 'at no count (its unsharded part is too big)'}"
              f", ZeRO-2 {p.hold['zero2'] or 'at no count'}, unsharded {p.hold['none'] or 'does not fit one'}"
              + (f"; with {_bytes(p.activation_bytes)} of activations on each" if p.activation_bytes else "")
-             + _interval_text(intervals, "accelerators_to_hold_zero3", lambda v: f"{v}")),
+             + _interval_text(intervals, "accelerators_to_hold_zero3", lambda v: f"{v:.4g}")),
         ]
         if p.per_accelerator is not None:
             rows.append(("per accelerator", _bytes(p.per_accelerator["zero3"]),
@@ -321,3 +326,57 @@ def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
         kv_cache_per_token=kv_cache_bytes(shape, 1, weight_precision),
         kv_cache_per_sequence=None if context is None else kv_cache_bytes(shape, int(context), weight_precision),
         hardware=hardware, notes=notes)
+
+
+# The figures of a plan that bootstrap draws move, each read from a plan (``figures_of_draws`` computes them for
+# every draw's N and C through the same formulas); the names are the CLI's JSON keys under "intervals".
+DRAW_FIGURES = ("training_state_bytes", "weights_bytes", "accelerators_to_hold_zero3", "accelerator_hours",
+                "wall_clock_days", "energy_kwh", "cost")
+
+
+def figures_of_draws(plan, n_params, compute) -> dict:
+    """Each draw's figures of ``plan``: ``{name: array}`` for every name of ``DRAW_FIGURES`` (None where the plan
+    has none: days without a count of accelerators, energy without a power), computed for draw i's parameters
+    ``n_params[i]`` (memory; a mixture's total keeps the plan's total / active ratio) and training FLOPs
+    ``compute[i]`` (hours, days, energy, cost), under the plan's own assumptions (accelerator, precision, optimiser,
+    MFU, PUE, power, price, activations) and its formulas (``hardware_figures``, ``TrainingMemory``,
+    ``accelerators_to_hold``). A draw with no finite N or C (one that cannot reach a target loss: +inf) gives +inf.
+    Arrays have the shape of ``n_params`` (draws,)."""
+    n = np.asarray(n_params, dtype=np.float64)
+    compute = np.broadcast_to(np.asarray(compute, dtype=np.float64), n.shape)
+    total = n * (plan.total_params / plan.n_params)
+    hw = plan.hardware
+    training = dataclasses.replace(plan.training, n_params=total)
+    hold = np.array([_hold(plan, float(t)) for t in total.ravel()], dtype=np.float64).reshape(n.shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        found = {"training_state_bytes": training.total_bytes,
+                 "weights_bytes": total * BYTES_PER_VALUE[plan.weight_precision],
+                 "accelerators_to_hold_zero3": hold,
+                 **hardware_figures(compute, hw.peak_flops_per_second, hw.mfu, hw.n_accelerators, hw.power_watts, hw.pue,
+                                    hw.price_per_accelerator_hour)}
+    return {name: found[name] for name in DRAW_FIGURES}
+
+
+def _hold(plan, total):
+    """ZeRO-3's fewest accelerators for ``total`` parameters under the plan's assumptions; +inf for a draw whose N
+    is not finite or needs more accelerators than any plan counts."""
+    if not (math.isfinite(total) and total <= MAX_PARAMS):
+        return math.inf
+    try:
+        found = accelerators_to_hold(dataclasses.replace(plan.training, n_params=total),
+                                     plan.hardware.accelerator.memory_bytes, "zero3", plan.activation_bytes)
+    except PlanningError:  # more accelerators than MAX_DIMENSION
+        return math.inf
+    return math.inf if found is None else found
+
+
+def draw_intervals(plan, n_params, compute, confidence) -> dict:
+    """The ``confidence`` percentile interval of each figure of ``figures_of_draws`` over the draws:
+    ``{"confidence", name: {lo, hi, se}}`` for every figure the plan has (a bound that depends on a draw with
+    unbounded N or C is None, ``unbounded_interval``). The CLI prints them beside the plan's figures
+    (``TrainingPlan.summary(intervals=...)``) and writes them as JSON "intervals"."""
+    out = {"confidence": float(confidence)}
+    for name, values in figures_of_draws(plan, n_params, compute).items():
+        if values is not None:
+            out[name] = unbounded_interval(np.ravel(values), confidence)
+    return out

@@ -31,7 +31,8 @@ def test_solve_json_keys_and_values(capsys):
     assert answer["schema"] == "optimal.solve/1"
     assert answer["law"] == {"family": "chinchilla", "params": optimal.preset("hoffmann2022")._asdict()}
     assert set(answer) == {"schema", "law", "source", "flops_per_param_token", "flops_per_param_token_from", "max_tokens", "max_params",
-                           "fitted_range", "bootstrap", "allocations", "warnings", "notes", "status"}
+                           "fitted_range", "bootstrap", "question", "flops_model", "unique_data", "allocations",
+                           "warnings", "notes", "status"}
     assert set(records[0]) == {"compute", "N", "D", "loss", "tokens_per_param", "converged", "bound", "fit_converged",
                                "extrapolation"}
     assert set(records[0]["extrapolation"]) == {"compute_decades", "N_decades_outside", "D_decades_outside"}

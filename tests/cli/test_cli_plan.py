@@ -5,6 +5,7 @@ before the allocation is solved."""
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import optimal
@@ -58,7 +59,7 @@ def test_params_and_tokens(capsys):
                                   "--accelerators", "512", "--json"])
     assert code == 0, err
     data = strict(out)
-    assert data["question"] == "params_tokens" and data["recommendation"] is None
+    assert data["question"] == "params_tokens" and data["recommendation"]["question"] == "run"
     assert data["plan"]["compute"] == 6 * 7e9 * 2e12
     law = optimal.preset(optimal.DEFAULT_PRESET)
     assert data["loss"] == pytest.approx(float(law.loss(7e9, 2e12)), rel=1e-12)
@@ -271,10 +272,9 @@ def test_data_constrained_plan(capsys):
 
 
 BAD_SPECIAL = [
-    (["plan", "--compute", "1e24", "--inference-tokens", "1e13", "--unique-tokens", "1e9"], "not both"),
+    (["plan", "--shape", "llama2-7b", "--tokens", "1e10", "--unique-tokens", "1e9"], "not with --shape"),
     (["plan", "--params", "1e9", "--tokens", "1e10", "--inference-tokens", "1e13"], "--inference-tokens goes with"),
     (["plan", "--inference-tokens", "1e13"], "--inference-tokens goes with"),
-    (["plan", "--target-loss", "2", "--unique-tokens", "1e9"], "--unique-tokens goes with --compute C only"),
     (["plan", "--params", "1e9", "--tokens", "1e10", "--max-tokens", "1e9"], "--max-tokens, --max-params and --group"),
     (["plan", "--shape", "llama2-7b", "--tokens", "1e10", "--group", "a"], "--max-tokens, --max-params and --group"),
 ]
@@ -350,7 +350,7 @@ def test_context_allocation_is_compute_optimal_with_the_flops_model(capsys):
     data = strict(out)
     flops = optimal.FlopsPerToken.attention(8192, aspect_ratio=128.0)
     expected = optimal.compute_optimal(optimal.preset(optimal.DEFAULT_PRESET), 1e24, flops=flops).to_records()[0]
-    assert data["recommendation"] is None and data["allocation"] == expected
+    assert data["recommendation"]["flops_model"] == data["flops_model"] and data["allocation"] == expected
     plan = data["plan"]
     assert plan["compute"] == 1e24 and plan["n_tokens"] == expected["D"]
     assert plan["flops_per_token"] * plan["n_tokens"] == pytest.approx(1e24, rel=1e-9)
@@ -387,3 +387,66 @@ def test_activation_memory_takes_room_on_every_accelerator(capsys):
     assert memory["per_accelerator_bytes"]["zero3"] == 120e9 / 8 + 40e9
     assert_one_error(*run(capsys, ["plan", "--compute", "1e24", "--activation-memory", "-1"]),
                      "--activation-memory must be a finite number of GB >= 0, got -1")
+
+
+@pytest.mark.slow  # solves every draw (compiles per question)
+def test_every_question_of_a_fit_with_draws_has_intervals(capsys, files):
+    """--context, --inference-tokens and a given run: each draw answers the question, and the JSON carries the
+    draws' intervals and extrapolation distances."""
+    for argv, keys in ((["--compute", "1e22", "--context", "8192"], ("N", "D", "loss")),
+                       (["--target-loss", "2.5", "--inference-tokens", "1e12"], ("compute", "N", "total_flops")),
+                       (["--params", "7e9", "--tokens", "1e11"], ("loss",))):
+        code, out, err = run(capsys, ["plan", "--fit", files["record"], *argv, "--json"])
+        assert code == 0, err
+        record = strict(out)["recommendation"]["allocations"][0]
+        for key in keys:
+            assert record["intervals"][key]["lo"] < record["intervals"][key]["hi"], (argv, key)
+        assert ("extrapolation_intervals" in record) == ("--params" not in argv), argv
+
+
+@pytest.mark.slow  # solves every draw (compiles per question)
+def test_target_loss_hours_are_the_draws_figures(capsys, files):
+    code, out, err = run(capsys, ["plan", "--fit", files["record"], "--target-loss", "2.5", "--accelerators", "64",
+                                  "--json"])
+    assert code == 0, err
+    data = strict(out)
+    answer = optimal.recommend(files["record"], target_loss=2.5)
+    c = answer.per_draw["compute"][:, 0]
+    hours = np.percentile(c / (989.5e12 * 0.4) / 3600, [2.5, 97.5])
+    assert data["intervals"]["accelerator_hours"]["lo"] == pytest.approx(hours[0], rel=1e-12)
+    assert data["intervals"]["wall_clock_days"]["hi"] == pytest.approx(hours[1] / 64 / 24, rel=1e-12)
+    for name in ("accelerator_hours", "wall_clock_days", "energy_kwh", "cost"):
+        assert data["intervals"][name]["lo"] < data["intervals"][name]["hi"], name
+    # at a given compute every draw spends it: said, not printed as an interval of zero width
+    code, out, err = run(capsys, ["plan", "--fit", files["record"], "--compute", "1e22", "--json"])
+    assert code == 0, err
+    assert "accelerator_hours" not in strict(out)["intervals"] and "training_state_bytes" in strict(out)["intervals"]
+
+
+@pytest.mark.slow  # solves every draw (compiles per question)
+def test_unique_data_is_stated_and_accepted(capsys):
+    argv = ["plan", "--preset", "muennighoff2023", "--params", "1e9", "--tokens", "1e11"]
+    code, out, err = run(capsys, argv)
+    assert code == 0, err
+    assert "unique data: unlimited (U = inf" in out
+    code, out, err = run(capsys, argv + ["--json"])
+    assert strict(out)["unique_data"]["unique_tokens"] is None
+    code, out, err = run(capsys, argv + ["--unique-tokens", "1e10", "--json"])
+    assert code == 0, err
+    data = strict(out)
+    law = optimal.preset("muennighoff2023")._replace(unique_tokens=1e10)
+    assert data["loss"] == pytest.approx(float(law.loss(1e9, 1e11)), rel=1e-12)
+    assert data["unique_data"]["unique_tokens"] == 1e10 and data["data_constrained"]["epochs"] == 10
+    code, out, err = run(capsys, ["plan", "--target-loss", "2.3", "--unique-tokens", "1e10"])
+    assert code == 0 and "unique data: U = 1e+10 tokens (given)" in out
+    code, out, err = run(capsys, ["solve", "--preset", "muennighoff2023", "--compute", "1e22"])
+    assert code == 0 and "unique data: unlimited" in out
+
+
+def test_solve_takes_the_flops_model(capsys):
+    code, out, err = run(capsys, ["solve", "--compute", "1e22", "--context", "8192", "--json"])
+    assert code == 0, err
+    data = strict(out)
+    flops = optimal.FlopsPerToken.attention(8192, aspect_ratio=128.0)
+    expected = optimal.compute_optimal(optimal.preset(optimal.DEFAULT_PRESET), 1e22, flops=flops).to_records()[0]
+    assert data["allocations"][0]["N"] == expected["N"] and data["flops_model"]["context"] == 8192
