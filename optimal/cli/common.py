@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import optimal
+from optimal.allocation.decide import parse_rule
 from optimal.errors import OptimalError, check_positive
 from optimal.data.where import parse_where
 from optimal._util.jsonio import dumps_strict
@@ -440,3 +441,47 @@ def print_estimate(n_rows, n_resamples, n_polish):
         work = f"{n_rows} runs" + (f" and {n_resamples} bootstrap resamples" if n_resamples else "")
         sys.stderr.write(f"estimate: fitting {work} takes {cost.describe()} on the reference machine "
                          "(optimal.estimate_cost)\n")
+
+
+def add_decide_option(parser):
+    """``--decide RULE`` (solve, plan): the allocation chosen under the law's uncertainty (``optimal.decide``)."""
+    parser.add_argument("--decide", metavar="RULE",
+                        help="choose N under the law's uncertainty from a fit record's bootstrap draws: plug-in (the "
+                             "best fit's optimum), expected-loss (least mean loss over the draws) or quantile:Q "
+                             "(least Q-quantile of the loss); prints the deadweight compute of the plug-in, chosen "
+                             "and 20 tokens/param allocations (docs/decisions.md)")
+
+
+def check_decide(args):
+    """--decide's rule and what it needs: budgets (not target losses), a fit record, no caps; before any work."""
+    parse_rule(args.decide)  # an unknown rule is named before any work
+    if args.compute is None:
+        raise OptimalError("--decide chooses N at compute budgets: give --compute, not --target-loss")
+    if not args.fit:
+        raise OptimalError("--decide needs bootstrap draws: save a fit with them (optimal fit RUNS --bootstrap 200 "
+                           "--save FIT.json) and pass --fit FIT.json")
+    if args.max_tokens is not None or args.max_params is not None:
+        raise OptimalError("--decide does not take --max-tokens or --max-params (the draws' optima are uncapped)")
+    if args.unique_tokens is not None:
+        raise OptimalError("--decide does not take --unique-tokens yet (it decides with the law's unlimited unique "
+                           "data)")
+
+
+def decide_from_args(args, compute, flops, flops_per_param_token):
+    """``optimal.decide`` on the fit record's draws (its ``--group``'s) at ``compute``, along the FLOPs model
+    ``flops`` (``--context``) or k = ``flops_per_param_token``."""
+    boot = optimal.load_record(args.fit).bootstrap
+    if boot is None:
+        raise OptimalError(f"{args.fit} holds no bootstrap draws, which --decide needs: refit with "
+                           f"optimal fit RUNS --bootstrap 200 --save {args.fit}")
+    if boot.fit.group_labels is not None:
+        boot = boot.group(str(args.group))  # the answer has checked the group
+    per_token = dict(flops=flops) if flops is not None else dict(flops_per_param_token=flops_per_param_token)
+    return optimal.decide(boot, compute, args.decide, **per_token)
+
+
+def warn_decision(decision):
+    """A decision's warnings on stderr, each as ``warning: decision: ...``."""
+    if decision is not None:
+        for w in decision.warnings:
+            warn(f"decision: {w}")

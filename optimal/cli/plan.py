@@ -50,10 +50,14 @@ loss, compute and the extrapolation distances), and each figure of the plan is c
 training FLOPs under the same assumptions: its interval is the draws' figures. Memory moves with N; hours, days,
 energy and cost move with the compute: with --compute C every draw spends C, so they have none (said, not printed
 as an interval of zero width).
+--decide RULE (with --compute and a --fit record holding bootstrap draws) plans the run the rule chooses under the
+law's uncertainty (plug-in, expected-loss, quantile:Q: docs/decisions.md) and prints its deadweight compute beside
+the plug-in and 20 tokens/param runs; the loss is then the draws' mean at the chosen run.
 
 JSON (--json): one object, "schema": "optimal.plan/1", "law" ({"family", "params"}, or null with --shape: the
 loss is not computed), "question", "recommendation", "unique_data", "allocation", "flops_model",
-"inference", "data_constrained", "loss", "loss_from", "plan", "intervals" (the figures that have one) and "serving".
+"inference", "data_constrained", "loss", "loss_from", "plan", "intervals" (the figures that have one), "serving"
+and, with --decide, "decision" (as in solve --json).
 
 examples:
   optimal plan --compute 1e24 --accelerator h100 --accelerators 2048 --mfu 0.4
@@ -62,6 +66,7 @@ examples:
   optimal plan --compute 1e23 --accelerator-file my_gpu.json --precision fp8
   optimal plan --target-loss 2.0 --inference-tokens 1e13 --accelerators 1024
   optimal plan --compute 1e22 --unique-tokens 25e9 --accelerator a100 --accelerators 256
+  optimal plan --compute 1e22 --fit fit.json --decide expected-loss   (a fit saved with --bootstrap)
 """
 
 
@@ -80,6 +85,7 @@ def add_parser(commands):
     parser.add_argument("--max-tokens", type=common.number, metavar="D", help="cap on training tokens (unique data)")
     parser.add_argument("--max-params", type=common.number, metavar="N", help="cap on model parameters")
     parser.add_argument("--shape", nargs="+", metavar="NAME|KEY=VALUE", help="a transformer shape (see below)")
+    common.add_decide_option(parser)
     parser.add_argument("--inference-tokens", type=common.number, metavar="T",
                         help="tokens the model will serve over its life: the inference-aware allocation (Sardana et "
                              "al. 2023) with --compute (training plus serving FLOPs) or --target-loss")
@@ -235,6 +241,10 @@ def run(args):
         raise OptimalError("--max-tokens, --max-params and --group shape the law's allocation: use them with --compute "
                            "or --target-loss (--max-params also with --unique-tokens; --group with every question of "
                            "a law)")
+    if args.decide is not None:
+        if mode != "compute":
+            raise OptimalError("--decide chooses N at a compute budget: use it with --compute alone")
+        common.check_decide(args)
     device = _device(args)
     shape = _shape(args.shape) if mode == "shape" else None
     k = common.k_or_default(args)
@@ -244,7 +254,7 @@ def run(args):
           **({} if shape or mode == "params_tokens" else {"flops_per_param_token": k}))
     counts = None if shape is None else planning.parameter_count(shape)
     flops = _flops_model(args, k, shape, counts)  # None without --context: k N per token
-    answer, loss, loss_from, record, intervals = None, None, None, None, None
+    answer, loss, loss_from, record, intervals, decision = None, None, None, None, None, None
     if mode == "shape":
         found = _plan(args, device, shape=shape, n_tokens=args.tokens, compute=args.compute, flops_per_param_token=k,
                       training_flops_per_token=_per_token(flops, None if counts is None else counts.total))
@@ -254,15 +264,23 @@ def run(args):
         record = answer.records[0]
         if flops is None:
             k = answer.flops_per_param_token
-        found = _plan(args, device, n_params=record["N"], n_tokens=record["D"],
+        n_params, n_tokens = record["N"], record["D"]
+        if args.decide is not None:  # the run planned is the one the rule chooses under the draws
+            decision = common.decide_from_args(args, answer.point.compute, flops, answer.flops_per_param_token)
+            n_params, n_tokens = float(decision.chosen_params[0]), float(decision.chosen_tokens[0])
+        found = _plan(args, device, n_params=n_params, n_tokens=n_tokens,
                       compute=None if mode == "params_tokens" else record["compute"], flops_per_param_token=k,
-                      training_flops_per_token=_per_token(flops, record["N"]))
+                      training_flops_per_token=_per_token(flops, n_params))
         loss = record["loss"]
         loss_from = f"the law of {_law_name(args)} at N and D" if mode == "params_tokens" else \
             "the allocation" if mode in ("compute", "target_loss") and flops is None else \
             f"the {'attention' if mode in ('compute', 'target_loss') else mode.replace('_', '-')} allocation under " \
             f"{_law_name(args)}"
-        intervals = _intervals(answer, found)
+        if decision is None:
+            intervals = _intervals(answer, found)
+        else:  # the planned run is fixed: its figures are the chosen N's; the loss is the draws' mean there
+            loss = decision.allocation("chosen")["expected_loss"]
+            loss_from = f"the mean over the fit's bootstrap draws at the {decision.rule} allocation"
     serving = None
     if mode == "inference" and record["inference_flops"] > 0:  # serving, on the same accelerators and assumptions
         serving = planning.hardware_estimate(
@@ -279,9 +297,11 @@ def run(args):
                          if args.unique_tokens is not None else None,
                          "unique_data": None if answer is None else answer.unique_data,
                          "loss": loss, "loss_from": loss_from, "plan": found.to_dict(), "intervals": intervals,
-                         "serving": None if serving is None else serving.to_dict()}, law)
+                         "serving": None if serving is None else serving.to_dict(),
+                         **({} if decision is None else {"decision": decision.to_dict()})}, law)
         if answer is not None:
             common.warn_answer(answer)
+        common.warn_decision(decision)
         return 0
     if answer is not None:
         title = _TITLES.get("attention" if flops is not None and mode in ("compute", "target_loss") else mode)
@@ -289,6 +309,11 @@ def run(args):
             print(title)
         common.print_recommendation(answer)
         print()
+        if decision is not None:
+            print(decision.summary())
+            print(f"the plan below is for the {decision.rule} allocation: N = {n_params:.4g}, D = {n_tokens:.4g}")
+            print()
+            common.warn_decision(decision)
     else:
         print(f"loss: {loss_from}")
     print(found.summary(intervals=intervals))

@@ -6,7 +6,6 @@ import argparse
 import numpy as np
 
 import optimal
-from optimal.allocation.decide import parse_rule
 from optimal.errors import OptimalError
 
 from . import common
@@ -45,11 +44,7 @@ def add_parser(commands):
     common.add_k_option(solve, record=True)
     solve.add_argument("--max-tokens", type=common.number, metavar="D", help="cap on training tokens (unique data)")
     solve.add_argument("--max-params", type=common.number, metavar="N", help="cap on model parameters")
-    solve.add_argument("--decide", metavar="RULE",
-                       help="choose N under the law's uncertainty from a fit record's bootstrap draws: plug-in (the "
-                            "best fit's optimum), expected-loss (least mean loss over the draws) or quantile:Q (least "
-                            "Q-quantile of the loss); prints the deadweight compute of the plug-in, chosen and 20 "
-                            "tokens/param allocations (docs/decisions.md)")
+    common.add_decide_option(solve)
     common.add_flops_model_options(solve)
     common.add_unique_tokens_option(solve)
     common.add_json_option(solve, "solve", "the law's coefficients and one allocation per budget: below")
@@ -61,7 +56,7 @@ def run(args):
     if (args.compute is None) == (args.target_loss is None):
         raise OptimalError("give either --compute or --target-loss")
     if args.decide is not None:
-        _check_decide(args)
+        common.check_decide(args)
     source = common.source_from_args(common.data_constrained_default(args))
     flops = common.flops_model_from_args(args, common.k_or_default(args))
     answer = optimal.recommend(
@@ -70,50 +65,17 @@ def run(args):
         flops_per_param_token=None if args.context is not None else args.flops_per_param_token,
         flops=flops, max_tokens=args.max_tokens,
         max_params=args.max_params, group=args.group, unique_tokens=args.unique_tokens)
-    decision = None if args.decide is None else _decide(args, answer, flops)
+    decision = None if args.decide is None else common.decide_from_args(args, answer.point.compute, flops,
+                                                                        answer.flops_per_param_token)
     if args.json:
         output = answer.to_dict() if decision is None else answer.to_dict() | {"decision": decision.to_dict()}
         common.emit("solve", output, common.law_json(common.law_from_args(args)))
         common.warn_answer(answer)
-        _warn_decision(decision)
+        common.warn_decision(decision)
         return 0
     common.print_recommendation(answer)
     if decision is not None:
         print()
         print(decision.summary())
-        _warn_decision(decision)
+        common.warn_decision(decision)
     return 0
-
-
-def _check_decide(args):
-    """--decide's rule and what it needs: budgets (not target losses), a fit record, no caps."""
-    parse_rule(args.decide)  # an unknown rule is named before any work
-    if args.compute is None:
-        raise OptimalError("--decide chooses N at compute budgets: give --compute, not --target-loss")
-    if not args.fit:
-        raise OptimalError("--decide needs bootstrap draws: save a fit with them (optimal fit RUNS --bootstrap 200 "
-                           "--save FIT.json) and pass --fit FIT.json")
-    if args.max_tokens is not None or args.max_params is not None:
-        raise OptimalError("--decide does not take --max-tokens or --max-params (the draws' optima are uncapped)")
-    if args.unique_tokens is not None:
-        raise OptimalError("--decide does not take --unique-tokens yet (it decides with the law's unlimited unique "
-                           "data)")
-
-
-def _decide(args, answer, flops=None):
-    """``optimal.decide`` on the fit record's draws at the answer's budgets and k."""
-    boot = optimal.load_record(args.fit).bootstrap
-    if boot is None:
-        raise OptimalError(f"{args.fit} holds no bootstrap draws, which --decide needs: refit with "
-                           f"optimal fit RUNS --bootstrap 200 --save {args.fit}")
-    if boot.fit.group_labels is not None:
-        boot = boot.group(str(args.group))  # recommend has checked the group
-    if flops is not None:  # a FLOPs model (--context): the draws' budget lines follow it
-        return optimal.decide(boot, answer.point.compute, args.decide, flops=flops)
-    return optimal.decide(boot, answer.point.compute, args.decide, flops_per_param_token=answer.flops_per_param_token)
-
-
-def _warn_decision(decision):
-    if decision is not None:
-        for w in decision.warnings:
-            common.warn(f"decision: {w}")

@@ -66,3 +66,21 @@ def test_decide_needs_draws_and_budgets(capsys, files, tmp_path):
     optimal.save_fit(bare, optimal.fit(runs.n_params, runs.n_tokens, runs.loss))
     assert_one_error(*run(capsys, ["solve", "--fit", bare, "--compute", "1e22", "--decide", "expected-loss"]),
                      "holds no bootstrap draws")
+
+
+def test_plan_plans_the_chosen_run(capsys, files):
+    # plan --decide: the decision printed and in JSON, the plan's N and D the chosen allocation's, the loss the draws'
+    # mean there (not the plug-in's point loss)
+    code, out, err = run(capsys, ["plan", "--fit", files["record"], "--compute", "1e22", "--decide", "expected-loss",
+                                  "--json"])
+    assert code == 0, err
+    answer = strict(out)
+    chosen = answer["decision"]["budgets"][0]["allocations"]["chosen"]
+    assert answer["plan"]["parameters"]["active"] == pytest.approx(chosen["N"], rel=1e-12)
+    assert answer["plan"]["n_tokens"] == pytest.approx(chosen["D"], rel=1e-12)
+    assert answer["loss"] == pytest.approx(chosen["expected_loss"], rel=1e-12)
+    assert "bootstrap draws" in answer["loss_from"]
+    code, out, err = run(capsys, ["plan", "--fit", files["record"], "--compute", "1e22", "--decide", "plug-in"])
+    assert code == 0 and "the plan below is for the plug-in allocation" in out, err
+    assert_one_error(*run(capsys, ["plan", "--fit", files["record"], "--target-loss", "2.5", "--decide", "plug-in"]),
+                     "--decide chooses N at a compute budget")
