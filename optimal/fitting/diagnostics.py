@@ -64,12 +64,16 @@ def advice(family, structure, names, unbounded) -> str:
 
 
 def _range_text(label, item):
+    """"E from 0.5 to 1.7", "E up to 1.7 (unbounded below)", "rn_star from 3 up (unbounded above)"."""
     lo, hi = item["range"]
     direction = item["unbounded"]
-    low = "0" if direction in ("below", "both") and lo <= 0.011 * abs(item["estimate"]) else f"{lo:.3g}"
-    low += " or less" if direction in ("below", "both") else ""
-    high = f"{hi:.3g}" + (" or more (unbounded above)" if direction in ("above", "both") else "")
-    return f"{label} from {low} to {high}"
+    if direction == "both":
+        return f"{label} anywhere from {lo:.3g} or less to {hi:.3g} or more (unbounded)"
+    if direction == "below":
+        return f"{label} up to {hi:.3g} (unbounded below: {lo:.3g} or less)"
+    if direction == "above":
+        return f"{label} from {lo:.3g} up (unbounded above: {hi:.3g} or more)"
+    return f"{label} from {lo:.3g} to {hi:.3g}"
 
 
 def identifiability(family, structure, z, prof, data, weights, edges=None):

@@ -105,11 +105,13 @@ def grid_values(family: Family, param: str, estimate: float, min_loss: float):
     """The natural values a parameter is profiled at (a fixed count for a given parameter kind, so the program's
     shape depends only on the problem): ``MULTIPLIERS`` x the estimate (for a parameter that can be negative, the
     estimate plus (multiplier - 1) x its size); for the irreducible loss ``E_MULTIPLIERS`` x the estimate and
-    ``E_FRACTIONS`` x the smallest loss. (Pins far out cost the most iterations and say little more: a tenth and
+    ``E_FRACTIONS`` x the smallest loss and midway from the estimate to the smallest loss. (Pins far out cost the most iterations and say little more: a tenth and
     three times the estimate tell a range that runs off; E above the smallest loss cannot fit, so E stops at 1.5x.) A value outside the parameter's domain is replaced by one just inside it."""
     scale = abs(estimate) if estimate != 0 else 1.0
     if param == family.irreducible:
-        values = [estimate * m for m in E_MULTIPLIERS] + [f * min_loss for f in E_FRACTIONS]
+        # and midway from the estimate to the smallest loss: the side where E x 1.25 cannot fit the runs
+        values = [estimate * m for m in E_MULTIPLIERS] + [f * min_loss for f in E_FRACTIONS] + [
+            0.5 * (estimate + min_loss)]
     else:
         values = [estimate + (m - 1.0) * scale for m in MULTIPLIERS]
     kind = family.transform(param)
@@ -292,7 +294,8 @@ def within_range(grid, values, estimate, objective, tolerance, log_scale):
             ends.append((grid[i], True, i))
             continue
         v0, v1 = values[i], values[j]
-        frac = 1.0 if not np.isfinite(v1) or v1 <= v0 else float(np.clip((limit - v0) / (v1 - v0), 0, 1))
+        # no crossing to interpolate toward a point that could not be refitted (infinite): the range ends at i
+        frac = 0.0 if not np.isfinite(v1) else 1.0 if v1 <= v0 else float(np.clip((limit - v0) / (v1 - v0), 0, 1))
         value = x[i] + frac * (x[j] - x[i])
         ends.append((float(np.exp(value)) if log_scale else float(value), False, i))
     (lo, open_lo, i_lo), (hi, open_hi, i_hi) = ends
