@@ -276,25 +276,24 @@ def profile(family: Family, structure: Structure, z, objective: float, data, wei
 
 
 def within_range(grid, values, estimate, objective, tolerance, log_scale):
-    """The range of a profile within the threshold around the estimate: ``(lo, hi, open_lo, open_hi, i_lo, i_hi)``.
-    Walks out from the estimate while the profile stays within ``objective (1 + tolerance)``; an end is interpolated
-    where the profile crosses the threshold (linearly in the parameter, or its log for a positive one), and is
-    *open* when the grid's last point in that direction is still within (``i_lo``, ``i_hi``: the furthest grid
-    points within)."""
+    """The range of a profile within the threshold: ``(lo, hi, open_lo, open_hi, i_lo, i_hi)``. A grid point whose
+    refit is within ``objective (1 + tolerance)`` is a witness (a fit that good exists there), while one above may be
+    a refit that fell short, so the range spans every witness (``i_lo``, ``i_hi``: the outermost), and each end is
+    interpolated toward the next point out where the profile crosses the threshold (linearly in the parameter, or its
+    log for a positive one; not toward a point that could not be refitted). An end is *open* when the grid's last
+    point in that direction is within. ``grid`` (ascending) and ``values`` (objective) include the estimate."""
     limit = objective * (1 + tolerance)
-    centre = int(np.argmin(np.abs(grid - estimate) + np.where(values <= objective, 0, np.inf)))
     x = np.log(np.maximum(grid, 1e-300)) if log_scale else np.asarray(grid, np.float64)
+    inside = np.flatnonzero(values <= limit)
+    if not len(inside):  # (the estimate is always within; a grid without it)
+        inside = np.asarray([int(np.argmin(np.abs(np.asarray(grid) - estimate)))])
     ends = []
-    for step in (-1, 1):
-        i = centre
-        while 0 <= i + step < len(grid) and values[i + step] <= limit:
-            i += step
+    for i, step in ((int(inside.min()), -1), (int(inside.max()), 1)):
         j = i + step
         if not 0 <= j < len(grid):
-            ends.append((grid[i], True, i))
+            ends.append((float(grid[i]), True, i))
             continue
         v0, v1 = values[i], values[j]
-        # no crossing to interpolate toward a point that could not be refitted (infinite): the range ends at i
         frac = 0.0 if not np.isfinite(v1) else 1.0 if v1 <= v0 else float(np.clip((limit - v0) / (v1 - v0), 0, 1))
         value = x[i] + frac * (x[j] - x[i])
         ends.append((float(np.exp(value)) if log_scale else float(value), False, i))

@@ -114,3 +114,6 @@ def test_within_range_interpolates_and_opens():
     values = np.array([np.inf, 1.0, 1.0, np.inf, np.inf])
     lo, hi, *_ = profile.within_range(grid, values, 1.0, 1.0, 0.1, log_scale=True)
     assert (lo, hi) == (0.5, 1.0)  # no interpolation toward a point that could not be refitted
+    values = np.array([1.05, 1.5, 1.0, 1.5, 2.0])  # a refit at 0.5 fell short; the one at 0.1 is a witness
+    lo, hi, open_lo, *_ = profile.within_range(grid, values, 1.0, 1.0, 0.1, log_scale=False)
+    assert lo == 0.1 and open_lo
