@@ -117,3 +117,13 @@ def test_within_range_interpolates_and_opens():
     values = np.array([1.05, 1.5, 1.0, 1.5, 2.0])  # a refit at 0.5 fell short; the one at 0.1 is a witness
     lo, hi, open_lo, *_ = profile.within_range(grid, values, 1.0, 1.0, 0.1, log_scale=False)
     assert lo == 0.1 and open_lo
+
+
+def test_profile_figure(tmp_path):
+    pytest.importorskip("matplotlib")
+    from optimal.plot import profile_figure, save_figure
+
+    result, _ = fit_recording(narrow(1))
+    figure = profile_figure(result)
+    assert [ax.get_title() for ax in figure.axes] == ["E (not identified)", "alpha (not identified)", "beta"]
+    assert save_figure(figure, tmp_path / "profile.png").stat().st_size > 0
