@@ -181,14 +181,24 @@ class BootstrapResult:
                 f"converge even when retried from {_RETRY_STARTS} starts and are left out, which can narrow the "
                 "intervals; the data may not identify the law (see the fit's warnings); try a larger max_iter"]
 
+    @property
+    def unbounded(self) -> dict:
+        """``{parameter: "above" | "below" | "both"}``: the parameters the fit's profile found unbounded (the
+        objective stays within its 95% threshold to the end of the profile's grid in that direction); their
+        intervals end where the refits stopped, not where the data bound them."""
+        return dict(self.fit.diagnostics.get("unbounded", {}))
+
     def boundary_warnings(self) -> list:
-        """Intervals that reach a boundary of what the law can express: E at 0, an exponent at the search's edge."""
+        """Intervals that reach a boundary of what the law can express: a parameter the fit's profile found unbounded,
+        E at 0, an exponent at the search's edge."""
         draws = self.good
         if len(draws) < 2:
             return []
         tail = (1 - self.confidence) / 2
         min_loss = float(np.min(self.fit.data[2]))
-        found = []
+        found = [f"{name} is unbounded {direction} (the fit's profile stays within its 95% threshold to the end of "
+                 f"its grid): its interval is where the refits stopped, not a bound the data set"
+                 for name, direction in self.unbounded.items()]
         values = derived_params(draws, self.fit.family, self.fit.group_labels)
         for name in [k for k in values if k == "E" or k.startswith("E[")]:
             share = np.mean(values[name] < diagnostics.E_AT_ZERO * min_loss)
@@ -225,10 +235,10 @@ class BootstrapResult:
         return dataclasses.replace(self, thetas=self.thetas[:, g], fit=self.fit.group(label))
 
     def to_dict(self):
-        """The JSON summary: n_resamples, n_failed, n_retried, warnings, confidence, seed, params (the allocation of
+        """The JSON summary: n_resamples, n_failed, n_retried, warnings, unbounded, confidence, seed, params (the allocation of
         the draws at budgets is ``optimal.allocation.draws.bootstrap_to_dict``)."""
         return {"n_resamples": self.n_resamples, "n_failed": self.n_failed, "n_retried": self.n_retried,
-                "warnings": self.warnings, "confidence": self.confidence,
+                "warnings": self.warnings, "unbounded": self.unbounded, "confidence": self.confidence,
                 "seed": self.seed, "params": self.params()}
 
 

@@ -1,14 +1,16 @@
 """Can these runs pin the law down, and are they in the units the law expects? Checks made at a fit's optimum.
 
-Identifiability. With N spanning about a decade, fits whose objective is as good as the best's, to within what
-the data can tell apart, can hold E anywhere from 0 to ~2 and exponents over a factor of 3 (PITFALLS: "Real
-data"). Convergence of the best start says nothing about that. Here "as good as" is the likelihood-ratio
-tolerance: with Laplace-like residuals (Huber with a small delta is nearly L1) the log-likelihood of a fit is
-``-n log(sum |r|)`` up to constants, so an objective within a relative ``LIKELIHOOD_RATIO / n`` of the best
-is inside a 95% profile region for one coefficient. The candidates are every polished start and every screened
-point (whose linear parameters are a weighted least squares, so their objectives are upper bounds: a spread they
-show is real). A coefficient whose near-optimal values spread wider than the thresholds below is reported as not
-identified. One check for every family and constraint (``identifiability``).
+Identifiability, from the profile of the objective (``optimal.fitting.profile``). With N spanning about a decade,
+fits whose objective is as good as the best's, to within what the data can tell apart, can hold E anywhere from 0
+to ~2 and exponents over a factor of 3 (PITFALLS: "Real data"), while every start converges to one optimum: a spread
+of starts cannot see the flat direction. So every parameter that is not a linear scale is held at a grid of values
+and the others refitted; the values whose refit stays within the 95% likelihood-ratio threshold (derived from the
+residual scale and the number of runs: ``optimal.fitting.profile``'s docstring) form its profile range. The family's
+irreducible loss (``family.irreducible``, Chinchilla's E) is not identified when that range spans more than
+``E_SPREAD`` times (or reaches 0); another parameter when it is wider than ``EXPONENT_SPREAD`` times the estimate. A
+range still within the threshold at the grid's last point is *unbounded* in that direction. One check for every
+family and constraint (``identifiability``); the warning says what pinning the parameter at the range's ends does
+to N* at a budget beyond the runs, and advice that fits what is already fixed or tied.
 
 Plausibility. A unit slip (tokens in billions, N and D swapped, perplexity given as loss) still fits and
 converges; the thresholds below catch the common ones.
@@ -19,9 +21,10 @@ change what warns.
 
 import numpy as np
 
-LIKELIHOOD_RATIO = 1.92  # half the 95% point of chi-square with 1 degree of freedom
-EXPONENT_SPREAD = 0.5  # alpha or beta: near-optimal values spread over more than half the best value
-E_SPREAD = 2.0  # E: near-optimal values differ by more than this factor (or reach 0)
+from .profile import REFERENCE_DECADES, params_of, pin_effects, within_range
+
+EXPONENT_SPREAD = 0.5  # a parameter (an exponent): its profile range is wider than half the estimate
+E_SPREAD = 2.0  # E: its profile range spans more than this factor (or reaches 0)
 E_AT_ZERO = 0.01  # E below this fraction of the smallest loss counts as 0
 EXPONENT_EDGE = 0.975  # an estimate at or above this fraction of the largest searched (Chinchilla's exponents: 2) is at the edge
 MIN_DECADES = 1.0  # N or D spanning fewer decades than this
@@ -37,69 +40,104 @@ MIN_RUN_TOKENS_PER_PARAM, MAX_RUN_TOKENS_PER_PARAM = 1.0, 1e5
 MIN_PARAMS = 1e5  # median N below: N in millions or billions
 MAX_LOSS = 12.0  # nats per token; above: perplexity, or a loss in bits of a huge vocabulary
 
-_ADVICE = ("what would help: runs over a wider range of N and D (the larger, the better for extrapolation); "
-           "or fewer free coefficients: fix E (--fix E=VALUE) or tie the exponents (--tie alpha=beta)")
+
+def advice(family, structure, names, unbounded) -> str:
+    """What would help, for the situation: wider runs always; fixing the irreducible loss only when it is free and
+    not identified; tying the exponents only when two of them are free, untied and one is not identified; fixing a
+    parameter that runs off to a bound."""
+    free = {p for label in structure.names for p in label.split("[")[0].split("=")}
+    judged = {p for label in names for p in label.split("[")[0].split("=")}
+    fewer = []
+    if family.irreducible in free and family.irreducible in judged:
+        fewer.append(f"fix {family.irreducible} (--fix {family.irreducible}=VALUE)")
+    exponents = [p for p in family.params if p.split("_")[0] in ("alpha", "beta") and p not in family.linear]
+    untied = [p for p in exponents if p in free and not any(p in label.split("=") and "=" in label
+                                                            for label in structure.names)]
+    if len(untied) >= 2 and judged & set(untied):
+        fewer.append(f"tie the exponents (--tie {untied[0]}={untied[1]})")
+    for label in unbounded:
+        param = label.split("[")[0].split("=")[0]
+        if param != family.irreducible:
+            fewer.append(f"fix {param} at a published value (--fix {param}=VALUE)")
+    text = "what would help: runs over a wider range of N and D (the larger, the better for extrapolation)"
+    return text + ("; or fewer free coefficients: " + " or ".join(fewer) if fewer else "")
 
 
-def near_optimal(z, objective, candidates, values, n_used):
-    """The candidates (K, F) whose objective (K,) is within the likelihood-ratio tolerance of ``objective``,
-    always including ``z`` (first); and that tolerance (relative)."""
-    tolerance = LIKELIHOOD_RATIO / max(n_used, 1)
-    keep = np.isfinite(values) & (values <= objective * (1 + tolerance))
-    return np.vstack([z[None], candidates[keep]]), tolerance
+def _range_text(label, item):
+    """"E from 0.5 to 1.7", "E up to 1.7 (unbounded below)", "rn_star from 3 up (unbounded above)"."""
+    lo, hi = item["range"]
+    direction = item["unbounded"]
+    if direction == "both":
+        return f"{label} anywhere from {lo:.3g} or less to {hi:.3g} or more (unbounded)"
+    if direction == "below":
+        return f"{label} up to {hi:.3g} (unbounded below: {lo:.3g} or less)"
+    if direction == "above":
+        return f"{label} from {lo:.3g} up (unbounded above: {hi:.3g} or more)"
+    return f"{label} from {lo:.3g} to {hi:.3g}"
 
 
-def identifiability(family, structure, z, objective, candidates, values, data, weights, edges=None):
+def identifiability(family, structure, z, prof, data, weights, edges=None):
     """Diagnostics and warnings (text) on whether the runs identify the fit, for any family and constraints.
-
-    Every free entry's natural-value range over the near-optimal candidates is reported. The family's irreducible
-    loss (``family.irreducible``, Chinchilla's E) is not identified when its near-optimal values differ by more than
-    ``E_SPREAD`` times (or reach 0); a parameter the family declares linear (a scale such as A or B, which trades off
-    with the exponents by design) is reported, not judged; any other when its range is wider than
-    ``EXPONENT_SPREAD`` times its best value or reaches an edge of the range searched (``edges``).
 
     Args:
       family: the ``Family``; structure: the problem's ``Structure`` (its free entries' names label the ranges).
-      z: the best free vector (F,); objective: its objective.
-      candidates (K, F), values (K,): other free vectors with their objectives (polished starts, screen points).
-      data: ``(log N, log D, log loss)`` NumPy arrays (n,) of the rows fitted; weights (n,).
+      z: the best free vector (F,).
+      prof: the fit's ``optimal.fitting.profile.Profile`` (every judged free entry held on a grid, the rest refitted).
+      data: ``(N, D, loss)`` NumPy arrays (n,) of the rows fitted (parameters, tokens, nats); weights (n,).
       edges: ``{name: (lo, hi)}`` the range the fit searched a parameter in (``optimal.fitting.screen.search_edges``);
         an estimate at or below ``lo``, or at or above ``EXPONENT_EDGE`` x ``hi``, is at the edge.
 
     Returns:
-      ``(diagnostics, warnings)``: a JSON-ready dict and a list of messages.
+      ``(diagnostics, warnings)``: a JSON-ready dict (``profile``: per entry its grid, refitted objectives, estimate,
+      range within the threshold and direction it is unbounded in, if any; ``profile_threshold``; ``not_identified``;
+      ``unbounded``; ``pin_effects`` and ``reference_compute``: N* at that budget when the entry is held at its
+      range's ends, over the best fit's; ``decades``) and a list of messages.
     """
-    log_n, log_d, log_loss = (np.asarray(x) for x in data)
+    n_params, n_tokens, loss = (np.asarray(x, np.float64) for x in data)
+    log_n, log_d = np.log(n_params), np.log(n_tokens)
     edges = edges or {}
-    n_used = int(np.sum(np.asarray(weights) > 0))
-    close, tolerance = near_optimal(np.asarray(z), objective, np.asarray(candidates), np.asarray(values), n_used)
-    min_loss = float(np.exp(log_loss.min()))
-    param_of = {}
-    for (_, j), k in np.ndenumerate(structure.select):
-        if k >= 0:
-            param_of.setdefault(int(k), family.params[j])
-    ranges, best, names = {}, {}, []
-    for k, label in enumerate(structure.names):
+    min_loss = float(loss.min())
+    param_of = params_of(family, structure)
+    best = {label: float(np.asarray(family.to_natural(np.where(np.arange(len(family.params)) == family.index(
+        param_of[k]), z[k], 0.0))[param_of[k]])) for k, label in enumerate(structure.names)}
+    profiles, names, unbounded = {}, [], {}
+    for e, (k, label) in enumerate(zip(prof.entries, prof.labels)):
         param = param_of[k]
-        natural = np.asarray(family.to_natural(np.where(np.arange(len(family.params)) == family.index(param),
-                                                        close[:, k:k + 1], 0.0))[param])
-        lo, hi = float(natural.min()), float(natural.max())
-        ranges[label], best[label] = (lo, hi), float(natural[0])
+        grid, values = prof.grid[e], prof.values[e]
+        lo, hi, open_lo, open_hi, i_lo, i_hi = within_range(grid, values, prof.estimate[e], prof.objective,
+                                                            prof.tolerance, family.transform(param) == "log")
+        direction = {(True, True): "both", (True, False): "below", (False, True): "above"}.get((open_lo, open_hi))
+        profiles[label] = {"grid": [float(x) for x in grid], "objective": [_finite(x) for x in values],
+                           "n_star_ratio": [_finite(x) for x in prof.n_star_ratio[e]],
+                           "estimate": prof.estimate[e], "range": [lo, hi], "unbounded": direction,
+                           "grid_index": [int(i_lo), int(i_hi)]}
+        if direction:
+            unbounded[label] = direction
         if param == family.irreducible:
             if hi > E_SPREAD * max(lo, E_AT_ZERO * min_loss) and hi > E_AT_ZERO * min_loss:
                 names.append(label)
-        elif param not in family.linear:
-            edge_lo, edge_hi = edges.get(param, (-np.inf, np.inf))
-            if hi - lo > EXPONENT_SPREAD * abs(best[label]) or lo <= edge_lo or hi >= EXPONENT_EDGE * edge_hi:
-                names.append(label)
+        elif hi - lo > EXPONENT_SPREAD * abs(prof.estimate[e]) or direction:
+            names.append(label)
+    effects, compute = pin_effects(prof, profiles), prof.reference_compute
+    for item in profiles.values():
+        del item["grid_index"]
     decades = {"N": float(np.ptp(log_n) / np.log(10)), "D": float(np.ptp(log_d) / np.log(10))}
     found = []
     if names:
-        spread = "; ".join(f"{k} from {ranges[k][0]:.3g} to {ranges[k][1]:.3g}" for k in names)
+        spread = "; ".join(_range_text(k, profiles[k]) for k in names)
+        moves = []
+        for k in names:
+            effect = effects.get(k)
+            if effect and all(r is not None for r in effect["n_star_ratio"]):
+                (a, b), (ra, rb) = effect["at"], effect["n_star_ratio"]
+                moves.append(f"{k} = {a:.3g} or {b:.3g} gives N* x{ra:.3g} or x{rb:.3g}")
+        pins = (f"; holding {', '.join(moves)} at {compute:.3g} FLOPs ({10 ** REFERENCE_DECADES:g}x the largest run's)"
+                if moves else "")
         found.append(
-            f"the runs do not identify {', '.join(names)}: fits within {100 * tolerance:.2g}% of the best objective "
-            f"(too close for {n_used} runs to tell apart) have {spread}; N spans {decades['N']:.2g} decades and D "
-            f"{decades['D']:.2g}; {_ADVICE}")
+            f"the runs do not identify {', '.join(names)}: held at any value of {spread}, the refit's objective "
+            f"stays within {100 * prof.tolerance:.2g}% of the best (the 95% likelihood-ratio threshold for "
+            f"{prof.n_used} runs){pins}; N spans {decades['N']:.2g} decades and D {decades['D']:.2g}; "
+            f"{advice(family, structure, names, unbounded)}")
     for label in structure.names:
         param, value = param_of[structure.names.index(label)], best[label]
         if param in edges and param != family.irreducible and param not in family.linear and label not in names:
@@ -115,9 +153,17 @@ def identifiability(family, structure, z, objective, candidates, values, data, w
         if span < MIN_DECADES:
             found.append(f"{symbol} spans {span:.2g} decades ({np.exp((log_n if symbol == 'N' else log_d).min()):.3g} "
                          f"to {np.exp((log_n if symbol == 'N' else log_d).max()):.3g}): its exponent is poorly identified")
-    diagnostics = {"near_optimal_tolerance": tolerance, "n_near_optimal": len(close), "near_optimal_ranges": ranges,
-                   "not_identified": names, "decades": decades}
+    diagnostics = {"profile": profiles,
+                   "profile_threshold": {"relative": prof.tolerance, "degree": prof.degree, "n_runs": prof.n_used,
+                                         "confidence": 0.95},
+                   "not_identified": names, "unbounded": unbounded, "pin_effects": effects,
+                   "reference_compute": compute, "decades": decades}
     return diagnostics, found
+
+
+def _finite(x):
+    """A float for JSON: None for a non-finite value."""
+    return float(x) if np.isfinite(x) else None
 
 
 def scaled_condition(hessian):

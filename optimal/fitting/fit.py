@@ -18,6 +18,7 @@ import numpy as np
 from ..data.groups import encode_groups
 from ..data.runs import Runs, validate_runs
 from .diagnostics import identifiability, plausibility, scaled_condition, singular_curvature
+from .profile import profile
 from .problem import (RowData, expand, free_count, hessian_at, problem_evaluator, reduce, structure,
                       uses_own_derivatives)
 from .screen import screen, search_edges
@@ -414,8 +415,9 @@ def _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, objective, 
     best = _best(lanes, values, "the runs' units and ranges")
     z = lanes.theta[best].astype(np.float64)
     theta = np.asarray(expand(z, struct.select, struct.base), np.float64)
-    diagnostics, found = identifiability(fam, struct, z, values[best], lanes.theta,
-                                         np.where(lanes.converged, values, np.inf), _logs(runs), runs.weights,
+    prof = profile(fam, struct, z, values[best], rows, w, objective, solver, dtype, float(np.min(runs.loss)),
+                   lanes.theta, np.where(lanes.converged, values, np.inf))
+    diagnostics, found = identifiability(fam, struct, z, prof, runs[:3], runs.weights,
                                          search_edges(fam, struct, search.grid_size))
     hessian = hessian_at(fam, jnp.asarray(z, dtype), rows, w, objective.delta, objective.robust,
                          uses_own_derivatives(fam, struct))
@@ -469,12 +471,12 @@ def fit_masked(fam, runs, covariates, fix, tie, masks, objective, search, solver
         best = _best(lanes, values, "the units and range of N, D, the loss and any covariates")
         z = lanes.theta[best].astype(np.float64)
         part = Runs(*(np.asarray(x)[mask] for x in runs[:4]), None)
+        theta = np.asarray(expand(z, struct.select, struct.base), np.float64)[0]
         pool = [lanes.theta, np.where(lanes.converged, values, np.inf)]
         if candidates is not None:
             pool = [np.vstack([pool[0], candidates]), np.concatenate([pool[1], candidate_values])]
-        theta = np.asarray(expand(z, struct.select, struct.base), np.float64)[0]
-        diagnostics, found = identifiability(fam, struct, z, values[best], pool[0], pool[1], _logs(part), part.weights,
-                                             edges)
+        prof = profile(fam, struct, z, values[best], data, w, own, solver, dtype, float(np.min(part.loss)), *pool)
+        diagnostics, found = identifiability(fam, struct, z, prof, part[:3], part.weights, edges)
         hessian = hessian_at(fam, jnp.asarray(z, dtype), data, w, own.delta, own.robust,
                              uses_own_derivatives(fam, struct))
         law = fam.law_from_values({**{k: float(v) for k, v in fam.to_natural(theta).items()}, **fix})
@@ -515,10 +517,6 @@ def _joint_starts(fam, runs, covariates, fix, tie, labels, ids, struct, objectiv
         z = reduce(thetas[order][None], struct.select[order])[0]
         starts.append(z)
     return np.asarray(starts)
-
-
-def _logs(runs):
-    return tuple(np.log(np.asarray(x, np.float64)) for x in runs[:3])
 
 
 def _finish(lanes, best, theta, found, diagnostics, hessian, runs, config, fam, law, **fields):

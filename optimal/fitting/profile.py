@@ -1,0 +1,339 @@
+"""The profile of the fitting objective: each parameter held at a grid of values, the others refitted.
+
+Why a profile. A fit's starts and screen points can all converge to one optimum while the objective is nearly flat
+along a direction (E from 0 to 1.9 within 1% on real runs whose N spans 1.3 decades, PITFALLS): their spread shows
+nothing, the scaled Hessian at the optimum does not either. Holding a parameter at a value and refitting the others
+measures directly how much worse the best fit with that value is.
+
+How. For every free entry of the problem that is not a linear scale (``Family.linear``: A and B trade off with the
+exponents by design and are reported, not judged; the family's irreducible loss, E, is profiled even when linear),
+a fixed grid of natural values (``MULTIPLIERS`` times the estimate; for the irreducible loss also ``E_FRACTIONS`` of
+the smallest loss, so that an E pushed to 0 is profiled up to the losses seen). Every grid point is a lane of one
+compiled polish (``optimal.fitting.solver``) whose free vector carries the index of its pinned entry: the pinned
+entry's gradient and Hessian row are zeroed (a unit diagonal), so the Newton step never moves it, and the lane
+refits the others from the optimum. One program for every parameter and grid point, compiled once per problem shape.
+
+The threshold, from the residual scale and the number of runs. A robust loss rho that is homogeneous of degree p
+(Huber with a small delta: nearly |r|, p = 1; squared: p = 2) is the negative log-density of residuals with a
+scale s: log-likelihood ``-n log s - S / s^p`` for the summed objective S over n runs. The scale's maximum
+likelihood estimate is ``s^p = p S / n`` (the residual scale), and with it profiled out the log-likelihood is
+``-(n / p) log S``. Wilks' theorem: a pinned value is inside the 95% profile-likelihood region when
+``2 (n / p) log(S_pinned / S_best) <= chi2_1(0.95) = 3.84``, i.e. ``S_pinned - S_best <= S_best (exp(p 3.84 / (2 n))
+- 1) ~ (3.84 / 2) s^p``: half the chi-square point in units of the residual scale. p is measured at the optimum
+(Euler: ``p = sum r rho'(r) / sum rho(r)``, between 1 and 2 for Huber), n is the number of runs with weight > 0.
+No constant is tuned to a data set: the threshold is the 95% likelihood-ratio interval of one parameter.
+
+Verdicts (``optimal.fitting.diagnostics``) read the range of values within the threshold: the irreducible loss is
+not identified when that range spans more than a factor ``E_SPREAD`` (or reaches 0), another parameter when it is
+wider than ``EXPONENT_SPREAD`` times the estimate; a range still within the threshold at the grid's last point is
+*unbounded* in that direction (above, or below toward the parameter's lower bound). What a pin would do: the
+compute-optimal N at ``REFERENCE_DECADES`` decades of compute beyond the largest run, for the refits at the ends
+of each range, against the best fit's.
+"""
+
+import dataclasses
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._util.robust import LOSS_DERIVATIVES, ROBUST_LOSSES
+from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
+from ..laws.family import Family
+from .problem import Structure, expand, problem_evaluator, residuals
+from .solver import Lanes, polish_lanes, solver_config
+
+CHI2_1_95 = 3.841458820694124  # the 95% point of chi-square with 1 degree of freedom
+MULTIPLIERS = (0.1, 0.5, 0.75, 1.25, 1.5, 3.0)  # grid values / the estimate
+E_MULTIPLIERS = (0.01, 0.1, 0.5, 0.75, 1.25, 1.5)  # the irreducible loss's (a hundredth: "reaches 0")
+E_FRACTIONS = (0.25, 0.5, 0.75)  # the irreducible loss also at these fractions of the smallest loss
+REFERENCE_DECADES = 2.0  # N* compared at 10^this times the largest run's compute (k N D)
+
+
+class Profile(NamedTuple):
+    """Profiles of one fit (NumPy): ``entries`` the profiled free entries (indices into the free vector) and
+    ``labels`` their names; per entry ``grid`` (natural values, ascending, the estimate included) and ``values``
+    (the objective refitted with the entry held there; the estimate's is the best objective), and ``thetas`` the
+    refits' free vectors, ``n_star_ratio`` each refit's N* at ``reference_compute`` (FLOPs, ``reference_log_c``) over
+    the best fit's (NaN for a joint fit of groups, or a law with no interior optimum); ``tolerance`` the relative
+    threshold, ``degree`` p and ``n_used`` n behind it (see the module docstring)."""
+
+    entries: tuple
+    labels: tuple
+    grid: tuple
+    values: tuple
+    thetas: tuple
+    n_star_ratio: tuple
+    estimate: tuple
+    objective: float
+    tolerance: float
+    degree: float
+    n_used: int
+    reference_compute: float
+
+
+def params_of(family: Family, structure: Structure) -> dict:
+    """``{free entry: family parameter}``: the (first) parameter each free entry sets."""
+    out = {}
+    for (_, j), k in np.ndenumerate(structure.select):
+        if k >= 0:
+            out.setdefault(int(k), family.params[j])
+    return out
+
+
+def natural_value(family: Family, param: str, t):
+    """The natural value of ``param`` at fitting-space value(s) ``t`` (NumPy)."""
+    theta = np.zeros(np.shape(t) + (len(family.params),))
+    theta[..., family.index(param)] = t
+    return np.asarray(family.to_natural(theta)[param])
+
+
+def fitting_value(family: Family, param: str, value: float):
+    """The fitting-space value of ``param`` at natural ``value``, or None outside its domain."""
+    kind = family.transform(param)
+    if not math.isfinite(value) or (kind == "log" and value <= 0) or (
+            isinstance(kind, tuple) and not kind[1] < value < kind[2]):
+        return None
+    return float(family.to_fitting({**{p: family.start_box[p][0] for p in family.params}, param: value})[
+        family.index(param)])
+
+
+def grid_values(family: Family, param: str, estimate: float, min_loss: float):
+    """The natural values a parameter is profiled at (a fixed count for a given parameter kind, so the program's
+    shape depends only on the problem): ``MULTIPLIERS`` x the estimate (for a parameter that can be negative, the
+    estimate plus (multiplier - 1) x its size); for the irreducible loss ``E_MULTIPLIERS`` x the estimate and
+    ``E_FRACTIONS`` x the smallest loss and midway from the estimate to the smallest loss. (Pins far out cost the most iterations and say little more: a tenth and
+    three times the estimate tell a range that runs off; E above the smallest loss cannot fit, so E stops at 1.5x.) A value outside the parameter's domain is replaced by one just inside it."""
+    scale = abs(estimate) if estimate != 0 else 1.0
+    if param == family.irreducible:
+        # and midway from the estimate to the smallest loss: the side where E x 1.25 cannot fit the runs
+        values = [estimate * m for m in E_MULTIPLIERS] + [f * min_loss for f in E_FRACTIONS] + [
+            0.5 * (estimate + min_loss)]
+    else:
+        values = [estimate + (m - 1.0) * scale for m in MULTIPLIERS]
+    kind = family.transform(param)
+    out = []
+    for v in values:
+        if kind == "log":
+            v = max(v, 1e-300)
+        elif isinstance(kind, tuple):
+            lo, hi = kind[1], kind[2]
+            v = min(max(v, lo + 1e-9 * (1 + abs(lo))), hi - 1e-9 * (1 + abs(hi)))
+        out.append(v)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def pinned(evaluate, width: int):
+    """``evaluate`` for free vectors of ``width`` + 1 entries whose last entry is the index of a pinned entry: the
+    pinned entry and the index itself get zero gradient, zero rounding scale and a unit diagonal of the Hessian (no
+    coupling), so the solver's step leaves them exactly where they start. One per evaluator (keys the compile)."""
+
+    def evaluate_pinned(theta, data, weights, delta, loss):
+        z, index = theta[:width], theta[width]
+        free = jnp.arange(width) != jnp.round(index).astype(jnp.int32)
+        value, grad, hess, scale = evaluate(z, data, weights, delta, loss)
+        grad, scale = jnp.where(free, grad, 0.0), jnp.where(free, scale, 0.0)
+        hess = jnp.where(free[:, None] & free[None, :], hess, jnp.eye(width, dtype=hess.dtype))
+        zero = jnp.zeros((1,), grad.dtype)
+        hess = jnp.block([[hess, jnp.zeros((width, 1), hess.dtype)], [jnp.zeros((1, width), hess.dtype),
+                                                                      jnp.ones((1, 1), hess.dtype)]])
+        return value, jnp.concatenate([grad, zero]), hess, jnp.concatenate([scale, zero])
+
+    return evaluate_pinned
+
+
+def threshold(terms, weights):
+    """``(relative tolerance, degree p, n)`` of the 95% profile-likelihood region at the optimum (module docstring):
+    ``exp(p chi2 / (2 n)) - 1``, from the objective's ``terms`` there (``_objective_terms``) and the row weights."""
+    total, euler = (float(x) for x in terms)
+    degree = float(np.clip(euler / total, 1.0, 2.0)) if total > 0 else 1.0
+    n_used = max(int(np.sum(np.asarray(weights) > 0)), 1)
+    return math.expm1(degree * CHI2_1_95 / (2 * n_used)), degree, n_used
+
+
+# iterations of a pinned refit: it starts from the better of two warm starts; one still running after this many
+# gives an upper bound of the profile there, so a range can only come out narrower (measured: on Epoch's 240 rows
+# and 81 synthetic runs over 1.3 decades the pins that take longer are far outside the range, and capping them at
+# 40 moved no range)
+MAX_ITER = 40
+NEAREST = 32  # a grid point's second start: the best of the fit's this many candidates nearest in the pinned entry
+
+
+def _second_starts(candidates, values, k, ts, fallback):
+    """For each value of ``ts`` (G,): the best of the ``NEAREST`` candidates (K, F) whose entry ``k`` is nearest it,
+    with it imposed (G, F); ``fallback`` (G, F) without candidates."""
+    if candidates is None or not len(candidates):
+        return fallback
+    distance = np.abs(candidates[None, :, k] - np.asarray(ts)[:, None])  # (G, K)
+    count = min(NEAREST, candidates.shape[0])
+    near = np.argpartition(distance, count - 1, axis=1)[:, :count]
+    best = near[np.arange(len(ts)), np.argmin(values[near], axis=1)]
+    out = candidates[best].copy()
+    out[:, k] = ts
+    return out
+
+
+@functools.partial(jax.jit, static_argnames=("family", "config", "one_group"))
+def _profile_lanes(family, starts, z, data, weights, delta, log_c, config, one_group):
+    """One compiled program for the whole profile: polish, for each grid point, the lower-objective of its two starts
+    ``starts`` (G, 2, F + 1) with the pinned ``config``; the objective's terms at the optimum ``z`` (F,)
+    (``_objective_terms``); and log N* at ``log_c`` of the optimum and of every refit (G + 1,) (``optimal_log_n``;
+    NaN for a fit of several groups). Returns ``(Lanes (G lanes), terms, log N*)``."""
+    lanes = starts.shape[0]
+    flat = starts.reshape(-1, starts.shape[-1])
+    first = jax.vmap(lambda th: config.evaluate(th, data, weights, delta, config.loss)[0])(flat).reshape(lanes, 2)
+    first = jnp.where(jnp.isfinite(first), first, jnp.inf)
+    chosen = jnp.where((first[:, 1] < first[:, 0])[:, None], starts[:, 1], starts[:, 0])
+    out = polish_lanes(chosen, data, jnp.broadcast_to(weights, (lanes, weights.shape[-1])), config, delta=delta)
+    terms = _objective_terms(family, z, data, weights, delta, config.loss)
+    if one_group:
+        frees = jnp.concatenate([z[None], out.theta[:, :z.shape[0]]])
+        log_n_star = optimal_log_n(family, expand(frees, data.select, data.base)[:, 0], log_c)
+    else:
+        log_n_star = jnp.full(lanes + 1, jnp.nan, z.dtype)
+    return out, terms, log_n_star
+
+
+def _objective_terms(family: Family, z, data, weights, delta, loss):
+    """``(sum w rho(r), sum w r rho'(r))`` at free vector ``z``: the objective and its Euler degree's numerator."""
+    r = residuals(family, z, data)
+    return jnp.sum(weights * ROBUST_LOSSES[loss](r, delta)), jnp.sum(weights * r * LOSS_DERIVATIVES[loss](r, delta)[0])
+
+
+def profile(family: Family, structure: Structure, z, objective: float, data, weights, fit_objective, solver, dtype,
+            min_loss: float, candidates=None, candidate_values=None) -> Profile:
+    """Profile every judged free entry of a fit at its optimum ``z`` (F,) with best ``objective``: one compiled polish
+    of every (entry, grid value) lane (see the module docstring). ``data`` the problem's ``RowData``, ``weights``
+    (n,), ``fit_objective`` and ``solver`` the fit's ``Objective`` and ``Solver``, ``min_loss`` the smallest loss
+    fitted (nats). Each grid point is refitted from the better (lower objective) of two starts: the optimum with the
+    entry held at the point, and the best of the fit's ``candidates`` (K, F) (screen points, polished starts;
+    objectives ``candidate_values`` (K,)) nearest in that entry (``NEAREST``) with the entry held, so a pin far from
+    the optimum starts in its own basin. Returns a ``Profile``."""
+    z = np.asarray(z, np.float64)
+    if candidates is not None:
+        candidates, candidate_values = np.asarray(candidates, np.float64), np.asarray(candidate_values, np.float64)
+        keep = np.isfinite(candidate_values) & np.all(np.isfinite(candidates), axis=1)
+        candidates, candidate_values = candidates[keep], candidate_values[keep]
+    width = len(z)
+    param_of = params_of(family, structure)
+    entries = tuple(k for k in range(width)
+                    if param_of[k] == family.irreducible or param_of[k] not in family.linear)
+    estimates, grids, starts, skipped = [], [], [], []
+    for k in entries:
+        param = param_of[k]
+        estimate = float(natural_value(family, param, z[k]))
+        values = grid_values(family, param, estimate, min_loss)
+        ts = np.asarray([z[k] if t is None else t for t in (fitting_value(family, param, v) for v in values)])
+        estimates.append(estimate)
+        grids.append(np.asarray(values))
+        first = np.repeat(z[None], len(ts), axis=0)
+        first[:, k] = ts
+        # the irreducible loss at or above the smallest loss fitted cannot fit those rows: not refitted (a lane
+        # with no pin, index -1, that starts at the optimum and stops at once), its profile value is infinite
+        hopeless = np.asarray(values) >= min_loss if param == family.irreducible else np.zeros(len(ts), bool)
+        first[hopeless] = z
+        index = np.where(hopeless, -1.0, float(k))[:, None]
+        skipped.append(hopeless)
+        second = _second_starts(candidates, candidate_values, k, ts, first)
+        second[hopeless] = z
+        starts.append(np.stack([np.hstack([first, index]), np.hstack([second, index])], axis=1))
+    log_c, compute = reference_log_c(data, weights)
+    if not entries:
+        terms = jax.jit(_objective_terms, static_argnames=("family", "loss"))(
+            family, jnp.asarray(z, dtype), data, weights, fit_objective.delta, fit_objective.robust)
+        return Profile((), (), (), (), (), (), (), float(objective), *threshold(terms, weights), compute)
+    # of each point's two starts (the optimum with the pin, the nearest good candidate with it), the one with the
+    # lower objective is polished
+    program = solver_config(fit_objective, dataclasses.replace(solver, max_iter=min(solver.max_iter, MAX_ITER)),
+                            pinned(problem_evaluator(family, structure), width), dtype)
+    lanes, terms, log_n_star = _profile_lanes(family, jnp.asarray(np.concatenate(starts), dtype), jnp.asarray(z, dtype),
+                                              data, weights, jnp.asarray(fit_objective.delta, dtype), log_c,
+                                              program._replace(delta=None), structure.select.shape[0] == 1)
+    lanes, log_n_star = Lanes(*(np.asarray(x) for x in lanes)), np.asarray(log_n_star, np.float64)
+    tolerance, degree, n_used = threshold(terms, weights)
+    values = np.where(np.isfinite(lanes.objective) & ~np.concatenate(skipped), lanes.objective, np.inf)
+    out_grid, out_values, out_thetas, out_n_star, offset = [], [], [], [], 0
+    for k, estimate, grid in zip(entries, estimates, grids):
+        part = slice(offset, offset + len(grid))
+        offset += len(grid)
+        # the estimate itself is a point of every profile (the best objective); a refit can only be worse than it
+        g = np.concatenate([grid, [estimate]])
+        v = np.concatenate([np.maximum(values[part], objective), [objective]])
+        th = np.vstack([lanes.theta[part, :width], z[None]])
+        ns = np.concatenate([log_n_star[1:][part], log_n_star[:1]]) - log_n_star[0]
+        order = np.argsort(g, kind="stable")
+        out_grid.append(g[order])
+        out_values.append(v[order])
+        out_thetas.append(th[order])
+        out_n_star.append(np.exp(ns[order]))
+    labels = tuple(structure.names[k] for k in entries)
+    return Profile(entries, labels, tuple(out_grid), tuple(out_values), tuple(out_thetas), tuple(out_n_star),
+                   tuple(estimates), float(objective), tolerance, degree, n_used, compute)
+
+
+def within_range(grid, values, estimate, objective, tolerance, log_scale):
+    """The range of a profile within the threshold: ``(lo, hi, open_lo, open_hi, i_lo, i_hi)``. A grid point whose
+    refit is within ``objective (1 + tolerance)`` is a witness (a fit that good exists there), while one above may be
+    a refit that fell short, so the range spans every witness (``i_lo``, ``i_hi``: the outermost), and each end is
+    interpolated toward the next point out where the profile crosses the threshold (linearly in the parameter, or its
+    log for a positive one; not toward a point that could not be refitted). An end is *open* when the grid's last
+    point in that direction is within. ``grid`` (ascending) and ``values`` (objective) include the estimate."""
+    limit = objective * (1 + tolerance)
+    x = np.log(np.maximum(grid, 1e-300)) if log_scale else np.asarray(grid, np.float64)
+    inside = np.flatnonzero(values <= limit)
+    if not len(inside):  # (the estimate is always within; a grid without it)
+        inside = np.asarray([int(np.argmin(np.abs(np.asarray(grid) - estimate)))])
+    ends = []
+    for i, step in ((int(inside.min()), -1), (int(inside.max()), 1)):
+        j = i + step
+        if not 0 <= j < len(grid):
+            ends.append((float(grid[i]), True, i))
+            continue
+        v0, v1 = values[i], values[j]
+        frac = 0.0 if not np.isfinite(v1) else 1.0 if v1 <= v0 else float(np.clip((limit - v0) / (v1 - v0), 0, 1))
+        value = x[i] + frac * (x[j] - x[i])
+        ends.append((float(np.exp(value)) if log_scale else float(value), False, i))
+    (lo, open_lo, i_lo), (hi, open_hi, i_hi) = ends
+    return float(lo), float(hi), open_lo, open_hi, i_lo, i_hi
+
+
+def optimal_log_n(family: Family, thetas, log_c):
+    """log N* (K,) of each law (fitting-space ``thetas`` (K, P), covariates at the family's defaults) at
+    ``log_c = log(C / k)``: the least loss along the budget line ``D = (C / k) / N`` on a grid of log N 0.05 apart,
+    refined by a parabola through the best point and its neighbours. NaN where the least loss is at the grid's end
+    (no interior optimum). Traceable. (The allocation stage's solvers are downstream of fitting, so this is a plain
+    search; it only compares refits with the best fit.)"""
+    log_n = log_c / 2 + jnp.linspace(-20.0, 20.0, 801)
+    losses = jax.vmap(lambda theta: family.law_from_theta(theta).log_loss(log_n, log_c - log_n))(thetas)
+    losses = jnp.where(jnp.isfinite(losses), losses, jnp.inf)
+    j = jnp.argmin(losses, axis=1)
+    inner = (j > 0) & (j < log_n.shape[0] - 1)
+    a, b, c = (jnp.take_along_axis(losses, jnp.clip(j + s, 0, log_n.shape[0] - 1)[:, None], 1)[:, 0] for s in (-1, 0, 1))
+    curvature = a - 2 * b + c
+    shift = jnp.where(inner & (curvature > 0), 0.5 * (a - c) / jnp.where(curvature > 0, curvature, 1.0), 0.0)
+    return jnp.where(inner & jnp.isfinite(b), log_n[j] + shift * (log_n[1] - log_n[0]), jnp.nan)
+
+
+def reference_log_c(data, weights):
+    """log(C / k) at ``REFERENCE_DECADES`` decades beyond the largest run's compute (of the rows with weight > 0),
+    and that compute C (FLOPs, k = ``DEFAULT_FLOPS_PER_PARAM_TOKEN``)."""
+    used = np.asarray(weights) > 0
+    log_c = float(np.max((np.asarray(data.log_n) + np.asarray(data.log_d))[used])) + REFERENCE_DECADES * math.log(10)
+    return log_c, math.exp(log_c) * DEFAULT_FLOPS_PER_PARAM_TOKEN
+
+
+def pin_effects(prof: Profile, ranges: dict):
+    """What pinning each profiled entry at the ends of its range within the threshold (the furthest grid points
+    within, ``ranges[label]["grid_index"]``) does to N* at ``prof.reference_compute``: ``{label: {"at": [lo value,
+    hi value], "n_star_ratio": [lo, hi]}}``, the refit's N* over the best fit's (None where unknown)."""
+    out = {}
+    for e, label in enumerate(prof.labels):
+        indices = ranges[label]["grid_index"]
+        ratios = [float(prof.n_star_ratio[e][i]) for i in indices]
+        out[label] = {"at": [float(prof.grid[e][i]) for i in indices],
+                      "n_star_ratio": [r if np.isfinite(r) else None for r in ratios]}
+    return out
