@@ -264,6 +264,9 @@ def _agree(name, saved, derived, whence):
     elif isinstance(derived, float):  # non-finite: written as null
         if not (saved is None or (isinstance(saved, float) and math.isnan(saved) and math.isnan(derived))):
             _refuse(name, f"{saved!r} disagrees with {derived!r} from {whence}")
+    elif isinstance(derived, str):  # a text, or an Issue (a str with a code): the file holds the text
+        if not isinstance(saved, str) or str(saved) != str(derived):
+            _refuse(name, f"{saved!r} disagrees with {str(derived)!r} from {whence}")
     elif type(saved) is not type(derived) or saved != derived:
         _refuse(name, f"{saved!r} disagrees with {derived!r} from {whence}")
 

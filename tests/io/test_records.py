@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -122,6 +123,22 @@ def test_fit_alone_round_trips_exactly(fitted, tmp_path):
     assert record.flops_per_param_token is None and record.selection is None and record.recommendation is None
     assert record.record_version == records.RECORD_VERSION and record.versions == records.versions()
     json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in a saved record"))  # strict JSON
+
+
+def test_a_fit_with_warnings_round_trips(tmp_path):
+    # an ill-posed fit (12 runs over 0.6 decades of N, 2% noise) carries warnings (Issues: texts with a code); the file
+    # holds their texts and codes; the loader's agreement check compared the texts with Issues by type and refused
+    # every such record
+    runs = optimal.synthetic_runs(n_runs=30, noise=0.02, seed=3)
+    keep = runs.n_params < np.quantile(runs.n_params, 0.4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its warnings are the point: they are checked below, as data
+        result = optimal.fit(runs.n_params[keep], runs.n_tokens[keep], runs.loss[keep])
+    assert any(w.code == "not-identified" for w in result.warnings)
+    path = optimal.save_fit(tmp_path / "fit.json", result)
+    loaded = optimal.load_fit(path)
+    assert [str(w) for w in loaded.warnings] == [str(w) for w in result.warnings]
+    assert [w.code for w in loaded.warnings] == [w.code for w in result.warnings]
 
 
 def test_fit_bootstrap_k_selection_and_recommendation_round_trip_exactly(fitted, tmp_path):
