@@ -24,13 +24,14 @@ One meaning per flag, everywhere it applies:
 |---|---|---|
 | `--fit FIT.json` | a saved fit record (`optimal fit --save`) | solve, plan, plot, predict, suggest |
 | `--compute C [C ...]` | training compute budgets in FLOPs | solve, plan, fit, isoflop, suggest, plot |
-| `--by COLUMN` | one fit per value of COLUMN; with `--shared NAME ...` one joint fit | fit |
-| `--cluster-col COLUMN` | the bootstrap's resampling unit (whole clusters resampled) | fit |
-| `--group LABEL` | which group of a grouped fit record to answer for | solve, plan, predict, suggest |
+| `--by COLUMN` | one fit per value of COLUMN; with `--shared NAME ...` one joint fit | fit, validate |
+| `--cluster-col COLUMN` | the bootstrap's resampling unit (whole clusters resampled) | fit, validate, isoflop |
+| `--group LABEL` | which group of a grouped fit record to answer for | solve, plan, predict, suggest, plot |
 | `--flops-per-param-token K` | k in C = k N D; default: the fit record's k when a record is given, else 6 | every command that turns N, D into C |
-| `--weight-col NAME` | a column of per-row fitting weights | fit, validate |
+| `--weight-col NAME` | a column of per-row fitting weights | fit, validate, isoflop |
 | `--max-iter K` | the iteration budget of each fit's polish (default 200), never the bootstrap's | fit |
 | `--bootstrap-max-iter K` | the iteration budget of each bootstrap refit (default 1000) | fit, validate |
+| `--decide RULE` | the allocation chosen under the law's uncertainty from a record's draws (plug-in, expected-loss, quantile:Q) | solve, plan |
 | `--json` | exactly one strict JSON object on stdout, with `"schema": "optimal.<command>/1"` and, where a law was used, `"law": {"family", "params"}` | every command but plot |
 
 - Files written (`--save`, `--plot`, `--out`): one line `wrote PATH` on stderr.
@@ -47,7 +48,7 @@ Deprecated spellings (they work for one release and print `warning: OLD is depre
 | `optimal plot FIT.json`, `optimal predict FIT.json`, `optimal suggest FIT.json` | `--fit FIT.json` |
 | `fit --budgets`, `isoflop --budgets` | `--compute` |
 | `suggest --target-compute` | `--compute` |
-| `fit --group-col` | `--cluster-col` |
+| `fit --group-col`, `isoflop --group-col` | `--cluster-col` |
 | `validate --max-iter` (it set the bootstrap's budget) | `--bootstrap-max-iter` |
 
 `fit --max-iter` now sets each fit's polish budget; given with `--bootstrap` (and no `--bootstrap-max-iter`) it
