@@ -1,4 +1,5 @@
 import atexit
+import gc
 import os
 import shutil
 import tempfile
@@ -37,6 +38,29 @@ def pytest_collection_modifyitems(config, items):
         name = f"{item.path.resolve().relative_to(root).as_posix()}::{item.originalname}"
         if item.path.stem in SLOW_FILES or name in listed:
             item.add_marker(pytest.mark.slow)
+
+
+# JAX keeps every compiled program of the session; the whole suite compiles over a thousand, and the process grew
+# past 3 GB within its first two folders (measured 2026-12-04) until an XLA compile aborted the run. Past this
+# resident size, the caches are cleared after a test file (a later file recompiles what it shares with earlier ones).
+RESIDENT_LIMIT_BYTES = 6e9
+
+
+def resident_bytes():
+    """This process's resident memory (Linux's VmRSS), or 0 where /proc is absent."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return 0
+
+
+@pytest.fixture(autouse=True, scope="module")
+def bounded_compiled_programs():
+    yield
+    if resident_bytes() > RESIDENT_LIMIT_BYTES:
+        jax.clear_caches()
+        gc.collect()
 
 
 @pytest.fixture(autouse=True)
