@@ -40,10 +40,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
 
 
-# JAX keeps every compiled program of the session; the whole suite compiles over a thousand, and the process grew
-# past 3 GB within its first two folders (measured 2026-12-04) until an XLA compile aborted the run. Past this
-# resident size, the caches are cleared after a test file (a later file recompiles what it shares with earlier ones).
+# JAX keeps every compiled program of the session, each with its own memory mappings (measured: ~3 per small program).
+# The whole suite compiles thousands; twice a whole run died inside an XLA compile at about 60% (an abort, then a
+# segmentation fault) while the same tests pass alone: the process was heading for Linux's limit of 65,530
+# mappings (vm.max_map_count; 5,600 after the first few record tests) and had grown past 5 GB. Past either bound
+# below, the caches are cleared after a test file (a later file recompiles what it shares with earlier ones).
 RESIDENT_LIMIT_BYTES = 6e9
+MAPPINGS_LIMIT = 20_000
 
 
 def resident_bytes():
@@ -55,10 +58,19 @@ def resident_bytes():
         return 0
 
 
+def memory_mappings():
+    """How many memory mappings this process holds (lines of /proc/self/maps), or 0 where /proc is absent."""
+    try:
+        with open("/proc/self/maps") as maps:
+            return sum(1 for _ in maps)
+    except OSError:
+        return 0
+
+
 @pytest.fixture(autouse=True, scope="module")
 def bounded_compiled_programs():
     yield
-    if resident_bytes() > RESIDENT_LIMIT_BYTES:
+    if resident_bytes() > RESIDENT_LIMIT_BYTES or memory_mappings() > MAPPINGS_LIMIT:
         jax.clear_caches()
         gc.collect()
 
