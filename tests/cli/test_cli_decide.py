@@ -52,6 +52,7 @@ def test_json_adds_a_decision_that_matches_the_library(capsys, files):
     (["--decide", "median"], "unknown decision rule 'median'"),
     (["--decide", "quantile:2"], "must be a number in [0, 1]"),
     (["--decide", "expected-loss", "--max-tokens", "1e12"], "--decide does not take --max-tokens"),
+    (["--decide", "expected-loss", "--unique-tokens", "1e10"], "--decide does not take --unique-tokens yet"),
 ])
 def test_bad_decide_options(capsys, files, extra, message):
     assert_one_error(*run(capsys, ["solve", "--fit", files["record"], "--compute", "1e22", *extra]), message)
