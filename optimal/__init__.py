@@ -60,6 +60,7 @@ from .analysis.isoflop import BudgetProfile, IsoflopResult, isoflop
 from .analysis.predict import Prediction, predict
 from .analysis.recommend import Recommendation, recommend
 from .analysis.validate import GroupValidations, Validation, validate, validate_groups
+from .analysis.constrained import BestRun, Constraints, best_run
 
 # io: the one record format (save/load of fits, their draws, k, the row selection)
 from .io.records import Record, load_bootstrap, load_coefficients, load_fit, load_record, save_fit
@@ -230,4 +231,8 @@ __all__ = [
     "PrecisionError",
     "UnknownPresetError",
     "UnreachableLossError",
+    # analysis: the best run under constraints
+    "BestRun",
+    "Constraints",
+    "best_run",
 ]
