@@ -310,23 +310,29 @@ class BestRun:
     def summary(self) -> str:
         """The run, the limits with what binds, and each limit's shadow price and compute-equivalent."""
         ci = self.intervals
-        span = lambda key: "" if ci is None or ci[key]["lo"] is None else \
+
+        def wide(bounds):  # an interval every draw gives alike (the compute a deadline buys) is not shown as one
+            return bounds["lo"] is not None and abs(bounds["hi"] - bounds["lo"]) > 1e-9 * max(abs(bounds["hi"]),
+                                                                                              abs(bounds["lo"]))
+
+        width = 6 if ci is None else 13
+        span = lambda key: "" if ci is None or not wide(ci[key]) else \
             f" [{ci[key]['lo']:.4g}, {ci[key]['hi']:.4g}]"  # noqa: E731
         lines = [f"best run under the constraints: N = {self.n_params:.4g}{span('n_params')}, D = {self.n_tokens:.4g}"
                  f"{span('n_tokens')}, loss {self.loss_nats:.5g}{span('loss_nats')} nats, compute "
                  f"{self.compute_flops:.4g}{span('compute_flops')} FLOPs"
                  + ("" if ci is None else f"  ({100 * ci['confidence']:g}% intervals over {ci['n_draws']} draws)"),
                  f"  binding: {', '.join(self.binding) or 'none'}",
-                 "  limit              value        binds  loss per unit (nats)   compute-equivalent (FLOPs per unit)"]
+                 f"  limit              value        {'binds':<{width}} loss per unit (nats)   compute-equivalent (FLOPs per unit)"]
         for name, limit in self.constraints.given().items():
             price, flops = self.shadow_prices[name], self.compute_equivalents[name]
-            extra = ""
+            extra, binds = "", "yes" if name in self.binding else "no"
             if ci is not None:
                 p, f = ci["shadow_prices"][name], ci["compute_equivalents"][name]
-                if p["lo"] is not None:
-                    extra = f"  [{p['lo']:.3g}, {p['hi']:.3g}] / [{f['lo']:.3g}, {f['hi']:.3g}]" \
-                        if f["lo"] is not None else f"  [{p['lo']:.3g}, {p['hi']:.3g}]"
-            lines.append(f"  {name:<18} {limit:<12.4g} {'yes' if name in self.binding else 'no':<6} "
+                binds += f" ({ci['n_binding'][name]}/{ci['n_draws']})"
+                extra = "".join(f"  {what} [{b['lo']:.3g}, {b['hi']:.3g}]" for what, b in (("loss", p), ("FLOPs", f))
+                                if wide(b))
+            lines.append(f"  {name:<18} {limit:<12.4g} {binds:<{width}} "
                          f"{price:<22.4g} {flops:.4g} per {UNITS[name].replace('_', ' ')}{extra}")
         return "\n".join(lines)
 
