@@ -178,10 +178,12 @@ def _solve(law, values, given, setup):
     (loss, aux), shadow = jax.value_and_grad(_run, argnums=1, has_aux=True)(law, values, given, setup, data_cap)
     run = aux["run"]
 
-    def free_loss(c):  # the same law (and U) with no cap on N or D
-        return allocate_law(aux["law"], c, setup.flops_per_param_token, jnp.inf, jnp.inf).loss
-
-    slope = jax.grad(free_loss)(run.compute)
+    # dL*/dC of the compute-optimal loss (the same law and U, no cap on N or D) at the run's compute, by the envelope
+    # theorem: on the line log D = log(C/k) - log N the optimum has dL/dlog N = dL/dlog D, so dL*/dlog C = dL/dlog D
+    # there (no derivative through a second solve, whose compilation would double this program's)
+    free = allocate_law(aux["law"], run.compute, setup.flops_per_param_token, jnp.inf, jnp.inf)
+    log_n, log_d = jnp.log(free.n_params), jnp.log(free.n_tokens)
+    slope = jax.grad(lambda v: jnp.exp(aux["law"].log_loss(log_n, v)))(log_d) / run.compute
     return {"n_params": run.n_params, "n_tokens": run.n_tokens, "loss": loss, "compute": run.compute,
             "converged": run.converged, "bound": run.bound, "log_caps": aux["caps"], "log_c_cap": aux["log_c_cap"],
             "shadow": shadow, "loss_per_flop": slope}
