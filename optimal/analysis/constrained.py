@@ -280,6 +280,8 @@ class BestRun:
         elif self.unique_data == "law":
             found.append(Issue("unique-data", "a data-constrained law (Muennighoff et al. 2023): D may repeat the "
                                               "unique tokens, at the law's discount"))
+        if self.constraints.n_accelerators is None:
+            found.append(Issue("memory-unchecked", "memory caps N only for a number of accelerators: none given"))
         if not self.binding:
             found.append(Issue("none-binds", "no limit binds"))
         return tuple(found) + self.hardware.notes

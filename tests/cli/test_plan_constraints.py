@@ -64,3 +64,14 @@ def test_a_fit_record_s_draws_give_intervals(capsys, files):
     assert "shadow_price_loss_per_day" in found["shadow_prices"]["deadline_days"]["intervals"]
     code, out, err = run(capsys, DONE_WHEN + ["--fit", files["record"]])
     assert code == 0 and "intervals over" in out
+
+
+@pytest.mark.slow  # compiles the data-constrained law's bracketed solver with its derivatives
+def test_unique_tokens_without_a_law_take_the_data_constrained_law(capsys):
+    code, out, err = run(capsys, DONE_WHEN + ["--unique-tokens", "1e11", "--json"])
+    assert code == 0, err
+    data = strict(out)
+    assert data["law"]["family"] == "data-constrained" and data["constrained"]["unique_data"] == "law"
+    assert "data-constrained law" in data["unique_data"]
+    assert data["constrained"]["n_tokens"] > 1e11  # repeats the unique tokens
+    assert data["constrained"]["shadow_prices"]["unique_tokens"]["shadow_price_loss_per_unique_token"] < 0
