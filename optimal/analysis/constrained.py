@@ -29,7 +29,7 @@ Example (30 days on 1024 H100s at the default MFU 0.4, Epoch AI's refit of Chinc
   >>> from optimal import preset
   >>> run = best_run(preset("epoch2024"), Constraints(deadline_days=30, n_accelerators=1024))
   >>> run.binding
-  ('deadline_days',)
+  ('deadline_days', 'n_accelerators')
   >>> f"{run.compute_flops:.3g}"
   '1.05e+24'
 """
