@@ -239,7 +239,7 @@ class EnvelopeResult:
                  Issue("approach3", "Approach 3 is fitted on " + (
                      "each run's final checkpoint" if self.parametric_on == "final" else
                      "every checkpoint (its bootstrap resamples whole runs)" if self.parametric_on == "all" else
-                     "nothing (not asked for)"))]
+                     "nothing: it was not run"))]
         if not self.has_schedule:
             found.append(Issue("schedule", "no schedule column: whether the envelope's checkpoints were trained to "
                                            "length (a decayed schedule) cannot be told"))
@@ -369,6 +369,7 @@ class EnvelopeResult:
                          _n(t["approach3"], ".3g")])
         lines.append(format_table(["compute (FLOPs)", "approach 1", "approach 2", "approach 2 (cubic)", "approach 3"],
                                   rows))
+        lines += [f"note: {n.message}" for n in self.notes if n.code != "targets"]
         return "\n".join(lines)
 
 
