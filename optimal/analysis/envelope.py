@@ -123,7 +123,7 @@ def cubic_vertex(log_n, loss):
 
     Example:
       >>> x = np.linspace(-1, 1, 7); round(cubic_vertex(x, (x - 0.2) ** 2 + 0.1 * x ** 3)[0], 4)
-      0.1872
+      0.1943
     """
     x, y = np.asarray(log_n, np.float64), np.asarray(loss, np.float64)
     if len(np.unique(x)) < MIN_SLICE_SIZES:
