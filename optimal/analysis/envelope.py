@@ -137,7 +137,7 @@ def cubic_vertex(log_n, loss):
               and -1 < r.real < 1]
     if not minima:
         return math.nan, "no minimum inside the sizes tried"
-    return centre + half * minima[0], None
+    return float(centre + half * minima[0]), None
 
 
 def cubic_bias_table():
