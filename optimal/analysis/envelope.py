@@ -15,7 +15,8 @@ D = C / (k N) interpolated along its curve (a size with several runs there: the 
 the IsoFLOP machinery of ``optimal.analysis.isoflop`` (its parabolas, vertex checks, wild bootstrap with one sign per
 size: a size's losses at every budget come from the same curves) gives the vertices and a. Beside it, a cubic in
 ln N per slice (``cubic_vertex``), whose vertex carries the third-order term that biases the parabola's; its bias is
-measured like the parabola's (``cubic_bias_table``, below).
+measured like the parabola's (``cubic_bias_table``, below), and its interval comes from the same wild bootstrap on
+the slices' fixed sizes (HC2-adjusted residuals of each cubic, one sign per size shared across budgets).
 
 Approach 3: ``optimal.fit`` (the Chinchilla law) on each run's final checkpoint (``parametric="final"``, the
 default: intermediate checkpoints of an undecayed schedule overestimate the loss) or on every checkpoint
@@ -111,6 +112,27 @@ def _run_table(curves):
 
 # --- the cubic vertex ----------------------------------------------------------------------------------------------
 
+def _cubics(log_n, loss):
+    """Least-squares cubics in t = (x - centre) / half (x = ln N), one per row of ``loss`` (R, m) on the same sizes:
+    ``{"t_star" (R,) (the local minimum, NaN without one; anywhere, not only inside the sizes), "fitted" (R, m),
+    "leverage" (m,), "centre", "half"}``. The local minimum of q0 + q1 t + q2 t^2 + q3 t^3 is the root of
+    q1 + 2 q2 t + 3 q3 t^2 with a positive second derivative, written t = -2 q1 / (2 q2 + sqrt(4 q2^2 - 12 q1 q3)):
+    stable as q3 -> 0, where it becomes the parabola's -q1 / (2 q2)."""
+    x = np.asarray(log_n, np.float64)
+    y = np.atleast_2d(np.asarray(loss, np.float64))
+    centre, half = 0.5 * (x.max() + x.min()), 0.5 * (x.max() - x.min())
+    t = (x - centre) / half  # fitted where the normal equations are well conditioned
+    powers = np.stack([t**0, t, t**2, t**3], axis=1)  # (m, 4)
+    inverse = np.linalg.inv(powers.T @ powers)
+    q = y @ (inverse @ powers.T).T  # (R, 4)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        root = np.sqrt(4 * q[:, 2] ** 2 - 12 * q[:, 1] * q[:, 3])
+        denominator = 2 * q[:, 2] + root
+        t_star = np.where(denominator > 0, -2 * q[:, 1] / denominator, np.nan)
+    return {"t_star": t_star, "fitted": q @ powers.T, "leverage": np.einsum("mi,ij,mj->m", powers, inverse, powers),
+            "centre": centre, "half": half}
+
+
 def cubic_vertex(log_n, loss):
     """The minimum of a least-squares cubic loss = c0 + c1 x + c2 x^2 + c3 x^3 in x = ln N over one budget's sizes.
 
@@ -125,19 +147,14 @@ def cubic_vertex(log_n, loss):
       >>> x = np.linspace(-1, 1, 7); round(cubic_vertex(x, (x - 0.2) ** 2 + 0.1 * x ** 3)[0], 4)
       0.1943
     """
-    x, y = np.asarray(log_n, np.float64), np.asarray(loss, np.float64)
+    x = np.asarray(log_n, np.float64)
     if len(np.unique(x)) < MIN_SLICE_SIZES:
         return math.nan, f"fewer than {MIN_SLICE_SIZES} sizes"
-    centre, half = 0.5 * (x.max() + x.min()), 0.5 * (x.max() - x.min())
-    t = (x - centre) / half  # fitted where the normal equations are well conditioned
-    q = np.linalg.lstsq(np.stack([t**0, t, t**2, t**3], axis=1), y - y.mean(), rcond=None)[0]
-    roots = np.roots([3 * q[3], 2 * q[2], q[1]]) if abs(q[3]) > 1e-14 * max(abs(q[2]), 1e-300) else \
-        np.array([-q[1] / (2 * q[2])]) if q[2] != 0 else np.array([])
-    minima = [float(r.real) for r in np.atleast_1d(roots) if abs(r.imag) < 1e-12 and 2 * q[2] + 6 * q[3] * r.real > 0
-              and -1 < r.real < 1]
-    if not minima:
+    fits = _cubics(x, loss)
+    t_star = float(fits["t_star"][0])
+    if not -1 < t_star < 1:  # NaN included
         return math.nan, "no minimum inside the sizes tried"
-    return float(centre + half * minima[0]), None
+    return float(fits["centre"] + fits["half"] * t_star), None
 
 
 def cubic_bias_table():
@@ -180,8 +197,9 @@ class EnvelopeResult:
       bootstrap: None, or ``{"n_resamples", "seed", "confidence", "a" (R,) and "log_g" (R,) draws (NaN: no line),
         "n_failed"}``: runs resampled by run id.
       slices: the ``IsoflopResult`` of the IsoFLOP slices (Approach 2, parabolas), or None (``slices_note`` says why).
-      cubic: None, or ``{"compute" [budgets], "n_opt" [N or None], "reason" [None or why], "a", "G"}``: the cubic
-        vertex per slice and the line through them (a None with fewer than 2 vertices).
+      cubic: None, or ``{"compute" [budgets], "n_opt" [N or None], "reason" [None or why], "a", "G", "interval"}``:
+        the cubic vertex per slice, the line through them (a None with fewer than 2 vertices) and, bootstrapped, a's
+        interval (``{lo, hi, se}``) and "n_without_minimum" (resamples with a cubic without a local minimum).
       parametric: the Approach 3 ``FitResult`` or None; parametric_on: "final" or "all" (or None);
         parametric_bootstrap: its ``BootstrapResult`` or None; parametric_note: why there is none.
       targets: budgets (FLOPs) at which the approaches' N* are compared; target_note: where they came from.
@@ -264,8 +282,8 @@ class EnvelopeResult:
                          "a": self.slices.exponent, "interval": None if boot is None else boot["a"],
                          "G": self.slices.coefficient})
         if self.cubic is not None:
-            rows.append({"approach": "2 (cubic)", "method": "the same slices, a cubic in ln N per budget (no interval)",
-                         "a": self.cubic["a"], "interval": None, "G": self.cubic["G"]})
+            rows.append({"approach": "2 (cubic)", "method": "the same slices, a cubic in ln N per budget",
+                         "a": self.cubic["a"], "interval": self.cubic["interval"], "G": self.cubic["G"]})
         if self.parametric is not None:
             p = self.parametric.params
             interval = None
@@ -561,7 +579,11 @@ def _slices(curves, sizes, log_l, grid, k, budgets, targets, n_resamples, seed, 
                 y.append(float(np.exp(np.nanmin(values))))
                 c.append(budget)
                 label.append(f"{s!r}")
-    cubic = _cubic(np.array(n), np.array(y), np.array(c), budgets)
+    cubic = _cubic(np.array(n), np.array(y), np.array(c), budgets, n_resamples, seed, confidence)
+    if cubic.get("n_without_minimum"):
+        messages.append(Issue("bootstrap", f"{cubic['n_without_minimum']} of {n_resamples} resamples of the slices had "
+                                           "a cubic without a local minimum at some budget: that vertex was left out "
+                                           "of the resample's line (as the data's own analysis refuses such a budget)"))
     if len(n) < 3:
         return None, f"{note}: too few sizes reach them", cubic
     try:
@@ -577,8 +599,11 @@ def _slices(curves, sizes, log_l, grid, k, budgets, targets, n_resamples, seed, 
     return found, note, cubic
 
 
-def _cubic(n, y, c, budgets):
-    """The cubic vertex of every slice and the line ln N_opt = ln G + a ln C through those found."""
+def _cubic(n, y, c, budgets, n_resamples, seed, confidence):
+    """The cubic vertex of every slice and the line ln N_opt = ln G + a ln C through those found; with
+    ``n_resamples``, the wild bootstrap of ``optimal.analysis.isoflop`` on the cubics (each size's loss redrawn as
+    its fitted loss plus its HC2-adjusted residual times a sign shared by that size at every budget), the vertices
+    and the line refitted."""
     vertices, reasons = [], []
     for budget in budgets:
         rows = c == budget
@@ -587,8 +612,28 @@ def _cubic(n, y, c, budgets):
         reasons.append(reason)
     vertices = np.asarray(vertices)
     ok = np.isfinite(vertices)
-    a, log_g = (float(v[0]) for v in _lines(np.log(budgets), np.where(ok, vertices, 0.0)[None], ok[None]))
+    log_c = np.log(budgets)
+    a, log_g = (float(v[0]) for v in _lines(log_c, np.where(ok, vertices, 0.0)[None], ok[None]))
     good = math.isfinite(a)
-    return {"compute": [float(b) for b in budgets], "n_opt": [float(np.exp(v)) if math.isfinite(v) else None
-                                                             for v in vertices],
-            "reason": reasons, "a": a if good else None, "G": math.exp(log_g) if good else None}
+    found = {"compute": [float(b) for b in budgets], "n_opt": [float(np.exp(v)) if math.isfinite(v) else None
+                                                              for v in vertices],
+             "reason": reasons, "a": a if good else None, "G": math.exp(log_g) if good else None, "interval": None}
+    if n_resamples and good:
+        sizes = np.unique(n)
+        signs = np.random.default_rng(seed).integers(0, 2, size=(n_resamples, len(sizes))) * 2 - 1
+        columns = np.full((n_resamples, len(budgets)), np.nan)
+        for g in np.flatnonzero(ok):
+            rows = c == budgets[g]
+            fits = _cubics(np.log(n[rows]), y[rows])
+            residual = y[rows] - fits["fitted"][0]
+            free = 1.0 - fits["leverage"] > 1e-9
+            scale = math.sqrt(float(np.sum(residual**2)) / (rows.sum() - 4))  # >= 5 sizes: at least one dof
+            with np.errstate(divide="ignore", invalid="ignore"):
+                adjusted = np.where(free, residual / np.sqrt(1.0 - fits["leverage"]), scale)
+            drawn = fits["fitted"][0] + signs[:, np.searchsorted(sizes, n[rows])] * adjusted
+            redrawn = _cubics(np.log(n[rows]), drawn)
+            columns[:, g] = redrawn["centre"] + redrawn["half"] * redrawn["t_star"]
+        a_draws, _ = _lines(log_c, np.nan_to_num(columns), np.isfinite(columns))
+        found["interval"] = counted_interval(a_draws, confidence)
+        found["n_without_minimum"] = int(np.isnan(columns[:, ok]).any(axis=1).sum())
+    return found

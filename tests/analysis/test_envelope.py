@@ -59,6 +59,8 @@ def test_approaches_1_and_2_have_intervals_around_the_truth(noisy):
     for key in ("1", "2"):
         lo, hi = rows[key]["interval"]["lo"], rows[key]["interval"]["hi"]
         assert lo < rows[key]["a"] < hi and lo < TRUE_A < hi and hi - lo < 0.15, (key, rows[key])
+    cubic = rows["2 (cubic)"]["interval"]  # the wild bootstrap of the slices, on cubics
+    assert cubic["lo"] < rows["2 (cubic)"]["a"] < cubic["hi"]
     assert found.bootstrap["n_failed"] == 0 and found.status is Status.SUCCESS  # Approach 3 not asked for
 
 
