@@ -253,7 +253,13 @@ class EnvelopeResult:
 
     @property
     def notes(self) -> tuple:
+        """Where the targets came from, what Approach 3 was fitted on, what could not be told or made."""
+        used = self.grid[self.accepted]
         found = [Issue("targets", f"target budgets: {self.target_note}"),
+                 Issue("envelope", f"{int(self.accepted.sum())} of {len(self.grid)} envelope budgets "
+                                   f"({used.min():.3g}-{used.max():.3g} FLOPs) have a smaller and a larger size beside "
+                                   "the winner and enter the line; at the others the winner is the edge of the sizes "
+                                   "that reach C"),
                  Issue("approach3", "Approach 3 is fitted on " + (
                      "each run's final checkpoint" if self.parametric_on == "final" else
                      "every checkpoint (its bootstrap resamples whole runs)" if self.parametric_on == "all" else
@@ -432,7 +438,7 @@ def envelope(curves: Curves, *, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TO
 
     Raises:
       DataError: ``curves`` not ``Curves``; fewer than 2 envelope budgets with a smaller and a larger size beside
-        the winner. OptimalError: a bad count, seed, confidence or ``parametric``. BudgetError: a bad budget or target.
+        the winner, or one size winning all of them. OptimalError: a bad count, seed, confidence or ``parametric``. BudgetError: a bad budget or target.
     """
     if not isinstance(curves, Curves):
         raise DataError(f"curves must be Curves (optimal.data.curves.read_curves_csv or validate_curves), got "
@@ -463,6 +469,10 @@ def envelope(curves: Curves, *, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TO
         raise DataError(f"the envelope has {int(accepted.sum())} of {grid_points} budgets whose winning size has a "
                         "smaller and a larger size beside it at that budget, need at least 2: train more sizes, or "
                         "longer runs of the small sizes and shorter ones of the large")
+    if len(np.unique(n_opt[accepted])) < 2:
+        raise DataError(f"the envelope's {int(accepted.sum())} usable budgets are all won by one size "
+                        f"({float(n_opt[accepted][0]):.3g}): N_opt(C) does not change over them, so it has no slope; "
+                        "train more sizes")
     log_c = np.log(grid)
     a, log_g = (float(v[0]) for v in _lines(log_c, np.log(np.where(accepted, n_opt, 1.0))[None], accepted[None]))
     exponent = a if math.isfinite(a) else None
@@ -501,20 +511,31 @@ def envelope(curves: Curves, *, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TO
             third_note = f"the parametric fit was not run: {exc}"
         if third is not None:
             messages += [Issue(getattr(w, "code", "parametric"), f"Approach 3: {w}") for w in third.warnings]
+        early = curves.decayed()
+        if third is not None and parametric == "all" and early is not None and not early.all():
+            messages.append(Issue("undecayed", f"Approach 3 is fitted on every checkpoint, {int((~early).sum())} of "
+                                               f"{len(early)} of them before {100 * DECAYED:g}% of their schedule: "
+                                               "their losses are above those of runs trained to that length, which "
+                                               "the Chinchilla law describes; fit the final checkpoints "
+                                               "(parametric='final') to leave them out"))
     return EnvelopeResult(k, curves.n_runs, len(curves.loss), grid, winner, n_opt, loss_opt, accepted, fraction,
                           exponent, coefficient, boot, slices, slices_note, cubic, third,
                           parametric if third is not None else None, third_boot, third_note, targets, target_note,
                           tuple(curves.run_ids.tolist()), schedule is not None, tuple(messages))
 
 
+NARROW_DECADES = 1.0  # accepted envelope budgets spanning less than this (decades of C) give a poorly pinned slope
+
+
 def _warnings(grid, n_opt, accepted, fraction, has_schedule):
     found = []
-    refused = int((~accepted).sum())
-    if accepted.sum() < 0.5 * len(grid):
-        found.append(Issue("edge", f"{refused} of {len(grid)} envelope budgets have their winning size at the edge of "
-                                   "the sizes that reach them (the optimum may lie outside): only the other "
-                                   f"{int(accepted.sum())} enter the line; more sizes, or curves covering more "
-                                   "FLOPs, would widen the usable range"))
+    span = math.log10(grid[accepted].max() / grid[accepted].min())
+    if span < NARROW_DECADES:
+        found.append(Issue("edge", f"the envelope budgets with a smaller and a larger size beside the winner span only "
+                                   f"{span:.2f} decades of compute ({int(accepted.sum())} of {len(grid)}; at the "
+                                   "others the winner is the edge of the sizes that reach C, and the optimum may lie "
+                                   "outside): a rests on a narrow range; train more sizes, or curves covering more "
+                                   "FLOPs"))
     distinct = len(np.unique(n_opt[accepted]))
     if distinct < 3:
         found.append(Issue("staircase", f"the envelope's winning size changes only {distinct - 1} time(s) over the "
@@ -528,7 +549,8 @@ def _warnings(grid, n_opt, accepted, fraction, has_schedule):
                 f"{100 * DECAYED:g}% of its run's schedule (median {100 * float(np.median(fraction[early])):.0f}% of "
                 "it): a checkpoint partway through a long (cosine) schedule has a higher loss than a run trained to "
                 "that length (Hoffmann et al. 2022, section 3.1), which biases the envelope towards the sizes whose "
-                "runs end near each budget; train each size to several lengths")))
+                "runs end near each budget; Hoffmann et al. train each size to several lengths so that some run of "
+                "each size ends near each budget; compare with Approach 3 on the final checkpoints")))
     return found
 
 

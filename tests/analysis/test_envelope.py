@@ -127,3 +127,5 @@ def test_bad_input_is_named():
         envelope(curves, parametric="some")
     with pytest.raises(DataError, match="smaller and a larger size"):
         envelope(curves, parametric=None)
+    with pytest.raises(DataError, match="all won by one size"):
+        envelope(synthetic_curves(sizes=(1e8, 2e8, 4e8), checkpoints=6), parametric=None)
