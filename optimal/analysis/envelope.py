@@ -31,11 +31,11 @@ The cubic's bias, measured by ``cubic_bias_table()`` on noise-free ``optimal.dat
 the same designs as ``optimal.analysis.isoflop``'s table; vertex error log10(N_opt / N*) in decades, parabola /
 cubic):
 
-  alpha, beta   centred, w = 1       w = 2                w = 3                offset 0.5 half-w, w = 2   w = 3
-  0.34, 0.34    +0.0000 / +0.0000    +0.0000 / +0.0000    +0.0000 / +0.0000    +0.0122 / +0.0158          +0.0386 / +0.0601
-  0.34, 0.28    +0.0045 / -0.0000    +0.0179 / -0.0004    +0.0403 / -0.0018    +0.0108 / +0.0120          +0.0334 / +0.0420
-  0.30, 0.40    -0.0075 / +0.0000    -0.0298 / +0.0008    -0.0669 / +0.0037    +0.0135 / +0.0212          +0.0440 / +0.0889
-  0.25, 0.45    -0.0149 / +0.0001    -0.0592 / +0.0016    -0.1317 / +0.0078    +0.0154 / +0.0286          +0.0510 / +0.1285
+  alpha, beta   centred, w = 1     w = 2              w = 3              off 0.5 half-w, w = 2   w = 3
+  0.34, 0.34    +0.0000 / +0.0000  +0.0000 / +0.0000  +0.0000 / +0.0000  +0.0122 / +0.0158       +0.0386 / +0.0601
+  0.34, 0.28    +0.0045 / -0.0000  +0.0179 / -0.0004  +0.0403 / -0.0018  +0.0108 / +0.0120       +0.0334 / +0.0420
+  0.30, 0.40    -0.0075 / +0.0000  -0.0298 / +0.0008  -0.0669 / +0.0037  +0.0135 / +0.0212       +0.0440 / +0.0889
+  0.25, 0.45    -0.0149 / +0.0001  -0.0592 / +0.0016  -0.1317 / +0.0078  +0.0154 / +0.0286       +0.0510 / +0.1285
 
 On a grid centred on the optimum the cubic removes the asymmetry term (alpha != beta): at most 0.008 decades where
 the parabola errs by up to 0.13. Off-centre it errs more than the parabola (its vertex then sits near the grid's
@@ -175,7 +175,8 @@ def cubic_bias_table():
             fits = parabolas(x, runs.loss)
             x_par = fits["centre"] + fits["half"] * fits["vertex_t"][0]
             x_cub = cubic_vertex(x, runs.loss)[0]
-            cells.append(f"{(x_par - math.log(n_true)) / math.log(10):+.4f} / {(x_cub - math.log(n_true)) / math.log(10):+.4f}")
+            errors = [(x - math.log(n_true)) / math.log(10) for x in (x_par, x_cub)]
+            cells.append(f"{errors[0]:+.4f} / {errors[1]:+.4f}")
         print(f"{alpha:.2f}, {beta:.2f}: " + "  ".join(cells))
 
 
@@ -295,7 +296,8 @@ class EnvelopeResult:
             interval = None
             if self.parametric_bootstrap is not None:
                 interval = self.parametric_bootstrap.params().get("a")
-            rows.append({"approach": "3", "method": f"Chinchilla fit on {'each run’s final checkpoint' if self.parametric_on == 'final' else 'every checkpoint'}".replace("’", "'"),
+            on = "each run's final checkpoint" if self.parametric_on == "final" else "every checkpoint"
+            rows.append({"approach": "3", "method": f"Chinchilla fit on {on}",
                          "a": p["beta"] / (p["alpha"] + p["beta"]), "interval": interval, "G": None})
         return rows
 
@@ -314,8 +316,8 @@ class EnvelopeResult:
             if self.exponent is not None:
                 row["approach1"] = float(self.coefficient * c ** self.exponent)
                 if self.bootstrap is not None:
-                    row["approach1_interval"] = counted_interval(self.bootstrap["log_g"] + self.bootstrap["a"] * math.log(c),
-                                                                 self.bootstrap["confidence"], log=True)
+                    log_n = self.bootstrap["log_g"] + self.bootstrap["a"] * math.log(c)
+                    row["approach1_interval"] = counted_interval(log_n, self.bootstrap["confidence"], log=True)
             if self.slices is not None:
                 row["approach2"] = float(self.slices.n_star(c))
             if self.cubic is not None and self.cubic["a"] is not None:
@@ -438,7 +440,8 @@ def envelope(curves: Curves, *, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TO
 
     Raises:
       DataError: ``curves`` not ``Curves``; fewer than 2 envelope budgets with a smaller and a larger size beside
-        the winner, or one size winning all of them. OptimalError: a bad count, seed, confidence or ``parametric``. BudgetError: a bad budget or target.
+        the winner, or one size winning all of them. OptimalError: a bad count, seed, confidence or ``parametric``.
+      BudgetError: a bad budget or target.
     """
     if not isinstance(curves, Curves):
         raise DataError(f"curves must be Curves (optimal.data.curves.read_curves_csv or validate_curves), got "
@@ -584,7 +587,8 @@ def _slices(curves, sizes, log_l, grid, k, budgets, targets, n_resamples, seed, 
                           "give --compute budgets (or longer curves)"), None
         lo, hi = grid[enough].min(), grid[enough].max()
         budgets = np.geomspace(lo, hi, SLICES) if hi > lo * 1.5 else np.array([lo])
-        note = f"{len(budgets)} budgets log-spaced over {lo:.3g}-{hi:.3g} FLOPs, where {MIN_SLICE_SIZES}+ sizes' curves reach"
+        note = (f"{len(budgets)} budgets log-spaced over {lo:.3g}-{hi:.3g} FLOPs, where {MIN_SLICE_SIZES}+ sizes' "
+                "curves reach")
     else:
         budgets = np.asarray([check_positive(float(c), "slice budget", BudgetError) for c in np.atleast_1d(budgets)])
         note = "budgets as given"

@@ -67,9 +67,9 @@ class Curves(NamedTuple):
     def runs(self, which: str = "final") -> Runs:
         """The checkpoints as ``Runs`` for a parametric fit: ``"final"`` each run's last checkpoint, ``"all"`` every
         checkpoint (its ``groups``: the run index, so a cluster bootstrap resamples whole runs)."""
-        keep = self.final() if which == "final" else np.ones(len(self.run), dtype=bool)
         if which not in ("final", "all"):
             raise DataError(f"which must be 'final' or 'all', got {which!r}")
+        keep = self.final() if which == "final" else np.ones(len(self.run), dtype=bool)
         return Runs(self.n_params[keep], self.n_tokens[keep], self.loss[keep], np.ones(int(keep.sum())),
                     self.run[keep])
 
@@ -204,7 +204,8 @@ def read_curves_csv(path: str | Path, run_col: str | None = None, params_col: st
     rows, selection = _select_rows(table, filters, source)
     row = lambda i: table.row(int(rows[i]))  # noqa: E731  the file's own row
     name = {key: table.header[j].strip() for key, j in index.items()}
-    cells = {key: [table.column(j)[i] for i in rows] for key, j in index.items()}
+    columns = {key: table.column(j) for key, j in index.items()}  # a CSV table builds a column on each call
+    cells = {key: [columns[key][i] for i in rows] for key in index}
     values = {key: (_parse_labels if key == "run" else _parse_numbers)(cells[key], name[key], row, source)
               for key in index}
     if flops_col:

@@ -84,7 +84,8 @@ def test_slices_are_the_isoflop_machinery_on_interpolated_losses(noisy):
 
 def test_cubic_vertex_is_exact_on_a_cubic_and_less_biased_than_the_parabola_on_a_centred_asymmetric_grid():
     x = np.linspace(3.0, 5.0, 7)
-    assert cubic_vertex(x, (x - 4.2) ** 2 + 0.1 * (x - 4.0) ** 3)[0] == pytest.approx(4.0 + (-2 + math.sqrt(4.48)) / 0.6 + 0.0, abs=0.21)
+    exact = 4.0 + (-2 + math.sqrt(4.48)) / 0.6  # (u - 0.2)^2 + 0.1 u^3, u = x - 4: 0.3 u^2 + 2 u - 0.4 = 0
+    assert cubic_vertex(x, (x - 4.2) ** 2 + 0.1 * (x - 4.0) ** 3)[0] == pytest.approx(exact, abs=1e-9)
     assert cubic_vertex(x[:4], x[:4])[1] == "fewer than 5 sizes"
     truth = Chinchilla(E=1.8, A=480.0, B=2000.0, alpha=0.30, beta=0.40)
     runs = isoflop_runs((1e20,), truth, width_decades=2.0)
