@@ -26,6 +26,7 @@ from .data.readers import load_epoch_chinchilla, read_runs_csv, runs_from_frame,
 from .data.runs import Runs, validate_runs
 from .data.where import parse_where
 from .data.synthetic import isoflop_runs, synthetic_runs
+from .data.curves import Curves, read_curves_csv, synthetic_curves, validate_curves
 
 # fitting: fit a family to runs (its settings: Objective, Search, Solver), bootstrap the fit (its refit settings:
 # Refit), sweep its settings
@@ -61,6 +62,7 @@ from .analysis.predict import Prediction, predict
 from .analysis.recommend import Recommendation, recommend
 from .analysis.validate import GroupValidations, Validation, validate, validate_groups
 from .analysis.constrained import BestRun, Constraints, best_run
+from .analysis.envelope import EnvelopeResult, envelope
 
 # io: the one record format (save/load of fits, their draws, k, the row selection)
 from .io.records import Record, load_bootstrap, load_coefficients, load_fit, load_record, save_fit
@@ -235,4 +237,11 @@ __all__ = [
     "BestRun",
     "Constraints",
     "best_run",
+    # learning curves (issue 23): Approach 1 beside Approaches 2 and 3
+    "Curves",
+    "EnvelopeResult",
+    "envelope",
+    "read_curves_csv",
+    "synthetic_curves",
+    "validate_curves",
 ]

@@ -46,6 +46,7 @@ def results():
         found["Suggestion"] = suggest(fit, 1e23, 1e21, n=2, draws=boot)
         iso = found["IsoflopResult"] = isoflop(optimal.isoflop_runs(noise=0.002, seed=0))
         found["BudgetProfile"] = iso.profiles[0]
+        found["EnvelopeResult"] = optimal.envelope(optimal.synthetic_curves(checkpoints=6), parametric=None)
         found["Prediction"] = optimal.predict(fit, [1e9, 1e10], [2e10, 2e11])
         found["CostEstimate"] = estimate_cost(40, B)
         plan = found["TrainingPlan"] = planning.plan_training(n_params=7e9, n_tokens=2e11, accelerator="h100",
@@ -60,7 +61,7 @@ def results():
 NAMES = ["FitResult", "FitResult (joint)", "GroupFits", "BootstrapResult", "GroupBootstraps", "Sweep", "Comparison",
          "Allocation", "DataConstrainedAllocation", "InferenceAllocation", "Recommendation", "Validation", "Fold",
          "Suggestion", "IsoflopResult", "BudgetProfile", "Prediction", "CostEstimate", "TrainingPlan",
-         "HardwareEstimate", "TrainingMemory", "ParameterCount", "TransformerShape"]
+         "HardwareEstimate", "TrainingMemory", "ParameterCount", "TransformerShape", "EnvelopeResult"]
 
 
 @pytest.mark.slow
