@@ -19,6 +19,7 @@ from optimal.cli import fit, isoflop, plan, plot, predict, solve, suggest, valid
 from optimal.cli.common import Parser, resolve_deprecated, warn
 
 COMMANDS = (solve, fit, plot, plan, isoflop, validate, predict, suggest)  # in the order --help lists them
+from optimal.cli import presets; COMMANDS += (presets,)  # noqa: E402,E702  (issue 23: optimal presets)
 
 
 def build_parser():

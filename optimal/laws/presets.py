@@ -51,7 +51,7 @@ class Units(NamedTuple):
     k: Optional[float]
 
 
-class FittedRange(NamedTuple):
+class PresetRange(NamedTuple):
     """The runs a preset was fitted on, as far as the paper says: ``N`` and ``D`` as (min, max) in parameters
     (the preset's own unit) and tokens, ``C`` as (min, max) FLOPs; None where the paper gives no number (one end
     of a pair may be None too). ``source`` says where each number is printed and what was assumed."""
@@ -97,7 +97,7 @@ class Preset:
 
     Attributes:
       name: the registry key. kind: "loss" (``law`` is a loss law L(N, D)) or "allocation" (``law`` is None and
-      ``allocation`` a ``PowerLawAllocation``). units: ``Units``. fitted_range: ``FittedRange``. source:
+      ``allocation`` a ``PowerLawAllocation``). units: ``Units``. fitted_range: ``PresetRange``. source:
       ``Source``. notes: sentences on conventions and on where a rounding breaks the paper's own examples.
       vectors: the paper's own outputs (``Vector``).
     """
@@ -107,7 +107,7 @@ class Preset:
     law: Any
     allocation: Optional[PowerLawAllocation]
     units: Units
-    fitted_range: FittedRange
+    fitted_range: PresetRange
     source: Source
     notes: tuple = ()
     vectors: tuple = ()
@@ -141,7 +141,7 @@ def _pair(pair):
 
 
 _TOTAL_6ND = Units("total", "C = k N D", 6.0)
-_HOFFMANN_RANGE = FittedRange(
+_HOFFMANN_RANGE = PresetRange(
     (7e7, 1.6e10), (5e9, 5e11), (None, 1.2956e22),
     "Hoffmann et al. 2022 abstract: 'over 400 language models ranging from 70 million to over 16 billion parameters "
     "on 5 to 500 billion tokens'; the paper gives no largest compute: 1.30e22 FLOPs (6 N D) is the largest run of "
@@ -157,7 +157,7 @@ REGISTRY = {p.name: p for p in (
         _TOTAL_6ND,
         # Measured on the 240 rows of Epoch AI's extraction (chinchilla_epoch_svg_extracted.csv, the 5 highest-loss
         # rows dropped; D = C / (6 N)), as optimal.allocation.extrapolation.PRESET_RANGES records them.
-        FittedRange((5.73e7, 1.62e10), (8.19e8, 3.18e11), (1.40e18, 1.2956e22),
+        PresetRange((5.73e7, 1.62e10), (8.19e8, 3.18e11), (1.40e18, 1.2956e22),
                     "Epoch AI's extraction of Hoffmann et al. 2022 Fig. 4, 240 rows (5 highest-loss rows dropped), "
                     "D = C / (6 N); measured on those rows"),
         Source("Besiroglu, Erdil, Barnett, You 2024, Chinchilla Scaling: A replication attempt (arXiv:2404.10102)",
@@ -178,7 +178,7 @@ REGISTRY = {p.name: p for p in (
                "the same rounding is epoch-research/analyzing-chinchilla data_analysis.ipynb 'true_params_rounded'",
                _HOFFMANN_URL),
         notes=("Rounded as printed. The unrounded constants (preset hoffmann2022-unrounded) give N* = 40.4e9 at "
-               "5.76e23 FLOPs; these give 32.2e9 (the exponent rounding alone moves N* by 20%): Besiroglu et al. "
+               "5.76e23 FLOPs; these give 32.2e9 (the printed rounding moves N* by 20%): Besiroglu et al. "
                "2024 trace part of the disagreement with Hoffmann et al.'s Approaches 1 and 2 to this rounding.",
                "Neither rounding gives Chinchilla itself (70e9 parameters at Gopher's budget, abstract): Approaches "
                "1 and 2 chose it.",
@@ -212,7 +212,7 @@ REGISTRY = {p.name: p for p in (
         # Section 3: models of 768 to 1.5e9 non-embedding parameters, data sets of 22 million to 23 billion
         # tokens (WebText2 holds 2.29e10). ASSUMED: the L(N, D) fit spans that range and its largest run is the
         # 1.5e9 model on all 2.29e10 tokens (as PRESET_RANGES).
-        FittedRange((768.0, 1.5e9), (2.2e7, 2.29e10), (None, 6 * 1.5e9 * 2.29e10),
+        PresetRange((768.0, 1.5e9), (2.2e7, 2.29e10), (None, 6 * 1.5e9 * 2.29e10),
                     "Kaplan et al. 2020 Sec. 3 (N non-embedding); largest run assumed 1.5e9 params on 2.29e10 tokens"),
         Source("Kaplan et al. 2020, Scaling Laws for Neural Language Models (arXiv:2001.08361)",
                "eq. 1.5 with Table 2 'Fits to L(N, D)': alpha_N = 0.076, alpha_D = 0.103, N_c = 6.4e13, "
@@ -232,7 +232,7 @@ REGISTRY = {p.name: p for p in (
         _TOTAL_6ND,
         # abstract: experiments "ranging up to 900 billion training tokens and 9 billion parameter models";
         # ASSUMED (as PRESET_RANGES): N from 1e7, D from 1e8, largest N x D taken as 9e9 x 9e11 (an upper bound).
-        FittedRange((1e7, 9e9), (1e8, 9e11), (None, 6 * 9e9 * 9e11),
+        PresetRange((1e7, 9e9), (1e8, 9e11), (None, 6 * 9e9 * 9e11),
                     "Muennighoff et al. 2023 abstract (N up to 9e9, D up to 9e11); smallest N, D assumed; the largest "
                     "compute is an upper bound (9e9 x 9e11 x 6)"),
         Source("Muennighoff et al. 2023, Scaling Data-Constrained Language Models (arXiv:2305.16264)",
@@ -244,10 +244,10 @@ REGISTRY = {p.name: p for p in (
                "The README's optimum is a grid search (500 ratios between 1.0001 and 3): exact minimisation lands "
                "0.05% away, inside the grid's step."),
         vectors=(
-            Vector("loss", {"N": 6.34e9, "D": 242e9, "U": 25e9}, 2.2256440889984477, 1e-6,
+            Vector("loss", {"N": 6.34e9, "D": 242e9, "U": 25e9}, 2.2256440889984477, 1e-9,
                    "README 'Models in Figure 1 (right)': scaling_law(6.34e9, 242e9, 25e9) # 2.2256440889984477 "
-                   "(full double precision; 1e-6 allows float32 evaluation)"),
-            Vector("loss", {"N": 8.67e9, "D": 178e9, "U": 25e9}, 2.2269634075087867, 1e-6,
+                   "(full double precision: tolerance 1e-9)"),
+            Vector("loss", {"N": 8.67e9, "D": 178e9, "U": 25e9}, 2.2269634075087867, 1e-9,
                    "README: scaling_law(8.67e9, 178e9, 25e9) # 2.2269634075087867"),
             Vector("data_constrained_N", {"C": 1e22, "U": 25e9}, 7022364735.879969, 5e-3,
                    "README optimal_allocation(10**22, 25e9): 7022364735.879969 parameters (grid search, steps of "
@@ -298,7 +298,7 @@ REGISTRY = {p.name: p for p in (
         PowerLawAllocation(model_coef=0.1715, model_exp=0.5243, tokens_coef=5.8316, tokens_exp=0.4757),
         Units("M", "C = M D", None),
         # Sec. 3.2: "8 different compute budgets ranging from 1e17 to 3e20", about 10 allocations each.
-        FittedRange(None, None, (1e17, 3e20),
+        PresetRange(None, None, (1e17, 3e20),
                     "DeepSeek LLM Sec. 3.2: 8 compute budgets from 1e17 to 3e20 FLOPs, about 10 model/data "
                     "allocations each; N and D ranges not printed"),
         Source("DeepSeek-AI 2024, DeepSeek LLM: Scaling Open-Source Language Models with Longtermism "
@@ -327,7 +327,7 @@ REGISTRY = {p.name: p for p in (
         _TOTAL_6ND,
         # Sec. 3.2.1: "compute budgets between 6 x 10^18 FLOPs and 10^22 FLOPs ... models ranging in size between
         # 40M and 16B parameters".
-        FittedRange((4e7, 1.6e10), None, (6e18, 1e22),
+        PresetRange((4e7, 1.6e10), None, (6e18, 1e22),
                     "Llama 3 Sec. 3.2.1: compute budgets 6e18 to 1e22 FLOPs, models of 40M to 16B parameters; "
                     "tokens not printed"),
         Source("Llama Team, AI @ Meta 2024, The Llama 3 Herd of Models (arXiv:2407.21783)",
@@ -354,7 +354,7 @@ REGISTRY = {p.name: p for p in (
         # The Llama 3 Herd of Models, Figure 3 legend: "Fitted Line, alpha = 0.537, A = 0.299".
         PowerLawAllocation(model_coef=None, model_exp=None, tokens_coef=0.299, tokens_exp=0.537),
         _TOTAL_6ND,
-        FittedRange((4e7, 1.6e10), None, (6e18, 1e22),
+        PresetRange((4e7, 1.6e10), None, (6e18, 1e22),
                     "Llama 3 Sec. 3.2.1: compute budgets 6e18 to 1e22 FLOPs, models of 40M to 16B parameters"),
         Source("Llama Team, AI @ Meta 2024, The Llama 3 Herd of Models (arXiv:2407.21783)",
                "Figure 3 legend: 'Fitted Line, alpha = 0.537, A = 0.299' (the text rounds it to (0.53, 0.29))",
