@@ -11,11 +11,12 @@ import dataclasses
 
 import numpy as np
 
-from ..allocation.allocate import compute_optimal
+from ..allocation.allocate import closed_form, compute_optimal
 from ..allocation.data_constrained import data_constrained_optimal
 from ..allocation.extrapolation import MAX_DECADES_OUTSIDE
 from ..allocation.inference import inference_optimal
 from ..errors import BudgetError, UnknownPresetError, check_positive
+from ..laws.chinchilla import Chinchilla
 from ..laws.presets import REGISTRY
 from .._util.precision import float64_scope
 from .._util.results import Issue, Status
@@ -46,8 +47,8 @@ def vector_value(record, vector):
             law = law._replace(unique_tokens=x["U"])
         return float(law.loss(x["N"], x["D"]))
     if q in ("N_opt", "D_opt") and law is not None:
-        a = compute_optimal(law, x["C"], record.units.k)
-        return float(a.n_params if q == "N_opt" else a.n_tokens)
+        n, d, _, _ = _optimum(law, x["C"], record.units.k)
+        return n if q == "N_opt" else d
     if q == "D_opt":
         return float(alloc.tokens(x["C"]))
     if q == "MD_over_C":
@@ -221,11 +222,21 @@ def _decades_outside(c, c_range):
 
 
 @float64_scope
+def _optimum(law, c, k):
+    """(N*, D*, loss, converged) of a loss law at ``c`` FLOPs with C = k N D: the closed form for a Chinchilla law
+    (exact, and no solver to compile), ``compute_optimal`` otherwise."""
+    if type(law) is Chinchilla:
+        n, d = closed_form(law, c, k)
+        return float(n), float(d), float(law.loss(n, d)), True
+    a = compute_optimal(law, c, k)
+    return float(a.n_params), float(a.n_tokens), float(a.loss), bool(a.converged)
+
+
+@float64_scope
 def _answer(record, c):
     units, law, alloc = record.units, record.law, record.allocation
     if law is not None:
-        a = compute_optimal(law, c, units.k)
-        n, d, loss, converged = float(a.n_params), float(a.n_tokens), float(a.loss), bool(a.converged)
+        n, d, loss, converged = _optimum(law, c, units.k)
     else:
         converged, loss = None, None
         d = float(alloc.tokens(c))
@@ -250,7 +261,7 @@ def _answer(record, c):
         conversion = (f"the paper gives tokens only: N = C / ({units.k:g} D), this project's convention (the paper "
                       "does not print its FLOPs count)")
     else:
-        converted_n = n * units.k / K_PROJECT
+        converted_n = n if units.k == K_PROJECT else n * units.k / K_PROJECT
         conversion = ("none: N total parameters, C = 6 N D, as in this project" if units.k == K_PROJECT else
                       f"N x {units.k:g} / {K_PROJECT:g}: the paper's C = {units.k:g} N D")
     converted = {"N": converted_n, "D": d, "tokens_per_param": d / converted_n}

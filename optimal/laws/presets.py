@@ -125,7 +125,7 @@ class Preset:
         return {
             "name": self.name,
             "kind": self.kind,
-            "law": None if self.law is None else law_to_dict(self.law),
+            "law": None if self.law is None else _finite_or_none(law_to_dict(self.law)),
             "allocation": None if self.allocation is None else self.allocation._asdict(),
             "units": self.units._asdict(),
             "fitted_range": {"N": _pair(self.fitted_range.N), "D": _pair(self.fitted_range.D),
@@ -134,6 +134,11 @@ class Preset:
             "notes": list(self.notes),
             "vectors": [v._asdict() for v in self.vectors],
         }
+
+
+def _finite_or_none(coefficients):
+    """A law's dict with a non-finite number (an unlimited ``unique_tokens``) as None: strict JSON."""
+    return {k: v if isinstance(v, str) or math.isfinite(v) else None for k, v in coefficients.items()}
 
 
 def _pair(pair):
