@@ -185,8 +185,7 @@ REGISTRY = {p.name: p for p in (
         notes=("Rounded as printed. The unrounded constants (preset hoffmann2022-unrounded) give N* = 40.4e9 at "
                "5.76e23 FLOPs; these give 32.2e9 (the printed rounding moves N* by 20%): Besiroglu et al. "
                "2024 trace part of the disagreement with Hoffmann et al.'s Approaches 1 and 2 to this rounding.",
-               "Neither rounding gives Chinchilla itself (70e9 parameters at Gopher's budget, abstract): Approaches "
-               "1 and 2 chose it.",
+               "Neither rounding gives Chinchilla itself (70e9 parameters at Gopher's compute budget, abstract).",
                "No printed output of eq. 10 is reproduced here: no test vector (the registry test checks that these "
                "are the unrounded constants rounded)."),
     ),
