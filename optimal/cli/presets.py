@@ -5,7 +5,7 @@ import argparse
 
 from optimal.analysis.presets import check_presets, compare_presets
 from optimal.errors import BudgetError
-from optimal.laws.presets import REGISTRY
+from optimal.laws.presets import PRESETS, REGISTRY
 from optimal.cli import common
 from optimal.cli.common import warn
 
@@ -21,7 +21,8 @@ that breaks the paper's example) is checked against the stated shortfall and nam
 each budget, in the preset's own convention and converted to this project's (N total parameters, C = 6 N D);
 the conversion used is printed for each preset.
 
-JSON (--json): {"schema": "optimal.presets/1", "mode": "list", "presets": [{"name", "kind", "law"
+JSON (--json): {"schema": "optimal.presets/1", "mode": "list", "preset_option" (the names --preset accepts),
+"presets": [{"name", "kind", "law"
 ({"form", coefficients} or null), "allocation" ({"model_coef", "model_exp", "tokens_coef", "tokens_exp"} or
 null), "units": {"params", "compute", "k"}, "fitted_range": {"N", "D", "C" ([min, max] or null), "source"},
 "source": {"paper", "where", "url"}, "notes", "vectors": [{"quantity", "inputs", "expected", "rel_tol",
@@ -60,7 +61,7 @@ def _fmt_range(pair):
 
 
 def _listing(check):
-    lines = []
+    lines = [f"--preset accepts the loss laws {', '.join(PRESETS)}; the others are in optimal.REGISTRY", ""]
     for name, record in REGISTRY.items():
         total = len(record.vectors)
         if check is not None:
@@ -100,7 +101,7 @@ def run(args):
         warn(w.message)
     if args.json:
         presets = [record.to_dict() for record in REGISTRY.values()]
-        output = {"mode": "list", "presets": presets}
+        output = {"mode": "list", "preset_option": list(PRESETS), "presets": presets}
         if check is not None:
             rows = iter(check.rows)  # check_presets walks REGISTRY in order, vector by vector
             for entry in presets:

@@ -20,6 +20,7 @@ def test_json_listing_and_check(capsys, monkeypatch):
     listed = strict(out)
     assert code == 0 and listed["schema"] == "optimal.presets/1" and listed["mode"] == "list"
     assert [p["name"] for p in listed["presets"]] == list(REGISTRY)
+    assert listed["preset_option"] == ["epoch2024", "hoffmann2022", "kaplan2020", "muennighoff2023"]
     deepseek = listed["presets"][list(REGISTRY).index("deepseek2024")]
     assert deepseek["law"] is None and deepseek["units"] == {"params": "M", "compute": "C = M D", "k": None}
     # --check on the presets whose vectors need no solver compiled (the rest are tested in tests/laws)
