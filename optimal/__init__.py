@@ -63,6 +63,8 @@ from .analysis.recommend import Recommendation, recommend
 from .analysis.validate import GroupValidations, Validation, validate, validate_groups
 from .analysis.constrained import BestRun, Constraints, best_run
 from .analysis.envelope import EnvelopeResult, envelope
+from .analysis.presets import PresetCheck, PresetComparison, check_presets, compare_presets  # the registry checked
+from .laws.presets import REGISTRY, Preset  # every published law with units, ranges, sources, test vectors
 
 # io: the one record format (save/load of fits, their draws, k, the row selection)
 from .io.records import Record, load_bootstrap, load_coefficients, load_fit, load_record, save_fit
@@ -244,4 +246,11 @@ __all__ = [
     "read_curves_csv",
     "synthetic_curves",
     "validate_curves",
+    # presets: the registry of published laws (issue 23)
+    "REGISTRY",
+    "Preset",
+    "PresetCheck",
+    "PresetComparison",
+    "check_presets",
+    "compare_presets",
 ]
