@@ -367,7 +367,7 @@ def _divisors(n):
     return [k for k in range(1, n + 1) if n % k == 0]
 
 
-def search_layouts(n_params, shape, n_accelerators, accelerator, context, *, micro_batch=1, global_batch=None,
+def search_layouts(n_params, shape, n_accelerators, accelerator, context, *, micro_batch=None, global_batch=None,
                    accelerators_per_node=DEFAULT_ACCELERATORS_PER_NODE, optimizer="adam", precision="bf16",
                    zero_stages=ZERO_STAGES, recompute=RECOMPUTE, keep=5) -> LayoutSearch:
     """Every (t, p, d, e, ZeRO stage, recompute) on ``n_accelerators`` that fits ``accelerator`` (a name, an
@@ -375,14 +375,14 @@ def search_layouts(n_params, shape, n_accelerators, accelerator, context, *, mic
 
     Args:
       n_params, shape: as ``layout_memory``. context: tokens per sequence.
-      micro_batch: sequences per micro-batch (the model has no per-micro-batch efficiency: give yours).
+      micro_batch: sequences per micro-batch; None: 1 (the model has no per-micro-batch efficiency: give yours).
       global_batch: sequences per step; None: ``DEFAULT_GLOBAL_BATCH_TOKENS / context`` (an assumption).
       accelerators_per_node: the largest tensor-parallel degree (t stays within a node).
       zero_stages, recompute: the choices to try. keep: how many ranked layouts to return.
     """
     room = _memory_bytes(accelerator)
     n = _degree(n_accelerators, "n_accelerators")
-    b = _degree(micro_batch, "micro_batch")
+    b = 1 if micro_batch is None else _degree(micro_batch, "micro_batch")
     s = _degree(context, "context")
     per_node = _degree(accelerators_per_node, "accelerators_per_node")
     if global_batch is None:
@@ -427,7 +427,7 @@ def search_layouts(n_params, shape, n_accelerators, accelerator, context, *, mic
         "global_batch": {"value": batch, "from": batch_from,
                          "note": "sequences per step" + (f" (about {DEFAULT_GLOBAL_BATCH_TOKENS:,} tokens; give yours)"
                                                          if batch_from == "default" else "")},
-        "micro_batch": {"value": b, "from": "argument" if micro_batch != 1 else "default",
+        "micro_batch": {"value": b, "from": "default" if micro_batch is None else "argument",
                         "note": "sequences per micro-batch; the throughput model has no per-micro-batch efficiency"},
         "accelerators_per_node": {"value": per_node, "from": "argument" if accelerators_per_node !=
                                   DEFAULT_ACCELERATORS_PER_NODE else "default",
