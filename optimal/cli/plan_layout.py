@@ -68,9 +68,11 @@ def section(args, found, device):
             raise OptimalError("the layout search needs --accelerators COUNT (or give degrees: --tensor-parallel, "
                                "--pipeline-parallel, ...)")
         found_layouts = planning.search_layouts(found.total_params, found.shape, args.accelerators, device,
-                                                args.context, micro_batch=args.micro_batch, global_batch=args.global_batch,
+                                                args.context, micro_batch=args.micro_batch,
+                                                global_batch=args.global_batch,
                                                 optimizer=args.optimizer, precision=args.precision)
-        lines = ["layout search (the feasible layout with the best estimated throughput):", f"  {found_layouts.summary()}"]
+        lines = ["layout search (the feasible layout with the best estimated throughput):",
+                 f"  {found_layouts.summary()}"]
         if found_layouts.best is not None:
             lines += [f"  {found_layouts.best.memory.summary()}", f"  {found_layouts.best.memory.activation.summary()}"]
         lines += [f"  assumption: {note}" for note in found_layouts.notes]

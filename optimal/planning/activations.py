@@ -88,7 +88,8 @@ def activation_bytes_per_layer(shape, micro_batch, context, *, tensor_parallel=1
     """Bytes one transformer layer keeps for one micro-batch of ``micro_batch`` sequences of ``context`` tokens on
     one accelerator of a ``tensor_parallel`` group (Korthikanti et al. 2022, Table 2)."""
     b, s = _degree(micro_batch, "micro_batch"), _degree(context, "context")
-    return float(s) * b * shape.d_model * layer_coefficient(shape, s, tensor_parallel, sequence_parallel, recompute)
+    coefficient = layer_coefficient(shape, s, tensor_parallel, sequence_parallel, recompute)
+    return float(s) * b * shape.d_model * coefficient
 
 
 @dataclasses.dataclass(frozen=True)

@@ -40,6 +40,7 @@ Example (GPT-3 175B on 64 accelerators of 80 GB, t = 8, p = 8, sequence parallel
 
 import dataclasses
 import math
+import numbers
 
 from ..errors import PlanningError, check_count
 from .._util.results import Formula, Issue
@@ -208,7 +209,7 @@ def layout_memory(n_params, shape, layout, micro_batch, context, *, optimizer="a
     place them (and whose h, a, L, v size the activations); ``micro_batch`` sequences of ``context`` tokens;
     ``n_microbatches``: per pipeline per step (None: enough to fill the pipeline); ``activation_bytes``: a figure
     to use instead of Korthikanti et al.'s (bytes per accelerator)."""
-    if isinstance(n_params, bool) or not isinstance(n_params, (int, float)) or not 1.0 <= n_params <= MAX_PARAMS:
+    if isinstance(n_params, bool) or not isinstance(n_params, numbers.Real) or not 1.0 <= n_params <= MAX_PARAMS:
         raise PlanningError(f"n_params must be a number from 1 to {MAX_PARAMS:g}, got {n_params!r}")
     _check_fit(shape, layout)
     state = training_memory(n_params, optimizer, precision)
@@ -228,7 +229,7 @@ def layout_memory(n_params, shape, layout, micro_batch, context, *, optimizer="a
     if activation_bytes is None:
         activations, source, kept = activation.total, "Korthikanti et al. 2022", activation
     else:
-        if isinstance(activation_bytes, bool) or not isinstance(activation_bytes, (int, float)) or \
+        if isinstance(activation_bytes, bool) or not isinstance(activation_bytes, numbers.Real) or \
                 not (math.isfinite(activation_bytes) and activation_bytes >= 0):
             raise PlanningError(f"activation_bytes must be a finite number >= 0, got {activation_bytes!r}")
         activations, source, kept = float(activation_bytes), "given (in place of Korthikanti et al.'s estimate)", None
@@ -252,7 +253,7 @@ def _memory_bytes(accelerator):
         return float(accelerator.memory_bytes)
     if isinstance(accelerator, str):
         return float(find_accelerator(accelerator).memory_bytes)
-    if isinstance(accelerator, bool) or not isinstance(accelerator, (int, float)) or not (
+    if isinstance(accelerator, bool) or not isinstance(accelerator, numbers.Real) or not (
             math.isfinite(accelerator) and accelerator > 0):
         raise PlanningError(f"accelerator must be a name, an Accelerator or its memory in bytes, got {accelerator!r}")
     return float(accelerator)
@@ -271,8 +272,11 @@ def largest_micro_batch(n_params, shape, layout, context, accelerator, *, optimi
         return 0
     b = min(MAX_DIMENSION, int(free // one.activations))
     # the division can land one off by rounding: settle on the exact comparison
-    fits = lambda size: memory_per_accelerator(n_params, shape, layout, size, context, optimizer=optimizer,  # noqa: E731
-                                               precision=precision, n_microbatches=n_microbatches) <= room
+
+    def fits(size):
+        return memory_per_accelerator(n_params, shape, layout, size, context, optimizer=optimizer, precision=precision,
+                                      n_microbatches=n_microbatches) <= room
+
     while b > 1 and not fits(b):
         b -= 1
     while b < MAX_DIMENSION and fits(b + 1):
@@ -380,6 +384,7 @@ def search_layouts(n_params, shape, n_accelerators, accelerator, context, *, mic
       accelerators_per_node: the largest tensor-parallel degree (t stays within a node).
       zero_stages, recompute: the choices to try. keep: how many ranked layouts to return.
     """
+    _check_fit(shape, Layout())
     room = _memory_bytes(accelerator)
     n = _degree(n_accelerators, "n_accelerators")
     b = 1 if micro_batch is None else _degree(micro_batch, "micro_batch")
@@ -389,8 +394,8 @@ def search_layouts(n_params, shape, n_accelerators, accelerator, context, *, mic
         batch, batch_from = max(1, round(DEFAULT_GLOBAL_BATCH_TOKENS / s)), "default"
     else:
         batch, batch_from = _degree(global_batch, "global_batch"), "argument"
-    for stage in zero_stages:
-        if stage not in ZERO_STAGES:
+    for stage in tuple(zero_stages):
+        if isinstance(stage, bool) or stage not in ZERO_STAGES:
             raise PlanningError(f"zero stages must be among 0, 1, 2, 3, got {stage!r}")
     for choice in recompute:
         if choice not in RECOMPUTE:
