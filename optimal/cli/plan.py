@@ -44,7 +44,8 @@ Without --shape a shape is built for N at --aspect-ratio (d_model / n_layer, def
 as an illustration (for the KV cache); memory and FLOPs use N itself.
 
 Every figure is printed beside the assumptions that produced it, each marked as given or default. Memory is in
-decimal GB (1e9 bytes); activations are not counted unless given (--activation-memory).
+decimal GB (1e9 bytes); activations are not counted unless given (--activation-memory) or sized by the layout
+options (--micro-batch, --tensor-parallel, ...: Korthikanti et al. 2022; docs/layout.md).
 With a --fit record's bootstrap draws every question of a law is answered by each draw too (intervals of N, D,
 loss, compute and the extrapolation distances), and each figure of the plan is computed for every draw's N and
 training FLOPs under the same assumptions: its interval is the draws' figures. Memory moves with N; hours, days,
