@@ -89,6 +89,12 @@ from .planning import (
     shape_for_params,
     training_memory,
     weight_bytes,
+    Layout,
+    activation_memory,
+    largest_micro_batch,
+    layout_memory,
+    memory_per_accelerator,
+    search_layouts,
 )
 
 # errors: what a call raises or warns
@@ -210,6 +216,12 @@ __all__ = [
     "shape_for_params",
     "training_memory",
     "weight_bytes",
+    "Layout",
+    "activation_memory",
+    "largest_micro_batch",
+    "layout_memory",
+    "memory_per_accelerator",
+    "search_layouts",
     # io
     "Record",
     "load_bootstrap",

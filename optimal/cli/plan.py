@@ -18,7 +18,7 @@ from optimal.errors import OptimalError, PlanningError
 from optimal._util.precision import float64_scope
 from optimal.planning.cost import energy_text, origin_text
 
-from . import common, plan_constraints
+from . import common, plan_constraints, plan_layout
 
 SHAPE_FIELDS = tuple(f.name for f in dataclasses.fields(planning.TransformerShape))
 
@@ -44,7 +44,8 @@ Without --shape a shape is built for N at --aspect-ratio (d_model / n_layer, def
 as an illustration (for the KV cache); memory and FLOPs use N itself.
 
 Every figure is printed beside the assumptions that produced it, each marked as given or default. Memory is in
-decimal GB (1e9 bytes); activations are not counted unless given (--activation-memory).
+decimal GB (1e9 bytes); activations are not counted unless given (--activation-memory) or sized by the layout
+options (--micro-batch, --tensor-parallel, ...: Korthikanti et al. 2022; docs/layout.md).
 With a --fit record's bootstrap draws every question of a law is answered by each draw too (intervals of N, D,
 loss, compute and the extrapolation distances), and each figure of the plan is computed for every draw's N and
 training FLOPs under the same assumptions: its interval is the draws' figures. Memory moves with N; hours, days,
@@ -56,8 +57,9 @@ the plug-in and 20 tokens/param runs; the loss is then the draws' mean at the ch
 
 JSON (--json): one object, "schema": "optimal.plan/1", "law" ({"family", "params"}, or null with --shape: the
 loss is not computed), "question", "recommendation", "unique_data", "allocation", "flops_model",
-"inference", "data_constrained", "loss", "loss_from", "plan", "intervals" (the figures that have one), "serving"
-and, with --decide, "decision" (as in solve --json).
+"inference", "data_constrained", "loss", "loss_from", "plan", "intervals" (the figures that have one), "serving",
+"layout" (with the layout options: memory per accelerator, or the layout search; else null) and, with --decide,
+"decision" (as in solve --json).
 
 examples:
   optimal plan --compute 1e24 --accelerator h100 --accelerators 2048 --mfu 0.4
@@ -113,6 +115,7 @@ def add_parser(commands):
     parser.add_argument("--activation-memory", type=common.number, metavar="GB",
                         help="activation memory per accelerator to count in 'to hold it' (GB; default 0: not counted)")
     plan_constraints.add_options(parser)
+    plan_layout.add_options(parser)
     common.add_json_option(parser, "plan", "keys above")
     parser.set_defaults(run=run)
     return parser
@@ -284,6 +287,7 @@ def run(args):
         else:  # the planned run is fixed: its figures are the chosen N's; the loss is the draws' mean there
             loss = decision.allocation("chosen")["expected_loss"]
             loss_from = f"the mean over the fit's bootstrap draws at the {decision.rule} allocation"
+    layout, layout_lines = plan_layout.section(args, found, device)
     serving = None
     if mode == "inference" and record["inference_flops"] > 0:  # serving, on the same accelerators and assumptions
         serving = planning.hardware_estimate(
@@ -300,7 +304,7 @@ def run(args):
                          if args.unique_tokens is not None else None,
                          "unique_data": None if answer is None else answer.unique_data,
                          "loss": loss, "loss_from": loss_from, "plan": found.to_dict(), "intervals": intervals,
-                         "serving": None if serving is None else serving.to_dict(),
+                         "serving": None if serving is None else serving.to_dict(), "layout": layout,
                          **({} if decision is None else {"decision": decision.to_dict()})}, law)
         if answer is not None:
             common.warn_answer(answer)
@@ -327,6 +331,8 @@ def run(args):
               "same figure; they follow the compute, which is given)")
     if serving is not None:
         print(_serving_text(serving))
+    for line in layout_lines:
+        print(line)
     return 0
 
 

@@ -33,3 +33,14 @@ from .shapes import (
     parameter_count,
     shape_for_params,
 )
+from .activations import RECOMPUTE, ActivationMemory, activation_bytes_per_layer, activation_memory
+from .layout import (
+    Layout,
+    LayoutCandidate,
+    LayoutMemory,
+    LayoutSearch,
+    largest_micro_batch,
+    layout_memory,
+    memory_per_accelerator,
+    search_layouts,
+)
