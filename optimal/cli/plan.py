@@ -55,7 +55,7 @@ as an interval of zero width).
 law's uncertainty (plug-in, expected-loss, quantile:Q: docs/decisions.md) and prints its deadweight compute beside
 the plug-in and 20 tokens/param runs; the loss is then the draws' mean at the chosen run.
 
-JSON (--json): one object, "schema": "optimal.plan/1", "law" ({"family", "params"}, or null with --shape: the
+JSON (--json): one object, "schema": "optimal.plan/1", "law" ({{"family", "params"}}, or null with --shape: the
 loss is not computed), "question", "recommendation", "unique_data", "allocation", "flops_model",
 "inference", "data_constrained", "loss", "loss_from", "plan", "intervals" (the figures that have one), "serving",
 "layout" (with the layout options: memory per accelerator, or the layout search; else null) and, with --decide,
