@@ -261,20 +261,6 @@ def huber_variance_factor(delta, scale, robust="huber"):
     return float(second / inside**2)
 
 
-def _group_index(result, group):
-    if result.group_labels is None:
-        if group is not None:
-            raise OptimalError(f"group {group!r}: this fit has no groups")
-        return 0
-    if group is None:
-        raise OptimalError("a joint fit of several groups has one law per group: give group= (one of "
-                           f"{', '.join(map(str, result.group_labels))})")
-    labels = [str(g) for g in result.group_labels]
-    if str(group) not in labels:
-        raise OptimalError(f"no group {group!r} in this fit; its groups are {', '.join(labels)}")
-    return labels.index(str(group))
-
-
 def _prediction_covariates(result, covariates, shape):
     """``{name: (m,) float64}`` for the family's covariates at the predicted runs, and notes on defaults used."""
     family = result.family
@@ -337,7 +323,7 @@ def _runs(result, n_params, n_tokens, covariates, group):
     loss (m,))``."""
     if not isinstance(result, FitResult):
         raise OptimalError(f"predict needs a FitResult (optimal.fit, optimal.load_fit), not {type(result).__name__}")
-    g = _group_index(result, group)
+    g = result.select_group(group)[2]
     try:
         n, d = np.broadcast_arrays(np.asarray(n_params, dtype=np.float64), np.asarray(n_tokens, dtype=np.float64))
     except OverflowError:  # an int beyond float64

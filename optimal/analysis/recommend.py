@@ -266,15 +266,9 @@ def _resolve(source, fitted_range, bootstrap, group=None, covariates=None):
     else:
         law = as_law(source)
         return _Source(law, fitted_range, None, _draws(bootstrap, None), None, f"law {type(law).__name__}")
-    if fit.group_labels is not None:
-        if group is None or str(group) not in fit.group_labels:
-            raise OptimalError(f"a joint fit of groups {', '.join(fit.group_labels)} has one law per group: name one "
-                               f"(group=LABEL, or --group LABEL)" + ("" if group is None else f"; {group!r} is not one"))
-        fit = fit.group(str(group))
-        boot = None if boot is None else boot.group(str(group))
+    fit, boot, _ = fit.select_group(group, boot, where=f"the {description}")
+    if group is not None:
         description += f", group {group}"
-    elif group is not None:
-        raise OptimalError(f"group {group!r} given, but the {description} is not a joint fit of several groups")
     defaults = {k: (covariates or {}).get(k, fit.family.covariate_defaults.get(k)) for k in fit.family.covariates}
     if defaults:  # say what the allocation assumed for the covariates the runs had
         description += " (" + ", ".join(f"{k} = {v:g}" for k, v in defaults.items()) + " for the allocation)"

@@ -158,6 +158,23 @@ class FitResult:
             data=tuple(np.asarray(x)[rows] for x in self.data), n_rows=int(rows.sum()),
             covariates={k: np.asarray(v)[rows] for k, v in self.covariates.items()})
 
+    def select_group(self, group=None, bootstrap=None, *, where="this fit", error=OptimalError):
+        """``(fit, bootstrap, index)`` for one group: a joint fit's group ``group`` as an ungrouped fit (and the
+        draws of ``bootstrap``, a ``BootstrapResult`` of this fit, for that group), or this fit itself (index 0)
+        when it is not a joint fit and ``group`` is None. The one check of a group choice: ``error`` (an
+        ``OptimalError`` subclass) names the groups when ``group`` is missing or not one of them, and says so when
+        a group is given for a fit of one law; ``where`` names the fit in the message (a record's path, say)."""
+        if self.group_labels is None:
+            if group is not None:
+                raise error(f"group {group!r} given, but {where} holds one law, not a joint fit of several groups")
+            return self, bootstrap, 0
+        labels = [str(g) for g in self.group_labels]
+        if group is None or str(group) not in labels:
+            raise error(f"{where} holds a joint fit of groups {', '.join(labels)}, one law per group: name one "
+                        f"(group=LABEL, or --group LABEL)" + ("" if group is None else f"; {group!r} is not one"))
+        label = str(group)
+        return self.group(label), None if bootstrap is None else bootstrap.group(label), labels.index(label)
+
     def local_minima(self, k=4, rtol=1e-3):
         """The best ``k`` distinct converged optima found (shape (<=k, 5)), best first: bootstrap warm starts."""
         lanes = self.starts

@@ -511,14 +511,7 @@ def figure_from_record(path, kind, preset=None, *, compute=None, group=None, flo
     record = optimal.load_record(path)  # read once: the fit and its draws
     result, boot = record.fit, record.bootstrap
     k = float(flops_per_param_token or record.flops_per_param_token or DEFAULT_FLOPS_PER_PARAM_TOKEN)
-    if result.group_labels is not None:
-        labels = [str(g) for g in result.group_labels]
-        if group is None or str(group) not in labels:
-            raise PlotError(f"{str(path)!r} holds a joint fit of groups {', '.join(labels)}; a plot shows one law: "
-                            "name its group (group=LABEL, or --group LABEL)" + ("" if group is None else f"; {group!r} is not one"))
-        result, boot = result.group(str(group)), None if boot is None else boot.group(str(group))
-    elif group is not None:
-        raise PlotError(f"group {group!r} given, but {str(path)!r} holds one fit, not a joint fit of several groups")
+    result, boot, _ = result.select_group(group, boot, where=repr(str(path)), error=PlotError)
     family = result.family
     if kind == "fit":
         return data_vs_fit(result)

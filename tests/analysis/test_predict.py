@@ -147,7 +147,7 @@ def test_bad_input_is_named(fitted):
     other = optimal.fit(*optimal.synthetic_runs(n_runs=60, seed=9)[:3])
     with pytest.raises(optimal.OptimalError, match="draws are of another fit"):
         optimal.predict(other, 1e9, 1e10, bootstrap=boot)
-    with pytest.raises(optimal.OptimalError, match="group .a.: this fit has no groups"):
+    with pytest.raises(optimal.OptimalError, match="group .a. given, but this fit holds one law"):
         optimal.predict(result, 1e9, 1e10, group="a")
 
 

@@ -275,7 +275,7 @@ def test_plot_k_is_given_else_the_records_else_6(capsys, tmp_path, files, monkey
 
 def test_plot_group_of_a_record_of_one_fit_is_refused(capsys, tmp_path, files):
     assert_one_error(*run(capsys, ["plot", "--fit", files["record"], "--group", "a", "--kind", "frontier", "--out",
-                                   tmp_path / "f.png"]), "holds one fit, not a joint fit of several groups")
+                                   tmp_path / "f.png"]), "holds one law, not a joint fit of several groups")
 
 
 @pytest.mark.slow
@@ -291,7 +291,7 @@ def test_plot_group_draws_that_groups_law_of_a_joint_fit(capsys, tmp_path, monke
     code, _, err = run(capsys, ["plot", "--fit", record, "--group", "b", "--kind", "bootstrap", "--out", out])
     assert code == 0 and out.stat().st_size > 0, err
     assert_one_error(*run(capsys, ["plot", "--fit", record, "--kind", "frontier", "--out", out]),
-                     "holds a joint fit of groups a, b; a plot shows one law: name its group")
+                     "holds a joint fit of groups a, b, one law per group: name one")
     assert_one_error(*run(capsys, ["plot", "--fit", record, "--group", "c", "--kind", "frontier", "--out", out]),
                      "'c' is not one")
     seen, drawn = _spy_frontier(monkeypatch)

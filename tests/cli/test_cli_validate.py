@@ -166,7 +166,7 @@ def test_predict_runs_csv(capsys, files):
     (["--params", 1e9, "--tokens", 2e10, "--confidence", 0], "--confidence must be between 0 and 1"),
     (["--params", 1e9, "--tokens", 2e10, "--covariate", "U=1e9"], "reads no covariate 'U'"),
     (["--params", 1e9, "--tokens", 2e10, "--covariate", "U=unique"], "--covariate U=unique: give a number"),
-    (["--params", 1e9, "--tokens", 2e10, "--group", "a"], "group 'a': this fit has no groups"),
+    (["--params", 1e9, "--tokens", 2e10, "--group", "a"], "group 'a' given, but this fit holds one law"),
 ])
 def test_predict_errors(capsys, files, argv, message):
     code, out, err = run(capsys, ["predict", "--fit", files["record"], *argv])

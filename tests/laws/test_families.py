@@ -332,7 +332,7 @@ def test_joint_fits_refuse_one_law_answers(joint_fit_and_boot, tmp_path):
     from optimal import plot
 
     result, boot = joint_fit_and_boot
-    with pytest.raises(optimal.OptimalError, match="has one law per group: name one"):
+    with pytest.raises(optimal.OptimalError, match="one law per group: name one"):
         optimal.recommend(result, 1e22)
     with pytest.raises(optimal.OptimalError, match="'r' is not one"):
         optimal.recommend(result, 1e22, group="r")
@@ -347,7 +347,7 @@ def test_joint_fits_refuse_one_law_answers(joint_fit_and_boot, tmp_path):
     with pytest.raises(optimal.PlotError, match="holds a joint fit of groups p, q"):
         plot.figure_from_record(path, "fit")
     part = boot.group("p")
-    with pytest.raises(optimal.OptimalError, match="is not a joint fit of several groups"):
+    with pytest.raises(optimal.OptimalError, match="holds one law, not a joint fit of several groups"):
         optimal.recommend(part, 1e22, group="p")
     assert optimal.recommend(part, 1e22).records[0]["converged"]
 
