@@ -18,7 +18,7 @@ from optimal.errors import OptimalError, PlanningError
 from optimal._util.precision import float64_scope
 from optimal.planning.cost import energy_text, origin_text
 
-from . import common
+from . import common, plan_hparams
 
 SHAPE_FIELDS = tuple(f.name for f in dataclasses.fields(planning.TransformerShape))
 
@@ -112,6 +112,7 @@ def add_parser(commands):
                                    "bootstrap draw's) and the plan, and sizes one sequence's KV cache")
     parser.add_argument("--activation-memory", type=common.number, metavar="GB",
                         help="activation memory per accelerator to count in 'to hold it' (GB; default 0: not counted)")
+    plan_hparams.add_options(parser)
     common.add_json_option(parser, "plan", "keys above")
     parser.set_defaults(run=run)
     return parser
@@ -281,6 +282,7 @@ def run(args):
         else:  # the planned run is fixed: its figures are the chosen N's; the loss is the draws' mean there
             loss = decision.allocation("chosen")["expected_loss"]
             loss_from = f"the mean over the fit's bootstrap draws at the {decision.rule} allocation"
+    hparams, hparams_lines = plan_hparams.section(args, found, answer if decision is None else None)
     serving = None
     if mode == "inference" and record["inference_flops"] > 0:  # serving, on the same accelerators and assumptions
         serving = planning.hardware_estimate(
@@ -297,7 +299,7 @@ def run(args):
                          if args.unique_tokens is not None else None,
                          "unique_data": None if answer is None else answer.unique_data,
                          "loss": loss, "loss_from": loss_from, "plan": found.to_dict(), "intervals": intervals,
-                         "serving": None if serving is None else serving.to_dict(),
+                         "serving": None if serving is None else serving.to_dict(), "hyperparameters": hparams,
                          **({} if decision is None else {"decision": decision.to_dict()})}, law)
         if answer is not None:
             common.warn_answer(answer)
@@ -317,6 +319,8 @@ def run(args):
     else:
         print(f"loss: {loss_from}")
     print(found.summary(intervals=intervals))
+    for line in hparams_lines:
+        print(line)
     flat = [] if intervals is None else [name for name in planning.DRAW_FIGURES if name not in intervals
                                          and _has_figure(found, name)]
     if flat:

@@ -33,3 +33,13 @@ from .shapes import (
     parameter_count,
     shape_for_params,
 )
+from .hparams import (
+    DEFAULT_HPARAM_PRESET,
+    HPARAM_PRESETS,
+    HparamLaw,
+    Hyperparameters,
+    PowerLaw,
+    hparam_law,
+    hyperparameter_figures,
+    hyperparameters,
+)
