@@ -16,9 +16,11 @@ from pathlib import Path
 import optimal
 from optimal.errors import OptimalError
 from optimal.cli import fit, isoflop, plan, plot, predict, solve, suggest, validate
+from optimal.cli import hparams
 from optimal.cli.common import Parser, resolve_deprecated, warn
 
 COMMANDS = (solve, fit, plot, plan, isoflop, validate, predict, suggest)  # in the order --help lists them
+COMMANDS += (hparams,)
 
 
 def build_parser():
