@@ -2,6 +2,7 @@
 their source (and JSON under names with units), --hparams none leaves them out, draws give intervals; a sweep file
 gives its law back; bad options are one ``error:`` line."""
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -12,12 +13,19 @@ from optimal.cli import plan_hparams
 from cli_helpers import assert_one_error, run, strict
 
 
+SHAPE = ["plan", "--shape", "llama2-7b", "--tokens", "2e12", "--context", "4096"]
+
+
 def test_plan_prints_learning_rate_and_batch_with_their_source(capsys):
-    code, out, err = run(capsys, ["plan", "--compute", "1e22", "--context", "4096"])
+    """A shape's plan (no allocation to solve): C = 6 N D of the shape, the rows with the law's source."""
+    code, out, err = run(capsys, SHAPE)
     assert code == 0, err
-    assert "learning rate  0.000554" in out and "Bi et al. 2024" in out
-    assert "sequences of 4096" in out and "tokens" in out
-    assert "warning: C = 1e+22 is outside the range" in err  # fitted on 1e17 .. 2e19 FLOPs
+    compute = float(re.search(r"at C = (\S+) \(the plan's FLOPs with attention\)", out)[1])
+    assert compute == pytest.approx(strict(run(capsys, [*SHAPE, "--json"])[1])["plan"]["compute"], rel=1e-3)
+    found = planning.hyperparameters(compute=compute, context=4096)
+    assert f"learning rate  {found.learning_rate:.3g}" in out and "Bi et al. 2024" in out
+    assert f"{found.batch_size_sequences:.4g} sequences of 4096" in out
+    assert "outside the range" in err  # fitted on 1e17 .. 2e19 FLOPs
 
 
 def test_plan_json_names_the_figures_with_units(capsys):
