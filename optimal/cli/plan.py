@@ -319,13 +319,13 @@ def run(args):
     else:
         print(f"loss: {loss_from}")
     print(found.summary(intervals=intervals))
-    for line in hparams_lines:
-        print(line)
     flat = [] if intervals is None else [name for name in planning.DRAW_FIGURES if name not in intervals
                                          and _has_figure(found, name)]
     if flat:
         print(f"  (no interval for {', '.join(name.replace('_', ' ') for name in flat)}: every bootstrap draw gives the "
               "same figure; they follow the compute, which is given)")
+    for line in hparams_lines:
+        print(line)
     if serving is not None:
         print(_serving_text(serving))
     return 0

@@ -47,13 +47,23 @@ def section(args, plan, answer=None):
         common.warn(warning.message)
     intervals = _intervals(found, answer, plan)
     out = found.to_dict() | {"intervals": intervals}
-    return out, found.lines(intervals)
+    lines = found.lines(intervals)
+    flat = [] if not _has_draws(answer) else [name.replace("_", " ") for name in FIGURES
+                                             if out[name] is not None and name not in (intervals or {})]
+    if flat:
+        lines.append(f"  (no interval for {', '.join(flat)}: every bootstrap draw gives the same figure; the law reads "
+                     f"{' and '.join(found.inputs)}, which the draws do not move here)")
+    return out, lines
+
+
+def _has_draws(answer):
+    return answer is not None and answer.per_draw is not None and "N" in answer.per_draw
 
 
 def _intervals(found, answer, plan):
     """With bootstrap draws: each figure of every draw (its compute, N and D through the same law), as percentile
     intervals; a figure every draw gives alike (the law in C at a given compute) has none. None without draws."""
-    if answer is None or answer.per_draw is None or "N" not in answer.per_draw:
+    if not _has_draws(answer):
         return None
     draws = answer.per_draw
     n = draws["N"][:, 0]
