@@ -29,12 +29,13 @@ def test_plan_prints_learning_rate_and_batch_with_their_source(capsys):
 
 
 def test_plan_json_names_the_figures_with_units(capsys):
-    code, out, err = run(capsys, ["plan", "--compute", "1e22", "--json"])
+    """The issue's numbers at 1e22 FLOPs (a shape's plan: C as given, no allocation to solve)."""
+    code, out, err = run(capsys, ["plan", "--shape", "llama2-7b", "--compute", "1e22", "--json"])
     found = strict(out)["hyperparameters"]
     assert code == 0 and found["preset"] == "deepseek2024"
     assert round(found["learning_rate"], 6) == 5.54e-4 and round(found["batch_size_tokens"] / 1e6, 2) == 4.59
     assert found["batch_size_sequences"] is None and found["intervals"] is None  # no context, no draws
-    code, out, err = run(capsys, ["plan", "--compute", "1e22", "--json", "--hparams", "none"])
+    code, out, err = run(capsys, ["plan", "--shape", "llama2-7b", "--compute", "1e22", "--json", "--hparams", "none"])
     assert code == 0 and strict(out)["hyperparameters"] is None and "outside the range" not in err
 
 
