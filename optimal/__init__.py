@@ -266,3 +266,10 @@ __all__ = [
     "check_presets",
     "compare_presets",
 ]
+
+# hyperparameters: published learning-rate and batch-size laws (planning), and a user's own sweep (analysis)
+from .planning.hparams import DEFAULT_HPARAM_PRESET, HPARAM_PRESETS, Hyperparameters, hyperparameters  # noqa: E402
+from .analysis.hparam_sweep import HparamSweep, hparam_at, hparam_sweep  # noqa: E402
+
+__all__ += ["DEFAULT_HPARAM_PRESET", "HPARAM_PRESETS", "HparamSweep", "Hyperparameters", "hparam_at", "hparam_sweep",
+            "hyperparameters"]

@@ -18,7 +18,7 @@ from optimal.errors import OptimalError, PlanningError
 from optimal._util.precision import float64_scope
 from optimal.planning.cost import energy_text, origin_text
 
-from . import common, plan_constraints, plan_layout
+from . import common, plan_constraints, plan_hparams, plan_layout
 
 SHAPE_FIELDS = tuple(f.name for f in dataclasses.fields(planning.TransformerShape))
 
@@ -58,8 +58,8 @@ the plug-in and 20 tokens/param runs; the loss is then the draws' mean at the ch
 JSON (--json): one object, "schema": "optimal.plan/1", "law" ({{"family", "params"}}, or null with --shape: the
 loss is not computed), "question", "recommendation", "unique_data", "allocation", "flops_model",
 "inference", "data_constrained", "loss", "loss_from", "plan", "intervals" (the figures that have one), "serving",
-"layout" (with the layout options: memory per accelerator, or the layout search; else null) and, with --decide,
-"decision" (as in solve --json).
+"layout" (with the layout options: memory per accelerator, or the layout search; else null),
+"hyperparameters" (--hparams) and, with --decide, "decision" (as in solve --json).
 
 examples:
   optimal plan --compute 1e24 --accelerator h100 --accelerators 2048 --mfu 0.4
@@ -116,6 +116,7 @@ def add_parser(commands):
                         help="activation memory per accelerator to count in 'to hold it' (GB; default 0: not counted)")
     plan_constraints.add_options(parser)
     plan_layout.add_options(parser)
+    plan_hparams.add_options(parser)
     common.add_json_option(parser, "plan", "keys above")
     parser.set_defaults(run=run)
     return parser
@@ -288,6 +289,7 @@ def run(args):
             loss = decision.allocation("chosen")["expected_loss"]
             loss_from = f"the mean over the fit's bootstrap draws at the {decision.rule} allocation"
     layout, layout_lines = plan_layout.section(args, found, device)
+    hparams, hparams_lines = plan_hparams.section(args, found, answer if decision is None else None)
     serving = None
     if mode == "inference" and record["inference_flops"] > 0:  # serving, on the same accelerators and assumptions
         serving = planning.hardware_estimate(
@@ -305,6 +307,7 @@ def run(args):
                          "unique_data": None if answer is None else answer.unique_data,
                          "loss": loss, "loss_from": loss_from, "plan": found.to_dict(), "intervals": intervals,
                          "serving": None if serving is None else serving.to_dict(), "layout": layout,
+                         "hyperparameters": hparams,
                          **({} if decision is None else {"decision": decision.to_dict()})}, law)
         if answer is not None:
             common.warn_answer(answer)
@@ -329,6 +332,8 @@ def run(args):
     if flat:
         print(f"  (no interval for {', '.join(name.replace('_', ' ') for name in flat)}: every bootstrap draw gives the "
               "same figure; they follow the compute, which is given)")
+    for line in hparams_lines:
+        print(line)
     if serving is not None:
         print(_serving_text(serving))
     for line in layout_lines:

@@ -44,3 +44,13 @@ from .layout import (
     memory_per_accelerator,
     search_layouts,
 )
+from .hparams import (
+    DEFAULT_HPARAM_PRESET,
+    HPARAM_PRESETS,
+    HparamLaw,
+    Hyperparameters,
+    PowerLaw,
+    hparam_law,
+    hyperparameter_figures,
+    hyperparameters,
+)
