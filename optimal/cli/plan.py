@@ -17,6 +17,7 @@ from optimal import planning
 from optimal.errors import OptimalError, PlanningError
 from optimal._util.precision import float64_scope
 from optimal.planning.cost import energy_text, origin_text
+from optimal.planning.hf_config import looks_like_config_path, read_hf_config
 
 from . import common
 
@@ -38,7 +39,8 @@ answers every question with its unique-data assumption stated (unlimited unless 
 
 {textwrap.fill(f"--shape takes a published shape ({', '.join(planning.PUBLISHED_SHAPES)}), KEY=VALUE fields "
                 f"of optimal.TransformerShape ({', '.join(SHAPE_FIELDS)}), or a published shape then fields that "
-                "change it.", 110)}
+                "change it; a Hugging Face config.json path (llama, mistral, qwen2, mixtral) in place of the "
+                "published name.", 110)}
 --context T adds attention FLOPs to every question (the point's and every bootstrap draw's allocation).
 Without --shape a shape is built for N at --aspect-ratio (d_model / n_layer, default {planning.DEFAULT_ASPECT_RATIO:g})
 as an illustration (for the KV cache); memory and FLOPs use N itself.
@@ -84,7 +86,8 @@ def add_parser(commands):
     common.add_k_option(parser, record=True)
     parser.add_argument("--max-tokens", type=common.number, metavar="D", help="cap on training tokens (unique data)")
     parser.add_argument("--max-params", type=common.number, metavar="N", help="cap on model parameters")
-    parser.add_argument("--shape", nargs="+", metavar="NAME|KEY=VALUE", help="a transformer shape (see below)")
+    parser.add_argument("--shape", nargs="+", metavar="NAME|CONFIG.json|KEY=VALUE",
+                        help="a transformer shape (see below)")
     common.add_decide_option(parser)
     parser.add_argument("--inference-tokens", type=common.number, metavar="T",
                         help="tokens the model will serve over its life: the inference-aware allocation (Sardana et "
@@ -120,7 +123,10 @@ def add_parser(commands):
 def _shape(words):
     """A ``TransformerShape`` from ``--shape`` words: an optional published name first, then KEY=VALUE fields."""
     base = {}
-    if words and "=" not in words[0]:
+    if words and "=" not in words[0] and looks_like_config_path(words[0]):  # a Hugging Face config.json
+        shape, words = read_hf_config(words[0]).shape, words[1:]
+        base = {f: getattr(shape, f) for f in SHAPE_FIELDS}
+    elif words and "=" not in words[0]:
         name, words = words[0], words[1:]
         if name not in planning.PUBLISHED_SHAPES:
             raise PlanningError(f"--shape: unknown shape {name!r}; the published ones are "

@@ -33,3 +33,4 @@ from .shapes import (
     parameter_count,
     shape_for_params,
 )
+from .hf_config import HFConfig, read_hf_config
