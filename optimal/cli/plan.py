@@ -19,7 +19,7 @@ from optimal._util.precision import float64_scope
 from optimal.planning.cost import energy_text, origin_text
 from optimal.planning.hf_config import looks_like_config_path, read_hf_config
 
-from . import common
+from . import common, plan_serving
 
 SHAPE_FIELDS = tuple(f.name for f in dataclasses.fields(planning.TransformerShape))
 
@@ -115,6 +115,7 @@ def add_parser(commands):
                                    "bootstrap draw's) and the plan, and sizes one sequence's KV cache")
     parser.add_argument("--activation-memory", type=common.number, metavar="GB",
                         help="activation memory per accelerator to count in 'to hold it' (GB; default 0: not counted)")
+    plan_serving.add_options(parser)
     common.add_json_option(parser, "plan", "keys above")
     parser.set_defaults(run=run)
     return parser
@@ -260,6 +261,7 @@ def run(args):
           **({} if shape or mode == "params_tokens" else {"flops_per_param_token": k}))
     counts = None if shape is None else planning.parameter_count(shape)
     flops = _flops_model(args, k, shape, counts)  # None without --context: k N per token
+    flops = plan_serving.flops_model(args, flops, k, device, mode)  # --serve-*: serving weighed by its cost
     answer, loss, loss_from, record, intervals, decision = None, None, None, None, None, None
     if mode == "shape":
         found = _plan(args, device, shape=shape, n_tokens=args.tokens, compute=args.compute, flops_per_param_token=k,
@@ -288,7 +290,8 @@ def run(args):
             loss = decision.allocation("chosen")["expected_loss"]
             loss_from = f"the mean over the fit's bootstrap draws at the {decision.rule} allocation"
     serving = None
-    if mode == "inference" and record["inference_flops"] > 0:  # serving, on the same accelerators and assumptions
+    serving_cost, serving_lines = plan_serving.section(args, device, found, mode, record)
+    if mode == "inference" and record["inference_flops"] > 0 and serving_cost is None:  # on the training terms
         serving = planning.hardware_estimate(
             record["inference_flops"], device, precision=args.precision, mfu=args.mfu,
             n_accelerators=args.accelerators, power_watts=args.power, pue=args.pue,
@@ -304,6 +307,7 @@ def run(args):
                          "unique_data": None if answer is None else answer.unique_data,
                          "loss": loss, "loss_from": loss_from, "plan": found.to_dict(), "intervals": intervals,
                          "serving": None if serving is None else serving.to_dict(),
+                         **({} if serving_cost is None else {"serving_cost": serving_cost}),
                          **({} if decision is None else {"decision": decision.to_dict()})}, law)
         if answer is not None:
             common.warn_answer(answer)
@@ -330,6 +334,8 @@ def run(args):
               "same figure; they follow the compute, which is given)")
     if serving is not None:
         print(_serving_text(serving))
+    for line in serving_lines:
+        print(line)
     return 0
 
 
