@@ -19,7 +19,7 @@ from optimal._util.precision import float64_scope
 from optimal.planning.cost import energy_text, origin_text
 from optimal.planning.hf_config import looks_like_config_path, read_hf_config
 
-from . import common, plan_serving
+from . import common, plan_serving, plan_shapes
 
 SHAPE_FIELDS = tuple(f.name for f in dataclasses.fields(planning.TransformerShape))
 
@@ -116,6 +116,7 @@ def add_parser(commands):
     parser.add_argument("--activation-memory", type=common.number, metavar="GB",
                         help="activation memory per accelerator to count in 'to hold it' (GB; default 0: not counted)")
     plan_serving.add_options(parser)
+    plan_shapes.add_options(parser)
     common.add_json_option(parser, "plan", "keys above")
     parser.set_defaults(run=run)
     return parser
@@ -252,6 +253,7 @@ def run(args):
         if mode != "compute":
             raise OptimalError("--decide chooses N at a compute budget: use it with --compute alone")
         common.check_decide(args)
+    plan_shapes.check(args, mode)
     device = _device(args)
     shape = _shape(args.shape) if mode == "shape" else None
     k = common.k_or_default(args)
@@ -291,6 +293,7 @@ def run(args):
             loss_from = f"the mean over the fit's bootstrap draws at the {decision.rule} allocation"
     serving = None
     serving_cost, serving_lines = plan_serving.section(args, device, found, mode, record)
+    snap, snap_lines = plan_shapes.section(args, _law(args) if args.snap_shape else None, k)
     if mode == "inference" and record["inference_flops"] > 0 and serving_cost is None:  # on the training terms
         serving = planning.hardware_estimate(
             record["inference_flops"], device, precision=args.precision, mfu=args.mfu,
@@ -308,6 +311,7 @@ def run(args):
                          "loss": loss, "loss_from": loss_from, "plan": found.to_dict(), "intervals": intervals,
                          "serving": None if serving is None else serving.to_dict(),
                          **({} if serving_cost is None else {"serving_cost": serving_cost}),
+                         **({} if snap is None else {"snap": snap}),
                          **({} if decision is None else {"decision": decision.to_dict()})}, law)
         if answer is not None:
             common.warn_answer(answer)
@@ -334,7 +338,7 @@ def run(args):
               "same figure; they follow the compute, which is given)")
     if serving is not None:
         print(_serving_text(serving))
-    for line in serving_lines:
+    for line in serving_lines + snap_lines:
         print(line)
     return 0
 
