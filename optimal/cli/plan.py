@@ -59,7 +59,8 @@ the plug-in and 20 tokens/param runs; the loss is then the draws' mean at the ch
 JSON (--json): one object, "schema": "optimal.plan/1", "law" ({"family", "params"}, or null with --shape: the
 loss is not computed), "question", "recommendation", "unique_data", "allocation", "flops_model",
 "inference", "data_constrained", "loss", "loss_from", "plan", "intervals" (the figures that have one), "serving"
-and, with --decide, "decision" (as in solve --json).
+and, with --decide, "decision" (as in solve --json); with --serve-* "serving_cost", with --snap-shape "snap"
+(docs/shapes.md).
 
 examples:
   optimal plan --compute 1e24 --accelerator h100 --accelerators 2048 --mfu 0.4

@@ -63,8 +63,12 @@ def _weight(args, device, active_fraction):
 
 def flops_model(args, flops, k, device, mode):
     """``flops`` with its inference FLOPs per active parameter replaced by the serving weight, when --serve-* options
-    are given with --inference-tokens; otherwise ``flops`` unchanged (None: k N training, 2 N inference)."""
-    if not given(args) or mode != "inference":
+    are given with --inference-tokens; otherwise ``flops`` unchanged (None: k N training, 2 N inference). Checks
+    the --serve-* options whenever one is given (a one-line error before any solve)."""
+    if not given(args):
+        return flops
+    _cost(args, device, 1e9, 1e9)  # checks every --serve-* option before the allocation's solve
+    if mode != "inference":
         return flops
     base = FlopsPerToken.dense(k) if flops is None else flops
     weight, _ = _weight(args, device, float(base.active_fraction))

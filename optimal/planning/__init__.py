@@ -34,3 +34,4 @@ from .shapes import (
     shape_for_params,
 )
 from .hf_config import HFConfig, read_hf_config
+from .serving import ServingCost, inference_flops_weight, serving_cost, training_cost_per_flop
