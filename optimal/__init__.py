@@ -85,6 +85,8 @@ from .planning import (
     training_memory,
     weight_bytes,
 )
+from .analysis.snap import ShapeSnap, snap_to_shape
+from .planning import read_hf_config, serving_cost
 
 # errors: what a call raises or warns
 from .errors import (
@@ -230,4 +232,9 @@ __all__ = [
     "PrecisionError",
     "UnknownPresetError",
     "UnreachableLossError",
+    # real shapes and serving (docs/shapes.md)
+    "ShapeSnap",
+    "read_hf_config",
+    "serving_cost",
+    "snap_to_shape",
 ]

@@ -31,8 +31,9 @@ the file and the field.
 Example:
   >>> import json, os, tempfile
   >>> path = os.path.join(tempfile.mkdtemp(), "config.json")
-  >>> json.dump({"model_type": "llama", "num_hidden_layers": 32, "hidden_size": 4096, "num_attention_heads": 32,
-  ...            "intermediate_size": 11008, "vocab_size": 32000}, open(path, "w"))
+  >>> with open(path, "w") as file:
+  ...     json.dump({"model_type": "llama", "num_hidden_layers": 32, "hidden_size": 4096, "num_attention_heads": 32,
+  ...                "intermediate_size": 11008, "vocab_size": 32000}, file)
   >>> from optimal.planning import parameter_count
   >>> parameter_count(read_hf_config(path).shape).total
   6738415616
