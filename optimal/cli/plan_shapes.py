@@ -32,4 +32,7 @@ def section(args, law, k):
         return None, []
     found = snap_to_shape(law, args.compute, family=args.snap_shape, count=args.snap_count, flops_per_param_token=k,
                           aspect_ratio=DEFAULT_ASPECT_RATIO if args.aspect_ratio is None else args.aspect_ratio)
-    return found.to_dict(), found.summary().splitlines()
+    lines = found.summary().splitlines()
+    if args.fit:
+        lines.append("  (the snap is the point law's: no interval from the fit record's draws)")
+    return found.to_dict(), lines
