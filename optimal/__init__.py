@@ -96,6 +96,8 @@ from .planning import (
     memory_per_accelerator,
     search_layouts,
 )
+from .analysis.snap import ShapeSnap, snap_to_shape
+from .planning import read_hf_config, serving_cost
 
 # errors: what a call raises or warns
 from .errors import (
@@ -265,6 +267,11 @@ __all__ = [
     "PresetComparison",
     "check_presets",
     "compare_presets",
+    # real shapes and serving (docs/shapes.md)
+    "ShapeSnap",
+    "read_hf_config",
+    "serving_cost",
+    "snap_to_shape",
 ]
 
 # hyperparameters: published learning-rate and batch-size laws (planning), and a user's own sweep (analysis)

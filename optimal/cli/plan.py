@@ -17,8 +17,9 @@ from optimal import planning
 from optimal.errors import OptimalError, PlanningError
 from optimal._util.precision import float64_scope
 from optimal.planning.cost import energy_text, origin_text
+from optimal.planning.hf_config import looks_like_config_path, read_hf_config
 
-from . import common, plan_constraints, plan_hparams, plan_layout
+from . import common, plan_constraints, plan_hparams, plan_layout, plan_serving, plan_shapes
 
 SHAPE_FIELDS = tuple(f.name for f in dataclasses.fields(planning.TransformerShape))
 
@@ -38,7 +39,8 @@ answers every question with its unique-data assumption stated (unlimited unless 
 
 {textwrap.fill(f"--shape takes a published shape ({', '.join(planning.PUBLISHED_SHAPES)}), KEY=VALUE fields "
                 f"of optimal.TransformerShape ({', '.join(SHAPE_FIELDS)}), or a published shape then fields that "
-                "change it.", 110)}
+                "change it; a Hugging Face config.json path (llama, mistral, qwen2, mixtral) in place of the "
+                "published name.", 110)}
 --context T adds attention FLOPs to every question (the point's and every bootstrap draw's allocation).
 Without --shape a shape is built for N at --aspect-ratio (d_model / n_layer, default {planning.DEFAULT_ASPECT_RATIO:g})
 as an illustration (for the KV cache); memory and FLOPs use N itself.
@@ -59,7 +61,8 @@ JSON (--json): one object, "schema": "optimal.plan/1", "law" ({{"family", "param
 loss is not computed), "question", "recommendation", "unique_data", "allocation", "flops_model",
 "inference", "data_constrained", "loss", "loss_from", "plan", "intervals" (the figures that have one), "serving",
 "layout" (with the layout options: memory per accelerator, or the layout search; else null),
-"hyperparameters" (--hparams) and, with --decide, "decision" (as in solve --json).
+"hyperparameters" (--hparams) and, with --decide, "decision" (as in solve --json); with --serve-* "serving_cost",
+with --snap-shape "snap" (docs/shapes.md).
 
 examples:
   optimal plan --compute 1e24 --accelerator h100 --accelerators 2048 --mfu 0.4
@@ -86,7 +89,8 @@ def add_parser(commands):
     common.add_k_option(parser, record=True)
     parser.add_argument("--max-tokens", type=common.number, metavar="D", help="cap on training tokens (unique data)")
     parser.add_argument("--max-params", type=common.number, metavar="N", help="cap on model parameters")
-    parser.add_argument("--shape", nargs="+", metavar="NAME|KEY=VALUE", help="a transformer shape (see below)")
+    parser.add_argument("--shape", nargs="+", metavar="NAME|CONFIG.json|KEY=VALUE",
+                        help="a transformer shape (see below)")
     common.add_decide_option(parser)
     parser.add_argument("--inference-tokens", type=common.number, metavar="T",
                         help="tokens the model will serve over its life: the inference-aware allocation (Sardana et "
@@ -117,6 +121,8 @@ def add_parser(commands):
     plan_constraints.add_options(parser)
     plan_layout.add_options(parser)
     plan_hparams.add_options(parser)
+    plan_serving.add_options(parser)
+    plan_shapes.add_options(parser)
     common.add_json_option(parser, "plan", "keys above")
     parser.set_defaults(run=run)
     return parser
@@ -125,7 +131,10 @@ def add_parser(commands):
 def _shape(words):
     """A ``TransformerShape`` from ``--shape`` words: an optional published name first, then KEY=VALUE fields."""
     base = {}
-    if words and "=" not in words[0]:
+    if words and "=" not in words[0] and looks_like_config_path(words[0]):  # a Hugging Face config.json
+        shape, words = read_hf_config(words[0]).shape, words[1:]
+        base = {f: getattr(shape, f) for f in SHAPE_FIELDS}
+    elif words and "=" not in words[0]:
         name, words = words[0], words[1:]
         if name not in planning.PUBLISHED_SHAPES:
             raise PlanningError(f"--shape: unknown shape {name!r}; the published ones are "
@@ -252,6 +261,7 @@ def run(args):
         if mode != "compute":
             raise OptimalError("--decide chooses N at a compute budget: use it with --compute alone")
         common.check_decide(args)
+    plan_shapes.check(args, mode)
     device = _device(args)
     shape = _shape(args.shape) if mode == "shape" else None
     k = common.k_or_default(args)
@@ -261,6 +271,7 @@ def run(args):
           **({} if shape or mode == "params_tokens" else {"flops_per_param_token": k}))
     counts = None if shape is None else planning.parameter_count(shape)
     flops = _flops_model(args, k, shape, counts)  # None without --context: k N per token
+    flops = plan_serving.flops_model(args, flops, k, device, mode)  # --serve-*: serving weighed by its cost
     answer, loss, loss_from, record, intervals, decision = None, None, None, None, None, None
     if mode == "shape":
         found = _plan(args, device, shape=shape, n_tokens=args.tokens, compute=args.compute, flops_per_param_token=k,
@@ -291,7 +302,9 @@ def run(args):
     layout, layout_lines = plan_layout.section(args, found, device)
     hparams, hparams_lines = plan_hparams.section(args, found, answer if decision is None else None)
     serving = None
-    if mode == "inference" and record["inference_flops"] > 0:  # serving, on the same accelerators and assumptions
+    serving_cost, serving_lines = plan_serving.section(args, device, found, mode, record)
+    snap, snap_lines = plan_shapes.section(args, _law(args) if args.snap_shape else None, k)
+    if mode == "inference" and record["inference_flops"] > 0 and serving_cost is None:  # on the training terms
         serving = planning.hardware_estimate(
             record["inference_flops"], device, precision=args.precision, mfu=args.mfu,
             n_accelerators=args.accelerators, power_watts=args.power, pue=args.pue,
@@ -308,6 +321,8 @@ def run(args):
                          "loss": loss, "loss_from": loss_from, "plan": found.to_dict(), "intervals": intervals,
                          "serving": None if serving is None else serving.to_dict(), "layout": layout,
                          "hyperparameters": hparams,
+                         **({} if serving_cost is None else {"serving_cost": serving_cost}),
+                         **({} if snap is None else {"snap": snap}),
                          **({} if decision is None else {"decision": decision.to_dict()})}, law)
         if answer is not None:
             common.warn_answer(answer)
@@ -336,7 +351,7 @@ def run(args):
         print(line)
     if serving is not None:
         print(_serving_text(serving))
-    for line in layout_lines:
+    for line in layout_lines + serving_lines + snap_lines:
         print(line)
     return 0
 

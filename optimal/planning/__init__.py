@@ -54,3 +54,5 @@ from .hparams import (
     hyperparameter_figures,
     hyperparameters,
 )
+from .hf_config import HFConfig, read_hf_config
+from .serving import ServingCost, inference_flops_weight, serving_cost, training_cost_per_flop

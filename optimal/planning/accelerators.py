@@ -98,6 +98,21 @@ ACCELERATORS = {
                            "95 GB HBM2e", "Google publishes no per-chip power: give power_watts"),
 }
 ALIASES = {"a100": "a100-80gb", "h100": "h100-sxm"}
+# Peak memory (HBM) bandwidth in bytes per second, for serving (decode reads every weight once per step):
+# {name: (bytes/s, where it is printed)}. The vendor's "GB/s" and "TB/s" taken as 1e9 and 1e12 bytes/s.
+MEMORY_BANDWIDTH = {
+    "a100-40gb": (1555e9, _A100 + ": GPU memory bandwidth 1,555 GB/s (A100 40GB SXM)"),
+    "a100-80gb": (2039e9, _A100 + ": GPU memory bandwidth 2,039 GB/s (A100 80GB SXM)"),
+    "h100-sxm": (3.35e12, _H100 + ": GPU memory bandwidth 3.35 TB/s"),
+    "h100-pcie": (2.0e12, "NVIDIA H100 PCIe product brief PB-11133-001_v02: memory bandwidth greater than 2,000 GB/s "
+                          "(the datasheet's 2 TB/s)"),
+    "h200": (4.8e12, _H200 + ": GPU memory bandwidth 4.8 TB/s"),
+    "b200": (8.0e12, _B200 + ": GPU memory bandwidth 8 TB/s per GPU"),
+    "mi300x": (5.3e12, _MI300X + ": peak theoretical memory bandwidth 5.3 TB/s"),
+    "tpu-v4": (1200e9, "Google Cloud TPU v4 documentation (cloud.google.com/tpu/docs/v4): HBM2 32 GiB, 1200 GBps"),
+    "tpu-v5e": (819e9, "Google Cloud TPU v5e documentation (cloud.google.com/tpu/docs/v5e): HBM2 16 GB, 819 GBps"),
+    "tpu-v5p": (2765e9, "Google Cloud TPU v5p documentation (cloud.google.com/tpu/docs/v5p): HBM2e 95 GB, 2765 GBps"),
+}
 
 
 def accelerator(name) -> Accelerator:

@@ -294,13 +294,10 @@ def shape_for_params(n_params, aspect_ratio=DEFAULT_ASPECT_RATIO, *, count="tota
     if count not in PARAMETER_COUNTS:
         raise PlanningError(f"count must be one of {', '.join(PARAMETER_COUNTS)}, got {count!r}")
     d_head = check_count(d_head, "d_head", 1, error=PlanningError)
-    multiplier = (8.0 / 3.0 if gated_ffn else 4.0) if ffn_multiplier is None else ffn_multiplier
 
     def build(n_layer):
-        d_model = max(1, round(ratio * n_layer / d_head)) * d_head
-        return TransformerShape(n_layer=n_layer, d_model=d_model, n_heads=d_model // d_head, vocab_size=vocab_size,
-                                d_head=d_head, gated_ffn=gated_ffn, ffn_multiplier=multiplier,
-                                tied_embeddings=tied_embeddings, **options)
+        return shape_at_depth(n_layer, ratio, d_head=d_head, vocab_size=vocab_size, gated_ffn=gated_ffn,
+                              ffn_multiplier=ffn_multiplier, tied_embeddings=tied_embeddings, **options)
 
     def miss(shape):
         return abs(math.log(getattr(parameter_count(shape), count) / target))
@@ -320,3 +317,21 @@ def shape_for_params(n_params, aspect_ratio=DEFAULT_ASPECT_RATIO, *, count="tota
         else:
             hi = mid - 1
     return min((build(n) for n in range(lo, min(lo + 1, last) + 1)), key=miss)
+
+
+def shape_at_depth(n_layer, aspect_ratio=DEFAULT_ASPECT_RATIO, *, d_head=128, vocab_size=32000, gated_ffn=True,
+                   ffn_multiplier=None, tied_embeddings=False, **options) -> TransformerShape:
+    """The shape of ``n_layer`` blocks in ``shape_for_params``'s family: ``d_model = aspect_ratio x n_layer`` rounded
+    to a multiple of ``d_head`` (at least one head), ``d_model / d_head`` heads, an FFN of ``ffn_multiplier x
+    d_model`` (default 8/3 gated, 4 otherwise); ``options`` are other ``TransformerShape`` fields.
+
+    Example:
+      >>> shape_at_depth(32).d_model
+      4096
+    """
+    d_head = check_count(d_head, "d_head", 1, error=PlanningError)
+    multiplier = (8.0 / 3.0 if gated_ffn else 4.0) if ffn_multiplier is None else ffn_multiplier
+    d_model = max(1, round(aspect_ratio * n_layer / d_head)) * d_head
+    return TransformerShape(n_layer=n_layer, d_model=d_model, n_heads=d_model // d_head, vocab_size=vocab_size,
+                            d_head=d_head, gated_ffn=gated_ffn, ffn_multiplier=multiplier,
+                            tied_embeddings=tied_embeddings, **options)
