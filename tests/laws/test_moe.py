@@ -18,14 +18,14 @@ SEARCH = optimal.Search(n_polish=4, n_samples=512)
 NOISE = 0.002  # log-normal noise on each loss (0.2%)
 
 
-def runs(law, field, values, seed=0):
-    """ROWS runs: N log-uniform 1e7..3e9 (active parameters), 5..200 tokens per parameter, the layout ``field``
-    drawn from ``values``, losses from ``law`` with NOISE."""
+def runs(law, field, values, seed=0, n_range=(1e7, 3e9), noise=NOISE):
+    """ROWS runs: N log-uniform in ``n_range`` (active parameters), 5..200 tokens per parameter, the layout
+    ``field`` drawn from ``values``, losses from ``law`` with log-normal ``noise``."""
     rng = np.random.default_rng(seed)
-    n = np.exp(rng.uniform(np.log(1e7), np.log(3e9), ROWS))
+    n = np.exp(rng.uniform(*np.log(n_range), ROWS))
     d = n * np.exp(rng.uniform(np.log(5.0), np.log(200.0), ROWS))
     layout = rng.choice(np.asarray(values, np.float64), ROWS)
-    loss = np.asarray(law._replace(**{field: layout}).loss(n, d)) * np.exp(NOISE * rng.standard_normal(ROWS))
+    loss = np.asarray(law._replace(**{field: layout}).loss(n, d)) * np.exp(noise * rng.standard_normal(ROWS))
     return n, d, layout, loss
 
 
@@ -39,7 +39,10 @@ def fine_fit():
 @pytest.fixture(scope="module")
 def joint_fit():
     with jax.enable_x64(True):
-        n, d, e, loss = runs(JOINT, "experts", [1, 2, 4, 8, 16, 32], seed=1)
+        # the expert count moves both the scale (delta) and the decay rate (gamma) of the N term: telling them apart
+        # takes N over 4 decades at each count, and 0.1% noise (at 2.4 decades and 0.2% they trade off, and the
+        # fit says so with an IdentifiabilityWarning)
+        n, d, e, loss = runs(JOINT, "experts", [1, 2, 4, 8, 16, 32, 64], seed=1, n_range=(1e6, 1e10), noise=0.001)
         return optimal.fit(n, d, loss, law="joint-moe", covariates={"E": e}, search=SEARCH)
 
 
@@ -64,14 +67,14 @@ def test_joint_family_recovers_the_known_law(joint_fit):
     assert joint_fit.converged
     assert p["c"] == pytest.approx(JOINT.c, rel=0.02)
     for name, tol in (("alpha", 0.02), ("beta", 0.02), ("gamma", 0.01), ("zeta", 0.01), ("delta", 0.1),
-                      ("omega", 0.1)):
+                      ("omega", 0.05)):
         assert p[name] == pytest.approx(getattr(JOINT, name), abs=tol), name
     # what the allocation reads, the law at a layout, is recovered closer than its coefficients one by one
-    fitted = JointMoE(**p, experts=8.0)
-    ours = optimal.moe_optimal(fitted, 1e21, expansion=8.0)
-    truth = optimal.moe_optimal(JOINT._replace(experts=8.0), 1e21, expansion=8.0)
-    assert float(ours.n_active) == pytest.approx(float(truth.n_active), rel=0.15)
-    assert float(ours.loss) == pytest.approx(float(truth.loss), rel=0.005)
+    for experts in (1.0, 8.0, 32.0):
+        ours = optimal.moe_optimal(JointMoE(**p, experts=experts), 1e21, expansion=experts)
+        truth = optimal.moe_optimal(JOINT._replace(experts=experts), 1e21, expansion=experts)
+        assert float(ours.n_active) == pytest.approx(float(truth.n_active), rel=0.1), experts
+        assert float(ours.loss) == pytest.approx(float(truth.loss), rel=0.005), experts
     assert from_record(to_record(joint_fit)).fit.family is JOINT_MOE
 
 
