@@ -1,8 +1,9 @@
 """Compute-optimal allocation for mixtures of experts: FLOPs follow the active parameters, memory the total.
 
 A token's training FLOPs are k N_active (C = k N_active D, k = 6 by default), so at a fixed layout (granularity,
-expert count) an MoE law is a law in (N_active, D) and ``compute_optimal`` finds (N_active*, D*). The layout then
-fixes the total parameters, which set the memory::
+expert count) an MoE law is a Chinchilla law and ``compute_optimal`` finds its optimum: in (N_active, D) for a
+``JointMoE`` (whose N is the active parameters), in (N_total, D) with k N_active / N_total per parameter for a
+``FineGrainedMoE`` (whose N is the total). The layout ties the two counts, and the total sets the memory::
 
     N_total = N_active (1 + (expansion - 1) s)
 
@@ -116,11 +117,12 @@ def moe_optimal(law, compute, *, expansion, expert_share=DEFAULT_EXPERT_SHARE, f
     """(N_active*, D*) minimising an MoE law at its own layout under ``C = k N_active D``, with the total parameters.
 
     Args:
-      law: a ``FineGrainedMoE`` (at its ``granularity``) or a ``JointMoE`` (at its ``experts``).
+      law: a ``FineGrainedMoE`` (at its ``granularity``; its N the total parameters) or a ``JointMoE`` (at its
+        ``experts``; its N the active parameters).
       compute: training FLOPs, scalar or array.
       expansion: total expert parameters / active expert parameters (E / k for top-k of E equal experts; 1: dense).
       expert_share: the share of active parameters in routed experts (default 2/3).
-      flops: k in C = k N_active D (6), or a ``FlopsPerToken`` model of the active parameters.
+      flops: k in C = k N_active D (6), or (for a ``JointMoE``) a ``FlopsPerToken`` model of the active parameters.
       max_tokens: optional cap on D (tokens). max_total_params: optional cap on the total parameters (memory).
       dtype: float64 (default) or float32.
 
@@ -128,22 +130,29 @@ def moe_optimal(law, compute, *, expansion, expert_share=DEFAULT_EXPERT_SHARE, f
     this layout; ``BudgetError`` for a bad budget, cap or layout.
 
     Example:
-      >>> from optimal.laws.moe import FineGrainedMoE
-      >>> law = FineGrainedMoE(c=1.8, a=20.0, g=2.0, gamma=0.6, alpha=0.12, b=30.0, beta=0.15, granularity=8.0)
-      >>> a = moe_optimal(law, 1e21, expansion=64.0)
-      >>> bool(a.n_total > 40 * a.n_active)
-      True
+      >>> from optimal.laws.moe import LUDZIEJEWSKI2025
+      >>> a = moe_optimal(LUDZIEJEWSKI2025._replace(experts=8.0), 1e21, expansion=8.0)
+      >>> round(float(a.n_active) / 1e9, 1), round(float(a.n_tokens) / 1e9)  # the paper's Table 1: 3.8B, 44.3B
+      (3.8, 44)
     """
     fixed = _fixed_law(law)
     expansion, share = _layout(expansion, expert_share)
     per_active = 1.0 + (expansion - 1.0) * share
-    max_params = None if max_total_params is None else (
-        check_positive(max_total_params, "max_total_params", BudgetError) / per_active)
-    result = compute_optimal(fixed, compute, max_tokens=max_tokens, max_params=max_params, dtype=dtype, flops=flops)
-    n_active = np.asarray(result.n_params)
+    cap = None if max_total_params is None else check_positive(max_total_params, "max_total_params", BudgetError)
+    if isinstance(law, FineGrainedMoE):  # the law's N is the total: k N_active D = (k / per_active) N_total D
+        if not isinstance(flops, (int, float)) or isinstance(flops, bool):
+            raise BudgetError("a FineGrainedMoE allocation takes flops as a number k (C = k N_active D)")
+        k = check_positive(flops, "flops", BudgetError)
+        result = compute_optimal(fixed, compute, k / per_active, max_tokens=max_tokens, max_params=cap, dtype=dtype)
+        n_active = np.asarray(result.n_params) / per_active
+    else:
+        max_params = None if cap is None else cap / per_active
+        result = compute_optimal(fixed, compute, max_tokens=max_tokens, max_params=max_params, dtype=dtype,
+                                 flops=flops)
+        n_active = np.asarray(result.n_params)
     return MoEAllocation(
         compute=result.compute, n_active=n_active, n_total=n_active * per_active, n_tokens=result.n_tokens,
-        loss=result.loss, tokens_per_active_param=result.tokens_per_param, converged=result.converged,
+        loss=result.loss, tokens_per_active_param=np.asarray(result.n_tokens) / n_active, converged=result.converged,
         memory_bound=np.asarray(result.bound) == 2, expansion=expansion, expert_share=share)
 
 

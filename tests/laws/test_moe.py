@@ -9,7 +9,8 @@ import pytest
 import optimal
 from optimal.errors import BudgetError, CoefficientsError, DataError
 from optimal.io.records import from_record, to_record
-from optimal.laws.moe import FINE_GRAINED_MOE, JOINT_MOE, FineGrainedMoE, JointMoE
+from optimal.laws.moe import (FINE_GRAINED_MOE, JOINT_MOE, KRAJEWSKI2024, LUDZIEJEWSKI2025, FineGrainedMoE, JointMoE,
+                               transformed_experts)
 
 FINE = FineGrainedMoE(c=1.7, a=20.0, g=60.0, gamma=0.6, alpha=0.25, b=400.0, beta=0.3)
 JOINT = JointMoE(c=1.6, a=40.0, alpha=0.28, gamma=0.015, delta=-0.1, b=300.0, beta=0.3, zeta=-0.01, omega=0.05)
@@ -96,21 +97,58 @@ def test_at_a_fixed_layout_each_law_is_the_chinchilla_law_it_names():
 
 
 def test_moe_allocation_spends_flops_on_active_and_memory_on_total_parameters():
+    # Krajewski et al.'s N is the total: under C = 6 N_active D, each total parameter costs 6 / (1 + 63 x 2/3) FLOPs
     law = FINE._replace(granularity=8.0)
     budgets = np.array([1e20, 1e22])
     a = optimal.moe_optimal(law, budgets, expansion=64.0)
-    n_star, d_star = optimal.closed_form(law.at_fixed(), budgets)  # C = 6 N_active D
-    np.testing.assert_allclose(a.n_active, n_star, rtol=1e-9)
+    per_active = 1 + 63 * 2 / 3
+    n_star, d_star = optimal.closed_form(law.at_fixed(), budgets, 6.0 / per_active)
+    np.testing.assert_allclose(a.n_total, n_star, rtol=1e-9)
     np.testing.assert_allclose(a.n_tokens, d_star, rtol=1e-9)
     np.testing.assert_allclose(6.0 * a.n_active * a.n_tokens, budgets, rtol=1e-9)
-    np.testing.assert_allclose(a.n_total, a.n_active * (1 + 63 * 2 / 3), rtol=1e-12)
+    np.testing.assert_allclose(a.n_total, a.n_active * per_active, rtol=1e-12)
+    np.testing.assert_allclose(a.tokens_per_active_param, a.n_tokens / a.n_active, rtol=1e-12)
     assert a.ok and not np.any(a.memory_bound)
+    # Ludziejewski et al.'s N is the active parameters: C = 6 N D is the law's own budget line
+    joint = optimal.moe_optimal(JOINT._replace(experts=8.0), budgets, expansion=8.0)
+    n_star, d_star = optimal.closed_form(JOINT._replace(experts=8.0).at_fixed(), budgets)
+    np.testing.assert_allclose(joint.n_active, n_star, rtol=1e-9)
+    np.testing.assert_allclose(joint.n_total, n_star * (1 + 7 * 2 / 3), rtol=1e-9)
     # a memory cap on the total parameters binds on the active ones through the layout
     cap = float(a.n_total[1]) / 4
     capped = optimal.moe_optimal(law, 1e22, expansion=64.0, max_total_params=cap)
     assert float(capped.n_total) == pytest.approx(cap, rel=1e-9) and bool(capped.memory_bound)
     assert float(capped.loss) > float(a.loss[1])
     assert capped.to_dict()["allocations"][0]["N_total"] == pytest.approx(cap, rel=1e-9)
+
+
+# Ludziejewski et al. 2025, Table 4: the joint law reduced to Chinchilla at E experts, (m, mu, n, nu) with the
+# paper's signs (mu = -(alpha + gamma ln Ê), nu likewise), from Table 3's coefficients rounded to 4 decimals
+TABLE_4 = {1: (30.3640, -0.1817, 53.9838, -0.1965), 2: (27.7982, -0.1780, 66.8401, -0.2065),
+           4: (24.8462, -0.1731, 87.7022, -0.2192), 8: (21.8330, -0.1676, 119.9126, -0.2338),
+           16: (19.0159, -0.1617, 167.5073, -0.2494), 32: (16.5424, -0.1557, 234.6726, -0.2652)}
+# Table 1: compute-optimal N_act and D (C = 6 N_act D), printed to 2-3 significant digits
+TABLE_1 = {(1e20, 1): (1.7e9, 9.7e9), (1e20, 8): (990e6, 17e9), (1e20, 32): (669e6, 24.9e9),
+           (1e21, 1): (5.7e9, 29.3e9), (1e21, 8): (3.8e9, 44.3e9), (1e21, 32): (2.85e9, 58.4e9),
+           (1e22, 1): (18.8e9, 88.6e9), (1e22, 8): (14.4e9, 115.8e9), (1e22, 32): (12.2e9, 136.9e9)}
+
+
+def test_the_joint_preset_reproduces_the_papers_tables():
+    for e, (m, mu, n, nu) in TABLE_4.items():  # 0.5%: Table 3's coefficients are rounded to 4 decimals
+        law = LUDZIEJEWSKI2025._replace(experts=float(e)).at_fixed()
+        assert (float(law.A), -float(law.alpha)) == pytest.approx((m, mu), rel=5e-3), e
+        assert (float(law.B), -float(law.beta)) == pytest.approx((n, nu), rel=5e-3), e
+    for (budget, e), (n_act, d) in TABLE_1.items():  # 2%: Table 1 prints 2-3 digits
+        a = optimal.moe_optimal(LUDZIEJEWSKI2025._replace(experts=float(e)), budget, expansion=float(e))
+        assert float(a.n_active) == pytest.approx(n_act, rel=0.02), (budget, e)
+        assert float(a.n_tokens) == pytest.approx(d, rel=0.02), (budget, e)
+    # the transform of eq. 4: Ê(1) = E_start, Ê -> E_max for many experts, and (1, inf) is the identity
+    assert float(transformed_experts(1.0, 2.0732, 290.4521)) == pytest.approx(2.0732, rel=1e-12)
+    assert float(transformed_experts(1e12, 2.0732, 290.4521)) == pytest.approx(290.4521, rel=1e-6)
+    np.testing.assert_allclose(transformed_experts(np.array([1.0, 8.0, 64.0])), [1.0, 8.0, 64.0], rtol=1e-12)
+    # Krajewski et al. 2024's Table 1 (MoE row) at granularity 16: A = a + g / 16^gamma
+    law = KRAJEWSKI2024._replace(granularity=16.0).at_fixed()
+    assert float(law.A) == pytest.approx(18.1 + 2.1 / 16 ** 0.58, rel=1e-12) and float(law.E) == 0.47
 
 
 def test_best_experts_weighs_each_count_under_the_memory_cap():
