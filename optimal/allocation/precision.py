@@ -16,7 +16,9 @@ The model, stated plainly:
   fp32 moments), which caps N; activations are not counted.
 
 For each precision the allocation is ``compute_optimal`` on its own budget line (with the cap); the answer is the
-precision of least loss. The numbers are only as good as the law's gamma_w, gamma_a, gamma_kv, which no preset
+precision of least loss. Kumar et al.'s own cost model (section 4.3, eq. 5: C = (6/16) N D P, compute linear in the
+bits) is the case ``flops_per_second[p] = R x 16 / bits[p]``; an accelerator's table prices the precisions it has
+as the hardware does (fp8 at twice bf16 on an H100, no gain below what it supports). The numbers are only as good as the law's gamma_w, gamma_a, gamma_kv, which no preset
 supplies here: fit them (``optimal.fit(..., law="precision", ...)``).
 """
 

@@ -19,8 +19,13 @@ in nats per token.
   which grows with the tokens D: the longer a model is trained, the more quantization costs it. P_post = inf (the
   default) means no quantization (the term is 0).
 
-No published constants ship with these families (no preset): their values could not be checked against the paper
-here. Fit them to runs with the bits as covariates (``optimal.fit(..., law="precision", covariates={"P_w": ...,
+Forms as printed: eq. 4 and Finding 2 (N_eff), eq. 2 and Finding 1 (the degradation, for models trained in BF16 or
+above; section 5's unified form, where training precision also moves it, is not implemented). No preset ships: the
+paper's fitted constants (App. K, Table 2: A = 4.299e3, alpha = beta = 0.4965, B = 1.806e4, E = 2.7648,
+gamma_w = 2.6745, gamma_a = 2.2102, gamma_kv = 0.9578, C_T = 0.0598, gamma_D = 0.5068, gamma_N = 0.3439,
+gamma_post = 0.5907) were fitted with offsets inside the exponentials (n_w = 0.3037, n_i = 1.4072, n_kv = 2.4185,
+b = 1.1277) that the paper writes only as "e^(x/gamma_x + n)", so the law they belong to cannot be rebuilt
+exactly, and the authors say the constants are unlikely to transfer. Fit them to runs with the bits as covariates (``optimal.fit(..., law="precision", covariates={"P_w": ...,
 "P_a": ..., "P_kv": ...})``); ``optimal.allocation.precision`` prices a training precision through an
 accelerator's FLOP/s at that precision.
 """

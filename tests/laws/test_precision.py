@@ -115,6 +115,15 @@ def test_precision_allocation_prices_each_precision_by_its_flops():
     assert capped.to_dict()["best_precision"] == "bf16"
 
 
+def test_with_compute_linear_in_bits_the_best_precision_does_not_move_with_the_budget():
+    # Kumar et al. 2024, Finding 3 (section 4.3.2): under C = (6/16) N D P with N, D, P free, the compute-optimal
+    # precision is independent of compute; here P takes the integer bits 3..16, each at 16/P times bf16's FLOP/s
+    names = {f"int{b}": float(b) for b in range(3, 17)}
+    rates = {name: 4e14 * 16.0 / b for name, b in names.items()}
+    best = {optimal.precision_optimal(LAW, seconds, rates, bits=names).precision for seconds in (1e5, 1e9)}
+    assert len(best) == 1 and best != {"int16"} and best != {"int3"}, best
+
+
 @pytest.mark.parametrize("call, error, match", [
     (lambda: optimal.precision_optimal(optimal.preset(), 1e9, {"bf16": 1e14}), CoefficientsError, "PrecisionLaw"),
     (lambda: optimal.precision_optimal(LAW, -1.0, {"bf16": 1e14}), BudgetError, "accelerator_seconds"),
