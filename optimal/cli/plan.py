@@ -18,7 +18,7 @@ from optimal.errors import OptimalError, PlanningError
 from optimal._util.precision import float64_scope
 from optimal.planning.cost import energy_text, origin_text
 
-from . import common
+from . import common, plan_moe
 
 SHAPE_FIELDS = tuple(f.name for f in dataclasses.fields(planning.TransformerShape))
 
@@ -112,6 +112,7 @@ def add_parser(commands):
                                    "bootstrap draw's) and the plan, and sizes one sequence's KV cache")
     parser.add_argument("--activation-memory", type=common.number, metavar="GB",
                         help="activation memory per accelerator to count in 'to hold it' (GB; default 0: not counted)")
+    plan_moe.add_options(parser)
     common.add_json_option(parser, "plan", "keys above")
     parser.set_defaults(run=run)
     return parser
@@ -234,6 +235,8 @@ _ALLOCATION_KEYS = ("compute", "N", "D", "loss", "tokens_per_param", "converged"
 
 
 def run(args):
+    if args.moe_law is not None:  # a mixture of experts, active and total parameters apart (plan_moe.py)
+        return plan_moe.run(args, _device(args), _plan)
     mode = _mode(args)
     if mode not in ("compute", "target_loss", "data_constrained") and args.max_params is not None or \
             mode not in ("compute", "target_loss") and args.max_tokens is not None or \
