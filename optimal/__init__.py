@@ -53,6 +53,9 @@ from .allocation.extrapolation import (
 )
 from .allocation.flops import FlopsPerToken
 from .allocation.inference import InferenceAllocation, inference_optimal
+from .laws import FineGrainedMoE, JointMoE, PrecisionLaw, PTQLaw
+from .allocation.moe import ExpertChoice, MoEAllocation, best_experts, moe_optimal, moe_total_params
+from .allocation.precision import PrecisionChoice, precision_optimal
 
 # analysis: what a fit says (recommendations, predictions, comparisons, held-out checks, design, IsoFLOP)
 from .analysis.compare import Comparison, compare
@@ -182,6 +185,17 @@ __all__ = [
     "decision_log_params",
     "delta_method_se",
     "inference_optimal",
+    "FineGrainedMoE",
+    "JointMoE",
+    "PrecisionLaw",
+    "PTQLaw",
+    "ExpertChoice",
+    "MoEAllocation",
+    "PrecisionChoice",
+    "best_experts",
+    "moe_optimal",
+    "moe_total_params",
+    "precision_optimal",
     # analysis
     "BudgetProfile",
     "Comparison",

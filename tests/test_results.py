@@ -55,13 +55,21 @@ def results():
         found["TrainingMemory"] = plan.training
         found["ParameterCount"] = plan.counts
         found["TransformerShape"] = plan.shape
+        moe = optimal.JointMoE(c=1.6, a=40.0, alpha=0.28, gamma=0.015, delta=-0.1, b=300.0, beta=0.3, zeta=-0.01,
+                               omega=0.05)
+        found["MoEAllocation"] = optimal.moe_optimal(moe, [1e21, 1e22], expansion=8.0, max_total_params=1e9)
+        found["ExpertChoice"] = optimal.best_experts(moe, 1e21, experts=(1, 8))
+        found["PrecisionChoice"] = optimal.precision_optimal(
+            optimal.PrecisionLaw(E=1.7, A=300.0, B=1500.0, alpha=0.3, beta=0.32, gamma_w=2.5, gamma_a=2.0, gamma_kv=1.2),
+            1e9, {"bf16": 4e14, "fp8": 8e14}, memory_bytes=1e10)
     return found
 
 
 NAMES = ["FitResult", "FitResult (joint)", "GroupFits", "BootstrapResult", "GroupBootstraps", "Sweep", "Comparison",
          "Allocation", "DataConstrainedAllocation", "InferenceAllocation", "Recommendation", "Validation", "Fold",
          "Suggestion", "IsoflopResult", "BudgetProfile", "Prediction", "CostEstimate", "TrainingPlan",
-         "HardwareEstimate", "TrainingMemory", "ParameterCount", "TransformerShape", "EnvelopeResult"]
+         "HardwareEstimate", "TrainingMemory", "ParameterCount", "TransformerShape", "EnvelopeResult",
+         "MoEAllocation", "ExpertChoice", "PrecisionChoice"]
 
 
 @pytest.mark.slow

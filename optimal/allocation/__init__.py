@@ -6,3 +6,5 @@ from .flops import FlopsPerToken
 from .data_constrained import DataConstrainedAllocation, data_constrained_optimal
 from .inference import InferenceAllocation, inference_optimal
 from .decide import Decision, decide, decision_log_params
+from .moe import ExpertChoice, MoEAllocation, best_experts, moe_optimal, moe_total_params
+from .precision import PrecisionChoice, precision_optimal

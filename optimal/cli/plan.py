@@ -19,7 +19,7 @@ from optimal._util.precision import float64_scope
 from optimal.planning.cost import energy_text, origin_text
 from optimal.planning.hf_config import looks_like_config_path, read_hf_config
 
-from . import common, plan_constraints, plan_hparams, plan_layout, plan_serving, plan_shapes
+from . import common, plan_constraints, plan_hparams, plan_layout, plan_moe, plan_serving, plan_shapes
 
 SHAPE_FIELDS = tuple(f.name for f in dataclasses.fields(planning.TransformerShape))
 
@@ -123,6 +123,7 @@ def add_parser(commands):
     plan_hparams.add_options(parser)
     plan_serving.add_options(parser)
     plan_shapes.add_options(parser)
+    plan_moe.add_options(parser)
     common.add_json_option(parser, "plan", "keys above")
     parser.set_defaults(run=run)
     return parser
@@ -250,6 +251,8 @@ _ALLOCATION_KEYS = ("compute", "N", "D", "loss", "tokens_per_param", "converged"
 def run(args):
     if plan_constraints.asked(args):  # --deadline-days, --max-cost, --max-energy-mwh: the best run under constraints
         return plan_constraints.run(args, _device(args), lambda **what: _plan(args, _device(args), **what))
+    if args.moe_law is not None:  # a mixture of experts, active and total parameters apart (plan_moe.py)
+        return plan_moe.run(args, _device(args), _plan)
     mode = _mode(args)
     if mode not in ("compute", "target_loss", "data_constrained") and args.max_params is not None or \
             mode not in ("compute", "target_loss") and args.max_tokens is not None or \

@@ -7,8 +7,11 @@ from .data_constrained import DATA_CONSTRAINED, DataConstrained, data_constraine
 from .family import Family, sample_starts
 from .kaplan import KAPLAN, Kaplan, kaplan_log_loss
 from .presets import DEFAULT_PRESET, PRESETS, law_from_dict, law_to_dict, preset
+from .moe import FINE_GRAINED_MOE, JOINT_MOE, FineGrainedMoE, JointMoE
+from .precision import PRECISION, PTQ, PrecisionLaw, PTQLaw
 
 FAMILIES = {family.name: family for family in (CHINCHILLA, KAPLAN, DATA_CONSTRAINED)}
+FAMILIES.update({family.name: family for family in (FINE_GRAINED_MOE, JOINT_MOE, PRECISION, PTQ)})
 
 
 def family(law="chinchilla") -> Family:
