@@ -47,10 +47,12 @@ from ..allocation.draws import allocations
 from ..allocation.flops import FlopsPerToken
 from ..data.readers import read_runs_with_columns
 from ..data.runs import Runs
+from ..data.synthetic import DEFAULT_TRUTH, synthetic_runs
 from ..errors import DataError, OptimalError, check_confidence
 from ..fitting.bootstrap import bootstrap
 from ..fitting.fit import FitResult, fit
-from ..planning.shapes import TransformerShape, parameter_count
+from ..planning.shapes import TransformerShape, parameter_count, shape_for_params
+from .._util.precision import float64_scope
 from .._util.results import Issue, Status
 from .._util.stats import interval
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
@@ -60,7 +62,7 @@ LOCAL_DECADES = 0.25  # the FLOPs model of a budget weighs runs within a quarter
 LOCAL_RUNS = 8  # ... and at least this many runs within one width (a wider window where runs are sparse)
 MODEL_MISS = 0.02  # a FLOPs model that misses a run's exact FLOPs by more than 2% is warned about
 _EXPONENT_STEP = 0.05  # ln C step of the central difference for d ln N* / d ln C
-_POWERS = np.linspace(0.0, 1.0, 101)  # the exponents p the FLOPs model tries
+_POWERS = np.union1d(np.linspace(0.0, 1.0, 101), [1 / 3, 2 / 3])  # the p the FLOPs model tries (N^(2/3): attention)
 
 # Shape columns: field -> default column name. The first five are required; the rest default as TransformerShape.
 REQUIRED_SHAPE_COLUMNS = ("n_layer", "d_model", "n_heads", "vocab_size", "context")
@@ -353,6 +355,27 @@ def flop_audit(runs: Runs, shapes, contexts, *, compute=None, mask="causal", law
                      confidence=float(confidence), n_range=(float(np.min(n)), float(np.max(n))))
 
 
+@float64_scope
+def synthetic_shaped_runs(n_runs=30, truth=None, n_range=(1e8, 3e10), tokens_per_param=(2.0, 200.0), context=4096,
+                          noise=0.0, seed=0, **shape_options):
+    """Runs of a known law whose models have shapes: ``(runs, shapes, contexts)``.
+
+    Each run's shape is ``optimal.planning.shape_for_params`` of a log-uniform target in ``n_range`` (``shape_options``
+    passed on: ``n_experts``, ``aspect_ratio``, ...); its N is that shape's total parameter count, D = N x a
+    log-uniform tokens-per-parameter ratio, and the loss the truth's (default ``DEFAULT_TRUTH``, Epoch AI's refit)
+    times ``exp(noise x standard normal)``. Every run trains on sequences of ``context`` tokens.
+    """
+    truth = DEFAULT_TRUTH if truth is None else truth
+    targets = synthetic_runs(n_runs, truth=truth, noise=0.0, n_range=n_range, seed=seed).n_params
+    shapes = [shape_for_params(n, **shape_options) for n in targets]
+    n = np.array([parameter_count(s).total for s in shapes], np.float64)
+    rng = np.random.default_rng(seed + 1)
+    d = n * np.exp(rng.uniform(*np.log(tokens_per_param), n_runs))
+    log_loss = np.asarray(truth.log_loss(np.log(n), np.log(d)), np.float64)
+    loss = np.exp(log_loss + noise * rng.standard_normal(n_runs))
+    return Runs(n, d, loss, np.ones(n_runs), None), shapes, np.full(n_runs, float(context))
+
+
 # --- reading runs with their shapes --------------------------------------------------------------------------------
 
 def _header(path):
@@ -419,4 +442,5 @@ def read_shaped_runs(path, *, shape_cols=None, config_col=None, params_col=None,
     return runs, shapes, np.asarray(columns["context"], np.float64)
 
 
-__all__ = ["FlopAudit", "RunFlops", "fit_flops_model", "flop_audit", "flops_per_token", "read_shaped_runs"]
+__all__ = ["FlopAudit", "RunFlops", "fit_flops_model", "flop_audit", "flops_per_token", "read_shaped_runs",
+           "synthetic_shaped_runs"]

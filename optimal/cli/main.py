@@ -19,6 +19,7 @@ from optimal.cli import fit, isoflop, plan, plot, predict, solve, suggest, valid
 from optimal.cli.common import Parser, resolve_deprecated, warn
 
 COMMANDS = (solve, fit, plot, plan, isoflop, validate, predict, suggest)  # in the order --help lists them
+from optimal.cli import audit; COMMANDS += (audit,)  # noqa: E402,E702 (the FLOP audit, issue 23)
 
 
 def build_parser():
