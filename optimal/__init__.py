@@ -60,6 +60,7 @@ from .analysis.isoflop import BudgetProfile, IsoflopResult, isoflop
 from .analysis.predict import Prediction, predict
 from .analysis.recommend import Recommendation, recommend
 from .analysis.validate import GroupValidations, Validation, validate, validate_groups
+from .analysis.flop_audit import FlopAudit, flop_audit, flops_per_token, read_shaped_runs
 
 # io: the one record format (save/load of fits, their draws, k, the row selection)
 from .io.records import Record, load_bootstrap, load_coefficients, load_fit, load_record, save_fit
@@ -230,4 +231,9 @@ __all__ = [
     "PrecisionError",
     "UnknownPresetError",
     "UnreachableLossError",
+    # analysis: the FLOP audit (issue 23)
+    "FlopAudit",
+    "flop_audit",
+    "flops_per_token",
+    "read_shaped_runs",
 ]
