@@ -172,7 +172,8 @@ class FlopAudit:
       intervals: ``{name: [{"lo", "hi", "se"} per budget]}`` for N_shift (exact N* / 6ND N*), tokens_per_param_6nd,
         tokens_per_param_exact, exponent_shift (exact - 6ND), from ``n_resamples`` bootstrap draws; {} without.
       n_resamples, n_failed_draws: the draws used and how many of them did not converge (fit or allocation).
-      confidence: the interval level. n_range: the runs' smallest and largest N.
+      confidence: the interval level. n_range: the runs' smallest and largest N. compute_given: whether the budgets
+        were given (else the default, the largest run's exact training FLOPs).
     """
 
     mask: str
@@ -188,6 +189,7 @@ class FlopAudit:
     n_failed_draws: int
     confidence: float
     n_range: tuple = (0.0, float("inf"))
+    compute_given: bool = True
 
     @property
     def n_runs(self) -> int:
@@ -229,6 +231,8 @@ class FlopAudit:
     def notes(self) -> tuple:
         return (Issue("one-fit", "the law is fitted once: the fit takes N and D, which do not depend on the FLOP "
                                  "accounting; the accounting moves the runs on the compute axis and the allocation"),
+                Issue("budgets", "budgets as given" if self.compute_given else
+                      "budget: the default, the largest run's exact training FLOPs (give compute to choose)"),
                 Issue("mask", f"attention counted with the {self.mask} mask"
                               + (" (the skipped half of the s^2 work not counted)" if self.mask == "causal" else "")))
 
@@ -264,6 +268,7 @@ class FlopAudit:
                     line += (f"; {100 * self.confidence:g}% interval of the N* shift [{s['lo']:.4f}, {s['hi']:.4f}], "
                              f"of the exponent shift [{e['lo']:+.4f}, {e['hi']:+.4f}]")
             lines.append(line)
+        lines += [f"note: {n}" for n in self.notes]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -352,7 +357,8 @@ def flop_audit(runs: Runs, shapes, contexts, *, compute=None, mask="causal", law
     return FlopAudit(mask=mask, ratio=ratio, flops_models=models, model_miss=tuple(m for _, m in fitted), fit=result,
                      compute=budgets,
                      six=six, exact=exact, intervals=intervals, n_resamples=int(n_resamples), n_failed_draws=failed,
-                     confidence=float(confidence), n_range=(float(np.min(n)), float(np.max(n))))
+                     confidence=float(confidence), n_range=(float(np.min(n)), float(np.max(n))),
+                     compute_given=compute is not None)
 
 
 @float64_scope
