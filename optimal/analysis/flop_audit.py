@@ -213,15 +213,16 @@ class FlopAudit:
         out = list(self.fit.warnings)
         worst = max(self.model_miss)
         if worst > MODEL_MISS:
-            out.append(Issue("flops-model-miss", f"the FLOPs model of N misses a nearby run's exact FLOPs by "
-                                                 f"{100 * worst:.1f}% (over {100 * MODEL_MISS:g}%): the runs' shapes or "
-                                                 "contexts do not follow one smooth function of N, so the exact-FLOPs "
-                                                 "allocation is approximate"))
-        beyond = [f"{c:.3g}" for c, n in zip(self.compute, self.exact["N"]) if not self.n_range[0] <= n <= self.n_range[1]]
+            out.append(Issue("flops-model-miss",
+                             f"the FLOPs model of N misses a nearby run's exact FLOPs by {100 * worst:.1f}% (over "
+                             f"{100 * MODEL_MISS:g}%): the runs' shapes or contexts do not follow one smooth function "
+                             "of N, so the exact-FLOPs allocation is approximate"))
+        low, high = self.n_range
+        beyond = [f"{c:.3g}" for c, n in zip(self.compute, self.exact["N"]) if not low <= n <= high]
         if beyond:
-            out.append(Issue("flops-model-extrapolated", f"at C = {', '.join(beyond)} FLOPs N* lies outside the runs' N "
-                                                         "range: the exact FLOPs there are the FLOPs model's "
-                                                         "extrapolation"))
+            out.append(Issue("flops-model-extrapolated",
+                             f"at C = {', '.join(beyond)} FLOPs N* lies outside the runs' N range: the exact FLOPs "
+                             "there are the FLOPs model's extrapolation"))
         if self.n_failed_draws:
             out.append(Issue("failed-resamples", f"{self.n_failed_draws} of {self.n_resamples} bootstrap draws did "
                                                  "not converge (fit or allocation) and are left out of the intervals"))

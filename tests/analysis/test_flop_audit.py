@@ -94,7 +94,8 @@ def test_audit_follows_the_result_protocol(audit):
     assert isinstance(audit, FlopAudit) and isinstance(audit, Result)
     assert audit.ok and audit.n_runs == 30
     d = audit.to_dict()
-    assert set(d["ratio"]) == {"min", "median", "max"} and d["ratio"]["min"] <= d["ratio"]["median"] <= d["ratio"]["max"]
+    r = d["ratio"]
+    assert set(r) == {"min", "median", "max"} and r["min"] <= r["median"] <= r["max"]
     assert "N*" in audit.summary() and d["intervals"] == {}
 
 
