@@ -68,6 +68,7 @@ from .analysis.constrained import BestRun, Constraints, best_run
 from .analysis.envelope import EnvelopeResult, envelope
 from .analysis.presets import PresetCheck, PresetComparison, check_presets, compare_presets  # the registry checked
 from .laws.presets import REGISTRY, Preset  # every published law with units, ranges, sources, test vectors
+from .analysis.flop_audit import FlopAudit, flop_audit, flops_per_token, read_shaped_runs
 
 # io: the one record format (save/load of fits, their draws, k, the row selection)
 from .io.records import Record, load_bootstrap, load_coefficients, load_fit, load_record, save_fit
@@ -286,6 +287,11 @@ __all__ = [
     "read_hf_config",
     "serving_cost",
     "snap_to_shape",
+    # analysis: the FLOP audit (issue 23)
+    "FlopAudit",
+    "flop_audit",
+    "flops_per_token",
+    "read_shaped_runs",
 ]
 
 # hyperparameters: published learning-rate and batch-size laws (planning), and a user's own sweep (analysis)

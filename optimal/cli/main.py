@@ -16,10 +16,10 @@ from pathlib import Path
 import optimal
 from optimal.errors import OptimalError
 from optimal.cli import fit, isoflop, plan, plot, predict, solve, suggest, validate
-from optimal.cli import envelope, hparams, presets
+from optimal.cli import audit, envelope, hparams, presets
 from optimal.cli.common import Parser, resolve_deprecated, warn
 
-COMMANDS = (solve, fit, plot, plan, isoflop, validate, predict, suggest, envelope, hparams, presets)  # in the order --help lists them
+COMMANDS = (solve, fit, plot, plan, isoflop, validate, predict, suggest, envelope, hparams, presets, audit)  # --help's order
 
 
 def build_parser():
