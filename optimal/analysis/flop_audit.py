@@ -51,6 +51,7 @@ from ..data.synthetic import DEFAULT_TRUTH, synthetic_runs
 from ..errors import DataError, OptimalError, check_confidence
 from ..fitting.bootstrap import bootstrap
 from ..fitting.fit import FitResult, fit
+from ..planning.hf_config import read_hf_config
 from ..planning.shapes import TransformerShape, parameter_count, shape_for_params
 from .._util.precision import float64_scope
 from .._util.results import Issue, Status
@@ -415,18 +416,17 @@ def read_shaped_runs(path, *, shape_cols=None, config_col=None, params_col=None,
     sequence); optional ``n_kv_heads``, ``d_head``, ``d_ff``, ``n_experts``, ``experts_per_token`` and
     ``gated_ffn`` (0 or 1), read when the header has them (a CSV file), else ``TransformerShape``'s defaults.
 
-    ``config_col`` (a column naming each run's Hugging Face ``config.json``) is the place for configuration files:
-    not read yet; it raises ``DataError`` (give the shape columns).
+    ``config_col`` names a column holding each run's Hugging Face ``config.json`` path instead (relative paths are
+    taken from the CSV file's folder; the fields read are ``optimal.planning.hf_config``'s, its model types only);
+    the context still comes from the ``context`` column (a config's ``max_position_embeddings`` is the longest
+    context the model serves, not the length it was trained at), and no other shape column may be named.
     """
-    if config_col is not None:
-        # CONFIG FILES GO HERE: a run's shape from its config.json (optimal.planning.hf_config, being written on its
-        # own branch), and its context from the file's max_position_embeddings unless a context column is given.
-        raise DataError(f"{path}: config_col={config_col!r}: reading config.json files is not supported yet; "
-                        "give the shape columns (n_layer, d_model, n_heads, vocab_size, context, ...)")
     names = dict(shape_cols or {})
     unknown = sorted(set(names) - set(SHAPE_COLUMNS))
     if unknown:
         raise DataError(f"unknown shape field {', '.join(unknown)}; the fields are {', '.join(SHAPE_COLUMNS)}")
+    if config_col is not None:
+        return _read_config_runs(path, config_col, names, params_col, tokens_col, loss_col, weight_col, where)
     header = _header(path)
     numbers = {f: names.get(f, f) for f in REQUIRED_SHAPE_COLUMNS}
     for field in OPTIONAL_SHAPE_COLUMNS:
@@ -446,6 +446,32 @@ def read_shaped_runs(path, *, shape_cols=None, config_col=None, params_col=None,
             shapes.append(TransformerShape(**fields))
         except OptimalError as exc:
             raise DataError(f"{source}: data row {i + 1}: {exc}") from None
+    return runs, shapes, np.asarray(columns["context"], np.float64)
+
+
+def _read_config_runs(path, config_col, names, params_col, tokens_col, loss_col, weight_col, where):
+    """``read_shaped_runs`` with each run's shape from the ``config.json`` its ``config_col`` cell names."""
+    other = sorted(set(names) - {"context"})
+    if other:
+        raise DataError(f"{path}: config_col gives each run's shape: name no shape column but context (got "
+                        f"{', '.join(other)})")
+    if not isinstance(config_col, str) or not config_col.strip():
+        raise DataError(f"config_col must name a column, got {config_col!r}")
+    runs, columns = read_runs_with_columns(path, {"context": names.get("context", "context")},
+                                           labels={"config": config_col}, params_col=params_col,
+                                           tokens_col=tokens_col, loss_col=loss_col, weight_col=weight_col,
+                                           where=where)
+    folder, source, read = Path(path).parent, str(path), {}
+    shapes = []
+    for i, cell in enumerate(columns["config"]):
+        file = Path(cell.strip())
+        file = file if file.is_absolute() else folder / file
+        if file not in read:
+            try:
+                read[file] = read_hf_config(file).shape
+            except OptimalError as exc:
+                raise DataError(f"{source}: data row {i + 1}, column {config_col}: {exc}") from None
+        shapes.append(read[file])
     return runs, shapes, np.asarray(columns["context"], np.float64)
 
 

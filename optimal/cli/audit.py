@@ -13,7 +13,9 @@ from optimal.cli.common import add_column_options, assignment, named_once, numbe
 EPILOG = f"""
 Each run's shape is read from columns: n_layer, d_model, n_heads, vocab_size and context (tokens per training
 sequence) are required; n_kv_heads, d_head, d_ff, n_experts, experts_per_token and gated_ffn (0/1) are read when
-present. --shape-col FIELD=COLUMN renames one ({', '.join(SHAPE_COLUMNS)}).
+present. --shape-col FIELD=COLUMN renames one ({', '.join(SHAPE_COLUMNS)}). --config-col COLUMN reads each run's
+shape from the Hugging Face config.json its cell names instead (a path relative to the CSV's folder; llama, mistral,
+qwen2, mixtral: docs/shapes.md); the context column is still read.
 
 The count (per token, forward; training = 3 x forward): 2 FLOPs per weight of every linear layer of the blocks (the
 active experts only), the output layer (2 vocab d_model), the attention scores and values (with --mask causal, the
@@ -45,6 +47,9 @@ def add_parser(commands):
                         help="attention FLOPs: causal (default; the half the mask keeps) or full (all s^2 products)")
     parser.add_argument("--shape-col", type=assignment("FIELD=COLUMN"), action="extend", nargs="+",
                         metavar="FIELD=COLUMN", help="the column of a shape field (default: the field's name)")
+    parser.add_argument("--config-col", metavar="COLUMN",
+                        help="a column naming each run's Hugging Face config.json (relative to the CSV's folder): "
+                             "the shape from the file instead of the shape columns")
     add_column_options(parser)
     parser.add_argument("--where", action="append", metavar="EXPR", help="audit only the rows where EXPR holds")
     parser.add_argument("--bootstrap", type=int, default=0, metavar="B",
@@ -64,7 +69,7 @@ def run(args):
     check_confidence(args.confidence)
     common.check_filters("--where", args.where)
     runs, shapes, contexts = read_shaped_runs(
-        args.runs, shape_cols=named_once(args.shape_col, "--shape-col"), params_col=args.params_col,
+        args.runs, shape_cols=named_once(args.shape_col, "--shape-col"), config_col=args.config_col, params_col=args.params_col,
         tokens_col=args.tokens_col, loss_col=args.loss_col, weight_col=args.weight_col, where=args.where)
     audit = flop_audit(runs, shapes, contexts, compute=args.compute, mask=args.mask, n_resamples=args.bootstrap,
                        seed=args.seed, confidence=args.confidence)

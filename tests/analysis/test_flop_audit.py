@@ -1,6 +1,9 @@
 """The FLOP audit: the per-token count of a shape, the FLOPs model of N, and the shift of N*(C) between C = 6ND and
 the exact FLOPs on synthetic runs with known shapes, checked against an independent brute-force optimum."""
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -148,7 +151,7 @@ def test_reader_gives_back_the_shapes(tmp_path):
     assert [flops_per_token(s, 4096).forward for s in read_shapes] == [flops_per_token(s, 4096).forward for s in shapes]
 
 
-def test_reader_refuses_a_fraction_and_config_files(tmp_path):
+def test_reader_refuses_a_fraction_and_unknown_fields(tmp_path):
     runs, shapes, contexts = synthetic_shaped_runs(8, seed=3)
     path = tmp_path / "runs.csv"
     _write(path, runs, shapes, contexts)
@@ -158,10 +161,30 @@ def test_reader_refuses_a_fraction_and_config_files(tmp_path):
     path.write_text("\n".join([text[0], ",".join(cells), *text[2:]]) + "\n")
     with pytest.raises(DataError, match="n_layer"):
         read_shaped_runs(path)
-    with pytest.raises(DataError, match="config"):
-        read_shaped_runs(path, config_col="config")
     with pytest.raises(DataError, match="unknown shape field"):
         read_shaped_runs(path, shape_cols={"layers": "n_layer"})
+
+
+CONFIGS = Path(__file__).resolve().parents[1] / "planning" / "data"
+
+
+def test_reader_takes_shapes_from_config_files(tmp_path):
+    """A config column: relative paths from the CSV's folder, absolute ones as given; the published counts."""
+    (tmp_path / "cfg").mkdir()
+    shutil.copy(CONFIGS / "llama-2-7b-hf.config.json", tmp_path / "cfg" / "llama.json")
+    mixtral = CONFIGS / "mixtral-8x7b-v0.1.config.json"
+    path = tmp_path / "runs.csv"
+    rows = [f"6.7e9,{d}e11,2.1,cfg/llama.json,{c}" for d, c in ((1, 4096), (2, 2048), (3, 4096), (4, 4096), (5, 4096))]
+    path.write_text("N,D,loss,config,context\n" + "\n".join(rows) + f"\n4.67e10,2e11,2.0,{mixtral},4096\n")
+    runs, shapes, contexts = read_shaped_runs(path, config_col="config")
+    assert [parameter_count(s).total for s in shapes[:5]] == [6738415616] * 5 and len(runs.n_params) == 6
+    assert round(parameter_count(shapes[5]).total / 1e9, 1) == 46.7 and shapes[5].n_experts == 8
+    assert contexts.tolist() == [4096.0, 2048.0, 4096.0, 4096.0, 4096.0, 4096.0]
+    path.write_text(path.read_text().replace("cfg/llama.json", "cfg/missing.json"))
+    with pytest.raises(DataError, match="data row 1, column config: cannot read config file .*missing.json"):
+        read_shaped_runs(path, config_col="config")
+    with pytest.raises(DataError, match="name no shape column but context"):
+        read_shaped_runs(path, config_col="config", shape_cols={"n_layer": "layers"})
 
 
 def test_synthetic_runs_count_their_shapes():

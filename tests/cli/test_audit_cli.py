@@ -33,6 +33,7 @@ def test_json_has_the_schema_and_the_shift(capsys, runs_csv):
     (["--flops-col", "C"], "--flops-col"),
     (["--bootstrap", "1"], "--bootstrap"),
     (["--shape-col", "depth=layers"], "unknown shape field depth"),
+    (["--config-col", "config"], "config"),  # no such column: the message names it
     ([], "layers"),  # n_layer is not a column of this file: the message lists the ones there are
 ])
 def test_bad_input_is_one_line(capsys, runs_csv, argv, message):
