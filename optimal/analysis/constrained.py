@@ -8,10 +8,23 @@ Every constraint caps one of the three things the loss depends on:
   (accelerator-hours x price <= max_cost) and by energy (accelerator-hours x power x PUE <= max_energy). The
   hours, days, energy and cost of a number of FLOPs are ``optimal.planning.cost.hardware_figures``' formulas; they
   are linear in C, so each cap is the limit divided by that figure for one FLOP.
-- parameters N, capped by memory: the training state per accelerator (weights, gradients and optimiser state
-  under a ZeRO stage, ``optimal.planning.memory``; activations not counted yet) must fit the accelerator's memory.
+- parameters N, capped by memory: what the busiest accelerator holds must fit its memory. Without a context that
+  is the training state (weights, gradients and optimiser state under a ZeRO stage over all the accelerators,
+  ``optimal.planning.memory``), linear in N. With a ``context`` (and a ``layout``: tensor, pipeline, ZeRO,
+  sequence parallelism, recomputation; default none of them) it is ``optimal.planning.layout_memory``: the state on
+  the first pipeline stage plus Korthikanti et al.'s activations for ``micro_batch`` sequences, on the shape
+  ``shape_for_params(N, aspect_ratio)`` builds (as ``optimal plan`` does). On one shape the bytes are
+  ``N (R + S / n) + activations`` (n accelerators, S the part sharded over the data-parallel replicas); the shape
+  steps with N, so the cap is found by walking the shapes: the first shape whose memory passes the accelerator's
+  within its own range of N gives N_max, the root of ``N (R + S/n) + activations = memory`` on it, or the boundary
+  where the shapes change if the memory jumps past the accelerator's there. Shapes whose heads the tensor degree
+  does not divide are skipped (no such layout exists). The derivative of N_max in n is that of the root on its
+  shape (0 at a boundary), exact; the cap enters the solve as ``log(memory - activations) - log(R + S/n)``.
 - tokens D, capped by the unique data U with a plain law (D <= U: no repetition); a data-constrained law
   (Muennighoff et al. 2023) takes U into the loss instead, and D may repeat it in epochs.
+
+With a ``context`` the compute is also counted with attention: C = (k N + k n_layer context d_model) D at the
+aspect ratio (``optimal.FlopsPerToken.attention``, Kaplan et al. 2020, as ``optimal plan --context`` counts it).
 
 The law's loss falls as N or D grows, so the smallest compute cap binds unless the N and D caps together allow
 less (then the run is the corner N = N_max, D = D_max); on the compute line the optimum is the compute-optimal N
@@ -43,11 +56,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..allocation.allocate import allocate_law, law_in
+from ..allocation.flops import FlopsPerToken
 from ..allocation.draws import _check_draws
 from ..errors import OptimalError, PlanningError, check_count
 from ..laws import DataConstrained
 from ..planning.cost import HardwareEstimate, hardware_estimate, hardware_figures
+from ..planning.layout import Layout, layout_memory
 from ..planning.memory import SHARDING, _replicated_and_sharded, training_memory
+from ..planning.shapes import DEFAULT_ASPECT_RATIO, MAX_PARAMS, parameter_count, shape_at_depth, shape_for_params
 from .._util.precision import float64_scope
 from .._util.results import Issue, Status
 from .._util.stats import interval
@@ -58,6 +74,7 @@ UNITS = {"deadline_days": "day", "n_accelerators": "accelerator", "max_cost": "c
          "max_energy_mwh": "mwh", "unique_tokens": "unique_token"}
 COMPUTE_CAPS = ("deadline_days", "max_cost", "max_energy_mwh")  # limits that cap compute
 KWH_PER_MWH = 1000.0
+ZERO_STAGE = {"none": 0, "zero1": 1, "zero2": 2, "zero3": 3}  # the sharding names of planning.memory as ZeRO stages
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,15 +123,18 @@ class Constraints:
 @dataclasses.dataclass(frozen=True)
 class Setup:
     """The fixed figures the caps are computed from, as arrays (a pytree): dense peak FLOP/s, MFU, power per
-    accelerator (W; 1.0 when unknown, and then no energy limit is allowed), PUE, price per accelerator-hour, memory per accelerator (bytes), the training
-    state's bytes per parameter kept whole on every accelerator and split across them (the ZeRO stage's), and k."""
+    accelerator (W; 1.0 when unknown, and then no energy limit is allowed), PUE, price per accelerator-hour, the
+    memory cap's terms (``state_bytes``: the accelerator's memory less the activations on the shape where the cap
+    falls; ``replicated_bytes_per_param`` R and ``sharded_bytes_per_param`` S: the busiest accelerator holds
+    N (R + S / n) bytes of training state on n accelerators; a cap at a boundary between shapes is
+    ``state_bytes`` = N_max, R = 1, S = 0), and k (a number, or a ``FlopsPerToken`` with attention)."""
 
     peak_flops_per_second: float
     mfu: float
     power_watts: float
     pue: float
     price_per_accelerator_hour: float
-    memory_bytes: float
+    state_bytes: float
     replicated_bytes_per_param: float
     sharded_bytes_per_param: float
     flops_per_param_token: float
@@ -127,17 +147,11 @@ class Setup:
         return cls(*children)
 
 
-def memory_per_accelerator(n_params, n_accelerators, setup):
-    """Bytes each of ``n_accelerators`` holds for a model of ``n_params`` parameters: the training state of
-    ``optimal.planning.memory`` (``bytes_per_accelerator``'s model: the replicated part whole, the sharded part split
-    evenly), as a JAX expression so that the memory cap can be differentiated in the accelerators' count.
-
-    ACTIVATIONS PLUG IN HERE: activations per accelerator (``optimal.planning.activations``, the layout helper's
-    ``memory_per_accelerator``) add a term that depends on the shape, micro-batch and layout. The cap on N below
-    (``_log_caps``) divides the memory by this function at N = 1, which holds only while it is linear in N; with
-    activations, solve ``memory_per_accelerator(N) = memory_bytes`` for N instead (a monotone root).
-    """
-    return n_params * (setup.replicated_bytes_per_param + setup.sharded_bytes_per_param / n_accelerators)
+def _log_training(flops, log_n):
+    """log training FLOPs per token at log N: k N, or a ``FlopsPerToken``'s (attention counted)."""
+    if isinstance(flops, FlopsPerToken):
+        return flops.log_training(log_n)
+    return jnp.log(flops) + log_n
 
 
 def _log_caps(values, given, setup, data_cap):
@@ -151,8 +165,9 @@ def _log_caps(values, given, setup, data_cap):
     caps = {}
     for name, figure in (("deadline_days", "wall_clock_days"), ("max_cost", "cost"), ("max_energy_mwh", "energy_mwh")):
         caps[name] = jnp.where(given[name], jnp.log(values[name]) - jnp.log(per_flop[figure]), jnp.inf)
-    caps["memory"] = jnp.where(given["n_accelerators"],
-                               jnp.log(setup.memory_bytes) - jnp.log(memory_per_accelerator(1.0, n, setup)), jnp.inf)
+    # the memory model on the shape where the cap falls (``_memory_cap``): N (R + S / n) = memory - activations
+    state_per_param = setup.replicated_bytes_per_param + setup.sharded_bytes_per_param / n
+    caps["memory"] = jnp.where(given["n_accelerators"], jnp.log(setup.state_bytes) - jnp.log(state_per_param), jnp.inf)
     caps["unique_tokens"] = jnp.where(given["unique_tokens"] & data_cap, jnp.log(values["unique_tokens"]), jnp.inf)
     return caps
 
@@ -161,11 +176,10 @@ def _run(law, values, given, setup, data_cap):
     """The optimum for the limits ``values`` (``{name: limit}``, masked by ``given``): ``(loss, aux)`` with the
     allocation and caps."""
     caps = _log_caps(values, given, setup, data_cap)
-    log_k = jnp.log(setup.flops_per_param_token)
     log_n_max, log_d_max = caps["memory"], caps["unique_tokens"]
     log_c_cap = jnp.min(jnp.stack([caps[name] for name in COMPUTE_CAPS]))
     # past k N_max D_max no compute can be spent: the run is the corner, and the compute caps do not bind
-    log_c = jnp.minimum(log_c_cap, log_k + log_n_max + log_d_max)
+    log_c = jnp.minimum(log_c_cap, _log_training(setup.flops_per_param_token, log_n_max) + log_d_max)
     if not data_cap:
         law = law._replace(unique_tokens=jnp.where(given["unique_tokens"], values["unique_tokens"], law.unique_tokens))
     run = allocate_law(law, jnp.exp(log_c), setup.flops_per_param_token, log_d_max, log_n_max)
@@ -200,10 +214,9 @@ def _solve_draws(laws, values, given, setup):
 
 def _binding(out, values, setup, data_cap, rtol=1e-9):
     """``{name: bool}`` for every limit given: whether it binds (numpy, from one solution's arrays)."""
-    log_k = math.log(float(setup.flops_per_param_token))
     caps = {name: float(v) for name, v in out["log_caps"].items()}
     log_n_max, log_d_max = caps["memory"], caps["unique_tokens"]
-    corner = log_k + log_n_max + log_d_max <= float(out["log_c_cap"])
+    corner = float(_log_training(setup.flops_per_param_token, log_n_max)) + log_d_max <= float(out["log_c_cap"])
     bound = int(out["bound"])
     memory = corner or bound == 2
     binds = {}
@@ -228,7 +241,8 @@ class BestRun:
     or None, "n_tokens_max_from_unique_data": D cap or None}``; shadow_prices: ``{limit: d loss / d limit}`` in nats per unit of the limit (``UNITS``);
     compute_equivalents: ``{limit: FLOPs}``, the compute that buys the same loss at the unconstrained optimum;
     loss_per_flop: dL*/dC there; hardware: the run's hours, days, energy and cost with their assumptions;
-    memory: the memory model's assumptions; unique_data: how U enters ("cap" on D with a plain law, "law" for a
+    memory: the memory model's assumptions (with a context: the layout, micro-batch, and the shape and activations
+    where the cap falls); flops_model: None (C = k N D) or the attention FLOPs model's assumptions; unique_data: how U enters ("cap" on D with a plain law, "law" for a
     data-constrained law, None); intervals: with draws, ``{figure: {lo, hi, se}}`` and counts, else None.
     """
 
@@ -247,6 +261,7 @@ class BestRun:
     memory: dict
     unique_data: str | None
     intervals: dict | None = None
+    flops_model: dict | None = None
 
     @property
     def status(self) -> Status:
@@ -272,8 +287,19 @@ class BestRun:
 
     @property
     def notes(self) -> tuple:
-        found = [Issue("activations", "memory counts weights, gradients and optimiser state "
-                                      f"({self.memory['sharding']}); activations are not counted")]
+        if self.flops_model is None:
+            found = [Issue("activations", "memory counts weights, gradients and optimiser state "
+                                          f"({self.memory['sharding']}); activations are not counted (give a context)")]
+        else:
+            found = [Issue("activations", f"memory counts the training state and activations of micro-batches of "
+                                          f"{self.memory['micro_batch']} x {self.memory['context']} tokens (Korthikanti "
+                                          "et al. 2022) on the shape built for N at aspect ratio "
+                                          f"{self.memory['aspect_ratio']:g}"),
+                     Issue("attention-flops", f"compute counts attention: {self.flops_model['model']}")]
+            if self.memory.get("cap_at") == "boundary":
+                found.append(Issue("memory-boundary", "the memory cap falls where the shapes change (the next "
+                                                      "shape's memory jumps past the accelerator's): its price in "
+                                                      "accelerators is 0 locally"))
         if self.unique_data == "cap":
             found.append(Issue("unique-data", "a plain law: unique tokens cap D (no repetition); a data-constrained "
                                               "law would let D repeat them"))
@@ -305,7 +331,7 @@ class BestRun:
                 "loss_nats": self.loss_nats, "compute_flops": self.compute_flops, "binding": list(self.binding),
                 "caps": self.caps, "shadow_prices": prices, "loss_per_flop_at_unconstrained_optimum":
                 self.loss_per_flop, "converged": self.converged, "memory": self.memory,
-                "unique_data": self.unique_data, "hardware": self.hardware.to_dict(),
+                "unique_data": self.unique_data, "flops_model": self.flops_model, "hardware": self.hardware.to_dict(),
                 "intervals": None if self.intervals is None else {
                     key: self.intervals[key] for key in ("confidence", "n_draws", "n_not_converged", "n_params",
                                                          "n_tokens", "loss_nats", "compute_flops")},
@@ -341,11 +367,74 @@ class BestRun:
         return "\n".join(lines)
 
 
-def _setup(accelerator, precision, mfu, pue, power_watts, price, optimizer, sharding, k, constraints):
-    """The checked hardware (a ``HardwareEstimate`` of one FLOP, for its checked figures and assumptions) and the
-    ``Setup`` arrays."""
-    if sharding not in SHARDING:
+def _memory_cap(room, n, layout, micro_batch, context, ratio, optimizer, precision):
+    """The memory cap's terms with activations (module docstring): ``(state_bytes, R, S, at)`` with
+    ``N_max = state_bytes / (R + S / n)`` and ``at`` a dict saying where the cap falls (the shape, its
+    activations, "root" or "boundary"; "none" when no shape up to ``MAX_PARAMS`` fills the memory)."""
+    t, p = layout.tensor, layout.pipeline
+    if n % (t * p):
+        raise PlanningError(f"n_accelerators {n} is not a multiple of tensor x pipeline parallel {t} x {p}: the "
+                            "data-parallel degree is n_accelerators / (t p)")
+    d = n // (t * p)
+    one, two = dataclasses.replace(layout, data=d), dataclasses.replace(layout, data=2 * d)
+
+    def memory(shape, lay):
+        return layout_memory(1.0, shape, lay, micro_batch, context, optimizer=optimizer, precision=precision)
+
+    def where(shape, act, kind):
+        return {"cap_at": kind, "shape_at_cap": {"n_layer": shape.n_layer, "d_model": shape.d_model,
+                                                 "n_heads": shape.n_heads}, "activation_bytes_at_cap": act}
+
+    layers, fitted = p, None  # fitted: the last shape laid out whose whole range of N fits
+    while True:
+        shape = shape_at_depth(layers, ratio)
+        if parameter_count(shape).total > MAX_PARAMS:
+            return math.inf, 1.0, 0.0, {"cap_at": "none", "shape_at_cap": None, "activation_bytes_at_cap": None}
+        if shape.n_heads % t:  # no such layout of this shape: its range of N is skipped
+            layers += 1
+            continue
+        at_d = memory(shape, one)
+        per_param, act = at_d.model_state_bytes, at_d.activations
+        top = parameter_count(shape_at_depth(layers + 1, ratio)).total  # above this shape's range of N
+        if per_param * top + act <= room:
+            layers, fitted = layers + 1, layers
+            continue
+        root = (room - act) / per_param
+        found = shape_for_params(root, ratio).n_layer if root >= 1 else 0
+        if found == layers:  # the root lies on this shape: N (R + S/n) + act = room, R and S from d and 2d replicas
+            sharded_d = 2 * d * (per_param - memory(shape, two).model_state_bytes)  # S_d: bytes/param over d
+            replicated = per_param - sharded_d / d
+            return room - act, replicated, sharded_d * t * p, where(shape, act, "root")
+        if found > layers:
+            layers, fitted = layers + 1, layers
+            continue
+        # the memory jumps past the room at this shape: N_max is the top of the last shape laid out that fits
+        if fitted is None:
+            raise PlanningError(f"not even the smallest model of this layout fits: {shape.n_layer} layers of width "
+                                f"{shape.d_model} need {act / 1e9:.4g} GB of activations alone for a micro-batch of "
+                                f"{micro_batch} x {context} tokens, of {room / 1e9:g} GB; a smaller micro-batch, "
+                                "recomputation or more tensor/pipeline parallelism")
+        lo, hi = (math.log(parameter_count(shape_at_depth(n_layer, ratio)).total) for n_layer in (fitted, fitted + 1))
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (lo, mid) if shape_for_params(math.exp(mid), ratio).n_layer > fitted else (mid, hi)
+        top = shape_at_depth(fitted, ratio)
+        return math.exp(lo), 1.0, 0.0, where(top, memory(top, one).activations, "boundary")
+
+
+def _setup(accelerator, precision, mfu, pue, power_watts, price, optimizer, sharding, k, constraints, layout,
+           micro_batch, context, aspect_ratio):
+    """The checked hardware (a ``HardwareEstimate`` of one FLOP, for its checked figures and assumptions), the
+    ``Setup`` arrays, the memory model's assumptions and the FLOPs model's (None without a context)."""
+    if sharding is not None and sharding not in SHARDING:
         raise PlanningError(f"unknown sharding {sharding!r}; choose one of {', '.join(SHARDING)}")
+    if layout is not None and not isinstance(layout, Layout):
+        raise PlanningError(f"layout must be an optimal.planning.Layout, not {type(layout).__name__}")
+    if layout is not None and sharding is not None:
+        raise PlanningError("give the ZeRO stage in the layout (Layout(zero=...)) or sharding, not both")
+    if context is None and (layout is not None or micro_batch is not None):
+        raise PlanningError("a layout or a micro-batch sizes activations: give the context (tokens per sequence)")
+    sharding = "zero3" if sharding is None else sharding
     unit = hardware_estimate(1.0, accelerator, precision=precision, mfu=mfu, pue=pue, power_watts=power_watts,
                              price_per_accelerator_hour=price, n_accelerators=constraints.n_accelerators)
     if constraints.max_energy_mwh is not None and unit.power_watts is None:
@@ -355,21 +444,53 @@ def _setup(accelerator, precision, mfu, pue, power_watts, price, optimizer, shar
         raise PlanningError("max_cost with a price of 0 per accelerator-hour caps nothing: give the price")
     if isinstance(k, bool) or not isinstance(k, (int, float)) or not (math.isfinite(k) and k > 0):
         raise PlanningError(f"flops_per_param_token must be a positive finite number, got {k!r}")
-    replicated, sharded = _replicated_and_sharded(training_memory(1.0, optimizer, precision), sharding)
+    room = float(unit.accelerator.memory_bytes)
+    flops, flops_model = float(k), None
+    if context is None:
+        replicated, sharded = _replicated_and_sharded(training_memory(1.0, optimizer, precision), sharding)
+        state, cap_at = room, None
+        memory = {"model": "optimal.planning.memory: weights, gradients and optimiser state; activations not counted "
+                           "(give a context)", "sharding": sharding}
+    else:
+        ratio = DEFAULT_ASPECT_RATIO if aspect_ratio is None else aspect_ratio
+        layout = Layout(zero=ZERO_STAGE[sharding]) if layout is None else layout
+        b = 1 if micro_batch is None else micro_batch
+        if layout.expert > 1:
+            raise PlanningError("expert parallelism needs a mixture of experts: the shapes built at the aspect ratio "
+                                "are dense")
+        shape_for_params(1e9, ratio)  # checks the aspect ratio with its own message
+        layout_memory(1.0, shape_at_depth(max(layout.pipeline, 1), ratio), Layout(pipeline=layout.pipeline), b,
+                      context, optimizer=optimizer, precision=precision)  # checks micro-batch, context, optimizer
+        flops = FlopsPerToken.attention(context, aspect_ratio=ratio, training_per_param=float(k))
+        flops_model = {"model": "k (N + n_layer context d_model) per token at the aspect ratio (Kaplan et al. 2020, "
+                                "section 2.1; optimal.FlopsPerToken.attention)", "context": context,
+                       "aspect_ratio": ratio, "flops_per_param_token": float(k)}
+        if constraints.n_accelerators is None:
+            state, replicated, sharded, cap_at = math.inf, 1.0, 0.0, None
+        else:
+            state, replicated, sharded, cap_at = _memory_cap(room, constraints.n_accelerators, layout, b, context,
+                                                             ratio, optimizer, precision)
+        memory = {"model": "optimal.planning.layout_memory: training state on the first pipeline stage plus "
+                           "activations (Korthikanti et al. 2022, Table 2) on the shape built for N at the aspect "
+                           "ratio", "layout": {key: value for key, value in layout.to_dict().items()
+                                               if key not in ("data_parallel", "accelerators")},
+                  "micro_batch": b, "context": context, "aspect_ratio": ratio, **(cap_at or {})}
     setup = Setup(*(jnp.asarray(x, jnp.float64) for x in (
         unit.peak_flops_per_second, unit.mfu, 1.0 if unit.power_watts is None else unit.power_watts, unit.pue,
-        unit.price_per_accelerator_hour, unit.accelerator.memory_bytes, replicated, sharded, float(k))))
-    memory = {"model": "optimal.planning.memory: weights, gradients and optimiser state; activations not counted",
-              "optimizer": optimizer, "precision": precision, "sharding": sharding,
-              "accelerator_memory_bytes": unit.accelerator.memory_bytes,
-              "bytes_per_param_replicated": replicated, "bytes_per_param_sharded": sharded}
-    return unit, setup, memory
+        unit.price_per_accelerator_hour, state, replicated, sharded)),
+        flops if isinstance(flops, FlopsPerToken) else jnp.asarray(flops, jnp.float64))
+    per_param = cap_at is None or cap_at["cap_at"] == "root"  # else R, S are the boundary's placeholders
+    memory = {**memory, "optimizer": optimizer, "precision": precision, "accelerator_memory_bytes": room,
+              "bytes_per_param_replicated": replicated if per_param else None,
+              "bytes_per_param_sharded": sharded if per_param else None}
+    return unit, setup, memory, flops_model
 
 
 @float64_scope
 def best_run(law, constraints, *, accelerator="h100", precision="bf16", mfu=None, pue=None, power_watts=None,
-             price_per_accelerator_hour=None, optimizer="adam", sharding="zero3",
-             flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, draws=None) -> BestRun:
+             price_per_accelerator_hour=None, optimizer="adam", sharding=None,
+             flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, context=None, micro_batch=None, layout=None,
+             aspect_ratio=None, draws=None) -> BestRun:
     """The N and D that minimise ``law``'s loss within ``constraints``, with every limit's shadow price.
 
     Args:
@@ -380,9 +501,14 @@ def best_run(law, constraints, *, accelerator="h100", precision="bf16", mfu=None
       accelerator, precision, mfu, pue, power_watts, price_per_accelerator_hour: as for
         ``optimal.planning.hardware_estimate`` (defaults: h100, bf16, MFU 0.4, PUE 1.1, TDP, 2.0 a placeholder).
       optimizer, sharding: the training state's bytes per parameter (``optimal.planning.training_memory``) and how
-        it is split over the accelerators ("none", "zero1", "zero2", "zero3"); memory caps N only with
-        ``n_accelerators``.
+        it is split over the accelerators ("none", "zero1", "zero2", "zero3"; default "zero3"); memory caps N only
+        with ``n_accelerators``.
       flops_per_param_token: k in C = k N D.
+      context: tokens per training sequence: counts attention FLOPs (k n_layer context d_model per token) and the
+        activations in the memory cap (``optimal.planning.layout_memory`` on the shape built for N at
+        ``aspect_ratio``, default 128). micro_batch: sequences per micro-batch (default 1). layout: an
+        ``optimal.planning.Layout`` (its tensor, pipeline, ZeRO stage, sequence parallelism and recomputation; the
+        data-parallel degree is n_accelerators / (t p)); default: ``Layout(zero=sharding's stage)``.
       draws: a ``BootstrapResult`` of the law's fit: every converged draw answers too (one vmapped program), and
         every figure gets its percentile interval.
 
@@ -392,8 +518,9 @@ def best_run(law, constraints, *, accelerator="h100", precision="bf16", mfu=None
     """
     if not isinstance(constraints, Constraints):
         raise OptimalError(f"constraints must be a Constraints, not {type(constraints).__name__}")
-    unit, setup, memory = _setup(accelerator, precision, mfu, pue, power_watts, price_per_accelerator_hour, optimizer,
-                                 sharding, flops_per_param_token, constraints)
+    unit, setup, memory, flops_model = _setup(accelerator, precision, mfu, pue, power_watts, price_per_accelerator_hour,
+                                              optimizer, sharding, flops_per_param_token, constraints, layout,
+                                              micro_batch, context, aspect_ratio)
     law = law_in(law, np.float64)
     data_cap = not isinstance(law, DataConstrained)
     values = constraints.given()
@@ -423,6 +550,7 @@ def best_run(law, constraints, *, accelerator="h100", precision="bf16", mfu=None
               else None},
         shadow_prices=shadow, compute_equivalents={name: value / slope + 0.0 for name, value in shadow.items()},
         loss_per_flop=slope, converged=bool(out["converged"]), hardware=hardware, memory=memory,
+        flops_model=flops_model,
         unique_data=None if constraints.unique_tokens is None else "cap" if data_cap else "law",
         intervals=intervals)
 

@@ -16,10 +16,10 @@ import pytest
 
 import optimal
 from optimal import Constraints, best_run
-from optimal.analysis.constrained import UNITS, memory_per_accelerator
+from optimal.analysis.constrained import UNITS
 from optimal.errors import PlanningError
 from optimal.laws.chinchilla import CHINCHILLA
-from optimal.planning import bytes_per_accelerator, training_memory
+from optimal.planning import Layout, bytes_per_accelerator, layout_memory, shape_for_params, training_memory
 
 LAW = optimal.preset("epoch2024")
 DAY_FLOPS = 1024 * 989.5e12 * 0.4 * 86400  # 1024 H100s (dense bf16 peak) at MFU 0.4, one day
@@ -115,10 +115,9 @@ def test_a_memory_cap_makes_compute_worth_less_than_it_buys(scenarios):
 @pytest.mark.parametrize("sharding", ["none", "zero1", "zero2", "zero3"])
 def test_memory_per_accelerator_is_the_planning_model(sharding):
     run = solve(dict(max_cost=1e6, n_accelerators=64), sharding)
-    setup_parts = run.memory["bytes_per_param_replicated"], run.memory["bytes_per_param_sharded"]
-    setup = types.SimpleNamespace(replicated_bytes_per_param=setup_parts[0], sharded_bytes_per_param=setup_parts[1])
+    per_param = run.memory["bytes_per_param_replicated"] + run.memory["bytes_per_param_sharded"] / 64
     expected = bytes_per_accelerator(training_memory(7e9), 64, sharding)
-    assert float(memory_per_accelerator(7e9, 64, setup)) == pytest.approx(expected, rel=1e-15)
+    assert 7e9 * per_param == pytest.approx(expected, rel=1e-15)
     assert run.caps["n_params_max_from_memory"] * expected / 7e9 == pytest.approx(80e9, rel=1e-12)
 
 
@@ -164,7 +163,63 @@ def test_a_data_constrained_law_takes_the_unique_tokens_as_its_u():
     assert run.shadow_prices["unique_tokens"] == pytest.approx((up - down) / (2e-4 * 1e11), rel=1e-6)
 
 
+# with a context: activations in the memory cap (a layout of 256 accelerators, ZeRO-1, full recomputation, where the
+# cap falls inside one shape's range of N) and attention in the FLOPs; one compiled program for all of them
+CONTEXT = dict(layout=Layout(zero=1, recompute="full"), context=2048, micro_batch=1)
+ACTIVE = dict(deadline_days=365.0, n_accelerators=256)
+
+
+@pytest.fixture(scope="module")
+def with_activations():
+    return solve(ACTIVE, None, **CONTEXT)
+
+
+def test_activations_cap_n_where_the_layout_memory_fills_the_accelerator(with_activations):
+    run = with_activations
+    assert run.ok and set(run.binding) == {"deadline_days", "n_accelerators", "memory"}
+    assert run.memory["cap_at"] == "root" and run.memory["activation_bytes_at_cap"] > 0
+    n = run.n_params
+    assert n == pytest.approx(run.caps["n_params_max_from_memory"], rel=1e-12)
+    shape = shape_for_params(n)  # the shape optimal plan builds for N
+    assert shape.n_layer == run.memory["shape_at_cap"]["n_layer"]
+    held = layout_memory(n, shape, Layout(1, 1, 256, 1, 1, False, "full"), 1, 2048)
+    assert held.total_bytes == pytest.approx(80e9, rel=1e-12) and held.activations > 0.01 * held.total_bytes
+    # attention FLOPs: C = k (N + n_layer context d_model) D at the aspect ratio
+    flops = optimal.FlopsPerToken.attention(2048, aspect_ratio=128.0)
+    assert run.compute_flops == pytest.approx(float(flops.training(n)) * run.n_tokens, rel=1e-12)
+    assert run.flops_model["context"] == 2048 and any(note.code == "attention-flops" for note in run.notes)
+
+
+def test_activations_cap_prices_agree_with_finite_differences(with_activations):
+    """The cap's root moves with the accelerators through the sharded state (ZeRO-1): d N_max / d n, exact, against
+    steps of one accelerator (h = 1/256: truncation ~1.5e-5 relative: rtol 1e-4)."""
+    for limit, step, rtol in (("n_accelerators", 1, 1e-4), ("deadline_days", 365e-4, 1e-6)):
+        up, down = (solve(dict(ACTIVE, **{limit: ACTIVE[limit] + s * step}), None, **CONTEXT).loss_nats
+                    for s in (1, -1))
+        assert with_activations.shadow_prices[limit] == pytest.approx((up - down) / (2 * step), rel=rtol), limit
+    # without the activations the same accelerators hold a larger model
+    assert with_activations.n_params < solve(ACTIVE, "zero1").caps["n_params_max_from_memory"]
+
+
+def test_a_cap_where_the_shapes_change_is_the_last_shape_that_fits():
+    """Tensor parallel 2 skips the shapes of odd heads; the memory jumps past the accelerator's at the next even one:
+    N_max is the top of the last shape laid out, and more accelerators do not move it (ZeRO-1 shards little)."""
+    layout = Layout(tensor=2, pipeline=2, zero=1, sequence_parallel=True, recompute="selective")
+    run = solve(dict(deadline_days=365.0, n_accelerators=64), None, layout=layout, context=4096, micro_batch=2)
+    assert run.memory["cap_at"] == "boundary" and "memory" in run.binding
+    n = run.n_params
+    top = shape_for_params(n)
+    assert top.n_layer == run.memory["shape_at_cap"]["n_layer"] and top.n_heads % 2 == 0
+    assert shape_for_params(n * (1 + 1e-9)).n_layer == top.n_layer + 1
+    assert layout_memory(n, top, Layout(2, 2, 16, 1, 1, True, "selective"), 2, 4096).total_bytes <= 80e9
+    assert run.to_dict()["memory"]["bytes_per_param_sharded"] is None
+
+
 @pytest.mark.parametrize("call, message", [
+    (lambda: solve(dict(max_cost=10), None, layout=Layout()), "give the context"),
+    (lambda: solve(dict(max_cost=10), "zero1", layout=Layout(), context=2048), "not both"),
+    (lambda: solve(dict(max_cost=10, n_accelerators=6), None, layout=Layout(tensor=4), context=2048),
+     "not a multiple of tensor x pipeline"),
     (lambda: Constraints(deadline_days=30), "deadline_days needs n_accelerators"),
     (lambda: Constraints(max_cost=-1), "max_cost must be a positive finite number"),
     (lambda: Constraints(n_accelerators=1.5, max_cost=1), "n_accelerators"),
