@@ -74,6 +74,7 @@ UNITS = {"deadline_days": "day", "n_accelerators": "accelerator", "max_cost": "c
          "max_energy_mwh": "mwh", "unique_tokens": "unique_token"}
 COMPUTE_CAPS = ("deadline_days", "max_cost", "max_energy_mwh")  # limits that cap compute
 KWH_PER_MWH = 1000.0
+ROOM_MARGIN = 1e-12
 ZERO_STAGE = {"none": 0, "zero1": 1, "zero2": 2, "zero3": 3}  # the sharding names of planning.memory as ZeRO stages
 
 
@@ -404,7 +405,8 @@ def _memory_cap(room, n, layout, micro_batch, context, ratio, optimizer, precisi
         if found == layers:  # the root lies on this shape: N (R + S/n) + act = room, R and S from d and 2d replicas
             sharded_d = 2 * d * (per_param - memory(shape, two).model_state_bytes)  # S_d: bytes/param over d
             replicated = per_param - sharded_d / d
-            return room - act, replicated, sharded_d * t * p, where(shape, act, "root")
+            # less 1e-12 relative: the run found fits when its memory is recomputed (rounding would say "does not")
+            return (room - act) * (1 - ROOM_MARGIN), replicated, sharded_d * t * p, where(shape, act, "root")
         if found > layers:
             layers, fitted = layers + 1, layers
             continue

@@ -5,18 +5,26 @@ limits" (``optimal.best_run``): the wall clock on ``--accelerators`` (their memo
 ``--price-per-hour``, energy at the accelerator's power and ``--pue``, and ``--unique-tokens`` (a cap on D with a
 plain law, the law's U with a data-constrained one). It prints the run, which limits bind and each one's shadow
 price, then the plan of that run (``optimal.plan_training``, as for every other question).
+
+With ``--context T`` the compute counts attention and the memory cap counts activations
+(``optimal.planning.layout_memory`` on the shape built for N at ``--aspect-ratio``), for ``--micro-batch`` and the
+layout options (``--tensor-parallel``, ``--pipeline-parallel``, ``--zero``, ``--sequence-parallel``,
+``--recompute``; ZeRO-3 over all accelerators when none is given); the layout section of the plan then shows the
+best run's memory as ``optimal plan`` shows any run's.
 """
 
 import optimal
 from optimal.errors import OptimalError
 
-from . import common
+from . import common, plan_layout
 
 OPTIONS = ("deadline_days", "max_cost", "max_energy_mwh")
 # the options of other questions, which a constrained plan answers for itself
 _OTHER_QUESTIONS = {"compute": "--compute", "target_loss": "--target-loss", "params": "--params", "tokens": "--tokens",
                     "shape": "--shape", "inference_tokens": "--inference-tokens", "decide": "--decide",
-                    "max_tokens": "--max-tokens", "max_params": "--max-params", "context": "--context"}
+                    "max_tokens": "--max-tokens", "max_params": "--max-params",
+                    "global_batch": "--global-batch (the constrained plan assumes a full pipeline)",
+                    "expert_parallel": "--expert-parallel (the shapes at the aspect ratio are dense)"}
 
 
 def add_options(parser):
@@ -53,31 +61,49 @@ def best_run_from_args(args, device):
             draws = draws.group(str(args.group))
     elif args.group is not None:
         raise OptimalError("--group names a group of a joint fit record: give --fit")
+    layout = None
+    if any(getattr(args, name, None) is not None for name in plan_layout.DEGREES):
+        layout = optimal.planning.Layout(tensor=args.tensor_parallel or 1, pipeline=args.pipeline_parallel or 1,
+                                         zero=0 if args.zero is None else args.zero,
+                                         sequence_parallel=bool(args.sequence_parallel),
+                                         recompute=args.recompute or "none")
+    if args.context is None and (layout is not None or args.micro_batch is not None):
+        raise OptimalError("the layout options need --context T (tokens per sequence) to size the activations")
+    if args.context is not None and args.activation_memory is not None:
+        raise OptimalError("--context sizes the activations in the constrained plan's memory cap: not with "
+                           "--activation-memory")
     constraints = optimal.Constraints(deadline_days=args.deadline_days, n_accelerators=args.accelerators,
                                       max_cost=args.max_cost, max_energy_mwh=args.max_energy_mwh,
                                       unique_tokens=args.unique_tokens)
     return optimal.best_run(law, constraints, accelerator=device, precision=args.precision, mfu=args.mfu, pue=args.pue,
                             power_watts=args.power, price_per_accelerator_hour=args.price_per_hour,
-                            optimizer=args.optimizer, flops_per_param_token=k, draws=draws), law, k
+                            optimizer=args.optimizer, flops_per_param_token=k, context=args.context,
+                            micro_batch=args.micro_batch, layout=layout, aspect_ratio=args.aspect_ratio,
+                            draws=draws), law, k
 
 
 def section(args, device, plan):
     """``(json, lines, run)``: the JSON keys of a constrained plan, the text lines, and the ``BestRun``. ``plan`` is
     ``optimal plan``'s own planner (``plan(n_params=, n_tokens=, flops_per_param_token=)``)."""
     run, law, k = best_run_from_args(args, device)
-    found = plan(n_params=run.n_params, n_tokens=run.n_tokens, flops_per_param_token=k)
+    per_token = {} if run.flops_model is None else {"training_flops_per_token": run.compute_flops / run.n_tokens}
+    found = plan(n_params=run.n_params, n_tokens=run.n_tokens, flops_per_param_token=k, **per_token)
+    layout, layout_lines = plan_layout.section(args, found, device)
     how = None if run.unique_data is None else {
         "cap": f"unique data: D <= U = {args.unique_tokens:.4g} tokens (a plain law: no repetition)",
         "law": f"unique data: U = {args.unique_tokens:.4g} tokens in the data-constrained law (Muennighoff et al. "
                "2023): D may repeat it"}[run.unique_data]
     output = {"question": "constrained", "constrained": run.to_dict(), "loss": run.loss_nats,
               "loss_from": "the law at the best run under the constraints", "plan": found.to_dict(),
-              "unique_data": how, "law": common.law_json(law)}
+              "unique_data": how, "layout": layout, "law": common.law_json(law)}
     source = f"fit record {args.fit}" if args.fit else f"coefficients {args.coefficients}" if args.coefficients else \
         f"preset {args.preset or optimal.DEFAULT_PRESET}"
     lines = [run.summary(), f"  law: {source}"] + ([f"  {how}"] if how else []) + \
         [f"  shadow price: d loss / d limit; compute-equivalent: the FLOPs that buy the same loss at the compute-optimal "
-         f"run (no cap on N or D) spending {run.compute_flops:.4g} FLOPs", "", found.summary()]
+         f"run (no cap on N or D) spending {run.compute_flops:.4g} FLOPs"] + \
+        [f"  note: {note.message}" for note in run.notes if note.code in ("activations", "attention-flops",
+                                                                             "memory-boundary")] + \
+        ["", found.summary()] + layout_lines
     return output, lines, run
 
 

@@ -39,12 +39,35 @@ def test_text_says_what_binds_its_price_and_the_assumptions(capsys):
 @pytest.mark.parametrize("argv, message", [
     (["plan", "--deadline-days", "30"], "deadline_days needs n_accelerators"),
     (DONE_WHEN + ["--compute", "1e24"], "not with --compute"),
-    (DONE_WHEN + ["--context", "4096"], "not with --context"),
+    (DONE_WHEN + ["--global-batch", "512", "--context", "4096"], "not with --global-batch"),
+    (DONE_WHEN + ["--tensor-parallel", "2"], "need --context"),
+    (DONE_WHEN + ["--context", "4096", "--activation-memory", "10"], "not with --activation-memory"),
     (["plan", "--max-energy-mwh", "100", "--accelerator", "tpu-v5e"], "give power_watts"),
     (["plan", "--max-cost", "-1"], "max_cost must be a positive finite number"),
 ])
 def test_bad_mixes_are_one_error_line(capsys, argv, message):
     assert_one_error(*run(capsys, argv), message)
+
+
+def test_context_counts_activations_and_attention_as_the_library_does(capsys):
+    """--context with layout options: the memory cap counts activations (optimal.best_run with the same Layout), and
+    the layout section shows the best run filling the accelerator."""
+    argv = ["plan", "--deadline-days", "365", "--accelerators", "256", "--context", "2048", "--zero", "1",
+            "--recompute", "full", "--preset", "epoch2024"]
+    code, out, err = run(capsys, argv + ["--json"])
+    assert code == 0, err
+    data = strict(out)
+    expected = optimal.best_run(optimal.preset("epoch2024"), optimal.Constraints(deadline_days=365, n_accelerators=256),
+                                context=2048, layout=optimal.planning.Layout(zero=1, recompute="full"))
+    found = data["constrained"]
+    assert found["n_params"] == expected.n_params and "memory" in found["binding"]
+    assert found["memory"]["cap_at"] == "root" and found["flops_model"]["context"] == 2048
+    layout = data["layout"]
+    assert layout["fits"] and layout["memory"]["total_bytes"] == pytest.approx(80e9, rel=1e-9)
+    assert layout["memory"]["activation_bytes"] == pytest.approx(found["memory"]["activation_bytes_at_cap"], rel=1e-12)
+    code, out, err = run(capsys, argv)
+    assert code == 0, err
+    assert "note: memory counts the training state and activations" in out and "fits" in out
 
 
 def test_help_lists_the_options(capsys):
