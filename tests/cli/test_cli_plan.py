@@ -326,6 +326,27 @@ def test_every_json_key_is_in_the_readme(capsys, files):
     assert not missing, ", ".join(missing)
 
 
+@pytest.mark.slow  # six plans: the layout (given and searched), serving, snap, constrained and MoE sections
+def test_every_json_key_of_the_plan_s_sections_is_in_json_md(capsys):
+    section = (Path(__file__).resolve().parents[2] / "docs" / "json.md").read_text().split("## optimal plan", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    skip = {"recommendation", "law", "plan.accelerator.peak_flops_per_second", "plan.memory.weights_by_precision",
+            "plan.memory.training_state.bytes_per_param_parts", "serving.accelerator.peak_flops_per_second",
+            "constrained.hardware.accelerator.peak_flops_per_second"}
+    keys = set()
+    for argv in (["plan", "--compute", "1e22", "--context", "4096", "--pipeline-parallel", "2", "--accelerators", "64"],
+                 ["plan", "--compute", "1e22", "--context", "4096", "--micro-batch", "1", "--accelerators", "64"],
+                 ["plan", "--compute", "1e22", "--serve-accelerator", "h100", "--inference-tokens", "1e12"],
+                 ["plan", "--compute", "1e22", "--snap-shape", "llama"],
+                 ["plan", "--deadline-days", "30", "--accelerators", "1024", "--context", "2048"],
+                 ["plan", "--moe-law", "krajewski2024", "--compute", "1e22"]):
+        code, out, err = run(capsys, argv + ["--json"])
+        assert code == 0, err
+        keys |= _keys(strict(out), skip)
+    missing = sorted(key for key in keys - {"schema", "law"} if f"`{key}`" not in section)
+    assert not missing, ", ".join(missing)
+
+
 def test_context_counts_attention_flops(capsys):
     # Kaplan et al. 2020, section 2.1: 6 N + 6 n_layer n_ctx d_model per training token; at a fixed aspect ratio a
     # with N = 12 n_layer d_model^2, n_layer d_model = (a N / 12)^(2/3) / a
