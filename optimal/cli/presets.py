@@ -6,6 +6,7 @@ import argparse
 from optimal.analysis.presets import check_presets, compare_presets
 from optimal.errors import BudgetError
 from optimal.laws.presets import PRESETS, REGISTRY
+from optimal.planning.hparams import HPARAM_PRESETS
 from optimal.cli import common
 from optimal.cli.common import warn
 
@@ -26,7 +27,9 @@ JSON (--json): {"schema": "optimal.presets/1", "mode": "list", "preset_option" (
 ({"form", coefficients} or null), "allocation" ({"model_coef", "model_exp", "tokens_coef", "tokens_exp"} or
 null), "units": {"params", "compute", "k"}, "fitted_range": {"N", "D", "C" ([min, max] or null), "source"},
 "source": {"paper", "where", "url"}, "notes", "vectors": [{"quantity", "inputs", "expected", "rel_tol",
-"printed", "reproduces", "expected_ratio"} (with --check also "computed", "rel_error", "ok")]}], and with --check
+"printed", "reproduces", "expected_ratio"} (with --check also "computed", "rel_error", "ok")]}], "hparam_presets"
+(the hyperparameter laws of optimal hparams: [{"name", "title", "source", "learning_rate", "batch_size_tokens",
+"convention", "fitted_range", "setting"}]), and with --check
 "status", "warnings", "notes" of the check; with
 --compare: {"schema", "mode": "compare", "status", "compute", "convention", "answers": [{"preset", "kind",
 "compute", "own": {"N", "D", "tokens_per_param", "loss", "N_unit"}, "converted": {"N", "D",
@@ -82,6 +85,12 @@ def _listing(check):
                   f"  source: {record.source.paper}",
                   f"          {record.source.where}"]
         lines += [f"  note: {n}" for n in record.notes]
+    lines += ["", "hyperparameter laws (learning rate and batch size; optimal hparams, optimal plan --hparams NAME), "
+                  "not loss laws: their names are their own"]
+    for name, law in HPARAM_PRESETS.items():
+        fitted = "; ".join(f"{k} {_fmt_range(v)}" for k, v in law.fitted_range.items())
+        lines += [f"{name}  [hyperparameters]", f"  units: {law.convention}", f"  fitted: {fitted}",
+                  f"  source: {law.source}"]
     return "\n".join(lines)
 
 
@@ -104,7 +113,8 @@ def run(args):
         warn(w.message)
     if args.json:
         presets = [record.to_dict() for record in REGISTRY.values()]
-        output = {"mode": "list", "preset_option": list(PRESETS), "presets": presets}
+        output = {"mode": "list", "preset_option": list(PRESETS), "presets": presets,
+                  "hparam_presets": [law.to_dict() for law in HPARAM_PRESETS.values()]}
         if check is not None:
             rows = iter(check.rows)  # check_presets walks REGISTRY in order, vector by vector
             for entry in presets:

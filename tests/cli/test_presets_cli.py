@@ -14,6 +14,7 @@ def test_listing_names_every_preset_with_kind_units_range_and_source(capsys):
     assert "M non-embedding FLOPs per token; C = M D" in out and "N non-embedding parameters; C = 6 N D" in out
     assert "Sec. 3.2, eq. 4" in out and "C 1e+17 to 3e+20 FLOPs" in out
     assert "N active parameters; C = 6 N_active D" in out and "optimal plan --moe-law krajewski2024" in out
+    assert "deepseek2024  [hyperparameters]" in out and "section 3.1, eq. (1)" in out
 
 
 def test_json_listing_and_check(capsys, monkeypatch):
@@ -25,6 +26,7 @@ def test_json_listing_and_check(capsys, monkeypatch):
     joint = listed["presets"][list(REGISTRY).index("ludziejewski2025")]
     assert joint["kind"] == "moe" and joint["law"]["form"] == "joint-moe" and joint["law"]["a"] == 35.91
     assert joint["units"] == {"params": "active", "compute": "C = k N_active D", "k": 6.0}
+    assert [h["name"] for h in listed["hparam_presets"]] == ["deepseek2024"]
     deepseek = listed["presets"][list(REGISTRY).index("deepseek2024")]
     assert deepseek["law"] is None and deepseek["units"] == {"params": "M", "compute": "C = M D", "k": None}
     # --check on the presets whose vectors need no solver compiled (the rest are tested in tests/laws)
