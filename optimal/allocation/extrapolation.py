@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from ..errors import OptimalError
+from ..laws.presets import REGISTRY
 
 # Tokens per parameter outside [0.1, 1e4] is outside anything a trained language model has used: an optimum
 # there says the law has (almost) stopped valuing one of N and D, which is the fit's shape, not a finding.
@@ -109,32 +110,16 @@ class FittedRange:
         return out
 
 
-# The runs each published preset was fitted on. The epoch2024 and hoffmann2022 laws were both fitted to the
-# Chinchilla runs (Hoffmann et al. 2022, Figure 4 / Approach 3).
-PRESET_RANGES = {
-    # Besiroglu et al. 2024 fitted Epoch AI's extraction of Hoffmann et al.'s Figure 4
-    # (chinchilla_epoch_svg_extracted.csv), dropping the 5 highest-loss rows; D = C / (6 N). Measured on those
-    # 240 rows: N 5.73e7..1.62e10, D 8.19e8..3.18e11 (2.45e8 with the dropped rows), C 1.40e18..1.30e22 FLOPs.
-    "epoch2024": FittedRange(5.73e7, 1.62e10, 8.19e8, 3.18e11, 1.2956e22 / 6,
-                             "Epoch AI's extraction of Hoffmann et al. 2022 Fig. 4, 240 rows (Besiroglu et al. 2024)"),
-    # Hoffmann et al. 2022 (arXiv:2203.15556), abstract: "over 400 language models ranging from 70 million to
-    # over 16 billion parameters on 5 to 500 billion tokens". The paper gives no largest compute: the largest
-    # N x D is taken from Epoch's extraction of the same runs (1.30e22 FLOPs at k = 6).
-    "hoffmann2022": FittedRange(7e7, 1.6e10, 5e9, 5e11, 1.2956e22 / 6,
-                                "Hoffmann et al. 2022 abstract (N, D); largest run from Epoch AI's extraction of Fig. 4"),
-    # Kaplan et al. 2020 (arXiv:2001.08361), Section 3: models of 768 to 1.5e9 non-embedding parameters, data
-    # sets of 22 million to 23 billion tokens (WebText2 holds 2.29e10). ASSUMED: the L(N, D) fit (Section 4)
-    # spans that whole range and its largest run is the 1.5e9 model on all 2.29e10 tokens (the paper gives no
-    # per-run table; early stopping means the tokens actually seen may be fewer).
-    "kaplan2020": FittedRange(768.0, 1.5e9, 2.2e7, 2.29e10, 1.5e9 * 2.29e10,
-                              "Kaplan et al. 2020 Sec. 3 (N non-embedding); largest run assumed 1.5e9 params on 2.29e10 tokens"),
-    # Muennighoff et al. 2023 (arXiv:2305.16264), abstract: experiments "ranging up to 900 billion training tokens
-    # and 9 billion parameter models"; their smallest models have ~10 million parameters. ASSUMED: D from 1e8
-    # tokens, and the largest N x D taken as 9e9 x 9e11 (an upper bound: no single run need be that large, so
-    # the compute distances reported against this preset are understated).
-    "muennighoff2023": FittedRange(1e7, 9e9, 1e8, 9e11, 9e9 * 9e11,
-                                   "Muennighoff et al. 2023 abstract (N up to 9e9, D up to 9e11); smallest N, D assumed"),
-}
+def _preset_range(record):
+    """The ``FittedRange`` of a loss-law ``Preset`` (``optimal.laws.presets.REGISTRY``): its N and D ranges, and the
+    largest run's N x D as its largest compute over the preset's k."""
+    r = record.fitted_range
+    return FittedRange(r.N[0], r.N[1], r.D[0], r.D[1], r.C[1] / record.units.k, r.source)
+
+
+# The runs each published loss law was fitted on: read from the registry (one source; each preset there says where
+# its numbers are printed and what was assumed, e.g. the largest Chinchilla run from Epoch AI's extraction).
+PRESET_RANGES = {name: _preset_range(record) for name, record in REGISTRY.items() if record.kind == "loss"}
 
 
 def decades_outside(value, lo, hi):

@@ -24,7 +24,7 @@ from .._util.text import format_table
 
 K_PROJECT = 6.0  # this project's convention: C = 6 N D with N total parameters
 QUANTITIES = ("loss", "N_opt", "D_opt", "data_constrained_N", "data_constrained_D", "inference_N", "inference_D",
-              "inference_N_share", "inference_D_share", "MD_over_C")
+              "inference_N_share", "inference_D_share", "MD_over_C", "moe_fixed_A", "moe_fixed_B")
 
 
 def _names(names):
@@ -51,6 +51,9 @@ def vector_value(record, vector):
         return n if q == "N_opt" else d
     if q == "D_opt":
         return float(alloc.tokens(x["C"]))
+    if q in ("moe_fixed_A", "moe_fixed_B"):  # a mixture's law reduced to Chinchilla at E experts
+        fixed = law._replace(experts=x["E"]).at_fixed()
+        return float(fixed.A if q == "moe_fixed_A" else fixed.B)
     if q == "MD_over_C":
         return float(alloc.model_scale(x["C"]) * alloc.tokens(x["C"]) / x["C"])
     if q.startswith("data_constrained_"):
@@ -271,7 +274,8 @@ def _answer(record, c):
 
 
 def compare_presets(compute, names=None) -> PresetComparison:
-    """Every preset's answer (or those named) at each budget ``compute`` (FLOPs, a number or a sequence): the
+    """Every preset's answer (or those named; mixtures of experts, kind "moe", are left out: their optimum depends on
+    the expert layout, ``optimal plan --moe-law``) at each budget ``compute`` (FLOPs, a number or a sequence): the
     optimum in the preset's own convention and in this project's, with the conversion used (see
     ``PresetComparison``). Loss laws are allocated with ``compute_optimal`` at the preset's own k; allocation-only
     presets evaluate their power laws.
@@ -287,5 +291,10 @@ def compare_presets(compute, names=None) -> PresetComparison:
         raise BudgetError("compute: give at least one budget in FLOPs")
     for c in budgets:
         check_positive(float(c), "compute", BudgetError)
-    rows = tuple(_answer(REGISTRY[name], float(c)) for c in budgets for name in _names(names))
+    names = tuple(n for n in REGISTRY if REGISTRY[n].kind != "moe") if names is None else _names(names)
+    mixtures = [n for n in names if REGISTRY[n].kind == "moe"]
+    if mixtures:
+        raise UnknownPresetError(f"preset {mixtures[0]!r} is a mixture-of-experts law: its optimum depends on the "
+                                 f"expert layout; plan it with 'optimal plan --moe-law {mixtures[0]} --compute C'")
+    rows = tuple(_answer(REGISTRY[name], float(c)) for c in budgets for name in names)
     return PresetComparison(tuple(float(c) for c in budgets), rows)

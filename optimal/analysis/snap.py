@@ -12,6 +12,10 @@ loss given up is ``L(N_shape, D_shape) - L(N*, D*)`` (>= 0: N* is the unconstrai
 is the share of C that the unconstrained allocation would not need to reach the snapped run's loss
 (``1 - compute_for_loss(L_shape) / C``).
 
+With a fit's bootstrap draws, ``snap_draws`` snaps every draw's own N* the same way (each draw's law, the same
+family, aspect ratio, count and k): the percentile interval of each figure, and the figures every draw gives alike
+(the same rung: no interval, said).
+
 Example:
   >>> from optimal import preset
   >>> s = snap_to_shape(preset("epoch2024"), 1e22)
@@ -24,10 +28,11 @@ import dataclasses
 import numpy as np
 
 from ..allocation.allocate import compute_for_loss, compute_optimal
-from ..errors import PlanningError, check_positive
+from ..errors import OptimalError, PlanningError, check_positive
 from .._util.precision import float64_scope
 from .._util.results import Formula, Issue
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
+from ..planning.serving import figure_intervals
 from ..planning.shapes import (
     ASPECT_RATIO_RANGE,
     DEFAULT_ASPECT_RATIO,
@@ -138,3 +143,31 @@ def snap_to_shape(law, compute, *, family="llama", aspect_ratio=DEFAULT_ASPECT_R
     return ShapeSnap(compute=c, flops_per_param_token=k, family=family, aspect_ratio=ratio, count=count,
                      optimal=optimal, candidates=candidates, chosen=chosen, loss_given_up=chosen["loss_given_up"],
                      compute_given_up=max(0.0, 1.0 - needed / c))
+
+
+# The figures of a snap that bootstrap draws move (``snap_draws``); the JSON keys of its "intervals".
+SNAP_DRAW_FIGURES = ("N_star", "N", "D", "loss", "loss_given_up", "compute_given_up", "n_layer", "d_model")
+
+
+def snap_draws(laws, compute, confidence, **options) -> dict:
+    """Snap each draw's N* (``laws``: one law per bootstrap draw) at ``compute`` FLOPs with ``snap_to_shape``'s
+    ``options`` (family, aspect_ratio, count, flops_per_param_token).
+
+    Returns ``{"confidence", "n_draws", "intervals": {name: {lo, hi, se}}, "flat": [names]}`` over
+    ``SNAP_DRAW_FIGURES`` (``N_star`` the draw's unconstrained N*, the rest its chosen shape's): ``intervals`` for
+    the figures the draws move (``planning.serving.figure_intervals``, the one percentile interval), ``flat`` for
+    those every draw gives alike (every draw snaps to the same rung: its N, D, depth and width have no interval).
+    A draw with no compute-optimal allocation counts as +inf (an unbounded end)."""
+    rows = []
+    for law in laws:
+        try:
+            found = snap_to_shape(law, compute, **options)
+        except OptimalError:
+            rows.append([np.inf] * len(SNAP_DRAW_FIGURES))
+            continue
+        c = found.chosen
+        rows.append([found.optimal["N"], c["N"], c["D"], c["loss"], found.loss_given_up, found.compute_given_up,
+                     c["shape"].n_layer, c["shape"].d_model])
+    table = np.asarray(rows, dtype=np.float64).reshape(-1, len(SNAP_DRAW_FIGURES))
+    intervals, flat = figure_intervals({name: table[:, i] for i, name in enumerate(SNAP_DRAW_FIGURES)}, confidence)
+    return {"confidence": float(confidence), "n_draws": len(rows), "intervals": intervals, "flat": flat}

@@ -302,10 +302,11 @@ def run(args):
         else:  # the planned run is fixed: its figures are the chosen N's; the loss is the draws' mean there
             loss = decision.allocation("chosen")["expected_loss"]
             loss_from = f"the mean over the fit's bootstrap draws at the {decision.rule} allocation"
-    layout, layout_lines = plan_layout.section(args, found, device)
+    drawn = answer if decision is None else None  # the draws' N is the planned run's (not under --decide)
+    layout, layout_lines = plan_layout.section(args, found, device, drawn)
     hparams, hparams_lines = plan_hparams.section(args, found, answer if decision is None else None)
     serving = None
-    serving_cost, serving_lines = plan_serving.section(args, device, found, mode, record)
+    serving_cost, serving_lines = plan_serving.section(args, device, found, mode, record, drawn)
     snap, snap_lines = plan_shapes.section(args, _law(args) if args.snap_shape else None, k)
     if mode == "inference" and record["inference_flops"] > 0 and serving_cost is None:  # on the training terms
         serving = planning.hardware_estimate(

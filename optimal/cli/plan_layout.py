@@ -4,9 +4,16 @@
 ``section`` returns."""
 
 import argparse
+import math
+
+import numpy as np
 
 from optimal import planning
-from optimal.errors import OptimalError
+from optimal.errors import OptimalError, PlanningError
+from optimal.planning import serving as serve
+from optimal.planning.shapes import MAX_PARAMS
+
+from .plan_serving import interval_lines, plan_draws
 
 DEGREES = ("tensor_parallel", "pipeline_parallel", "expert_parallel", "zero", "sequence_parallel", "recompute")
 LAYOUT_OPTIONS = DEGREES + ("micro_batch", "global_batch")
@@ -50,9 +57,41 @@ def _origin(value, default):
     return ("given", value) if value is not None else ("default", default)
 
 
-def section(args, found, device):
+# the layout figures that move with N (each draw's total parameters through ``layout_memory``)
+DRAW_FIGURES = ("weights", "gradients", "optimizer_state", "activations", "total_bytes", "largest_micro_batch")
+_SEARCH_WHY = "the layout search runs once, at the point's N"
+
+
+def _memory_draws(totals, found, layout, b, args, m, override, device):
+    """Each draw's layout figures (bytes; the largest micro-batch in sequences): ``{name: (draws,) array}``, the
+    draw's total parameters placed by the plan's shape, everything else the point's; +inf for a draw whose N
+    no layout can hold (not finite, or beyond the planner's range)."""
+    rows = []
+    for total in totals:
+        try:
+            memory = planning.layout_memory(float(total), found.shape, layout, b, args.context,
+                                            optimizer=args.optimizer, precision=args.precision, n_microbatches=m,
+                                            activation_bytes=override)
+            largest = planning.largest_micro_batch(float(total), found.shape, layout, args.context, device,
+                                                   optimizer=args.optimizer, precision=args.precision,
+                                                   n_microbatches=m)
+        except PlanningError:
+            if math.isfinite(total) and total <= MAX_PARAMS:
+                raise
+            rows.append([math.inf] * len(DRAW_FIGURES))
+            continue
+        rows.append([memory.weights, memory.gradients, memory.optimizer_state, memory.activations,
+                     memory.total_bytes, largest])
+    table = np.asarray(rows, dtype=np.float64).reshape(-1, len(DRAW_FIGURES))
+    return {name: table[:, i] for i, name in enumerate(DRAW_FIGURES)}
+
+
+def section(args, found, device, answer=None):
     """``(json, lines)`` for a plan ``found`` (a ``TrainingPlan``) on ``device``: None and [] when no layout option
-    was given. Memory is for ``found``'s total parameters placed by its shape's proportions."""
+    was given. Memory is for ``found``'s total parameters placed by its shape's proportions. With ``answer``'s
+    bootstrap draws (``optimal.recommend``), "intervals": each figure at every draw's N (its total keeps the plan's
+    total / active ratio; the shape, hence the activations, stays the point's); "no_interval" names the figures
+    without one and why."""
     if all(getattr(args, name) is None for name in LAYOUT_OPTIONS):
         return None, []
     if args.context is None:
@@ -77,7 +116,12 @@ def section(args, found, device):
             lines += [f"  {found_layouts.best.memory.summary()}", f"  {found_layouts.best.memory.activation.summary()}"]
         lines += [f"  assumption: {note}" for note in found_layouts.notes]
         lines.append(f"  note: {planning.layout.MEGATRON_NOTE}")
-        return {"mode": "search", "shape_from": found.shape_from, **found_layouts.to_dict()}, lines
+        n_draws, _, why = plan_draws(args, answer)
+        why = _SEARCH_WHY if n_draws is not None else why
+        if why is not None:
+            lines.append(f"  (no interval for the layout figures: {why})")
+        return {"mode": "search", "shape_from": found.shape_from, **found_layouts.to_dict(), "intervals": None,
+                "no_interval": None if why is None else {"figures": list(DRAW_FIGURES), "why": why}}, lines
     t_from, t = _origin(args.tensor_parallel, 1)
     p_from, p = _origin(args.pipeline_parallel, 1)
     e_from, e = _origin(args.expert_parallel, 1)
@@ -127,5 +171,27 @@ def section(args, found, device):
     if found.shape_from != "given":
         lines.append(f"  note: the parameters are placed by the proportions of a shape {found.shape_from}")
     lines += [f"  note: {note}" for note in memory.notes if note.code == "approximation"]
+    n_draws, confidence, why = plan_draws(args, answer)
+    intervals, no_interval = None, None if why is None else {"figures": list(DRAW_FIGURES), "why": why}
+    if n_draws is not None:
+        per_draw = _memory_draws(n_draws * (found.total_params / found.n_params), found, layout, b, args, m, override,
+                                 device)
+        found_intervals, flat = serve.figure_intervals(per_draw, confidence)
+        intervals = {"confidence": confidence, **found_intervals}
+        if flat:
+            no_interval = {"figures": flat, "why": "every bootstrap draw gives the same figure" +
+                           ("; the activations follow the shape, the point's for every draw" if "activations" in flat
+                            else "")}
+        lines += interval_lines({k: v for k, v in found_intervals.items() if k != "largest_micro_batch"}, [],
+                                confidence, "GB per accelerator, each draw's total parameters on this layout",
+                                fmt=lambda v: f"{v / 1e9:.4g}")
+        if "largest_micro_batch" in found_intervals:
+            bounds = found_intervals["largest_micro_batch"]
+            lines += interval_lines({"largest_micro_batch": bounds}, [], confidence, "sequences")[1:]
+        if flat:
+            lines.append(f"  (no interval for {', '.join(n.replace('_', ' ') for n in flat)}: {no_interval['why']})")
+    elif why is not None:
+        lines.append(f"  (no interval for the layout figures: {why})")
     return {"mode": "given", "shape_from": found.shape_from, "memory": memory.to_dict(), "fits": fits,
-            "accelerator_memory_bytes": room, "largest_micro_batch": largest, "assumptions": assumptions}, lines
+            "accelerator_memory_bytes": room, "largest_micro_batch": largest, "assumptions": assumptions,
+            "intervals": intervals, "no_interval": no_interval}, lines

@@ -2,6 +2,8 @@
 (``optimal.planning.serving``), the cost per million tokens of the planned model, and with ``--inference-tokens``
 the inference-aware allocation weighted by those prices (plan.py calls ``flops_model`` and ``section``)."""
 
+import numpy as np
+
 from optimal import FlopsPerToken
 from optimal.planning import serving as serve
 from optimal.planning.accelerators import ACCELERATORS, ALIASES
@@ -43,14 +45,19 @@ def given(args) -> bool:
     return any(getattr(args, name, None) is not None for name in OPTIONS)
 
 
-def _cost(args, device, n_params, total_params):
-    return serve.serving_cost(
-        n_params, total_params=total_params, accelerator=args.serve_accelerator or device,
+def _options(args, device):
+    """``serving_cost``'s options from the --serve-* options (their defaults the training ones)."""
+    return dict(
+        accelerator=args.serve_accelerator or device,
         precision=args.serve_precision or args.precision, mfu=args.serve_mfu,
         bandwidth_utilisation=args.serve_bandwidth_utilisation, decode_batch=args.serve_batch,
         prompt_share=args.serve_prompt_share,
         price_per_accelerator_hour=args.price_per_hour if args.serve_price_per_hour is None else args.serve_price_per_hour,
         bandwidth_bytes_per_second=None if args.serve_bandwidth is None else args.serve_bandwidth * 1e9)
+
+
+def _cost(args, device, n_params, total_params):
+    return serve.serving_cost(n_params, total_params=total_params, **_options(args, device))
 
 
 def _weight(args, device, active_fraction):
@@ -75,10 +82,39 @@ def flops_model(args, flops, k, device, mode):
     return base._replace(inference_per_param=weight)
 
 
-def section(args, device, found, mode, record):
+def plan_draws(args, answer):
+    """``(n_params, confidence, why)`` for the plan's figures that move with N: each bootstrap draw's N (active
+    parameters, (draws,)) and the interval level, or ``(None, None, why)`` with why there is no interval (None
+    when there is nothing to say: no fit record)."""
+    if answer is None or answer.per_draw is None:
+        return None, None, ("the fit record holds no bootstrap draws (optimal fit --bootstrap B --save)"
+                            if getattr(args, "fit", None) and answer is not None else
+                            "the draws' N is not the planned run's (--decide plans one N)" if answer is None and
+                            getattr(args, "decide", None) else None)
+    if "N" not in answer.per_draw:
+        return None, None, "the run's N is given: the bootstrap draws move only its loss"
+    return np.asarray(answer.per_draw["N"][:, 0], dtype=np.float64), answer.confidence, None
+
+
+def interval_lines(intervals, flat, confidence, label, fmt=lambda v: f"{v:.4g}"):
+    """Text lines for ``serve.figure_intervals``'s answer: each interval, then the figures without one, said."""
+    def end(v):
+        return "unbounded" if v is None else fmt(v)
+
+    lines = [f"  {100 * confidence:g}% over the bootstrap draws' N ({label}):"] if intervals else []
+    lines += [f"    {name.replace('_', ' ')}: {end(b['lo'])} .. {end(b['hi'])}" for name, b in intervals.items()]
+    if flat:
+        lines.append(f"  (no interval for {', '.join(n.replace('_', ' ') for n in flat)}: every bootstrap draw gives "
+                     "the same figure)")
+    return lines
+
+
+def section(args, device, found, mode, record, answer=None):
     """The "serving_cost" JSON section and its text lines (None and [] without --serve-* options): the planned
     model's cost per token (prefill, decode, blended), and with --inference-tokens the serving bill and the weight
-    the allocation used."""
+    the allocation used. With ``answer``'s bootstrap draws (``optimal.recommend``), "intervals": each figure that
+    moves with N computed at every draw's N (``serve.serving_cost_draws``); "no_interval" names those that do not
+    and why."""
     if not given(args):
         return None, []
     cost = _cost(args, device, found.n_params, found.total_params)
@@ -93,4 +129,19 @@ def section(args, device, found, mode, record):
         lines.append(f"  serving bill     {tokens:.4g} tokens: {out['accelerator_hours']:.4g} accelerator-hours, cost "
                      f"{out['cost']:.4g}; the allocation weighed each served token as {weight:.4g} x N training FLOPs "
                      f"(its cost / {per_flop:.4g} per training FLOP) in place of 2 N")
+    n_draws, confidence, why = plan_draws(args, answer)
+    out.update(intervals=None, no_interval=None)
+    if n_draws is not None:
+        per_draw = serve.serving_cost_draws(n_draws, found.total_params / found.n_params, **_options(args, device))
+        if mode == "inference":
+            per_draw["cost"] = record["inference_tokens"] * per_draw["cost_per_million_tokens"] / 1e6
+            per_draw["accelerator_hours"] = record["inference_tokens"] * per_draw["seconds_per_token"] / 3600.0
+        intervals, flat = serve.figure_intervals(per_draw, confidence)
+        out["intervals"] = {"confidence": confidence, **intervals}
+        if flat:
+            out["no_interval"] = {"figures": flat, "why": "every bootstrap draw gives the same figure"}
+        lines += interval_lines(intervals, flat, confidence, "each draw's N through the same serving model")
+    elif why is not None:
+        out["no_interval"] = {"figures": list(serve.SERVING_DRAW_FIGURES), "why": why}
+        lines.append(f"  (no interval for the serving figures: {why})")
     return out, lines

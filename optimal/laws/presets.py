@@ -4,7 +4,9 @@
 laws for the optimum), its units, the runs it was fitted on, where each number is printed, notes on where the
 paper's rounding breaks its own examples, and the paper's own outputs as test vectors
 (``optimal.analysis.presets.check_presets`` recomputes them). ``PRESETS`` stays the name -> loss law mapping the
-``--preset`` option and older callers use: the four laws it always held, with the same coefficients.
+``--preset`` option, ``optimal.preset`` and ``recommend(name)`` use: every loss-law preset of the registry (the
+four it always held keep their coefficients). The mixture-of-experts presets (kind "moe") are the one definition
+in ``optimal.laws.moe``, referenced here, not copied.
 """
 
 import dataclasses
@@ -15,8 +17,10 @@ from ..errors import CoefficientsError, UnknownPresetError, check_positive
 from .chinchilla import Chinchilla
 from .data_constrained import DataConstrained
 from .kaplan import Kaplan
+from .moe import KRAJEWSKI2024, KRAJEWSKI2024_EXPANSION, LUDZIEJEWSKI2025, FineGrainedMoE, JointMoE
 
-KINDS = ("loss", "allocation")  # a loss law L(N, D), or only power laws for the optimum (no loss law)
+# a loss law L(N, D); only power laws for the optimum (no loss law); a mixture-of-experts loss law L(N, D, layout)
+KINDS = ("loss", "allocation", "moe")
 
 
 class PowerLawAllocation(NamedTuple):
@@ -42,9 +46,10 @@ class PowerLawAllocation(NamedTuple):
 
 
 class Units(NamedTuple):
-    """How a preset counts. ``params``: "total" (every parameter, embeddings included), "non-embedding", or "M"
-    (the model is sized by M, non-embedding FLOPs per token, attention included); ``compute``: "C = k N D" (with
-    ``k`` FLOPs per parameter per token) or "C = M D"; ``k``: that k, or None for "C = M D"."""
+    """How a preset counts. ``params``: "total" (every parameter, embeddings included), "non-embedding", "active"
+    (a mixture's parameters that run per token, embeddings included), or "M" (the model is sized by M,
+    non-embedding FLOPs per token, attention included); ``compute``: "C = k N D" (with ``k`` FLOPs per parameter
+    per token), "C = k N_active D" (a mixture) or "C = M D"; ``k``: that k, or None for "C = M D"."""
 
     params: str
     compute: str
@@ -96,8 +101,9 @@ class Preset:
     """A published law and everything needed to check it (see the module docstring).
 
     Attributes:
-      name: the registry key. kind: "loss" (``law`` is a loss law L(N, D)) or "allocation" (``law`` is None and
-      ``allocation`` a ``PowerLawAllocation``). units: ``Units``. fitted_range: ``PresetRange``. source:
+      name: the registry key. kind: "loss" (``law`` is a loss law L(N, D)), "allocation" (``law`` is None and
+      ``allocation`` a ``PowerLawAllocation``) or "moe" (``law`` a mixture-of-experts law of ``optimal.laws.moe``
+      at its default layout). units: ``Units``. fitted_range: ``PresetRange``. source:
       ``Source``. notes: sentences on conventions and on where a rounding breaks the paper's own examples.
       vectors: the paper's own outputs (``Vector``).
     """
@@ -115,9 +121,9 @@ class Preset:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise CoefficientsError(f"preset {self.name}: kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
-        if (self.kind == "loss") != (self.law is not None) or (self.kind == "allocation") != (self.allocation is not None):
-            raise CoefficientsError(f"preset {self.name}: a loss preset has a law and no allocation, an allocation "
-                                    "preset an allocation and no law")
+        if (self.kind != "allocation") != (self.law is not None) or (self.kind == "allocation") != (self.allocation is not None):
+            raise CoefficientsError(f"preset {self.name}: a loss or moe preset has a law and no allocation, an "
+                                    "allocation preset an allocation and no law")
 
     def to_dict(self) -> dict:
         """Strict-JSON form: name, kind, law ({"form", coefficients} or None), allocation, units, fitted_range,
@@ -125,7 +131,7 @@ class Preset:
         return {
             "name": self.name,
             "kind": self.kind,
-            "law": None if self.law is None else _finite_or_none(law_to_dict(self.law)),
+            "law": None if self.law is None else _finite_or_none(_law_dict(self.law)),
             "allocation": None if self.allocation is None else self.allocation._asdict(),
             "units": self.units._asdict(),
             "fitted_range": {"N": _pair(self.fitted_range.N), "D": _pair(self.fitted_range.D),
@@ -139,6 +145,16 @@ class Preset:
 def _finite_or_none(coefficients):
     """A law's dict with a non-finite number (an unlimited ``unique_tokens``) as None: strict JSON."""
     return {k: v if isinstance(v, str) or math.isfinite(v) else None for k, v in coefficients.items()}
+
+
+_MOE_FORMS = {FineGrainedMoE: "fine-grained-moe", JointMoE: "joint-moe"}  # the families' names (optimal.laws.moe)
+
+
+def _law_dict(law):
+    """``law_to_dict`` for a loss law; ``{"form": family name, field: value}`` for a mixture-of-experts law."""
+    if type(law) in _MOE_FORMS:
+        return {"form": _MOE_FORMS[type(law)], **{k: float(v) for k, v in law._asdict().items()}}
+    return law_to_dict(law)
 
 
 def _pair(pair):
@@ -372,10 +388,51 @@ REGISTRY = {p.name: p for p in (
                    "answer by up to 2% (0.0005 in alpha is 2.9% at 3.8e25): tolerance 2%"),
         ),
     ),
+    Preset(
+        # the one definition is optimal.laws.moe.KRAJEWSKI2024 (Table 1, MoE row; its comment says where each
+        # number is printed): referenced, not copied
+        "krajewski2024", "moe", KRAJEWSKI2024, None,
+        Units("non-embedding", "C = k N_active D", 6.0),
+        PresetRange((1.29e8, 3.7e9), (1.6e10, 1.3e11), None,
+                    "Krajewski et al. 2024 Sec. 5 (as optimal.laws.moe records it): N total non-embedding parameters "
+                    "129M to 3.7B at expansion rate 64, G from 1 to 16, D 16B to 130B tokens; compute not printed"),
+        Source("Krajewski et al. 2024, Scaling Laws for Fine-Grained Mixture of Experts (arXiv:2402.07871)",
+               "eq. 9 with Table 1 'Values of the fitted coefficients' (Sec. 5.4), MoE row (the coefficients are "
+               "optimal.laws.moe.KRAJEWSKI2024's, printed in the law field)",
+               "https://arxiv.org/abs/2402.07871"),
+        notes=(f"N counts every expert's non-embedding parameters, at the expansion rate the law was fitted at "
+               f"({KRAJEWSKI2024_EXPANSION:g}); FLOPs follow the active parameters (C = 6 N_active D, the router's "
+               "FLOPs of eq. 10 left out). Plan with it: optimal plan --moe-law krajewski2024 --compute C.",
+               "No printed output of the law is reproduced here: no test vector (tests/laws/test_moe.py checks the "
+               "law at a granularity against Table 1's coefficients)."),
+    ),
+    Preset(
+        # the one definition is optimal.laws.moe.LUDZIEJEWSKI2025 (Table 3, in that module's signs)
+        "ludziejewski2025", "moe", LUDZIEJEWSKI2025, None,
+        Units("active", "C = k N_active D", 6.0),
+        PresetRange((None, 2.7e9), None, None,
+                    "Ludziejewski et al. 2025 (as optimal.laws.moe records it): runs up to 2.7B active and 5B total "
+                    "parameters, E from 1 to 32, top-1 routing; smallest N, D and compute not recorded"),
+        Source("Ludziejewski et al. 2025, Joint MoE Scaling Laws: Mixture of Experts Can Be Memory Efficient "
+               "(arXiv:2502.05172)",
+               "eq. 6 with Table 3 'Fitted coefficients of our joined formula' (App. B; the coefficients are "
+               "optimal.laws.moe.LUDZIEJEWSKI2025's, the paper's alpha', beta', gamma', zeta' with signs flipped to "
+               "decay rates); Table 4: the law at E experts", "https://arxiv.org/abs/2502.05172"),
+        notes=("N counts the active parameters, embeddings included; memory follows the total. Plan with it: "
+               "optimal plan --moe-law ludziejewski2025 --experts E --compute C.",
+               "The vectors are Table 4's Chinchilla coefficients at E experts (m and n; Table 3 rounds to 4 "
+               "decimals: tolerance 0.5%); tests/laws/test_moe.py also checks Table 1's allocations."),
+        vectors=(
+            Vector("moe_fixed_A", {"E": 1.0}, 30.3640, 5e-3, "Table 4, E = 1: m = 30.3640"),
+            Vector("moe_fixed_A", {"E": 32.0}, 16.5424, 5e-3, "Table 4, E = 32: m = 16.5424"),
+            Vector("moe_fixed_B", {"E": 8.0}, 119.9126, 5e-3, "Table 4, E = 8: n = 119.9126"),
+        ),
+    ),
 )}
 
-# The name -> loss law mapping of the --preset option and of older callers: the four laws it always held.
-PRESETS = {name: REGISTRY[name].law for name in ("epoch2024", "hoffmann2022", "kaplan2020", "muennighoff2023")}
+# The name -> loss law mapping of the --preset option, ``optimal.preset`` and ``recommend(name)``: every loss-law
+# preset of the registry, in its order.
+PRESETS = {name: record.law for name, record in REGISTRY.items() if record.kind == "loss"}
 DEFAULT_PRESET = "epoch2024"
 
 
@@ -385,13 +442,14 @@ def preset(name: str = DEFAULT_PRESET):
         return PRESETS[name]
     except KeyError:
         record = REGISTRY.get(name) if isinstance(name, str) else None
+        if record is not None and record.kind == "moe":
+            raise UnknownPresetError(f"preset {name!r} is a mixture-of-experts law (its N and FLOPs count active and "
+                                     f"total parameters apart): plan with 'optimal plan --moe-law {name}', or read "
+                                     f"optimal.REGISTRY[{name!r}].law; laws: {', '.join(sorted(PRESETS))}") from None
         if record is not None and record.law is None:
             raise UnknownPresetError(f"preset {name!r} is allocation-only (power laws for the optimum, no loss law): "
                                      f"read it from optimal.REGISTRY[{name!r}] or 'optimal presets --compare'; "
                                      f"laws: {', '.join(sorted(PRESETS))}") from None
-        if record is not None:
-            raise UnknownPresetError(f"preset {name!r} is in the registry, not among the --preset laws: use "
-                                     f"optimal.REGISTRY[{name!r}].law, or one of {', '.join(sorted(PRESETS))}") from None
         raise UnknownPresetError(f"unknown preset {name!r}; choose one of {', '.join(sorted(PRESETS))}") from None
 
 

@@ -32,8 +32,11 @@ import dataclasses
 import math
 import numbers
 
+import numpy as np
+
 from ..errors import PlanningError
 from .._util.results import Formula, Issue
+from .._util.stats import unbounded_interval
 from .accelerators import MEMORY_BANDWIDTH, Accelerator, accelerator as find_accelerator
 from .cost import DEFAULT_MFU, DEFAULT_PRICE_PER_ACCELERATOR_HOUR, SECONDS_PER_HOUR
 from .memory import BYTES_PER_VALUE
@@ -208,3 +211,44 @@ def inference_flops_weight(serving: ServingCost, cost_per_training_flop) -> floa
     if serving.cost_per_token == 0.0:
         raise PlanningError("serving is free at a price of 0: the weight of serving would be 0; give a serving price")
     return serving.cost_per_token / (per_flop * serving.n_params)
+
+
+# The figures of a served token that move with N (each draw's N through ``serving_cost``): the JSON keys of a plan's
+# "serving_cost" "intervals".
+SERVING_DRAW_FIGURES = ("prefill_seconds_per_token", "decode_seconds_per_token", "seconds_per_token",
+                        "cost_prefill_per_million_tokens", "cost_decode_per_million_tokens", "cost_per_million_tokens",
+                        "accelerators_to_hold_weights")
+
+
+def figure_intervals(per_draw: dict, confidence) -> tuple:
+    """``(intervals, flat)`` of figures computed for every bootstrap draw: ``per_draw`` is ``{name: (draws,) array}``
+    (+inf for a draw with no finite figure); ``intervals`` is ``{name: {lo, hi, se}}`` (``unbounded_interval``, the
+    one percentile interval) for each figure the draws move, and ``flat`` the names every draw gives alike (within
+    1e-9 relative): those have no interval, and the caller says so rather than print one of zero width."""
+    intervals, flat = {}, []
+    for name, values in per_draw.items():
+        values = np.ravel(np.asarray(values, dtype=np.float64))
+        finite = values[np.isfinite(values)]
+        if finite.size == values.size and (finite.size == 0 or np.ptp(finite) <= 1e-9 * np.max(np.abs(finite))):
+            flat.append(name)
+        else:
+            intervals[name] = unbounded_interval(values, confidence)
+    return intervals, flat
+
+
+def serving_cost_draws(n_params, total_per_active=1.0, **options) -> dict:
+    """Each draw's serving figures: ``{name: (draws,) array}`` for every name of ``SERVING_DRAW_FIGURES``, from
+    ``serving_cost(n, total_params=n x total_per_active, **options)`` at each draw's active parameters ``n_params``
+    (the same formulas and assumptions as the point); +inf for a draw whose N is not finite or out of range."""
+    rows = []
+    for n in np.ravel(np.asarray(n_params, dtype=np.float64)):
+        try:
+            cost = serving_cost(float(n), total_params=float(n) * total_per_active, **options)
+        except PlanningError:
+            if math.isfinite(n) and 1.0 <= n <= MAX_PARAMS and n * total_per_active <= MAX_PARAMS:
+                raise  # a bad option, not a bad draw
+            rows.append([math.inf] * len(SERVING_DRAW_FIGURES))
+            continue
+        rows.append([float(getattr(cost, name)) for name in SERVING_DRAW_FIGURES])
+    table = np.asarray(rows, dtype=np.float64).reshape(-1, len(SERVING_DRAW_FIGURES))
+    return {name: table[:, i] for i, name in enumerate(SERVING_DRAW_FIGURES)}

@@ -471,3 +471,58 @@ def test_solve_takes_the_flops_model(capsys):
     flops = optimal.FlopsPerToken.attention(8192, aspect_ratio=128.0)
     expected = optimal.compute_optimal(optimal.preset(optimal.DEFAULT_PRESET), 1e22, flops=flops).to_records()[0]
     assert data["allocations"][0]["N"] == expected["N"] and data["flops_model"]["context"] == 8192
+
+
+# --snap-shape, serving costs and layout memory with the record's draws: intervals, or the reason there is none
+
+@pytest.fixture(scope="module")
+def no_draws(files):
+    path = files["folder"] / "no_draws.json"
+    optimal.save_fit(path, optimal.load_fit(files["record"]))
+    return path
+
+
+def test_snap_shape_snaps_every_draw(capsys, files, no_draws):
+    code, out, err = run(capsys, ["plan", "--compute", "1e22", "--snap-shape", "llama", "--fit", files["record"],
+                                  "--json"])
+    assert code == 0, err
+    data = strict(out)
+    snap, n_star = data["snap"], data["recommendation"]["allocations"][0]["intervals"]["N"]
+    # each draw's unconstrained N* is the allocation's own draw: the same percentile interval
+    assert snap["intervals"]["N_star"]["lo"] == pytest.approx(n_star["lo"], rel=1e-6)
+    assert snap["intervals"]["N_star"]["hi"] == pytest.approx(n_star["hi"], rel=1e-6)
+    assert snap["intervals"]["N"]["lo"] < snap["chosen"]["N"] < snap["intervals"]["N"]["hi"]
+    assert snap["intervals"]["confidence"] == 0.95 and snap["intervals"]["loss_given_up"]["lo"] >= 0
+    code, out, err = run(capsys, ["plan", "--compute", "1e22", "--snap-shape", "llama", "--fit", no_draws])
+    assert code == 0 and "(no interval for the snap: the fit record holds no bootstrap draws" in out
+
+
+def test_serving_costs_follow_each_draws_n(capsys, files):
+    code, out, err = run(capsys, ["plan", "--compute", "1e22", "--serve-batch", "8", "--fit", files["record"], "--json"])
+    assert code == 0, err
+    data = strict(out)
+    serving, n = data["serving_cost"], data["recommendation"]["allocations"][0]["intervals"]["N"]
+    # memory-bound decode and prefill are both linear in N: the cost's percentile ends are the cost at N's ends
+    for end in ("lo", "hi"):
+        at = optimal.planning.serving_cost(n[end], accelerator="h100", decode_batch=8)
+        assert serving["intervals"]["cost_per_million_tokens"][end] == pytest.approx(at.cost_per_million_tokens,
+                                                                                     rel=1e-9)
+    assert serving["no_interval"] == {"figures": ["accelerators_to_hold_weights"],
+                                      "why": "every bootstrap draw gives the same figure"}
+    code, out, err = run(capsys, ["plan", "--params", "7e9", "--tokens", "1e11", "--serve-batch", "8", "--fit",
+                                  files["record"]])
+    assert code == 0 and "(no interval for the serving figures: the run's N is given" in out
+
+
+def test_layout_memory_follows_each_draws_n_and_says_the_activations_do_not(capsys, files):
+    argv = ["plan", "--compute", "1e22", "--fit", files["record"], "--context", "2048", "--accelerators", "64"]
+    code, out, err = run(capsys, argv + ["--zero", "3", "--json"])
+    assert code == 0, err
+    data = strict(out)
+    layout, n = data["layout"], data["recommendation"]["allocations"][0]["intervals"]["N"]
+    weights = layout["intervals"]["weights"]
+    # ZeRO-3 over 64 replicas: bf16 weights are 2 bytes per parameter / 64, each draw's N
+    assert (weights["lo"], weights["hi"]) == pytest.approx((2 * n["lo"] / 64, 2 * n["hi"] / 64), rel=1e-9)
+    assert "activations" in layout["no_interval"]["figures"] and "shape" in layout["no_interval"]["why"]
+    code, out, err = run(capsys, argv + ["--micro-batch", "1"])
+    assert code == 0 and "(no interval for the layout figures: the layout search runs once, at the point's N)" in out

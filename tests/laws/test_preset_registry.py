@@ -8,7 +8,7 @@ import pytest
 
 import optimal
 from optimal.analysis import presets as checks
-from optimal.laws.presets import KINDS, PRESETS, REGISTRY, Chinchilla
+from optimal.laws.presets import KINDS, PRESETS, REGISTRY, Chinchilla, preset_name
 
 # vectors that compile a solver (the data-constrained and inference-aware allocators: 10-30 s cold on 2 shared cores)
 SOLVED = ("data_constrained_", "inference_")
@@ -52,19 +52,22 @@ def test_llama3_text_rounding_misses_its_own_example_by_the_stated_amount():
 def test_every_record_says_units_range_source_and_why_it_has_no_vectors():
     for name, record in REGISTRY.items():
         assert record.name == name and record.kind in KINDS
-        assert record.units.params in ("total", "non-embedding", "M")
+        assert record.units.params in ("total", "non-embedding", "active", "M")
         assert (record.units.compute == "C = M D") == (record.units.k is None) == (record.units.params == "M")
         assert record.source.paper and record.source.where and record.source.url.startswith("https://")
         assert record.fitted_range.source and any(r is not None for r in record.fitted_range[:3])
         assert record.vectors or any("no test vector" in n for n in record.notes), name
         assert (record.law is None) == (record.kind == "allocation")
+        assert (record.units.compute == "C = k N_active D") == (record.kind == "moe")
         for v in record.vectors:
             assert v.quantity in checks.QUANTITIES and 0 < v.rel_tol < 0.05 and v.printed
             assert v.reproduces or v.expected_ratio is not None
 
 
-def test_presets_keeps_its_four_laws_and_coefficients():
-    assert list(PRESETS) == ["epoch2024", "hoffmann2022", "kaplan2020", "muennighoff2023"]
+def test_presets_holds_every_loss_law_and_keeps_the_old_coefficients():
+    assert list(PRESETS) == [name for name, record in REGISTRY.items() if record.kind == "loss"]
+    assert list(PRESETS) == ["epoch2024", "hoffmann2022", "hoffmann2022-unrounded", "kaplan2020", "muennighoff2023",
+                             "sardana2023"]
     assert tuple(PRESETS["epoch2024"]) == (1.8172, 482.01, 2085.43, 0.3478, 0.3658)
     assert tuple(PRESETS["hoffmann2022"]) == (1.69, 406.4, 410.7, 0.34, 0.28)
     assert tuple(PRESETS["kaplan2020"]) == (0.076, 0.103, 6.4e13, 1.8e13)
@@ -72,13 +75,30 @@ def test_presets_keeps_its_four_laws_and_coefficients():
     assert (math.log(m.A), math.log(m.B), math.log(m.E)) == pytest.approx((6.255414, 7.3049974, 0.6254804), rel=1e-15)
     for name in PRESETS:
         assert optimal.preset(name) is PRESETS[name] is REGISTRY[name].law
+        assert preset_name(PRESETS[name]) == name  # a preset passed as a law keeps its name and range
 
 
-def test_preset_refuses_allocation_only_and_registry_only_names_saying_where_they_are():
+def test_the_new_loss_presets_answer_by_name_with_their_range():
+    answer = optimal.recommend("sardana2023", 5.76e23)
+    assert answer.records[0]["N"] == pytest.approx(41.72e9, rel=1e-3)
+    assert answer.fitted_range == optimal.PRESET_RANGES["sardana2023"] == optimal.PRESET_RANGES["hoffmann2022"]
+
+
+def test_preset_refuses_allocation_only_and_moe_names_saying_where_they_are():
     with pytest.raises(optimal.UnknownPresetError, match="allocation-only"):
         optimal.preset("deepseek2024")
-    with pytest.raises(optimal.UnknownPresetError, match=r"REGISTRY\['sardana2023'\].law"):
-        optimal.preset("sardana2023")
+    with pytest.raises(optimal.UnknownPresetError, match="optimal plan --moe-law ludziejewski2025"):
+        optimal.preset("ludziejewski2025")
+
+
+def test_moe_presets_reference_the_one_definition():
+    from optimal.laws import moe
+
+    assert REGISTRY["krajewski2024"].law is moe.KRAJEWSKI2024
+    assert REGISTRY["ludziejewski2025"].law is moe.LUDZIEJEWSKI2025
+    with pytest.raises(optimal.UnknownPresetError, match="mixture-of-experts"):
+        checks.compare_presets(1e21, ["krajewski2024"])
+    assert "krajewski2024" not in {r["preset"] for r in checks.compare_presets(1e21, ["epoch2024"]).rows}
 
 
 def test_hoffmann_printed_constants_are_the_unrounded_ones_rounded():
@@ -88,10 +108,15 @@ def test_hoffmann_printed_constants_are_the_unrounded_ones_rounded():
 
 
 def test_registry_ranges_agree_with_the_ranges_allocations_warn_with():
+    assert set(optimal.PRESET_RANGES) == set(PRESETS)
     for name, known in optimal.PRESET_RANGES.items():
         mine = REGISTRY[name].fitted_range
         assert mine.N == (known.n_min, known.n_max) and mine.D == (known.d_min, known.d_max), name
         assert mine.C[1] == pytest.approx(6 * known.max_param_tokens, rel=1e-12), name
+    # the numbers allocations warned with before the ranges were read from the registry
+    assert optimal.PRESET_RANGES["epoch2024"].max_param_tokens == 1.2956e22 / 6
+    assert optimal.PRESET_RANGES["kaplan2020"].max_param_tokens == 1.5e9 * 2.29e10
+    assert optimal.PRESET_RANGES["muennighoff2023"].max_param_tokens == 9e9 * 9e11
 
 
 def test_compare_puts_the_three_chinchilla_roundings_side_by_side():
