@@ -51,8 +51,8 @@ def test_json_adds_a_decision_that_matches_the_library(capsys, files):
 @pytest.mark.parametrize("extra, message", [
     (["--decide", "median"], "unknown decision rule 'median'"),
     (["--decide", "quantile:2"], "must be a number in [0, 1]"),
-    (["--decide", "expected-loss", "--max-tokens", "1e12"], "--decide does not take --max-tokens"),
-    (["--decide", "expected-loss", "--unique-tokens", "1e10"], "--decide does not take --unique-tokens yet"),
+    # a Chinchilla fit has no unique-data term: the answer's own one-line refusal, not --decide's
+    (["--decide", "expected-loss", "--unique-tokens", "1e10"], "unique_tokens needs a DataConstrained law"),
 ])
 def test_bad_decide_options(capsys, files, extra, message):
     assert_one_error(*run(capsys, ["solve", "--fit", files["record"], "--compute", "1e22", *extra]), message)
@@ -85,3 +85,27 @@ def test_plan_plans_the_chosen_run(capsys, files):
     assert code == 0 and "the plan below is for the plug-in allocation" in out, err
     assert_one_error(*run(capsys, ["plan", "--fit", files["record"], "--target-loss", "2.5", "--decide", "plug-in"]),
                      "--decide chooses N at a compute budget")
+
+
+def test_caps_bound_the_decision(capsys, files):
+    # the refusal is gone: --max-params under every draw's optimum at 1e24 (N* ~ 1e11) is the decision there, and the
+    # JSON carries the cap, at_cap, and the library's numbers
+    argv = ["solve", "--fit", files["record"], "--compute", "1e22", "1e24", "--json", "--decide", "expected-loss"]
+    code, out, err = run(capsys, argv + ["--max-params", "2e10"])
+    assert code == 0, err
+    decision = strict(out)["decision"]
+    assert decision["max_params"] == 2e10 and decision["max_tokens"] is None and decision["unique_tokens"] is None
+    top = decision["budgets"][1]["allocations"]
+    assert top["chosen"]["N"] == pytest.approx(2e10, rel=1e-12) and top["chosen"]["at_cap"]
+    assert top["plug-in"]["N"] == pytest.approx(2e10, rel=1e-12) and top["chosen"]["deadweight"]["median"] == 0
+    assert not decision["budgets"][0]["allocations"]["chosen"]["at_cap"]
+    assert any(n["code"] == "at-cap" for n in decision["notes"])
+    boot = optimal.load_record(files["record"]).bootstrap
+    expected = optimal.decide(boot, [1e22, 1e24], "expected-loss", flops_per_param_token=6.0, max_params=2e10)
+    assert decision["budgets"][0]["allocations"]["chosen"]["N"] == pytest.approx(float(expected.chosen_params[0]),
+                                                                                 rel=1e-12)
+    code, out, err = run(capsys, ["solve", "--fit", files["record"], "--compute", "1e24", "--decide", "quantile:0.9",
+                                  "--max-tokens", "1e12"])
+    assert code == 0, err
+    assert "decision at 1e+24 FLOPs within max_tokens = 1e+12, rule quantile:0.9" in out
+    assert "D = 1e+12 tokens" in out
