@@ -64,7 +64,8 @@ from .._util.text import format_table
 from ..fitting.groups import _ByGroup, combined_status
 from ..data.groups import encode_groups
 
-SIGNIFICANCE = 0.01  # the level of each test: a right law is flagged by one of the two in about 2% of folds
+SIGNIFICANCE = 0.01  # the level of the coverage and bias tests: a right law is flagged by one of them in ~2% of folds
+SCALE_SIGNIFICANCE = 0.01  # the scale test's level
 DEFAULT_ROLLING = 5  # cut-offs of a rolling validation when none are given
 ROLLING_SHARES = (0.5, 0.9)  # default cut-offs: the runs below each hold from 50% to 90% of the runs
 QUANTITIES = ("N", "D", "C", "loss")  # what a holdout expression can name besides the caller's columns
@@ -254,7 +255,9 @@ def fold_metrics(prediction: Prediction, actual, confidence, errors, residuals, 
     out = {"n": m, "mean_abs_rel_error": float(np.mean(np.abs(rel))), "max_abs_rel_error": float(np.max(np.abs(rel))),
            "bias": float(np.mean(rel)), "ci_coverage": float(np.mean(in_ci)), "pi_coverage": float(np.mean(in_pi)),
            "n_in_ci": int(in_ci.sum()), "n_in_pi": k, "expected_pi_coverage": None, "coverage_p": None,
-           "bias_p": None, "flagged_coverage": False, "flagged_bias": False, "flagged": False}
+           "bias_p": None, "flagged_coverage": False, "flagged_bias": False, "rms_ratio": None,
+           "expected_rms_ratio": None, "rms_ratio_bound": None, "scale_p": None, "flagged_scale": False,
+           "flagged": False}
     errors = np.asarray(errors, float)
     if not np.all(np.isfinite(errors)) or not len(residuals):
         return out
@@ -270,8 +273,25 @@ def fold_metrics(prediction: Prediction, actual, confidence, errors, residuals, 
     bias_p = float(min(1.0, 2 * min(np.mean(mean_error <= observed), np.mean(mean_error >= observed))))
     out.update(expected_pi_coverage=float(np.mean(inside) / m), coverage_p=coverage_p, bias_p=bias_p,
                flagged_coverage=coverage_p < SIGNIFICANCE, flagged_bias=bias_p < SIGNIFICANCE)
-    out["flagged"] = out["flagged_coverage"] or out["flagged_bias"]
+    out.update(_scale_test(point - np.log(actual), point - simulated, residuals))
+    out["flagged"] = out["flagged_coverage"] or out["flagged_bias"] or out["flagged_scale"]
     return out
+
+
+def _rms(x, axis=None):
+    return np.sqrt(np.mean(np.square(x), axis=axis))
+
+
+def _scale_test(observed, simulated, residuals) -> dict:
+    """The scale test (module docstring): the held-out RMS log error ``observed`` (m,) over the in-sample residual
+    scale (the RMS of ``residuals``, already scaled up for new runs), against the same ratio in the simulated folds
+    ``simulated`` (S, m) of a right law; one-sided (larger errors), at ``SCALE_SIGNIFICANCE``."""
+    scale = float(_rms(residuals))
+    ratio, ratios = float(_rms(observed)) / scale, _rms(simulated, axis=1) / scale
+    p = float(np.mean(ratios >= ratio))
+    return {"rms_ratio": ratio, "expected_rms_ratio": float(np.median(ratios)),
+            "rms_ratio_bound": float(np.quantile(ratios, 1 - SCALE_SIGNIFICANCE)), "scale_p": p,
+            "flagged_scale": p < SCALE_SIGNIFICANCE}
 
 
 def misspecification_messages(metrics, confidence) -> list:
@@ -287,6 +307,11 @@ def misspecification_messages(metrics, confidence) -> list:
         reasons.append(f"the errors are biased: mean relative error {100 * metrics['bias']:+.2f}% "
                        f"({_p_text(metrics['bias_p'])} of a bias this large from a right law; it predicts "
                        f"{'too high' if metrics['bias'] > 0 else 'too low'} a loss)")
+    if metrics["flagged_scale"]:
+        reasons.append(f"the held-out RMS log error is {metrics['rms_ratio']:.3g} times the fitted runs' residual "
+                       f"scale, where a right law gives {metrics['expected_rms_ratio']:.3g} (at most "
+                       f"{metrics['rms_ratio_bound']:.3g} in {100 * (1 - SCALE_SIGNIFICANCE):g}% of simulated folds; "
+                       f"{_p_text(metrics['scale_p'])})")
     return [f"held-out errors exceed what the intervals allow: {'; '.join(reasons)}. The law is probably "
             "misspecified for these runs, and its intervals understate the uncertainty of extrapolating it"]
 
