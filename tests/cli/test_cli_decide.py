@@ -109,3 +109,33 @@ def test_caps_bound_the_decision(capsys, files):
     assert code == 0, err
     assert "decision at 1e+24 FLOPs within max_tokens = 1e+12, rule quantile:0.9" in out
     assert "D = 1e+12 tokens" in out
+
+
+@pytest.mark.slow  # a data-constrained fit and its bootstrap compile their own programs (~1 min)
+def test_unique_tokens_with_a_data_constrained_fit(capsys, tmp_path):
+    # the refusal is gone: a data-constrained fit record decides at the given U, in solve and in plan
+    from optimal.data.synthetic import data_constrained_runs
+
+    n, d, u, loss = data_constrained_runs(n_runs=60, seed=1)
+    csv = tmp_path / "runs.csv"
+    csv.write_text("N,D,U,loss\n" + "".join(f"{a!r},{b!r},{c!r},{e!r}\n" for a, b, c, e in
+                                            zip(n.tolist(), d.tolist(), u.tolist(), loss.tolist())))
+    record = tmp_path / "fit.json"
+    code, _, err = run(capsys, ["fit", csv, "--law", "data-constrained", "--covariate", "U=U", "--bootstrap", "8",
+                                "--save", record])
+    assert code == 0, err
+    code, out, err = run(capsys, ["solve", "--fit", record, "--compute", "1e21", "--unique-tokens", "1e9", "--json",
+                                  "--decide", "expected-loss"])
+    assert code == 0, err
+    decision = strict(out)["decision"]
+    assert decision["unique_tokens"] == 1e9
+    chosen = decision["budgets"][0]["allocations"]["chosen"]
+    assert chosen["epochs"] == pytest.approx(chosen["D"] / 1e9)
+    assert any(n["code"] == "unique-data" for n in decision["notes"])
+    boot = optimal.load_record(record).bootstrap
+    expected = optimal.decide(boot, 1e21, "expected-loss", unique_tokens=1e9)
+    assert chosen["N"] == pytest.approx(float(expected.chosen_params[0]), rel=1e-12)
+    code, out, err = run(capsys, ["plan", "--fit", record, "--compute", "1e21", "--unique-tokens", "1e9", "--json",
+                                  "--decide", "expected-loss"])
+    assert code == 0, err
+    assert strict(out)["plan"]["parameters"]["active"] == pytest.approx(chosen["N"], rel=1e-12)
