@@ -449,27 +449,25 @@ def add_decide_option(parser):
                         help="choose N under the law's uncertainty from a fit record's bootstrap draws: plug-in (the "
                              "best fit's optimum), expected-loss (least mean loss over the draws) or quantile:Q "
                              "(least Q-quantile of the loss); prints the deadweight compute of the plug-in, chosen "
-                             "and 20 tokens/param allocations (docs/decisions.md)")
+                             "and 20 tokens/param allocations (docs/decisions.md); within --max-params/--max-tokens, "
+                             "and at --unique-tokens U for a data-constrained fit")
 
 
 def check_decide(args):
-    """--decide's rule and what it needs: budgets (not target losses), a fit record, no caps; before any work."""
+    """--decide's rule and what it needs: budgets (not target losses) and a fit record; before any work. Caps and
+    --unique-tokens go through to ``optimal.decide`` (the answer itself checks that the law takes U)."""
     parse_rule(args.decide)  # an unknown rule is named before any work
     if args.compute is None:
         raise OptimalError("--decide chooses N at compute budgets: give --compute, not --target-loss")
     if not args.fit:
         raise OptimalError("--decide needs bootstrap draws: save a fit with them (optimal fit RUNS --bootstrap 200 "
                            "--save FIT.json) and pass --fit FIT.json")
-    if args.max_tokens is not None or args.max_params is not None:
-        raise OptimalError("--decide does not take --max-tokens or --max-params (the draws' optima are uncapped)")
-    if args.unique_tokens is not None:
-        raise OptimalError("--decide does not take --unique-tokens yet (it decides with the law's unlimited unique "
-                           "data)")
 
 
 def decide_from_args(args, compute, flops, flops_per_param_token):
     """``optimal.decide`` on the fit record's draws (its ``--group``'s) at ``compute``, along the FLOPs model
-    ``flops`` (``--context``) or k = ``flops_per_param_token``."""
+    ``flops`` (``--context``) or k = ``flops_per_param_token``, within ``--max-tokens``/``--max-params`` and at
+    ``--unique-tokens``."""
     boot = optimal.load_record(args.fit).bootstrap
     if boot is None:
         raise OptimalError(f"{args.fit} holds no bootstrap draws, which --decide needs: refit with "
@@ -477,7 +475,9 @@ def decide_from_args(args, compute, flops, flops_per_param_token):
     if boot.fit.group_labels is not None:
         boot = boot.group(str(args.group))  # the answer has checked the group
     per_token = dict(flops=flops) if flops is not None else dict(flops_per_param_token=flops_per_param_token)
-    return optimal.decide(boot, compute, args.decide, **per_token)
+    return optimal.decide(boot, compute, args.decide, **per_token, max_tokens=getattr(args, "max_tokens", None),
+                          max_params=getattr(args, "max_params", None),
+                          unique_tokens=getattr(args, "unique_tokens", None))
 
 
 def warn_decision(decision):

@@ -261,8 +261,9 @@ def run(args):
                            "or --target-loss (--max-params also with --unique-tokens; --group with every question of "
                            "a law)")
     if args.decide is not None:
-        if mode != "compute":
-            raise OptimalError("--decide chooses N at a compute budget: use it with --compute alone")
+        if mode not in ("compute", "data_constrained"):
+            raise OptimalError("--decide chooses N at a compute budget: use it with --compute alone (or with "
+                               "--unique-tokens)")
         common.check_decide(args)
     plan_shapes.check(args, mode)
     device = _device(args)

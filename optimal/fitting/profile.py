@@ -58,8 +58,10 @@ class Profile(NamedTuple):
     ``labels`` their names; per entry ``grid`` (natural values, ascending, the estimate included) and ``values``
     (the objective refitted with the entry held there; the estimate's is the best objective), and ``thetas`` the
     refits' free vectors, ``n_star_ratio`` each refit's N* at ``reference_compute`` (FLOPs, ``reference_log_c``) over
-    the best fit's (NaN for a joint fit of groups, or a law with no interior optimum); ``tolerance`` the relative
-    threshold, ``degree`` p and ``n_used`` n behind it (see the module docstring)."""
+    the best fit's (NaN for a joint fit of groups, or a law with no interior optimum); ``n_star_ratio_groups``
+    per entry the same ratio for every group's law (grid, G) (a joint fit of G groups, whose N* is one per group;
+    one group: (grid, 1), equal to ``n_star_ratio``); ``tolerance`` the relative threshold, ``degree`` p and
+    ``n_used`` n behind it (see the module docstring)."""
 
     entries: tuple
     labels: tuple
@@ -73,6 +75,7 @@ class Profile(NamedTuple):
     degree: float
     n_used: int
     reference_compute: float
+    n_star_ratio_groups: tuple = ()
 
 
 def params_of(family: Family, structure: Structure) -> dict:
@@ -182,7 +185,8 @@ def _profile_lanes(family, starts, z, data, weights, delta, log_c, config, one_g
     """One compiled program for the whole profile: polish, for each grid point, the lower-objective of its two starts
     ``starts`` (G, 2, F + 1) with the pinned ``config``; the objective's terms at the optimum ``z`` (F,)
     (``_objective_terms``); and log N* at ``log_c`` of the optimum and of every refit (G + 1,) (``optimal_log_n``;
-    NaN for a fit of several groups). Returns ``(Lanes (G lanes), terms, log N*)``."""
+    NaN for a fit of several groups), and log N* of every group's law (G + 1, groups). Returns ``(Lanes (G lanes),
+    terms, log N*, log N* per group)``."""
     lanes = starts.shape[0]
     flat = starts.reshape(-1, starts.shape[-1])
     first = jax.vmap(lambda th: config.evaluate(th, data, weights, delta, config.loss)[0])(flat).reshape(lanes, 2)
@@ -190,12 +194,11 @@ def _profile_lanes(family, starts, z, data, weights, delta, log_c, config, one_g
     chosen = jnp.where((first[:, 1] < first[:, 0])[:, None], starts[:, 1], starts[:, 0])
     out = polish_lanes(chosen, data, jnp.broadcast_to(weights, (lanes, weights.shape[-1])), config, delta=delta)
     terms = _objective_terms(family, z, data, weights, delta, config.loss)
-    if one_group:
-        frees = jnp.concatenate([z[None], out.theta[:, :z.shape[0]]])
-        log_n_star = optimal_log_n(family, expand(frees, data.select, data.base)[:, 0], log_c)
-    else:
-        log_n_star = jnp.full(lanes + 1, jnp.nan, z.dtype)
-    return out, terms, log_n_star
+    frees = jnp.concatenate([z[None], out.theta[:, :z.shape[0]]])
+    laws = expand(frees, data.select, data.base)  # (G + 1, groups, P)
+    per_group = jax.vmap(lambda thetas: optimal_log_n(family, thetas, log_c), in_axes=1, out_axes=1)(laws)
+    log_n_star = per_group[:, 0] if one_group else jnp.full(lanes + 1, jnp.nan, z.dtype)
+    return out, terms, log_n_star, per_group
 
 
 def _objective_terms(family: Family, z, data, weights, delta, loss):
@@ -245,18 +248,19 @@ def profile(family: Family, structure: Structure, z, objective: float, data, wei
     if not entries:
         terms = jax.jit(_objective_terms, static_argnames=("family", "loss"))(
             family, jnp.asarray(z, dtype), data, weights, fit_objective.delta, fit_objective.robust)
-        return Profile((), (), (), (), (), (), (), float(objective), *threshold(terms, weights), compute)
+        return Profile((), (), (), (), (), (), (), float(objective), *threshold(terms, weights), compute, ())
     # of each point's two starts (the optimum with the pin, the nearest good candidate with it), the one with the
     # lower objective is polished
     program = solver_config(fit_objective, dataclasses.replace(solver, max_iter=min(solver.max_iter, MAX_ITER)),
                             pinned(problem_evaluator(family, structure), width), dtype)
-    lanes, terms, log_n_star = _profile_lanes(family, jnp.asarray(np.concatenate(starts), dtype), jnp.asarray(z, dtype),
+    lanes, terms, log_n_star, per_group = _profile_lanes(family, jnp.asarray(np.concatenate(starts), dtype), jnp.asarray(z, dtype),
                                               data, weights, jnp.asarray(fit_objective.delta, dtype), log_c,
                                               program._replace(delta=None), structure.select.shape[0] == 1)
     lanes, log_n_star = Lanes(*(np.asarray(x) for x in lanes)), np.asarray(log_n_star, np.float64)
+    per_group = np.asarray(per_group, np.float64)
     tolerance, degree, n_used = threshold(terms, weights)
     values = np.where(np.isfinite(lanes.objective) & ~np.concatenate(skipped), lanes.objective, np.inf)
-    out_grid, out_values, out_thetas, out_n_star, offset = [], [], [], [], 0
+    out_grid, out_values, out_thetas, out_n_star, out_groups, offset = [], [], [], [], [], 0
     for k, estimate, grid in zip(entries, estimates, grids):
         part = slice(offset, offset + len(grid))
         offset += len(grid)
@@ -265,14 +269,16 @@ def profile(family: Family, structure: Structure, z, objective: float, data, wei
         v = np.concatenate([np.maximum(values[part], objective), [objective]])
         th = np.vstack([lanes.theta[part, :width], z[None]])
         ns = np.concatenate([log_n_star[1:][part], log_n_star[:1]]) - log_n_star[0]
+        groups = np.concatenate([per_group[1:][part], per_group[:1]]) - per_group[0]
         order = np.argsort(g, kind="stable")
+        out_groups.append(np.exp(groups[order]))
         out_grid.append(g[order])
         out_values.append(v[order])
         out_thetas.append(th[order])
         out_n_star.append(np.exp(ns[order]))
     labels = tuple(structure.names[k] for k in entries)
     return Profile(entries, labels, tuple(out_grid), tuple(out_values), tuple(out_thetas), tuple(out_n_star),
-                   tuple(estimates), float(objective), tolerance, degree, n_used, compute)
+                   tuple(estimates), float(objective), tolerance, degree, n_used, compute, tuple(out_groups))
 
 
 def within_range(grid, values, estimate, objective, tolerance, log_scale):
@@ -329,11 +335,30 @@ def reference_log_c(data, weights):
 def pin_effects(prof: Profile, ranges: dict):
     """What pinning each profiled entry at the ends of its range within the threshold (the furthest grid points
     within, ``ranges[label]["grid_index"]``) does to N* at ``prof.reference_compute``: ``{label: {"at": [lo value,
-    hi value], "n_star_ratio": [lo, hi]}}``, the refit's N* over the best fit's (None where unknown)."""
+    hi value], "n_star_ratio": [lo, hi]}}``, the refit's N* over the best fit's (None where unknown). A tied entry
+    (``alpha=beta``) is pinned like any other: both exponents held at the value, the rest refitted.
+
+    A joint fit of several groups has one N* per group, not one: its ``n_star_ratio`` is ``[None, None]`` and the
+    entry adds ``n_star_ratio_by_group`` (``[[lo per group], [hi per group]]``, groups in the fit's order) and a
+    ``note`` saying so; a ratio that is None (a law with no interior optimum along the budget line at the reference
+    compute) also comes with a ``note``."""
     out = {}
+    joint = bool(prof.n_star_ratio_groups) and prof.n_star_ratio_groups[0].shape[1] > 1
     for e, label in enumerate(prof.labels):
         indices = ranges[label]["grid_index"]
         ratios = [float(prof.n_star_ratio[e][i]) for i in indices]
         out[label] = {"at": [float(prof.grid[e][i]) for i in indices],
                       "n_star_ratio": [r if np.isfinite(r) else None for r in ratios]}
+        if joint:
+            by_group = [[float(r) if np.isfinite(r) else None for r in prof.n_star_ratio_groups[e][i]]
+                        for i in indices]
+            out[label]["n_star_ratio_by_group"] = by_group
+            out[label]["note"] = ("a joint fit has one N* per group: n_star_ratio_by_group gives each group's refit "
+                                  "N* over its best-fit N* (groups in the fit's order)"
+                                  + ("; None: that group's law has no interior optimum at the reference compute"
+                                     if any(r is None for row in by_group for r in row) else ""))
+        elif any(r is None for r in out[label]["n_star_ratio"]):
+            out[label]["note"] = ("N* unknown (None): the law held there has no interior compute-optimal N along the "
+                                  f"budget line at {prof.reference_compute:.3g} FLOPs (its loss keeps falling toward "
+                                  "the smallest N or the smallest D searched)")
     return out

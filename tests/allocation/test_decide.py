@@ -295,3 +295,123 @@ def test_figure_draws_the_curves_and_the_allocations(decisions):
     assert len(left.lines) >= d.curve_loss.shape[0]
     with pytest.raises(optimal.PlotError, match="budget"):
         decision_figure(d, budget=2)
+
+
+# --- caps and unique data -------------------------------------------------------------------------------------------
+
+def capped_optimal_loss(theta, compute, max_params=np.inf, max_tokens=np.inf):
+    """A draw's optimal loss at C within the caps: the closed-form N* clipped to [C / (k max_tokens), max_params]."""
+    E, A, B, a, b = natural(theta)
+    n = (a * A / (b * B)) ** (1 / (a + b)) * (compute / K) ** (b / (a + b))
+    n = np.clip(n, compute / (K * max_tokens), max_params)
+    return loss_on_line(theta, np.log(n), compute)
+
+
+def capped_brentq_deadweight(theta, log_n, compute, max_params=np.inf, max_tokens=np.inf):
+    """1 - C'/C with C' from brentq on the capped optimal loss (SciPy, independent of the library's solve)."""
+    target = loss_on_line(theta, log_n, compute)
+    if target <= capped_optimal_loss(theta, compute, max_params, max_tokens) * (1 + 1e-13):
+        return 0.0
+    log_c = brentq(lambda t: capped_optimal_loss(theta, np.exp(t), max_params, max_tokens) - target,
+                   np.log(compute) - 40, np.log(compute), xtol=1e-14, rtol=1e-15)
+    return 1 - np.exp(log_c - np.log(compute))
+
+
+@pytest.fixture(scope="module")
+def capped(draws, decisions):
+    """A max_params cap that binds for every draw at 1e24 and for none at 1e21 (the free decision's N at 1e21 is
+    far below it), with the expected-loss and quantile:0.9 rules."""
+    thetas, point = draws
+    cap = 0.5 * float(decisions["expected-loss"].own_params[:, 1].min())
+    return cap, {rule: optimal.decide(thetas, BUDGETS, rule, point=point, max_params=cap)
+                 for rule in ("expected-loss", "quantile:0.9")}
+
+
+def test_a_binding_params_cap_is_the_decision(draws, decisions, capped):
+    cap, found = capped
+    d = found["expected-loss"]
+    assert d.converged.all() and d.ok
+    for name in ("plug-in", "chosen"):
+        assert d.allocation(name, 1)["N"] == pytest.approx(cap, rel=1e-12)  # every draw's optimum is above it
+        assert d.allocation(name, 1)["at_cap"] and not d.allocation(name, 0)["at_cap"]
+    np.testing.assert_allclose(d.own_params[:, 1], cap, rtol=1e-12)
+    assert np.all(d.deadweight[:, 1, 1] == 0)  # no draw can do better within the cap: nothing wasted
+    # below the cap nothing changes (the deadweight now from the solve, not the closed form)
+    free = decisions["expected-loss"]
+    assert d.chosen_params[0] == pytest.approx(float(free.chosen_params[0]), rel=1e-9)
+    np.testing.assert_allclose(d.deadweight[:, :3, 0], free.deadweight[:, :3, 0], rtol=1e-6, atol=1e-12)
+    assert any(n.code == "at-cap" for n in d.notes) and d.to_dict()["max_params"] == cap
+
+
+@pytest.mark.parametrize("rule, statistic", [("expected-loss", lambda v: np.mean(v, axis=0)),
+                                             ("quantile:0.9", lambda v: np.quantile(v, 0.9, axis=0))])
+def test_a_cap_inside_the_draws_matches_a_brute_force_grid(draws, rule, statistic):
+    # the cap at the median of the draws' own optima: some draws are capped, the answer is the grid's capped minimum
+    thetas, point = draws
+    compute = BUDGETS[1]
+    own = [np.log(float(optimal.compute_optimal(CHINCHILLA.law_from_theta(t), compute).n_params)) for t in thetas]
+    cap = float(np.exp(np.median(own)))
+    d = optimal.decide(thetas, BUDGETS, rule, point=point, max_params=cap)
+    grid = np.linspace(np.log(cap) - 3, np.log(cap), 20001)
+    best = grid[np.argmin(statistic(np.stack([loss_on_line(t, grid, compute) for t in thetas])))]
+    assert np.log(d.chosen_params[1]) == pytest.approx(best, abs=2e-4)
+    assert d.chosen_params[1] <= cap * (1 + 1e-12)
+    for r, theta in enumerate(thetas):  # the deadweight against the draw's capped optimum
+        for a in range(3):
+            expected = capped_brentq_deadweight(theta, np.log(d.n_params[a, 1]), compute, max_params=cap)
+            assert d.deadweight[r, a, 1] == pytest.approx(expected, rel=1e-6, abs=1e-12)
+
+
+def test_a_binding_token_cap_sets_d(draws, decisions):
+    # D = C / (k N) <= max_tokens bounds N from below: with the cap under every draw's D*, D is the cap
+    thetas, point = draws
+    cap = 0.5 * float(decisions["expected-loss"].n_tokens[1, 1] / 4)
+    d = optimal.decide(thetas, BUDGETS, "quantile:0.9", point=point, max_tokens=cap, params=BUDGETS[1] / (K * cap) * 2)
+    assert d.chosen_tokens[1] == pytest.approx(cap, rel=1e-12) and d.converged.all()
+    assert d.allocation("rule-of-thumb", 1)["D"] == pytest.approx(cap, rel=1e-12)  # moved onto the cap
+    waste = [capped_brentq_deadweight(t, np.log(d.n_params[3, 1]), BUDGETS[1], max_tokens=cap) for t in thetas]
+    np.testing.assert_allclose(d.deadweight[:, 3, 1], waste, rtol=1e-6, atol=1e-12)
+    with pytest.raises(optimal.BudgetError, match="outside what the caps allow"):
+        optimal.decide(thetas, BUDGETS, "plug-in", point=point, max_tokens=cap, params=BUDGETS[1] / (K * cap) / 2)
+
+
+@pytest.mark.slow
+def test_a_token_cap_moves_the_decision_with_the_budget(draws, decisions):
+    # on the token cap log N = log C - log k - log max_tokens: d log N / d log C = 1, d log N / d theta = 0
+    thetas, point = draws
+    cap = 0.5 * float(decisions["expected-loss"].n_tokens[1, 1] / 4)
+    f = lambda t, c: decision_log_params(t, c, "expected-loss", max_tokens=cap)[0]  # noqa: E731
+    assert float(f(jnp.asarray(thetas), BUDGETS[1])) == pytest.approx(np.log(BUDGETS[1] / (K * cap)), rel=1e-12)
+    g_theta, g_c = jax.grad(f, argnums=(0, 1))(jnp.asarray(thetas), jnp.asarray(BUDGETS[1]))
+    assert np.abs(np.asarray(g_theta)).max() == 0 and float(g_c) * BUDGETS[1] == pytest.approx(1.0, rel=1e-9)
+
+
+def test_unique_tokens_need_a_data_constrained_law(draws):
+    thetas, point = draws
+    with pytest.raises(OptimalError, match="needs draws of a data-constrained law"):
+        optimal.decide(thetas, BUDGETS, point=point, unique_tokens=1e10)
+    with pytest.raises(optimal.BudgetError, match="unique_tokens must be at least 1"):
+        optimal.decide(thetas, BUDGETS, point=point, unique_tokens=0.5)
+
+
+@pytest.mark.slow
+def test_data_constrained_draws_decide_at_u():
+    # draws of Muennighoff et al.'s law at U = 1e10 unique tokens and 1e22 FLOPs (~10 epochs): the chosen N is the
+    # brute-force minimiser of the mean over draws of the law's loss at U, and each draw's own optimum wastes nothing
+    from optimal.laws.data_constrained import DATA_CONSTRAINED
+    law = optimal.preset("muennighoff2023")
+    point = np.asarray(DATA_CONSTRAINED.to_fitting({f: float(getattr(law, f)) for f in DATA_CONSTRAINED.params}))
+    thetas = point + np.random.default_rng(1).normal(0, 0.03, size=(8, point.size))
+    u, compute = 1e10, 1e22
+    d = optimal.decide(thetas, compute, "expected-loss", point=point, family=DATA_CONSTRAINED, unique_tokens=u)
+    assert d.ok and d.unique_tokens == u and d.allocation("chosen")["epochs"] > 1
+    laws = [DATA_CONSTRAINED.law_from_theta(t, {"U": u}) for t in thetas]
+    grid = np.linspace(np.log(d.own_params.min()) - 0.1, np.log(d.own_params.max()) + 0.1, 4001)
+    mean = np.mean([np.asarray(lw.loss(np.exp(grid), compute / (K * np.exp(grid)))) for lw in laws], axis=0)
+    assert np.log(d.chosen_params[0]) == pytest.approx(grid[np.argmin(mean)], abs=5e-4)
+    own = optimal.decide(thetas, compute, "expected-loss", point=point, family=DATA_CONSTRAINED, unique_tokens=u,
+                         params=float(d.own_params[0, 0]))
+    assert own.deadweight[0, 3, 0] == pytest.approx(0.0, abs=1e-9)
+    # unlimited data is a different answer: U reaches every draw
+    free = optimal.decide(thetas, compute, "expected-loss", point=point, family=DATA_CONSTRAINED)
+    assert abs(np.log(free.chosen_params[0] / d.chosen_params[0])) > 0.05

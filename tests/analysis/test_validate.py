@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import optimal
-from optimal.analysis.validate import SIGNIFICANCE, fold_metrics
+from optimal.analysis.validate import SCALE_SIGNIFICANCE, SIGNIFICANCE, fold_metrics, misspecification_messages
 from optimal.analysis.predict import Prediction
 
 N_RUNS = 120  # one row count for every fit here: the fits share one compiled program
@@ -211,3 +211,33 @@ def test_clusters_are_each_folds_bootstrap_unit(monkeypatch):
     assert list(groups) == [ids[label] for label in clusters[kept]]
     with pytest.raises(optimal.DataError, match="clusters are the bootstrap's resampling unit: give n_resamples"):
         optimal.validate(runs.n_params, runs.n_tokens, runs.loss, largest=8, clusters=clusters)
+
+
+def test_scale_test_flags_errors_far_larger_than_the_residuals():
+    # 13 held-out runs with errors of mixed sign and no bias, 4x the fitted residuals' scale, inside a wide prediction
+    # interval: neither the coverage nor the bias test sees them; the scale test does, and says by how much
+    rng = np.random.default_rng(0)
+    residuals = 0.01 * rng.standard_normal(60)
+    pred = _prediction(np.full(13, 2.0), 0.01, 0.5)
+    errors = 0.04 * np.where(np.arange(13) % 2 == 0, 1.0, -1.0)
+    errors -= errors.mean()
+    m = fold_metrics(pred, 2.0 * np.exp(errors), 0.95, np.zeros((200, 13)), residuals)
+    assert not m["flagged_coverage"] and not m["flagged_bias"]
+    assert m["flagged_scale"] and m["flagged"] and m["scale_p"] < SCALE_SIGNIFICANCE
+    rms = np.sqrt(np.mean(np.log(2.0 / (2.0 * np.exp(errors))) ** 2)) / np.sqrt(np.mean(residuals ** 2))
+    assert m["rms_ratio"] == pytest.approx(rms) and m["rms_ratio"] > m["rms_ratio_bound"] > m["expected_rms_ratio"]
+    assert "times the fitted runs' residual scale" in misspecification_messages(m, 0.95)[0]
+
+
+def test_scale_test_is_silent_on_errors_like_the_residuals():
+    # held-out errors drawn from the residuals (plus a shared fit error) are what a right law gives: no flag over 20
+    # folds (the test's level is 0.001), and the expected ratio is near 1
+    rng = np.random.default_rng(1)
+    residuals = 0.01 * rng.standard_normal(60)
+    pred = _prediction(np.full(13, 2.0), 0.01, 0.5)
+    shared = 0.003 * rng.standard_normal((400, 1)) * np.ones((1, 13))
+    for _ in range(20):
+        actual = 2.0 * np.exp(rng.choice(residuals, 13) + 0.003 * rng.standard_normal())
+        m = fold_metrics(pred, actual, 0.95, shared, residuals)
+        assert not m["flagged_scale"], m
+        assert 0.9 < m["expected_rms_ratio"] < 1.3

@@ -127,3 +127,55 @@ def test_profile_figure(tmp_path):
     figure = profile_figure(result)
     assert [ax.get_title() for ax in figure.axes] == ["E (not identified)", "alpha (not identified)", "beta"]
     assert save_figure(figure, tmp_path / "profile.png").stat().st_size > 0
+
+
+def _fake_profile(groups):
+    """A two-entry profile with known N* ratios per group (no fit: pin_effects alone)."""
+    grid = (np.array([0.5, 1.0, 2.0]), np.array([0.2, 0.3, 0.4]))
+    ratios = tuple(np.column_stack([np.array([0.5, 1.0, 2.0]) * (g + 1) for g in range(groups)]) for _ in grid)
+    single = tuple(r[:, 0] if groups == 1 else np.full(3, np.nan) for r in ratios)
+    return profile.Profile((0, 1), ("E", "alpha"), grid, (np.ones(3),) * 2, (), single, (1.0, 0.3), 1.0, 0.01, 1.0,
+                           80, 1e22, ratios)
+
+
+def test_pin_effects_of_a_joint_fit_are_per_group():
+    ranges = {"E": {"grid_index": [0, 2]}, "alpha": {"grid_index": [1, 2]}}
+    effects = profile.pin_effects(_fake_profile(2), ranges)
+    assert effects["E"]["n_star_ratio"] == [None, None]  # no one N* for two groups' laws...
+    assert effects["E"]["n_star_ratio_by_group"] == [[0.5, 1.0], [2.0, 4.0]]  # ...but one per group
+    assert effects["alpha"]["n_star_ratio_by_group"] == [[1.0, 2.0], [2.0, 4.0]]
+    assert "one N* per group" in effects["E"]["note"]
+    single = profile.pin_effects(_fake_profile(1), ranges)
+    assert single["E"] == {"at": [0.5, 2.0], "n_star_ratio": [0.5, 2.0]}  # one group: unchanged, no note
+    unknown = _fake_profile(1)._replace(n_star_ratio=(np.array([np.nan, 1.0, 2.0]), np.ones(3)))
+    assert "no interior compute-optimal N" in profile.pin_effects(unknown, ranges)["E"]["note"]
+
+
+@pytest.mark.slow  # compiles the fit for other constraints
+def test_pin_effect_of_tied_exponents_is_the_pinned_refit():
+    # alpha=beta not identified: holding the tied exponent at its range's ends moves N*, by the ratio a fit with
+    # both exponents fixed there gives (an independent refit, its N* from compute_optimal)
+    runs = optimal.synthetic_runs(n_range=(1e8, 5e8), tokens_per_param=(15, 25), seed=7)
+    tied, _ = fit_recording(runs, tie=[("alpha", "beta")])
+    effect = tied.diagnostics["pin_effects"]["alpha=beta"]
+    compute = tied.diagnostics["reference_compute"]
+    best = float(optimal.compute_optimal(tied.law, compute).n_params)
+    assert effect["at"][0] < effect["at"][1] and "note" not in effect
+    for value, ratio in zip(effect["at"], effect["n_star_ratio"]):
+        held, _ = fit_recording(runs, fix={"alpha": value, "beta": value})
+        assert ratio == pytest.approx(float(optimal.compute_optimal(held.law, compute).n_params) / best, rel=0.02)
+
+
+@pytest.mark.slow  # a joint fit of two groups compiles its own programs
+def test_pin_effects_of_a_joint_fit_name_each_group():
+    a = narrow(1)
+    b = narrow(2)
+    groups = np.array(["a"] * a.n_params.size + ["b"] * b.n_params.size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = optimal.fit(np.concatenate([a.n_params, b.n_params]), np.concatenate([a.n_tokens, b.n_tokens]),
+                             np.concatenate([a.loss, b.loss]), groups=groups, shared=("alpha", "beta"))
+    effects = json.loads(json.dumps(result.diagnostics["pin_effects"], allow_nan=False))
+    for label, effect in effects.items():
+        assert effect["n_star_ratio"] == [None, None] and "one N* per group" in effect["note"]
+        assert len(effect["n_star_ratio_by_group"]) == 2 and all(len(row) == 2 for row in effect["n_star_ratio_by_group"])
