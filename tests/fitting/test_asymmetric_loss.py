@@ -73,8 +73,9 @@ def _allocation_exponent(params):
 @pytest.mark.slow
 def test_recovers_a_law_under_one_sided_contamination_better_than_huber():
     # 80 runs at 0.5% log-loss noise; a run is raised by 2-10% (a badly tuned run) with a probability growing from 0
-    # at the smallest model to 50% at the largest. Measured (seed 0): the error of a = beta/(alpha+beta) is 0.025
-    # under Huber and 0.004 under asymmetric-huber:0.25; of log E, 0.035 and 0.014.
+    # at the smallest model to 50% at the largest. Measured (this data): the error of a = beta/(alpha+beta) is 0.053
+    # under Huber and 0.018 under asymmetric-huber:0.25; of log E, 0.049 and 0.0023 (over 6 such data sets, mean
+    # errors of a 0.021 and 0.011, of log E 0.032 and 0.012).
     runs = optimal.synthetic_runs(n_runs=80, noise=0.005, seed=0)
     rng = np.random.default_rng(1000)
     log_n = np.log(runs.n_params)
@@ -89,6 +90,5 @@ def test_recovers_a_law_under_one_sided_contamination_better_than_huber():
             assert found.config["robust"] == robust
             errors[robust] = (abs(_allocation_exponent(found.params) - _allocation_exponent(DEFAULT_TRUTH._asdict())),
                               abs(np.log(found.params["E"] / DEFAULT_TRUTH._asdict()["E"])))
-    print(errors)
     assert errors[KEY][0] < 0.5 * errors["huber"][0], errors
     assert errors[KEY][1] < 0.5 * errors["huber"][1], errors
