@@ -355,13 +355,13 @@ def bootstrap(result, *, n_resamples=4000, seed=0, confidence=0.95, groups=None,
       ``BootstrapResult``. Raises ``OptimalError`` when ``result`` is not a ``FitResult`` or an argument is outside
       its range.
     """
+    if wild is not None and (not isinstance(wild, str) or wild not in WILD_WEIGHTS):
+        raise OptimalError(f"wild must be None or one of {', '.join(WILD_WEIGHTS)} (the weights of a wild bootstrap), "
+                           f"not {wild!r:.40}")
     if not isinstance(result, FitResult):
         raise OptimalError(f"bootstrap takes the FitResult of a fit, not {type(result).__name__}: call "
                            "optimal.fit(n_params, n_tokens, loss, ...) first and pass its result")
     _check_resampling(n_resamples, seed, confidence, refit)
-    if wild is not None and wild not in WILD_WEIGHTS:
-        raise OptimalError(f"wild must be None or one of {', '.join(WILD_WEIGHTS)} (the weights of a wild bootstrap), "
-                           f"not {wild!r:.40}")
     n, d, loss_values, weights = result.data
     dtype = np.dtype(result.config["dtype"])
     struct, data = result.problem()
