@@ -35,6 +35,7 @@ from .fitting.fit import FitResult, fit, fit_groups
 from .fitting.groups import GroupBootstraps, GroupFits
 from .fitting.options import Objective, Search, Solver
 from .fitting.sweep import Sweep, sweep
+from .fitting.replicates import ReplicateNoise, replicate_noise
 
 # allocation: compute-optimal N* and D* for budgets, of a law or of every bootstrap draw
 from .allocation.allocate import BOUND_NAMES, Allocation, closed_form, compute_for_loss, compute_optimal
@@ -230,4 +231,6 @@ __all__ = [
     "PrecisionError",
     "UnknownPresetError",
     "UnreachableLossError",
+    "ReplicateNoise",
+    "replicate_noise",
 ]
