@@ -32,7 +32,10 @@ from ..errors import DataError, OptimalError
 from .fit import FitResult
 from .problem import residuals
 
-SIGNIFICANCE = 0.05  # a lack-of-fit p-value below this: a warning
+# a lack-of-fit p-value below this: a warning. Not 0.05: on small synthetic designs (10 settings x 4 seeds, 20 x 2;
+# 1% noise, the right law, 12 data sets each) p fell below 0.05 in 5 of 24 (the fit's weakly identified coefficients
+# absorb less than their p degrees of freedom), below 0.01 in none
+SIGNIFICANCE = 0.01
 
 
 @dataclasses.dataclass(frozen=True)
