@@ -59,7 +59,7 @@ class Objective:
         try:
             name, asymmetry = parse_loss(self.robust)
         except ValueError as exc:
-            raise OptimalError(f"Objective.robust must be huber, squared or {ASYMMETRIC}[:A] with 0 < A <= 1 (e.g. "
+            raise OptimalError(f"Objective.robust must be one of huber, squared, {ASYMMETRIC}[:A] (0 < A <= 1, e.g. "
                                f"{ASYMMETRIC}:{DEFAULT_ASYMMETRY}), not {self.robust!r:.60}: {exc}") from None
         object.__setattr__(self, "robust", loss_name(name, asymmetry))
         object.__setattr__(self, "delta", check_positive(self.delta, "Objective.delta (the Huber threshold)"))
