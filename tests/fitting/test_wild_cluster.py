@@ -86,3 +86,14 @@ def test_intervals_cover_the_truth_at_about_the_nominal_rate():
             hits.append([found[k]["lo"] <= truth[k] <= found[k]["hi"] for k in ("E", "alpha", "beta", "a")])
     coverage = np.mean(hits, axis=0)
     assert np.all(coverage >= 0.55) and 0.65 <= coverage.mean() <= 0.95, coverage
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--wild", "webb"], "--wild chooses the weights of a wild bootstrap: add --bootstrap N"),
+    (["--bootstrap", "8", "--wild", "webb", "--by", "g"], "--wild bootstraps one fit"),
+    (["--robust", "asymmetric-huber:2"], "--robust: Objective.robust must be one of"),
+])
+def test_cli_refuses_in_one_line(capsys, argv, message):
+    from cli_helpers import assert_one_error, run
+
+    assert_one_error(*run(capsys, ["fit", "examples/runs.csv", *argv]), message)
