@@ -42,6 +42,7 @@ def test_derivatives_match_finite_differences_and_autodiff():
     np.testing.assert_allclose(d2, jax.vmap(jax.hessian(lambda x: rho(x, delta)))(r), rtol=1e-12)
 
 
+@pytest.mark.slow
 @float64_scope
 def test_the_chinchilla_laws_own_derivatives_take_it():
     # the hand-derived gradient and Hessian the solver uses, against autodiff of the plain objective

@@ -57,6 +57,7 @@ def fits():
                                   search=optimal.Search(n_polish=4)) for bump in (0.0, 0.05)}
 
 
+@pytest.mark.slow
 def test_a_right_law_shows_no_lack_of_fit_and_a_wrong_one_does(fits):
     # measured: p = 0.68 (residual sd 0.0109 against seed noise 0.0113) and, with a 5% bump, p = 5.9e-6 (residual
     # sd 0.0170)
