@@ -28,7 +28,8 @@ from ..errors import ConvergenceWarning, IdentifiabilityWarning, OptimalError, c
 from ..laws.chinchilla import CHINCHILLA
 from .fit import MAX_ITER, FitResult, build_problem
 from .problem import expand, problem_evaluator, residuals
-from .resample import WILD_WEIGHTS, Clusters, Strata, Wild, check_same_in_every_process, cluster_adjusted_residuals, keep_better, per_call, place, refit_resamples
+from .resample import (WILD_WEIGHTS, Clusters, Strata, Wild, check_same_in_every_process, cluster_adjusted_residuals,
+                       keep_better, per_call, place, refit_resamples)
 from .screen import screen
 from .solver import SolverConfig
 from .._util.precision import float64_scope
@@ -184,8 +185,8 @@ class BootstrapResult:
         and the warnings."""
         level = f"{100 * self.confidence:g}%"
         kind = "" if self.wild is None else f" wild ({self.wild})"
-        lines = [f"bootstrap: {self.n_resamples}{kind} resamples, {self.n_retried} refitted from more starts than the full-data "
-                 f"optimum, {self.n_failed} failed (left out), {level} percentile intervals"]
+        lines = [f"bootstrap: {self.n_resamples}{kind} resamples, {self.n_retried} refitted from more starts than the "
+                 f"full-data optimum, {self.n_failed} failed (left out), {level} percentile intervals"]
         rows = [[name, or_na(v["lo"], ".5g"), or_na(v["hi"], ".5g"), or_na(v["se"], ".3g")]
                 for name, v in self.params().items()]
         lines.append(format_table(["coefficient", "lo", "hi", "se"], rows))

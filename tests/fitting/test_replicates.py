@@ -67,7 +67,8 @@ def test_a_right_law_shows_no_lack_of_fit_and_a_wrong_one_does(fits):
     assert wrong.p_value < 1e-4 and wrong.residual_sd > 1.5 * wrong.pure_error_sd
     assert any(w.code == "replicates" and "lack of fit" in w for w in wrong.warnings)
     # SS_res = SS_pe + SS_lof
-    assert right.residual_variance * 55 == pytest.approx(right.pure_error_variance * 40 + right.lack_of_fit_variance * 15)
+    total = right.pure_error_variance * 40 + right.lack_of_fit_variance * 15
+    assert right.residual_variance * 55 == pytest.approx(total)
     as_runs = optimal.replicate_noise(optimal.validate_runs(*_replicated(3, 0.0)), fits[0.0])
     assert as_runs.f_ratio == pytest.approx(right.f_ratio, rel=1e-9)
     assert "seed noise" in right.summary() and right.to_dict()["p_value"] == right.p_value
