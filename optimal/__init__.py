@@ -36,6 +36,7 @@ from .fitting.fit import FitResult, fit, fit_groups
 from .fitting.groups import GroupBootstraps, GroupFits
 from .fitting.options import Objective, Search, Solver
 from .fitting.sweep import Sweep, sweep
+from .fitting.replicates import ReplicateNoise, replicate_noise
 
 # allocation: compute-optimal N* and D* for budgets, of a law or of every bootstrap draw
 from .allocation.allocate import BOUND_NAMES, Allocation, closed_form, compute_for_loss, compute_optimal
@@ -292,6 +293,9 @@ __all__ = [
     "flop_audit",
     "flops_per_token",
     "read_shaped_runs",
+    # fitting: seed noise from repeated runs (issue 23)
+    "ReplicateNoise",
+    "replicate_noise",
 ]
 
 # hyperparameters: published learning-rate and batch-size laws (planning), and a user's own sweep (analysis)

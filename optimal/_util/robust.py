@@ -24,7 +24,76 @@ def squared(r, delta=None):
     return 0.5 * r * r
 
 
-ROBUST_LOSSES = {"huber": huber, "squared": squared}
+# Runs above the law pull this much of what a run below it pulls, by default (this project's choice: the law sits near
+# the 20th percentile of the runs' log-loss where the Huber loss is linear, a/(1+a) = 0.2)
+DEFAULT_ASYMMETRY = 0.25
+ASYMMETRIC = "asymmetric-huber"
+
+
+def asymmetric_huber(r, delta=DEFAULT_DELTA, asymmetry=DEFAULT_ASYMMETRY):
+    """Asymmetric (quantile) Huber loss, elementwise: ``huber(r, delta)`` where ``r >= 0`` (the run's loss at or below
+    the law: r is predicted minus observed log-loss) and ``asymmetry x huber(r, delta)`` where ``r < 0`` (the run
+    above the law: a badly tuned or unlucky run pulls ``asymmetry`` times as hard), ``0 < asymmetry <= 1``; 1 is
+    Huber. Continuous with a continuous first derivative (both sides are 0 at r = 0). Where the loss is linear
+    (|r| > delta), a sum of it is minimised by the ``asymmetry / (1 + asymmetry)`` quantile of the runs' residuals:
+    a lower envelope. Its limit delta -> 0 is the asymmetric absolute error of kyo-takano/chinchilla
+    (docs/changes.md, "Loss function: Symmetric -> Asymmetric": lambda |y - y_hat| below the prediction, lambda =
+    1 / asymmetry up to a constant factor)."""
+    return jnp.where(r >= 0, 1.0, asymmetry) * huber(r, delta)
+
+
+def loss_name(name: str, asymmetry=None) -> str:
+    """The key a fit's settings carry for a robust loss (``Objective.robust``, a fit record's "robust"): ``huber``,
+    ``squared``, or ``asymmetric-huber:A`` with the asymmetry A written out (``asymmetry`` None: the default)."""
+    if name == ASYMMETRIC:
+        return f"{ASYMMETRIC}:{DEFAULT_ASYMMETRY if asymmetry is None else float(asymmetry)!r}"
+    return name
+
+
+def parse_loss(key: str):
+    """``(name, asymmetry or None)`` of a loss key (``loss_name``); ``ValueError`` for an unknown one or an asymmetry
+    outside (0, 1]."""
+    name, _, value = key.partition(":") if isinstance(key, str) else ("", "", "")
+    if name == ASYMMETRIC:
+        asymmetry = float(value) if value else DEFAULT_ASYMMETRY
+        if not 0.0 < asymmetry <= 1.0:
+            raise ValueError(f"the asymmetry of {ASYMMETRIC} must be in (0, 1], got {asymmetry!r}")
+        return name, asymmetry
+    if value or name not in ("huber", "squared"):
+        raise ValueError(f"unknown robust loss {key!r}")
+    return name, None
+
+
+class _ByKey(dict):
+    """``{loss key: function}`` that also answers ``asymmetric-huber:A`` for any asymmetry A in (0, 1] (the key is a
+    static argument of the compiled programs, so each asymmetry compiles once)."""
+
+    def __init__(self, plain, asymmetric):
+        super().__init__(plain)
+        self._asymmetric = asymmetric
+
+    def __missing__(self, key):
+        try:
+            name, asymmetry = parse_loss(key)
+        except ValueError:
+            raise KeyError(key) from None
+        if name != ASYMMETRIC:
+            raise KeyError(key)
+        return self._asymmetric(asymmetry)
+
+    def __contains__(self, key):
+        try:
+            self[key]
+        except (KeyError, TypeError):
+            return False
+        return True
+
+
+def _asymmetric_loss(asymmetry):
+    return lambda r, delta=DEFAULT_DELTA: asymmetric_huber(r, delta, asymmetry)
+
+
+ROBUST_LOSSES = _ByKey({"huber": huber, "squared": squared}, _asymmetric_loss)
 
 
 def _huber_derivatives(r, delta):
@@ -36,5 +105,14 @@ def _squared_derivatives(r, delta):
     return r, jnp.ones_like(r)
 
 
+def _asymmetric_derivatives(asymmetry):
+    def derivatives(r, delta):
+        d1, d2 = _huber_derivatives(r, delta)
+        side = jnp.where(r >= 0, 1.0, asymmetry).astype(r.dtype)
+        return side * d1, side * d2
+
+    return derivatives
+
+
 # first and second derivatives of each robust loss, written out: the solver's inner loop runs on them
-LOSS_DERIVATIVES = {"huber": _huber_derivatives, "squared": _squared_derivatives}
+LOSS_DERIVATIVES = _ByKey({"huber": _huber_derivatives, "squared": _squared_derivatives}, _asymmetric_derivatives)

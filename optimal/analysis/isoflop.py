@@ -111,6 +111,7 @@ from .._util.stats import unbounded_interval
 from ..data.groups import encode_groups
 from ..data.runs import Runs, validate_runs
 from ..fitting.fit import fit
+from ..fitting.resample import WILD_WEIGHTS
 
 DEFAULT_TOLERANCE = 0.05  # runs whose k N D agree within 5% share a budget: published grids differ by >= 1.5x
 MIN_SIZES = 3  # a parabola needs three distinct sizes
@@ -715,7 +716,8 @@ def _bootstrap(log_n, loss, weights, ids, clusters, accepted, budgets, n_resampl
     ``{"skipped": why}`` when no budget has a residual to draw from."""
     k_clusters = int(clusters.max()) + 1
     rng = np.random.default_rng(seed)
-    signs = rng.integers(0, 2, size=(n_resamples, k_clusters), dtype=np.int8) * 2 - 1  # Rademacher, (R, K)
+    rademacher = np.asarray(WILD_WEIGHTS["rademacher"])  # the one table of wild weights: -1, +1
+    signs = rademacher[rng.integers(0, 2, size=(n_resamples, k_clusters), dtype=np.int8)]  # (R, K)
     parts, sums, dofs = [], 0.0, 0
     for g in accepted:
         rows = np.flatnonzero(ids == g)

@@ -15,6 +15,7 @@ from optimal.analysis.uncertainty import fit_report
 from optimal.errors import DataError, OptimalError, OutputError, check_confidence, check_count
 from optimal.data.readers import read_runs_with_columns
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
+from optimal.fitting.resample import WILD_WEIGHTS
 from optimal.fitting.fit import MAX_ITER, check_constraints
 from optimal.fitting.problem import free_count
 from optimal.fitting.sweep import fit_cells, setting_label
@@ -108,6 +109,10 @@ def add_parser(commands):
                      help=common.K_HELP[:-1] + "; saved in the fit record), for D = C / (k N) and --compute")
     fit.add_argument("--delta", type=common.number, default=1e-3,
                      help="Huber threshold on log-loss residuals (default 1e-3)")
+    fit.add_argument("--robust", default="huber", metavar="LOSS",
+                     help="the robust loss of log-loss residuals: huber (default), squared, or asymmetric-huber[:A] "
+                          "(a lower envelope: runs above the law pull A times as hard as runs below it, 0 < A <= 1, "
+                          "default A 0.25)")
     fit.add_argument("--starts", choices=("screen", "hoffmann"), default="screen",
                      help="screen: variable-projection screen then polish (default); hoffmann: all 4500 grid starts "
                           "(Chinchilla without --fix, --tie or --shared only)")
@@ -118,6 +123,10 @@ def add_parser(commands):
                      help="points the screen samples for any law but the plain Chinchilla one (default 4096)")
     fit.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     fit.add_argument("--bootstrap", type=int, default=0, metavar="B", help="bootstrap resamples for confidence intervals")
+    fit.add_argument("--wild", choices=tuple(WILD_WEIGHTS), metavar="WEIGHTS",
+                     help="with --bootstrap: a wild bootstrap instead of resampling rows: every run kept, its log-loss "
+                          "redrawn as fitted + w x residual with rademacher (+-1) or webb (six-point) weights w, one "
+                          "per --cluster-col cluster (the wild cluster bootstrap) or per run")
     common.add_iteration_options(fit)
     fit.add_argument("--seed", type=int, default=0, help=f"bootstrap seed, 0 to {MAX_SEED} (default 0)")
     fit.add_argument("--confidence", type=common.number, default=0.95, help="interval level (default 0.95)")
@@ -136,6 +145,15 @@ def _check_args(args):
     the output files."""
     if args.cluster_col and not args.bootstrap:
         raise OptimalError("--cluster-col is used by the cluster bootstrap: add --bootstrap N")
+    if args.wild and not args.bootstrap:
+        raise OptimalError("--wild chooses the weights of a wild bootstrap: add --bootstrap N")
+    if args.wild and args.by and not args.shared:
+        raise OptimalError("--wild bootstraps one fit (or a joint fit, --shared), not every group's own fit (--by "
+                           "without --shared)")
+    try:  # an unknown loss is refused before the runs are read
+        optimal.Objective(robust=args.robust)
+    except OptimalError as exc:
+        raise OptimalError(f"--robust: {exc}") from None
     if args.shared and not args.by:
         raise OptimalError("--shared needs --by COLUMN: shared parameters are common to the groups of that column")
     if args.shared and args.n_polish is not None:
@@ -228,7 +246,7 @@ def run(args):
     _check_groups(by, args.shared)
     try:
         options = dict(law=args.law, covariates=covariates or None, fix=fixed or None, tie=args.tie or (),
-                       objective=optimal.Objective(delta=args.delta),
+                       objective=optimal.Objective(robust=args.robust, delta=args.delta),
                        search=optimal.Search(starts=args.starts, n_polish=n_polish, n_samples=args.n_samples),
                        solver=optimal.Solver(max_iter=args.max_iter), dtype=dtype)
         with warnings.catch_warnings():
@@ -250,6 +268,7 @@ def run(args):
         report = fit_report(result, budgets=args.compute, flops_per_param_token=args.flops_per_param_token,
                             n_resamples=args.bootstrap, clusters=runs.groups, by=by, seed=args.seed,
                             confidence=args.confidence, refit=optimal.Refit(max_iter=args.bootstrap_max_iter),
+                            **({"wild": args.wild} if args.wild else {}),
                             progress=lambda label: common.progress_bar(
                                 "bootstrap" if label is None else
                                 "bootstrap (every group)" if label == "every group" else f"bootstrap {label}"))
@@ -389,6 +408,7 @@ def _sweep(args, runs, covariates, fixed, by=None):
                               law=settings.get("law", [args.law]), delta=settings.get("delta", [args.delta]),
                               drop_smallest=settings.get("drop-smallest", [0]), groups=by,
                               covariates=covariates or None, fix=fixed or None, tie=args.tie or (),
+                              objective=optimal.Objective(robust=args.robust),
                               search=optimal.Search(n_polish=DEFAULT_N_POLISH if args.n_polish is None else args.n_polish,
                                                     n_samples=args.n_samples),
                               solver=optimal.Solver(max_iter=args.max_iter))
@@ -401,7 +421,7 @@ def _sweep(args, runs, covariates, fixed, by=None):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 boot = optimal.bootstrap(result, n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
-                                         refit=optimal.Refit(max_iter=args.bootstrap_max_iter),
+                                         refit=optimal.Refit(max_iter=args.bootstrap_max_iter), wild=args.wild,
                                          progress=common.progress_bar(f"bootstrap {label}"))
         rows.append((label, setting, result, boot, _answer(args, result, boot)))
     if args.plot:

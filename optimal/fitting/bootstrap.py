@@ -27,8 +27,9 @@ from ..data.groups import encode_groups
 from ..errors import ConvergenceWarning, IdentifiabilityWarning, OptimalError, check_confidence, check_count
 from ..laws.chinchilla import CHINCHILLA
 from .fit import MAX_ITER, FitResult, build_problem
-from .problem import expand, problem_evaluator
-from .resample import Clusters, Strata, check_same_in_every_process, keep_better, per_call, place, refit_resamples
+from .problem import expand, problem_evaluator, residuals
+from .resample import (WILD_WEIGHTS, Clusters, Strata, Wild, check_same_in_every_process, cluster_adjusted_residuals,
+                       keep_better, per_call, place, refit_resamples)
 from .screen import screen
 from .solver import SolverConfig
 from .._util.precision import float64_scope
@@ -44,6 +45,7 @@ _LOWER_RTOL = 1e-9  # a candidate's objective below the refit's by more than thi
 _RETRY_STARTS = 16  # starts for a resample that did not converge even from every candidate
 _RETRY_ITER_FACTOR = 4  # and its iteration budget, as a multiple of the first
 MAX_FAILED_SHARE = 0.01  # above this share of failed resamples, a ConvergenceWarning
+WILD_MAX_BEYOND_DELTA = 0.5  # a wild bootstrap of a fit with more of its residuals beyond delta: a warning
 PARAMS = ("E", "A", "B", "alpha", "beta", "a", "b")
 MAX_SEED = 2**32 - 1  # jax.random.PRNGKey wraps larger (and negative) seeds when float64 is off
 MAX_RESAMPLES = 10**6  # hours of refits on a CPU; far past where percentile intervals stop moving
@@ -110,6 +112,10 @@ class BootstrapResult:
       n_retried: resamples refitted from more starts than the full-data optimum: their refit did not converge or
         landed in a worse basin than another candidate start shows (``Refit``).
       resamples_per_device: how many real resamples each device refitted in the first pass.
+      wild: None (rows or clusters resampled), or the weights of a wild bootstrap ("rademacher", "webb"): every row
+        kept, its log-loss redrawn as fitted + w x residual, one weight per cluster (``groups``) or per row.
+      beyond_delta: for a wild bootstrap of a Huber-type fit, the share of rows whose residual lies beyond delta
+        (in the loss's linear part); above ``WILD_MAX_BEYOND_DELTA`` a warning (the intervals come out narrow).
     """
 
     thetas: np.ndarray
@@ -122,6 +128,8 @@ class BootstrapResult:
     groups: np.ndarray | None = None
     n_retried: int = 0
     resamples_per_device: tuple = ()
+    wild: str | None = None
+    beyond_delta: float | None = None
 
     @property
     def n_resamples(self):
@@ -135,7 +143,14 @@ class BootstrapResult:
     def warnings(self) -> tuple:
         """What makes these intervals less trustworthy (empty when nothing does), each an ``Issue``: resamples left
         out ("failed-resamples"), intervals at a boundary of the law ("not-identified")."""
-        return issues(self.failure_warnings(), "failed-resamples") + issues(self.boundary_warnings(), "not-identified")
+        found = issues(self.failure_warnings(), "failed-resamples") + issues(self.boundary_warnings(), "not-identified")
+        if self.beyond_delta is not None and self.beyond_delta > WILD_MAX_BEYOND_DELTA:
+            found += issues([f"{100 * self.beyond_delta:.0f}% of the residuals lie beyond the Huber threshold delta = "
+                             f"{self.fit.config['delta']:g}, where the fit is close to least absolute deviations: "
+                             "there the wild bootstrap's intervals come out too narrow (measured: 80% intervals "
+                             "covered 55-70% of 40 synthetic data sets); refit with delta near the residuals' size, "
+                             "or use the pairs or cluster bootstrap (wild=None)"], "wild-near-l1")
+        return found
 
     @property
     def status(self) -> Status:
@@ -153,7 +168,11 @@ class BootstrapResult:
     def notes(self) -> tuple:
         """How the resamples were drawn and refitted: clusters, retries."""
         found = []
-        if self.groups is not None:
+        if self.wild is not None:
+            unit = "row" if self.groups is None else f"cluster ({len(np.unique(self.groups))} clusters)"
+            found.append(Issue("wild", f"a wild bootstrap: every row kept, its log-loss redrawn as fitted + w x "
+                                       f"residual with {self.wild} weights w, one per {unit}"))
+        elif self.groups is not None:
             found.append(Issue("clusters", f"a cluster bootstrap: whole clusters resampled "
                                            f"({len(np.unique(self.groups))} clusters)"))
         if self.n_retried:
@@ -165,8 +184,9 @@ class BootstrapResult:
         """The intervals as the command line prints them: resamples, a table of every coefficient's lo, hi and se,
         and the warnings."""
         level = f"{100 * self.confidence:g}%"
-        lines = [f"bootstrap: {self.n_resamples} resamples, {self.n_retried} refitted from more starts than the full-data "
-                 f"optimum, {self.n_failed} failed (left out), {level} percentile intervals"]
+        kind = "" if self.wild is None else f" wild ({self.wild})"
+        lines = [f"bootstrap: {self.n_resamples}{kind} resamples, {self.n_retried} refitted from more starts than the "
+                 f"full-data optimum, {self.n_failed} failed (left out), {level} percentile intervals"]
         rows = [[name, or_na(v["lo"], ".5g"), or_na(v["hi"], ".5g"), or_na(v["se"], ".3g")]
                 for name, v in self.params().items()]
         lines.append(format_table(["coefficient", "lo", "hi", "se"], rows))
@@ -237,9 +257,12 @@ class BootstrapResult:
     def to_dict(self):
         """The JSON summary: n_resamples, n_failed, n_retried, warnings, unbounded, confidence, seed, params (the allocation of
         the draws at budgets is ``optimal.allocation.draws.bootstrap_to_dict``)."""
-        return {"n_resamples": self.n_resamples, "n_failed": self.n_failed, "n_retried": self.n_retried,
-                "warnings": self.warnings, "unbounded": self.unbounded, "confidence": self.confidence,
-                "seed": self.seed, "params": self.params()}
+        found = {"n_resamples": self.n_resamples, "n_failed": self.n_failed, "n_retried": self.n_retried,
+                 "warnings": self.warnings, "unbounded": self.unbounded, "confidence": self.confidence,
+                 "seed": self.seed, "params": self.params()}
+        if self.wild is not None:
+            found["wild"] = self.wild
+        return found
 
 
 
@@ -309,24 +332,33 @@ def _refit_checked(run, todo, candidates, more, config, progress):
 
 @float64_scope
 def bootstrap(result, *, n_resamples=4000, seed=0, confidence=0.95, groups=None, refit=Refit(), devices=None,
-              progress=None):
+              progress=None, wild=None):
     """Bootstrap a fit (any family and constraints): refit ``n_resamples`` resamples of its rows (or of whole groups).
 
     Args:
       result: the ``FitResult`` of ``optimal.fit`` (its rows, family, constraints and settings are reused).
       n_resamples: number of resamples R (2 to 10**6). seed: PRNG seed, an integer from 0 to 2**32 - 1 (same seed and
         backend -> identical results).
-      confidence: level of the intervals. groups: optional (n,) labels; resample whole groups (cluster bootstrap).
+      confidence: level of the intervals. groups: optional (n,) labels; resample whole groups (cluster bootstrap),
+        or with ``wild``, one weight per group.
       refit: a ``Refit``: candidate starts, iteration budget and chunk size of the refits.
       devices: the devices to shard resamples over (default: all, ``jax.devices()``; after
         ``jax.distributed.initialize`` that is every process's, and every process must then call ``bootstrap`` with
         the same arguments: each refits its devices' share and all return every draw). progress: optional callable
         ``progress(done, total)`` over the first pass (each process reports its own calls).
+      wild: None (the default: rows, or whole ``groups``, drawn with replacement), or "rademacher" or "webb": a wild
+        bootstrap (``optimal.fitting.resample.Wild``): every row kept with its N, D and weight, its log-loss redrawn
+        as ``fitted + w x (observed - fitted)`` at the fit's optimum, with one weight w per group of ``groups``
+        (the wild cluster bootstrap of Cameron, Gelbach and Miller 2008) or per row, drawn from
+        ``WILD_WEIGHTS[wild]`` (Rademacher +-1; Webb's six points for few clusters).
 
     Returns:
       ``BootstrapResult``. Raises ``OptimalError`` when ``result`` is not a ``FitResult`` or an argument is outside
       its range.
     """
+    if wild is not None and (not isinstance(wild, str) or wild not in WILD_WEIGHTS):
+        raise OptimalError(f"wild must be None or one of {', '.join(WILD_WEIGHTS)} (the weights of a wild bootstrap), "
+                           f"not {wild!r:.40}")
     if not isinstance(result, FitResult):
         raise OptimalError(f"bootstrap takes the FitResult of a fit, not {type(result).__name__}: call "
                            "optimal.fit(n_params, n_tokens, loss, ...) first and pass its result")
@@ -355,11 +387,24 @@ def bootstrap(result, *, n_resamples=4000, seed=0, confidence=0.95, groups=None,
         check_same_in_every_process(candidates, data, weights, group_ids, config[:4], n_resamples, seed,
                                     refit.chunk_size, [d.id for d in devices])
     delta = jnp.asarray(config.delta, dtype)
+    beyond_delta = None
+    if wild is None:
+        resampler, draw = Clusters(n_groups), (group_ids,)
+    else:  # the fitted log-loss of every row at the full-data optimum (free vector), and the adjusted residuals
+        z = jnp.asarray(result.theta if result.free is None else result.free, dtype)
+        jacobian, predicted_minus_observed = jax.jacfwd(lambda x: (residuals(result.family, x, data),) * 2,
+                                                        has_aux=True)(z)
+        fitted = predicted_minus_observed + data.log_loss
+        adjusted = cluster_adjusted_residuals(jacobian, -predicted_minus_observed, weights, group_ids)
+        resampler, draw = Wild(n_groups, wild), (group_ids, fitted, jnp.asarray(adjusted, dtype))
+        if result.config["robust"] != "squared":
+            beyond = np.abs(np.asarray(predicted_minus_observed)) > result.config["delta"]
+            beyond_delta = float(np.mean(beyond[np.asarray(weights) > 0]))
 
     def run(todo, starts, probes, solver, show):
         shared = place((jnp.asarray(starts, dtype), jnp.asarray(probes, dtype), data, jnp.asarray(weights, dtype),
-                        (group_ids,), delta), replicated)
-        return refit_resamples(todo, key, shared, mesh=mesh, config=solver, resampler=Clusters(n_groups),
+                        draw, delta), replicated)
+        return refit_resamples(todo, key, shared, mesh=mesh, config=solver, resampler=resampler,
                                n_starts=starts.shape[-2], n_rows=len(n),
                                max_per_call=per_call(refit.chunk_size, starts.shape[-2], len(n)), progress=show)
 
@@ -369,7 +414,8 @@ def bootstrap(result, *, n_resamples=4000, seed=0, confidence=0.95, groups=None,
     thetas = thetas[:, 0] if result.group_labels is None else thetas
     boot = BootstrapResult(thetas, objectives, converged, iterations, float(confidence), int(seed), result,
                            None if groups is None else np.asarray(group_ids), n_retried=len(retried),
-                           resamples_per_device=tuple(int(x) for x in per_device))
+                           resamples_per_device=tuple(int(x) for x in per_device), wild=wild,
+                           beyond_delta=beyond_delta)
     _warn_about(boot)
     return boot
 

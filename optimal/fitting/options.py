@@ -25,7 +25,7 @@ import dataclasses
 
 import numpy as np
 
-from .._util.robust import DEFAULT_DELTA, MIN_DELTA, ROBUST_LOSSES
+from .._util.robust import ASYMMETRIC, DEFAULT_ASYMMETRY, DEFAULT_DELTA, MIN_DELTA, loss_name, parse_loss
 from ..errors import CoefficientsError, OptimalError, check_count, check_positive
 
 MAX_GRID_SIZE = 1024  # the Chinchilla screen holds grid_size^2 x 5 coefficients: 42 MB at 1024
@@ -38,8 +38,11 @@ class Objective:
     """What a fit minimises: the sum over rows of ``weight x robust(predicted - observed log-loss)``.
 
     Attributes:
-      robust: the loss of each residual: "huber" (Huber 1964; quadratic within ``delta``, linear beyond) or
-        "squared" (half squared error; ``delta`` is then unused).
+      robust: the loss of each residual: "huber" (Huber 1964; quadratic within ``delta``, linear beyond),
+        "squared" (half squared error; ``delta`` is then unused), or "asymmetric-huber:A" (a lower envelope: Huber
+        where a run's loss is at or below the law, A x Huber where it is above, 0 < A <= 1;
+        ``optimal._util.robust.asymmetric_huber``); "asymmetric-huber" alone is "asymmetric-huber:0.25", and the
+        asymmetry is always written out once built.
       delta: the Huber threshold on log-loss residuals (dimensionless: a residual of 1e-3 is a 0.1% loss error).
         Hoffmann et al. 2022 and Besiroglu et al. 2024 use 1e-3.
 
@@ -53,8 +56,12 @@ class Objective:
     delta: float = DEFAULT_DELTA
 
     def __post_init__(self):
-        if not isinstance(self.robust, str) or self.robust not in ROBUST_LOSSES:
-            raise OptimalError(f"Objective.robust must be one of {', '.join(ROBUST_LOSSES)}, not {self.robust!r}")
+        try:
+            name, asymmetry = parse_loss(self.robust)
+        except ValueError as exc:
+            raise OptimalError(f"Objective.robust must be one of huber, squared, {ASYMMETRIC}[:A] (0 < A <= 1, e.g. "
+                               f"{ASYMMETRIC}:{DEFAULT_ASYMMETRY}), not {self.robust!r:.60}: {exc}") from None
+        object.__setattr__(self, "robust", loss_name(name, asymmetry))
         object.__setattr__(self, "delta", check_positive(self.delta, "Objective.delta (the Huber threshold)"))
         if self.delta < MIN_DELTA:
             raise OptimalError(f"Objective.delta (the Huber threshold) must be at least {MIN_DELTA:g} (below it the "
