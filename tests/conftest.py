@@ -56,7 +56,8 @@ def pytest_collection_modifyitems(config, items):
 # The whole suite compiles thousands; twice a whole run died inside an XLA compile at about 60% (an abort, then a
 # segmentation fault) while the same tests pass alone: the process was heading for Linux's limit of 65,530
 # mappings (vm.max_map_count; 5,600 after the first few record tests) and had grown past 5 GB. Past either bound
-# below, the caches are cleared after a test file (a later file recompiles what it shares with earlier ones).
+# below, the caches are cleared after a test file (a later file reads what it shares with earlier ones from the
+# persistent cache above instead of compiling it again).
 RESIDENT_LIMIT_BYTES = 6e9
 MAPPINGS_LIMIT = 20_000
 

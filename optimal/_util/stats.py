@@ -42,3 +42,18 @@ def unbounded_interval(draws, confidence):
     stand_in = np.where(finite, draws, 10 * abs(top) + 1)  # above every finite draw: same ranks as +inf
     lo, hi = percentile_bounds(stand_in, confidence)
     return {"lo": float(lo) if lo <= top else None, "hi": float(hi) if hi <= top else None, "se": None}
+
+
+def figure_intervals(per_draw: dict, confidence) -> tuple:
+    """``(intervals, flat)`` of figures computed for every bootstrap draw: ``per_draw`` is ``{name: (draws,) array}``
+    (+inf for a draw with no finite figure); ``intervals`` is ``{name: {lo, hi, se}}`` (``unbounded_interval``) for each figure the draws move, and ``flat`` the names every draw gives alike (within
+    1e-9 relative): those have no interval, and the caller says so rather than print one of zero width."""
+    intervals, flat = {}, []
+    for name, values in per_draw.items():
+        values = np.ravel(np.asarray(values, dtype=np.float64))
+        finite = values[np.isfinite(values)]
+        if finite.size == values.size and (finite.size == 0 or np.ptp(finite) <= 1e-9 * np.max(np.abs(finite))):
+            flat.append(name)
+        else:
+            intervals[name] = unbounded_interval(values, confidence)
+    return intervals, flat

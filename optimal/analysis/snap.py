@@ -32,7 +32,7 @@ from ..errors import OptimalError, PlanningError, check_positive
 from .._util.precision import float64_scope
 from .._util.results import Formula, Issue
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
-from ..planning.serving import figure_intervals
+from .._util.stats import figure_intervals
 from ..planning.shapes import (
     ASPECT_RATIO_RANGE,
     DEFAULT_ASPECT_RATIO,
@@ -155,7 +155,7 @@ def snap_draws(laws, compute, confidence, **options) -> dict:
 
     Returns ``{"confidence", "n_draws", "intervals": {name: {lo, hi, se}}, "flat": [names]}`` over
     ``SNAP_DRAW_FIGURES`` (``N_star`` the draw's unconstrained N*, the rest its chosen shape's): ``intervals`` for
-    the figures the draws move (``planning.serving.figure_intervals``, the one percentile interval), ``flat`` for
+    the figures the draws move (``_util.stats.figure_intervals``, the one percentile interval), ``flat`` for
     those every draw gives alike (every draw snaps to the same rung: its N, D, depth and width have no interval).
     A draw with no compute-optimal allocation counts as +inf (an unbounded end)."""
     rows = []

@@ -9,8 +9,8 @@ import math
 import numpy as np
 
 from optimal import planning
+from optimal._util.stats import figure_intervals
 from optimal.errors import OptimalError, PlanningError
-from optimal.planning import serving as serve
 from optimal.planning.shapes import MAX_PARAMS
 
 from .plan_serving import interval_lines, plan_draws
@@ -176,7 +176,7 @@ def section(args, found, device, answer=None):
     if n_draws is not None:
         per_draw = _memory_draws(n_draws * (found.total_params / found.n_params), found, layout, b, args, m, override,
                                  device)
-        found_intervals, flat = serve.figure_intervals(per_draw, confidence)
+        found_intervals, flat = figure_intervals(per_draw, confidence)
         intervals = {"confidence": confidence, **found_intervals}
         if flat:
             no_interval = {"figures": flat, "why": "every bootstrap draw gives the same figure" +

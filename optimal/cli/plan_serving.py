@@ -5,6 +5,7 @@ the inference-aware allocation weighted by those prices (plan.py calls ``flops_m
 import numpy as np
 
 from optimal import FlopsPerToken
+from optimal._util.stats import figure_intervals
 from optimal.planning import serving as serve
 from optimal.planning.accelerators import ACCELERATORS, ALIASES
 
@@ -97,7 +98,7 @@ def plan_draws(args, answer):
 
 
 def interval_lines(intervals, flat, confidence, label, fmt=lambda v: f"{v:.4g}"):
-    """Text lines for ``serve.figure_intervals``'s answer: each interval, then the figures without one, said."""
+    """Text lines for ``figure_intervals``'s answer: each interval, then the figures without one, said."""
     def end(v):
         return "unbounded" if v is None else fmt(v)
 
@@ -136,7 +137,7 @@ def section(args, device, found, mode, record, answer=None):
         if mode == "inference":
             per_draw["cost"] = record["inference_tokens"] * per_draw["cost_per_million_tokens"] / 1e6
             per_draw["accelerator_hours"] = record["inference_tokens"] * per_draw["seconds_per_token"] / 3600.0
-        intervals, flat = serve.figure_intervals(per_draw, confidence)
+        intervals, flat = figure_intervals(per_draw, confidence)
         out["intervals"] = {"confidence": confidence, **intervals}
         if flat:
             out["no_interval"] = {"figures": flat, "why": "every bootstrap draw gives the same figure"}

@@ -36,7 +36,6 @@ import numpy as np
 
 from ..errors import PlanningError
 from .._util.results import Formula, Issue
-from .._util.stats import unbounded_interval
 from .accelerators import MEMORY_BANDWIDTH, Accelerator, accelerator as find_accelerator
 from .cost import DEFAULT_MFU, DEFAULT_PRICE_PER_ACCELERATOR_HOUR, SECONDS_PER_HOUR
 from .memory import BYTES_PER_VALUE
@@ -218,22 +217,6 @@ def inference_flops_weight(serving: ServingCost, cost_per_training_flop) -> floa
 SERVING_DRAW_FIGURES = ("prefill_seconds_per_token", "decode_seconds_per_token", "seconds_per_token",
                         "cost_prefill_per_million_tokens", "cost_decode_per_million_tokens", "cost_per_million_tokens",
                         "accelerators_to_hold_weights")
-
-
-def figure_intervals(per_draw: dict, confidence) -> tuple:
-    """``(intervals, flat)`` of figures computed for every bootstrap draw: ``per_draw`` is ``{name: (draws,) array}``
-    (+inf for a draw with no finite figure); ``intervals`` is ``{name: {lo, hi, se}}`` (``unbounded_interval``, the
-    one percentile interval) for each figure the draws move, and ``flat`` the names every draw gives alike (within
-    1e-9 relative): those have no interval, and the caller says so rather than print one of zero width."""
-    intervals, flat = {}, []
-    for name, values in per_draw.items():
-        values = np.ravel(np.asarray(values, dtype=np.float64))
-        finite = values[np.isfinite(values)]
-        if finite.size == values.size and (finite.size == 0 or np.ptp(finite) <= 1e-9 * np.max(np.abs(finite))):
-            flat.append(name)
-        else:
-            intervals[name] = unbounded_interval(values, confidence)
-    return intervals, flat
 
 
 def serving_cost_draws(n_params, total_per_active=1.0, **options) -> dict:
