@@ -159,6 +159,7 @@ class Suggestion:
     max_tokens_per_param: float | None = None
     n_outside_bounds: int = 0
     draw_warnings: tuple = ()
+    sd_after_noise: float = math.nan
 
     @property
     def status(self) -> Status:
@@ -211,17 +212,29 @@ class Suggestion:
         chosen and the noise and information used; ``n_fit_runs``: the fit's number of runs, for the text."""
         runs = "runs" if n_fit_runs is None else f"{n_fit_runs} runs"
         lines = [f"target: N* at {self.target_compute:.4g} FLOPs = {self.n_star:.4g} parameters "
-                 f"(k = {self.flops_per_param_token:g})",
-                 f"{'predicted' if self.method == 'linearised' else 'bootstrap-calibrated'} sd of ln N*: "
-                 f"{self.sd_before:.4f} from the fit's {runs}, {self.sd_after:.4f} with the {len(self.runs)} runs below "
-                 f"(a factor {math.exp(self.sd_before):.3g} -> {math.exp(self.sd_after):.3g} on N*)",
-                 self.method_text() if self.method != "linearised" else f"caveat: {LINEARISED_CAVEAT}",
-                 f"compute: {self.total_compute:.4g} of {self.spend:.4g} FLOPs; greedy rule kept: {self.rule}; "
-                 f"stopped: {self.stopped}"]
+                 f"(k = {self.flops_per_param_token:g})"]
+        if self.method == "linearised":
+            lines += [f"predicted sd of ln N*: {self.sd_before:.4f} from the fit's {runs}, {self.sd_after:.4f} with the "
+                      f"{len(self.runs)} runs below (a factor {math.exp(self.sd_before):.3g} -> "
+                      f"{math.exp(self.sd_after):.3g} on N*)", f"caveat: {LINEARISED_CAVEAT}"]
+        else:
+            low, high = sorted((self.sd_after, self.sd_after_noise))
+            lines += [f"bootstrap-calibrated sd of ln N*: {self.sd_before:.4f} from the fit's {runs}; {low:.4f} to "
+                      f"{high:.4f} with the {len(self.runs)} runs below (a factor {math.exp(self.sd_before):.3g} -> "
+                      f"{math.exp(low):.3g} to {math.exp(high):.3g} on N*)",
+                      f"sd after: {self.sd_after_noise:.4f} if the new runs scatter as the law's noise (the residual "
+                      f"scale; the calibration x{self.calibration:.3g} stays with the old rows), {self.sd_after:.4f} if "
+                      "as the old rows (it carries over to the new runs; the choice below assumes this)",
+                      self.method_text()]
+        lines.append(f"compute: {self.total_compute:.4g} of {self.spend:.4g} FLOPs; greedy rule kept: {self.rule}; "
+                     f"stopped: {self.stopped}")
+        both = self.method != "linearised"
         rows = [[str(i + 1), f"{r['N']:.4g}", f"{r['D']:.4g}", f"{r['tokens_per_param']:.3g}", f"{r['compute']:.4g}",
-                 f"{r['sd_after']:.4f}", f"{r['reduction_per_flop']:.3g}"] for i, r in enumerate(self.runs)]
-        lines.append(format_table(["#", "N (params)", "D (tokens)", "tokens/param", "compute (FLOPs)", "sd after",
-                                   "var cut / FLOP"], rows))
+                 f"{r['sd_after']:.4f}"] + ([f"{r['sd_after_noise']:.4f}"] if both else [])
+                + [f"{r['reduction_per_flop']:.3g}"] for i, r in enumerate(self.runs)]
+        lines.append(format_table(["#", "N (params)", "D (tokens)", "tokens/param", "compute (FLOPs)"]
+                                  + (["sd after (old rows)", "(law noise)"] if both else ["sd after"])
+                                  + ["var cut / FLOP"], rows))
         lines.append(f"noise sd {self.noise_sd:.3g} ({self.noise_from}); candidates: {self.candidates_from} "
                      f"({self.n_candidates}{self._bounds_text()}); information condition "
                      f"{self.information_condition:.3g}")
@@ -233,6 +246,7 @@ class Suggestion:
             "target_compute": self.target_compute, "spend": self.spend,
             "flops_per_param_token": self.flops_per_param_token, "n_star": self.n_star,
             "sd_log_n_star_before": self.sd_before, "sd_log_n_star_after": self.sd_after,
+            "sd_log_n_star_after_noise": self.sd_after_noise,
             "total_compute": self.total_compute, "rule": self.rule, "stopped": self.stopped, "runs": self.runs,
             "noise_sd": self.noise_sd, "noise_from": self.noise_from, "variance_factor": self.variance_factor,
             "information_condition": self.information_condition, "weak_directions": self.weak_directions,
@@ -498,8 +512,8 @@ def _record(n, d, k, var_before, var_after, sd_key="sd_after"):
 
 def _greedy(info, g, rows, weight, k, cand_n, cand_d, spend, n_max, var_before, rule):
     """One greedy choice under ``rule`` ("per FLOP": variance removed / compute; "absolute": variance removed):
-    ``(runs, final variance, why it stopped, information after, rule)``."""
-    chosen, var_now, left = [], var_before, spend
+    ``(runs, final variance, why it stopped, information after, rule, indices of the runs in the candidates)``."""
+    chosen, picked, var_now, left = [], [], var_before, spend
     available = np.ones(len(cand_n), bool)
     costs = k * cand_n * cand_d
     while True:
@@ -517,10 +531,11 @@ def _greedy(info, g, rows, weight, k, cand_n, cand_d, spend, n_max, var_before, 
             stopped = "no candidate left reduces the variance"
             break
         chosen.append(_record(cand_n[i], cand_d[i], k, var_now, after[i]))
+        picked.append(i)
         info = info.added(rows[i], weight)
         var_now, left = float(after[i]), left - costs[i]
         available[i] = False
-    return chosen, var_now, stopped, info, rule
+    return chosen, var_now, stopped, info, rule, picked
 
 
 def _best(scores, costs, n, d, allowed):
@@ -663,20 +678,33 @@ def suggest(fit_result, target_compute, spend, candidates=None, n=DEFAULT_N, *,
             g = g * calibration  # every variance g^T I^-1 g scales by calibration^2: the sd before is the spread
 
     var_before = info.variance(g)
+    # the new runs at the law's noise (calibration 1 for them): g^T (I_old + c^2 I_new)^-1 g with g scaled by c is
+    # g^T (I_old / c^2 + I_new)^-1 g with the linearised g (the module docstring)
+    noise_weight = weight * calibration ** 2
     first = info.variances_with(g, rows, weight)
+    first_noise = info.variances_with(g, rows, noise_weight)
     first_scores = np.maximum(var_before - first, 0.0) / costs
     ranking = []
     for i in np.lexsort((cand_d, cand_n, costs, -first_scores)):
         entry = _record(cand_n[i], cand_d[i], k, var_before, first[i])
+        entry["sd_after_noise"] = float(math.sqrt(max(first_noise[i], 0.0)))
         entry["fits_spend"] = bool(costs[i] <= spend)
         ranking.append(entry)
 
+    # the choice assumes the new runs scatter as the old rows (every variance the linearised one times c^2): the
+    # ranking and the runs are the linearised ones, as before the range was reported
     picks = [_greedy(info, g, rows, weight, k, cand_n, cand_d, spend, n_max, var_before, rule)
              for rule in RULES]
-    chosen, var_now, stopped, info_after, rule = min(picks, key=lambda p: (p[1], RULES.index(p[4])))
+    chosen, var_now, stopped, info_after, rule, picked = min(picks, key=lambda p: (p[1], RULES.index(p[4])))
+    info_noise = info
+    for record, i in zip(chosen, picked):
+        info_noise = info_noise.added(rows[i], noise_weight)
+        record["sd_after_noise"] = float(math.sqrt(max(info_noise.variance(g), 0.0)))
+    var_noise = info_noise.variance(g)
     return Suggestion(
         runs=chosen, ranking=ranking, target_compute=target_compute, spend=spend, flops_per_param_token=k,
         n_star=float(math.exp(log_n_star)), sd_before=math.sqrt(var_before), sd_after=math.sqrt(var_now),
+        sd_after_noise=math.sqrt(max(var_noise, 0.0)),
         total_compute=float(sum(r["compute"] for r in chosen)), rule=rule, noise_sd=sigma, noise_from=noise_from,
         variance_factor=factor, information_condition=info.condition, weak_directions=info.weak_directions,
         candidates_from=described, n_candidates=len(cand_n), stopped=stopped, method=method,
