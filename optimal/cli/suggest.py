@@ -17,9 +17,12 @@ EPILOG = """The fit record (optimal fit --save) holds the fitted runs, so no run
 
 JSON (--json): one object: "schema": "optimal.suggest/1", "law" ({"family", "params"}: the fit's), "target_compute", "spend", "flops_per_param_token" (FLOPs), "n_star" (the fit's N* at
 the target), "sd_log_n_star_before" and "sd_log_n_star_after" (predicted sd of ln N*(C) from the fit's runs, and
-with the chosen runs added), "total_compute" (of the chosen runs, <= spend), "rule" ("per FLOP" or "absolute":
-the greedy rule kept), "stopped" (why the choice ended), "runs" (the chosen runs in the order picked: "N", "D",
-"compute", "tokens_per_param", "sd_after", "variance_reduction", "reduction_per_flop"), "noise_sd" and
+with the chosen runs added, these scattering as the old rows: the calibration carries over to them; the choice uses
+it), "sd_log_n_star_after_noise" (the same with the new runs at the law's noise: the old rows' information / c^2, the
+new runs' at the residual scale; equal when c = 1), "total_compute" (of the chosen runs, <= spend), "rule" ("per
+FLOP" or "absolute": the greedy rule kept), "stopped" (why the choice ended), "runs" (the chosen runs in the order
+picked: "N", "D", "compute", "tokens_per_param", "sd_after", "sd_after_noise", "variance_reduction",
+"reduction_per_flop"), "noise_sd" and
 "noise_from" (the log-loss noise scale and where it came from), "variance_factor" (the Huber estimator's variance
 over least squares'), "information_condition", "weak_directions", "candidates_from", "n_candidates", and
 "ranking" (every candidate scored against the fit's runs alone, best first: the keys of "runs" and "fits_spend"),

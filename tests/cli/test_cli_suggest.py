@@ -12,11 +12,13 @@ from optimal.data.synthetic import DEFAULT_TRUTH
 from cli_helpers import assert_one_error, run, strict
 
 KEYS = {"target_compute", "spend", "flops_per_param_token", "n_star", "sd_log_n_star_before", "sd_log_n_star_after",
+        "sd_log_n_star_after_noise",
         "total_compute", "rule", "stopped", "runs", "noise_sd", "noise_from", "variance_factor",
         "information_condition", "weak_directions", "candidates_from", "n_candidates", "ranking", "status",
         "uncertainty_method", "sd_log_n_star_linearised", "calibration", "n_draws", "n_resamples",
         "min_tokens_per_param", "max_tokens_per_param", "n_outside_bounds", "warnings"}
-RUN_KEYS = {"N", "D", "compute", "tokens_per_param", "sd_after", "variance_reduction", "reduction_per_flop"}
+RUN_KEYS = {"N", "D", "compute", "tokens_per_param", "sd_after", "sd_after_noise", "variance_reduction",
+            "reduction_per_flop"}
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +62,7 @@ def test_json_is_strict_has_the_documented_keys_and_matches_the_api(capsys, file
     assert [(r["N"], r["D"]) for r in answer["runs"]] == [(r["N"], r["D"]) for r in expected.runs]
     assert answer["sd_log_n_star_after"] == pytest.approx(expected.sd_after, rel=1e-9)
     assert answer["sd_log_n_star_after"] < answer["sd_log_n_star_before"]
+    assert answer["sd_log_n_star_after_noise"] == answer["sd_log_n_star_after"]  # linearised: c = 1 for every row
 
 
 def test_text_output_lists_the_runs(capsys, files):
@@ -99,8 +102,13 @@ def test_the_records_draws_calibrate_the_sd(capsys, files):
     code, out, _ = run(capsys, ["suggest", "--fit", files["with_draws"], "--compute", "1e24", "--spend", "1e21",
                                 "--json", *LINEAR])
     assert strict(out)["uncertainty_method"] == "linearised"  # --bootstrap 0 wins over the record's draws
+    assert answer["sd_log_n_star_after_noise"] == pytest.approx(expected.sd_after_noise, rel=1e-9)
+    assert answer["sd_log_n_star_after_noise"] < 0.8 * answer["sd_log_n_star_after"]  # c = 4.2: the range is wide
     code, out, err = run(capsys, ["suggest", "--fit", files["with_draws"], "--compute", "1e24", "--spend", "1e21"])
     assert "bootstrap-calibrated sd of ln N*" in out and "over 300 of 300 bootstrap draws" in out
+    low, high = answer["sd_log_n_star_after_noise"], answer["sd_log_n_star_after"]
+    assert f"{low:.4f} to {high:.4f} with the" in out  # the range, then each end beside its assumption
+    assert f"{low:.4f} if the new runs scatter as the law's noise" in out and f"{high:.4f} if as the old rows" in out
 
 
 @pytest.mark.slow
