@@ -41,12 +41,27 @@ one times c^2: the sd before is the bootstrap's spread, a run that cuts the line
 reported one by 30%, and the ranking and the choice are the linearised ones (a uniform factor changes neither).
 The spread is half the width of the draws' central 68.27% interval of ln N*(C) (the sd for normal draws; on ill-posed
 data a few draws far out would dominate the sd itself). Measured (docs/suggest.md): the sd before agrees with an
-independent bootstrap's to within its sampling error on Epoch's rows and synthetic sets. The sd after assumes the
-factor c carries over to the new runs; against a bootstrap of the rows plus the chosen runs (losses drawn with fresh
-noise) it came out at a median ratio of 1.04 (80 random synthetic runs), 0.87 (21 IsoFLOP runs) and 1.24 (Epoch,
-spend 1e22), and 1.54 on Epoch with a spend of 1e23: where the excess spread comes from runs the law misfits, runs
-simulated on the law carry less of it, so the figure errs on the wide side. With ``n_resamples=0`` and no draws the
-figure is the linearised one, and ``Suggestion.warnings`` says so.
+independent bootstrap's to within its sampling error on Epoch's rows and synthetic sets.
+
+The sd after the design depends on how the new runs will scatter, which nobody knows before training them, so it is
+reported as a range, both ends in the linearised model with the calibrated g:
+
+- ``sd_after``, "as the old rows": c carries over to the new runs (they carry the old rows' excess scatter), every
+  variance the linearised one times c^2: ``c^2 g^T (I_old + I_new)^{-1} g``;
+- ``sd_after_noise``, "as the law's noise": the old rows' information scaled by 1/c^2, the new runs' at the residual
+  noise scale (c = 1 for them): ``g^T (I_old / c^2 + I_new)^{-1} g``, computed as ``c^2 g^T (I_old + c^2 I_new)^{-1}
+  g`` in the same scaled basis and ridge (the new rows added with weight ``c^2 / s^2``).
+
+They are equal when c = 1 (and with no draws); with c > 1 the second is the smaller. The ranking and the greedy
+choice use the first, so the runs chosen are the linearised choice, as before the range (a uniform factor changes
+neither); the second would weigh new runs c^2 times more against the old rows, a choice that rests on c. Measured
+against a post-design bootstrap (the rows plus the chosen runs, losses drawn with fresh noise, refitted and
+bootstrapped: ``benchmarks/suggest_after.py``), median ratios "as the old rows" / "as the law's noise": 0.90 / 0.89
+on 80 random synthetic runs (c = 1.0), 0.92 / 0.56 on 21 IsoFLOP runs (c = 1.5; there the pairs bootstrap of 21 runs
+is itself twice the refits' sampling spread across seeds, which the law's-noise figure matches to 15%), 1.30 / 1.02 on
+Epoch's rows with a spend of 1e22 and 1.44 / 0.87 with 1e23 (c = 2.5: the excess spread comes from rows the law
+misfits, and runs simulated on the law carry none of it). With ``n_resamples=0`` and no draws the figure is the
+linearised one, and ``Suggestion.warnings`` says so.
 
 The design: every candidate's score is the predicted variance it removes divided by its compute ``k N D``
 (the ranking). The greedy choice takes the best-scoring candidate that fits in what is left of the spend, adds
@@ -108,13 +123,17 @@ class Suggestion:
     Attributes:
       runs: the chosen runs in the order picked, dicts: ``N`` (parameters), ``D`` (tokens), ``compute`` (k N D,
         FLOPs), ``tokens_per_param``, ``sd_after`` (predicted sd of log N*(C) with this run and those before it),
-        ``variance_reduction`` and ``reduction_per_flop`` (at the step it was picked).
+        ``sd_after_noise`` (the same, the new runs at the law's noise), ``variance_reduction`` and
+        ``reduction_per_flop`` (at the step it was picked: as the old rows).
       ranking: every candidate scored against the fit's runs alone, best first: ``N``, ``D``, ``compute``,
-        ``tokens_per_param``, ``sd_after`` (with that run alone added), ``variance_reduction``,
+        ``tokens_per_param``, ``sd_after`` and ``sd_after_noise`` (with that run alone added), ``variance_reduction``,
         ``reduction_per_flop``, ``fits_spend`` (its compute <= the spend).
       target_compute: C (FLOPs); spend: F (FLOPs); flops_per_param_token: k.
       n_star: the fit's N*(C) (parameters); sd_before, sd_after: predicted sd of log N*(C) (natural log) from the
-        fit's runs alone, and with every chosen run; total_compute: the chosen runs' compute (<= spend).
+        fit's runs alone, and with every chosen run, these scattering as the old rows (the calibration carries over:
+        the assumption the choice uses); sd_after_noise: the same with the new runs at the law's noise (the old
+        rows' information / calibration^2, the new runs' at the residual scale; module docstring); total_compute:
+        the chosen runs' compute (<= spend).
       rule: the greedy rule whose choice was kept ("per FLOP" or "absolute").
       noise_sd: sigma, the log-loss noise scale used; noise_from: "residuals" or "given"; variance_factor:
         s^2 / sigma^2 (``optimal.analysis.predict.huber_variance_factor``).
@@ -197,7 +216,7 @@ class Suggestion:
             return "uncertainty: linearised (Gauss-Newton) only, not calibrated on bootstrap draws"
         return (f"uncertainty: the spread of ln N* over {self.n_draws} of {self.n_resamples} bootstrap draws (half their "
                 f"central 68% interval); the linearised sd {self.sd_linearised:.4f} x {self.calibration:.3g} to match "
-                "it, and the new runs' effect from the linearised information scaled alike")
+                "it, and the new runs' effect from the linearised information")
 
     def _bounds_text(self):
         """The bounds on D/N for given candidates (the default grid's description names its own)."""
@@ -214,17 +233,18 @@ class Suggestion:
         lines = [f"target: N* at {self.target_compute:.4g} FLOPs = {self.n_star:.4g} parameters "
                  f"(k = {self.flops_per_param_token:g})"]
         if self.method == "linearised":
-            lines += [f"predicted sd of ln N*: {self.sd_before:.4f} from the fit's {runs}, {self.sd_after:.4f} with the "
-                      f"{len(self.runs)} runs below (a factor {math.exp(self.sd_before):.3g} -> "
+            lines += [f"predicted sd of ln N*: {self.sd_before:.4f} from the fit's {runs}, {self.sd_after:.4f} with "
+                      f"the {len(self.runs)} runs below (a factor {math.exp(self.sd_before):.3g} -> "
                       f"{math.exp(self.sd_after):.3g} on N*)", f"caveat: {LINEARISED_CAVEAT}"]
         else:
             low, high = sorted((self.sd_after, self.sd_after_noise))
             lines += [f"bootstrap-calibrated sd of ln N*: {self.sd_before:.4f} from the fit's {runs}; {low:.4f} to "
                       f"{high:.4f} with the {len(self.runs)} runs below (a factor {math.exp(self.sd_before):.3g} -> "
                       f"{math.exp(low):.3g} to {math.exp(high):.3g} on N*)",
-                      f"sd after: {self.sd_after_noise:.4f} if the new runs scatter as the law's noise (the residual "
-                      f"scale; the calibration x{self.calibration:.3g} stays with the old rows), {self.sd_after:.4f} if "
-                      "as the old rows (it carries over to the new runs; the choice below assumes this)",
+                      f"sd after: {self.sd_after_noise:.4f} if the new runs scatter as the law's noise (the "
+                      f"residual scale; the calibration x{self.calibration:.3g} stays with the old rows), "
+                      f"{self.sd_after:.4f} if as the old rows (it carries over to the new runs; the choice below "
+                      "assumes this)",
                       self.method_text()]
         lines.append(f"compute: {self.total_compute:.4g} of {self.spend:.4g} FLOPs; greedy rule kept: {self.rule}; "
                      f"stopped: {self.stopped}")
