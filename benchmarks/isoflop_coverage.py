@@ -151,6 +151,9 @@ def _row(design, noise, n_sets, done, confidence):
     widths = [math.inf if None in (s["a_interval"]["lo"], s["a_interval"]["hi"]) else
               s["a_interval"]["hi"] - s["a_interval"]["lo"] for s in done]
     row["median_width"] = float(np.median(widths)) if done else math.nan
+    places = [(s["a"] - s["a_interval"]["lo"]) / (s["a_interval"]["hi"] - s["a_interval"]["lo"]) for s in done
+              if None not in (s["a_interval"]["lo"], s["a_interval"]["hi"]) and s["a_interval"]["hi"] > s["a_interval"]["lo"]]
+    row["median_place"] = float(np.median(places)) if places else math.nan
     row["unbounded"] = sum(1 for w in widths if math.isinf(w))
     tail = 50 * (1 - confidence)
     row["spread_points"] = float(np.subtract(*np.percentile(points, [100 - tail, tail]))) if len(done) > 1 else math.nan
@@ -201,7 +204,9 @@ def report(rows, command, n_sets, n_resamples, confidence, seconds):
              "'limit': the estimator's noise-free value on the same design (Approach 2's own bias removed); 'truth': "
              "the law's; 'misses': sets whose interval of a lies above / below the limit. "
              f"N* is N*(C) at {TARGET_FACTOR:g} x the largest budget. 'point pct': the median, over sets, "
-             "of the share of a set's draws below its point (0.5: in the middle). 'width / spread': the median width "
+             "of the share of a set's draws below its point (0.5: in the middle; the same draws for both methods). 'point "
+             "place': the median, over sets, of (a - lo) / (hi - lo), where the point sits in its own interval of a "
+             "(0.5: the middle). 'width / spread': the median width "
              "of a's interval over the width of the central interval (same level) of the points across sets (near 1 "
              "when the intervals are as wide as the estimator's own scatter; the scatter includes the noise-free "
              "bias only as a shift). 'failed': resamples (all sets) with a parabola without minimum (that vertex "
@@ -210,14 +215,14 @@ def report(rows, command, n_sets, n_resamples, confidence, seconds):
     for design in DESIGNS:
         lines.append(f"- `{design.name}`: {design.what}.")
     lines += ["", "| design | noise | interval | sets answered | a: limit / truth | a cover (limit) | a cover (truth) | "
-              "misses | N* cover (limit) | N* cover (truth) | point pct | median width of a | width / spread | "
-              "failed (sets) | unbounded | refused |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "misses | N* cover (limit) | N* cover (truth) | point pct | point place | median width of a | width / spread | "
+              "failed (sets) | unbounded | refused |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
             f"| {r['design']} | {100 * r['noise']:g}% | {r['interval']} | {r['answered']}/{r['n_sets']} | {r['limit_a']:.4f} / "
             f"{r['truth_a']:.4f} | {fmt_cover(r['a_limit'])} | {fmt_cover(r['a_truth'])} | {r['misses'][0]} / "
             f"{r['misses'][1]} | {fmt_cover(r['n_limit'])} | "
-            f"{fmt_cover(r['n_truth'])} | {r['median_percentile']:.2f} | {r['median_width']:.4f} | "
+            f"{fmt_cover(r['n_truth'])} | {r['median_percentile']:.2f} | {r['median_place']:.2f} | {r['median_width']:.4f} | "
             f"{r['median_width'] / r['spread_points']:.2f} | {r['resamples_failed']} ({r['sets_with_failure']}) | "
             f"{r['unbounded']} | {r['sets_with_refusal']} |")
     return "\n".join(lines) + "\n"
