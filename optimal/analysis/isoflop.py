@@ -123,6 +123,8 @@ BIAS_DECADES = 0.02
 EXPONENT_BIAS = 0.01
 TARGET_FACTOR = 100.0  # default target budgets: the largest budget in the data, and this many times it
 INTERVAL_METHODS = ("percentile", "bc")  # the bootstrap intervals: percentile, or Efron's bias-corrected percentile
+DEFAULT_INTERVAL = "percentile"  # decided from benchmarks/results/isoflop-coverage.md (docs/isoflop.md)
+INTERVAL_NAMES = {"percentile": "percentile", "bc": "bias-corrected (BC) percentile"}
 
 
 def _n(value, spec=".4g"):
@@ -386,7 +388,8 @@ class IsoflopResult:
             signs = "each run" if boot["n_clusters"] == len(result.data[0]) else f"each of {boot['n_clusters']} clusters"
             outside = sum(o["n_outside"] for o in boot["outside_by_budget"])
             lines.append(f"  bootstrap: {boot['n_resamples']} wild resamples on the fixed sizes (residuals of each parabola, "
-                         f"one random sign for {signs}; seed {boot['seed']}, {100 * boot['confidence']:g}% intervals): "
+                         f"one random sign for {signs}; seed {boot['seed']}, {100 * boot['confidence']:g}% "
+                         f"{INTERVAL_NAMES[boot['interval_method']]} intervals): "
                          f"{boot['n_with_failure']} with a parabola without minimum (that vertex left out of the "
                          f"resample's line), {boot['n_failed']} with no line, {outside} vertex draws outside the sizes "
                          "tried (kept)")
@@ -663,7 +666,7 @@ def _profile(c, spread, log_n, loss, weights, k):
 @float64_scope
 def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clusters=None, tolerance=DEFAULT_TOLERANCE,
             flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, targets=None, n_resamples=0, seed=0, confidence=0.95,
-            interval="percentile", parametric=True, fit_options=None) -> IsoflopResult:
+            interval=DEFAULT_INTERVAL, parametric=True, fit_options=None) -> IsoflopResult:
     """IsoFLOP profiles (Approach 2) and the parametric fit (Approach 3) on the same runs, side by side.
 
     Args:
