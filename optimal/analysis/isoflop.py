@@ -84,7 +84,10 @@ noise (159 of 200 sets on the centred design: they cover, but say nothing). A ru
 says nothing of the noise; it is given the budget's own residual sd, or with no residual degree of freedom at the budget, that of
 all budgets pooled (and a warning says so). The interval covers the estimator's own noise-free value, not the truth
 where Approach 2 is biased (above): coverage of both on synthetic IsoFLOP designs is measured by
-``benchmarks/isoflop_coverage.py`` (docs/isoflop.md).
+``benchmarks/isoflop_coverage.py`` (docs/isoflop.md). The intervals are the draws' percentiles; ``interval="bc"``
+reads the same draws as Efron's bias-corrected percentile interval (``counted_interval``), which balances the misses
+on a drifting grid but not on the narrow one-run-per-size grid of the real runs, so it is not the default (measured
+there).
 
 Example:
   >>> import optimal
@@ -285,6 +288,15 @@ class IsoflopResult:
         """Approach 2's N*(C) = G C^a (parameters) at ``compute`` (FLOPs), or None without a fit."""
         return None if self.exponent is None else self.coefficient * np.asarray(compute, dtype=np.float64) ** self.exponent
 
+    def n_star_interval(self, compute):
+        """Approach 2's bootstrap interval ``{lo, hi, se}`` of N*(C) (parameters) at one budget ``compute`` (FLOPs)
+        from the draws' lines G* C^a* (``counted_interval`` by the bootstrap's ``interval_method``); None without a
+        bootstrap or a fit."""
+        if self.bootstrap is None or self.exponent is None:
+            return None
+        log_draws = self.bootstrap["log_g"] + self.bootstrap["a"] * math.log(compute)
+        return self._interval(log_draws, math.log(float(self.n_star(compute))), log=True)
+
     @property
     def parametric_exponent(self):
         """Approach 3's a = beta / (alpha + beta), or None."""
@@ -306,8 +318,7 @@ class IsoflopResult:
             row = {"compute": float(c), "approach2": {"N": n2, "D": None if n2 is None else float(c / (k * n2))},
                    "approach3": None, "N_ratio": None}
             if self.bootstrap is not None and n2 is not None:
-                log_draws = self.bootstrap["log_g"] + self.bootstrap["a"] * np.log(c)
-                row["approach2"]["N_interval"] = self._interval(log_draws, math.log(n2), log=True)
+                row["approach2"]["N_interval"] = self.n_star_interval(c)
             if third is not None:
                 n3 = float(np.asarray(third.n_params)[i])
                 row["approach3"] = {"N": n3, "D": float(np.asarray(third.n_tokens)[i])}
