@@ -2,8 +2,10 @@
 
 For each design and noise level, ``--sets`` data sets are drawn (``optimal.isoflop_runs``: every budget's sizes evenly
 spaced in log N, losses times exp(noise x standard normal)), and ``optimal.isoflop(runs, n_resamples=B, seed=s,
-parametric=False)`` gives the exponent a of N*(C) = G C^a with its percentile interval, and N*(C) at 100 x the
-largest budget with its interval. Each interval is checked against two values:
+parametric=False)`` gives the exponent a of N*(C) = G C^a with its interval, and N*(C) at 100 x the largest budget
+with its interval, each read off the same draws by both of its interval methods (``interval="percentile"`` and
+``"bc"``, Efron's bias-corrected percentile interval), so the methods are compared on the same sets and resamples.
+Each interval is checked against two values:
 
 - the truth: the law's own a = beta / (alpha + beta) and N*(C) (its closed form);
 - the estimator's noise-free limit: what ``optimal.isoflop`` gives on the same design without noise. Approach 2 is
@@ -45,6 +47,7 @@ from optimal.laws import Chinchilla
 HOFFMANN = Chinchilla(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)  # Hoffmann et al. 2022, rounded (Approach 3)
 OUT = Path(__file__).resolve().parent / "results" / "isoflop-coverage.md"
 TARGET_FACTOR = 100.0  # N*(C) is checked at this many times the largest budget (optimal.isoflop's default target)
+METHODS = ("percentile", "bc")  # optimal.isoflop's interval methods, read off the same draws
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,8 +101,9 @@ def inside(value, found):
     return lo <= value <= hi
 
 
-def one_set(design, noise, seed, n_resamples, confidence):
-    """The exponent's and N*(target)'s intervals on one noisy set, or None when ``optimal.isoflop`` refuses it."""
+def one_set(design, noise, seed, n_resamples, confidence, methods=METHODS):
+    """The exponent's and N*(target)'s intervals on one noisy set by each interval method (all from the same draws:
+    the methods are compared on the same sets and resamples), or None when ``optimal.isoflop`` refuses it."""
     runs = design.runs(noise, seed)
     try:
         with warnings.catch_warnings():
@@ -109,21 +113,30 @@ def one_set(design, noise, seed, n_resamples, confidence):
         return None
     boot = found.bootstrap
     draws = boot["a"][np.isfinite(boot["a"])]
-    summary = found.to_dict()["approach2"]["bootstrap"]
-    target = found.comparison()[-1]  # at TARGET_FACTOR x the largest budget
-    return {"a": found.exponent, "a_interval": summary["a"], "percentile": float(np.mean(draws < found.exponent)),
-            "n_star": target["approach2"]["N"], "n_interval": target["approach2"]["N_interval"],
+    intervals = {}
+    for method in methods:
+        read = dataclasses.replace(found, bootstrap=boot | {"interval_method": method})
+        target = read.comparison()[-1]  # at TARGET_FACTOR x the largest budget
+        intervals[method] = {"a_interval": read.to_dict()["approach2"]["bootstrap"]["a"],
+                             "n_interval": target["approach2"]["N_interval"]}
+    return {"a": found.exponent, "percentile": float(np.mean(draws < found.exponent)), "intervals": intervals,
             "failed": int(boot["n_with_failure"]), "refused": len(found.profiles) - len(found.accepted)}
 
 
-def measure(design, noise, n_sets, n_resamples, confidence):
+def measure(design, noise, n_sets, n_resamples, confidence, methods=METHODS):
+    """One row per interval method: the coverage and the rest (module docstring) over ``n_sets`` sets."""
+    sets = [one_set(design, noise, seed, n_resamples, confidence, methods) for seed in range(n_sets)]
+    done = [s for s in sets if s is not None]
+    return [_row(design, noise, n_sets, [s | s["intervals"][m] for s in done], confidence) | {"interval": m}
+            for m in methods]
+
+
+def _row(design, noise, n_sets, done, confidence):
     limit = optimal.isoflop(design.runs(0.0, 0), parametric=False)
     target = TARGET_FACTOR * max(design.budgets)
     truth_a = design.law.beta / (design.law.alpha + design.law.beta)
     truth_n = float(np.asarray(optimal.closed_form(design.law, np.asarray([target]))[0])[0])
     limit_n = float(limit.n_star(target))
-    sets = [one_set(design, noise, seed, n_resamples, confidence) for seed in range(n_sets)]
-    done = [s for s in sets if s is not None]
     count = lambda test: sum(1 for s in done if test(s))  # noqa: E731
     row = {"design": design.name, "noise": noise, "n_sets": n_sets, "answered": len(done),
            "truth_a": truth_a, "limit_a": limit.exponent, "truth_n": truth_n, "limit_n": limit_n}
@@ -138,6 +151,9 @@ def measure(design, noise, n_sets, n_resamples, confidence):
     widths = [math.inf if None in (s["a_interval"]["lo"], s["a_interval"]["hi"]) else
               s["a_interval"]["hi"] - s["a_interval"]["lo"] for s in done]
     row["median_width"] = float(np.median(widths)) if done else math.nan
+    places = [(s["a"] - s["a_interval"]["lo"]) / (s["a_interval"]["hi"] - s["a_interval"]["lo"]) for s in done
+              if None not in (s["a_interval"]["lo"], s["a_interval"]["hi"]) and s["a_interval"]["hi"] > s["a_interval"]["lo"]]
+    row["median_place"] = float(np.median(places)) if places else math.nan
     row["unbounded"] = sum(1 for w in widths if math.isinf(w))
     tail = 50 * (1 - confidence)
     row["spread_points"] = float(np.subtract(*np.percentile(points, [100 - tail, tail]))) if len(done) > 1 else math.nan
@@ -182,12 +198,15 @@ def report(rows, command, n_sets, n_resamples, confidence, seconds):
              f"{HOFFMANN.B}, alpha {HOFFMANN.alpha}, beta {HOFFMANN.beta}; a = beta / (alpha + beta) = "
              f"{HOFFMANN.beta / (HOFFMANN.alpha + HOFFMANN.beta):.4f}), k = 6. Per row {n_sets} data sets (noise seeds "
              f"0-{n_sets - 1}; the bootstrap seed is the set's), B = {n_resamples} resamples, "
-             f"{100 * confidence:g}% percentile intervals. Noise: loss x exp(noise x standard normal).", "",
+             f"{100 * confidence:g}% intervals read off the same draws by each method ('interval': percentile, or bc: "
+             "Efron's bias-corrected percentile interval). Noise: loss x exp(noise x standard normal).", "",
              "Coverage: the share of sets whose interval holds the value, with its 95% Wilson interval over the sets. "
              "'limit': the estimator's noise-free value on the same design (Approach 2's own bias removed); 'truth': "
              "the law's; 'misses': sets whose interval of a lies above / below the limit. "
              f"N* is N*(C) at {TARGET_FACTOR:g} x the largest budget. 'point pct': the median, over sets, "
-             "of the share of a set's draws below its point (0.5: in the middle). 'width / spread': the median width "
+             "of the share of a set's draws below its point (0.5: in the middle; the same draws for both methods). 'point "
+             "place': the median, over sets, of (a - lo) / (hi - lo), where the point sits in its own interval of a "
+             "(0.5: the middle). 'width / spread': the median width "
              "of a's interval over the width of the central interval (same level) of the points across sets (near 1 "
              "when the intervals are as wide as the estimator's own scatter; the scatter includes the noise-free "
              "bias only as a shift). 'failed': resamples (all sets) with a parabola without minimum (that vertex "
@@ -195,15 +214,15 @@ def report(rows, command, n_sets, n_resamples, confidence, seconds):
              "has an unbounded end; 'refused': sets with a budget refused by the data's own tests.", ""]
     for design in DESIGNS:
         lines.append(f"- `{design.name}`: {design.what}.")
-    lines += ["", "| design | noise | sets answered | a: limit / truth | a cover (limit) | a cover (truth) | "
-              "misses | N* cover (limit) | N* cover (truth) | point pct | median width of a | width / spread | "
-              "failed (sets) | unbounded | refused |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["", "| design | noise | interval | sets answered | a: limit / truth | a cover (limit) | a cover (truth) | "
+              "misses | N* cover (limit) | N* cover (truth) | point pct | point place | median width of a | width / spread | "
+              "failed (sets) | unbounded | refused |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
-            f"| {r['design']} | {100 * r['noise']:g}% | {r['answered']}/{r['n_sets']} | {r['limit_a']:.4f} / "
+            f"| {r['design']} | {100 * r['noise']:g}% | {r['interval']} | {r['answered']}/{r['n_sets']} | {r['limit_a']:.4f} / "
             f"{r['truth_a']:.4f} | {fmt_cover(r['a_limit'])} | {fmt_cover(r['a_truth'])} | {r['misses'][0]} / "
             f"{r['misses'][1]} | {fmt_cover(r['n_limit'])} | "
-            f"{fmt_cover(r['n_truth'])} | {r['median_percentile']:.2f} | {r['median_width']:.4f} | "
+            f"{fmt_cover(r['n_truth'])} | {r['median_percentile']:.2f} | {r['median_place']:.2f} | {r['median_width']:.4f} | "
             f"{r['median_width'] / r['spread_points']:.2f} | {r['resamples_failed']} ({r['sets_with_failure']}) | "
             f"{r['unbounded']} | {r['sets_with_refusal']} |")
     return "\n".join(lines) + "\n"
@@ -217,6 +236,8 @@ def main(argv=None):
     parser.add_argument("--designs", nargs="+", choices=[d.name for d in DESIGNS], help="default: all")
     parser.add_argument("--noise", type=float, nargs="+", help="default: each design's own (1% and 2%; 0.5% too for "
                                                                  "like-88-real)")
+    parser.add_argument("--interval", nargs="+", choices=METHODS, default=list(METHODS),
+                        help="interval methods to read off the same draws (default: both)")
     parser.add_argument("--out", type=Path, default=OUT, help=f"the Markdown report (default {OUT})")
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -225,10 +246,12 @@ def main(argv=None):
         if args.designs and design.name not in args.designs:
             continue
         for noise in args.noise or design.noises:
-            rows.append(measure(design, noise, args.sets, args.resamples, args.confidence))
-            r = rows[-1]
-            print(f"{design.name} noise {noise:g}: a cover limit {r['a_limit'][0]:.3f} truth {r['a_truth'][0]:.3f}, "
-                  f"point pct {r['median_percentile']:.2f}, failed {r['resamples_failed']}", file=sys.stderr)
+            for r in measure(design, noise, args.sets, args.resamples, args.confidence, tuple(args.interval)):
+                rows.append(r)
+                print(f"{design.name} noise {noise:g} {r['interval']}: a cover limit {r['a_limit'][0]:.3f} truth "
+                      f"{r['a_truth'][0]:.3f}, misses {r['misses'][0]} / {r['misses'][1]}, N* cover limit "
+                      f"{r['n_limit'][0]:.3f}, point pct {r['median_percentile']:.2f}, failed {r['resamples_failed']}",
+                      file=sys.stderr, flush=True)
     command = "python benchmarks/isoflop_coverage.py" + ("" if argv is None and len(sys.argv) == 1 else
                                                          " " + " ".join(sys.argv[1:] if argv is None else argv))
     text = report(rows, command, args.sets, args.resamples, args.confidence, time.monotonic() - started)

@@ -84,7 +84,10 @@ noise (159 of 200 sets on the centred design: they cover, but say nothing). A ru
 says nothing of the noise; it is given the budget's own residual sd, or with no residual degree of freedom at the budget, that of
 all budgets pooled (and a warning says so). The interval covers the estimator's own noise-free value, not the truth
 where Approach 2 is biased (above): coverage of both on synthetic IsoFLOP designs is measured by
-``benchmarks/isoflop_coverage.py`` (docs/isoflop.md).
+``benchmarks/isoflop_coverage.py`` (docs/isoflop.md). The intervals are the draws' percentiles; ``interval="bc"``
+reads the same draws as Efron's bias-corrected percentile interval (``counted_interval``), which balances the misses
+on a drifting grid but not on the narrow one-run-per-size grid of the real runs, so it is not the default (measured
+there).
 
 Example:
   >>> import optimal
@@ -96,6 +99,7 @@ Example:
 
 import dataclasses
 import math
+import statistics
 import warnings
 
 import numpy as np
@@ -107,7 +111,6 @@ from .._util.results import Issue, Status
 from .._util.text import format_table
 from ..allocation.draws import allocate_draws
 from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, bootstrap
-from .._util.stats import unbounded_interval
 from ..data.groups import encode_groups
 from ..data.runs import Runs, validate_runs
 from ..fitting.fit import fit
@@ -122,6 +125,9 @@ WIDE = 2.5
 BIAS_DECADES = 0.02
 EXPONENT_BIAS = 0.01
 TARGET_FACTOR = 100.0  # default target budgets: the largest budget in the data, and this many times it
+INTERVAL_METHODS = ("percentile", "bc")  # the bootstrap intervals: percentile, or Efron's bias-corrected percentile
+DEFAULT_INTERVAL = "percentile"  # decided from benchmarks/results/isoflop-coverage.md (docs/isoflop.md)
+INTERVAL_NAMES = {"percentile": "percentile", "bc": "bias-corrected (BC) percentile"}
 
 
 def _n(value, spec=".4g"):
@@ -213,7 +219,8 @@ class IsoflopResult:
       targets: the budgets (FLOPs) at which both approaches' N* and D* are compared; target_note says where they
         came from.
       bootstrap: the wild bootstrap on each budget's fixed sizes (module docstring, "The bootstrap"), or None:
-        ``{"n_resamples", "seed", "confidence", "scheme" ("wild"), "n_clusters" (sign groups: the runs, or the
+        ``{"n_resamples", "seed", "confidence", "interval_method" ("percentile" or "bc": how the intervals are read
+        off the draws, ``counted_interval``), "scheme" ("wild"), "n_clusters" (sign groups: the runs, or the
         clusters given), "failed_by_budget" {compute: resamples whose parabola there has no minimum},
         "outside_by_budget" {compute: resamples whose vertex there fell outside the sizes tried (kept)}, "fallback"
         [(compute, runs on their parabola, residual degrees of freedom, the sd used for them)], "n_with_failure"
@@ -281,6 +288,15 @@ class IsoflopResult:
         """Approach 2's N*(C) = G C^a (parameters) at ``compute`` (FLOPs), or None without a fit."""
         return None if self.exponent is None else self.coefficient * np.asarray(compute, dtype=np.float64) ** self.exponent
 
+    def n_star_interval(self, compute):
+        """Approach 2's bootstrap interval ``{lo, hi, se}`` of N*(C) (parameters) at one budget ``compute`` (FLOPs)
+        from the draws' lines G* C^a* (``counted_interval`` by the bootstrap's ``interval_method``); None without a
+        bootstrap or a fit."""
+        if self.bootstrap is None or self.exponent is None:
+            return None
+        log_draws = self.bootstrap["log_g"] + self.bootstrap["a"] * math.log(compute)
+        return self._interval(log_draws, math.log(float(self.n_star(compute))), log=True)
+
     @property
     def parametric_exponent(self):
         """Approach 3's a = beta / (alpha + beta), or None."""
@@ -302,8 +318,7 @@ class IsoflopResult:
             row = {"compute": float(c), "approach2": {"N": n2, "D": None if n2 is None else float(c / (k * n2))},
                    "approach3": None, "N_ratio": None}
             if self.bootstrap is not None and n2 is not None:
-                log_draws = self.bootstrap["log_g"] + self.bootstrap["a"] * np.log(c)
-                row["approach2"]["N_interval"] = counted_interval(log_draws, self.bootstrap["confidence"], log=True)
+                row["approach2"]["N_interval"] = self.n_star_interval(c)
             if third is not None:
                 n3 = float(np.asarray(third.n_params)[i])
                 row["approach3"] = {"N": n3, "D": float(np.asarray(third.n_tokens)[i])}
@@ -313,19 +328,25 @@ class IsoflopResult:
             rows.append(row)
         return rows
 
+    def _interval(self, draws, point, log=False):
+        """``counted_interval`` of bootstrap ``draws`` of ``point`` by the bootstrap's ``interval_method``: the
+        percentile interval, or with "bc" the bias-corrected one (z0 from the draws' share below the point)."""
+        bc = self.bootstrap.get("interval_method") == "bc"
+        return counted_interval(draws, self.bootstrap["confidence"], log=log, point=point if bc else None)
+
     def to_dict(self):
         """The JSON summary (README, ``optimal isoflop --json``)."""
         a3 = self.parametric_exponent
         boot = None
         if self.bootstrap is not None:
             b = self.bootstrap
-            boot = {key: b[key] for key in ("n_resamples", "seed", "confidence", "scheme", "n_clusters",
-                                            "n_with_failure", "n_failed")}
+            boot = {key: b[key] for key in ("n_resamples", "seed", "confidence", "interval_method", "scheme",
+                                            "n_clusters", "n_with_failure", "n_failed")}
             boot["failed_by_budget"] = [{"compute": c, "n_failed": n} for c, n in b["failed_by_budget"].items()]
             boot["outside_by_budget"] = [{"compute": c, "n_outside": n} for c, n in b["outside_by_budget"].items()]
-            boot["a"] = counted_interval(b["a"], b["confidence"])
-            boot["b"] = counted_interval(1.0 - b["a"], b["confidence"])
-            boot["n_opt"] = [{"compute": p.compute, **counted_interval(column, b["confidence"], log=True)}
+            boot["a"] = self._interval(b["a"], self.exponent)
+            boot["b"] = self._interval(1.0 - b["a"], self.tokens_exponent)
+            boot["n_opt"] = [{"compute": p.compute, **self._interval(column, math.log(p.n_opt), log=True)}
                              for p, column in zip(self.accepted, b["log_n_opt"].T)]
         parametric = None
         if self.parametric is not None:
@@ -378,7 +399,8 @@ class IsoflopResult:
             signs = "each run" if boot["n_clusters"] == len(result.data[0]) else f"each of {boot['n_clusters']} clusters"
             outside = sum(o["n_outside"] for o in boot["outside_by_budget"])
             lines.append(f"  bootstrap: {boot['n_resamples']} wild resamples on the fixed sizes (residuals of each parabola, "
-                         f"one random sign for {signs}; seed {boot['seed']}, {100 * boot['confidence']:g}% intervals): "
+                         f"one random sign for {signs}; seed {boot['seed']}, {100 * boot['confidence']:g}% "
+                         f"{INTERVAL_NAMES[boot['interval_method']]} intervals): "
                          f"{boot['n_with_failure']} with a parabola without minimum (that vertex left out of the "
                          f"resample's line), {boot['n_failed']} with no line, {outside} vertex draws outside the sizes "
                          "tried (kept)")
@@ -408,7 +430,7 @@ class IsoflopResult:
         return "\n".join(lines)
 
 
-def counted_interval(draws, confidence, log=False):
+def counted_interval(draws, confidence, log=False, point=None):
     """``{lo, hi, se}``: the percentile interval of bootstrap ``draws`` (R,) in which NaN marks a failed draw (a
     parabola with no minimum, or a resample with no line: unbounded, on a side the data cannot tell), counted against
     both ends: ``lo`` is the lower percentile with every failure put below every draw, ``hi`` the upper with every
@@ -417,15 +439,26 @@ def counted_interval(draws, confidence, log=False):
     ``log``: the draws are logs (ln N); the ends are exponentiated (None past float64's range) and se is the sd of
     exp(draws). se is the sd of the successful draws.
 
+    ``point``: the estimate the draws are of (same units as the draws: ln N when ``log``); given, the interval is
+    Efron's bias-corrected (BC) percentile interval: its ends are the draws' ``Phi(2 z0 + z)`` percentiles for z =
+    Phi^-1 of the two tails (``bc_levels``), z0 = ``bias_correction(successful draws, point)``, with the failures
+    counted against both ends as above. Where z0 = 0 it is the percentile interval exactly.
+
     Example:
       >>> counted_interval(np.r_[np.arange(100.0), np.nan], 0.9)["hi"] > counted_interval(np.arange(100.0), 0.9)["hi"]
       True
     """
     draws = np.asarray(draws, dtype=np.float64)
     good = draws[np.isfinite(draws)]
-    failed = np.full(len(draws) - len(good), np.inf)
-    hi = unbounded_interval(np.r_[good, failed], confidence)["hi"]
-    low = unbounded_interval(np.r_[-good, failed], confidence)["hi"]
+    n_failed = len(draws) - len(good)
+    tail = 100 * (1 - confidence) / 2  # percent
+    low_level, high_level = 100 - tail, 100 - tail  # upper percentiles of -draws and of draws
+    z0 = bias_correction(good, point) if point is not None and len(good) else 0.0
+    if z0:
+        lower, upper = bc_levels(confidence, z0)
+        low_level, high_level = 100 * (1 - lower), 100 * upper
+    hi = _counted_upper(good, n_failed, high_level)
+    low = _counted_upper(-good, n_failed, low_level)
     lo = None if low is None else -low
     with np.errstate(over="ignore", invalid="ignore"):
         values = np.exp(good) if log else good
@@ -433,6 +466,50 @@ def counted_interval(draws, confidence, log=False):
         if log:
             lo, hi = (None if v is None or not np.isfinite(np.exp(v)) else float(np.exp(v)) for v in (lo, hi))
     return {"lo": lo, "hi": hi, "se": se if se is not None and np.isfinite(se) else None}
+
+
+def _counted_upper(good, n_failed, level):
+    """The ``level`` percentile (0-100, NumPy's linear interpolation) of the finite draws ``good`` with ``n_failed``
+    failed draws put above them all: None when it depends on a failure (unbounded) or with fewer than 2 draws in all
+    (``optimal._util.stats.unbounded_interval``'s rule, at any level)."""
+    if len(good) + n_failed < 2 or not len(good):
+        return None
+    if not n_failed:
+        return float(np.percentile(good, level))
+    top = good.max()
+    value = np.percentile(np.r_[good, np.full(n_failed, 10 * abs(top) + 1)], level)  # same ranks as +inf
+    return float(value) if value <= top else None
+
+
+def bias_correction(draws, point):
+    """Efron's bias correction z0 = Phi^-1(share of the ``draws`` below ``point``), a draw equal to the point counted
+    half; the share is kept within [1 / (2 R), 1 - 1 / (2 R)] for R draws so that z0 is finite. 0 when the point
+    is the draws' median; positive when more draws fall below it (the draws sit low of the point).
+
+    Example:
+      >>> bias_correction(np.arange(10.0), 4.5)
+      0.0
+    """
+    draws = np.asarray(draws, dtype=np.float64)
+    share = (np.sum(draws < point) + 0.5 * np.sum(draws == point)) / len(draws)
+    share = min(max(share, 0.5 / len(draws)), 1 - 0.5 / len(draws))
+    return 0.0 if share == 0.5 else statistics.NormalDist().inv_cdf(share)
+
+
+def bc_levels(confidence, z0):
+    """``(lower, upper)``: the probabilities (0-1) at which the BC interval takes its ends, Phi(2 z0 + z) for z =
+    Phi^-1((1 - confidence) / 2) and Phi^-1((1 + confidence) / 2); exactly the percentile interval's two tails when
+    z0 = 0.
+
+    Example:
+      >>> bc_levels(0.9, 0.0)
+      (0.04999999999999999, 0.95)
+    """
+    tails = ((1 - confidence) / 2, 1 - (1 - confidence) / 2)
+    if z0 == 0:
+        return tails
+    normal = statistics.NormalDist()
+    return tuple(normal.cdf(2 * z0 + normal.inv_cdf(t)) for t in tails)
 
 
 # --- grouping runs into budgets ---------------------------------------------------------------------------------
@@ -475,6 +552,14 @@ def _geometric_mean(values):
     """Exact for equal values (a budget read from a compute column stays the number written there)."""
     low = values.min()
     return float(low * np.exp(np.mean(np.log(values / low))))
+
+
+def check_interval_method(interval):
+    """``interval`` when it is one of ``INTERVAL_METHODS``; else ``OptimalError`` naming them."""
+    if not isinstance(interval, str) or interval not in INTERVAL_METHODS:
+        raise OptimalError(f"interval must be one of {', '.join(map(repr, INTERVAL_METHODS))} (percentile, or the "
+                           f"bias-corrected percentile interval), got {interval!r}")
+    return interval
 
 
 def check_tolerance(tolerance):
@@ -592,7 +677,7 @@ def _profile(c, spread, log_n, loss, weights, k):
 @float64_scope
 def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clusters=None, tolerance=DEFAULT_TOLERANCE,
             flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, targets=None, n_resamples=0, seed=0, confidence=0.95,
-            parametric=True, fit_options=None) -> IsoflopResult:
+            interval=DEFAULT_INTERVAL, parametric=True, fit_options=None) -> IsoflopResult:
     """IsoFLOP profiles (Approach 2) and the parametric fit (Approach 3) on the same runs, side by side.
 
     Args:
@@ -618,7 +703,9 @@ def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clust
       clusters: optional (n,) labels (any hashable values) of runs whose noise may be shared (one model config
         across budgets, one data order): each cluster gets one sign per resample (the wild cluster bootstrap), and
         the parametric bootstrap resamples whole clusters. At least 2 clusters.
-      confidence: the intervals' level. parametric: also fit the Chinchilla law (``optimal.fit``, N = params, D =
+      confidence: the intervals' level. interval: how Approach 2's bootstrap intervals are read off the draws:
+        "percentile" (the draws' equal-tailed percentiles) or "bc" (Efron's bias-corrected percentiles,
+        ``counted_interval``; docs/isoflop.md has both methods' measured coverage). parametric: also fit the Chinchilla law (``optimal.fit``, N = params, D =
         tokens) on every run. fit_options: more keyword arguments for ``optimal.fit``.
 
     Computes in float64 whatever the process's JAX setting (``optimal._util.precision``): the parametric law's replay
@@ -636,6 +723,7 @@ def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clust
     k = check_positive(flops_per_param_token, "flops_per_param_token")
     tolerance = check_tolerance(tolerance)
     check_confidence(confidence)
+    check_interval_method(interval)
     if n_resamples:
         check_count(n_resamples, "n_resamples", 2, MAX_RESAMPLES)
     check_count(seed, "seed", 0, MAX_SEED)
@@ -689,7 +777,7 @@ def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clust
     if n_resamples:
         boot = _bootstrap(log_n, y, w, ids, cluster_ids, accepted, budgets, n_resamples, seed, confidence)
         messages += _bootstrap_warnings(boot, n_resamples, clusters is not None)
-        boot = None if "skipped" in boot else boot
+        boot = None if "skipped" in boot else boot | {"interval_method": interval}
 
     third, third_note, third_boot, predicted = None, None, None, None
     if parametric:

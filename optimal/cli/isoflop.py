@@ -11,7 +11,7 @@ import optimal
 from optimal.errors import BudgetError, OptimalError, check_confidence, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.data.readers import read_runs_with_columns
-from optimal.analysis.isoflop import DEFAULT_TOLERANCE, check_tolerance
+from optimal.analysis.isoflop import DEFAULT_INTERVAL, DEFAULT_TOLERANCE, INTERVAL_METHODS, check_tolerance
 from optimal.cli import common
 from optimal.cli.common import add_column_options, check_filters, number, warn
 
@@ -27,7 +27,8 @@ and in the parametric fit.
 
 --bootstrap B: a wild bootstrap on each budget's fixed sizes: every run keeps its size, its loss is redrawn as the
 parabola's fitted loss plus its leverage-adjusted residual times a random sign, and every parabola and the line are
-refitted, so no size is dropped. With --cluster-col the runs of one cluster share their sign (and the parametric
+refitted, so no size is dropped. --interval bc reads Approach 2's intervals as bias-corrected percentile
+intervals (Efron's BC) instead of plain percentiles. With --cluster-col the runs of one cluster share their sign (and the parametric
 bootstrap resamples whole clusters). A redrawn parabola with no minimum (noise large against the curvature) has its
 vertex left out of that resample's line, as a refused budget is left out of the data's: counted and warned about.
 docs/isoflop.md has the scheme and its measured coverage.
@@ -66,6 +67,9 @@ def add_parser(commands):
                              "rows resampled)")
     parser.add_argument("--seed", type=int, default=0, help=f"bootstrap seed, 0 to {MAX_SEED} (default 0)")
     parser.add_argument("--confidence", type=number, default=0.95, help="interval level (default 0.95)")
+    parser.add_argument("--interval", choices=INTERVAL_METHODS,
+                        help="how Approach 2's bootstrap intervals are read off the draws: percentile (default), or bc, "
+                             "Efron's bias-corrected percentile interval (docs/isoflop.md compares their coverage)")
     parser.add_argument("--no-parametric", action="store_true", help="skip the parametric (Approach 3) fit")
     parser.add_argument("--plot", metavar="OUT.png", type=common.name, help="draw the profiles with their parabolas, and N*(C) of both")
     add_column_options(parser)
@@ -86,6 +90,8 @@ def _check_args(args):
     check_count(args.seed, "--seed", 0, MAX_SEED)
     if args.cluster_col and not args.bootstrap:
         raise OptimalError("--cluster-col is used by the cluster bootstrap: add --bootstrap N")
+    if args.interval and not args.bootstrap:
+        raise OptimalError("--interval says how the bootstrap intervals are read: add --bootstrap N")
     check_confidence(args.confidence, "--confidence")
     if args.compute:
         from optimal.allocation.allocate import check_budgets
@@ -111,7 +117,7 @@ def run(args):
     result = optimal.isoflop(runs, compute=columns.get(COMPUTE_KEY), clusters=runs.groups, tolerance=args.tolerance,
                              flops_per_param_token=k, targets=args.compute,
                              n_resamples=args.bootstrap, seed=args.seed, confidence=args.confidence,
-                             parametric=not args.no_parametric)
+                             interval=args.interval or DEFAULT_INTERVAL, parametric=not args.no_parametric)
     for s in selection:
         print(f"kept {s.kept} of {s.of} rows ({s.where})", file=sys.stderr)
     if args.plot:

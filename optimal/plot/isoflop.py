@@ -20,7 +20,6 @@ from matplotlib.colors import ListedColormap, LogNorm
 import optimal
 from optimal.errors import PlotError
 from optimal.allocation.draws import allocations
-from optimal.analysis.isoflop import counted_interval
 from optimal._util.stats import percentile_bounds
 from optimal.plot.figures import COMPUTE_LABEL, LOSS_LABEL, NotebookFigure, percent_label
 from optimal._util.precision import float64_scope
@@ -85,7 +84,7 @@ def _frontier_panel(ax, result):
     compute = np.geomspace(lo, hi, 200)
     boot = result.bootstrap
     if boot is not None:  # the intervals the result reports: draws without a line widen them
-        ends = [counted_interval(boot["log_g"] + boot["a"] * np.log(c), boot["confidence"], log=True) for c in compute]
+        ends = [result.n_star_interval(c) for c in compute]
         band_lo, band_hi = (np.array([np.nan if e[end] is None else e[end] for e in ends]) for end in ("lo", "hi"))
         failed = f", {boot['n_failed']} without a line" if boot["n_failed"] else ""
         ax.fill_between(compute, band_lo, band_hi, color="tab:blue", alpha=0.2, lw=0,

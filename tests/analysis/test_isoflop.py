@@ -12,7 +12,7 @@ import pytest
 
 import optimal
 from optimal.errors import BudgetError, DataError, OptimalError
-from optimal.analysis.isoflop import counted_interval, group_budgets
+from optimal.analysis.isoflop import bias_correction, counted_interval, group_budgets
 from optimal.laws import Chinchilla
 
 BUDGETS = (1e18, 1e19, 1e20, 1e21)
@@ -388,6 +388,79 @@ def test_counted_interval():
     assert counted_interval(np.r_[0.0, 800.0, 900.0], 0.5, log=True)["hi"] is None  # exp(850) overflows: unbounded
 
 
+def test_bc_interval_matches_a_direct_computation():
+    # Efron's BC by hand with scipy.stats.norm: z0 = Phi^-1(share of draws below the point), the ends at the draws'
+    # Phi(2 z0 + z_alpha) percentiles; skewed draws with the point off their median, so z0 moves both ends
+    from scipy.stats import norm
+
+    draws = np.exp(np.random.default_rng(5).normal(0.0, 0.5, 2000))  # lognormal: skewed to the right
+    point = 1.2
+    z0 = norm.ppf(np.mean(draws < point))
+    levels = norm.cdf(2 * z0 + norm.ppf([0.05, 0.95]))
+    found = counted_interval(draws, 0.9, point=point)
+    assert z0 == pytest.approx(bias_correction(draws, point), rel=1e-12) and z0 > 0.2
+    assert [found["lo"], found["hi"]] == pytest.approx(np.percentile(draws, 100 * levels), rel=1e-12)
+    plain = counted_interval(draws, 0.9)
+    assert found["lo"] > plain["lo"] and found["hi"] > plain["hi"] and found["se"] == plain["se"]
+    # in log units (the N intervals): the same z0 and levels, the ends exponentiated
+    logs = counted_interval(np.log(draws), 0.9, log=True, point=math.log(point))
+    assert [logs["lo"], logs["hi"]] == pytest.approx(np.exp(np.percentile(np.log(draws), 100 * levels)), rel=1e-12)
+    # a draw equal to the point counts half; every draw on one side keeps z0 finite (share 1 - 1 / (2 R))
+    assert bias_correction(np.array([1.0, 2.0, 3.0, 4.0]), 2.0) == pytest.approx(norm.ppf(1.5 / 4))
+    assert bias_correction(np.arange(10.0), 100.0) == pytest.approx(norm.ppf(1 - 1 / 20))
+
+
+def test_bc_with_z0_zero_is_the_percentile_interval_exactly():
+    draws = np.random.default_rng(2).normal(size=501)
+    median = float(np.median(draws))  # half the other 500 draws below it, and itself counted half: z0 = 0
+    assert bias_correction(draws, median) == 0.0
+    assert counted_interval(draws, 0.95, point=median) == counted_interval(draws, 0.95)
+    failed = np.r_[draws, np.full(7, np.nan)]  # z0 from the successful draws; failures counted as always
+    assert counted_interval(failed, 0.95, point=median) == counted_interval(failed, 0.95)
+
+
+def test_bc_counts_failures_against_both_ends():
+    from scipy.stats import norm
+
+    draws = np.arange(200.0)
+    point = 89.5  # 90 of 200 draws below it: z0 < 0 moves both ends down (to the 2.9th and 91.8th percentiles)
+    lower, upper = norm.cdf(2 * norm.ppf(0.45) + norm.ppf([0.05, 0.95]))
+    three = counted_interval(np.r_[draws, np.full(3, np.nan)], 0.9, point=point)  # 3 failures below and above
+    assert three["lo"] == pytest.approx(np.percentile(np.r_[-np.ones(3), draws], 100 * lower), rel=1e-12)
+    assert three["hi"] == pytest.approx(np.percentile(np.r_[draws, 1e9 * np.ones(3)], 100 * upper), rel=1e-12)
+    plain = counted_interval(draws, 0.9, point=point)
+    assert three["lo"] < plain["lo"] and three["hi"] > plain["hi"]  # failures widen, never narrow
+    # the lower BC end sits at the 2.9th percentile (5.8 draws of 200 in): 5 failures stay below it, 6 reach it
+    # (unbounded), while the upper end has 8% of the draws above it and stays bounded
+    assert counted_interval(np.r_[draws, np.full(5, np.nan)], 0.9, point=point)["lo"] is not None
+    six = counted_interval(np.r_[draws, np.full(6, np.nan)], 0.9, point=point)
+    assert six["lo"] is None and six["hi"] is not None
+    assert counted_interval(np.r_[draws, np.full(6, np.nan)], 0.9)["lo"] is not None  # percentile: the 5th
+
+
+def test_interval_method_is_chosen_reported_and_checked():
+    runs = optimal.isoflop_runs(truth=BETA_BELOW, noise=0.01, seed=1, **LIKE_88)
+    plain = optimal.isoflop(runs, n_resamples=200, seed=3, parametric=False)
+    bc = optimal.isoflop(runs, n_resamples=200, seed=3, parametric=False, interval="bc")
+    np.testing.assert_array_equal(plain.bootstrap["a"], bc.bootstrap["a"])  # the same draws, read two ways
+    one, two = plain.to_dict()["approach2"]["bootstrap"], bc.to_dict()["approach2"]["bootstrap"]
+    assert one["interval_method"] == "percentile" and two["interval_method"] == "bc"
+    assert one["a"] == counted_interval(plain.bootstrap["a"], 0.95)
+    assert two["a"] == counted_interval(bc.bootstrap["a"], 0.95, point=bc.exponent)
+    assert two["b"] == counted_interval(1 - bc.bootstrap["a"], 0.95, point=1 - bc.exponent)
+    assert two["a"]["lo"] != one["a"]["lo"] and two["b"]["lo"] == pytest.approx(1 - two["a"]["hi"], abs=1e-12)
+    column = bc.bootstrap["log_n_opt"][:, 4]
+    assert two["n_opt"][4]["hi"] == counted_interval(column, 0.95, log=True, point=math.log(bc.accepted[4].n_opt))["hi"]
+    top = bc.comparison()[-1]
+    log_draws = bc.bootstrap["log_g"] + bc.bootstrap["a"] * math.log(top["compute"])
+    assert top["approach2"]["N_interval"] == counted_interval(log_draws, 0.95, log=True,
+                                                              point=math.log(top["approach2"]["N"]))
+    assert "95% bias-corrected (BC) percentile intervals" in bc.summary()
+    assert "95% percentile intervals" in plain.summary()
+    with pytest.raises(OptimalError, match="interval must be one of 'percentile', 'bc'.*got 'bca'"):
+        optimal.isoflop(runs, n_resamples=10, parametric=False, interval="bca")
+
+
 def test_budgets_grouped_within_the_tolerance_or_from_a_compute_column():
     ids, budgets, spreads = group_budgets([1e19, 1.03e19, 0.99e19, 1e20, 1.2e20], 0.05)
     assert ids.tolist() == [0, 0, 0, 1, 2]
@@ -438,8 +511,8 @@ def test_the_smallest_design_gets_its_parametric_fit():
 
 @pytest.mark.slow
 def test_coverage_smoke():
-    # benchmarks/isoflop_coverage.py at a small size (30 sets, B = 200, the centred design at 1% noise: 94% over 200
-    # sets at B = 1000, docs/isoflop.md): it runs, every set is answered, the interval holds the noise-free limit in
+    # benchmarks/isoflop_coverage.py at a small size (30 sets, B = 200, the centred design at 1% noise: 94% and 95%
+    # (percentile, BC) over 200 sets at B = 1000, docs/isoflop.md): it runs, every set is answered, the interval holds the noise-free limit in
     # most sets (0.8 is about 3 standard errors below 0.95 for 30 sets) and the point sits in the middle of its draws
     import importlib.util
     from pathlib import Path
@@ -448,7 +521,9 @@ def test_coverage_smoke():
     spec = importlib.util.spec_from_file_location("isoflop_coverage", path)
     coverage = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(coverage)
-    row = coverage.measure(coverage.DESIGNS[0], 0.01, n_sets=30, n_resamples=200, confidence=0.95)
-    assert row["answered"] == 30
-    assert row["a_limit"][0] >= 0.8 and row["n_limit"][0] >= 0.8
-    assert 0.4 < row["median_percentile"] < 0.6
+    rows = coverage.measure(coverage.DESIGNS[0], 0.01, n_sets=30, n_resamples=200, confidence=0.95)
+    assert [row["interval"] for row in rows] == ["percentile", "bc"]  # both read off the same draws
+    for row in rows:
+        assert row["answered"] == 30
+        assert row["a_limit"][0] >= 0.8 and row["n_limit"][0] >= 0.8
+        assert 0.4 < row["median_percentile"] < 0.6 and 0.35 < row["median_place"] < 0.65

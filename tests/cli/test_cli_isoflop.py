@@ -100,6 +100,21 @@ def test_compute_column_where_and_plot(capsys, grid):
     assert out_png.read_bytes()[:8] == PNG_MAGIC
 
 
+def test_interval_method(capsys, grid):
+    runs, csv, _ = grid
+    found = optimal.isoflop(runs, n_resamples=32, seed=1, parametric=False, interval="bc").to_dict()["approach2"]
+    code, out, err = run(capsys, ["isoflop", csv, "--bootstrap", "32", "--seed", "1", "--interval", "bc",
+                                  "--no-parametric", "--json"])
+    answer = strict(out)["approach2"]["bootstrap"]
+    assert code == 0 and answer["interval_method"] == "bc"
+    assert answer["a"] == pytest.approx(found["bootstrap"]["a"], rel=1e-12)
+    code, out, err = run(capsys, ["isoflop", csv, "--bootstrap", "32", "--seed", "1", "--no-parametric", "--json"])
+    plain = strict(out)["approach2"]["bootstrap"]
+    assert code == 0 and plain["interval_method"] == "percentile" and plain["a"] != answer["a"]
+    code, out, err = run(capsys, ["isoflop", csv, "--bootstrap", "32", "--interval", "bc", "--no-parametric"])
+    assert code == 0 and "95% bias-corrected (BC) percentile intervals" in out
+
+
 def test_weight_and_cluster_columns(capsys, grid, tmp_path):
     runs, _, _ = grid
     split = np.where(np.arange(len(runs.loss)) % 7 == 3, "b", "a")
@@ -164,6 +179,8 @@ def test_refused_budget_is_shown(capsys, tmp_path):
     (["--compute", "0"], "--compute: compute must be positive and finite, got 0"),
     (["--where", "N=>3"], "--where"),
     (["--plot", "out.xyz"], "cannot tell the image format"),
+    (["--interval", "bc"], "--interval says how the bootstrap intervals are read: add --bootstrap N"),
+    (["--bootstrap", "8", "--interval", "bca"], "argument --interval: invalid choice: 'bca'"),
 ])
 def test_bad_options_fail_before_reading(capsys, tmp_path, options, message):
     # the runs file does not exist: an option error must come first
