@@ -161,7 +161,7 @@ def _validate_record(check):
 
 
 def simulate(seed, scenario):
-    """One set's runs: ``(N, D, loss, sigma, span, unique, law, chinchilla part)``."""
+    """One set's runs: ``(N, D, loss, sigma, span, unique, law, chinchilla part, the truth's log-loss)``."""
     import jax.numpy as jnp
     from optimal._util.precision import float64_scope
 
@@ -169,7 +169,17 @@ def simulate(seed, scenario):
     law, unique, chinchilla = truth_of(scenario, d, seed)
     log_loss = float64_scope(lambda: np.asarray(law.log_loss(jnp.log(jnp.asarray(n)), jnp.log(jnp.asarray(d)))))()
     loss = np.exp(log_loss + sigma * rng.standard_normal(len(n)))
-    return n, d, loss, sigma, span, unique, law, chinchilla
+    return n, d, loss, sigma, span, unique, law, chinchilla, log_loss
+
+
+def misfit(n, d, log_loss):
+    """The RMS of the log-loss residuals of the least-squares Chinchilla fit to the truth's own, noise-free losses:
+    the part of a wrong law that no fit of this form can take up, the most any in-sample test could see."""
+    import optimal
+    from optimal.fitting.residuals import log_residuals
+
+    result = optimal.fit(n, d, np.exp(log_loss), objective=optimal.Objective(robust="squared"))
+    return float(np.sqrt(np.mean(np.square(log_residuals(result)))))
 
 
 def validate_only(seed, scenario, validate_resamples=0, simulations=None):
@@ -178,17 +188,18 @@ def validate_only(seed, scenario, validate_resamples=0, simulations=None):
     import optimal
     from optimal.analysis.validate import LACK_OF_FIT_SIMULATIONS
 
-    n, d, loss, sigma, span, unique, _, _ = simulate(seed, scenario)
+    n, d, loss, sigma, span, unique, _, _, log_loss = simulate(seed, scenario)
     epochs = epochs_column(scenario, d, unique)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        noise_free = misfit(n, d, log_loss)
         check = optimal.validate(n, d, loss, largest=HOLD_OUT, n_resamples=validate_resamples, seed=seed,
                                  columns=None if epochs is None else {"epochs": epochs},
                                  against=None if epochs is None else "epochs",
                                  simulations=simulations or LACK_OF_FIT_SIMULATIONS)
     return {"seed": int(seed), "scenario": scenario, "span_decades": float(span), "sigma": float(sigma),
             "max_epochs": None if epochs is None or scenario == "chinchilla" else float(np.max(epochs)),
-            "validate": _validate_record(check)}
+            "misfit_rms": noise_free, "validate": _validate_record(check)}
 
 
 def one_set(seed, scenario, n_resamples, validate=True, validate_resamples=0):
@@ -197,7 +208,7 @@ def one_set(seed, scenario, n_resamples, validate=True, validate_resamples=0):
     from optimal._util.stats import percentile_bounds
     from optimal.allocation.draws import allocations
 
-    n, d, loss, sigma, span, unique, law, chinchilla = simulate(seed, scenario)
+    n, d, loss, sigma, span, unique, law, chinchilla, _ = simulate(seed, scenario)
     budgets = float(np.max(K * n * d)) * 10.0 ** np.asarray(DECADES, float)
     truth = true_optimum(chinchilla, budgets)
     record = {"seed": int(seed), "scenario": scenario, "span_decades": float(span), "sigma": float(sigma),
@@ -326,7 +337,8 @@ def misspec_summary(records):
 
     out = {}
     for scenario in list(SCENARIOS) + list(MISSPEC_SCENARIOS):
-        rows = [r["validate"] for r in records if r["scenario"] == scenario]
+        mine = [r for r in records if r["scenario"] == scenario]
+        rows = [r["validate"] for r in mine]
         if not rows:
             continue
         curvature = [v["curvature_p"] < LACK_OF_FIT_SIGNIFICANCE for v in rows]
@@ -337,6 +349,8 @@ def misspec_summary(records):
                          "trend": rate(with_trend) if with_trend else None, "n_trend": len(with_trend),
                          "lack_of_fit": rate(np.logical_or(curvature, trend)),
                          "any": rate(np.logical_or.reduce([held, curvature, trend])),
+                         "misfit": [float(np.median([r["misfit_rms"] for r in mine])),
+                                    float(np.median([r["misfit_rms"] / r["sigma"] for r in mine]))],
                          "simulations_failed": int(sum(v["simulations_failed"] for v in rows)),
                          "simulations": int(sum(v["simulations"] for v in rows))}
     return out
@@ -344,12 +358,13 @@ def misspec_summary(records):
 
 def misspec_table(summary):
     """The validate-only rates, a Markdown table."""
-    head = ["truth", "sets", "held-out tests", "lack of fit (curvature)", "trend with epochs",
-            "curvature or trend", "any test", "refits failed"]
+    head = ["truth", "sets", "noise-free misfit RMS (/ noise sd)", "held-out tests", "lack of fit (curvature)",
+            "trend with epochs", "curvature or trend", "any test", "refits failed"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for scenario, s in summary.items():
         trend = "n/a" if s["trend"] is None else _cell(s["trend"]) + "%"
-        lines.append(f"| {scenario} | {s['n_sets']} | {_cell(s['held_out'])}% | {_cell(s['curvature'])}% | {trend} | "
+        lines.append(f"| {scenario} | {s['n_sets']} | {100 * s['misfit'][0]:.2f}% ({s['misfit'][1]:.2f}) | "
+                     f"{_cell(s['held_out'])}% | {_cell(s['curvature'])}% | {trend} | "
                      f"{_cell(s['lack_of_fit'])}% | {_cell(s['any'])}% | {s['simulations_failed']} of "
                      f"{s['simulations']} |")
     return "\n".join(lines)
@@ -401,7 +416,9 @@ def misspec_report(summary, runs):
         "says --validate-resamples). Lack of fit: "
         f"all runs fitted, the curvature test and the trend test against epochs (repeat scenarios: max(1, D / U); "
         f"chinchilla: the epochs repeat-40 would have, a placebo the loss does not depend on; kaplan and curved: "
-        f"none), each at {LACK_OF_FIT_SIGNIFICANCE:g}. Cells: share of sets flagged, % ± binomial standard error.",
+        f"none), each at {LACK_OF_FIT_SIGNIFICANCE:g}. Cells: share of sets flagged, % ± binomial standard error. "
+        "Noise-free misfit: the median over sets of the RMS log-loss residual of the least-squares Chinchilla fit to "
+        "the truth's noise-free losses (and of its ratio to the set's noise sd): what no fit of this form takes up.",
         "", misspec_table(summary), ""])
 
 
