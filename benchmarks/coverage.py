@@ -40,6 +40,13 @@ Run (``nice``: the machine is shared; about 15 minutes per truth on 2 shared CPU
 
 Results and what they say: docs/coverage.md (benchmarks/results/coverage.md has the runs' machine and load).
 
+``--validate-only``: ``optimal.validate`` alone per set (no bootstrap, no coverage), with its lack-of-fit test and its
+trend test against epochs (``epochs_column``), and the noise-free misfit (``misfit``); the truths also include
+``MISSPEC_SCENARIOS``: repeat-mixed (each run its own unique data, epochs log-uniform from 1 to 40), kaplan (the
+``kaplan2020`` preset) and curved (Epoch's law with alpha drifting by ``CURVE`` per e-fold of N). The coverage run
+leaves the lack-of-fit test out (``simulations=0``), so its records stay as they were. Results:
+benchmarks/results/coverage-misspec.md.
+
 Parallel: ``--first-seed`` and ``--sets`` choose a slice of seeds and ``--json PATH`` writes the per-set records;
 ``--combine A.json B.json ... --out coverage.md`` merges slices from several processes or machines into one table.
 """
