@@ -209,7 +209,9 @@ class Fold:
 class Validation:
     """What ``validate`` found: ``mode`` ("holdout", "largest" or "rolling"), ``folds`` (one ``Fold`` per fit),
     ``confidence`` (the intervals' level), ``warnings`` (every fold's misspecification messages, each with its
-    fold's label) and ``notes`` (what the caller should know: cut-offs left out, the interval method)."""
+    fold's label, and the lack-of-fit test's), ``notes`` (what the caller should know: cut-offs left out, the
+    interval method, a lack-of-fit test left out) and ``lack_of_fit`` (``lack_of_fit``'s dict for the law fitted to
+    every run, or None when not run)."""
 
     mode: str
     folds: tuple
