@@ -32,9 +32,9 @@ residuals of the fitted runs); then a warning says the law is probably misspecif
 Lack of fit (on every run, beside the held-out tests): the law is fitted to all the runs and its log-loss residuals
 regressed on a quadratic surface in ln N and ln D (and, with --against COLUMN, on that column, its log when
 positive: "residuals trend with COLUMN"); the share of their variance explained is compared with --simulations sets
-(default {LACK_OF_FIT_SIMULATIONS}; 0: no such test) simulated from the fitted law with its residuals and refitted,
-each test flagged at P < {LACK_OF_FIT_SIGNIFICANCE:g}. A column that plausibly matters but the law does not read is
-what --against is for: epochs D / U when data repeat, say. Measured power: docs/coverage.md.
+(default {LACK_OF_FIT_SIMULATIONS}; 0: no such test) simulated from the fitted law with its residuals and
+refitted, each test flagged at P < {LACK_OF_FIT_SIGNIFICANCE:g}. --against is for a column that plausibly matters
+but the law does not read: epochs D / U when data repeat, say. Measured power: docs/coverage.md.
 
 JSON (--json): {{"schema": "optimal.validate/1", "law" ({{"family", "params"}}: the one fold's fitted law, or
 "params" by fold label), "mode", "confidence", "significance", "misspecified", "notes", "warnings", "folds": [{{"label",
