@@ -468,6 +468,7 @@ def lack_of_fit(result: FitResult, against=None, *, simulations=LACK_OF_FIT_SIMU
     for key, (label, basis) in bases.items():
         statistic = float(explained_share(observed, w, basis))
         null = explained_share(simulated, w, basis)  # a refit stopped early counts where it stopped (docstring)
+        null = np.where(np.isfinite(null), null, np.inf)  # a refit that ended non-finite counts as explaining all
         p = float((1 + np.sum(null >= statistic)) / (1 + simulations))
         out[key] = {"basis": label, "explained": statistic, "expected": float(np.median(null)), "p": p,
                     "flagged": p < LACK_OF_FIT_SIGNIFICANCE}
