@@ -40,6 +40,13 @@ Run (``nice``: the machine is shared; about 15 minutes per truth on 2 shared CPU
 
 Results and what they say: docs/coverage.md (benchmarks/results/coverage.md has the runs' machine and load).
 
+``--validate-only``: ``optimal.validate`` alone per set (no bootstrap, no coverage), with its lack-of-fit test and its
+trend test against epochs (``epochs_column``), and the noise-free misfit (``misfit``); the truths also include
+``MISSPEC_SCENARIOS``: repeat-mixed (each run its own unique data, epochs log-uniform from 1 to 40), kaplan (the
+``kaplan2020`` preset) and curved (Epoch's law with alpha drifting by ``CURVE`` per e-fold of N). The coverage run
+leaves the lack-of-fit test out (``simulations=0``), so its records stay as they were. Results:
+benchmarks/results/coverage-misspec.md.
+
 Parallel: ``--first-seed`` and ``--sets`` choose a slice of seeds and ``--json PATH`` writes the per-set records;
 ``--combine A.json B.json ... --out coverage.md`` merges slices from several processes or machines into one table.
 """
@@ -61,6 +68,10 @@ HOLD_OUT = 13  # ~20% of the runs held out by validate
 K = 6.0  # C = K N D
 MIN_DRAWS = 10
 SCENARIOS = {"chinchilla": None, "repeat-4": 4.0, "repeat-40": 40.0}  # max epochs of the largest-D run
+# truths only --validate-only measures (no coverage: their compute-optimal truth is not a Chinchilla closed form)
+MISSPEC_SCENARIOS = ("repeat-mixed", "kaplan", "curved")
+MIXED_MAX_EPOCHS = 40.0  # repeat-mixed: every run's own epochs, log-uniform from 1 to this
+CURVE = 0.04  # curved: alpha drifts by this per e-fold of N (from 1e9), as in the scale test's measurement
 QUANTITIES = ("N", "D", "loss")
 TESTS = ("coverage", "bias")  # validate's tests, each reported with its p-value (optimal.analysis.validate)
 
@@ -76,13 +87,38 @@ def design(seed, n_runs=N_RUNS):
     return n, d, sigma, rng, span
 
 
-def truth_of(scenario, d):
+class _Curved:
+    """Epoch's law (``DEFAULT_TRUTH``) with alpha drifting by ``CURVE`` per e-fold of N from 1e9: a bend in log-log
+    space that no power law takes up."""
+
+    def log_loss(self, log_n, log_d):
+        import jax.numpy as jnp
+        from optimal.data.synthetic import DEFAULT_TRUTH as t
+
+        alpha = t.alpha + CURVE * (log_n - jnp.log(1e9))
+        return jnp.log(t.E + t.A * jnp.exp(-alpha * log_n) + t.B * jnp.exp(-t.beta * log_d))
+
+
+def truth_of(scenario, d, seed=0):
     """``(law, unique_tokens, chinchilla_part)``: the law the runs come from (U unique tokens for a repeat
-    scenario, else None) and the Chinchilla law whose optimum is the truth compared."""
+    scenario, per run (n,) for repeat-mixed, else None) and the Chinchilla law whose optimum is the truth compared
+    (None for the truths only --validate-only measures)."""
     import optimal
     from optimal.data.synthetic import DEFAULT_TRUTH, MUENNIGHOFF_THETA
     from optimal.laws import DataConstrained
 
+    if scenario == "kaplan":
+        from optimal.laws.presets import preset
+
+        return preset("kaplan2020"), None, None
+    if scenario == "curved":
+        return _Curved(), None, None
+    e, a, b, alpha, beta, log_rd, log_rn = MUENNIGHOFF_THETA
+    if scenario == "repeat-mixed":  # epochs drawn per run from their own stream: the design's draws are unchanged
+        epochs = np.exp(np.random.default_rng([seed, 1]).uniform(0, np.log(MIXED_MAX_EPOCHS), len(d)))
+        unique = d / epochs
+        law = DataConstrained(np.exp(e), np.exp(a), np.exp(b), alpha, beta, np.exp(log_rd), np.exp(log_rn), unique)
+        return law, unique, None
     epochs = SCENARIOS[scenario]
     if epochs is None:
         return DEFAULT_TRUTH, None, DEFAULT_TRUTH
@@ -107,18 +143,79 @@ def true_optimum(chinchilla, budgets):
     return run()
 
 
+def epochs_column(scenario, d, unique):
+    """The column the trend test is run against (``validate(against="epochs")``), (n,), or None: epochs D / U,
+    at least 1, for a repeat scenario; for chinchilla a placebo, the epochs repeat-40 would have (a column the loss
+    does not depend on); None for kaplan and curved."""
+    if scenario == "chinchilla":
+        return np.maximum(1.0, d / (np.max(d) / SCENARIOS["repeat-40"]))
+    if unique is None:
+        return None
+    return np.maximum(1.0, d / unique)
+
+
+def _validate_record(check):
+    """What a set's validation found: the held-out tests (the fold's flag and p-values) and the lack-of-fit tests."""
+    m = check.folds[0].metrics
+    found = {"flagged": bool(m["flagged"]), "bias": m["bias"], **{f"{t}_p": m[f"{t}_p"] for t in TESTS}}
+    tested = check.lack_of_fit
+    if tested is not None:
+        found.update(curvature_p=tested["curvature"]["p"], curvature_explained=tested["curvature"]["explained"],
+                     trend_p=None if tested["trend"] is None else tested["trend"]["p"],
+                     trend_slope=None if tested["trend"] is None else tested["trend"]["slope"],
+                     simulations=tested["simulations"], simulations_failed=tested["n_failed"])
+    return found
+
+
+def simulate(seed, scenario):
+    """One set's runs: ``(N, D, loss, sigma, span, unique, law, chinchilla part, the truth's log-loss)``."""
+    import jax.numpy as jnp
+    from optimal._util.precision import float64_scope
+
+    n, d, sigma, rng, span = design(seed)
+    law, unique, chinchilla = truth_of(scenario, d, seed)
+    log_loss = float64_scope(lambda: np.asarray(law.log_loss(jnp.log(jnp.asarray(n)), jnp.log(jnp.asarray(d)))))()
+    loss = np.exp(log_loss + sigma * rng.standard_normal(len(n)))
+    return n, d, loss, sigma, span, unique, law, chinchilla, log_loss
+
+
+def misfit(n, d, log_loss):
+    """The RMS of the log-loss residuals of the least-squares Chinchilla fit to the truth's own, noise-free losses:
+    the part of a wrong law that no fit of this form can take up, the most any in-sample test could see."""
+    import optimal
+    from optimal.fitting.residuals import log_residuals
+
+    result = optimal.fit(n, d, np.exp(log_loss), objective=optimal.Objective(robust="squared"))
+    return float(np.sqrt(np.mean(np.square(log_residuals(result)))))
+
+
+def validate_only(seed, scenario, validate_resamples=0, simulations=None):
+    """``optimal.validate`` alone on one set (the held-out tests, the lack-of-fit test and the trend test against
+    ``epochs_column``): a JSON-able record."""
+    import optimal
+    from optimal.analysis.validate import LACK_OF_FIT_SIMULATIONS
+
+    n, d, loss, sigma, span, unique, _, _, log_loss = simulate(seed, scenario)
+    epochs = epochs_column(scenario, d, unique)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        noise_free = misfit(n, d, log_loss)
+        check = optimal.validate(n, d, loss, largest=HOLD_OUT, n_resamples=validate_resamples, seed=seed,
+                                 columns=None if epochs is None else {"epochs": epochs},
+                                 against=None if epochs is None else "epochs",
+                                 simulations=simulations or LACK_OF_FIT_SIMULATIONS)
+    return {"seed": int(seed), "scenario": scenario, "span_decades": float(span), "sigma": float(sigma),
+            "max_epochs": None if epochs is None or scenario == "chinchilla" else float(np.max(epochs)),
+            "misfit_rms": noise_free, "validate": _validate_record(check)}
+
+
 def one_set(seed, scenario, n_resamples, validate=True, validate_resamples=0):
     """Fit, bootstrap and check one set: a JSON-able record of the truth, the intervals and whether they cover it."""
-    import jax.numpy as jnp
     import optimal
-    from optimal._util.precision import float64_scope
     from optimal._util.stats import percentile_bounds
     from optimal.allocation.draws import allocations
 
-    n, d, sigma, rng, span = design(seed)
-    law, unique, chinchilla = truth_of(scenario, d)
-    log_loss = float64_scope(lambda: np.asarray(law.log_loss(jnp.log(jnp.asarray(n)), jnp.log(jnp.asarray(d)))))()
-    loss = np.exp(log_loss + sigma * rng.standard_normal(len(n)))
+    n, d, loss, sigma, span, unique, law, chinchilla, _ = simulate(seed, scenario)
     budgets = float(np.max(K * n * d)) * 10.0 ** np.asarray(DECADES, float)
     truth = true_optimum(chinchilla, budgets)
     record = {"seed": int(seed), "scenario": scenario, "span_decades": float(span), "sigma": float(sigma),
@@ -128,8 +225,8 @@ def one_set(seed, scenario, n_resamples, validate=True, validate_resamples=0):
         warnings.simplefilter("ignore")  # warnings are counted below, not printed per set
         result = optimal.fit(n, d, loss)
         boot = optimal.bootstrap(result, n_resamples=n_resamples, seed=seed)
-        check = (optimal.validate(n, d, loss, largest=HOLD_OUT, n_resamples=validate_resamples, seed=seed)
-                 if validate else None)
+        check = (optimal.validate(n, d, loss, largest=HOLD_OUT, n_resamples=validate_resamples, seed=seed,
+                                  simulations=0) if validate else None)
     record.update(converged=bool(result.converged), fit_warnings=[w.code for w in result.warnings],
                   n_draws=int(len(boot.good)), n_failed=int(boot.n_failed))
     point = optimal.compute_optimal(result.law, budgets, flops_per_param_token=K)
@@ -145,8 +242,7 @@ def one_set(seed, scenario, n_resamples, validate=True, validate_resamples=0):
                 lo, hi = percentile_bounds(draws[q], level)  # (3,) each, one per budget
                 record["intervals"][f"{q}@{level:g}"] = {"lo": np.asarray(lo).tolist(), "hi": np.asarray(hi).tolist()}
     if check is not None:
-        m = check.folds[0].metrics
-        record["validate"] = {"flagged": bool(m["flagged"]), "bias": m["bias"], **{f"{t}_p": m[f"{t}_p"] for t in TESTS}}
+        record["validate"] = _validate_record(check)
     return record
 
 
@@ -240,6 +336,47 @@ def details(summary):
     return "\n".join(lines)
 
 
+def misspec_summary(records):
+    """Per scenario of validate-only records: ``{n_sets, held_out, curvature, trend, lack_of_fit, any, n_trend,
+    simulations_failed}``, each rate ``(p, se)`` (``trend`` over the sets with a column, None without any): the
+    share of sets each test flags at its level."""
+    from optimal.analysis.validate import LACK_OF_FIT_SIGNIFICANCE
+
+    out = {}
+    for scenario in list(SCENARIOS) + list(MISSPEC_SCENARIOS):
+        mine = [r for r in records if r["scenario"] == scenario]
+        rows = [r["validate"] for r in mine]
+        if not rows:
+            continue
+        curvature = [v["curvature_p"] < LACK_OF_FIT_SIGNIFICANCE for v in rows]
+        trend = [v["trend_p"] is not None and v["trend_p"] < LACK_OF_FIT_SIGNIFICANCE for v in rows]
+        with_trend = [v["trend_p"] < LACK_OF_FIT_SIGNIFICANCE for v in rows if v["trend_p"] is not None]
+        held = [v["flagged"] for v in rows]
+        out[scenario] = {"n_sets": len(rows), "held_out": rate(held), "curvature": rate(curvature),
+                         "trend": rate(with_trend) if with_trend else None, "n_trend": len(with_trend),
+                         "lack_of_fit": rate(np.logical_or(curvature, trend)),
+                         "any": rate(np.logical_or.reduce([held, curvature, trend])),
+                         "misfit": [float(np.median([r["misfit_rms"] for r in mine])),
+                                    float(np.median([r["misfit_rms"] / r["sigma"] for r in mine]))],
+                         "simulations_failed": int(sum(v["simulations_failed"] for v in rows)),
+                         "simulations": int(sum(v["simulations"] for v in rows))}
+    return out
+
+
+def misspec_table(summary):
+    """The validate-only rates, a Markdown table."""
+    head = ["truth", "sets", "noise-free misfit RMS (/ noise sd)", "held-out tests", "lack of fit (curvature)",
+            "trend with epochs", "curvature or trend", "any test", "refits failed"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for scenario, s in summary.items():
+        trend = "n/a" if s["trend"] is None else _cell(s["trend"]) + "%"
+        lines.append(f"| {scenario} | {s['n_sets']} | {100 * s['misfit'][0]:.2f}% ({s['misfit'][1]:.2f}) | "
+                     f"{_cell(s['held_out'])}% | {_cell(s['curvature'])}% | {trend} | "
+                     f"{_cell(s['lack_of_fit'])}% | {_cell(s['any'])}% | {s['simulations_failed']} of "
+                     f"{s['simulations']} |")
+    return "\n".join(lines)
+
+
 def machine():
     model = "unknown"
     try:
@@ -269,13 +406,39 @@ def report(summary, runs):
         table(summary), "", details(summary), ""])
 
 
-def run_sets(seeds, scenarios, n_resamples, validate=True, validate_resamples=0, progress=print):
-    """Every (scenario, seed) set's record, printing progress with an estimate of the time left."""
+def misspec_report(summary, runs):
+    """The Markdown report of a validate-only run: its commands, machine and load, the design and the rates."""
+    from optimal.analysis.validate import LACK_OF_FIT_SIGNIFICANCE, SCALE_SIGNIFICANCE, SIGNIFICANCE
+
+    lines = ["# validate on right and wrong laws (benchmarks/coverage.py --validate-only)", "",
+             "Made by (each command a slice of the records; `--combine` merges slices):", ""]
+    for meta in runs:
+        lines.append(f"- `{meta['command']}`: {meta['machine']}; load average (1, 5, 15 min) at start "
+                     f"{meta['load_start']}, at end {meta['load_end']} (shared machine, run under nice); "
+                     f"wall {meta['wall_s']:.0f} s")
+    return "\n".join(lines + [
+        "", f"Design: as the coverage run ({N_RUNS} runs per set, N over 1.5-2.5 decades from 3e7-3e8, D/N 5-100, "
+        f"1-2% noise), fitted with Chinchilla. Held-out tests: the {HOLD_OUT} largest-compute runs held out "
+        f"(coverage and bias at {SIGNIFICANCE:g}, scale at {SCALE_SIGNIFICANCE:g}; linearised intervals unless the command "
+        "says --validate-resamples). Lack of fit: "
+        f"all runs fitted, the curvature test and the trend test against epochs (repeat scenarios: max(1, D / U); "
+        f"chinchilla: the epochs repeat-40 would have, a placebo the loss does not depend on; kaplan and curved: "
+        f"none), each at {LACK_OF_FIT_SIGNIFICANCE:g}. Cells: share of sets flagged, % ± binomial standard error. "
+        "Noise-free misfit: the median over sets of the RMS log-loss residual of the least-squares Chinchilla fit to "
+        "the truth's noise-free losses (and of its ratio to the set's noise sd): what no fit of this form takes up.",
+        "", misspec_table(summary), ""])
+
+
+def run_sets(seeds, scenarios, n_resamples, validate=True, validate_resamples=0, progress=print, only=False,
+             simulations=None):
+    """Every (scenario, seed) set's record, printing progress with an estimate of the time left; ``only``: validate
+    alone (``validate_only``)."""
     records = []
     jobs = [(s, seed) for s in scenarios for seed in seeds]
     start = time.perf_counter()
     for j, (scenario, seed) in enumerate(jobs):
-        records.append(one_set(seed, scenario, n_resamples, validate, validate_resamples))
+        records.append(validate_only(seed, scenario, validate_resamples, simulations) if only
+                       else one_set(seed, scenario, n_resamples, validate, validate_resamples))
         if progress:
             elapsed = time.perf_counter() - start
             if j == 0:
@@ -295,6 +458,11 @@ def main(argv=None):
     parser.add_argument("--no-validate", action="store_true", help="skip optimal.validate per set")
     parser.add_argument("--validate-resamples", type=int, default=0,
                         help="bootstrap resamples of validate's fit (0: its linearised intervals)")
+    parser.add_argument("--validate-only", action="store_true",
+                        help="run optimal.validate alone (held-out, lack-of-fit and trend tests), no coverage; "
+                             f"scenarios also {', '.join(MISSPEC_SCENARIOS)}")
+    parser.add_argument("--simulations", type=int, default=None,
+                        help="validate's lack-of-fit simulations per set (default: the library's)")
     parser.add_argument("--json", help="write the per-set records here")
     parser.add_argument("--combine", nargs="+", help="merge the records of earlier --json runs instead of running")
     parser.add_argument("--out", help="write the Markdown report here")
@@ -310,19 +478,25 @@ def main(argv=None):
             runs.append(saved["meta"])
     else:
         scenarios = [s.strip() for s in args.scenarios.split(",")]
-        unknown = [s for s in scenarios if s not in SCENARIOS]
+        known = list(SCENARIOS) + (list(MISSPEC_SCENARIOS) if args.validate_only else [])
+        unknown = [s for s in scenarios if s not in known]
         if unknown:
-            parser.error(f"unknown scenario(s) {unknown}; choose from {list(SCENARIOS)}")
+            parser.error(f"unknown scenario(s) {unknown}; choose from {known}")
         seeds = range(args.first_seed, args.first_seed + args.sets)
-        records = run_sets(seeds, scenarios, args.resamples, not args.no_validate, args.validate_resamples)
+        records = run_sets(seeds, scenarios, args.resamples, not args.no_validate, args.validate_resamples,
+                           only=args.validate_only, simulations=args.simulations)
         runs = [{"command": "python -m benchmarks.coverage " + " ".join(argv if argv is not None else sys.argv[1:]),
                  "machine": machine(), "load_start": load_start,
                  "load_end": " ".join(f"{x:.2f}" for x in os.getloadavg()), "wall_s": time.perf_counter() - start,
-                 "resamples": args.resamples, "validate_resamples": args.validate_resamples}]
+                 "resamples": args.resamples, "validate_resamples": args.validate_resamples,
+                 "validate_only": bool(args.validate_only)}]
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"meta": runs[0], "records": records}, f)
-    text = report(summarise(records), runs)
+    only = [meta.get("validate_only", False) for meta in runs]
+    if any(only) and not all(only):
+        parser.error("--combine: records of --validate-only runs and coverage runs do not merge into one report")
+    text = misspec_report(misspec_summary(records), runs) if all(only) else report(summarise(records), runs)
     print(text)
     if args.out:
         with open(args.out, "w") as f:

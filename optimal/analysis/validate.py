@@ -46,6 +46,31 @@ per e-fold of N) 0 and 2 of 20 (coverage or bias: 1, 1 and 6). On these designs 
 and the held-out RMS error is only 1.1-1.7x the residual scale (1.1x for a right law): no held-out test of 13 runs
 separates them well, and the scale test adds no detection the other two miss there.
 
+Beside the held-out tests, a lack-of-fit test on every run (``simulations`` > 0, the default): the law is fitted
+to all the runs and its log-loss residuals (the fit's weights) are regressed on a small smooth basis the law cannot
+take up, a quadratic surface in log space ((ln N)^2, (ln D)^2 and ln N ln D, each standardised; a power law in N plus
+one in D bends in log space, but not so, and not in their ratio), with an intercept; the statistic is the share of
+their weighted variance the basis explains (R^2, ``explained_share``). With ``against`` (a column the law does not
+read that plausibly matters: epochs D / U, unique tokens), the same with that column's log as the basis: "residuals
+trend with COLUMN", with the slope (log-loss per e-fold). Its null is a parametric bootstrap: ``simulations`` sets
+drawn from the fitted law with the fitted rows' residuals (resampled, scaled up by sqrt(n / (n - p))), each refitted
+from the fit's optimum (lanes of the bootstrap's compiled refit, ``simulated_refits``) and the same statistic taken;
+P = (1 + the simulated sets explaining at least as much) / (1 + S), flagged below ``LACK_OF_FIT_SIGNIFICANCE``
+(0.01, chosen before any measurement). The refits matter: a law bends to its runs, and the simulated sets bend it
+as much as the real ones. A flagged lack-of-fit test makes ``Validation.misspecified`` true and adds its message;
+the folds' metrics and flags are unchanged.
+
+Measured (benchmarks/coverage.py --validate-only, docs/coverage.md; 100 sets of 64 runs per truth, 1-2% noise, the
+design above): the right law is flagged in 0 of 100 sets by the curvature test and 1 of 100 by the trend test
+(against a placebo column); a per-run epochs effect (Muennighoff et al.'s law with every run's own unique data, up to
+40 epochs) is flagged by the trend test in 100 of 100; but with one unique-data budget per set (repeat-4,
+repeat-40) the repetition bends the loss in D alone, which the law's B / D^beta takes up: the best Chinchilla fit
+to the noise-free losses leaves residuals of 0.1-0.3% RMS, a fifth of the noise or less, and the tests flag 1-3% of
+sets, no more than a right law's. A Kaplan-form truth (misfit 0.4% RMS) is flagged by the curvature test in 14 of
+100 sets, a curved log-log term (0.3%) in 0. On Epoch AI's 240 Chinchilla rows the curvature test fires
+(33% explained against a median 0.7%; mostly a bend in ln(D / N)) where the held-out tests do not. ASSUMED: the residuals are exchangeable (iid in log loss): a study
+whose scatter grows with N, or whose runs share configs, can make the test fire too often.
+
 A flagged fold carries the message that the law is probably misspecified and its intervals understate the
 uncertainty of extrapolating it (``Validation.warnings``; stderr and ``"warnings"`` in JSON on the command line).
 
@@ -57,9 +82,14 @@ Example:
 """
 
 import dataclasses
+import functools
 import warnings
+from typing import NamedTuple
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ..errors import DataError, check_confidence, check_count
 from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, BootstrapResult, Refit, bootstrap
@@ -68,6 +98,10 @@ from ..data.where import Where, parse_where, where_mask
 from ..fitting.fit import FitResult, check_constraints, fit
 from ..fitting.problem import free_count
 from ..fitting.options import Objective, Search, Solver, checked, refuse_unknown
+from ..fitting.problem import problem_evaluator, residuals
+from ..fitting.resample import per_call, place, refit_resamples
+from ..fitting.residuals import log_residuals
+from ..fitting.solver import SolverConfig
 from .predict import Prediction, mean_error_samples, new_run_residuals, predict
 from ..laws import family as family_of
 from .._util.precision import float64_scope
@@ -79,6 +113,9 @@ from ..data.groups import encode_groups
 
 SIGNIFICANCE = 0.01  # the level of the coverage and bias tests: a right law is flagged by one of them in ~2% of folds
 SCALE_SIGNIFICANCE = 0.001  # the scale test's level: at 0.01 it fired on 5 of 60 right-law sets (module docstring)
+LACK_OF_FIT_SIGNIFICANCE = 0.01  # the lack-of-fit and trend tests' level, chosen before any measurement
+LACK_OF_FIT_SIMULATIONS = 200  # simulated sets of a right law per validation (the smallest P is 1 / 201)
+LACK_OF_FIT_SPARE_ROWS = 6  # rows beyond the free coefficients the test needs: 3 basis terms, an intercept and 2 more
 DEFAULT_ROLLING = 5  # cut-offs of a rolling validation when none are given
 ROLLING_SHARES = (0.5, 0.9)  # default cut-offs: the runs below each hold from 50% to 90% of the runs
 QUANTITIES = ("N", "D", "C", "loss")  # what a holdout expression can name besides the caller's columns
@@ -173,13 +210,16 @@ class Fold:
 class Validation:
     """What ``validate`` found: ``mode`` ("holdout", "largest" or "rolling"), ``folds`` (one ``Fold`` per fit),
     ``confidence`` (the intervals' level), ``warnings`` (every fold's misspecification messages, each with its
-    fold's label) and ``notes`` (what the caller should know: cut-offs left out, the interval method)."""
+    fold's label, and the lack-of-fit test's), ``notes`` (what the caller should know: cut-offs left out, the
+    interval method, a lack-of-fit test left out) and ``lack_of_fit`` (``lack_of_fit``'s dict for the law fitted to
+    every run, or None when not run)."""
 
     mode: str
     folds: tuple
     confidence: float
     warnings: tuple
     notes: tuple = ()
+    lack_of_fit: dict | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "warnings", issues(self.warnings, "misspecified"))
@@ -197,14 +237,16 @@ class Validation:
     @property
     def misspecified(self) -> bool:
         """Whether any fold's held-out errors exceed what its intervals allow."""
-        return any(f.metrics["flagged"] for f in self.folds)
+        return any(f.metrics["flagged"] for f in self.folds) or bool(self.lack_of_fit and self.lack_of_fit["flagged"])
 
     def to_dict(self) -> dict:
-        """The JSON: mode, confidence, significance, misspecified, notes, warnings, and ``folds`` (each with label,
-        cutoff, n_fit, n_held_out, method, residual_scale, fit, bootstrap, metrics, warnings and runs)."""
+        """The JSON: mode, confidence, significance, misspecified, notes, warnings, ``folds`` (each with label,
+        cutoff, n_fit, n_held_out, method, residual_scale, fit, bootstrap, metrics, warnings and runs) and
+        ``lack_of_fit`` (``lack_of_fit``'s dict, or null when not run)."""
         return {"mode": self.mode, "confidence": self.confidence, "significance": SIGNIFICANCE,
                 "misspecified": self.misspecified, "notes": list(self.notes), "warnings": list(self.warnings),
-                "folds": [f.to_dict() for f in self.folds], "status": self.status.label}
+                "folds": [f.to_dict() for f in self.folds], "lack_of_fit": self.lack_of_fit,
+                "status": self.status.label}
 
     def summary(self) -> str:
         """The text ``optimal validate`` prints: per fold its errors and tests (and, for one fold, a table of the
@@ -238,6 +280,8 @@ class Validation:
                                  f"{r['extrapolation']['compute_decades']:+.2f}"])
             lines.append(format_table(["N", "D", "C (FLOPs)", "loss", "predicted", "error", "mean CI", "new-run PI",
                                         "in PI", "C vs fit (dec)"], run_rows))
+        if report.lack_of_fit is not None:
+            lines += ["", lack_of_fit_text(report.lack_of_fit)]
         return "\n".join(lines)
 
 
@@ -308,6 +352,200 @@ def _scale_test(observed, simulated, residuals) -> dict:
             "flagged_scale": p < SCALE_SIGNIFICANCE}
 
 
+# ---- the in-sample lack-of-fit test (and the trend with a column the law ignores) ----
+
+class _Simulated(NamedTuple):
+    """A resampler (``optimal.fitting.resample``'s protocol) whose resample r is given: every row kept with its N, D
+    and weight, its log-loss read from row r of ``draw = (log_losses (S, n),)``. Each lane reads its own losses."""
+
+    def resample(self, key, indices, data, base_weights, draw):
+        (log_losses,) = draw
+        per_lane = lambda x: jnp.broadcast_to(x, indices.shape + jnp.shape(x))  # noqa: E731
+        rows = jax.tree.map(per_lane, data)._replace(log_loss=log_losses[indices])
+        return rows, per_lane(base_weights), True
+
+    def starts(self, indices, starts):
+        return jnp.broadcast_to(starts, indices.shape + starts.shape)
+
+
+@float64_scope
+def simulated_refits(result: FitResult, log_losses, max_iter=1000):
+    """Refit ``result``'s law (its family, constraints, objective and rows) to the log-losses ``log_losses`` (S, n),
+    one row per simulated set, each from the fit's own optimum; lanes of the bootstrap's one compiled refit
+    (``optimal.fitting.resample.refit_resamples``). Returns ``(residuals (S, n), converged (S,))``: each refit's
+    observed minus fitted log-loss at every row."""
+    log_losses = np.asarray(log_losses, np.float64)
+    dtype = np.dtype(result.config["dtype"])
+    struct, data = result.problem()
+    config = SolverConfig(result.config["delta"], result.config["robust"], max_iter, result.config["xtol"],
+                          problem_evaluator(result.family, struct))
+    mesh = Mesh(np.asarray(jax.devices()[:1]), ("resamples",))
+    start = jnp.asarray(result.free, dtype)[None]
+    shared = place((start, start[:0], data, jnp.asarray(result.data[3], dtype), (jnp.asarray(log_losses, dtype),),
+                    jnp.asarray(config.delta, dtype)), NamedSharding(mesh, PartitionSpec()))
+    n_rows = log_losses.shape[1]
+    (thetas, _, converged, _, _), _ = refit_resamples(
+        np.arange(len(log_losses)), jax.random.PRNGKey(0), shared, mesh, config, _Simulated(), 1, n_rows,
+        per_call(Refit().chunk_size, 1, n_rows))
+    predicted_minus_observed = _refit_residuals(result.family, jnp.asarray(thetas, dtype), data,
+                                                jnp.asarray(log_losses, dtype))
+    return -np.asarray(predicted_minus_observed), np.asarray(converged, bool)
+
+
+@functools.partial(jax.jit, static_argnames="family")
+def _refit_residuals(family, thetas, data, log_losses):
+    return jax.vmap(lambda z, y: residuals(family, z, data._replace(log_loss=y)))(thetas, log_losses)
+
+
+def explained_share(residuals, weights, basis):
+    """The share of the residuals' weighted variance that a weighted least-squares regression on ``basis`` (n, k)
+    and an intercept explains (R^2), for ``residuals`` (n,) or (S, n); rows of weight 0 left out. Shape (S,) or ()."""
+    w = np.asarray(weights, float)
+    keep = w > 0
+    root = np.sqrt(w[keep] / w[keep].sum())
+    r = np.asarray(residuals, float)[..., keep] * root
+    x = np.column_stack([np.ones(keep.sum()), np.asarray(basis, float)[keep]]) * root[:, None]
+    projection = x @ np.linalg.pinv(x)  # onto the intercept and the basis, in the weighted metric
+    around_mean = r - (r @ root)[..., None] * root  # the intercept alone
+    total = np.sum(np.square(around_mean), axis=-1)
+    left = np.sum(np.square(r - r @ projection.T), axis=-1)
+    return np.where(total > 0, 1.0 - left / np.where(total > 0, total, 1.0), 0.0)
+
+
+def _standard(values, weights):
+    """``values`` (n,) centred and scaled over the rows of positive weight (weighted mean 0, sd 1)."""
+    w = np.asarray(weights, float) / np.sum(weights)
+    centred = values - np.sum(w * values)
+    sd = np.sqrt(np.sum(w * centred ** 2))
+    return centred / sd if sd > 0 else centred
+
+
+def curvature_basis(n_params, n_tokens, weights):
+    """The lack-of-fit test's basis (n, 3): u^2, v^2 and u v, with u and v ln N and ln D standardised, each
+    column standardised (smooth bends in log-log space a power law in N plus one in D cannot take up)."""
+    u, v = _standard(np.log(n_params), weights), _standard(np.log(n_tokens), weights)
+    return np.column_stack([_standard(c, weights) for c in (u * u, v * v, u * v)])
+
+
+@float64_scope
+def lack_of_fit(result: FitResult, against=None, *, simulations=LACK_OF_FIT_SIMULATIONS, seed=0,
+                max_iter=1000) -> dict:
+    """The in-sample lack-of-fit test of a fit (module docstring), and with ``against`` the trend test.
+
+    Args:
+      result: a ``FitResult`` (not a joint fit). against: None, or ``(name, values (n,))``: a column the law does not
+        read, one value per fitted row (positive: its log is used; else the values).
+      simulations: S, the simulated sets of the null (a right law); seed: their PRNG seed; max_iter: each refit's
+        iteration budget.
+
+    Returns:
+      ``{"n_rows", "simulations", "n_failed", "significance", "curvature", "trend", "flagged"}``: ``curvature`` and ``trend``
+      (None without ``against``) each ``{"basis", "explained", "expected", "p", "flagged"}`` (``trend`` also
+      ``column``, ``log`` and ``slope``: the residuals' weighted least-squares slope, log-loss per unit of the
+      basis, i.e. per e-fold of the column when ``log``). ``explained``: the share of the residuals' weighted
+      variance the basis explains; ``expected``: its median over the simulated sets; ``p``: ``(1 + the simulated
+      sets explaining at least as much) / (1 + S)``. A refit that did not converge (``n_failed``) counts with the
+      residuals where it stopped: it started at the fitted law and has absorbed less of its set's scatter than a
+      converged refit would, so its share errs high and P with it (counting it as explaining everything instead
+      made P >= 7/201 on a set with 6 such refits, and the test powerless).
+    """
+    n, d, loss, w = (np.asarray(x, float) for x in result.data)
+    observed = log_residuals(result)
+    fitted = np.log(loss) - observed
+    pool = new_run_residuals(result)  # the positive-weight rows' residuals, scaled up as a new run's
+    rng = np.random.default_rng(seed)
+    simulated, converged = simulated_refits(result, fitted + rng.choice(pool, size=(simulations, len(n))), max_iter)
+    bases = {"curvature": ("(ln N)^2, (ln D)^2, ln N ln D (standardised)", curvature_basis(n, d, w))}
+    log_scale = None
+    if against is not None:
+        name, values = against
+        values = np.asarray(values, float)
+        log_scale = bool(np.all(values > 0))
+        x = np.log(values) if log_scale else values
+        bases["trend"] = (f"{'ln ' if log_scale else ''}{name}", x[:, None])
+    out = {"n_rows": int(np.sum(w > 0)), "simulations": int(simulations), "n_failed": int(np.sum(~converged)),
+           "significance": LACK_OF_FIT_SIGNIFICANCE, "curvature": None, "trend": None}
+    for key, (label, basis) in bases.items():
+        statistic = float(explained_share(observed, w, basis))
+        null = explained_share(simulated, w, basis)  # a refit stopped early counts where it stopped (docstring)
+        null = np.where(np.isfinite(null), null, np.inf)  # a refit that ended non-finite counts as explaining all
+        p = float((1 + np.sum(null >= statistic)) / (1 + simulations))
+        out[key] = {"basis": label, "explained": statistic, "expected": float(np.median(null)), "p": p,
+                    "flagged": p < LACK_OF_FIT_SIGNIFICANCE}
+        if key == "trend":
+            keep = w > 0
+            x, r, ww = basis[keep, 0], observed[keep], w[keep] / w[keep].sum()
+            xc = x - np.sum(ww * x)
+            out[key].update(column=against[0], log=log_scale,
+                            slope=float(np.sum(ww * xc * r) / np.sum(ww * xc * xc)))
+    out["flagged"] = any(out[k] is not None and out[k]["flagged"] for k in ("curvature", "trend"))
+    return out
+
+
+def lack_of_fit_text(found) -> str:
+    """The lack-of-fit test's lines of ``Validation.summary``."""
+    lines = [f"lack of fit (the law fitted to all {found['n_rows']} runs; {found['simulations']} sets simulated from "
+             f"the fitted law with its residuals and refitted; level {found['significance']:g}):"]
+    for key, verb in (("curvature", "bend with"), ("trend", "trend with")):
+        test = found[key]
+        if test is None:
+            continue
+        slope = ""
+        if key == "trend":
+            per = f"e-fold of {test['column']}" if test["log"] else f"unit of {test['column']}"
+            slope = f", {100 * test['slope']:+.3g}% loss per {per}"
+        lines.append(f"  residuals {verb} {test['basis']}: {100 * test['explained']:.1f}% of their variance explained "
+                     f"(a right law: median {100 * test['expected']:.1f}%){slope}, P {_p(test['p'])}: "
+                     + ("MISSPECIFIED?" if test["flagged"] else "ok"))
+    if found["n_failed"]:
+        lines.append(f"  {found['n_failed']} of {found['simulations']} refits did not converge (each counted where it "
+                     "stopped: that errs toward a larger P)")
+    return "\n".join(lines)
+
+
+def lack_of_fit_messages(found) -> list:
+    """The words for a flagged lack-of-fit or trend test (empty when neither is flagged)."""
+    out = []
+    test = found["curvature"]
+    if test is not None and test["flagged"]:
+        out.append(f"the fit's residuals bend in ln N and ln D where the law cannot: a quadratic surface explains "
+                   f"{100 * test['explained']:.1f}% of their variance, against a median {100 * test['expected']:.1f}% "
+                   f"in sets simulated from the fitted law ({_p_text(test['p'])}). The law's form is probably wrong "
+                   "for these runs, and its intervals do not include that error")
+    test = found["trend"]
+    if test is not None and test["flagged"]:
+        per = f"e-fold of {test['column']}" if test["log"] else f"unit of {test['column']}"
+        out.append(f"the fit's residuals trend with {test['column']}, which the law does not read: "
+                   f"{100 * test['slope']:+.3g}% loss per {per}, explaining {100 * test['explained']:.1f}% of their "
+                   f"variance against a median {100 * test['expected']:.1f}% in sets simulated from the fitted law "
+                   f"({_p_text(test['p'])}). The law probably misses an effect of {test['column']}; fit one that reads "
+                   "it (repeated data: --law data-constrained --covariate U=unique_tokens)")
+    return out
+
+
+def _against(against, quantities, columns, n):
+    """``(name, values (n,) float)`` of the column ``against`` names, or None; ``DataError`` for an unknown,
+    non-numeric or constant one."""
+    if against is None:
+        return None
+    named = {**{k.casefold(): (k, v) for k, v in (columns or {}).items()},
+             **{k.casefold(): (k, v) for k, v in quantities.items()}}
+    key = str(against).strip().casefold()
+    if key not in named:
+        known = ", ".join(list(quantities) + list(columns or {}))
+        raise DataError(f"against names no column {against!r}; it can name {known}")
+    name, values = named[key]
+    try:
+        values = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise DataError(f"against: column {name!r} must hold numbers (a trend is tested against them)") from None
+    if values.shape != (n,) or not np.all(np.isfinite(values)):
+        raise DataError(f"against: column {name!r} must hold one finite number per run ({n})")
+    if np.ptp(values) == 0:
+        raise DataError(f"against: column {name!r} is {values[0]:g} for every run: no trend can be tested against it")
+    return name, values
+
+
 def misspecification_messages(metrics, confidence) -> list:
     """The words for a flagged fold (empty when it is not flagged)."""
     if not metrics["flagged"]:
@@ -372,7 +610,8 @@ def _rolling_cutoffs(rolling, compute):
 def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=None, rolling=None, compute=None,
              columns=None, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, law="chinchilla", covariates=None,
              fix=None, tie=(), objective=Objective(), search=Search(), solver=Solver(), dtype=None, n_resamples=0,
-             seed=0, confidence=0.95, max_iter=1000, clusters=None, **unknown) -> Validation:
+             seed=0, confidence=0.95, max_iter=1000, clusters=None, against=None,
+             simulations=LACK_OF_FIT_SIMULATIONS, **unknown) -> Validation:
     """Fit on some runs, predict the held-out ones, and test the errors against the intervals (module docstring).
 
     Args:
@@ -391,6 +630,11 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
         bootstrap's. confidence: the intervals' level. clusters: optional (n,) labels (any text), the bootstrap's
         resampling unit: each fold's bootstrap resamples whole clusters of its fitted runs (``bootstrap(groups=)``;
         needs ``n_resamples``). One validation per group of runs: ``validate_groups``.
+      simulations: sets simulated from the law fitted to every run for the lack-of-fit test (``lack_of_fit``;
+        0: no such test; else at least 100, so that P can fall below ``LACK_OF_FIT_SIGNIFICANCE``).
+      against: a column the law does not read, named as a holdout names one (``N``, ``D``, ``C``, ``loss`` or one
+        of ``columns``; numbers): the lack-of-fit test also asks whether the residuals trend with it (its log
+        when positive), e.g. epochs D / U when data repeat.
 
     Returns:
       A ``Validation``.
@@ -399,7 +643,8 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
       DataError: not exactly one of holdout, largest, rolling; a holdout naming an unknown column, holding out no
         run, or leaving too few runs to fit (``optimal.data.runs.min_rows``: one more than the free coefficients);
         ``largest`` out of range; rolling cut-offs that leave too few runs below or none above; bad runs or
-        covariates (as ``optimal.fit``).
+        covariates (as ``optimal.fit``); ``against`` naming no column, or one not numeric or constant;
+        ``simulations`` out of range.
     """
     refuse_unknown("validate", unknown)
     settings = dict(zip(("objective", "search", "solver"), checked(objective, search, solver)), dtype=dtype)
@@ -412,6 +657,8 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
     if n_resamples:
         check_count(n_resamples, "n_resamples", 2, MAX_RESAMPLES)
     check_count(seed, "seed", 0, MAX_SEED)
+    if simulations:
+        check_count(simulations, "simulations (0, or at least 100)", 100, MAX_RESAMPLES, DataError)
     runs = validate_runs(n_params, n_tokens, loss, weights, n_free=0)
     n = len(runs.loss)
     clusters = _cluster_labels(clusters, n_resamples, n)
@@ -424,9 +671,12 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
         raise DataError(f"compute must be positive finite FLOPs, one per run ({n})")
     covariates = {k: np.asarray(v, float) for k, v in (covariates or {}).items()}
     notes = []
+    quantities = {"N": runs.n_params, "D": runs.n_tokens, "C": compute, "loss": runs.loss}
+    trend_column = _against(against, quantities, columns, n)
+    if trend_column is not None and not simulations:
+        raise DataError("against is tested by the lack-of-fit test: give simulations (at least 100), not 0")
     if chosen[0] == "holdout":
-        held = _holdout_mask(holdout, {"N": runs.n_params, "D": runs.n_tokens, "C": compute, "loss": runs.loss},
-                             columns, n)
+        held = _holdout_mask(holdout, quantities, columns, n)
         label = holdout if isinstance(holdout, str) else holdout.expression if isinstance(holdout, Where) else "mask"
         plans = [(f"held out: {label}", None, held)]
     elif chosen[0] == "largest":
@@ -456,7 +706,19 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
         notes.append("intervals linearised from each fit's curvature (no bootstrap): rough; add bootstrap resamples "
                      "for percentile intervals")
     found = tuple(f"[{f.label}] {w}" if len(folds) > 1 else w for f in folds for w in f.warnings)
-    return Validation(chosen[0], tuple(folds), float(confidence), found, tuple(notes))
+    tested = None
+    n_rows = int(np.sum(runs.weights > 0))
+    if simulations and n_rows < n_free + LACK_OF_FIT_SPARE_ROWS:
+        notes.append(f"no lack-of-fit test: {n_rows} runs leave too few for the law's {n_free} free coefficients "
+                     f"and its basis (need {n_free + LACK_OF_FIT_SPARE_ROWS})")
+    elif simulations:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the folds' fits carry the fit's warnings
+            every = fit(runs.n_params, runs.n_tokens, runs.loss, runs.weights, law=law, covariates=covariates or None,
+                        fix=fix, tie=tie, **settings)
+        tested = lack_of_fit(every, trend_column, simulations=simulations, seed=seed, max_iter=max_iter)
+        found += tuple(lack_of_fit_messages(tested))
+    return Validation(chosen[0], tuple(folds), float(confidence), found, tuple(notes), tested)
 
 
 def _fold(runs, held, label, cutoff, compute, covariates, law, fix, tie, n_free, n_resamples, seed, confidence,

@@ -7,7 +7,7 @@ import warnings
 
 
 import optimal
-from optimal.analysis.validate import QUANTITIES, SIGNIFICANCE
+from optimal.analysis.validate import LACK_OF_FIT_SIGNIFICANCE, LACK_OF_FIT_SIMULATIONS, QUANTITIES, SIGNIFICANCE
 from optimal.errors import OptimalError, check_confidence, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.data.readers import read_runs_with_columns
@@ -29,6 +29,13 @@ fold is flagged when fewer held-out runs fall inside the prediction interval, or
 than in all but {SIGNIFICANCE:g} of folds simulated as if the law were right (sharing the fit's error, with
 residuals of the fitted runs); then a warning says the law is probably misspecified.
 
+Lack of fit (on every run, beside the held-out tests): the law is fitted to all the runs and its log-loss residuals
+regressed on a quadratic surface in ln N and ln D (and, with --against COLUMN, on that column, its log when
+positive: "residuals trend with COLUMN"); the share of their variance explained is compared with --simulations sets
+(default {LACK_OF_FIT_SIMULATIONS}; 0: no such test) simulated from the fitted law with its residuals and
+refitted, each test flagged at P < {LACK_OF_FIT_SIGNIFICANCE:g}. --against is for a column that plausibly matters
+but the law does not read: epochs D / U when data repeat, say. Measured power: docs/coverage.md.
+
 JSON (--json): {{"schema": "optimal.validate/1", "law" ({{"family", "params"}}: the one fold's fitted law, or
 "params" by fold label), "mode", "confidence", "significance", "misspecified", "notes", "warnings", "folds": [{{"label",
 "cutoff", "n_fit", "n_held_out", "method" ("bootstrap" or "linearised"), "residual_scale", "fit": {{"law",
@@ -37,7 +44,9 @@ JSON (--json): {{"schema": "optimal.validate/1", "law" ({{"family", "params"}}: 
 "expected_pi_coverage", "coverage_p", "bias_p", "flagged_coverage", "flagged_bias", "flagged"}}, "warnings", "runs":
 [{{"index", "N", "D", "C", "loss", "predicted", "rel_error", "mean": {{"lo", "hi"}}, "new_run": {{"lo", "hi"}},
 "in_mean_interval", "in_prediction_interval", "extrapolation": {{"compute_decades", "N_decades_outside",
-"D_decades_outside"}}}}]}}]}}; with --where, "rows_selected" as fit gives it. With --by: {{"schema", "law" ({{"family",
+"D_decades_outside"}}}}]}}], "lack_of_fit" (null, or {{"n_rows", "simulations", "n_failed", "significance",
+"curvature": {{"basis", "explained", "expected", "p", "flagged"}}, "trend" (null, or as curvature with "column",
+"log", "slope"), "flagged"}})}}; with --where, "rows_selected" as fit gives it. With --by: {{"schema", "law" ({{"family",
 "params" by group, each as above}}), "status", "groups": [{{"group": label, "mode", ..., "folds": [...]}}: one object
 as above per group, in sorted label order]}}.
 
@@ -49,6 +58,7 @@ examples:
   optimal validate runs.csv --holdout-largest 5 --bootstrap 200
   optimal validate runs.csv --rolling --law kaplan --json
   optimal validate runs.csv --by dataset --holdout-largest 3 --bootstrap 100 --cluster-col config
+  optimal validate runs.csv --holdout-largest 5 --against epochs
 """
 
 
@@ -87,6 +97,12 @@ def add_parser(commands):
     common.add_iteration_options(parser, polish=False)
     # validate's --max-iter set the bootstrap's budget; the polish budget is optimal.validate's own (200)
     common.deprecated(parser, "--max-iter", "bootstrap_max_iter", "--bootstrap-max-iter", type=int, metavar="K")
+    parser.add_argument("--against", metavar="COLUMN",
+                        help="also test whether the residuals trend with COLUMN, a number the law does not read "
+                             "(its log when positive), e.g. epochs")
+    parser.add_argument("--simulations", type=int, default=LACK_OF_FIT_SIMULATIONS, metavar="S",
+                        help=f"sets simulated from the fitted law for the lack-of-fit test (default "
+                             f"{LACK_OF_FIT_SIMULATIONS}; 0: no such test; else at least 100)")
     parser.add_argument("--seed", type=int, default=0, help=f"bootstrap and simulation seed, 0 to {MAX_SEED}")
     parser.add_argument("--confidence", type=number, default=0.95, help="interval level (default 0.95)")
     parser.add_argument("--plot", metavar="OUT.png", type=common.name, help="draw predicted against actual loss with the intervals")
@@ -101,6 +117,10 @@ def _check_args(args):
     if args.bootstrap:
         check_count(args.bootstrap, "--bootstrap", 2, MAX_RESAMPLES)
     check_count(args.seed, "--seed", 0, MAX_SEED)
+    if args.simulations:
+        check_count(args.simulations, "--simulations (0, or at least 100)", 100, MAX_RESAMPLES)
+    if args.against is not None and not args.simulations:
+        raise OptimalError("--against is tested by the lack-of-fit test: give --simulations S (at least 100), not 0")
     check_count(args.bootstrap_max_iter, "--bootstrap-max-iter", 1)
     check_count(args.n_polish, "--n-polish", 1)
     if args.holdout_largest is not None:
@@ -138,6 +158,9 @@ def _read(args):
             labels = {f"the holdout {args.holdout!r}": column}
     if args.by:
         labels = (labels or {}) | {"--by": args.by}
+    against = args.against is not None and args.against.strip().casefold() not in {q.casefold() for q in QUANTITIES}
+    if against:
+        numbers["--against"] = args.against
     runs, columns, selection = read_runs_with_columns(
         args.runs, numbers=numbers, labels=labels, params_col=args.params_col, tokens_col=args.tokens_col,
         flops_col=args.flops_col, loss_col=args.loss_col, group_col=args.cluster_col, weight_col=args.weight_col,
@@ -145,6 +168,8 @@ def _read(args):
         n_free=0, return_selection=True)
     covariates = {name: columns[f"covariate {name}"] for name in covariate_cols}
     extra = {} if holdout_column is None else {holdout_column: columns[f"the holdout {args.holdout!r}"]}
+    if against:
+        extra[args.against] = columns["--against"]
     compute = columns.get("C")
     return runs, covariates, compute, extra, columns.get("--by"), [kept._asdict() for kept in selection]
 
@@ -163,6 +188,7 @@ def run(args):
             flops_per_param_token=common.k_or_default(args), law=args.law, covariates=covariates or None,
             fix=named_once(args.fix, "--fix") or None, tie=args.tie or (), n_resamples=args.bootstrap, seed=args.seed,
             confidence=args.confidence, max_iter=args.bootstrap_max_iter, clusters=runs.groups,
+            against=args.against, simulations=args.simulations,
             objective=optimal.Objective(delta=args.delta),
             search=optimal.Search(n_polish=args.n_polish, n_samples=args.n_samples))
         if by is None:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import optimal
-from optimal.analysis.validate import SCALE_SIGNIFICANCE, SIGNIFICANCE, fold_metrics, misspecification_messages
+from optimal.analysis.validate import (LACK_OF_FIT_SIGNIFICANCE, SCALE_SIGNIFICANCE, SIGNIFICANCE, explained_share,
+                                      fold_metrics, misspecification_messages)
 from optimal.analysis.predict import Prediction
 
 N_RUNS = 120  # one row count for every fit here: the fits share one compiled program
@@ -241,3 +242,74 @@ def test_scale_test_is_silent_on_errors_like_the_residuals():
         m = fold_metrics(pred, actual, 0.95, shared, residuals)
         assert not m["flagged_scale"], m
         assert 0.9 < m["expected_rms_ratio"] < 1.3
+
+
+def _standardised(x):
+    return (x - x.mean()) / x.std()
+
+
+def test_lack_of_fit_sees_a_trend_with_a_column_the_law_ignores():
+    """Right-law runs whose loss rises 3% per e-fold of a per-run "epochs" column the law does not read (as repeated
+    data raise it): the trend test flags it, names the column and estimates the slope; the same column on the
+    unchanged runs (a placebo) is not flagged. The held-out tests' numbers do not change with the new test."""
+    runs = _runs(2)
+    epochs = np.exp(np.random.default_rng(5).uniform(0, np.log(40), N_RUNS))
+    raised = runs.loss * np.exp(0.03 * np.log(epochs))
+    report = optimal.validate(runs.n_params, runs.n_tokens, raised, largest=10, columns={"epochs": epochs},
+                              against="Epochs")
+    trend = report.lack_of_fit["trend"]
+    assert trend["flagged"] and trend["p"] < LACK_OF_FIT_SIGNIFICANCE and trend["column"] == "epochs"
+    assert trend["log"] and 0.02 < trend["slope"] < 0.04 and trend["explained"] > 5 * trend["expected"]
+    assert report.misspecified and any("residuals trend with epochs" in w for w in report.warnings)
+    assert "residuals trend with ln epochs" in report.summary()
+    assert report.to_dict()["lack_of_fit"]["trend"]["flagged"] is True
+    without = optimal.validate(runs.n_params, runs.n_tokens, raised, largest=10, simulations=0)
+    assert without.lack_of_fit is None and without.folds[0].metrics == report.folds[0].metrics
+    placebo = optimal.validate(runs.n_params, runs.n_tokens, runs.loss, largest=10, columns={"epochs": epochs},
+                               against="epochs")
+    assert not placebo.lack_of_fit["flagged"] and placebo.lack_of_fit["trend"]["p"] > 0.05
+
+
+def test_lack_of_fit_sees_a_bend_no_power_law_takes_up():
+    """Right-law runs with a log-loss term 0.02 x w^2, w = ln(D / N) standardised (runs far from their best
+    tokens per parameter either way lose more than the law allows): a sum of a power law in N and one in D cannot
+    bend so. The curvature test flags it (explained 0.51 against a median 0.014); the held-out tests do not."""
+    runs = _runs(3)
+    w = _standardised(np.log(runs.n_tokens / runs.n_params))
+    bent = runs.loss * np.exp(0.02 * w * w)
+    report = optimal.validate(runs.n_params, runs.n_tokens, bent, largest=10)
+    assert not report.folds[0].metrics["flagged"]
+    curvature = report.lack_of_fit["curvature"]
+    assert curvature["flagged"] and report.lack_of_fit["trend"] is None and report.misspecified
+    assert any("bend in ln N and ln D" in w for w in report.warnings)
+
+
+def test_explained_share_by_hand():
+    """The statistic is the R^2 of a weighted least-squares regression on the basis and an intercept (rows of
+    weight 0 left out), for one residual vector or a stack of them."""
+    rng = np.random.default_rng(0)
+    basis, r = rng.standard_normal((30, 3)), rng.standard_normal((4, 30))
+    w = np.where(np.arange(30) < 25, rng.uniform(0.5, 2.0, 30), 0.0)
+    keep, root = w > 0, np.sqrt(w[w > 0])
+    x = np.column_stack([np.ones(25), basis[keep]])
+    for i in range(4):
+        coef = np.linalg.lstsq(x * root[:, None], r[i, keep] * root, rcond=None)[0]
+        mean = np.sum(w[keep] * r[i, keep]) / np.sum(w[keep])
+        r2 = 1 - np.sum(w[keep] * (r[i, keep] - x @ coef) ** 2) / np.sum(w[keep] * (r[i, keep] - mean) ** 2)
+        assert explained_share(r[i], w, basis) == pytest.approx(r2)
+        assert explained_share(r, w, basis)[i] == pytest.approx(r2)
+
+
+def test_lack_of_fit_bad_requests_are_named():
+    runs = _runs(0)
+    args = (runs.n_params, runs.n_tokens, runs.loss)
+    with pytest.raises(optimal.DataError, match="against names no column 'epochs'; it can name N, D, C, loss"):
+        optimal.validate(*args, largest=3, against="epochs")
+    with pytest.raises(optimal.DataError, match="column 'epochs' is 1 for every run: no trend"):
+        optimal.validate(*args, largest=3, columns={"epochs": np.ones(N_RUNS)}, against="epochs")
+    with pytest.raises(optimal.DataError, match="column 'kind' must hold numbers"):
+        optimal.validate(*args, largest=3, columns={"kind": np.full(N_RUNS, "web")}, against="kind")
+    with pytest.raises(optimal.DataError, match=r"simulations \(0, or at least 100\) must be an integer from 100"):
+        optimal.validate(*args, largest=3, simulations=50)
+    with pytest.raises(optimal.DataError, match="give simulations"):
+        optimal.validate(*args, largest=3, columns={"e": np.arange(1.0, N_RUNS + 1)}, against="e", simulations=0)

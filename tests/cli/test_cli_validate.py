@@ -261,3 +261,30 @@ def test_validate_cluster_col_reaches_each_folds_bootstrap(capsys, grouped, monk
                      "--cluster-col", "config"])
     (clusters,) = seen  # the first group's (code's) fold: 37 runs in 20 configs of 2 runs
     assert clusters is not None and len(clusters) == N_RUNS - 3 and len(set(clusters.tolist())) == N_RUNS // 2
+
+
+def test_validate_against_a_column_and_its_json(capsys, files, tmp_path):
+    """--against epochs: a trend of the loss with a column the law does not read is flagged (stdout, stderr and
+    JSON); --simulations 0 leaves the lack-of-fit test out (null); a missing or constant column is one error line."""
+    runs = files["runs"]
+    epochs = np.exp(np.random.default_rng(5).uniform(0, np.log(40), N_RUNS))
+    raised = runs.loss * epochs ** 0.03
+    csv = tmp_path / "epochs.csv"
+    csv.write_text("N,D,loss,epochs,one\n" + "".join(f"{n!r},{d!r},{l!r},{e!r},1\n" for n, d, l, e in zip(
+        runs.n_params.tolist(), runs.n_tokens.tolist(), raised.tolist(), epochs.tolist())))
+    code, out, err = run(capsys, ["validate", csv, "--holdout-largest", 5, "--against", "epochs", "--json"])
+    assert code == 0, err
+    found = strict(out)["lack_of_fit"]
+    assert found["trend"]["flagged"] and found["trend"]["column"] == "epochs" and found["simulations"] == 200
+    assert set(found["curvature"]) == {"basis", "explained", "expected", "p", "flagged"}
+    assert "warning: the fit's residuals trend with epochs" in err
+    code, out, err = run(capsys, ["validate", csv, "--holdout-largest", 5, "--against", "epochs"])
+    assert "residuals trend with ln epochs" in out and "MISSPECIFIED?" in out
+    code, out, err = run(capsys, ["validate", csv, "--holdout-largest", 5, "--simulations", 0, "--json"])
+    assert code == 0 and strict(out)["lack_of_fit"] is None
+    code, out, err = run(capsys, ["validate", csv, "--holdout-largest", 5, "--against", "one"])
+    assert_one_error(code, out, err, "column 'one' is 1 for every run")
+    code, out, err = run(capsys, ["validate", csv, "--holdout-largest", 5, "--against", "nope"])
+    assert_one_error(code, out, err, "nope")
+    code, out, err = run(capsys, ["validate", csv, "--holdout-largest", 5, "--against", "epochs", "--simulations", 0])
+    assert_one_error(code, out, err, "--against is tested by the lack-of-fit test")
