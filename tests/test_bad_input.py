@@ -15,6 +15,7 @@ import pytest
 
 import optimal
 from optimal.allocation.flops import check_flops_per_param_token
+from cli_helpers import files  # noqa: F401 (a fixture: a fit record with 8 bootstrap draws)
 from optimal.analysis.design import suggest
 from optimal.analysis.predict import Prediction, _prediction_covariates
 from optimal.data import readers
@@ -403,3 +404,45 @@ def test_a_k_that_overflows_c_is_refused(small_fit):
     with pytest.raises(BudgetError, match="flops_per_param_token 1e.308 is above 1e4"):
         check_flops_per_param_token(1e308)
     assert check_flops_per_param_token(1e4) == 1e4
+
+
+# --- found by the fuzz pass of 2026-12-05 (benchmarks/fuzz_cli.py) ----------------------------------------------
+
+@pytest.mark.parametrize("fix", [{"beta": 1e-320}, {"alpha": 5e-324}, {"alpha": 1e308}, {"E": 1e308}])
+def test_a_fixed_value_beyond_float64s_normal_range_is_refused(fix):
+    """A subnormal value underflows (beta = 1e-320 made a fit run 10x longer and answer from the denormals) and its
+    reciprocal overflows; a value above 1/tiny is the same from the other side. Refused before any fitting."""
+    runs = optimal.synthetic_runs(n_runs=20)
+    with pytest.raises(optimal.CoefficientsError, match=r"outside 2.23e-308 .. 4.49e\+307 in magnitude"):
+        optimal.fit(runs.n_params, runs.n_tokens, runs.loss, fix=fix)
+
+
+def test_a_preset_comparison_below_one_parameter_trained_on_one_token_is_refused():
+    from optimal.analysis.presets import compare_presets
+
+    with pytest.raises(BudgetError, match="below one parameter trained on one token"):
+        compare_presets(1e-320)  # was ZeroDivisionError (D* = 0 tokens per parameter)
+
+
+def test_a_covariate_that_underflows_is_refused_and_an_overflowing_prediction_is_warned():
+    result = types.SimpleNamespace(family=DATA_CONSTRAINED)
+    with pytest.raises(DataError, match=r"covariate U must be positive \(at least 2.23e-308\), got 1e-320"):
+        _prediction_covariates(result, {"U": 1e-320}, (1,))
+    one = np.ones(2)
+    found = Prediction(one * 1e9, one * 1e10, np.array([2.0, 432.0]), one, np.array([3.0, np.inf]), one, one * 3,
+                       one * 0.01, 0.01, 10, 0.95, "linearised", 0, {k: np.zeros(2) for k in
+                       ("compute_decades", "N_decades_outside", "D_decades_outside")})
+    assert [w.code for w in found.warnings] == ["non-finite"] and "1 of 2 runs (the first: run 2" in found.warnings[0]
+
+
+def test_too_few_draws_for_the_level_are_warned():
+    from optimal._util.stats import few_draws_message
+
+    assert "3 draws cannot support 99.9999% intervals" in few_draws_message(3, 0.999999)
+    assert "use at least 39 resamples" in few_draws_message(20, 0.95)
+    assert few_draws_message(39, 0.95) is None and few_draws_message(1, 0.95) is None
+
+
+def test_a_bootstrap_with_too_few_draws_for_its_level_says_so(files):  # noqa: F811 (the fixture)
+    boot = optimal.load_bootstrap(files["record"])  # 8 draws at 95%: each tail's 2.5% is under one draw in 9
+    assert "few-draws" in [w.code for w in boot.warnings]

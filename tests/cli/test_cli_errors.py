@@ -314,3 +314,13 @@ def test_fit_counts_the_rows_it_needs_from_the_free_parameters(capsys, tmp_path,
             run(capsys, argv)
     else:
         assert_one_error(*run(capsys, argv), "need at least 6 rows to fit 5 free coefficients, got 5 rows")
+
+
+# --- found by the fuzz pass of 2026-12-05 (benchmarks/fuzz_cli.py) ----------------------------------------------
+
+@pytest.mark.parametrize("argv, message", [
+    (["fit", "{csv}", "--fix", "beta=1e-320"], "fixed beta = 9.99989e-321 is outside 2.23e-308 .. 4.49e+307"),
+    (["presets", "--compare", "--compute", "1e-320"], "below one parameter trained on one token"),
+])
+def test_values_that_underflow_are_one_error_line(capsys, files, argv, message):
+    assert_one_error(*run(capsys, [a.format(csv=files["csv"]) for a in argv]), message)
