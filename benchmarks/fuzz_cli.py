@@ -1,21 +1,28 @@
-"""A fuzz pass over every ``optimal`` command and the main Python entry points (issue 20, Deliver 5).
+"""A fuzz pass over every ``optimal`` command and option and the main Python entry points (issue 20, Deliver 5).
 
 Not part of the test suite: run it by hand from the repository root,
 
-    PYTHONPATH=$PWD nice -n 19 python benchmarks/fuzz_cli.py [--only SUBSTRING] [--jobs 2]
+    PYTHONPATH=$PWD nice -n 19 python benchmarks/fuzz_cli.py [--only SUBSTRING] [--jobs 2] [--out cases.jsonl]
 
-Each CLI case runs ``python -m optimal`` in a fresh process with a 60 s timeout and is flagged when
-  - it hangs (timeout),
+The CLI cases are hand-written ones (``cli_cases``: odd runs files, tampered fit records, unwritable outputs and
+stdout) and ones generated from the parser itself (``option_cases``: every option of every command with the edge
+values of its type, its choices, hostile files for its file arguments), so an option added later is covered
+without being listed here. A case whose stdout is a pipe runs in a long-lived worker process that calls
+``optimal.cli.main.main(argv)`` (``--isolated``: a fresh ``python -m optimal`` each, slower); the others in a fresh
+process. A case is flagged when
+  - it hangs (no answer within ``TIMEOUT`` s; cases over ``SLOW`` s are listed, not flagged),
   - stderr holds a traceback,
   - it exits with a code other than 0 or 2 (cases whose stdout cannot be written may exit non-zero, but must
-    still print one ``error:`` line),
+    still print one ``error:`` line; ``presets --check`` may exit 1),
   - it exits 2 without exactly one ``error:`` line on stderr,
-  - it exits 0 with nan/inf where a number is claimed (text), or with JSON that is not one strict object,
+  - it exits 0 with nan/inf in its text that neither the text explains nor a ``warning:`` line names, or with
+    JSON that is not one strict object,
   - it exits 0 with nothing on stdout (unless the case writes a file or stdout is redirected).
+A case flagged in a worker is run again in a fresh process and counts only when it fails there too.
 The library cases run in one process, each under an alarm; they are flagged when they raise anything but an
 ``OptimalError`` (or TypeError/ValueError from a misuse of Python itself), hang, or return non-finite numbers.
 
-Results of the pass that produced this file (2026-12-04, branch ``fuzz`` off ``integ``): see ``RESULTS`` below.
+Results of the passes that produced this file: see ``RESULTS`` below.
 """
 
 from __future__ import annotations
@@ -1176,6 +1183,7 @@ def main() -> None:
     ap.add_argument("--no-cli", action="store_true")
     ap.add_argument("--isolated", action="store_true", help="every CLI case in a fresh process (slow)")
     ap.add_argument("--list", action="store_true", help="print the CLI cases' names and stop")
+    ap.add_argument("--out", default=None, help="write every CLI case's outcome here (JSON lines)")
     ap.add_argument("--tmp", default=None, help="fixture folder (kept; default: a fresh temporary one)")
     args = ap.parse_args()
     tmp = Path(args.tmp or tempfile.mkdtemp(prefix="optimal-fuzz-"))
@@ -1199,7 +1207,7 @@ def main() -> None:
         # the data-constrained fit others read goes first; then the cases from the parser, the quick commands first
         heavy = ("fit", "validate", "isoflop", "audit", "envelope")
         cases.sort(key=lambda c: (not c["name"].startswith("fit dc"), not c["name"].startswith("[opt]"),
-                                  c["argv"][0] in heavy))
+                                  c["argv"][:1] != [] and c["argv"][0] in heavy))
         for c in cases:
             c["cwd"] = str(tmp)
 
@@ -1235,6 +1243,15 @@ def main() -> None:
             r["confirmed"] = bool(again["problems"])
             print(f"{'CONFIRMED' if r['confirmed'] else 'NOT CONFIRMED'} {r['name']}: {'; '.join(again['problems'])}",
                   flush=True)
+        if args.out:
+            with open(args.out, "w") as out:
+                for r in done:
+                    out.write(json.dumps({k: r.get(k) for k in ("name", "argv", "rc", "secs", "problems", "confirmed",
+                                                                "err_tail")}) + "\n")
+        codes = {}
+        for r in done:
+            codes[r["rc"]] = codes.get(r["rc"], 0) + 1
+        print("exit codes: " + ", ".join(f"{k}: {v}" for k, v in sorted(codes.items(), key=str)), flush=True)
         n_bad = sum(bool(r["problems"]) and r.get("confirmed", True) for r in done)
         failures += n_bad
         print(f"CLI: {len(done)} cases ({len(shared)} in workers), {n_bad} flagged"

@@ -31,11 +31,15 @@ GOOD_CSV = "N,D,loss\n" + "".join(f"{n:g},{d:g},{3.0 - 0.1 * i:g}\n" for i, (n, 
                                   enumerate(zip([1e8, 2e8, 4e8, 8e8, 1.6e9] * 2, [2e9] * 5 + [4e10] * 5)))
 
 
+class DidNotReturn(Exception):
+    """Not an ``OSError`` (as ``TimeoutError`` is): a reader's ``except OSError`` must not swallow it."""
+
+
 @contextlib.contextmanager
 def within(seconds):
     """Fail (instead of hanging the suite) when the body runs longer than ``seconds``."""
     def expired(*_):
-        raise TimeoutError(f"did not return within {seconds} s")
+        raise DidNotReturn(f"did not return within {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, expired)
     signal.alarm(seconds)
@@ -446,3 +450,29 @@ def test_too_few_draws_for_the_level_are_warned():
 def test_a_bootstrap_with_too_few_draws_for_its_level_says_so(files):  # noqa: F811 (the fixture)
     boot = optimal.load_bootstrap(files["record"])  # 8 draws at 95%: each tail's 2.5% is under one draw in 9
     assert "few-draws" in [w.code for w in boot.warnings]
+
+
+def _replicates_of(loss):
+    one = np.ones(4)
+    return optimal.replicate_noise(optimal.Runs(np.array([1e8, 1e8, 2e8, 2e8]), one * 1e9, np.array(loss), one, None))
+
+
+@pytest.mark.parametrize("call", [
+    lambda: optimal.Constraints(deadline_days=HUGE_INT),
+    lambda: optimal.planning.hyperparameters(compute=HUGE_INT),
+    lambda: optimal.planning.hyperparameters(compute=1e22, context=HUGE_INT),
+    lambda: optimal.flops_per_token(shape_for_params(1e9), HUGE_INT),
+    lambda: optimal.serving_cost(7e9, decode_batch=HUGE_INT),
+    lambda: __import__("optimal.analysis.hparam_sweep", fromlist=["x"]).hparam_sweep([1e8], [1e9], [HUGE_INT], [3.0]),
+    lambda: _replicates_of([3.0, HUGE_INT, 2.8, 2.81]),
+    lambda: _replicates_of([3.0, 0.0, 2.8, 2.81]),  # was a silent NaN variance: a Runs built by hand is now checked
+], ids=["constraints", "hparams-compute", "hparams-context", "flops-per-token", "serving", "hparam-sweep",
+        "replicates-int", "replicates-zero-loss"])
+def test_the_newer_entry_points_name_an_int_beyond_float64_and_a_bad_loss(call):
+    with pytest.raises(OptimalError):
+        call()
+
+
+def test_a_shaped_runs_file_that_never_ends_is_refused():
+    with within(20), pytest.raises(DataError):
+        optimal.read_shaped_runs("/dev/zero")  # its header was read to the first newline: forever
