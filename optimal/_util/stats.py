@@ -25,7 +25,8 @@ def few_draws_message(n_draws, confidence):
     if n_draws < 2 or (1 - confidence) / 2 >= 1 / (n_draws + 1):
         return None
     needed = int(np.ceil(2 / (1 - confidence) - 1)) if confidence < 1 - 1e-12 else None
-    return (f"{n_draws} draws cannot support {100 * confidence:g}% intervals: each tail's {100 * (1 - confidence) / 2:.3g}% "
+    tail = 100 * (1 - confidence) / 2
+    return (f"{n_draws} draws cannot support {100 * confidence:g}% intervals: each tail's {tail:.3g}% "
             f"is less than one draw in {n_draws + 1}, so the bounds are the extreme draws and narrower than the level "
             "says; " + (f"use at least {needed:,} resamples or " if needed is not None and needed <= 10**7 else "")
             + "a lower confidence")

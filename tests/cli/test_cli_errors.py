@@ -321,6 +321,7 @@ def test_fit_counts_the_rows_it_needs_from_the_free_parameters(capsys, tmp_path,
 @pytest.mark.parametrize("argv, message", [
     (["fit", "{csv}", "--fix", "beta=1e-320"], "fixed beta = 9.99989e-321 is outside 2.23e-308 .. 4.49e+307"),
     (["presets", "--compare", "--compute", "1e-320"], "below one parameter trained on one token"),
+    (["validate", "{csv}", "--holdout-largest", "3", "--delta", "1e308"], "must be at most 1000"),  # intervals were inf
 ])
-def test_values_that_underflow_are_one_error_line(capsys, files, argv, message):
+def test_values_that_underflow_or_overflow_are_one_error_line(capsys, files, argv, message):
     assert_one_error(*run(capsys, [a.format(csv=files["csv"]) for a in argv]), message)
