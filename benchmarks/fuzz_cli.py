@@ -42,6 +42,39 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 RESULTS = """
+Run 2026-12-05 (branch ``fuzz9`` off ``main`` at 56ea199), on a 2-core machine loaded by four other sessions, two
+workers: 1,977 CLI cases (1,434 generated from the parser: every option of all 12 commands with its type's edge
+values, every choice, every flag, hostile files for every file argument; 543 hand-written, those below and the
+new ones: 100 MB runs and config files, /dev/zero, a directory, 43 config.json variants (keys missing, strings,
+negative, zero, 10**30 and 10**300 integers, NaN/Infinity, nested garbage, a wrong model type, truncated, binary,
+UTF-16), 17 learning-curve files, 12 sweep files, 35 shaped-runs files (bad cells, --config-col naming each hostile
+config), accelerator files) + 450 library cases (the new entry points: best_run and Constraints, hparam_sweep and
+hyperparameters, read_hf_config and hf_config_from_dict, flop_audit, flops_per_token, read_shaped_runs, envelope,
+replicate_noise, moe_optimal, best_experts, precision_optimal, snap_to_shape, serving_cost, activation_memory,
+search_layouts, decide; each at 0, -0, 1e-320, 1e308, inf, nan, -1 and 10**400). CLI: 3 flagged, library: 37.
+
+Flagged, and fixed where the value enters (tests in tests/test_bad_input.py, tests/cli/test_cli_errors.py, each
+checked to fail without its fix):
+  - fit --fix beta=1e-320 (known): accepted, a 10x slower fit on denormals -> fit (library) refuses a fixed value
+    outside 2.2e-308 .. 4.5e307 in magnitude (a subnormal underflows, its reciprocal overflows); alpha=1e308 too
+  - validate --bootstrap 3 --confidence 0.999999 (known): no warning -> a BootstrapResult warns ("few-draws") when
+    each tail's share (1 - confidence) / 2 is under one draw in R + 1 (_util/stats.few_draws_message)
+  - validate --delta 1e308: [0, inf] intervals printed silently -> Objective.delta at most 1e3
+  - presets --compare --compute 1e-320: ZeroDivisionError traceback -> C >= 6 (one parameter on one token)
+  - predict --covariate U=1e-320 (a data-constrained fit): loss inf, nan; U=0.5: intervals [0, inf] silently ->
+    a covariate below 2.2e-308 is refused; a Prediction with an overflowed figure warns ("non-finite")
+  - library, 10**400 (an int beyond float64): bare OverflowError/TypeError from Constraints (best_run),
+    hparam_sweep, hyperparameters (compute, context), flops_per_token, flop_audit, serving_cost (3 options),
+    decide -> named errors; replicate_noise(Runs(...)) with a zero/negative/inf/nan loss gave a silent NaN
+    variance -> a hand-built Runs is checked (validate_runs)
+  - library: read_shaped_runs('/dev/zero') hung (the header read to the first newline) -> the read is bounded;
+    tests' within() now raises a non-OSError (a TimeoutError was swallowed by the reader's except OSError)
+NOT fixed (reported): fit / validate of a 100 MB runs file (3.0 million rows; under MAX_FILE_BYTES = 256 MB)
+ran past 240 s (reading alone 43 s under load; then the fit of 3M rows): a row cap for runs files is a decision
+for the data readers' owner. Library: suggest(fit, 1e308, 1e20) ran past 60 s (design.py, another owner).
+14 library flags were the harness's own (dataclasses.replace on a NamedTuple law), fixed in the harness.
+Cases over 60 s (not flagged, load): fits with --law kaplan, data-constrained, --shared, validate folds.
+
 Run 2026-12-04 on a loaded 2-core machine (two cases at a time), 484 CLI cases + 147 library cases, against
 the ``integ`` branch as it was then. The cases: every numeric option at 0, -0, 1e-320, 1e308, inf, nan, 1e999,
 a 400-digit integer, -1 and non-numbers; empty/blank names; runs files empty, header-only, one row, CRLF, BOM,
@@ -1078,7 +1111,8 @@ case("law_from_dict({})", lambda: op.law_from_dict({}))
 case("law_from_dict(nan)", lambda: op.law_from_dict({"law": "chinchilla", "E": float("nan"), "A": 1, "B": 1, "alpha": .3, "beta": .3}))
 case("kv_cache_bytes(nan)", lambda: op.kv_cache_bytes(op.shape_for_params(1e9), float("nan")))
 case("estimate_cost(runs, n_starts=0)", lambda: op.estimate_cost(op.read_runs_csv(sys.argv[2]), n_resamples=0))
-from dataclasses import replace as dataclasses_replace
+def dataclasses_replace(law, **changes):  # the laws are NamedTuples
+    return law._replace(**changes)
 # the entry points added since the first pass
 from optimal.analysis.hparam_sweep import hparam_sweep, hparam_at
 from optimal.analysis.flop_audit import synthetic_shaped_runs
@@ -1109,10 +1143,10 @@ for v in E:
     case(f"moe_optimal(krajewski, {v!r:.20})", lambda: op.moe_optimal(KRAJEWSKI2024, v, expansion=64))
     case(f"moe_optimal(krajewski, expansion={v!r:.20})", lambda: op.moe_optimal(KRAJEWSKI2024, 1e22, expansion=v))
     case(f"best_experts(ludziejewski, {v!r:.20})", lambda: op.best_experts(LUDZIEJEWSKI2025, v))
-    case(f"JointMoE(experts={v!r:.20}).loss", lambda: {"loss": float(op.compute_optimal(dataclasses_replace(LUDZIEJEWSKI2025, experts=v), 1e22).loss)})
+    case(f"JointMoE(experts={v!r:.20}).loss", lambda: op.compute_optimal(dataclasses_replace(LUDZIEJEWSKI2025, experts=v), 1e22))
     case(f"precision_optimal(seconds={v!r:.20})", lambda: op.precision_optimal(prec, v, 1e15))
     case(f"precision_optimal(flops/s={v!r:.20})", lambda: op.precision_optimal(prec, 1e7, v))
-    case(f"PrecisionLaw(weight_bits={v!r:.20})", lambda: {"loss": float(dataclasses_replace(prec, weight_bits=v).loss(1e9, 1e10))})
+    case(f"PrecisionLaw(weight_bits={v!r:.20})", lambda: op.compute_optimal(dataclasses_replace(prec, weight_bits=v), 1e22))
     case(f"snap_to_shape(law, {v!r:.20})", lambda: op.snap_to_shape(law, v))
     case(f"snap_to_shape(aspect_ratio={v!r:.20})", lambda: op.snap_to_shape(law, 1e22, aspect_ratio=v))
     case(f"serving_cost({v!r:.20})", lambda: op.serving_cost(v))
