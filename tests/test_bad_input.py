@@ -476,3 +476,13 @@ def test_the_newer_entry_points_name_an_int_beyond_float64_and_a_bad_loss(call):
 def test_a_shaped_runs_file_that_never_ends_is_refused():
     with within(20), pytest.raises(DataError):
         optimal.read_shaped_runs("/dev/zero")  # its header was read to the first newline: forever
+
+
+def test_a_runs_file_of_more_rows_than_any_study_is_refused_before_fitting(tmp_path, monkeypatch):
+    """A 100 MB runs file (3 million rows) was read and then fitted for minutes: refused after reading."""
+    path = tmp_path / "runs.csv"
+    path.write_text(GOOD_CSV)
+    monkeypatch.setattr(readers, "MAX_RUNS", 9)  # GOOD_CSV has 10 rows
+    with pytest.raises(DataError, match=r"10 rows, more than the 9 \(MAX_RUNS\) training runs"):
+        read_runs_csv(path)
+    assert len(read_runs_csv(path, where=["N<1e9"]).loss) == 8  # a selection within the cap is read
