@@ -466,8 +466,10 @@ def _replicates_of(loss):
     lambda: __import__("optimal.analysis.hparam_sweep", fromlist=["x"]).hparam_sweep([1e8], [1e9], [HUGE_INT], [3.0]),
     lambda: _replicates_of([3.0, HUGE_INT, 2.8, 2.81]),
     lambda: _replicates_of([3.0, 0.0, 2.8, 2.81]),  # was a silent NaN variance: a Runs built by hand is now checked
+    lambda: optimal.compute_optimal(optimal.laws.moe.LUDZIEJEWSKI2025._replace(experts=float("nan")), 1e22),  # NaN
+    lambda: optimal.compute_optimal(optimal.PrecisionLaw(1.8, 400.0, 400.0, 0.3, 0.3, 2.5, 2.5, 2.5, HUGE_INT), 1e22),
 ], ids=["constraints", "hparams-compute", "hparams-context", "flops-per-token", "serving", "hparam-sweep",
-        "replicates-int", "replicates-zero-loss"])
+        "replicates-int", "replicates-zero-loss", "moe-experts-nan", "precision-bits-int"])
 def test_the_newer_entry_points_name_an_int_beyond_float64_and_a_bad_loss(call):
     with pytest.raises(OptimalError):
         call()
