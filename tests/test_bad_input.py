@@ -3,6 +3,7 @@ item 5), family by family: files that never end or are not text, empty names, un
 quantities overflow, out-of-range noise scales, missing covariates, a non-positive k."""
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -15,7 +16,6 @@ import pytest
 
 import optimal
 from optimal.allocation.flops import check_flops_per_param_token
-from cli_helpers import files  # noqa: F401 (a fixture: a fit record with 8 bootstrap draws)
 from optimal.analysis.design import suggest
 from optimal.analysis.predict import Prediction, _prediction_covariates
 from optimal.data import readers
@@ -447,9 +447,12 @@ def test_too_few_draws_for_the_level_are_warned():
     assert few_draws_message(39, 0.95) is None and few_draws_message(1, 0.95) is None
 
 
-def test_a_bootstrap_with_too_few_draws_for_its_level_says_so(files):  # noqa: F811 (the fixture)
-    boot = optimal.load_bootstrap(files["record"])  # 8 draws at 95%: each tail's 2.5% is under one draw in 9
+def test_a_bootstrap_with_too_few_draws_for_its_level_says_so(small_fit):
+    """8 draws at 95%: each tail's 2.5% is under one draw in 9 (the draws here: the fit's own point, 8 times)."""
+    theta = np.tile(np.asarray(small_fit.theta), (8, 1))
+    boot = optimal.BootstrapResult(theta, np.zeros(8), np.ones(8, bool), np.ones(8, int), 0.95, 0, small_fit)
     assert "few-draws" in [w.code for w in boot.warnings]
+    assert "few-draws" not in [w.code for w in dataclasses.replace(boot, confidence=0.75).warnings]
 
 
 def _replicates_of(loss):
