@@ -77,6 +77,10 @@ checked to fail without its fix):
   - library (second run, after the fixes above: 450 cases, 2 flagged): compute_optimal of a JointMoE with
     experts = 10**400 or NaN (NaN gave a silent NaN N*) and of a PrecisionLaw with weight_bits = 10**400 ->
     the MoE and precision laws' covariates are in laws/coefficients.RULES
+  - suggest --candidates /dev/zero: read until the memory filled and the process was killed (found in a rerun of
+    the 76 suggest option cases: the first run's base case lacked --spend, so they had stopped at the parser) ->
+    the candidates file goes through the runs files' bounded read (a regular file, at most MAX_FILE_BYTES)
+Not fixed: suggest --candidates of the 100 MB file took 121 s (3 million candidates scored; no cap on them).
 Not reproduced: suggest(fit, 1e308, 1e20) ran past 60 s in the first library run only (load; design.py).
 14 first-run library flags were the harness's own (dataclasses.replace on a NamedTuple law), fixed in the harness.
 Not a defect: solve --preset muennighoff2023 prints "unlimited (U = inf, the law's default ...)", an infinity the

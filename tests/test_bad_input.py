@@ -491,3 +491,18 @@ def test_a_runs_file_of_more_rows_than_any_study_is_refused_before_fitting(tmp_p
     with pytest.raises(DataError, match=r"10 rows, more than the 9 \(MAX_RUNS\) training runs"):
         read_runs_csv(path)
     assert len(read_runs_csv(path, where=["N<1e9"]).loss) == 8  # a selection within the cap is read
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_without_a_writer_is_no_hang(tmp_path):
+    """Opening a FIFO waits for a writer: a JSON file (--coefficients, --shape config.json) or a runs header read
+    that way never returned."""
+    fifo = tmp_path / "config.json"
+    os.mkfifo(fifo)
+    with within(20):
+        with pytest.raises(optimal.CoefficientsError, match="not valid JSON"):
+            optimal.load_coefficients(fifo)
+        with pytest.raises(PlanningError, match="not valid JSON"):
+            optimal.read_hf_config(fifo)
+        with pytest.raises(DataError, match="FIFO"):
+            optimal.read_shaped_runs(fifo)

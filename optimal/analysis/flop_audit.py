@@ -396,6 +396,8 @@ def _header(path):
     if Path(path).suffix.lower() == ".parquet":
         return None
     try:
+        if not Path(path).is_file():
+            return None  # a device or a FIFO (whose open would wait for a writer): the reader refuses it
         with open(path, newline="", encoding="utf-8-sig") as handle:
             line = handle.readline(1 << 20)  # bounded: a file that never ends (/dev/zero) has no first line
         return [h.strip().casefold() for h in next(csv.reader([line]), [])]

@@ -324,6 +324,7 @@ def test_fit_counts_the_rows_it_needs_from_the_free_parameters(capsys, tmp_path,
     (["validate", "{csv}", "--holdout-largest", "3", "--delta", "1e308"], "must be at most 1000"),  # intervals were inf
     (["suggest", "--fit", "{record}", "--compute", "1e21", "--spend", "1e20", "--candidates", "/dev/zero"],
      "is a device, not a regular file"),  # was read to the end: the memory filled and the process was killed
+    (["predict", "--fit", "{record}", "--runs", "/dev/zero"], "is a device, not a regular file"),  # its header too
 ])
 def test_values_that_underflow_or_overflow_are_one_error_line(capsys, files, argv, message):
     assert_one_error(*run(capsys, [a.format(csv=files["csv"], record=files["record"]) for a in argv]), message)
