@@ -52,7 +52,8 @@ config), accelerator files) + 450 library cases (the new entry points: best_run 
 hyperparameters, read_hf_config and hf_config_from_dict, flop_audit, flops_per_token, read_shaped_runs, envelope,
 replicate_noise, moe_optimal, best_experts, precision_optimal, snap_to_shape, serving_cost, activation_memory,
 search_layouts, decide; each at 0, -0, 1e-320, 1e308, inf, nan, -1 and 10**400). CLI: 3 flagged (2 the
-100 MB file), library: 37 in the first run.
+100 MB file), library: 37 in the first run; reruns of the suggest (82) and predict (89) option
+cases: 1 flagged each.
 
 Flagged, and fixed where the value enters (tests in tests/test_bad_input.py, tests/cli/test_cli_errors.py, each
 checked to fail without its fix):
@@ -80,6 +81,10 @@ checked to fail without its fix):
   - suggest --candidates /dev/zero: read until the memory filled and the process was killed (found in a rerun of
     the 76 suggest option cases: the first run's base case lacked --spend, so they had stopped at the parser) ->
     the candidates file goes through the runs files' bounded read (a regular file, at most MAX_FILE_BYTES)
+  - predict --runs /dev/zero (a rerun of the 88 predict option cases, whose --runs cases had stopped at the
+    parser): its header peek read to the first newline, the memory filled -> one bounded line of a regular file
+    (the audit's peek too); by hand then: a FIFO without a writer hung --coefficients, --shape config.json, --fit
+    (read_json) and the header peeks -> opened non-blocking (a shell's <(...) still reads)
 Not fixed: suggest --candidates of the 100 MB file took 121 s (3 million candidates scored; no cap on them).
 Not reproduced: suggest(fit, 1e308, 1e20) ran past 60 s in the first library run only (load; design.py).
 14 first-run library flags were the harness's own (dataclasses.replace on a NamedTuple law), fixed in the harness.
