@@ -3,6 +3,7 @@ item 5), family by family: files that never end or are not text, empty names, un
 quantities overflow, out-of-range noise scales, missing covariates, a non-positive k."""
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -30,11 +31,15 @@ GOOD_CSV = "N,D,loss\n" + "".join(f"{n:g},{d:g},{3.0 - 0.1 * i:g}\n" for i, (n, 
                                   enumerate(zip([1e8, 2e8, 4e8, 8e8, 1.6e9] * 2, [2e9] * 5 + [4e10] * 5)))
 
 
+class DidNotReturn(Exception):
+    """Not an ``OSError`` (as ``TimeoutError`` is): a reader's ``except OSError`` must not swallow it."""
+
+
 @contextlib.contextmanager
 def within(seconds):
     """Fail (instead of hanging the suite) when the body runs longer than ``seconds``."""
     def expired(*_):
-        raise TimeoutError(f"did not return within {seconds} s")
+        raise DidNotReturn(f"did not return within {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, expired)
     signal.alarm(seconds)
@@ -403,3 +408,101 @@ def test_a_k_that_overflows_c_is_refused(small_fit):
     with pytest.raises(BudgetError, match="flops_per_param_token 1e.308 is above 1e4"):
         check_flops_per_param_token(1e308)
     assert check_flops_per_param_token(1e4) == 1e4
+
+
+# --- found by the fuzz pass of 2026-12-05 (benchmarks/fuzz_cli.py) ----------------------------------------------
+
+@pytest.mark.parametrize("fix", [{"beta": 1e-320}, {"alpha": 5e-324}, {"alpha": 1e308}, {"E": 1e308}])
+def test_a_fixed_value_beyond_float64s_normal_range_is_refused(fix):
+    """A subnormal value underflows (beta = 1e-320 made a fit run 10x longer and answer from the denormals) and its
+    reciprocal overflows; a value above 1/tiny is the same from the other side. Refused before any fitting."""
+    runs = optimal.synthetic_runs(n_runs=20)
+    with pytest.raises(optimal.CoefficientsError, match=r"outside 2.23e-308 .. 4.49e\+307 in magnitude"):
+        optimal.fit(runs.n_params, runs.n_tokens, runs.loss, fix=fix)
+
+
+def test_a_preset_comparison_below_one_parameter_trained_on_one_token_is_refused():
+    from optimal.analysis.presets import compare_presets
+
+    with pytest.raises(BudgetError, match="below one parameter trained on one token"):
+        compare_presets(1e-320)  # was ZeroDivisionError (D* = 0 tokens per parameter)
+
+
+def test_a_covariate_that_underflows_is_refused_and_an_overflowing_prediction_is_warned():
+    result = types.SimpleNamespace(family=DATA_CONSTRAINED)
+    with pytest.raises(DataError, match=r"covariate U must be positive \(at least 2.23e-308\), got 1e-320"):
+        _prediction_covariates(result, {"U": 1e-320}, (1,))
+    one = np.ones(2)
+    found = Prediction(one * 1e9, one * 1e10, np.array([2.0, 432.0]), one, np.array([3.0, np.inf]), one, one * 3,
+                       one * 0.01, 0.01, 10, 0.95, "linearised", 0, {k: np.zeros(2) for k in
+                       ("compute_decades", "N_decades_outside", "D_decades_outside")})
+    assert [w.code for w in found.warnings] == ["non-finite"] and "1 of 2 runs (the first: run 2" in found.warnings[0]
+
+
+def test_too_few_draws_for_the_level_are_warned():
+    from optimal._util.stats import few_draws_message
+
+    assert "3 draws cannot support 99.9999% intervals" in few_draws_message(3, 0.999999)
+    assert "use at least 39 resamples" in few_draws_message(20, 0.95)
+    assert few_draws_message(39, 0.95) is None and few_draws_message(1, 0.95) is None
+
+
+def test_a_bootstrap_with_too_few_draws_for_its_level_says_so(small_fit):
+    """8 draws at 95%: each tail's 2.5% is under one draw in 9 (the draws here: the fit's own point, 8 times)."""
+    theta = np.tile(np.asarray(small_fit.theta), (8, 1))
+    boot = optimal.BootstrapResult(theta, np.zeros(8), np.ones(8, bool), np.ones(8, int), 0.95, 0, small_fit)
+    assert "few-draws" in [w.code for w in boot.warnings]
+    assert "few-draws" not in [w.code for w in dataclasses.replace(boot, confidence=0.75).warnings]
+
+
+def _replicates_of(loss):
+    one = np.ones(4)
+    return optimal.replicate_noise(optimal.Runs(np.array([1e8, 1e8, 2e8, 2e8]), one * 1e9, np.array(loss), one, None))
+
+
+@pytest.mark.parametrize("call", [
+    lambda: optimal.Constraints(deadline_days=HUGE_INT),
+    lambda: optimal.planning.hyperparameters(compute=HUGE_INT),
+    lambda: optimal.planning.hyperparameters(compute=1e22, context=HUGE_INT),
+    lambda: optimal.flops_per_token(shape_for_params(1e9), HUGE_INT),
+    lambda: optimal.serving_cost(7e9, decode_batch=HUGE_INT),
+    lambda: __import__("optimal.analysis.hparam_sweep", fromlist=["x"]).hparam_sweep([1e8], [1e9], [HUGE_INT], [3.0]),
+    lambda: _replicates_of([3.0, HUGE_INT, 2.8, 2.81]),
+    lambda: _replicates_of([3.0, 0.0, 2.8, 2.81]),  # was a silent NaN variance: a Runs built by hand is now checked
+    lambda: optimal.compute_optimal(optimal.laws.moe.LUDZIEJEWSKI2025._replace(experts=float("nan")), 1e22),  # NaN
+    lambda: optimal.compute_optimal(optimal.PrecisionLaw(1.8, 400.0, 400.0, 0.3, 0.3, 2.5, 2.5, 2.5, HUGE_INT), 1e22),
+], ids=["constraints", "hparams-compute", "hparams-context", "flops-per-token", "serving", "hparam-sweep",
+        "replicates-int", "replicates-zero-loss", "moe-experts-nan", "precision-bits-int"])
+def test_the_newer_entry_points_name_an_int_beyond_float64_and_a_bad_loss(call):
+    with pytest.raises(OptimalError):
+        call()
+
+
+def test_a_shaped_runs_file_that_never_ends_is_refused():
+    with within(20), pytest.raises(DataError):
+        optimal.read_shaped_runs("/dev/zero")  # its header was read to the first newline: forever
+
+
+def test_a_runs_file_of_more_rows_than_any_study_is_refused_before_fitting(tmp_path, monkeypatch):
+    """A 100 MB runs file (3 million rows) was read and then fitted for minutes: refused after reading."""
+    path = tmp_path / "runs.csv"
+    path.write_text(GOOD_CSV)
+    monkeypatch.setattr(readers, "MAX_RUNS", 9)  # GOOD_CSV has 10 rows
+    with pytest.raises(DataError, match=r"10 rows, more than the 9 \(MAX_RUNS\) training runs"):
+        read_runs_csv(path)
+    assert len(read_runs_csv(path, where=["N<1e9"]).loss) == 8  # a selection within the cap is read
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_without_a_writer_is_no_hang(tmp_path):
+    """Opening a FIFO waits for a writer: a JSON file (--coefficients, --shape config.json) or a runs header read
+    that way never returned."""
+    fifo = tmp_path / "config.json"
+    os.mkfifo(fifo)
+    with within(20):
+        with pytest.raises(optimal.CoefficientsError, match="not valid JSON"):
+            optimal.load_coefficients(fifo)
+        with pytest.raises(PlanningError, match="not valid JSON"):
+            optimal.read_hf_config(fifo)
+        with pytest.raises(DataError, match="FIFO"):
+            optimal.read_shaped_runs(fifo)

@@ -30,7 +30,12 @@ def read_json(path, what):
     """
     label = f"{what} {str(path)!r}"
     try:
-        with open(path, "rb") as file:
+        # O_NONBLOCK: opening a FIFO without a writer would wait forever; then blocking again, so a pipe with a
+        # writer (a shell's <(...)) is read to its end, and one without reads as empty
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as file:
             if os.fstat(file.fileno()).st_size > MAX_BYTES:
                 raise CoefficientsError(f"{label} is larger than {MAX_BYTES // 2**20} MiB; is it the right file?")
             data = file.read(MAX_BYTES + 1)  # a pipe or device has no size to check first

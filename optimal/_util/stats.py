@@ -18,6 +18,20 @@ def percentile_bounds(draws, confidence, axis=0, skip_nan=False):
     return tuple(percentile(draws, [tail, 100 - tail], axis=axis))
 
 
+def few_draws_message(n_draws, confidence):
+    """The warning for ``n_draws`` draws too few for a ``confidence`` percentile interval, or None: when each tail's
+    share ``(1 - confidence) / 2`` is below ``1 / (n_draws + 1)`` (the most extreme quantile that many draws
+    resolve), the bounds are the extreme draws and the interval is narrower than its level says."""
+    if n_draws < 2 or (1 - confidence) / 2 >= 1 / (n_draws + 1):
+        return None
+    needed = int(np.ceil(2 / (1 - confidence) - 1)) if confidence < 1 - 1e-12 else None
+    tail = 100 * (1 - confidence) / 2
+    return (f"{n_draws} draws cannot support {100 * confidence:g}% intervals: each tail's {tail:.3g}% "
+            f"is less than one draw in {n_draws + 1}, so the bounds are the extreme draws and narrower than the level "
+            "says; " + (f"use at least {needed:,} resamples or " if needed is not None and needed <= 10**7 else "")
+            + "a lower confidence")
+
+
 def interval(draws, confidence):
     """``{lo, hi, se}``: the percentile interval and the standard deviation of 1-D ``draws`` (None with < 2, and
     an ``se`` that overflows float64 is None too)."""

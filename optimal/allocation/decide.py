@@ -651,8 +651,11 @@ def decide(draws, compute, rule="expected-loss", *, flops_per_param_token=DEFAUL
         if unique_tokens < 1:  # below one token, the epochs D / U overflow
             raise BudgetError(f"unique_tokens must be at least 1 (one token), got {unique_tokens:.3g}")
     covariates = _with_unique(family, covariates, unique_tokens)
-    compute, k, log_d_max, log_n_max = check_budgets(np.atleast_1d(np.asarray(compute, np.float64)),
-                                                     flops_per_param_token, max_tokens, max_params)
+    try:
+        given = np.atleast_1d(np.asarray(compute, np.float64))
+    except OverflowError:  # an int beyond float64
+        raise BudgetError(f"compute must be a positive finite number of FLOPs, got {compute!r:.40}") from None
+    compute, k, log_d_max, log_n_max = check_budgets(given, flops_per_param_token, max_tokens, max_params)
     if compute.ndim != 1:
         raise BudgetError(f"compute must be a scalar or 1-D, got shape {compute.shape}")
     m = compute.shape[0]

@@ -58,7 +58,7 @@ import numpy as np
 from ..allocation.allocate import allocate_law, law_in
 from ..allocation.flops import FlopsPerToken
 from ..allocation.draws import _check_draws
-from ..errors import OptimalError, PlanningError, check_count
+from ..errors import OptimalError, PlanningError, check_count, check_positive
 from ..laws import DataConstrained
 from ..planning.cost import HardwareEstimate, hardware_estimate, hardware_figures
 from ..planning.layout import Layout, layout_memory
@@ -99,10 +99,7 @@ class Constraints:
             value = getattr(self, name)
             if value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or \
-                    not (math.isfinite(float(value)) and float(value) > 0):
-                raise PlanningError(f"{name} must be a positive finite number, got {value!r}")
-            object.__setattr__(self, name, float(value))
+            object.__setattr__(self, name, check_positive(value, name, PlanningError))
         if self.unique_tokens is not None and self.unique_tokens < 1:
             raise PlanningError(f"unique_tokens must be at least 1 (one token), got {self.unique_tokens:.3g}")
         if self.n_accelerators is not None:

@@ -38,6 +38,7 @@ vector: its printed values could not be verified here from the paper, so no test
 
 import csv
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,7 @@ from ..allocation.flops import FlopsPerToken
 from ..data.readers import read_runs_with_columns
 from ..data.runs import Runs
 from ..data.synthetic import DEFAULT_TRUTH, synthetic_runs
-from ..errors import DataError, OptimalError, check_confidence
+from ..errors import BudgetError, DataError, OptimalError, check_confidence, check_positive
 from ..fitting.bootstrap import bootstrap
 from ..fitting.fit import FitResult, fit
 from ..planning.hf_config import read_hf_config
@@ -106,8 +107,12 @@ def flops_per_token(shape: TransformerShape, context, mask: str = "causal") -> R
     """
     if mask not in MASKS:
         raise DataError(f"mask must be one of {', '.join(MASKS)}, got {mask!r}")
-    if isinstance(context, bool) or not np.isfinite(context) or context < 1:
-        raise DataError(f"context (tokens per training sequence) must be a number >= 1, got {context!r}")
+    try:
+        tokens = float(context)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float64
+        tokens = math.nan
+    if isinstance(context, bool) or not (math.isfinite(tokens) and tokens >= 1):
+        raise DataError(f"context (tokens per training sequence) must be a number >= 1, got {context!r:.40}")
     counts = parameter_count(shape)
     parts = counts.parts
     active_ffn = parts["ffn"] // shape.n_experts * shape.experts_per_token
@@ -346,7 +351,7 @@ def flop_audit(runs: Runs, shapes, contexts, *, compute=None, mask="causal", law
     n = np.asarray(runs.n_params, np.float64)
     ratio = per_token / (DEFAULT_FLOPS_PER_PARAM_TOKEN * n)
     budgets = (float(np.max(per_token * runs.n_tokens)),) if compute is None else tuple(
-        float(c) for c in np.atleast_1d(np.asarray(compute, np.float64)))
+        check_positive(c, "compute", BudgetError) for c in np.atleast_1d(np.asarray(compute, object)).ravel())
     result = fit(runs.n_params, runs.n_tokens, runs.loss, runs.weights, law=law, **fit_options)
     six = _allocate(result.law, budgets, [DEFAULT_FLOPS_PER_PARAM_TOKEN] * len(budgets))
     fitted = [fit_flops_model(n, per_token, around=n_star) for n_star in six["N"]]
@@ -391,8 +396,11 @@ def _header(path):
     if Path(path).suffix.lower() == ".parquet":
         return None
     try:
+        if not Path(path).is_file():
+            return None  # a device or a FIFO (whose open would wait for a writer): the reader refuses it
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            return [h.strip().casefold() for h in next(csv.reader(handle), [])]
+            line = handle.readline(1 << 20)  # bounded: a file that never ends (/dev/zero) has no first line
+        return [h.strip().casefold() for h in next(csv.reader([line]), [])]
     except (OSError, UnicodeDecodeError, csv.Error):
         return None  # the reader itself says what is wrong
 

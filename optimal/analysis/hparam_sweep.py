@@ -127,9 +127,12 @@ class HparamSweep:
 
 
 def _array(values, name):
-    array = np.asarray(values, dtype=np.float64).reshape(-1) if not isinstance(values, str) else None
+    try:
+        array = np.asarray(values, dtype=np.float64).reshape(-1) if not isinstance(values, str) else None
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float64
+        array = None
     if array is None:
-        raise DataError(f"{name} must be numbers, got {values!r}")
+        raise DataError(f"{name} must be numbers, got {values!r:.60}")
     return array
 
 

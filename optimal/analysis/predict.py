@@ -134,6 +134,15 @@ class Prediction:
                 found.append(Issue("extrapolation", f"run {i + 1} (N = {r['N']:.3g}, D = {r['D']:.3g}): "
                                                     f"{'; '.join(outside)}: the law's form is untested there and the "
                                                     "intervals do not include that; see 'optimal validate'"))
+        finite = np.isfinite(np.stack([np.ravel(v) for v in (self.loss, self.mean_lo, self.mean_hi, self.new_lo,
+                                                               self.new_hi)])).all(axis=0)
+        if not finite.all():
+            i = int(np.flatnonzero(~finite)[0])
+            found.append(Issue("non-finite", f"{int(np.sum(~finite))} of {finite.size} runs (the first: run {i + 1}, "
+                                             f"N = {float(np.ravel(self.n_params)[i]):.3g}, D = "
+                                             f"{float(np.ravel(self.n_tokens)[i]):.3g}) have a loss or interval bound "
+                                             "that overflowed float64: the law is evaluated far outside what it was "
+                                             "fitted on (its covariates too); those figures are not predictions"))
         return tuple(found)
 
     def scored_records(self, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, actual=None) -> list:
@@ -276,8 +285,9 @@ def _prediction_covariates(result, covariates, shape):
                 values = np.broadcast_to(np.asarray(covariates[name], dtype=np.float64), shape).ravel()
             except (TypeError, ValueError):
                 raise DataError(f"covariate {name} must be numbers of one value or one per run ({shape})") from None
-            if not np.all(values > 0) or np.any(np.isnan(values)):
-                raise DataError(f"covariate {name} must be positive, got {float(values[~(values > 0)][0])!r}")
+            if not np.all(values >= np.finfo(np.float64).tiny) or np.any(np.isnan(values)):  # normal: no underflow
+                raise DataError(f"covariate {name} must be positive (at least {np.finfo(np.float64).tiny:.3g}), got "
+                                f"{float(values[~(values >= np.finfo(np.float64).tiny)][0])!r}")
             out[name] = values
         else:
             default = family.covariate_defaults.get(name)

@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from ..allocation.allocate import closed_form, compute_optimal
+from ..allocation.allocate import check_budgets, closed_form, compute_optimal
 from ..allocation.data_constrained import data_constrained_optimal
 from ..allocation.extrapolation import MAX_DECADES_OUTSIDE
 from ..allocation.inference import inference_optimal
@@ -291,6 +291,7 @@ def compare_presets(compute, names=None) -> PresetComparison:
         raise BudgetError("compute: give at least one budget in FLOPs")
     for c in budgets:
         check_positive(float(c), "compute", BudgetError)
+    check_budgets(budgets, K_PROJECT)  # each buys one parameter trained on one token (C >= 6): N*, D* at least 1
     names = tuple(n for n in REGISTRY if REGISTRY[n].kind != "moe") if names is None else _names(names)
     mixtures = [n for n in names if REGISTRY[n].kind == "moe"]
     if mixtures:

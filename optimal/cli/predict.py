@@ -61,8 +61,11 @@ def _has_column(path, name):
     if Path(path).suffix.lower() == ".parquet":
         return None
     try:
+        if not Path(path).is_file():
+            return None  # a device or a FIFO (whose open would wait for a writer): the reader refuses it
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle), [])
+            line = handle.readline(1 << 20)  # bounded: a file that never ends (/dev/zero) has no first line
+        header = next(csv.reader([line]), [])
     except (OSError, UnicodeDecodeError, csv.Error):
         return None  # the reader itself says what is wrong
     return name.strip().casefold() in {h.strip().casefold() for h in header}

@@ -2,12 +2,14 @@
 
 import argparse
 import csv
+import io
 import math
 
 import numpy as np
 
 import optimal
 from optimal.analysis.design import DEFAULT_N, DEFAULT_RESAMPLES
+from optimal.data.readers import _file_bytes as file_bytes  # the runs files' bounded read
 from optimal.errors import BudgetError, DataError, OptimalError, check_count, check_positive
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.cli import common
@@ -47,12 +49,11 @@ def read_candidates(path):
     """``(N (K,), D (K,))`` from a CSV file with a header naming columns N and D (any case; other columns are
     ignored). Raises ``DataError`` naming the file, the row and the problem."""
     source = str(path)
+    data = file_bytes(path, "candidates CSV")  # a regular file, bounded in size: /dev/zero filled the memory
     try:
-        with open(path, newline="", encoding="utf-8-sig") as file:
-            table = [cells for cells in csv.reader(file) if cells and any(c.strip() for c in cells)]
-    except FileNotFoundError:
-        raise DataError(f"{source}: no such file; check the --candidates path") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError, csv.Error) as exc:
+        text = io.StringIO(data.decode("utf-8-sig"), newline="")
+        table = [cells for cells in csv.reader(text) if cells and any(c.strip() for c in cells)]
+    except (UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{source}: cannot read the candidates as UTF-8 CSV ({exc})") from None
     if not table:
         raise DataError(f"{source}: the file is empty; it needs a header row naming columns N and D")

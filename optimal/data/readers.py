@@ -28,6 +28,9 @@ EPOCH_CHINCHILLA_FILE = "chinchilla_epoch_svg_extracted.csv"
 # above any, and bounds the memory (its cells as Python strings take several times the file's size) and the time
 # a read can take (tens of seconds at most).
 MAX_FILE_BYTES = 256 << 20
+# One row per training run: more than any scaling study has (Epoch's Chinchilla set: 240). A 100 MB file of 3
+# million rows was read and then fitted for minutes; past this it is refused after reading, before any fitting.
+MAX_RUNS = 100_000
 
 
 def read_runs_csv(
@@ -221,6 +224,10 @@ def _runs_from_table(table, source, numbers, labels, filters, *, params_col, tok
     extra_index = {key: _find_column(header, column, None, source, purpose=key)
                    for key, column in {**(numbers or {}), **(labels or {})}.items()}
     rows, selection = _select_rows(table, filters, source)
+    if len(rows) > MAX_RUNS:
+        raise DataError(f"{source}: {len(rows):,} rows, more than the {MAX_RUNS:,} (MAX_RUNS) training runs a runs file "
+                        "is read with; is it the right file (learning curves go to 'optimal envelope')? Select rows "
+                        "with --where (where=)")
     row = lambda i: table.row(int(rows[i]))  # noqa: E731  the file's (or frame's) own row, whatever was left out
 
     def cells(j):

@@ -33,7 +33,7 @@ from .resample import (WILD_WEIGHTS, Clusters, Strata, Wild, check_same_in_every
 from .screen import screen
 from .solver import SolverConfig
 from .._util.precision import float64_scope
-from .._util.stats import interval
+from .._util.stats import few_draws_message, interval
 from .._util.warn import warn
 from .._util.results import Issue, Status, issues
 from .._util.text import format_table, or_na
@@ -144,6 +144,8 @@ class BootstrapResult:
         """What makes these intervals less trustworthy (empty when nothing does), each an ``Issue``: resamples left
         out ("failed-resamples"), intervals at a boundary of the law ("not-identified")."""
         found = issues(self.failure_warnings(), "failed-resamples") + issues(self.boundary_warnings(), "not-identified")
+        few = few_draws_message(len(self.good), self.confidence)
+        found += issues([few] if few else [], "few-draws")
         if self.beyond_delta is not None and self.beyond_delta > WILD_MAX_BEYOND_DELTA:
             found += issues([f"{100 * self.beyond_delta:.0f}% of the residuals lie beyond the Huber threshold delta = "
                              f"{self.fit.config['delta']:g}, where the fit is close to least absolute deviations: "

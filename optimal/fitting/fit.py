@@ -372,6 +372,10 @@ def check_covariates(fam, covariates, n_rows):
     return out
 
 
+_FIX_TINY = float(np.finfo(np.float64).tiny)  # the smallest normal float64, 2.2e-308: fixed values stay normal, and
+# so do their reciprocals
+
+
 def check_constraints(fam, fix, tie, shared):
     """``(fix, tie, shared)`` checked against the family's names: ``CoefficientsError`` names a bad one."""
     fix = dict(fix or {})
@@ -381,6 +385,10 @@ def check_constraints(fam, fix, tie, shared):
             check_positive(value, f"fixed {name}", CoefficientsError)
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
             raise CoefficientsError(f"fixed {name} must be a finite number, not {value!r}")
+        if value and not _FIX_TINY <= abs(float(value)) <= 1 / _FIX_TINY:
+            raise CoefficientsError(f"fixed {name} = {float(value):g} is outside {_FIX_TINY:.3g} .. {1 / _FIX_TINY:.3g} "
+                                    "in magnitude: float64 cannot compute with it and its reciprocal (a subnormal value "
+                                    "underflows, its reciprocal overflows); give a value inside that range")
         fix[name] = float(value)
     tie = tuple(tuple(pair) for pair in (tie or ()))
     for pair in tie:

@@ -25,7 +25,8 @@ import dataclasses
 
 import numpy as np
 
-from .._util.robust import ASYMMETRIC, DEFAULT_ASYMMETRY, DEFAULT_DELTA, MIN_DELTA, loss_name, parse_loss
+from .._util.robust import (ASYMMETRIC, DEFAULT_ASYMMETRY, DEFAULT_DELTA, MAX_DELTA, MIN_DELTA, loss_name,
+                            parse_loss)
 from ..errors import CoefficientsError, OptimalError, check_count, check_positive
 
 MAX_GRID_SIZE = 1024  # the Chinchilla screen holds grid_size^2 x 5 coefficients: 42 MB at 1024
@@ -66,6 +67,9 @@ class Objective:
         if self.delta < MIN_DELTA:
             raise OptimalError(f"Objective.delta (the Huber threshold) must be at least {MIN_DELTA:g} (below it the "
                                f"objective underflows and the loss is L1 anyway), got {self.delta:g}")
+        if self.delta > MAX_DELTA:
+            raise OptimalError(f"Objective.delta (the Huber threshold) must be at most {MAX_DELTA:g} (above it every "
+                               f"log-loss residual is inside it: use robust='squared'), got {self.delta:g}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,7 +27,7 @@ import numpy as np
 
 from .._util.precision import float64_scope
 from .._util.results import Issue, Status, issues
-from ..data.runs import Runs
+from ..data.runs import Runs, validate_runs
 from ..errors import DataError, OptimalError
 from .fit import FitResult
 from .problem import residuals
@@ -171,6 +171,7 @@ def replicate_noise(runs, fit=None) -> ReplicateNoise:
         if fit.group_ids is not None:
             extra.append(np.asarray(fit.group_ids))
     elif isinstance(runs, Runs):
+        runs = validate_runs(*runs[:4], n_free=1)  # a Runs built by hand is checked like any runs (loss > 0, ...)
         n, d, loss, weights = (np.asarray(x, np.float64) for x in runs[:4])
         extra, predicted = [], None
         if fit is not None:

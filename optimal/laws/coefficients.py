@@ -14,6 +14,8 @@ from ..errors import CoefficientsError
 from .chinchilla import Chinchilla
 from .data_constrained import DataConstrained
 from .kaplan import Kaplan
+from .moe import FineGrainedMoE, JointMoE
+from .precision import PrecisionLaw, PTQLaw
 
 _POSITIVE = "a positive finite number"
 _NON_NEGATIVE = "a finite number >= 0"
@@ -23,6 +25,11 @@ RULES = {
     Chinchilla: _SCALES,
     Kaplan: {"alpha_N": _POSITIVE, "alpha_D": _POSITIVE, "N_c": _POSITIVE, "D_c": _POSITIVE},
     DataConstrained: {**_SCALES, "rd_star": _POSITIVE, "rn_star": _POSITIVE, "unique_tokens": _POSITIVE_OR_INF},
+    # the mixture-of-experts and precision laws: their covariates (some coefficients are negative by design)
+    FineGrainedMoE: {"granularity": _POSITIVE},
+    JointMoE: {"experts": _POSITIVE},
+    PrecisionLaw: {"weight_bits": _POSITIVE_OR_INF, "activation_bits": _POSITIVE_OR_INF, "kv_bits": _POSITIVE_OR_INF},
+    PTQLaw: {"post_bits": _POSITIVE_OR_INF},
 }
 
 

@@ -195,9 +195,12 @@ class Hyperparameters(Formula):
 def _positive(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise PlanningError(f"{name} must be a number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float64
+        number = math.inf
     if not (math.isfinite(number) and number > 0):
-        raise PlanningError(f"{name} must be a finite number > 0, got {value!r}")
+        raise PlanningError(f"{name} must be a finite number > 0, got {value!r:.40}")
     return number
 
 
@@ -224,8 +227,8 @@ def hyperparameters(preset=DEFAULT_HPARAM_PRESET, *, compute=None, n_params=None
             raise PlanningError(f"{law.title}'s hyperparameter law needs {VARIABLES[name]} ({ARGUMENTS[name]})")
         inputs[name] = _positive(given[name], ARGUMENTS[name])
     if context is not None:
-        if isinstance(context, bool) or not isinstance(context, numbers.Integral) or context < 1:
-            raise PlanningError(f"context must be a whole number of tokens >= 1, got {context!r}")
+        if isinstance(context, bool) or not isinstance(context, numbers.Integral) or not 1 <= context <= 2**53:
+            raise PlanningError(f"context must be a whole number of tokens >= 1 (at most 2^53), got {context!r:.40}")
         context = int(context)
     lr = float(law.learning_rate(**inputs))
     tokens = float(law.batch_size_tokens(**inputs))

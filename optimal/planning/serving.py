@@ -51,10 +51,13 @@ INFERENCE_FLOPS_PER_PARAM = 2.0  # forward-only FLOPs per active parameter per t
 def _number(value, name, low, high=math.inf, low_open=True):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise PlanningError(f"{name} must be a number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float64
+        number = math.inf
     if not (math.isfinite(number) and (number > low if low_open else number >= low) and number <= high):
         bounds = f"{'above' if low_open else 'at least'} {low:g}" + (f" and at most {high:g}" if high < math.inf else "")
-        raise PlanningError(f"{name} must be {bounds}, got {value!r}")
+        raise PlanningError(f"{name} must be {bounds}, got {value!r:.40}")
     return number
 
 
