@@ -37,18 +37,30 @@ SLOW_TESTS = Path(__file__).with_name("slow_tests.txt")
 
 
 def slow_tests(path=SLOW_TESTS):
-    """The listed tests (``file::name``, every parametrisation of the name), comments and blank lines left out."""
+    """The listed tests (``file::name``, every parametrisation of the name) and fixtures (``fixture file::name``:
+    every test of that file that uses the fixture, directly or through another), comments and blank lines left out:
+    ``(tests, fixtures)``. A module fixture that compiles much (a fit, a bootstrap) costs its first test that time,
+    so listing that test only moves the cost to the next one: the fixture is listed instead."""
     if not path.exists():
-        return frozenset()
-    return frozenset(line.split("#")[0].strip() for line in path.read_text().splitlines() if line.split("#")[0].strip())
+        return frozenset(), frozenset()
+    lines = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+    return (frozenset(line for line in lines if line and not line.startswith("fixture ")),
+            frozenset(line.removeprefix("fixture ").strip() for line in lines if line.startswith("fixture ")))
+
+
+def is_slow(where, name, fixture_names, listed, fixtures):
+    """Whether the test ``name`` of the file ``where`` (relative to the repository, e.g. ``tests/test_x.py``), using
+    ``fixture_names`` (every fixture it needs, directly or through others), is in the slow tier."""
+    return (Path(where).stem in SLOW_FILES or f"{where}::{name}" in listed
+            or any(f"{where}::{fixture}" in fixtures for fixture in fixture_names))
 
 
 def pytest_collection_modifyitems(config, items):
-    listed = slow_tests()
+    listed, fixtures = slow_tests()
     root = Path(__file__).resolve().parent.parent
     for item in items:
-        name = f"{item.path.resolve().relative_to(root).as_posix()}::{item.originalname}"
-        if item.path.stem in SLOW_FILES or name in listed:
+        where = item.path.resolve().relative_to(root).as_posix()
+        if is_slow(where, item.originalname, getattr(item, "fixturenames", ()), listed, fixtures):
             item.add_marker(pytest.mark.slow)
 
 

@@ -4,19 +4,28 @@ durations parser that writes the list reads pytest's lines."""
 import re
 from pathlib import Path
 
-from conftest import slow_tests
+from conftest import is_slow, slow_tests
 from tiers import durations
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_every_listed_slow_test_exists():
-    listed = slow_tests()
-    assert listed, "tests/slow_tests.txt lists no test"
-    for name in listed:
+def test_every_listed_slow_test_and_fixture_exists():
+    listed, fixtures = slow_tests()
+    assert listed and fixtures, "tests/slow_tests.txt lists no test or no fixture"
+    for name in listed | fixtures:
         file, test = name.split("::")
         source = (ROOT / file).read_text()
         assert re.search(rf"^\s*def {re.escape(test)}\(", source, re.M), f"{name} is listed slow but does not exist"
+
+
+def test_a_listed_fixture_makes_its_users_slow_and_no_other():
+    fixtures = frozenset({"tests/a/test_x.py::fitted"})
+    assert is_slow("tests/a/test_x.py", "test_one", ("tmp_path", "fitted"), frozenset(), fixtures)
+    assert not is_slow("tests/a/test_x.py", "test_two", ("tmp_path",), frozenset(), fixtures)
+    assert not is_slow("tests/a/test_y.py", "test_one", ("fitted",), frozenset(), fixtures)  # another file's fitted
+    assert is_slow("tests/a/test_y.py", "test_one", (), frozenset({"tests/a/test_y.py::test_one"}), frozenset())
+    assert is_slow("tests/test_docs.py", "test_anything", (), frozenset(), frozenset())  # a whole slow file
 
 
 def test_durations_sum_a_tests_parametrisations_and_phases():
