@@ -31,7 +31,6 @@ where ../shared/data is absent: it carries no license).
 
 import argparse
 import json
-import math
 import sys
 import time
 import warnings
