@@ -134,6 +134,15 @@ SAYS_NONFINITE = re.compile(r"overflow|non-finite|not finite|infinite|unbounded|
 NONFINITE = re.compile(r"(?<![A-Za-z_])[-+]?(nan|inf|infinity)(?![A-Za-z_])", re.IGNORECASE)
 
 
+def write_case_file(path: Path, text: str | bytes) -> str:
+    """Writes a case's file (bytes as they are, text as UTF-8) and returns its path as a string."""
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
 def _strict_json(text: str) -> object:
     def bad(name: str) -> object:
         raise ValueError(f"non-finite constant {name}")
@@ -149,12 +158,7 @@ def make_fixtures(tmp: Path) -> dict[str, str]:
     f: dict[str, str] = {"runs": str(ROOT / "examples" / "runs.csv")}
 
     def put(name: str, text: str | bytes) -> None:
-        p = tmp / name
-        if isinstance(text, bytes):
-            p.write_bytes(text)
-        else:
-            p.write_text(text, encoding="utf-8")
-        f[name] = str(p)
+        f[name] = write_case_file(tmp / name, text)
 
     put("empty.csv", "")
     put("header.csv", lines[0] + "\n")
@@ -276,12 +280,7 @@ def make_more_fixtures(tmp: Path, f: dict[str, str]) -> None:
     curves = (ROOT / "examples" / "curves.csv").read_text().splitlines()
 
     def put(name: str, text: str | bytes) -> None:
-        p = tmp / name
-        if isinstance(text, bytes):
-            p.write_bytes(text)
-        else:
-            p.write_text(text, encoding="utf-8")
-        f[name] = str(p)
+        f[name] = write_case_file(tmp / name, text)
 
     put("grouped.csv", runs[0] + ",g\n" + "\n".join(l + (",a" if i % 2 else ",b") for i, l in enumerate(runs[1:])) + "\n")
     put("one_group.csv", runs[0] + ",g\n" + "\n".join(l + ",a" for l in runs[1:]) + "\n")

@@ -467,12 +467,7 @@ def test_sd_after_matches_a_direct_computation_of_the_information(noisy_fit, fak
 
 @pytest.fixture(scope="module")
 def after_module():
-    path = DESIGN_PY.with_name("suggest_after.py")
-    spec = importlib.util.spec_from_file_location("benchmarks_suggest_after", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["benchmarks_suggest_after"] = module
-    spec.loader.exec_module(module)
-    return module
+    return _benchmark_module("benchmarks_suggest_after", DESIGN_PY.with_name("suggest_after.py"))
 
 
 @pytest.mark.slow
@@ -534,13 +529,18 @@ def test_bad_tokens_per_param_bounds_are_named(noisy_fit, low, high, message):
 
 # --- the simulation ----------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def design_module():
-    spec = importlib.util.spec_from_file_location("benchmarks_design", DESIGN_PY)
+def _benchmark_module(name, path):
+    """A script of benchmarks/ imported as the module ``name``."""
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["benchmarks_design"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def design_module():
+    return _benchmark_module("benchmarks_design", DESIGN_PY)
 
 
 @pytest.mark.slow
