@@ -35,3 +35,15 @@ def test_durations_sum_a_tests_parametrisations_and_phases():
            "0.75s call     tests/a/test_x.py::test_two\n"
            "1 passed in 3.00s\n")
     assert durations(log) == {"tests/a/test_x.py::test_one": 14.5, "tests/a/test_x.py::test_two": 0.75}
+
+
+def test_rewriting_the_list_keeps_its_fixtures(tmp_path):
+    from tiers import main
+
+    log, out = tmp_path / "run.log", tmp_path / "slow.txt"
+    log.write_text("============ slowest durations ============\n3.00s call     tests/a/test_x.py::test_one\n"
+                   "0.10s call     tests/a/test_x.py::test_two\n")
+    out.write_text("tests/a/test_x.py::test_old\nfixture tests/a/test_x.py::fitted\n")
+    main([str(log), "--out", str(out)])
+    lines = [line for line in out.read_text().splitlines() if not line.startswith("#")]
+    assert lines == ["tests/a/test_x.py::test_one", "fixture tests/a/test_x.py::fitted"]

@@ -5,7 +5,9 @@ or conftest's SLOW_FILES already marks changes nothing).
     python -m pytest --durations=0 -p no:cacheprovider > run.log
     python tests/tiers.py run.log --over 1.0   # seconds, on a quiet 2-core machine
 
-Read the run's load before choosing the threshold: under load every duration grows.
+Read the run's load before choosing the threshold: under load every duration grows. The list's ``fixture FILE::NAME``
+lines (a module fixture whose compiles would land on whichever of its tests runs first: every test using it is slow)
+are chosen by hand from the fast tier's own setup times and kept when the file is rewritten.
 """
 
 import argparse
@@ -35,7 +37,11 @@ def main(argv=None):
     slow = sorted((name for name, seconds in durations(args.log.read_text()).items() if seconds > args.over))
     header = (f"# tests over {args.over:g} s in a whole run (setup + call + teardown, parametrisations summed), "
               f"written by tests/tiers.py from {args.log.name}; conftest marks them slow\n")
-    args.out.write_text(header + "".join(f"{name}\n" for name in slow))
+    old = args.out.read_text().splitlines() if args.out.exists() else []
+    kept = [line for line in old if line.startswith("fixture ")]
+    args.out.write_text(header + "".join(f"{name}\n" for name in slow)
+                        + ("# module fixtures, chosen by hand (kept by tests/tiers.py)\n" if kept else "")
+                        + "".join(f"{line}\n" for line in kept))
     print(f"{len(slow)} tests over {args.over:g} s written to {args.out}")
 
 
