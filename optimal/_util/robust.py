@@ -11,9 +11,10 @@ DEFAULT_DELTA = 1e-3  # Hoffmann et al. 2022, App. D.2
 # (every start "converged" where it began); 1e-10 fits Epoch-like runs (a 1e-10 log-loss residual is far below any
 # loss a run reports, so a smaller delta is the L1 loss anyway).
 MIN_DELTA = 1e-10
-# The largest: a log-loss residual of a float64 loss is at most ~745 in size, so above 1e3 the Huber loss is the
-# squared loss for every residual there can be; at 1e308 the linearised intervals overflowed (delta^2 is inf).
-MAX_DELTA = 1e3
+# The largest: a log-loss residual of a float64 loss is at most ~745 in size, so above that the Huber loss is the
+# squared loss for every residual there can be (tests/fitting/test_fit.py fits at 1e10 on purpose); the bound only
+# keeps delta^2 and its sums finite: at 1e308 the linearised intervals overflowed (delta^2 is inf).
+MAX_DELTA = 1e100
 
 
 def huber(r, delta=DEFAULT_DELTA):
