@@ -4,7 +4,7 @@
 Every result has
   - ``status``: a ``Status`` member, which carries its label (the word records and JSON use), whether an answer
     with that status can be used (``Status.ok``) and a sentence that says what happened (``Status.message``);
-  - ``ok``: ``status.ok``;
+  - ``ok``: ``status.ok`` (the ``Judged`` mixin supplies it; ``Formula`` all three for results that cannot fail);
   - ``warnings``: a tuple of ``Issue`` (a message with a short ``code``) about what makes the answer less
     trustworthy; ``notes``: a tuple of ``Issue`` about assumptions and context, nothing wrong;
   - ``to_dict()``: the strict-JSON form (field names are a versioned interface: never renamed);
@@ -104,6 +104,15 @@ class Formula:
         return ()
 
 
+class Judged:
+    """Protocol member ``ok`` for a result whose class supplies ``status`` (a ``Status`` that judges its own numbers):
+    ``ok`` is ``status.ok``, so the two never disagree."""
+
+    @property
+    def ok(self) -> bool:
+        return self.status.ok
+
+
 @runtime_checkable
 class Result(Protocol):
     """What every result provides (see the module docstring); ``isinstance(x, Result)`` checks the names."""
@@ -125,4 +134,4 @@ class Result(Protocol):
     def summary(self) -> str: ...
 
 
-__all__ = ["Formula", "Issue", "Result", "Status", "issues"]
+__all__ = ["Formula", "Issue", "Judged", "Result", "Status", "issues"]

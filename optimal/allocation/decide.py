@@ -48,7 +48,7 @@ from ..errors import BudgetError, OptimalError, check_confidence, check_positive
 from ..laws import Chinchilla
 from ..laws.chinchilla import CHINCHILLA, compute_optimal_log_params
 from .._util.precision import float64_scope
-from .._util.results import Issue, Status
+from .._util.results import Issue, Judged, Status
 from .._util.stats import percentile_bounds
 from .._util.text import format_table
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
@@ -358,7 +358,7 @@ def _with_unique(family, covariates, unique_tokens):
 
 
 @dataclasses.dataclass(frozen=True)
-class Decision:
+class Decision(Judged):
     """The allocation a rule chooses at each budget from bootstrap draws, and the waste of each allocation.
 
     Fields (m budgets, R draws, A = 4 allocations in ``ALLOCATIONS`` order: plug-in, chosen, rule-of-thumb, given;
@@ -425,10 +425,6 @@ class Decision:
         if chosen.all() and np.asarray(self.own_converged).all():
             return Status.SUCCESS
         return Status.PARTIAL if chosen.any() else Status.FAILED
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def warnings(self) -> tuple:

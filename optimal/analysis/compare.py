@@ -18,10 +18,10 @@ from ..fitting.bootstrap import BootstrapResult, derived_params
 from .._util.stats import interval, unbounded_interval
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
-from .._util.results import Issue, Status
+from .._util.results import Issue, Judged, Status
 
 
-class Comparison(Mapping):
+class Comparison(Mapping, Judged):
     """How B differs from A (``compare``): a read-only mapping with the keys of its JSON (``names``, ``paired``,
     ``n_draws``, ``confidence``, ``params``, ``allocation``; ``compare``'s docstring says what each holds), and
     the result protocol: ``status`` (SUCCESS: at least 2 draws converged in both, which ``compare`` requires),
@@ -46,10 +46,6 @@ class Comparison(Mapping):
     @property
     def status(self) -> Status:
         return Status.SUCCESS
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def warnings(self) -> tuple:

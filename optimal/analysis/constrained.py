@@ -65,7 +65,7 @@ from ..planning.layout import Layout, layout_memory
 from ..planning.memory import SHARDING, _replicated_and_sharded, training_memory
 from ..planning.shapes import DEFAULT_ASPECT_RATIO, MAX_PARAMS, parameter_count, shape_at_depth, shape_for_params
 from .._util.precision import float64_scope
-from .._util.results import Issue, Status
+from .._util.results import Issue, Judged, Status
 from .._util.stats import interval
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 
@@ -231,7 +231,7 @@ def _binding(out, values, setup, data_cap, rtol=1e-9):
 
 
 @dataclasses.dataclass(frozen=True)
-class BestRun:
+class BestRun(Judged):
     """The least-loss run within the constraints (``best_run``'s answer).
 
     n_params (N), n_tokens (D), loss_nats (the law's loss there), compute_flops (k N D); binding: the limits that
@@ -268,10 +268,6 @@ class BestRun:
         if self.intervals is not None and self.intervals["n_not_converged"]:
             return Status.PARTIAL
         return Status.SUCCESS
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def warnings(self) -> tuple:

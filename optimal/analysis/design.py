@@ -90,7 +90,7 @@ from ..fitting.bootstrap import MAX_SEED, BootstrapResult, bootstrap
 from ..fitting.fit import FitResult
 from ..fitting.objective import DEFAULT_DELTA
 from .predict import huber_variance_factor, residual_jacobian, residual_scale
-from .._util.results import Issue, Status
+from .._util.results import Issue, Judged, Status
 from .._util.stats import percentile_bounds
 from .._util.text import format_table
 from ..fitting.problem import expand
@@ -117,7 +117,7 @@ LINEARISED_CAVEAT = ("the sd of ln N* is linearised (Gauss-Newton, squared-error
 
 
 @dataclasses.dataclass(frozen=True)
-class Suggestion:
+class Suggestion(Judged):
     """The runs to train next and what they are predicted to do to the uncertainty of log N*(C).
 
     Attributes:
@@ -184,10 +184,6 @@ class Suggestion:
     def status(self) -> Status:
         """SUCCESS when at least one run was chosen, FAILED when none was (``stopped`` says why)."""
         return Status.SUCCESS if self.runs else Status.FAILED
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def warnings(self) -> tuple:

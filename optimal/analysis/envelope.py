@@ -59,7 +59,7 @@ import numpy as np
 
 from ..errors import BudgetError, DataError, OptimalError, check_confidence, check_count, check_positive
 from .._util.precision import float64_scope
-from .._util.results import Issue, Status
+from .._util.results import Issue, Judged, Status
 from .._util.text import format_table
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from ..data.curves import DECAYED, Curves
@@ -183,7 +183,7 @@ def cubic_bias_table():
 # --- the result ------------------------------------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
-class EnvelopeResult:
+class EnvelopeResult(Judged):
     """Approach 1 (the lower envelope of the learning curves), Approach 2 (IsoFLOP slices interpolated from the
     curves, parabola and cubic) and Approach 3 (the parametric fit) on the same runs.
 
@@ -247,10 +247,6 @@ class EnvelopeResult:
         if self.exponent is None:
             return Status.FAILED
         return Status.PARTIAL if self.slices is None or self.parametric_note else Status.SUCCESS
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def notes(self) -> tuple:

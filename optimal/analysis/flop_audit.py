@@ -55,7 +55,7 @@ from ..fitting.fit import FitResult, fit
 from ..planning.hf_config import read_hf_config
 from ..planning.shapes import TransformerShape, parameter_count, shape_for_params
 from .._util.precision import float64_scope
-from .._util.results import Issue, Status
+from .._util.results import Issue, Judged, Status
 from .._util.stats import interval
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 
@@ -165,7 +165,7 @@ def fit_flops_model(n_params, training_per_token, around=None, width_decades=LOC
 
 
 @dataclasses.dataclass(frozen=True)
-class FlopAudit:
+class FlopAudit(Judged):
     """The FLOP-accounting audit of a set of runs (see the module docstring). Units: parameters, tokens, FLOPs.
 
     Fields:
@@ -209,10 +209,6 @@ class FlopAudit:
     @property
     def status(self) -> Status:
         return self.fit.status
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def warnings(self) -> tuple:

@@ -35,7 +35,7 @@ import math
 import numpy as np
 
 from ..errors import DataError, OptimalError, check_confidence, check_count, check_positive
-from .._util.results import Issue, Status
+from .._util.results import Issue, Judged, Status
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .isoflop import counted_interval, parabolas
 
@@ -47,7 +47,7 @@ MAX_RESAMPLES = 100_000
 
 
 @dataclasses.dataclass(frozen=True)
-class HparamSweep:
+class HparamSweep(Judged):
     """The optimum of a hyperparameter per (N, D) setting and the power law through them.
 
     param: "lr" or "batch"; form: "compute" (h* = a C^b) or "params_tokens" (h* = a N^p D^q).
@@ -75,10 +75,6 @@ class HparamSweep:
         if self.bootstrap and self.bootstrap.get("n_failed"):
             return Status.PARTIAL
         return Status.SUCCESS
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def warnings(self) -> tuple:

@@ -107,7 +107,7 @@ import numpy as np
 from ..errors import BudgetError, DataError, OptimalError, check_confidence, check_count, check_positive
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
-from .._util.results import Issue, Status
+from .._util.results import Issue, Judged, Status
 from .._util.text import format_table
 from ..allocation.draws import allocate_draws
 from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, bootstrap
@@ -145,7 +145,7 @@ def _with_interval(point, found, spec=".4g"):
 
 
 @dataclasses.dataclass(frozen=True)
-class BudgetProfile:
+class BudgetProfile(Judged):
     """One budget's IsoFLOP profile and its parabola.
 
     Attributes:
@@ -184,10 +184,6 @@ class BudgetProfile:
         return Status.SUCCESS if self.accepted else Status.FAILED
 
     @property
-    def ok(self) -> bool:
-        return self.status.ok
-
-    @property
     def warnings(self) -> tuple:
         """Why the vertex was refused ("refused"), or nothing."""
         return () if self.accepted else (Issue("refused", f"budget {self.compute:.4g} FLOPs refused: {self.reason}"),)
@@ -208,7 +204,7 @@ class BudgetProfile:
 
 
 @dataclasses.dataclass(frozen=True)
-class IsoflopResult:
+class IsoflopResult(Judged):
     """Approach 2 (IsoFLOP parabolas) and, beside it, Approach 3 (the parametric fit) on the same runs.
 
     Attributes:
@@ -266,10 +262,6 @@ class IsoflopResult:
         if self.exponent is None:
             return Status.FAILED
         return Status.SUCCESS if len(self.accepted) == len(self.profiles) else Status.PARTIAL
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def notes(self) -> tuple:

@@ -62,7 +62,7 @@ from ..allocation.flops import check_flops_per_param_token
 from ..errors import CoefficientsError, DataError, OptimalError, check_confidence
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
-from .._util.results import Issue, Status, issues
+from .._util.results import Issue, Judged, Status, issues
 from .._util.stats import percentile_bounds
 from .._util.text import format_table
 from ..fitting.fit import FitResult
@@ -73,7 +73,7 @@ MAD_TO_SD = 1.4826  # 1 / Phi^-1(3/4): the MAD of a normal sample times this est
 
 
 @dataclasses.dataclass(frozen=True)
-class Prediction:
+class Prediction(Judged):
     """Predicted losses for m runs, with intervals (every array has shape (m,); losses in nats).
 
     Attributes:
@@ -116,10 +116,6 @@ class Prediction:
         """SUCCESS when every point and interval is finite, FAILED otherwise."""
         values = (self.loss, self.mean_lo, self.mean_hi, self.new_lo, self.new_hi)
         return Status.SUCCESS if all(np.all(np.isfinite(np.asarray(v))) for v in values) else Status.FAILED
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def warnings(self) -> tuple:

@@ -19,7 +19,7 @@ from ..errors import BudgetError, UnknownPresetError, check_positive
 from ..laws.chinchilla import Chinchilla
 from ..laws.presets import REGISTRY
 from .._util.precision import float64_scope
-from .._util.results import Issue, Status
+from .._util.results import Issue, Judged, Status
 from .._util.text import format_table
 
 K_PROJECT = 6.0  # this project's convention: C = 6 N D with N total parameters
@@ -69,7 +69,7 @@ def vector_value(record, vector):
 
 
 @dataclasses.dataclass(frozen=True)
-class PresetCheck:
+class PresetCheck(Judged):
     """Every vector of the presets checked (``check_presets``).
 
     Attributes:
@@ -84,10 +84,6 @@ class PresetCheck:
     @property
     def status(self) -> Status:
         return Status.SUCCESS if all(r["ok"] for r in self.rows) else Status.FAILED
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def warnings(self) -> tuple:
@@ -145,7 +141,7 @@ def check_presets(names=None) -> PresetCheck:
 
 
 @dataclasses.dataclass(frozen=True)
-class PresetComparison:
+class PresetComparison(Judged):
     """The presets' answers at each budget (``compare_presets``).
 
     Attributes:
@@ -167,10 +163,6 @@ class PresetComparison:
         if all(solved):
             return Status.SUCCESS
         return Status.PARTIAL if any(solved) else Status.FAILED
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def warnings(self) -> tuple:

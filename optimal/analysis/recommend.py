@@ -39,7 +39,7 @@ from ..laws import PRESETS, DataConstrained, as_law, preset
 from ..laws.presets import preset_name
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
-from .._util.results import Issue, Status, issues
+from .._util.results import Issue, Judged, Status, issues
 from .._util.text import format_table
 
 _QUANTITIES = ("N", "D", "tokens_per_param", "loss")
@@ -69,7 +69,7 @@ class AnswerIssue(Issue):
 
 
 @dataclasses.dataclass(frozen=True)
-class Recommendation:
+class Recommendation(Judged):
     """The answer for every budget (or target loss), with its provenance.
 
     Attributes:
@@ -127,10 +127,6 @@ class Recommendation:
         if any(w.code == "fit_not_converged" for w in self.warnings) or not any(converged):
             return Status.FAILED
         return Status.SUCCESS if all(converged) else Status.PARTIAL
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     def summary(self) -> str:
         """The text ``optimal solve`` prints: the source, the notes, the point allocations with their

@@ -106,7 +106,7 @@ from .predict import Prediction, mean_error_samples, new_run_residuals, predict
 from ..laws import family as family_of
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
-from .._util.results import Issue, Status, issues
+from .._util.results import Issue, Judged, Status, issues
 from .._util.text import format_table
 from ..fitting.groups import _ByGroup, combined_status
 from ..data.groups import encode_groups
@@ -130,7 +130,7 @@ def _p(value):
 
 
 @dataclasses.dataclass(frozen=True)
-class Fold:
+class Fold(Judged):
     """One fit on the runs kept and its predictions of the runs held out.
 
     Attributes:
@@ -160,10 +160,6 @@ class Fold:
     def status(self) -> Status:
         """The fold's fit's status (a held-out error is a warning, not a status)."""
         return self.fit.status
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def notes(self) -> tuple:
@@ -207,7 +203,7 @@ class Fold:
 
 
 @dataclasses.dataclass(frozen=True)
-class Validation:
+class Validation(Judged):
     """What ``validate`` found: ``mode`` ("holdout", "largest" or "rolling"), ``folds`` (one ``Fold`` per fit),
     ``confidence`` (the intervals' level), ``warnings`` (every fold's misspecification messages, each with its
     fold's label, and the lack-of-fit test's), ``notes`` (what the caller should know: cut-offs left out, the
@@ -229,10 +225,6 @@ class Validation:
     def status(self) -> Status:
         """SUCCESS when every fold's fit converged, PARTIAL when some did, FAILED when none did."""
         return combined_status(f.status for f in self.folds)
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def misspecified(self) -> bool:

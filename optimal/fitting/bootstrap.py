@@ -35,7 +35,7 @@ from .solver import SolverConfig
 from .._util.precision import float64_scope
 from .._util.stats import few_draws_message, interval
 from .._util.warn import warn
-from .._util.results import Issue, Status, issues
+from .._util.results import Issue, Judged, Status, issues
 from .._util.text import format_table, or_na
 from .groups import GroupBootstraps, GroupFits
 
@@ -99,7 +99,7 @@ class Refit:
 
 
 @dataclasses.dataclass(frozen=True)
-class BootstrapResult:
+class BootstrapResult(Judged):
     """Refits on resampled data.
 
     Attributes:
@@ -161,10 +161,6 @@ class BootstrapResult:
         if len(self.good) < 2:
             return Status.FAILED
         return Status.PARTIAL if self.n_failed else Status.SUCCESS
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def notes(self) -> tuple:

@@ -29,7 +29,7 @@ from ..laws import family as family_of
 from ..laws.family import Family
 from .._util.precision import float64_scope, resolve_dtype
 from .._util.warn import warn
-from .._util.results import Issue, Status, issues
+from .._util.results import Issue, Judged, Status, issues
 from .groups import GroupFits
 from .options import MAX_ITER, Objective, Search, Solver, checked, from_config, refuse_unknown, to_config  # noqa: F401
 from .solver import REASONS, Lanes, default_slots, polish, solver_config
@@ -39,7 +39,7 @@ PARAM_NAMES = CHINCHILLA.fitting_names  # the Chinchilla law's log_params keys
 
 
 @dataclasses.dataclass(frozen=True)
-class FitResult:
+class FitResult(Judged):
     """A fitted law and how the fit went.
 
     Attributes:
@@ -102,10 +102,6 @@ class FitResult:
         except ValueError:
             status = Status.SUCCESS if self.converged else Status.FAILED
         return status if status.ok == bool(self.converged) else (Status.SUCCESS if self.converged else Status.FAILED)
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def notes(self) -> tuple:

@@ -6,7 +6,7 @@
 
 from collections.abc import Mapping
 
-from .._util.results import Issue, Status
+from .._util.results import Issue, Judged, Status
 
 
 def combined_status(statuses) -> Status:
@@ -23,7 +23,7 @@ def labelled(items, name):
     return tuple(Issue(w.code, f"[{label}] {w}") for label, part in items for w in getattr(part, name))
 
 
-class _ByGroup(Mapping):
+class _ByGroup(Mapping, Judged):
     """``{label: result}`` with the result protocol over its parts."""
 
     def __init__(self, parts):
@@ -49,10 +49,6 @@ class _ByGroup(Mapping):
     def status(self) -> Status:
         """SUCCESS when every group's result is ok, FAILED when none is, else PARTIAL (see ``warnings``)."""
         return combined_status(part.status for part in self._parts.values())
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def warnings(self) -> tuple:

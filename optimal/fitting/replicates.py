@@ -26,7 +26,7 @@ import jax.scipy.special
 import numpy as np
 
 from .._util.precision import float64_scope
-from .._util.results import Issue, Status, issues
+from .._util.results import Issue, Judged, Status, issues
 from ..data.runs import Runs, validate_runs
 from ..errors import DataError, OptimalError
 from .fit import FitResult
@@ -39,7 +39,7 @@ SIGNIFICANCE = 0.01
 
 
 @dataclasses.dataclass(frozen=True)
-class ReplicateNoise:
+class ReplicateNoise(Judged):
     """The seed noise of repeated runs, and (with a fit) the law's lack of fit against it.
 
     Attributes (variances of log-loss, dimensionless; sd = sqrt):
@@ -76,10 +76,6 @@ class ReplicateNoise:
     def status(self) -> Status:
         """SUCCESS with a pure-error estimate, FAILED without a repeated setting."""
         return Status.SUCCESS if self.pure_error_variance is not None else Status.FAILED
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def warnings(self) -> tuple:

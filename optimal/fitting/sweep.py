@@ -20,6 +20,7 @@ from .options import Objective, Search, Solver, checked, refuse_unknown
 from .problem import free_count
 from .groups import combined_status, labelled
 from .._util.precision import float64_scope, resolve_dtype
+from .._util.results import Judged
 
 SETTINGS = ("law", "delta", "drop_smallest")
 
@@ -30,7 +31,7 @@ def setting_label(setting, keys=None):
                      for key, value in setting.items() if keys is None or key == "group" or key in keys)
 
 
-class Sweep(Sequence):
+class Sweep(Sequence, Judged):
     """Every setting's fit (``sweep``): a read-only sequence of ``(setting, FitResult)`` pairs in the sweep's order
     (``for setting, result in found`` works as before), with the result protocol: ``status`` (SUCCESS when every
     fit converged, PARTIAL when some did, FAILED when none), ``warnings`` and ``notes`` (every fit's, prefixed
@@ -63,10 +64,6 @@ class Sweep(Sequence):
     @property
     def status(self):
         return combined_status(result.status for _, result in self._pairs)
-
-    @property
-    def ok(self) -> bool:
-        return self.status.ok
 
     @property
     def warnings(self) -> tuple:
