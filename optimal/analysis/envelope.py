@@ -60,6 +60,7 @@ import numpy as np
 from ..errors import BudgetError, DataError, OptimalError, check_confidence, check_count, check_positive
 from .._util.precision import float64_scope
 from .._util.results import Issue, Judged, Status
+from .._util.stats import few_draws_message
 from .._util.text import format_table
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from ..data.curves import DECAYED, Curves
@@ -485,6 +486,9 @@ def envelope(curves: Curves, *, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TO
             messages.append(Issue("bootstrap", f"{boot['n_failed']} of {n_resamples} resamples of runs had fewer "
                                                "than 2 envelope budgets with a size on either side: no line; each "
                                                "counts against both ends of a's interval"))
+        few = few_draws_message(n_resamples, confidence)  # approaches 1, 2 count failed draws: all n_resamples rank
+        if few:
+            messages.append(Issue("few-draws", few))
 
     if targets is None:
         top = float(flops.max())
@@ -617,7 +621,7 @@ def _slices(curves, sizes, log_l, grid, k, budgets, targets, n_resamples, seed, 
                             confidence=confidence, parametric=False)
     except OptimalError as exc:
         return None, f"{note}: {exc}", cubic
-    messages += [Issue(w.code, f"IsoFLOP slices: {w.message}") for w in found.warnings]
+    messages += [Issue(w.code, f"IsoFLOP slices: {w.message}") for w in found.warnings if w.code != "few-draws"]
     return found, note, cubic
 
 

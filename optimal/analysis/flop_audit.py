@@ -56,7 +56,7 @@ from ..planning.hf_config import read_hf_config
 from ..planning.shapes import TransformerShape, parameter_count, shape_for_params
 from .._util.precision import float64_scope
 from .._util.results import Issue, Judged, Status
-from .._util.stats import interval
+from .._util.stats import few_draws_message, interval
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 
 MASKS = ("causal", "full")
@@ -228,6 +228,9 @@ class FlopAudit(Judged):
         if self.n_failed_draws:
             out.append(Issue("failed-resamples", f"{self.n_failed_draws} of {self.n_resamples} bootstrap draws did "
                                                  "not converge (fit or allocation) and are left out of the intervals"))
+        few = few_draws_message(self.n_resamples - self.n_failed_draws, self.confidence) if self.n_resamples else None
+        if few:
+            out.append(Issue("few-draws", few))
         return tuple(out)
 
     @property

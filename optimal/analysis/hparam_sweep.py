@@ -36,6 +36,7 @@ import numpy as np
 
 from ..errors import DataError, OptimalError, check_confidence, check_count, check_positive
 from .._util.results import Issue, Judged, Status
+from .._util.stats import few_draws_message
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .isoflop import counted_interval, parabolas
 
@@ -318,6 +319,9 @@ def _bootstrap(x, y, fits_of, accepted, design, n_resamples, seed, confidence, n
         found.append(Issue("failed-resamples", f"{failed} redrawn parabolas had no minimum (noise large against the "
                            f"curvature); {n_failed} of {n_resamples} resamples have no law: counted as unbounded in "
                            "the intervals, never dropped"))
+    few = few_draws_message(n_resamples, confidence)  # failed draws count in the intervals: all n_resamples rank
+    if few:
+        found.append(Issue("few-draws", few))
     summary = {"n_resamples": int(n_resamples), "seed": int(seed), "confidence": float(confidence), "scheme": "wild",
                "n_failed": n_failed, "n_failed_parabolas": failed, "intervals": intervals}
     return summary, draws, found

@@ -120,6 +120,15 @@ def test_result_protocol_and_strict_json(noisy):
     assert "Approach 1" in found.summary() and "approach 2 (cubic)" in found.summary()
 
 
+def test_too_few_resamples_for_the_level_are_warned(noisy):
+    """20 resamples at 95%: each tail's 2.5% is under one draw in 21, the "few-draws" warning of
+    ``few_draws_message`` (fit and bootstrap say the same), said once; the fixture's 50 suffice."""
+    found = envelope(noisy[0], n_resamples=20, seed=0, parametric=None)
+    few = [w for w in found.warnings if w.code == "few-draws"]
+    assert len(few) == 1 and "use at least 39 resamples" in few[0].message
+    assert "few-draws" not in [w.code for w in noisy[1].warnings]
+
+
 def test_bad_input_is_named():
     with pytest.raises(DataError, match="Curves"):
         envelope([1, 2, 3])

@@ -1,6 +1,7 @@
 """The FLOP audit: the per-token count of a shape, the FLOPs model of N, and the shift of N*(C) between C = 6ND and
 the exact FLOPs on synthetic runs with known shapes, checked against an independent brute-force optimum."""
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from optimal.data.synthetic import DEFAULT_TRUTH
 from optimal.errors import DataError
 from optimal.planning.shapes import PUBLISHED_SHAPES, TransformerShape, parameter_count, shape_for_params
 from optimal._util.results import Result
+from optimal._util.stats import few_draws_message
 
 CONTEXT = 4096
 BUDGETS = (1e21, 1e22)
@@ -122,6 +124,16 @@ def test_ratio_per_run_is_exact_over_six_nd(audit):
     assert np.allclose(audit.ratio, expected, rtol=1e-12)
     # the small models' untied input embedding is in N but costs no FLOPs; the large ones' attention costs more
     assert audit.ratio[np.argmin(runs.n_params)] < 1 < audit.ratio[np.argmax(runs.n_params)]
+
+
+@pytest.mark.slow
+def test_too_few_draws_for_the_level_are_warned(audit):
+    """The audit's intervals rank its converged draws: 8 of them at 95% get the "few-draws" warning of
+    ``few_draws_message``; none without draws, none at 75% (12.5% a tail)."""
+    few = dataclasses.replace(audit, n_resamples=10, n_failed_draws=2)
+    assert [w.message for w in few.warnings if w.code == "few-draws"] == [few_draws_message(8, 0.95)]
+    assert "few-draws" not in [w.code for w in audit.warnings]
+    assert "few-draws" not in [w.code for w in dataclasses.replace(few, confidence=0.75).warnings]
 
 
 @pytest.mark.slow

@@ -52,6 +52,15 @@ def test_noisy_sweep_intervals_cover_the_truth():
     assert at["value"] == pytest.approx(s.coefficient * 1e22 ** s.exponents["C"])
 
 
+def test_too_few_resamples_for_the_level_are_warned():
+    """20 resamples at 95%: each tail's 2.5% is under one draw in 21, the "few-draws" warning of
+    ``few_draws_message``; 39 resamples suffice."""
+    runs = sweep(deepseek_like, noise=0.004, seed=3)
+    few = [w for w in optimal.hparam_sweep(*runs, n_resamples=20).warnings if w.code == "few-draws"]
+    assert len(few) == 1 and "use at least 39 resamples" in few[0].message
+    assert "few-draws" not in [w.code for w in optimal.hparam_sweep(*runs, n_resamples=39).warnings]
+
+
 def test_an_optimum_outside_the_values_tried_is_left_out_and_said():
     n, d, h, loss = sweep(deepseek_like)
     first = (n == SIZES[0]) & (d == TOKENS[0])
