@@ -9,7 +9,7 @@ import numpy as np
 
 import optimal
 from optimal.analysis.design import DEFAULT_N, DEFAULT_RESAMPLES
-from optimal.data.readers import _file_bytes as file_bytes  # the runs files' bounded read
+from optimal.data.readers import read_file_bytes  # the runs files' bounded read
 from optimal.errors import BudgetError, DataError, OptimalError, check_count, check_positive
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.cli import common
@@ -45,14 +45,26 @@ examples:
 """ % DEFAULT_RESAMPLES
 
 
+# Candidate runs scored at most: far more than any sweep one would train from (the default grid has 49),
+# as many as a runs file's MAX_RUNS. A 100 MB file of 3 million candidates was scored for 121 s; past this it is
+# refused while it is read, before any row is parsed as numbers.
+MAX_CANDIDATES = 100_000
+
+
 def read_candidates(path):
     """``(N (K,), D (K,))`` from a CSV file with a header naming columns N and D (any case; other columns are
-    ignored). Raises ``DataError`` naming the file, the row and the problem."""
+    ignored), K at most ``MAX_CANDIDATES``. Raises ``DataError`` naming the file, the row and the problem."""
     source = str(path)
-    data = file_bytes(path, "candidates CSV")  # a regular file, bounded in size: /dev/zero filled the memory
+    data = read_file_bytes(path, "candidates CSV")  # a regular file, bounded in size: /dev/zero filled the memory
     try:
-        text = io.StringIO(data.decode("utf-8-sig"), newline="")
-        table = [cells for cells in csv.reader(text) if cells and any(c.strip() for c in cells)]
+        table = []
+        for cells in csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")):
+            if cells and any(c.strip() for c in cells):
+                table.append(cells)
+            if len(table) > MAX_CANDIDATES + 1:  # the header and more than MAX_CANDIDATES rows
+                raise DataError(f"{source}: more than the {MAX_CANDIDATES:,} (MAX_CANDIDATES) candidate rows "
+                                "'optimal suggest' scores; give fewer candidates (a coarser grid), or none for the "
+                                "default grid")
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{source}: cannot read the candidates as UTF-8 CSV ({exc})") from None
     if not table:
@@ -140,8 +152,8 @@ def add_parser(commands):
     parser.add_argument("--spend", type=number, required=True, metavar="F",
                         help="compute (FLOPs) available for the new runs together")
     parser.add_argument("--candidates", metavar="CSV", type=common.name,
-                        help="candidate runs: a CSV with columns N and D (default: an IsoFLOP-style grid from the "
-                             "largest fitted run's compute up to the spend; see the README)")
+                        help=f"candidate runs: a CSV with columns N and D, at most {MAX_CANDIDATES:,} rows (default: an "
+                             "IsoFLOP-style grid from the largest fitted run's compute up to the spend; see the README)")
     parser.add_argument("--n", type=int, default=DEFAULT_N, metavar="K", help=f"at most K runs (default {DEFAULT_N})")
     parser.add_argument("--min-tokens-per-param", type=number, metavar="R",
                         help="candidates train at least R tokens per parameter (D/N >= R; default: no bound)")

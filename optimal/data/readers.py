@@ -309,7 +309,7 @@ class _Table(NamedTuple):
     row: Callable[[int], str]
 
 
-def _file_bytes(path, what):
+def read_file_bytes(path, what):
     """The bytes of the file at ``path``, read only from a regular file of at most ``MAX_FILE_BYTES``: a device
     (``/dev/zero``), a FIFO or a socket could never end, so it is refused before a byte is read, and a file that
     grows past the limit while it is read is refused at the limit. ``what``: the format, for messages."""
@@ -353,7 +353,7 @@ def _read_csv_table(path):
     """The CSV file as a ``_Table``; its rows are named by their number (1-based, as a spreadsheet shows them)
     and the file line where they end. Blank lines are skipped."""
     source = str(path)
-    data = _file_bytes(path, "CSV")
+    data = read_file_bytes(path, "CSV")
     try:
         reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
         header, rows, lines = None, [], []
@@ -389,7 +389,7 @@ def _read_parquet(path):
     except ImportError:
         raise DataError(f"{source}: reading Parquet files needs pyarrow; install the extra: "
                         "pip install \"optimal-scaling[parquet]\" (or give a CSV file)") from None
-    data = _file_bytes(path, "Parquet")
+    data = read_file_bytes(path, "Parquet")
     try:
         table = pq.read_table(io.BytesIO(data))
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError, its I/O errors OSErrors
@@ -492,3 +492,5 @@ def _parse_labels(cells, name, row, source):
     return labels
 
 
+__all__ = ["EPOCH_CHINCHILLA_FILE", "MAX_FILE_BYTES", "MAX_RUNS", "load_epoch_chinchilla", "read_file_bytes",
+           "read_runs_csv", "read_runs_with_columns", "runs_from_frame", "shared_data_path"]

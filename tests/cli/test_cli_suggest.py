@@ -196,6 +196,22 @@ def test_bad_options_are_one_error(capsys, files, options, message):
     assert_one_error(*run(capsys, argv + options), message)
 
 
+def test_a_candidates_file_over_the_cap_is_one_error(capsys, files, tmp_path, monkeypatch):
+    """MAX_CANDIDATES + 1 short rows: refused while read, before scoring (the fuzz pass's 3 million were scored for
+    121 s); at the cap a file is read (the cap made small: 4 rows, the fixture's file)."""
+    from optimal.cli import suggest
+
+    path = tmp_path / "many.csv"
+    path.write_text("N,D\n" + "1,1\n" * (suggest.MAX_CANDIDATES + 1))
+    assert_one_error(*run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e24", "--spend", "1e21",
+                                   "--candidates", path]), "more than the 100,000 (MAX_CANDIDATES) candidate rows")
+    monkeypatch.setattr(suggest, "MAX_CANDIDATES", 4)
+    assert len(suggest.read_candidates(files["candidates"])[0]) == 4
+    monkeypatch.setattr(suggest, "MAX_CANDIDATES", 3)
+    with pytest.raises(optimal.DataError, match="more than the 3 "):
+        suggest.read_candidates(files["candidates"])
+
+
 def test_a_missing_option_or_file_is_one_error(capsys, files):
     assert_one_error(*run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e24"]), "--spend")
     assert_one_error(*run(capsys, ["suggest", "--fit", files["folder"] / "none.json", "--compute", "1e24",
