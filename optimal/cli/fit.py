@@ -147,9 +147,6 @@ def _check_args(args):
         raise OptimalError("--cluster-col is used by the cluster bootstrap: add --bootstrap N")
     if args.wild and not args.bootstrap:
         raise OptimalError("--wild chooses the weights of a wild bootstrap: add --bootstrap N")
-    if args.wild and args.by and not args.shared:
-        raise OptimalError("--wild bootstraps one fit (or a joint fit, --shared), not every group's own fit (--by "
-                           "without --shared)")
     try:  # an unknown loss is refused before the runs are read
         optimal.Objective(robust=args.robust)
     except OptimalError as exc:

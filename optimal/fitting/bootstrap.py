@@ -16,6 +16,7 @@ refits are gathered so that every process returns all of them.
 """
 
 import dataclasses
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -419,7 +420,8 @@ def bootstrap(result, *, n_resamples=4000, seed=0, confidence=0.95, groups=None,
 
 
 @float64_scope
-def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, refit=Refit(), devices=None, progress=None):
+def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, refit=Refit(), devices=None, progress=None,
+                     wild=None):
     """Bootstrap several groups' own fits as lanes of one compiled program: a ``GroupBootstraps``
     (``{label: BootstrapResult}``).
 
@@ -430,6 +432,10 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, refit=R
     ``bootstrap(fits[label], seed=seed)``'s draws (another stream), not in distribution. Every (resample, group,
     start) is a lane of the same solver program, refitted and checked as in ``bootstrap`` (each group from its own
     candidate starts). Arguments as in ``bootstrap``.
+
+    With ``wild`` (every row kept, so each group keeps its size anyway) the group at position g is
+    ``bootstrap(fits[label], seed=(seed + g) mod 2**32, wild=wild)`` itself, one program per group: a seed of its own,
+    so that groups of equal size are not redrawn with the same weights.
     """
     _check_resampling(n_resamples, seed, confidence, refit)
     if not isinstance(fits, (dict, GroupFits)) or not fits or not all(isinstance(f, FitResult) for f in fits.values()):
@@ -440,6 +446,17 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, refit=R
            or p.config != first.config for p in parts):
         raise OptimalError("bootstrap_groups needs the groups' own fits of one law with the same constraints and "
                            "settings (fit(..., groups=labels) without shared)")
+    if wild is not None:
+        out = {}
+        for g, (label, part) in enumerate(zip(labels, parts)):
+            shown = None if progress is None else (
+                lambda done, total, g=g: progress(g * total + done, len(parts) * total))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # warned below, with the group's label
+                out[label] = bootstrap(part, n_resamples=n_resamples, seed=(seed + g) % (MAX_SEED + 1),
+                                       confidence=confidence, refit=refit, devices=devices, progress=shown, wild=wild)
+            _warn_about(out[label], f"[group {label}] ")
+        return GroupBootstraps(out)
     dtype = np.dtype(first.config["dtype"])
     sizes = np.asarray([p.n_rows for p in parts])
     first_row = np.concatenate([[0], np.cumsum(sizes)[:-1]])

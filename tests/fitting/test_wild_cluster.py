@@ -61,6 +61,24 @@ def test_unknown_weights_are_refused(wild):
         optimal.bootstrap(object(), n_resamples=8, wild=wild)
 
 
+@pytest.mark.slow  # a fit and a wild bootstrap compiled: tens of seconds on a loaded machine
+def test_a_wild_bootstrap_of_groups_is_each_groups_own_wild_bootstrap():
+    """bootstrap_groups(wild=) is bootstrap(wild=) for each group (the fit report's and optimal fit --by's path),
+    group g with seed + g: the first group's draws are bootstrap's with the same seed, a second group of the same
+    rows is redrawn with other weights."""
+    runs = optimal.synthetic_runs(n_runs=24, noise=0.01, seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
+        options = dict(n_resamples=4, wild="rademacher", refit=optimal.Refit(n_starts=1))
+        both = optimal.bootstrap_groups({"a": result, "b": result}, seed=7, **options)
+        first, second = (optimal.bootstrap(result, seed=seed, **options) for seed in (7, 8))
+    assert both["a"].wild == "rademacher" and both["a"].seed == 7
+    np.testing.assert_array_equal(both["a"].thetas, first.thetas)
+    np.testing.assert_array_equal(both["b"].thetas, second.thetas)
+    assert not np.array_equal(both["a"].thetas, both["b"].thetas)
+
+
 @pytest.mark.slow
 def test_intervals_cover_the_truth_at_about_the_nominal_rate():
     # 20 data sets of 80 runs in 16 clusters (a cluster: runs sharing a log-loss offset of sd 1%, at any size; 0.3%
@@ -90,7 +108,6 @@ def test_intervals_cover_the_truth_at_about_the_nominal_rate():
 
 @pytest.mark.parametrize("argv, message", [
     (["--wild", "webb"], "--wild chooses the weights of a wild bootstrap: add --bootstrap N"),
-    (["--bootstrap", "8", "--wild", "webb", "--by", "g"], "--wild bootstraps one fit"),
     (["--robust", "asymmetric-huber:2"], "--robust: Objective.robust must be one of"),
 ])
 def test_cli_refuses_in_one_line(capsys, argv, message):
