@@ -2,8 +2,42 @@ import atexit
 import gc
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
+
+# The suite's time is XLA compiling (below), so the tests compile with two of XLA's CPU settings that only change how
+# long a compile takes: LLVM's optimisation off and XLA's older fusion code generator. Measured here (2 cores, under
+# load, tests/fitting/test_bootstrap.py and tests/cli/test_cli_decide.py in one process): 341 s of CPU with XLA's
+# defaults, 239 s with the older fusion code generator (the same numbers, bit for bit, on fits and bootstraps of
+# examples/runs.csv), 135 s with LLVM's optimisation also off (parameters move by at most 1e-8 relative: LLVM's
+# fused multiply-adds; every test's tolerance is wider). Users' processes keep XLA's defaults, and
+# tests/test_precision.py::test_default_compiler_settings_give_the_same_fit checks a fit under them. Set
+# OPTIMAL_TESTS_XLA_DEFAULTS=1 to run the suite with XLA's defaults. A JAX that no longer knows a setting would abort
+# on it, so they are used only when a short probe process starts with them; the user's own XLA_FLAGS are kept.
+TEST_XLA_FLAGS = ("--xla_cpu_use_fusion_emitters=false", "--xla_backend_optimization_level=0")
+USER_XLA_FLAGS = "OPTIMAL_TESTS_USER_XLA_FLAGS"  # XLA_FLAGS as the run found them, for tests that need XLA's defaults
+
+
+def _test_xla_flags(user):
+    """XLA_FLAGS for the tests: the user's ``user`` and ``TEST_XLA_FLAGS`` (those the user did not set), if a probe
+    process starts and computes with them; else ``user``."""
+    mine = [flag for flag in TEST_XLA_FLAGS if flag.split("=")[0] not in user]
+    flags = " ".join([user, *mine]).strip()
+    if not mine or os.environ.get("OPTIMAL_TESTS_XLA_DEFAULTS"):
+        return user
+    try:
+        probe = subprocess.run([sys.executable, "-c", "import jax.numpy as jnp; jnp.ones(2).sum().block_until_ready()"],
+                               env=dict(os.environ, XLA_FLAGS=flags), capture_output=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return user
+    return flags if probe.returncode == 0 else user
+
+
+if not os.environ.get("PYTEST_XDIST_WORKER"):  # the workers inherit what their controller chose
+    os.environ[USER_XLA_FLAGS] = os.environ.get("XLA_FLAGS", "")
+    os.environ["XLA_FLAGS"] = _test_xla_flags(os.environ[USER_XLA_FLAGS])
 
 import jax
 import pytest

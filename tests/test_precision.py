@@ -51,3 +51,32 @@ def test_import_and_calls_leave_jax_configuration_alone():
     assert result["fit_theta_dtype"] == "float64"
     assert result["boot_failed"] == 0
     assert result["grad_finite"]
+
+
+FIT_SCRIPT = textwrap.dedent(
+    """
+    import json, optimal
+    runs = optimal.synthetic_runs(n_runs=60, noise=0.01, seed=1)
+    fit = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
+    print(json.dumps({"params": {k: float(v) for k, v in fit.params.items()}, "objective": fit.objective}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_default_compiler_settings_give_the_same_fit():
+    """The suite compiles with its own XLA settings (tests/conftest.py: LLVM's optimisation off, the older fusion code
+    generator), users' processes with XLA's defaults: the same fit, one process under each, agrees to 1e-7 relative
+    (measured: 1e-8 at most, LLVM's fused multiply-adds; a fit's own convergence tolerance is far wider)."""
+    import os
+
+    def run(flags):
+        out = subprocess.run([sys.executable, "-c", FIT_SCRIPT], capture_output=True, text=True, timeout=600,
+                             env=dict(os.environ, XLA_FLAGS=flags))
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    tests, users = run(os.environ.get("XLA_FLAGS", "")), run(os.environ.get("OPTIMAL_TESTS_USER_XLA_FLAGS", ""))
+    for name, value in users["params"].items():
+        assert abs(tests["params"][name] / value - 1) < 1e-7, (name, tests["params"][name], value)
+    assert abs(tests["objective"] / users["objective"] - 1) < 1e-7
