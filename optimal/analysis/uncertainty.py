@@ -12,8 +12,9 @@ The strategy, for a fit ``result`` and the rows' cluster labels ``clusters`` (or
   joint fit, so that every group's draws come from the same resamples; each group's view is ``.group(label)``;
 * every group's own fit (``optimal.fit_groups``, a ``GroupFits``) without clusters: ``bootstrap_groups`` (every
   group's resamples as lanes of one program, a stratified bootstrap);
-* a ``GroupFits`` with clusters: one ``bootstrap(fit, groups=clusters of its rows)`` per group (``bootstrap_groups``
-  resamples rows, not clusters).
+* a ``GroupFits`` with clusters: one ``bootstrap(fit, groups=clusters of its rows, seed=group_seed(seed, g))`` per
+  group, the group at position g (``bootstrap_groups`` resamples rows, not clusters; a seed per group, so that groups
+  with as many clusters are not redrawn alike).
 """
 
 import dataclasses
@@ -23,7 +24,7 @@ import numpy as np
 from ..allocation.draws import bootstrap_to_dict
 from ..errors import OptimalError
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
-from ..fitting.bootstrap import BootstrapResult, bootstrap, bootstrap_groups
+from ..fitting.bootstrap import BootstrapResult, bootstrap, bootstrap_groups, group_seed
 from ..fitting.fit import FitResult
 from ..fitting.groups import GroupFits
 from .recommend import Recommendation, recommend
@@ -70,8 +71,10 @@ def bootstrap_fits(result, clusters=None, by=None, *, progress=None, **options):
         raise OptimalError("a cluster bootstrap of every group's own fit needs the rows' group labels (by) beside "
                            "their cluster labels, one of each per row")
     labels = np.asarray(by).astype(str)
-    return {label: bootstrap(part, groups=np.asarray(clusters)[labels == label], progress=show(label), **options)
-            for label, part in fits}, None
+    seed = options.pop("seed", 0)
+    return {label: bootstrap(part, groups=np.asarray(clusters)[labels == label], progress=show(label),
+                             seed=group_seed(seed, g), **options)
+            for g, (label, part) in enumerate(fits)}, None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -49,6 +49,12 @@ MAX_FAILED_SHARE = 0.01  # above this share of failed resamples, a ConvergenceWa
 WILD_MAX_BEYOND_DELTA = 0.5  # a wild bootstrap of a fit with more of its residuals beyond delta: a warning
 PARAMS = ("E", "A", "B", "alpha", "beta", "a", "b")
 MAX_SEED = 2**32 - 1  # jax.random.PRNGKey wraps larger (and negative) seeds when float64 is off
+
+
+def group_seed(seed, position):
+    """The seed of the group at ``position`` (0, 1, ...) when each group is bootstrapped on its own: ``seed`` moved by
+    the position (modulo 2**32), so that groups of equal size are not redrawn with the same rows or weights."""
+    return (int(seed) + int(position)) % (MAX_SEED + 1)
 MAX_RESAMPLES = 10**6  # hours of refits on a CPU; far past where percentile intervals stop moving
 
 
@@ -453,7 +459,7 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, refit=R
                 lambda done, total, g=g: progress(g * total + done, len(parts) * total))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # warned below, with the group's label
-                out[label] = bootstrap(part, n_resamples=n_resamples, seed=(seed + g) % (MAX_SEED + 1),
+                out[label] = bootstrap(part, n_resamples=n_resamples, seed=group_seed(seed, g),
                                        confidence=confidence, refit=refit, devices=devices, progress=shown, wild=wild)
             _warn_about(out[label], f"[group {label}] ")
         return GroupBootstraps(out)

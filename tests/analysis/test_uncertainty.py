@@ -70,8 +70,11 @@ def test_groups_own_fits_get_one_program_or_clusters_per_group(data):
     np.testing.assert_array_equal(boots["a"].thetas, direct["a"].thetas)
     clusters = np.arange(48) // 2 % 6  # 6 clusters in each group
     boots, _ = bootstrap_fits(own, clusters, labels, n_resamples=R, seed=2)
-    alone = optimal.bootstrap(own["b"], groups=clusters[labels == "b"], n_resamples=R, seed=2)
-    np.testing.assert_array_equal(boots["b"].thetas, alone.thetas)
+    # each group is its own cluster bootstrap, with a seed of its own (group_seed: seed + its position), so groups
+    # with as many clusters are not redrawn alike
+    for position, label in enumerate(["a", "b"]):
+        alone = optimal.bootstrap(own[label], groups=clusters[labels == label], n_resamples=R, seed=2 + position)
+        np.testing.assert_array_equal(boots[label].thetas, alone.thetas)
     with pytest.raises(OptimalError, match="needs the rows' group labels"):
         bootstrap_fits(own, clusters, None, n_resamples=R)
     with pytest.raises(OptimalError, match="a fit record holds one fit"):
