@@ -75,11 +75,18 @@ def epochs_of(n_tokens, values, kind):
     d = np.asarray(n_tokens, dtype=float)
     try:
         v = np.asarray(values, dtype=float).reshape(d.shape)
-    except (TypeError, ValueError):
-        return np.full(d.shape, np.nan)
+    except (TypeError, ValueError):  # text among the numbers: each cell on its own
+        v = np.array([_number(x) for x in np.asarray(values, dtype=object).reshape(-1)]).reshape(d.shape)
     good = np.isfinite(v) & (v > 0)
     safe = np.where(good, v, 1.0)
     return np.where(good, d / safe if kind == "unique_tokens" else safe, np.nan)
+
+
+def _number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return np.nan
 
 
 def repetition(n_tokens, columns: Mapping | None, law="chinchilla", weights=None) -> Repetition | None:
