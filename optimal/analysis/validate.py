@@ -69,7 +69,8 @@ to the noise-free losses leaves residuals of 0.1-0.3% RMS, a fifth of the noise 
 sets, no more than a right law's. So ``validate`` also reads the design: when the runs carry unique tokens or
 epochs (``columns``: ``unique_tokens``, ``U``, ``unique``, ``epochs``) and the law does not model repetition, runs
 with D > U make the validation misspecified by design, not by a test (``optimal.data.repetition``), and without
-``against`` the trend test is run against epochs. A Kaplan-form truth (misfit 0.4% RMS) is flagged by the curvature test in 14 of
+``against`` the trend test is run against epochs (measured: 100% of repeat-4 and repeat-40 sets flagged so, 0% of
+right-law sets whose U >= D). A Kaplan-form truth (misfit 0.4% RMS) is flagged by the curvature test in 14 of
 100 sets, a curved log-log term (0.3%) in 0. On Epoch AI's 240 Chinchilla rows the curvature test fires
 (33% explained against a median 0.7%; mostly a bend in ln(D / N)) where the held-out tests do not. ASSUMED: the residuals are exchangeable (iid in log loss): a study
 whose scatter grows with N, or whose runs share configs, can make the test fire too often.

@@ -363,7 +363,8 @@ def design_checked(result, columns):
         return result
     values = np.asarray(columns[found[0]], dtype=object)
     if values.shape != (result.n_rows,):
-        raise DataError(f"columns[{found[0]!r}] must have one value per run ({result.n_rows}), got shape {values.shape}")
+        raise DataError(f"columns[{found[0]!r}] must have one value per run ({result.n_rows}), got shape "
+                        f"{values.shape}")
     checked_ = repetition(result.data[1], columns, result.family, result.data[3])
     if checked_ is None:
         return result
