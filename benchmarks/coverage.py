@@ -179,8 +179,6 @@ def _validate_record(check):
                      trend_p=None if tested["trend"] is None else tested["trend"]["p"],
                      trend_slope=None if tested["trend"] is None else tested["trend"]["slope"],
                      simulations=tested["simulations"], simulations_failed=tested["n_failed"])
-    found.update(repeated_data=bool(check.repeated_data and check.repeated_data["flagged"]),
-                 misspecified=bool(check.misspecified))
     return found
 
 
@@ -222,7 +220,9 @@ def validate_only(seed, scenario, validate_resamples=0, simulations=None):
                                  simulations=simulations or LACK_OF_FIT_SIMULATIONS)
     return {"seed": int(seed), "scenario": scenario, "span_decades": float(span), "sigma": float(sigma),
             "max_epochs": None if epochs is None or scenario == "chinchilla" else float(np.max(epochs)),
-            "misfit_rms": noise_free, "validate": _validate_record(check)}
+            "misfit_rms": noise_free, "validate": {
+                **_validate_record(check), "misspecified": bool(check.misspecified),
+                "repeated_data": bool(check.repeated_data and check.repeated_data["flagged"])}}
 
 
 def one_set(seed, scenario, n_resamples, validate=True, validate_resamples=0):
