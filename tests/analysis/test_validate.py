@@ -333,6 +333,7 @@ def test_repeated_data_is_counted_as_misspecified_by_design():
     assert not fresh.misspecified and fresh.repeated_data["n_repeated"] == 0 and not fresh.warnings
 
 
+@pytest.mark.slow  # 100 simulated refits for the trend test: several seconds
 def test_trend_against_epochs_runs_by_itself_on_a_repeat_mixed_set():
     """Every run its own unique data (epochs 1-40) raising the loss 3% per e-fold of epochs, the unique_tokens
     column given and no against: the trend test runs against max(1, D / U) by itself (a note says so) and flags it.

@@ -290,6 +290,7 @@ def test_validate_against_a_column_and_its_json(capsys, files, tmp_path):
     assert_one_error(code, out, err, "--against is tested by the lack-of-fit test")
 
 
+@pytest.mark.slow  # 100 simulated refits for the trend test: several seconds
 def test_validate_reads_a_unique_tokens_column(capsys, files, tmp_path):
     """A unique_tokens column in the runs file: the design check makes the result misspecified (JSON
     "repeated_data", stderr) and the trend test runs against epochs without --against (a note says so); a cell that

@@ -49,12 +49,12 @@ def test_epochs_column_and_unique_tokens_first():
     assert (both.kind, both.n_repeated, both.max_epochs) == ("unique_tokens", 1, 2.0)
 
 
-@pytest.mark.parametrize("bad", [[1e9, 0.0, 1e9, 1e9], [1e9, -1.0, 1e9, 1e9], [1e9, np.nan, 1e9, 1e9],
-                                 ["1e9", "n/a", "1e9", "1e9"]])
-def test_bad_values_skip_the_check_with_a_note(bad):
-    found = repetition(D, {"unique_tokens": np.asarray(bad, dtype=object)})
-    assert found.warning is None and found.max_epochs is None
-    assert found.note.code == "repeated-data-unchecked" and "first at run 1" in found.note
+def test_bad_values_skip_the_check_with_a_note():
+    """0, a negative number, NaN or text: no warning, no error, a note naming the first such run."""
+    for bad in ([1e9, 0.0, 1e9, 1e9], [1e9, -1.0, 1e9, 1e9], [1e9, np.nan, 1e9, 1e9], ["1e9", "n/a", "1e9", "1e9"]):
+        found = repetition(D, {"unique_tokens": np.asarray(bad, dtype=object)})
+        assert found.warning is None and found.max_epochs is None, bad
+        assert found.note.code == "repeated-data-unchecked" and "first at run 1" in found.note, bad
 
 
 @pytest.fixture(scope="module")
