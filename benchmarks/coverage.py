@@ -40,8 +40,9 @@ Run (``nice``: the machine is shared; about 15 minutes per truth on 2 shared CPU
 
 Results and what they say: docs/coverage.md (benchmarks/results/coverage.md has the runs' machine and load).
 
-``--validate-only``: ``optimal.validate`` alone per set (no bootstrap, no coverage), with its lack-of-fit test and its
-trend test against epochs (``epochs_column``), and the noise-free misfit (``misfit``); the truths also include
+``--validate-only``: ``optimal.validate`` alone per set (no bootstrap, no coverage), with its lack-of-fit test, its
+trend test against epochs (``epochs_column``) and its repeated-data design check (the sets' ``unique_tokens``
+column, ``design_columns``), and the noise-free misfit (``misfit``); the truths also include
 ``MISSPEC_SCENARIOS``: repeat-mixed (each run its own unique data, epochs log-uniform from 1 to 40), kaplan (the
 ``kaplan2020`` preset) and curved (Epoch's law with alpha drifting by ``CURVE`` per e-fold of N). The coverage run
 leaves the lack-of-fit test out (``simulations=0``), so its records stay as they were. Results:
@@ -154,6 +155,20 @@ def epochs_column(scenario, d, unique):
     return np.maximum(1.0, d / unique)
 
 
+def design_columns(scenario, d, unique):
+    """What a set's runs file would say of its data, as ``validate``'s ``columns`` (and ``against``): a repeat
+    scenario's unique tokens per run (``unique_tokens``: validate's design check reads it and runs its trend test
+    against epochs max(1, D / U) by itself); for chinchilla ``unique_tokens`` = the largest D (no run repeats its
+    data: the check stays silent) and the placebo epochs under another name, tested with an explicit ``against``;
+    nothing for kaplan and curved."""
+    if scenario == "chinchilla":
+        return {"columns": {"unique_tokens": np.full(len(d), float(np.max(d))),
+                            "placebo_epochs": epochs_column(scenario, d, unique)}, "against": "placebo_epochs"}
+    if unique is None:
+        return {}
+    return {"columns": {"unique_tokens": np.broadcast_to(np.asarray(unique, float), np.shape(d)).copy()}}
+
+
 def _validate_record(check):
     """What a set's validation found: the held-out tests (the fold's flag and p-values) and the lack-of-fit tests."""
     m = check.folds[0].metrics
@@ -201,12 +216,13 @@ def validate_only(seed, scenario, validate_resamples=0, simulations=None):
         warnings.simplefilter("ignore")
         noise_free = misfit(n, d, log_loss)
         check = optimal.validate(n, d, loss, largest=HOLD_OUT, n_resamples=validate_resamples, seed=seed,
-                                 columns=None if epochs is None else {"epochs": epochs},
-                                 against=None if epochs is None else "epochs",
+                                 **design_columns(scenario, d, unique),
                                  simulations=simulations or LACK_OF_FIT_SIMULATIONS)
     return {"seed": int(seed), "scenario": scenario, "span_decades": float(span), "sigma": float(sigma),
             "max_epochs": None if epochs is None or scenario == "chinchilla" else float(np.max(epochs)),
-            "misfit_rms": noise_free, "validate": _validate_record(check)}
+            "misfit_rms": noise_free, "validate": {
+                **_validate_record(check), "misspecified": bool(check.misspecified),
+                "repeated_data": bool(check.repeated_data and check.repeated_data["flagged"])}}
 
 
 def one_set(seed, scenario, n_resamples, validate=True, validate_resamples=0):
@@ -352,10 +368,12 @@ def misspec_summary(records):
         trend = [v["trend_p"] is not None and v["trend_p"] < LACK_OF_FIT_SIGNIFICANCE for v in rows]
         with_trend = [v["trend_p"] < LACK_OF_FIT_SIGNIFICANCE for v in rows if v["trend_p"] is not None]
         held = [v["flagged"] for v in rows]
+        design = [v.get("repeated_data", False) for v in rows]  # records made before the design check: False
         out[scenario] = {"n_sets": len(rows), "held_out": rate(held), "curvature": rate(curvature),
                          "trend": rate(with_trend) if with_trend else None, "n_trend": len(with_trend),
                          "lack_of_fit": rate(np.logical_or(curvature, trend)),
-                         "any": rate(np.logical_or.reduce([held, curvature, trend])),
+                         "repeated_data": rate(design), "tests": rate(np.logical_or.reduce([held, curvature, trend])),
+                         "any": rate(np.logical_or.reduce([held, curvature, trend, design])),
                          "misfit": [float(np.median([r["misfit_rms"] for r in mine])),
                                     float(np.median([r["misfit_rms"] / r["sigma"] for r in mine]))],
                          "simulations_failed": int(sum(v["simulations_failed"] for v in rows)),
@@ -366,13 +384,15 @@ def misspec_summary(records):
 def misspec_table(summary):
     """The validate-only rates, a Markdown table."""
     head = ["truth", "sets", "noise-free misfit RMS (/ noise sd)", "held-out tests", "lack of fit (curvature)",
-            "trend with epochs", "curvature or trend", "any test", "refits failed"]
+            "trend with epochs", "curvature or trend", "any test", "repeated data (design check)",
+            "validate flags (misspecified)", "refits failed"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for scenario, s in summary.items():
         trend = "n/a" if s["trend"] is None else _cell(s["trend"]) + "%"
         lines.append(f"| {scenario} | {s['n_sets']} | {100 * s['misfit'][0]:.2f}% ({s['misfit'][1]:.2f}) | "
                      f"{_cell(s['held_out'])}% | {_cell(s['curvature'])}% | {trend} | "
-                     f"{_cell(s['lack_of_fit'])}% | {_cell(s['any'])}% | {s['simulations_failed']} of "
+                     f"{_cell(s['lack_of_fit'])}% | {_cell(s['tests'])}% | {_cell(s['repeated_data'])}% | "
+                     f"{_cell(s['any'])}% | {s['simulations_failed']} of "
                      f"{s['simulations']} |")
     return "\n".join(lines)
 
@@ -421,9 +441,13 @@ def misspec_report(summary, runs):
         f"1-2% noise), fitted with Chinchilla. Held-out tests: the {HOLD_OUT} largest-compute runs held out "
         f"(coverage and bias at {SIGNIFICANCE:g}, scale at {SCALE_SIGNIFICANCE:g}; linearised intervals unless the command "
         "says --validate-resamples). Lack of fit: "
-        f"all runs fitted, the curvature test and the trend test against epochs (repeat scenarios: max(1, D / U); "
-        f"chinchilla: the epochs repeat-40 would have, a placebo the loss does not depend on; kaplan and curved: "
-        f"none), each at {LACK_OF_FIT_SIGNIFICANCE:g}. Cells: share of sets flagged, % ± binomial standard error. "
+        f"all runs fitted, the curvature test and the trend test against epochs (repeat scenarios: max(1, D / U), "
+        f"run by validate itself from the sets' unique_tokens column; chinchilla: the epochs repeat-40 would have, a "
+        f"placebo the loss does not depend on, given as against; kaplan and curved: none), each at "
+        f"{LACK_OF_FIT_SIGNIFICANCE:g}. Repeated data: validate's design check (not a test) on the sets' "
+        f"unique_tokens column (repeat scenarios: their U; chinchilla: U = the largest D, so no run repeats; kaplan "
+        f"and curved: no column); validate flags: any test or the design check (Validation.misspecified). "
+        "Cells: share of sets flagged, % ± binomial standard error. "
         "Noise-free misfit: the median over sets of the RMS log-loss residual of the least-squares Chinchilla fit to "
         "the truth's noise-free losses (and of its ratio to the set's noise sd): what no fit of this form takes up.",
         "", misspec_table(summary), ""])

@@ -66,7 +66,11 @@ design above): the right law is flagged in 0 of 100 sets by the curvature test a
 40 epochs) is flagged by the trend test in 100 of 100; but with one unique-data budget per set (repeat-4,
 repeat-40) the repetition bends the loss in D alone, which the law's B / D^beta takes up: the best Chinchilla fit
 to the noise-free losses leaves residuals of 0.1-0.3% RMS, a fifth of the noise or less, and the tests flag 1-3% of
-sets, no more than a right law's. A Kaplan-form truth (misfit 0.4% RMS) is flagged by the curvature test in 14 of
+sets, no more than a right law's. So ``validate`` also reads the design: when the runs carry unique tokens or
+epochs (``columns``: ``unique_tokens``, ``U``, ``unique``, ``epochs``) and the law does not model repetition, runs
+with D > U make the validation misspecified by design, not by a test (``optimal.data.repetition``), and without
+``against`` the trend test is run against epochs (measured: 100% of repeat-4 and repeat-40 sets flagged so, 0% of
+right-law sets whose U >= D). A Kaplan-form truth (misfit 0.4% RMS) is flagged by the curvature test in 14 of
 100 sets, a curved log-log term (0.3%) in 0. On Epoch AI's 240 Chinchilla rows the curvature test fires
 (33% explained against a median 0.7%; mostly a bend in ln(D / N)) where the held-out tests do not. ASSUMED: the residuals are exchangeable (iid in log loss): a study
 whose scatter grows with N, or whose runs share configs, can make the test fire too often.
@@ -110,6 +114,7 @@ from .._util.results import Issue, Judged, Status, issues
 from .._util.text import format_table
 from ..fitting.groups import _ByGroup, combined_status
 from ..data.groups import encode_groups
+from ..data.repetition import epochs_of, repetition
 
 SIGNIFICANCE = 0.01  # the level of the coverage and bias tests: a right law is flagged by one of them in ~2% of folds
 SCALE_SIGNIFICANCE = 0.001  # the scale test's level: at 0.01 it fired on 5 of 60 right-law sets (module docstring)
@@ -207,8 +212,9 @@ class Validation(Judged):
     """What ``validate`` found: ``mode`` ("holdout", "largest" or "rolling"), ``folds`` (one ``Fold`` per fit),
     ``confidence`` (the intervals' level), ``warnings`` (every fold's misspecification messages, each with its
     fold's label, and the lack-of-fit test's), ``notes`` (what the caller should know: cut-offs left out, the
-    interval method, a lack-of-fit test left out) and ``lack_of_fit`` (``lack_of_fit``'s dict for the law fitted to
-    every run, or None when not run)."""
+    interval method, a lack-of-fit test left out), ``lack_of_fit`` (``lack_of_fit``'s dict for the law fitted to
+    every run, or None when not run) and ``repeated_data`` (the design check, ``optimal.data.repetition``'s
+    ``Repetition.to_dict()``, or None: no unique-tokens or epochs column, or a law that models repetition)."""
 
     mode: str
     folds: tuple
@@ -216,6 +222,7 @@ class Validation(Judged):
     warnings: tuple
     notes: tuple = ()
     lack_of_fit: dict | None = None
+    repeated_data: dict | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "warnings", issues(self.warnings, "misspecified"))
@@ -228,17 +235,20 @@ class Validation(Judged):
 
     @property
     def misspecified(self) -> bool:
-        """Whether any fold's held-out errors exceed what its intervals allow."""
-        return any(f.metrics["flagged"] for f in self.folds) or bool(self.lack_of_fit and self.lack_of_fit["flagged"])
+        """Whether any fold's held-out errors exceed what its intervals allow, the lack-of-fit test flags the law, or
+        the runs repeat their data and the law does not model it (the design check: known without a test)."""
+        return (any(f.metrics["flagged"] for f in self.folds) or bool(self.lack_of_fit and self.lack_of_fit["flagged"])
+                or bool(self.repeated_data and self.repeated_data["flagged"]))
 
     def to_dict(self) -> dict:
         """The JSON: mode, confidence, significance, misspecified, notes, warnings, ``folds`` (each with label,
-        cutoff, n_fit, n_held_out, method, residual_scale, fit, bootstrap, metrics, warnings and runs) and
-        ``lack_of_fit`` (``lack_of_fit``'s dict, or null when not run)."""
+        cutoff, n_fit, n_held_out, method, residual_scale, fit, bootstrap, metrics, warnings and runs),
+        ``lack_of_fit`` (``lack_of_fit``'s dict, or null when not run) and ``repeated_data`` (the design check's dict,
+        or null)."""
         return {"mode": self.mode, "confidence": self.confidence, "significance": SIGNIFICANCE,
                 "misspecified": self.misspecified, "notes": list(self.notes), "warnings": list(self.warnings),
                 "folds": [f.to_dict() for f in self.folds], "lack_of_fit": self.lack_of_fit,
-                "status": self.status.label}
+                "repeated_data": self.repeated_data, "status": self.status.label}
 
     def summary(self) -> str:
         """The text ``optimal validate`` prints: per fold its errors and tests (and, for one fold, a table of the
@@ -274,6 +284,13 @@ class Validation(Judged):
                                         "in PI", "C vs fit (dec)"], run_rows))
         if report.lack_of_fit is not None:
             lines += ["", lack_of_fit_text(report.lack_of_fit)]
+        if report.repeated_data is not None and report.repeated_data["max_epochs"] is not None:
+            found = report.repeated_data
+            lines += ["", f"repeated data (from the column {found['column']!r}, not a test): "
+                          + (f"{found['n_repeated']} of {found['n_runs']} runs repeat their data, up to "
+                             f"{found['max_epochs']:.3g} epochs, and the law counts every repeated token as new: "
+                             "MISSPECIFIED by design" if found["flagged"] else
+                             f"no run repeats its data (at most {found['max_epochs']:.3g} epochs)")]
         return "\n".join(lines)
 
 
@@ -615,7 +632,11 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
         a number of such cut-offs, or the cut-offs themselves (FLOPs). Each fold fits the runs of compute below
         its cut-off and predicts every run at or above it. Give exactly one of holdout, largest and rolling.
       compute: each run's training compute (FLOPs), (n,); default k N D with k = ``flops_per_param_token``.
-      columns: ``{name: (n,) values}`` more columns a holdout expression can name (text or numbers).
+      columns: ``{name: (n,) values}`` more columns a holdout expression can name (text or numbers). One named
+        ``unique_tokens``, ``U`` or ``unique`` (or ``epochs``) is checked against the design when the law does not
+        model repetition (``optimal.data.repetition``): runs that repeat their data make the validation
+        ``misspecified`` (a warning coded "repeated-data"; ``repeated_data`` in the result), and, without
+        ``against``, the trend test is run against epochs max(1, D / U) (a note says so).
       law, covariates ({name: (n,)}), fix, tie, objective (an ``Objective``), search (a ``Search``), solver (a
         ``Solver``), dtype: passed to ``optimal.fit`` for every fold.
       n_resamples: bootstrap resamples per fold (0: the linearised interval, rougher); seed, max_iter: the
@@ -626,7 +647,7 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
         0: no such test; else at least 100, so that P can fall below ``LACK_OF_FIT_SIGNIFICANCE``).
       against: a column the law does not read, named as a holdout names one (``N``, ``D``, ``C``, ``loss`` or one
         of ``columns``; numbers): the lack-of-fit test also asks whether the residuals trend with it (its log
-        when positive), e.g. epochs D / U when data repeat.
+        when positive), e.g. epochs D / U when data repeat. Given, it replaces the automatic trend against epochs.
 
     Returns:
       A ``Validation``.
@@ -667,6 +688,11 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
     trend_column = _against(against, quantities, columns, n)
     if trend_column is not None and not simulations:
         raise DataError("against is tested by the lack-of-fit test: give simulations (at least 100), not 0")
+    design = repetition(runs.n_tokens, columns, fam, runs.weights)
+    if design is not None and design.note is not None:
+        notes.append(design.note)
+    elif design is not None and against is None and simulations:
+        trend_column = _epochs_trend(design, runs.n_tokens, columns, notes)
     if chosen[0] == "holdout":
         held = _holdout_mask(holdout, quantities, columns, n)
         label = holdout if isinstance(holdout, str) else holdout.expression if isinstance(holdout, Where) else "mask"
@@ -710,7 +736,22 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
                         fix=fix, tie=tie, **settings)
         tested = lack_of_fit(every, trend_column, simulations=simulations, seed=seed, max_iter=max_iter)
         found += tuple(lack_of_fit_messages(tested))
-    return Validation(chosen[0], tuple(folds), float(confidence), found, tuple(notes), tested)
+    if design is not None and design.warning is not None:
+        found += (design.warning,)
+    return Validation(chosen[0], tuple(folds), float(confidence), found, tuple(notes), tested,
+                      None if design is None else design.to_dict())
+
+
+def _epochs_trend(design, n_tokens, columns, notes):
+    """The trend test's column when the runs carry unique tokens or epochs and no ``against`` was given:
+    ``("epochs", max(1, epochs) (n,))``, with a note saying so; None when no run repeats its data."""
+    epochs = epochs_of(n_tokens, columns[design.column], design.kind)
+    epochs = np.where(np.isfinite(epochs), np.maximum(1.0, epochs), 1.0)  # a run left out (weight 0) may lack it
+    if np.ptp(epochs) == 0:
+        return None
+    notes.append(f"the trend test was run against epochs = max(1, {design.epochs_label}) (the runs carry "
+                 f"{design.column!r}; no against given)")
+    return "epochs", epochs
 
 
 def _fold(runs, held, label, cutoff, compute, covariates, law, fix, tie, n_free, n_resamples, seed, confidence,

@@ -14,6 +14,7 @@ from optimal.allocation.draws import bootstrap_to_dict
 from optimal.analysis.uncertainty import fit_report
 from optimal.errors import DataError, OptimalError, OutputError, check_confidence, check_count
 from optimal.data.readers import read_runs_with_columns
+from optimal.data.repetition import RECOGNISED
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.fitting.resample import WILD_WEIGHTS
 from optimal.fitting.fit import MAX_ITER, check_constraints
@@ -190,8 +191,9 @@ def _check_args(args):
 
 
 def _read_runs(args):
-    """The runs, the covariates ``{name: (n,)}`` read from the columns --covariate names, and the --by labels
-    (or None), all for the same rows; and what each --where filter kept (``[{"where", "kept", "of"}]``)."""
+    """The runs, the covariates ``{name: (n,)}`` read from the columns --covariate names, the --by labels
+    (or None) and the unique-tokens or epochs columns the file has (``optimal.data.repetition``), all for the same
+    rows; and what each --where filter kept (``[{"where", "kept", "of"}]``)."""
     covariate_cols = named_once(args.covariate, "--covariate")
     runs, columns, selection = read_runs_with_columns(
         args.runs, numbers={f"covariate {name}": column for name, column in covariate_cols.items()},
@@ -199,9 +201,10 @@ def _read_runs(args):
         flops_col=args.flops_col, loss_col=args.loss_col, group_col=args.cluster_col, weight_col=args.weight_col,
         flops_per_param_token=k_or_default(args), drop_highest_loss=args.drop_highest_loss, where=args.where,
         n_free=free_count(FAMILIES[args.law], named_once(args.fix, "--fix"), args.tie or ()), return_selection=True,
-    )
+        optional=RECOGNISED)
     covariates = {name: columns[f"covariate {name}"] for name in covariate_cols}
-    return runs, covariates, columns.get("--by"), [kept._asdict() for kept in selection]
+    design = {k: v for k, v in columns.items() if k.casefold() in {name.casefold() for name in RECOGNISED}}
+    return runs, covariates, columns.get("--by"), [kept._asdict() for kept in selection], design
 
 
 def _warn_if_few_draws(boot):
@@ -229,7 +232,7 @@ def run(args):
     if old_meaning:
         warn("--max-iter sets each fit's polish budget (it set the bootstrap's before); the bootstrap's refits use "
              f"--bootstrap-max-iter (default {common.BOOTSTRAP_MAX_ITER})")
-    runs, covariates, by, selection = _read_runs(args)
+    runs, covariates, by, selection, design = _read_runs(args)
     if args.sweep:
         common.report_selection(selection)
         return _sweep(args, runs, covariates, fixed, by)
@@ -245,7 +248,7 @@ def run(args):
         options = dict(law=args.law, covariates=covariates or None, fix=fixed or None, tie=args.tie or (),
                        objective=optimal.Objective(robust=args.robust, delta=args.delta),
                        search=optimal.Search(starts=args.starts, n_polish=n_polish, n_samples=args.n_samples),
-                       solver=optimal.Solver(max_iter=args.max_iter), dtype=dtype)
+                       solver=optimal.Solver(max_iter=args.max_iter), dtype=dtype, columns=design or None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the result carries its warnings; they are printed below
             if by is not None and not joint:  # every group on its own: a GroupFits

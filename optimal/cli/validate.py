@@ -11,6 +11,7 @@ from optimal.analysis.validate import LACK_OF_FIT_SIGNIFICANCE, LACK_OF_FIT_SIMU
 from optimal.errors import OptimalError, check_confidence, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.data.readers import read_runs_with_columns
+from optimal.data.repetition import RECOGNISED
 from optimal.data.where import parse_where
 from optimal.laws import FAMILIES
 from optimal.cli import common
@@ -36,6 +37,11 @@ positive: "residuals trend with COLUMN"); the share of their variance explained 
 refitted, each test flagged at P < {LACK_OF_FIT_SIGNIFICANCE:g}. --against is for a column that plausibly matters
 but the law does not read: epochs D / U when data repeat, say. Measured power: docs/coverage.md.
 
+Repeated data (a design check, not a test): when the file has a column unique_tokens, U or unique (or epochs) and
+the law does not model repetition (every law but data-constrained), runs with D > U make the result "misspecified"
+(warning "repeated-data": how many runs, up to how many epochs, the fix), and without --against the trend test is
+run against epochs max(1, D / U) (a note says so). A value that is not a positive number skips the check (a note).
+
 JSON (--json): {{"schema": "optimal.validate/1", "law" ({{"family", "params"}}: the one fold's fitted law, or
 "params" by fold label), "mode", "confidence", "significance", "misspecified", "notes", "warnings", "folds": [{{"label",
 "cutoff", "n_fit", "n_held_out", "method" ("bootstrap" or "linearised"), "residual_scale", "fit": {{"law",
@@ -46,7 +52,8 @@ JSON (--json): {{"schema": "optimal.validate/1", "law" ({{"family", "params"}}: 
 "in_mean_interval", "in_prediction_interval", "extrapolation": {{"compute_decades", "N_decades_outside",
 "D_decades_outside"}}}}]}}], "lack_of_fit" (null, or {{"n_rows", "simulations", "n_failed", "significance",
 "curvature": {{"basis", "explained", "expected", "p", "flagged"}}, "trend" (null, or as curvature with "column",
-"log", "slope"), "flagged"}})}}; with --where, "rows_selected" as fit gives it. With --by: {{"schema", "law" ({{"family",
+"log", "slope"), "flagged"}}), "repeated_data" (null, or {{"column", "kind", "n_runs", "n_repeated", "max_epochs",
+"flagged", "note"}})}}; with --where, "rows_selected" as fit gives it. With --by: {{"schema", "law" ({{"family",
 "params" by group, each as above}}), "status", "groups": [{{"group": label, "mode", ..., "folds": [...]}}: one object
 as above per group, in sorted label order]}}.
 
@@ -165,9 +172,12 @@ def _read(args):
         args.runs, numbers=numbers, labels=labels, params_col=args.params_col, tokens_col=args.tokens_col,
         flops_col=args.flops_col, loss_col=args.loss_col, group_col=args.cluster_col, weight_col=args.weight_col,
         flops_per_param_token=common.k_or_default(args), drop_highest_loss=args.drop_highest_loss, where=args.where,
-        n_free=0, return_selection=True)
+        n_free=0, return_selection=True, optional=RECOGNISED)
     covariates = {name: columns[f"covariate {name}"] for name in covariate_cols}
-    extra = {} if holdout_column is None else {holdout_column: columns[f"the holdout {args.holdout!r}"]}
+    # the unique-tokens or epochs column the file has: validate's design check and its automatic trend test
+    extra = {k: v for k, v in columns.items() if k.casefold() in {name.casefold() for name in RECOGNISED}}
+    if holdout_column is not None:
+        extra[holdout_column] = columns[f"the holdout {args.holdout!r}"]
     if against:
         extra[args.against] = columns["--against"]
     compute = columns.get("C")

@@ -107,6 +107,7 @@ def read_runs_with_columns(
     n_free: int = 5,
     where: "str | Where | Sequence[str | Where] | None" = None,
     return_selection: bool = False,
+    optional: Sequence[str] = (),
 ) -> tuple:
     """``read_runs_csv``, and more columns of the same rows: per-run covariates, group labels.
 
@@ -115,6 +116,8 @@ def read_runs_with_columns(
       numbers: ``{key: column}`` columns to read as finite numbers (a covariate such as unique tokens, say).
       labels: ``{key: column}`` columns to read as non-empty text labels (a group of runs, say).
       return_selection: also return what each ``where`` filter did.
+      optional: column names read as numbers when the file has them (under the file's name for them), left out
+        when it does not; a cell that is not a number is NaN (the caller decides: ``optimal.data.repetition``).
 
     Returns:
       ``(runs, columns)``: the ``Runs``, and ``{key: (n,) array}`` for the same kept rows (after ``where`` and
@@ -136,7 +139,7 @@ def read_runs_with_columns(
     runs, columns, selection = _runs_from_table(
         table, source, numbers, labels, filters, params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
         loss_col=loss_col, group_col=group_col, weight_col=weight_col, flops_per_param_token=flops_per_param_token,
-        drop_highest_loss=drop_highest_loss, n_free=n_free)
+        drop_highest_loss=drop_highest_loss, n_free=n_free, optional=optional)
     return (runs, columns, selection) if return_selection else (runs, columns)
 
 
@@ -203,7 +206,7 @@ def _column_options(params_col, tokens_col, flops_col, loss_col, group_col, weig
 
 
 def _runs_from_table(table, source, numbers, labels, filters, *, params_col, tokens_col, flops_col, loss_col,
-                     group_col, weight_col, flops_per_param_token, drop_highest_loss, n_free):
+                     group_col, weight_col, flops_per_param_token, drop_highest_loss, n_free, optional=()):
     """The readers' common part: choose the rows (``filters``), then read and check the columns of those rows."""
     header = table.header
     wanted = {  # key -> (column name, the argument that names it)
@@ -223,6 +226,9 @@ def _runs_from_table(table, source, numbers, labels, filters, *, params_col, tok
     }
     extra_index = {key: _find_column(header, column, None, source, purpose=key)
                    for key, column in {**(numbers or {}), **(labels or {})}.items()}
+    folded = [h.strip().casefold() for h in header]
+    optional_index = {header[folded.index(name.strip().casefold())].strip(): folded.index(name.strip().casefold())
+                      for name in optional if folded.count(name.strip().casefold()) == 1}
     rows, selection = _select_rows(table, filters, source)
     if len(rows) > MAX_RUNS:
         raise DataError(f"{source}: {len(rows):,} rows, more than the {MAX_RUNS:,} (MAX_RUNS) training runs a runs file "
@@ -243,6 +249,9 @@ def _runs_from_table(table, source, numbers, labels, filters, *, params_col, tok
         else:
             extra[key] = _parse_numbers(cells(j), shown, row, source)
             check_finite_column(extra[key], shown, row, source)
+    for key, j in optional_index.items():
+        if key not in extra:
+            extra[key] = np.array([_number_or_nan(cell) for cell in cells(j)], dtype=float)
     columns = {
         key: (_parse_labels if key == "groups" else _parse_numbers)(cells(j), name[key], row, source)
         for key, j in index.items()
@@ -482,6 +491,13 @@ def _parse_numbers(cells, name, row, source):
                 f"{source}: column {name!r}, {row(i)}: {cell!r} is not a number; correct or remove the row"
             ) from None
     return values
+
+
+def _number_or_nan(cell):
+    try:
+        return float(cell.strip())
+    except (AttributeError, TypeError, ValueError):
+        return np.nan
 
 
 def _parse_labels(cells, name, row, source):

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..data.groups import encode_groups
+from ..data.repetition import find_column, repetition
 from ..data.runs import Runs, validate_runs
 from .diagnostics import identifiability, plausibility, scaled_condition, singular_curvature
 from .profile import profile
@@ -110,6 +111,8 @@ class FitResult(Judged):
         found += [Issue("tied", f"{a} held equal to {b}") for a, b in self.tied]
         if self.shared:
             found.append(Issue("shared", "common to every group: " + ", ".join(self.shared)))
+        if (self.diagnostics.get("repeated_data") or {}).get("note"):
+            found.append(Issue("repeated-data-unchecked", self.diagnostics["repeated_data"]["note"]))
         return tuple(found)
 
     @property
@@ -243,6 +246,7 @@ class FitResult(Judged):
                     a = values["beta"] / (values["alpha"] + values["beta"])
                     lines.append(f"  allocation exponents (Chinchilla part): N* ~ C^{a:.4f}, D* ~ C^{1 - a:.4f}")
         lines += [f"  warning: {w}" for w in self.warnings]
+        lines += [f"  note: {n}" for n in self.notes if n.code == "repeated-data-unchecked"]
         return "\n".join(lines)
 
     def refit(self):
@@ -254,7 +258,7 @@ class FitResult(Judged):
 
 @float64_scope
 def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=None, fix=None, tie=(), groups=None,
-        shared=(), objective=Objective(), search=Search(), solver=Solver(), dtype=None, **unknown):
+        shared=(), objective=Objective(), search=Search(), solver=Solver(), dtype=None, columns=None, **unknown):
     """Fit a law to training runs.
 
     Args:
@@ -272,6 +276,9 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
         Chinchilla's "hoffmann", or an array (S, F) of free vectors; ``grid_size``, ``n_polish``, ``n_samples``).
       solver: how each start is polished, a ``Solver`` (``max_iter``, ``xtol``).
       dtype: float64 (default) or float32.
+      columns: ``{name: (n,)}`` other per-run columns the law does not read. One named ``unique_tokens``, ``U`` or
+        ``unique`` (or ``epochs``) is checked against the design (``optimal.data.repetition``): when runs repeat their
+        data and the law does not model it, a warning coded "repeated-data" and ``diagnostics["repeated_data"]``.
 
     Every problem takes one pipeline (``optimal.fitting.problem``, ``optimal.fitting.screen``, one solver); a family's
     capabilities (Chinchilla's hand-derived Hessian and exponent-grid screen) make it faster where they apply.
@@ -310,19 +317,23 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
     # enough rows for the free coefficients (after fix, tie and shared: a joint fit's every group's own)
     validate_runs(*runs[:4], n_free=free_count(fam, fix, tie, shared, None if groups is None else labels))
     if groups is None:
-        return fit_masked(fam, runs, covariates, fix, tie, [np.ones(len(runs.loss), bool)], *settings)[0]
-    return _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, *settings)
+        result = fit_masked(fam, runs, covariates, fix, tie, [np.ones(len(runs.loss), bool)], *settings)[0]
+    else:
+        result = _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, *settings)
+    return design_checked(result, columns)
 
 
 @float64_scope
 def fit_groups(n_params, n_tokens, loss, weights=None, *, groups, law="chinchilla", covariates=None, fix=None, tie=(),
-               objective=Objective(), search=Search(), solver=Solver(), dtype=None, **unknown) -> GroupFits:
+               objective=Objective(), search=Search(), solver=Solver(), dtype=None, columns=None,
+               **unknown) -> GroupFits:
     """Fit every group of runs on its own: ``groups`` (n,) labels (any text; sorted), the other arguments as in
     ``fit`` (one law, constraints and settings for every group). Every group's starts are lanes of one compiled
     polish, and each group's fit equals ``fit`` of its rows alone.
 
     Returns a ``GroupFits``: ``{label: FitResult}`` (a read-only mapping, labels sorted) with the result protocol;
     ``bootstrap_groups`` takes it. (One joint fit with parameters common to every group: ``fit(groups=, shared=)``.)
+    ``columns`` (n,) each, as in ``fit``: each group's rows checked on their own.
     """
     refuse_unknown("fit_groups", unknown)
     dtype = resolve_dtype(dtype)
@@ -338,7 +349,31 @@ def fit_groups(n_params, n_tokens, loss, weights=None, *, groups, law="chinchill
     for g, label in enumerate(labels):  # every group on its own, all of them lanes of one compiled polish
         validate_runs(*(np.asarray(x)[ids == g] for x in runs[:4]), n_free=n_free, source=f"group {label}")
     fits = fit_masked(fam, runs, covariates, fix, tie, [ids == g for g in range(len(labels))], *settings)
+    if columns:
+        fits = [design_checked(f, {k: np.asarray(v)[ids == g] for k, v in columns.items()}) for g, f in enumerate(fits)]
     return GroupFits(zip(labels, fits))
+
+
+def design_checked(result, columns):
+    """``result`` with the repeated-data design check (``optimal.data.repetition``) on its rows and ``columns``
+    (``{name: (n,)}``): ``diagnostics["repeated_data"]`` and, when runs repeat their data and the law does not model
+    it, a warning coded "repeated-data"; ``result`` itself when there is no recognised column."""
+    found = find_column(columns)
+    if found is None:
+        return result
+    values = np.asarray(columns[found[0]], dtype=object)
+    if values.shape != (result.n_rows,):
+        raise DataError(f"columns[{found[0]!r}] must have one value per run ({result.n_rows}), got shape "
+                        f"{values.shape}")
+    checked_ = repetition(result.data[1], columns, result.family, result.data[3])
+    if checked_ is None:
+        return result
+    diagnostics = dict(result.diagnostics, repeated_data=checked_.to_dict())
+    extra = ()
+    if checked_.warning is not None:
+        warn(str(checked_.warning))
+        extra = (checked_.warning,)
+    return dataclasses.replace(result, diagnostics=diagnostics, warnings=result.warnings + extra)
 
 
 def check_covariates(fam, covariates, n_rows):

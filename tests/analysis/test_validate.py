@@ -313,3 +313,40 @@ def test_lack_of_fit_bad_requests_are_named():
         optimal.validate(*args, largest=3, simulations=50)
     with pytest.raises(optimal.DataError, match="give simulations"):
         optimal.validate(*args, largest=3, columns={"e": np.arange(1.0, N_RUNS + 1)}, against="e", simulations=0)
+
+
+def test_repeated_data_is_counted_as_misspecified_by_design():
+    """Right-law runs whose unique_tokens column says the 20 runs with the most tokens repeat their data: the
+    losses cannot show it (they are unchanged), the design check does: misspecified, its warning and JSON key, the
+    folds unflagged. U >= D on every run: checked and silent. A law that reads U: no check."""
+    runs = _runs(4)
+    u = np.full(N_RUNS, np.sort(runs.n_tokens)[-21])
+    report = optimal.validate(runs.n_params, runs.n_tokens, runs.loss, largest=10, columns={"unique_tokens": u},
+                              simulations=0)
+    assert not report.folds[0].metrics["flagged"] and report.misspecified
+    assert [w.code for w in report.warnings] == ["repeated-data"] and "20 of 120 runs" in report.warnings[0]
+    found = report.to_dict()["repeated_data"]
+    assert found["flagged"] and found["n_repeated"] == 20 and found["column"] == "unique_tokens"
+    assert "MISSPECIFIED by design" in report.summary()
+    fresh = optimal.validate(runs.n_params, runs.n_tokens, runs.loss, largest=10,
+                             columns={"unique_tokens": runs.n_tokens * 2}, simulations=0)
+    assert not fresh.misspecified and fresh.repeated_data["n_repeated"] == 0 and not fresh.warnings
+
+
+@pytest.mark.slow  # 100 simulated refits for the trend test: several seconds
+def test_trend_against_epochs_runs_by_itself_on_a_repeat_mixed_set():
+    """Every run its own unique data (epochs 1-40) raising the loss 3% per e-fold of epochs, the unique_tokens
+    column given and no against: the trend test runs against max(1, D / U) by itself (a note says so) and flags it.
+    An explicit against still tests the column it names."""
+    runs = _runs(2)
+    epochs = np.exp(np.random.default_rng(5).uniform(0, np.log(40), N_RUNS))
+    raised = runs.loss * np.exp(0.03 * np.log(epochs))
+    columns = {"unique_tokens": runs.n_tokens / epochs, "noise": np.random.default_rng(6).uniform(1, 2, N_RUNS)}
+    report = optimal.validate(runs.n_params, runs.n_tokens, raised, largest=10, columns=columns, simulations=100)
+    trend = report.lack_of_fit["trend"]
+    assert trend["column"] == "epochs" and trend["flagged"] and 0.02 < trend["slope"] < 0.04
+    assert any("trend test was run against epochs = max(1, D / unique_tokens)" in n for n in report.notes)
+    named = optimal.validate(runs.n_params, runs.n_tokens, raised, largest=10, columns=columns, against="noise",
+                             simulations=100)
+    assert named.lack_of_fit["trend"]["column"] == "noise"
+    assert not any("trend test was run" in n for n in named.notes)

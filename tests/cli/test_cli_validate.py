@@ -288,3 +288,36 @@ def test_validate_against_a_column_and_its_json(capsys, files, tmp_path):
     assert_one_error(code, out, err, "nope")
     code, out, err = run(capsys, ["validate", csv, "--holdout-largest", 5, "--against", "epochs", "--simulations", 0])
     assert_one_error(code, out, err, "--against is tested by the lack-of-fit test")
+
+
+@pytest.mark.slow  # 100 simulated refits for the trend test: several seconds
+def test_validate_reads_a_unique_tokens_column(capsys, files, tmp_path):
+    """A unique_tokens column in the runs file: the design check makes the result misspecified (JSON
+    "repeated_data", stderr) and the trend test runs against epochs without --against (a note says so); a cell that
+    is not a number skips the check with a note; a law that reads U refuses it as one error line."""
+    runs = files["runs"]
+    unique = [repr(x) for x in (runs.n_tokens / np.linspace(1, 8, N_RUNS)).tolist()]
+    csv = tmp_path / "unique.csv"
+
+    def write():
+        csv.write_text("N,D,loss,unique_tokens\n" + "".join(f"{n!r},{d!r},{l!r},{u}\n" for n, d, l, u in zip(
+            runs.n_params.tolist(), runs.n_tokens.tolist(), runs.loss.tolist(), unique)))
+
+    write()
+    code, out, err = run(capsys, ["validate", csv, "--holdout-largest", 5, "--simulations", 100, "--json"])
+    assert code == 0, err
+    found = strict(out)
+    assert found["misspecified"] and found["repeated_data"]["n_repeated"] == N_RUNS - 1
+    assert found["lack_of_fit"]["trend"]["column"] == "epochs"
+    assert any("trend test was run against epochs" in n for n in found["notes"])
+    assert f"{N_RUNS - 1} of {N_RUNS} runs repeat their data" in err
+    unique[2] = "n/a"
+    write()
+    code, out, err = run(capsys, ["validate", csv, "--holdout-largest", 5, "--simulations", 0, "--json"])
+    assert code == 0, err
+    found = strict(out)
+    assert found["repeated_data"]["flagged"] is False and "first at run 2" in found["repeated_data"]["note"]
+    assert not found["misspecified"] and "repeat their data" not in err
+    code, out, err = run(capsys, ["validate", csv, "--holdout-largest", 5, "--law", "data-constrained",
+                                  "--covariate", "U=unique_tokens"])
+    assert_one_error(code, out, err, "unique_tokens")
