@@ -194,9 +194,9 @@ def fmt_cover(cell):
     return "-" if math.isnan(share) else f"{100 * share:.1f}% ({100 * lo:.0f}-{100 * hi:.0f})"
 
 
-def report(rows, command, n_sets, n_resamples, confidence, seconds):
+def report(rows, command, n_sets, n_resamples, confidence, seconds, where=None):
     lines = ["# IsoFLOP (Approach 2) bootstrap: coverage on synthetic IsoFLOP designs", "",
-             f"Command: `{command}`.", f"Machine: {machine()}.",
+             f"Command: `{command}`.", f"Machine: {where or machine()}.",
              f"Wall time {seconds:.0f} s (not a speed figure: the machine is shared).", "",
              f"Law: Hoffmann et al. 2022's rounded Approach 3 coefficients (E {HOFFMANN.E}, A {HOFFMANN.A}, B "
              f"{HOFFMANN.B}, alpha {HOFFMANN.alpha}, beta {HOFFMANN.beta}; a = beta / (alpha + beta) = "
@@ -246,6 +246,7 @@ def main(argv=None):
                         help="interval methods to read off the same draws (default: all)")
     parser.add_argument("--out", type=Path, default=OUT, help=f"the Markdown report (default {OUT})")
     args = parser.parse_args(argv)
+    where = machine()  # the checkout as it was when the run started: the code that ran
     started = time.monotonic()
     rows = []
     for design in DESIGNS:
@@ -260,7 +261,7 @@ def main(argv=None):
                       file=sys.stderr, flush=True)
     command = "python benchmarks/isoflop_coverage.py" + ("" if argv is None and len(sys.argv) == 1 else
                                                          " " + " ".join(sys.argv[1:] if argv is None else argv))
-    text = report(rows, command, args.sets, args.resamples, args.confidence, time.monotonic() - started)
+    text = report(rows, command, args.sets, args.resamples, args.confidence, time.monotonic() - started, where)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(f"wrote {args.out}", file=sys.stderr)
