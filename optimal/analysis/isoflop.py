@@ -87,7 +87,15 @@ where Approach 2 is biased (above): coverage of both on synthetic IsoFLOP design
 ``benchmarks/isoflop_coverage.py`` (docs/isoflop.md). The intervals are the draws' percentiles; ``interval="bc"``
 reads the same draws as Efron's bias-corrected percentile interval (``counted_interval``), which balances the misses
 on a drifting grid but not on the narrow one-run-per-size grid of the real runs, so it is not the default (measured
-there).
+there). ``interval="calibrated"`` is the percentile interval at levels calibrated by a double bootstrap (Hall 1986;
+Beran 1987; Davison and Hinkley 1997, section 5.6): each first-level draw b is resampled again, ``INNER_RESAMPLES``
+times, by the same wild scheme applied to draw b's own losses (its parabolas' fitted losses and its own HC2
+residuals; ``_second_level``), u_b is the share of those second-level estimates at or below the data's own point
+(ties half; a second-level failure counted against both ends, ``calibration_shares``), and the interval's ends are
+the first-level draws' quantiles at the (1 - confidence) / 2 quantile of the u_b and at the (1 + confidence) / 2
+one (``calibrated_levels``) instead of at the nominal tails. A parabola is linear in the losses, so the second level
+is batched matrix products; it costs about 15-25 times the first level's time (docs/isoflop.md has the measured cost
+and coverage).
 
 Example:
   >>> import optimal
@@ -220,15 +228,16 @@ class IsoflopResult(Judged):
       targets: the budgets (FLOPs) at which both approaches' N* and D* are compared; target_note says where they
         came from.
       bootstrap: the wild bootstrap on each budget's fixed sizes (module docstring, "The bootstrap"), or None:
-        ``{"n_resamples", "seed", "confidence", "interval_method" ("percentile" or "bc": how the intervals are read
-        off the draws, ``counted_interval``), "scheme" ("wild"), "n_clusters" (sign groups: the runs, or the
+        ``{"n_resamples", "seed", "confidence", "interval_method" ("percentile", "bc" or "calibrated": how the
+        intervals are read off the draws, ``counted_interval``), "scheme" ("wild"), "n_clusters" (sign groups: the runs, or the
         clusters given), "failed_by_budget" {compute: resamples whose parabola there has no minimum},
         "outside_by_budget" {compute: resamples whose vertex there fell outside the sizes tried (kept)}, "fallback"
         [(compute, runs on their parabola, residual degrees of freedom, the sd used for them)], "n_with_failure"
         (resamples with a vertex left out: no minimum), "n_failed" (resamples with fewer than 2 vertices: no line)}``
         and the draws ``"a"``, ``"log_g"`` (R,) (NaN without a line) and ``"log_n_opt"`` (R, G accepted) (NaN where
-        that budget's parabola had no minimum). Intervals are ``counted_interval`` s: a NaN draw counts against both
-        ends.
+        that budget's parabola had no minimum); with interval="calibrated" also ``"calibration"``, the second level
+        (``_second_level``: its a and ln G, (R, inner) each, and each budget's ``calibration_shares``). Intervals are
+        ``counted_interval`` s: a NaN draw counts against both ends.
       parametric: the Approach 3 ``FitResult`` on the same runs, or None (parametric=False, or too few runs:
         ``parametric_note`` says); parametric_bootstrap: its ``BootstrapResult`` when bootstrapped.
       predicted: the parametric law replayed noise-free at the sizes tried: ``{"compute": [accepted budgets],
@@ -727,8 +736,10 @@ def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clust
         across budgets, one data order): each cluster gets one sign per resample (the wild cluster bootstrap), and
         the parametric bootstrap resamples whole clusters. At least 2 clusters.
       confidence: the intervals' level. interval: how Approach 2's bootstrap intervals are read off the draws:
-        "percentile" (the draws' equal-tailed percentiles) or "bc" (Efron's bias-corrected percentiles,
-        ``counted_interval``; docs/isoflop.md has both methods' measured coverage). parametric: also fit the Chinchilla law (``optimal.fit``, N = params, D =
+        "percentile" (the draws' equal-tailed percentiles), "bc" (Efron's bias-corrected percentiles,
+        ``counted_interval``) or "calibrated" (the percentiles at levels calibrated by a second-level bootstrap of
+        each draw, ``INNER_RESAMPLES`` resamples each: module docstring); docs/isoflop.md has the methods' measured
+        coverage. The first level's draws are the same for all three. parametric: also fit the Chinchilla law (``optimal.fit``, N = params, D =
         tokens) on every run. fit_options: more keyword arguments for ``optimal.fit``.
 
     Computes in float64 whatever the process's JAX setting (``optimal._util.precision``): the parametric law's replay
