@@ -186,6 +186,11 @@ def test_second_level_failures_count_against_both_ends():
     assert (high >= low).all() and (high - low)[:, 3].max() > 0  # budget 3: 10% of its parabolas fail there
     assert found.to_dict()["approach2"]["bootstrap"]["n_opt"][3] == {"compute": found.accepted[3].compute, **counted_interval(
         found.bootstrap["log_n_opt"][:, 3], 0.95, log=True, levels=calibrated_levels(low[:, 3], high[:, 3], 0.95))}
+    # more than 1% of the resamples with a parabola without minimum: measured to make the calibration pull its ends
+    # in too far, and said
+    assert found.bootstrap["n_with_failure"] > 1 and "calibration" in [w.code for w in found.warnings]
+    quiet = optimal.isoflop(*like_88(0.005), n_resamples=100, seed=0, parametric=False, interval="calibrated")
+    assert quiet.bootstrap["n_with_failure"] <= 1 and "calibration" not in [w.code for w in quiet.warnings]
 
 
 def test_few_draws_are_warned_about():
