@@ -94,7 +94,7 @@ residuals; ``_second_level``), u_b is the share of those second-level estimates 
 (ties half; a second-level failure counted against both ends, ``calibration_shares``), and the interval's ends are
 the first-level draws' quantiles at the (1 - confidence) / 2 quantile of the u_b and at the (1 + confidence) / 2
 one (``calibrated_levels``) instead of at the nominal tails. A parabola is linear in the losses, so the second level
-is batched matrix products; it costs about 15-25 times the first level's time (docs/isoflop.md has the measured cost
+is batched matrix products; it costs about 16 times the first level's time (docs/isoflop.md has the measured cost
 and coverage).
 
 Example:
