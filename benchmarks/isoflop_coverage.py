@@ -3,8 +3,9 @@
 For each design and noise level, ``--sets`` data sets are drawn (``optimal.isoflop_runs``: every budget's sizes evenly
 spaced in log N, losses times exp(noise x standard normal)), and ``optimal.isoflop(runs, n_resamples=B, seed=s,
 parametric=False)`` gives the exponent a of N*(C) = G C^a with its interval, and N*(C) at 100 x the largest budget
-with its interval, each read off the same draws by both of its interval methods (``interval="percentile"`` and
-``"bc"``, Efron's bias-corrected percentile interval), so the methods are compared on the same sets and resamples.
+with its interval, each read off the same draws by each of its interval methods (``interval="percentile"``,
+``"bc"``, Efron's bias-corrected percentile interval, and ``"calibrated"``, the percentile interval calibrated by a
+second-level bootstrap of each draw), so the methods are compared on the same sets and resamples.
 Each interval is checked against two values:
 
 - the truth: the law's own a = beta / (alpha + beta) and N*(C) (its closed form);
@@ -47,7 +48,7 @@ from optimal.laws import Chinchilla
 HOFFMANN = Chinchilla(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)  # Hoffmann et al. 2022, rounded (Approach 3)
 OUT = Path(__file__).resolve().parent / "results" / "isoflop-coverage.md"
 TARGET_FACTOR = 100.0  # N*(C) is checked at this many times the largest budget (optimal.isoflop's default target)
-METHODS = ("percentile", "bc")  # optimal.isoflop's interval methods, read off the same draws
+METHODS = ("percentile", "bc", "calibrated")  # optimal.isoflop's interval methods, read off the same draws
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,12 +104,15 @@ def inside(value, found):
 
 def one_set(design, noise, seed, n_resamples, confidence, methods=METHODS):
     """The exponent's and N*(target)'s intervals on one noisy set by each interval method (all from the same draws:
-    the methods are compared on the same sets and resamples), or None when ``optimal.isoflop`` refuses it."""
+    the methods are compared on the same sets and resamples), or None when ``optimal.isoflop`` refuses it. The
+    second level (``interval="calibrated"``) is drawn only when that method is asked for; the first level's draws are
+    the same either way."""
     runs = design.runs(noise, seed)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            found = optimal.isoflop(runs, n_resamples=n_resamples, seed=seed, confidence=confidence, parametric=False)
+            found = optimal.isoflop(runs, n_resamples=n_resamples, seed=seed, confidence=confidence, parametric=False,
+                                    interval="calibrated" if "calibrated" in methods else "percentile")
     except OptimalError:
         return None
     boot = found.bootstrap
@@ -190,16 +194,18 @@ def fmt_cover(cell):
     return "-" if math.isnan(share) else f"{100 * share:.1f}% ({100 * lo:.0f}-{100 * hi:.0f})"
 
 
-def report(rows, command, n_sets, n_resamples, confidence, seconds):
+def report(rows, command, n_sets, n_resamples, confidence, seconds, where=None):
     lines = ["# IsoFLOP (Approach 2) bootstrap: coverage on synthetic IsoFLOP designs", "",
-             f"Command: `{command}`.", f"Machine: {machine()}.",
+             f"Command: `{command}`.", f"Machine: {where or machine()}.",
              f"Wall time {seconds:.0f} s (not a speed figure: the machine is shared).", "",
              f"Law: Hoffmann et al. 2022's rounded Approach 3 coefficients (E {HOFFMANN.E}, A {HOFFMANN.A}, B "
              f"{HOFFMANN.B}, alpha {HOFFMANN.alpha}, beta {HOFFMANN.beta}; a = beta / (alpha + beta) = "
              f"{HOFFMANN.beta / (HOFFMANN.alpha + HOFFMANN.beta):.4f}), k = 6. Per row {n_sets} data sets (noise seeds "
              f"0-{n_sets - 1}; the bootstrap seed is the set's), B = {n_resamples} resamples, "
-             f"{100 * confidence:g}% intervals read off the same draws by each method ('interval': percentile, or bc: "
-             "Efron's bias-corrected percentile interval). Noise: loss x exp(noise x standard normal).", "",
+             f"{100 * confidence:g}% intervals read off the same draws by each method ('interval': percentile; bc: "
+             "Efron's bias-corrected percentile interval; calibrated: the percentile interval at levels calibrated by "
+             f"a second-level bootstrap, {optimal.analysis.isoflop.INNER_RESAMPLES} resamples per draw). Noise: loss x "
+             "exp(noise x standard normal).", "",
              "Coverage: the share of sets whose interval holds the value, with its 95% Wilson interval over the sets. "
              "'limit': the estimator's noise-free value on the same design (Approach 2's own bias removed); 'truth': "
              "the law's; 'misses': sets whose interval of a lies above / below the limit. "
@@ -237,9 +243,10 @@ def main(argv=None):
     parser.add_argument("--noise", type=float, nargs="+", help="default: each design's own (1% and 2%; 0.5% too for "
                                                                  "like-88-real)")
     parser.add_argument("--interval", nargs="+", choices=METHODS, default=list(METHODS),
-                        help="interval methods to read off the same draws (default: both)")
+                        help="interval methods to read off the same draws (default: all)")
     parser.add_argument("--out", type=Path, default=OUT, help=f"the Markdown report (default {OUT})")
     args = parser.parse_args(argv)
+    where = machine()  # the checkout as it was when the run started: the code that ran
     started = time.monotonic()
     rows = []
     for design in DESIGNS:
@@ -254,7 +261,7 @@ def main(argv=None):
                       file=sys.stderr, flush=True)
     command = "python benchmarks/isoflop_coverage.py" + ("" if argv is None and len(sys.argv) == 1 else
                                                          " " + " ".join(sys.argv[1:] if argv is None else argv))
-    text = report(rows, command, args.sets, args.resamples, args.confidence, time.monotonic() - started)
+    text = report(rows, command, args.sets, args.resamples, args.confidence, time.monotonic() - started, where)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(f"wrote {args.out}", file=sys.stderr)

@@ -28,7 +28,8 @@ and in the parametric fit.
 --bootstrap B: a wild bootstrap on each budget's fixed sizes: every run keeps its size, its loss is redrawn as the
 parabola's fitted loss plus its leverage-adjusted residual times a random sign, and every parabola and the line are
 refitted, so no size is dropped. --interval bc reads Approach 2's intervals as bias-corrected percentile
-intervals (Efron's BC) instead of plain percentiles. With --cluster-col the runs of one cluster share their sign (and the parametric
+intervals (Efron's BC) instead of plain percentiles; --interval calibrated takes the percentile interval at levels
+calibrated by a double bootstrap (200 second-level resamples of each draw, about 200 times the bootstrap's work). With --cluster-col the runs of one cluster share their sign (and the parametric
 bootstrap resamples whole clusters). A redrawn parabola with no minimum (noise large against the curvature) has its
 vertex left out of that resample's line, as a refused budget is left out of the data's: counted and warned about.
 docs/isoflop.md has the scheme and its measured coverage.
@@ -68,8 +69,10 @@ def add_parser(commands):
     parser.add_argument("--seed", type=int, default=0, help=f"bootstrap seed, 0 to {MAX_SEED} (default 0)")
     parser.add_argument("--confidence", type=number, default=0.95, help="interval level (default 0.95)")
     parser.add_argument("--interval", choices=INTERVAL_METHODS,
-                        help="how Approach 2's bootstrap intervals are read off the draws: percentile (default), or bc, "
-                             "Efron's bias-corrected percentile interval (docs/isoflop.md compares their coverage)")
+                        help="how Approach 2's bootstrap intervals are read off the draws: percentile (default), bc "
+                             "(Efron's bias-corrected percentile interval), or calibrated (the percentile interval at "
+                             "levels calibrated by a second-level bootstrap of each draw); docs/isoflop.md compares "
+                             "their coverage")
     parser.add_argument("--no-parametric", action="store_true", help="skip the parametric (Approach 3) fit")
     parser.add_argument("--plot", metavar="OUT.png", type=common.name, help="draw the profiles with their parabolas, and N*(C) of both")
     add_column_options(parser)

@@ -115,6 +115,18 @@ def test_interval_method(capsys, grid):
     assert code == 0 and "95% bias-corrected (BC) percentile intervals" in out
 
 
+def test_interval_calibrated(capsys, grid):
+    runs, csv, _ = grid
+    found = optimal.isoflop(runs, n_resamples=32, seed=1, parametric=False, interval="calibrated").to_dict()
+    code, out, err = run(capsys, ["isoflop", csv, "--bootstrap", "32", "--seed", "1", "--interval", "calibrated",
+                                  "--no-parametric", "--json"])
+    answer = strict(out)["approach2"]["bootstrap"]
+    assert code == 0 and answer["interval_method"] == "calibrated" and answer["inner_resamples"] == 200
+    assert answer["a"] == found["approach2"]["bootstrap"]["a"] and answer["n_opt"] == found["approach2"]["bootstrap"]["n_opt"]
+    code, out, err = run(capsys, ["isoflop", csv, "--bootstrap", "32", "--interval", "calibrated", "--no-parametric"])
+    assert code == 0 and "95% double-bootstrap calibrated percentile intervals, 200 second-level resamples" in out
+
+
 def test_weight_and_cluster_columns(capsys, grid, tmp_path):
     runs, _, _ = grid
     split = np.where(np.arange(len(runs.loss)) % 7 == 3, "b", "a")
