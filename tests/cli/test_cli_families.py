@@ -81,7 +81,7 @@ def test_by_fits_each_group_on_its_own(capsys, runs_csv):
     n_star = [r["recommendation"]["allocations"][0]["N"] for r in results]
     assert n_star[0] != n_star[1]  # each group's own law
     code, out, _ = run(capsys, "fit", str(runs_csv), "--by", "grp", "--compute", "1e22", *FAST)  # the same, as text
-    assert code == 0 and out.count("Chinchilla fit") == 2 and out.count("(the 30 fitted runs)") == 2
+    assert code == 0 and out.count("Chinchilla fit  L = ") == 2 and out.count("(the 30 fitted runs)") == 2
     assert out.index("== group code ==") < out.index("== group web ==")
 
 
