@@ -12,7 +12,7 @@ from optimal.analysis.flop_audit import (FlopAudit, fit_flops_model, flop_audit,
                                          synthetic_shaped_runs)
 from optimal.data.synthetic import DEFAULT_TRUTH
 from optimal.errors import DataError
-from optimal.planning.shapes import PUBLISHED_SHAPES, TransformerShape, parameter_count, shape_for_params
+from optimal.planning.shapes import PUBLISHED_SHAPES, TransformerShape, parameter_count
 from optimal._util.results import Result
 from optimal._util.stats import few_draws_message
 

@@ -1,7 +1,6 @@
 """The wild (cluster) bootstrap: its weights, its draws (one weight per cluster, every row kept), the leverage
 adjustment of its residuals, and the coverage of its intervals on a small simulation."""
 
-import math
 import warnings
 
 import jax
