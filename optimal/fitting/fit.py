@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..data.groups import encode_groups
-from ..data.repetition import find_column, repetition
+from ..data.repetition import CODE as REPEATED_DATA, find_column, repetition
 from ..data.runs import Runs, validate_runs
 from .diagnostics import identifiability, plausibility, scaled_condition, singular_curvature
 from .profile import profile
@@ -250,10 +250,20 @@ class FitResult(Judged):
         return "\n".join(lines)
 
     def refit(self):
-        """Run the fit again from the saved rows and configuration."""
+        """Run the fit again from the saved rows and configuration. The repeated-data design check read columns the
+        result does not keep; on the same rows and law its finding is the same, so the refit carries it over
+        (``diagnostics["repeated_data"]`` and its warning)."""
         groups = None if self.group_labels is None else np.asarray(self.group_labels, dtype=object)[self.group_ids]
-        return fit(*self.data, law=self.family, covariates=self.covariates or None, fix=self.fixed or None,
-                   tie=self.tied, groups=groups, shared=self.shared, **from_config(self.config))
+        again = fit(*self.data, law=self.family, covariates=self.covariates or None, fix=self.fixed or None,
+                    tie=self.tied, groups=groups, shared=self.shared, **from_config(self.config))
+        if "repeated_data" not in self.diagnostics:
+            return again
+        kept = tuple(issue for issue in self.warnings if getattr(issue, "code", None) == REPEATED_DATA)
+        for issue in kept:
+            warn(str(issue))
+        return dataclasses.replace(again, diagnostics=dict(again.diagnostics,
+                                                           repeated_data=self.diagnostics["repeated_data"]),
+                                   warnings=again.warnings + kept)
 
 
 @float64_scope

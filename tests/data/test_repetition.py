@@ -72,6 +72,10 @@ def test_fit_carries_the_warning_and_a_note_for_bad_values(runs):
     found = result.diagnostics["repeated_data"]
     assert found["flagged"] and found["max_epochs"] == pytest.approx(10)
     assert found["n_repeated"] == int(np.sum(runs.n_tokens > u))
+    # a refit (same rows, same law) keeps the finding, though the result does not keep the column
+    with pytest.warns(UserWarning, match="runs repeat their data"):
+        again = result.refit()
+    assert again.diagnostics["repeated_data"] == found and "repeated-data" in [w.code for w in again.warnings]
     bad = np.where(np.arange(40) == 5, np.nan, u)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
