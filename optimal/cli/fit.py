@@ -14,7 +14,7 @@ from optimal.allocation.draws import bootstrap_to_dict
 from optimal.analysis.uncertainty import fit_report
 from optimal.errors import DataError, OptimalError, OutputError, check_confidence, check_count
 from optimal.data.readers import read_runs_with_columns
-from optimal.data.repetition import RECOGNISED
+from optimal.data.repetition import RECOGNISED, repetition
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.fitting.resample import WILD_WEIGHTS
 from optimal.fitting.fit import MAX_ITER, check_constraints
@@ -235,7 +235,7 @@ def run(args):
     runs, covariates, by, selection, design = _read_runs(args)
     if args.sweep:
         common.report_selection(selection)
-        return _sweep(args, runs, covariates, fixed, by)
+        return _sweep(args, runs, covariates, fixed, by, design)
     dtype = {"float64": np.float64, "float32": np.float32}[args.dtype]
     n_polish = DEFAULT_N_POLISH if args.n_polish is None else args.n_polish
     common.print_estimate(len(runs.loss), args.bootstrap or 0, n_polish)
@@ -397,11 +397,14 @@ def _answer(args, result, boot):
                              flops_per_param_token=args.flops_per_param_token)  # None: say it is the default
 
 
-def _sweep(args, runs, covariates, fixed, by=None):
+def _sweep(args, runs, covariates, fixed, by=None, design=None):
     """``fit --sweep``: every combination of the settings (for every group of ``by``), each fitted (and bootstrapped
     with the same seed, so a group's draws are paired across settings), then one table (or JSON object) of how the
-    answer moves, and a figure with --plot."""
+    answer moves, and a figure with --plot. ``design``: the file's unique-tokens or epochs column, checked once per
+    law against the file's runs (``optimal.data.repetition``; a setting's JSON object carries its law's finding)."""
     settings = _sweep_settings(args.sweep)
+    laws = settings.get("law", [args.law])
+    checks = {law: repetition(runs.n_tokens, design, law, runs.weights) for law in laws} if design else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         found = optimal.sweep(runs.n_params, runs.n_tokens, runs.loss, runs.weights,
@@ -431,6 +434,9 @@ def _sweep(args, runs, covariates, fixed, by=None):
         for _, setting, result, boot, answer in rows:
             entry = {"setting": setting, **result.to_dict()}
             entry["law"] = common.fit_law_json(result)
+            check = checks.get(setting.get("law", args.law))
+            if check is not None:
+                entry["repeated_data"] = check.to_dict()
             if boot is not None:
                 entry["bootstrap"] = bootstrap_to_dict(boot, args.compute or (), k)
             if answer is not None:
@@ -442,6 +448,9 @@ def _sweep(args, runs, covariates, fixed, by=None):
     for label, _, result, boot, _ in rows:
         for message in _fit_messages(result, boot):
             warn(f"[{label}] {message}")
+    for law, check in checks.items():
+        if check is not None and check.warning is not None:
+            warn(f"[law={law}] {check.warning}" if len(laws) > 1 else str(check.warning))
     return 0
 
 

@@ -105,3 +105,19 @@ def test_fit_cli_reads_a_unique_tokens_column(capsys, runs, tmp_path):
     assert code == 0, err
     fitted = strict(out)["fits"][0]
     assert "repeated-data" not in fitted["warning_codes"] and "first at run 3" in fitted["diagnostics"]["repeated_data"]["note"]
+
+
+def test_fit_sweep_checks_the_file_once_per_law(capsys, runs, tmp_path):
+    """optimal fit --sweep: the runs file's unique_tokens column is checked once per law (the file's runs, whatever
+    the settings): one warning on stderr, and every setting's JSON object carries its law's finding."""
+    u = np.full(40, np.max(runs.n_tokens) / 10)
+    csv = tmp_path / "runs.csv"
+    rows = zip(runs.n_params.tolist(), runs.n_tokens.tolist(), runs.loss.tolist(), u.tolist())
+    csv.write_text("N,D,loss,unique_tokens\n" + "".join(f"{n!r},{d!r},{l!r},{x!r}\n" for n, d, l, x in rows))
+    code, out, err = run(capsys, ["fit", csv, "--sweep", "delta=0.001,0.01", "--n-samples", "256", "--n-polish", "4",
+                                  "--json"])
+    assert code == 0, err
+    settings = strict(out)["settings"]
+    assert len(settings) == 2 and all(s["repeated_data"]["flagged"] for s in settings)
+    assert {s["repeated_data"]["n_repeated"] for s in settings} == {int(np.sum(runs.n_tokens > u))}
+    assert err.count("runs repeat their data") == 1
