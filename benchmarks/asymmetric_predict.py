@@ -22,23 +22,31 @@ import optimal
 from optimal.analysis import predict as module
 
 
+def new_run_set(seed):
+    """One set: 80 runs of ``DEFAULT_TRUTH`` with 1% normal noise in log loss, fitted with asymmetric-huber:0.25, and
+    200 new runs at N 1e8..1e10 and 5-100 tokens per parameter (log-uniform) with the same noise. Returns
+    ``(fit, n (200,), d (200,), new runs' log loss (200,))``; ``tests/analysis/test_predict.py`` checks its tails on
+    the same sets."""
+    truth = optimal.data.synthetic.DEFAULT_TRUTH
+    rng = np.random.default_rng(2000 + seed)
+    runs = optimal.synthetic_runs(n_runs=80, seed=2000 + seed, noise=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = optimal.fit(runs.n_params, runs.n_tokens, runs.loss * np.exp(0.01 * rng.standard_normal(80)),
+                          objective=optimal.Objective(robust="asymmetric-huber:0.25"))
+    n = np.exp(rng.uniform(np.log(1e8), np.log(1e10), 200))
+    d = n * np.exp(rng.uniform(np.log(5), np.log(100), 200))
+    return fit, n, d, np.log(np.asarray(truth.loss(n, d))) + 0.01 * rng.standard_normal(200)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", type=int, default=6)
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
-    truth = optimal.data.synthetic.DEFAULT_TRUTH
     rows = {"now": [], "before": []}
     for s in range(args.sets):
-        rng = np.random.default_rng(2000 + s)
-        runs = optimal.synthetic_runs(n_runs=80, seed=2000 + s, noise=0.0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit = optimal.fit(runs.n_params, runs.n_tokens, runs.loss * np.exp(0.01 * rng.standard_normal(80)),
-                              objective=optimal.Objective(robust="asymmetric-huber:0.25"))
-        n = np.exp(rng.uniform(np.log(1e8), np.log(1e10), 200))
-        d = n * np.exp(rng.uniform(np.log(5), np.log(100), 200))
-        new = np.log(np.asarray(truth.loss(n, d))) + 0.01 * rng.standard_normal(200)
+        fit, n, d, new = new_run_set(s)
         p = optimal.predict(fit, n, d)
         rows["now"].append([np.mean(new < np.log(p.new_lo)), np.mean(new > np.log(p.new_hi))])
         scale, dof = module.residual_scale(fit)
