@@ -867,14 +867,9 @@ def _bootstrap(log_n, loss, weights, ids, clusters, accepted, budgets, n_resampl
     pooled = math.sqrt(sums / dofs)  # the residual sd (nats, at weight 1) of all budgets together
     columns, failed, outside, fallback, designs = [], {}, {}, [], []
     for g, (rows, x, w, fits, residual, free, dof) in zip(accepted, parts):
-        # e_i / sqrt(1 - h_i) has the variance of the noise itself (HC2); a run the parabola passes through gets the
-        # budget's own residual sd (or, with no residual degree of freedom, that of all budgets) at its weight
-        scale = math.sqrt(float(np.sum(w * residual**2)) / dof) if dof > 0 else pooled
-        with np.errstate(divide="ignore", invalid="ignore"):
-            adjusted = np.where(free, residual / np.sqrt(1.0 - fits["leverage"]), scale / np.sqrt(w))
-        adjusted = np.where(w > 0, adjusted, 0.0)
+        adjusted, scale = _wild_residuals(residual, w, fits["leverage"], free, dof, pooled)
         if (~free & (w > 0)).any():
-            fallback.append((float(budgets[g]), int((~free & (w > 0)).sum()), dof, scale))
+            fallback.append((float(budgets[g]), int((~free & (w > 0)).sum()), dof, float(scale)))
         drawn = fits["fitted"][0] + signs[:, clusters[rows]] * adjusted  # (R, m): the same sizes, new losses
         designs.append((clusters[rows], w, fits, free, dof, drawn))
         x_star, reasons = _vertex_status(parabolas(x, drawn, w))
@@ -892,6 +887,20 @@ def _bootstrap(log_n, loss, weights, ids, clusters, accepted, budgets, n_resampl
         found["calibration"] = _second_level(designs, np.log(budgets[accepted]), np.asarray(points, np.float64),
                                              k_clusters, inner, rng)
     return found
+
+
+def _wild_residuals(residual, w, leverage, free, dof, pooled):
+    """What each run of one budget adds, times its random sign, to its fitted loss in a wild resample: its residual
+    over sqrt(1 - h_i) (HC2: the variance of the noise itself), and for a run the parabola passes through (not
+    ``free``) the budget's own residual sd (or, with no residual degree of freedom, ``pooled``: that of all budgets)
+    at its weight; 0 for a run of weight 0. ``residual`` (..., m), one budget's residuals per resample or for the
+    data; ``w``, ``leverage`` and ``free`` (m,); ``dof`` the budget's residual degrees of freedom; ``pooled`` (...).
+    Returns ``(adjusted (..., m), the budget's residual sd (...))``; the first level and the second
+    (``_second_level``) both draw with it."""
+    scale = np.sqrt(np.sum(w * residual**2, axis=-1) / dof) if dof > 0 else pooled
+    with np.errstate(divide="ignore", invalid="ignore"):
+        adjusted = np.where(free, residual / np.sqrt(1.0 - leverage), np.expand_dims(scale, -1) / np.sqrt(w))
+    return np.where(w > 0, adjusted, 0.0), scale
 
 
 def second_level_bits(rng, n_draws, inner, n_clusters):
@@ -941,10 +950,7 @@ def _second_level(designs, log_c, points, k_clusters, inner, rng):
         pooled = np.sqrt(sums / dofs)  # (c,): draw b's residual sd of all budgets together
         columns = []
         for (runs, w, fits, free, dof, drawn), (q, residual) in zip(designs, refits):
-            scale = np.sqrt(np.sum(w * residual**2, axis=1) / dof) if dof > 0 else pooled  # (c,)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                adjusted = np.where(free, residual / np.sqrt(1.0 - fits["leverage"]), scale[:, None] / np.sqrt(w))
-            adjusted = np.where(w > 0, adjusted, 0.0)
+            adjusted, _ = _wild_residuals(residual, w, fits["leverage"], free, dof, pooled)  # (c, m)
             # signs s = 2 bit - 1 (WILD_WEIGHTS["rademacher"]): q + P (s adj) = q - P adj + 2 P (bit adj)
             moves = adjusted[:, :, None] * fits["projection"].T  # (c, m, 3): each run's pull on the coefficients
             q2 = (q - moves.sum(axis=1))[:, None, :] + 2.0 * (bits[:, :, runs].astype(np.float64) @ moves)

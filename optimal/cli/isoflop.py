@@ -11,7 +11,8 @@ import optimal
 from optimal.errors import BudgetError, OptimalError, check_confidence, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.data.readers import read_runs_with_columns
-from optimal.analysis.isoflop import DEFAULT_INTERVAL, DEFAULT_TOLERANCE, INTERVAL_METHODS, check_tolerance
+from optimal.analysis.isoflop import (DEFAULT_INTERVAL, DEFAULT_TOLERANCE, INNER_RESAMPLES, INTERVAL_METHODS,
+                                      check_tolerance)
 from optimal.cli import common
 from optimal.cli.common import add_column_options, check_filters, number, warn
 
@@ -29,7 +30,8 @@ and in the parametric fit.
 parabola's fitted loss plus its leverage-adjusted residual times a random sign, and every parabola and the line are
 refitted, so no size is dropped. --interval bc reads Approach 2's intervals as bias-corrected percentile
 intervals (Efron's BC) instead of plain percentiles; --interval calibrated takes the percentile interval at levels
-calibrated by a double bootstrap (200 second-level resamples of each draw, about 200 times the bootstrap's work). With --cluster-col the runs of one cluster share their sign (and the parametric
+calibrated by a double bootstrap (%d second-level resamples of each draw; measured: about 16 times the
+bootstrap's time, docs/isoflop.md). With --cluster-col the runs of one cluster share their sign (and the parametric
 bootstrap resamples whole clusters). A redrawn parabola with no minimum (noise large against the curvature) has its
 vertex left out of that resample's line, as a refused budget is left out of the data's: counted and warned about.
 docs/isoflop.md has the scheme and its measured coverage.
@@ -46,7 +48,7 @@ examples:
   optimal isoflop runs.csv --compute-col C --bootstrap 1000 --plot isoflop.png
   optimal isoflop runs.csv --bootstrap 1000 --cluster-col config --weight-col w
   optimal isoflop runs.csv --compute 1e24 --json
-"""
+""" % INNER_RESAMPLES
 
 
 def add_parser(commands):
