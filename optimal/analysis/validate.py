@@ -499,10 +499,7 @@ def lack_of_fit_text(found) -> str:
         test = found[key]
         if test is None:
             continue
-        slope = ""
-        if key == "trend":
-            per = f"e-fold of {test['column']}" if test["log"] else f"unit of {test['column']}"
-            slope = f", {100 * test['slope']:+.3g}% loss per {per}"
+        slope = f", {100 * test['slope']:+.3g}% loss per {_per(test)}" if key == "trend" else ""
         lines.append(f"  residuals {verb} {test['basis']}: {100 * test['explained']:.1f}% of their variance explained "
                      f"(a right law: median {100 * test['expected']:.1f}%){slope}, P {_p(test['p'])}: "
                      + ("MISSPECIFIED?" if test["flagged"] else "ok"))
@@ -510,6 +507,11 @@ def lack_of_fit_text(found) -> str:
         lines.append(f"  {found['n_failed']} of {found['simulations']} refits did not converge (each counted where it "
                      "stopped: that errs toward a larger P)")
     return "\n".join(lines)
+
+
+def _per(trend) -> str:
+    """The unit of a trend test's slope: "e-fold of COLUMN" (its log was the basis) or "unit of COLUMN"."""
+    return f"{'e-fold' if trend['log'] else 'unit'} of {trend['column']}"
 
 
 def lack_of_fit_messages(found) -> list:
@@ -523,9 +525,8 @@ def lack_of_fit_messages(found) -> list:
                    "for these runs, and its intervals do not include that error")
     test = found["trend"]
     if test is not None and test["flagged"]:
-        per = f"e-fold of {test['column']}" if test["log"] else f"unit of {test['column']}"
         out.append(f"the fit's residuals trend with {test['column']}, which the law does not read: "
-                   f"{100 * test['slope']:+.3g}% loss per {per}, explaining {100 * test['explained']:.1f}% of their "
+                   f"{100 * test['slope']:+.3g}% loss per {_per(test)}, explaining {100 * test['explained']:.1f}% of their "
                    f"variance against a median {100 * test['expected']:.1f}% in sets simulated from the fitted law "
                    f"({_p_text(test['p'])}). The law probably misses an effect of {test['column']}; fit one that reads "
                    "it (repeated data: --law data-constrained --covariate U=unique_tokens)")

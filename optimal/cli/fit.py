@@ -14,7 +14,7 @@ from optimal.allocation.draws import bootstrap_to_dict
 from optimal.analysis.uncertainty import fit_report
 from optimal.errors import DataError, OptimalError, OutputError, check_confidence, check_count
 from optimal.data.readers import read_runs_with_columns
-from optimal.data.repetition import RECOGNISED, repetition
+from optimal.data.repetition import RECOGNISED, design_columns, repetition
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.fitting.resample import WILD_WEIGHTS
 from optimal.fitting.fit import MAX_ITER, check_constraints
@@ -203,8 +203,7 @@ def _read_runs(args):
         n_free=free_count(FAMILIES[args.law], named_once(args.fix, "--fix"), args.tie or ()), return_selection=True,
         optional=RECOGNISED)
     covariates = {name: columns[f"covariate {name}"] for name in covariate_cols}
-    design = {k: v for k, v in columns.items() if k.casefold() in {name.casefold() for name in RECOGNISED}}
-    return runs, covariates, columns.get("--by"), [kept._asdict() for kept in selection], design
+    return runs, covariates, columns.get("--by"), [kept._asdict() for kept in selection], design_columns(columns)
 
 
 def _warn_if_few_draws(boot):

@@ -11,7 +11,7 @@ from optimal.analysis.validate import LACK_OF_FIT_SIGNIFICANCE, LACK_OF_FIT_SIMU
 from optimal.errors import OptimalError, check_confidence, check_count
 from optimal.fitting.bootstrap import MAX_RESAMPLES, MAX_SEED
 from optimal.data.readers import read_runs_with_columns
-from optimal.data.repetition import RECOGNISED
+from optimal.data.repetition import RECOGNISED, design_columns
 from optimal.data.where import parse_where
 from optimal.laws import FAMILIES
 from optimal.cli import common
@@ -175,7 +175,7 @@ def _read(args):
         n_free=0, return_selection=True, optional=RECOGNISED)
     covariates = {name: columns[f"covariate {name}"] for name in covariate_cols}
     # the unique-tokens or epochs column the file has: validate's design check and its automatic trend test
-    extra = {k: v for k, v in columns.items() if k.casefold() in {name.casefold() for name in RECOGNISED}}
+    extra = design_columns(columns)
     if holdout_column is not None:
         extra[holdout_column] = columns[f"the holdout {args.holdout!r}"]
     if against:

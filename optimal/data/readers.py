@@ -251,7 +251,7 @@ def _runs_from_table(table, source, numbers, labels, filters, *, params_col, tok
             check_finite_column(extra[key], shown, row, source)
     for key, j in optional_index.items():
         if key not in extra:
-            extra[key] = np.array([_number_or_nan(cell) for cell in cells(j)], dtype=float)
+            extra[key] = np.array([number_or_nan(cell) for cell in cells(j)], dtype=float)
     columns = {
         key: (_parse_labels if key == "groups" else _parse_numbers)(cells(j), name[key], row, source)
         for key, j in index.items()
@@ -493,10 +493,12 @@ def _parse_numbers(cells, name, row, source):
     return values
 
 
-def _number_or_nan(cell):
+def number_or_nan(value):
+    """``float(value)`` (a text cell's surrounding whitespace ignored), or NaN for a value that is not a number: an
+    optional column's cells (``read_runs_with_columns(optional=)``), and ``optimal.data.repetition``'s values."""
     try:
-        return float(cell.strip())
-    except (AttributeError, TypeError, ValueError):
+        return float(value)
+    except (TypeError, ValueError):
         return np.nan
 
 

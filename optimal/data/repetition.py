@@ -15,6 +15,7 @@ import numpy as np
 
 from .._util.results import Issue
 from ..laws import family as family_of
+from .readers import number_or_nan
 
 # Column names recognised (case-insensitively, around whitespace), in the order they are preferred: unique tokens
 # per run first (epochs = D / U), then an epochs column as given.
@@ -69,6 +70,13 @@ def find_column(columns: Mapping | None):
     return None
 
 
+def design_columns(columns: Mapping):
+    """The columns of ``columns`` (``{name: (n,) values}``) that the check can read (``RECOGNISED`` names, any case):
+    what a reader's ``optional=RECOGNISED`` found, for ``optimal.fit(columns=)`` and ``optimal.validate``."""
+    wanted = {name.casefold() for name in RECOGNISED}
+    return {k: v for k, v in columns.items() if str(k).strip().casefold() in wanted}
+
+
 def epochs_of(n_tokens, values, kind):
     """Epochs per run (n,): D / U for unique tokens ``values``, else ``values``; NaN where a value is not a positive
     finite number (or not a number)."""
@@ -76,17 +84,10 @@ def epochs_of(n_tokens, values, kind):
     try:
         v = np.asarray(values, dtype=float).reshape(d.shape)
     except (TypeError, ValueError):  # text among the numbers: each cell on its own
-        v = np.array([_number(x) for x in np.asarray(values, dtype=object).reshape(-1)]).reshape(d.shape)
+        v = np.array([number_or_nan(x) for x in np.asarray(values, dtype=object).reshape(-1)]).reshape(d.shape)
     good = np.isfinite(v) & (v > 0)
     safe = np.where(good, v, 1.0)
     return np.where(good, d / safe if kind == "unique_tokens" else safe, np.nan)
-
-
-def _number(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return np.nan
 
 
 def repetition(n_tokens, columns: Mapping | None, law="chinchilla", weights=None) -> Repetition | None:

@@ -49,13 +49,13 @@ MAX_FAILED_SHARE = 0.01  # above this share of failed resamples, a ConvergenceWa
 WILD_MAX_BEYOND_DELTA = 0.5  # a wild bootstrap of a fit with more of its residuals beyond delta: a warning
 PARAMS = ("E", "A", "B", "alpha", "beta", "a", "b")
 MAX_SEED = 2**32 - 1  # jax.random.PRNGKey wraps larger (and negative) seeds when float64 is off
+MAX_RESAMPLES = 10**6  # hours of refits on a CPU; far past where percentile intervals stop moving
 
 
 def group_seed(seed, position):
     """The seed of the group at ``position`` (0, 1, ...) when each group is bootstrapped on its own: ``seed`` moved by
     the position (modulo 2**32), so that groups of equal size are not redrawn with the same rows or weights."""
     return (int(seed) + int(position)) % (MAX_SEED + 1)
-MAX_RESAMPLES = 10**6  # hours of refits on a CPU; far past where percentile intervals stop moving
 
 
 def derived_params(thetas, family=CHINCHILLA, group_labels=None) -> dict:
@@ -440,7 +440,7 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, refit=R
     candidate starts). Arguments as in ``bootstrap``.
 
     With ``wild`` (every row kept, so each group keeps its size anyway) the group at position g is
-    ``bootstrap(fits[label], seed=(seed + g) mod 2**32, wild=wild)`` itself, one program per group: a seed of its own,
+    ``bootstrap(fits[label], seed=group_seed(seed, g), wild=wild)`` itself, one program per group: a seed of its own,
     so that groups of equal size are not redrawn with the same weights.
     """
     _check_resampling(n_resamples, seed, confidence, refit)
