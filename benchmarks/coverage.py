@@ -407,15 +407,18 @@ def machine():
     return f"{model}, {os.cpu_count()} CPUs, {platform.system()}"
 
 
+def made_by(title, runs):
+    """A report's first lines: its ``title`` and, per run that made the records (a slice), its command, machine, load
+    and wall time."""
+    return [title, "", "Made by (each command a slice of the records; `--combine` merges slices):", ""] + [
+        f"- `{meta['command']}`: {meta['machine']}; load average (1, 5, 15 min) at start {meta['load_start']}, at end "
+        f"{meta['load_end']} (shared machine, run under nice); wall {meta['wall_s']:.0f} s" for meta in runs]
+
+
 def report(summary, runs):
     """The Markdown report: per run that made the records (a slice), its command, machine, load and wall time; the
     design; the two tables."""
-    lines = ["# Coverage of the allocation's bootstrap intervals (benchmarks/coverage.py)", "",
-             "Made by (each command a slice of the records; `--combine` merges slices):", ""]
-    for meta in runs:
-        lines.append(f"- `{meta['command']}`: {meta['machine']}; load average (1, 5, 15 min) at start "
-                     f"{meta['load_start']}, at end {meta['load_end']} (shared machine, run under nice); "
-                     f"wall {meta['wall_s']:.0f} s")
+    lines = made_by("# Coverage of the allocation's bootstrap intervals (benchmarks/coverage.py)", runs)
     resamples = ", ".join(sorted({str(meta["resamples"]) for meta in runs}))
     validate = ", ".join(sorted({str(meta.get("validate_resamples", 0)) for meta in runs}))
     return "\n".join(lines + [
@@ -430,12 +433,7 @@ def misspec_report(summary, runs):
     """The Markdown report of a validate-only run: its commands, machine and load, the design and the rates."""
     from optimal.analysis.validate import LACK_OF_FIT_SIGNIFICANCE, SCALE_SIGNIFICANCE, SIGNIFICANCE
 
-    lines = ["# validate on right and wrong laws (benchmarks/coverage.py --validate-only)", "",
-             "Made by (each command a slice of the records; `--combine` merges slices):", ""]
-    for meta in runs:
-        lines.append(f"- `{meta['command']}`: {meta['machine']}; load average (1, 5, 15 min) at start "
-                     f"{meta['load_start']}, at end {meta['load_end']} (shared machine, run under nice); "
-                     f"wall {meta['wall_s']:.0f} s")
+    lines = made_by("# validate on right and wrong laws (benchmarks/coverage.py --validate-only)", runs)
     return "\n".join(lines + [
         "", f"Design: as the coverage run ({N_RUNS} runs per set, N over 1.5-2.5 decades from 3e7-3e8, D/N 5-100, "
         f"1-2% noise), fitted with Chinchilla. Held-out tests: the {HOLD_OUT} largest-compute runs held out "
