@@ -265,7 +265,8 @@ def test_validate_cluster_col_reaches_each_folds_bootstrap(capsys, grouped, monk
 
 def test_validate_against_a_column_and_its_json(capsys, files, tmp_path):
     """--against epochs: a trend of the loss with a column the law does not read is flagged (stdout, stderr and
-    JSON); --simulations 0 leaves the lack-of-fit test out (null); a missing or constant column is one error line."""
+    JSON); --simulations 0 leaves the lack-of-fit test out (null); a missing or constant column, and too few
+    simulations, are one error line."""
     runs = files["runs"]
     epochs = np.exp(np.random.default_rng(5).uniform(0, np.log(40), N_RUNS))
     raised = runs.loss * epochs ** 0.03
@@ -288,6 +289,8 @@ def test_validate_against_a_column_and_its_json(capsys, files, tmp_path):
     assert_one_error(code, out, err, "nope")
     code, out, err = run(capsys, ["validate", csv, "--holdout-largest", 5, "--against", "epochs", "--simulations", 0])
     assert_one_error(code, out, err, "--against is tested by the lack-of-fit test")
+    code, out, err = run(capsys, ["validate", csv, "--holdout-largest", 5, "--simulations", 50])
+    assert_one_error(code, out, err, "--simulations (0, or at least 100)")
 
 
 @pytest.mark.slow  # 100 simulated refits for the trend test: several seconds

@@ -64,7 +64,8 @@ def runs():
 
 def test_fit_carries_the_warning_and_a_note_for_bad_values(runs):
     """optimal.fit(columns=): the warning (code "repeated-data", also a UserWarning) and diagnostics; a bad value
-    skips the check with a note and the fit goes on; a law that reads U refuses the same bad value by name."""
+    skips the check with a note and the fit goes on; a law that reads U refuses the same bad value by name; a column
+    of another length is refused by name."""
     u = np.full(40, np.max(runs.n_tokens) / 10)
     with pytest.warns(UserWarning, match="runs repeat their data"):
         result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, columns={"unique_tokens": u})
@@ -84,6 +85,8 @@ def test_fit_carries_the_warning_and_a_note_for_bad_values(runs):
     assert [n.code for n in skipped.notes] == ["repeated-data-unchecked"] and "note: column 'U'" in skipped.summary()
     with pytest.raises(optimal.DataError, match="covariate U must be positive and finite"):
         optimal.fit(runs.n_params, runs.n_tokens, runs.loss, law="data-constrained", covariates={"U": bad})
+    with pytest.raises(optimal.DataError, match=r"columns\['unique_tokens'\] must have one value per run \(40\)"):
+        optimal.fit(runs.n_params, runs.n_tokens, runs.loss, columns={"unique_tokens": u[:10]})
 
 
 def test_fit_cli_reads_a_unique_tokens_column(capsys, runs, tmp_path):
