@@ -10,8 +10,9 @@ from pathlib import Path
 # The suite's time is XLA compiling (below), so the tests compile with XLA's older CPU fusion code generator, which
 # compiles faster and gives the same numbers. Measured here: tests/fitting/test_bootstrap.py and
 # tests/cli/test_cli_decide.py in one process (2 cores, under load) took 341 s of CPU with XLA's defaults and 239 s
-# with it; the whole suite 2438 s of CPU (21 min) before and 1740 s (15.3 min) with it, and its tests of exact
-# numbers (fits' bits and iteration counts in tests/fitting/test_options.py, the SciPy parity) pass unchanged. (LLVM's
+# with it; the whole suite (2026-12-05, a clone, quiet) 1873 s of CPU (16.4 min) with it, against 2438 s (21 min) in the
+# last run without it (2026-12-04), and its tests of exact numbers (fits' bits and iteration counts in
+# tests/fitting/test_options.py, the SciPy parity) pass unchanged. (LLVM's
 # optimisation off as well took the CPU to 135 s on those two files but moved parameters by up to 1e-8 and changed
 # fits' iteration counts: not used, the tests check the numbers users get.) Users' processes keep XLA's defaults;
 # tests/test_precision.py::test_default_compiler_settings_give_the_same_fit checks a fit under both. Set
