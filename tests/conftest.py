@@ -11,7 +11,7 @@ from pathlib import Path
 # compiles faster and gives the same numbers. Measured here: tests/fitting/test_bootstrap.py and
 # tests/cli/test_cli_decide.py in one process (2 cores, under load) took 341 s of CPU with XLA's defaults and 239 s
 # with it; the whole suite (2026-12-05, a clone, quiet) 1873 s of CPU (16.4 min) with it, against 2438 s (21 min) in the
-# last run without it (2026-12-04), and its tests of exact numbers (fits' bits and iteration counts in
+# last run without it (the previous session), and its tests of exact numbers (fits' bits and iteration counts in
 # tests/fitting/test_options.py, the SciPy parity) pass unchanged. (LLVM's
 # optimisation off as well took the CPU to 135 s on those two files but moved parameters by up to 1e-8 and changed
 # fits' iteration counts: not used, the tests check the numbers users get.) Users' processes keep XLA's defaults;
