@@ -1,6 +1,7 @@
 """The command line: output formats, and one readable line with exit status 2 for every bad input."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -252,3 +253,28 @@ def test_cache_folder_defaults_to_the_user_cache(monkeypatch, tmp_path):
     assert compilation_cache_dir() == tmp_path / "optimal" / "jax"
     monkeypatch.setenv("OPTIMAL_CACHE_DIR", "off")
     assert compilation_cache_dir() is None
+
+
+def test_program_xla_flags_keep_the_users_and_only_for_checked_jaxlib_versions():
+    import importlib
+
+    program = importlib.import_module("optimal.cli.main")
+    (flag,) = program.PROGRAM_XLA_FLAGS
+    name = flag.split("=")[0]
+    assert program.program_xla_flags("", "0.10.2") == flag
+    assert program.program_xla_flags("--xla_dump_to=/d", "0.10.0") == f"--xla_dump_to=/d {flag}"
+    assert program.program_xla_flags(f"{name}=true", "0.10.2") == f"{name}=true"  # the user's own setting wins
+    for unchecked in ("0.11.0", "1.0", "", "dev"):  # a jaxlib that may not know the flag would abort on it
+        assert program.program_xla_flags("--xla_dump_to=/d", unchecked) == "--xla_dump_to=/d"
+
+
+def test_program_sets_its_xla_flags_before_xla_reads_them(tmp_path):
+    # A flag XLA does not know aborts the process when XLA reads XLA_FLAGS: the program given one must abort, which
+    # shows that run() sets the flags before JAX's first computation (set later, they would be ignored silently).
+    script = ("import sys, importlib; program = importlib.import_module('optimal.cli.main'); "
+              "program.PROGRAM_XLA_FLAGS = ('--xla_no_such_flag_of_optimal=true',); "
+              "sys.argv = ['optimal', 'solve', '--compute', '1e21']; program.run()")
+    env = dict(os.environ, OPTIMAL_CACHE_DIR="off")
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert "xla_no_such_flag_of_optimal" in proc.stderr
