@@ -482,7 +482,7 @@ def _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, objective, 
     z = lanes.theta[best].astype(np.float64)
     theta = np.asarray(expand(z, struct.select, struct.base), np.float64)
     prof = profile(fam, struct, z, values[best], rows, w, objective, solver, dtype, float(np.min(runs.loss)),
-                   lanes.theta, np.where(lanes.converged, values, np.inf))
+                   lanes.theta, np.where(lanes.converged, values, np.inf), lanes_like=(len(z0), None))
     diagnostics, found = identifiability(fam, struct, z, prof, runs[:3], runs.weights,
                                          search_edges(fam, struct, search.grid_size))
     hessian = hessian_at(fam, jnp.asarray(z, dtype), rows, w, objective.delta, objective.robust,
@@ -541,7 +541,8 @@ def fit_masked(fam, runs, covariates, fix, tie, masks, objective, search, solver
         pool = [lanes.theta, np.where(lanes.converged, values, np.inf)]
         if candidates is not None:
             pool = [np.vstack([pool[0], candidates]), np.concatenate([pool[1], candidate_values])]
-        prof = profile(fam, struct, z, values[best], data, w, own, solver, dtype, float(np.min(part.loss)), *pool)
+        prof = profile(fam, struct, z, values[best], data, w, own, solver, dtype, float(np.min(part.loss)), *pool,
+                       lanes_like=(theta0.shape[0], slots))
         diagnostics, found = identifiability(fam, struct, z, prof, part[:3], part.weights, edges)
         hessian = hessian_at(fam, jnp.asarray(z, dtype), data, w, own.delta, own.robust,
                              uses_own_derivatives(fam, struct))

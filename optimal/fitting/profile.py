@@ -8,10 +8,11 @@ measures directly how much worse the best fit with that value is.
 How. For every free entry of the problem that is not a linear scale (``Family.linear``: A and B trade off with the
 exponents by design and are reported, not judged; the family's irreducible loss, E, is profiled even when linear),
 a fixed grid of natural values (``MULTIPLIERS`` times the estimate; for the irreducible loss also ``E_FRACTIONS`` of
-the smallest loss, so that an E pushed to 0 is profiled up to the losses seen). Every grid point is a lane of one
-compiled polish (``optimal.fitting.solver``) whose free vector carries the index of its pinned entry: the pinned
-entry's gradient and Hessian row are zeroed (a unit diagonal), so the Newton step never moves it, and the lane
-refits the others from the optimum. One program for every parameter and grid point, compiled once per problem shape.
+the smallest loss, so that an E pushed to 0 is profiled up to the losses seen). Every grid point is a lane of the
+fit's own compiled polish (``optimal.fitting.solver.polish``) with its pinned entry held (``free``): that entry's
+gradient and Hessian row are zeroed (a unit diagonal), so the Newton step never moves it, and the lane refits the
+others. The lanes run in batches of the fit's own lane shape, so the profile compiles no polish of its own (it
+cost as much compiling as the fit's polish: 3-4 s of a cold 245-row fit).
 
 The threshold, from the residual scale and the number of runs. A robust loss rho that is homogeneous of degree p
 (Huber with a small delta: nearly |r|, p = 1; squared: p = 2) is the negative log-density of residuals with a
@@ -31,7 +32,6 @@ compute-optimal N at ``REFERENCE_DECADES`` decades of compute beyond the largest
 of each range, against the best fit's.
 """
 
-import dataclasses
 import functools
 import math
 from typing import NamedTuple
@@ -44,7 +44,7 @@ from .._util.robust import LOSS_DERIVATIVES, ROBUST_LOSSES
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from ..laws.family import Family
 from .problem import Structure, expand, problem_evaluator, residuals
-from .solver import Lanes, polish_lanes, solver_config
+from .solver import Lanes, polish, solver_config
 
 CHI2_1_95 = 3.841458820694124  # the 95% point of chi-square with 1 degree of freedom
 MULTIPLIERS = (0.1, 0.5, 0.75, 1.25, 1.5, 3.0)  # grid values / the estimate
@@ -129,26 +129,6 @@ def grid_values(family: Family, param: str, estimate: float, min_loss: float):
     return out
 
 
-@functools.lru_cache(maxsize=None)
-def pinned(evaluate, width: int):
-    """``evaluate`` for free vectors of ``width`` + 1 entries whose last entry is the index of a pinned entry: the
-    pinned entry and the index itself get zero gradient, zero rounding scale and a unit diagonal of the Hessian (no
-    coupling), so the solver's step leaves them exactly where they start. One per evaluator (keys the compile)."""
-
-    def evaluate_pinned(theta, data, weights, delta, loss):
-        z, index = theta[:width], theta[width]
-        free = jnp.arange(width) != jnp.round(index).astype(jnp.int32)
-        value, grad, hess, scale = evaluate(z, data, weights, delta, loss)
-        grad, scale = jnp.where(free, grad, 0.0), jnp.where(free, scale, 0.0)
-        hess = jnp.where(free[:, None] & free[None, :], hess, jnp.eye(width, dtype=hess.dtype))
-        zero = jnp.zeros((1,), grad.dtype)
-        hess = jnp.block([[hess, jnp.zeros((width, 1), hess.dtype)], [jnp.zeros((1, width), hess.dtype),
-                                                                      jnp.ones((1, 1), hess.dtype)]])
-        return value, jnp.concatenate([grad, zero]), hess, jnp.concatenate([scale, zero])
-
-    return evaluate_pinned
-
-
 def threshold(terms, weights):
     """``(relative tolerance, degree p, n)`` of the 95% profile-likelihood region at the optimum (module docstring):
     ``exp(p chi2 / (2 n)) - 1``, from the objective's ``terms`` there (``_objective_terms``) and the row weights."""
@@ -180,25 +160,46 @@ def _second_starts(candidates, values, k, ts, fallback):
     return out
 
 
-@functools.partial(jax.jit, static_argnames=("family", "config", "one_group"))
-def _profile_lanes(family, starts, z, data, weights, delta, log_c, config, one_group):
-    """One compiled program for the whole profile: polish, for each grid point, the lower-objective of its two starts
-    ``starts`` (G, 2, F + 1) with the pinned ``config``; the objective's terms at the optimum ``z`` (F,)
-    (``_objective_terms``); and log N* at ``log_c`` of the optimum and of every refit (G + 1,) (``optimal_log_n``;
-    NaN for a fit of several groups), and log N* of every group's law (G + 1, groups). Returns ``(Lanes (G lanes),
-    terms, log N*, log N* per group)``."""
+@functools.partial(jax.jit, static_argnames=("config",))
+def _better_starts(starts, data, weights, delta, config):
+    """Of each grid point's two starts ``starts`` (G, 2, F), the one with the lower objective (G, F)."""
     lanes = starts.shape[0]
     flat = starts.reshape(-1, starts.shape[-1])
     first = jax.vmap(lambda th: config.evaluate(th, data, weights, delta, config.loss)[0])(flat).reshape(lanes, 2)
     first = jnp.where(jnp.isfinite(first), first, jnp.inf)
-    chosen = jnp.where((first[:, 1] < first[:, 0])[:, None], starts[:, 1], starts[:, 0])
-    out = polish_lanes(chosen, data, jnp.broadcast_to(weights, (lanes, weights.shape[-1])), config, delta=delta)
-    terms = _objective_terms(family, z, data, weights, delta, config.loss)
-    frees = jnp.concatenate([z[None], out.theta[:, :z.shape[0]]])
-    laws = expand(frees, data.select, data.base)  # (G + 1, groups, P)
-    per_group = jax.vmap(lambda thetas: optimal_log_n(family, thetas, log_c), in_axes=1, out_axes=1)(laws)
-    log_n_star = per_group[:, 0] if one_group else jnp.full(lanes + 1, jnp.nan, z.dtype)
-    return out, terms, log_n_star, per_group
+    return jnp.where((first[:, 1] < first[:, 0])[:, None], starts[:, 1], starts[:, 0])
+
+
+@functools.partial(jax.jit, static_argnames=("family", "loss", "one_group"))
+def _profile_tail(family, z, thetas, data, weights, delta, loss, log_c, one_group):
+    """The objective's terms at the optimum ``z`` (F,) (``_objective_terms``); log N* at ``log_c`` of the optimum and
+    of every refit ``thetas`` (G, F) (G + 1,) (``optimal_log_n``; NaN for a fit of several groups), and log N* of
+    every group's law (G + 1, groups). Returns ``(terms, log N*, log N* per group)``."""
+    terms = _objective_terms(family, z, data, weights, delta, loss)
+    laws = expand(jnp.concatenate([z[None], thetas]), data.select, data.base)  # (G + 1, groups, P)
+    per_group = jax.vmap(lambda each: optimal_log_n(family, each, log_c), in_axes=1, out_axes=1)(laws)
+    log_n_star = per_group[:, 0] if one_group else jnp.full(thetas.shape[0] + 1, jnp.nan, z.dtype)
+    return terms, log_n_star, per_group
+
+
+def _pinned_refits(chosen, held, budgets, data, weights, delta, program, lanes_like):
+    """Polish the starts ``chosen`` (G, F) with the entries ``held`` (G, F) bool held and iteration ``budgets`` (G,),
+    in batches of ``lanes_like = (lanes, slots)``, the fit's own polish shape (one compiled program for both; the
+    last batch padded with lanes that stop at their start), or in one batch of G lanes when None or when the fit
+    has more than twice G. ``Lanes`` (G)."""
+    count = chosen.shape[0]
+    # a fit with many more lanes than the profile (a fit of several groups) runs that many slots for every profile:
+    # past twice the profile's lanes, a program of the profile's own shape (compiled once for all its groups) is
+    # cheaper
+    size, slots = lanes_like if lanes_like is not None and lanes_like[0] <= 2 * count else (count, None)
+    pad = -count % size
+    chosen = np.concatenate([chosen, np.repeat(chosen[:1], pad, axis=0)])
+    free = np.concatenate([~held, np.ones((pad, held.shape[1]), bool)])
+    budgets = np.concatenate([budgets, np.zeros(pad, np.int32)])
+    batches = [polish(chosen[i:i + size], data, weights, program, delta=delta, slots=slots, free=free[i:i + size],
+                      max_iter=budgets[i:i + size])
+               for i in range(0, len(chosen), size)]
+    return Lanes(*(np.concatenate([np.asarray(b[j]) for b in batches])[:count] for j in range(len(Lanes._fields))))
 
 
 def _objective_terms(family: Family, z, data, weights, delta, loss):
@@ -208,14 +209,15 @@ def _objective_terms(family: Family, z, data, weights, delta, loss):
 
 
 def profile(family: Family, structure: Structure, z, objective: float, data, weights, fit_objective, solver, dtype,
-            min_loss: float, candidates=None, candidate_values=None) -> Profile:
+            min_loss: float, candidates=None, candidate_values=None, lanes_like=None) -> Profile:
     """Profile every judged free entry of a fit at its optimum ``z`` (F,) with best ``objective``: one compiled polish
     of every (entry, grid value) lane (see the module docstring). ``data`` the problem's ``RowData``, ``weights``
     (n,), ``fit_objective`` and ``solver`` the fit's ``Objective`` and ``Solver``, ``min_loss`` the smallest loss
     fitted (nats). Each grid point is refitted from the better (lower objective) of two starts: the optimum with the
     entry held at the point, and the best of the fit's ``candidates`` (K, F) (screen points, polished starts;
     objectives ``candidate_values`` (K,)) nearest in that entry (``NEAREST``) with the entry held, so a pin far from
-    the optimum starts in its own basin. Returns a ``Profile``."""
+    the optimum starts in its own basin. ``lanes_like``: ``(lanes, slots)`` of the fit's own ``polish`` call, whose
+    compiled program the refits then reuse (None: a polish of the profile's own shape). Returns a ``Profile``."""
     z = np.asarray(z, np.float64)
     if candidates is not None:
         candidates, candidate_values = np.asarray(candidates, np.float64), np.asarray(candidate_values, np.float64)
@@ -225,7 +227,7 @@ def profile(family: Family, structure: Structure, z, objective: float, data, wei
     param_of = params_of(family, structure)
     entries = tuple(k for k in range(width)
                     if param_of[k] == family.irreducible or param_of[k] not in family.linear)
-    estimates, grids, starts, skipped = [], [], [], []
+    estimates, grids, starts, skipped, held = [], [], [], [], []
     for k in entries:
         param = param_of[k]
         estimate = float(natural_value(family, param, z[k]))
@@ -236,14 +238,16 @@ def profile(family: Family, structure: Structure, z, objective: float, data, wei
         first = np.repeat(z[None], len(ts), axis=0)
         first[:, k] = ts
         # the irreducible loss at or above the smallest loss fitted cannot fit those rows: not refitted (a lane
-        # with no pin, index -1, that starts at the optimum and stops at once), its profile value is infinite
+        # with nothing held, that starts at the optimum and stops at once), its profile value is infinite
         hopeless = np.asarray(values) >= min_loss if param == family.irreducible else np.zeros(len(ts), bool)
         first[hopeless] = z
-        index = np.where(hopeless, -1.0, float(k))[:, None]
+        pin = np.zeros((len(ts), width), bool)
+        pin[~hopeless, k] = True
+        held.append(pin)
         skipped.append(hopeless)
         second = _second_starts(candidates, candidate_values, k, ts, first)
         second[hopeless] = z
-        starts.append(np.stack([np.hstack([first, index]), np.hstack([second, index])], axis=1))
+        starts.append(np.stack([first, second], axis=1))
     log_c, compute = reference_log_c(data, weights)
     if not entries:
         terms = jax.jit(_objective_terms, static_argnames=("family", "loss"))(
@@ -251,12 +255,17 @@ def profile(family: Family, structure: Structure, z, objective: float, data, wei
         return Profile((), (), (), (), (), (), (), float(objective), *threshold(terms, weights), compute, ())
     # of each point's two starts (the optimum with the pin, the nearest good candidate with it), the one with the
     # lower objective is polished
-    program = solver_config(fit_objective, dataclasses.replace(solver, max_iter=min(solver.max_iter, MAX_ITER)),
-                            pinned(problem_evaluator(family, structure), width), dtype)
-    lanes, terms, log_n_star, per_group = _profile_lanes(family, jnp.asarray(np.concatenate(starts), dtype), jnp.asarray(z, dtype),
-                                              data, weights, jnp.asarray(fit_objective.delta, dtype), log_c,
-                                              program._replace(delta=None), structure.select.shape[0] == 1)
-    lanes, log_n_star = Lanes(*(np.asarray(x) for x in lanes)), np.asarray(log_n_star, np.float64)
+    program = solver_config(fit_objective, solver, problem_evaluator(family, structure), dtype)  # the fit's own
+    delta = jnp.asarray(fit_objective.delta, dtype)
+    chosen = np.asarray(_better_starts(jnp.asarray(np.concatenate(starts), dtype), data, weights, delta,
+                                       program._replace(delta=None, max_iter=None)))
+    budgets = np.full(len(chosen), min(solver.max_iter, MAX_ITER), np.int32)
+    lanes = _pinned_refits(chosen, np.concatenate(held), budgets, data, weights, fit_objective.delta, program,
+                           lanes_like)
+    terms, log_n_star, per_group = _profile_tail(family, jnp.asarray(z, dtype), jnp.asarray(lanes.theta, dtype), data,
+                                                 weights, delta, fit_objective.robust, log_c,
+                                                 structure.select.shape[0] == 1)
+    log_n_star = np.asarray(log_n_star, np.float64)
     per_group = np.asarray(per_group, np.float64)
     tolerance, degree, n_used = threshold(terms, weights)
     values = np.where(np.isfinite(lanes.objective) & ~np.concatenate(skipped), lanes.objective, np.inf)

@@ -74,7 +74,7 @@ def _step(theta, grad, hess, lam):
 
 
 @float64_scope
-def polish(theta0, data, weights, config: SolverConfig, delta=None, slots=None):
+def polish(theta0, data, weights, config: SolverConfig, delta=None, slots=None, free=None, max_iter=None):
     """Minimise the objective from every start at once.
 
     Args:
@@ -85,6 +85,13 @@ def polish(theta0, data, weights, config: SolverConfig, delta=None, slots=None):
       delta: the Huber threshold, a scalar or one per lane (L,); None: ``config.delta``. A traced value, so
         every threshold runs the same compiled program (the cache is keyed on ``config`` without its delta).
       slots: lanes solved side by side (``polish_lanes``); None: ``default_slots``.
+      free: which entries of each lane's start it may move, (L, P) bool; None: all. An entry held (False) keeps
+        its start's value exactly (a profile's pinned parameter). Traced, as ``max_iter`` is.
+      max_iter: each lane's iteration budget (L,) int; None: ``config.max_iter`` for every lane.
+
+    Traced ``delta``, ``free`` and ``max_iter`` make one compiled program serve every threshold, every held
+    entry and every budget: a fit's polish and its profile's pinned refits (``optimal.fitting.profile``) share it
+    when their lanes have the same shape.
 
     Returns:
       ``Lanes``.
@@ -92,7 +99,10 @@ def polish(theta0, data, weights, config: SolverConfig, delta=None, slots=None):
     lanes = theta0.shape[0]
     weights = jnp.broadcast_to(weights, (lanes, jnp.shape(weights)[-1]))
     delta = jnp.broadcast_to(jnp.asarray(config.delta if delta is None else delta, theta0.dtype), (lanes,))
-    return _polish(theta0, data, weights, config._replace(delta=None), slots, delta=delta)
+    free = jnp.ones(theta0.shape, bool) if free is None else jnp.asarray(free, bool)
+    max_iter = jnp.broadcast_to(jnp.asarray(config.max_iter if max_iter is None else max_iter, jnp.int32), (lanes,))
+    return _polish(theta0, data, weights, config._replace(delta=None, max_iter=None), slots, delta=delta, free=free,
+                   max_iter=max_iter)
 
 
 _SLOT_ROWS = 1 << 20  # slots x rows per solver: the (slots, rows) intermediates stay near 8 MB each
@@ -127,6 +137,8 @@ class _Slots(NamedTuple):
     iterations: Any  # (S,)
     data: Any = None  # the slot's own rows (leading axis S) when each lane has its own (``lane_data``)
     delta: Any = None  # (S,) the slot's lane's Huber threshold
+    free: Any = None  # (S, P) the entries the slot's lane may move (None: all)
+    max_iter: Any = None  # (S,) the slot's lane's iteration budget
 
 
 def _where_lanes(mask, new, old):
@@ -141,10 +153,13 @@ def _at_gradient_floor(grad, grad_scale):
 
 
 def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None = None, lane_data: bool = False,
-                 delta=None):
+                 delta=None, free=None, max_iter=None):
     """``polish`` without ``jit``, for use inside other compiled programs (weights must be (L, n)).
 
-    ``delta``: each lane's Huber threshold (L,), traced; None: ``config.delta`` for every lane.
+    ``delta``: each lane's Huber threshold (L,), traced; None: ``config.delta`` for every lane. ``free``: the
+    entries each lane may move (L, P) bool, the others held exactly at their start (their gradient, rounding scale
+    and Hessian coupling set to zero, a unit Hessian diagonal: the step leaves them); None: all. ``max_iter``: each
+    lane's iteration budget (L,); None: ``config.max_iter``.
 
     With ``lane_data``, every leaf of ``data`` has a leading lane axis (L, ...): each lane fits its own rows (a
     group's resample, say, padded with weight-0 rows to a common n), instead of every lane reading the same rows.
@@ -158,12 +173,22 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
     n_slots = min(slots or default_slots(weights.shape[1]), n_lanes)
     dtype, dims = theta0.dtype, theta0.shape[1]
     lane_delta = jnp.broadcast_to(jnp.asarray(config.delta if delta is None else delta, dtype), (n_lanes,))
+    lane_max_iter = jnp.broadcast_to(jnp.asarray(config.max_iter if max_iter is None else max_iter, jnp.int32),
+                                     (n_lanes,))
     if lane_data:
         evaluate = jax.vmap(lambda th, w, dl, rows: config.evaluate(th, rows, w, dl, config.loss))
     else:
         evaluate = jax.vmap(lambda th, w, dl, rows: config.evaluate(th, data, w, dl, config.loss),
                             in_axes=(0, 0, 0, None))
     step_of = jax.vmap(_step)
+
+    def held(state, grad, hess, grad_scale):
+        """The derivatives with each slot's held entries decoupled (``free``); unchanged when all are free."""
+        if free is None:
+            return grad, hess, grad_scale
+        both = state.free[:, :, None] & state.free[:, None, :]
+        return (jnp.where(state.free, grad, 0.0), jnp.where(both, hess, jnp.eye(dims, dtype=hess.dtype)),
+                jnp.where(state.free, grad_scale, 0.0))
 
     def load(state, lane, mask):
         """Put ``lane`` (S,) into the slots where ``mask`` (S,); those slots start afresh."""
@@ -174,6 +199,8 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
             lane=jnp.where(mask, lane, state.lane), fresh=mask,
             weights=_where_lanes(mask, weights[safe], state.weights), theta=_where_lanes(mask, theta0[safe], state.theta),
             data=rows, delta=_where_lanes(mask, lane_delta[safe], state.delta),
+            free=None if free is None else _where_lanes(mask, free[safe], state.free),
+            max_iter=_where_lanes(mask, lane_max_iter[safe], state.max_iter),
         )
 
     def body(carry):
@@ -181,6 +208,7 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
         step = jnp.where(state.fresh[:, None], 0.0, step_of(state.theta, state.grad, state.hess, state.lam))
         trial = state.theta + step
         value, grad, hess, grad_scale = evaluate(trial, state.weights, state.delta, state.data)
+        grad, hess, grad_scale = held(state, grad, hess, grad_scale)
         # a fresh slot evaluates its start and takes it; otherwise a step is kept only if it lowered the objective
         accept = state.fresh | (jnp.isfinite(value) & (value < state.value))
         theta, value, grad, hess, grad_scale = (
@@ -199,7 +227,7 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
                 small_step,
                 _at_gradient_floor(grad, grad_scale),
                 ~accept & (lam >= _LAM_MAX),
-                iterations >= config.max_iter,
+                iterations >= state.max_iter,
             ],
             [5, 1, 2, 3, 4],
             0,
@@ -224,6 +252,7 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
         hess=jnp.tile(jnp.eye(dims, dtype=dtype), (n_slots, 1, 1)), grad_scale=jnp.zeros((n_slots, dims), dtype), lam=jnp.full(n_slots, _LAM_START, dtype),
         iterations=jnp.zeros(n_slots, jnp.int32),
         data=jax.tree.map(lambda x: x[:n_slots], data) if lane_data else None, delta=lane_delta[:n_slots],
+        free=None if free is None else free[:n_slots], max_iter=lane_max_iter[:n_slots],
     )
     out = Lanes(theta0, jnp.full(n_lanes, jnp.nan, dtype), jnp.zeros(n_lanes, dtype), jnp.zeros(n_lanes, jnp.int32),
                 jnp.zeros(n_lanes, jnp.int32), jnp.zeros(n_lanes, bool))

@@ -51,8 +51,9 @@ def test_delta_by_drop_cross_product_is_one_solve_compiled_once(monkeypatch):
     found = optimal.sweep(runs.n_params, runs.n_tokens, runs.loss, delta=[2e-4, 3e-3, 7e-2], drop_smallest=[0, 1, 2])
     after = compiled()
     assert len(found) == 9 and len(calls) == 1  # all nine settings are lanes of one solve
-    # one program for the solve and one for the curvature check, not one per delta (that would be 3 each)
-    assert after[0] - before[0] <= 1 and after[1] - before[1] <= 1
+    # polishes: one program for the solve and one for the nine settings' profiles (a fit of 144 lanes is too wide for
+    # the profiles to share); one for the curvature check: not one per delta (that would be 3 each)
+    assert after[0] - before[0] <= 2 and after[1] - before[1] <= 1
     assert [r.config["delta"] for _, r in found] == [d for d in (2e-4, 3e-3, 7e-2) for _ in range(3)]
 
 
