@@ -219,10 +219,11 @@ def test_fit_never_returns_non_finite_coefficients(monkeypatch):
 
     def diverged(theta0, *args, **kwargs):
         nan = np.full(len(theta0), np.nan)
-        return fit_module.Lanes(np.full((len(theta0), 5), np.nan), nan, nan, np.zeros(len(theta0), int),
-                                np.zeros(len(theta0), int), np.zeros(len(theta0), bool))
+        return (fit_module.Lanes(np.full((len(theta0), 5), np.nan), nan, nan, np.zeros(len(theta0), int),
+                                 np.zeros(len(theta0), int), np.zeros(len(theta0), bool)),
+                np.full((len(theta0), 5, 5), np.nan))
 
-    monkeypatch.setattr(fit_module, "polish", diverged)
+    monkeypatch.setattr(fit_module, "polish_with_curvature", diverged)
     runs = optimal.synthetic_runs(n_runs=40)
     with pytest.raises(OptimalError, match="the fit produced no finite coefficients"):
         optimal.fit(runs.n_params, runs.n_tokens, runs.loss)

@@ -20,8 +20,7 @@ from ..data.repetition import CODE as REPEATED_DATA, find_column, repetition
 from ..data.runs import Runs, validate_runs
 from .diagnostics import identifiability, plausibility, scaled_condition, singular_curvature
 from .profile import profile
-from .problem import (RowData, expand, free_count, hessian_at, problem_evaluator, reduce, structure,
-                      uses_own_derivatives)
+from .problem import RowData, expand, free_count, problem_evaluator, reduce, structure
 from .screen import screen, search_edges
 from ..errors import (CoefficientsError, DataError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, PlausibilityWarning,
                      check_positive)
@@ -33,7 +32,7 @@ from .._util.warn import warn
 from .._util.results import Issue, Judged, Status, issues
 from .groups import GroupFits
 from .options import MAX_ITER, Objective, Search, Solver, checked, from_config, refuse_unknown, to_config  # noqa: F401
-from .solver import REASONS, Lanes, default_slots, polish, solver_config
+from .solver import REASONS, Lanes, default_slots, polish_with_curvature, solver_config
 
 AT_BEST_RTOL = 1e-6  # a start "reached the best objective" within this relative gap
 PARAM_NAMES = CHINCHILLA.fitting_names  # the Chinchilla law's log_params keys
@@ -476,7 +475,8 @@ def _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, objective, 
     else:
         z0 = _explicit_starts(starts, len(struct.names))
     program = solver_config(objective, solver, problem_evaluator(fam, struct), dtype)
-    lanes = Lanes(*(np.asarray(x) for x in polish(jnp.asarray(z0, dtype), rows, w, program)))
+    lanes, hessians = polish_with_curvature(jnp.asarray(z0, dtype), rows, w, program)
+    lanes = Lanes(*(np.asarray(x) for x in lanes))
     values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)
     best = _best(lanes, values, "the runs' units and ranges")
     z = lanes.theta[best].astype(np.float64)
@@ -485,9 +485,7 @@ def _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, objective, 
                    lanes.theta, np.where(lanes.converged, values, np.inf), lanes_like=(len(z0), None))
     diagnostics, found = identifiability(fam, struct, z, prof, runs[:3], runs.weights,
                                          search_edges(fam, struct, search.grid_size))
-    hessian = hessian_at(fam, jnp.asarray(z, dtype), rows, w, objective.delta, objective.robust,
-                         uses_own_derivatives(fam, struct))
-    return _finish(lanes, best, theta, found, diagnostics, hessian, runs, config, fam, law=None, fixed=fix, tied=tie,
+    return _finish(lanes, best, theta, found, diagnostics, np.asarray(hessians[best]), runs, config, fam, law=None, fixed=fix, tied=tie,
                    shared=shared, group_labels=labels, covariates=covariates, free=z, free_names=struct.names,
                    group_ids=ids)
 
@@ -526,7 +524,8 @@ def fit_masked(fam, runs, covariates, fix, tie, masks, objective, search, solver
     # ones (3 x 3 sweep, 85 rows, 2 CPUs: warm 0.13 s with all 144 lanes in flight, 0.07 s with 48)
     distinct = len({own.delta for own in objectives})
     slots = None if distinct == 1 else min(default_slots(len(weights)), -(-theta0.shape[0] // distinct))
-    every = Lanes(*(np.asarray(x) for x in polish(theta0, data, lane_weights, program, delta=lane_delta, slots=slots)))
+    every, hessians = polish_with_curvature(theta0, data, lane_weights, program, delta=lane_delta, slots=slots)
+    every, hessians = Lanes(*(np.asarray(x) for x in every)), np.asarray(hessians)
     edges = search_edges(fam, struct, search.grid_size)
     results, offset = [], 0
     for mask, own, w, z0, candidates, candidate_values in planned:
@@ -544,8 +543,7 @@ def fit_masked(fam, runs, covariates, fix, tie, masks, objective, search, solver
         prof = profile(fam, struct, z, values[best], data, w, own, solver, dtype, float(np.min(part.loss)), *pool,
                        lanes_like=(theta0.shape[0], slots))
         diagnostics, found = identifiability(fam, struct, z, prof, part[:3], part.weights, edges)
-        hessian = hessian_at(fam, jnp.asarray(z, dtype), data, w, own.delta, own.robust,
-                             uses_own_derivatives(fam, struct))
+        hessian = hessians[offset - len(z0) + best]  # the curvature the polish evaluated at this fit's result
         law = fam.law_from_values({**{k: float(v) for k, v in fam.to_natural(theta).items()}, **fix})
         results.append(_finish(lanes, best, theta, found, diagnostics, hessian, part, config, fam, law=law, fixed=fix,
                                tied=tie, covariates={k: v[mask] for k, v in covariates.items()}, free=z,

@@ -176,10 +176,3 @@ def problem_evaluator(family: Family, structure: Structure):
     """The solver's ``evaluate`` for ``family`` under ``structure`` (``evaluator``, with the family's own derivatives
     where they apply)."""
     return evaluator(family, uses_own_derivatives(family, structure))
-
-
-@functools.partial(jax.jit, static_argnames=("family", "loss", "own_derivatives"))
-def hessian_at(family: Family, z, data: RowData, weights, delta, loss="huber", own_derivatives=False):
-    """The objective's Hessian (F, F) at free vector ``z``, compiled (for the fit's curvature check); ``delta``
-    is traced, so every Huber threshold shares the program. ``own_derivatives``: as ``evaluator``."""
-    return evaluator(family, own_derivatives)(z, data, weights, delta, loss)[2]

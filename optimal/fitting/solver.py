@@ -75,7 +75,7 @@ def _step(theta, grad, hess, lam):
 
 @float64_scope
 def polish(theta0, data, weights, config: SolverConfig, delta=None, slots=None, free=None, max_iter=None):
-    """Minimise the objective from every start at once.
+    """Minimise the objective from every start at once: ``polish_with_curvature`` without its Hessians.
 
     Args:
       theta0: starts, shape (L, P): free vectors of the problem.
@@ -96,13 +96,21 @@ def polish(theta0, data, weights, config: SolverConfig, delta=None, slots=None, 
     Returns:
       ``Lanes``.
     """
+    return polish_with_curvature(theta0, data, weights, config, delta, slots, free, max_iter)[0]
+
+
+def polish_with_curvature(theta0, data, weights, config: SolverConfig, delta=None, slots=None, free=None,
+                          max_iter=None):
+    """``polish`` (its arguments), also returning each lane's Hessian of the objective at its result (L, P, P), the
+    one its last accepted step evaluated (with a held entry's coupling removed): a fit's curvature check reads its
+    best lane's, so no other program evaluates it. ``(Lanes, hessians)``; one compiled program with ``polish``."""
     lanes = theta0.shape[0]
     weights = jnp.broadcast_to(weights, (lanes, jnp.shape(weights)[-1]))
     delta = jnp.broadcast_to(jnp.asarray(config.delta if delta is None else delta, theta0.dtype), (lanes,))
     free = jnp.ones(theta0.shape, bool) if free is None else jnp.asarray(free, bool)
     max_iter = jnp.broadcast_to(jnp.asarray(config.max_iter if max_iter is None else max_iter, jnp.int32), (lanes,))
     return _polish(theta0, data, weights, config._replace(delta=None, max_iter=None), slots, delta=delta, free=free,
-                   max_iter=max_iter)
+                   max_iter=max_iter, curvature=True)
 
 
 _SLOT_ROWS = 1 << 20  # slots x rows per solver: the (slots, rows) intermediates stay near 8 MB each
@@ -153,8 +161,9 @@ def _at_gradient_floor(grad, grad_scale):
 
 
 def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None = None, lane_data: bool = False,
-                 delta=None, free=None, max_iter=None):
-    """``polish`` without ``jit``, for use inside other compiled programs (weights must be (L, n)).
+                 delta=None, free=None, max_iter=None, curvature=False):
+    """``polish`` without ``jit``, for use inside other compiled programs (weights must be (L, n)); with
+    ``curvature``, ``(Lanes, hessians (L, P, P))`` as ``polish_with_curvature``.
 
     ``delta``: each lane's Huber threshold (L,), traced; None: ``config.delta`` for every lane. ``free``: the
     entries each lane may move (L, P) bool, the others held exactly at their start (their gradient, rounding scale
@@ -236,6 +245,7 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
         converged = jnp.isin(reason, jnp.asarray(CONVERGED_REASONS))
         target = jnp.where(done, state.lane, n_lanes)  # out of range: dropped
         results = Lanes(theta, value, grad_norm, iterations, reason, converged)
+        results = (results, hess) if curvature else results
         out = jax.tree_util.tree_map(lambda o, r: o.at[target].set(r, mode="drop"), out, results)
         state = state._replace(theta=theta, value=value, grad=grad, hess=hess, grad_scale=grad_scale, lam=lam,
                                iterations=iterations)
@@ -256,8 +266,10 @@ def polish_lanes(theta0, data, weights, config: SolverConfig, slots: int | None 
     )
     out = Lanes(theta0, jnp.full(n_lanes, jnp.nan, dtype), jnp.zeros(n_lanes, dtype), jnp.zeros(n_lanes, jnp.int32),
                 jnp.zeros(n_lanes, jnp.int32), jnp.zeros(n_lanes, bool))
+    if curvature:
+        out = (out, jnp.zeros((n_lanes, dims, dims), dtype))
     _, _, out = jax.lax.while_loop(lambda c: jnp.any(c[0].active), body, (start, jnp.asarray(n_slots), out))
     return out
 
 
-_polish = functools.partial(jax.jit, static_argnames=("config", "slots", "lane_data"))(polish_lanes)
+_polish = functools.partial(jax.jit, static_argnames=("config", "slots", "lane_data", "curvature"))(polish_lanes)

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from optimal.fitting.solver import CONVERGED_REASONS, REASONS, SolverConfig, polish, polish_lanes
+from optimal.fitting.solver import CONVERGED_REASONS, REASONS, SolverConfig, polish, polish_lanes, polish_with_curvature
 
 DATA = jnp.zeros(1)  # the objectives below read no rows
 WEIGHTS = jnp.ones(1)
@@ -108,3 +108,30 @@ def test_per_lane_weights_and_data_follow_their_lane():
     for slots in (1, 2, 5):
         lanes = polish_lanes(starts, shift, weights, config, slots=slots, lane_data=True)
         np.testing.assert_allclose(np.asarray(lanes.theta), np.repeat(np.asarray(shift), 2, axis=1), atol=1e-8)
+
+
+def test_held_entries_stay_and_curvature_is_the_hessian_at_the_result():
+    """``free`` holds an entry exactly at its start while the others reach the optimum of what is left; per-lane
+    budgets stop each lane at its own; the curvature returned is the Hessian at each lane's result (the one its
+    last accepted step evaluated), with a held entry decoupled: what the fit's curvature check reads."""
+    config = SolverConfig(max_iter=500, evaluate=rosenbrock)
+    chosen = STARTS[[2, 0, 3]]
+    starts = jnp.asarray(chosen, dtype=jnp.float64)
+    free = np.array([[True, True], [False, True], [True, True]])
+    budgets = np.array([500, 500, 3])
+    lanes, hessians = polish_with_curvature(starts, DATA, WEIGHTS, config, free=free, max_iter=budgets)
+    theta, hessians = np.asarray(lanes.theta), np.asarray(hessians)
+    np.testing.assert_allclose(theta[0], 1.0, atol=1e-6)
+    assert theta[1, 0] == chosen[1, 0] and theta[1, 1] == pytest.approx(chosen[1, 0] ** 2, abs=1e-9)  # y = x^2
+    assert REASONS[int(lanes.reason[2])] == "max iterations" and int(lanes.iterations[2]) == 3
+    for lane, held in ((0, False), (1, True), (2, False)):
+        x, y = theta[lane]
+        exact = np.array([[2 - 40 * y + 120 * x * x, -40 * x], [-40 * x, 20.0]])
+        if held:
+            exact[0, :], exact[:, 0], exact[0, 0] = 0.0, 0.0, 1.0
+        np.testing.assert_allclose(hessians[lane], exact, rtol=1e-12, atol=1e-12)
+    # all free and one budget: the same lanes as ``polish`` gives, bit for bit
+    plain = polish(starts, DATA, WEIGHTS, config)
+    again = polish_with_curvature(starts, DATA, WEIGHTS, config)[0]
+    for field in plain._fields:
+        np.testing.assert_array_equal(np.asarray(getattr(again, field)), np.asarray(getattr(plain, field)))
