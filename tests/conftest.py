@@ -58,6 +58,24 @@ else:
     atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
     os.environ[_SHARED] = _CACHE
 os.environ["OPTIMAL_CACHE_DIR"] = _CACHE
+# and the Python processes the tests start that call the library, not the program (a multi-device bootstrap, a
+# fresh interpreter's float64 check): JAX reads these variables at import. Two processes share a program only where
+# its key matches: the same computation, devices and XLA flags (a process under other flags compiles afresh).
+# Measured (2026-12-05, one process, load ~10 on 2 cores): tests/test_precision.py, test_sharding.py and
+# test_distributed.py took 117 s of CPU without it (and without the XLA flag above in the multi-device children),
+# 94 s with both.
+# A test that times compiling itself (tests/planning/test_memory.py) or a program's cold start
+# (tests/test_benchmarks.py) removes them: ``without_child_cache``.
+CHILD_CACHE_ENV = {"JAX_COMPILATION_CACHE_DIR": _CACHE, "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                   "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
+os.environ.update(CHILD_CACHE_ENV)
+
+
+def without_child_cache(env=None):
+    """``env`` (default: this process's environment) without the child processes' compilation cache variables."""
+    return {k: v for k, v in (os.environ if env is None else env).items() if k not in CHILD_CACHE_ENV}
+
+
 jax.config.update("jax_compilation_cache_dir", _CACHE)
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # the suite's programs compile in 0.05-3 s
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
