@@ -54,7 +54,8 @@ import pytest
 # local runs): programs that did not change are read, not compiled (entries are keyed by the program, its shapes,
 # JAX's version and the XLA flags, so a stale entry is never read; the folder only grows: delete it at will).
 # Measured (2026-12-05, one process, load ~9 on 2 cores): tests/fitting/test_sweep.py and test_identifiability.py
-# took 161 s of CPU with an empty folder and 43 s on the next run with the folder it left (7 MB).
+# took 161 s of CPU with an empty folder and 43 s on the next run with the folder it left (7 MB); test_docs' README
+# and python.md blocks 135 s and 58 s.
 _SHARED = "OPTIMAL_TESTS_CACHE_DIR"
 if os.environ.get(_SHARED):  # a worker's (set below by its controller), or the user's own folder
     _CACHE = os.environ[_SHARED]
