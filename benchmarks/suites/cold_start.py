@@ -39,7 +39,7 @@ class ColdStartConfig:
 COLD_START_CONFIGS = {
     "full": ColdStartConfig("full"),
     "quick": ColdStartConfig("quick", first_runs=1, warm_runs=5, off_runs=1, floor_runs=3, probe_runs=1),
-    # (smoke: every kind of run once, but no instrumented cold run: two fresh processes compiling, ~11 s of CPU)
+    # (smoke: every kind of run once, but no instrumented cold run: two fresh processes compiling, ~12 s of CPU)
     "smoke": ColdStartConfig("smoke", first_runs=1, warm_runs=1, off_runs=1, floor_runs=1, probe_runs=1, synthetic=True,
                              first_probe=False),
 }
