@@ -66,7 +66,7 @@ def main(argv=None):
     parser.add_argument("--cold-start", action="store_true",
                         help="the installed `optimal fit` (240 rows) and `optimal solve` in fresh processes instead: "
                              "empty, warm and no compilation cache, against the issue's targets (with --quick: fewer "
-                             "runs; with --smoke: one of each, synthetic rows)")
+                             "runs; with --smoke: one of each, synthetic rows, the breakdown of a warm run only)")
     parser.add_argument("--batch", action="store_true",
                         help="groups and sweeps as one program vs one at a time instead (with --smoke: tiny)")
     parser.add_argument("--design", action="store_true",

@@ -50,14 +50,39 @@ import pytest
 # the suite's time: tests/fitting/test_fit.py spends 87 s of CPU cold and 20 s with its programs cached, and half of
 # test_validate's programs are ones test_fit compiled (measured with jax.monitoring's cache events). A command the
 # docs run ten times compiles once; test_cli checks the program's own cache setting on its own.
+# A folder named by OPTIMAL_TESTS_CACHE_DIR when the run starts is used instead and kept (a CI cache, or repeated
+# local runs): programs that did not change are read, not compiled (entries are keyed by the program, its shapes,
+# JAX's version and the XLA flags, so a stale entry is never read; the folder only grows: delete it at will).
+# Measured (2026-12-05, one process, load ~9 on 2 cores): tests/fitting/test_sweep.py and test_identifiability.py
+# took 161 s of CPU with an empty folder and 43 s on the next run with the folder it left (7 MB); test_docs' README
+# and python.md blocks 135 s and 58 s.
 _SHARED = "OPTIMAL_TESTS_CACHE_DIR"
-if os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get(_SHARED):
+if os.environ.get(_SHARED):  # a worker's (set below by its controller), or the user's own folder
     _CACHE = os.environ[_SHARED]
+    os.makedirs(_CACHE, exist_ok=True)
 else:
     _CACHE = tempfile.mkdtemp(prefix="optimal-tests-jax-cache-")
     atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
     os.environ[_SHARED] = _CACHE
 os.environ["OPTIMAL_CACHE_DIR"] = _CACHE
+# and the Python processes the tests start that call the library, not the program (a multi-device bootstrap, a
+# fresh interpreter's float64 check): JAX reads these variables at import. Two processes share a program only where
+# its key matches: the same computation, devices and XLA flags (a process under other flags compiles afresh).
+# Measured (2026-12-05, one process, load ~10 on 2 cores): tests/test_precision.py, test_sharding.py and
+# test_distributed.py took 117 s of CPU without it (and without the XLA flag above in the multi-device children),
+# 94 s with both.
+# A test that times compiling itself (tests/planning/test_memory.py) or a program's cold start
+# (tests/test_benchmarks.py) removes them: ``without_child_cache``.
+CHILD_CACHE_ENV = {"JAX_COMPILATION_CACHE_DIR": _CACHE, "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                   "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
+os.environ.update(CHILD_CACHE_ENV)
+
+
+def without_child_cache(env=None):
+    """``env`` (default: this process's environment) without the child processes' compilation cache variables."""
+    return {k: v for k, v in (os.environ if env is None else env).items() if k not in CHILD_CACHE_ENV}
+
+
 jax.config.update("jax_compilation_cache_dir", _CACHE)
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # the suite's programs compile in 0.05-3 s
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)

@@ -22,7 +22,8 @@ def free_port():
 
 
 def start(tmp_path, name, port, num_processes, process_id, devices):
-    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu",
+    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}".strip()
+    env = dict(os.environ, XLA_FLAGS=flags, JAX_PLATFORMS="cpu",  # the suite's XLA flags kept (tests/conftest.py)
                PYTHONPATH=os.pathsep.join(filter(None, [str(WORKER.parent.parent), os.environ.get("PYTHONPATH")])))
     out, log = tmp_path / f"{name}.json", open(tmp_path / f"{name}.log", "w")
     proc = subprocess.Popen([sys.executable, str(WORKER), str(port), str(num_processes), str(process_id), str(out)],

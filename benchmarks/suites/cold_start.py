@@ -29,6 +29,7 @@ class ColdStartConfig:
     off_runs: int = 3  # runs with OPTIMAL_CACHE_DIR=off
     floor_runs: int = 7  # runs of each floor: python -c pass, import jax, import optimal, optimal --help
     probe_runs: int = 3  # instrumented warm runs (the breakdown of where the time goes); not the timed ones
+    first_probe: bool = True  # and one instrumented run with an empty cache (the breakdown's 'first' rows)
     synthetic: bool = False  # the synthetic CSV even where Epoch's data is present
     n_rows: int = 240
     compute: float = 1e24
@@ -38,7 +39,9 @@ class ColdStartConfig:
 COLD_START_CONFIGS = {
     "full": ColdStartConfig("full"),
     "quick": ColdStartConfig("quick", first_runs=1, warm_runs=5, off_runs=1, floor_runs=3, probe_runs=1),
-    "smoke": ColdStartConfig("smoke", first_runs=1, warm_runs=1, off_runs=1, floor_runs=1, probe_runs=1, synthetic=True),
+    # (smoke: every kind of run once, but no instrumented cold run: two fresh processes compiling, ~12 s of CPU)
+    "smoke": ColdStartConfig("smoke", first_runs=1, warm_runs=1, off_runs=1, floor_runs=1, probe_runs=1, synthetic=True,
+                             first_probe=False),
 }
 
 # Issue #11 item 7: the second run (warm cache) of each command, wall seconds, on the project's 2-core machine
@@ -386,8 +389,9 @@ def run_cold_start(cc, out_dir=RESULTS_DIR):
         breakdown = {}
         for name, args in commands.items():
             warm = [probe(runner, python, args, warm_cache[name], tmp / f"probe-{name}-{i}.json") for i in range(cc.probe_runs)]
-            first = probe(runner, python, args, next(fresh), tmp / f"probe-{name}-first.json")
-            breakdown[name] = {"warm": _median_probe(warm), "warm_run_s_all": [p["run_s"] for p in warm], "first": first}
+            breakdown[name] = {"warm": _median_probe(warm), "warm_run_s_all": [p["run_s"] for p in warm]}
+            if cc.first_probe:
+                breakdown[name]["first"] = probe(runner, python, args, next(fresh), tmp / f"probe-{name}-first.json")
         results["breakdown"] = breakdown
         results["import_time"] = import_times(runner, python)
     device = breakdown["solve"]["warm"]["device"]
@@ -460,7 +464,7 @@ def cold_start_markdown(r):
         "| Command | cache | wall | start | import jax | import rest | backend | run | trace (n) | lower (n) | compile or cache read (n) | cache hits / misses | rest of run | exit | eager ops (n) | imports during run |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, b in r["breakdown"].items():
-        for kind in ("first", "warm"):
+        for kind in ("first", "warm")[0 if "first" in b else 1:]:
             p = b[kind]
             ep = p["eager_programs"]
             imports = ", ".join(f"{k} {fmt_seconds(v)}" for k, v in p["imports_during_run"].items() if v >= 1e-3) or "none over 1 ms"

@@ -116,7 +116,8 @@ def test_unique_tokens_with_a_data_constrained_fit(capsys, tmp_path):
     # the refusal is gone: a data-constrained fit record decides at the given U, in solve and in plan
     from optimal.data.synthetic import data_constrained_runs
 
-    n, d, u, loss = data_constrained_runs(n_runs=60, seed=1)
+    # 120 rows and 8 resamples: the programs of tests/planning/test_plan_intervals.py's data-constrained fit
+    n, d, u, loss = data_constrained_runs(n_runs=120, seed=1)
     csv = tmp_path / "runs.csv"
     csv.write_text("N,D,U,loss\n" + "".join(f"{a!r},{b!r},{c!r},{e!r}\n" for a, b, c, e in
                                             zip(n.tolist(), d.tolist(), u.tolist(), loss.tolist())))

@@ -142,14 +142,16 @@ def test_groups_without_shared_fit_each_on_its_own():
 
 
 WITHOUT_SPEED = dict(value_grad_hessian=None, screen=None, screen_edges=None, start_grids={})
+# the generic family and runs of the two tests below: one family object and one row count, so that they share the
+# generic path's compiled programs
+PLAIN = dataclasses.replace(CHINCHILLA, name="plain", **WITHOUT_SPEED)
 
 
 def test_generic_path_reaches_the_fast_paths_objective():
     # the Chinchilla family stripped of its capabilities (autodiff derivatives, sampled screen) fits the same optimum
-    runs = optimal.synthetic_runs(noise=0.01, seed=6)
+    runs = optimal.synthetic_runs(n_runs=60, noise=0.01, seed=6)
     fast = optimal.fit(runs.n_params, runs.n_tokens, runs.loss)
-    generic = optimal.fit(runs.n_params, runs.n_tokens, runs.loss,
-                          law=dataclasses.replace(CHINCHILLA, name="generic", **WITHOUT_SPEED),
+    generic = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, law=PLAIN,
                           search=optimal.Search(starts=fast.starts.theta))
     assert generic.objective == pytest.approx(fast.objective, rel=1e-9)
 
@@ -169,7 +171,7 @@ def test_a_custom_family_with_the_capabilities_gets_the_speed():
     np.testing.assert_array_equal(ours.theta, theirs.theta)
     np.testing.assert_array_equal(ours.starts.theta, theirs.starts.theta)
     assert optimal.fit(*runs[:3], law=mine, search=optimal.Search(starts="hoffmann")).n_starts == 4500
-    plain = dataclasses.replace(CHINCHILLA, name="plain", **WITHOUT_SPEED)
+    plain = PLAIN
     assert not uses_own_derivatives(plain, structure(plain))
     slow = optimal.fit(*runs[:3], law=plain)
     assert not np.array_equal(slow.starts.theta, theirs.starts.theta)
@@ -213,8 +215,8 @@ def test_records_plots_and_solve_for_other_families(tmp_path, law, request):
     from optimal import plot
     from optimal.cli import main
 
-    if law == "kaplan":
-        runs = optimal.synthetic_runs(n_runs=60, noise=0.01, seed=8)
+    if law == "kaplan":  # 40 rows as kaplan_record's and test_batch_helpers_name_bad_input's fits: one compiled fit
+        runs = optimal.synthetic_runs(n_runs=40, noise=0.01, seed=8)
         result = optimal.fit(runs.n_params, runs.n_tokens, runs.loss, law=law)
         boot = optimal.bootstrap(result, n_resamples=32, seed=1)
     else:
