@@ -4,8 +4,9 @@ For each design and noise level, ``--sets`` data sets are drawn (``optimal.isofl
 spaced in log N, losses times exp(noise x standard normal)), and ``optimal.isoflop(runs, n_resamples=B, seed=s,
 parametric=False)`` gives the exponent a of N*(C) = G C^a with its interval, and N*(C) at 100 x the largest budget
 with its interval, each read off the same draws by each of its interval methods (``interval="percentile"``,
-``"bc"``, Efron's bias-corrected percentile interval, and ``"calibrated"``, the percentile interval calibrated by a
-second-level bootstrap of each draw), so the methods are compared on the same sets and resamples.
+``"bc"``, Efron's bias-corrected percentile interval, ``"calibrated"``, the percentile interval calibrated by a
+second-level bootstrap of each draw, and ``"studentized"``, the bootstrap-t interval), so the methods are compared on
+the same sets and resamples.
 Each interval is checked against two values:
 
 - the truth: the law's own a = beta / (alpha + beta) and N*(C) (its closed form);
@@ -48,7 +49,8 @@ from optimal.laws import Chinchilla
 HOFFMANN = Chinchilla(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)  # Hoffmann et al. 2022, rounded (Approach 3)
 OUT = Path(__file__).resolve().parent / "results" / "isoflop-coverage.md"
 TARGET_FACTOR = 100.0  # N*(C) is checked at this many times the largest budget (optimal.isoflop's default target)
-METHODS = ("percentile", "bc", "calibrated")  # optimal.isoflop's interval methods, read off the same draws
+METHODS = ("percentile", "bc", "calibrated", "studentized")  # optimal.isoflop's interval methods, read off the
+# same draws
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,7 +206,8 @@ def report(rows, command, n_sets, n_resamples, confidence, seconds, where=None):
              f"0-{n_sets - 1}; the bootstrap seed is the set's), B = {n_resamples} resamples, "
              f"{100 * confidence:g}% intervals read off the same draws by each method ('interval': percentile; bc: "
              "Efron's bias-corrected percentile interval; calibrated: the percentile interval at levels calibrated by "
-             f"a second-level bootstrap, {optimal.analysis.isoflop.INNER_RESAMPLES} resamples per draw). Noise: loss x "
+             f"a second-level bootstrap, {optimal.analysis.isoflop.INNER_RESAMPLES} resamples per draw; studentized: "
+             "the bootstrap-t interval, each draw's delta-method se). Noise: loss x "
              "exp(noise x standard normal).", "",
              "Coverage: the share of sets whose interval holds the value, with its 95% Wilson interval over the sets. "
              "'limit': the estimator's noise-free value on the same design (Approach 2's own bias removed); 'truth': "

@@ -134,11 +134,12 @@ WIDE = 2.5
 BIAS_DECADES = 0.02
 EXPONENT_BIAS = 0.01
 TARGET_FACTOR = 100.0  # default target budgets: the largest budget in the data, and this many times it
-INTERVAL_METHODS = ("percentile", "bc", "calibrated")  # percentile, Efron's bias-corrected percentile, or the
-# percentile interval calibrated by a second-level (double) bootstrap
+INTERVAL_METHODS = ("percentile", "bc", "calibrated", "studentized")  # percentile, Efron's bias-corrected
+# percentile, the percentile interval calibrated by a second-level (double) bootstrap, or the bootstrap-t interval
 DEFAULT_INTERVAL = "percentile"  # decided from benchmarks/results/isoflop-coverage*.md (docs/isoflop.md)
 INTERVAL_NAMES = {"percentile": "percentile", "bc": "bias-corrected (BC) percentile",
-                  "calibrated": "double-bootstrap calibrated percentile"}
+                  "calibrated": "double-bootstrap calibrated percentile",
+                  "studentized": "studentized (bootstrap-t)"}
 INNER_RESAMPLES = 200  # second-level resamples per first-level draw (interval="calibrated")
 CALIBRATION_FAILURES = 0.01  # share of resamples with a parabola without minimum past which the calibrated interval
 # is warned about (benchmarks/results/isoflop-coverage-*.md): in rows where 18% and 39% of resamples had one on
@@ -307,7 +308,8 @@ class IsoflopResult(Judged):
         log_c, point = math.log(compute), math.log(float(self.n_star(compute)))
         log_draws = self.bootstrap["log_g"] + self.bootstrap["a"] * log_c
         return self._interval(log_draws, point, log=True,
-                              shares=lambda cal: calibration_shares(cal["log_g"] + cal["a"] * log_c, point))
+                              shares=lambda cal: calibration_shares(cal["log_g"] + cal["a"] * log_c, point),
+                              variance=lambda v: v["log_g"] + 2.0 * log_c * v["a_log_g"] + log_c**2 * v["a"])
 
     @property
     def parametric_exponent(self):
@@ -340,12 +342,18 @@ class IsoflopResult(Judged):
             rows.append(row)
         return rows
 
-    def _interval(self, draws, point, log=False, shares=None):
+    def _interval(self, draws, point, log=False, shares=None, variance=None):
         """``counted_interval`` of bootstrap ``draws`` of ``point`` by the bootstrap's ``interval_method``: the
         percentile interval, with "bc" the bias-corrected one (z0 from the draws' share below the point), with
         "calibrated" the percentile interval at ``calibrated_levels`` of ``shares(calibration)``, a function of the
-        second level (``_second_level``'s dict) giving ``calibration_shares`` of this quantity's second-level draws."""
+        second level (``_second_level``'s dict) giving ``calibration_shares`` of this quantity's second-level draws;
+        with "studentized" the ``studentized_interval``, ``variance(v)`` giving this quantity's delta-method variance
+        from a ``delta_variances`` dict (applied to the draws' and to the data's)."""
         method, confidence = self.bootstrap.get("interval_method"), self.bootstrap["confidence"]
+        if method == "studentized":
+            found = self.bootstrap["studentized"]
+            return studentized_interval(draws, point, variance(found["draws"]), float(variance(found["point"])[0]),
+                                        confidence, log=log)
         if method == "calibrated":
             calibration = self.bootstrap.get("calibration")
             if calibration is None:
@@ -368,12 +376,15 @@ class IsoflopResult(Judged):
             if "calibration" in b:
                 boot["inner_resamples"] = b["calibration"]["inner"]
             boot["a"] = self._interval(b["a"], self.exponent,
-                                       shares=lambda cal: calibration_shares(cal["a"], self.exponent))
+                                       shares=lambda cal: calibration_shares(cal["a"], self.exponent),
+                                       variance=lambda v: v["a"])
             boot["b"] = self._interval(1.0 - b["a"], self.tokens_exponent,
-                                       shares=lambda cal: calibration_shares(1.0 - cal["a"], self.tokens_exponent))
+                                       shares=lambda cal: calibration_shares(1.0 - cal["a"], self.tokens_exponent),
+                                       variance=lambda v: v["a"])
             boot["n_opt"] = [{"compute": p.compute, **self._interval(
                                   column, math.log(p.n_opt), log=True,
-                                  shares=lambda cal, g=g: tuple(s[:, g] for s in cal["n_opt_shares"]))}
+                                  shares=lambda cal, g=g: tuple(s[:, g] for s in cal["n_opt_shares"]),
+                                  variance=lambda v, g=g: v["vertex"][:, g])}
                              for g, (p, column) in enumerate(zip(self.accepted, b["log_n_opt"].T))]
         parametric = None
         if self.parametric is not None:
@@ -883,6 +894,11 @@ def _bootstrap(log_n, loss, weights, ids, clusters, accepted, budgets, n_resampl
              "scheme": "wild", "n_clusters": k_clusters, "a": a, "log_g": log_g, "log_n_opt": log_n_opt,
              "failed_by_budget": failed, "outside_by_budget": outside, "fallback": fallback,
              "n_with_failure": int(np.isnan(log_n_opt).any(axis=1).sum()), "n_failed": int(np.isnan(a).sum())}
+    data = [(runs, w, fits, free, dof, loss[rows][None, :]) for (runs, w, fits, free, dof, _), (rows, *_) in
+            zip(designs, parts)]
+    found["studentized"] = {"draws": delta_variances(designs, np.log(budgets[accepted]), log_n_opt, k_clusters),
+                            "point": delta_variances(data, np.log(budgets[accepted]),
+                                                     np.asarray(points, np.float64)[None, :], k_clusters)}
     if inner:
         found["calibration"] = _second_level(designs, np.log(budgets[accepted]), np.asarray(points, np.float64),
                                              k_clusters, inner, rng)
@@ -901,6 +917,121 @@ def _wild_residuals(residual, w, leverage, free, dof, pooled):
     with np.errstate(divide="ignore", invalid="ignore"):
         adjusted = np.where(free, residual / np.sqrt(1.0 - leverage), np.expand_dims(scale, -1) / np.sqrt(w))
     return np.where(w > 0, adjusted, 0.0), scale
+
+
+def delta_variances(designs, log_c, log_n_opt, n_clusters):
+    """Delta-method (sandwich) variances of each budget's ln N_opt and of the line's a and ln G, one set per row of
+    losses: the studentized interval's standard errors (``studentized_interval``), for the data (one row) and for
+    every bootstrap draw (from the draw's own residuals).
+
+    Each budget's parabola is linear in its losses, q = P y (P: ``parabolas``' "projection", in t = (x - centre) /
+    half), and its vertex is x* = centre - half q1 / (2 q2), so to first order x* moves by c_i = half (g^T P)_i per
+    unit of run i's loss, g = (0, -1 / (2 q2), -t* / q2) the gradient of t* = -q1 / (2 q2) at the DATA's parabola
+    (the bootstrap world's truth), for the data and for every draw alike: a draw's se then varies with its residuals
+    only, not with its own curvature (a draw's own gradient would tie its se to its vertex: a draw with a flat
+    parabola has both a far vertex and a large se, which shrinks the pivot's tail where the draws' tail is;
+    docs/isoflop.md has the measured difference). Run i's noise is its HC2 residual e_i / sqrt(1 - h_i) in that row
+    (``_wild_residuals``, as the wild draws use: for the data, the variance the bootstrap draws would have if the
+    vertex were linear in the losses). The line through the vertices (``_lines``: ordinary least squares in ln C over
+    the budgets with a vertex in that row) puts weight s_g on each ln N_opt for a and l_g for ln G. Run i's influence
+    on a is s_g c_i e~_i; the runs of one cluster (one sign per resample in the bootstrap) add up, and the variance
+    is the sum over clusters of the squared influence (the cluster-robust sandwich; each run its own cluster
+    without clusters):
+
+        var(x*_g) = sum_k (sum_{i in k, g} c_i e~_i)^2,   var(a) = sum_k (sum_{i in k} s_g(i) c_i e~_i)^2,
+
+    and likewise cov(a, ln G) and var(ln G) with l_g. A budget without a vertex in a row (no minimum: NaN) is left
+    out of that row's line, as in ``_lines``.
+
+    Args:
+      designs: per accepted budget ``(cluster of each run (m,), weights (m,), the data's parabolas fit, which runs
+        carry a residual (m,), residual degrees of freedom, losses (R, m))`` (``_bootstrap``'s). log_c: ln C of the
+        accepted budgets (G,). log_n_opt: the rows' vertices ln N_opt (R, G), NaN where no minimum. n_clusters: K.
+
+    Returns:
+      ``{"vertex": (R, G) var of ln N_opt (NaN where no minimum), "a": (R,) var of a, "a_log_g": (R,) cov(a, ln G),
+      "log_g": (R,) var of ln G}`` (NaN in a row with no line).
+    """
+    n_rows, n_budgets = log_n_opt.shape
+    chunk = max(1, CHUNK_ELEMENTS // max(n_clusters, 1))
+    found = {"vertex": np.empty((n_rows, n_budgets)), "a": np.empty(n_rows), "a_log_g": np.empty(n_rows),
+             "log_g": np.empty(n_rows)}
+    pulls = []  # per budget: (m, K), run i's pull c_i on ln N_opt, summed into its cluster's column
+    for runs, w, fits, *_ in designs:
+        q2 = fits["coefficients"][0, 2] * fits["half"] ** 2  # the data's curvature, in t
+        gradient = fits["half"] * np.array([0.0, -0.5 / q2, -fits["vertex_t"][0] / q2])
+        pulls.append((gradient @ fits["projection"])[:, None] * (runs[:, None] == np.arange(n_clusters)))
+    for start in range(0, n_rows, chunk):
+        part = slice(start, min(start + chunk, n_rows))
+        mask = np.isfinite(log_n_opt[part])
+        count = mask.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = np.where(mask, log_c, 0.0).sum(axis=1) / count
+            dx = np.where(mask, log_c - mean[:, None], 0.0)
+            slope = dx / (dx * dx).sum(axis=1)[:, None]  # (c, G): a = sum_g slope_g ln N_opt_g
+            level = np.where(mask, 1.0 / count[:, None], 0.0) - mean[:, None] * slope  # ln G's weights
+        residuals, sums, dofs = [], 0.0, 0
+        for runs, w, fits, free, dof, losses in designs:
+            y = losses[part]
+            residual = y - (y @ fits["projection"].T) @ fits["powers"].T
+            sums, dofs = sums + np.sum(w * residual**2, axis=1), dofs + dof
+            residuals.append(residual)
+        pooled = np.sqrt(sums / dofs)
+        on_a = np.zeros((part.stop - part.start, n_clusters))
+        on_g = np.zeros_like(on_a)
+        for j, ((runs, w, fits, free, dof, _), residual, pull) in enumerate(zip(designs, residuals, pulls)):
+            adjusted, _ = _wild_residuals(residual, w, fits["leverage"], free, dof, pooled)  # (c, m)
+            influence = np.where(mask[:, j, None], adjusted @ pull, 0.0)  # (c, K): on ln N_opt
+            found["vertex"][part, j] = np.where(mask[:, j], np.sum(influence**2, axis=1), np.nan)
+            on_a += np.where(mask[:, j, None], slope[:, j, None] * influence, 0.0)
+            on_g += np.where(mask[:, j, None], level[:, j, None] * influence, 0.0)
+        line = count >= 2
+        for key, value in (("a", on_a * on_a), ("a_log_g", on_a * on_g), ("log_g", on_g * on_g)):
+            found[key][part] = np.where(line, value.sum(axis=1), np.nan)
+    return found
+
+
+def studentized_interval(draws, point, variances, variance, confidence, log=False):
+    """The studentized (bootstrap-t) interval: ``{lo, hi, se}``.
+
+    Each draw b gives t_b = (theta_b - theta) / se_b, with se_b the draw's own delta-method standard error
+    (``delta_variances`` of its own parabolas and residuals), and the interval is [theta - t_hi se, theta - t_lo
+    se], t_lo and t_hi the (1 -+ confidence) / 2 quantiles of the t_b and se the data's own standard error (Efron
+    and Tibshirani 1993, ch. 12; Davison and Hinkley 1997, section 5.2.1; Hall 1988: second-order accurate, and it
+    carries the statistic's skew with its sign, where a percentile interval carries it with the wrong one). A
+    failed draw (NaN: a parabola with no minimum, a resample with no line) or one whose se_b is 0 or undefined
+    counts against both ends, as in ``counted_interval`` (an end can be unbounded: None).
+
+    Args:
+      draws: theta_b (R,) (ln N when ``log``). point: theta. variances: se_b^2 (R,). variance: se^2 of the data.
+      confidence: the level. log: the draws are logs: the ends are exponentiated (None past float64's range) and
+        ``se`` is the sd of exp(draws), as in ``counted_interval``.
+
+    Where the data's own se is 0 or undefined (not finite), there is no scale to studentize with and the result is
+    the percentile interval (``counted_interval``); ``isoflop`` warns (code ``studentized``).
+
+    Example:
+      >>> rng = np.random.default_rng(0)
+      >>> draws = 1.0 + rng.standard_normal(4000)  # se 1 in every draw: the interval is the point +- 1.96
+      >>> found = studentized_interval(draws, 1.0, np.ones(4000), 1.0, 0.95)
+      >>> round(found["lo"], 1), round(found["hi"], 1)
+      (-1.0, 3.0)
+    """
+    draws = np.asarray(draws, dtype=np.float64)
+    plain = counted_interval(draws, confidence, log=log)
+    se = math.sqrt(variance) if np.isfinite(variance) and variance > 0 else 0.0
+    if not se:
+        return plain
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.sqrt(np.asarray(variances, dtype=np.float64))
+        pivots = np.where(np.isfinite(draws) & (scale > 0) & np.isfinite(scale), (draws - point) / scale, np.nan)
+    ends = counted_interval(pivots, confidence)  # failures against both ends
+    lo = None if ends["hi"] is None else point - ends["hi"] * se
+    hi = None if ends["lo"] is None else point - ends["lo"] * se
+    if log:
+        with np.errstate(over="ignore"):
+            lo, hi = (None if v is None or not np.isfinite(np.exp(v)) else float(np.exp(v)) for v in (lo, hi))
+    return {"lo": lo, "hi": hi, "se": plain["se"]}
 
 
 def second_level_bits(rng, n_draws, inner, n_clusters):
