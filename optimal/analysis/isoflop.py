@@ -95,7 +95,12 @@ residuals; ``_second_level``), u_b is the share of those second-level estimates 
 the first-level draws' quantiles at the (1 - confidence) / 2 quantile of the u_b and at the (1 + confidence) / 2
 one (``calibrated_levels``) instead of at the nominal tails. A parabola is linear in the losses, so the second level
 is batched matrix products; it costs about 16 times the first level's time (docs/isoflop.md has the measured cost
-and coverage).
+and coverage). ``interval="studentized"`` is the bootstrap-t interval (Efron and Tibshirani 1993, ch. 12; Hall 1988):
+each draw's t_b = (a_b - a) / se_b, se_b the delta-method (HC2 sandwich) standard error from draw b's own residuals
+(``delta_variances``), and the interval [a - t_hi se, a - t_lo se] (``studentized_interval``): it widens where the
+residuals give a noisy se (the t effect that left the percentile interval narrow on wide grids) and turns the
+vertex's ratio skew the right way (the percentile interval adds the draws' bias to the point's instead of removing
+it); docs/isoflop.md has the diagnosis and the coverage.
 
 Example:
   >>> import optimal
@@ -233,16 +238,18 @@ class IsoflopResult(Judged):
       targets: the budgets (FLOPs) at which both approaches' N* and D* are compared; target_note says where they
         came from.
       bootstrap: the wild bootstrap on each budget's fixed sizes (module docstring, "The bootstrap"), or None:
-        ``{"n_resamples", "seed", "confidence", "interval_method" ("percentile", "bc" or "calibrated": how the
+        ``{"n_resamples", "seed", "confidence", "interval_method" ("percentile", "bc", "calibrated" or "studentized": how the
         intervals are read off the draws, ``counted_interval``), "scheme" ("wild"), "n_clusters" (sign groups: the runs, or the
         clusters given), "failed_by_budget" {compute: resamples whose parabola there has no minimum},
         "outside_by_budget" {compute: resamples whose vertex there fell outside the sizes tried (kept)}, "fallback"
         [(compute, runs on their parabola, residual degrees of freedom, the sd used for them)], "n_with_failure"
         (resamples with a vertex left out: no minimum), "n_failed" (resamples with fewer than 2 vertices: no line)}``
         and the draws ``"a"``, ``"log_g"`` (R,) (NaN without a line) and ``"log_n_opt"`` (R, G accepted) (NaN where
-        that budget's parabola had no minimum); with interval="calibrated" also ``"calibration"``, the second level
-        (``_second_level``: its a and ln G, (R, inner) each, and each budget's ``calibration_shares``). Intervals are
-        ``counted_interval`` s: a NaN draw counts against both ends.
+        that budget's parabola had no minimum); ``"studentized"``, ``{"draws", "point"}``: ``delta_variances`` of
+        the draws and of the data (the studentized interval's standard errors); with interval="calibrated" also
+        ``"calibration"``, the second level (``_second_level``: its a and ln G, (R, inner) each, and each budget's
+        ``calibration_shares``). Intervals are ``counted_interval`` s (``studentized_interval`` s with
+        "studentized"): a NaN draw counts against both ends.
       parametric: the Approach 3 ``FitResult`` on the same runs, or None (parametric=False, or too few runs:
         ``parametric_note`` says); parametric_bootstrap: its ``BootstrapResult`` when bootstrapped.
       predicted: the parametric law replayed noise-free at the sizes tried: ``{"compute": [accepted budgets],
@@ -602,8 +609,8 @@ def check_interval_method(interval):
     """``interval`` when it is one of ``INTERVAL_METHODS``; else ``OptimalError`` naming them."""
     if not isinstance(interval, str) or interval not in INTERVAL_METHODS:
         raise OptimalError(f"interval must be one of {', '.join(map(repr, INTERVAL_METHODS))} (percentile, the "
-                           f"bias-corrected percentile interval, or the double-bootstrap calibrated percentile "
-                           f"interval), got {interval!r}")
+                           f"bias-corrected percentile interval, the double-bootstrap calibrated percentile "
+                           f"interval, or the studentized bootstrap-t interval), got {interval!r}")
     return interval
 
 
@@ -752,9 +759,10 @@ def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clust
         the parametric bootstrap resamples whole clusters. At least 2 clusters.
       confidence: the intervals' level. interval: how Approach 2's bootstrap intervals are read off the draws:
         "percentile" (the draws' equal-tailed percentiles), "bc" (Efron's bias-corrected percentiles,
-        ``counted_interval``) or "calibrated" (the percentiles at levels calibrated by a second-level bootstrap of
-        each draw, ``INNER_RESAMPLES`` resamples each: module docstring); docs/isoflop.md has the methods' measured
-        coverage. The first level's draws are the same for all three. parametric: also fit the Chinchilla law (``optimal.fit``, N = params, D =
+        ``counted_interval``), "calibrated" (the percentiles at levels calibrated by a second-level bootstrap of
+        each draw, ``INNER_RESAMPLES`` resamples each: module docstring) or "studentized" (the bootstrap-t interval,
+        ``studentized_interval``; a warning, code ``studentized``, where a standard error is 0 or undefined);
+        docs/isoflop.md has the methods' measured coverage. The first level's draws are the same for all four. parametric: also fit the Chinchilla law (``optimal.fit``, N = params, D =
         tokens) on every run. fit_options: more keyword arguments for ``optimal.fit``.
 
     Computes in float64 whatever the process's JAX setting (``optimal._util.precision``): the parametric law's replay
@@ -827,6 +835,8 @@ def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clust
         boot = _bootstrap(log_n, y, w, ids, cluster_ids, accepted, budgets, n_resamples, seed, confidence,
                           points=log_vertices, inner=INNER_RESAMPLES if interval == "calibrated" else 0)
         messages += _bootstrap_warnings(boot, n_resamples, clusters is not None)
+        if interval == "studentized" and "skipped" not in boot:
+            messages += _studentized_warnings(boot, budgets[accepted], log_vertices, a)
         boot = None if "skipped" in boot else boot | {"interval_method": interval}
 
     third, third_note, third_boot, predicted = None, None, None, None
@@ -991,6 +1001,16 @@ def delta_variances(designs, log_c, log_n_opt, n_clusters):
     return found
 
 
+def scaleless(variance, point):
+    """Whether a delta-method ``variance`` (scalar or array) gives no scale for ``point``: not finite, or a se within
+    64 float64 ulps of the point (losses on their parabolas to rounding leave residuals, and so a se, of that size:
+    it says nothing of the noise)."""
+    variance = np.asarray(variance, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return ~(np.isfinite(variance) & (np.sqrt(np.maximum(variance, 0.0)) > 64 * np.finfo(np.float64).eps *
+                                          max(1.0, abs(point))))
+
+
 def studentized_interval(draws, point, variances, variance, confidence, log=False):
     """The studentized (bootstrap-t) interval: ``{lo, hi, se}``.
 
@@ -1007,24 +1027,23 @@ def studentized_interval(draws, point, variances, variance, confidence, log=Fals
       confidence: the level. log: the draws are logs: the ends are exponentiated (None past float64's range) and
         ``se`` is the sd of exp(draws), as in ``counted_interval``.
 
-    Where the data's own se is 0 or undefined (not finite), there is no scale to studentize with and the result is
-    the percentile interval (``counted_interval``); ``isoflop`` warns (code ``studentized``).
+    Where the data's own se is 0 or undefined (``scaleless``), there is no scale to studentize with and the result
+    is the percentile interval (``counted_interval``); ``isoflop`` warns (code ``studentized``).
 
     Example:
-      >>> rng = np.random.default_rng(0)
-      >>> draws = 1.0 + rng.standard_normal(4000)  # se 1 in every draw: the interval is the point +- 1.96
-      >>> found = studentized_interval(draws, 1.0, np.ones(4000), 1.0, 0.95)
-      >>> round(found["lo"], 1), round(found["hi"], 1)
-      (-1.0, 3.0)
+      >>> draws = 1.0 + np.array([-2.0, -1.0, 0.0, 1.0, 2.0])  # se 2 in every draw, and 1 in the data
+      >>> found = studentized_interval(draws, 1.0, np.full(5, 4.0), 1.0, 0.5)  # t: -1 to 1; quartiles -0.5, 0.5
+      >>> float(found["lo"]), float(found["hi"])
+      (0.5, 1.5)
     """
     draws = np.asarray(draws, dtype=np.float64)
     plain = counted_interval(draws, confidence, log=log)
-    se = math.sqrt(variance) if np.isfinite(variance) and variance > 0 else 0.0
-    if not se:
+    if scaleless(variance, point):
         return plain
+    se = math.sqrt(variance)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.sqrt(np.asarray(variances, dtype=np.float64))
-        pivots = np.where(np.isfinite(draws) & (scale > 0) & np.isfinite(scale), (draws - point) / scale, np.nan)
+        pivots = np.where(np.isfinite(draws) & ~scaleless(variances, point), (draws - point) / scale, np.nan)
     ends = counted_interval(pivots, confidence)  # failures against both ends
     lo = None if ends["hi"] is None else point - ends["hi"] * se
     hi = None if ends["lo"] is None else point - ends["lo"] * se
@@ -1158,6 +1177,26 @@ def _bootstrap_warnings(boot, n_resamples, clustered):
             f"{boot['n_clusters']} clusters give only 2^{boot['n_clusters']} = {2 ** boot['n_clusters']} distinct "
             f"sign patterns for {n_resamples} resamples: the draws repeat and the interval's ends are coarse; a wild "
             "cluster bootstrap wants more clusters")})
+    return found
+
+
+def _studentized_warnings(boot, budgets, points, a):
+    """Where the studentized interval has no scale (``scaleless``): the data's delta-method se of its exponent ``a``,
+    or of a budget's ln N_opt (``points``, at ``budgets``), is 0 or undefined (that interval is then the percentile
+    one), or draws with a line have a se of a of 0 (they count against both ends)."""
+    found, point, draws = [], boot["studentized"]["point"], boot["studentized"]["draws"]
+    names = (["a (and b)"] if scaleless(point["a"][0], a) else []) + [
+        f"N_opt at {c:.3g} FLOPs" for c, v, x in zip(budgets, point["vertex"][0], points) if scaleless(v, x)]
+    if names:
+        found.append({"code": "studentized", "message": (
+            f"the delta-method standard error of {', '.join(names)} is 0 or undefined (the parabolas pass through the "
+            "losses, or the residuals there do not move the vertex): there is no scale to studentize with, so that "
+            "interval is the percentile interval of the draws")})
+    count = int(np.sum(np.isfinite(boot["a"]) & scaleless(draws["a"], a)))
+    if count and not names:
+        found.append({"code": "studentized", "message": (
+            f"{count} of {boot['n_resamples']} resamples have a standard error of a of 0 (their residuals do not "
+            "move the vertices): each counts against both ends of the studentized interval of a")})
     return found
 
 
