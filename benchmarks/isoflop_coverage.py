@@ -107,21 +107,26 @@ def inside(value, found):
 def one_set(design, noise, seed, n_resamples, confidence, methods=METHODS):
     """The exponent's and N*(target)'s intervals on one noisy set by each interval method (all from the same draws:
     the methods are compared on the same sets and resamples), or None when ``optimal.isoflop`` refuses it. The
-    second level (``interval="calibrated"``) is drawn only when that method is asked for; the first level's draws are
-    the same either way."""
+    second level (``interval="calibrated"``) and the draws' standard errors (``interval="studentized"``) are computed
+    only when that method is asked for, each in its own call with the same seed: the first level's draws are the same
+    in every call."""
     runs = design.runs(noise, seed)
+    calls = {}  # the extra pieces of the calibrated and studentized intervals, each from its own call (same draws)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            found = optimal.isoflop(runs, n_resamples=n_resamples, seed=seed, confidence=confidence, parametric=False,
-                                    interval="calibrated" if "calibrated" in methods else "percentile")
+            for method in [m for m in ("calibrated", "studentized") if m in methods] or ["percentile"]:
+                calls[method] = optimal.isoflop(runs, n_resamples=n_resamples, seed=seed, confidence=confidence,
+                                                parametric=False, interval=method)
     except OptimalError:
         return None
+    found = next(iter(calls.values()))
     boot = found.bootstrap
     draws = boot["a"][np.isfinite(boot["a"])]
     intervals = {}
     for method in methods:
-        read = dataclasses.replace(found, bootstrap=boot | {"interval_method": method})
+        read = calls.get(method, found)
+        read = dataclasses.replace(read, bootstrap=read.bootstrap | {"interval_method": method})
         target = read.comparison()[-1]  # at TARGET_FACTOR x the largest budget
         intervals[method] = {"a_interval": read.to_dict()["approach2"]["bootstrap"]["a"],
                              "n_interval": target["approach2"]["N_interval"]}

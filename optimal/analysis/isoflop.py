@@ -245,8 +245,8 @@ class IsoflopResult(Judged):
         [(compute, runs on their parabola, residual degrees of freedom, the sd used for them)], "n_with_failure"
         (resamples with a vertex left out: no minimum), "n_failed" (resamples with fewer than 2 vertices: no line)}``
         and the draws ``"a"``, ``"log_g"`` (R,) (NaN without a line) and ``"log_n_opt"`` (R, G accepted) (NaN where
-        that budget's parabola had no minimum); ``"studentized"``, ``{"draws", "point"}``: ``delta_variances`` of
-        the draws and of the data (the studentized interval's standard errors); with interval="calibrated" also
+        that budget's parabola had no minimum); with interval="studentized" also ``"studentized"``, ``{"draws",
+        "point"}``: ``delta_variances`` of the draws and of the data (its standard errors); with interval="calibrated" also
         ``"calibration"``, the second level (``_second_level``: its a and ln G, (R, inner) each, and each budget's
         ``calibration_shares``). Intervals are ``counted_interval`` s (``studentized_interval`` s with
         "studentized"): a NaN draw counts against both ends.
@@ -358,7 +358,10 @@ class IsoflopResult(Judged):
         from a ``delta_variances`` dict (applied to the draws' and to the data's)."""
         method, confidence = self.bootstrap.get("interval_method"), self.bootstrap["confidence"]
         if method == "studentized":
-            found = self.bootstrap["studentized"]
+            found = self.bootstrap.get("studentized")
+            if found is None:
+                raise OptimalError("a studentized interval needs the draws' standard errors: run optimal.isoflop with "
+                                   "interval='studentized'")
             return studentized_interval(draws, point, variance(found["draws"]), float(variance(found["point"])[0]),
                                         confidence, log=log)
         if method == "calibrated":
@@ -833,7 +836,8 @@ def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clust
     boot = None
     if n_resamples:
         boot = _bootstrap(log_n, y, w, ids, cluster_ids, accepted, budgets, n_resamples, seed, confidence,
-                          points=log_vertices, inner=INNER_RESAMPLES if interval == "calibrated" else 0)
+                          points=log_vertices, inner=INNER_RESAMPLES if interval == "calibrated" else 0,
+                          studentized=interval == "studentized")
         messages += _bootstrap_warnings(boot, n_resamples, clusters is not None)
         if interval == "studentized" and "skipped" not in boot:
             messages += _studentized_warnings(boot, budgets[accepted], log_vertices, a)
@@ -858,7 +862,7 @@ NO_RESIDUAL = 1e-9  # 1 - h_i below this: the parabola passes through run i (its
 
 
 def _bootstrap(log_n, loss, weights, ids, clusters, accepted, budgets, n_resamples, seed, confidence, points=None,
-               inner=0):
+               inner=0, studentized=False):
     """The wild bootstrap on each budget's fixed sizes (module docstring, "The bootstrap"): every accepted budget's
     parabola refitted to its fitted losses plus each run's leverage-adjusted residual times a random sign (one sign
     per cluster and resample), then the line through the vertices. Returns the draws and their counts, or a
@@ -866,7 +870,8 @@ def _bootstrap(log_n, loss, weights, ids, clusters, accepted, budgets, n_resampl
 
     ``inner`` > 0: also the second level of the double bootstrap (``_second_level``) for ``interval="calibrated"``,
     with ``points`` the data's own ln N_opt of the accepted budgets (G,): ``"calibration"`` in the result. The first
-    level's signs are drawn first, so its draws are the same with or without it."""
+    level's signs are drawn first, so its draws are the same with or without it. ``studentized``: also the
+    ``delta_variances`` of the draws and of the data (``points``), ``"studentized"`` in the result."""
     k_clusters = int(clusters.max()) + 1
     rng = np.random.default_rng(seed)
     rademacher = np.asarray(WILD_WEIGHTS["rademacher"])  # the one table of wild weights: -1, +1
@@ -904,11 +909,12 @@ def _bootstrap(log_n, loss, weights, ids, clusters, accepted, budgets, n_resampl
              "scheme": "wild", "n_clusters": k_clusters, "a": a, "log_g": log_g, "log_n_opt": log_n_opt,
              "failed_by_budget": failed, "outside_by_budget": outside, "fallback": fallback,
              "n_with_failure": int(np.isnan(log_n_opt).any(axis=1).sum()), "n_failed": int(np.isnan(a).sum())}
-    data = [(runs, w, fits, free, dof, loss[rows][None, :]) for (runs, w, fits, free, dof, _), (rows, *_) in
-            zip(designs, parts)]
-    found["studentized"] = {"draws": delta_variances(designs, np.log(budgets[accepted]), log_n_opt, k_clusters),
-                            "point": delta_variances(data, np.log(budgets[accepted]),
-                                                     np.asarray(points, np.float64)[None, :], k_clusters)}
+    if studentized:
+        data = [(runs, w, fits, free, dof, loss[rows][None, :]) for (runs, w, fits, free, dof, _), (rows, *_) in
+                zip(designs, parts)]
+        found["studentized"] = {"draws": delta_variances(designs, np.log(budgets[accepted]), log_n_opt, k_clusters),
+                                "point": delta_variances(data, np.log(budgets[accepted]),
+                                                         np.asarray(points, np.float64)[None, :], k_clusters)}
     if inner:
         found["calibration"] = _second_level(designs, np.log(budgets[accepted]), np.asarray(points, np.float64),
                                              k_clusters, inner, rng)
@@ -966,11 +972,12 @@ def delta_variances(designs, log_c, log_n_opt, n_clusters):
     chunk = max(1, CHUNK_ELEMENTS // max(n_clusters, 1))
     found = {"vertex": np.empty((n_rows, n_budgets)), "a": np.empty(n_rows), "a_log_g": np.empty(n_rows),
              "log_g": np.empty(n_rows)}
-    pulls = []  # per budget: (m, K), run i's pull c_i on ln N_opt, summed into its cluster's column
+    pulls = []  # per budget: its clusters (k,) and (m, k), run i's pull c_i on ln N_opt in its cluster's column
     for runs, w, fits, *_ in designs:
         q2 = fits["coefficients"][0, 2] * fits["half"] ** 2  # the data's curvature, in t
         gradient = fits["half"] * np.array([0.0, -0.5 / q2, -fits["vertex_t"][0] / q2])
-        pulls.append((gradient @ fits["projection"])[:, None] * (runs[:, None] == np.arange(n_clusters)))
+        own = np.unique(runs)
+        pulls.append((own, (gradient @ fits["projection"])[:, None] * (runs[:, None] == own)))
     for start in range(0, n_rows, chunk):
         part = slice(start, min(start + chunk, n_rows))
         mask = np.isfinite(log_n_opt[part])
@@ -989,12 +996,12 @@ def delta_variances(designs, log_c, log_n_opt, n_clusters):
         pooled = np.sqrt(sums / dofs)
         on_a = np.zeros((part.stop - part.start, n_clusters))
         on_g = np.zeros_like(on_a)
-        for j, ((runs, w, fits, free, dof, _), residual, pull) in enumerate(zip(designs, residuals, pulls)):
+        for j, ((runs, w, fits, free, dof, _), residual, (own, pull)) in enumerate(zip(designs, residuals, pulls)):
             adjusted, _ = _wild_residuals(residual, w, fits["leverage"], free, dof, pooled)  # (c, m)
-            influence = np.where(mask[:, j, None], adjusted @ pull, 0.0)  # (c, K): on ln N_opt
+            influence = np.where(mask[:, j, None], adjusted @ pull, 0.0)  # (c, k): on ln N_opt, per cluster
             found["vertex"][part, j] = np.where(mask[:, j], np.sum(influence**2, axis=1), np.nan)
-            on_a += np.where(mask[:, j, None], slope[:, j, None] * influence, 0.0)
-            on_g += np.where(mask[:, j, None], level[:, j, None] * influence, 0.0)
+            on_a[:, own] += np.nan_to_num(slope[:, j, None]) * influence  # 0 where masked: influence is 0 there
+            on_g[:, own] += np.nan_to_num(level[:, j, None]) * influence
         line = count >= 2
         for key, value in (("a", on_a * on_a), ("a_log_g", on_a * on_g), ("log_g", on_g * on_g)):
             found[key][part] = np.where(line, value.sum(axis=1), np.nan)
