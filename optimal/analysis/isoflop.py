@@ -1021,13 +1021,14 @@ def scaleless(variance, point):
 def studentized_interval(draws, point, variances, variance, confidence, log=False):
     """The studentized (bootstrap-t) interval: ``{lo, hi, se}``.
 
-    Each draw b gives t_b = (theta_b - theta) / se_b, with se_b the draw's own delta-method standard error
-    (``delta_variances`` of its own parabolas and residuals), and the interval is [theta - t_hi se, theta - t_lo
-    se], t_lo and t_hi the (1 -+ confidence) / 2 quantiles of the t_b and se the data's own standard error (Efron
-    and Tibshirani 1993, ch. 12; Davison and Hinkley 1997, section 5.2.1; Hall 1988: second-order accurate, and it
-    carries the statistic's skew with its sign, where a percentile interval carries it with the wrong one). A
-    failed draw (NaN: a parabola with no minimum, a resample with no line) or one whose se_b is 0 or undefined
-    counts against both ends, as in ``counted_interval`` (an end can be unbounded: None).
+    Each draw b gives t_b = (theta_b - theta) / se_b, with se_b the draw's delta-method standard error
+    (``delta_variances``: its own residuals, the Jacobian at the data's parabolas), and the interval is [theta -
+    t_hi se, theta - t_lo se], t_lo and t_hi the (1 -+ confidence) / 2 quantiles of the t_b and se the data's own
+    standard error (Efron and Tibshirani 1993, ch. 12; Davison and Hinkley 1997, section 5.2.1; Hall 1988: second
+    order accurate where the pivot's distribution does not depend on the unknowns). It reverses the draws' skew,
+    where a percentile interval repeats it. A failed draw (NaN: a parabola with no minimum, a resample with no
+    line) or one whose se_b is 0 or undefined counts against both ends, as in ``counted_interval`` (an end can be
+    unbounded: None).
 
     Args:
       draws: theta_b (R,) (ln N when ``log``). point: theta. variances: se_b^2 (R,). variance: se^2 of the data.
