@@ -4,8 +4,9 @@ For each design and noise level, ``--sets`` data sets are drawn (``optimal.isofl
 spaced in log N, losses times exp(noise x standard normal)), and ``optimal.isoflop(runs, n_resamples=B, seed=s,
 parametric=False)`` gives the exponent a of N*(C) = G C^a with its interval, and N*(C) at 100 x the largest budget
 with its interval, each read off the same draws by each of its interval methods (``interval="percentile"``,
-``"bc"``, Efron's bias-corrected percentile interval, and ``"calibrated"``, the percentile interval calibrated by a
-second-level bootstrap of each draw), so the methods are compared on the same sets and resamples.
+``"bc"``, Efron's bias-corrected percentile interval, ``"calibrated"``, the percentile interval calibrated by a
+second-level bootstrap of each draw, and ``"studentized"``, the bootstrap-t interval), so the methods are compared on
+the same sets and resamples.
 Each interval is checked against two values:
 
 - the truth: the law's own a = beta / (alpha + beta) and N*(C) (its closed form);
@@ -48,7 +49,8 @@ from optimal.laws import Chinchilla
 HOFFMANN = Chinchilla(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)  # Hoffmann et al. 2022, rounded (Approach 3)
 OUT = Path(__file__).resolve().parent / "results" / "isoflop-coverage.md"
 TARGET_FACTOR = 100.0  # N*(C) is checked at this many times the largest budget (optimal.isoflop's default target)
-METHODS = ("percentile", "bc", "calibrated")  # optimal.isoflop's interval methods, read off the same draws
+METHODS = ("percentile", "bc", "calibrated", "studentized")  # optimal.isoflop's interval methods, read off the
+# same draws
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,21 +107,26 @@ def inside(value, found):
 def one_set(design, noise, seed, n_resamples, confidence, methods=METHODS):
     """The exponent's and N*(target)'s intervals on one noisy set by each interval method (all from the same draws:
     the methods are compared on the same sets and resamples), or None when ``optimal.isoflop`` refuses it. The
-    second level (``interval="calibrated"``) is drawn only when that method is asked for; the first level's draws are
-    the same either way."""
+    second level (``interval="calibrated"``) and the draws' standard errors (``interval="studentized"``) are computed
+    only when that method is asked for, each in its own call with the same seed: the first level's draws are the same
+    in every call."""
     runs = design.runs(noise, seed)
+    calls = {}  # the extra pieces of the calibrated and studentized intervals, each from its own call (same draws)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            found = optimal.isoflop(runs, n_resamples=n_resamples, seed=seed, confidence=confidence, parametric=False,
-                                    interval="calibrated" if "calibrated" in methods else "percentile")
+            for method in [m for m in ("calibrated", "studentized") if m in methods] or ["percentile"]:
+                calls[method] = optimal.isoflop(runs, n_resamples=n_resamples, seed=seed, confidence=confidence,
+                                                parametric=False, interval=method)
     except OptimalError:
         return None
+    found = next(iter(calls.values()))
     boot = found.bootstrap
     draws = boot["a"][np.isfinite(boot["a"])]
     intervals = {}
     for method in methods:
-        read = dataclasses.replace(found, bootstrap=boot | {"interval_method": method})
+        read = calls.get(method, found)
+        read = dataclasses.replace(read, bootstrap=read.bootstrap | {"interval_method": method})
         target = read.comparison()[-1]  # at TARGET_FACTOR x the largest budget
         intervals[method] = {"a_interval": read.to_dict()["approach2"]["bootstrap"]["a"],
                              "n_interval": target["approach2"]["N_interval"]}
@@ -204,7 +211,8 @@ def report(rows, command, n_sets, n_resamples, confidence, seconds, where=None):
              f"0-{n_sets - 1}; the bootstrap seed is the set's), B = {n_resamples} resamples, "
              f"{100 * confidence:g}% intervals read off the same draws by each method ('interval': percentile; bc: "
              "Efron's bias-corrected percentile interval; calibrated: the percentile interval at levels calibrated by "
-             f"a second-level bootstrap, {optimal.analysis.isoflop.INNER_RESAMPLES} resamples per draw). Noise: loss x "
+             f"a second-level bootstrap, {optimal.analysis.isoflop.INNER_RESAMPLES} resamples per draw; studentized: "
+             "the bootstrap-t interval, each draw's delta-method se). Noise: loss x "
              "exp(noise x standard normal).", "",
              "Coverage: the share of sets whose interval holds the value, with its 95% Wilson interval over the sets. "
              "'limit': the estimator's noise-free value on the same design (Approach 2's own bias removed); 'truth': "

@@ -95,7 +95,12 @@ residuals; ``_second_level``), u_b is the share of those second-level estimates 
 the first-level draws' quantiles at the (1 - confidence) / 2 quantile of the u_b and at the (1 + confidence) / 2
 one (``calibrated_levels``) instead of at the nominal tails. A parabola is linear in the losses, so the second level
 is batched matrix products; it costs about 16 times the first level's time (docs/isoflop.md has the measured cost
-and coverage).
+and coverage). ``interval="studentized"`` is the bootstrap-t interval (Efron and Tibshirani 1993, ch. 12; Hall 1988):
+each draw's t_b = (a_b - a) / se_b, se_b the delta-method (HC2 sandwich) standard error from draw b's own residuals
+(``delta_variances``), and the interval [a - t_hi se, a - t_lo se] (``studentized_interval``): it widens where the
+residuals give a noisy se (the t effect that left the percentile interval narrow on wide grids) and turns the
+vertex's ratio skew the right way (the percentile interval adds the draws' bias to the point's instead of removing
+it); docs/isoflop.md has the diagnosis and the coverage.
 
 Example:
   >>> import optimal
@@ -134,11 +139,12 @@ WIDE = 2.5
 BIAS_DECADES = 0.02
 EXPONENT_BIAS = 0.01
 TARGET_FACTOR = 100.0  # default target budgets: the largest budget in the data, and this many times it
-INTERVAL_METHODS = ("percentile", "bc", "calibrated")  # percentile, Efron's bias-corrected percentile, or the
-# percentile interval calibrated by a second-level (double) bootstrap
+INTERVAL_METHODS = ("percentile", "bc", "calibrated", "studentized")  # percentile, Efron's bias-corrected
+# percentile, the percentile interval calibrated by a second-level (double) bootstrap, or the bootstrap-t interval
 DEFAULT_INTERVAL = "percentile"  # decided from benchmarks/results/isoflop-coverage*.md (docs/isoflop.md)
 INTERVAL_NAMES = {"percentile": "percentile", "bc": "bias-corrected (BC) percentile",
-                  "calibrated": "double-bootstrap calibrated percentile"}
+                  "calibrated": "double-bootstrap calibrated percentile",
+                  "studentized": "studentized (bootstrap-t)"}
 INNER_RESAMPLES = 200  # second-level resamples per first-level draw (interval="calibrated")
 CALIBRATION_FAILURES = 0.01  # share of resamples with a parabola without minimum past which the calibrated interval
 # is warned about (benchmarks/results/isoflop-coverage-*.md): in rows where 18% and 39% of resamples had one on
@@ -232,16 +238,18 @@ class IsoflopResult(Judged):
       targets: the budgets (FLOPs) at which both approaches' N* and D* are compared; target_note says where they
         came from.
       bootstrap: the wild bootstrap on each budget's fixed sizes (module docstring, "The bootstrap"), or None:
-        ``{"n_resamples", "seed", "confidence", "interval_method" ("percentile", "bc" or "calibrated": how the
+        ``{"n_resamples", "seed", "confidence", "interval_method" ("percentile", "bc", "calibrated" or "studentized": how the
         intervals are read off the draws, ``counted_interval``), "scheme" ("wild"), "n_clusters" (sign groups: the runs, or the
         clusters given), "failed_by_budget" {compute: resamples whose parabola there has no minimum},
         "outside_by_budget" {compute: resamples whose vertex there fell outside the sizes tried (kept)}, "fallback"
         [(compute, runs on their parabola, residual degrees of freedom, the sd used for them)], "n_with_failure"
         (resamples with a vertex left out: no minimum), "n_failed" (resamples with fewer than 2 vertices: no line)}``
         and the draws ``"a"``, ``"log_g"`` (R,) (NaN without a line) and ``"log_n_opt"`` (R, G accepted) (NaN where
-        that budget's parabola had no minimum); with interval="calibrated" also ``"calibration"``, the second level
-        (``_second_level``: its a and ln G, (R, inner) each, and each budget's ``calibration_shares``). Intervals are
-        ``counted_interval`` s: a NaN draw counts against both ends.
+        that budget's parabola had no minimum); with interval="studentized" also ``"studentized"``, ``{"draws",
+        "point"}``: ``delta_variances`` of the draws and of the data (its standard errors); with interval="calibrated" also
+        ``"calibration"``, the second level (``_second_level``: its a and ln G, (R, inner) each, and each budget's
+        ``calibration_shares``). Intervals are ``counted_interval`` s (``studentized_interval`` s with
+        "studentized"): a NaN draw counts against both ends.
       parametric: the Approach 3 ``FitResult`` on the same runs, or None (parametric=False, or too few runs:
         ``parametric_note`` says); parametric_bootstrap: its ``BootstrapResult`` when bootstrapped.
       predicted: the parametric law replayed noise-free at the sizes tried: ``{"compute": [accepted budgets],
@@ -307,7 +315,8 @@ class IsoflopResult(Judged):
         log_c, point = math.log(compute), math.log(float(self.n_star(compute)))
         log_draws = self.bootstrap["log_g"] + self.bootstrap["a"] * log_c
         return self._interval(log_draws, point, log=True,
-                              shares=lambda cal: calibration_shares(cal["log_g"] + cal["a"] * log_c, point))
+                              shares=lambda cal: calibration_shares(cal["log_g"] + cal["a"] * log_c, point),
+                              variance=lambda v: v["log_g"] + 2.0 * log_c * v["a_log_g"] + log_c**2 * v["a"])
 
     @property
     def parametric_exponent(self):
@@ -340,12 +349,21 @@ class IsoflopResult(Judged):
             rows.append(row)
         return rows
 
-    def _interval(self, draws, point, log=False, shares=None):
+    def _interval(self, draws, point, log=False, shares=None, variance=None):
         """``counted_interval`` of bootstrap ``draws`` of ``point`` by the bootstrap's ``interval_method``: the
         percentile interval, with "bc" the bias-corrected one (z0 from the draws' share below the point), with
         "calibrated" the percentile interval at ``calibrated_levels`` of ``shares(calibration)``, a function of the
-        second level (``_second_level``'s dict) giving ``calibration_shares`` of this quantity's second-level draws."""
+        second level (``_second_level``'s dict) giving ``calibration_shares`` of this quantity's second-level draws;
+        with "studentized" the ``studentized_interval``, ``variance(v)`` giving this quantity's delta-method variance
+        from a ``delta_variances`` dict (applied to the draws' and to the data's)."""
         method, confidence = self.bootstrap.get("interval_method"), self.bootstrap["confidence"]
+        if method == "studentized":
+            found = self.bootstrap.get("studentized")
+            if found is None:
+                raise OptimalError("a studentized interval needs the draws' standard errors: run optimal.isoflop with "
+                                   "interval='studentized'")
+            return studentized_interval(draws, point, variance(found["draws"]), float(variance(found["point"])[0]),
+                                        confidence, log=log)
         if method == "calibrated":
             calibration = self.bootstrap.get("calibration")
             if calibration is None:
@@ -368,12 +386,15 @@ class IsoflopResult(Judged):
             if "calibration" in b:
                 boot["inner_resamples"] = b["calibration"]["inner"]
             boot["a"] = self._interval(b["a"], self.exponent,
-                                       shares=lambda cal: calibration_shares(cal["a"], self.exponent))
+                                       shares=lambda cal: calibration_shares(cal["a"], self.exponent),
+                                       variance=lambda v: v["a"])
             boot["b"] = self._interval(1.0 - b["a"], self.tokens_exponent,
-                                       shares=lambda cal: calibration_shares(1.0 - cal["a"], self.tokens_exponent))
+                                       shares=lambda cal: calibration_shares(1.0 - cal["a"], self.tokens_exponent),
+                                       variance=lambda v: v["a"])
             boot["n_opt"] = [{"compute": p.compute, **self._interval(
                                   column, math.log(p.n_opt), log=True,
-                                  shares=lambda cal, g=g: tuple(s[:, g] for s in cal["n_opt_shares"]))}
+                                  shares=lambda cal, g=g: tuple(s[:, g] for s in cal["n_opt_shares"]),
+                                  variance=lambda v, g=g: v["vertex"][:, g])}
                              for g, (p, column) in enumerate(zip(self.accepted, b["log_n_opt"].T))]
         parametric = None
         if self.parametric is not None:
@@ -591,8 +612,8 @@ def check_interval_method(interval):
     """``interval`` when it is one of ``INTERVAL_METHODS``; else ``OptimalError`` naming them."""
     if not isinstance(interval, str) or interval not in INTERVAL_METHODS:
         raise OptimalError(f"interval must be one of {', '.join(map(repr, INTERVAL_METHODS))} (percentile, the "
-                           f"bias-corrected percentile interval, or the double-bootstrap calibrated percentile "
-                           f"interval), got {interval!r}")
+                           f"bias-corrected percentile interval, the double-bootstrap calibrated percentile "
+                           f"interval, or the studentized bootstrap-t interval), got {interval!r}")
     return interval
 
 
@@ -741,9 +762,10 @@ def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clust
         the parametric bootstrap resamples whole clusters. At least 2 clusters.
       confidence: the intervals' level. interval: how Approach 2's bootstrap intervals are read off the draws:
         "percentile" (the draws' equal-tailed percentiles), "bc" (Efron's bias-corrected percentiles,
-        ``counted_interval``) or "calibrated" (the percentiles at levels calibrated by a second-level bootstrap of
-        each draw, ``INNER_RESAMPLES`` resamples each: module docstring); docs/isoflop.md has the methods' measured
-        coverage. The first level's draws are the same for all three. parametric: also fit the Chinchilla law (``optimal.fit``, N = params, D =
+        ``counted_interval``), "calibrated" (the percentiles at levels calibrated by a second-level bootstrap of
+        each draw, ``INNER_RESAMPLES`` resamples each: module docstring) or "studentized" (the bootstrap-t interval,
+        ``studentized_interval``; a warning, code ``studentized``, where a standard error is 0 or undefined);
+        docs/isoflop.md has the methods' measured coverage. The first level's draws are the same for all four. parametric: also fit the Chinchilla law (``optimal.fit``, N = params, D =
         tokens) on every run. fit_options: more keyword arguments for ``optimal.fit``.
 
     Computes in float64 whatever the process's JAX setting (``optimal._util.precision``): the parametric law's replay
@@ -814,8 +836,11 @@ def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clust
     boot = None
     if n_resamples:
         boot = _bootstrap(log_n, y, w, ids, cluster_ids, accepted, budgets, n_resamples, seed, confidence,
-                          points=log_vertices, inner=INNER_RESAMPLES if interval == "calibrated" else 0)
+                          points=log_vertices, inner=INNER_RESAMPLES if interval == "calibrated" else 0,
+                          studentized=interval == "studentized")
         messages += _bootstrap_warnings(boot, n_resamples, clusters is not None)
+        if interval == "studentized" and "skipped" not in boot:
+            messages += _studentized_warnings(boot, budgets[accepted], log_vertices, a)
         boot = None if "skipped" in boot else boot | {"interval_method": interval}
 
     third, third_note, third_boot, predicted = None, None, None, None
@@ -837,7 +862,7 @@ NO_RESIDUAL = 1e-9  # 1 - h_i below this: the parabola passes through run i (its
 
 
 def _bootstrap(log_n, loss, weights, ids, clusters, accepted, budgets, n_resamples, seed, confidence, points=None,
-               inner=0):
+               inner=0, studentized=False):
     """The wild bootstrap on each budget's fixed sizes (module docstring, "The bootstrap"): every accepted budget's
     parabola refitted to its fitted losses plus each run's leverage-adjusted residual times a random sign (one sign
     per cluster and resample), then the line through the vertices. Returns the draws and their counts, or a
@@ -845,7 +870,8 @@ def _bootstrap(log_n, loss, weights, ids, clusters, accepted, budgets, n_resampl
 
     ``inner`` > 0: also the second level of the double bootstrap (``_second_level``) for ``interval="calibrated"``,
     with ``points`` the data's own ln N_opt of the accepted budgets (G,): ``"calibration"`` in the result. The first
-    level's signs are drawn first, so its draws are the same with or without it."""
+    level's signs are drawn first, so its draws are the same with or without it. ``studentized``: also the
+    ``delta_variances`` of the draws and of the data (``points``), ``"studentized"`` in the result."""
     k_clusters = int(clusters.max()) + 1
     rng = np.random.default_rng(seed)
     rademacher = np.asarray(WILD_WEIGHTS["rademacher"])  # the one table of wild weights: -1, +1
@@ -883,6 +909,12 @@ def _bootstrap(log_n, loss, weights, ids, clusters, accepted, budgets, n_resampl
              "scheme": "wild", "n_clusters": k_clusters, "a": a, "log_g": log_g, "log_n_opt": log_n_opt,
              "failed_by_budget": failed, "outside_by_budget": outside, "fallback": fallback,
              "n_with_failure": int(np.isnan(log_n_opt).any(axis=1).sum()), "n_failed": int(np.isnan(a).sum())}
+    if studentized:
+        data = [(runs, w, fits, free, dof, loss[rows][None, :]) for (runs, w, fits, free, dof, _), (rows, *_) in
+                zip(designs, parts)]
+        found["studentized"] = {"draws": delta_variances(designs, np.log(budgets[accepted]), log_n_opt, k_clusters),
+                                "point": delta_variances(data, np.log(budgets[accepted]),
+                                                         np.asarray(points, np.float64)[None, :], k_clusters)}
     if inner:
         found["calibration"] = _second_level(designs, np.log(budgets[accepted]), np.asarray(points, np.float64),
                                              k_clusters, inner, rng)
@@ -901,6 +933,132 @@ def _wild_residuals(residual, w, leverage, free, dof, pooled):
     with np.errstate(divide="ignore", invalid="ignore"):
         adjusted = np.where(free, residual / np.sqrt(1.0 - leverage), np.expand_dims(scale, -1) / np.sqrt(w))
     return np.where(w > 0, adjusted, 0.0), scale
+
+
+def delta_variances(designs, log_c, log_n_opt, n_clusters):
+    """Delta-method (sandwich) variances of each budget's ln N_opt and of the line's a and ln G, one set per row of
+    losses: the studentized interval's standard errors (``studentized_interval``), for the data (one row) and for
+    every bootstrap draw (from the draw's own residuals).
+
+    Each budget's parabola is linear in its losses, q = P y (P: ``parabolas``' "projection", in t = (x - centre) /
+    half), and its vertex is x* = centre - half q1 / (2 q2), so to first order x* moves by c_i = half (g^T P)_i per
+    unit of run i's loss, g = (0, -1 / (2 q2), -t* / q2) the gradient of t* = -q1 / (2 q2) at the DATA's parabola
+    (the bootstrap world's truth), for the data and for every draw alike: a draw's se then varies with its residuals
+    only, not with its own curvature (a draw's own gradient would tie its se to its vertex: a draw with a flat
+    parabola has both a far vertex and a large se, which shrinks the pivot's tail where the draws' tail is;
+    docs/isoflop.md has the measured difference). Run i's noise is its HC2 residual e_i / sqrt(1 - h_i) in that row
+    (``_wild_residuals``, as the wild draws use: for the data, the variance the bootstrap draws would have if the
+    vertex were linear in the losses). The line through the vertices (``_lines``: ordinary least squares in ln C over
+    the budgets with a vertex in that row) puts weight s_g on each ln N_opt for a and l_g for ln G. Run i's influence
+    on a is s_g c_i e~_i; the runs of one cluster (one sign per resample in the bootstrap) add up, and the variance
+    is the sum over clusters of the squared influence (the cluster-robust sandwich; each run its own cluster
+    without clusters):
+
+        var(x*_g) = sum_k (sum_{i in k, g} c_i e~_i)^2,   var(a) = sum_k (sum_{i in k} s_g(i) c_i e~_i)^2,
+
+    and likewise cov(a, ln G) and var(ln G) with l_g. A budget without a vertex in a row (no minimum: NaN) is left
+    out of that row's line, as in ``_lines``.
+
+    Args:
+      designs: per accepted budget ``(cluster of each run (m,), weights (m,), the data's parabolas fit, which runs
+        carry a residual (m,), residual degrees of freedom, losses (R, m))`` (``_bootstrap``'s). log_c: ln C of the
+        accepted budgets (G,). log_n_opt: the rows' vertices ln N_opt (R, G), NaN where no minimum. n_clusters: K.
+
+    Returns:
+      ``{"vertex": (R, G) var of ln N_opt (NaN where no minimum), "a": (R,) var of a, "a_log_g": (R,) cov(a, ln G),
+      "log_g": (R,) var of ln G}`` (NaN in a row with no line).
+    """
+    n_rows, n_budgets = log_n_opt.shape
+    chunk = max(1, CHUNK_ELEMENTS // max(n_clusters, 1))
+    found = {"vertex": np.empty((n_rows, n_budgets)), "a": np.empty(n_rows), "a_log_g": np.empty(n_rows),
+             "log_g": np.empty(n_rows)}
+    pulls = []  # per budget: its clusters (k,) and (m, k), run i's pull c_i on ln N_opt in its cluster's column
+    for runs, w, fits, *_ in designs:
+        q2 = fits["coefficients"][0, 2] * fits["half"] ** 2  # the data's curvature, in t
+        gradient = fits["half"] * np.array([0.0, -0.5 / q2, -fits["vertex_t"][0] / q2])
+        own = np.unique(runs)
+        pulls.append((own, (gradient @ fits["projection"])[:, None] * (runs[:, None] == own)))
+    for start in range(0, n_rows, chunk):
+        part = slice(start, min(start + chunk, n_rows))
+        mask = np.isfinite(log_n_opt[part])
+        count = mask.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = np.where(mask, log_c, 0.0).sum(axis=1) / count
+            dx = np.where(mask, log_c - mean[:, None], 0.0)
+            slope = dx / (dx * dx).sum(axis=1)[:, None]  # (c, G): a = sum_g slope_g ln N_opt_g
+            level = np.where(mask, 1.0 / count[:, None], 0.0) - mean[:, None] * slope  # ln G's weights
+        residuals, sums, dofs = [], 0.0, 0
+        for runs, w, fits, free, dof, losses in designs:
+            y = losses[part]
+            residual = y - (y @ fits["projection"].T) @ fits["powers"].T
+            sums, dofs = sums + np.sum(w * residual**2, axis=1), dofs + dof
+            residuals.append(residual)
+        pooled = np.sqrt(sums / dofs)
+        on_a = np.zeros((part.stop - part.start, n_clusters))
+        on_g = np.zeros_like(on_a)
+        for j, ((runs, w, fits, free, dof, _), residual, (own, pull)) in enumerate(zip(designs, residuals, pulls)):
+            adjusted, _ = _wild_residuals(residual, w, fits["leverage"], free, dof, pooled)  # (c, m)
+            influence = np.where(mask[:, j, None], adjusted @ pull, 0.0)  # (c, k): on ln N_opt, per cluster
+            found["vertex"][part, j] = np.where(mask[:, j], np.sum(influence**2, axis=1), np.nan)
+            on_a[:, own] += np.nan_to_num(slope[:, j, None]) * influence  # 0 where masked: influence is 0 there
+            on_g[:, own] += np.nan_to_num(level[:, j, None]) * influence
+        line = count >= 2
+        for key, value in (("a", on_a * on_a), ("a_log_g", on_a * on_g), ("log_g", on_g * on_g)):
+            found[key][part] = np.where(line, value.sum(axis=1), np.nan)
+    return found
+
+
+def scaleless(variance, point):
+    """Whether a delta-method ``variance`` (scalar or array) gives no scale for ``point``: not finite, or a se within
+    64 float64 ulps of the point (losses on their parabolas to rounding leave residuals, and so a se, of that size:
+    it says nothing of the noise)."""
+    variance = np.asarray(variance, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return ~(np.isfinite(variance) & (np.sqrt(np.maximum(variance, 0.0)) > 64 * np.finfo(np.float64).eps *
+                                          max(1.0, abs(point))))
+
+
+def studentized_interval(draws, point, variances, variance, confidence, log=False):
+    """The studentized (bootstrap-t) interval: ``{lo, hi, se}``.
+
+    Each draw b gives t_b = (theta_b - theta) / se_b, with se_b the draw's delta-method standard error
+    (``delta_variances``: its own residuals, the Jacobian at the data's parabolas), and the interval is [theta -
+    t_hi se, theta - t_lo se], t_lo and t_hi the (1 -+ confidence) / 2 quantiles of the t_b and se the data's own
+    standard error (Efron and Tibshirani 1993, ch. 12; Davison and Hinkley 1997, section 5.2.1; Hall 1988: second
+    order accurate where the pivot's distribution does not depend on the unknowns). It reverses the draws' skew,
+    where a percentile interval repeats it. A failed draw (NaN: a parabola with no minimum, a resample with no
+    line) or one whose se_b is 0 or undefined counts against both ends, as in ``counted_interval`` (an end can be
+    unbounded: None).
+
+    Args:
+      draws: theta_b (R,) (ln N when ``log``). point: theta. variances: se_b^2 (R,). variance: se^2 of the data.
+      confidence: the level. log: the draws are logs: the ends are exponentiated (None past float64's range) and
+        ``se`` is the sd of exp(draws), as in ``counted_interval``.
+
+    Where the data's own se is 0 or undefined (``scaleless``), there is no scale to studentize with and the result
+    is the percentile interval (``counted_interval``); ``isoflop`` warns (code ``studentized``).
+
+    Example:
+      >>> draws = 1.0 + np.array([-2.0, -1.0, 0.0, 1.0, 2.0])  # se 2 in every draw, and 1 in the data
+      >>> found = studentized_interval(draws, 1.0, np.full(5, 4.0), 1.0, 0.5)  # t: -1 to 1; quartiles -0.5, 0.5
+      >>> float(found["lo"]), float(found["hi"])
+      (0.5, 1.5)
+    """
+    draws = np.asarray(draws, dtype=np.float64)
+    plain = counted_interval(draws, confidence, log=log)
+    if scaleless(variance, point):
+        return plain
+    se = math.sqrt(variance)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.sqrt(np.asarray(variances, dtype=np.float64))
+        pivots = np.where(np.isfinite(draws) & ~scaleless(variances, point), (draws - point) / scale, np.nan)
+    ends = counted_interval(pivots, confidence)  # failures against both ends
+    lo = None if ends["hi"] is None else point - ends["hi"] * se
+    hi = None if ends["lo"] is None else point - ends["lo"] * se
+    if log:
+        with np.errstate(over="ignore"):
+            lo, hi = (None if v is None or not np.isfinite(np.exp(v)) else float(np.exp(v)) for v in (lo, hi))
+    return {"lo": lo, "hi": hi, "se": plain["se"]}
 
 
 def second_level_bits(rng, n_draws, inner, n_clusters):
@@ -1027,6 +1185,26 @@ def _bootstrap_warnings(boot, n_resamples, clustered):
             f"{boot['n_clusters']} clusters give only 2^{boot['n_clusters']} = {2 ** boot['n_clusters']} distinct "
             f"sign patterns for {n_resamples} resamples: the draws repeat and the interval's ends are coarse; a wild "
             "cluster bootstrap wants more clusters")})
+    return found
+
+
+def _studentized_warnings(boot, budgets, points, a):
+    """Where the studentized interval has no scale (``scaleless``): the data's delta-method se of its exponent ``a``,
+    or of a budget's ln N_opt (``points``, at ``budgets``), is 0 or undefined (that interval is then the percentile
+    one), or draws with a line have a se of a of 0 (they count against both ends)."""
+    found, point, draws = [], boot["studentized"]["point"], boot["studentized"]["draws"]
+    names = (["a (and b)"] if scaleless(point["a"][0], a) else []) + [
+        f"N_opt at {c:.3g} FLOPs" for c, v, x in zip(budgets, point["vertex"][0], points) if scaleless(v, x)]
+    if names:
+        found.append({"code": "studentized", "message": (
+            f"the delta-method standard error of {', '.join(names)} is 0 or undefined (the parabolas pass through the "
+            "losses, or the residuals there do not move the vertex): there is no scale to studentize with, so that "
+            "interval is the percentile interval of the draws")})
+    count = int(np.sum(np.isfinite(boot["a"]) & scaleless(draws["a"], a)))
+    if count and not names:
+        found.append({"code": "studentized", "message": (
+            f"{count} of {boot['n_resamples']} resamples have a standard error of a of 0 (their residuals do not "
+            "move the vertices): each counts against both ends of the studentized interval of a")})
     return found
 
 

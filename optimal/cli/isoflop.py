@@ -31,9 +31,11 @@ parabola's fitted loss plus its leverage-adjusted residual times a random sign, 
 refitted, so no size is dropped. --interval bc reads Approach 2's intervals as bias-corrected percentile
 intervals (Efron's BC) instead of plain percentiles; --interval calibrated takes the percentile interval at levels
 calibrated by a double bootstrap (%d second-level resamples of each draw; measured: about 16 times the
-bootstrap's time, docs/isoflop.md). With --cluster-col the runs of one cluster share their sign (and the parametric
-bootstrap resamples whole clusters). A redrawn parabola with no minimum (noise large against the curvature) has its
-vertex left out of that resample's line, as a refused budget is left out of the data's: counted and warned about.
+bootstrap's time, docs/isoflop.md); --interval studentized is the bootstrap-t interval (each draw's
+(a* - a) / se*, se* the delta-method standard error from the draw's own residuals). With --cluster-col the runs of
+one cluster share their sign (and the parametric bootstrap resamples whole clusters). A redrawn parabola with no
+minimum (noise large against the curvature) has its vertex left out of that resample's line, as a refused budget is
+left out of the data's: counted and warned about.
 docs/isoflop.md has the scheme and its measured coverage.
 
 JSON (--json): one object, "schema": "optimal.isoflop/1", "law" (the parametric fit's {"family", "params"}, or
@@ -72,9 +74,9 @@ def add_parser(commands):
     parser.add_argument("--confidence", type=number, default=0.95, help="interval level (default 0.95)")
     parser.add_argument("--interval", choices=INTERVAL_METHODS,
                         help="how Approach 2's bootstrap intervals are read off the draws: percentile (default), bc "
-                             "(Efron's bias-corrected percentile interval), or calibrated (the percentile interval at "
-                             "levels calibrated by a second-level bootstrap of each draw); docs/isoflop.md compares "
-                             "their coverage")
+                             "(Efron's bias-corrected percentile interval), calibrated (the percentile interval at "
+                             "levels calibrated by a second-level bootstrap of each draw), or studentized (the "
+                             "bootstrap-t interval); docs/isoflop.md compares their coverage")
     parser.add_argument("--no-parametric", action="store_true", help="skip the parametric (Approach 3) fit")
     parser.add_argument("--plot", metavar="OUT.png", type=common.name, help="draw the profiles with their parabolas, and N*(C) of both")
     add_column_options(parser)

@@ -127,6 +127,19 @@ def test_interval_calibrated(capsys, grid):
     assert code == 0 and "95% double-bootstrap calibrated percentile intervals, 200 second-level resamples" in out
 
 
+def test_interval_studentized(capsys, grid):
+    runs, csv, _ = grid
+    found = optimal.isoflop(runs, n_resamples=32, seed=1, parametric=False, interval="studentized").to_dict()
+    code, out, err = run(capsys, ["isoflop", csv, "--bootstrap", "32", "--seed", "1", "--interval", "studentized",
+                                  "--no-parametric", "--json"])
+    answer = strict(out)["approach2"]["bootstrap"]
+    assert code == 0 and answer["interval_method"] == "studentized"
+    assert answer["a"] == found["approach2"]["bootstrap"]["a"] and answer["n_opt"] == found["approach2"]["bootstrap"]["n_opt"]
+    assert strict(out)["targets"][-1]["approach2"]["N_interval"] == found["targets"][-1]["approach2"]["N_interval"]
+    code, out, err = run(capsys, ["isoflop", csv, "--bootstrap", "32", "--interval", "studentized", "--no-parametric"])
+    assert code == 0 and "95% studentized (bootstrap-t) intervals" in out
+
+
 def test_weight_and_cluster_columns(capsys, grid, tmp_path):
     runs, _, _ = grid
     split = np.where(np.arange(len(runs.loss)) % 7 == 3, "b", "a")
