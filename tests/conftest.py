@@ -14,7 +14,8 @@ from pathlib import Path
 # last run without it (the previous session), and its tests of exact numbers (fits' bits and iteration counts in
 # tests/fitting/test_options.py, the SciPy parity) pass unchanged. (LLVM's
 # optimisation off as well took the CPU to 135 s on those two files but moved parameters by up to 1e-8 and changed
-# fits' iteration counts: not used, the tests check the numbers users get.) Users' processes keep XLA's defaults;
+# fits' iteration counts: not used, the tests check the numbers users get.) Library users' processes keep XLA's
+# defaults (the `optimal` program sets the flag for itself: optimal/cli/main.py, program_xla_flags);
 # tests/test_precision.py::test_default_compiler_settings_give_the_same_fit checks a fit under both. Set
 # OPTIMAL_TESTS_XLA_DEFAULTS=1 to run the suite with XLA's defaults. A JAX that no longer knows the setting would
 # abort on it, so it is used only when a short probe process starts with it; the user's own XLA_FLAGS are kept.
