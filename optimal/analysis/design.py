@@ -511,10 +511,15 @@ def _check_candidates(candidates):
     if n.shape != d.shape or n.size == 0:
         raise DataError(f"candidates need as many N as D, at least one: got {n.size} N and {d.size} D")
     for values, name in ((n, "N"), (d, "D")):
-        bad = ~np.isfinite(values) | (values <= 0)
+        bad = ~np.isfinite(values) | (values < 1)  # below one parameter or token the law's loss overflows
         if bad.any():
             i = int(np.argmax(bad))
-            raise DataError(f"candidate {i} (0-based): {name} = {values[i]:g} must be positive and finite")
+            raise DataError(f"candidate {i} (0-based): {name} = {values[i]:g} must be finite and at least 1")
+    overflow = np.log(n) + np.log(d) > np.log(np.finfo(np.float64).max / 1e4)  # C = k N D finite for k <= 1e4
+    if overflow.any():
+        i = int(np.argmax(overflow))
+        raise DataError(f"candidate {i} (0-based): N x D overflows its cost k N D (N = {n[i]:.3g}, D = {d[i]:.3g}); "
+                        "check the units")
     return n, d
 
 

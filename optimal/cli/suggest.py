@@ -88,9 +88,9 @@ def read_candidates(path):
             except ValueError:
                 raise DataError(f"{source}: row {i + 1}, column {table[0][column].strip()!r}: {cells[column]!r} is not "
                                 "a number") from None
-            if not (math.isfinite(values[i, j]) and values[i, j] > 0):
+            if not (math.isfinite(values[i, j]) and values[i, j] >= 1):  # at least one parameter, one token
                 raise DataError(f"{source}: row {i + 1}, column {table[0][column].strip()!r}: {cells[column].strip()} "
-                                "must be positive and finite")
+                                "must be finite and at least 1")
     return values[:, 0], values[:, 1]
 
 

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..data.groups import encode_groups
-from ..data.repetition import CODE as REPEATED_DATA, find_column, repetition
+from ..data.repetition import CODE as REPEATED_DATA, check_columns, find_column, repetition
 from ..data.runs import Runs, validate_runs
 from .diagnostics import identifiability, plausibility, scaled_condition, singular_curvature
 from .profile import profile
@@ -315,6 +315,7 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
     fam = family_of(law)
     runs = validate_runs(n_params, n_tokens, loss, weights, n_free=0)
     covariates = check_covariates(fam, covariates, len(runs.loss))
+    check_columns(columns, len(runs.loss))
     fix, tie, shared = check_constraints(fam, fix, tie, shared)
     settings = (*checked(objective, search, solver), dtype)
     if groups is not None:
@@ -350,6 +351,7 @@ def fit_groups(n_params, n_tokens, loss, weights=None, *, groups, law="chinchill
     fam = family_of(law)
     runs = validate_runs(n_params, n_tokens, loss, weights, n_free=0)
     covariates = check_covariates(fam, covariates, len(runs.loss))
+    check_columns(columns, len(runs.loss))
     fix, tie, _ = check_constraints(fam, fix, tie, ())
     settings = (*checked(objective, search, solver), dtype)
     if groups is None:
