@@ -11,7 +11,7 @@ from optimal.analysis.design import _check_candidates
 from optimal.cli.suggest import read_candidates
 from optimal.data.readers import read_runs_with_columns
 from optimal.data.repetition import RECOGNISED, repetition
-from optimal.errors import DataError
+from optimal.errors import BudgetError, CoefficientsError, DataError, OptimalError
 
 N = np.array([1e8, 2e8, 4e8, 8e8, 1.6e9] * 2)
 D = np.array([2e9] * 5 + [4e10] * 5)
@@ -72,8 +72,8 @@ def test_two_columns_of_one_recognised_name_in_a_file_are_a_data_error(tmp_path)
 
 
 @pytest.mark.parametrize("candidates, message", [
-    (([0.5, 1e8], [1e9, 1e9]), r"candidate 0 \(0-based\): N = 0.5 must be finite and at least 1"),
-    (([1e8, 1e8], [1e9, 1e-3]), r"candidate 1 \(0-based\): D = 0.001 must be finite and at least 1"),
+    (([0.5, 1e8], [1e9, 1e9]), r"candidate 0 \(0-based\): N = 0.5 must be at least 1"),
+    (([1e8, 1e8], [1e9, 1e-3]), r"candidate 1 \(0-based\): D = 0.001 must be at least 1"),
     (([1e308, 1e8], [1e308, 1e9]), r"candidate 0 \(0-based\): N x D overflows its cost k N D"),
 ], ids=["N below 1", "D below 1", "N D overflows"])
 def test_a_candidate_no_law_can_price_is_refused(candidates, message):
@@ -86,5 +86,45 @@ def test_a_candidate_no_law_can_price_is_refused(candidates, message):
 def test_a_candidates_file_below_one_parameter_is_refused_with_its_row(tmp_path):
     path = tmp_path / "candidates.csv"
     path.write_text("N,D\n1e8,2e9\n0.5,1e9\n")
-    with pytest.raises(DataError, match=r"candidates.csv: row 2, column 'N': 0.5 must be finite and at least 1"):
+    with pytest.raises(DataError, match=r"candidates.csv: row 2, column 'N': 0.5 must be at least 1"):
         read_candidates(path)
+
+
+# --- library entry points with hostile arguments (the fuzz pass's new library cases) ------------------------------
+
+HUGE_INT = 10**400  # beyond float64
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: optimal.closed_form(optimal.preset("epoch2024"), float("nan")), BudgetError, "compute must be positive"),
+    (lambda: optimal.closed_form(optimal.preset("epoch2024"), -1.0), BudgetError, "compute must be positive"),
+    (lambda: optimal.closed_form(optimal.preset("epoch2024"), 1e23, 0.0), BudgetError, "flops_per_param_token must"),
+    (lambda: optimal.moe_total_params(float("nan"), 8), BudgetError, "n_active must be positive finite"),
+    (lambda: optimal.moe_total_params(None, 8), BudgetError, "n_active must be positive finite"),
+    (lambda: optimal.fit(N, D, LOSS, fix={"alpha": HUGE_INT}), CoefficientsError, "fixed alpha must be a finite"),
+    (lambda: optimal.compare_presets(HUGE_INT), BudgetError, "an integer beyond float64"),
+    (lambda: optimal.estimate_cost(HUGE_INT), OptimalError, "n_rows must be an integer from 1 to"),
+    (lambda: optimal.estimate_cost(84, n_resamples=HUGE_INT), OptimalError, "n_resamples must be an integer from 0"),
+    (lambda: optimal.isoflop(N, D, LOSS, targets=[HUGE_INT]), DataError, "targets must be numbers of FLOPs"),
+    (lambda: optimal.isoflop(N, D, LOSS, compute="abc"), DataError, "compute must be numbers of FLOPs"),
+    (lambda: _check_candidates(HUGE_INT), DataError, "candidates must be numbers"),
+    (lambda: optimal.isoflop(N, D, LOSS, n_resamples=3, seed=np.array(3)), OptimalError, "seed must be an integer"),
+    (lambda: optimal.validate(N, D, LOSS, largest=2, seed=np.array(3)), OptimalError, "seed must be an integer"),
+    (lambda: optimal.isoflop_runs(noise=float("nan")), DataError, "noise must be a log-loss sd"),
+    (lambda: optimal.isoflop_runs(n_sizes=10**12), DataError, "n_sizes must be an integer from 1 to"),
+    (lambda: optimal.synthetic_runs(n_runs=10**12), DataError, "n_runs must be an integer from 1 to"),
+    (lambda: optimal.synthetic_runs(seed=-1), DataError, "seed must be an integer >= 0"),
+    (lambda: optimal.isoflop_runs(seed=2.5), DataError, "seed must be an integer >= 0"),
+    (lambda: optimal.Objective(robust="asymmetric-huber:1e-300"), OptimalError, "1e-6 <= A <= 1"),
+], ids=["closed_form nan", "closed_form -1", "closed_form k 0", "moe_total_params nan", "moe_total_params None",
+        "fix 10**400", "compare_presets 10**400", "estimate_cost 10**400", "estimate_cost resamples 10**400",
+        "isoflop targets 10**400", "isoflop compute text", "candidates 10**400", "isoflop seed 0-d",
+        "validate seed 0-d", "isoflop_runs noise nan", "isoflop_runs 10**12 sizes", "synthetic_runs 10**12 runs",
+        "synthetic_runs seed -1", "isoflop_runs seed 2.5",
+        "asymmetry 1e-300"])
+def test_hostile_arguments_are_named_errors(call, error, message):
+    """Before: a silent NaN (closed_form, moe_total_params), OverflowError (10**400), TypeError (a 0-d seed reached
+    NumPy's SeedSequence as a sequence), MemoryError (10**12 rows), or, for an asymmetry of 1e-300, a fit whose
+    predict raised SciPy's ValueError (its interval factor has no root below about 1e-30)."""
+    with pytest.raises(error, match=message):
+        call()

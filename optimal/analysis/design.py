@@ -504,17 +504,20 @@ def _check_candidates(candidates):
                 raise DataError(f"candidates must be an array of shape (K, 2) of (N, D), or a pair (N, D) of arrays; "
                                 f"got shape {array.shape}")
             n, d = array[:, 0], array[:, 1]
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: an int beyond float64
         if isinstance(exc, DataError):
             raise
         raise DataError(f"candidates must be numbers (N, D): {exc}") from None
     if n.shape != d.shape or n.size == 0:
         raise DataError(f"candidates need as many N as D, at least one: got {n.size} N and {d.size} D")
     for values, name in ((n, "N"), (d, "D")):
-        bad = ~np.isfinite(values) | (values < 1)  # below one parameter or token the law's loss overflows
+        bad = ~np.isfinite(values) | (values <= 0)
         if bad.any():
             i = int(np.argmax(bad))
-            raise DataError(f"candidate {i} (0-based): {name} = {values[i]:g} must be finite and at least 1")
+            raise DataError(f"candidate {i} (0-based): {name} = {values[i]:g} must be positive and finite")
+        if np.any(values < 1):  # below one parameter or token the law's loss overflows
+            i = int(np.argmax(values < 1))
+            raise DataError(f"candidate {i} (0-based): {name} = {values[i]:g} must be at least 1")
     overflow = np.log(n) + np.log(d) > np.log(np.finfo(np.float64).max / 1e4)  # C = k N D finite for k <= 1e4
     if overflow.any():
         i = int(np.argmax(overflow))

@@ -417,6 +417,7 @@ def check_covariates(fam, covariates, n_rows):
 
 _FIX_TINY = float(np.finfo(np.float64).tiny)  # the smallest normal float64, 2.2e-308: fixed values stay normal, and
 # so do their reciprocals
+_FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
 def check_constraints(fam, fix, tie, shared):
@@ -426,8 +427,8 @@ def check_constraints(fam, fix, tie, shared):
         fam.index(name)
         if fam.transform(name) == "log":
             check_positive(value, f"fixed {name}", CoefficientsError)
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
-            raise CoefficientsError(f"fixed {name} must be a finite number, not {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not abs(value) <= _FLOAT_MAX:
+            raise CoefficientsError(f"fixed {name} must be a finite number, not {value!r:.40}")  # NaN, inf, 10**400
         if value and not _FIX_TINY <= abs(float(value)) <= 1 / _FIX_TINY:
             raise CoefficientsError(f"fixed {name} = {float(value):g} is outside {_FIX_TINY:.3g} .. {1 / _FIX_TINY:.3g} "
                                     "in magnitude: float64 cannot compute with it and its reciprocal (a subnormal value "
