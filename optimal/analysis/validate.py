@@ -693,7 +693,7 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
     design = repetition(runs.n_tokens, columns, fam, runs.weights)
     if design is not None and design.note is not None:
         notes.append(design.note)
-    elif design is not None and against is None and simulations:
+    if design is not None and design.max_epochs is not None and against is None and simulations:
         trend_column = _epochs_trend(design, runs.n_tokens, columns, notes)
     if chosen[0] == "holdout":
         held = _holdout_mask(holdout, quantities, columns, n)

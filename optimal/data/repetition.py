@@ -41,7 +41,8 @@ class Repetition(NamedTuple):
     (``kind`` "unique_tokens") or epochs ("epochs"); ``n_runs`` checked, ``n_repeated`` with epochs > 1,
     ``max_epochs`` (the largest, None when not checked); ``warning`` (an ``Issue`` coded "repeated-data", or None:
     no run repeats) and ``note`` (an ``Issue`` coded "repeated-data-unchecked" when the column holds values that are
-    not positive finite numbers and the check was skipped, else None)."""
+    not positive finite numbers and the check was skipped, or when a second recognised column disagrees with the one
+    read; else None)."""
 
     column: str
     kind: str
@@ -93,7 +94,7 @@ def check_columns(columns, n_runs: int, what: str = "columns"):
         except (TypeError, ValueError):
             shape = None
         if shape != (n_runs,):
-            raise DataError(f"{what}[{name!r}] must hold one value per run ({n_runs}), got "
+            raise DataError(f"{what}[{name!r}] must have one value per run ({n_runs}), got "
                             f"{'a value of shape ' + str(shape) if shape is not None else type(values).__name__}")
     return columns
 
@@ -135,7 +136,8 @@ def repetition(n_tokens, columns: Mapping | None, law="chinchilla", weights=None
     Returns:
       None when the law reads U or no recognised column is there; else a ``Repetition`` whose ``warning`` says how
       many runs repeat their data and to how many epochs, what that does (``MEASURED``) and the fix, or whose
-      ``note`` says the column was skipped (a value that is 0, negative, NaN or not a number). Never raises for
+      ``note`` says the column was skipped (a value that is 0, negative, NaN or not a number) or that a second
+      recognised column tells other epochs (by more than ``AGREE_RTOL``; the first is read). Never raises for
       the column's values: a law that reads U checks them itself (``optimal.fit``'s covariates).
     """
     fam = family_of(law)
@@ -153,6 +155,7 @@ def repetition(n_tokens, columns: Mapping | None, law="chinchilla", weights=None
                                           f"{int(np.flatnonzero(keep)[np.argmax(bad)])}, 0-based): whether the runs "
                                           "repeat their data was not checked")
         return Repetition(name, kind, int(keep.sum()), 0, None, None, note)
+    note = None
     for other, other_kind in find_columns(columns)[1:]:  # a second column must tell the same epochs
         again = epochs_of(d, columns[other], other_kind)[keep]
         off = np.isfinite(again) & (np.abs(again - epochs) > AGREE_RTOL * epochs)
@@ -162,13 +165,13 @@ def repetition(n_tokens, columns: Mapping | None, law="chinchilla", weights=None
             note = Issue(f"{CODE}-unchecked", f"columns {name!r} and {other!r} disagree at {int(off.sum())} run(s) "
                                               f"(first at run {int(np.flatnonzero(keep)[i])}, 0-based: epochs = "
                                               f"{shown(name, kind)} = {epochs[i]:.4g} but {shown(other, other_kind)} = "
-                                              f"{again[i]:.4g}): whether the runs repeat their data was not checked; "
-                                              "correct or remove one of them")
-            return Repetition(name, kind, int(keep.sum()), 0, None, None, note)
+                                              f"{again[i]:.4g}); the check read {name!r} only: correct or remove one "
+                                              "of them")
+            break
     repeated = epochs > 1 + REPEAT_RTOL
     top = float(np.max(epochs)) if len(epochs) else None
     if not repeated.any():
-        return Repetition(name, kind, len(epochs), 0, top)
+        return Repetition(name, kind, len(epochs), 0, top, None, note)
     label = "D / " + name if kind == "unique_tokens" else name
     law_name = fam.display_name or fam.name
     column = name if kind == "unique_tokens" else "<a column of unique tokens, D / epochs>"
@@ -176,4 +179,4 @@ def repetition(n_tokens, columns: Mapping | None, law="chinchilla", weights=None
                           f"to {top:.3g}), but the {law_name} law counts every repeated token as a new one; "
                           f"{MEASURED}. Fit a law that models repetition (--law data-constrained --covariate "
                           f"U={column}), and see whether the residuals trend with epochs (optimal validate)")
-    return Repetition(name, kind, len(epochs), int(repeated.sum()), top, warning)
+    return Repetition(name, kind, len(epochs), int(repeated.sum()), top, warning, note)
