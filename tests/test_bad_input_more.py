@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import optimal
+from cli_helpers import assert_one_error, run
 from optimal.analysis.design import _check_candidates
 from optimal.cli.suggest import read_candidates
 from optimal.data.readers import read_runs_with_columns
@@ -129,3 +130,20 @@ def test_hostile_arguments_are_named_errors(call, error, message):
     predict raised SciPy's ValueError (its interval factor has no root below about 1e-30)."""
     with pytest.raises(error, match=message):
         call()
+
+
+# --- the command line: one error line, before any fitting ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["fit"], ["validate", "--holdout-largest", "2"]])
+def test_a_runs_file_with_two_u_columns_is_one_error_line(capsys, tmp_path, monkeypatch, command):
+    """Before: exit 0, both columns left out and the repeated-data check skipped without a word."""
+    def fitted(*args, **kwargs):
+        raise AssertionError("the error came after the fit")
+
+    monkeypatch.setattr(optimal, "fit", fitted)
+    monkeypatch.setattr(optimal, "validate", fitted)
+    path = tmp_path / "runs.csv"
+    path.write_text("N,D,loss,U,u\n" + "".join(f"{n!r},{d!r},{l!r},{d / 2!r},{d / 4!r}\n"
+                                               for n, d, l in zip(N, D, LOSS)))
+    assert_one_error(*run(capsys, [command[0], path, *command[1:]]), "2 columns match 'U'")
