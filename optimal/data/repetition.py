@@ -85,7 +85,7 @@ def check_columns(columns, n_runs: int, what: str = "columns"):
     value per run (``n_runs``); ``DataError`` saying what to fix otherwise."""
     if columns is None:
         return None
-    if not isinstance(columns, Mapping):
+    if not (isinstance(columns, Mapping) or hasattr(columns, "keys") and hasattr(columns, "items")):  # a DataFrame too
         raise DataError(f"{what} must be a mapping {{name: (n,) values}} of per-run columns, got "
                         f"{type(columns).__name__}")
     for name, values in columns.items():
