@@ -3,13 +3,16 @@
 Not part of the test suite: run it by hand from the repository root,
 
     PYTHONPATH=$PWD nice -n 19 python benchmarks/fuzz_cli.py [--only SUBSTRING] [--jobs 2] [--out cases.jsonl]
+                                                            [--new-only] [--no-library] [--no-cli]
 
 The CLI cases are hand-written ones (``cli_cases``: odd runs files, tampered fit records, unwritable outputs and
-stdout) and ones generated from the parser itself (``option_cases``: every option of every command with the edge
-values of its type, its choices, hostile files for its file arguments), so an option added later is covered
-without being listed here. A case whose stdout is a pipe runs in a long-lived worker process that calls
-``optimal.cli.main.main(argv)`` (``--isolated``: a fresh ``python -m optimal`` each, slower); the others in a fresh
-process. A case is flagged when
+stdout; ``new_path_cases``: the paths added last, unique-tokens / epochs columns, ``fit --by --wild``,
+``suggest --candidates`` files of odd shapes, IsoFLOP designs with ``--interval calibrated``, ``predict`` from an
+asymmetric-loss fit, ``--json`` to a full or closed stdout; ``--new-only`` runs only these) and ones generated from
+the parser itself (``option_cases``: every option of every command with the edge values of its type, its choices,
+hostile files for its file arguments), so an option added later is covered without being listed here. A case
+whose stdout is a pipe runs in a long-lived worker process that calls ``optimal.cli.main.main(argv)``
+(``--isolated``: a fresh ``python -m optimal`` each, slower); the others in a fresh process. A case is flagged when
   - it hangs (no answer within ``TIMEOUT`` s; cases over ``SLOW`` s are listed, not flagged),
   - stderr holds a traceback,
   - it exits with a code other than 0 or 2 (cases whose stdout cannot be written may exit non-zero, but must
@@ -41,6 +44,56 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 RESULTS = """
+Run 2026-12-05, second pass (branch ``fuzz`` off ``main`` at 3389715), on the 2-core machine at load 9-11 (other
+sessions), one worker. New: ``new_path_cases`` (200 CLI cases, and the 2 record-making ones; ``--new-only``) and
+702 library cases (the block after the first pass's: every name in ``optimal.__all__`` not reached before, with
+None, "3", NaN, inf, [], a 0-d array, True, -1, 10**12, 2.5 and 10**400; ``columns=`` of 21 shapes through fit,
+fit_groups, validate and validate_groups; IsoFLOP designs at the edges; predict from asymmetric-loss fits).
+Commands (the base with this file copied in, then the branch):
+    PYTHONPATH=$PWD nice -n 19 python benchmarks/fuzz_cli.py --jobs 1 --new-only --out cases.jsonl
+    PYTHONPATH=$PWD nice -n 19 python benchmarks/fuzz_cli.py --no-cli
+  CLI, new cases: before 0 flagged of 202 (exit 0: 145, 2: 57), after 0 flagged (exit 0: 133, 2: 68; one
+    data-constrained fit past 240 s under load, not confirmed in a fresh process). The checker cannot see the 11
+    that changed, exit 0 -> 2, all wrong answers printed as right ones: fit / validate of a file with two 'U' (or
+    'U' and 'u') columns (both left out, the design check skipped without a word), suggest --candidates with N 0.5,
+    N 1e-320 (ranked; a run of 1e8 parameters on 0.001 tokens came first) or 1e308 x 1e308 (raw NumPy overflow
+    warnings, the row dropped), fit --robust asymmetric-huber:1e-300 / 1e-7 (the fit was accepted, its predict
+    raised SciPy's ValueError).
+  Library (1,152 cases: the first pass's 450 and the 702 new): before 82 flagged (all among the new; by entry
+    point: isoflop_runs 16, synthetic_runs 15, validate_groups 10, validate 8, fit_groups 8, closed_form 7,
+    moe_total_params 4, fit 4, isoflop 3, estimate_cost 2, 1 each suggest, recommend, compare_presets,
+    compare, allocate_draws), after 0 flagged.
+  The existing 1,988 CLI cases on the base: the first 800 (the quick commands' parser cases) run, 0 flagged; the
+  run was stopped there for time (the heavy commands' cases at this load would have taken past 12:35).
+
+Flagged, and fixed where the value enters (tests in tests/test_bad_input_more.py and tests/test_bad_input.py,
+each seen failing with its fix undone):
+  - fit / fit_groups / validate / validate_groups(columns=): a str raised TypeError, a list was taken and never
+    read, a short or 0-d column raised IndexError (fit_groups) or ValueError (validate) -> checked at entry
+    (optimal.data.repetition.check_columns: a mapping of one value per run); validate_groups' other per-run
+    arguments too
+  - the repeated-data check: a second recognised column that disagrees (unique_tokens = D beside epochs = 40; U
+    beside u) was ignored -> the first is still read (documented precedence) and a note names both and the first
+    run where they differ; True/False read as 1 token (every run "repeated", up to 1e11 epochs) and an int
+    beyond float64 raised OverflowError -> a value that is no count (the existing note); a runs file with two
+    columns of one recognised name -> DataError ("2 columns match 'U' ... rename all but one")
+  - suggest's candidates: N or D below 1 (ranked first) or N D overflowing k N D -> DataError (library and the
+    candidates file's row)
+  - asymmetric Huber with asymmetry below about 1e-30: predict's interval factor had no root (SciPy ValueError)
+    -> Objective refuses A < 1e-6 (MIN_ASYMMETRY, optimal/_util/robust.py)
+  - closed_form(law, NaN / 0 / -1) and moe_total_params(NaN / None): a silent NaN -> BudgetError
+  - 10**400: OverflowError from fit(fix=), compare_presets, allocate_draws, compare, recommend, estimate_cost
+    (n_rows, n_resamples now bounded), suggest's candidates, isoflop's compute / targets (an entry check only:
+    isoflop.py's body is another helper's) -> named errors
+  - a 0-d array as a seed passed check_count, then NumPy's SeedSequence raised TypeError (isoflop, validate,
+    synthetic_runs) -> check_count takes Python and NumPy integers only
+  - synthetic_runs / isoflop_runs: n_runs / n_sizes 10**12 (MemoryError, 7 TiB), a bad seed (TypeError,
+    ValueError), isoflop_runs(noise=NaN) (NaN losses, silently) -> DataError
+Seen, not changed: isoflop of budgets near 1e300 FLOPs (N ~ 1e150: the losses equal to rounding) prints a
+vertex interval that misses its point, beside three warnings (few-draws, parabolas without minimum, calibration);
+an input check would be isoflop.py's (another helper's). 11 first-run library flags were the harness's own
+(recommend has no threshold argument), removed.
+
 Run 2026-12-05 (branch ``fuzz9`` off ``main`` at 56ea199), on a 2-core machine loaded by four other sessions, two
 workers: 1,978 CLI cases (1,434 generated from the parser: every option of all 12 commands with its type's edge
 values, every choice, every flag, hostile files for every file argument; 544 hand-written, those below and the
@@ -449,6 +502,152 @@ def make_more_fixtures(tmp: Path, f: dict[str, str]) -> None:
     put("acc_nan_power.json", json.dumps(acc).replace('"power_watts": 700', '"power_watts": NaN'))
 
 
+def make_new_path_fixtures(tmp: Path, f: dict[str, str]) -> None:
+    """The files of the paths added in the last round: runs with unique-tokens / epochs columns (``fit`` and
+    ``validate`` read them: optimal.data.repetition), candidates files of odd shapes (``suggest --candidates``),
+    IsoFLOP designs at the edges of what a budget's parabola needs (``isoflop --interval calibrated``), a FIFO."""
+    runs = (ROOT / "examples" / "runs.csv").read_text().splitlines()
+    head, body = runs[0], runs[1:]
+
+    def put(name: str, text: str | bytes) -> None:
+        f[name] = write_case_file(tmp / name, text)
+
+    def d_of(line: str) -> float:
+        return float(line.split(",")[1])
+
+    def with_columns(names: str, cells) -> str:  # cells(i, line) -> the extra cells of row i, joined by commas
+        return head + "," + names + "\n" + "\n".join(l + "," + cells(i, l) for i, l in enumerate(body)) + "\n"
+
+    half = lambda i, l: repr(d_of(l) / 2)  # noqa: E731  two epochs
+    for name, cells in {
+        "u_good": half, "u_neg": lambda i, l: "-1e9" if i % 5 == 0 else half(i, l), "u_zero": lambda i, l: "0",
+        "u_nan": lambda i, l: "nan" if i == 3 else half(i, l), "u_inf": lambda i, l: "inf",
+        "u_text": lambda i, l: "abc" if i == 2 else half(i, l), "u_above_d": lambda i, l: repr(d_of(l) * 10),
+        "u_huge": lambda i, l: "1e308", "u_sub": lambda i, l: "1e-320", "u_hugeint": lambda i, l: "9" * 400,
+        "u_mixed": lambda i, l: ["1e9", "abc", "", "nan", "-0", "0x10", "1_000"][i % 7], "u_empty": lambda i, l: "",
+    }.items():
+        put(f"{name}.csv", with_columns("U", cells))
+    for name, value in {"neg": "-4", "zero": "0", "inf": "inf", "huge": "1e308", "sub": "1e-320", "half": "0.5",
+                        "nan": "nan", "good": "4"}.items():
+        put(f"ep_{name}.csv", with_columns("epochs", lambda i, l, v=value: v))
+    put("u_dup.csv", with_columns("U,U", lambda i, l: f"{d_of(l) / 2!r},{d_of(l) / 4!r}"))
+    put("u_dupcase.csv", with_columns("U,u", lambda i, l: f"{d_of(l) / 2!r},{d_of(l) / 4!r}"))
+    put("u_ep_disagree.csv", with_columns("unique_tokens,epochs", lambda i, l: f"{d_of(l)!r},40"))
+    put("u_ep_disagree2.csv", with_columns("epochs,unique_tokens", lambda i, l: f"1,{d_of(l) / 4!r}"))
+    put("u_ep_agree.csv", with_columns("unique_tokens,epochs", lambda i, l: f"{d_of(l) / 4!r},4"))
+    put("u_unique.csv", with_columns("unique", lambda i, l: repr(d_of(l) / 3)))
+    put("u_grouped.csv", with_columns("g,U", lambda i, l: ("a" if i % 2 else "b") + f",{d_of(l) / 2!r}"))
+    # candidates for suggest
+    for name, text in {"c_noheader": "1e8,2e9\n2e8,1e9\n", "c_onecol": "N\n1e8\n2e8\n",
+                       "c_huge": "N,D\n1e308,1e308\n1e8,1e9\n", "c_hugeint": "N,D\n" + "9" * 400 + ",1e9\n",
+                       "c_negN": "N,D\n-1e8,2e9\n2e8,1e9\n", "c_D0": "N,D\n1e8,0\n2e8,1e9\n",
+                       "c_below1": "N,D\n0.5,1e9\n1e8,1e-3\n", "c_sub": "N,D\n1e-320,1e-320\n2e8,1e9\n",
+                       "c_dup": "N,D\n1e8,2e9\n1e8,2e9\n1e8,2e9\n", "c_bom": "\ufeffN,D\n1e8,2e9\n2e8,1e9\n",
+                       "c_crlf": "N,D\r\n1e8,2e9\r\n2e8,1e9\r\n", "c_one": "N,D\n1e8,2e9\n",
+                       "c_dupcols": "N,D,N\n1e8,2e9,5\n2e8,1e9,5\n", "c_text": "N,D\nabc,2e9\n2e8,1e9\n",
+                       "c_ragged": "N,D\n1e8\n2e8,1e9,7\n", "c_C": "N,C\n1e8,1e18\n"}.items():
+        put(f"{name}.csv", text)
+    put("c_utf16.csv", "N,D\n1e8,2e9\n2e8,1e9\n".encode("utf-16"))
+    fifo = tmp / "fifo"
+    if not fifo.exists():
+        os.mkfifo(fifo)
+    f["fifo"] = str(fifo)
+
+    # IsoFLOP designs: C = 6 N D, losses from a Chinchilla law (exact)
+    def iso(name, budgets, sizes, sign=1.0):
+        rows = ["N,D,C,loss"]
+        for c in budgets:
+            for n in sizes(c):
+                d = c / (6 * n)
+                rows.append(f"{n!r},{d!r},{sign * c!r},{1.7 + 400 / n ** 0.34 + 410 / d ** 0.28!r}")
+        put(name, "\n".join(rows) + "\n")
+
+    def geo(c, m=7):
+        return [(c / 6) ** 0.5 * 10 ** (-1.5 + 3 * i / (m - 1)) for i in range(m)]
+
+    iso("iso_good.csv", [1e18, 1e19, 1e20, 1e21], geo)
+    iso("iso_3runs.csv", [1e18, 1e19, 1e20, 1e21], lambda c: geo(c, 3))
+    iso("iso_3runs_one.csv", [1e18, 1e19, 1e20], lambda c: geo(c, 3 if c == 1e19 else 7))
+    iso("iso_one_size.csv", [1e18, 1e19, 1e20, 1e21], lambda c: [1e8] * 7)
+    iso("iso_close.csv", [1e19, 1.04e19, 1e20, 1e21], geo)
+    iso("iso_negc.csv", [1e18, 1e19, 1e20, 1e21], geo, sign=-1.0)
+    iso("iso_1budget.csv", [1e19], geo)
+    iso("iso_2budgets.csv", [1e19, 1e20], geo)
+    iso("iso_dup.csv", [1e18, 1e19, 1e20], lambda c: geo(c, 4) * 2)
+    iso("iso_huge.csv", [1e300, 1e301, 1e302], geo)
+    iso("iso_tiny.csv", [1e-300, 1e-299, 1e-298], geo)
+
+
+def new_path_cases(f: dict[str, str], tmp: Path) -> list[dict]:
+    """CLI cases for the paths added in the last round (``make_new_path_fixtures``'s files)."""
+    cases: list[dict] = []
+
+    def add(argv: list[str], *, stdout: str = "pipe", writes: bool = False, name: str | None = None) -> None:
+        cases.append({"name": name or " ".join(a if len(a) < 40 else "..." + a[-30:] for a in argv),
+                      "argv": argv, "stdout": stdout, "writes": writes})
+
+    quick = ["--n-polish", "2"]
+    design = sorted(k for k in f if k.startswith(("u_", "ep_")) and k.endswith(".csv"))
+    for k in design:
+        add(["fit", f[k], *quick])
+        add(["fit", f[k], *quick, "--json"])
+        add(["validate", f[k], "--holdout-largest", "3", *quick])
+    for k in ["u_good.csv", "u_ep_disagree.csv", "u_neg.csv"]:
+        add(["validate", f[k], "--holdout-largest", "3", "--json", *quick])
+        add(["validate", f[k], "--holdout-largest", "3", "--against", "U", *quick])
+        add(["fit", f[k], "--sweep", "delta=1e-3,1e-2", *quick])
+        add(["fit", f[k], "--law", "data-constrained", "--covariate", "U=U"])
+    add(["validate", f["u_good.csv"], "--holdout", "U>1e9", *quick])
+    add(["fit", f["u_ep_agree.csv"], "--law", "data-constrained", "--covariate", "U=unique_tokens"])
+    add(["fit", f["u_grouped.csv"], "--by", "g", *quick])
+    add(["fit", f["u_grouped.csv"], "--by", "U", *quick])
+    for wild in ["rademacher", "webb"]:
+        add(["fit", f["u_grouped.csv"], "--by", "g", "--bootstrap", "3", "--wild", wild, *quick])
+        add(["fit", f["u_grouped.csv"], "--by", "g", "--bootstrap", "3", "--wild", wild, "--json", *quick])
+        add(["fit", f["u_grouped.csv"], "--by", "g", "--bootstrap", "3", "--wild", wild, "--cluster-col", "g", *quick])
+        add(["fit", f["u_grouped.csv"], "--by", "g", "--bootstrap", "3", "--wild", wild, "--cluster-col", "U", *quick])
+        add(["fit", f["grouped.csv"], "--by", "g", "--bootstrap", "3", "--wild", wild, "--where", "N>1e9", *quick])
+        add(["fit", f["grouped.csv"], "--by", "g", "--bootstrap", "3", "--wild", wild, "--weight-col", "C", *quick])
+        add(["fit", f["one_group.csv"], "--by", "g", "--bootstrap", "3", "--wild", wild, *quick])
+        add(["fit", f["grouped.csv"], "--by", "g", "--bootstrap", "3", "--wild", wild, "--compare", *quick])
+    # suggest --candidates
+    suggest = ["suggest", "--fit", f["fit"], "--compute", "1e21", "--spend", "1e20", "--bootstrap", "0"]
+    for k in sorted(k for k in f if k.startswith("c_")) + ["fifo", "devzero", "adir"]:
+        add([*suggest, "--candidates", f[k]])
+    add([*suggest, "--candidates", f["c_dup.csv"], "--json"])
+    add([*suggest, "--candidates", "/dev/stdin"])
+    # isoflop, every interval method
+    for k in sorted(k for k in f if k.startswith("iso_")):
+        add(["isoflop", f[k], "--no-parametric", "--bootstrap", "20", "--interval", "calibrated", "--json"])
+        add(["isoflop", f[k], "--bootstrap", "5", "--interval", "bc"])
+    for k in ["iso_negc.csv", "iso_close.csv"]:
+        add(["isoflop", f[k], "--compute-col", "C", "--no-parametric", "--bootstrap", "5", "--interval", "calibrated"])
+    for extra in [["--confidence", "0.999999", "--bootstrap", "2"], ["--cluster-col", "N", "--bootstrap", "3"],
+                  ["--tolerance", "0.99", "--bootstrap", "3"], ["--bootstrap", "3", "--seed", "4294967295"], []]:
+        add(["isoflop", f["iso_good.csv"], "--no-parametric", "--interval", "calibrated", *extra])
+    # predict with an asymmetric loss (the record is saved by a case run first)
+    asym = str(tmp / "asym.json")
+    for v in ["1e9", "1", "1e-320", "1e308", "nan"]:
+        add(["predict", "--fit", asym, "--params", v, "--tokens", "1e10"])
+    for v in ["0.5", "0.999999", "1", "nan"]:
+        add(["predict", "--fit", asym, "--params", "1e9", "--tokens", "1e10", "--confidence", v])
+    add(["predict", "--fit", asym, "--runs", f["runs"], "--json"])
+    for r in ["asymmetric-huber:1e-300", "asymmetric-huber:1e-7", "asymmetric-huber:1e-6", "asymmetric-huber:0.5:0.5"]:
+        add(["fit", f["runs"], "--robust", r, *quick])
+    # --json with stdout that cannot be written, for every command
+    outs = {"solve": ["solve", "--compute", "1e23"], "plan": ["plan", "--compute", "1e23"],
+            "predict": ["predict", "--fit", f["fit"], "--params", "1e9", "--tokens", "1e10"],
+            "suggest": suggest, "isoflop": ["isoflop", f["runs"], "--no-parametric"],
+            "fit": ["fit", f["runs"], *quick], "validate": ["validate", f["runs"], "--holdout-largest", "3", *quick],
+            "envelope": ["envelope", f["curves.csv"], "--parametric", "none"], "presets": ["presets"],
+            "hparams": ["hparams", f["sweep.csv"], "--param", "lr", "--column", "learning_rate", "--bootstrap", "0"],
+            "audit": ["audit", f["shaped.csv"], "--shape-col", "n_layer=layers"]}
+    for name, argv in outs.items():
+        add(argv + ["--json"], stdout="full", name=f"{name} --json > /dev/full")
+        add(argv + ["--json"], stdout="closed", name=f"{name} --json >&-")
+    return cases
+
+
 # ----------------------------------------------------------------------------------------------- CLI cases
 EDGE = ["0", "-0", "1e-320", "1e308", "inf", "nan", "1e999", "9" * 400, "-1", "", " ", "abc", "0x10", "1_000"]
 
@@ -545,6 +744,8 @@ def cli_cases(f: dict[str, str], tmp: Path) -> list[dict]:
     add(["fit", f["runs"], "--law", "data-constrained", "--covariate", "U=C"])
     add(["fit", f["dc_runs.csv"], "--law", "data-constrained", "--covariate", "U=U", "--save", str(tmp / "dc.json")],
         writes=True, name="fit dc (saves dc.json)")
+    add(["fit", f["runs"], "--robust", "asymmetric-huber:0.5", "--save", str(tmp / "asym.json")],
+        writes=True, name="fit dc-asym (saves asym.json)")
     add(["fit", f["runs"], "--sweep", "delta="])
     add(["fit", f["runs"], "--sweep", "delta=nan,1e-3"])
     add(["fit", f["runs"], "--sweep", "delta=1e-3,1e-3"])
@@ -1205,6 +1406,111 @@ case("fit(fixed beta=1e-320)", lambda: op.fit(runs.n_params, runs.n_tokens, runs
 case("fit(fixed alpha=5e-324)", lambda: op.fit(runs.n_params, runs.n_tokens, runs.loss, fix={"alpha": 5e-324}))
 case("fit(fixed A=1e308)", lambda: op.fit(runs.n_params, runs.n_tokens, runs.loss, fix={"A": 1e308}))
 case("fit(fixed E=1e-320)", lambda: op.fit(runs.n_params, runs.n_tokens, runs.loss, fix={"E": 1e-320}))
+# the entry points and paths added in the last round, and hostile Python values for those not reached above
+from optimal.fitting.bootstrap import Refit
+runs = op.read_runs_csv(sys.argv[2])
+fit = op.load_fit(fit_path)
+boot = op.load_bootstrap(fit_path)
+S = op.Search(n_polish=2)
+small = op.fit(runs.n_params, runs.n_tokens, runs.loss, search=S)
+iso = op.isoflop_runs(seed=0)
+HOSTILE = {"None": None, "'3'": "3", "nan": float("nan"), "inf": float("inf"), "[]": [], "0-d": np.array(3),
+           "True": True, "-1": -1, "10**12": 10**12, "2.5": 2.5, "10**400": 10**400}
+for label, v in HOSTILE.items():
+    case(f"bootstrap(n_resamples={label})", lambda: op.bootstrap(small, n_resamples=v, refit=Refit(n_starts=1, max_iter=50)))
+    case(f"bootstrap(seed={label})", lambda: op.bootstrap(small, n_resamples=3, seed=v, refit=Refit(n_starts=1, max_iter=50)))
+    case(f"bootstrap(confidence={label})", lambda: op.bootstrap(small, n_resamples=3, confidence=v, refit=Refit(n_starts=1, max_iter=50)))
+    case(f"bootstrap(groups={label})", lambda: op.bootstrap(small, n_resamples=3, groups=v, refit=Refit(n_starts=1, max_iter=50)))
+    case(f"isoflop(n_resamples={label})", lambda: op.isoflop(iso, n_resamples=v, parametric=False))
+    case(f"isoflop(seed={label})", lambda: op.isoflop(iso, n_resamples=3, seed=v, parametric=False))
+    case(f"isoflop(tolerance={label})", lambda: op.isoflop(iso, tolerance=v, parametric=False))
+    case(f"isoflop(targets={label})", lambda: op.isoflop(iso, targets=v, parametric=False))
+    case(f"isoflop(interval={label})", lambda: op.isoflop(iso, n_resamples=3, interval=v, parametric=False))
+    case(f"isoflop(calibrated, confidence={label})", lambda: op.isoflop(iso, n_resamples=3, interval="calibrated", confidence=v, parametric=False))
+    case(f"isoflop(compute={label})", lambda: op.isoflop(iso, compute=v, parametric=False))
+    case(f"isoflop(clusters={label})", lambda: op.isoflop(iso, n_resamples=3, clusters=v, parametric=False))
+    case(f"validate(largest={label})", lambda: op.validate(runs.n_params, runs.n_tokens, runs.loss, largest=v, search=S))
+    case(f"validate(simulations={label})", lambda: op.validate(runs.n_params, runs.n_tokens, runs.loss, largest=3, simulations=v, search=S))
+    case(f"validate(n_resamples={label})", lambda: op.validate(runs.n_params, runs.n_tokens, runs.loss, largest=3, n_resamples=v, simulations=0, search=S))
+    case(f"validate(seed={label})", lambda: op.validate(runs.n_params, runs.n_tokens, runs.loss, largest=3, seed=v, simulations=0, search=S))
+    case(f"validate(against={label})", lambda: op.validate(runs.n_params, runs.n_tokens, runs.loss, largest=3, against=v, search=S))
+    case(f"predict(fit, confidence={label})", lambda: op.predict(fit, 1e9, 1e10, confidence=v))
+    case(f"predict(fit, N={label})", lambda: op.predict(fit, v, 1e10))
+    case(f"predicted_sd(fit, {label})", lambda: op.predicted_sd(fit, v))
+    case(f"suggest(fit, n={label})", lambda: op.suggest(fit, 1e21, 1e20, n=v, n_resamples=0))
+    case(f"suggest(fit, n_resamples={label})", lambda: op.suggest(fit, 1e21, 1e20, n_resamples=v))
+    case(f"suggest(fit, seed={label})", lambda: op.suggest(fit, 1e21, 1e20, n_resamples=3, seed=v))
+    case(f"suggest(fit, candidates={label})", lambda: op.suggest(fit, 1e21, 1e20, candidates=v, n_resamples=0))
+    case(f"suggest(fit, min_tokens_per_param={label})", lambda: op.suggest(fit, 1e21, 1e20, min_tokens_per_param=v, n_resamples=0))
+    case(f"estimate_cost({label})", lambda: op.estimate_cost(v))
+    case(f"estimate_cost(84, n_resamples={label})", lambda: op.estimate_cost(84, n_resamples=v))
+    case(f"sweep(delta=[{label}])", lambda: op.sweep(runs.n_params, runs.n_tokens, runs.loss, delta=[v], search=S))
+    case(f"sweep(drop_smallest=[{label}])", lambda: op.sweep(runs.n_params, runs.n_tokens, runs.loss, drop_smallest=[v], search=S))
+    case(f"allocate_draws(boot, {label})", lambda: op.allocate_draws(boot, v))
+    case(f"delta_method_se(boot, {label})", lambda: op.delta_method_se(boot, v))
+    case(f"closed_form(law, {label})", lambda: op.closed_form(op.preset("epoch2024"), v))
+    case(f"decide(boot, 1e23, rule={label})", lambda: op.decide(boot, 1e23, rule=v))
+    case(f"decide(boot, 1e23, confidence={label})", lambda: op.decide(boot, 1e23, confidence=v))
+    case(f"compare(boot, boot, [{label}])", lambda: op.compare(boot, boot, [v]))
+    case(f"recommend(fit, {label})", lambda: op.recommend(fit, v))
+    case(f"isoflop_runs(n_sizes={label})", lambda: op.isoflop_runs(n_sizes=v))
+    case(f"isoflop_runs(noise={label})", lambda: op.isoflop_runs(noise=v))
+    case(f"synthetic_runs(n_runs={label})", lambda: op.synthetic_runs(n_runs=v))
+    case(f"synthetic_runs(seed={label})", lambda: op.synthetic_runs(seed=v))
+    case(f"synthetic_curves(checkpoints={label})", lambda: op.synthetic_curves(checkpoints=v))
+    case(f"moe_total_params({label}, 8)", lambda: op.moe_total_params(v, 8))
+    case(f"kv_cache_bytes(shape, {label})", lambda: op.kv_cache_bytes(op.shape_for_params(1e9), v))
+    case(f"compare_presets({label})", lambda: op.compare_presets(v))
+    case(f"law_from_dict(E={label})", lambda: op.law_from_dict({"law": "chinchilla", "E": v, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}))
+    case(f"validate_runs(N=[{label}])", lambda: op.validate_runs([v, 1e8, 2e8, 3e8, 4e8, 5e8, 6e8], [1e9] * 7, [3.0] * 7))
+    case(f"fit(weights={label})", lambda: op.fit(runs.n_params, runs.n_tokens, runs.loss, v, search=S))
+    case(f"fit(fix={{'alpha': {label}}})", lambda: op.fit(runs.n_params, runs.n_tokens, runs.loss, fix={"alpha": v}, search=S))
+    case(f"fit(law={label})", lambda: op.fit(runs.n_params, runs.n_tokens, runs.loss, law=v, search=S))
+    case(f"Objective(delta={label})", lambda: op.fit(runs.n_params, runs.n_tokens, runs.loss, objective=op.Objective(delta=v), search=S))
+    case(f"Search(n_polish={label})", lambda: op.fit(runs.n_params, runs.n_tokens, runs.loss, search=op.Search(n_polish=v)))
+    case(f"Solver(max_iter={label})", lambda: op.fit(runs.n_params, runs.n_tokens, runs.loss, search=S, solver=op.Solver(max_iter=v)))
+# asymmetric loss: predict from a fit with an asymmetric objective
+asym = op.fit(runs.n_params, runs.n_tokens, runs.loss, objective=op.Objective(robust="asymmetric-huber:0.9"), search=S)
+for label, v in HOSTILE.items():
+    case(f"predict(asymmetric fit, N={label})", lambda: op.predict(asym, v, 1e10))
+    case(f"predict(asymmetric fit, confidence={label})", lambda: op.predict(asym, 1e9, 1e10, confidence=v))
+for r in ["asymmetric-huber:1e-300", "asymmetric-huber:0.9999999999", "asymmetric-huber:1e-17", "asymmetric-huber: 0.5", "asymmetric-huber:0x1p-1", "asymmetric-huber:True", "asymmetric-huber:0.5:0.5", "ASYMMETRIC-HUBER:0.5"]:
+    case(f"fit(robust={r!r}) then predict", lambda: op.predict(op.fit(runs.n_params, runs.n_tokens, runs.loss, objective=op.Objective(robust=r), search=S), 1e9, 1e10))
+# columns= (repeated-data design check)
+n = len(runs.loss)
+D = runs.n_tokens
+for label, cols in [("list", [D / 2]), ("str", "U"), ("U short", {"U": D[:3]}), ("U 0-d", {"U": np.array(1.0)}),
+                    ("U 2-d", {"U": np.stack([D, D])}), ("U objects", {"U": [object()] * n}), ("U None", {"U": None}),
+                    ("U bools", {"U": [True] * n}), ("U ints beyond float64", {"U": [10**400] * n}),
+                    ("U negative", {"U": -D}), ("U nan", {"U": np.full(n, np.nan)}), ("U inf", {"U": np.full(n, np.inf)}),
+                    ("U text", {"U": ["abc"] * n}), ("U > D", {"U": D * 10}), ("U and u disagree", {"U": D / 2, "u": D * 2}),
+                    ("U and epochs disagree", {"U": D, "epochs": np.full(n, 40.0)}), ("epochs 0", {"epochs": np.zeros(n)}),
+                    ("epochs dicts", {"epochs": [{}] * n}), ("unique mixed", {"unique": [1e9, "x", None, np.nan] * (n // 4)}),
+                    ("None key", {None: D}), ("U generator", {"U": (x for x in D)})]:
+    case(f"fit(columns={label})", lambda: op.fit(runs.n_params, runs.n_tokens, runs.loss, columns=cols, search=S))
+    case(f"fit_groups(columns={label})", lambda: op.fit_groups(runs.n_params, runs.n_tokens, runs.loss, groups=np.arange(n) % 2, columns=cols, search=S))
+    case(f"validate(columns={label})", lambda: op.validate(runs.n_params, runs.n_tokens, runs.loss, largest=3, columns=cols, simulations=0, search=S))
+    case(f"validate_groups(columns={label})", lambda: op.validate_groups(runs.n_params, runs.n_tokens, runs.loss, groups=np.arange(n) % 2, largest=3, columns=cols, simulations=0, search=S))
+case("validate_groups(compute short)", lambda: op.validate_groups(runs.n_params, runs.n_tokens, runs.loss, groups=np.arange(n) % 2, largest=3, compute=[1e20] * 3, simulations=0, search=S))
+case("validate_groups(covariates='U')", lambda: op.validate_groups(runs.n_params, runs.n_tokens, runs.loss, groups=np.arange(n) % 2, largest=3, covariates="U", simulations=0, search=S))
+case("bootstrap_groups(wild='zz')", lambda: op.bootstrap_groups(op.fit_groups(runs.n_params, runs.n_tokens, runs.loss, groups=np.arange(n) % 2, search=S), n_resamples=3, wild="zz"))
+case("bootstrap_groups(wild=True)", lambda: op.bootstrap_groups(op.fit_groups(runs.n_params, runs.n_tokens, runs.loss, groups=np.arange(n) % 2, search=S), n_resamples=3, wild=True))
+case("bootstrap_groups(not GroupFits)", lambda: op.bootstrap_groups(small, n_resamples=3))
+# isoflop designs
+def design(budgets, sizes, negative=False):
+    N, Dt, L = [], [], []
+    for C in budgets:
+        for s in sizes(C):
+            N.append(s); Dt.append(C / (6 * s)); L.append(1.7 + 400 / s ** 0.34 + 410 / (C / (6 * s)) ** 0.28)
+    return np.array(N), np.array(Dt), np.array(L)
+geo = lambda C, m=7: [(C / 6) ** 0.5 * 10 ** (-1.5 + 3 * i / (m - 1)) for i in range(m)]
+for label, (b, sz) in {"3 runs a budget": ([1e18, 1e19, 1e20], lambda C: geo(C, 3)),
+                       "one size": ([1e18, 1e19, 1e20], lambda C: [1e8] * 5),
+                       "two budgets within tolerance": ([1e19, 1.01e19, 1e20], geo),
+                       "one budget": ([1e19], geo), "1e300 budgets": ([1e300, 1e301, 1e302], geo)}.items():
+    for interval in ["percentile", "calibrated"]:
+        case(f"isoflop({label}, {interval})", lambda: op.isoflop(*design(b, sz), n_resamples=5, interval=interval, parametric=False))
+case("isoflop(negative compute)", lambda: op.isoflop(iso, compute=-np.asarray(iso.n_params) * np.asarray(iso.n_tokens) * 6, parametric=False))
 print(json.dumps(results))
 '''
 
@@ -1233,6 +1539,8 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--no-library", action="store_true")
     ap.add_argument("--no-cli", action="store_true")
+    ap.add_argument("--new-only", action="store_true", help="only the CLI cases of the paths added last "
+                    "(new_path_cases) and the records they read")
     ap.add_argument("--isolated", action="store_true", help="every CLI case in a fresh process (slow)")
     ap.add_argument("--list", action="store_true", help="print the CLI cases' names and stop")
     ap.add_argument("--out", default=None, help="write every CLI case's outcome here (JSON lines)")
@@ -1243,19 +1551,23 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore::RuntimeWarning:runpy"}
     f = make_fixtures(tmp)
     make_more_fixtures(tmp, f)
+    make_new_path_fixtures(tmp, f)
     if args.list:
         class Names(dict):  # the fit records are not made for a listing: their names stand in
             def __missing__(self, key):
                 return key
 
         f = Names(f)
-        for c in cli_cases(f, tmp) + option_cases(f, tmp):
+        for c in cli_cases(f, tmp) + option_cases(f, tmp) + new_path_cases(f, tmp):
             print(c["name"])
         return
     make_fit_records(tmp, f)
     failures = 0
     if not args.no_cli:
-        cases = [c for c in option_cases(f, tmp) + cli_cases(f, tmp) if args.only in c["name"]]
+        cases = [c for c in ([] if args.new_only else option_cases(f, tmp) + cli_cases(f, tmp))
+                 + new_path_cases(f, tmp) if args.only in c["name"]]
+        if args.new_only:  # the records the new cases read
+            cases += [c for c in cli_cases(f, tmp) if c["name"].startswith("fit dc")]
         # the data-constrained fit others read goes first; then the cases from the parser, the quick commands first
         heavy = ("fit", "validate", "isoflop", "audit", "envelope")
         cases.sort(key=lambda c: (not c["name"].startswith("fit dc"), not c["name"].startswith("[opt]"),
@@ -1268,9 +1580,10 @@ def main() -> None:
                 print(f"FAIL [{r['rc']}] {r['name']}: {'; '.join(r['problems'])}  {r.get('err_tail', '')}", flush=True)
             return r
 
-        done = [report(run_cli(c, env)) for c in cases[:1]]
-        isolated = [c for c in cases[1:] if args.isolated or c["stdout"] != "pipe"]
-        shared = [c for c in cases[1:] if not (args.isolated or c["stdout"] != "pipe")]
+        first = sum(c["name"].startswith("fit dc") for c in cases)  # the records others read
+        done = [report(run_cli(c, env)) for c in cases[:first]]
+        isolated = [c for c in cases[first:] if args.isolated or c["stdout"] != "pipe"]
+        shared = [c for c in cases[first:] if not (args.isolated or c["stdout"] != "pipe")]
         workers: queue.Queue = queue.Queue()
         for i in range(args.jobs):
             workers.put(Worker(env, tmp / f"worker{i}.log"))

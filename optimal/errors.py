@@ -65,8 +65,8 @@ def check_count(value, name, minimum=0, maximum=None, error=OptimalError, source
     """``value`` as an ``int`` when it is an integer (``int`` or NumPy integer, not ``bool``) in
     ``[minimum, maximum]``; otherwise ``error`` naming ``name`` and the allowed range (``source``, a file
     name say, goes in front of the message)."""
-    try:
-        count = None if isinstance(value, bool) else operator.index(value)
+    try:  # a 0-d array has an index too, but later uses (a seed's SeedSequence) take it for a sequence
+        count = None if isinstance(value, bool) or not isinstance(value, numbers.Integral) else operator.index(value)
     except TypeError:
         count = None
     if count is None or count < minimum or (maximum is not None and count > maximum):

@@ -506,3 +506,16 @@ def test_a_named_pipe_without_a_writer_is_no_hang(tmp_path):
             optimal.read_hf_config(fifo)
         with pytest.raises(DataError, match="FIFO"):
             optimal.read_shaped_runs(fifo)
+
+
+@pytest.mark.parametrize("call", [
+    lambda boot: optimal.allocate_draws(boot, HUGE_INT),
+    lambda boot: optimal.compare(boot, boot, [HUGE_INT]),
+    lambda boot: optimal.recommend(boot.fit, HUGE_INT),
+], ids=["allocate_draws", "compare", "recommend"])
+def test_a_budget_beyond_float64_for_the_draws_is_a_budget_error(small_fit, call):
+    """Found by the fuzz pass's library cases (2026-12-05, afternoon): a bare OverflowError."""
+    theta = np.tile(np.asarray(small_fit.theta), (8, 1))
+    boot = optimal.BootstrapResult(theta, np.zeros(8), np.ones(8, bool), np.ones(8, int), 0.95, 0, small_fit)
+    with pytest.raises(BudgetError, match="an integer beyond float64"):
+        call(boot)

@@ -31,6 +31,9 @@ def squared(r, delta=None):
 # Runs above the law pull this much of what a run below it pulls, by default (this project's choice: the law sits near
 # the 20th percentile of the runs' log-loss where the Huber loss is linear, a/(1+a) = 0.2)
 DEFAULT_ASYMMETRY = 0.25
+# the smallest asymmetry taken: below about 1e-30 the prediction's interval factor has no root to find (the
+# negative side's weight vanishes against the normal's tail), and far below any lower envelope's use
+MIN_ASYMMETRY = 1e-6
 ASYMMETRIC = "asymmetric-huber"
 
 
@@ -56,12 +59,12 @@ def loss_name(name: str, asymmetry=None) -> str:
 
 def parse_loss(key: str):
     """``(name, asymmetry or None)`` of a loss key (``loss_name``); ``ValueError`` for an unknown one or an asymmetry
-    outside (0, 1]."""
+    outside [MIN_ASYMMETRY, 1]."""
     name, _, value = key.partition(":") if isinstance(key, str) else ("", "", "")
     if name == ASYMMETRIC:
         asymmetry = float(value) if value else DEFAULT_ASYMMETRY
-        if not 0.0 < asymmetry <= 1.0:
-            raise ValueError(f"the asymmetry of {ASYMMETRIC} must be in (0, 1], got {asymmetry!r}")
+        if not MIN_ASYMMETRY <= asymmetry <= 1.0:
+            raise ValueError(f"the asymmetry of {ASYMMETRIC} must be in [{MIN_ASYMMETRY:g}, 1], got {asymmetry!r}")
         return name, asymmetry
     if value or name not in ("huber", "squared"):
         raise ValueError(f"unknown robust loss {key!r}")
@@ -69,8 +72,8 @@ def parse_loss(key: str):
 
 
 class _ByKey(dict):
-    """``{loss key: function}`` that also answers ``asymmetric-huber:A`` for any asymmetry A in (0, 1] (the key is a
-    static argument of the compiled programs, so each asymmetry compiles once)."""
+    """``{loss key: function}`` that also answers ``asymmetric-huber:A`` for any asymmetry A in [MIN_ASYMMETRY, 1] (the
+    key is a static argument of the compiled programs, so each asymmetry compiles once)."""
 
     def __init__(self, plain, asymmetric):
         super().__init__(plain)

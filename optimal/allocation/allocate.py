@@ -506,7 +506,9 @@ def closed_form(law: Chinchilla, compute, flops_per_param_token=DEFAULT_FLOPS_PE
     ``N* = G (C/k)^(beta/(alpha+beta))``, ``D* = (C/k)/N*``, ``G = (alpha A / (beta B))^(1/(alpha+beta))``
     (Hoffmann et al. 2022, eq. 4), evaluated in log space.
     """
-    log_n, log_d = compute_optimal_log_params(law, jnp.log(compute) - jnp.log(flops_per_param_token))
+    compute = check_positive_values(compute, jnp.float64, "compute")  # NaN, 0 or -1 gave a silent NaN N*
+    k = check_positive_values(flops_per_param_token, jnp.float64, "flops_per_param_token")
+    log_n, log_d = compute_optimal_log_params(law, jnp.log(compute) - jnp.log(k))
     return concrete_to_numpy((jnp.exp(log_n), jnp.exp(log_d)))
 
 

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..errors import OptimalError
+from ..errors import BudgetError, OptimalError
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from ..laws.chinchilla import CHINCHILLA
@@ -59,7 +59,10 @@ def allocate_draws(boot, budgets, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_
     allocation solver did not converge) and ``n_no_interior`` (not converged, or N* or D* below one: no interior
     optimum). Draws at a cap or without an interior optimum stay in the intervals; they are counted, not dropped."""
     _check_draws(boot)
-    budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
+    try:
+        budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
+    except OverflowError:
+        raise BudgetError("budgets must be finite numbers of FLOPs, got an integer beyond float64") from None
     draws = allocations(boot.good, budgets, flops_per_param_token, max_tokens, max_params, boot.fit.family)
     converged, bound = draws.pop("converged"), draws.pop("bound")
     interior = has_interior_optimum(draws["N"], draws["D"], converged)

@@ -35,7 +35,13 @@ def moe_total_params(n_active, expansion, expert_share=DEFAULT_EXPERT_SHARE):
     the active parameters in routed experts (in (0, 1]). ``BudgetError`` names a bad value.
     """
     expansion, share = _layout(expansion, expert_share)
-    return np.asarray(n_active, np.float64) * (1.0 + (expansion - 1.0) * share)
+    try:
+        n_active = np.asarray(n_active, np.float64)
+    except (TypeError, ValueError, OverflowError):
+        n_active = np.asarray(np.nan)
+    if n_active.size == 0 or not np.all(np.isfinite(n_active) & (n_active > 0)):  # NaN gave a silent NaN
+        raise BudgetError(f"n_active must be positive finite numbers of parameters, got {n_active!r:.60}")
+    return n_active * (1.0 + (expansion - 1.0) * share)
 
 
 def _layout(expansion, expert_share):

@@ -504,7 +504,7 @@ def _check_candidates(candidates):
                 raise DataError(f"candidates must be an array of shape (K, 2) of (N, D), or a pair (N, D) of arrays; "
                                 f"got shape {array.shape}")
             n, d = array[:, 0], array[:, 1]
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: an int beyond float64
         if isinstance(exc, DataError):
             raise
         raise DataError(f"candidates must be numbers (N, D): {exc}") from None
@@ -515,6 +515,14 @@ def _check_candidates(candidates):
         if bad.any():
             i = int(np.argmax(bad))
             raise DataError(f"candidate {i} (0-based): {name} = {values[i]:g} must be positive and finite")
+        if np.any(values < 1):  # below one parameter or token the law's loss overflows
+            i = int(np.argmax(values < 1))
+            raise DataError(f"candidate {i} (0-based): {name} = {values[i]:g} must be at least 1")
+    overflow = np.log(n) + np.log(d) > np.log(np.finfo(np.float64).max / 1e4)  # C = k N D finite for k <= 1e4
+    if overflow.any():
+        i = int(np.argmax(overflow))
+        raise DataError(f"candidate {i} (0-based): N x D overflows its cost k N D (N = {n[i]:.3g}, D = {d[i]:.3g}); "
+                        "check the units")
     return n, d
 
 

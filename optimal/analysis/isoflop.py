@@ -787,6 +787,11 @@ def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clust
     if n_resamples:
         check_count(n_resamples, "n_resamples", 2, MAX_RESAMPLES)
     check_count(seed, "seed", 0, MAX_SEED)
+    for value, name in ((compute, "compute"), (targets, "targets")):  # an int beyond float64 raised OverflowError
+        try:
+            value is None or np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            raise DataError(f"{name} must be numbers of FLOPs, got {value!r:.60}") from None
     if not isinstance(runs, Runs):
         runs = validate_runs(runs, n_tokens, loss, weights, n_free=0)
     n, d, y, w = (np.asarray(v, dtype=np.float64) for v in runs[:4])

@@ -278,7 +278,10 @@ def compare_presets(compute, names=None) -> PresetComparison:
       >>> [round(r["own"]["N"] / 1e9, 1) for r in answer.rows]
       [32.2, 40.4]
     """
-    budgets = np.atleast_1d(np.asarray(compute, dtype=float)).ravel()
+    try:
+        budgets = np.atleast_1d(np.asarray(compute, dtype=float)).ravel()
+    except OverflowError:
+        raise BudgetError("compute must be finite numbers of FLOPs, got an integer beyond float64") from None
     if budgets.size == 0:
         raise BudgetError("compute: give at least one budget in FLOPs")
     for c in budgets:

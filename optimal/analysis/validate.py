@@ -114,7 +114,7 @@ from .._util.results import Issue, Judged, Status, issues
 from .._util.text import format_table
 from ..fitting.groups import _ByGroup, combined_status
 from ..data.groups import encode_groups
-from ..data.repetition import epochs_of, repetition
+from ..data.repetition import check_columns, epochs_of, repetition
 
 SIGNIFICANCE = 0.01  # the level of the coverage and bias tests: a right law is flagged by one of them in ~2% of folds
 SCALE_SIGNIFICANCE = 0.001  # the scale test's level: at 0.01 it fired on 5 of 60 right-law sets (module docstring)
@@ -675,6 +675,7 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
         check_count(simulations, "simulations (0, or at least 100)", 100, MAX_RESAMPLES, DataError)
     runs = validate_runs(n_params, n_tokens, loss, weights, n_free=0)
     n = len(runs.loss)
+    check_columns(columns, n)
     clusters = _cluster_labels(clusters, n_resamples, n)
     fam = family_of(law)
     n_free = free_count(fam, *check_constraints(fam, fix, tie, ())[:2])
@@ -692,7 +693,7 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
     design = repetition(runs.n_tokens, columns, fam, runs.weights)
     if design is not None and design.note is not None:
         notes.append(design.note)
-    elif design is not None and against is None and simulations:
+    if design is not None and design.max_epochs is not None and against is None and simulations:
         trend_column = _epochs_trend(design, runs.n_tokens, columns, notes)
     if chosen[0] == "holdout":
         held = _holdout_mask(holdout, quantities, columns, n)
@@ -827,8 +828,13 @@ def validate_groups(n_params, n_tokens, loss, weights=None, *, groups, compute=N
     Returns a ``GroupValidations``. Raises as ``validate`` does, the message naming the group.
     """
     labels, ids = encode_groups(groups, len(np.asarray(loss)))
+    check_columns(columns, len(ids))
+    check_columns(covariates, len(ids), "covariates")
 
     def rows(values, mask):
+        if values is not None and np.shape(values)[:1] != mask.shape:
+            raise DataError(f"every per-run argument needs one value per run ({len(mask)}), got one of shape "
+                            f"{np.shape(values)}")
         return None if values is None else np.asarray(values)[mask]
 
     parts = []

@@ -91,6 +91,9 @@ def read_candidates(path):
             if not (math.isfinite(values[i, j]) and values[i, j] > 0):
                 raise DataError(f"{source}: row {i + 1}, column {table[0][column].strip()!r}: {cells[column].strip()} "
                                 "must be positive and finite")
+            if values[i, j] < 1:  # below one parameter or token the law's loss overflows
+                raise DataError(f"{source}: row {i + 1}, column {table[0][column].strip()!r}: {cells[column].strip()} "
+                                "must be at least 1")
     return values[:, 0], values[:, 1]
 
 

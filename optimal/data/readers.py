@@ -227,8 +227,8 @@ def _runs_from_table(table, source, numbers, labels, filters, *, params_col, tok
     extra_index = {key: _find_column(header, column, None, source, purpose=key)
                    for key, column in {**(numbers or {}), **(labels or {})}.items()}
     folded = [h.strip().casefold() for h in header]
-    optional_index = {header[folded.index(name.strip().casefold())].strip(): folded.index(name.strip().casefold())
-                      for name in optional if folded.count(name.strip().casefold()) == 1}
+    optional_index = {header[_find_column(header, name, None, source)].strip(): folded.index(name.strip().casefold())
+                      for name in optional if name.strip().casefold() in folded}  # two such columns: DataError
     rows, selection = _select_rows(table, filters, source)
     if len(rows) > MAX_RUNS:
         raise DataError(f"{source}: {len(rows):,} rows, more than the {MAX_RUNS:,} (MAX_RUNS) training runs a runs file "
@@ -498,7 +498,7 @@ def number_or_nan(value):
     optional column's cells (``read_runs_with_columns(optional=)``), and ``optimal.data.repetition``'s values."""
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float64
         return np.nan
 
 

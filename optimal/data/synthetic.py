@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .runs import Runs
-from ..errors import DataError
+from ..errors import DataError, check_count
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from ..laws.chinchilla import Chinchilla, compute_optimal_log_params
@@ -21,6 +21,15 @@ def _truth_log_loss(law, n, d):
     return np.asarray(law.log_loss(jnp.log(jnp.asarray(n, jnp.float64)), jnp.log(jnp.asarray(d, jnp.float64))))
 
 
+# rows a synthetic set holds at most (per budget for isoflop_runs): 10**7 is 80 MB a column
+MAX_SYNTHETIC_ROWS = 10**7
+
+
+def _check_noise(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 10:
+        raise DataError(f"{name} must be a log-loss sd from 0 to 10 (e.g. 0.01), got {value!r:.40}")
+
+
 @float64_scope
 def synthetic_runs(n_runs=120, truth=DEFAULT_TRUTH, noise=0.01, n_range=(5e7, 1.6e10), tokens_per_param=(2.0, 200.0),
                    n_groups=None, group_noise=0.0, seed=0) -> Runs:
@@ -31,10 +40,10 @@ def synthetic_runs(n_runs=120, truth=DEFAULT_TRUTH, noise=0.01, n_range=(5e7, 1.
     its N and a random log-loss offset of size ``group_noise`` and differ in D, the structure a cluster
     bootstrap resamples.
     """
-    for value, name in ((noise, "noise"), (group_noise, "group_noise")):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 10:
-            raise DataError(f"{name} must be a log-loss sd from 0 to 10 (e.g. 0.01), got {value!r:.40}")
-    rng = np.random.default_rng(seed)
+    _check_noise(noise, "noise")
+    _check_noise(group_noise, "group_noise")
+    check_count(n_runs, "n_runs", 1, MAX_SYNTHETIC_ROWS, DataError)  # 10**12 asked NumPy for 7 TiB
+    rng = np.random.default_rng(check_count(seed, "seed", 0, error=DataError))
     n = np.exp(rng.uniform(*np.log(n_range), n_runs))
     groups = None
     offset = np.zeros(n_runs)
@@ -118,8 +127,10 @@ def isoflop_runs(budgets=(1e18, 1e19, 1e20, 1e21), truth=DEFAULT_TRUTH, n_sizes=
       >>> runs.n_params.shape, sorted(set(runs.groups.tolist()))
       ((10,), [0, 1])
     """
+    _check_noise(noise, "noise")  # NaN gave NaN losses
+    check_count(n_sizes, "n_sizes", 1, MAX_SYNTHETIC_ROWS, DataError)
     budgets = np.asarray(budgets, dtype=np.float64).reshape(-1)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_count(seed, "seed", 0, error=DataError))
     log_c = jnp.log(jnp.asarray(budgets)) - jnp.log(jnp.asarray(flops_per_param_token, jnp.float64))
     optimum = np.asarray(jnp.exp(compute_optimal_log_params(truth, log_c)[0]))  # the truth's own optimum
     centre = np.log10(optimum) + offset_decades + drift * np.log10(budgets / budgets[0])

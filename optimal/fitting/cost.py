@@ -39,6 +39,7 @@ Example::
 from typing import NamedTuple
 
 from ..errors import check_count
+from .bootstrap import MAX_RESAMPLES
 from .._util.results import Issue, Status
 from .options import Search, checked
 from .solver import default_slots
@@ -58,6 +59,9 @@ BOOTSTRAP_BYTES = 180e6  # the bootstrap's compiled programs and their buffers
 BYTES_PER_ROW = 250.0  # the rows, their logs, weights and each resample's counts
 BYTES_PER_LANE_CELL = 40.0  # the bootstrap's (lanes, rows) weights and the solver's per-slot rows
 LANE_CELLS_PER_CALL = 1 << 22  # the bootstrap's lanes x rows per compiled call (its chunk size rule)
+
+# rows an estimate is made for at most: far past any runs file (MAX_RUNS, 100,000) or device's memory
+MAX_COST_ROWS = 10**9
 
 
 class CostEstimate(NamedTuple):
@@ -118,8 +122,8 @@ def estimate_cost(n_rows, n_resamples=0, *, search=Search(), n_starts=4, fit=Tru
       ``CostEstimate``: see the module docstring for the model and its calibrated constants. Raises
       ``OptimalError`` for a count out of range.
     """
-    check_count(n_rows, "n_rows", 1)
-    check_count(n_resamples, "n_resamples", 0)
+    check_count(n_rows, "n_rows", 1, MAX_COST_ROWS)
+    check_count(n_resamples, "n_resamples", 0, MAX_RESAMPLES)
     search = checked(None, search, None)[1]
     grid_size, n_polish = search.grid_size, search.n_polish
     check_count(n_starts, "n_starts", 1)

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..data.groups import encode_groups
-from ..data.repetition import CODE as REPEATED_DATA, find_column, repetition
+from ..data.repetition import CODE as REPEATED_DATA, check_columns, find_column, repetition
 from ..data.runs import Runs, validate_runs
 from .diagnostics import identifiability, plausibility, scaled_condition, singular_curvature
 from .profile import profile
@@ -314,6 +314,7 @@ def fit(n_params, n_tokens, loss, weights=None, *, law="chinchilla", covariates=
     fam = family_of(law)
     runs = validate_runs(n_params, n_tokens, loss, weights, n_free=0)
     covariates = check_covariates(fam, covariates, len(runs.loss))
+    check_columns(columns, len(runs.loss))
     fix, tie, shared = check_constraints(fam, fix, tie, shared)
     settings = (*checked(objective, search, solver), dtype)
     if groups is not None:
@@ -349,6 +350,7 @@ def fit_groups(n_params, n_tokens, loss, weights=None, *, groups, law="chinchill
     fam = family_of(law)
     runs = validate_runs(n_params, n_tokens, loss, weights, n_free=0)
     covariates = check_covariates(fam, covariates, len(runs.loss))
+    check_columns(columns, len(runs.loss))
     fix, tie, _ = check_constraints(fam, fix, tie, ())
     settings = (*checked(objective, search, solver), dtype)
     if groups is None:
@@ -414,6 +416,7 @@ def check_covariates(fam, covariates, n_rows):
 
 _FIX_TINY = float(np.finfo(np.float64).tiny)  # the smallest normal float64, 2.2e-308: fixed values stay normal, and
 # so do their reciprocals
+_FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
 def check_constraints(fam, fix, tie, shared):
@@ -423,8 +426,8 @@ def check_constraints(fam, fix, tie, shared):
         fam.index(name)
         if fam.transform(name) == "log":
             check_positive(value, f"fixed {name}", CoefficientsError)
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value):
-            raise CoefficientsError(f"fixed {name} must be a finite number, not {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not abs(value) <= _FLOAT_MAX:
+            raise CoefficientsError(f"fixed {name} must be a finite number, not {value!r:.40}")  # NaN, inf, 10**400
         if value and not _FIX_TINY <= abs(float(value)) <= 1 / _FIX_TINY:
             raise CoefficientsError(f"fixed {name} = {float(value):g} is outside {_FIX_TINY:.3g} .. {1 / _FIX_TINY:.3g} "
                                     "in magnitude: float64 cannot compute with it and its reciprocal (a subnormal value "

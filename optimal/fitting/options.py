@@ -41,7 +41,7 @@ class Objective:
     Attributes:
       robust: the loss of each residual: "huber" (Huber 1964; quadratic within ``delta``, linear beyond),
         "squared" (half squared error; ``delta`` is then unused), or "asymmetric-huber:A" (a lower envelope: Huber
-        where a run's loss is at or below the law, A x Huber where it is above, 0 < A <= 1;
+        where a run's loss is at or below the law, A x Huber where it is above, 1e-6 <= A <= 1;
         ``optimal._util.robust.asymmetric_huber``); "asymmetric-huber" alone is "asymmetric-huber:0.25", and the
         asymmetry is always written out once built.
       delta: the Huber threshold on log-loss residuals (dimensionless: a residual of 1e-3 is a 0.1% loss error).
@@ -60,8 +60,8 @@ class Objective:
         try:
             name, asymmetry = parse_loss(self.robust)
         except ValueError as exc:
-            raise OptimalError(f"Objective.robust must be one of huber, squared, {ASYMMETRIC}[:A] (0 < A <= 1, e.g. "
-                               f"{ASYMMETRIC}:{DEFAULT_ASYMMETRY}), not {self.robust!r:.60}: {exc}") from None
+            raise OptimalError(f"Objective.robust must be one of huber, squared, {ASYMMETRIC}[:A] (1e-6 <= A <= 1, "
+                               f"e.g. {ASYMMETRIC}:{DEFAULT_ASYMMETRY}), not {self.robust!r:.60}: {exc}") from None
         object.__setattr__(self, "robust", loss_name(name, asymmetry))
         object.__setattr__(self, "delta", check_positive(self.delta, "Objective.delta (the Huber threshold)"))
         if self.delta < MIN_DELTA:
