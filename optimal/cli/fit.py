@@ -112,7 +112,7 @@ def add_parser(commands):
                      help="Huber threshold on log-loss residuals (default 1e-3)")
     fit.add_argument("--robust", default="huber", metavar="LOSS",
                      help="the robust loss of log-loss residuals: huber (default), squared, or asymmetric-huber[:A] "
-                          "(a lower envelope: runs above the law pull A times as hard as runs below it, 0 < A <= 1, "
+                          "(a lower envelope: runs above the law pull A times as hard as runs below it, 1e-6 <= A <= 1, "
                           "default A 0.25)")
     fit.add_argument("--starts", choices=("screen", "hoffmann"), default="screen",
                      help="screen: variable-projection screen then polish (default); hoffmann: all 4500 grid starts "
