@@ -89,9 +89,9 @@ each seen failing with its fix undone):
     synthetic_runs) -> check_count takes Python and NumPy integers only
   - synthetic_runs / isoflop_runs: n_runs / n_sizes 10**12 (MemoryError, 7 TiB), a bad seed (TypeError,
     ValueError), isoflop_runs(noise=NaN) (NaN losses, silently) -> DataError
-Seen, not changed: isoflop of budgets near 1e300 FLOPs (N ~ 1e150: the losses equal to rounding) prints a
-vertex interval that misses its point, beside three warnings (few-draws, parabolas without minimum, calibration);
-an input check would be isoflop.py's (another helper's). 11 first-run library flags were the harness's own
+Seen, then changed at merge: isoflop of budgets near 1e300 FLOPs (N ~ 1e150: the losses equal to rounding) printed
+a vertex interval that missed its point, beside three warnings -> a parabola whose rise over the sizes is within
+64 ulps of the losses has no curvature (isoflop.FLAT_ULPS): no budget has a vertex, one error line. 11 first-run library flags were the harness's own
 (recommend has no threshold argument), removed.
 
 Run 2026-12-05 (branch ``fuzz9`` off ``main`` at 56ea199), on a 2-core machine loaded by four other sessions, two

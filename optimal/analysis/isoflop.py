@@ -132,6 +132,7 @@ from ..fitting.resample import WILD_WEIGHTS
 
 DEFAULT_TOLERANCE = 0.05  # runs whose k N D agree within 5% share a budget: published grids differ by >= 1.5x
 MIN_SIZES = 3  # a parabola needs three distinct sizes
+FLAT_ULPS = 64  # a parabola whose rise over the sizes is within this many ulps of the losses has no curvature
 ASYMMETRY = 0.05
 OFF_CENTRE = 0.5
 DRIFT = 0.3
@@ -667,6 +668,9 @@ def parabolas(log_n, loss, weights=None):
     # equal losses (colour-quantised ones, as in Epoch's extraction) must give a curvature of exactly 0, not +-1e-16
     mean = (y @ w / w.sum())[:, None]
     q = (y - mean) @ projection.T + mean * np.array([1.0, 0.0, 0.0])  # (R, 3) in t
+    # a rise over the sizes tried (q2, in t) within rounding of the losses is no curvature: losses that differ only
+    # in their last bits (a law's power terms below rounding at huge N) would otherwise give a vertex of either sign
+    q[np.abs(q[:, 2]) <= FLAT_ULPS * np.finfo(np.float64).eps * np.abs(mean[:, 0]), 2] = 0.0
     leverage = w * np.einsum("mi,ij,mj->m", powers, inverse, powers)
     c2 = q[:, 2] / half**2  # back to x: t = (x - centre) / half
     c1 = q[:, 1] / half - 2.0 * c2 * centre
