@@ -115,29 +115,22 @@ def test_interval_method(capsys, grid):
     assert code == 0 and "95% bias-corrected (BC) percentile intervals" in out
 
 
-def test_interval_calibrated(capsys, grid):
+@pytest.mark.parametrize("method, text", [
+    ("calibrated", "95% double-bootstrap calibrated percentile intervals, 200 second-level resamples"),
+    ("studentized", "95% studentized (bootstrap-t) intervals"),
+])
+def test_interval_methods_are_the_librarys(capsys, grid, method, text):
     runs, csv, _ = grid
-    found = optimal.isoflop(runs, n_resamples=32, seed=1, parametric=False, interval="calibrated").to_dict()
-    code, out, err = run(capsys, ["isoflop", csv, "--bootstrap", "32", "--seed", "1", "--interval", "calibrated",
+    found = optimal.isoflop(runs, n_resamples=32, seed=1, parametric=False, interval=method).to_dict()
+    code, out, err = run(capsys, ["isoflop", csv, "--bootstrap", "32", "--seed", "1", "--interval", method,
                                   "--no-parametric", "--json"])
     answer = strict(out)["approach2"]["bootstrap"]
-    assert code == 0 and answer["interval_method"] == "calibrated" and answer["inner_resamples"] == 200
-    assert answer["a"] == found["approach2"]["bootstrap"]["a"] and answer["n_opt"] == found["approach2"]["bootstrap"]["n_opt"]
-    code, out, err = run(capsys, ["isoflop", csv, "--bootstrap", "32", "--interval", "calibrated", "--no-parametric"])
-    assert code == 0 and "95% double-bootstrap calibrated percentile intervals, 200 second-level resamples" in out
-
-
-def test_interval_studentized(capsys, grid):
-    runs, csv, _ = grid
-    found = optimal.isoflop(runs, n_resamples=32, seed=1, parametric=False, interval="studentized").to_dict()
-    code, out, err = run(capsys, ["isoflop", csv, "--bootstrap", "32", "--seed", "1", "--interval", "studentized",
-                                  "--no-parametric", "--json"])
-    answer = strict(out)["approach2"]["bootstrap"]
-    assert code == 0 and answer["interval_method"] == "studentized"
+    assert code == 0 and answer["interval_method"] == method
+    assert answer.get("inner_resamples") == (200 if method == "calibrated" else None)
     assert answer["a"] == found["approach2"]["bootstrap"]["a"] and answer["n_opt"] == found["approach2"]["bootstrap"]["n_opt"]
     assert strict(out)["targets"][-1]["approach2"]["N_interval"] == found["targets"][-1]["approach2"]["N_interval"]
-    code, out, err = run(capsys, ["isoflop", csv, "--bootstrap", "32", "--interval", "studentized", "--no-parametric"])
-    assert code == 0 and "95% studentized (bootstrap-t) intervals" in out
+    code, out, err = run(capsys, ["isoflop", csv, "--bootstrap", "32", "--interval", method, "--no-parametric"])
+    assert code == 0 and text in out
 
 
 def test_weight_and_cluster_columns(capsys, grid, tmp_path):
