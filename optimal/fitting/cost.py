@@ -46,13 +46,14 @@ from .solver import default_slots
 
 # calibrated on the reference machines (see the module docstring): the work constants on an Intel Xeon, 2026-11-24,
 # from single warm runs at load ~1.2 (time) and the peaks of fresh processes fitting and bootstrapping 1k to 300k
-# synthetic rows (memory); the compile constants on an AMD EPYC, 2026-12-04 (fresh processes, empty cache: the
-# fit's programs 6-7 s of CPU, the bootstrap's refit and candidate check 5-6 s; 2-4 s each before the bootstrap's
-# candidate check and the fit's diagnostics grew them)
+# synthetic rows (memory); the compile constants on an AMD EPYC (fresh processes, empty cache, 3000 synthetic rows,
+# 16 resamples: the fit's programs 6-7 s of CPU and the bootstrap's 5-6 s on 2026-12-04; the fit's 5.0-5.5 s
+# (3.3-3.6 s wall) and the bootstrap's 5.2-5.3 s on 2026-12-05, once the fit's profile and curvature check ran in
+# its polish; 2-4 s each before the bootstrap's candidate check and the fit's diagnostics grew them)
 SCREEN_NS_PER_CELL = 4.0  # the screen: 1.7 s for 64^2 grid points x 100k rows
 POLISH_NS_PER_LANE_ROW = 50.0  # the polish: 0.9 s for 181 lane iterations x 100k rows
 ITERATIONS_PER_LANE = 13  # fits took 11 per lane, resamples' best starts 10-11; the other starts take a few more
-FIT_COMPILE_S = 6.0  # compiling the fit's screen, polish and diagnostics
+FIT_COMPILE_S = 5.0  # compiling the fit's screen, polish and diagnostics
 BOOTSTRAP_COMPILE_S = 5.0  # compiling the bootstrap's screen, refit and candidate check
 BASE_BYTES = 350e6  # Python, JAX and the fit's compiled programs, with the screen's blocks (bounded: SCREEN_CELLS)
 BOOTSTRAP_BYTES = 180e6  # the bootstrap's compiled programs and their buffers
