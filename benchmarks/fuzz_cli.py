@@ -44,6 +44,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 RESULTS = """
+Run 2026-12-05 on main at 6bc2c01 (after the second pass below was merged, with the fit's profile and curvature
+check moved into its polish), the 2-core machine otherwise quiet, two workers:
+    PYTHONPATH=$PWD nice python benchmarks/fuzz_cli.py --jobs 2 --no-library --out cases.jsonl   (~8 min)
+    PYTHONPATH=$PWD nice python benchmarks/fuzz_cli.py --no-cli
+  CLI: 2,191 cases (every old and new one; 2,141 in workers), 0 flagged (exit 0: 469, 2: 1,722); library: 1,152
+  cases, 0 flagged.
+
 Run 2026-12-05, second pass (branch ``fuzz`` off ``main`` at 3389715), on the 2-core machine at load 9-11 (other
 sessions), one worker. New: ``new_path_cases`` (200 CLI cases, and the 2 record-making ones; ``--new-only``) and
 702 library cases (the block after the first pass's: every name in ``optimal.__all__`` not reached before, with
