@@ -944,6 +944,21 @@ def _wild_residuals(residual, w, leverage, free, dof, pooled):
     return np.where(w > 0, adjusted, 0.0), scale
 
 
+def _refits(designs, part):
+    """Every budget's parabola refitted to rows ``part`` of its losses (the last entry of each of ``designs``, as
+    ``_bootstrap`` builds them; c rows): per budget ``(q (c, 3) in t, residual (c, m))``, and the residual sd of all
+    budgets together (c,) (nats, at weight 1). A parabola on fixed sizes is linear in the losses: q = P y."""
+    refits, sums, dofs = [], 0.0, 0
+    for runs, w, fits, free, dof, losses in designs:
+        y = losses[part]  # (c, m)
+        q = y @ fits["projection"].T
+        residual = y - q @ fits["powers"].T
+        sums = sums + np.sum(w * residual**2, axis=1)
+        dofs += dof
+        refits.append((q, residual))
+    return refits, np.sqrt(sums / dofs)
+
+
 def delta_variances(designs, log_c, log_n_opt, n_clusters):
     """Delta-method (sandwich) variances of each budget's ln N_opt and of the line's a and ln G, one set per row of
     losses: the studentized interval's standard errors (``studentized_interval``), for the data (one row) and for
@@ -996,16 +1011,10 @@ def delta_variances(designs, log_c, log_n_opt, n_clusters):
             dx = np.where(mask, log_c - mean[:, None], 0.0)
             slope = dx / (dx * dx).sum(axis=1)[:, None]  # (c, G): a = sum_g slope_g ln N_opt_g
             level = np.where(mask, 1.0 / count[:, None], 0.0) - mean[:, None] * slope  # ln G's weights
-        residuals, sums, dofs = [], 0.0, 0
-        for runs, w, fits, free, dof, losses in designs:
-            y = losses[part]
-            residual = y - (y @ fits["projection"].T) @ fits["powers"].T
-            sums, dofs = sums + np.sum(w * residual**2, axis=1), dofs + dof
-            residuals.append(residual)
-        pooled = np.sqrt(sums / dofs)
+        refits, pooled = _refits(designs, part)
         on_a = np.zeros((part.stop - part.start, n_clusters))
         on_g = np.zeros_like(on_a)
-        for j, ((runs, w, fits, free, dof, _), residual, (own, pull)) in enumerate(zip(designs, residuals, pulls)):
+        for j, ((runs, w, fits, free, dof, _), (_, residual), (own, pull)) in enumerate(zip(designs, refits, pulls)):
             adjusted, _ = _wild_residuals(residual, w, fits["leverage"], free, dof, pooled)  # (c, m)
             influence = np.where(mask[:, j, None], adjusted @ pull, 0.0)  # (c, k): on ln N_opt, per cluster
             found["vertex"][part, j] = np.where(mask[:, j], np.sum(influence**2, axis=1), np.nan)
@@ -1106,15 +1115,7 @@ def _second_level(designs, log_c, points, k_clusters, inner, rng):
     for start in range(0, n_draws, chunk):
         part = slice(start, min(start + chunk, n_draws))
         bits = second_level_bits(rng, part.stop - part.start, inner, k_clusters)  # (c, inner, K)
-        refits, sums, dofs = [], 0.0, 0
-        for runs, w, fits, free, dof, drawn in designs:
-            y = drawn[part]  # (c, m): draw b's losses
-            q = y @ fits["projection"].T  # (c, 3): draw b's parabolas, in t
-            residual = y - q @ fits["powers"].T
-            sums = sums + np.sum(w * residual**2, axis=1)
-            dofs += dof
-            refits.append((q, residual))
-        pooled = np.sqrt(sums / dofs)  # (c,): draw b's residual sd of all budgets together
+        refits, pooled = _refits(designs, part)  # draw b's parabolas and residuals; its pooled residual sd
         columns = []
         for (runs, w, fits, free, dof, drawn), (q, residual) in zip(designs, refits):
             adjusted, _ = _wild_residuals(residual, w, fits["leverage"], free, dof, pooled)  # (c, m)
