@@ -488,7 +488,8 @@ def _fit_joint(fam, runs, covariates, fix, tie, shared, labels, ids, objective, 
                    lanes.theta, np.where(lanes.converged, values, np.inf), lanes_like=(len(z0), None))
     diagnostics, found = identifiability(fam, struct, z, prof, runs[:3], runs.weights,
                                          search_edges(fam, struct, search.grid_size))
-    return _finish(lanes, best, theta, found, diagnostics, np.asarray(hessians[best]), runs, config, fam, law=None, fixed=fix, tied=tie,
+    hessian = np.asarray(hessians[best])  # the curvature the polish evaluated at the result
+    return _finish(lanes, best, theta, found, diagnostics, hessian, runs, config, fam, law=None, fixed=fix, tied=tie,
                    shared=shared, group_labels=labels, covariates=covariates, free=z, free_names=struct.names,
                    group_ids=ids)
 
@@ -534,6 +535,7 @@ def fit_masked(fam, runs, covariates, fix, tie, masks, objective, search, solver
     for mask, own, w, z0, candidates, candidate_values in planned:
         config = to_config(own, search, solver, dtype)
         lanes = Lanes(*(x[offset:offset + len(z0)] for x in every))
+        curvatures = hessians[offset:offset + len(z0)]  # each lane's, at its result
         offset += len(z0)
         values = np.where(np.isfinite(lanes.objective), lanes.objective, np.inf)
         best = _best(lanes, values, "the units and range of N, D, the loss and any covariates")
@@ -546,7 +548,7 @@ def fit_masked(fam, runs, covariates, fix, tie, masks, objective, search, solver
         prof = profile(fam, struct, z, values[best], data, w, own, solver, dtype, float(np.min(part.loss)), *pool,
                        lanes_like=(theta0.shape[0], slots))
         diagnostics, found = identifiability(fam, struct, z, prof, part[:3], part.weights, edges)
-        hessian = hessians[offset - len(z0) + best]  # the curvature the polish evaluated at this fit's result
+        hessian = curvatures[best]
         law = fam.law_from_values({**{k: float(v) for k, v in fam.to_natural(theta).items()}, **fix})
         results.append(_finish(lanes, best, theta, found, diagnostics, hessian, part, config, fam, law=law, fixed=fix,
                                tied=tie, covariates={k: v[mask] for k, v in covariates.items()}, free=z,

@@ -227,7 +227,7 @@ def profile(family: Family, structure: Structure, z, objective: float, data, wei
     param_of = params_of(family, structure)
     entries = tuple(k for k in range(width)
                     if param_of[k] == family.irreducible or param_of[k] not in family.linear)
-    estimates, grids, starts, skipped, held = [], [], [], [], []
+    estimates, grids, starts, held = [], [], [], []
     for k in entries:
         param = param_of[k]
         estimate = float(natural_value(family, param, z[k]))
@@ -244,7 +244,6 @@ def profile(family: Family, structure: Structure, z, objective: float, data, wei
         pin = np.zeros((len(ts), width), bool)
         pin[~hopeless, k] = True
         held.append(pin)
-        skipped.append(hopeless)
         second = _second_starts(candidates, candidate_values, k, ts, first)
         second[hopeless] = z
         starts.append(np.stack([first, second], axis=1))
@@ -260,7 +259,8 @@ def profile(family: Family, structure: Structure, z, objective: float, data, wei
     chosen = np.asarray(_better_starts(jnp.asarray(np.concatenate(starts), dtype), data, weights, delta,
                                        program._replace(delta=None, max_iter=None)))
     budgets = np.full(len(chosen), min(solver.max_iter, MAX_ITER), np.int32)
-    lanes = _pinned_refits(chosen, np.concatenate(held), budgets, data, weights, fit_objective.delta, program,
+    held = np.concatenate(held)  # a lane holding nothing is a hopeless point's: not refitted
+    lanes = _pinned_refits(chosen, held, budgets, data, weights, fit_objective.delta, program,
                            lanes_like)
     terms, log_n_star, per_group = _profile_tail(family, jnp.asarray(z, dtype), jnp.asarray(lanes.theta, dtype), data,
                                                  weights, delta, fit_objective.robust, log_c,
@@ -268,7 +268,7 @@ def profile(family: Family, structure: Structure, z, objective: float, data, wei
     log_n_star = np.asarray(log_n_star, np.float64)
     per_group = np.asarray(per_group, np.float64)
     tolerance, degree, n_used = threshold(terms, weights)
-    values = np.where(np.isfinite(lanes.objective) & ~np.concatenate(skipped), lanes.objective, np.inf)
+    values = np.where(np.isfinite(lanes.objective) & held.any(axis=1), lanes.objective, np.inf)
     out_grid, out_values, out_thetas, out_n_star, out_groups, offset = [], [], [], [], [], 0
     for k, estimate, grid in zip(entries, estimates, grids):
         part = slice(offset, offset + len(grid))
