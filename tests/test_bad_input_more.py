@@ -147,3 +147,13 @@ def test_a_runs_file_with_two_u_columns_is_one_error_line(capsys, tmp_path, monk
     path.write_text("N,D,loss,U,u\n" + "".join(f"{n!r},{d!r},{l!r},{d / 2!r},{d / 4!r}\n"
                                                for n, d, l in zip(N, D, LOSS)))
     assert_one_error(*run(capsys, [command[0], path, *command[1:]]), "2 columns match 'U'")
+
+
+@pytest.mark.parametrize("argument", ["n_params", "weights", "clusters"])
+def test_validate_groups_names_a_per_run_argument_of_the_wrong_length(argument):
+    values = {"n_params": N, "weights": None, "clusters": None}
+    values[argument] = np.ones(3) if argument != "n_params" else N[:3]
+    with pytest.raises(DataError, match=r"every per-run argument needs one value per run \(10\), got one of shape "
+                                         r"\(3,\)"):
+        optimal.validate_groups(values["n_params"], D, LOSS, values["weights"], groups=GROUPS, largest=2,
+                                clusters=values["clusters"], simulations=0)
