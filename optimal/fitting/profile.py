@@ -183,16 +183,21 @@ def _profile_tail(family, z, thetas, data, weights, delta, loss, log_c, one_grou
     return terms, log_n_star, per_group
 
 
-def _pinned_refits(chosen, held, budgets, data, weights, delta, program, lanes_like):
+def _refit_shape(lanes_like, count):
+    """``(lanes, slots)`` of the pinned refits' polish for ``count`` profile points: ``lanes_like``, the fit's own
+    polish shape (one compiled program for both), or ``(count, None)`` when None or when the fit has more than
+    twice ``count`` lanes: a fit with many more lanes than the profile (a fit of several groups) would run that many
+    slots for every profile, where a program of the profile's own shape (compiled once for all its groups) is
+    cheaper."""
+    return lanes_like if lanes_like is not None and lanes_like[0] <= 2 * count else (count, None)
+
+
+def _pinned_refits(chosen, held, budgets, data, weights, delta, program, shape):
     """Polish the starts ``chosen`` (G, F) with the entries ``held`` (G, F) bool held and iteration ``budgets`` (G,),
-    in batches of ``lanes_like = (lanes, slots)``, the fit's own polish shape (one compiled program for both; the
-    last batch padded with lanes that stop at their start), or in one batch of G lanes when None or when the fit
-    has more than twice G. ``Lanes`` (G)."""
+    in batches of ``shape = (lanes, slots)`` (``_refit_shape``; the last batch padded with lanes that stop at their
+    start). ``Lanes`` (G)."""
     count = chosen.shape[0]
-    # a fit with many more lanes than the profile (a fit of several groups) runs that many slots for every profile:
-    # past twice the profile's lanes, a program of the profile's own shape (compiled once for all its groups) is
-    # cheaper
-    size, slots = lanes_like if lanes_like is not None and lanes_like[0] <= 2 * count else (count, None)
+    size, slots = shape
     pad = -count % size
     chosen = np.concatenate([chosen, np.repeat(chosen[:1], pad, axis=0)])
     free = np.concatenate([~held, np.ones((pad, held.shape[1]), bool)])
@@ -268,12 +273,13 @@ def profile(family: Family, structure: Structure, z, objective: float, data, wei
                                        program._replace(delta=None, max_iter=None)))
     budgets = np.full(len(chosen), min(solver.max_iter, FIRST_ROUND), np.int32)
     held = np.concatenate(held)  # a lane holding nothing is a hopeless point's: not refitted
-    lanes = _pinned_refits(chosen, held, budgets, data, weights, fit_objective.delta, program, lanes_like)
+    shape = _refit_shape(lanes_like, len(chosen))  # both rounds: one compiled program
+    lanes = _pinned_refits(chosen, held, budgets, data, weights, fit_objective.delta, program, shape)
     running = np.flatnonzero(np.asarray(lanes.reason) == REASONS.index("max iterations"))  # the first round's cap
     if len(running) and solver.max_iter > FIRST_ROUND:
         more = _pinned_refits(np.asarray(lanes.theta)[running], held[running],
                               np.full(len(running), solver.max_iter - FIRST_ROUND, np.int32), data, weights,
-                              fit_objective.delta, program, lanes_like)
+                              fit_objective.delta, program, shape)
         more = more._replace(iterations=np.asarray(more.iterations) + FIRST_ROUND)
         lanes = Lanes(*(_replaced(np.asarray(whole), running, part) for whole, part in zip(lanes, more)))
     terms, log_n_star, per_group = _profile_tail(family, jnp.asarray(z, dtype), jnp.asarray(lanes.theta, dtype), data,
