@@ -49,8 +49,8 @@ from optimal.laws import Chinchilla
 HOFFMANN = Chinchilla(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)  # Hoffmann et al. 2022, rounded (Approach 3)
 OUT = Path(__file__).resolve().parent / "results" / "isoflop-coverage.md"
 TARGET_FACTOR = 100.0  # N*(C) is checked at this many times the largest budget (optimal.isoflop's default target)
-METHODS = ("percentile", "bc", "calibrated", "studentized")  # optimal.isoflop's interval methods, read off the
-# same draws
+METHODS = ("percentile", "bc", "calibrated", "studentized", "auto")  # optimal.isoflop's interval methods, read
+# off the same draws
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +84,16 @@ DESIGNS = (
            "(the shape of the 88 real runs of issue 21; at 1% noise its narrow grid already loses vertices, so 0.5% "
            "too)",
            tuple(np.geomspace(6e18, 3e21, 12)), 7, 1.2, 0.0, -0.2, (0.005, 0.01, 0.02)),
+    # four more shapes, added to check interval="auto" on designs it was not chosen on
+    Design("few", "5 budgets 1e18-1e20, 5 sizes over 1 decade centred on N*(C) (a small study)",
+           tuple(np.geomspace(1e18, 1e20, 5)), 5, 1.0, noises=(0.005, 0.01)),
+    Design("offset", "8 budgets 1e18-1e21, 8 sizes over 1.5 decades, 0.4 decades above N*(C) at every budget",
+           tuple(np.geomspace(1e18, 1e21, 8)), 8, 1.5, 0.4),
+    Design("equal-exponents", "10 budgets 1e18-1e21, 9 sizes over 2 decades centred, a law with alpha = beta = 0.3 "
+           "(E 1.8, A = B = 400)", tuple(np.geomspace(1e18, 1e21, 10)), 9, 2.0,
+           law=Chinchilla(E=1.8, A=400.0, B=400.0, alpha=0.3, beta=0.3)),
+    Design("narrow-many", "15 budgets 1e18-1e22, 6 sizes over 1 decade, drifting -0.15 (a narrow grid)",
+           tuple(np.geomspace(1e18, 1e22, 15)), 6, 1.0, 0.0, -0.15, (0.005, 0.01)),
 )
 
 
@@ -112,14 +122,18 @@ def one_set(design, noise, seed, n_resamples, confidence, methods=METHODS):
     in every call."""
     runs = design.runs(noise, seed)
     calls = {}  # the extra pieces of the calibrated and studentized intervals, each from its own call (same draws)
+    own = [m for m in ("calibrated", "auto") if m in methods] + (["studentized"] if "studentized" in methods and
+                                                                  "auto" not in methods else [])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for method in [m for m in ("calibrated", "studentized") if m in methods] or ["percentile"]:
+            for method in own or ["percentile"]:
                 calls[method] = optimal.isoflop(runs, n_resamples=n_resamples, seed=seed, confidence=confidence,
                                                 parametric=False, interval=method)
     except OptimalError:
         return None
+    if "auto" in calls:  # the auto call holds the studentized interval's pieces too
+        calls.setdefault("studentized", calls["auto"])
     found = next(iter(calls.values()))
     boot = found.bootstrap
     draws = boot["a"][np.isfinite(boot["a"])]
@@ -131,7 +145,8 @@ def one_set(design, noise, seed, n_resamples, confidence, methods=METHODS):
         intervals[method] = {"a_interval": read.to_dict()["approach2"]["bootstrap"]["a"],
                              "n_interval": target["approach2"]["N_interval"]}
     return {"a": found.exponent, "percentile": float(np.mean(draws < found.exponent)), "intervals": intervals,
-            "failed": int(boot["n_with_failure"]), "refused": len(found.profiles) - len(found.accepted)}
+            "failed": int(boot["n_with_failure"]), "refused": len(found.profiles) - len(found.accepted),
+            "auto": calls["auto"].bootstrap["auto"]["chosen"] if "auto" in calls else None}
 
 
 def measure(design, noise, n_sets, n_resamples, confidence, methods=METHODS):
@@ -171,6 +186,7 @@ def _row(design, noise, n_sets, done, confidence):
     row["resamples_failed"] = int(sum(s["failed"] for s in done))
     row["sets_with_failure"] = count(lambda s: s["failed"] > 0)
     row["sets_with_refusal"] = count(lambda s: s["refused"] > 0)
+    row["auto_studentized"] = count(lambda s: s["auto"] == "studentized")
     return row
 
 
@@ -212,7 +228,9 @@ def report(rows, command, n_sets, n_resamples, confidence, seconds, where=None):
              f"{100 * confidence:g}% intervals read off the same draws by each method ('interval': percentile; bc: "
              "Efron's bias-corrected percentile interval; calibrated: the percentile interval at levels calibrated by "
              f"a second-level bootstrap, {optimal.analysis.isoflop.INNER_RESAMPLES} resamples per draw; studentized: "
-             "the bootstrap-t interval, each draw's delta-method se). Noise: loss x "
+             "the bootstrap-t interval, each draw's delta-method se; auto: the studentized interval where every "
+             "vertex is at least 1.96 delta-method se inside its sizes and no budget was refused for its losses, else "
+             "the envelope of the percentile and studentized intervals). Noise: loss x "
              "exp(noise x standard normal).", "",
              "Coverage: the share of sets whose interval holds the value, with its 95% Wilson interval over the sets. "
              "'limit': the estimator's noise-free value on the same design (Approach 2's own bias removed); 'truth': "
@@ -225,12 +243,14 @@ def report(rows, command, n_sets, n_resamples, confidence, seconds, where=None):
              "when the intervals are as wide as the estimator's own scatter; the scatter includes the noise-free "
              "bias only as a shift). 'failed': resamples (all sets) with a parabola without minimum (that vertex "
              "is left out of the resample's line), and the sets they occur in; 'unbounded': sets whose interval of a "
-             "has an unbounded end; 'refused': sets with a budget refused by the data's own tests.", ""]
+             "has an unbounded end; 'refused': sets with a budget refused by the data's own tests; 'auto: "
+             "studentized': sets where auto chose the studentized interval (the rest: the envelope).", ""]
     for design in DESIGNS:
         lines.append(f"- `{design.name}`: {design.what}.")
     lines += ["", "| design | noise | interval | sets answered | a: limit / truth | a cover (limit) | a cover (truth) | "
               "misses | N* cover (limit) | N* cover (truth) | point pct | point place | median width of a | width / spread | "
-              "failed (sets) | unbounded | refused |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "failed (sets) | unbounded | refused | auto: studentized |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
             f"| {r['design']} | {100 * r['noise']:g}% | {r['interval']} | {r['answered']}/{r['n_sets']} | {r['limit_a']:.4f} / "
@@ -238,7 +258,7 @@ def report(rows, command, n_sets, n_resamples, confidence, seconds, where=None):
             f"{r['misses'][1]} | {fmt_cover(r['n_limit'])} | "
             f"{fmt_cover(r['n_truth'])} | {r['median_percentile']:.2f} | {r['median_place']:.2f} | {r['median_width']:.4f} | "
             f"{r['median_width'] / r['spread_points']:.2f} | {r['resamples_failed']} ({r['sets_with_failure']}) | "
-            f"{r['unbounded']} | {r['sets_with_refusal']} |")
+            f"{r['unbounded']} | {r['sets_with_refusal']} | {r['auto_studentized']} |")
     return "\n".join(lines) + "\n"
 
 

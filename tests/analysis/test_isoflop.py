@@ -440,7 +440,7 @@ def test_bc_counts_failures_against_both_ends():
 
 def test_interval_method_is_chosen_reported_and_checked():
     runs = optimal.isoflop_runs(truth=BETA_BELOW, noise=0.01, seed=1, **LIKE_88)
-    plain = optimal.isoflop(runs, n_resamples=200, seed=3, parametric=False)
+    plain = optimal.isoflop(runs, n_resamples=200, seed=3, parametric=False, interval="percentile")
     bc = optimal.isoflop(runs, n_resamples=200, seed=3, parametric=False, interval="bc")
     np.testing.assert_array_equal(plain.bootstrap["a"], bc.bootstrap["a"])  # the same draws, read two ways
     one, two = plain.to_dict()["approach2"]["bootstrap"], bc.to_dict()["approach2"]["bootstrap"]
@@ -457,7 +457,7 @@ def test_interval_method_is_chosen_reported_and_checked():
                                                               point=math.log(top["approach2"]["N"]))
     assert "95% bias-corrected (BC) percentile intervals" in bc.summary()
     assert "95% percentile intervals" in plain.summary()
-    with pytest.raises(OptimalError, match="interval must be one of 'percentile', 'bc'.*got 'bca'"):
+    with pytest.raises(OptimalError, match="interval must be one of 'auto', 'percentile', 'bc'.*got 'bca'"):
         optimal.isoflop(runs, n_resamples=10, parametric=False, interval="bca")
 
 

@@ -152,7 +152,7 @@ def test_second_level_shares_spread_evenly_give_the_nominal_levels():
     # through the result: second-level exponents whose shares below the point run evenly from 0 to 1 make the
     # calibrated interval of a the percentile one
     runs = like_88(0.005)
-    found = optimal.isoflop(*runs, n_resamples=50, seed=1, parametric=False)
+    found = optimal.isoflop(*runs, n_resamples=50, seed=1, parametric=False, interval="percentile")
     b = np.arange(50)[:, None]
     second = found.exponent + np.where(np.arange(49)[None, :] < b, -1.0, 1.0)  # draw b: b of 49 below the point
     even = np.linspace(0.0, 1.0, 50)[:, None] * np.ones(len(found.accepted))

@@ -160,16 +160,19 @@ def test_no_scale_warns_and_gives_the_percentile_interval():
     answer = found.to_dict()["approach2"]["bootstrap"]
     assert answer["a"]["lo"] == pytest.approx(found.exponent, rel=1e-9) == answer["a"]["hi"]
     assert all(v is not None and math.isfinite(v) for n in answer["n_opt"] for v in (n["lo"], n["hi"]))
-    plain = optimal.isoflop(np.exp(x), budgets / (6 * np.exp(x)), loss, n_resamples=16, parametric=False)
+    plain = optimal.isoflop(np.exp(x), budgets / (6 * np.exp(x)), loss, n_resamples=16, parametric=False,
+                            interval="percentile")
     assert "studentized" not in [w.code for w in plain.warnings]
 
 
 @pytest.mark.parametrize("method, message", [("studentized", "needs the draws' standard errors"),
+                                             ("auto", "needs the draws' standard errors"),
                                              ("calibrated", "needs the second-level draws")])
 def test_an_interval_read_without_its_draws_says_how_to_get_them(method, message):
     import dataclasses
 
-    found = optimal.isoflop(optimal.isoflop_runs(noise=0.005, seed=0), n_resamples=40, parametric=False)
+    found = optimal.isoflop(optimal.isoflop_runs(noise=0.005, seed=0), n_resamples=40, parametric=False,
+                            interval="percentile")
     relabelled = dataclasses.replace(found, bootstrap=found.bootstrap | {"interval_method": method})
     with pytest.raises(optimal.OptimalError, match=f"{message}: run optimal.isoflop with interval='{method}'"):
         relabelled.to_dict()

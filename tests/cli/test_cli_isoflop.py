@@ -110,7 +110,7 @@ def test_interval_method(capsys, grid):
     assert answer["a"] == pytest.approx(found["bootstrap"]["a"], rel=1e-12)
     code, out, err = run(capsys, ["isoflop", csv, "--bootstrap", "32", "--seed", "1", "--no-parametric", "--json"])
     plain = strict(out)["approach2"]["bootstrap"]
-    assert code == 0 and plain["interval_method"] == "percentile" and plain["a"] != answer["a"]
+    assert code == 0 and plain["interval_method"] == "auto" and plain["a"] != answer["a"]  # the default
     code, out, err = run(capsys, ["isoflop", csv, "--bootstrap", "32", "--interval", "bc", "--no-parametric"])
     assert code == 0 and "95% bias-corrected (BC) percentile intervals" in out
 
@@ -118,6 +118,7 @@ def test_interval_method(capsys, grid):
 @pytest.mark.parametrize("method, text", [
     ("calibrated", "95% double-bootstrap calibrated percentile intervals, 200 second-level resamples"),
     ("studentized", "95% studentized (bootstrap-t) intervals"),
+    ("auto", "95% auto intervals, here studentized (every vertex at least 1.96 standard errors inside its sizes"),
 ])
 def test_interval_methods_are_the_librarys(capsys, grid, method, text):
     runs, csv, _ = grid
