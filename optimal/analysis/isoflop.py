@@ -84,8 +84,13 @@ noise (159 of 200 sets on the centred design: they cover, but say nothing). A ru
 says nothing of the noise; it is given the budget's own residual sd, or with no residual degree of freedom at the budget, that of
 all budgets pooled (and a warning says so). The interval covers the estimator's own noise-free value, not the truth
 where Approach 2 is biased (above): coverage of both on synthetic IsoFLOP designs is measured by
-``benchmarks/isoflop_coverage.py`` (docs/isoflop.md). The intervals are the draws' percentiles; ``interval="bc"``
-reads the same draws as Efron's bias-corrected percentile interval (``counted_interval``), which balances the misses
+``benchmarks/isoflop_coverage.py`` (docs/isoflop.md). By default (``interval="auto"``, ``auto_choice``) the
+intervals are the studentized ones (below) where every vertex lies at least z = Phi^-1((1 + confidence) / 2)
+delta-method standard errors inside its sizes and no budget was refused for its losses, and otherwise the envelope of
+the percentile and studentized intervals: near an edge, noise decides which budgets the data's own test keeps, a
+selection the draws do not repeat, and neither interval alone held its level on every design measured, where their
+envelope did on all but the narrowest grid (docs/isoflop.md, "The default: auto"). ``interval="percentile"`` gives
+the draws' percentiles; ``interval="bc"`` reads the same draws as Efron's bias-corrected percentile interval (``counted_interval``), which balances the misses
 on a drifting grid but not on the narrow one-run-per-size grid of the real runs, so it is not the default (measured
 there). ``interval="calibrated"`` is the percentile interval at levels calibrated by a double bootstrap (Hall 1986;
 Beran 1987; Davison and Hinkley 1997, section 5.6): each first-level draw b is resampled again, ``INNER_RESAMPLES``
@@ -243,14 +248,15 @@ class IsoflopResult(Judged):
       targets: the budgets (FLOPs) at which both approaches' N* and D* are compared; target_note says where they
         came from.
       bootstrap: the wild bootstrap on each budget's fixed sizes (module docstring, "The bootstrap"), or None:
-        ``{"n_resamples", "seed", "confidence", "interval_method" ("percentile", "bc", "calibrated" or "studentized": how the
+        ``{"n_resamples", "seed", "confidence", "interval_method" ("auto", "percentile", "bc", "calibrated" or "studentized": how the
         intervals are read off the draws, ``counted_interval``), "scheme" ("wild"), "n_clusters" (sign groups: the runs, or the
         clusters given), "failed_by_budget" {compute: resamples whose parabola there has no minimum},
         "outside_by_budget" {compute: resamples whose vertex there fell outside the sizes tried (kept)}, "fallback"
         [(compute, runs on their parabola, residual degrees of freedom, the sd used for them)], "n_with_failure"
         (resamples with a vertex left out: no minimum), "n_failed" (resamples with fewer than 2 vertices: no line)}``
         and the draws ``"a"``, ``"log_g"`` (R,) (NaN without a line) and ``"log_n_opt"`` (R, G accepted) (NaN where
-        that budget's parabola had no minimum); with interval="studentized" also ``"studentized"``, ``{"draws",
+        that budget's parabola had no minimum); with interval="auto" also ``"auto"`` (``auto_choice``: which interval
+        and why); with interval="studentized" or "auto" also ``"studentized"``, ``{"draws",
         "point"}``: ``delta_variances`` of the draws and of the data (its standard errors); with interval="calibrated" also
         ``"calibration"``, the second level (``_second_level``: its a and ln G, (R, inner) each, and each budget's
         ``calibration_shares``). Intervals are ``counted_interval`` s (``studentized_interval`` s with
@@ -776,11 +782,13 @@ def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clust
         across budgets, one data order): each cluster gets one sign per resample (the wild cluster bootstrap), and
         the parametric bootstrap resamples whole clusters. At least 2 clusters.
       confidence: the intervals' level. interval: how Approach 2's bootstrap intervals are read off the draws:
-        "percentile" (the draws' equal-tailed percentiles), "bc" (Efron's bias-corrected percentiles,
+        "auto" (the default, ``auto_choice``: the studentized interval where every vertex is at least z =
+        Phi^-1((1 + confidence) / 2) standard errors inside its sizes and no budget was refused for its losses, else
+        the envelope of the percentile and studentized intervals), "percentile" (the draws' equal-tailed percentiles), "bc" (Efron's bias-corrected percentiles,
         ``counted_interval``), "calibrated" (the percentiles at levels calibrated by a second-level bootstrap of
         each draw, ``INNER_RESAMPLES`` resamples each: module docstring) or "studentized" (the bootstrap-t interval,
         ``studentized_interval``; a warning, code ``studentized``, where a standard error is 0 or undefined);
-        docs/isoflop.md has the methods' measured coverage. The first level's draws are the same for all four. parametric: also fit the Chinchilla law (``optimal.fit``, N = params, D =
+        docs/isoflop.md has the methods' measured coverage. The first level's draws are the same for all five. parametric: also fit the Chinchilla law (``optimal.fit``, N = params, D =
         tokens) on every run. fit_options: more keyword arguments for ``optimal.fit``.
 
     Computes in float64 whatever the process's JAX setting (``optimal._util.precision``): the parametric law's replay

@@ -28,8 +28,11 @@ and in the parametric fit.
 
 --bootstrap B: a wild bootstrap on each budget's fixed sizes: every run keeps its size, its loss is redrawn as the
 parabola's fitted loss plus its leverage-adjusted residual times a random sign, and every parabola and the line are
-refitted, so no size is dropped. --interval bc reads Approach 2's intervals as bias-corrected percentile
-intervals (Efron's BC) instead of plain percentiles; --interval calibrated takes the percentile interval at levels
+refitted, so no size is dropped. Approach 2's intervals are by default (--interval auto) the studentized ones where
+every vertex lies at least 1.96 standard errors (at 95%%) inside its sizes and no budget was refused for its losses,
+else the envelope of the percentile and studentized intervals (the text and the JSON say which, and why);
+--interval percentile gives the draws' percentiles; --interval bc reads them as bias-corrected percentile
+intervals (Efron's BC); --interval calibrated takes the percentile interval at levels
 calibrated by a double bootstrap (%d second-level resamples of each draw; measured: about 16 times the
 bootstrap's time, docs/isoflop.md); --interval studentized is the bootstrap-t interval (each draw's
 (a* - a) / se*, se* the delta-method standard error from the draw's own residuals). With --cluster-col the runs of
@@ -73,7 +76,9 @@ def add_parser(commands):
     parser.add_argument("--seed", type=int, default=0, help=f"bootstrap seed, 0 to {MAX_SEED} (default 0)")
     parser.add_argument("--confidence", type=number, default=0.95, help="interval level (default 0.95)")
     parser.add_argument("--interval", choices=INTERVAL_METHODS,
-                        help="how Approach 2's bootstrap intervals are read off the draws: percentile (default), bc "
+                        help="how Approach 2's bootstrap intervals are read off the draws: auto (default: studentized "
+                             "where every vertex is well inside its sizes, else the envelope of percentile and "
+                             "studentized), percentile, bc "
                              "(Efron's bias-corrected percentile interval), calibrated (the percentile interval at "
                              "levels calibrated by a second-level bootstrap of each draw), or studentized (the "
                              "bootstrap-t interval); docs/isoflop.md compares their coverage")

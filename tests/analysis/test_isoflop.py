@@ -512,7 +512,7 @@ def test_the_smallest_design_gets_its_parametric_fit():
 @pytest.mark.slow
 def test_coverage_smoke():
     # benchmarks/isoflop_coverage.py at a small size (30 sets, B = 200, the centred design at 1% noise: 94% and 95%
-    # (percentile, BC) over 200 sets at B = 1000, docs/isoflop.md; the calibrated and studentized intervals too): it runs, every set is answered, the interval holds the noise-free limit in
+    # (percentile, BC) over 200 sets at B = 1000, docs/isoflop.md; the calibrated, studentized and auto intervals too): it runs, every set is answered, the interval holds the noise-free limit in
     # most sets (0.8 is about 3 standard errors below 0.95 for 30 sets) and the point sits in the middle of its draws
     import importlib.util
     from pathlib import Path
@@ -522,7 +522,7 @@ def test_coverage_smoke():
     coverage = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(coverage)
     rows = coverage.measure(coverage.DESIGNS[0], 0.01, n_sets=30, n_resamples=200, confidence=0.95)
-    assert [row["interval"] for row in rows] == ["percentile", "bc", "calibrated", "studentized"]  # read off the same draws
+    assert [row["interval"] for row in rows] == ["percentile", "bc", "calibrated", "studentized", "auto"]  # same draws
     for row in rows:
         assert row["answered"] == 30
         assert row["a_limit"][0] >= 0.8 and row["n_limit"][0] >= 0.8
