@@ -122,8 +122,8 @@ def one_set(design, noise, seed, n_resamples, confidence, methods=METHODS):
     in every call."""
     runs = design.runs(noise, seed)
     calls = {}  # the extra pieces of the calibrated and studentized intervals, each from its own call (same draws)
-    own = [m for m in ("calibrated", "auto") if m in methods] + (["studentized"] if "studentized" in methods and
-                                                                  "auto" not in methods else [])
+    # interval="auto" computes the studentized interval's pieces too: one call serves both
+    own = [m for m in ("calibrated",) if m in methods] + (["auto"] if {"studentized", "auto"} & set(methods) else [])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

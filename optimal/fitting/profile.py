@@ -295,7 +295,7 @@ def profile(family: Family, structure: Structure, z, objective: float, data, wei
                               fit_objective.delta, program, shape)
         more = more._replace(iterations=np.asarray(more.iterations) + FIRST_ROUND)
         lanes = Lanes(*(_replaced(np.asarray(whole), running, part) for whole, part in zip(lanes, more)))
-        terms, log_n_star, per_group = tail(jnp.asarray(lanes.theta, dtype))  # the same program: N* of the new ends
+        _, log_n_star, per_group = tail(jnp.asarray(lanes.theta, dtype))  # the same program: N* of the new ends
     log_n_star = np.asarray(log_n_star, np.float64)
     per_group = np.asarray(per_group, np.float64)
     values = np.where(np.isfinite(lanes.objective) & held.any(axis=1), lanes.objective, np.inf)

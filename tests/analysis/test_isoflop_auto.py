@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import optimal
-from optimal.analysis.isoflop import auto_choice, envelope
+from optimal.analysis.isoflop import auto_choice, interval_envelope
 
 WIDE = dict(budgets=tuple(np.geomspace(1e18, 1e21, 8)), n_sizes=12, width_decades=2.5)  # every vertex far inside
 NARROW = dict(budgets=tuple(np.geomspace(6e18, 3e21, 12)), n_sizes=7, width_decades=1.2, drift=-0.2)  # near edges
@@ -91,5 +91,5 @@ def test_the_threshold_follows_the_confidence():
 
 
 def test_envelope_keeps_an_unbounded_end():
-    assert envelope({"lo": 1.0, "hi": 2.0, "se": 0.3}, {"lo": 0.5, "hi": None, "se": 0.4}) == {
+    assert interval_envelope({"lo": 1.0, "hi": 2.0, "se": 0.3}, {"lo": 0.5, "hi": None, "se": 0.4}) == {
         "lo": 0.5, "hi": None, "se": 0.3}
