@@ -51,6 +51,15 @@ def _check_draws(boot, enough=False):
                            "intervals need at least 2")
 
 
+def budget_array(budgets):
+    """``budgets`` (FLOPs) as a 1-D float64 array; ``BudgetError`` for an int beyond float64 (the values themselves
+    are checked where they are used)."""
+    try:
+        return np.atleast_1d(np.asarray(budgets, dtype=np.float64))
+    except OverflowError:
+        raise BudgetError("budgets must be finite numbers of FLOPs, got an integer beyond float64") from None
+
+
 @float64_scope
 def allocate_draws(boot, budgets, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TOKEN, max_tokens=None, max_params=None):
     """Per budget (FLOPs), intervals from every converged draw of ``boot`` (a ``BootstrapResult``) allocated on
@@ -59,10 +68,7 @@ def allocate_draws(boot, budgets, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_
     allocation solver did not converge) and ``n_no_interior`` (not converged, or N* or D* below one: no interior
     optimum). Draws at a cap or without an interior optimum stay in the intervals; they are counted, not dropped."""
     _check_draws(boot)
-    try:
-        budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
-    except OverflowError:
-        raise BudgetError("budgets must be finite numbers of FLOPs, got an integer beyond float64") from None
+    budgets = budget_array(budgets)
     draws = allocations(boot.good, budgets, flops_per_param_token, max_tokens, max_params, boot.fit.family)
     converged, bound = draws.pop("converged"), draws.pop("bound")
     interior = has_interior_optimum(draws["N"], draws["D"], converged)

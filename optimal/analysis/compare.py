@@ -12,8 +12,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..allocation.allocate import compute_for_loss, compute_optimal
-from ..errors import BudgetError, OptimalError, UnreachableLossError
-from ..allocation.draws import allocations
+from ..errors import OptimalError, UnreachableLossError
+from ..allocation.draws import allocations, budget_array
 from ..fitting.bootstrap import BootstrapResult, derived_params
 from .._util.stats import interval, unbounded_interval
 from .._util.precision import float64_scope
@@ -142,10 +142,7 @@ def compare(a: BootstrapResult, b: BootstrapResult, budgets=(), *, flops_per_par
               for name in pa if name in pb}
     out = {"names": list(names), "paired": _paired(a, b), "n_draws": int(both.sum()), "confidence": confidence,
            "params": params, "allocation": []}
-    try:
-        budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
-    except OverflowError:
-        raise BudgetError("budgets must be finite numbers of FLOPs, got an integer beyond float64") from None
+    budgets = budget_array(budgets)
     if budgets.size == 0:
         return Comparison(out)
     alloc_a = allocations(draws_a, budgets, flops_per_param_token, family=a.fit.family)
