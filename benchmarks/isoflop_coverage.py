@@ -268,7 +268,7 @@ def main(argv=None):
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples per set (default 1000)")
     parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--designs", nargs="+", choices=[d.name for d in DESIGNS], help="default: all")
-    parser.add_argument("--noise", type=float, nargs="+", help="default: each design's own (1% and 2%; 0.5% too for "
+    parser.add_argument("--noise", type=float, nargs="+", help="default: each design's own (1%% and 2%%; 0.5%% too for "
                                                                  "like-88-real)")
     parser.add_argument("--interval", nargs="+", choices=METHODS, default=list(METHODS),
                         help="interval methods to read off the same draws (default: all)")

@@ -89,7 +89,9 @@ def identifiability(family, structure, z, prof, data, weights, edges=None):
 
     Returns:
       ``(diagnostics, warnings)``: a JSON-ready dict (``profile``: per entry its grid, refitted objectives, estimate,
-      range within the threshold and direction it is unbounded in, if any; ``profile_threshold``; ``not_identified``;
+      range within the threshold and direction it is unbounded in, if any, and ``upper_bounds``: the grid values
+      whose refit stopped before converging, where the objective is an upper bound of the profile (a warning when
+      such a point bounds the range); ``profile_threshold``; ``not_identified``;
       ``unbounded``; ``pin_effects`` and ``reference_compute``: N* at that budget when the entry is held at its
       range's ends, over the best fit's; ``decades``) and a list of messages.
     """
@@ -100,17 +102,24 @@ def identifiability(family, structure, z, prof, data, weights, edges=None):
     param_of = params_of(family, structure)
     best = {label: float(np.asarray(family.to_natural(np.where(np.arange(len(family.params)) == family.index(
         param_of[k]), z[k], 0.0))[param_of[k]])) for k, label in enumerate(structure.names)}
-    profiles, names, unbounded = {}, [], {}
+    profiles, names, unbounded, stops = {}, [], {}, []
     for e, (k, label) in enumerate(zip(prof.entries, prof.labels)):
         param = param_of[k]
         grid, values = prof.grid[e], prof.values[e]
         lo, hi, open_lo, open_hi, i_lo, i_hi = within_range(grid, values, prof.estimate[e], prof.objective,
                                                             prof.tolerance, family.transform(param) == "log")
         direction = {(True, True): "both", (True, False): "below", (False, True): "above"}.get((open_lo, open_hi))
+        stopped = prof.stopped[e] if prof.stopped else np.zeros(len(grid), bool)
         profiles[label] = {"grid": [float(x) for x in grid], "objective": [_finite(x) for x in values],
                            "n_star_ratio": [_finite(x) for x in prof.n_star_ratio[e]],
                            "estimate": prof.estimate[e], "range": [lo, hi], "unbounded": direction,
+                           "upper_bounds": [float(x) for x, s in zip(grid, stopped) if s],
                            "grid_index": [int(i_lo), int(i_hi)]}
+        for i, side in ((i_lo - 1, "below"), (i_hi + 1, "above")):  # the point that bounds the range there
+            if 0 <= i < len(grid) and stopped[i]:
+                stops.append(f"the refit with {label} held at {float(grid[i]):.3g} stopped before converging (its "
+                             f"objective is an upper bound), so {label}'s range within the threshold may reach "
+                             f"further {side} than {lo if side == 'below' else hi:.3g}")
         if direction:
             unbounded[label] = direction
         if param == family.irreducible:
@@ -149,6 +158,7 @@ def identifiability(family, structure, z, prof, data, weights, edges=None):
         if param_of[structure.names.index(label)] == family.irreducible and best[label] < E_AT_ZERO * min_loss \
                 and label not in names:
             found.append(f"{label} = {best[label]:.3g} was pushed to 0: the data do not show an irreducible loss")
+    found += stops
     for symbol, span in decades.items():
         if span < MIN_DECADES:
             found.append(f"{symbol} spans {span:.2g} decades ({np.exp((log_n if symbol == 'N' else log_d).min()):.3g} "

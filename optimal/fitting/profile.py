@@ -60,7 +60,9 @@ class Profile(NamedTuple):
     refits' free vectors, ``n_star_ratio`` each refit's N* at ``reference_compute`` (FLOPs, ``reference_log_c``) over
     the best fit's (NaN for a joint fit of groups, or a law with no interior optimum); ``n_star_ratio_groups``
     per entry the same ratio for every group's law (grid, G) (a joint fit of G groups, whose N* is one per group;
-    one group: (grid, 1), equal to ``n_star_ratio``); ``tolerance`` the relative threshold, ``degree`` p and
+    one group: (grid, 1), equal to ``n_star_ratio``); ``stopped`` per entry which grid points' refits stopped before
+    converging (the iteration budget spent, or a non-finite step: ``values`` there is an upper bound of the profile,
+    not its minimum; ``CONTINUE_EXCESS``); ``tolerance`` the relative threshold, ``degree`` p and
     ``n_used`` n behind it (see the module docstring)."""
 
     entries: tuple
@@ -76,6 +78,7 @@ class Profile(NamedTuple):
     n_used: int
     reference_compute: float
     n_star_ratio_groups: tuple = ()
+    stopped: tuple = ()
 
 
 def params_of(family: Family, structure: Structure) -> dict:
@@ -299,7 +302,9 @@ def profile(family: Family, structure: Structure, z, objective: float, data, wei
     log_n_star = np.asarray(log_n_star, np.float64)
     per_group = np.asarray(per_group, np.float64)
     values = np.where(np.isfinite(lanes.objective) & held.any(axis=1), lanes.objective, np.inf)
-    out_grid, out_values, out_thetas, out_n_star, out_groups, offset = [], [], [], [], [], 0
+    stopped = held.any(axis=1) & np.isin(np.asarray(lanes.reason), [REASONS.index("max iterations"),
+                                                                    REASONS.index("non-finite")])
+    out_grid, out_values, out_thetas, out_n_star, out_groups, out_stopped, offset = [], [], [], [], [], [], 0
     for k, estimate, grid in zip(entries, estimates, grids):
         part = slice(offset, offset + len(grid))
         offset += len(grid)
@@ -315,9 +320,11 @@ def profile(family: Family, structure: Structure, z, objective: float, data, wei
         out_values.append(v[order])
         out_thetas.append(th[order])
         out_n_star.append(np.exp(ns[order]))
+        out_stopped.append(np.concatenate([stopped[part], [False]])[order])
     labels = tuple(structure.names[k] for k in entries)
     return Profile(entries, labels, tuple(out_grid), tuple(out_values), tuple(out_thetas), tuple(out_n_star),
-                   tuple(estimates), float(objective), tolerance, degree, n_used, compute, tuple(out_groups))
+                   tuple(estimates), float(objective), tolerance, degree, n_used, compute, tuple(out_groups),
+                   tuple(out_stopped))
 
 
 def within_range(grid, values, estimate, objective, tolerance, log_scale):

@@ -9,7 +9,7 @@ import numpy as np
 def profile_figure(fit):
     """One panel per profiled parameter: the refitted objective's relative rise ``S / S_best - 1`` (%) against the
     parameter's value (log axis for a positive one), the threshold as a dashed line, the range within it shaded,
-    the estimate marked; a title names the parameters not identified or unbounded.
+    the estimate marked, a refit that stopped before converging drawn hollow (an upper bound); a title names the parameters not identified or unbounded.
 
     Returns a ``matplotlib.figure.Figure``. Raises ``PlotError`` for a fit without a profile (a record written
     before profiles were made)."""
@@ -27,6 +27,9 @@ def profile_figure(fit):
         grid = np.asarray(item["grid"], float)
         rise = 100 * (np.asarray([np.nan if v is None else v for v in item["objective"]], float) / fit.objective - 1)
         ax.plot(grid, rise, "o-", color="tab:blue")
+        stopped = np.isin(grid, np.asarray(item.get("upper_bounds", []), float))
+        if stopped.any():  # a refit that stopped before converging: its rise is an upper bound
+            ax.plot(grid[stopped], rise[stopped], "o", mfc="white", color="tab:blue", label="refit stopped (upper bound)")
         ax.axhline(threshold, ls="--", color="tab:red", label=f"95% threshold ({threshold:.2g}%)")
         lo, hi = item["range"]
         ax.axvspan(lo, hi, color="tab:green", alpha=0.15, label="within threshold")

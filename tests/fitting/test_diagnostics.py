@@ -34,7 +34,9 @@ def test_ill_posed_runs_name_what_is_not_identified():
     runs = ill_posed()
     result, caught = fit_quietly(runs.n_params, runs.n_tokens, runs.loss)
     messages = [str(w.message) for w in caught if issubclass(w.category, IdentifiabilityWarning)]
-    assert len(messages) == 1 and "do not identify E, alpha" in messages[0] and "wider range of N" in messages[0]
+    assert "do not identify E, alpha" in messages[0] and "wider range of N" in messages[0]
+    # beside it only a profile refit that stopped before converging next to a range's end (optimal/fitting/profile.py)
+    assert all("stopped before converging" in m for m in messages[1:])
     lo, hi = result.diagnostics["profile"]["E"]["range"]
     assert hi > 2 * lo  # the profile behind the warning is in the record too
     assert result.to_dict()["diagnostics"]["not_identified"][:2] == ["E", "alpha"]
