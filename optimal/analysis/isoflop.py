@@ -869,10 +869,12 @@ def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clust
         messages += _bootstrap_warnings(boot, n_resamples, clusters is not None)
         if interval in ("studentized", "auto") and "skipped" not in boot:
             messages += _studentized_warnings(boot, budgets[accepted], log_vertices, a)
+        noisy = [p for p in profiles if not p.accepted and p.reason in NOISE_REFUSALS]
         if interval == "auto" and "skipped" not in boot:
             boot["auto"] = auto_choice([profiles[g] for g in accepted], log_vertices,
-                                       boot["studentized"]["point"]["vertex"][0], confidence,
-                                       [p for p in profiles if not p.accepted and p.reason in NOISE_REFUSALS])
+                                       boot["studentized"]["point"]["vertex"][0], confidence, noisy)
+        if noisy and "skipped" not in boot:
+            messages.append(_selection_warning(noisy))
         boot = None if "skipped" in boot else boot | {"interval_method": interval}
 
     third, third_note, third_boot, predicted = None, None, None, None
@@ -1219,6 +1221,23 @@ def _bootstrap_warnings(boot, n_resamples, clustered):
             f"sign patterns for {n_resamples} resamples: the draws repeat and the interval's ends are coarse; a wild "
             "cluster bootstrap wants more clusters")})
     return found
+
+
+def _selection_warning(refused):
+    """Budgets refused for their losses (``NOISE_REFUSALS``) under a bootstrap: which budgets enter the line is the
+    noise's choice, which the draws do not repeat (module docstring), so the intervals can fall short."""
+    by_reason = {}
+    for p in refused:
+        by_reason.setdefault(p.reason, []).append(f"{p.compute:.3g}")
+    listed = "; ".join(f"{reason} at {', '.join(c[:4])}{', ...' if len(c) > 4 else ''} FLOPs"
+                       for reason, c in by_reason.items())
+    return {"code": "selection", "message": (
+        f"{len(refused)} budget{'s were' if len(refused) > 1 else ' was'} refused for {'their' if len(refused) > 1 else 'its'} "
+        f"losses ({listed}): which budgets enter the N*(C) line depends on the noise there, a selection the bootstrap's "
+        "draws do not repeat, so the intervals can fall short of their level (on the narrowest synthetic grid measured, "
+        "6 sizes over 1 decade at 0.5% noise, the 95% auto interval held the estimator's noise-free exponent in 90.6% "
+        "of sets; docs/isoflop.md). Sizes that bracket the optimum well at those budgets (wider, or centred on it) remove "
+        "the selection")}
 
 
 AUTO_NAMES = {"studentized": "studentized", "envelope": "envelope of percentile and studentized"}

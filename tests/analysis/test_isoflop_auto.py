@@ -74,6 +74,15 @@ def test_a_budget_refused_for_its_losses_makes_it_the_envelope():
     choice = found.bootstrap["auto"]
     assert choice["chosen"] == "envelope" and choice["reason"].startswith("1 budget refused for its losses, 1e+21 FLOPs")
     assert choice["edge_z"] > 1.96  # the accepted vertices alone would have given the studentized interval
+    # and it is said: the intervals can fall short, with the sizes to add (any interval method, only with draws)
+    for method in ("auto", "percentile"):
+        read = optimal.isoflop(n, d, loss, n_resamples=200, seed=1, parametric=False, interval=method)
+        said = [w.message for w in read.warnings if w.code == "selection"]
+        assert len(said) == 1 and said[0].startswith("1 budget was refused for its losses (curvature not positive "
+                                                     "(no minimum) at 1e+21 FLOPs)") and "bracket the optimum" in said[0]
+    assert not [w for w in optimal.isoflop(n, d, loss, parametric=False).warnings if w.code == "selection"]
+    clean = optimal.isoflop(runs, n_resamples=200, seed=1, parametric=False)
+    assert not [w for w in clean.warnings if w.code == "selection"]
 
 
 def test_the_threshold_follows_the_confidence():
