@@ -3,12 +3,15 @@
 Every error a user can cause is a ``ValueError`` subclass whose message says what to fix; the CLI prints
 it as one line ``error: ...`` and exits 2. ``check_count``, ``check_positive`` and ``check_confidence`` are the
 checks of plain arguments (counts, seeds, thresholds, interval levels) that every module shares, so that each says
-the same thing.
+the same thing; ``as_real`` and ``float_array`` are the conversions to float64 that they and the entry points share
+(an int beyond float64, which Python refuses with ``OverflowError``, is inf or a named error, never a bare one).
 """
 
 import math
 import numbers
 import operator
+
+import numpy as np
 
 
 class OptimalError(ValueError):
@@ -76,9 +79,14 @@ def check_count(value, name, minimum=0, maximum=None, error=OptimalError, source
     return count
 
 
-def _as_real(value):
+def as_real(value):
     """``value`` as a ``float`` when it is a real number (not a ``bool`` or a string); an int beyond float64 is inf;
-    anything else NaN, which every range check refuses."""
+    anything else NaN, which every range check refuses.
+
+    Example:
+      >>> as_real(3), as_real(10**400), as_real("3")
+      (3.0, inf, nan)
+    """
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         try:
             return float(value)
@@ -87,16 +95,48 @@ def _as_real(value):
     return math.nan
 
 
+def float_array(value, name, error=OptimalError, what="finite numbers", source=None, invalid=False):
+    """``np.asarray(value, dtype=np.float64)``, with an int beyond float64 (NumPy's ``OverflowError``) refused as
+    ``error``: "{name} must be {what}, got an integer beyond float64" (``source``, a file name say, in front).
+
+    The values themselves are not checked (NaN, inf, signs: the caller's range check). With ``invalid``, what NumPy
+    cannot read as numbers (None, an object, a ragged list: its ``TypeError`` or ``ValueError``) is ``error`` too,
+    "{name} must be {what}, got {value}"; without, those propagate for the caller to name. ``error`` is a
+    ``ValueError`` as well: a caller that catches ``ValueError`` around this call lets ``OptimalError`` through first.
+
+    Example:
+      >>> float_array([1, 2.5], "compute")
+      array([1. , 2.5])
+      >>> float_array([10**400], "compute", BudgetError, "finite numbers of FLOPs")
+      Traceback (most recent call last):
+      ...
+      optimal.errors.BudgetError: compute must be finite numbers of FLOPs, got an integer beyond float64
+    """
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except OverflowError:  # an int beyond float64
+        shown = "an integer beyond float64"
+    except (TypeError, ValueError):
+        if not invalid:
+            raise
+        shown = _shown(value)
+    message = f"{name} must be {what}, got {shown}"  # raised here, not in the handler: no chained traceback
+    raise error(f"{source}: {message}" if source else message)
+
+
+def _shown(value):
+    return repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+
+
 def _refuse(value, name, requirement, error, source):
-    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-    message = f"{name} must be {requirement}, got {shown}"
+    message = f"{name} must be {requirement}, got {_shown(value)}"
     raise error(f"{source}: {message}" if source else message)
 
 
 def check_positive(value, name, error=OptimalError, source=None):
     """``value`` as a ``float`` when it is a positive finite real number (not a ``bool`` or a string, and
     not an int beyond float64); otherwise ``error`` naming ``name``."""
-    number = _as_real(value)
+    number = as_real(value)
     if not (math.isfinite(number) and number > 0):
         _refuse(value, name, "a positive finite number", error, source)
     return number
@@ -105,7 +145,7 @@ def check_positive(value, name, error=OptimalError, source=None):
 def check_confidence(value, name="confidence", error=OptimalError, source=None):
     """``value`` as a ``float`` when it is a real number strictly between 0 and 1 (an interval's level, e.g. 0.95;
     not a ``bool``, a string or NaN); otherwise ``error`` naming ``name``."""
-    number = _as_real(value)
+    number = as_real(value)
     if not 0 < number < 1:  # False for NaN
         _refuse(value, name, "between 0 and 1 (e.g. 0.95)", error, source)
     return number

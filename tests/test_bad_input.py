@@ -363,7 +363,7 @@ def test_an_interval_whose_spread_overflows_has_no_se():
 def test_an_int_beyond_float64_in_a_law_or_runs_is_a_named_error():
     with pytest.raises(OptimalError, match="coefficient E of the Chinchilla law must be"):
         optimal.compute_optimal(optimal.Chinchilla(E=HUGE_INT, A=406.4, B=410.7, alpha=0.34, beta=0.28), 1e23)
-    with pytest.raises(DataError, match="n_params holds an integer beyond float64"):
+    with pytest.raises(DataError, match="n_params must be finite numbers, got an integer beyond float64"):
         optimal.fit([HUGE_INT, 1e9, 2e9, 3e9], [1e10] * 4, [3.0, 2.9, 2.8, 2.7])
 
 

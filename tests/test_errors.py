@@ -11,8 +11,8 @@ import pytest
 import optimal
 from optimal._util import jsonio
 from optimal.allocation.draws import allocate_draws
-from optimal.errors import (BudgetError, CoefficientsError, DataError, OptimalError, OutputError, PlotError,
-                            check_count, check_positive)
+from optimal.errors import (BudgetError, CoefficientsError, DataError, OptimalError, OutputError, PlanningError,
+                            PlotError, as_real, check_count, check_positive, float_array)
 
 COEFFICIENTS = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
 
@@ -47,6 +47,61 @@ def test_check_count_accepts_integers():
 def test_check_positive_refuses(value):
     with pytest.raises(OptimalError, match="x must be a positive finite number"):
         check_positive(value, "x")
+
+
+def test_as_real():
+    assert as_real(3) == 3.0 and as_real(np.float32(0.5)) == 0.5 and as_real(10**400) == math.inf
+    assert as_real(-(10**400)) == math.inf  # refused by every range check, as +inf is
+    for value in (True, "3", None, [1.0]):
+        assert math.isnan(as_real(value))
+
+
+def test_float_array_converts_and_names_an_int_beyond_float64():
+    got = float_array([1, 2.5, np.float32(3)], "compute")
+    assert got.dtype == np.float64 and got.tolist() == [1.0, 2.5, 3.0]
+    assert float_array(7, "x").shape == ()
+    with pytest.raises(BudgetError, match=r"^runs.csv: budgets must be finite numbers of FLOPs, got an integer beyond "
+                                          r"float64$") as caught:
+        float_array([1e20, 10**400], "budgets", BudgetError, "finite numbers of FLOPs", source="runs.csv")
+    assert caught.value.__context__ is None  # no "during handling of OverflowError" in the traceback
+    with pytest.raises(OptimalError, match="^x must be finite numbers, got an integer beyond float64$"):
+        float_array(-(10**400), "x")
+
+
+def test_float_array_leaves_what_is_not_numbers_to_the_caller_unless_invalid():
+    with pytest.raises(ValueError, match="could not convert") as caught:
+        float_array("abc", "x", DataError)
+    assert not isinstance(caught.value, OptimalError)
+    with pytest.raises(TypeError):
+        float_array({"a": 1}, "x", DataError)
+    with pytest.raises(DataError, match="^x must be numbers of FLOPs, got 'abc'$"):
+        float_array("abc", "x", DataError, "numbers of FLOPs", invalid=True)
+    with pytest.raises(DataError, match=r"^x must be numbers, got \[\[1\.0, 2\.0\], \[3\.0\]\]$"):
+        float_array([[1.0, 2.0], [3.0]], "x", DataError, "numbers", invalid=True)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda boot: optimal.decide(boot, 10**400, "expected-loss"), BudgetError, "compute .*got an integer beyond float64"),
+    (lambda boot: optimal.moe_total_params(10**400, 8), BudgetError, "n_active .*got an integer beyond float64"),
+    (lambda boot: optimal.validate_curves(["a", "b"], [1e8, 10**400], [1e9, 1e9], [3.0, 3.0]), DataError,
+     "n_params must be finite numbers, got an integer beyond float64"),
+    (lambda boot: optimal.hparam_sweep([10**400], [1e9], [1e-3], [3.0]), DataError,
+     "n_params must be numbers, got an integer beyond float64"),
+    (lambda boot: optimal.isoflop([1e8] * 4, [1e9] * 4, [3.0] * 4, compute=[10**400]), DataError,
+     "compute must be numbers of FLOPs, got an integer beyond float64"),
+    (lambda boot: jsonio.as_number(10**400, "field x"), CoefficientsError, "field x .*got an integer beyond float64"),
+    (lambda boot: optimal.predicted_sd(boot.fit, 1e24, [10**400], [1e10]), DataError,
+     "n_params must be numbers, got an integer beyond float64"),
+    (lambda boot: optimal.hyperparameters(compute=10**400), PlanningError, "compute must be a finite number > 0"),
+    (lambda boot: optimal.hardware_estimate(10**400), PlanningError, "compute must be a finite number > 0"),
+    (lambda boot: optimal.serving_cost(10**400), PlanningError, "n_params must be at least 1 and at most"),
+], ids=["decide", "moe_total_params", "validate_curves", "hparam_sweep", "isoflop compute", "json number",
+        "predicted_sd", "hyperparameters", "hardware_estimate", "serving_cost"])
+def test_an_int_beyond_float64_is_named_at_each_entry_point(fitted, call, error, message):
+    """The entry points that convert with ``float_array`` or ``as_real`` and no other test reaches with 10**400 (the
+    rest: test_bad_input*.py): each raises its own named error, never a bare OverflowError."""
+    with pytest.raises(error, match=message):
+        call(fitted[1])
 
 
 # --- reading JSON -----------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CoefficientsError, OutputError
+from ..errors import CoefficientsError, OutputError, float_array
 
 MAX_BYTES = 512 * 2**20  # a fit record of 4500 starts and 10^5 rows is ~20 MB; past this it is not ours
 _MAX_INT_DIGITS = 308  # integers longer than this do not fit a float64 (1.8e308)
@@ -156,10 +156,7 @@ def as_number(value, name, null=False):
         return math.nan
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise CoefficientsError(f"{name} must be a number, not {_kind(value)}")
-    try:
-        return float(value)
-    except OverflowError:
-        raise CoefficientsError(f"{name} is beyond what a float64 holds") from None
+    return float(float_array(value, name, CoefficientsError, "a number within float64's range"))
 
 
 _ELEMENT = {  # kind -> (the JSON values allowed, the dtype, what a message calls them)

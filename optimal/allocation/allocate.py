@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..errors import BudgetError, UnreachableLossError
+from ..errors import BudgetError, UnreachableLossError, float_array
 from ..laws import CHINCHILLA, Chinchilla, DataConstrained, as_law
 from ..laws.chinchilla import compute_optimal_log_params
 from ..laws.coefficients import check_coefficients
@@ -337,10 +337,7 @@ def check_positive_values(value, dtype, name):
     """Validate a budget-like array (concrete values only; ``name`` as the user wrote it) as ``dtype``."""
     if not is_concrete(value):
         return jnp.asarray(value, dtype)
-    try:
-        raw = np.asarray(value, dtype=np.float64)
-    except OverflowError:  # an int beyond float64
-        raise BudgetError(f"{name} must be positive and finite, got an integer beyond float64") from None
+    raw = float_array(value, name, BudgetError, "positive and finite")
     if raw.size == 0:
         raise BudgetError(f"{name}: no values given")
     bad = ~np.isfinite(raw) | (raw <= 0)

@@ -44,7 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..errors import BudgetError, OptimalError, check_confidence, check_positive
+from ..errors import BudgetError, OptimalError, check_confidence, check_positive, float_array
 from ..laws import Chinchilla
 from ..laws.chinchilla import CHINCHILLA, compute_optimal_log_params
 from .._util.precision import float64_scope
@@ -647,10 +647,7 @@ def decide(draws, compute, rule="expected-loss", *, flops_per_param_token=DEFAUL
         if unique_tokens < 1:  # below one token, the epochs D / U overflow
             raise BudgetError(f"unique_tokens must be at least 1 (one token), got {unique_tokens:.3g}")
     covariates = _with_unique(family, covariates, unique_tokens)
-    try:
-        given = np.atleast_1d(np.asarray(compute, np.float64))
-    except OverflowError:  # an int beyond float64
-        raise BudgetError(f"compute must be a positive finite number of FLOPs, got {compute!r:.40}") from None
+    given = np.atleast_1d(float_array(compute, "compute", BudgetError, "positive finite numbers of FLOPs"))
     compute, k, log_d_max, log_n_max = check_budgets(given, flops_per_param_token, max_tokens, max_params)
     if compute.ndim != 1:
         raise BudgetError(f"compute must be a scalar or 1-D, got shape {compute.shape}")

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..errors import BudgetError, OptimalError
+from ..errors import BudgetError, OptimalError, float_array
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from ..laws.chinchilla import CHINCHILLA
@@ -54,10 +54,7 @@ def _check_draws(boot, enough=False):
 def budget_array(budgets):
     """``budgets`` (FLOPs) as a 1-D float64 array; ``BudgetError`` for an int beyond float64 (the values themselves
     are checked where they are used)."""
-    try:
-        return np.atleast_1d(np.asarray(budgets, dtype=np.float64))
-    except OverflowError:
-        raise BudgetError("budgets must be finite numbers of FLOPs, got an integer beyond float64") from None
+    return np.atleast_1d(float_array(budgets, "budgets", BudgetError, "finite numbers of FLOPs"))
 
 
 @float64_scope

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..errors import BudgetError
+from ..errors import BudgetError, float_array
 from .._util.precision import concrete_to_numpy, float64_scope, resolve_dtype
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .._util.results import Status
@@ -210,10 +210,7 @@ def _for_targets(law, flops, log_target, inference_tokens):
 def _check_inference_tokens(value, dtype):
     if not is_concrete(value):
         return jnp.asarray(value, dtype)
-    try:
-        raw = np.asarray(value, dtype=np.float64)
-    except OverflowError:  # an int beyond float64
-        raise BudgetError("inference_tokens must be finite, got an integer beyond float64") from None
+    raw = float_array(value, "inference_tokens", BudgetError, "finite")
     if raw.size == 0:
         raise BudgetError("inference_tokens: no values given")
     bad = ~np.isfinite(raw) | (raw < 0)

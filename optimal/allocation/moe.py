@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..errors import BudgetError, CoefficientsError, check_positive
+from ..errors import BudgetError, CoefficientsError, check_positive, float_array
 from ..laws.moe import FineGrainedMoE, JointMoE
 from .._util.results import Issue, Status
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
@@ -35,10 +35,7 @@ def moe_total_params(n_active, expansion, expert_share=DEFAULT_EXPERT_SHARE):
     the active parameters in routed experts (in (0, 1]). ``BudgetError`` names a bad value.
     """
     expansion, share = _layout(expansion, expert_share)
-    try:
-        n_active = np.asarray(n_active, np.float64)
-    except (TypeError, ValueError, OverflowError):
-        n_active = np.asarray(np.nan)
+    n_active = float_array(n_active, "n_active", BudgetError, "positive finite numbers of parameters", invalid=True)
     if n_active.size == 0 or not np.all(np.isfinite(n_active) & (n_active > 0)):  # NaN gave a silent NaN
         raise BudgetError(f"n_active must be positive finite numbers of parameters, got {n_active!r:.60}")
     return n_active * (1.0 + (expansion - 1.0) * share)

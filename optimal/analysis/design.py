@@ -85,7 +85,7 @@ import numpy as np
 
 from ..allocation.allocate import compute_optimal
 from ..allocation.draws import allocations
-from ..errors import BudgetError, DataError, OptimalError, check_count, check_positive
+from ..errors import BudgetError, DataError, OptimalError, check_count, check_positive, float_array
 from ..fitting.bootstrap import MAX_SEED, BootstrapResult, bootstrap
 from ..fitting.fit import FitResult
 from ..fitting.objective import DEFAULT_DELTA
@@ -403,8 +403,8 @@ def predicted_sd(fit_result, target_compute, n_params=(), n_tokens=(), *,
     target_compute, k = _flops(target_compute, "target compute"), _flops(flops_per_param_token, "k")
     _, g = log_n_star_gradient(fit_result, target_compute, k)
     info, weight, _, _ = _information(fit_result, noise_sd)
-    n_params = np.atleast_1d(np.asarray(n_params, np.float64))
-    n_tokens = np.atleast_1d(np.asarray(n_tokens, np.float64))
+    n_params, n_tokens = (np.atleast_1d(float_array(v, name, DataError, "numbers", invalid=True))
+                          for v, name in ((n_params, "n_params"), (n_tokens, "n_tokens")))
     if len(n_params):
         info = info.added(prediction_jacobian(fit_result, *_check_candidates((n_params, n_tokens))), weight)
     return math.sqrt(info.variance(g))
@@ -497,15 +497,15 @@ def _check_candidates(candidates):
     """``(N (K,), D (K,))`` from an (K, 2) array or a pair of (K,) arrays; ``DataError`` naming a bad value."""
     try:
         if isinstance(candidates, tuple) and len(candidates) == 2:
-            n, d = (np.asarray(x, np.float64).ravel() for x in candidates)
+            n, d = (float_array(x, "candidates", DataError, "numbers (N, D)").ravel() for x in candidates)
         else:
-            array = np.asarray(candidates, np.float64)
+            array = float_array(candidates, "candidates", DataError, "numbers (N, D)")
             if array.ndim != 2 or array.shape[1] != 2:
                 raise DataError(f"candidates must be an array of shape (K, 2) of (N, D), or a pair (N, D) of arrays; "
                                 f"got shape {array.shape}")
             n, d = array[:, 0], array[:, 1]
-    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: an int beyond float64
-        if isinstance(exc, DataError):
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, DataError):  # a bad shape, or float_array's for an int beyond float64
             raise
         raise DataError(f"candidates must be numbers (N, D): {exc}") from None
     if n.shape != d.shape or n.size == 0:

@@ -34,7 +34,7 @@ import math
 
 import numpy as np
 
-from ..errors import DataError, OptimalError, check_confidence, check_count, check_positive
+from ..errors import DataError, OptimalError, check_confidence, check_count, check_positive, float_array
 from .._util.results import Issue, Judged, Status
 from .._util.stats import few_draws_message
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
@@ -124,13 +124,9 @@ class HparamSweep(Judged):
 
 
 def _array(values, name):
-    try:
-        array = np.asarray(values, dtype=np.float64).reshape(-1) if not isinstance(values, str) else None
-    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float64
-        array = None
-    if array is None:
+    if isinstance(values, str):  # NumPy would read "3" as 3.0
         raise DataError(f"{name} must be numbers, got {values!r:.60}")
-    return array
+    return float_array(values, name, DataError, "numbers", invalid=True).reshape(-1)
 
 
 def hparam_sweep(n_params, n_tokens, hparam, loss, *, param="lr", form="compute",

@@ -122,7 +122,8 @@ import warnings
 
 import numpy as np
 
-from ..errors import BudgetError, DataError, OptimalError, check_confidence, check_count, check_positive
+from ..errors import (BudgetError, DataError, OptimalError, check_confidence, check_count, check_positive,
+                      float_array)
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .._util.results import Issue, Judged, Status
@@ -811,10 +812,7 @@ def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clust
         check_count(n_resamples, "n_resamples", 2, MAX_RESAMPLES)
     check_count(seed, "seed", 0, MAX_SEED)
     for value, name in ((compute, "compute"), (targets, "targets")):  # an int beyond float64 raised OverflowError
-        try:
-            value is None or np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError, OverflowError):
-            raise DataError(f"{name} must be numbers of FLOPs, got {value!r:.60}") from None
+        value is None or float_array(value, name, DataError, "numbers of FLOPs", invalid=True)
     if not isinstance(runs, Runs):
         runs = validate_runs(runs, n_tokens, loss, weights, n_free=0)
     n, d, y, w = (np.asarray(v, dtype=np.float64) for v in runs[:4])

@@ -64,7 +64,7 @@ import numpy as np
 
 from ..allocation.extrapolation import MAX_DECADES_OUTSIDE, FittedRange, extrapolation
 from ..allocation.flops import check_flops_per_param_token
-from ..errors import CoefficientsError, DataError, OptimalError, check_confidence
+from ..errors import CoefficientsError, DataError, OptimalError, check_confidence, float_array
 from .._util.precision import float64_scope
 from .._util.robust import ASYMMETRIC, parse_loss
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
@@ -376,9 +376,9 @@ def _runs(result, n_params, n_tokens, covariates, group):
         raise OptimalError(f"predict needs a FitResult (optimal.fit, optimal.load_fit), not {type(result).__name__}")
     g = result.select_group(group)[2]
     try:
-        n, d = np.broadcast_arrays(np.asarray(n_params, dtype=np.float64), np.asarray(n_tokens, dtype=np.float64))
-    except OverflowError:  # an int beyond float64
-        raise DataError("N and D must be finite numbers, got an integer beyond float64") from None
+        n, d = np.broadcast_arrays(*(float_array(v, "N and D", DataError) for v in (n_params, n_tokens)))
+    except DataError:  # float_array's, for an int beyond float64 (a ValueError too)
+        raise
     except (TypeError, ValueError):
         raise DataError(f"N and D must be numbers of shapes that broadcast, got shapes {np.shape(n_params)} and "
                         f"{np.shape(n_tokens)}") from None

@@ -15,7 +15,7 @@ from ..allocation.allocate import check_budgets, closed_form, compute_optimal
 from ..allocation.data_constrained import data_constrained_optimal
 from ..allocation.extrapolation import MAX_DECADES_OUTSIDE
 from ..allocation.inference import inference_optimal
-from ..errors import BudgetError, UnknownPresetError, check_positive
+from ..errors import BudgetError, UnknownPresetError, check_positive, float_array
 from ..laws.chinchilla import Chinchilla
 from ..laws.presets import REGISTRY
 from .._util.precision import float64_scope
@@ -278,10 +278,7 @@ def compare_presets(compute, names=None) -> PresetComparison:
       >>> [round(r["own"]["N"] / 1e9, 1) for r in answer.rows]
       [32.2, 40.4]
     """
-    try:
-        budgets = np.atleast_1d(np.asarray(compute, dtype=float)).ravel()
-    except OverflowError:
-        raise BudgetError("compute must be finite numbers of FLOPs, got an integer beyond float64") from None
+    budgets = np.atleast_1d(float_array(compute, "compute", BudgetError, "finite numbers of FLOPs")).ravel()
     if budgets.size == 0:
         raise BudgetError("compute: give at least one budget in FLOPs")
     for c in budgets:

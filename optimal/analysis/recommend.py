@@ -22,7 +22,7 @@ from ..allocation.flops import FlopsPerToken
 from ..allocation.inference import inference_optimal, inference_optimal_draws
 from ..fitting.bootstrap import BootstrapResult
 from .._util.stats import interval, unbounded_interval
-from ..errors import BudgetError, CoefficientsError, OptimalError
+from ..errors import BudgetError, CoefficientsError, OptimalError, float_array
 from ..allocation.extrapolation import (
     DEFAULT_THRESHOLDS,
     PRESET_RANGES,
@@ -407,10 +407,7 @@ def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=N
         notes.append(f"fitted on N {r.n_min:.3g}..{r.n_max:.3g}, D {r.d_min:.3g}..{r.d_max:.3g}, largest run "
                      f"{r.largest_run_compute(k):.3g} FLOPs ({r.source})")
     for value, name in ((compute, "compute"), (target_loss, "target_loss")):
-        try:
-            value is None or np.asarray(value, dtype=np.float64)
-        except OverflowError:
-            raise BudgetError(f"{name} must be finite numbers, got an integer beyond float64") from None
+        value is None or float_array(value, name, BudgetError)
     per_token = k if model is None else model
     caps = dict(flops_per_param_token=per_token, max_tokens=max_tokens, max_params=max_params)
     boot, family = src.boot, None if src.boot is None else src.boot.fit.family

@@ -19,7 +19,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from ..errors import DataError, check_count, check_positive
+from ..errors import DataError, check_count, check_positive, float_array
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .groups import encode_groups
@@ -101,8 +101,10 @@ def validate_curves(run_ids, n_params, n_tokens, loss, schedule=None, source: st
         if values is None:
             continue
         try:
-            columns[name] = np.asarray(values, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError, OverflowError) as exc:
+            columns[name] = float_array(values, name, DataError, source=source).reshape(-1)
+        except DataError:  # float_array's, for an int beyond float64 (a ValueError too)
+            raise
+        except (TypeError, ValueError) as exc:
             raise DataError(where(f"{name} is not numeric ({exc}); give numbers, one per checkpoint")) from None
     labels = np.asarray([str(r) for r in np.asarray(run_ids, dtype=object).reshape(-1)], dtype=object)
     lengths = {"run_ids": len(labels), **{k: len(v) for k, v in columns.items()}}

@@ -12,7 +12,7 @@ from typing import Callable, Hashable, NamedTuple, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..errors import DataError, check_count
+from ..errors import DataError, check_count, float_array
 from .groups import encode_groups
 
 # The fit weights rows by 1/loss^2 (``optimal.fitting.fit``): a loss below ~1e-154 has no float64 square and
@@ -230,9 +230,9 @@ def _where(source, message):
 
 def _as_float_column(values, name, source):
     try:
-        array = np.asarray(values, dtype=np.float64)
-    except OverflowError:  # an int beyond float64
-        raise DataError(_where(source, f"{name} holds an integer beyond float64; give finite numbers")) from None
+        array = float_array(values, name, DataError, source=source)
+    except DataError:  # float_array's, for an int beyond float64 (a ValueError too)
+        raise
     except (TypeError, ValueError) as exc:
         raise DataError(_where(source, f"{name} is not numeric ({exc}); give numbers, one per run")) from None
     if array.ndim != 1:

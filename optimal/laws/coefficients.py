@@ -10,7 +10,7 @@ means anything (a negative A or E), and the solver would come back "converged" o
 import jax
 import numpy as np
 
-from ..errors import CoefficientsError
+from ..errors import CoefficientsError, float_array
 from .chinchilla import Chinchilla
 from .data_constrained import DataConstrained
 from .kaplan import Kaplan
@@ -53,11 +53,8 @@ def check_coefficients(law):
         value = getattr(law, name)
         if isinstance(value, jax.core.Tracer):
             continue
-        try:
-            values = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float64
-            raise CoefficientsError(f"coefficient {name} of the {type(law).__name__} law must be {rule}, "
-                                    f"got {value!r:.40}") from None
+        values = float_array(value, f"coefficient {name} of the {type(law).__name__} law", CoefficientsError, rule,
+                             invalid=True)
         bad = ~_valid(values, rule)
         if bad.any():
             shown = values.ravel()[np.argmax(bad.ravel())]

@@ -22,7 +22,7 @@ import dataclasses
 import math
 import numbers
 
-from ..errors import PlanningError, check_count
+from ..errors import PlanningError, as_real, check_count
 from .._util.results import Formula, Issue
 from .accelerators import Accelerator, accelerator as find_accelerator
 
@@ -45,10 +45,7 @@ MAX_ACCELERATORS = 10**9  # far beyond any cluster; keeps days = hours / count a
 def _real(value, name, low, high=math.inf, low_open=True):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise PlanningError(f"{name} must be a number, got {value!r}")
-    try:
-        number = float(value)
-    except OverflowError:  # an int beyond float64
-        number = math.inf
+    number = as_real(value)  # an int beyond float64: inf, refused below
     inside = (number > low if low_open else number >= low) and number <= high
     if not (math.isfinite(number) and inside):
         bound = f"{'>' if low_open else '>='} {low:g}" + ("" if math.isinf(high) else f" and <= {high:g}")

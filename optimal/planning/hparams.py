@@ -33,7 +33,7 @@ import numbers
 
 import numpy as np
 
-from ..errors import PlanningError, UnknownPresetError
+from ..errors import PlanningError, UnknownPresetError, as_real
 from .._util.results import Formula, Issue
 
 VARIABLES = {"C": "training compute (FLOPs)", "N": "parameters", "D": "training tokens"}
@@ -195,10 +195,7 @@ class Hyperparameters(Formula):
 def _positive(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise PlanningError(f"{name} must be a number, got {value!r}")
-    try:
-        number = float(value)
-    except OverflowError:  # an int beyond float64
-        number = math.inf
+    number = as_real(value)  # an int beyond float64: inf, refused below
     if not (math.isfinite(number) and number > 0):
         raise PlanningError(f"{name} must be a finite number > 0, got {value!r:.40}")
     return number

@@ -34,7 +34,7 @@ import numbers
 
 import numpy as np
 
-from ..errors import PlanningError
+from ..errors import PlanningError, as_real
 from .._util.results import Formula, Issue
 from .accelerators import MEMORY_BANDWIDTH, Accelerator, accelerator as find_accelerator
 from .cost import DEFAULT_MFU, DEFAULT_PRICE_PER_ACCELERATOR_HOUR, SECONDS_PER_HOUR
@@ -51,10 +51,7 @@ INFERENCE_FLOPS_PER_PARAM = 2.0  # forward-only FLOPs per active parameter per t
 def _number(value, name, low, high=math.inf, low_open=True):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise PlanningError(f"{name} must be a number, got {value!r}")
-    try:
-        number = float(value)
-    except OverflowError:  # an int beyond float64
-        number = math.inf
+    number = as_real(value)  # an int beyond float64: inf, refused below
     if not (math.isfinite(number) and (number > low if low_open else number >= low) and number <= high):
         bounds = f"{'above' if low_open else 'at least'} {low:g}" + (f" and at most {high:g}" if high < math.inf else "")
         raise PlanningError(f"{name} must be {bounds}, got {value!r:.40}")
