@@ -46,7 +46,7 @@ import numpy as np
 
 from ..errors import BudgetError, OptimalError, check_confidence, check_positive, float_array
 from ..laws import Chinchilla
-from ..laws.chinchilla import CHINCHILLA, compute_optimal_log_params
+from ..laws.chinchilla import CHINCHILLA
 from .._util.precision import float64_scope
 from .._util.results import Issue, Judged, Status
 from .._util.stats import percentile_bounds

@@ -48,7 +48,6 @@ Example (30 days on 1024 H100s at the default MFU 0.4, Epoch AI's refit of Chinc
 """
 
 import dataclasses
-import functools
 import math
 
 import jax

@@ -22,7 +22,6 @@ from optimal.errors import OptimalError, check_positive
 from optimal.data.where import parse_where
 from optimal._util.jsonio import dumps_strict
 from optimal._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
-from optimal._util.text import format_table, or_na  # noqa: F401 (the commands' tables)
 
 SCHEMA_VERSION = 1  # the version of every command's JSON shape ("optimal.<command>/1")
 K_HELP_RECORD = "k in C = k N D (default: the fit record's k when a record is given, else 6)"

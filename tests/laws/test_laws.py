@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import optimal
-from optimal import Chinchilla, CoefficientsError, Kaplan, UnknownPresetError
+from optimal import Chinchilla, CoefficientsError, UnknownPresetError
 
 
 def test_chinchilla_matches_direct_formula():
