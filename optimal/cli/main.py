@@ -31,6 +31,16 @@ def build_parser():
     return parser
 
 
+LINE_BREAKS = str.maketrans({c: c.encode("unicode_escape").decode("ascii") for c in
+                             "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"})  # what str.splitlines splits at
+
+
+def one_line(message):
+    """``message`` on one line: a line break that user text put in it (a file name, a group label) written as its
+    escape (``\\n``), so that an error stays the one ``error:`` line a caller reads."""
+    return message.translate(LINE_BREAKS)
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
     warn(" ".join(str(message).split()))  # one line, like every other message of the command line
 
@@ -153,7 +163,7 @@ def main(argv=None):
     except OptimalError as exc:
         # library messages name Python arguments (params_col=); on the command line they are options
         message = re.sub(r"\b(\w+)_col=", lambda m: f"--{m.group(1)}-col", str(exc))
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {one_line(message)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

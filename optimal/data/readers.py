@@ -260,7 +260,8 @@ def _runs_from_table(table, source, numbers, labels, filters, *, params_col, tok
         # Check N and C under their own names first: a bad D would only be a symptom of them.
         check_positive_column(columns["n_params"], name["n_params"], row, source)
         check_positive_column(columns["flops"], name["flops"], row, source)
-        columns["n_tokens"] = columns.pop("flops") / (flops_per_param_token * columns["n_params"])
+        with np.errstate(over="ignore", under="ignore"):  # a D out of range is refused, naming the column, below
+            columns["n_tokens"] = columns.pop("flops") / (flops_per_param_token * columns["n_params"])
         name["n_tokens"] = f"D = {name['flops']} / ({flops_per_param_token:g} N)"
     names = ColumnNames(*(name.get(key, key) for key in ("n_params", "n_tokens", "loss", "weights", "groups")), row=row)
     runs = validated(

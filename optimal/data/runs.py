@@ -18,6 +18,8 @@ from .groups import encode_groups
 # The fit weights rows by 1/loss^2 (``optimal.fitting.fit``): a loss below ~1e-154 has no float64 square and
 # the fit turns NaN, so losses keep well inside; N and D are only used through their logs.
 RANGES = {"n_params": (1e-300, 1e300), "n_tokens": (1e-300, 1e300), "loss": (1e-100, 1e100)}
+COMPUTE_RANGE = (1e-300, 1e300)  # N x D of a run: k N D (its compute) and what is derived from it (a reference
+# budget 100 x the largest run's, say) stay inside float64
 
 
 class Runs(NamedTuple):
@@ -128,6 +130,7 @@ def validated(n_params, n_tokens, loss, weights, groups, *, names, n_free, sourc
                               (loss, names.loss, "loss")):
         check_positive_column(values, name, names.row, source)
         _check_range(values, name, names.row, source, *RANGES[key])
+    _check_product(n_params, n_tokens, names, source)
     if weights is None:
         weights = np.ones_like(loss)
     else:
@@ -169,6 +172,24 @@ def _check_range(values, name, row, source, lo, hi):
         raise DataError(
             _where(source, f"column {name!r}, {row(i)}: {float(values[i])!r} is outside the range the fit can "
                            f"compute with ({lo:g} to {hi:g}); check the units, or correct or remove the row")
+        )
+
+
+def _check_product(n_params, n_tokens, names, source):
+    """N x D of every row inside ``COMPUTE_RANGE`` (compared in logs: the product itself may overflow)."""
+    log_nd = np.log(n_params) + np.log(n_tokens)
+    lo, hi = COMPUTE_RANGE
+    bad = (log_nd < math.log(lo)) | (log_nd > math.log(hi))
+    if bad.any():
+        i = int(np.argmax(bad))
+        exponent = math.floor(log_nd[i] / math.log(10))  # the product itself may be beyond float64
+        mantissa = float(f"{math.exp(log_nd[i] - exponent * math.log(10)):.3g}")
+        exponent, mantissa = (exponent + 1, mantissa / 10) if mantissa >= 10 else (exponent, mantissa)
+        raise DataError(
+            _where(source, f"columns {names.n_params!r} and {names.n_tokens!r}, {names.row(i)}: N x D = "
+                           f"{mantissa:g}e{exponent:+d} is outside the range the fit can compute with "
+                           f"({lo:g} to {hi:g}; k N D is the run's compute); check the units, or correct or remove "
+                           "the row")
         )
 
 

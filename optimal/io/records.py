@@ -292,6 +292,63 @@ def _list_of_texts(value, name, pairs=False):
     return value
 
 
+DIRECTIONS = ("above", "below", "both")  # where a profile range is unbounded (optimal.fitting.diagnostics)
+
+
+def _finite_array(value, name, **shape):
+    array = _array(value, name, **shape)
+    if not np.all(np.isfinite(array)):
+        _refuse(name, "must hold finite numbers")
+    return array
+
+
+def _check_diagnostics(diagnostics, names):
+    """The parts of a record's ``diagnostics`` that later code reads (the profile figure, the bootstrap's unbounded
+    parameters, the repeated-data note) in the shape the fit writes them (``optimal.fitting.diagnostics``); ``names``
+    the fit's free entries, which the profile and ``unbounded`` name. The rest is kept as written."""
+    if diagnostics.get("profile") is not None:
+        with _field("diagnostics.profile"):
+            profile = as_dict(diagnostics["profile"], "diagnostics.profile")
+        for label, item in profile.items():
+            where = f"diagnostics.profile.{label}"
+            if label not in names:
+                _refuse(where, f"names no free parameter of the fit ({', '.join(names)})")
+            with _field(where):
+                item = as_dict(item, where)
+            grid = _finite_array(_get(item, "grid", where + "."), where + ".grid")
+            if not len(grid):
+                _refuse(where + ".grid", "is empty")
+            for key in ("objective", "n_star_ratio"):
+                _array(_get(item, key, where + "."), f"{where}.{key}", length=len(grid), null=True)
+            _number(_get(item, "estimate", where + "."), where + ".estimate")
+            _finite_array(_get(item, "range", where + "."), where + ".range", length=2)
+            if _get(item, "unbounded", where + ".") not in (None, *DIRECTIONS):
+                _refuse(where + ".unbounded", f"must be null or one of {', '.join(DIRECTIONS)}")
+            if "upper_bounds" in item:
+                _finite_array(item["upper_bounds"], where + ".upper_bounds")
+        with _field("diagnostics.profile_threshold"):
+            threshold = as_dict(_get(diagnostics, "profile_threshold", "diagnostics."), "diagnostics.profile_threshold")
+        if not _number(_get(threshold, "relative", "diagnostics.profile_threshold."),
+                       "diagnostics.profile_threshold.relative") >= 0:
+            _refuse("diagnostics.profile_threshold.relative", "must be >= 0")
+    if diagnostics.get("not_identified") is not None:
+        for label in _list_of_texts(diagnostics["not_identified"], "diagnostics.not_identified"):
+            if label not in names:
+                _refuse("diagnostics.not_identified", f"{label!r} names no free parameter of the fit")
+    if diagnostics.get("unbounded") is not None:
+        with _field("diagnostics.unbounded"):
+            unbounded = as_dict(diagnostics["unbounded"], "diagnostics.unbounded")
+        for label, direction in unbounded.items():
+            if label not in names or direction not in DIRECTIONS:
+                _refuse("diagnostics.unbounded", f"must map free parameters of the fit to one of "
+                                                 f"{', '.join(DIRECTIONS)}, found {label!r}: {direction!r}")
+    if diagnostics.get("repeated_data") is not None:
+        with _field("diagnostics.repeated_data"):
+            repeated = as_dict(diagnostics["repeated_data"], "diagnostics.repeated_data")
+        if repeated.get("note") is not None and not isinstance(repeated["note"], str):
+            _refuse("diagnostics.repeated_data.note", "must be text")
+
+
 def _family(record, family):
     if family is not None and not isinstance(family, Family):
         raise OptimalError(f"family must be an optimal.laws.Family (or None), not {type(family).__name__}")
@@ -356,7 +413,7 @@ def _fit_from_record(record, family):
         if np.any((group_ids < 0) | (group_ids >= len(labels))):
             _refuse("data.group", f"must index the {len(labels)} groups (0 to {len(labels) - 1})")
     with _field("data"):
-        runs = validate_runs(*data, n_free=0, source="data")
+        runs = validate_runs(*data, n_free=len(struct.names), source="data")  # as the fit checked them
         covariates = check_covariates(fam, covariates, len(runs.loss))
 
     with _field("starts"):
@@ -401,6 +458,7 @@ def _fit_from_record(record, family):
         _refuse("converged", "must be true or false")
     with _field("diagnostics"):
         diagnostics = dict(as_dict(record["diagnostics"], "diagnostics"))
+    _check_diagnostics(diagnostics, struct.names)
     if count("n_starts_at_best") > len(starts):
         _refuse("n_starts_at_best", f"{record['n_starts_at_best']} is more than the {len(starts)} starts")
     count("n_rows"), count("n_starts")  # the values: from the rows and the starts, compared below

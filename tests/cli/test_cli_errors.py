@@ -98,6 +98,17 @@ def test_coefficients_file_too_large(capsys, tmp_path):
         (("iterations",), "many", "iterations must be an integer >= 0"),
         (("bootstrap", "thetas"), {"e": 1}, "the bootstrap draws are malformed"),
         (("bootstrap", "seed"), 2**40, "the bootstrap draws are malformed (field bootstrap.seed: seed must be an integer from 0 to"),
+        # the diagnostics later code reads (the profile figure, the bootstrap's unbounded parameters): a traceback before
+        (("diagnostics", "unbounded"), 5, "field diagnostics.unbounded must be an object, not a number"),
+        (("diagnostics", "unbounded"), {"E": "sideways"}, "field diagnostics.unbounded: must map free parameters"),
+        (("diagnostics", "unbounded"), {"zz": "above"}, "found 'zz': 'above'"),
+        (("diagnostics", "profile"), "abc", "field diagnostics.profile must be an object, not a string"),
+        (("diagnostics", "profile", "E", "grid"), "abc", "field diagnostics.profile.E.grid must be a list of numbers"),
+        (("diagnostics", "profile", "E", "grid"), [1.0, 2.0], "diagnostics.profile.E.objective has"),
+        (("diagnostics", "profile", "E", "range"), [1.0], "diagnostics.profile.E.range has 1 entries, not 2"),
+        (("diagnostics", "profile_threshold"), "x", "field diagnostics.profile_threshold must be an object"),
+        (("diagnostics", "not_identified"), 3, "field diagnostics.not_identified: must be a list of texts"),
+        (("data", "weights"), [0.0] * 40, "need at least 6 rows to fit 5 free coefficients, got 0 rows with positive weight"),
     ],
 )
 def test_malformed_fit_records(capsys, tmp_path, files, place, value, message):
@@ -201,6 +212,33 @@ def test_bad_runs_files(capsys, tmp_path, content, message):
     path = tmp_path / "runs.csv"
     path.write_bytes(content)
     assert_one_error(*run(capsys, ["fit", path, "--json"]), message)
+
+
+def test_runs_whose_compute_leaves_float64(capsys, tmp_path):
+    # N and D each inside their ranges, N x D not: the fit's reference budget (100 x the largest run's) overflowed
+    rows = [(1e8 * 2**i, 2e9 * 1.7**i, 3.0 - 0.1 * i) for i in range(8)] + [(1e8, 1e300, 2.5)]
+    path = tmp_path / "runs.csv"
+    path.write_text("N,D,loss\n" + "".join(f"{n!r},{d!r},{y!r}\n" for n, d, y in rows))
+    message = "columns 'N' and 'D', row 9 (line 10): N x D = 1e+308 is outside the range the fit can compute with"
+    assert_one_error(*run(capsys, ["fit", path]), message)
+    with pytest.raises(optimal.DataError, match=r"N x D = 1e\+308"):
+        optimal.fit(*np.array(rows).T)
+
+
+def test_an_overflow_on_the_way_to_an_error_is_not_a_second_line(capsys, tmp_path):
+    path = tmp_path / "runs.csv"  # C / (k N) with k = 1e300: k N overflows, D is 0, and only that is said
+    path.write_text("N,C,loss\n" + "".join(f"{1e8 * 2**i!r},{1e18 * 3**i!r},{3.0 - 0.1 * i!r}\n" for i in range(8)))
+    assert_one_error(*run(capsys, ["fit", path, "--flops-col", "C", "--flops-per-param-token", "1e300"]),
+                     "column 'D = C / (1e+300 N)', row 2 (line 3): 0.0 is not positive")
+
+
+def test_a_line_break_in_user_text_stays_one_line(capsys, tmp_path):
+    assert_one_error(*run(capsys, ["fit", str(tmp_path / "no\nsuch.csv")]), "no\\nsuch.csv: no such file")
+    path = tmp_path / "runs.csv"  # a group label holding a line break, in a group too small to fit
+    big = "".join(f"{1e8 * 1.5**i!r},{2e9 * 1.3**i!r},{3.0 - 0.05 * i!r},a\n" for i in range(12))
+    small = "".join(f"{1e8 * 2**i!r},{2e9 * 2**i!r},{3.0 - 0.1 * i!r},\"ti\nny\"\n" for i in range(3))
+    path.write_text("N,D,loss,g\n" + big + small)
+    assert_one_error(*run(capsys, ["fit", path, "--by", "g"]), "group ti\\nny: need at least 6 rows")
 
 
 # --- output -----------------------------------------------------------------------------------------------------
