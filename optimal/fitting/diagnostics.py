@@ -21,7 +21,7 @@ change what warns.
 
 import numpy as np
 
-from .profile import REFERENCE_DECADES, params_of, pin_effects, within_range
+from .profile import CONTINUE_EXCESS, REFERENCE_DECADES, params_of, pin_effects, within_range
 
 EXPONENT_SPREAD = 0.5  # a parameter (an exponent): its profile range is wider than half the estimate
 E_SPREAD = 2.0  # E: its profile range spans more than this factor (or reaches 0)
@@ -91,7 +91,7 @@ def identifiability(family, structure, z, prof, data, weights, edges=None):
       ``(diagnostics, warnings)``: a JSON-ready dict (``profile``: per entry its grid, refitted objectives, estimate,
       range within the threshold and direction it is unbounded in, if any, and ``upper_bounds``: the grid values
       whose refit stopped before converging, where the objective is an upper bound of the profile (a warning when
-      such a point bounds the range); ``profile_threshold``; ``not_identified``;
+      such a point bounds the range and lies within ``CONTINUE_EXCESS`` threshold margins of the best); ``profile_threshold``; ``not_identified``;
       ``unbounded``; ``pin_effects`` and ``reference_compute``: N* at that budget when the entry is held at its
       range's ends, over the best fit's; ``decades``) and a list of messages.
     """
@@ -115,8 +115,11 @@ def identifiability(family, structure, z, prof, data, weights, edges=None):
                            "estimate": prof.estimate[e], "range": [lo, hi], "unbounded": direction,
                            "upper_bounds": [float(x) for x, s in zip(grid, stopped) if s],
                            "grid_index": [int(i_lo), int(i_hi)]}
+        margin = prof.objective * prof.tolerance
         for i, side in ((i_lo - 1, "below"), (i_hi + 1, "above")):  # the point that bounds the range there
-            if 0 <= i < len(grid) and stopped[i]:
+            # a stopped point more than CONTINUE_EXCESS margins above the best is not one that finishing brought
+            # within the threshold (measured: optimal.fitting.profile); noiseless runs put every pin there
+            if 0 <= i < len(grid) and stopped[i] and values[i] - prof.objective <= CONTINUE_EXCESS * margin:
                 stops.append(f"the refit with {label} held at {float(grid[i]):.3g} stopped before converging (its "
                              f"objective is an upper bound), so {label}'s range within the threshold may reach "
                              f"further {side} than {lo if side == 'below' else hi:.3g}")
