@@ -314,6 +314,28 @@ def _question(compute, target_loss, n_params, n_tokens, inference_tokens):
     return "compute" if compute is not None else "target_loss" if target_loss is not None else "run"
 
 
+FLAT_FACTOR = 10**0.5  # N* x and / this along the budget line ...
+FLAT_RTOL = 1e-9  # ... change the loss by at most this share of it: the loss does not determine N* there
+
+
+def _flat_along_the_line(law, point, per_token):
+    """Per budget of an allocation ``point``: whether the loss at N* x and / ``FLAT_FACTOR`` along the budget line
+    (D = C / (k N), or a FLOPs model's tokens) is within ``FLAT_RTOL`` of the loss at N* on both sides (a law that
+    saturates, as the data-constrained one does far past its unique data: N* is then any of a wide range)."""
+    compute, n = (np.ravel(np.asarray(x, np.float64)) for x in (point.compute, point.n_params))
+    law = law_in(law, np.float64)
+    losses = []
+    for factor in (1.0, FLAT_FACTOR, 1.0 / FLAT_FACTOR):
+        m = n * factor
+        per_param_token = np.asarray(per_token.training(m)) / m if isinstance(per_token, FlopsPerToken) else per_token
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            losses.append(np.asarray(law.loss(m, compute / (per_param_token * m)), np.float64))
+    centre, up, down = losses
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(centre) & (np.abs(up - centre) <= FLAT_RTOL * np.abs(centre)) & \
+            (np.abs(down - centre) <= FLAT_RTOL * np.abs(centre))
+
+
 @float64_scope
 def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=None, max_tokens=None, max_params=None,
               bootstrap=None, fitted_range=None, thresholds=DEFAULT_THRESHOLDS, group=None, flops=None,
@@ -457,6 +479,7 @@ def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=N
             _check_draws(boot)
             per_draw = {"loss": _run_losses(boot.good, family, covariates, n, d)}
             counts = [{"n_draws": len(boot.good)} for _ in n]
+    flat = _flat_along_the_line(law, point, per_token) if question == "compute" else np.zeros(len(records), bool)
     if unique_tokens is not None:
         for r in records:
             r.update(unique_tokens=unique_tokens, epochs=r["D"] / unique_tokens)
@@ -504,6 +527,13 @@ def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=N
                 found.append(("draws_unreachable",
                               f"{n_out} of {total} bootstrap draws cannot reach loss {record['target_loss']:g} at any "
                               "budget (their floor is at or above it): they count as needing unbounded compute"))
+        if flat[i]:
+            found.append(("not_determined", (
+                f"the loss is flat along the budget line around N* = {record['N']:.4g} (within {FLAT_RTOL:g} of "
+                f"{record['loss']:.6g} from N* / {FLAT_FACTOR:.3g} to {FLAT_FACTOR:.3g} N*): N* and D* are not "
+                "determined there, only the loss" + (
+                    f" (at {record['epochs']:.4g} epochs of U = {record['unique_tokens']:.4g} unique tokens the "
+                    "data-constrained law's discounts saturate)" if "epochs" in record else ""))))
         for code, message in found:
             warnings.append({"budget": record["compute"], "target_loss": record.get("target_loss"), "code": code,
                              "message": message})

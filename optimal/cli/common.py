@@ -313,8 +313,10 @@ def source_from_args(args):
     return args.preset or optimal.DEFAULT_PRESET
 
 
-def law_json(law):
-    """A law as JSON: ``{"family": name, "params": {name: value}}`` (readable back with --coefficients), or None."""
+def law_json(law, unique_tokens=None):
+    """A law as JSON: ``{"family": name, "params": {name: value}}`` (readable back with --coefficients), or None.
+    ``unique_tokens``: the U a data-constrained law answered with (``--unique-tokens``), written in its place; an
+    unlimited U is null (as ``--coefficients`` reads it), not a non-finite number to warn about."""
     if law is None:
         return None
     from optimal.laws.presets import law_to_dict
@@ -324,6 +326,9 @@ def law_json(law):
     except OptimalError:  # a law of the user's own type
         return {"family": type(law).__name__, "params": {k: float(v) for k, v in law._asdict().items()}}
     family = values.pop("form")
+    if "unique_tokens" in values:
+        given = values["unique_tokens"] if unique_tokens is None else float(unique_tokens)
+        values["unique_tokens"] = given if math.isfinite(given) else None
     return {"family": family, "params": values}
 
 

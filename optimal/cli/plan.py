@@ -315,7 +315,7 @@ def run(args):
             n_accelerators=args.accelerators, power_watts=args.power, pue=args.pue,
             price_per_accelerator_hour=args.price_per_hour)
     if args.json:
-        law = None if mode == "shape" else common.law_json(_law(args))
+        law = None if mode == "shape" else common.law_json(_law(args), getattr(args, "unique_tokens", None))
         common.emit("plan", {"question": mode, "recommendation": None if answer is None else answer.to_dict(),
                          "allocation": _subset(record, _ALLOCATION_KEYS) if mode in ("compute", "target_loss") else None,
                          "flops_model": None if flops is None else {key: float(v) for key, v in flops._asdict().items()},

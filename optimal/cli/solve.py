@@ -69,7 +69,7 @@ def run(args):
                                                                         answer.flops_per_param_token)
     if args.json:
         output = answer.to_dict() if decision is None else answer.to_dict() | {"decision": decision.to_dict()}
-        common.emit("solve", output, common.law_json(common.law_from_args(args)))
+        common.emit("solve", output, common.law_json(common.law_from_args(args), args.unique_tokens))
         common.warn_answer(answer)
         common.warn_decision(decision)
         return 0

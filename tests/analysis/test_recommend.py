@@ -258,3 +258,29 @@ def test_a_law_that_is_not_a_preset_has_no_range():
     answer = optimal.recommend(moved, 1e26)
     assert answer.fitted_range is None and answer.source == "law Chinchilla"
     assert optimal.recommend(moved, 1e26, fitted_range=optimal.recommend("epoch2024", 1e26).fitted_range).fitted_range
+
+
+def test_a_loss_flat_along_the_budget_line_says_n_star_is_not_determined():
+    law = optimal.preset("muennighoff2023")
+    for unique, flat in ((1e6, True), (1e8, True), (1e10, False)):
+        answer = optimal.recommend(law, 1e22, unique_tokens=unique)
+        said = [w for w in answer.warnings if w["code"] == "not_determined"]
+        record = answer.records[0]
+        n, d, k = record["N"], record["D"], answer.flops_per_param_token
+        # independently: the law's own loss at 3 N* and N* / 3 along the line C = k N D
+        at = law._replace(unique_tokens=unique)
+        losses = [float(at.loss(n * f, 1e22 / (k * n * f))) for f in (1.0, 3.0, 1 / 3)]
+        assert (max(abs(v - losses[0]) for v in losses[1:]) < 1e-9 * losses[0]) == flat
+        assert bool(said) == flat, (unique, said)
+    assert not [w for w in optimal.recommend(optimal.preset("hoffmann2022"), [1e20, 1e24]).warnings
+                if w["code"] == "not_determined"]
+
+
+def test_solve_json_writes_the_unique_tokens_it_answered_with(capsys):
+    code = main(["solve", "--compute", "1e22", "--unique-tokens", "1e9", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "non-finite" not in err
+    assert json.loads(out)["law"]["params"]["unique_tokens"] == 1e9
+    code = main(["solve", "--compute", "1e22", "--preset", "muennighoff2023", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "non-finite" not in err and json.loads(out)["law"]["params"]["unique_tokens"] is None
