@@ -550,6 +550,14 @@ def compute_for_loss(law, target_loss, flops_per_param_token=DEFAULT_FLOPS_PER_P
                                capped=max_tokens is not None or max_params is not None)
     log_c = log_budget_for_loss(law, jnp.log(target), k, log_d_max, log_n_max)
     result = allocate_law(law, jnp.exp(log_c), k, log_d_max, log_n_max)
+    budgets = np.ravel(np.asarray(jnp.exp(log_c)))
+    least = float(flops.training(1.0)) if isinstance(flops, FlopsPerToken) else float(k)
+    if is_concrete(log_c) and np.any(budgets < least):  # a loss that high is the law's only below N = D = 1
+        i = int(np.argmin(budgets))
+        raise UnreachableLossError(
+            f"target loss {float(np.ravel(np.asarray(target))[i]):.6g} is above the loss of one parameter trained on "
+            f"one token ({least:.3g} FLOPs; the law puts it at {budgets[i]:.3g} FLOPs): give a target between the "
+            "irreducible loss and the losses of real models")
     reached = _reached(result.loss, target)
     if not bool(jnp.all(reached)):
         raise UnreachableLossError(

@@ -194,3 +194,13 @@ def test_unreachable_target_for_a_law_without_a_known_floor():
 
     with pytest.raises(UnreachableLossError, match="could not be reached"):
         optimal.compute_for_loss(floored, 1.9)
+
+
+@pytest.mark.parametrize("target", [1e5, 1e300])
+def test_a_target_above_the_loss_of_the_smallest_run_is_refused(target):
+    # the law reaches a loss that high only below one parameter trained on one token (C < k): no answer to give
+    law = optimal.preset("hoffmann2022")
+    assert float(law.loss(1.0, 1.0)) < target  # independently: even N = D = 1 does better than the target
+    with pytest.raises(UnreachableLossError, match="is above the loss of one parameter trained on one token"):
+        optimal.compute_for_loss(law, target)
+    assert optimal.compute_for_loss(law, 20.0).compute >= 6.0  # a high target a real model has still answers
