@@ -118,12 +118,13 @@ HUGE_INT = 10**400  # beyond float64
     (lambda: optimal.synthetic_runs(seed=-1), DataError, "seed must be an integer >= 0"),
     (lambda: optimal.isoflop_runs(seed=2.5), DataError, "seed must be an integer >= 0"),
     (lambda: optimal.Objective(robust="asymmetric-huber:1e-300"), OptimalError, "1e-6 <= A <= 1"),
+    (lambda: optimal.Objective(robust="asymmetric-huber:"), OptimalError, "give the asymmetry after the colon"),
 ], ids=["closed_form nan", "closed_form -1", "closed_form k 0", "moe_total_params nan", "moe_total_params None",
         "fix 10**400", "compare_presets 10**400", "estimate_cost 10**400", "estimate_cost resamples 10**400",
         "isoflop targets 10**400", "isoflop compute text", "candidates 10**400", "isoflop seed 0-d",
         "validate seed 0-d", "isoflop_runs noise nan", "isoflop_runs 10**12 sizes", "synthetic_runs 10**12 runs",
         "synthetic_runs seed -1", "isoflop_runs seed 2.5",
-        "asymmetry 1e-300"])
+        "asymmetry 1e-300", "asymmetry empty"])
 def test_hostile_arguments_are_named_errors(call, error, message):
     """Before: a silent NaN (closed_form, moe_total_params), OverflowError (10**400), TypeError (a 0-d seed reached
     NumPy's SeedSequence as a sequence), MemoryError (10**12 rows), or, for an asymmetry of 1e-300, a fit whose

@@ -60,8 +60,11 @@ def loss_name(name: str, asymmetry=None) -> str:
 def parse_loss(key: str):
     """``(name, asymmetry or None)`` of a loss key (``loss_name``); ``ValueError`` for an unknown one or an asymmetry
     outside [MIN_ASYMMETRY, 1]."""
-    name, _, value = key.partition(":") if isinstance(key, str) else ("", "", "")
+    name, colon, value = key.partition(":") if isinstance(key, str) else ("", "", "")
     if name == ASYMMETRIC:
+        if colon and not value.strip():
+            raise ValueError(f"{ASYMMETRIC}: give the asymmetry after the colon ({ASYMMETRIC}:0.5), or drop the colon "
+                             f"for the default {DEFAULT_ASYMMETRY:g}")
         asymmetry = float(value) if value else DEFAULT_ASYMMETRY
         if not MIN_ASYMMETRY <= asymmetry <= 1.0:
             raise ValueError(f"the asymmetry of {ASYMMETRIC} must be in [{MIN_ASYMMETRY:g}, 1], got {asymmetry!r}")
