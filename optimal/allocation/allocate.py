@@ -29,6 +29,7 @@ where the loss is smooth at the optimum (the usual case, including the C1 switch
 both sides agree), one-sided where the optimum sits on a kink.
 """
 
+import math
 from typing import Any, NamedTuple
 
 import jax
@@ -560,9 +561,10 @@ def compute_for_loss(law, target_loss, flops_per_param_token=DEFAULT_FLOPS_PER_P
             "irreducible loss and the losses of real models")
     reached = _reached(result.loss, target)
     if not bool(jnp.all(reached)):
+        within = float(np.nanmax(budgets)) if np.isfinite(budgets).any() else math.nan
         raise UnreachableLossError(
-            f"target loss {float(np.min(np.asarray(target))):.6g} could not be reached by this law within "
-            f"{float(jnp.exp(log_c).max()):.3g} FLOPs"
+            f"target loss {float(np.min(np.asarray(target))):.6g} could not be reached by this law"
+            + (f" within {within:.3g} FLOPs" if math.isfinite(within) else " at any budget its solver could find")
         )
     return concrete_to_numpy(result._replace(converged=result.converged & reached))
 

@@ -527,6 +527,13 @@ def best_run(law, constraints, *, accelerator="h100", precision="bf16", mfu=None
     out = jax.tree_util.tree_map(np.asarray, _solve_one(law, arrays, given, setup))
     binds, _ = _binding(out, values, setup, data_cap)
     slope = float(out["loss_per_flop"])
+    if not (math.isfinite(slope) and slope < 0):  # a loss flat in compute: no price in FLOPs, no best run either
+        raise PlanningError(
+            f"the loss does not fall with compute here (dL*/dC = {slope:.3g} at the unconstrained optimum"
+            + (f"; with U = {constraints.unique_tokens:.3g} unique tokens the data-constrained law's discounts saturate"
+               if constraints.unique_tokens is not None else "") + "): the best run and the limits' compute "
+            "equivalents are not determined; " + ("give more unique tokens" if constraints.unique_tokens is not None
+                                                  else "check the law"))
     shadow = {name: float(out["shadow"][name]) + 0.0 for name in values}  # + 0.0: no -0 for a slack limit
     caps = {name: value for name, value in out["log_caps"].items() if np.isfinite(value)}
     compute = float(out["compute"])

@@ -67,6 +67,7 @@ _EXPONENT_STEP = 0.05  # ln C step of the central difference for d ln N* / d ln 
 _POWERS = np.union1d(np.linspace(0.0, 1.0, 101), [1 / 3, 2 / 3])  # the p the FLOPs model tries (N^(2/3): attention)
 
 # Shape columns: field -> default column name. The first five are required; the rest default as TransformerShape.
+MAX_CONTEXT = 1e9  # tokens per training sequence: far above any model's (millions); attention FLOPs stay finite
 REQUIRED_SHAPE_COLUMNS = ("n_layer", "d_model", "n_heads", "vocab_size", "context")
 OPTIONAL_SHAPE_COLUMNS = ("n_kv_heads", "d_head", "d_ff", "n_experts", "experts_per_token", "gated_ffn")
 SHAPE_COLUMNS = REQUIRED_SHAPE_COLUMNS + OPTIONAL_SHAPE_COLUMNS
@@ -97,7 +98,7 @@ class RunFlops:
 
 def flops_per_token(shape: TransformerShape, context, mask: str = "causal") -> RunFlops:
     """Forward and training FLOPs per token of ``shape`` trained on sequences of ``context`` tokens (module
-    docstring's count). Raises ``DataError`` for an unknown ``mask`` or a context below 1.
+    docstring's count). Raises ``DataError`` for an unknown ``mask`` or a context below 1 or above ``MAX_CONTEXT``.
 
     Example:
       >>> from optimal.planning import PUBLISHED_SHAPES
@@ -111,8 +112,9 @@ def flops_per_token(shape: TransformerShape, context, mask: str = "causal") -> R
         tokens = float(context)
     except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float64
         tokens = math.nan
-    if isinstance(context, bool) or not (math.isfinite(tokens) and tokens >= 1):
-        raise DataError(f"context (tokens per training sequence) must be a number >= 1, got {context!r:.40}")
+    if isinstance(context, bool) or not (math.isfinite(tokens) and 1 <= tokens <= MAX_CONTEXT):
+        shown = f"{float(tokens):g}" if math.isfinite(tokens) else repr(context)[:40]
+        raise DataError(f"context (tokens per training sequence) must be a number from 1 to {MAX_CONTEXT:g}, got {shown}")
     counts = parameter_count(shape)
     parts = counts.parts
     active_ffn = parts["ffn"] // shape.n_experts * shape.experts_per_token

@@ -200,6 +200,11 @@ def hparam_sweep(n_params, n_tokens, hparam, loss, *, param="lr", form="compute"
         messages.append(Issue("no-residual", f"the law has {p} coefficients and passes through all {p} accepted "
                               "optima: nothing checks that a power law describes them"))
     names = FORMS[form]
+    if not math.log(np.finfo(np.float64).tiny) < coefficients[0] < math.log(np.finfo(np.float64).max):
+        with np.errstate(over="ignore", under="ignore"):  # one value far off the others (1e300, say)
+            shown = ", ".join(f"{v:.3g}" for v in np.exp(np.array(optima)[accepted][:4]))
+        raise DataError(f"the fitted law's coefficient exp({coefficients[0]:.4g}) is beyond float64: the optima "
+                        f"({shown}{', ...' if accepted.sum() > 4 else ''}) are far apart; check the {param} values")
     bootstrap, draws = None, None
     if n_resamples:
         bootstrap, draws, found = _bootstrap(x, y, fits_of, accepted, design, n_resamples, seed, confidence, names)

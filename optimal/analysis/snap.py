@@ -139,6 +139,9 @@ def snap_to_shape(law, compute, *, family="llama", aspect_ratio=DEFAULT_ASPECT_R
         loss = float(np.asarray(law.loss(n, d)))
         candidates.append({"shape": shape, "N": n, "D": d, "loss": loss, "loss_given_up": loss - optimal["loss"]})
     chosen = min(candidates, key=lambda row: row["loss"])
+    if chosen["D"] < 1:  # the law's loss of less than a token is no loss to compare (nor to find the compute of)
+        raise PlanningError(f"compute {c:.3g} FLOPs is too small for a {family} shape: the nearest whole shape, "
+                            f"{chosen['N']:.4g} parameters, would train on {chosen['D']:.3g} tokens (below one)")
     needed = float(np.asarray(compute_for_loss(law, chosen["loss"], k).compute))
     return ShapeSnap(compute=c, flops_per_param_token=k, family=family, aspect_ratio=ratio, count=count,
                      optimal=optimal, candidates=candidates, chosen=chosen, loss_given_up=chosen["loss_given_up"],

@@ -11,6 +11,7 @@ The convention (docs/cli.md): one meaning per flag everywhere it applies; ``--js
 """
 
 import argparse
+import contextlib
 import math
 import sys
 import time
@@ -46,6 +47,20 @@ def number(text):
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def flops_per_param_token(text):
+    """``--flops-per-param-token``: a number, at most ``check_flops_per_param_token``'s 1e4 (every command: C = k N D
+    then stays finite where N and D are; smaller values are checked where they are used)."""
+    from optimal.allocation.flops import check_flops_per_param_token
+
+    value = number(text)
+    if value > 1e4:
+        try:
+            check_flops_per_param_token(value, "K")
+        except OptimalError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
 
 
 def name(text):
@@ -190,7 +205,8 @@ def add_cluster_option(parser):
 
 def add_k_option(parser, record=False):
     """``--flops-per-param-token K``: default None, read as the record's k (``record``) or 6 (``k_or_default``)."""
-    parser.add_argument("--flops-per-param-token", type=number, metavar="K", help=K_HELP_RECORD if record else K_HELP)
+    parser.add_argument("--flops-per-param-token", type=flops_per_param_token, metavar="K",
+                        help=K_HELP_RECORD if record else K_HELP)
 
 
 CONTEXT_HELP = ("tokens per training sequence: counts attention FLOPs (k n_layer T d_model per token, Kaplan et al. "
@@ -355,8 +371,35 @@ def k_for_record(args, record):
 
 # --- output --------------------------------------------------------------------------------------------------------
 
+HELD = []  # while ``main`` runs a command: its warnings wait here, said once it has answered (``hold_warnings``)
+_holding = [False]
+
+
 def warn(message):
-    print(f"warning: {message}", file=sys.stderr)
+    """One ``warning:`` line on stderr; while a command runs under ``hold_warnings``, kept until it has answered (a
+    command that fails prints its one ``error:`` line alone)."""
+    if _holding[0]:
+        HELD.append(message)
+    else:
+        print(f"warning: {message}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def hold_warnings():
+    """Hold every ``warn`` inside, and say them at the end when the block finishes without an exception; on an
+    exception (an ``OptimalError`` becomes the one error line) they are dropped."""
+    HELD.clear()
+    _holding[0] = True
+    try:
+        yield
+    except BaseException:
+        HELD.clear()
+        raise
+    finally:
+        _holding[0] = False
+    for message in HELD:
+        print(f"warning: {message}", file=sys.stderr)
+    HELD.clear()
 
 
 def wrote(path):

@@ -106,7 +106,7 @@ def add_parser(commands):
                           "for the shell ('N<1e9')")
     fit.add_argument("--drop-highest-loss", type=int, default=0, metavar="K",
                      help="leave out the K highest-loss rows (Epoch: 5); with --where, of the rows kept")
-    fit.add_argument("--flops-per-param-token", type=common.number, metavar="K",
+    fit.add_argument("--flops-per-param-token", type=common.flops_per_param_token, metavar="K",
                      help=common.K_HELP[:-1] + "; saved in the fit record), for D = C / (k N) and --compute")
     fit.add_argument("--delta", type=common.number, default=1e-3,
                      help="Huber threshold on log-loss residuals (default 1e-3)")

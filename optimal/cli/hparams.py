@@ -70,7 +70,8 @@ def add_parser(commands):
 
 def _check_args(args):
     """What the options alone can tell, before the file is read."""
-    check_count(args.bootstrap, "--bootstrap", 0, MAX_RESAMPLES)
+    if check_count(args.bootstrap, "--bootstrap", 0, MAX_RESAMPLES) == 1:
+        raise OptimalError("--bootstrap must be 0 (no intervals) or at least 2 resamples, got 1")
     check_count(args.seed, "--seed", 0, MAX_SEED)
     check_confidence(args.confidence, "--confidence")
     check_filters("--where", args.where)

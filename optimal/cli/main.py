@@ -17,7 +17,7 @@ import optimal
 from optimal.errors import OptimalError
 from optimal.cli import fit, isoflop, plan, plot, predict, solve, suggest, validate
 from optimal.cli import audit, envelope, hparams, presets
-from optimal.cli.common import Parser, resolve_deprecated, warn
+from optimal.cli.common import Parser, hold_warnings, resolve_deprecated, warn
 
 COMMANDS = (solve, fit, plot, plan, isoflop, validate, predict, suggest, envelope, hparams, presets, audit)  # --help's order
 
@@ -42,6 +42,9 @@ def one_line(message):
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """A Python warning as one ``warning:`` line (held, as every warning, until the command has answered: a command
+    that fails prints its one ``error:`` line alone; NumPy's overflow on the way to a refusal, or a law's
+    extrapolation before the input is refused, says nothing the error does not)."""
     warn(" ".join(str(message).split()))  # one line, like every other message of the command line
 
 
@@ -145,7 +148,7 @@ def main(argv=None):
         return _no_output("stdout is closed")
     try:
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), hold_warnings():  # warnings said once the command has answered
                 warnings.showwarning = _show_warning
                 try:
                     args = build_parser().parse_args(argv)

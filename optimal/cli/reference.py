@@ -35,8 +35,9 @@ One meaning per flag, everywhere it applies:
 | `--json` | exactly one strict JSON object on stdout, with `"schema": "optimal.<command>/1"` and, where a law was used, `"law": {"family", "params"}` | every command but plot |
 
 - Files written (`--save`, `--plot`, `--out`): one line `wrote PATH` on stderr.
-- Warnings: `warning: ...` on stderr, in text and JSON mode alike. Errors: one line `error: ...` on stderr, exit
-  status 2; so is a failure to write stdout (a full disk, a closed stdout or pipe).
+- Warnings: `warning: ...` on stderr, in text and JSON mode alike, said once the command has answered. Errors: one
+  line `error: ...` on stderr and nothing else (the warnings met on the way are dropped: a line break in a file name
+  or label is written `\\n`), exit status 2; so is a failure to write stdout (a full disk, a closed stdout or pipe).
 - Text output is the results' own `summary()`; the law's name as the library gives it (`Chinchilla`), the robust
   loss in lower case.
 - A JSON number that is not finite is written as `null` (with a warning): the output is strict JSON.

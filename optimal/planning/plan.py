@@ -293,6 +293,9 @@ def plan_training(n_params=None, n_tokens=None, *, compute=None, shape=None,
                                 f"{MAX_COMPUTE:g} (MAX_COMPUTE), the most a plan computes with; check the units")
     elif n_tokens is None:
         n_tokens = compute / per_token
+        if n_tokens < 1:
+            raise PlanningError(f"compute {compute:g} FLOPs buys {n_tokens:.3g} tokens at {per_token:.4g} FLOPs per "
+                                "token (below one token): give more compute or a smaller model")
     elif abs(compute / (per_token * n_tokens) - 1) > _CONSISTENT:
         raise PlanningError(f"compute {compute:g} is not FLOPs per token x D = {per_token:g} x {n_tokens:g} = "
                             f"{per_token * n_tokens:g}; give two of them")

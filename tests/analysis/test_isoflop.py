@@ -530,7 +530,7 @@ def test_coverage_smoke():
 
 
 def test_losses_equal_to_rounding_give_no_vertex():
-    # Budgets near 1e300 FLOPs: the law's power terms are below rounding, the losses are 1.7 to the last bit or two,
+    # Budgets near 1e299 FLOPs: the law's power terms are below rounding, the losses are 1.7 to the last bit or two,
     # and a parabola through them had a curvature of 1e-33 of either sign (a vertex accepted at random). A rise
     # within rounding of the losses is no curvature: no budget has a vertex, and the analysis says so.
     from optimal.analysis.isoflop import parabolas
@@ -540,6 +540,6 @@ def test_losses_equal_to_rounding_give_no_vertex():
     assert parabolas(x, last_bits)["coefficients"][0, 2] == 0.0
     assert parabolas(x, 1.7 + 1e-9 * (x - x.mean()) ** 2)["coefficients"][0, 2] > 0  # a small real rise stays
     n = np.concatenate([np.geomspace(1e148, 1e151, 7) * 10 ** (k / 2) for k in range(3)])
-    d = np.repeat([1e300, 1e301, 1e302], 7) / (6 * n)
+    d = np.repeat([1e298, 1e299, 1e300], 7) / (6 * n)  # N x D up to 1.7e299: inside the runs' range (1e300)
     with pytest.raises(OptimalError, match="0 of 3 budgets"):
         optimal.isoflop(n, d, 1.7 + np.tile([0, 1, 0, 0, 1, 0, 1], 3) * np.spacing(1.7), parametric=False)

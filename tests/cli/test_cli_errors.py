@@ -225,11 +225,15 @@ def test_runs_whose_compute_leaves_float64(capsys, tmp_path):
         optimal.fit(*np.array(rows).T)
 
 
-def test_an_overflow_on_the_way_to_an_error_is_not_a_second_line(capsys, tmp_path):
-    path = tmp_path / "runs.csv"  # C / (k N) with k = 1e300: k N overflows, D is 0, and only that is said
+def test_an_overflow_on_the_way_to_an_error_is_not_a_second_line(capsys, tmp_path, files):
+    path = tmp_path / "runs.csv"  # C / (k N) with k = 1e300: refused as the option it is, every command alike
     path.write_text("N,C,loss\n" + "".join(f"{1e8 * 2**i!r},{1e18 * 3**i!r},{3.0 - 0.1 * i!r}\n" for i in range(8)))
-    assert_one_error(*run(capsys, ["fit", path, "--flops-col", "C", "--flops-per-param-token", "1e300"]),
-                     "column 'D = C / (1e+300 N)', row 2 (line 3): 0.0 is not positive")
+    for argv in (["fit", path, "--flops-col", "C"], ["solve", "--compute", "1e22"]):
+        assert_one_error(*run(capsys, [*argv, "--flops-per-param-token", "1e300"]),
+                         "argument --flops-per-param-token: K 1e+300 is above 1e4")
+    # NumPy's overflow warning on the way to a refusal is not said beside the error (it is when the command answers)
+    argv = ["suggest", "--fit", files["record"], "--compute", "1e22", "--spend", "1e20", "--max-tokens-per-param", "1e-300"]
+    assert_one_error(*run(capsys, argv), "has at least 1 parameter and 1 token")
 
 
 def test_a_line_break_in_user_text_stays_one_line(capsys, tmp_path):
