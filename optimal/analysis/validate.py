@@ -312,7 +312,7 @@ def fold_metrics(prediction: Prediction, actual, confidence, errors, residuals, 
       residual drawn for each run. ``coverage_p``: the share of simulated folds with no more runs inside the
       prediction interval than observed (``expected_pi_coverage``: their mean coverage); ``bias_p``: the two-sided
       share with a mean log error as far out as the observed one. None (and no flag) when the mean's
-      uncertainty is infinite.
+      uncertainty is infinite, or when every held-out loss is predicted to rounding (64 float64 ulps of its log).
     """
     actual = np.asarray(actual, float)
     rel = prediction.loss / actual - 1
@@ -327,6 +327,10 @@ def fold_metrics(prediction: Prediction, actual, confidence, errors, residuals, 
            "flagged": False}
     errors = np.asarray(errors, float)
     if not np.all(np.isfinite(errors)) or not len(residuals):
+        return out
+    log_actual = np.log(actual)
+    if np.max(np.abs(np.log(prediction.loss) - log_actual)) <= 64 * np.finfo(float).eps * max(1.0, np.max(np.abs(
+            log_actual))):  # predicted to rounding: errors of that size are no evidence either way (a noiseless law)
         return out
     rng = np.random.default_rng(seed)
     point = np.log(prediction.loss)
