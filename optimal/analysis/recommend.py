@@ -318,19 +318,25 @@ FLAT_FACTOR = 10**0.5  # N* x and / this along the budget line ...
 FLAT_RTOL = 1e-9  # ... change the loss by at most this share of it: the loss does not determine N* there
 
 
+@jax.jit
+def _line_losses(law, n, compute, per_token):
+    """The loss at N* (n) and at N* x and / ``FLAT_FACTOR`` along the budget line, (3, B) (one compiled program)."""
+    m = n[None, :] * jnp.asarray([1.0, FLAT_FACTOR, 1.0 / FLAT_FACTOR])[:, None]
+    per_param_token = per_token.training(m) / m if isinstance(per_token, FlopsPerToken) else per_token
+    return law.loss(m, compute[None, :] / (per_param_token * m))
+
+
 def _flat_along_the_line(law, point, per_token):
     """Per budget of an allocation ``point``: whether the loss at N* x and / ``FLAT_FACTOR`` along the budget line
-    (D = C / (k N), or a FLOPs model's tokens) is within ``FLAT_RTOL`` of the loss at N* on both sides (a law that
-    saturates, as the data-constrained one does far past its unique data: N* is then any of a wide range)."""
+    (D = C / (k N), or a FLOPs model's tokens) is within ``FLAT_RTOL`` of the loss at N* on both sides. Only a law
+    that can saturate is checked (the data-constrained one, far past its unique data: N* is then any of a wide
+    range); Chinchilla's and Kaplan's sums of powers are strictly convex along the line."""
     compute, n = (np.ravel(np.asarray(x, np.float64)) for x in (point.compute, point.n_params))
-    law = law_in(law, np.float64)
-    losses = []
-    for factor in (1.0, FLAT_FACTOR, 1.0 / FLAT_FACTOR):
-        m = n * factor
-        per_param_token = np.asarray(per_token.training(m)) / m if isinstance(per_token, FlopsPerToken) else per_token
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            losses.append(np.asarray(law.loss(m, compute / (per_param_token * m)), np.float64))
-    centre, up, down = losses
+    if not isinstance(law, DataConstrained):
+        return np.zeros(n.shape, bool)
+    per_token = per_token if isinstance(per_token, FlopsPerToken) else jnp.asarray(per_token, jnp.float64)
+    centre, up, down = np.asarray(_line_losses(law_in(law, np.float64), jnp.asarray(n), jnp.asarray(compute),
+                                               per_token), np.float64)
     with np.errstate(invalid="ignore"):
         return np.isfinite(centre) & (np.abs(up - centre) <= FLAT_RTOL * np.abs(centre)) & \
             (np.abs(down - centre) <= FLAT_RTOL * np.abs(centre))
