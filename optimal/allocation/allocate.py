@@ -553,7 +553,7 @@ def compute_for_loss(law, target_loss, flops_per_param_token=DEFAULT_FLOPS_PER_P
     result = allocate_law(law, jnp.exp(log_c), k, log_d_max, log_n_max)
     budgets = np.ravel(np.asarray(jnp.exp(log_c)))
     least = float(flops.training(1.0)) if isinstance(flops, FlopsPerToken) else float(k)
-    if is_concrete(log_c) and np.any(budgets < least):  # a loss that high is the law's only below N = D = 1
+    if np.any(budgets < least):  # a loss that high is the law's only below N = D = 1
         i = int(np.argmin(budgets))
         raise UnreachableLossError(
             f"target loss {float(np.ravel(np.asarray(target))[i]):.6g} is above the loss of one parameter trained on "

@@ -50,12 +50,12 @@ def number(text):
 
 
 def flops_per_param_token(text):
-    """``--flops-per-param-token``: a number, at most ``check_flops_per_param_token``'s 1e4 (every command: C = k N D
-    then stays finite where N and D are; smaller values are checked where they are used)."""
+    """``--flops-per-param-token``: a number, a positive one within ``check_flops_per_param_token``'s cap (every
+    command: C = k N D then stays finite where N and D are)."""
     from optimal.allocation.flops import check_flops_per_param_token
 
     value = number(text)
-    if value > 1e4:
+    if math.isfinite(value) and value > 0:  # 0, negative or non-finite: each command's own check names it
         try:
             check_flops_per_param_token(value, "K")
         except OptimalError as exc:
@@ -371,35 +371,30 @@ def k_for_record(args, record):
 
 # --- output --------------------------------------------------------------------------------------------------------
 
-HELD = []  # while ``main`` runs a command: its warnings wait here, said once it has answered (``hold_warnings``)
-_holding = [False]
+_held = None  # while ``main`` runs a command (``hold_warnings``): the list its warnings wait in; None otherwise
 
 
 def warn(message):
     """One ``warning:`` line on stderr; while a command runs under ``hold_warnings``, kept until it has answered (a
     command that fails prints its one ``error:`` line alone)."""
-    if _holding[0]:
-        HELD.append(message)
-    else:
+    if _held is None:
         print(f"warning: {message}", file=sys.stderr)
+    else:
+        _held.append(message)
 
 
 @contextlib.contextmanager
 def hold_warnings():
     """Hold every ``warn`` inside, and say them at the end when the block finishes without an exception; on an
     exception (an ``OptimalError`` becomes the one error line) they are dropped."""
-    HELD.clear()
-    _holding[0] = True
+    global _held
+    _held = held = []
     try:
         yield
-    except BaseException:
-        HELD.clear()
-        raise
     finally:
-        _holding[0] = False
-    for message in HELD:
+        _held = None
+    for message in held:  # reached only when the block raised nothing
         print(f"warning: {message}", file=sys.stderr)
-    HELD.clear()
 
 
 def wrote(path):

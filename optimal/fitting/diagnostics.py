@@ -21,7 +21,7 @@ change what warns.
 
 import numpy as np
 
-from .profile import CONTINUE_EXCESS, REFERENCE_DECADES, params_of, pin_effects, within_range
+from .profile import CONTINUE_EXCESS, REFERENCE_DECADES, margins_above, params_of, pin_effects, within_range
 
 EXPONENT_SPREAD = 0.5  # a parameter (an exponent): its profile range is wider than half the estimate
 E_SPREAD = 2.0  # E: its profile range spans more than this factor (or reaches 0)
@@ -115,11 +115,11 @@ def identifiability(family, structure, z, prof, data, weights, edges=None):
                            "estimate": prof.estimate[e], "range": [lo, hi], "unbounded": direction,
                            "upper_bounds": [float(x) for x, s in zip(grid, stopped) if s],
                            "grid_index": [int(i_lo), int(i_hi)]}
-        margin = prof.objective * prof.tolerance
         for i, side in ((i_lo - 1, "below"), (i_hi + 1, "above")):  # the point that bounds the range there
             # a stopped point more than CONTINUE_EXCESS margins above the best is not one that finishing brought
             # within the threshold (measured: optimal.fitting.profile); noiseless runs put every pin there
-            if 0 <= i < len(grid) and stopped[i] and values[i] - prof.objective <= CONTINUE_EXCESS * margin:
+            if 0 <= i < len(grid) and stopped[i] and \
+                    margins_above(values[i], prof.objective, prof.tolerance) <= CONTINUE_EXCESS:
                 stops.append(f"the refit with {label} held at {float(grid[i]):.3g} stopped before converging (its "
                              f"objective is an upper bound), so {label}'s range within the threshold may reach "
                              f"further {side} than {lo if side == 'below' else hi:.3g}")

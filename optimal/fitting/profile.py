@@ -289,7 +289,7 @@ def profile(family: Family, structure: Structure, z, objective: float, data, wei
     terms, log_n_star, per_group = tail(jnp.asarray(lanes.theta, dtype))
     tolerance, degree, n_used = threshold(terms, weights)
     # still running at the first round's cap, and near enough the threshold that finishing could bring it within
-    excess = (np.asarray(lanes.objective) - objective) / max(objective * tolerance, np.finfo(np.float64).tiny)
+    excess = margins_above(np.asarray(lanes.objective), objective, tolerance)
     running = np.flatnonzero((np.asarray(lanes.reason) == REASONS.index("max iterations"))
                              & ~(excess > CONTINUE_EXCESS))
     if len(running) and solver.max_iter > FIRST_ROUND:
@@ -325,6 +325,12 @@ def profile(family: Family, structure: Structure, z, objective: float, data, wei
     return Profile(entries, labels, tuple(out_grid), tuple(out_values), tuple(out_thetas), tuple(out_n_star),
                    tuple(estimates), float(objective), tolerance, degree, n_used, compute, tuple(out_groups),
                    tuple(out_stopped))
+
+
+def margins_above(values, objective, tolerance):
+    """How far objective ``values`` lie above the best ``objective``, in threshold margins (``objective *
+    tolerance``): the unit ``CONTINUE_EXCESS`` is measured in."""
+    return (values - objective) / max(objective * tolerance, np.finfo(np.float64).tiny)
 
 
 def within_range(grid, values, estimate, objective, tolerance, log_scale):
