@@ -68,6 +68,9 @@ def test_budgets_below_one_token_or_one_parameter(capsys):
     assert_one_error(*run(capsys, ["envelope", ROOT / "examples" / "curves.csv", "--compute", "1e-300", "6",
                                    "--parametric", "none"]),
                      "target budget 1e-300 FLOPs is below one parameter trained on one token (k = 6 FLOPs)")
+    assert_one_error(*run(capsys, ["envelope", ROOT / "examples" / "curves.csv", "--slices", "1", "1e19",
+                                   "--parametric", "none"]),
+                     "slice budget 1 FLOPs is below one parameter trained on one token (k = 6 FLOPs)")
 
 
 def test_an_error_is_said_alone(capsys):
