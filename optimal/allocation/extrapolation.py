@@ -150,15 +150,36 @@ def has_interior_optimum(n_params, n_tokens, converged):
     return np.asarray(converged, bool) & np.isfinite(n) & np.isfinite(d) & (n >= MIN_COUNT) & (d >= MIN_COUNT)
 
 
-def _side(value, lo, hi):
-    return "above the largest" if value > hi else "below the smallest"
+def range_warnings(fitted_range, n_params, n_tokens, thresholds=DEFAULT_THRESHOLDS, optimum=True):
+    """Warnings for N and D (arrays of one shape, or numbers) more than ``thresholds.max_decades_outside`` decades
+    outside the runs of ``fitted_range`` (None: unknown, no warnings): a list of ``(i, code, message)``, at most one
+    per quantity, about the value farthest outside (``i``: its index in the flattened arrays). ``optimum``: the
+    values are an allocation (named N*, D*, with what to add), else runs (named N, D)."""
+    if fitted_range is None:
+        return []
+    found = []
+    for name, values, lo, hi in (("N", n_params, fitted_range.n_min, fitted_range.n_max),
+                                 ("D", n_tokens, fitted_range.d_min, fitted_range.d_max)):
+        values = np.ravel(np.asarray(values, float))
+        outside = decades_outside(values, lo, hi)
+        beyond = outside > thresholds.max_decades_outside  # False for NaN: no optimum, flagged on its own
+        if not beyond.any():
+            continue
+        i = int(np.argmax(np.where(beyond, outside, -np.inf)))
+        value, far = float(values[i]), float(outside[i])
+        side, way = ("above the largest", "larger") if value > hi else ("below the smallest", "smaller")
+        found.append((i, f"{name}_outside_range",
+                      f"{name}{'*' if optimum else ''} = {value:.3g} lies {far:.3g} decades {side} {name} fitted "
+                      f"({lo:.3g}..{hi:.3g}; threshold {thresholds.max_decades_outside:g}): the law's form is untested "
+                      "there" + (f"; add runs at {way} {name} before trusting it" if optimum else "")))
+    return found
 
 
-def point_warnings(point, distances, fitted_range, thresholds=DEFAULT_THRESHOLDS, caps=None):
+def point_warnings(point, fitted_range, thresholds=DEFAULT_THRESHOLDS, caps=None):
     """Warnings for one allocation: a list of ``(code, message)``.
 
-    ``point`` has ``N``, ``D``, ``tokens_per_param``, ``converged``, ``bound``; ``distances`` is one budget's
-    ``extrapolation``; ``caps`` maps a bound name to its value.
+    ``point`` has ``N``, ``D``, ``tokens_per_param``, ``converged``, ``bound``; ``caps`` maps a bound name to its
+    value.
     """
     found = []
     n, d, tpp = point["N"], point["D"], point["tokens_per_param"]
@@ -181,15 +202,7 @@ def point_warnings(point, distances, fitted_range, thresholds=DEFAULT_THRESHOLDS
                       f"{'data' if tpp < thresholds.min_tokens_per_param else 'parameters'}, usually because the "
                       f"{'N' if tpp < thresholds.min_tokens_per_param else 'D'} exponent is not identified; fit more "
                       "runs over a wider range of N and D, fix E, or use a different law"))
-    if fitted_range is not None:
-        for name, value, lo, hi in (("N", n, fitted_range.n_min, fitted_range.n_max),
-                                    ("D", d, fitted_range.d_min, fitted_range.d_max)):
-            outside = float(distances[f"{name}_decades_outside"])
-            if outside > thresholds.max_decades_outside:
-                found.append((f"{name}_outside_range",
-                              f"{name}* = {value:.3g} lies {outside:.2g} decades {_side(value, lo, hi)} {name} fitted "
-                              f"({lo:.3g}..{hi:.3g}; threshold {thresholds.max_decades_outside:g}): the law's form is "
-                              f"untested there; add runs at larger {name} before trusting it"))
+    found += [(code, message) for _, code, message in range_warnings(fitted_range, n, d, thresholds)]
     return found
 
 

@@ -85,6 +85,7 @@ import numpy as np
 
 from ..allocation.allocate import compute_optimal
 from ..allocation.draws import allocations
+from ..allocation.extrapolation import FittedRange, range_warnings
 from ..errors import BudgetError, DataError, OptimalError, check_count, check_positive, float_array
 from ..fitting.bootstrap import MAX_SEED, BootstrapResult, bootstrap
 from ..fitting.fit import FitResult
@@ -149,6 +150,7 @@ class Suggestion(Judged):
       min_tokens_per_param, max_tokens_per_param: the bounds on D/N of the candidates (None: unbounded);
         n_outside_bounds: given candidates left out for being outside them.
       draw_warnings: the bootstrap's warnings (``Issue``), and any about draws without an allocation.
+      extrapolation_warnings: the target's N*, D* and the chosen runs' N, D far outside the fit's runs (``Issue``).
     """
 
     runs: list
@@ -179,6 +181,7 @@ class Suggestion(Judged):
     n_outside_bounds: int = 0
     draw_warnings: tuple = ()
     sd_after_noise: float = math.nan
+    extrapolation_warnings: tuple = ()
 
     @property
     def status(self) -> Status:
@@ -187,10 +190,11 @@ class Suggestion(Judged):
 
     @property
     def warnings(self) -> tuple:
-        """A linearised figure ("linearised": no draws to calibrate it), the bootstrap's own warnings, and weakly
-        identified directions of the fit's coefficients ("weak-directions": the predicted changes lean on the
-        ridge)."""
-        found = list(self.draw_warnings)
+        """A linearised figure ("linearised": no draws to calibrate it), the bootstrap's own warnings, the target's
+        N*, D* or the chosen runs far outside the fit's runs ("N_outside_range", "run_N_outside_range", ...: the
+        law's form is untested there), and weakly identified directions of the fit's coefficients
+        ("weak-directions": the predicted changes lean on the ridge)."""
+        found = list(self.draw_warnings) + list(self.extrapolation_warnings)
         if self.method == "linearised":
             found.insert(0, Issue("linearised", LINEARISED_CAVEAT))
         if self.weak_directions:
@@ -281,6 +285,19 @@ def _one_law(fit):
     if fit.group_labels is not None:
         raise OptimalError(f"a joint fit of groups {', '.join(fit.group_labels)} has one law per group; suggest "
                            "runs for one law: fit that group's runs on their own")
+
+
+def _extrapolation_issues(fit, target_compute, n_star, k, runs):
+    """The target's N*, D* and the chosen runs' N, D far outside the fit's runs, said as ``optimal.recommend`` says
+    them for an allocation and for a run (``range_warnings``)."""
+    n, d, _, weights = fit.data
+    fitted = FittedRange.from_runs(n, d, weights)
+    found = [Issue(code, f"[{target_compute:.4g} FLOPs] {message}")
+             for _, code, message in range_warnings(fitted, n_star, target_compute / (k * n_star))]
+    if runs:
+        found += [Issue(f"run_{code}", f"suggested run {i + 1}, the farthest outside: {message}") for i, code, message
+                  in range_warnings(fitted, [r["N"] for r in runs], [r["D"] for r in runs], optimum=False)]
+    return tuple(found)
 
 
 def _candidate_rows(rows, family, log_n, log_d):
@@ -725,13 +742,15 @@ def suggest(fit_result, target_compute, spend, candidates=None, n=DEFAULT_N, *,
         info_noise = info_noise.added(rows[i], noise_weight)
         record["sd_after_noise"] = float(math.sqrt(max(info_noise.variance(g), 0.0)))
     var_noise = info_noise.variance(g)
+    n_star = float(math.exp(log_n_star))
     return Suggestion(
         runs=chosen, ranking=ranking, target_compute=target_compute, spend=spend, flops_per_param_token=k,
-        n_star=float(math.exp(log_n_star)), sd_before=math.sqrt(var_before), sd_after=math.sqrt(var_now),
+        n_star=n_star, sd_before=math.sqrt(var_before), sd_after=math.sqrt(var_now),
         sd_after_noise=math.sqrt(max(var_noise, 0.0)),
         total_compute=float(sum(r["compute"] for r in chosen)), rule=rule, noise_sd=sigma, noise_from=noise_from,
         variance_factor=factor, information_condition=info.condition, weak_directions=info.weak_directions,
         candidates_from=described, n_candidates=len(cand_n), stopped=stopped, method=method,
         sd_linearised=sd_linearised, calibration=calibration, n_draws=n_draws, n_resamples=n_total,
         min_tokens_per_param=low_tpp, max_tokens_per_param=high_tpp, n_outside_bounds=n_outside,
-        draw_warnings=draw_issues)
+        draw_warnings=draw_issues,
+        extrapolation_warnings=_extrapolation_issues(fit_result, target_compute, n_star, k, chosen))

@@ -63,6 +63,7 @@ from .._util.results import Issue, Judged, Status
 from .._util.stats import few_draws_message
 from .._util.text import format_table
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
+from ..allocation.extrapolation import FittedRange, range_warnings
 from ..data.curves import DECAYED, Curves
 from ..data.runs import validate_runs
 from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, bootstrap
@@ -522,10 +523,27 @@ def envelope(curves: Curves, *, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TO
                                                "their losses are above those of runs trained to that length, which "
                                                "the Chinchilla law describes; fit the final checkpoints "
                                                "(parametric='final') to leave them out"))
-    return EnvelopeResult(k, curves.n_runs, len(curves.loss), grid, winner, n_opt, loss_opt, accepted, fraction,
-                          exponent, coefficient, boot, slices, slices_note, cubic, third,
-                          parametric if third is not None else None, third_boot, third_note, targets, target_note,
-                          tuple(curves.run_ids.tolist()), schedule is not None, tuple(messages))
+    found = EnvelopeResult(k, curves.n_runs, len(curves.loss), grid, winner, n_opt, loss_opt, accepted, fraction,
+                           exponent, coefficient, boot, slices, slices_note, cubic, third,
+                           parametric if third is not None else None, third_boot, third_note, targets, target_note,
+                           tuple(curves.run_ids.tolist()), schedule is not None, tuple(messages))
+    far = _extrapolation_issues(found, FittedRange.from_runs(curves.n_params, curves.n_tokens, source="the curves"))
+    return dataclasses.replace(found, warnings=found.warnings + far)
+
+
+APPROACHES = {"approach1": "1", "approach2": "2", "approach2_cubic": "2 (cubic)", "approach3": "3"}
+
+
+def _extrapolation_issues(result, fitted):
+    """Each target's N*, D* far outside the curves' sizes and tokens, the approach farthest out named, said as
+    ``optimal.recommend`` says it for an allocation (``range_warnings``)."""
+    found = []
+    for row in result.comparison():
+        named = [key for key in APPROACHES if row[key] is not None]
+        n = np.array([row[key] for key in named])
+        found += [Issue(code, f"[{row['compute']:.4g} FLOPs] approach {APPROACHES[named[i]]}: {message}") for
+                  i, code, message in range_warnings(fitted, n, row["compute"] / (result.flops_per_param_token * n))]
+    return tuple(found)
 
 
 NARROW_DECADES = 1.0  # accepted envelope budgets spanning less than this (decades of C) give a poorly pinned slope

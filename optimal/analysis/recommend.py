@@ -32,6 +32,7 @@ from ..allocation.extrapolation import (
     extrapolation,
     has_interior_optimum,
     point_warnings,
+    range_warnings,
 )
 from ..fitting.fit import FitResult
 from ..io.records import load_record
@@ -515,8 +516,10 @@ def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=N
     for i, record in enumerate(records):
         record["fit_converged"] = None if src.fit is None else bool(src.fit.converged)
         record["extrapolation"] = {key: None if value is None else float(np.ravel(value)[i]) for key, value in distances.items()}
-        found = point_warnings(record, record["extrapolation"], src.fitted_range, thresholds, cap_values) \
-            if question != "run" else _run_warnings(record, src.fitted_range, thresholds)
+        # a run you have in mind is no optimum: only how far it lies outside the fitted runs is flagged
+        found = point_warnings(record, src.fitted_range, thresholds, cap_values) if question != "run" else [
+            (code, message) for _, code, message in range_warnings(src.fitted_range, record["N"], record["D"],
+                                                                   thresholds, optimum=False)]
         if per_draw is not None:
             record["intervals"] = {key: _interval_of(key, values[:, i], boot.confidence, question)
                                    for key, values in per_draw.items() if key not in _DISTANCES
@@ -631,17 +634,3 @@ def _run_losses(thetas, family, covariates, n, d):
     laws = family.law_from_theta(np.asarray(thetas, np.float64), covariates)
     laws = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(jnp.asarray(x, jnp.float64), (len(thetas),)), laws)
     return np.asarray(jax.vmap(lambda law: law.loss(jnp.asarray(n), jnp.asarray(d)))(laws))
-
-
-def _run_warnings(record, fitted_range, thresholds):
-    """A run you have in mind is no optimum: only how far it lies outside the fitted runs is flagged."""
-    found = []
-    if fitted_range is None:
-        return found
-    for name, lo, hi in (("N", fitted_range.n_min, fitted_range.n_max), ("D", fitted_range.d_min, fitted_range.d_max)):
-        outside = record["extrapolation"][f"{name}_decades_outside"]
-        if outside > thresholds.max_decades_outside:
-            found.append((f"{name}_outside_range",
-                          f"{name} = {record[name]:.3g} lies {outside:.2g} decades outside the {name} fitted ({lo:.3g}.."
-                          f"{hi:.3g}; threshold {thresholds.max_decades_outside:g}): the law's form is untested there"))
-    return found

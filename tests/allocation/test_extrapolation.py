@@ -9,7 +9,7 @@ import pytest
 
 import optimal
 from optimal.cli import main
-from optimal.allocation.extrapolation import decades_outside, extrapolation
+from optimal.allocation.extrapolation import decades_outside, extrapolation, range_warnings
 
 # The pathology seen on a public 81-run set, reproduced on synthetic runs: 40 runs with N over 1.3 decades
 # (1e8..2e9), 3% log-noise, seed 0. The fit drives E to ~0 and alpha to ~0.08 (truth: E = 1.82, alpha = 0.348),
@@ -42,6 +42,21 @@ def codes(answer, budget=None):
 
 def test_decades_outside_a_range():
     assert list(decades_outside([1e3, 1e5, 1e7, 1e10], 1e4, 1e8)) == pytest.approx([1.0, 0.0, 0.0, 2.0])
+
+
+def test_range_warnings_name_the_value_farthest_out_on_its_side():
+    """One warning per quantity, about the value farthest outside (NaN: no optimum, not a distance); the advice
+    points the way the value lies; runs (optimum=False) are named N, D and get no advice."""
+    rows = optimal.FittedRange(1e8, 1e9, 1e10, 1e11, 1e20)
+    found = range_warnings(rows, [1e9, 1e6, np.nan, 1e5], [3e12, 1e11, 1e10, 1e13])
+    assert [(i, code) for i, code, _ in found] == [(3, "N_outside_range"), (3, "D_outside_range")]
+    assert found[0][2].startswith("N* = 1e+05 lies 3 decades below the smallest N fitted (1e+08..1e+09; threshold 1)")
+    assert found[0][2].endswith("add runs at smaller N before trusting it")
+    assert found[1][2].startswith("D* = 1e+13 lies 2 decades above the largest D") and "larger D" in found[1][2]
+    (run,) = range_warnings(rows, 1e10 * 1.5, 1e11, optimum=False)
+    assert run[2] == ("N = 1.5e+10 lies 1.18 decades above the largest N fitted (1e+08..1e+09; threshold 1): the "
+                      "law's form is untested there")
+    assert range_warnings(rows, 9e9, 1e12) == [] and range_warnings(None, 1e30, 1e30) == []
 
 
 def test_distances_use_the_answers_k_and_only_fitted_rows():

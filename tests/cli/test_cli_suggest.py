@@ -87,6 +87,38 @@ def test_a_linearised_figure_is_printed_with_a_caveat(capsys, files):
     assert answer["uncertainty_method"] == "linearised" and answer["warnings"][0]["code"] == "linearised"
 
 
+def test_a_target_far_beyond_the_runs_warns_in_solves_words(capsys, files):
+    """--compute 1e300: N* and D* lie over a hundred decades above the fitted runs; suggest warns as solve does, word
+    for word (one function: optimal.allocation.extrapolation.range_warnings). A target and runs inside: no such
+    warning."""
+    code, _, err = run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e300", "--spend", "1e20", *LINEAR])
+    assert code == 0, err
+    code, _, solved = run(capsys, ["solve", "--fit", files["record"], "--compute", "1e300"])
+    far = [line for line in solved.splitlines() if "the law's form is untested there" in line]
+    assert code == 0 and [line.split(" = ")[0] for line in far] == ["warning: [1e+300 FLOPs] N*",
+                                                                    "warning: [1e+300 FLOPs] D*"]
+    assert all(line in err.splitlines() for line in far), err
+    code, _, err = run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e19", "--spend", "1e19", *LINEAR])
+    assert code == 0 and "untested" not in err, err
+
+
+def test_runs_far_below_the_fitted_ones_are_warned_about(capsys, files):
+    """--spend 1e10 buys only runs of hundreds of parameters, five decades below the fit's smallest: the farthest
+    run outside in N and in D is named, as a run outside the fitted range is for solve and plan."""
+    code, out, err = run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e22", "--spend", "1e10", "--json",
+                                  *LINEAR])
+    assert code == 0, err
+    answer = strict(out)
+    runs = {w["code"]: w["message"] for w in answer["warnings"] if w["code"].startswith("run_")}
+    assert set(runs) == {"run_N_outside_range", "run_D_outside_range"}
+    smallest = min(answer["runs"], key=lambda r: r["N"])
+    i = answer["runs"].index(smallest) + 1
+    assert runs["run_N_outside_range"].startswith(f"suggested run {i}, the farthest outside: N = {smallest['N']:.3g} "
+                                                  "lies 5")
+    assert "below the smallest N fitted" in runs["run_N_outside_range"]
+    assert all(runs[code] in err for code in runs)
+
+
 def test_the_records_draws_calibrate_the_sd(capsys, files):
     """A record with draws: they calibrate the figure (no refits, no caveat), as the library does with them."""
     code, out, err = run(capsys, ["suggest", "--fit", files["with_draws"], "--compute", "1e24", "--spend", "1e21",

@@ -40,6 +40,21 @@ def test_text_lists_each_approach_and_the_slices_budgets_given(capsys, curves_cs
     assert "budgets as given" in out
 
 
+def test_a_target_far_beyond_the_curves_warns_as_solve_does(capsys, curves_csv):
+    """--compute 1e300: every approach's N* lies over a hundred decades above the curves' sizes; one warning each for
+    N* and D*, naming the approach farthest out, in solve's words (optimal.allocation.extrapolation.range_warnings).
+    A target inside the curves: none."""
+    code, _, err = run(capsys, ["envelope", curves_csv[0], "--parametric", "none", "--compute", "1e300"])
+    assert code == 0, err
+    far = [line for line in err.splitlines() if "the law's form is untested there" in line]
+    assert [line.split(": ")[1] for line in far] == ["N_outside_range", "D_outside_range"], err
+    assert far[0].startswith("warning: N_outside_range: [1e+300 FLOPs] approach ")
+    assert "decades above the largest N fitted (3e+07..3e+09; threshold 1)" in far[0]
+    assert far[0].endswith("add runs at larger N before trusting it")
+    code, _, err = run(capsys, ["envelope", curves_csv[0], "--parametric", "none", "--compute", "1e19"])
+    assert code == 0 and "untested" not in err, err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--bootstrap", "1"], "--bootstrap"),
     (["--slices", "-1"], "--slices"),
