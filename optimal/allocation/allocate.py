@@ -424,16 +424,25 @@ def _check_caps(k, max_tokens, max_params, dtype):
     return k, jnp.asarray(log_d_max, dtype), jnp.asarray(log_n_max, dtype)
 
 
+def check_one_run_or_more(budgets, k, name="compute", error=BudgetError, advice=""):
+    """``budgets`` (FLOPs, a number or an array) when each buys at least one parameter trained on one token, the
+    least any allocation needs: ``k`` FLOPs, or a ``FlopsPerToken``'s training FLOPs per token at N = 1. Otherwise
+    ``error``: "{name} {the smallest budget} FLOPs is below one parameter trained on one token (...){advice}"."""
+    model = isinstance(k, FlopsPerToken)
+    least = float(k.training(1.0)) if model else float(k)
+    values = np.asarray(budgets, np.float64)
+    if np.any(values < least):
+        what = f"{least:.3g} FLOPs per token at N = 1" if model else f"k = {least:g} FLOPs"
+        raise error(f"{name} {np.min(values):.3g} FLOPs is below one parameter trained on one token ({what}){advice}")
+    return budgets
+
+
 def _check_budget_range(compute, k, log_d_max, log_n_max):
     """One parameter trained on one token is the least a budget can buy; both caps together set the most."""
     model = isinstance(k, FlopsPerToken)
     if not (is_concrete(compute) and all(is_concrete(x) for x in (k if model else (k,)))):
         return
-    least = float(k.training(1.0)) if model else float(k)
-    what = f"{least:.3g} FLOPs per token at N = 1" if model else f"k = {float(k):g} FLOPs"
-    if np.any(np.asarray(compute) < least):
-        raise BudgetError(f"compute {np.min(np.asarray(compute)):.3g} FLOPs is below one parameter trained on one "
-                          f"token ({what})")
+    check_one_run_or_more(compute, k)
     largest = np.max(np.asarray(compute, np.float64))
     if not model and np.log(largest) - np.log(float(k)) > np.log(np.finfo(np.float64).max):
         raise BudgetError(f"compute / k overflows float64 (compute {largest:.3g} FLOPs, "
@@ -552,13 +561,10 @@ def compute_for_loss(law, target_loss, flops_per_param_token=DEFAULT_FLOPS_PER_P
     log_c = log_budget_for_loss(law, jnp.log(target), k, log_d_max, log_n_max)
     result = allocate_law(law, jnp.exp(log_c), k, log_d_max, log_n_max)
     budgets = np.ravel(np.asarray(jnp.exp(log_c)))
-    least = float(flops.training(1.0)) if isinstance(flops, FlopsPerToken) else float(k)
-    if np.any(budgets < least):  # a loss that high is the law's only below N = D = 1
-        i = int(np.argmin(budgets))
-        raise UnreachableLossError(
-            f"target loss {float(np.ravel(np.asarray(target))[i]):.6g} is above the loss of one parameter trained on "
-            f"one token ({least:.3g} FLOPs; the law puts it at {budgets[i]:.3g} FLOPs): give a target between the "
-            "irreducible loss and the losses of real models")
+    # a loss that high is the law's only below N = D = 1
+    check_one_run_or_more(budgets, k, f"target loss {float(np.ravel(np.asarray(target))[np.argmin(budgets)]):.6g}: its "
+                          "budget", UnreachableLossError,
+                          ": give a target between the irreducible loss and the losses of real models")
     reached = _reached(result.loss, target)
     if not bool(jnp.all(reached)):
         within = float(np.nanmax(budgets)) if np.isfinite(budgets).any() else math.nan

@@ -63,6 +63,7 @@ from .._util.results import Issue, Judged, Status
 from .._util.stats import few_draws_message
 from .._util.text import format_table
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
+from ..allocation.allocate import check_one_run_or_more
 from ..allocation.extrapolation import FittedRange, range_warnings
 from ..data.curves import DECAYED, Curves
 from ..data.runs import validate_runs
@@ -496,8 +497,8 @@ def envelope(curves: Curves, *, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TO
         targets, target_note = (top, TARGET_FACTOR * top), (f"the largest FLOPs in the data ({top:.4g}) and "
                                                             f"{TARGET_FACTOR:g} x it")
     else:
-        targets = tuple(_one_run_or_more(check_positive(float(t), "target budget", BudgetError), k, "target budget")
-                        for t in np.atleast_1d(targets))
+        targets = tuple(check_one_run_or_more(check_positive(float(t), "target budget", BudgetError), k,
+                                              "target budget") for t in np.atleast_1d(targets))
         target_note = "as given"
 
     slices, slices_note, cubic = _slices(curves, sizes, log_l, grid, k, budgets, targets, n_resamples, seed, confidence,
@@ -547,13 +548,6 @@ def _extrapolation_issues(result, fitted):
 
 
 NARROW_DECADES = 1.0  # accepted envelope budgets spanning less than this (decades of C) give a poorly pinned slope
-
-
-def _one_run_or_more(budget, k, name):
-    """``budget`` (FLOPs) when it buys at least one parameter trained on one token (k FLOPs), as every answer needs."""
-    if budget < k:
-        raise BudgetError(f"{name} {budget:.3g} FLOPs is below one parameter trained on one token (k = {k:g} FLOPs)")
-    return budget
 
 
 def _warnings(grid, n_opt, accepted, fraction, has_schedule):
@@ -616,8 +610,8 @@ def _slices(curves, sizes, log_l, grid, k, budgets, targets, n_resamples, seed, 
         note = (f"{len(budgets)} budgets log-spaced over {lo:.3g}-{hi:.3g} FLOPs, where {MIN_SLICE_SIZES}+ sizes' "
                 "curves reach")
     else:
-        budgets = np.asarray([_one_run_or_more(check_positive(float(c), "slice budget", BudgetError), k, "slice budget")
-                              for c in np.atleast_1d(budgets)])
+        budgets = np.asarray([check_one_run_or_more(check_positive(float(c), "slice budget", BudgetError), k,
+                                                    "slice budget") for c in np.atleast_1d(budgets)])
         note = "budgets as given"
     budgets = np.sort(budgets)
     log_d_at = np.log(budgets)[None, :] - np.log(k * sizes)[:, None]

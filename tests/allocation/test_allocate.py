@@ -1,5 +1,7 @@
 """The Optax solver against the closed form, caps, the inverse problem and implicit gradients."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -196,11 +198,29 @@ def test_unreachable_target_for_a_law_without_a_known_floor():
         optimal.compute_for_loss(floored, 1.9)
 
 
+def test_one_check_says_a_budget_buys_less_than_one_parameter_on_one_token():
+    """check_one_run_or_more: the one check of compute_optimal's budgets, compute_for_loss's and envelope's; what
+    differs is the name of the quantity, the error class and the advice."""
+    from optimal.allocation.allocate import check_one_run_or_more
+    from optimal.errors import PlanningError
+
+    assert check_one_run_or_more(6.0, 6.0) == 6.0
+    with pytest.raises(BudgetError, match=r"^compute 1 FLOPs is below one parameter trained on one token \(k = 6 "
+                                          r"FLOPs\)$"):
+        check_one_run_or_more(np.array([1e3, 1.0, 3.0]), 6.0)
+    attention = optimal.FlopsPerToken.attention(8192, aspect_ratio=128.0)
+    least = float(attention.training(1.0))
+    with pytest.raises(PlanningError, match="^" + re.escape(f"the limit 2 FLOPs is below one parameter trained on one "
+                                                            f"token ({least:.3g} FLOPs per token at N = 1): raise it")):
+        check_one_run_or_more(2.0, attention, "the limit", PlanningError, ": raise it")
+
+
 @pytest.mark.parametrize("target", [1e5, 1e300])
 def test_a_target_above_the_loss_of_the_smallest_run_is_refused(target):
     # the law reaches a loss that high only below one parameter trained on one token (C < k): no answer to give
     law = optimal.preset("hoffmann2022")
     assert float(law.loss(1.0, 1.0)) < target  # independently: even N = D = 1 does better than the target
-    with pytest.raises(UnreachableLossError, match="is above the loss of one parameter trained on one token"):
+    with pytest.raises(UnreachableLossError, match=r"target loss (100000|1e\+300): its budget .* FLOPs is below one parameter "
+                                                  r"trained on one token \(k = 6 FLOPs\): give a target"):
         optimal.compute_for_loss(law, target)
     assert optimal.compute_for_loss(law, 20.0).compute >= 6.0  # a high target a real model has still answers
