@@ -54,7 +54,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..allocation.allocate import allocate_law, law_in
+from ..allocation.allocate import allocate_law, check_one_run_or_more, law_in
 from ..allocation.flops import FlopsPerToken
 from ..allocation.draws import _check_draws
 from ..errors import OptimalError, PlanningError, check_count, check_positive
@@ -62,6 +62,7 @@ from ..laws import DataConstrained
 from ..planning.cost import HardwareEstimate, hardware_estimate, hardware_figures
 from ..planning.layout import Layout, layout_memory
 from ..planning.memory import SHARDING, _replicated_and_sharded, training_memory
+from ..planning.plan import MAX_COMPUTE
 from ..planning.shapes import DEFAULT_ASPECT_RATIO, MAX_PARAMS, parameter_count, shape_at_depth, shape_for_params
 from .._util.precision import float64_scope
 from .._util.results import Issue, Judged, Status
@@ -73,6 +74,9 @@ UNITS = {"deadline_days": "day", "n_accelerators": "accelerator", "max_cost": "c
          "max_energy_mwh": "mwh", "unique_tokens": "unique_token"}
 COMPUTE_CAPS = ("deadline_days", "max_cost", "max_energy_mwh")  # limits that cap compute
 KWH_PER_MWH = 1000.0
+# each compute limit's figure in ``hardware_figures`` and the limit's unit in that figure's (MWh in kWh)
+FIGURES = {"deadline_days": ("wall_clock_days", 1.0), "max_cost": ("cost", 1.0),
+           "max_energy_mwh": ("energy_kwh", KWH_PER_MWH)}
 ROOM_MARGIN = 1e-12
 ZERO_STAGE = {"none": 0, "zero1": 1, "zero2": 2, "zero3": 3}  # the sharding names of planning.memory as ZeRO stages
 
@@ -416,6 +420,29 @@ def _memory_cap(room, n, layout, micro_batch, context, ratio, optimizer, precisi
         return math.exp(lo), 1.0, 0.0, where(top, memory(top, one).activations, "boundary")
 
 
+def check_compute_limits(constraints, hardware, flops_per_param_token, names=None):
+    """Each compute limit of ``constraints`` given (deadline, cost, energy) buys, on ``hardware`` (a
+    ``HardwareEstimate``: its accelerator, MFU, count, power, PUE and price), at least one parameter trained on one
+    token and at most ``MAX_COMPUTE`` FLOPs, the most a plan computes with; otherwise a ``PlanningError`` naming the
+    limit as ``names`` does (``{limit: name}``; default the ``Constraints`` field: the CLI passes its options). A
+    limit the hardware cannot price (no power, a price of 0) is refused by ``best_run`` on its own."""
+    k = float(flops_per_param_token)
+    terms = (hardware.peak_flops_per_second, hardware.mfu, hardware.n_accelerators, hardware.power_watts,
+             hardware.pue, hardware.price_per_accelerator_hour)
+    least, most = hardware_figures(k, *terms), hardware_figures(MAX_COMPUTE, *terms)  # compared, never divided
+    for limit, (figure, scale) in FIGURES.items():
+        value = getattr(constraints, limit)
+        if value is None or not most[figure]:
+            continue
+        name = f"{(names or {}).get(limit, limit)} {value:g}"
+        if value * scale > most[figure]:
+            raise PlanningError(f"{name} buys more than {MAX_COMPUTE:g} FLOPs (MAX_COMPUTE), the most a plan computes "
+                                "with; check the units")
+        if value * scale < least[figure]:
+            check_one_run_or_more(k * value * scale / least[figure], k, f"{name}: its compute", PlanningError,
+                                  "; check the units")
+
+
 def _setup(accelerator, precision, mfu, pue, power_watts, price, optimizer, sharding, k, constraints, layout,
            micro_batch, context, aspect_ratio):
     """The checked hardware (a ``HardwareEstimate`` of one FLOP, for its checked figures and assumptions), the
@@ -438,6 +465,7 @@ def _setup(accelerator, precision, mfu, pue, power_watts, price, optimizer, shar
         raise PlanningError("max_cost with a price of 0 per accelerator-hour caps nothing: give the price")
     if isinstance(k, bool) or not isinstance(k, (int, float)) or not (math.isfinite(k) and k > 0):
         raise PlanningError(f"flops_per_param_token must be a positive finite number, got {k!r}")
+    check_compute_limits(constraints, unit, k)
     room = float(unit.accelerator.memory_bytes)
     flops, flops_model = float(k), None
     if context is None:
@@ -509,6 +537,10 @@ def best_run(law, constraints, *, accelerator="h100", precision="bf16", mfu=None
     Returns:
       A ``BestRun``. Shadow prices are exact derivatives (implicit at the solve); they hold where the set of
       binding limits does not change (at a tie between two limits each side's derivative differs).
+
+    Raises:
+      PlanningError: a bad limit or hardware figure, nothing capping compute, or a deadline, cost or energy that buys
+        less than one parameter trained on one token or more than ``MAX_COMPUTE`` FLOPs (``check_compute_limits``).
     """
     if not isinstance(constraints, Constraints):
         raise OptimalError(f"constraints must be a Constraints, not {type(constraints).__name__}")

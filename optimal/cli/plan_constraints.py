@@ -14,11 +14,13 @@ best run's memory as ``optimal plan`` shows any run's.
 """
 
 import optimal
-from optimal.errors import OptimalError
+from optimal.analysis.constrained import check_compute_limits
+from optimal.errors import OptimalError, PlanningError
 
 from . import common, plan_layout
 
 OPTIONS = ("deadline_days", "max_cost", "max_energy_mwh")
+FLAGS = {name: "--" + name.replace("_", "-") for name in OPTIONS}  # the options, as the errors name them
 # the options of other questions, which a constrained plan answers for itself
 _OTHER_QUESTIONS = {"compute": "--compute", "target_loss": "--target-loss", "params": "--params", "tokens": "--tokens",
                     "shape": "--shape", "inference_tokens": "--inference-tokens", "decide": "--decide",
@@ -75,6 +77,10 @@ def best_run_from_args(args, device):
     constraints = optimal.Constraints(deadline_days=args.deadline_days, n_accelerators=args.accelerators,
                                       max_cost=args.max_cost, max_energy_mwh=args.max_energy_mwh,
                                       unique_tokens=args.unique_tokens)
+    hardware = optimal.planning.hardware_estimate(1.0, device, precision=args.precision, mfu=args.mfu, pue=args.pue,
+                                                  power_watts=args.power, n_accelerators=args.accelerators,
+                                                  price_per_accelerator_hour=args.price_per_hour)
+    check_compute_limits(constraints, hardware, k, FLAGS)  # best_run checks them too, named as its arguments
     return optimal.best_run(law, constraints, accelerator=device, precision=args.precision, mfu=args.mfu, pue=args.pue,
                             power_watts=args.power, price_per_accelerator_hour=args.price_per_hour,
                             optimizer=args.optimizer, flops_per_param_token=k, context=args.context,
@@ -87,7 +93,11 @@ def section(args, device, plan):
     ``optimal plan``'s own planner (``plan(n_params=, n_tokens=, flops_per_param_token=)``)."""
     run, law, k = best_run_from_args(args, device)
     per_token = {} if run.flops_model is None else {"training_flops_per_token": run.compute_flops / run.n_tokens}
-    found = plan(n_params=run.n_params, n_tokens=run.n_tokens, flops_per_param_token=k, **per_token)
+    try:
+        found = plan(n_params=run.n_params, n_tokens=run.n_tokens, flops_per_param_token=k, **per_token)
+    except PlanningError as exc:  # a best run too large to plan: name the limits that chose it
+        limits = ", ".join(f"{FLAGS[name]} {getattr(args, name):g}" for name in run.binding if name in FLAGS)
+        raise PlanningError(f"the best run under {limits or 'the limits given'}: {exc}") from None
     layout, layout_lines = plan_layout.section(args, found, device)
     how = None if run.unique_data is None else {
         "cap": f"unique data: D <= U = {args.unique_tokens:.4g} tokens (a plain law: no repetition)",

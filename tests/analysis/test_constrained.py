@@ -227,6 +227,12 @@ def test_a_cap_where_the_shapes_change_is_the_last_shape_that_fits():
     (lambda: solve(dict(max_energy_mwh=10), accelerator="tpu-v5e"), "give power_watts"),
     (lambda: solve(dict(max_cost=10), price_per_accelerator_hour=0), "caps nothing"),
     (lambda: solve(dict(max_cost=10), sharding="zero4"), "unknown sharding"),
+    # a limit buying less than one parameter trained on one token, or more than a plan computes with, is named (the
+    # solve blamed the law: "the loss does not fall with compute here ... check the law")
+    (lambda: solve(dict(deadline_days=1e-300, n_accelerators=1024)),
+     r"^deadline_days 1e-300: its compute 3.5\d*e-278 FLOPs is below one parameter trained on one token \(k = 6"),
+    (lambda: solve(dict(max_energy_mwh=1e300)), r"^max_energy_mwh 1e\+300 buys more than 1e\+40 FLOPs \(MAX_COMPUTE\)"),
+    (lambda: solve(dict(max_cost=1e4), mfu=1e-300), r"^max_cost 10000: its compute .* FLOPs is below one parameter"),
 ])
 def test_bad_input_is_a_planning_error_that_says_what_to_fix(call, message):
     with pytest.raises(PlanningError, match=message):

@@ -44,6 +44,14 @@ def test_text_says_what_binds_its_price_and_the_assumptions(capsys):
     (DONE_WHEN + ["--context", "4096", "--activation-memory", "10"], "not with --activation-memory"),
     (["plan", "--max-energy-mwh", "100", "--accelerator", "tpu-v5e"], "give power_watts"),
     (["plan", "--max-cost", "-1"], "max_cost must be a positive finite number"),
+    # what a limit buys out of range names the option (was: n_params, or "the loss does not fall ... check the law")
+    (DONE_WHEN[:2] + ["1e-300"] + DONE_WHEN[3:], "--deadline-days 1e-300: its compute 3.5"),
+    (DONE_WHEN[:2] + ["1e300"] + DONE_WHEN[3:], "--deadline-days 1e+300 buys more than 1e+40 FLOPs (MAX_COMPUTE)"),
+    (["plan", "--max-cost", "1e-300"], "--max-cost 1e-300: its compute 7.12e-283 FLOPs is below one parameter trained"),
+    (["plan", "--max-cost", "1e300"], "--max-cost 1e+300 buys more than 1e+40 FLOPs"),
+    (["plan", "--max-energy-mwh", "1e-300"], "--max-energy-mwh 1e-300: its compute"),
+    (["plan", "--max-energy-mwh", "1e300"], "--max-energy-mwh 1e+300 buys more than"),
+    (["plan", "--max-cost", "1e22"], "the best run under --max-cost 1e+22: n_params 1.28219e+19 is above 1e+18 (MAX_P"),
 ])
 def test_bad_mixes_are_one_error_line(capsys, argv, message):
     assert_one_error(*run(capsys, argv), message)
