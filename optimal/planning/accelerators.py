@@ -136,8 +136,9 @@ _FIELDS = ("name", "peak_flops_per_second", "memory_gb", "power_watts", "source"
 PLAUSIBLE = {"peak_flops_per_second": (1e9, 1e18), "memory_gb": (1e-3, 1e6), "power_watts": (1.0, 1e6)}
 
 
-def _plausible(value, place, key, unit):
-    """A checked positive ``value`` inside ``PLAUSIBLE[key]``; otherwise a ``PlanningError`` saying the range."""
+def check_plausible(value, place, key, unit):
+    """A checked positive ``value`` inside ``PLAUSIBLE[key]`` (an accelerator file's, a power given to a plan);
+    otherwise a ``PlanningError`` saying the range, ``place`` naming the value."""
     low, high = PLAUSIBLE[key]
     if not low <= value <= high:
         raise PlanningError(f"{place} = {value:g} is outside {low:g} to {high:g} {unit}, the range of accelerators "
@@ -177,12 +178,12 @@ def accelerator_from_dict(data, where="accelerator") -> Accelerator:
             raise PlanningError(f"{where}: peak_flops_per_second has unknown precision {precision!r}; the precisions "
                                 f"are {', '.join(PRECISIONS)}")
         place = f"{where}: peak_flops_per_second.{precision}"
-        checked[precision] = _plausible(_positive(value, place), place, "peak_flops_per_second", "FLOP/s")
-    memory = _plausible(_positive(data["memory_gb"], f"{where}: memory_gb"), f"{where}: memory_gb", "memory_gb",
-                        "GB") * 1e9
+        checked[precision] = check_plausible(_positive(value, place), place, "peak_flops_per_second", "FLOP/s")
+    memory = check_plausible(_positive(data["memory_gb"], f"{where}: memory_gb"), f"{where}: memory_gb",
+                             "memory_gb", "GB") * 1e9
     power = data.get("power_watts")
     if power is not None:
-        power = _plausible(_positive(power, f"{where}: power_watts"), f"{where}: power_watts", "power_watts", "W")
+        power = check_plausible(_positive(power, f"{where}: power_watts"), f"{where}: power_watts", "power_watts", "W")
     texts = {}
     for key, default in (("name", "custom"), ("source", "user-supplied"), ("notes", "")):
         value = data.get(key, default)

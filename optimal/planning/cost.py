@@ -21,10 +21,11 @@ Example (1e25 FLOPs on A100s at 400 W, 100% MFU, PUE 1: 3.56 GWh):
 import dataclasses
 import math
 import numbers
+import sys
 
 from ..errors import PlanningError, as_real, check_count
 from .._util.results import Formula, Issue
-from .accelerators import Accelerator, accelerator as find_accelerator
+from .accelerators import Accelerator, accelerator as find_accelerator, check_plausible
 
 DEFAULT_MFU = 0.4
 DEFAULT_PUE = 1.1
@@ -52,6 +53,16 @@ def _real(value, name, low, high=math.inf, low_open=True):
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
         raise PlanningError(f"{name} must be a finite number {bound}, got {shown}")
     return number
+
+
+def check_price(value, name="price_per_accelerator_hour"):
+    """A price per accelerator-hour: 0 (free) or a positive finite number float64 holds at full precision (at least
+    its smallest normal number: below it the price the plan prints is not the one given); else ``PlanningError``."""
+    price = _real(value, name, 0.0, low_open=False)
+    if 0 < price < sys.float_info.min:
+        raise PlanningError(f"{name} {value!r} is below {sys.float_info.min:.3g}, the smallest price float64 holds at "
+                            "full precision: give 0 (free) or the price in a smaller currency unit")
+    return price
 
 
 def energy_text(kwh):
@@ -143,9 +154,10 @@ def hardware_estimate(compute, accelerator="h100", *, precision="bf16", mfu=None
       precision: the precision whose dense peak the run computes at (bf16, fp8, ...).
       mfu: model FLOPs utilisation in (0, 1]; default 0.4.
       n_accelerators: how many run at once (for wall-clock days); None leaves days out.
-      power_watts: power per accelerator (W); default the accelerator's TDP.
+      power_watts: power per accelerator (W), within an accelerator file's bounds (``PLAUSIBLE``: 1 W to 1 MW);
+        default the accelerator's TDP.
       pue: power usage effectiveness, >= 1; default 1.1.
-      price_per_accelerator_hour: >= 0; default 2.0 (a placeholder).
+      price_per_accelerator_hour: 0 or a normal float64 (``check_price``); default 2.0 (a placeholder).
     """
     compute = _real(compute, "compute", 0.0)
     device = find_accelerator(accelerator)
@@ -154,9 +166,10 @@ def hardware_estimate(compute, accelerator="h100", *, precision="bf16", mfu=None
              "price_per_accelerator_hour": price_per_accelerator_hour}
     mfu = _real(DEFAULT_MFU if mfu is None else mfu, "mfu", 0.0, 1.0)
     pue = _real(DEFAULT_PUE if pue is None else pue, "pue", 1.0, low_open=False)
-    price = _real(DEFAULT_PRICE_PER_ACCELERATOR_HOUR if price_per_accelerator_hour is None else
-                  price_per_accelerator_hour, "price_per_accelerator_hour", 0.0, low_open=False)
-    power = device.power_watts if power_watts is None else _real(power_watts, "power_watts", 0.0)
+    price = check_price(DEFAULT_PRICE_PER_ACCELERATOR_HOUR if price_per_accelerator_hour is None else
+                        price_per_accelerator_hour)
+    power = device.power_watts if power_watts is None else check_plausible(_real(power_watts, "power_watts", 0.0),
+                                                                            "power_watts", "power_watts", "W")
     if n_accelerators is not None:
         check_count(n_accelerators, "n_accelerators", 1, MAX_ACCELERATORS, error=PlanningError)
     values = {"mfu": mfu, "pue": pue, "power_watts": power, "price_per_accelerator_hour": price}

@@ -37,7 +37,7 @@ import numpy as np
 from ..errors import PlanningError, as_real
 from .._util.results import Formula, Issue
 from .accelerators import MEMORY_BANDWIDTH, Accelerator, accelerator as find_accelerator
-from .cost import DEFAULT_MFU, DEFAULT_PRICE_PER_ACCELERATOR_HOUR, SECONDS_PER_HOUR
+from .cost import DEFAULT_MFU, DEFAULT_PRICE_PER_ACCELERATOR_HOUR, SECONDS_PER_HOUR, check_price
 from .memory import BYTES_PER_VALUE
 from .shapes import MAX_PARAMS
 
@@ -159,10 +159,10 @@ def serving_cost(n_params, *, total_params=None, accelerator="h100", precision="
                                       "decode_batch", 1.0, 1e9, low_open=False),
               "prompt_share": _number(DEFAULT_PROMPT_SHARE if prompt_share is None else prompt_share, "prompt_share",
                                       0.0, 1.0, low_open=False),
-              "price_per_accelerator_hour": _number(DEFAULT_PRICE_PER_ACCELERATOR_HOUR
-                                                    if price_per_accelerator_hour is None
-                                                    else price_per_accelerator_hour, "serving price_per_accelerator_hour",
-                                                    0.0, low_open=False)}
+              "price_per_accelerator_hour": check_price(DEFAULT_PRICE_PER_ACCELERATOR_HOUR
+                                                        if price_per_accelerator_hour is None
+                                                        else price_per_accelerator_hour,
+                                                        "serving price_per_accelerator_hour")}
     if bandwidth_bytes_per_second is not None:
         bandwidth = _number(bandwidth_bytes_per_second, "bandwidth_bytes_per_second", 1e9, 1e15)
         bandwidth_from = "argument"
@@ -195,8 +195,8 @@ def training_cost_per_flop(accelerator="h100", precision="bf16", mfu=None, price
     """What one training FLOP costs: ``price / (3600 x peak(precision) x mfu)`` (defaults as ``hardware_estimate``)."""
     device = find_accelerator(accelerator) if not isinstance(accelerator, Accelerator) else accelerator
     mfu = _number(DEFAULT_MFU if mfu is None else mfu, "mfu", 0.0, 1.0)
-    price = _number(DEFAULT_PRICE_PER_ACCELERATOR_HOUR if price_per_accelerator_hour is None
-                    else price_per_accelerator_hour, "price_per_accelerator_hour", 0.0, low_open=False)
+    price = check_price(DEFAULT_PRICE_PER_ACCELERATOR_HOUR if price_per_accelerator_hour is None
+                        else price_per_accelerator_hour)
     return price / (SECONDS_PER_HOUR * device.peak(precision) * mfu)
 
 

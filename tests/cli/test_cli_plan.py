@@ -177,6 +177,13 @@ BAD = [
     (["plan", "--compute", "1e24", "--pue", "0.5"], "pue must be a finite number >= 1, got 0.5"),
     (["plan", "--compute", "1e24", "--price-per-hour", "-2"], "price_per_accelerator_hour must be a finite number >= 0"),
     (["plan", "--compute", "1e24", "--power", "0"], "power_watts must be a finite number > 0"),
+    # the bounds an accelerator file's power obeys (planning.accelerators.PLAUSIBLE); a price float64 holds
+    (["plan", "--compute", "1e24", "--power", "1e300"], "power_watts = 1e+300 is outside 1 to 1e+06 W, the range of"),
+    (["plan", "--compute", "1e24", "--power", "0.5"], "power_watts = 0.5 is outside 1 to 1e+06 W"),
+    (["plan", "--compute", "1e24", "--price-per-hour", "1e-320"],
+     "price_per_accelerator_hour 1e-320 is below 2.23e-308"),
+    (["plan", "--compute", "1e24", "--inference-tokens", "1e12", "--serve-price-per-hour", "1e-320"],
+     "serving price_per_accelerator_hour 1e-320 is below 2.23e-308"),
     (["plan", "--compute", "1e24", "--accelerator", "a100", "--precision", "fp8"],
      "a100-80gb has no published peak for 'fp8'"),
     (["plan", "--compute", "1e24", "--precision", "int8"], "unknown training precision 'int8'"),

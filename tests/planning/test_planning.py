@@ -402,6 +402,8 @@ COST_ERRORS = [
     (dict(pue=0.9), "pue must be a finite number >= 1, got 0.9"),
     (dict(price_per_accelerator_hour=-1), "price_per_accelerator_hour must be a finite number >= 0"),
     (dict(power_watts=0), "power_watts must be a finite number > 0"),
+    (dict(power_watts=2e6), "power_watts = 2e\\+06 is outside 1 to 1e\\+06 W"),  # an accelerator file's bounds
+    (dict(price_per_accelerator_hour=1e-320), "price_per_accelerator_hour 1e-320 is below 2.23e-308"),
     (dict(n_accelerators=0), "n_accelerators must be an integer from 1 to 1000000000, got 0"),
     (dict(n_accelerators=2.5), "n_accelerators must be an integer from 1 to 1000000000, got 2.5"),
     (dict(precision="fp4"), "h100-sxm has no published peak for 'fp4'"),
