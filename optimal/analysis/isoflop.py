@@ -1279,10 +1279,9 @@ def auto_choice(accepted, log_vertices, vertex_variances, confidence, refused=()
             nearest, where = z, budget.compute
     edge_z = None if math.isinf(nearest) else float(nearest)
     if refused:
-        listed = ", ".join(f"{p.compute:.3g} FLOPs" for p in refused[:3]) + (", ..." if len(refused) > 3 else "")
         chosen, reason = "envelope", (f"{len(refused)} budget{'s' if len(refused) > 1 else ''} refused for "
-                                      f"{'their' if len(refused) > 1 else 'its'} losses, {listed}: noise decides "
-                                      "which budgets are kept")
+                                      f"{'their' if len(refused) > 1 else 'its'} losses, named in the 'selection' "
+                                      "warning: noise decides which budgets are kept")
     elif edge_z is not None and edge_z < threshold:
         chosen, reason = "envelope", (f"the vertex at {where:.3g} FLOPs is {edge_z:.2f} standard errors from the edge "
                                       f"of its sizes, under {threshold:.2f}")
