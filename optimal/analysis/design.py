@@ -150,7 +150,7 @@ class Suggestion(Judged):
       min_tokens_per_param, max_tokens_per_param: the bounds on D/N of the candidates (None: unbounded);
         n_outside_bounds: given candidates left out for being outside them.
       draw_warnings: the bootstrap's warnings (``Issue``), and any about draws without an allocation.
-      extrapolation_warnings: the target's N*, D* and the chosen runs' N, D far outside the fit's runs (``Issue``).
+      extrapolation_warnings: the target's N*, D* far outside the fit's runs, chosen runs far below them (``Issue``).
     """
 
     runs: list
@@ -191,8 +191,8 @@ class Suggestion(Judged):
     @property
     def warnings(self) -> tuple:
         """A linearised figure ("linearised": no draws to calibrate it), the bootstrap's own warnings, the target's
-        N*, D* or the chosen runs far outside the fit's runs ("N_outside_range", "run_N_outside_range", ...: the
-        law's form is untested there), and weakly identified directions of the fit's coefficients
+        N*, D* far outside the fit's runs or chosen runs far below them ("N_outside_range", "run_N_outside_range",
+        ...: the law's form is untested there), and weakly identified directions of the fit's coefficients
         ("weak-directions": the predicted changes lean on the ridge)."""
         found = list(self.draw_warnings) + list(self.extrapolation_warnings)
         if self.method == "linearised":
@@ -288,15 +288,19 @@ def _one_law(fit):
 
 
 def _extrapolation_issues(fit, target_compute, n_star, k, runs):
-    """The target's N*, D* and the chosen runs' N, D far outside the fit's runs, said as ``optimal.recommend`` says
-    them for an allocation and for a run (``range_warnings``)."""
+    """The target's N*, D* far outside the fit's runs, said as ``optimal.recommend`` says it for an allocation
+    (``range_warnings``), and chosen runs far BELOW them (a spend that buys only tiny runs): runs beyond the largest
+    are what a suggestion is for (they extend the data toward the target), so they are not warned about."""
     n, d, _, weights = fit.data
     fitted = FittedRange.from_runs(n, d, weights)
     found = [Issue(code, f"[{target_compute:.4g} FLOPs] {message}")
              for _, code, message in range_warnings(fitted, n_star, target_compute / (k * n_star))]
-    if runs:
-        found += [Issue(f"run_{code}", f"suggested run {i + 1}, the farthest outside: {message}") for i, code, message
-                  in range_warnings(fitted, [r["N"] for r in runs], [r["D"] for r in runs], optimum=False)]
+    below = [(i, r) for i, r in enumerate(runs) if r["N"] < fitted.n_min or r["D"] < fitted.d_min]
+    if below:
+        small = [(r["N"] if r["N"] < fitted.n_min else fitted.n_min, r["D"] if r["D"] < fitted.d_min else fitted.d_min)
+                 for _, r in below]  # only the side below the data is judged
+        found += [Issue(f"run_{code}", f"suggested run {below[j][0] + 1}, the farthest below: {message}")
+                  for j, code, message in range_warnings(fitted, *zip(*small), optimum=False)]
     return tuple(found)
 
 

@@ -113,10 +113,23 @@ def test_runs_far_below_the_fitted_ones_are_warned_about(capsys, files):
     assert set(runs) == {"run_N_outside_range", "run_D_outside_range"}
     smallest = min(answer["runs"], key=lambda r: r["N"])
     i = answer["runs"].index(smallest) + 1
-    assert runs["run_N_outside_range"].startswith(f"suggested run {i}, the farthest outside: N = {smallest['N']:.3g} "
+    assert runs["run_N_outside_range"].startswith(f"suggested run {i}, the farthest below: N = {smallest['N']:.3g} "
                                                   "lies 5")
     assert "below the smallest N fitted" in runs["run_N_outside_range"]
     assert all(runs[code] in err for code in runs)
+
+
+def test_runs_beyond_the_largest_fitted_ones_are_not_warned_about(capsys, files):
+    """A 100x extension (--compute 1e24, --spend 1e21) suggests runs over a decade above the fit's largest N and D:
+    extending the data toward the target is what a suggestion is for, so only runs below the data are warned
+    about."""
+    code, out, err = run(capsys, ["suggest", "--fit", files["record"], "--compute", "1e24", "--spend", "1e21", "--json",
+                                  *LINEAR])
+    assert code == 0, err
+    answer = strict(out)
+    n, d = (np.asarray(v) for v in files["fit"].data[:2])
+    assert max(r["N"] for r in answer["runs"]) > 10 * n.max() or max(r["D"] for r in answer["runs"]) > 10 * d.max()
+    assert not [w for w in answer["warnings"] if w["code"].startswith("run_")], answer["warnings"]
 
 
 def test_the_records_draws_calibrate_the_sd(capsys, files):
