@@ -15,7 +15,7 @@ best run's memory as ``optimal plan`` shows any run's.
 
 import optimal
 from optimal.analysis.constrained import check_compute_limits
-from optimal.errors import OptimalError, PlanningError
+from optimal.errors import OptimalError, PlanningError, check_positive
 
 from . import common, plan_layout
 
@@ -74,6 +74,11 @@ def best_run_from_args(args, device):
     if args.context is not None and args.activation_memory is not None:
         raise OptimalError("--context sizes the activations in the constrained plan's memory cap: not with "
                            "--activation-memory")
+    for name, flag in FLAGS.items():  # as the options are written (the library names its arguments)
+        getattr(args, name) is None or check_positive(getattr(args, name), flag)
+    if args.deadline_days is not None and args.accelerators is None:
+        raise OptimalError("--deadline-days needs --accelerators COUNT: the wall clock caps compute only for a number "
+                           "of accelerators running at once")
     constraints = optimal.Constraints(deadline_days=args.deadline_days, n_accelerators=args.accelerators,
                                       max_cost=args.max_cost, max_energy_mwh=args.max_energy_mwh,
                                       unique_tokens=args.unique_tokens)

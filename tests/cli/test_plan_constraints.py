@@ -37,13 +37,15 @@ def test_text_says_what_binds_its_price_and_the_assumptions(capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["plan", "--deadline-days", "30"], "deadline_days needs n_accelerators"),
+    (["plan", "--deadline-days", "30"], "--deadline-days needs --accelerators COUNT"),  # the options as written
+    (["plan", "--deadline-days", "nan", "--accelerators", "8"], "--deadline-days must be a positive finite number"),
     (DONE_WHEN + ["--compute", "1e24"], "not with --compute"),
     (DONE_WHEN + ["--global-batch", "512", "--context", "4096"], "not with --global-batch"),
     (DONE_WHEN + ["--tensor-parallel", "2"], "need --context"),
     (DONE_WHEN + ["--context", "4096", "--activation-memory", "10"], "not with --activation-memory"),
     (["plan", "--max-energy-mwh", "100", "--accelerator", "tpu-v5e"], "give power_watts"),
-    (["plan", "--max-cost", "-1"], "max_cost must be a positive finite number"),
+    (["plan", "--max-cost", "-1"], "--max-cost must be a positive finite number"),
+    (["plan", "--max-energy-mwh", "0"], "--max-energy-mwh must be a positive finite number"),
     # what a limit buys out of range names the option (was: n_params, or "the loss does not fall ... check the law")
     (DONE_WHEN[:2] + ["1e-300"] + DONE_WHEN[3:], "--deadline-days 1e-300: its compute 3.5"),
     (DONE_WHEN[:2] + ["1e300"] + DONE_WHEN[3:], "--deadline-days 1e+300 buys more than 1e+40 FLOPs (MAX_COMPUTE)"),
