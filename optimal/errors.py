@@ -100,7 +100,8 @@ def float_array(value, name, error=OptimalError, what="finite numbers", source=N
     ``error``: "{name} must be {what}, got an integer beyond float64" (``source``, a file name say, in front).
 
     The values themselves are not checked (NaN, inf, signs: the caller's range check). With ``invalid``, what NumPy
-    cannot read as numbers (None, an object, a ragged list: its ``TypeError`` or ``ValueError``) is ``error`` too,
+    cannot read as numbers (None, an object, a ragged list: its ``TypeError`` or ``ValueError``; complex numbers, whose
+    imaginary part NumPy would drop) is ``error`` too,
     "{name} must be {what}, got {value}"; without, those propagate for the caller to name. ``error`` is a
     ``ValueError`` as well: a caller that catches ``ValueError`` around this call lets ``OptimalError`` through first.
 
@@ -113,6 +114,8 @@ def float_array(value, name, error=OptimalError, what="finite numbers", source=N
       optimal.errors.BudgetError: compute must be finite numbers of FLOPs, got an integer beyond float64
     """
     try:
+        if np.iscomplexobj(value):  # NumPy would drop the imaginary part with only a ComplexWarning
+            raise TypeError("complex numbers")
         return np.asarray(value, dtype=np.float64)
     except OverflowError:  # an int beyond float64
         shown = "an integer beyond float64"

@@ -338,7 +338,7 @@ def check_positive_values(value, dtype, name):
     """Validate a budget-like array (concrete values only; ``name`` as the user wrote it) as ``dtype``."""
     if not is_concrete(value):
         return jnp.asarray(value, dtype)
-    raw = float_array(value, name, BudgetError, "positive and finite")
+    raw = float_array(value, name, BudgetError, "positive and finite", invalid=True)
     if raw.size == 0:
         raise BudgetError(f"{name}: no values given")
     bad = ~np.isfinite(raw) | (raw <= 0)

@@ -647,7 +647,8 @@ def decide(draws, compute, rule="expected-loss", *, flops_per_param_token=DEFAUL
         if unique_tokens < 1:  # below one token, the epochs D / U overflow
             raise BudgetError(f"unique_tokens must be at least 1 (one token), got {unique_tokens:.3g}")
     covariates = _with_unique(family, covariates, unique_tokens)
-    given = np.atleast_1d(float_array(compute, "compute", BudgetError, "positive finite numbers of FLOPs"))
+    given = np.atleast_1d(float_array(compute, "compute", BudgetError, "positive finite numbers of FLOPs",
+                                          invalid=True))
     compute, k, log_d_max, log_n_max = check_budgets(given, flops_per_param_token, max_tokens, max_params)
     if compute.ndim != 1:
         raise BudgetError(f"compute must be a scalar or 1-D, got shape {compute.shape}")

@@ -54,7 +54,7 @@ def _check_draws(boot, enough=False):
 def budget_array(budgets):
     """``budgets`` (FLOPs) as a 1-D float64 array; ``BudgetError`` for an int beyond float64 (the values themselves
     are checked where they are used)."""
-    return np.atleast_1d(float_array(budgets, "budgets", BudgetError, "finite numbers of FLOPs"))
+    return np.atleast_1d(float_array(budgets, "budgets", BudgetError, "finite numbers of FLOPs", invalid=True))
 
 
 @float64_scope

@@ -210,7 +210,7 @@ def _for_targets(law, flops, log_target, inference_tokens):
 def _check_inference_tokens(value, dtype):
     if not is_concrete(value):
         return jnp.asarray(value, dtype)
-    raw = float_array(value, "inference_tokens", BudgetError, "finite")
+    raw = float_array(value, "inference_tokens", BudgetError, "finite", invalid=True)
     if raw.size == 0:
         raise BudgetError("inference_tokens: no values given")
     bad = ~np.isfinite(raw) | (raw < 0)

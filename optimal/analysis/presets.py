@@ -278,7 +278,7 @@ def compare_presets(compute, names=None) -> PresetComparison:
       >>> [round(r["own"]["N"] / 1e9, 1) for r in answer.rows]
       [32.2, 40.4]
     """
-    budgets = np.atleast_1d(float_array(compute, "compute", BudgetError, "finite numbers of FLOPs")).ravel()
+    budgets = np.atleast_1d(float_array(compute, "compute", BudgetError, "finite numbers of FLOPs", invalid=True)).ravel()
     if budgets.size == 0:
         raise BudgetError("compute: give at least one budget in FLOPs")
     for c in budgets:

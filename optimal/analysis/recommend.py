@@ -436,7 +436,7 @@ def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=N
         notes.append(f"fitted on N {r.n_min:.3g}..{r.n_max:.3g}, D {r.d_min:.3g}..{r.d_max:.3g}, largest run "
                      f"{r.largest_run_compute(k):.3g} FLOPs ({r.source})")
     for value, name in ((compute, "compute"), (target_loss, "target_loss")):
-        value is None or float_array(value, name, BudgetError)
+        value is None or float_array(value, name, BudgetError, invalid=True)
     per_token = k if model is None else model
     caps = dict(flops_per_param_token=per_token, max_tokens=max_tokens, max_params=max_params)
     boot, family = src.boot, None if src.boot is None else src.boot.fit.family
