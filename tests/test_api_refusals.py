@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import optimal
-from optimal.errors import BudgetError
+from optimal.errors import BudgetError, OptimalError
 
 LAW = optimal.preset("epoch2024")
 
@@ -59,3 +59,50 @@ def test_complex_runs_are_refused_not_cut_to_their_real_part():
     runs = optimal.synthetic_runs(n_runs=30, seed=0)
     with pytest.raises(optimal.DataError, match="n_params is not numeric"):
         optimal.fit(runs.n_params * (1 + 1j), runs.n_tokens, runs.loss)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: optimal.compute_optimal(LAW, 1e22, 1e18), "above 1e4"),  # N* was 13 parameters
+    (lambda: optimal.compute_optimal(LAW, 1e22, np.int64(10**18)), "above 1e4"),
+    (lambda: optimal.recommend(LAW, 1e22, flops_per_param_token=1e10), "above 1e4"),  # N* was 94,000 parameters
+    (lambda: optimal.recommend(LAW, 1e22, flops_per_param_token="x"), "flops_per_param_token must be"),  # ValueError
+    (lambda: optimal.closed_form(LAW, 1e22, 1e308), "above 1e4"),  # N* 3e-148 parameters
+    (lambda: optimal.closed_form(LAW, 1e22, 1e-320), "overflows"),  # N* inf, D* NaN
+    (lambda: optimal.closed_form(LAW, 1e-320), "below one parameter"),  # N* 0, D* NaN
+    (lambda: optimal.closed_form(LAW, 1.0), "below one parameter"),  # N* 0.05 parameters
+], ids=["k 1e18", "k int64", "recommend k 1e10", "recommend k str", "closed_form k huge", "closed_form k subnormal",
+        "closed_form C subnormal", "closed_form C below k"])
+def test_k_and_budgets_that_buy_less_than_one_parameter_are_refused_everywhere(call, message):
+    """check_flops_per_param_token's cap (k <= 1e4) was the CLI's only; closed_form skipped compute_optimal's checks."""
+    with pytest.raises(BudgetError, match=message):
+        call()
+
+
+def test_closed_form_names_a_law_it_has_no_formula_for():
+    with pytest.raises(optimal.CoefficientsError, match="not a Kaplan's: use compute_optimal"):  # AttributeError
+        optimal.closed_form(optimal.preset("kaplan2020"), 1e22)
+    with pytest.raises(optimal.CoefficientsError, match="coefficient alpha"):  # garbage N*
+        optimal.closed_form(LAW._replace(alpha=-0.3), 1e22)
+
+
+def test_closed_form_still_answers_what_compute_optimal_answers():
+    budgets = np.logspace(18, 26, 5)
+    n, d = optimal.closed_form(LAW, budgets)
+    np.testing.assert_allclose(n, optimal.compute_optimal(LAW, budgets).n_params, rtol=1e-9)
+
+
+def test_recommend_checks_unique_tokens_and_fitted_range_before_reading_them():
+    with pytest.raises(BudgetError, match="unique_tokens must be positive"):  # ValueError
+        optimal.recommend(optimal.preset("muennighoff2023"), 1e22, unique_tokens="x")
+    with pytest.raises(OptimalError, match="fitted_range must be an optimal.FittedRange"):  # AttributeError
+        optimal.recommend(LAW, 1e22, fitted_range="x")
+
+
+@pytest.mark.parametrize("call", [
+    lambda boot: optimal.allocate_draws(boot, [[1e22, 1e23]]),  # TypeError
+    lambda boot: optimal.delta_method_se(boot, [[1e22, 1e23]]),  # ValueError from matmul
+    lambda boot: optimal.snap_to_shape(LAW, [[1e22, 1e23]]),  # TypeError
+], ids=["allocate_draws", "delta_method_se", "snap_to_shape"])
+def test_budgets_of_more_than_one_dimension_are_named(boot, call):
+    with pytest.raises(BudgetError, match=r"got shape \(1, 2\)"):
+        call(boot)

@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..errors import BudgetError, UnreachableLossError, float_array
+from ..errors import BudgetError, CoefficientsError, UnreachableLossError, float_array
 from ..laws import CHINCHILLA, Chinchilla, DataConstrained, as_law
 from ..laws.chinchilla import compute_optimal_log_params
 from ..laws.coefficients import check_coefficients
@@ -45,7 +45,7 @@ from .._util.precision import concrete_to_numpy, float64_scope, resolve_dtype
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .._util.results import Issue, Status
 from .._util.text import format_table
-from .flops import FlopsPerToken
+from .flops import FlopsPerToken, check_flops_per_param_token
 
 BOUND_NAMES = (None, "max_tokens", "max_params")
 _MAX_STEP = 2.0  # at most a factor e^2 in N per Newton step
@@ -395,7 +395,10 @@ def check_flops(flops, dtype=np.float64, name="flops_per_param_token", keep_mode
         return FlopsPerToken(*(jnp.asarray(x, dtype) for x in flops))
     if is_concrete(flops) and np.ndim(flops) != 0:
         raise BudgetError(f"{name} must be one number (the same for every budget), got shape {np.shape(flops)}")
-    return check_positive_values(flops, dtype, name)
+    k = check_positive_values(flops, dtype, name)
+    if is_concrete(flops):
+        check_flops_per_param_token(float(k), name)  # its cap: k = 1e18 put N* at 13 parameters
+    return k
 
 
 def _resolve_flops(flops_per_param_token, flops):
@@ -513,8 +516,15 @@ def closed_form(law: Chinchilla, compute, flops_per_param_token=DEFAULT_FLOPS_PE
     ``N* = G (C/k)^(beta/(alpha+beta))``, ``D* = (C/k)/N*``, ``G = (alpha A / (beta B))^(1/(alpha+beta))``
     (Hoffmann et al. 2022, eq. 4), evaluated in log space.
     """
-    compute = check_positive_values(compute, jnp.float64, "compute")  # NaN, 0 or -1 gave a silent NaN N*
-    k = check_positive_values(flops_per_param_token, jnp.float64, "flops_per_param_token")
+    if not isinstance(law, Chinchilla):  # a Kaplan law was an AttributeError
+        raise CoefficientsError(f"closed_form is the Chinchilla law's optimum, not a {type(law).__name__}'s: use "
+                                "compute_optimal")
+    check_coefficients(law)
+    # compute_optimal's checks: NaN, 0 or -1 gave a silent NaN N*, and a budget below k FLOPs (or a subnormal one)
+    # N* = 0 and D* = NaN
+    compute, k = check_budgets(compute, flops_per_param_token, dtype=jnp.float64)[:2]
+    if isinstance(k, FlopsPerToken):
+        raise BudgetError("closed_form takes k in C = k N D, not a FLOPs model with attention: use compute_optimal")
     log_n, log_d = compute_optimal_log_params(law, jnp.log(compute) - jnp.log(k))
     return concrete_to_numpy((jnp.exp(log_n), jnp.exp(log_d)))
 

@@ -52,9 +52,12 @@ def _check_draws(boot, enough=False):
 
 
 def budget_array(budgets):
-    """``budgets`` (FLOPs) as a 1-D float64 array; ``BudgetError`` for an int beyond float64 (the values themselves
-    are checked where they are used)."""
-    return np.atleast_1d(float_array(budgets, "budgets", BudgetError, "finite numbers of FLOPs", invalid=True))
+    """``budgets`` (FLOPs) as a 1-D float64 array; ``BudgetError`` for an int beyond float64 or more than one
+    dimension (the values themselves are checked where they are used)."""
+    array = np.atleast_1d(float_array(budgets, "budgets", BudgetError, "finite numbers of FLOPs", invalid=True))
+    if array.ndim != 1:  # (1, 2) was a bare TypeError in allocate_draws, a ValueError in delta_method_se
+        raise BudgetError(f"budgets must be a scalar or 1-D, got shape {array.shape}")
+    return array
 
 
 @float64_scope
@@ -84,9 +87,8 @@ def delta_method_se(boot, budgets, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM
     and the bootstrap covariance of the coefficients (``boot``: a ``BootstrapResult``).
     Returns ``{"N": (m,), "D": (m,)}``."""
     _check_draws(boot, enough=True)
-    budgets = check_budgets(budgets, flops_per_param_token)[0]
+    budgets = np.asarray(check_budgets(budget_array(budgets), flops_per_param_token)[0], dtype=np.float64)
     cov = np.cov(boot.good, rowvar=False)
-    budgets = np.atleast_1d(np.asarray(budgets, dtype=np.float64))
     family = boot.fit.family
 
     def log_allocation(theta, c):

@@ -394,21 +394,25 @@ def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=N
     if question in ("inference", "run") and (max_tokens is not None or max_params is not None):
         raise OptimalError(f"max_tokens and max_params shape a compute-optimal allocation: not with "
                            f"{'inference_tokens' if question == 'inference' else 'n_params and n_tokens'}")
-    src = _resolve(source, fitted_range, bootstrap, group,
-                   None if unique_tokens is None else {"U": float(np.asarray(unique_tokens, dtype=np.float64))})
+    if fitted_range is not None and not isinstance(fitted_range, FittedRange):  # a str was an AttributeError
+        raise OptimalError(f"fitted_range must be an optimal.FittedRange, not {type(fitted_range).__name__}")
+    if unique_tokens is not None:  # checked before it is read: a str was a bare ValueError
+        unique_tokens = float(check_positive_values(unique_tokens, np.float64, "unique_tokens"))
+    src = _resolve(source, fitted_range, bootstrap, group, None if unique_tokens is None else {"U": unique_tokens})
     law, covariates = src.law, None
     if unique_tokens is not None:
         if not isinstance(law, DataConstrained):
             raise CoefficientsError(f"unique_tokens needs a DataConstrained law (e.g. preset(\"muennighoff2023\") or a "
                                     f"data-constrained fit), not {type(law).__name__}")
-        unique_tokens = float(check_positive_values(unique_tokens, np.float64, "unique_tokens"))
         if unique_tokens < 1:  # below one token, the epochs D / U overflow
             raise BudgetError(f"unique_tokens must be at least 1 (one token), got {unique_tokens:.3g}")
         law, covariates = law._replace(unique_tokens=unique_tokens), {"U": unique_tokens}
     unique_data = _unique_data(law, unique_tokens)
     notes = [] if unique_data is None else [unique_data]
     if flops_per_param_token is not None:
-        k, k_from = float(flops_per_param_token), "argument"
+        if isinstance(flops_per_param_token, FlopsPerToken):
+            raise BudgetError("flops_per_param_token is k in C = k N D: give a FLOPs model as flops=")
+        k, k_from = float(check_flops(flops_per_param_token)), "argument"  # a str was a bare ValueError
     elif src.recorded_k is not None:
         k, k_from = float(src.recorded_k), "fit record"
     else:

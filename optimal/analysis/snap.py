@@ -28,7 +28,7 @@ import dataclasses
 import numpy as np
 
 from ..allocation.allocate import compute_for_loss, compute_optimal
-from ..errors import OptimalError, PlanningError, check_positive
+from ..errors import BudgetError, OptimalError, PlanningError, check_positive
 from .._util.precision import float64_scope
 from .._util.results import Formula, Issue
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
@@ -119,6 +119,8 @@ def snap_to_shape(law, compute, *, family="llama", aspect_ratio=DEFAULT_ASPECT_R
     if not low <= ratio <= high:
         raise PlanningError(f"aspect_ratio (d_model / n_layer) must be from {low:g} to {high:g}, got {ratio:g}")
     k = check_positive(flops_per_param_token, "flops_per_param_token", PlanningError)
+    if np.size(compute) != 1:  # (1, 2) was a bare TypeError
+        raise BudgetError(f"compute must be one budget in FLOPs, got shape {np.shape(compute)}")
     best = compute_optimal(law, compute, k)
     c, n_star = float(np.asarray(best.compute)), float(np.asarray(best.n_params))
     optimal = {"N": n_star, "D": float(np.asarray(best.n_tokens)), "loss": float(np.asarray(best.loss))}
