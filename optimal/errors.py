@@ -10,6 +10,7 @@ the same thing; ``as_real`` and ``float_array`` are the conversions to float64 t
 import math
 import numbers
 import operator
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -143,6 +144,15 @@ def check_positive(value, name, error=OptimalError, source=None):
     if not (math.isfinite(number) and number > 0):
         _refuse(value, name, "a positive finite number", error, source)
     return number
+
+
+def check_mapping(value, name, example, error=OptimalError):
+    """``value`` when it is None or a mapping (a ``dict``, or anything with ``keys`` and ``items``: a DataFrame
+    too); otherwise ``error``: "{name} must be a mapping such as {example}, got {type}". A list or a string given
+    where a mapping belongs was a bare ``ValueError`` from ``dict()``, or read key by key."""
+    if value is None or isinstance(value, Mapping) or hasattr(value, "keys") and hasattr(value, "items"):
+        return value
+    raise error(f"{name} must be a mapping such as {example}, got {type(value).__name__}")
 
 
 def check_confidence(value, name="confidence", error=OptimalError, source=None):

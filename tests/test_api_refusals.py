@@ -106,3 +106,63 @@ def test_recommend_checks_unique_tokens_and_fitted_range_before_reading_them():
 def test_budgets_of_more_than_one_dimension_are_named(boot, call):
     with pytest.raises(BudgetError, match=r"got shape \(1, 2\)"):
         call(boot)
+
+
+RUNS = optimal.synthetic_runs(n_runs=30, seed=0)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: optimal.fit(RUNS.n_params, RUNS.n_tokens, RUNS.loss, fix=["E"]), optimal.CoefficientsError,
+     "fix must be a mapping"),  # ValueError: dictionary update sequence element #0 has length 1
+    (lambda: optimal.fit(RUNS.n_params, RUNS.n_tokens, RUNS.loss, covariates="U"), optimal.DataError,
+     "covariates must be a mapping"),  # the same ValueError
+    (lambda: optimal.fit(RUNS.n_params, RUNS.n_tokens, RUNS.loss, tie=("alpha", "beta")), optimal.CoefficientsError,
+     r"tie must be pairs of parameter names such as \[\('alpha', 'beta'\)\], got \('alpha', 'beta'\)"),  # "not ('a', 'l', 'p', 'h', 'a')"
+    (lambda: optimal.fit(RUNS.n_params, RUNS.n_tokens, RUNS.loss, tie="alpha"), optimal.CoefficientsError,
+     "tie must be pairs"),
+    (lambda: optimal.read_runs_csv(None), optimal.DataError, "must be a str or a pathlib.Path, got NoneType"),  # TypeError
+    (lambda: optimal.read_runs_csv(b"runs.csv"), optimal.DataError, "got bytes"),
+    (lambda: optimal.read_curves_csv(3), optimal.DataError, "got int"),
+], ids=["fix list", "covariates str", "tie one pair", "tie str", "path None", "path bytes", "curves path int"])
+def test_arguments_of_the_wrong_kind_for_fit_and_the_readers_are_named(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_predict_names_covariates_that_are_not_a_mapping(boot):
+    with pytest.raises(optimal.DataError, match="covariates must be a mapping"):  # ValueError from dict()
+        optimal.predict(boot.fit, 1e9, 1e10, covariates="U")
+
+
+@pytest.mark.parametrize("options, error, message", [
+    (dict(seed=-1), OptimalError, "seed must be an integer >= 0"),  # NumPy's ValueError after the whole computation
+    (dict(seed=1.5), OptimalError, "seed must be an integer"),
+    (dict(family="nope"), optimal.CoefficientsError, "unknown law 'nope'"),  # AttributeError: 'str' has no 'params'
+    (dict(params="x"), BudgetError, "params must be positive finite numbers"),  # ValueError
+    (dict(point="x"), OptimalError, "point must be the 5 finite fitting-space coefficients"),  # ValueError in jit
+    (dict(point=[1.0, 2.0]), OptimalError, r"of shape \(2,\)"),
+    (dict(covariates="U"), OptimalError, "covariates must be a mapping"),  # TypeError from inside jit
+    (dict(covariates={"U": 1e12}), OptimalError, "reads no covariate 'U'"),  # ignored without a word
+], ids=["seed -1", "seed float", "family name", "params str", "point str", "point short", "covariates str",
+        "covariates unknown"])
+def test_decide_names_each_bad_option(boot, options, error, message):
+    with pytest.raises(error, match=message):
+        optimal.decide(boot, 1e22, **options)
+
+
+def test_decide_takes_a_family_by_name(boot):
+    by_name = optimal.decide(np.asarray(boot.good), 1e22, family="chinchilla", point=boot.fit.theta)
+    by_object = optimal.decide(np.asarray(boot.good), 1e22, family=boot.fit.family, point=boot.fit.theta)
+    np.testing.assert_array_equal(by_name.n_params, by_object.n_params)
+
+
+def test_search_layouts_on_many_accelerators_is_quick_and_keep_is_checked():
+    """The divisors of n were found by a loop to n: 1e9 accelerators never came back."""
+    import time
+    shape = optimal.shape_for_params(7e9)
+    start = time.perf_counter()
+    found = optimal.search_layouts(7e9, shape, 2**40, "h100", 4096, global_batch=2**40)
+    assert time.perf_counter() - start < 20 and found.tried > 0
+    for keep in (-1, 1.5, "5"):  # -1 dropped the last layout; 1.5 and "5" were a TypeError from a slice
+        with pytest.raises(optimal.PlanningError, match="keep must be an integer >= 0"):
+            optimal.search_layouts(7e9, shape, 8, "h100", 4096, keep=keep)

@@ -44,8 +44,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..errors import BudgetError, OptimalError, check_confidence, check_positive, float_array
+from ..errors import (BudgetError, OptimalError, check_confidence, check_count, check_mapping, check_positive,
+                      float_array)
 from ..laws import Chinchilla
+from ..laws import family as as_family
 from ..laws.chinchilla import CHINCHILLA
 from .._util.precision import float64_scope
 from .._util.results import Issue, Judged, Status
@@ -349,6 +351,11 @@ def decision_log_params(thetas, compute, rule="expected-loss", *, family=CHINCHI
 def _with_unique(family, covariates, unique_tokens):
     """The covariates with U = ``unique_tokens`` for a family that reads U (a data-constrained law); None keeps
     them. Raises ``OptimalError`` for a family without unique tokens."""
+    check_mapping(covariates, "covariates", "{'U': 1e12}")  # a str was a TypeError from inside jit
+    unknown = [name for name in (covariates or {}) if name not in family.covariates]
+    if unknown:
+        raise OptimalError(f"the {family.name} law reads no covariate {', '.join(map(repr, unknown))}"
+                           + (f"; it reads {', '.join(family.covariates)}" if family.covariates else "; it reads none"))
     if unique_tokens is None:
         return covariates
     if "U" not in family.covariates:
@@ -568,6 +575,8 @@ _RULE_TEXT = {
 def _draws_of(draws, family, point, confidence):
     """``(thetas, family, point, confidence)`` from a ``BootstrapResult`` (duck-typed: ``good``, ``fit``,
     ``confidence``) or an (R, P) array of fitting-space draws."""
+    if family is not None:
+        family = as_family(family)  # a name ("chinchilla") was an AttributeError
     if hasattr(draws, "good") and hasattr(draws, "fit"):
         if draws.fit.group_labels is not None:
             raise OptimalError("a joint fit of several groups has one law per group: use .group(label) first")
@@ -590,6 +599,11 @@ def _draws_of(draws, family, point, confidence):
                            "the fit (optimal.bootstrap, or optimal fit --bootstrap 200 --save FIT.json)")
     if not np.isfinite(thetas).all():
         raise OptimalError("draws hold non-finite coefficients")
+    if point is not None:  # a str was NumPy's ValueError from inside the compiled program
+        shown = f"the {len(family.params)} finite fitting-space coefficients of the {family.name} family"
+        point = float_array(point, "point", OptimalError, shown, invalid=True)
+        if point.shape != (len(family.params),) or not np.isfinite(point).all():
+            raise OptimalError(f"point must be {shown}, got {point.ravel()[:8]!r:.80} of shape {point.shape}")
     confidence = check_confidence(0.95 if confidence is None else confidence)
     return thetas, family, point, confidence
 
@@ -633,6 +647,7 @@ def decide(draws, compute, rule="expected-loss", *, flops_per_param_token=DEFAUL
     """
     kind, q = parse_rule(rule)
     rule = kind if q is None else f"quantile:{q:g}"
+    seed = check_count(seed, "seed")  # checked first: -1 was NumPy's ValueError after the whole computation
     if flops is not None:
         if not (isinstance(flops_per_param_token, (int, float)) and
                 float(flops_per_param_token) == DEFAULT_FLOPS_PER_PARAM_TOKEN):
@@ -657,8 +672,8 @@ def decide(draws, compute, rule="expected-loss", *, flops_per_param_token=DEFAUL
     cap_lo, cap_hi = (np.asarray(b) for b in _cap_bounds(log_compute, k, log_d_max, log_n_max))
     given = None
     if params is not None:
-        given = np.broadcast_to(np.asarray([check_positive(p, "params", BudgetError)
-                                            for p in np.ravel(np.asarray(params, np.float64))]), (m,)) \
+        given = np.broadcast_to(np.asarray([check_positive(p, "params", BudgetError) for p in np.ravel(
+            float_array(params, "params", BudgetError, "positive finite numbers of parameters", invalid=True))]), (m,)) \
             if np.size(params) in (1, m) else None
         if given is None:
             raise BudgetError(f"params must be one N or one per budget ({m}), got {np.size(params)}")

@@ -64,7 +64,7 @@ import numpy as np
 
 from ..allocation.extrapolation import MAX_DECADES_OUTSIDE, FittedRange, extrapolation
 from ..allocation.flops import check_flops_per_param_token
-from ..errors import CoefficientsError, DataError, OptimalError, check_confidence, float_array
+from ..errors import CoefficientsError, DataError, OptimalError, check_confidence, check_mapping, float_array
 from .._util.precision import float64_scope
 from .._util.robust import ASYMMETRIC, parse_loss
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
@@ -314,7 +314,7 @@ def _new_run_noise(result, symmetric, confidence):
 def _prediction_covariates(result, covariates, shape):
     """``{name: (m,) float64}`` for the family's covariates at the predicted runs, and notes on defaults used."""
     family = result.family
-    covariates = dict(covariates or {})
+    covariates = dict(check_mapping(covariates, "covariates", "{'U': unique tokens}", DataError) or {})
     unknown = [k for k in covariates if k not in family.covariates]
     if unknown:
         raise DataError(f"the {family.name} law reads no covariate {', '.join(map(repr, unknown))}"

@@ -23,7 +23,7 @@ from ..errors import DataError, check_count, check_positive, float_array
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .groups import encode_groups
-from .readers import (_check_read_options, _find_column, _parse_labels, _parse_numbers, _read_csv_table, _read_parquet,
+from .readers import (_check_read_options, _find_column, _parse_labels, _parse_numbers, read_table,
                       _select_rows)
 from .runs import RANGES, Runs, check_positive_column
 from .synthetic import DEFAULT_TRUTH, _truth_log_loss
@@ -197,7 +197,7 @@ def read_curves_csv(path: str | Path, run_col: str | None = None, params_col: st
                         [("run_col", run_col), ("params_col", params_col), ("tokens_col", tokens_col),
                          ("flops_col", flops_col), ("loss_col", loss_col), ("schedule_col", schedule_col)])
     filters = where_list(where)
-    table = _read_parquet(path) if Path(path).suffix.lower() == ".parquet" else _read_csv_table(path)
+    table = read_table(path)
     wanted = {"run": (run_col or "run", "run_col"), "n_params": (params_col or "N", "params_col"),
               "n_tokens": (None if flops_col else tokens_col or "D", "tokens_col"), "flops": (flops_col, "flops_col"),
               "loss": (loss_col or "loss", "loss_col"), "schedule": (schedule_col, "schedule_col")}

@@ -135,7 +135,7 @@ def read_runs_with_columns(
     _check_read_options(flops_col, tokens_col, flops_per_param_token, source, _column_options(
         params_col, tokens_col, flops_col, loss_col, group_col, weight_col, {**(numbers or {}), **(labels or {})}))
     filters = where_list(where)  # a malformed filter is an error before the file is opened
-    table = _read_parquet(path) if Path(path).suffix.lower() == ".parquet" else _read_csv_table(path)
+    table = read_table(path)
     runs, columns, selection = _runs_from_table(
         table, source, numbers, labels, filters, params_col=params_col, tokens_col=tokens_col, flops_col=flops_col,
         loss_col=loss_col, group_col=group_col, weight_col=weight_col, flops_per_param_token=flops_per_param_token,
@@ -357,6 +357,14 @@ def read_file_bytes(path, what):
         raise DataError(f"{source}: the file grew past the {MAX_FILE_BYTES:,} bytes (MAX_FILE_BYTES) a runs file "
                         "is read up to while it was read; is it still being written?")
     return data
+
+
+def read_table(path):
+    """The runs file at ``path`` as a ``_Table``: Parquet for a ``.parquet`` suffix, CSV otherwise. A path that is
+    not a ``str`` or ``os.PathLike`` (None, a number, bytes: pathlib's ``TypeError``) is a ``DataError``."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise DataError(f"the path of the file to read must be a str or a pathlib.Path, got {type(path).__name__}")
+    return _read_parquet(path) if Path(path).suffix.lower() == ".parquet" else _read_csv_table(path)
 
 
 def _read_csv_table(path):

@@ -14,7 +14,7 @@ from typing import Mapping, NamedTuple
 import numpy as np
 
 from .._util.results import Issue
-from ..errors import DataError
+from ..errors import DataError, check_mapping
 from ..laws import family as family_of
 from .readers import number_or_nan
 
@@ -85,9 +85,7 @@ def check_columns(columns, n_runs: int, what: str = "columns"):
     value per run (``n_runs``); ``DataError`` saying what to fix otherwise."""
     if columns is None:
         return None
-    if not (isinstance(columns, Mapping) or hasattr(columns, "keys") and hasattr(columns, "items")):  # a DataFrame too
-        raise DataError(f"{what} must be a mapping {{name: (n,) values}} of per-run columns, got "
-                        f"{type(columns).__name__}")
+    check_mapping(columns, what, "{name: (n,) values} of per-run columns", DataError)
     for name, values in columns.items():
         try:
             shape = np.shape(np.asarray(values, dtype=object))

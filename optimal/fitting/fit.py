@@ -23,7 +23,7 @@ from .profile import profile
 from .problem import RowData, expand, free_count, problem_evaluator, reduce, structure
 from .screen import screen, search_edges
 from ..errors import (CoefficientsError, DataError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, PlausibilityWarning,
-                     check_positive)
+                     check_mapping, check_positive)
 from ..laws.chinchilla import CHINCHILLA
 from ..laws import family as family_of
 from ..laws.family import Family
@@ -389,7 +389,7 @@ def design_checked(result, columns):
 
 def check_covariates(fam, covariates, n_rows):
     """``{name: (n,) float64}`` for the family's covariates; ``DataError`` for an unknown, missing or bad one."""
-    covariates = dict(covariates or {})
+    covariates = dict(check_mapping(covariates, "covariates", "{'U': (n,) unique tokens}", DataError) or {})
     unknown = [k for k in covariates if k not in fam.covariates]
     if unknown:
         raise DataError(f"the {fam.name} law reads no covariate {', '.join(map(repr, unknown))}"
@@ -421,7 +421,7 @@ _FLOAT_MAX = float(np.finfo(np.float64).max)
 
 def check_constraints(fam, fix, tie, shared):
     """``(fix, tie, shared)`` checked against the family's names: ``CoefficientsError`` names a bad one."""
-    fix = dict(fix or {})
+    fix = dict(check_mapping(fix, "fix", "{'E': 1.7}", CoefficientsError) or {})
     for name, value in fix.items():
         fam.index(name)
         if fam.transform(name) == "log":
@@ -433,6 +433,8 @@ def check_constraints(fam, fix, tie, shared):
                                     "in magnitude: float64 cannot compute with it and its reciprocal (a subnormal value "
                                     "underflows, its reciprocal overflows); give a value inside that range")
         fix[name] = float(value)
+    if isinstance(tie, str) or any(isinstance(pair, str) for pair in (tie or ())):  # each name read as letters
+        raise CoefficientsError(f"tie must be pairs of parameter names such as [('alpha', 'beta')], got {tie!r:.60}")
     tie = tuple(tuple(pair) for pair in (tie or ()))
     for pair in tie:
         if len(pair) != 2 or pair[0] == pair[1]:

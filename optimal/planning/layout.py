@@ -368,7 +368,9 @@ class LayoutSearch(Formula):
 
 
 def _divisors(n):
-    return [k for k in range(1, n + 1) if n % k == 0]
+    """The divisors of ``n`` in increasing order, in O(sqrt n) steps (a loop to n never ended at 1e9 accelerators)."""
+    small = [k for k in range(1, math.isqrt(n) + 1) if n % k == 0]
+    return small + [n // k for k in reversed(small) if k * k != n]
 
 
 def search_layouts(n_params, shape, n_accelerators, accelerator, context, *, micro_batch=None, global_batch=None,
@@ -390,6 +392,7 @@ def search_layouts(n_params, shape, n_accelerators, accelerator, context, *, mic
     b = 1 if micro_batch is None else _degree(micro_batch, "micro_batch")
     s = _degree(context, "context")
     per_node = _degree(accelerators_per_node, "accelerators_per_node")
+    keep = check_count(keep, "keep", 0, error=PlanningError)  # 1.5 was a TypeError, -1 dropped the last layout
     if global_batch is None:
         batch, batch_from = max(1, round(DEFAULT_GLOBAL_BATCH_TOKENS / s)), "default"
     else:
