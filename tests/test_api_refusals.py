@@ -166,3 +166,33 @@ def test_search_layouts_on_many_accelerators_is_quick_and_keep_is_checked():
     for keep in (-1, 1.5, "5"):  # -1 dropped the last layout; 1.5 and "5" were a TypeError from a slice
         with pytest.raises(optimal.PlanningError, match="keep must be an integer >= 0"):
             optimal.search_layouts(7e9, shape, 8, "h100", 4096, keep=keep)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: optimal.isoflop_runs(budgets=(-1.0,)), optimal.DataError, "budgets must be one or more positive"),  # NaN runs
+    (lambda: optimal.isoflop_runs(budgets=()), optimal.DataError, "budgets must be one or more positive"),  # IndexError
+    (lambda: optimal.isoflop_runs(truth=optimal.preset("kaplan2020")), optimal.CoefficientsError,
+     "truth must be a Chinchilla law"),  # AttributeError
+    (lambda: optimal.synthetic_runs(n_range=(1e9, 1e8)), optimal.DataError, "low <= high"),  # NumPy's ValueError
+    (lambda: optimal.synthetic_runs(tokens_per_param=(0, 10)), optimal.DataError,
+     r"tokens_per_param\[0\] must be a positive"),  # OverflowError
+    (lambda: optimal.synthetic_runs(truth="chinchilla"), optimal.CoefficientsError, "truth must be a law"),
+    (lambda: optimal.synthetic_curves(sizes=()), optimal.DataError, "at least one size"),  # ValueError
+    (lambda: optimal.flop_audit("runs.csv", [], []), optimal.DataError, "runs must be an optimal.Runs"),  # AttributeError
+    (lambda: optimal.isoflop(optimal.isoflop_runs(), fit_options="fast"), OptimalError,
+     "fit_options must be a mapping"),  # TypeError: argument after ** must be a mapping
+    (lambda: optimal.envelope(optimal.synthetic_curves(), fit_options="fast"), OptimalError,
+     "fit_options must be a mapping"),
+    (lambda: optimal.envelope(optimal.synthetic_curves(), budgets=["1e20x"]), BudgetError,
+     "budgets must be numbers of FLOPs"),  # ValueError from float()
+    (lambda: optimal.envelope(optimal.synthetic_curves(), targets="x"), BudgetError, "targets must be numbers"),
+    (lambda: optimal.moe_optimal(optimal.laws.moe.LUDZIEJEWSKI2025, 1e22, expansion=1e300), BudgetError,
+     "overflow float64"),  # n_total inf
+    (lambda: optimal.moe_total_params(1e300, 1e10), BudgetError, "overflow float64"),
+], ids=["isoflop_runs negative budget", "isoflop_runs no budget", "isoflop_runs kaplan", "n_range reversed",
+        "tokens_per_param 0", "truth str", "curves no sizes", "flop_audit runs str", "isoflop fit_options str",
+        "envelope fit_options str", "envelope budgets str", "envelope targets str", "moe expansion overflow",
+        "moe_total_params overflow"])
+def test_the_generators_and_the_analyses_refuse_what_they_cannot_use(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

@@ -38,7 +38,18 @@ def moe_total_params(n_active, expansion, expert_share=DEFAULT_EXPERT_SHARE):
     n_active = float_array(n_active, "n_active", BudgetError, "positive finite numbers of parameters", invalid=True)
     if n_active.size == 0 or not np.all(np.isfinite(n_active) & (n_active > 0)):  # NaN gave a silent NaN
         raise BudgetError(f"n_active must be positive finite numbers of parameters, got {n_active!r:.60}")
-    return n_active * (1.0 + (expansion - 1.0) * share)
+    return _total(n_active, expansion, share)
+
+
+def _total(n_active, expansion, share):
+    """``N_active (1 + (expansion - 1) s)``, refused where it overflows float64 (expansion 1e300 gave an inf
+    n_total)."""
+    with np.errstate(over="ignore"):
+        total = n_active * (1.0 + (expansion - 1.0) * share)
+    if not np.all(np.isfinite(total)):
+        raise BudgetError(f"the total parameters, N_active x (1 + (expansion - 1) x expert_share), overflow float64 "
+                          f"(expansion {expansion:g}); check the expansion")
+    return total
 
 
 def _layout(expansion, expert_share):
@@ -154,7 +165,7 @@ def moe_optimal(law, compute, *, expansion, expert_share=DEFAULT_EXPERT_SHARE, f
                                  flops=flops)
         n_active = np.asarray(result.n_params)
     return MoEAllocation(
-        compute=result.compute, n_active=n_active, n_total=n_active * per_active, n_tokens=result.n_tokens,
+        compute=result.compute, n_active=n_active, n_total=_total(n_active, expansion, share), n_tokens=result.n_tokens,
         loss=result.loss, tokens_per_active_param=np.asarray(result.n_tokens) / n_active, converged=result.converged,
         memory_bound=np.asarray(result.bound) == 2, expansion=expansion, expert_share=share)
 

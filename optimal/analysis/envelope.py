@@ -57,7 +57,8 @@ import warnings
 
 import numpy as np
 
-from ..errors import BudgetError, DataError, OptimalError, check_confidence, check_count, check_positive
+from ..errors import (BudgetError, DataError, OptimalError, check_confidence, check_count, check_mapping,
+                      check_positive, float_array)
 from .._util.precision import float64_scope
 from .._util.results import Issue, Judged, Status
 from .._util.stats import few_draws_message
@@ -453,6 +454,9 @@ def envelope(curves: Curves, *, flops_per_param_token=DEFAULT_FLOPS_PER_PARAM_TO
     check_count(seed, "seed", 0, MAX_SEED)
     if parametric not in PARAMETRIC:
         raise OptimalError(f"parametric must be 'final', 'all' or None, got {parametric!r}")
+    check_mapping(fit_options, "fit_options", "{'search': optimal.Search(n_polish=8)}")  # a str was a TypeError
+    for value, name in ((budgets, "budgets"), (targets, "targets")):  # a str was a bare ValueError from float()
+        value is None or float_array(value, name, BudgetError, "numbers of FLOPs", invalid=True)
     sizes, schedule = _run_table(curves)
     flops = k * curves.n_params * curves.n_tokens
     grid = np.geomspace(flops.min(), flops.max(), grid_points)

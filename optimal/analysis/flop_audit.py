@@ -338,6 +338,9 @@ def flop_audit(runs: Runs, shapes, contexts, *, compute=None, mask="causal", law
 
     Returns: a ``FlopAudit``. Raises ``DataError`` when shapes or contexts do not match the runs.
     """
+    if not isinstance(runs, Runs):  # a str was an AttributeError
+        raise DataError(f"runs must be an optimal.Runs (read_shaped_runs, read_runs_csv, validate_runs), got "
+                        f"{type(runs).__name__}")
     n_runs = len(runs.n_params)
     shapes = list(shapes)
     contexts = np.asarray(contexts, np.float64).reshape(-1)

@@ -122,8 +122,8 @@ import warnings
 
 import numpy as np
 
-from ..errors import (BudgetError, DataError, OptimalError, check_confidence, check_count, check_positive,
-                      float_array)
+from ..errors import (BudgetError, DataError, OptimalError, check_confidence, check_count, check_mapping,
+                      check_positive, float_array)
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .._util.results import Issue, Judged, Status
@@ -813,6 +813,7 @@ def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clust
     check_count(seed, "seed", 0, MAX_SEED)
     for value, name in ((compute, "compute"), (targets, "targets")):  # an int beyond float64 raised OverflowError
         value is None or float_array(value, name, DataError, "numbers of FLOPs", invalid=True)
+    check_mapping(fit_options, "fit_options", "{'search': optimal.Search(n_polish=8)}")  # a str was a TypeError
     if not isinstance(runs, Runs):
         runs = validate_runs(runs, n_tokens, loss, weights, n_free=0)
     n, d, y, w = (np.asarray(v, dtype=np.float64) for v in runs[:4])

@@ -256,6 +256,9 @@ def synthetic_curves(sizes=tuple(np.geomspace(3e7, 3e9, 9)), horizons=(5.0, 10.0
         raise DataError(f"start must be a fraction of the schedule between 0 and 1, got {start!r:.40}")
     sizes = [check_positive(s, "size", DataError) for s in sizes]
     horizons = [check_positive(h, "horizon", DataError) for h in horizons]
+    if not sizes or not horizons:  # no runs was NumPy's ValueError from concatenate
+        raise DataError(f"synthetic curves need at least one size and one horizon, got {len(sizes)} sizes and "
+                        f"{len(horizons)} horizons")
     rng = np.random.default_rng(seed)
     fractions = np.geomspace(start, 1.0, checkpoints)
     labels, n, d, t = [], [], [], []

@@ -6,10 +6,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from .runs import Runs
-from ..errors import DataError, check_count
+from ..errors import CoefficientsError, DataError, check_count, check_positive, float_array
 from .._util.precision import float64_scope
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from ..laws.chinchilla import Chinchilla, compute_optimal_log_params
+from ..laws.coefficients import check_coefficients
 from ..laws.data_constrained import DataConstrained
 
 # Epoch AI's refit of Chinchilla (Besiroglu et al. 2024), rounded: a realistic truth to recover
@@ -23,6 +24,28 @@ def _truth_log_loss(law, n, d):
 
 # rows a synthetic set holds at most (per budget for isoflop_runs): 10**7 is 80 MB a column
 MAX_SYNTHETIC_ROWS = 10**7
+
+
+def _check_range(value, name):
+    """``(low, high)``: two positive finite numbers, low <= high (reversed was NumPy's ValueError, a 0 its
+    OverflowError)."""
+    try:
+        low, high = value
+    except (TypeError, ValueError):
+        raise DataError(f"{name} must be a pair (low, high), got {value!r:.40}") from None
+    low, high = check_positive(low, f"{name}[0]", DataError), check_positive(high, f"{name}[1]", DataError)
+    if low > high:
+        raise DataError(f"{name} must be (low, high) with low <= high, got {value!r:.60}")
+    return low, high
+
+
+def _check_truth(truth, cls=None):
+    """``truth`` when it is a law (of class ``cls`` where given) whose coefficients are in range; else a
+    ``CoefficientsError`` (a str was an AttributeError, a negative coefficient NaN runs)."""
+    if not hasattr(truth, "log_loss") or (cls is not None and not isinstance(truth, cls)):
+        raise CoefficientsError(f"truth must be a{' ' + cls.__name__ if cls else ''} law such as "
+                                f"optimal.preset('epoch2024'), got {type(truth).__name__}")
+    return check_coefficients(truth)
 
 
 def _check_noise(value, name):
@@ -43,6 +66,8 @@ def synthetic_runs(n_runs=120, truth=DEFAULT_TRUTH, noise=0.01, n_range=(5e7, 1.
     _check_noise(noise, "noise")
     _check_noise(group_noise, "group_noise")
     check_count(n_runs, "n_runs", 1, MAX_SYNTHETIC_ROWS, DataError)  # 10**12 asked NumPy for 7 TiB
+    n_range, tokens_per_param = _check_range(n_range, "n_range"), _check_range(tokens_per_param, "tokens_per_param")
+    truth = _check_truth(truth)
     rng = np.random.default_rng(check_count(seed, "seed", 0, error=DataError))
     n = np.exp(rng.uniform(*np.log(n_range), n_runs))
     groups = None
@@ -129,15 +154,19 @@ def isoflop_runs(budgets=(1e18, 1e19, 1e20, 1e21), truth=DEFAULT_TRUTH, n_sizes=
     """
     _check_noise(noise, "noise")  # NaN gave NaN losses
     check_count(n_sizes, "n_sizes", 1, MAX_SYNTHETIC_ROWS, DataError)
-    budgets = np.asarray(budgets, dtype=np.float64).reshape(-1)
+    truth = _check_truth(truth, Chinchilla)  # the grid is centred on its closed-form optimum
+    k = check_positive(flops_per_param_token, "flops_per_param_token", DataError)
+    budgets = float_array(budgets, "budgets", DataError, "positive finite numbers of FLOPs", invalid=True).reshape(-1)
+    if budgets.size == 0 or not np.all(np.isfinite(budgets) & (budgets > 0)):  # () was an IndexError, -1 NaN runs
+        raise DataError(f"budgets must be one or more positive finite numbers of FLOPs, got {budgets!r:.60}")
     rng = np.random.default_rng(check_count(seed, "seed", 0, error=DataError))
-    log_c = jnp.log(jnp.asarray(budgets)) - jnp.log(jnp.asarray(flops_per_param_token, jnp.float64))
+    log_c = jnp.log(jnp.asarray(budgets)) - jnp.log(jnp.asarray(k, jnp.float64))
     optimum = np.asarray(jnp.exp(compute_optimal_log_params(truth, log_c)[0]))  # the truth's own optimum
     centre = np.log10(optimum) + offset_decades + drift * np.log10(budgets / budgets[0])
     steps = np.linspace(-0.5, 0.5, n_sizes) * width_decades if n_sizes > 1 else np.zeros(1)
     n = 10.0 ** (centre[:, None] + steps[None, :])
     c = np.broadcast_to(budgets[:, None], n.shape)
-    d = c / (flops_per_param_token * n)
+    d = c / (k * n)
     log_loss = _truth_log_loss(truth, n, d)
     loss = np.exp(log_loss + noise * rng.standard_normal(n.shape))
     groups = np.repeat(np.arange(len(budgets)), n_sizes)
