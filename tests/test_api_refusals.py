@@ -196,3 +196,22 @@ def test_search_layouts_on_many_accelerators_is_quick_and_keep_is_checked():
 def test_the_generators_and_the_analyses_refuse_what_they_cannot_use(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(devices="gpu"), "devices must be a list of jax devices"),  # AttributeError from inside jax
+    (dict(devices=["cpu"]), "devices must be a list of jax devices"),
+    (dict(progress=3), "progress must be None or a callable"),  # TypeError after the first chunk
+], ids=["devices str", "devices names", "progress int"])
+def test_bootstrap_names_devices_and_progress_of_the_wrong_kind(boot, options, message):
+    with pytest.raises(OptimalError, match=message):
+        optimal.bootstrap(boot.fit, n_resamples=4, refit=optimal.Refit(n_starts=1, max_iter=50), **options)
+
+
+def test_law_from_dict_refuses_a_coefficient_it_would_ignore():
+    coefficients = optimal.law_to_dict(LAW)
+    with pytest.raises(optimal.CoefficientsError, match="chinchilla coefficients have no 'Beta'"):
+        optimal.law_from_dict({**coefficients, "Beta": 0.4})  # read as the law without it
+    with pytest.raises(optimal.CoefficientsError, match="have no 'unique_tokens'"):
+        optimal.law_from_dict({**coefficients, "unique_tokens": 1e10})
+    assert optimal.law_from_dict({"family": "chinchilla", "params": coefficients}) == LAW  # solve --json's law

@@ -335,6 +335,21 @@ def _refit_checked(run, todo, candidates, more, config, progress):
     return outputs[:4], per_device, np.union1d(retried, failed)
 
 
+def _devices(devices, progress):
+    """The devices to shard over as a list (default: ``jax.devices()``), each checked, and ``progress`` checked to
+    be None or callable: ``devices="gpu"`` was an ``AttributeError`` from inside jax, ``progress=3`` a ``TypeError``
+    after the first chunk."""
+    if progress is not None and not callable(progress):
+        raise OptimalError(f"progress must be None or a callable progress(done, total), got {type(progress).__name__}")
+    try:
+        found = [devices] if isinstance(devices, jax.Device) else list(devices or jax.devices())  # empty: all, as ever
+    except (TypeError, ValueError):
+        found = None
+    if isinstance(devices, str) or not found or not all(isinstance(d, jax.Device) for d in found):
+        raise OptimalError(f"devices must be a list of jax devices (e.g. jax.devices()[:2]), got {devices!r:.60}")
+    return found
+
+
 @float64_scope
 def bootstrap(result, *, n_resamples=4000, seed=0, confidence=0.95, groups=None, refit=Refit(), devices=None,
               progress=None, wild=None):
@@ -383,7 +398,7 @@ def bootstrap(result, *, n_resamples=4000, seed=0, confidence=0.95, groups=None,
     config = SolverConfig(result.config["delta"], result.config["robust"], refit.max_iter, result.config["xtol"],
                           evaluate)
 
-    devices = list(devices or jax.devices())
+    devices = _devices(devices, progress)
     mesh = Mesh(np.asarray(devices), ("resamples",))
     replicated = NamedSharding(mesh, PartitionSpec())
     key = jax.random.PRNGKey(seed)
@@ -472,7 +487,7 @@ def bootstrap_groups(fits, *, n_resamples=4000, seed=0, confidence=0.95, refit=R
                                  (), None, None, dtype)  # the same problem, over every group's rows
     evaluate = problem_evaluator(first.family, struct)
     config = SolverConfig(first.config["delta"], first.config["robust"], refit.max_iter, first.config["xtol"], evaluate)
-    devices = list(devices or jax.devices())
+    devices = _devices(devices, progress)
     mesh = Mesh(np.asarray(devices), ("resamples",))
     replicated = NamedSharding(mesh, PartitionSpec())
     key = jax.random.PRNGKey(seed)

@@ -493,6 +493,10 @@ def law_from_dict(coefficients: dict):
     missing = [k for k in fields if k not in coefficients]
     if missing:
         raise CoefficientsError(f"{form} coefficients are missing {', '.join(missing)}")
+    unknown = [k for k in coefficients if k not in cls._fields and k not in ("form", "law", "family")]
+    if unknown:  # was ignored: {"alpha": .., "Beta": ..} read a law without the coefficient meant
+        raise CoefficientsError(f"{form} coefficients have no {', '.join(map(repr, unknown))}; they are "
+                                f"{', '.join(cls._fields)} (and an optional form)")
     values = {key: check_positive(coefficients[key], f"coefficient {key}", CoefficientsError) for key in fields}
     if "unique_tokens" in cls._fields and coefficients.get("unique_tokens") is not None:
         values["unique_tokens"] = check_positive(coefficients["unique_tokens"], "unique_tokens", CoefficientsError)
