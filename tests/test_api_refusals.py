@@ -215,3 +215,27 @@ def test_law_from_dict_refuses_a_coefficient_it_would_ignore():
     with pytest.raises(optimal.CoefficientsError, match="have no 'unique_tokens'"):
         optimal.law_from_dict({**coefficients, "unique_tokens": 1e10})
     assert optimal.law_from_dict({"family": "chinchilla", "params": coefficients}) == LAW  # solve --json's law
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda boot: optimal.best_run(LAW, optimal.Constraints(deadline_days=30, n_accelerators=64),
+                                   flops_per_param_token=1e10), BudgetError, "above 1e4"),  # planned as given
+    (lambda boot: optimal.best_run(LAW, optimal.Constraints(deadline_days=30, n_accelerators=64), aspect_ratio=0),
+     optimal.PlanningError, "aspect_ratio must be a positive"),  # ignored without a context
+    (lambda boot: optimal.validate(RUNS.n_params, RUNS.n_tokens, RUNS.loss, largest=2, simulations=0, covariates="U"),
+     optimal.DataError, "covariates must be a mapping"),  # AttributeError: 'str' object has no attribute 'items'
+    (lambda boot: optimal.recommend(LAW, 1e22, thresholds={"max_decade_outside": 2}), OptimalError,
+     "thresholds has no 'max_decade_outside'"),  # TypeError from Thresholds(**...)
+    (lambda boot: optimal.compare(boot, boot, [1e22], names="AB"), OptimalError, "names must be two names"),  # A, B
+    (lambda boot: optimal.compare(boot, boot, [1e22], names=("A",)), OptimalError, "names must be two names"),
+    (lambda boot: optimal.read_shaped_runs(None), optimal.DataError, "must be a str or a pathlib.Path"),  # TypeError
+], ids=["best_run k", "best_run aspect ratio", "validate covariates", "recommend thresholds", "compare names str",
+        "compare one name", "read_shaped_runs None"])
+def test_the_planners_and_the_analyses_name_a_bad_option(boot, call, error, message):
+    with pytest.raises(error, match=message):
+        call(boot)
+
+
+def test_recommend_reads_target_losses_of_any_shape_as_compute():
+    two_d = optimal.recommend(LAW, target_loss=[[2.2]])  # a TypeError; compute of shape (1, 1) was answered
+    assert two_d.records[0]["compute"] == optimal.recommend(LAW, target_loss=2.2).records[0]["compute"]

@@ -128,6 +128,8 @@ def compare(a: BootstrapResult, b: BootstrapResult, budgets=(), *, flops_per_par
     """
     _check(a, "a")
     _check(b, "b")
+    if isinstance(names, str) or len(tuple(names)) != 2 or not all(isinstance(x, str) for x in names):
+        raise OptimalError(f"names must be two names (A's, B's) such as ('A', 'B'), got {names!r:.60}")  # "AB" was A, B
     both = a.converged & b.converged if len(a.thetas) == len(b.thetas) else None
     if both is None:
         r = min(len(a.thetas), len(b.thetas))

@@ -55,7 +55,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..allocation.allocate import allocate_law, check_one_run_or_more, law_in
-from ..allocation.flops import FlopsPerToken
+from ..allocation.flops import FlopsPerToken, check_flops_per_param_token
 from ..allocation.draws import _check_draws
 from ..errors import OptimalError, PlanningError, check_count, check_positive
 from ..laws import DataConstrained
@@ -463,8 +463,9 @@ def _setup(accelerator, precision, mfu, pue, power_watts, price, optimizer, shar
                             "published; give power_watts")
     if constraints.max_cost is not None and unit.price_per_accelerator_hour == 0:
         raise PlanningError("max_cost with a price of 0 per accelerator-hour caps nothing: give the price")
-    if isinstance(k, bool) or not isinstance(k, (int, float)) or not (math.isfinite(k) and k > 0):
-        raise PlanningError(f"flops_per_param_token must be a positive finite number, got {k!r}")
+    k = check_flops_per_param_token(k)  # its cap: k = 1e10 was planned as given
+    if aspect_ratio is not None:  # checked with or without a context: 0 was ignored without one
+        shape_for_params(1e9, aspect_ratio)
     check_compute_limits(constraints, unit, k)
     room = float(unit.accelerator.memory_bytes)
     flops, flops_model = float(k), None
@@ -480,7 +481,6 @@ def _setup(accelerator, precision, mfu, pue, power_watts, price, optimizer, shar
         if layout.expert > 1:
             raise PlanningError("expert parallelism needs a mixture of experts: the shapes built at the aspect ratio "
                                 "are dense")
-        shape_for_params(1e9, ratio)  # checks the aspect ratio with its own message
         layout_memory(1.0, shape_at_depth(max(layout.pipeline, 1), ratio), Layout(pipeline=layout.pipeline), b,
                       context, optimizer=optimizer, precision=precision)  # checks micro-batch, context, optimizer
         flops = FlopsPerToken.attention(context, aspect_ratio=ratio, training_per_param=float(k))

@@ -39,6 +39,7 @@ vector: its printed values could not be verified here from the paper, so no test
 import csv
 import dataclasses
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -397,6 +398,8 @@ def synthetic_shaped_runs(n_runs=30, truth=None, n_range=(1e8, 3e10), tokens_per
 
 def _header(path):
     """The column names of a CSV file's header (None for other files: every optional column is then absent)."""
+    if not isinstance(path, (str, os.PathLike)):  # None was pathlib's TypeError; the reader names it
+        return None
     if Path(path).suffix.lower() == ".parquet":
         return None
     try:

@@ -388,6 +388,10 @@ def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=N
     """
     question = _question(compute, target_loss, n_params, n_tokens, inference_tokens)
     if isinstance(thresholds, dict):
+        fields = [field.name for field in dataclasses.fields(Thresholds)]
+        unknown = [key for key in thresholds if key not in fields]
+        if unknown:  # was a TypeError from Thresholds(**...)
+            raise OptimalError(f"thresholds has no {', '.join(map(repr, unknown))}; its fields are {', '.join(fields)}")
         thresholds = Thresholds(**thresholds)
     elif not isinstance(thresholds, Thresholds):
         raise OptimalError(f"thresholds must be a Thresholds or a dict of its fields, not {type(thresholds).__name__}")
@@ -453,7 +457,7 @@ def recommend(source, compute=None, *, target_loss=None, flops_per_param_token=N
             found = allocations(boot.good, point.compute, per_token, max_tokens, max_params, family, covariates)
             per_draw, counts = _compute_draws(found, np.asarray(point.compute), len(boot.good))
     elif question == "target_loss":
-        targets = np.atleast_1d(np.asarray(target_loss, dtype=np.float64))
+        targets = np.asarray(target_loss, dtype=np.float64).reshape(-1)  # (1, 1) was a TypeError, as compute is 1-D
         point = compute_for_loss(law, targets, **caps)
         records = [{"target_loss": float(t), **r} for t, r in zip(targets, point.to_records())]
         if boot is not None:

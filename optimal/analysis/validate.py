@@ -95,7 +95,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ..errors import DataError, check_confidence, check_count
+from ..errors import DataError, check_confidence, check_count, check_mapping
 from ..fitting.bootstrap import MAX_RESAMPLES, MAX_SEED, BootstrapResult, Refit, bootstrap
 from ..data.runs import min_rows, validate_runs
 from ..data.where import Where, parse_where, where_mask
@@ -688,7 +688,8 @@ def validate(n_params, n_tokens, loss, weights=None, *, holdout=None, largest=No
     compute = np.asarray(compute, dtype=float)
     if compute.shape != (n,) or not np.all(np.isfinite(compute) & (compute > 0)):
         raise DataError(f"compute must be positive finite FLOPs, one per run ({n})")
-    covariates = {k: np.asarray(v, float) for k, v in (covariates or {}).items()}
+    covariates = {k: np.asarray(v, float) for k, v in (check_mapping(covariates, "covariates", "{'U': (n,) unique "
+                                                                      "tokens}", DataError) or {}).items()}
     notes = []
     quantities = {"N": runs.n_params, "D": runs.n_tokens, "C": compute, "loss": runs.loss}
     trend_column = _against(against, quantities, columns, n)
