@@ -239,3 +239,11 @@ def test_the_planners_and_the_analyses_name_a_bad_option(boot, call, error, mess
 def test_recommend_reads_target_losses_of_any_shape_as_compute():
     two_d = optimal.recommend(LAW, target_loss=[[2.2]])  # a TypeError; compute of shape (1, 1) was answered
     assert two_d.records[0]["compute"] == optimal.recommend(LAW, target_loss=2.2).records[0]["compute"]
+
+
+@pytest.mark.parametrize("fixed", [{"alpha": -1.0}, {"beta": 0.0}], ids=["alpha -1", "beta 0"])
+def test_a_fixed_value_outside_the_laws_range_is_refused_before_fitting(fixed):
+    """Exponents are fitted as they are (not in log space), so only the positive scales were checked: alpha = -1 came
+    back as a converged fit with A = 5.6e-27, a law every later call refuses."""
+    with pytest.raises(optimal.CoefficientsError, match=f"coefficient {next(iter(fixed))} of the Chinchilla law must"):
+        optimal.fit(RUNS.n_params, RUNS.n_tokens, RUNS.loss, fix=fixed)

@@ -10,6 +10,7 @@ different. Its settings are three objects (``optimal.fitting.options``): ``Objec
 """
 
 import dataclasses
+import math
 from typing import Any
 
 import jax.numpy as jnp
@@ -25,6 +26,7 @@ from .screen import screen, search_edges
 from ..errors import (CoefficientsError, DataError, ConvergenceWarning, IdentifiabilityWarning, OptimalError, PlausibilityWarning,
                      check_mapping, check_positive)
 from ..laws.chinchilla import CHINCHILLA
+from ..laws.coefficients import check_coefficients
 from ..laws import family as family_of
 from ..laws.family import Family
 from .._util.precision import float64_scope, resolve_dtype
@@ -433,6 +435,12 @@ def check_constraints(fam, fix, tie, shared):
                                     "in magnitude: float64 cannot compute with it and its reciprocal (a subnormal value "
                                     "underflows, its reciprocal overflows); give a value inside that range")
         fix[name] = float(value)
+    if fix and set(fam.params) <= set(fam.start_box):  # the law's own ranges: fixed alpha = -1 was fitted
+        probe = {name: math.sqrt(lo * hi) if lo > 0 else (lo + hi) / 2 for name, (lo, hi) in fam.start_box.items()}
+        try:
+            check_coefficients(fam.law_from_values({**probe, **fix}))
+        except CoefficientsError as exc:
+            raise CoefficientsError(f"a fixed value is outside the law's range: {exc}") from None
     if isinstance(tie, str) or any(isinstance(pair, str) for pair in (tie or ())):  # each name read as letters
         raise CoefficientsError(f"tie must be pairs of parameter names such as [('alpha', 'beta')], got {tie!r:.60}")
     tie = tuple(tuple(pair) for pair in (tie or ()))
