@@ -91,31 +91,6 @@ def named_once(pairs, option):
     return dict(pairs or ())
 
 
-def check_fixed(law, fixed, option="--fix"):
-    """``fixed`` ({name: value}) checked against the law family's own domain of each parameter: the family's
-    ``positive`` and ``bounds`` (``Family.to_fitting``), and the law's coefficient ranges
-    (``optimal.laws.coefficients.check_coefficients``: an exponent must be positive) with every other parameter at
-    the middle of the family's start box. Raises ``OptimalError`` naming the option and the parameter."""
-    import numpy as np
-
-    from optimal.laws import FAMILIES
-    from optimal.laws.coefficients import check_coefficients
-
-    family = FAMILIES[law]
-    for key, value in fixed.items():
-        if key not in family.params:
-            continue  # the fit names an unknown parameter itself
-        point = {p: float(np.sqrt(np.prod(family.start_box[p]))) if min(family.start_box[p]) > 0 else
-                 float(np.mean(family.start_box[p])) for p in family.params}
-        point[key] = value
-        try:
-            family.to_fitting(point)
-            check_coefficients(family.law(point, dict(family.covariate_defaults)))
-        except OptimalError as exc:
-            raise OptimalError(f"{option} {key}={value:g}: outside the {family.display_name or family.name} law's "
-                               f"domain ({exc})") from None
-
-
 # --- deprecated spellings ------------------------------------------------------------------------------------------
 
 class _Deprecated(argparse.Action):

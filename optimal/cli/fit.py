@@ -183,8 +183,7 @@ def _check_args(args):
     common.check_filters("--where", args.where)
     fixed = named_once(args.fix, "--fix")
     if fixed:
-        check_constraints(FAMILIES[args.law], fixed, (), ())
-        common.check_fixed(args.law, fixed)
+        check_constraints(FAMILIES[args.law], fixed, (), (), label="--fix")
     if args.save:
         check_writable(args.save, "fit record", OutputError)
     return fixed

@@ -141,8 +141,7 @@ def _check_args(args):
     if fixed:
         from optimal.fitting.fit import check_constraints
 
-        check_constraints(FAMILIES[args.law], fixed, (), ())
-        common.check_fixed(args.law, fixed)
+        check_constraints(FAMILIES[args.law], fixed, (), (), label="--fix")
     if args.plot:
         from optimal import plot  # loads matplotlib only when a figure is asked for
 

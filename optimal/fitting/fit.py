@@ -421,8 +421,27 @@ _FIX_TINY = float(np.finfo(np.float64).tiny)  # the smallest normal float64, 2.2
 _FLOAT_MAX = float(np.finfo(np.float64).max)
 
 
-def check_constraints(fam, fix, tie, shared):
-    """``(fix, tie, shared)`` checked against the family's names: ``CoefficientsError`` names a bad one."""
+def _check_fixed_domain(fam, fix, label):
+    """Each fixed value against the family's own domain, with every other parameter in the middle of its start box:
+    its ``positive`` and ``bounds`` (``Family.to_fitting``) and the law's coefficient ranges (``check_coefficients``:
+    an exponent must be positive). Exponents are fitted as they are, so fixed alpha = -1 came back a converged fit
+    with A = 5.6e-27 before this check (the command line had it alone)."""
+    if not set(fam.params) <= set(fam.start_box):
+        return
+    middle = {p: math.sqrt(lo * hi) if min(lo, hi) > 0 else (lo + hi) / 2 for p, (lo, hi) in fam.start_box.items()}
+    for key, value in fix.items():
+        point = {**middle, key: value}
+        try:
+            fam.to_fitting(point)
+            check_coefficients(fam.law(point, dict(fam.covariate_defaults)))
+        except OptimalError as exc:
+            raise CoefficientsError(f"{label} {key}={value:g}: outside the {fam.display_name or fam.name} law's "
+                                    f"domain ({exc})") from None
+
+
+def check_constraints(fam, fix, tie, shared, label="fixed"):
+    """``(fix, tie, shared)`` checked against the family's names and each fixed value against the law's domain:
+    ``CoefficientsError`` names a bad one (a fixed value as ``{label} name=value``: the command line's "--fix")."""
     fix = dict(check_mapping(fix, "fix", "{'E': 1.7}", CoefficientsError) or {})
     for name, value in fix.items():
         fam.index(name)
@@ -435,12 +454,7 @@ def check_constraints(fam, fix, tie, shared):
                                     "in magnitude: float64 cannot compute with it and its reciprocal (a subnormal value "
                                     "underflows, its reciprocal overflows); give a value inside that range")
         fix[name] = float(value)
-    if fix and set(fam.params) <= set(fam.start_box):  # the law's own ranges: fixed alpha = -1 was fitted
-        probe = {name: math.sqrt(lo * hi) if lo > 0 else (lo + hi) / 2 for name, (lo, hi) in fam.start_box.items()}
-        try:
-            check_coefficients(fam.law_from_values({**probe, **fix}))
-        except CoefficientsError as exc:
-            raise CoefficientsError(f"a fixed value is outside the law's range: {exc}") from None
+    _check_fixed_domain(fam, fix, label)
     if isinstance(tie, str) or any(isinstance(pair, str) for pair in (tie or ())):  # each name read as letters
         raise CoefficientsError(f"tie must be pairs of parameter names such as [('alpha', 'beta')], got {tie!r:.60}")
     tie = tuple(tuple(pair) for pair in (tie or ()))
