@@ -19,7 +19,19 @@ from pathlib import Path
 # tests/test_precision.py::test_default_compiler_settings_give_the_same_fit checks a fit under both. Set
 # OPTIMAL_TESTS_XLA_DEFAULTS=1 to run the suite with XLA's defaults. A JAX that no longer knows the setting would
 # abort on it, so it is used only when a short probe process starts with it; the user's own XLA_FLAGS are kept.
-TEST_XLA_FLAGS = ("--xla_cpu_use_fusion_emitters=false",)
+# The second setting, when the run has a worker process per core (pyproject.toml: -n 2 on the project's 2-core
+# machine), compiles each program's machine code in one piece: XLA splits a program's LLVM module into up to 32 parts
+# to generate them on threads of their own, which costs CPU for the splitting (and threads spinning for work) and buys
+# nothing where every core is already a worker compiling. A run in fewer processes than cores (-n 0) keeps XLA's
+# split: there it uses the idle cores. The same numbers bit for bit (the split only divides the code generation of
+# kernels that do not call each other; test_precision's bit-for-bit fit, test_options and the SciPy parity pass with
+# it). Measured (2026-12-05, 2 cores): tests/test_results.py and tests/allocation/test_decide.py run at once, as the
+# two workers do, took 98.1 / 104.0 s of CPU (both done in 55.8 / 59.5 s) with XLA's 32 parts and 91.4 / 97.4 s
+# (55.4 / 57.6 s) with one; alone under load 4-6, 39.3 / 42.7 s -> 36.6 / 36.2 s and 51.4 / 52.8 s -> 49.1 /
+# 46.1 s of CPU; a script of fits, a bootstrap, an allocation, a decision and an IsoFLOP profile in one process on
+# the quiet machine 29.5 s of CPU and 24.9 s wall with 32 parts, 27.8 s and 28.0 s with one (the idle core's gain).
+SPLIT_XLA_FLAG = "--xla_cpu_parallel_codegen_split_count=1"
+TEST_XLA_FLAGS = ("--xla_cpu_use_fusion_emitters=false", SPLIT_XLA_FLAG)
 USER_XLA_FLAGS = "OPTIMAL_TESTS_USER_XLA_FLAGS"  # XLA_FLAGS as the run found them, for tests that need XLA's defaults
 
 
@@ -115,6 +127,19 @@ def is_slow(where, name, fixture_names, listed, fixtures):
     ``fixture_names`` (every fixture it needs, directly or through others), is in the slow tier."""
     return (Path(where).stem in SLOW_FILES or f"{where}::{name}" in listed
             or any(f"{where}::{fixture}" in fixtures for fixture in fixture_names))
+
+
+def pytest_configure(config):
+    """A run in fewer worker processes than cores keeps XLA's split code generation (``SPLIT_XLA_FLAG`` above), unless
+    the user's own XLA_FLAGS set it. The workers (and the processes tests start) inherit the choice."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    workers = getattr(config.option, "numprocesses", None) or 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    name = SPLIT_XLA_FLAG.split("=")[0]
+    flags = os.environ.get("XLA_FLAGS", "").split()
+    if workers < cores and SPLIT_XLA_FLAG in flags and name not in os.environ.get(USER_XLA_FLAGS, ""):
+        os.environ["XLA_FLAGS"] = " ".join(flag for flag in flags if flag != SPLIT_XLA_FLAG)
 
 
 def pytest_collection_modifyitems(config, items):

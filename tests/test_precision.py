@@ -66,8 +66,8 @@ FIT_SCRIPT = textwrap.dedent(
 
 @pytest.mark.slow
 def test_default_compiler_settings_give_the_same_fit():
-    """The suite compiles with its own XLA setting (tests/conftest.py: the older fusion code generator), users'
-    processes with XLA's defaults: the same fit, one process under each, gives the same numbers bit for bit and the
+    """The suite compiles with its own XLA settings (tests/conftest.py: the older fusion code generator, machine code
+    in one piece), users' processes with XLA's defaults: the same fit, one process under each, gives the same numbers bit for bit and the
     same iteration count, so the suite's checks of exact numbers hold for what users get. (With LLVM's optimisation
     also off, E moved by 1.4e-14 relative on this fit: this test fails.)"""
     import os
