@@ -102,6 +102,14 @@ jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 import optimal
 
+# Python's cycle collector runs every 700 allocations net of frees by default, and tracing JAX programs allocates
+# millions of objects: tests/test_results.py alone ran 1,357 collections (1.20 s) in 40 s. Measured with gc.callbacks
+# (2026-12-05, one process): tests/laws/test_families.py and tests/fitting/test_bootstrap.py spent 4.27 s in 3,354
+# collections at the default, 1.50 s in 37 at these thresholds; tests/test_results.py 1.20 s and 0.42 s (15
+# collections). Garbage with cycles waits longer (some 50,000 objects before a young pass): the memory bound below still
+# clears JAX's caches after a file when a process grows.
+gc.set_threshold(50_000, 20, 10)
+
 # whole files in the slow tier (``pytest -m "not slow"`` leaves them out while editing; CI runs everything): benchmark
 # smoke runs, multi-process runs, notebooks, the README and docs executed, the docstring examples. Single slow tests
 # elsewhere carry their own ``@pytest.mark.slow`` or are listed in tests/slow_tests.txt, which tests/tiers.py writes
