@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import optimal
+from cli_helpers import run  # the CLI helper every test file uses
 from optimal.errors import CoefficientsError, OptimalError
 from optimal.io import records
 from optimal._util.jsonio import dumps_strict
@@ -205,16 +206,17 @@ def test_version_1_records_written_before_still_load(which, request, tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_saved_record_loads_and_keeps_everything(tmp_path, runs):
+def test_cli_saved_record_loads_and_keeps_everything(tmp_path, runs, capsys):
+    # the command line's own entry (optimal.cli.main.main, what the program calls) in this process: the record it
+    # writes is the question, not the process (tests/cli/test_cli.py starts `python -m optimal` itself)
     csv = tmp_path / "runs.csv"
     csv.write_text("N,D,loss\n" + "".join(f"{n!r},{d!r},{l!r}\n" for n, d, l in zip(runs.n_params.tolist(),
                                                                                         runs.n_tokens.tolist(),
                                                                                         runs.loss.tolist())))
     path = tmp_path / "fit.json"
-    proc = subprocess.run([sys.executable, "-m", "optimal", "fit", str(csv), "--bootstrap", "20", "--budgets", "1e22",
-                           "--where", "N > 1e8", "--flops-per-param-token", "8", "--save", str(path)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    code, _, err = run(capsys, ["fit", csv, "--bootstrap", "20", "--budgets", "1e22", "--where", "N > 1e8",
+                                "--flops-per-param-token", "8", "--save", path])
+    assert code == 0, err
     record = optimal.load_record(path)
     assert record.flops_per_param_token == 8.0 and record.bootstrap.n_resamples == 20
     assert record.selection == [{"where": "N > 1e8", "kept": int(np.sum(runs.n_params > 1e8)), "of": 60}]
