@@ -142,7 +142,8 @@ def pytest_configure(config):
     the user's own XLA_FLAGS set it. The workers (and the processes tests start) inherit the choice."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         return
-    workers = getattr(config.option, "numprocesses", None) or 0
+    dist = getattr(config.option, "dist", "no")  # pytest-xdist's settings, after its own parsing of -n
+    workers = 0 if dist == "no" else len(getattr(config.option, "tx", None) or ())
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     name = SPLIT_XLA_FLAG.split("=")[0]
     flags = os.environ.get("XLA_FLAGS", "").split()
