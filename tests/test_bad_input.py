@@ -201,7 +201,8 @@ def test_shape_fields_are_bounded(field, value, message):
     (dict(n_params=7e9, n_tokens=1e12, context=2**60), r"context .* is above 1099511627776"),
     (dict(n_params=7e9, n_tokens=1e12, accelerator=""), "the accelerator name is empty"),
     (dict(n_params=7e9, n_tokens=1e12, power_watts=1e307), r"power_watts = 1e\+307 is outside 1 to 1e\+06 W"),
-    (dict(n_params=7e9, n_tokens=1e12, power_watts=1e6, pue=1e307), r"energy \(kWh\) overflows"),
+    (dict(n_params=7e9, n_tokens=1e12, power_watts=1e6, pue=5, mfu=1e-300), r"energy \(kWh\) overflows"),
+    (dict(n_params=7e9, n_tokens=1e12, pue=100), r"pue must be a finite number >= 1 and <= 5, got 100"),
     (dict(n_params=7e9, n_tokens=1e12, price_per_accelerator_hour=1e308, n_accelerators=1), "cost overflows"),
 ])
 def test_plan_refuses_what_would_overflow_or_never_end(options, message):

@@ -218,10 +218,14 @@ def best_experts(law, compute, experts=(1, 2, 4, 8, 16, 32, 64), *, experts_per_
         raise CoefficientsError(f"best_experts takes a JointMoE law, not {type(law).__name__}")
     if np.ndim(compute) != 0:
         raise BudgetError("best_experts takes one budget (a scalar compute); call it once per budget")
-    k = int(check_positive(experts_per_token, "experts_per_token", BudgetError))
+    k = float(check_positive(experts_per_token, "experts_per_token", BudgetError))
+    if not k.is_integer():  # int() would have taken 1.5 experts per token for 1
+        raise BudgetError(f"experts_per_token must be a whole number, got {experts_per_token!r}")
+    k = int(k)
     counts = tuple(float(check_positive(e, "experts", BudgetError)) for e in np.ravel(experts))
-    if not counts or any(e < k and e != 1.0 for e in counts):
-        raise BudgetError(f"experts must be counts >= experts_per_token ({k}) (or 1, dense), got {list(counts)}")
+    if not counts or any(not e.is_integer() or (e < k and e != 1.0) for e in counts):
+        raise BudgetError(f"experts must be whole counts >= experts_per_token ({k}) (or 1, dense), got "
+                          f"{[f'{e:g}' for e in counts]}")
     allocations = tuple(
         moe_optimal(law._replace(experts=e), compute, expansion=max(e / k, 1.0), expert_share=expert_share,
                     flops=flops, max_total_params=max_total_params, dtype=dtype) for e in counts)

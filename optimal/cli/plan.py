@@ -16,7 +16,7 @@ import optimal
 from optimal import planning
 from optimal.errors import OptimalError, PlanningError
 from optimal._util.precision import float64_scope
-from optimal.planning.cost import energy_text, origin_text
+from optimal.planning.cost import MAX_PUE, energy_text, origin_text
 from optimal.planning.hf_config import looks_like_config_path, read_hf_config
 
 from . import common, plan_constraints, plan_hparams, plan_layout, plan_moe, plan_serving, plan_shapes
@@ -107,7 +107,8 @@ def add_parser(commands):
     parser.add_argument("--optimizer", default="adam", choices=tuple(planning.OPTIMIZERS),
                         help="optimiser whose state the training memory counts (default adam: 16 bytes/param)")
     parser.add_argument("--mfu", type=common.number, help=f"model FLOPs utilisation (default {planning.DEFAULT_MFU:g})")
-    parser.add_argument("--pue", type=common.number, help=f"power usage effectiveness (default {planning.DEFAULT_PUE:g})")
+    parser.add_argument("--pue", type=common.number,
+                        help=f"power usage effectiveness, 1 to {MAX_PUE:g} (default {planning.DEFAULT_PUE:g})")
     parser.add_argument("--power", type=common.number, metavar="W",
                         help="power per accelerator in watts (default: the accelerator's TDP)")
     parser.add_argument("--price-per-hour", type=common.number, metavar="P",

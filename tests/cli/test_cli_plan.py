@@ -174,7 +174,8 @@ BAD = [
     (["plan", "--compute", "1e24", "--mfu", "0"], "mfu must be a finite number > 0 and <= 1, got 0.0"),
     (["plan", "--compute", "1e24", "--mfu", "40"], "mfu must be a finite number > 0 and <= 1, got 40.0"),
     (["plan", "--compute", "1e24", "--mfu", "high"], "'high' is not a number"),
-    (["plan", "--compute", "1e24", "--pue", "0.5"], "pue must be a finite number >= 1, got 0.5"),
+    (["plan", "--compute", "1e24", "--pue", "0.5"], "pue must be a finite number >= 1 and <= 5, got 0.5"),
+    (["plan", "--compute", "1e24", "--pue", "100"], "pue must be a finite number >= 1 and <= 5, got 100"),
     (["plan", "--compute", "1e24", "--price-per-hour", "-2"], "price_per_accelerator_hour must be a finite number >= 0"),
     (["plan", "--compute", "1e24", "--power", "0"], "power_watts must be a finite number > 0"),
     # the bounds an accelerator file's power obeys (planning.accelerators.PLAUSIBLE); a price float64 holds

@@ -43,7 +43,7 @@ def test_text_says_what_binds_its_price_and_the_assumptions(capsys):
     (DONE_WHEN + ["--global-batch", "512", "--context", "4096"], "not with --global-batch"),
     (DONE_WHEN + ["--tensor-parallel", "2"], "need --context"),
     (DONE_WHEN + ["--context", "4096", "--activation-memory", "10"], "not with --activation-memory"),
-    (["plan", "--max-energy-mwh", "100", "--accelerator", "tpu-v5e"], "give power_watts"),
+    (["plan", "--max-energy-mwh", "100", "--accelerator", "tpu-v5e"], "give power_watts (--power W)"),
     (["plan", "--max-cost", "-1"], "--max-cost must be a positive finite number"),
     (["plan", "--max-energy-mwh", "0"], "--max-energy-mwh must be a positive finite number"),
     # what a limit buys out of range names the option (was: n_params, or "the loss does not fall ... check the law")

@@ -399,7 +399,7 @@ COST_ERRORS = [
     (dict(mfu=float("nan")), "mfu must be a finite number > 0 and <= 1"),
     (dict(mfu="0.4"), "mfu must be a number, got '0.4'"),
     (dict(mfu=True), "mfu must be a number, got True"),
-    (dict(pue=0.9), "pue must be a finite number >= 1, got 0.9"),
+    (dict(pue=0.9), "pue must be a finite number >= 1 and <= 5, got 0.9"),
     (dict(price_per_accelerator_hour=-1), "price_per_accelerator_hour must be a finite number >= 0"),
     (dict(power_watts=0), "power_watts must be a finite number > 0"),
     (dict(power_watts=2e6), "power_watts = 2e\\+06 is outside 1 to 1e\\+06 W"),  # an accelerator file's bounds
