@@ -6,7 +6,8 @@ run's first or last checkpoint); on a grid of budgets log-spaced over the data, 
 (the lower envelope) names the run, hence the N and D = C / (k N), that reach it; then N_opt(C) = G C^a and
 D_opt(C) = H C^b are fitted through those points by least squares in logs (b = 1 - a and H = 1 / (k G), since
 D = C / (k N)). A grid point whose winning size has no smaller or no larger size among the runs that reach C is
-left out (the optimum may lie outside the sizes there, as an IsoFLOP vertex outside the sizes tried is refused).
+left out (the optimum may lie outside the sizes there; an IsoFLOP vertex is refused more than half its sizes' width
+outside them).
 The interval: runs resampled with replacement (whole curves, by run id), the envelope and the line recomputed; a
 resample with fewer than 2 points has no line and counts against both ends (``counted_interval``).
 

@@ -29,7 +29,8 @@ and in the parametric fit.
 --bootstrap B: a wild bootstrap on each budget's fixed sizes: every run keeps its size, its loss is redrawn as the
 parabola's fitted loss plus its leverage-adjusted residual times a random sign, and every parabola and the line are
 refitted, so no size is dropped. Approach 2's intervals are by default (--interval auto) the studentized ones where
-every vertex lies at least 1.96 standard errors (at 95%%) inside its sizes and no budget was refused for its losses,
+every vertex lies at least 1.96 standard errors (at 95%%) inside the bounds its budget is accepted within (its
+sizes, and half their width beyond them: a vertex farther out is refused) and no budget was refused for its losses,
 else the envelope of the percentile and studentized intervals (the text and the JSON say which, and why);
 --interval percentile gives the draws' percentiles; --interval bc reads them as bias-corrected percentile
 intervals (Efron's BC); --interval calibrated takes the percentile interval at levels
@@ -77,7 +78,7 @@ def add_parser(commands):
     parser.add_argument("--confidence", type=number, default=0.95, help="interval level (default 0.95)")
     parser.add_argument("--interval", choices=INTERVAL_METHODS,
                         help="how Approach 2's bootstrap intervals are read off the draws: auto (default: studentized "
-                             "where every vertex is well inside its sizes, else the envelope of percentile and "
+                             "where every vertex is well inside the bounds it is accepted within, else the envelope of percentile and "
                              "studentized), percentile, bc "
                              "(Efron's bias-corrected percentile interval), calibrated (the percentile interval at "
                              "levels calibrated by a second-level bootstrap of each draw), or studentized (the "

@@ -197,7 +197,7 @@ def test_refusals_are_listed_warned_and_left_out():
     runs = _with_budget(runs, [1e10, 1e10, 3e10], [2.1, 2.11, 2.05], 1e23)
     found = optimal.isoflop(runs, parametric=False)
     assert [p.compute for p in found.profiles] == pytest.approx([1e18, 1e19, 1e20, 1e21, 1e22, 1e23], rel=1e-12)
-    assert [p.reason for p in found.profiles] == [None, None, None, "vertex not inside the sizes tried",
+    assert [p.reason for p in found.profiles] == [None, None, None, "vertex outside the sizes tried by more than 0.5 of their width",
                                                   "curvature not positive (no minimum)", "fewer than 3 sizes"]
     assert [p.accepted for p in found.profiles] == [True, True, True, False, False, False]
     refused = [w.message for w in found.warnings if w.code == "refused"]
@@ -211,9 +211,38 @@ def test_refusals_are_listed_warned_and_left_out():
     assert d["budgets"][5]["n_opt"] is None and d["budgets"][5]["n_sizes"] == 2
 
 
+def test_a_vertex_up_to_half_the_sizes_width_outside_them_is_accepted_and_said_to_be_extrapolated():
+    """The data's test refuses a vertex only beyond half its sizes' width (in ln N) outside them: a parabola's exact
+    vertex at 0.49 widths above the largest size enters the line (with an 'extrapolated' warning), at 0.51 it is
+    refused; at 0.49 below the smallest the same."""
+    base = optimal.isoflop_runs(BUDGETS[:3], SYMMETRIC, noise=0.002, seed=2)
+    sizes = np.geomspace(1e9, 1e10, 6)  # x = ln N spans ln 10
+    x, width = np.log(sizes), math.log(10.0)
+
+    def with_vertex(runs, x0, compute):
+        return _with_budget(runs, sizes, 2.0 + 0.05 * (x - x0) ** 2, compute)
+
+    inside = with_vertex(with_vertex(base, x[-1] + 0.49 * width, 1e21), x[0] - 0.49 * width, 1e22)
+    found = optimal.isoflop(inside, parametric=False)
+    assert [p.accepted for p in found.profiles] == [True] * 5
+    assert [p.n_opt for p in found.profiles[3:]] == pytest.approx([1e10 * 10**0.49, 1e9 * 10**-0.49], rel=1e-9)
+    extrapolated = [w.message for w in found.warnings if w.code == "extrapolated"]
+    assert len(extrapolated) == 1 and "1e+21 FLOPs" in extrapolated[0] and "1e+22 FLOPs" in extrapolated[0]
+    # the line goes through all five vertices
+    log_c = np.log([p.compute for p in found.profiles])
+    expected = np.polyfit(log_c, np.log([p.n_opt for p in found.profiles]), 1)[0]
+    assert found.exponent == pytest.approx(expected, rel=1e-9)
+
+    beyond = with_vertex(with_vertex(base, x[-1] + 0.51 * width, 1e21), x[0] - 0.51 * width, 1e22)
+    found = optimal.isoflop(beyond, parametric=False)
+    assert [p.accepted for p in found.profiles] == [True, True, True, False, False]
+    assert found.profiles[3].reason == "vertex outside the sizes tried by more than 0.5 of their width"
+    assert not [w for w in found.warnings if w.code == "extrapolated"]
+
+
 def test_too_few_accepted_budgets_is_an_error():
     off = optimal.isoflop_runs((1e19, 1e20), BETA_BELOW, width_decades=1.0, offset_decades=-1.5)
-    with pytest.raises(DataError, match="need at least 2 budgets with an accepted IsoFLOP vertex.*not inside"):
+    with pytest.raises(DataError, match="need at least 2 budgets with an accepted IsoFLOP vertex.*outside the sizes tried by more"):
         optimal.isoflop(off, parametric=False)
 
 

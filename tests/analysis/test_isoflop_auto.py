@@ -16,7 +16,9 @@ import optimal
 from optimal.analysis.isoflop import auto_choice, interval_envelope
 
 WIDE = dict(budgets=tuple(np.geomspace(1e18, 1e21, 8)), n_sizes=12, width_decades=2.5)  # every vertex far inside
-NARROW = dict(budgets=tuple(np.geomspace(6e18, 3e21, 12)), n_sizes=7, width_decades=1.2, drift=-0.2)  # near edges
+# every optimum 0.4 decades beyond the largest size (a third of the sizes' width): extrapolated vertices, near the
+# bound past which a budget is refused
+BEYOND = dict(budgets=tuple(np.geomspace(1e18, 1e21, 8)), n_sizes=7, width_decades=1.2, offset_decades=-1.0)
 
 
 def _read(found, method):
@@ -27,10 +29,15 @@ def _read(found, method):
 
 
 def _plain_edge_z(found):
-    """The smallest distance of a vertex from the edge of its sizes, in delta-method standard errors."""
+    """The smallest distance of a vertex from where its budget would be refused (half the width of its sizes, in ln N,
+    beyond the smallest or largest), in delta-method standard errors."""
     variances = found.bootstrap["studentized"]["point"]["vertex"][0]
-    return min(min(math.log(p.n_opt / p.n_min), math.log(p.n_max / p.n_opt)) / math.sqrt(v)
-               for p, v in zip(found.accepted, variances))
+    distances = []
+    for p, v in zip(found.accepted, variances):
+        half_width = 0.5 * math.log(p.n_max / p.n_min)
+        lowest, highest = math.log(p.n_min) - half_width, math.log(p.n_max) + half_width
+        distances.append(min(math.log(p.n_opt) - lowest, highest - math.log(p.n_opt)) / math.sqrt(v))
+    return min(distances)
 
 
 def test_well_inside_it_is_the_studentized_interval():
@@ -45,12 +52,13 @@ def test_well_inside_it_is_the_studentized_interval():
 
 
 def test_near_an_edge_it_is_the_envelope_of_both():
-    runs = optimal.isoflop_runs(noise=0.01, seed=3, **NARROW)
+    runs = optimal.isoflop_runs(noise=0.01, seed=1, **BEYOND)
     found = optimal.isoflop(runs, n_resamples=300, seed=4, parametric=False)
     choice = found.bootstrap["auto"]
     assert choice["chosen"] == "envelope" and choice["edge_z"] < statistics.NormalDist().inv_cdf(0.975)
     assert choice["edge_z"] == pytest.approx(_plain_edge_z(found), rel=1e-12)
-    assert "standard errors from the edge of its sizes" in choice["reason"]
+    assert "standard errors from where its budget would be refused (0.5 of its sizes' width beyond them)" in \
+        choice["reason"]
     auto, percentile, studentized = (_read(found, m) for m in ("auto", "percentile", "studentized"))
     widened = 0
     for both, one, two in zip(auto, percentile, studentized):
@@ -92,14 +100,14 @@ def test_the_threshold_follows_the_confidence():
     class Budget:
         n_min, n_max, compute = 1e8, 1e10, 1e19
 
-    point = math.log(1e8) + 1.5  # 1.5 standard errors (of 1) inside the smallest size
+    point = math.log(1e7) + 1.5  # 1.5 standard errors (of 1) inside ln 1e7, half the sizes' width below the smallest
     assert auto_choice([Budget()], [point], [1.0], 0.95)["chosen"] == "envelope"  # under 1.96
     at_80 = auto_choice([Budget()], [point], [1.0], 0.80)
     assert at_80["chosen"] == "studentized" and at_80["z_threshold"] == pytest.approx(1.2815515655446004)
     # a budget with no scale (its losses on the parabola) gives no distance, and does not decide
     assert auto_choice([Budget()], [point], [0.0], 0.95) == {
         "chosen": "studentized", "edge_z": None, "z_threshold": pytest.approx(1.959963984540054),
-        "reason": "every vertex at least 1.96 standard errors inside its sizes"}
+        "reason": "every vertex at least 1.96 standard errors inside the bounds its budget is accepted within"}
 
 
 def test_envelope_keeps_an_unbounded_end():

@@ -118,7 +118,8 @@ def test_interval_method(capsys, grid):
 @pytest.mark.parametrize("method, text", [
     ("calibrated", "95% double-bootstrap calibrated percentile intervals, 200 second-level resamples"),
     ("studentized", "95% studentized (bootstrap-t) intervals"),
-    ("auto", "95% auto intervals, here studentized (every vertex at least 1.96 standard errors inside its sizes"),
+    ("auto", "95% auto intervals, here studentized (every vertex at least 1.96 standard errors inside the bounds its budget "
+              "is accepted within"),
 ])
 def test_interval_methods_are_the_librarys(capsys, grid, method, text):
     runs, csv, _ = grid
@@ -184,8 +185,8 @@ def test_refused_budget_is_shown(capsys, tmp_path):
     runs = optimal.Runs(*(np.r_[a, b] for a, b in zip(base[:4], off[:4])), None)
     code, out, err = run(capsys, ["isoflop", write_csv(tmp_path / "runs.csv", runs), "--no-parametric"])
     assert code == 0
-    assert "REFUSED: vertex not inside the sizes tried" in out
-    assert "warning: refused: budget 1e+22 FLOPs refused (vertex not inside the sizes tried" in err
+    assert "REFUSED: vertex outside the sizes tried by more than 0.5 of their width" in out
+    assert "warning: refused: budget 1e+22 FLOPs refused (vertex outside the sizes tried by more than 0.5" in err
 
 
 @pytest.mark.parametrize("options, message", [
