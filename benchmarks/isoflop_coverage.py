@@ -229,7 +229,8 @@ def report(rows, command, n_sets, n_resamples, confidence, seconds, where=None):
              "Efron's bias-corrected percentile interval; calibrated: the percentile interval at levels calibrated by "
              f"a second-level bootstrap, {optimal.analysis.isoflop.INNER_RESAMPLES} resamples per draw; studentized: "
              "the bootstrap-t interval, each draw's delta-method se; auto: the studentized interval where every "
-             "vertex is at least 1.96 delta-method se inside its sizes and no budget was refused for its losses, else "
+             "vertex is at least 1.96 delta-method se inside the bounds its budget is accepted within (its sizes "
+             "and half their width beyond) and no budget was refused for its losses, else "
              "the envelope of the percentile and studentized intervals). Noise: loss x "
              "exp(noise x standard normal).", "",
              "Coverage: the share of sets whose interval holds the value, with its 95% Wilson interval over the sets. "

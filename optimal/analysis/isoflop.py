@@ -76,7 +76,8 @@ the grid is wide and the noise small. Where the noise is large against a budget'
 have no minimum: as the data's own analysis refuses such a budget, its vertex is left out of that resample's line
 (counted per budget and warned about; in that budget's own N_opt interval it counts against both ends, see
 ``counted_interval``). A redrawn vertex outside the sizes tried is kept, however far out: refusing it, as an
-earlier version of the data's own test did at the edge of the sizes (it now refuses only beyond ``VERTEX_MARGIN``), cut the draws' far tail and pulled them off the point (on the 12-budget, 7-size design of
+earlier version of the data's own test did at the edge of the sizes (it now refuses only beyond
+``VERTEX_MARGIN``), cut the draws' far tail and pulled them off the point (on the 12-budget, 7-size design of
 ``benchmarks/isoflop_coverage.py`` at 1% noise the point went to the 71st percentile of its draws and coverage fell to
 77%; keeping it: 42nd percentile, 97.5%). Failing the whole resample instead left most intervals unbounded at 2%
 noise (159 of 200 sets on the centred design: they cover, but say nothing). A run the parabola passes through
@@ -1249,10 +1250,10 @@ def _selection_warning(refused):
     return {"code": "selection", "message": (
         f"{len(refused)} budget{'s were' if len(refused) > 1 else ' was'} refused for {'their' if len(refused) > 1 else 'its'} "
         f"losses ({listed}): which budgets enter the N*(C) line depends on the noise there, a selection the bootstrap's "
-        "draws do not repeat, so the intervals can fall short of their level (on the narrowest synthetic grid measured, "
-        "6 sizes over 1 decade at 0.5% noise, the 95% auto interval held the estimator's noise-free exponent in 90.6% "
-        "of sets; docs/isoflop.md). Sizes that bracket the optimum well at those budgets (wider, or centred on it) remove "
-        "the selection")}
+        "draws do not repeat, so an interval read off them alone can fall short of its level; the auto interval takes "
+        "the envelope of the percentile and studentized ones for it (on the synthetic designs measured, in the rows "
+        "with refused budgets it held the estimator's noise-free exponent in 96.2-99.9% of sets; docs/isoflop.md). "
+        "Sizes that bracket the optimum well at those budgets (wider, or centred on it) remove the selection")}
 
 
 AUTO_NAMES = {"studentized": "studentized", "envelope": "envelope of percentile and studentized"}
