@@ -247,3 +247,15 @@ def test_a_fixed_value_outside_the_laws_range_is_refused_before_fitting(fixed):
     back as a converged fit with A = 5.6e-27, a law every later call refuses."""
     with pytest.raises(optimal.CoefficientsError, match=f"coefficient {next(iter(fixed))} of the Chinchilla law must"):
         optimal.fit(RUNS.n_params, RUNS.n_tokens, RUNS.loss, fix=fixed)
+
+
+@pytest.mark.parametrize("value, message", [
+    ([1.69], "must be a number or an array .* got list"),  # a TypeError inside JAX
+    ("1.69", "must be a number or an array .* got str"),  # was read as 1.69 and answered
+    (np.array([1.69, 1.7]), r"one law at a time: coefficient E .* shape \(2,\)"),  # a TypeError from jax.grad
+])
+def test_a_law_whose_coefficient_is_not_one_number_is_named(value, message):
+    law = optimal.Chinchilla(E=value, A=406.4, B=410.7, alpha=0.34, beta=0.28)
+    for call in (lambda: optimal.compute_optimal(law, 1e24), lambda: optimal.compute_for_loss(law, 2.5)):
+        with pytest.raises(optimal.CoefficientsError, match=message):
+            call()

@@ -358,6 +358,10 @@ def law_in(law, dtype):
     """``law`` (or a function f(N, D), wrapped) with every coefficient as a ``dtype`` array, each checked to be in
     its range where it is concrete (``CoefficientsError`` naming the one that is not)."""
     law = check_coefficients(as_law(law))  # first as given: an int beyond float64 is named, not an OverflowError
+    for name, value in zip(getattr(law, "_fields", ()), law):
+        if not isinstance(value, jax.core.Tracer) and np.ndim(value) != 0:  # was a TypeError from jax.grad
+            raise CoefficientsError(f"one law at a time: coefficient {name} of the {type(law).__name__} law has shape "
+                                    f"{np.shape(value)}; call once per law, or jax.vmap over a batch of laws")
     return check_coefficients(jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), law))
 
 

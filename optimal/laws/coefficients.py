@@ -53,6 +53,10 @@ def check_coefficients(law):
         value = getattr(law, name)
         if isinstance(value, jax.core.Tracer):
             continue
+        if isinstance(value, (str, bytes, list, tuple)):  # a string was read as its number, a list failed inside JAX
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            raise CoefficientsError(f"coefficient {name} of the {type(law).__name__} law must be a number or an array "
+                                    f"(a batch of laws: numpy.asarray), got {type(value).__name__} {shown}")
         values = float_array(value, f"coefficient {name} of the {type(law).__name__} law", CoefficientsError, rule,
                              invalid=True)
         bad = ~_valid(values, rule)
