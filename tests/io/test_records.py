@@ -5,8 +5,6 @@ import copy
 import dataclasses
 import json
 import math
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -346,17 +344,20 @@ def test_params_may_differ_from_theta_within_the_stated_tolerance(fitted, tmp_pa
     ["plan", "--fit", "{path}", "--compute", "1e22", "--accelerator", "h100"],
     ["plot", "--fit", "{path}", "--kind", "frontier", "--out", "{dir}/x.png"],
 ])
-def test_the_cli_refuses_a_tampered_record_in_one_line(fitted, tmp_path, argv):
+def test_the_cli_refuses_a_tampered_record_in_one_line(fitted, tmp_path, argv, capsys):
+    # the command line's own entry (optimal.cli.main.main, what the installed program calls) in this process: the
+    # refusal and its one line are main's; a fresh process's stderr and exit status are tests/cli/test_cli.py's
+    # (test_python_dash_m_entry_point) and test_cli_errors.py's (test_no_traceback_from_a_fresh_process)
     record = _plain(records.to_record(fitted[0], bootstrap=fitted[1], flops_per_param_token=6.0))
     record["params"]["E"] = math.nan
     path = tmp_path / "fit.json"
     path.write_text(json.dumps(record))
     argv = [a.format(path=path, dir=tmp_path) for a in argv]
-    proc = subprocess.run([sys.executable, "-m", "optimal", *argv], capture_output=True, text=True)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "field params.E: nan" in lines[0], proc.stderr
-    assert proc.stdout == "" and not (tmp_path / "x.png").exists()
+    code, out, err = run(capsys, argv)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "field params.E: nan" in lines[0], err
+    assert out == "" and not (tmp_path / "x.png").exists()
 
 
 def test_a_record_read_as_coefficients_is_checked_field_by_field(tmp_path):
