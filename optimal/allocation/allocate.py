@@ -40,7 +40,7 @@ import optax
 from ..errors import BudgetError, CoefficientsError, UnreachableLossError, float_array
 from ..laws import CHINCHILLA, Chinchilla, DataConstrained, as_law
 from ..laws.chinchilla import compute_optimal_log_params
-from ..laws.coefficients import check_coefficients
+from ..laws.coefficients import RULES, check_coefficients
 from .._util.precision import concrete_to_numpy, float64_scope, resolve_dtype
 from .._util.units import DEFAULT_FLOPS_PER_PARAM_TOKEN
 from .._util.results import Issue, Status
@@ -358,7 +358,8 @@ def law_in(law, dtype):
     """``law`` (or a function f(N, D), wrapped) with every coefficient as a ``dtype`` array, each checked to be in
     its range where it is concrete (``CoefficientsError`` naming the one that is not)."""
     law = check_coefficients(as_law(law))  # first as given: an int beyond float64 is named, not an OverflowError
-    for name, value in zip(getattr(law, "_fields", ()), law):
+    for name in RULES.get(type(law), {}):  # the laws with known coefficients; a CustomLaw's params are its author's
+        value = getattr(law, name)
         if not isinstance(value, jax.core.Tracer) and np.ndim(value) != 0:  # was a TypeError from jax.grad
             raise CoefficientsError(f"one law at a time: coefficient {name} of the {type(law).__name__} law has shape "
                                     f"{np.shape(value)}; call once per law, or jax.vmap over a batch of laws")
