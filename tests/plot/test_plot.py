@@ -316,6 +316,27 @@ def test_isoflop_flat_budget_no_warning(tmp_path):
     rendered(isoflop_figure(found), tmp_path)
 
 
+def test_isoflop_figure_draws_an_extrapolated_vertex_dashed(tmp_path):
+    """A vertex accepted outside its sizes: the parabola is drawn solid over the sizes and dashed from the nearer
+    edge to the vertex, which sits on that dashed line; a vertex inside gets no dashed line."""
+    from optimal.plot.isoflop import isoflop_figure
+
+    runs = optimal.isoflop_runs((1e18, 1e19, 1e20), ISOFLOP_LAW, n_sizes=7, width_decades=1.2, offset_decades=-0.8)
+    found = optimal.isoflop(runs, parametric=False)
+    beyond = [p for p in found.profiles if p.accepted and p.n_opt > p.n_max]
+    assert beyond and [w for w in found.warnings if w.code == "extrapolated"]
+    left = rendered(isoflop_figure(found), tmp_path).axes[0]
+    dashed = [line for line in left.get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == len(beyond)
+    for line, profile in zip(dashed, beyond):
+        x, y = line.get_data()
+        assert x[0] == pytest.approx(profile.n_max, rel=1e-12) and x[-1] == pytest.approx(profile.n_opt, rel=1e-12)
+        assert y[-1] == pytest.approx(profile.loss_opt, rel=1e-12)
+    inside = optimal.isoflop(optimal.isoflop_runs((1e18, 1e19, 1e20), ISOFLOP_LAW), parametric=False)
+    assert not [line for line in rendered(isoflop_figure(inside), tmp_path).axes[0].get_lines()
+                if line.get_linestyle() == "--"]
+
+
 def test_validation_figure(tmp_path):
     from optimal.plot.validate import validation_figure
 
