@@ -149,9 +149,9 @@ BIAS_DECADES = 0.02
 EXPONENT_BIAS = 0.01
 TARGET_FACTOR = 100.0  # default target budgets: the largest budget in the data, and this many times it
 INTERVAL_METHODS = ("auto", "percentile", "bc", "calibrated", "studentized")  # auto: the studentized interval where
-# every vertex is well inside the bounds it is accepted within, else the envelope of the percentile and studentized ones (auto_choice);
-# percentile, Efron's bias-corrected percentile, the percentile interval calibrated by a second-level (double)
-# bootstrap, or the bootstrap-t interval
+# every vertex is well inside the bounds it is accepted within, else the envelope of the percentile and studentized
+# ones (auto_choice); percentile, Efron's bias-corrected percentile, the percentile interval calibrated by a
+# second-level (double) bootstrap, or the bootstrap-t interval
 DEFAULT_INTERVAL = "auto"  # decided from benchmarks/results/isoflop-coverage*.md (docs/isoflop.md)
 INTERVAL_NAMES = {"auto": "auto", "percentile": "percentile", "bc": "bias-corrected (BC) percentile",
                   "calibrated": "double-bootstrap calibrated percentile",
@@ -792,8 +792,9 @@ def isoflop(runs, n_tokens=None, loss=None, weights=None, *, compute=None, clust
         (curvature not positive; the noise large against the curvature) has no vertex: as the data's own analysis
         refuses such a budget, it is left out of that resample's line, counted per budget (``failed_by_budget``) and
         in ``n_with_failure``, and warned about; a resample left with fewer than 2 vertices has no line (``n_failed``)
-        and counts against both ends of the intervals. A redrawn vertex outside the sizes tried is kept, however far out (counted
-        in ``outside_by_budget``): refusing it cut the draws' far tail and pulled them off the point (measured). With a parametric fit, ``optimal.bootstrap`` resamples its rows too (or
+        and counts against both ends of the intervals. A redrawn vertex outside the sizes tried is kept, however far
+        out (counted in ``outside_by_budget``): refusing it cut the draws' far tail and pulled them off the point
+        (measured). With a parametric fit, ``optimal.bootstrap`` resamples its rows too (or
         whole clusters; same seed). seed: 0 to 2**32 - 1.
       clusters: optional (n,) labels (any hashable values) of runs whose noise may be shared (one model config
         across budgets, one data order): each cluster gets one sign per resample (the wild cluster bootstrap), and
