@@ -123,17 +123,18 @@ def float_array(value, name, error=OptimalError, what="finite numbers", source=N
     except (TypeError, ValueError):
         if not invalid:
             raise
-        shown = _shown(value)
+        shown = shown_value(value)
     message = f"{name} must be {what}, got {shown}"  # raised here, not in the handler: no chained traceback
     raise error(f"{source}: {message}" if source else message)
 
 
-def _shown(value):
+def shown_value(value):
+    """``value``'s repr for an error message, cut to 40 characters (a long list or string ends in "...")."""
     return repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
 
 
 def _refuse(value, name, requirement, error, source):
-    message = f"{name} must be {requirement}, got {_shown(value)}"
+    message = f"{name} must be {requirement}, got {shown_value(value)}"
     raise error(f"{source}: {message}" if source else message)
 
 

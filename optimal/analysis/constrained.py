@@ -462,7 +462,8 @@ def _setup(accelerator, precision, mfu, pue, power_watts, price, optimizer, shar
         raise PlanningError(f"max_energy_mwh needs the accelerator's power: {unit.accelerator.name} has none "
                             "published; give power_watts (--power W)")
     if constraints.max_cost is not None and unit.price_per_accelerator_hour == 0:
-        raise PlanningError("max_cost with a price of 0 per accelerator-hour caps nothing: give the price (price_per_accelerator_hour, --price-per-hour)")
+        raise PlanningError("max_cost with a price of 0 per accelerator-hour caps nothing: give the price "
+                            "(price_per_accelerator_hour, --price-per-hour)")
     k = check_flops_per_param_token(k)  # its cap: k = 1e10 was planned as given
     if aspect_ratio is not None:  # checked with or without a context: 0 was ignored without one
         shape_for_params(1e9, aspect_ratio)

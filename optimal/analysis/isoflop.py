@@ -226,6 +226,11 @@ class BudgetProfile(Judged):
         return Status.SUCCESS if self.accepted else Status.FAILED
 
     @property
+    def extrapolated(self) -> bool:
+        """Whether the vertex was accepted outside the sizes tried (within ``VERTEX_MARGIN`` of their width)."""
+        return self.accepted and not self.n_min <= self.n_opt <= self.n_max
+
+    @property
     def warnings(self) -> tuple:
         """Why the vertex was refused ("refused"), or nothing."""
         return () if self.accepted else (Issue("refused", f"budget {self.compute:.4g} FLOPs refused: {self.reason}"),)
@@ -1393,7 +1398,7 @@ def _bias_warnings(third, profiles, budgets, predicted):
                 f"{ASYMMETRY:g}): the loss along an IsoFLOP line is skewed, so each parabola's vertex sits {side} the "
                 f"optimum N* (about {0.075 * abs(p['alpha'] - p['beta']) * float(widths.max()) ** 2:.3f} decades for a "
                 f"centred grid {widths.max():.2f} decades wide){size}")})
-    beyond = [pr for pr, o in zip(profiles, offsets) if abs(o) > 1.0]  # accepted within VERTEX_MARGIN beyond
+    beyond = [pr for pr in profiles if pr.extrapolated]
     if beyond:
         listed = ", ".join(f"{pr.compute:.3g} FLOPs (N_opt {pr.n_opt:.3g}; sizes {pr.n_min:.3g}-{pr.n_max:.3g})"
                            for pr in beyond)
@@ -1401,7 +1406,7 @@ def _bias_warnings(third, profiles, budgets, predicted):
             f"the vertex lies outside the sizes tried at {listed}: the parabola is extrapolated there (a vertex is "
             f"accepted up to {VERTEX_MARGIN:g} of its sizes' width beyond them, refused farther out); add sizes "
             f"beyond it{size}")})
-    far = [pr for pr, o in zip(profiles, offsets) if OFF_CENTRE <= abs(o) <= 1.0]
+    far = [pr for pr, o in zip(profiles, offsets) if abs(o) >= OFF_CENTRE and not pr.extrapolated]
     if far:
         listed = ", ".join(f"{pr.compute:.3g} FLOPs ({pr.offset_half_widths:+.2f})" for pr in far)
         found.append({"code": "off-centre", "message": (

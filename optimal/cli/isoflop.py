@@ -78,7 +78,8 @@ def add_parser(commands):
     parser.add_argument("--confidence", type=number, default=0.95, help="interval level (default 0.95)")
     parser.add_argument("--interval", choices=INTERVAL_METHODS,
                         help="how Approach 2's bootstrap intervals are read off the draws: auto (default: studentized "
-                             "where every vertex is well inside the bounds it is accepted within, else the envelope of percentile and "
+                             "where every vertex is well inside the bounds it is accepted within, else the "
+                             "envelope of percentile and "
                              "studentized), percentile, bc "
                              "(Efron's bias-corrected percentile interval), calibrated (the percentile interval at "
                              "levels calibrated by a second-level bootstrap of each draw), or studentized (the "

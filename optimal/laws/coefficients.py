@@ -10,7 +10,7 @@ means anything (a negative A or E), and the solver would come back "converged" o
 import jax
 import numpy as np
 
-from ..errors import CoefficientsError, float_array
+from ..errors import CoefficientsError, float_array, shown_value
 from .chinchilla import Chinchilla
 from .data_constrained import DataConstrained
 from .kaplan import Kaplan
@@ -54,9 +54,9 @@ def check_coefficients(law):
         if isinstance(value, jax.core.Tracer):
             continue
         if isinstance(value, (str, bytes, list, tuple)):  # a string was read as its number, a list failed inside JAX
-            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
             raise CoefficientsError(f"coefficient {name} of the {type(law).__name__} law must be a number or an array "
-                                    f"(a batch of laws: numpy.asarray), got {type(value).__name__} {shown}")
+                                    f"(a batch of laws: numpy.asarray), got {type(value).__name__} "
+                                    f"{shown_value(value)}")
         values = float_array(value, f"coefficient {name} of the {type(law).__name__} law", CoefficientsError, rule,
                              invalid=True)
         bad = ~_valid(values, rule)

@@ -92,7 +92,8 @@ ACCELERATORS = {
                           "TPUs have no sparse mode: these are dense"),
     "tpu-v5e": Accelerator("tpu-v5e", _tflops(bf16=197, int8=393), 16e9, None,
                            "Google Cloud TPU v5e documentation (cloud.google.com/tpu/docs/v5e): 197 TFLOP/s bf16, "
-                           "393 TOP/s int8, 16 GB HBM2", "Google publishes no per-chip power: give power_watts (--power W)"),
+                           "393 TOP/s int8, 16 GB HBM2",
+                           "Google publishes no per-chip power: give power_watts (--power W)"),
     "tpu-v5p": Accelerator("tpu-v5p", _tflops(bf16=459), 95e9, None,
                            "Google Cloud TPU v5p documentation (cloud.google.com/tpu/docs/v5p): 459 TFLOP/s bf16, "
                            "95 GB HBM2e", "Google publishes no per-chip power: give power_watts (--power W)"),

@@ -23,7 +23,7 @@ import math
 import numbers
 import sys
 
-from ..errors import PlanningError, as_real, check_count
+from ..errors import PlanningError, as_real, check_count, shown_value
 from .._util.results import Formula, Issue
 from .accelerators import Accelerator, accelerator as find_accelerator, check_plausible
 
@@ -52,8 +52,7 @@ def _real(value, name, low, high=math.inf, low_open=True):
     inside = (number > low if low_open else number >= low) and number <= high
     if not (math.isfinite(number) and inside):
         bound = f"{'>' if low_open else '>='} {low:g}" + ("" if math.isinf(high) else f" and <= {high:g}")
-        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-        raise PlanningError(f"{name} must be a finite number {bound}, got {shown}")
+        raise PlanningError(f"{name} must be a finite number {bound}, got {shown_value(value)}")
     return number
 
 

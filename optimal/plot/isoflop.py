@@ -66,8 +66,7 @@ def _profiles_panel(ax, result):
         c0, c1, c2 = profile.coefficients
         x = np.linspace(np.log(profile.n_min), np.log(profile.n_max), 100)
         ax.plot(np.exp(x), c0 + c1 * x + c2 * x * x, color=colour, lw=1.3)
-        if profile.accepted and profile.n_opt is not None and not profile.n_min <= profile.n_opt <= profile.n_max:
-            # an accepted vertex outside the sizes: the parabola's extrapolation to it, dashed
+        if profile.extrapolated:  # the parabola's extrapolation to its vertex, dashed
             edge = profile.n_max if profile.n_opt > profile.n_max else profile.n_min
             x = np.linspace(np.log(edge), np.log(profile.n_opt), 50)
             ax.plot(np.exp(x), c0 + c1 * x + c2 * x * x, color=colour, lw=1.1, ls="--")
@@ -77,8 +76,8 @@ def _profiles_panel(ax, result):
     bar = ax.figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.01)
     bar.set_label(f"budget C (FLOPs; {len(budgets)} budgets)")
     ax.set(xscale="log", xlabel="parameters N", ylabel=LOSS_LABEL)
-    ax.set_title("IsoFLOP profiles: parabolas in ln N, vertices\n(stars; x: refused; dashed: extrapolated to a vertex)",
-                 fontsize=11)
+    ax.set_title("IsoFLOP profiles: parabolas in ln N, vertices\n"
+                 "(stars; x: refused; dashed: extrapolated to a vertex)", fontsize=11)
     ax.grid(True, which="major", alpha=0.3)
 
 
