@@ -30,7 +30,9 @@ from .accelerators import Accelerator, accelerator as find_accelerator, check_pl
 DEFAULT_MFU = 0.4
 DEFAULT_PUE = 1.1
 MAX_PUE = 5.0  # a facility spending four watts on cooling and losses per watt of compute: the Uptime Institute's
-# survey averages were 2.5 in 2007 and 1.58 in 2023 (Uptime Intelligence, Nov 2023), so above this is a typo
+# industry average was 1.58 in 2023 (Uptime Intelligence Update 221, "Large data centers are mostly more efficient,
+# analysis confirms", Nov 2023) and about 2.5 in 2007 (Uptime's Andy Lawrence, quoted by Upsite Technologies, "Why has
+# PUE remained flat...", Sep 2023), so above this is a typo
 DEFAULT_PRICE_PER_ACCELERATOR_HOUR = 2.0
 SECONDS_PER_HOUR = 3600.0
 

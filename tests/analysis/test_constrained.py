@@ -225,7 +225,8 @@ def test_a_cap_where_the_shapes_change_is_the_last_shape_that_fits():
     (lambda: Constraints(n_accelerators=1.5, max_cost=1), "n_accelerators"),
     (lambda: solve(dict(n_accelerators=8)), "nothing caps compute"),
     (lambda: solve(dict(max_energy_mwh=10), accelerator="tpu-v5e"), "give power_watts"),
-    (lambda: solve(dict(max_cost=10), price_per_accelerator_hour=0), "caps nothing"),
+    (lambda: solve(dict(max_cost=10), price_per_accelerator_hour=0),
+     r"caps nothing: give the price \(price_per_accelerator_hour, --price-per-hour\)"),
     (lambda: solve(dict(max_cost=10), sharding="zero4"), "unknown sharding"),
     # a limit buying less than one parameter trained on one token, or more than a plan computes with, is named (the
     # solve blamed the law: "the loss does not fall with compute here ... check the law")
